@@ -1,0 +1,440 @@
+//===- AST.h - Abstract syntax tree of .stn files ---------------*- C++ -*-===//
+//
+// The parser's output: a Python-like syntax tree in which every node keeps
+// the byte range it was parsed from. No MLIR in here (Toy's rule: the front
+// end does not depend on the code generator). Nodes use LLVM-style RTTI
+// (`llvm::isa/dyn_cast` work through `classof`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_COMPILER_AST_H
+#define STN_COMPILER_AST_H
+
+#include "stn/Compiler/Diagnostics.h"
+
+#include <complex>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stn::ast {
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+enum class BinOpKind {
+  Add, Sub, Mul, Div, FloorDiv, Mod, Pow, // + - * / // % **
+  BitAnd, BitOr, BitXor, LShift, RShift,  // & | ^ << >>
+  MatMul                                  // @ (parsed, rejected later)
+};
+enum class UnaryOpKind { Neg, Pos, Invert, Not }; // - + ~ not
+enum class CmpOpKind { Eq, Ne, Lt, Le, Gt, Ge, Is, IsNot, In, NotIn };
+enum class BoolOpKind { And, Or };
+
+const char *spelling(BinOpKind k);
+const char *spelling(UnaryOpKind k);
+const char *spelling(CmpOpKind k);
+const char *spelling(BoolOpKind k);
+
+class Expr {
+public:
+  enum class Kind {
+    IntLit, FloatLit, ImagLit, BoolLit, NoneLit, StrLit,
+    Name, Attribute, Subscript, Slice, Call,
+    BinOp, UnaryOp, Compare, BoolOp, IfExp, Tuple, List,
+    Unsupported // a Python construct stn rejects (lambda, dict, ...)
+  };
+  Expr(Kind k, SourceRange r) : TheKind(k), Range(r) {}
+  virtual ~Expr() = default;
+  Kind kind() const { return TheKind; }
+  SourceRange range() const { return Range; }
+
+private:
+  Kind TheKind;
+  SourceRange Range;
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+/// Integer literal. Values that do not fit in int64 but fit in uint64 are
+/// kept with `isUnsigned`; larger literals are a parse error.
+class IntLit : public Expr {
+public:
+  IntLit(SourceRange r, uint64_t v, bool isUnsigned = false)
+      : Expr(Kind::IntLit, r), value(v), isUnsigned(isUnsigned) {}
+  uint64_t value;
+  bool isUnsigned;
+  static bool classof(const Expr *e) { return e->kind() == Kind::IntLit; }
+};
+
+class FloatLit : public Expr {
+public:
+  FloatLit(SourceRange r, double v) : Expr(Kind::FloatLit, r), value(v) {}
+  double value;
+  static bool classof(const Expr *e) { return e->kind() == Kind::FloatLit; }
+};
+
+/// Imaginary literal such as `2j` or `0.5J` (value is the imaginary part).
+class ImagLit : public Expr {
+public:
+  ImagLit(SourceRange r, double v) : Expr(Kind::ImagLit, r), value(v) {}
+  double value;
+  static bool classof(const Expr *e) { return e->kind() == Kind::ImagLit; }
+};
+
+class BoolLit : public Expr {
+public:
+  BoolLit(SourceRange r, bool v) : Expr(Kind::BoolLit, r), value(v) {}
+  bool value;
+  static bool classof(const Expr *e) { return e->kind() == Kind::BoolLit; }
+};
+
+class NoneLit : public Expr {
+public:
+  explicit NoneLit(SourceRange r) : Expr(Kind::NoneLit, r) {}
+  static bool classof(const Expr *e) { return e->kind() == Kind::NoneLit; }
+};
+
+/// String literal (decorator arguments, signatures, dtype names, docstrings).
+/// Adjacent literals are concatenated by the parser.
+class StrLit : public Expr {
+public:
+  StrLit(SourceRange r, std::string v) : Expr(Kind::StrLit, r), value(std::move(v)) {}
+  std::string value;
+  static bool classof(const Expr *e) { return e->kind() == Kind::StrLit; }
+};
+
+class Name : public Expr {
+public:
+  Name(SourceRange r, std::string id) : Expr(Kind::Name, r), id(std::move(id)) {}
+  std::string id;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Name; }
+};
+
+/// `value.attr`
+class Attribute : public Expr {
+public:
+  Attribute(SourceRange r, ExprPtr value, std::string attr, SourceRange attrRange)
+      : Expr(Kind::Attribute, r), value(std::move(value)), attr(std::move(attr)),
+        attrRange(attrRange) {}
+  ExprPtr value;
+  std::string attr;
+  SourceRange attrRange;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Attribute; }
+};
+
+/// `value[index]`; a multi-index `a[i, j]` has a Tuple as its index.
+class Subscript : public Expr {
+public:
+  Subscript(SourceRange r, ExprPtr value, ExprPtr index)
+      : Expr(Kind::Subscript, r), value(std::move(value)), index(std::move(index)) {}
+  ExprPtr value;
+  ExprPtr index;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Subscript; }
+};
+
+/// `lower:upper:step` inside a subscript; absent parts are null.
+class Slice : public Expr {
+public:
+  Slice(SourceRange r, ExprPtr lower, ExprPtr upper, ExprPtr step)
+      : Expr(Kind::Slice, r), lower(std::move(lower)), upper(std::move(upper)),
+        step(std::move(step)) {}
+  ExprPtr lower, upper, step;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Slice; }
+};
+
+struct Keyword {
+  std::string name;
+  SourceRange nameRange;
+  ExprPtr value;
+};
+
+/// `func(args..., name=value...)`
+class Call : public Expr {
+public:
+  Call(SourceRange r, ExprPtr func, std::vector<ExprPtr> args,
+       std::vector<Keyword> keywords)
+      : Expr(Kind::Call, r), func(std::move(func)), args(std::move(args)),
+        keywords(std::move(keywords)) {}
+  ExprPtr func;
+  std::vector<ExprPtr> args;
+  std::vector<Keyword> keywords;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Call; }
+};
+
+class BinOp : public Expr {
+public:
+  BinOp(SourceRange r, BinOpKind op, SourceRange opRange, ExprPtr lhs, ExprPtr rhs)
+      : Expr(Kind::BinOp, r), op(op), opRange(opRange), lhs(std::move(lhs)),
+        rhs(std::move(rhs)) {}
+  BinOpKind op;
+  SourceRange opRange;
+  ExprPtr lhs, rhs;
+  static bool classof(const Expr *e) { return e->kind() == Kind::BinOp; }
+};
+
+class UnaryOp : public Expr {
+public:
+  UnaryOp(SourceRange r, UnaryOpKind op, ExprPtr operand)
+      : Expr(Kind::UnaryOp, r), op(op), operand(std::move(operand)) {}
+  UnaryOpKind op;
+  ExprPtr operand;
+  static bool classof(const Expr *e) { return e->kind() == Kind::UnaryOp; }
+};
+
+/// A comparison chain `a < b <= c`: operands.size() == ops.size() + 1.
+class Compare : public Expr {
+public:
+  Compare(SourceRange r, std::vector<CmpOpKind> ops, std::vector<SourceRange> opRanges,
+          std::vector<ExprPtr> operands)
+      : Expr(Kind::Compare, r), ops(std::move(ops)), opRanges(std::move(opRanges)),
+        operands(std::move(operands)) {}
+  std::vector<CmpOpKind> ops;
+  std::vector<SourceRange> opRanges;
+  std::vector<ExprPtr> operands;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Compare; }
+};
+
+/// `a and b and c` / `a or b`: values.size() >= 2.
+class BoolOp : public Expr {
+public:
+  BoolOp(SourceRange r, BoolOpKind op, std::vector<ExprPtr> values)
+      : Expr(Kind::BoolOp, r), op(op), values(std::move(values)) {}
+  BoolOpKind op;
+  std::vector<ExprPtr> values;
+  static bool classof(const Expr *e) { return e->kind() == Kind::BoolOp; }
+};
+
+/// `body if cond else orelse`
+class IfExp : public Expr {
+public:
+  IfExp(SourceRange r, ExprPtr cond, ExprPtr body, ExprPtr orelse)
+      : Expr(Kind::IfExp, r), cond(std::move(cond)), body(std::move(body)),
+        orelse(std::move(orelse)) {}
+  ExprPtr cond, body, orelse;
+  static bool classof(const Expr *e) { return e->kind() == Kind::IfExp; }
+};
+
+/// `(a, b)` or `a, b` (also the index of `x[i, j]`).
+class Tuple : public Expr {
+public:
+  Tuple(SourceRange r, std::vector<ExprPtr> elts)
+      : Expr(Kind::Tuple, r), elts(std::move(elts)) {}
+  std::vector<ExprPtr> elts;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Tuple; }
+};
+
+/// `[a, b]` (decorator signature lists, shapes).
+class List : public Expr {
+public:
+  List(SourceRange r, std::vector<ExprPtr> elts)
+      : Expr(Kind::List, r), elts(std::move(elts)) {}
+  std::vector<ExprPtr> elts;
+  static bool classof(const Expr *e) { return e->kind() == Kind::List; }
+};
+
+/// A Python expression form that stn does not support (lambda, dict, set,
+/// comprehension, f-string, walrus, starred, yield, await). The parser
+/// consumes it whole and records what it was; later stages report it.
+class Unsupported : public Expr {
+public:
+  Unsupported(SourceRange r, std::string what)
+      : Expr(Kind::Unsupported, r), what(std::move(what)) {}
+  std::string what; ///< e.g. "lambda expressions"
+  static bool classof(const Expr *e) { return e->kind() == Kind::Unsupported; }
+};
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+class Stmt {
+public:
+  enum class Kind {
+    ExprStmt, Assign, AugAssign, If, For, While, Break, Continue, Return,
+    Pass, Import, Unsupported
+  };
+  Stmt(Kind k, SourceRange r) : TheKind(k), Range(r) {}
+  virtual ~Stmt() = default;
+  Kind kind() const { return TheKind; }
+  SourceRange range() const { return Range; }
+
+private:
+  Kind TheKind;
+  SourceRange Range;
+};
+using StmtPtr = std::unique_ptr<Stmt>;
+using Block = std::vector<StmtPtr>;
+
+class ExprStmt : public Stmt {
+public:
+  ExprStmt(SourceRange r, ExprPtr value) : Stmt(Kind::ExprStmt, r), value(std::move(value)) {}
+  ExprPtr value;
+  static bool classof(const Stmt *s) { return s->kind() == Kind::ExprStmt; }
+};
+
+/// `t1 = t2 = value`; each target is a Name, Subscript, Attribute or a
+/// Tuple/List of targets. `x: T = v` is an Assign with `annotation` set;
+/// a bare `x: T` has a null value.
+class Assign : public Stmt {
+public:
+  Assign(SourceRange r, std::vector<ExprPtr> targets, ExprPtr value,
+         ExprPtr annotation = nullptr)
+      : Stmt(Kind::Assign, r), targets(std::move(targets)), value(std::move(value)),
+        annotation(std::move(annotation)) {}
+  std::vector<ExprPtr> targets;
+  ExprPtr value;
+  ExprPtr annotation;
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Assign; }
+};
+
+/// `target op= value`
+class AugAssign : public Stmt {
+public:
+  AugAssign(SourceRange r, ExprPtr target, BinOpKind op, SourceRange opRange, ExprPtr value)
+      : Stmt(Kind::AugAssign, r), target(std::move(target)), op(op), opRange(opRange),
+        value(std::move(value)) {}
+  ExprPtr target;
+  BinOpKind op;
+  SourceRange opRange;
+  ExprPtr value;
+  static bool classof(const Stmt *s) { return s->kind() == Kind::AugAssign; }
+};
+
+/// `if`/`elif`/`else`: an `elif` is an If nested as the only statement of
+/// `orelse`.
+class If : public Stmt {
+public:
+  If(SourceRange r, ExprPtr cond, Block body, Block orelse)
+      : Stmt(Kind::If, r), cond(std::move(cond)), body(std::move(body)),
+        orelse(std::move(orelse)) {}
+  ExprPtr cond;
+  Block body, orelse;
+  static bool classof(const Stmt *s) { return s->kind() == Kind::If; }
+};
+
+/// `for target in iter: body [else: orelse]`
+class For : public Stmt {
+public:
+  For(SourceRange r, ExprPtr target, ExprPtr iter, Block body, Block orelse)
+      : Stmt(Kind::For, r), target(std::move(target)), iter(std::move(iter)),
+        body(std::move(body)), orelse(std::move(orelse)) {}
+  ExprPtr target, iter;
+  Block body, orelse;
+  static bool classof(const Stmt *s) { return s->kind() == Kind::For; }
+};
+
+class While : public Stmt {
+public:
+  While(SourceRange r, ExprPtr cond, Block body, Block orelse)
+      : Stmt(Kind::While, r), cond(std::move(cond)), body(std::move(body)),
+        orelse(std::move(orelse)) {}
+  ExprPtr cond;
+  Block body, orelse;
+  static bool classof(const Stmt *s) { return s->kind() == Kind::While; }
+};
+
+class Break : public Stmt {
+public:
+  explicit Break(SourceRange r) : Stmt(Kind::Break, r) {}
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Break; }
+};
+
+class Continue : public Stmt {
+public:
+  explicit Continue(SourceRange r) : Stmt(Kind::Continue, r) {}
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Continue; }
+};
+
+/// `return [value]`; `return a, b` has a Tuple value.
+class Return : public Stmt {
+public:
+  Return(SourceRange r, ExprPtr value) : Stmt(Kind::Return, r), value(std::move(value)) {}
+  ExprPtr value; ///< may be null
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Return; }
+};
+
+class Pass : public Stmt {
+public:
+  explicit Pass(SourceRange r) : Stmt(Kind::Pass, r) {}
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Pass; }
+};
+
+/// `import x [as y]` / `from x import a, b`: accepted and recorded so that
+/// `np.`, `math.`, `nb.`, `numba.` prefixes resolve. `names` holds
+/// (name, alias) pairs; for `import numpy as np` module="numpy", names={}
+/// and alias="np".
+class Import : public Stmt {
+public:
+  Import(SourceRange r, std::string module, std::string alias,
+         std::vector<std::pair<std::string, std::string>> names)
+      : Stmt(Kind::Import, r), module(std::move(module)), alias(std::move(alias)),
+        names(std::move(names)) {}
+  std::string module;
+  std::string alias;
+  std::vector<std::pair<std::string, std::string>> names;
+  bool isFrom() const { return !names.empty(); }
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Import; }
+};
+
+/// A Python statement stn does not support (class, try, with, global,
+/// nonlocal, del, lambda, async, yield, raise, assert, nested def ...).
+class UnsupportedStmt : public Stmt {
+public:
+  UnsupportedStmt(SourceRange r, std::string what)
+      : Stmt(Kind::Unsupported, r), what(std::move(what)) {}
+  std::string what; ///< e.g. "classes", "try/except"
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Unsupported; }
+};
+
+//===----------------------------------------------------------------------===//
+// Top level
+//===----------------------------------------------------------------------===//
+
+struct Param {
+  std::string name;
+  SourceRange range;
+  ExprPtr annotation; ///< may be null
+  ExprPtr defaultValue; ///< may be null (defaults are rejected by Sema)
+};
+
+/// A top-level `def` with its decorators (outermost first, as written).
+struct FunctionDef {
+  std::string name;
+  SourceRange range;     ///< the whole definition
+  SourceRange nameRange; ///< the name after `def`
+  std::vector<ExprPtr> decorators;
+  std::vector<Param> params;
+  ExprPtr returns; ///< `-> T` annotation, may be null
+  std::string docstring;
+  Block body;
+};
+
+/// A module-level `NAME = expr` (constants).
+struct GlobalAssign {
+  std::string name;
+  SourceRange range;
+  ExprPtr value;
+};
+
+struct Module {
+  std::shared_ptr<const SourceFile> file;
+  std::vector<std::unique_ptr<Import>> imports;
+  std::vector<GlobalAssign> globals;
+  std::vector<std::unique_ptr<FunctionDef>> functions;
+  /// Top-level statements other than the above (rejected by Sema with a
+  /// clear error, e.g. a call at module level).
+  std::vector<StmtPtr> other;
+
+  const FunctionDef *findFunction(std::string_view name) const;
+};
+
+/// Prints the tree in an indented S-expression-like form (`stn ir --emit=ast`).
+std::string printModule(const Module &m);
+std::string printFunction(const FunctionDef &f, const SourceFile &file);
+std::string printExpr(const Expr &e);
+
+} // namespace stn::ast
+
+#endif // STN_COMPILER_AST_H

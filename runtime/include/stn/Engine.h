@@ -1,0 +1,123 @@
+//===- Engine.h - Load .stn files, look kernels up, call them ---*- C++ -*-===//
+//
+// Part of the stn public API.
+//
+//   stn::Engine engine;
+//   stn::Module mod = engine.loadFile("matmul.stn");
+//   stn::Kernel mm = mod.kernel("matrix_multiplication");
+//   mm(stn::ArrayView::of(a, {n, n}), stn::ArrayView::of(b, {n, n}),
+//      stn::ArrayView::of(c, {n, n}));
+//
+// A kernel is compiled on the first call with a new argument-type signature
+// and reused afterwards. Every method may be called from several threads at
+// once. All failures throw stn::Error with formatted diagnostics.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_ENGINE_H
+#define STN_ENGINE_H
+
+#include "stn/Array.h"
+#include "stn/Error.h"
+#include "stn/Value.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stn {
+
+/// The stages `Module::emit` can stop after (`stn ir --emit=...`).
+enum class Stage {
+  AST,     ///< the parsed syntax tree
+  Typed,   ///< the syntax tree with every expression's inferred type
+  MLIR,    ///< MLIR in upstream dialects (func, arith, math, memref, scf, cf, complex)
+  Lowered, ///< MLIR in the LLVM dialect
+  LLVM,    ///< LLVM IR after optimization for the host CPU
+  Asm,     ///< host assembly
+};
+/// Parses "ast", "typed", "mlir", "lowered" (or "mlir-lowered"), "llvm", "asm".
+bool parseStage(std::string_view name, Stage &out);
+
+struct EngineOptions {
+  /// LLVM optimization level for generated code (0-3).
+  unsigned optLevel = 3;
+};
+
+class Kernel;
+class Module;
+namespace detail {
+struct EngineImpl;
+struct ModuleImpl;
+} // namespace detail
+
+class Engine {
+public:
+  explicit Engine(EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine &) = delete;
+  Engine &operator=(const Engine &) = delete;
+
+  /// Loads and checks a .stn file (syntax, names, decorators, explicit
+  /// signatures, which compile eagerly). Throws stn::Error on any error.
+  Module loadFile(const std::string &path);
+  /// Same for source text; `name` is used in diagnostics.
+  Module loadString(std::string_view source, std::string_view name = "<string>");
+
+  /// Warnings produced by the last load on this thread (formatted).
+  static std::string lastWarnings();
+
+private:
+  std::shared_ptr<detail::EngineImpl> Impl;
+};
+
+class Module {
+public:
+  /// The kernel named `name`; throws stn::Error if there is none.
+  Kernel kernel(std::string_view name) const;
+  /// Names of all kernels, in file order.
+  std::vector<std::string> kernelNames() const;
+  /// Text of one stage for `kernel` specialized to `signature`, written in
+  /// the language's type syntax, e.g. "f64[:,:], f64[:,:], f64[:,:]" (may be
+  /// empty for Stage::AST, or for kernels with an explicit signature).
+  std::string emit(std::string_view kernel, std::string_view signature,
+                   Stage stage) const;
+  /// The whole module's syntax tree.
+  std::string emitAST() const;
+
+private:
+  friend class Engine;
+  friend class Kernel;
+  explicit Module(std::shared_ptr<detail::ModuleImpl> impl) : Impl(std::move(impl)) {}
+  std::shared_ptr<detail::ModuleImpl> Impl;
+};
+
+class Kernel {
+public:
+  const std::string &name() const { return Name; }
+  /// Parameter names, in order.
+  std::vector<std::string> parameterNames() const;
+
+  /// Calls the kernel. Scalars are passed by value; arrays as views the
+  /// kernel may read and write. Throws stn::Error on a wrong argument count,
+  /// dtype or rank, or when no specialization is possible.
+  Value call(const std::vector<Arg> &args) const;
+  template <class... Args> Value operator()(Args &&...args) const {
+    return call(std::vector<Arg>{Arg(std::forward<Args>(args))...});
+  }
+
+private:
+  friend class Module;
+  Kernel(std::shared_ptr<detail::ModuleImpl> impl, std::string name)
+      : Impl(std::move(impl)), Name(std::move(name)) {}
+  std::shared_ptr<detail::ModuleImpl> Impl;
+  std::string Name;
+};
+
+/// The stn version string, e.g. "0.1.0".
+const char *version();
+
+} // namespace stn
+
+#endif // STN_ENGINE_H
