@@ -1,2 +1,138 @@
+//===- matmul.cpp - stn's matmul example vs a plain C++ triple loop -------===//
+//
+// Google Benchmark for dsl-examples/matmul.stn at n = 200, float64 (the
+// course's size):
+//
+//   BM_StnLoadFile        fresh Engine + loadFile. Loading compiles the
+//                         eagerly-typed matrix_multiplication_sig, so this
+//                         is the cost of one compile plus parsing.
+//   BM_StnFirstCall       fresh Engine + loadFile + the first call of the
+//                         inferred matrix_multiplication (which compiles it):
+//                         what a user waits for the first time.
+//                         FirstCall - LoadFile - RepeatCall ~ one compile.
+//   BM_StnRepeatCall      a call of the already compiled inferred kernel.
+//   BM_StnRepeatCallSig   a call of the explicit-signature kernel.
+//   BM_CppTripleLoop      the same loop in C++, compiled by the host compiler
+//                         with -O3 -march=native (see bench/CMakeLists.txt).
+//
+// Compare medians as ratios (see bench/README.md), e.g. RepeatCall/CppTripleLoop.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/stn.h"
+
 #include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#ifndef STN_EXAMPLES_DIR
+#error "STN_EXAMPLES_DIR must name the dsl-examples/ directory"
+#endif
+
+namespace {
+
+constexpr int64_t N = 200;
+const std::string MatmulFile = std::string(STN_EXAMPLES_DIR) + "/matmul.stn";
+
+struct Matrices {
+  std::vector<double> a, b, c;
+  Matrices() : a(N * N), b(N * N), c(N * N, 0.0) {
+    std::mt19937_64 gen(42);
+    for (double &x : a)
+      x = static_cast<double>(gen() >> 11) * 0x1.0p-53;
+    for (double &x : b)
+      x = static_cast<double>(gen() >> 11) * 0x1.0p-53;
+  }
+  stn::ArrayView A() { return stn::ArrayView::of(a.data(), {N, N}); }
+  stn::ArrayView B() { return stn::ArrayView::of(b.data(), {N, N}); }
+  stn::ArrayView C() { return stn::ArrayView::of(c.data(), {N, N}); }
+};
+
+/// The course's matrix_multiplication in C++. `noinline` and a runtime `n`
+/// keep the compiler from specializing on N = 200, which the JIT cannot do
+/// either.
+__attribute__((noinline)) void cppMatmul(const double *A, const double *B, double *C,
+                                         int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double tmp = 0.;
+      for (int64_t k = 0; k < n; ++k)
+        tmp += A[i * n + k] * B[k * n + j];
+      C[i * n + j] = tmp;
+    }
+}
+
+/// Checks the stn result against the C++ loop once per benchmark run.
+bool sameAsCpp(Matrices &m) {
+  std::vector<double> want(N * N);
+  cppMatmul(m.a.data(), m.b.data(), want.data(), N);
+  for (size_t i = 0; i < want.size(); ++i)
+    if (std::abs(m.c[i] - want[i]) > 1e-12 * std::abs(want[i]))
+      return false;
+  return true;
+}
+
+void BM_StnLoadFile(benchmark::State &state) {
+  for (auto _ : state) {
+    stn::Engine engine;
+    stn::Module mod = engine.loadFile(MatmulFile);
+    benchmark::DoNotOptimize(mod);
+  }
+}
+
+void BM_StnFirstCall(benchmark::State &state) {
+  Matrices m;
+  for (auto _ : state) {
+    stn::Engine engine;
+    stn::Module mod = engine.loadFile(MatmulFile);
+    mod.kernel("matrix_multiplication")(m.A(), m.B(), m.C());
+    benchmark::DoNotOptimize(m.c.data());
+    benchmark::ClobberMemory();
+  }
+  if (!sameAsCpp(m))
+    state.SkipWithError("stn result differs from the C++ loop");
+}
+
+void repeatCall(benchmark::State &state, const char *kernel) {
+  Matrices m;
+  stn::Engine engine;
+  stn::Module mod = engine.loadFile(MatmulFile);
+  stn::Kernel mm = mod.kernel(kernel);
+  stn::ArrayView a = m.A(), b = m.B(), c = m.C();
+  mm(a, b, c); // compile outside the timed loop
+  for (auto _ : state) {
+    mm(a, b, c);
+    benchmark::DoNotOptimize(m.c.data());
+    benchmark::ClobberMemory();
+  }
+  if (!sameAsCpp(m))
+    state.SkipWithError("stn result differs from the C++ loop");
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * N * N * N, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_StnRepeatCall(benchmark::State &state) { repeatCall(state, "matrix_multiplication"); }
+void BM_StnRepeatCallSig(benchmark::State &state) { repeatCall(state, "matrix_multiplication_sig"); }
+
+void BM_CppTripleLoop(benchmark::State &state) {
+  Matrices m;
+  for (auto _ : state) {
+    cppMatmul(m.a.data(), m.b.data(), m.c.data(), N);
+    benchmark::DoNotOptimize(m.c.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * N * N * N, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+BENCHMARK(BM_StnLoadFile)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StnFirstCall)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StnRepeatCall)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StnRepeatCallSig)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CppTripleLoop)->Unit(benchmark::kMillisecond);
+
+} // namespace
+
 BENCHMARK_MAIN();

@@ -1,0 +1,420 @@
+//===- Engine.cpp - Load .stn files, specialize and call kernels ----------===//
+//
+// The host API's core. A call goes:
+//   arguments -> argument types (dtype, rank, layout) -> the explicit
+//   signature that accepts them, if the kernel has any -> cached compiled
+//   specialization, or Sema + codegen + JIT under the module's lock ->
+//   marshalled into the packed entry ABI (Pipeline.h) -> results unpacked
+//   into stn::Value (arrays are copied into owning arrays).
+// Errors become stn::Error carrying formatted diagnostics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/Engine.h"
+#include "stn/Compiler/JIT.h"
+#include "stn/Compiler/Pipeline.h"
+#include "stn/Compiler/Sema.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace stn {
+
+const char *version() { return STN_VERSION; }
+
+bool parseStage(std::string_view name, Stage &out) {
+  static const std::pair<const char *, Stage> table[] = {
+      {"ast", Stage::AST},         {"typed", Stage::Typed},
+      {"mlir", Stage::MLIR},       {"lowered", Stage::Lowered},
+      {"mlir-lowered", Stage::Lowered}, {"llvm", Stage::LLVM},
+      {"asm", Stage::Asm}};
+  for (auto &[n, s] : table)
+    if (name == n) {
+      out = s;
+      return true;
+    }
+  return false;
+}
+
+namespace {
+thread_local std::string LastWarnings;
+
+std::string warningsOf(const DiagnosticEngine &diags) {
+  std::string s;
+  for (auto &d : diags.diagnostics())
+    if (d.severity == Severity::Warning)
+      s += DiagnosticEngine::format(d);
+  return s;
+}
+
+Type typeOfDType(DType dt) { return Type::scalar(static_cast<ScalarKind>(dt)); }
+DType dtypeOf(ScalarKind k) { return static_cast<DType>(k); }
+} // namespace
+
+namespace detail {
+
+/// One compiled specialization.
+struct CompiledSpec {
+  using EntryFn = void (*)(void **);
+  EntryFn fn = nullptr;
+  std::vector<Type> argTypes;
+  Type resultType;
+};
+
+struct EngineImpl {
+  EngineOptions options;
+  std::mutex jitMutex;
+  std::unique_ptr<JIT> jit;
+  std::atomic<unsigned> counter{0};
+
+  JIT &getJIT() {
+    std::lock_guard<std::mutex> lock(jitMutex);
+    if (!jit) {
+      std::string err;
+      jit = JIT::create(err);
+      if (!jit)
+        throw Error("cannot initialize the JIT: " + err);
+    }
+    return *jit;
+  }
+};
+
+struct ModuleImpl {
+  std::shared_ptr<EngineImpl> engine;
+  std::unique_ptr<Program> program;
+  std::mutex mutex; ///< guards program (specialization) and specs
+  std::map<std::string, std::shared_ptr<CompiledSpec>> specs;
+
+  const KernelDecl &kernel(std::string_view name) {
+    const KernelDecl *k = program->kernel(name);
+    if (!k) {
+      std::vector<std::string> names;
+      for (auto &kd : program->kernels())
+        names.push_back(kd.def->name);
+      std::string best = closestMatch(name, names);
+      throw Error(fmt::format("{}: error: no kernel named '{}'{}", program->file()->name(), name,
+                              best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
+    }
+    return *k;
+  }
+
+  /// Compiles (or finds) the specialization of `k` for `args`. Caller holds
+  /// no lock.
+  std::shared_ptr<CompiledSpec> getSpec(const KernelDecl &k, const std::vector<Type> &args) {
+    std::string key = k.def->name + "(";
+    for (size_t i = 0; i < args.size(); ++i)
+      key += (i ? ", " : "") + args[i].str();
+    key += ")";
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = specs.find(key);
+    if (it != specs.end())
+      return it->second;
+    DiagnosticEngine diags;
+    TypedFunction *tf = program->specialize(k, args, diags);
+    if (!tf)
+      throw Error(diags.format());
+    std::string symbol =
+        fmt::format("__stn_entry_{}_{}", engine->counter.fetch_add(1), tf->symbol);
+    CodegenOptions opts;
+    opts.optLevel = engine->options.optLevel;
+    auto object = compileToObject(*tf, symbol, opts, diags);
+    if (!object)
+      throw Error(diags.format());
+    std::string err;
+    void *addr = engine->getJIT().addObject(std::move(object), symbol, err);
+    if (!addr)
+      throw Error(fmt::format("internal compiler error: cannot load the compiled kernel '{}': {}",
+                              k.def->name, err));
+    auto spec = std::make_shared<CompiledSpec>();
+    spec->fn = reinterpret_cast<CompiledSpec::EntryFn>(addr);
+    spec->argTypes = tf->argTypes;
+    spec->resultType = tf->resultType;
+    specs[key] = spec;
+    return spec;
+  }
+};
+
+} // namespace detail
+
+//===----------------------------------------------------------------------===//
+// Engine
+//===----------------------------------------------------------------------===//
+
+Engine::Engine(EngineOptions options) : Impl(std::make_shared<detail::EngineImpl>()) {
+  if (options.optLevel > 3)
+    throw Error("optLevel must be between 0 and 3");
+  Impl->options = options;
+}
+
+Engine::~Engine() = default;
+
+std::string Engine::lastWarnings() { return LastWarnings; }
+
+Module Engine::loadString(std::string_view source, std::string_view name) {
+  LastWarnings.clear();
+  auto file = std::make_shared<const SourceFile>(std::string(name), std::string(source));
+  DiagnosticEngine diags;
+  auto program = Program::load(file, diags);
+  LastWarnings = warningsOf(diags);
+  if (!program)
+    throw Error(diags.format());
+  auto impl = std::make_shared<detail::ModuleImpl>();
+  impl->engine = Impl;
+  impl->program = std::move(program);
+  // Explicit signatures compile eagerly (like Numba's @jit("sig")).
+  for (auto &k : impl->program->kernels())
+    for (auto &sig : k.signatures)
+      impl->getSpec(k, sig.args);
+  return Module(impl);
+}
+
+Module Engine::loadFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(fmt::format("error: cannot open '{}': {}", path, std::strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad())
+    throw Error(fmt::format("error: cannot read '{}'", path));
+  return loadString(ss.str(), path);
+}
+
+//===----------------------------------------------------------------------===//
+// Module
+//===----------------------------------------------------------------------===//
+
+Kernel Module::kernel(std::string_view name) const {
+  Impl->kernel(name);
+  return Kernel(Impl, std::string(name));
+}
+
+std::vector<std::string> Module::kernelNames() const {
+  std::vector<std::string> names;
+  for (auto &k : Impl->program->kernels())
+    names.push_back(k.def->name);
+  return names;
+}
+
+std::string Module::emitAST() const { return ast::printModule(Impl->program->module()); }
+
+std::string Module::emit(std::string_view kernelName, std::string_view signature,
+                         Stage stage) const {
+  const KernelDecl &k = Impl->kernel(kernelName);
+  if (stage == Stage::AST)
+    return ast::printFunction(*k.def, *Impl->program->file());
+  DiagnosticEngine diags;
+  std::vector<Type> args;
+  bool haveSig = signature.find_first_not_of(" \t") != std::string_view::npos;
+  if (haveSig) {
+    auto sig = parseSignatureString(std::string(signature), "<--sig>", diags);
+    if (!sig)
+      throw Error(diags.format());
+    args = sig->args;
+    if (!k.signatures.empty()) {
+      std::string err;
+      const Signature *s = Impl->program->matchSignature(k, args, err);
+      if (!s)
+        throw Error("error: " + err);
+      args = s->args;
+    }
+  } else if (!k.signatures.empty()) {
+    args = k.signatures.front().args;
+  } else if (!k.def->params.empty()) {
+    throw Error(fmt::format("error: '{}' has no explicit signature; give the argument types "
+                            "with --sig, e.g. --sig \"f64[:, :], i64\"",
+                            k.def->name));
+  }
+  std::lock_guard<std::mutex> lock(Impl->mutex);
+  TypedFunction *tf = Impl->program->specialize(k, args, diags);
+  if (!tf)
+    throw Error(diags.format());
+  if (stage == Stage::Typed)
+    return printTyped(*tf);
+  IRStage irs = stage == Stage::MLIR      ? IRStage::MLIR
+                : stage == Stage::Lowered ? IRStage::Lowered
+                : stage == Stage::LLVM    ? IRStage::LLVM
+                                          : IRStage::Asm;
+  CodegenOptions opts;
+  opts.optLevel = Impl->engine->options.optLevel;
+  std::string out;
+  if (!emitStage(*tf, irs, opts, out, diags))
+    throw Error(diags.format());
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel calls
+//===----------------------------------------------------------------------===//
+
+std::vector<std::string> Kernel::parameterNames() const {
+  std::vector<std::string> names;
+  for (auto &p : Impl->kernel(Name).def->params)
+    names.push_back(p.name);
+  return names;
+}
+
+namespace {
+
+/// Storage for one marshalled argument or result leaf.
+struct Slot {
+  alignas(16) unsigned char scalar[16] = {};
+  std::vector<int64_t> descriptor; ///< arrays: {alloc, aligned, offset, sizes, strides}
+  void *ptr() { return descriptor.empty() ? static_cast<void *>(scalar) : descriptor.data(); }
+};
+
+Type argumentType(const Arg &a, const std::string &param) {
+  if (!a.isArray())
+    return typeOfDType(a.scalar().dtype());
+  const ArrayView &v = a.array();
+  if (v.shape.empty())
+    throw Error(fmt::format("error: argument '{}': 0-dimensional arrays are not supported; "
+                            "pass a scalar",
+                            param));
+  if (v.shape.size() > 8)
+    throw Error(fmt::format("error: argument '{}': arrays of more than 8 dimensions are not "
+                            "supported",
+                            param));
+  if (v.strides.size() != v.shape.size())
+    throw Error(fmt::format("error: argument '{}': {} strides given for {} dimensions", param,
+                            v.strides.size(), v.shape.size()));
+  int64_t item = static_cast<int64_t>(itemSize(v.dtype));
+  for (size_t d = 0; d < v.shape.size(); ++d) {
+    if (v.shape[d] < 0)
+      throw Error(fmt::format("error: argument '{}': negative extent {} in dimension {}", param,
+                              v.shape[d], d));
+    if (v.strides[d] % item != 0)
+      throw Error(fmt::format("error: argument '{}': stride {} of dimension {} is not a "
+                              "multiple of the item size ({} bytes)",
+                              param, v.strides[d], d, item));
+  }
+  if (v.size() > 0) {
+    if (!v.data)
+      throw Error(fmt::format("error: argument '{}': null data pointer", param));
+    if (reinterpret_cast<uintptr_t>(v.data) % item != 0)
+      throw Error(fmt::format("error: argument '{}': data pointer is not aligned to {} bytes",
+                              param, item));
+  }
+  return Type::array(static_cast<ScalarKind>(v.dtype), v.shape.size(),
+                     v.isCContiguous() ? Type::Layout::C : Type::Layout::Any);
+}
+
+void collectLeaves(const Type &t, std::vector<Type> &out) {
+  if (t.isTuple())
+    for (auto &e : t.elements())
+      collectLeaves(e, out);
+  else if (t.isScalar() || t.isArray())
+    out.push_back(t);
+}
+
+Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos) {
+  if (t.isTuple()) {
+    std::vector<Value> elts;
+    for (auto &e : t.elements())
+      elts.push_back(unpack(e, slots, pos));
+    return Value::tuple(std::move(elts));
+  }
+  if (t.isScalar())
+    return Value(Scalar::load(dtypeOf(t.scalarKind()), slots[pos++].scalar));
+  if (t.isArray()) {
+    Slot &s = slots[pos++];
+    unsigned r = t.rank();
+    DType dt = dtypeOf(t.scalarKind());
+    int64_t item = static_cast<int64_t>(itemSize(dt));
+    char *aligned = reinterpret_cast<char *>(s.descriptor[1]);
+    int64_t offset = s.descriptor[2];
+    std::vector<int64_t> shape(r), strides(r);
+    for (unsigned d = 0; d < r; ++d) {
+      shape[d] = s.descriptor[3 + d];
+      strides[d] = s.descriptor[3 + r + d] * item;
+    }
+    ArrayView view(aligned + offset * item, dt, shape, strides);
+    return Value(Array::copyOf(view));
+  }
+  return Value();
+}
+
+} // namespace
+
+Value Kernel::call(const std::vector<Arg> &args) const {
+  const KernelDecl &k = Impl->kernel(Name);
+  const auto &params = k.def->params;
+  if (args.size() != params.size()) {
+    std::string names;
+    for (size_t i = 0; i < params.size(); ++i)
+      names += (i ? ", " : "") + params[i].name;
+    throw Error(fmt::format("error: kernel '{}' takes {} argument{} ({}) but {} {} given", Name,
+                            params.size(), params.size() == 1 ? "" : "s", names, args.size(),
+                            args.size() == 1 ? "was" : "were"));
+  }
+  std::vector<Type> types;
+  for (size_t i = 0; i < args.size(); ++i)
+    types.push_back(argumentType(args[i], params[i].name));
+  if (!k.signatures.empty()) {
+    std::string err;
+    const Signature *sig = Impl->program->matchSignature(k, types, err);
+    if (!sig)
+      throw Error("error: " + err);
+    types = sig->args;
+  }
+  auto spec = Impl->getSpec(k, types);
+
+  std::vector<Slot> slots(args.size());
+  std::vector<void *> ptrs;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const Type &t = spec->argTypes[i];
+    if (t.isArray()) {
+      const ArrayView &v = args[i].array();
+      int64_t item = static_cast<int64_t>(itemSize(v.dtype));
+      unsigned r = static_cast<unsigned>(v.shape.size());
+      auto &d = slots[i].descriptor;
+      d.assign(3 + 2 * r, 0);
+      d[0] = d[1] = reinterpret_cast<int64_t>(v.data);
+      for (unsigned j = 0; j < r; ++j) {
+        d[3 + j] = v.shape[j];
+        d[3 + r + j] = v.strides[j] / item;
+      }
+    } else {
+      Scalar s = args[i].scalar();
+      DType want = dtypeOf(t.scalarKind());
+      if (s.dtype() != want) {
+        if (s.isComplex() && !(want == DType::Complex64 || want == DType::Complex128))
+          throw Error(fmt::format("error: argument '{}': cannot convert a complex number to {}",
+                                  params[i].name, dtypeName(want)));
+        if (want == DType::Complex64 || want == DType::Complex128)
+          s = want == DType::Complex64 ? Scalar(std::complex<float>(s.asComplex()))
+                                       : Scalar(s.asComplex());
+        else if (want == DType::Float32 || want == DType::Float64)
+          s = Scalar::ofType(want, s.asDouble());
+        else if (want == DType::Bool)
+          s = Scalar(s.asBool());
+        else
+          s = s.isFloat() ? Scalar::ofType(want, s.asDouble())
+                          : (s.isUnsigned() ? Scalar::ofType(want, static_cast<int64_t>(s.asUInt()))
+                                            : Scalar::ofType(want, s.asInt()));
+      }
+      s.store(slots[i].scalar);
+    }
+    ptrs.push_back(slots[i].ptr());
+  }
+  std::vector<Type> leaves;
+  collectLeaves(spec->resultType, leaves);
+  std::vector<Slot> results(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (leaves[i].isArray())
+      results[i].descriptor.assign(3 + 2 * leaves[i].rank(), 0);
+    ptrs.push_back(results[i].ptr());
+  }
+  spec->fn(ptrs.data());
+  size_t pos = 0;
+  return unpack(spec->resultType, results, pos);
+}
+
+} // namespace stn

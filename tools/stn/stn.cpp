@@ -1,1 +1,719 @@
-int main(){return 0;}
+//===- stn.cpp - The stn command-line tool --------------------------------===//
+//
+// `stn run` calls a kernel of a .stn file with arguments from the command
+// line (.npy files and literals) and prints or writes its result; `stn check`
+// loads a file and reports its diagnostics; `stn ir` prints one stage of the
+// compilation (AST, typed AST, MLIR, lowered MLIR, LLVM IR, assembly).
+//
+// Design note: the tool is a thin client of the public API (stn/stn.h) and
+// holds no compiler logic. CLI11 parses the command line; the one thing it
+// cannot do is take "-inf" or "-.5" as positional arguments (it reads them as
+// options), so the arguments of `run` are reordered before parsing: options
+// first, then "--", then FILE, KERNEL and the ARGs in their original order.
+// Exit status: 0 success, 1 an error (an stn::Error or a file that cannot be
+// written), 2 a usage error reported by CLI11.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/stn.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#if __has_include(<llvm/Config/llvm-config.h>)
+#include <llvm/Config/llvm-config.h>
+#endif
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Literal arguments
+//===----------------------------------------------------------------------===//
+
+/// A literal as written, before a type is applied.
+struct Literal {
+  enum class Kind { Bool, Int, Float, Complex } kind = Kind::Int;
+  bool boolean = false;
+  bool negative = false;   ///< Int: sign
+  uint64_t magnitude = 0;  ///< Int: absolute value
+  bool overflow = false;   ///< Int: more than 64 bits
+  double real = 0;         ///< Float; Complex real part
+  double imag = 0;         ///< Complex imaginary part
+};
+
+bool startsWithCI(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size())
+    return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i])
+      return false;
+  return true;
+}
+
+bool equalsCI(std::string_view s, std::string_view lower) {
+  return s.size() == lower.size() && startsWithCI(s, lower);
+}
+
+/// Integer: [+-] digits, or 0x/0o/0b digits; '_' between digits.
+std::optional<Literal> parseInt(std::string_view s) {
+  Literal lit;
+  lit.kind = Literal::Kind::Int;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    lit.negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  unsigned base = 10;
+  if (s.size() > 2 && s[0] == '0' && std::strchr("xXoObB", s[1])) {
+    base = (s[1] == 'x' || s[1] == 'X') ? 16 : (s[1] == 'o' || s[1] == 'O') ? 8 : 2;
+    s.remove_prefix(2);
+  }
+  if (s.empty() || s.front() == '_' || s.back() == '_')
+    return std::nullopt;
+  for (char c : s) {
+    if (c == '_')
+      continue;
+    unsigned d;
+    if (c >= '0' && c <= '9')
+      d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      d = static_cast<unsigned>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      d = static_cast<unsigned>(c - 'A' + 10);
+    else
+      return std::nullopt;
+    if (d >= base)
+      return std::nullopt;
+    if (lit.magnitude > (std::numeric_limits<uint64_t>::max() - d) / base)
+      lit.overflow = true;
+    lit.magnitude = lit.magnitude * base + d;
+  }
+  return lit;
+}
+
+/// Real number: an integer, a decimal float, inf/infinity/nan (any case).
+std::optional<double> parseReal(std::string_view s) {
+  std::string_view body = s;
+  bool negative = false;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  if (equalsCI(body, "inf") || equalsCI(body, "infinity"))
+    return negative ? -HUGE_VAL : HUGE_VAL;
+  if (equalsCI(body, "nan"))
+    return negative ? -std::nan("") : std::nan("");
+  // digits [. digits] [e [+-] digits], with at least one digit in the mantissa.
+  size_t i = 0, mantissaDigits = 0;
+  auto digits = [&] {
+    size_t n = 0;
+    while (i < body.size() && (std::isdigit(static_cast<unsigned char>(body[i])) ||
+                               (body[i] == '_' && n > 0)))
+      ++i, ++n;
+    return n;
+  };
+  mantissaDigits += digits();
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    mantissaDigits += digits();
+  }
+  if (mantissaDigits == 0)
+    return std::nullopt;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-'))
+      ++i;
+    if (digits() == 0)
+      return std::nullopt;
+  }
+  if (i != body.size())
+    return std::nullopt;
+  std::string clean;
+  for (char c : s)
+    if (c != '_')
+      clean += c;
+  return std::strtod(clean.c_str(), nullptr);
+}
+
+/// An untyped literal: true/false, an integer, a real, or a complex number
+/// `1+2j`, `2j`, `-1.5-0.5j` (optionally in parentheses).
+std::optional<Literal> parseUntyped(std::string_view s) {
+  Literal lit;
+  if (s == "true" || s == "True" || s == "false" || s == "False") {
+    lit.kind = Literal::Kind::Bool;
+    lit.boolean = s[0] == 't' || s[0] == 'T';
+    return lit;
+  }
+  if (auto i = parseInt(s))
+    return i;
+  if (auto r = parseReal(s)) {
+    lit.kind = Literal::Kind::Float;
+    lit.real = *r;
+    return lit;
+  }
+  if (s.size() > 2 && s.front() == '(' && s.back() == ')')
+    s = s.substr(1, s.size() - 2);
+  if (s.size() < 2 || (s.back() != 'j' && s.back() != 'J'))
+    return std::nullopt;
+  std::string_view body = s.substr(0, s.size() - 1);
+  // The sign that starts the imaginary part: the last +/- that is not the
+  // first character and not an exponent's sign.
+  size_t split = std::string_view::npos;
+  for (size_t k = body.size(); k-- > 1;)
+    if ((body[k] == '+' || body[k] == '-') && body[k - 1] != 'e' && body[k - 1] != 'E') {
+      split = k;
+      break;
+    }
+  std::string_view realText, imagText = body;
+  if (split != std::string_view::npos) {
+    realText = body.substr(0, split);
+    imagText = body.substr(split);
+  }
+  std::optional<double> imag;
+  if (split != std::string_view::npos && (imagText == "+" || imagText == "-"))
+    imag = imagText == "+" ? 1.0 : -1.0; // 1+j
+  else
+    imag = parseReal(imagText);
+  if (!imag)
+    return std::nullopt;
+  std::optional<double> real = realText.empty() ? std::optional<double>(0.0)
+                                                : parseReal(realText);
+  if (!real)
+    return std::nullopt;
+  lit.kind = Literal::Kind::Complex;
+  lit.real = *real;
+  lit.imag = *imag;
+  return lit;
+}
+
+/// Splits `VALUE:TYPE`; the type part is empty when there is none.
+std::pair<std::string_view, std::string_view> splitType(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return {text, {}};
+  return {text.substr(0, colon), text.substr(colon + 1)};
+}
+
+bool looksLikeLiteral(std::string_view text) {
+  return parseUntyped(splitType(text).first).has_value();
+}
+
+[[noreturn]] void argError(size_t index, const std::string &message) {
+  throw stn::Error(fmt::format("stn: error: argument {}: {}\n", index, message));
+}
+
+std::string describeInt(const Literal &lit) {
+  return fmt::format("{}{}", lit.negative ? "-" : "", lit.magnitude);
+}
+
+/// Applies `dt` to a parsed literal, checking that the value fits.
+stn::Scalar typedScalar(size_t index, std::string_view text, const Literal &lit,
+                        stn::DType dt) {
+  using stn::DType;
+  std::string typeName(stn::dtypeName(dt));
+  switch (dt) {
+  case DType::Bool:
+    if (lit.kind == Literal::Kind::Bool)
+      return stn::Scalar(lit.boolean);
+    if (lit.kind == Literal::Kind::Int && !lit.overflow && lit.magnitude <= 1 &&
+        !(lit.negative && lit.magnitude))
+      return stn::Scalar(lit.magnitude == 1);
+    argError(index, fmt::format("'{}' is not a bool (write true, false, 0 or 1)", text));
+  case DType::Int8: case DType::Int16: case DType::Int32: case DType::Int64:
+  case DType::UInt8: case DType::UInt16: case DType::UInt32: case DType::UInt64: {
+    if (lit.kind == Literal::Kind::Bool)
+      return stn::Scalar::ofType(dt, int64_t(lit.boolean));
+    if (lit.kind != Literal::Kind::Int)
+      argError(index, fmt::format("'{}' is not an integer, so it cannot be {}", text,
+                                  typeName));
+    bool isSigned = dt == DType::Int8 || dt == DType::Int16 || dt == DType::Int32 ||
+                    dt == DType::Int64;
+    unsigned bits = static_cast<unsigned>(stn::itemSize(dt) * 8);
+    uint64_t maxPos = isSigned ? (uint64_t(1) << (bits - 1)) - 1
+                               : (bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1);
+    uint64_t maxNeg = isSigned ? uint64_t(1) << (bits - 1) : 0;
+    bool fits = !lit.overflow && (lit.negative ? lit.magnitude <= maxNeg
+                                               : lit.magnitude <= maxPos);
+    if (!fits)
+      argError(index, fmt::format("{} does not fit in {}", describeInt(lit), typeName));
+    if (isSigned) {
+      int64_t v = lit.negative ? static_cast<int64_t>(0 - lit.magnitude)
+                               : static_cast<int64_t>(lit.magnitude);
+      return stn::Scalar::ofType(dt, v);
+    }
+    if (dt == DType::UInt64)
+      return stn::Scalar(static_cast<unsigned long long>(lit.magnitude));
+    return stn::Scalar::ofType(dt, static_cast<int64_t>(lit.magnitude));
+  }
+  case DType::Float32: case DType::Float64: {
+    double v;
+    if (lit.kind == Literal::Kind::Complex)
+      argError(index, fmt::format("'{}' is complex, so it cannot be {}", text, typeName));
+    if (lit.kind == Literal::Kind::Bool)
+      v = lit.boolean;
+    else if (lit.kind == Literal::Kind::Int)
+      v = lit.negative ? -static_cast<double>(lit.magnitude)
+                       : static_cast<double>(lit.magnitude);
+    else
+      v = lit.real;
+    if (lit.kind == Literal::Kind::Int && lit.overflow)
+      argError(index, fmt::format("{} is too large", text));
+    if (dt == DType::Float32 && std::isfinite(v) &&
+        std::fabs(v) > std::numeric_limits<float>::max())
+      argError(index, fmt::format("{} does not fit in float32", text));
+    return dt == DType::Float32 ? stn::Scalar(static_cast<float>(v)) : stn::Scalar(v);
+  }
+  case DType::Complex64: case DType::Complex128: {
+    std::complex<double> c;
+    if (lit.kind == Literal::Kind::Bool)
+      c = lit.boolean;
+    else if (lit.kind == Literal::Kind::Int && lit.overflow)
+      argError(index, fmt::format("{} is too large", text));
+    else if (lit.kind == Literal::Kind::Int)
+      c = lit.negative ? -static_cast<double>(lit.magnitude)
+                       : static_cast<double>(lit.magnitude);
+    else
+      c = {lit.real, lit.imag};
+    if (dt == DType::Complex64)
+      return stn::Scalar(std::complex<float>(c));
+    return stn::Scalar(c);
+  }
+  }
+  argError(index, "unsupported type");
+}
+
+/// The scalar a literal argument denotes (see the `run` footer).
+std::optional<stn::Scalar> parseLiteralArg(size_t index, std::string_view text) {
+  auto [valueText, typeText] = splitType(text);
+  std::optional<Literal> lit = parseUntyped(valueText);
+  if (!lit)
+    return std::nullopt;
+  if (!typeText.empty() || text.back() == ':') {
+    std::optional<stn::DType> dt = stn::parseDType(typeText);
+    if (!dt)
+      argError(index, fmt::format("unknown type '{}' in '{}' (use a dtype name such as "
+                                  "bool, i8, i32, i64, u8, f32, f64, c64, c128)",
+                                  typeText, text));
+    return typedScalar(index, text, *lit, *dt);
+  }
+  switch (lit->kind) {
+  case Literal::Kind::Bool:
+    return stn::Scalar(lit->boolean);
+  case Literal::Kind::Int:
+    if (lit->overflow || lit->magnitude > uint64_t(std::numeric_limits<int64_t>::max()) +
+                                               (lit->negative ? 1 : 0))
+      argError(index, fmt::format("{} does not fit in int64 (add a type such as :u64)",
+                                  text));
+    return stn::Scalar(static_cast<long long>(
+        lit->negative ? static_cast<int64_t>(0 - lit->magnitude)
+                      : static_cast<int64_t>(lit->magnitude)));
+  case Literal::Kind::Float:
+    return stn::Scalar(lit->real);
+  case Literal::Kind::Complex:
+    return stn::Scalar(std::complex<double>(lit->real, lit->imag));
+  }
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// Output
+//===----------------------------------------------------------------------===//
+
+std::string jsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += fmt::format("\\{}", c);
+    else if (static_cast<unsigned char>(c) < 0x20)
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    else
+      out += c;
+  }
+  return out + "\"";
+}
+
+bool holdsArray(const stn::Value &v) {
+  if (v.isArray())
+    return true;
+  if (v.isTuple())
+    for (const stn::Value &e : v.elements())
+      if (holdsArray(e))
+        return true;
+  return false;
+}
+
+/// Writes the arrays of a tuple result under `dir` (element i as i.npy,
+/// nested element j of i as i_j.npy) and returns the tuple's JSON with each
+/// array replaced by the path it was written to.
+std::string writeTuple(const stn::Value &v, const fs::path &dir, const std::string &stem) {
+  if (v.isArray()) {
+    fs::path p = dir / (stem + ".npy");
+    stn::writeNpy(p.string(), v.array());
+    return jsonString(p.string());
+  }
+  if (!v.isTuple())
+    return v.toJSON();
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i)
+      out += ", ";
+    out += writeTuple(v[i], dir, stem.empty() ? std::to_string(i)
+                                              : stem + "_" + std::to_string(i));
+  }
+  return out + "]";
+}
+
+void printWarnings(bool quiet) {
+  std::string w = stn::Engine::lastWarnings();
+  if (quiet || w.empty())
+    return;
+  std::cerr << w;
+  if (w.back() != '\n')
+    std::cerr << '\n';
+}
+
+void warn(bool quiet, const std::string &message) {
+  if (!quiet)
+    std::cerr << "stn: warning: " << message << '\n';
+}
+
+//===----------------------------------------------------------------------===//
+// Commands
+//===----------------------------------------------------------------------===//
+
+struct RunOptions {
+  std::string file;
+  std::string kernel;
+  std::vector<std::string> args;
+  std::string output;
+  std::string saveArgs;
+  unsigned threads = 0;
+  bool quiet = false;
+};
+
+int runCommand(const RunOptions &opt) {
+  // Arguments first: a bad literal should not cost a compile.
+  std::vector<stn::Arg> args;
+  std::vector<std::pair<size_t, stn::Array>> arrays; // (argument index, array)
+  arrays.reserve(opt.args.size());
+  for (size_t i = 0; i < opt.args.size(); ++i) {
+    const std::string &text = opt.args[i];
+    size_t index = i + 1;
+    bool pathLike = text.size() > 4 && text.compare(text.size() - 4, 4, ".npy") == 0;
+    pathLike = pathLike || text.find('/') != std::string::npos;
+    std::optional<stn::Scalar> scalar;
+    if (!pathLike && !text.empty())
+      scalar = parseLiteralArg(index, text);
+    if (scalar) {
+      args.emplace_back(*scalar);
+      continue;
+    }
+    std::error_code ec;
+    if (!fs::exists(text, ec)) {
+      if (pathLike)
+        argError(index, fmt::format("no such file '{}'", text));
+      argError(index, fmt::format("cannot read '{}': it is not a literal (such as 42, -3, "
+                                  "2.5, inf, true, 1+2j or 42:i32) and there is no such "
+                                  "file",
+                                  text));
+    }
+    if (fs::is_directory(text, ec))
+      argError(index, fmt::format("'{}' is a directory, not an .npy file", text));
+    arrays.emplace_back(i, stn::readNpy(text));
+    args.emplace_back(arrays.back().second.view());
+  }
+
+  stn::Engine engine;
+  stn::Module mod = engine.loadFile(opt.file);
+  printWarnings(opt.quiet);
+  stn::Kernel kernel = mod.kernel(opt.kernel);
+  std::vector<std::string> params = kernel.parameterNames();
+  if (params.size() != args.size())
+    throw stn::Error(fmt::format(
+        "stn: error: kernel '{}' takes {} argument{} ({}) but {} {} given\n", opt.kernel,
+        params.size(), params.size() == 1 ? "" : "s", fmt::join(params, ", "), args.size(),
+        args.size() == 1 ? "was" : "were"));
+
+  stn::Value result = kernel.call(args);
+
+  if (!opt.saveArgs.empty()) {
+    fs::create_directories(opt.saveArgs);
+    for (const auto &[i, array] : arrays)
+      stn::writeNpy((fs::path(opt.saveArgs) / (params[i] + ".npy")).string(), array);
+    if (arrays.empty())
+      warn(opt.quiet, "--save-args: the call had no array arguments; nothing written");
+  }
+
+  if (result.isArray()) {
+    if (opt.output.empty())
+      throw stn::Error("stn: error: the result is an array; use -o OUT.npy to write it\n");
+    stn::writeNpy(opt.output, result.array());
+    return 0;
+  }
+  if (result.isTuple() && holdsArray(result)) {
+    if (opt.output.empty())
+      throw stn::Error("stn: error: the result is a tuple holding arrays; use -o DIR to "
+                       "write them (element i goes to DIR/i.npy)\n");
+    fs::create_directories(opt.output);
+    std::string json = writeTuple(result, opt.output, "");
+    if (!opt.quiet)
+      std::cout << json << '\n';
+    return 0;
+  }
+  if (!opt.output.empty())
+    warn(opt.quiet, fmt::format("-o {} ignored: the result holds no array", opt.output));
+  if (!result.isNone() && !opt.quiet)
+    std::cout << result.toJSON() << '\n';
+  return 0;
+}
+
+int checkCommand(const std::string &file, bool quiet) {
+  stn::Engine engine;
+  engine.loadFile(file);
+  printWarnings(quiet);
+  return 0;
+}
+
+struct IrOptions {
+  std::string file;
+  std::string kernel;
+  std::string signature;
+  std::string emit = "mlir";
+};
+
+int irCommand(const IrOptions &opt) {
+  stn::Stage stage;
+  if (!stn::parseStage(opt.emit, stage))
+    throw stn::Error(fmt::format("stn: error: unknown stage '{}'\n", opt.emit));
+  stn::Engine engine;
+  stn::Module mod = engine.loadFile(opt.file);
+  printWarnings(false);
+  std::string text;
+  if (opt.kernel.empty()) {
+    if (stage != stn::Stage::AST)
+      throw stn::Error(fmt::format("stn: error: --emit={} needs a KERNEL name (kernels "
+                                   "in {}: {})\n",
+                                   opt.emit, opt.file, fmt::join(mod.kernelNames(), ", ")));
+    text = mod.emitAST();
+  } else {
+    text = mod.emit(opt.kernel, opt.signature, stage);
+  }
+  std::cout << text;
+  if (!text.empty() && text.back() != '\n')
+    std::cout << '\n';
+  return 0;
+}
+
+/// Moves the positional arguments of `stn run` behind a "--" so that CLI11
+/// takes literals such as "-inf", "-.5" or "-1+2j" as positionals. An
+/// argument that starts with '-' is an option unless it parses as a literal;
+/// an option that takes a value keeps the next argument as its value.
+std::vector<std::string> reorderRunArguments(const CLI::App &run,
+                                             const std::vector<std::string> &argv) {
+  size_t runAt = 1;
+  while (runAt < argv.size() && !argv[runAt].empty() && argv[runAt][0] == '-')
+    ++runAt;
+  if (runAt >= argv.size() || argv[runAt] != "run")
+    return argv;
+  std::vector<std::string> out(argv.begin(), argv.begin() + runAt + 1);
+  std::vector<std::string> positionals;
+  for (size_t i = runAt + 1; i < argv.size(); ++i) {
+    const std::string &a = argv[i];
+    if (a == "--") {
+      positionals.insert(positionals.end(), argv.begin() + i + 1, argv.end());
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-' || looksLikeLiteral(a)) {
+      positionals.push_back(a);
+      continue;
+    }
+    const CLI::Option *o = run.get_option_no_throw(a.substr(0, a.find('=')));
+    if (!o && a.size() > 2 && a[1] != '-')
+      o = run.get_option_no_throw(a.substr(0, 2)); // -oOUT
+    if (!o)
+      return argv; // an unknown option: let CLI11 report it as it stands
+    out.push_back(a);
+    bool attachedValue = a.rfind("--", 0) == 0 ? a.find('=') != std::string::npos
+                                               : a.size() > 2;
+    if (!attachedValue && o && o->get_type_size() != 0 && i + 1 < argv.size())
+      out.push_back(argv[++i]);
+  }
+  if (!positionals.empty()) {
+    out.push_back("--");
+    out.insert(out.end(), positionals.begin(), positionals.end());
+  }
+  return out;
+}
+
+std::string versionString() {
+#ifdef LLVM_VERSION_STRING
+  return fmt::format("stn {} (LLVM {})", stn::version(), LLVM_VERSION_STRING);
+#else
+  return fmt::format("stn {}", stn::version());
+#endif
+}
+
+constexpr const char *RunFooter = R"(ARG syntax (each ARG is one kernel argument, in parameter order):
+  x.npy             an array argument, read from a NumPy .npy file (any stn
+                    dtype, either byte order, C or Fortran order); an ARG that
+                    ends in .npy or contains '/' is always taken as a file
+  42  -3  0x1f      an integer: int64 (an error if it does not fit)
+  2.5  -1e-3  inf  nan
+                    a float: float64
+  true  false       a bool
+  1+2j  2j  -1.5-0.5j
+                    a complex number: complex128
+  VALUE:TYPE        a literal of the given dtype, e.g. 42:i32, 1:u8, 2.5:f32,
+                    1+2j:c64, 1:bool; TYPE is a dtype name (bool, i8, i16, i32,
+                    i64, u8, u16, u32, u64, f32, f64, c64, c128, or a NumPy name
+                    such as int32, float64, f8; short names count bits, so i8
+                    is int8 and u8 is uint8). An integer that does not fit
+                    TYPE is an error, and so is a float given for an integer
+                    type or a complex number for a real one.
+  Negative literals need no quoting or "--": stn run k.stn f -3 -inf works.
+
+Result:
+  None              nothing is printed
+  a scalar, or a tuple of scalars (nested tuples too)
+                    printed to stdout as JSON: 42, 2.5, true, NaN, Infinity,
+                    {"real": 1.0, "imag": 2.0}, [1, 2.5, true]
+  an array          written to OUT (-o OUT.npy); an error without -o
+  a tuple holding arrays
+                    OUT (-o DIR) is a directory, created if needed; element i
+                    is written to DIR/i.npy if it is an array (a nested
+                    element j of element i to DIR/i_j.npy), and the tuple is
+                    printed as JSON with each array shown as the path written
+
+--save-args DIR writes every array argument, after the call, to
+DIR/<parameter name>.npy: use it for kernels that fill an output argument.
+
+Exit status: 0 on success, 1 on any error (printed to stderr), 2 on a usage
+error.)";
+
+constexpr const char *MainFooter = R"(Examples:
+  stn run add.stn add 1 2.5                 prints 3.5
+  stn run scale.stn scale a.npy -2 -o b.npy writes the result to b.npy
+  stn check kernels.stn                     reports errors and warnings
+  stn ir matmul.stn matmul --sig "f64[:,:], f64[:,:], f64[:,:]" --emit=llvm
+
+Exit status: 0 on success, 1 on an error (diagnostics go to stderr), 2 on a
+usage error. Run 'stn COMMAND --help' for the options of each command.)";
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"stn: a JIT compiler for Python-like array kernels (.stn files)", "stn"};
+  app.footer(MainFooter);
+  app.set_version_flag("--version", versionString(),
+                       "Print the stn version (and the LLVM version it uses) and exit");
+  app.require_subcommand(1);
+
+  RunOptions runOpt;
+  CLI::App *run = app.add_subcommand(
+      "run", "Call KERNEL of FILE.stn with the given arguments and print or write its "
+             "result");
+  run->add_option("FILE", runOpt.file, "The .stn source file")->required()->type_name("");
+  run->add_option("KERNEL", runOpt.kernel, "The name of the kernel (a def in FILE) to call")
+      ->required()
+      ->type_name("");
+  run->add_option("ARG", runOpt.args,
+                  "The kernel's arguments: .npy files or literals (42, -3, 2.5, inf, "
+                  "true, 1+2j, 42:i32, ...; see below)")
+      ->type_name("");
+  run->add_option("-o,--output", runOpt.output,
+                  "Where an array result goes: OUT.npy for an array, a directory for a "
+                  "tuple holding arrays")
+      ->option_text("OUT");
+  run->add_option("--save-args", runOpt.saveArgs,
+                  "After the call, write each array argument to DIR/<parameter name>.npy "
+                  "(for kernels that fill an output argument)")
+      ->option_text("DIR");
+  run->add_option("--threads", runOpt.threads,
+                  "Number of threads for parallel kernels; accepted but has no effect "
+                  "yet (0, the default, means all cores)")
+      ->option_text("N")
+      ->check(CLI::Range(0u, 4096u));
+  run->add_flag("-q,--quiet", runOpt.quiet,
+                "Print nothing but errors: no warnings and no JSON result (files given "
+                "by -o and --save-args are still written)");
+  run->footer(RunFooter);
+
+  std::string checkFile;
+  bool checkQuiet = false;
+  CLI::App *check = app.add_subcommand(
+      "check", "Load FILE.stn and report its errors and warnings on stderr; prints "
+               "nothing and exits 0 if it is correct, exits 1 if it has errors");
+  check->add_option("FILE", checkFile, "The .stn source file")->required()->type_name("");
+  check->add_flag("-q,--quiet", checkQuiet, "Do not print warnings");
+
+  IrOptions irOpt;
+  CLI::App *ir = app.add_subcommand(
+      "ir", "Print one compilation stage of KERNEL (or, with --emit=ast and no KERNEL, "
+            "the syntax tree of the whole file)");
+  ir->add_option("FILE", irOpt.file, "The .stn source file")->required()->type_name("");
+  ir->add_option("KERNEL", irOpt.kernel,
+                 "The kernel to compile; optional for --emit=ast")
+      ->type_name("");
+  ir->add_option("--sig", irOpt.signature,
+                 "The argument types to specialize for, in the language's type syntax, "
+                 "e.g. \"f64[:,:], f64[:,:], i64\" (not needed for --emit=ast, or for a "
+                 "kernel with an explicit signature)")
+      ->option_text("TYPES");
+  ir->add_option("--emit", irOpt.emit,
+                 "The stage to print: ast (syntax tree), typed (syntax tree with "
+                 "inferred types), mlir (upstream MLIR dialects), lowered or "
+                 "mlir-lowered (MLIR in the LLVM dialect), llvm (optimized LLVM IR), "
+                 "asm (host assembly); default: mlir")
+      ->option_text("STAGE")
+      ->check(CLI::IsMember({"ast", "typed", "mlir", "lowered", "mlir-lowered", "llvm",
+                             "asm"}));
+  ir->footer("Example: stn ir matmul.stn matmul --sig \"f64[:,:], f64[:,:], f64[:,:]\" "
+             "--emit=mlir");
+
+  std::vector<std::string> args(argv, argv + argc);
+  args = reorderRunArguments(*run, args);
+  std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError &e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (run->parsed())
+      return runCommand(runOpt);
+    if (check->parsed())
+      return checkCommand(checkFile, checkQuiet);
+    if (ir->parsed())
+      return irCommand(irOpt);
+  } catch (const stn::Error &e) {
+    std::string msg = e.what();
+    std::string firstLine = msg.substr(0, msg.find('\n'));
+    if (firstLine.find("error:") == std::string::npos)
+      msg = "stn: error: " + msg;
+    if (msg.empty() || msg.back() != '\n')
+      msg += '\n';
+    std::cerr << msg;
+    return 1;
+  } catch (const std::exception &e) {
+    // Filesystem errors (creating -o or --save-args directories) and the like.
+    std::cerr << "stn: error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

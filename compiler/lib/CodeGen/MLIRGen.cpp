@@ -1,0 +1,1890 @@
+//===- MLIRGen.cpp - Typed AST to MLIR in upstream dialects ---------------===//
+//
+// Design notes:
+//  - Statements lower to an unstructured CFG (cf.br / cf.cond_br), which
+//    handles break, continue and early return uniformly. Locals never touch
+//    memory: the SSABuilder below turns reads and writes of named variables
+//    into block arguments on the fly (Braun et al., "Simple and Efficient
+//    Construction of Static Single Assignment Form", CC 2013), so LLVM sees
+//    the same IR clang would produce after mem2reg.
+//  - Expressions never create CFG blocks: short-circuit operators, chained
+//    comparisons and conditional expressions use scf.if with results, and
+//    integer powers use scf.while. This keeps "the current CFG block" well
+//    defined while an expression is being emitted.
+//  - Every value is a list of leaves (a tuple of N scalars has N leaves,
+//    None has none); tuples never exist at run time.
+//  - Arrays are memref<?x..xT, strided<[?, .., ?|1], offset: ?>>: C-contiguous
+//    arrays keep a static unit stride on the last axis so that LLVM sees
+//    unit-stride accesses and vectorizes. bool elements are stored as i8.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/Compiler/MLIRGen.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Complex/IR/Complex.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <functional>
+#include <set>
+
+using llvm::dyn_cast;
+using llvm::isa;
+using llvm::SmallVector;
+
+namespace stn {
+
+void loadStnDialects(mlir::MLIRContext &ctx) {
+  ctx.loadDialect<mlir::arith::ArithDialect, mlir::complex::ComplexDialect,
+                  mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
+                  mlir::math::MathDialect, mlir::memref::MemRefDialect,
+                  mlir::scf::SCFDialect>();
+}
+
+namespace {
+
+namespace arith = mlir::arith;
+namespace complex = mlir::complex;
+namespace cf = mlir::cf;
+namespace func = mlir::func;
+namespace math = mlir::math;
+namespace memref = mlir::memref;
+namespace scf = mlir::scf;
+using mlir::Block;
+using mlir::Location;
+using mlir::OpBuilder;
+using mlir::Value;
+
+/// A value of any stn type: zero (None), one (scalar, array) or several
+/// (tuple) MLIR values.
+struct CGValue {
+  Type type;
+  SmallVector<Value, 2> leaves;
+  Value single() const { return leaves.empty() ? Value() : leaves[0]; }
+};
+
+//===----------------------------------------------------------------------===//
+// SSABuilder: variables to block arguments
+//===----------------------------------------------------------------------===//
+
+class SSABuilder {
+public:
+  using DefaultFn = std::function<Value(const std::string &)>;
+  using TypeFn = std::function<mlir::Type(const std::string &)>;
+
+  SSABuilder(DefaultFn makeDefault, TypeFn typeOf, Location loc)
+      : MakeDefault(std::move(makeDefault)), TypeOf(std::move(typeOf)), Loc(loc) {}
+
+  void write(const std::string &var, Block *b, Value v) { Defs[b][var] = v; }
+
+  Value read(const std::string &var, Block *b) {
+    auto &m = Defs[b];
+    auto it = m.find(var);
+    if (it != m.end())
+      return it->second;
+    return readRecursive(var, b);
+  }
+
+  void seal(Block *b) {
+    if (!Sealed.insert(b).second)
+      return;
+    auto pending = std::move(Incomplete[b]);
+    Incomplete.erase(b);
+    for (auto &[var, argNo] : pending)
+      addPhiOperands(var, b, b->getArgument(argNo));
+  }
+
+  bool isSealed(Block *b) const { return Sealed.count(b); }
+
+private:
+  /// Every (terminator, successor index) edge into `b`.
+  static SmallVector<std::pair<mlir::Operation *, unsigned>> edgesInto(Block *b) {
+    SmallVector<std::pair<mlir::Operation *, unsigned>> edges;
+    llvm::DenseSet<mlir::Operation *> seen;
+    for (Block *pred : b->getPredecessors()) {
+      mlir::Operation *term = pred->getTerminator();
+      if (!seen.insert(term).second)
+        continue;
+      for (unsigned s = 0; s < term->getNumSuccessors(); ++s)
+        if (term->getSuccessor(s) == b)
+          edges.push_back({term, s});
+    }
+    return edges;
+  }
+
+  Value readRecursive(const std::string &var, Block *b) {
+    Value v;
+    if (!Sealed.count(b)) {
+      v = b->addArgument(TypeOf(var), Loc);
+      Incomplete[b].push_back({var, b->getNumArguments() - 1});
+    } else {
+      auto edges = edgesInto(b);
+      if (edges.empty()) {
+        v = MakeDefault(var);
+      } else if (edges.size() == 1) {
+        v = read(var, edges[0].first->getBlock());
+      } else {
+        mlir::BlockArgument arg = b->addArgument(TypeOf(var), Loc);
+        write(var, b, arg);
+        addPhiOperands(var, b, arg);
+        v = arg;
+      }
+    }
+    write(var, b, v);
+    return v;
+  }
+
+  void addPhiOperands(const std::string &var, Block *b, mlir::BlockArgument arg) {
+    for (auto &[term, s] : edgesInto(b)) {
+      Value v = read(var, term->getBlock());
+      auto br = llvm::cast<mlir::BranchOpInterface>(term);
+      br.getSuccessorOperands(s).append(v);
+    }
+  }
+
+  DefaultFn MakeDefault;
+  TypeFn TypeOf;
+  Location Loc;
+  llvm::DenseMap<Block *, llvm::StringMap<Value>> Defs;
+  llvm::DenseSet<Block *> Sealed;
+  llvm::DenseMap<Block *, SmallVector<std::pair<std::string, unsigned>>> Incomplete;
+};
+
+//===----------------------------------------------------------------------===//
+// Type mapping
+//===----------------------------------------------------------------------===//
+
+mlir::Type scalarType(mlir::MLIRContext *ctx, ScalarKind k) {
+  OpBuilder b(ctx);
+  switch (k) {
+  case ScalarKind::Bool: return b.getI1Type();
+  case ScalarKind::I8: case ScalarKind::U8: return b.getI8Type();
+  case ScalarKind::I16: case ScalarKind::U16: return b.getI16Type();
+  case ScalarKind::I32: case ScalarKind::U32: return b.getI32Type();
+  case ScalarKind::I64: case ScalarKind::U64: return b.getI64Type();
+  case ScalarKind::F32: return b.getF32Type();
+  case ScalarKind::F64: return b.getF64Type();
+  case ScalarKind::C64: return mlir::ComplexType::get(b.getF32Type());
+  case ScalarKind::C128: return mlir::ComplexType::get(b.getF64Type());
+  }
+  return b.getI64Type();
+}
+
+mlir::Type storageType(mlir::MLIRContext *ctx, ScalarKind k) {
+  if (k == ScalarKind::Bool)
+    return mlir::IntegerType::get(ctx, 8);
+  return scalarType(ctx, k);
+}
+
+mlir::MemRefType memrefType(mlir::MLIRContext *ctx, const Type &t) {
+  int64_t dyn = mlir::ShapedType::kDynamic;
+  SmallVector<int64_t> shape(t.rank(), dyn);
+  SmallVector<int64_t> strides(t.rank(), dyn);
+  if (t.layout() == Type::Layout::C && t.rank() > 0)
+    strides.back() = 1;
+  auto layout = mlir::StridedLayoutAttr::get(ctx, dyn, strides);
+  return mlir::MemRefType::get(shape, storageType(ctx, t.scalarKind()), layout);
+}
+
+/// The MLIR types of a stn type's leaves.
+void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &out) {
+  switch (t.kind()) {
+  case Type::Kind::Scalar:
+    out.push_back(scalarType(ctx, t.scalarKind()));
+    return;
+  case Type::Kind::Array:
+    out.push_back(memrefType(ctx, t));
+    return;
+  case Type::Kind::Tuple:
+    for (auto &e : t.elements())
+      leafTypes(ctx, e, out);
+    return;
+  default:
+    return;
+  }
+}
+
+unsigned countLeaves(const Type &t) {
+  if (t.isScalar() || t.isArray())
+    return 1;
+  if (t.isTuple()) {
+    unsigned n = 0;
+    for (auto &e : t.elements())
+      n += countLeaves(e);
+    return n;
+  }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// FunctionGen
+//===----------------------------------------------------------------------===//
+
+class ModuleGen;
+
+class FunctionGen {
+public:
+  FunctionGen(ModuleGen &mg, const TypedFunction &f, mlir::ModuleOp module,
+              DiagnosticEngine &diags);
+  bool generate();
+
+private:
+  // Locations and constants.
+  Location loc(SourceRange r);
+  Location loc(const ast::Expr &e) { return loc(e.range()); }
+  Value constInt(int64_t v, ScalarKind k);
+  Value constIndex(int64_t v) { return B.create<arith::ConstantIndexOp>(CurLoc, v); }
+  Value constFloat(double v, ScalarKind k);
+  Value constBool(bool v) { return constInt(v, ScalarKind::Bool); }
+  CGValue constValue(const ConstValue &c);
+  Value zeroOf(const Type &t);
+  CGValue defaultValue(const Type &t);
+
+  // Conversions.
+  Value castScalar(Value v, ScalarKind from, ScalarKind to);
+  CGValue convert(const CGValue &v, const Type &to);
+  Value truth(const CGValue &v);
+  Value toIndex(Value v, ScalarKind k);
+
+  // Variables.
+  std::string leafVar(const std::string &name, unsigned i) {
+    return i == 0 ? name : fmt::format("{}#{}", name, i);
+  }
+  CGValue readVar(const std::string &name);
+  void writeVar(const std::string &name, const CGValue &v);
+
+  // Control flow.
+  Block *newBlock() { return new Block(); }
+  void appendBlock(Block *b) { Region->push_back(b); }
+  void setBlock(Block *b) {
+    Cur = b;
+    B.setInsertionPointToEnd(b);
+  }
+  void ensureBlock();
+  void branch(Block *dest);
+  void condBranch(Value cond, Block *t, Block *f);
+
+  // Statements.
+  void genBlock(const ast::Block &b);
+  void genStmt(const ast::Stmt &s);
+  void genAssign(const ast::Assign &a);
+  void genAugAssign(const ast::AugAssign &a);
+  void assignTo(const ast::Expr &target, const CGValue &v);
+  void genIf(const ast::If &s);
+  void genWhile(const ast::While &s);
+  void genFor(const ast::For &s);
+  void genLoop(const ast::For &s, const std::string &counter, Value start, Value stop,
+               Value step, std::optional<int64_t> constStep,
+               const std::function<void(Value)> &bindTarget);
+  void genReturn(const ast::Return &r);
+
+  // Expressions.
+  CGValue expr(const ast::Expr &e);
+  CGValue exprImpl(const ast::Expr &e);
+  CGValue binop(const ast::BinOp &b);
+  Value arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Location l0);
+  Value intPow(Value base, Value exp, ScalarKind k);
+  CGValue compare(const ast::Compare &c);
+  Value compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r, ScalarKind rk);
+  CGValue boolop(const ast::BoolOp &b);
+  CGValue ifexp(const ast::IfExp &e);
+  CGValue unary(const ast::UnaryOp &u);
+  CGValue call(const ast::Call &c);
+  CGValue builtin(const ast::Call &c, const CallInfo &info);
+  Value mathUnary(Builtin b, Value x, ScalarKind k);
+  CGValue attribute(const ast::Attribute &a);
+  CGValue subscript(const ast::Subscript &s);
+  /// The memref and index values of an element access or a row view.
+  bool address(const ast::Subscript &s, Value &memref, SmallVector<Value> &indices,
+               Type &baseType);
+  Value loadElement(Value memref, const SmallVector<Value> &idx, ScalarKind k);
+  void storeElement(Value v, Value memref, const SmallVector<Value> &idx, ScalarKind k);
+  Value rowView(Value memref, const SmallVector<Value> &idx, const Type &baseType,
+                const Type &resultType);
+  SmallVector<Value> emitIf(Value cond, mlir::TypeRange types,
+                            const std::function<SmallVector<Value>()> &thenFn,
+                            const std::function<SmallVector<Value>()> &elseFn);
+  bool isNonNegative(const ast::Expr &e);
+
+  ModuleGen &MG;
+  const TypedFunction &F;
+  mlir::ModuleOp Module;
+  DiagnosticEngine &Diags;
+  mlir::MLIRContext *Ctx;
+  OpBuilder B;
+  Location CurLoc;
+  func::FuncOp Func;
+  mlir::Region *Region = nullptr;
+  Block *Cur = nullptr;
+  Block *Entry = nullptr;
+  std::unique_ptr<SSABuilder> SSA;
+  std::map<std::string, Type> VarTypes; ///< leaf variable -> its type
+  struct LoopTargets {
+    Block *continueTo;
+    Block *breakTo;
+  };
+  std::vector<LoopTargets> Loops;
+  unsigned Counter = 0;
+  /// Loop variables of `range` loops that start >= 0 with a positive step
+  /// and are never assigned elsewhere: indexing with them needs no wrap.
+  std::set<std::string> NonNegVars;
+  bool Failed = false;
+};
+
+class ModuleGen {
+public:
+  ModuleGen(mlir::MLIRContext &ctx, DiagnosticEngine &diags) : Ctx(ctx), Diags(diags) {}
+
+  mlir::OwningOpRef<mlir::ModuleOp> run(const TypedFunction &entry) {
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::ModuleOp::create(mlir::UnknownLoc::get(&Ctx));
+    std::vector<const TypedFunction *> order;
+    std::set<const TypedFunction *> seen;
+    std::function<void(const TypedFunction *)> visit = [&](const TypedFunction *f) {
+      if (!seen.insert(f).second)
+        return;
+      order.push_back(f);
+      for (auto *c : f->callees)
+        visit(c);
+    };
+    visit(&entry);
+    // Declare every function first so calls can refer to them.
+    for (auto *f : order)
+      declare(*module, *f, f == &entry);
+    for (auto *f : order) {
+      FunctionGen gen(*this, *f, *module, Diags);
+      if (!gen.generate())
+        return nullptr;
+    }
+    if (mlir::failed(mlir::verify(*module))) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      module->print(os);
+      Diags.error(nullptr, {}, "internal compiler error: generated MLIR does not verify:\n" +
+                                   text);
+      return nullptr;
+    }
+    return module;
+  }
+
+  func::FuncOp funcFor(const TypedFunction *f) { return Funcs.lookup(f); }
+
+  mlir::FunctionType functionType(const TypedFunction &f) {
+    SmallVector<mlir::Type> args, results;
+    for (auto &t : f.argTypes)
+      leafTypes(&Ctx, t, args);
+    leafTypes(&Ctx, f.resultType, results);
+    return mlir::FunctionType::get(&Ctx, args, results);
+  }
+
+  /// A libm function declared once per module (e.g. hypot).
+  func::FuncOp libmFunction(mlir::ModuleOp module, llvm::StringRef name, mlir::Type t,
+                            unsigned arity) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder b(&Ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    SmallVector<mlir::Type> args(arity, t);
+    auto f = b.create<func::FuncOp>(mlir::UnknownLoc::get(&Ctx), name,
+                                    mlir::FunctionType::get(&Ctx, args, {t}));
+    f.setPrivate();
+    return f;
+  }
+
+private:
+  void declare(mlir::ModuleOp module, const TypedFunction &f, bool isEntry) {
+    OpBuilder b(&Ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    auto [line, col] = f.file->lineCol(f.def->nameRange.begin);
+    auto l = mlir::FileLineColLoc::get(&Ctx, f.file->name(), line, col);
+    auto fn = b.create<func::FuncOp>(l, f.symbol, functionType(f));
+    if (!isEntry)
+      fn.setPrivate();
+    Funcs[&f] = fn;
+  }
+
+  mlir::MLIRContext &Ctx;
+  DiagnosticEngine &Diags;
+  llvm::DenseMap<const TypedFunction *, func::FuncOp> Funcs;
+};
+
+FunctionGen::FunctionGen(ModuleGen &mg, const TypedFunction &f, mlir::ModuleOp module,
+                         DiagnosticEngine &diags)
+    : MG(mg), F(f), Module(module), Diags(diags), Ctx(module.getContext()), B(Ctx),
+      CurLoc(mlir::UnknownLoc::get(Ctx)) {}
+
+Location FunctionGen::loc(SourceRange r) {
+  auto [line, col] = F.file->lineCol(r.begin);
+  return mlir::FileLineColLoc::get(Ctx, F.file->name(), line, col);
+}
+
+//===----------------------------------------------------------------------===//
+// Constants and conversions
+//===----------------------------------------------------------------------===//
+
+Value FunctionGen::constInt(int64_t v, ScalarKind k) {
+  auto t = scalarType(Ctx, k);
+  return B.create<arith::ConstantOp>(CurLoc, B.getIntegerAttr(t, v));
+}
+
+Value FunctionGen::constFloat(double v, ScalarKind k) {
+  if (isComplex(k)) {
+    ScalarKind p = complexPart(k);
+    Value re = constFloat(v, p), im = constFloat(0.0, p);
+    return B.create<complex::CreateOp>(CurLoc, scalarType(Ctx, k), re, im);
+  }
+  auto t = llvm::cast<mlir::FloatType>(scalarType(Ctx, k));
+  return B.create<arith::ConstantOp>(CurLoc, B.getFloatAttr(t, v));
+}
+
+CGValue FunctionGen::constValue(const ConstValue &c) {
+  CGValue r;
+  r.type = c.type;
+  if (c.type.isTuple()) {
+    for (auto &e : c.elts) {
+      CGValue ev = constValue(e);
+      r.leaves.append(ev.leaves.begin(), ev.leaves.end());
+    }
+    return r;
+  }
+  ScalarKind k = c.type.scalarKind();
+  if (isFloat(k))
+    r.leaves.push_back(constFloat(c.f, k));
+  else if (isComplex(k)) {
+    ScalarKind p = complexPart(k);
+    Value re = constFloat(c.c.real(), p), im = constFloat(c.c.imag(), p);
+    r.leaves.push_back(B.create<complex::CreateOp>(CurLoc, scalarType(Ctx, k), re, im));
+  } else if (isUnsignedInt(k))
+    r.leaves.push_back(constInt(static_cast<int64_t>(c.u), k));
+  else
+    r.leaves.push_back(constInt(c.i, k));
+  return r;
+}
+
+Value FunctionGen::zeroOf(const Type &t) {
+  ScalarKind k = t.scalarKind();
+  if (isFloat(k) || isComplex(k))
+    return constFloat(0.0, k);
+  return constInt(0, k);
+}
+
+CGValue FunctionGen::defaultValue(const Type &t) {
+  CGValue r;
+  r.type = t;
+  if (t.isScalar()) {
+    r.leaves.push_back(zeroOf(t));
+  } else if (t.isArray()) {
+    // An empty array stands for "no array yet" (None, or unassigned).
+    SmallVector<int64_t> shape(t.rank(), 0);
+    auto mt = mlir::MemRefType::get(shape, storageType(Ctx, t.scalarKind()));
+    Value a = B.create<memref::AllocaOp>(CurLoc, mt);
+    r.leaves.push_back(B.create<memref::CastOp>(CurLoc, memrefType(Ctx, t), a));
+  } else if (t.isTuple()) {
+    for (auto &e : t.elements()) {
+      CGValue ev = defaultValue(e);
+      r.leaves.append(ev.leaves.begin(), ev.leaves.end());
+    }
+  }
+  return r;
+}
+
+Value FunctionGen::castScalar(Value v, ScalarKind from, ScalarKind to) {
+  if (from == to)
+    return v;
+  mlir::Type tt = scalarType(Ctx, to);
+  if (isComplex(to)) {
+    ScalarKind p = complexPart(to);
+    if (isComplex(from)) {
+      ScalarKind fp = complexPart(from);
+      Value re = castScalar(B.create<complex::ReOp>(CurLoc, v), fp, p);
+      Value im = castScalar(B.create<complex::ImOp>(CurLoc, v), fp, p);
+      return B.create<complex::CreateOp>(CurLoc, tt, re, im);
+    }
+    Value re = castScalar(v, from, p);
+    return B.create<complex::CreateOp>(CurLoc, tt, re, constFloat(0.0, p));
+  }
+  if (to == ScalarKind::Bool) {
+    if (isComplex(from)) {
+      ScalarKind fp = complexPart(from);
+      Value re = castScalar(B.create<complex::ReOp>(CurLoc, v), fp, ScalarKind::Bool);
+      Value im = castScalar(B.create<complex::ImOp>(CurLoc, v), fp, ScalarKind::Bool);
+      return B.create<arith::OrIOp>(CurLoc, re, im);
+    }
+    if (isFloat(from))
+      return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNE, v,
+                                     constFloat(0.0, from));
+    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v, constInt(0, from));
+  }
+  if (isComplex(from)) // rejected by Sema; keep the real part
+    return castScalar(B.create<complex::ReOp>(CurLoc, v), complexPart(from), to);
+  bool fromInt = isInteger(from) || isBool(from);
+  bool fromSigned = isSignedInt(from);
+  if (isFloat(to)) {
+    if (fromInt)
+      return fromSigned ? Value(B.create<arith::SIToFPOp>(CurLoc, tt, v))
+                        : Value(B.create<arith::UIToFPOp>(CurLoc, tt, v));
+    return bitWidth(from) < bitWidth(to) ? Value(B.create<arith::ExtFOp>(CurLoc, tt, v))
+                                         : Value(B.create<arith::TruncFOp>(CurLoc, tt, v));
+  }
+  // To an integer.
+  if (isFloat(from))
+    return isSignedInt(to) ? Value(B.create<arith::FPToSIOp>(CurLoc, tt, v))
+                           : Value(B.create<arith::FPToUIOp>(CurLoc, tt, v));
+  unsigned fw = bitWidth(from), tw = bitWidth(to);
+  if (fw == tw)
+    return v;
+  if (fw < tw)
+    return fromSigned ? Value(B.create<arith::ExtSIOp>(CurLoc, tt, v))
+                      : Value(B.create<arith::ExtUIOp>(CurLoc, tt, v));
+  return B.create<arith::TruncIOp>(CurLoc, tt, v);
+}
+
+CGValue FunctionGen::convert(const CGValue &v, const Type &to) {
+  if (v.type == to)
+    return v;
+  CGValue r;
+  r.type = to;
+  if (to.isScalar() && v.type.isScalar()) {
+    r.leaves.push_back(castScalar(v.single(), v.type.scalarKind(), to.scalarKind()));
+    return r;
+  }
+  if (to.isArray()) {
+    if (v.type.isNone() || v.leaves.empty())
+      return defaultValue(to);
+    r.leaves.push_back(B.create<memref::CastOp>(CurLoc, memrefType(Ctx, to), v.single()));
+    return r;
+  }
+  if (to.isTuple() && v.type.isTuple() &&
+      to.elements().size() == v.type.elements().size()) {
+    unsigned pos = 0;
+    for (size_t i = 0; i < to.elements().size(); ++i) {
+      const Type &et = v.type.elements()[i];
+      unsigned n = countLeaves(et);
+      CGValue part;
+      part.type = et;
+      part.leaves.append(v.leaves.begin() + pos, v.leaves.begin() + pos + n);
+      pos += n;
+      CGValue c = convert(part, to.elements()[i]);
+      r.leaves.append(c.leaves.begin(), c.leaves.end());
+    }
+    return r;
+  }
+  if (to.isNone())
+    return r;
+  Failed = true;
+  Diags.error(F.file, {}, fmt::format("internal compiler error: cannot convert '{}' to '{}'",
+                                      v.type.str(), to.str()));
+  return defaultValue(to);
+}
+
+Value FunctionGen::truth(const CGValue &v) {
+  if (v.type.isScalar())
+    return castScalar(v.single(), v.type.scalarKind(), ScalarKind::Bool);
+  if (v.type.isTuple())
+    return constBool(!v.type.elements().empty());
+  return constBool(false); // None
+}
+
+Value FunctionGen::toIndex(Value v, ScalarKind k) {
+  if (isBool(k) || isUnsignedInt(k))
+    return B.create<arith::IndexCastUIOp>(CurLoc, B.getIndexType(), v);
+  return B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), v);
+}
+
+//===----------------------------------------------------------------------===//
+// Variables and blocks
+//===----------------------------------------------------------------------===//
+
+CGValue FunctionGen::readVar(const std::string &name) {
+  CGValue r;
+  auto it = F.vars.find(name);
+  if (it == F.vars.end()) {
+    Failed = true;
+    Diags.error(F.file, {}, "internal compiler error: unknown variable " + name);
+    return r;
+  }
+  r.type = it->second;
+  unsigned n = countLeaves(r.type);
+  for (unsigned i = 0; i < n; ++i)
+    r.leaves.push_back(SSA->read(leafVar(name, i), Cur));
+  return r;
+}
+
+void FunctionGen::writeVar(const std::string &name, const CGValue &v) {
+  auto it = F.vars.find(name);
+  if (it == F.vars.end())
+    return; // assigned only in unreachable code
+  CGValue c = convert(v, it->second);
+  for (unsigned i = 0; i < c.leaves.size(); ++i)
+    SSA->write(leafVar(name, i), Cur, c.leaves[i]);
+}
+
+void FunctionGen::ensureBlock() {
+  if (Cur)
+    return;
+  // Code after return/break/continue: emit it into an unreachable block.
+  Block *b = newBlock();
+  appendBlock(b);
+  SSA->seal(b);
+  setBlock(b);
+}
+
+void FunctionGen::branch(Block *dest) {
+  B.create<cf::BranchOp>(CurLoc, dest);
+  Cur = nullptr;
+}
+
+void FunctionGen::condBranch(Value cond, Block *t, Block *f) {
+  B.create<cf::CondBranchOp>(CurLoc, cond, t, mlir::ValueRange{}, f, mlir::ValueRange{});
+  Cur = nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Function
+//===----------------------------------------------------------------------===//
+
+/// Collects names assigned other than as `range` loop targets.
+static void collectOtherAssigned(const ast::Block &b, std::set<std::string> &out,
+                                 std::map<std::string, bool> &rangeLoopOk,
+                                 const TypedFunction &f) {
+  std::function<void(const ast::Expr &)> targets = [&](const ast::Expr &t) {
+    if (auto *n = dyn_cast<ast::Name>(&t))
+      out.insert(n->id);
+    else if (auto *tu = dyn_cast<ast::Tuple>(&t))
+      for (auto &e : tu->elts)
+        targets(*e);
+    else if (auto *l = dyn_cast<ast::List>(&t))
+      for (auto &e : l->elts)
+        targets(*e);
+  };
+  for (auto &s : b) {
+    if (auto *a = dyn_cast<ast::Assign>(s.get())) {
+      for (auto &t : a->targets)
+        targets(*t);
+    } else if (auto *aa = dyn_cast<ast::AugAssign>(s.get())) {
+      targets(*aa->target);
+    } else if (auto *i = dyn_cast<ast::If>(s.get())) {
+      collectOtherAssigned(i->body, out, rangeLoopOk, f);
+      collectOtherAssigned(i->orelse, out, rangeLoopOk, f);
+    } else if (auto *w = dyn_cast<ast::While>(s.get())) {
+      collectOtherAssigned(w->body, out, rangeLoopOk, f);
+      collectOtherAssigned(w->orelse, out, rangeLoopOk, f);
+    } else if (auto *fo = dyn_cast<ast::For>(s.get())) {
+      auto *n = dyn_cast<ast::Name>(fo->target.get());
+      auto it = f.loops.find(fo);
+      bool ok = false;
+      if (n && it != f.loops.end() && it->second.kind == ForInfo::Kind::Range) {
+        auto *call = dyn_cast<ast::Call>(fo->iter.get());
+        // range(n) or range(c, n[, s]) with a literal c >= 0 and literal s > 0.
+        auto nonNegLit = [](const ast::Expr &e) {
+          auto *i = dyn_cast<ast::IntLit>(&e);
+          return i && !i->isUnsigned;
+        };
+        if (call->args.size() == 1)
+          ok = true;
+        else if (call->args.size() >= 2 && nonNegLit(*call->args[0]))
+          ok = call->args.size() == 2 || nonNegLit(*call->args[2]);
+        if (call->args.size() == 3) {
+          auto *st = dyn_cast<ast::IntLit>(call->args[2].get());
+          ok = ok && st && st->value > 0;
+        }
+      }
+      if (n) {
+        auto [pos, inserted] = rangeLoopOk.emplace(n->id, ok);
+        if (!inserted)
+          pos->second = pos->second && ok;
+      } else {
+        targets(*fo->target);
+      }
+      collectOtherAssigned(fo->body, out, rangeLoopOk, f);
+      collectOtherAssigned(fo->orelse, out, rangeLoopOk, f);
+    }
+  }
+}
+
+bool FunctionGen::isNonNegative(const ast::Expr &e) {
+  if (auto *i = dyn_cast<ast::IntLit>(&e))
+    return !i->isUnsigned;
+  if (auto *n = dyn_cast<ast::Name>(&e))
+    return NonNegVars.count(n->id);
+  return false;
+}
+
+bool FunctionGen::generate() {
+  Func = MG.funcFor(&F);
+  Region = &Func.getBody();
+  Entry = Func.addEntryBlock();
+  B.setInsertionPointToEnd(Entry);
+  CurLoc = loc(F.def->range);
+
+  SSA = std::make_unique<SSABuilder>(
+      [this](const std::string &var) -> Value {
+        // Undefined on some path: materialize a default at the entry.
+        OpBuilder::InsertionGuard g(B);
+        B.setInsertionPointToStart(Entry);
+        const Type &t = VarTypes[var];
+        return defaultValue(t).single();
+      },
+      [this](const std::string &var) -> mlir::Type {
+        SmallVector<mlir::Type> ts;
+        leafTypes(Ctx, VarTypes[var], ts);
+        return ts.empty() ? mlir::Type(B.getI1Type()) : ts[0];
+      },
+      CurLoc);
+
+  // Leaf variables and their types.
+  std::function<void(const std::string &, const Type &, unsigned &)> addLeaves =
+      [&](const std::string &name, const Type &t, unsigned &i) {
+        if (t.isTuple()) {
+          for (auto &e : t.elements())
+            addLeaves(name, e, i);
+        } else if (t.isScalar() || t.isArray()) {
+          VarTypes[leafVar(name, i++)] = t;
+        }
+      };
+  for (auto &[name, t] : F.vars) {
+    unsigned i = 0;
+    addLeaves(name, t, i);
+  }
+
+  std::set<std::string> other;
+  std::map<std::string, bool> rangeOk;
+  collectOtherAssigned(F.def->body, other, rangeOk, F);
+  for (auto &[name, ok] : rangeOk)
+    if (ok && !other.count(name))
+      NonNegVars.insert(name);
+  for (auto &p : F.def->params)
+    NonNegVars.erase(p.name);
+
+  setBlock(Entry);
+  SSA->seal(Entry);
+  unsigned argNo = 0;
+  for (size_t i = 0; i < F.def->params.size(); ++i) {
+    CGValue v;
+    v.type = F.argTypes[i];
+    unsigned n = countLeaves(v.type);
+    for (unsigned k = 0; k < n; ++k)
+      v.leaves.push_back(Entry->getArgument(argNo++));
+    writeVar(F.def->params[i].name, v);
+  }
+
+  genBlock(F.def->body);
+  if (Cur) {
+    // Falling off the end returns None (Sema rejected it for other results).
+    CGValue r = defaultValue(F.resultType);
+    B.create<func::ReturnOp>(CurLoc, r.leaves);
+    Cur = nullptr;
+  }
+
+  // fastmath=True: every floating-point operation may be reassociated etc.
+  if (F.decl && F.decl->options.fastmath) {
+    auto fast = arith::FastMathFlagsAttr::get(Ctx, arith::FastMathFlags::fast);
+    Func.walk([&](mlir::Operation *op) {
+      if (auto fm = dyn_cast<arith::ArithFastMathInterface>(op))
+        op->setAttr(fm.getFastMathAttrName(), fast);
+    });
+  }
+  return !Failed;
+}
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+void FunctionGen::genBlock(const ast::Block &b) {
+  for (auto &s : b) {
+    if (Failed)
+      return;
+    genStmt(*s);
+  }
+}
+
+void FunctionGen::genStmt(const ast::Stmt &s) {
+  ensureBlock();
+  CurLoc = loc(s.range());
+  switch (s.kind()) {
+  case ast::Stmt::Kind::ExprStmt: {
+    auto &e = *static_cast<const ast::ExprStmt &>(s).value;
+    if (!isa<ast::StrLit>(&e))
+      expr(e);
+    return;
+  }
+  case ast::Stmt::Kind::Assign:
+    genAssign(static_cast<const ast::Assign &>(s));
+    return;
+  case ast::Stmt::Kind::AugAssign:
+    genAugAssign(static_cast<const ast::AugAssign &>(s));
+    return;
+  case ast::Stmt::Kind::If:
+    genIf(static_cast<const ast::If &>(s));
+    return;
+  case ast::Stmt::Kind::While:
+    genWhile(static_cast<const ast::While &>(s));
+    return;
+  case ast::Stmt::Kind::For:
+    genFor(static_cast<const ast::For &>(s));
+    return;
+  case ast::Stmt::Kind::Return:
+    genReturn(static_cast<const ast::Return &>(s));
+    return;
+  case ast::Stmt::Kind::Break:
+    branch(Loops.back().breakTo);
+    return;
+  case ast::Stmt::Kind::Continue:
+    branch(Loops.back().continueTo);
+    return;
+  case ast::Stmt::Kind::Pass:
+  case ast::Stmt::Kind::Import:
+  case ast::Stmt::Kind::Unsupported:
+    return;
+  }
+}
+
+void FunctionGen::genAssign(const ast::Assign &a) {
+  if (!a.value)
+    return;
+  CGValue v = expr(*a.value);
+  for (auto &t : a.targets)
+    assignTo(*t, v);
+}
+
+void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
+  CurLoc = loc(target);
+  if (auto *n = dyn_cast<ast::Name>(&target)) {
+    writeVar(n->id, v);
+    return;
+  }
+  const std::vector<ast::ExprPtr> *elts = nullptr;
+  if (auto *t = dyn_cast<ast::Tuple>(&target))
+    elts = &t->elts;
+  else if (auto *l = dyn_cast<ast::List>(&target))
+    elts = &l->elts;
+  if (elts) {
+    unsigned pos = 0;
+    for (size_t i = 0; i < elts->size(); ++i) {
+      const Type &et = v.type.elements()[i];
+      unsigned n = countLeaves(et);
+      CGValue part;
+      part.type = et;
+      part.leaves.append(v.leaves.begin() + pos, v.leaves.begin() + pos + n);
+      pos += n;
+      assignTo(*(*elts)[i], part);
+    }
+    return;
+  }
+  if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    Value mem;
+    SmallVector<Value> idx;
+    Type base;
+    if (!address(*s, mem, idx, base))
+      return;
+    CGValue c = convert(v, base.dtypeType());
+    storeElement(c.single(), mem, idx, base.scalarKind());
+  }
+}
+
+void FunctionGen::genAugAssign(const ast::AugAssign &a) {
+  if (auto *n = dyn_cast<ast::Name>(a.target.get())) {
+    CGValue cur = readVar(n->id);
+    CGValue val = expr(*a.value);
+    std::string err;
+    auto rule = binaryRule(a.op, cur.type.scalarKind(), val.type.scalarKind(), err);
+    Value l = castScalar(cur.single(), cur.type.scalarKind(), rule->operand);
+    Value r = castScalar(val.single(), val.type.scalarKind(), rule->operand);
+    CGValue res;
+    res.type = Type::scalar(rule->result);
+    res.leaves.push_back(arith2(a.op, l, r, rule->operand, loc(a.opRange)));
+    writeVar(n->id, res);
+    return;
+  }
+  auto *s = dyn_cast<ast::Subscript>(a.target.get());
+  Value mem;
+  SmallVector<Value> idx;
+  Type base;
+  if (!s || !address(*s, mem, idx, base))
+    return;
+  ScalarKind ek = base.scalarKind();
+  Value cur = loadElement(mem, idx, ek);
+  CGValue val = expr(*a.value);
+  std::string err;
+  auto rule = binaryRule(a.op, ek, val.type.scalarKind(), err);
+  Value l = castScalar(cur, ek, rule->operand);
+  Value r = castScalar(val.single(), val.type.scalarKind(), rule->operand);
+  Value res = arith2(a.op, l, r, rule->operand, loc(a.opRange));
+  storeElement(castScalar(res, rule->result, ek), mem, idx, ek);
+}
+
+void FunctionGen::genIf(const ast::If &s) {
+  Value c = truth(expr(*s.cond));
+  Block *thenB = newBlock(), *merge = newBlock();
+  Block *elseB = s.orelse.empty() ? merge : newBlock();
+  condBranch(c, thenB, elseB);
+  appendBlock(thenB);
+  SSA->seal(thenB);
+  setBlock(thenB);
+  genBlock(s.body);
+  if (Cur)
+    branch(merge);
+  if (elseB != merge) {
+    appendBlock(elseB);
+    SSA->seal(elseB);
+    setBlock(elseB);
+    genBlock(s.orelse);
+    if (Cur)
+      branch(merge);
+  }
+  appendBlock(merge);
+  SSA->seal(merge);
+  setBlock(merge);
+}
+
+void FunctionGen::genWhile(const ast::While &s) {
+  Block *header = newBlock(), *body = newBlock(), *exit = newBlock();
+  Block *elseB = s.orelse.empty() ? exit : newBlock();
+  branch(header);
+  appendBlock(header);
+  setBlock(header);
+  CurLoc = loc(s.cond->range());
+  Value c = truth(expr(*s.cond));
+  condBranch(c, body, elseB);
+  appendBlock(body);
+  SSA->seal(body);
+  setBlock(body);
+  Loops.push_back({header, exit});
+  genBlock(s.body);
+  Loops.pop_back();
+  if (Cur)
+    branch(header);
+  SSA->seal(header);
+  if (elseB != exit) {
+    appendBlock(elseB);
+    SSA->seal(elseB);
+    setBlock(elseB);
+    genBlock(s.orelse);
+    if (Cur)
+      branch(exit);
+  }
+  appendBlock(exit);
+  SSA->seal(exit);
+  setBlock(exit);
+}
+
+void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value start,
+                          Value stop, Value step, std::optional<int64_t> constStep,
+                          const std::function<void(Value)> &bindTarget) {
+  VarTypes[counter] = Type::scalar(ScalarKind::I64);
+  SSA->write(counter, Cur, start);
+  Block *header = newBlock(), *body = newBlock(), *latch = newBlock(), *exit = newBlock();
+  Block *elseB = s.orelse.empty() ? exit : newBlock();
+  branch(header);
+  appendBlock(header);
+  setBlock(header);
+  Value i = SSA->read(counter, header);
+  Value cond;
+  if (constStep) {
+    cond = B.create<arith::CmpIOp>(CurLoc, *constStep > 0 ? arith::CmpIPredicate::slt
+                                                          : arith::CmpIPredicate::sgt,
+                                   i, stop);
+  } else {
+    Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, stop);
+    Value down = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, i, stop);
+    Value pos = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, step,
+                                        constInt(0, ScalarKind::I64));
+    cond = B.create<arith::SelectOp>(CurLoc, pos, up, down);
+  }
+  condBranch(cond, body, elseB);
+  appendBlock(body);
+  SSA->seal(body);
+  setBlock(body);
+  bindTarget(i);
+  Loops.push_back({latch, exit});
+  genBlock(s.body);
+  Loops.pop_back();
+  if (Cur)
+    branch(latch);
+  appendBlock(latch);
+  SSA->seal(latch);
+  setBlock(latch);
+  Value cur = SSA->read(counter, latch);
+  auto next = B.create<arith::AddIOp>(CurLoc, cur, step);
+  next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
+  SSA->write(counter, latch, next);
+  branch(header);
+  SSA->seal(header);
+  if (elseB != exit) {
+    appendBlock(elseB);
+    SSA->seal(elseB);
+    setBlock(elseB);
+    genBlock(s.orelse);
+    if (Cur)
+      branch(exit);
+  }
+  appendBlock(exit);
+  SSA->seal(exit);
+  setBlock(exit);
+}
+
+void FunctionGen::genFor(const ast::For &s) {
+  auto &info = F.loops.at(&s);
+  auto *target = dyn_cast<ast::Name>(s.target.get());
+  std::string counter = fmt::format("$iter{}", Counter++);
+  if (info.kind == ForInfo::Kind::Range) {
+    auto *c = dyn_cast<ast::Call>(s.iter.get());
+    SmallVector<Value> args;
+    for (auto &a : c->args) {
+      CGValue v = expr(*a);
+      args.push_back(castScalar(v.single(), v.type.scalarKind(), ScalarKind::I64));
+    }
+    Value start = args.size() >= 2 ? args[0] : constInt(0, ScalarKind::I64);
+    Value stop = args.size() >= 2 ? args[1] : args[0];
+    Value step = args.size() == 3 ? args[2] : constInt(1, ScalarKind::I64);
+    std::optional<int64_t> constStep = 1;
+    if (c->args.size() == 3) {
+      constStep.reset();
+      if (auto *lit = dyn_cast<ast::IntLit>(c->args[2].get()))
+        constStep = static_cast<int64_t>(lit->value);
+      else if (auto *u = dyn_cast<ast::UnaryOp>(c->args[2].get()))
+        if (auto *lit2 = dyn_cast<ast::IntLit>(u->operand.get());
+            lit2 && u->op == ast::UnaryOpKind::Neg)
+          constStep = -static_cast<int64_t>(lit2->value);
+    }
+    genLoop(s, counter, start, stop, step, constStep, [&](Value i) {
+      CGValue v;
+      v.type = Type::scalar(ScalarKind::I64);
+      v.leaves.push_back(i);
+      writeVar(target->id, v);
+    });
+    return;
+  }
+  // Iteration over the first axis of an array.
+  CGValue arr = expr(*s.iter);
+  Value mem = arr.single();
+  Value n = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(),
+                                         B.create<memref::DimOp>(CurLoc, mem, 0));
+  Type elemT = F.vars.at(target->id);
+  genLoop(s, counter, constInt(0, ScalarKind::I64), n, constInt(1, ScalarKind::I64), 1,
+          [&](Value i) {
+            SmallVector<Value> idx{B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), i)};
+            CGValue v;
+            if (arr.type.rank() == 1) {
+              v.type = arr.type.dtypeType();
+              v.leaves.push_back(loadElement(mem, idx, arr.type.scalarKind()));
+            } else {
+              v.type = Type::array(arr.type.scalarKind(), arr.type.rank() - 1,
+                                   arr.type.layout());
+              v.leaves.push_back(rowView(mem, idx, arr.type, v.type));
+            }
+            writeVar(target->id, v);
+            (void)elemT;
+          });
+}
+
+void FunctionGen::genReturn(const ast::Return &r) {
+  CGValue v;
+  v.type = Type::none();
+  if (r.value)
+    v = expr(*r.value);
+  CGValue c = convert(v, F.resultType);
+  B.create<func::ReturnOp>(CurLoc, c.leaves);
+  Cur = nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+CGValue FunctionGen::expr(const ast::Expr &e) {
+  Location saved = CurLoc;
+  CurLoc = loc(e);
+  CGValue v = exprImpl(e);
+  CurLoc = saved;
+  return v;
+}
+
+SmallVector<Value> FunctionGen::emitIf(Value cond, mlir::TypeRange types,
+                                       const std::function<SmallVector<Value>()> &thenFn,
+                                       const std::function<SmallVector<Value>()> &elseFn) {
+  auto ifOp = B.create<scf::IfOp>(CurLoc, types, cond, /*withElseRegion=*/true);
+  auto fill = [&](mlir::Region &region, const std::function<SmallVector<Value>()> &fn) {
+    OpBuilder::InsertionGuard g(B);
+    Block &blk = region.front();
+    if (!blk.empty() && blk.back().hasTrait<mlir::OpTrait::IsTerminator>())
+      blk.back().erase();
+    B.setInsertionPointToEnd(&blk);
+    SmallVector<Value> vals = fn();
+    B.create<scf::YieldOp>(CurLoc, vals);
+  };
+  fill(ifOp.getThenRegion(), thenFn);
+  fill(ifOp.getElseRegion(), elseFn);
+  return SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+}
+
+CGValue FunctionGen::exprImpl(const ast::Expr &e) {
+  const Type &t = F.typeOf(e);
+  if (auto *c = F.constOf(e)) {
+    // Names of module constants, math.pi, len(tuple), x.ndim.
+    if (!isa<ast::Call>(&e) || t.isScalar())
+      return constValue(*c);
+  }
+  CGValue r;
+  r.type = t;
+  switch (e.kind()) {
+  case ast::Expr::Kind::IntLit: {
+    auto &i = static_cast<const ast::IntLit &>(e);
+    r.leaves.push_back(constInt(static_cast<int64_t>(i.value), t.scalarKind()));
+    return r;
+  }
+  case ast::Expr::Kind::FloatLit:
+    r.leaves.push_back(constFloat(static_cast<const ast::FloatLit &>(e).value, ScalarKind::F64));
+    return r;
+  case ast::Expr::Kind::ImagLit: {
+    Value re = constFloat(0.0, ScalarKind::F64);
+    Value im = constFloat(static_cast<const ast::ImagLit &>(e).value, ScalarKind::F64);
+    r.leaves.push_back(
+        B.create<complex::CreateOp>(CurLoc, scalarType(Ctx, ScalarKind::C128), re, im));
+    return r;
+  }
+  case ast::Expr::Kind::BoolLit:
+    r.leaves.push_back(constBool(static_cast<const ast::BoolLit &>(e).value));
+    return r;
+  case ast::Expr::Kind::NoneLit:
+    r.type = Type::none();
+    return r;
+  case ast::Expr::Kind::Name:
+    return readVar(static_cast<const ast::Name &>(e).id);
+  case ast::Expr::Kind::Attribute:
+    return attribute(static_cast<const ast::Attribute &>(e));
+  case ast::Expr::Kind::Subscript:
+    return subscript(static_cast<const ast::Subscript &>(e));
+  case ast::Expr::Kind::Call:
+    return call(static_cast<const ast::Call &>(e));
+  case ast::Expr::Kind::BinOp:
+    return binop(static_cast<const ast::BinOp &>(e));
+  case ast::Expr::Kind::UnaryOp:
+    return unary(static_cast<const ast::UnaryOp &>(e));
+  case ast::Expr::Kind::Compare:
+    return compare(static_cast<const ast::Compare &>(e));
+  case ast::Expr::Kind::BoolOp:
+    return boolop(static_cast<const ast::BoolOp &>(e));
+  case ast::Expr::Kind::IfExp:
+    return ifexp(static_cast<const ast::IfExp &>(e));
+  case ast::Expr::Kind::Tuple: {
+    for (auto &el : static_cast<const ast::Tuple &>(e).elts) {
+      CGValue v = expr(*el);
+      r.leaves.append(v.leaves.begin(), v.leaves.end());
+    }
+    return r;
+  }
+  default:
+    Failed = true;
+    Diags.error(F.file, e.range(), "internal compiler error: unexpected expression");
+    return defaultValue(t);
+  }
+}
+
+Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Location l0) {
+  using O = ast::BinOpKind;
+  Location saved = CurLoc;
+  CurLoc = l0;
+  Value res;
+  bool isC = isComplex(k), isF = isFloat(k), isS = isSignedInt(k);
+  switch (op) {
+  case O::Add:
+    res = isC ? Value(B.create<complex::AddOp>(CurLoc, l, r))
+        : isF ? Value(B.create<arith::AddFOp>(CurLoc, l, r))
+              : Value(B.create<arith::AddIOp>(CurLoc, l, r));
+    break;
+  case O::Sub:
+    res = isC ? Value(B.create<complex::SubOp>(CurLoc, l, r))
+        : isF ? Value(B.create<arith::SubFOp>(CurLoc, l, r))
+              : Value(B.create<arith::SubIOp>(CurLoc, l, r));
+    break;
+  case O::Mul:
+    res = isC ? Value(B.create<complex::MulOp>(CurLoc, l, r))
+        : isF ? Value(B.create<arith::MulFOp>(CurLoc, l, r))
+              : Value(B.create<arith::MulIOp>(CurLoc, l, r));
+    break;
+  case O::Div:
+    res = isC ? Value(B.create<complex::DivOp>(CurLoc, l, r))
+              : Value(B.create<arith::DivFOp>(CurLoc, l, r));
+    break;
+  case O::FloorDiv:
+  case O::Mod: {
+    if (isF) {
+      if (op == O::FloorDiv) {
+        res = B.create<math::FloorOp>(CurLoc, B.create<arith::DivFOp>(CurLoc, l, r));
+      } else {
+        // Python: the result has the sign of the divisor.
+        Value m = B.create<arith::RemFOp>(CurLoc, l, r);
+        Value zero = constFloat(0.0, k);
+        Value mNeg = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT, m, zero);
+        Value rNeg = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT, r, zero);
+        Value mNz = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::ONE, m, zero);
+        Value differ = B.create<arith::XOrIOp>(CurLoc, mNeg, rNeg);
+        Value fix = B.create<arith::AndIOp>(CurLoc, mNz, differ);
+        res = B.create<arith::SelectOp>(CurLoc, fix, B.create<arith::AddFOp>(CurLoc, m, r), m);
+      }
+      break;
+    }
+    // Integer division by zero yields 0 (NumPy's behaviour, and never a
+    // hardware trap); INT_MIN // -1 wraps.
+    Value zero = constInt(0, k), one = constInt(1, k);
+    Value isZero = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, r, zero);
+    Value safe = B.create<arith::SelectOp>(CurLoc, isZero, one, r);
+    if (isS) {
+      Value minusOne = constInt(-1, k);
+      Value isM1 = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, safe, minusOne);
+      safe = B.create<arith::SelectOp>(CurLoc, isM1, one, safe);
+      if (op == O::FloorDiv) {
+        Value q = B.create<arith::FloorDivSIOp>(CurLoc, l, safe);
+        q = B.create<arith::SelectOp>(CurLoc, isM1, B.create<arith::SubIOp>(CurLoc, zero, l), q);
+        res = B.create<arith::SelectOp>(CurLoc, isZero, zero, q);
+      } else {
+        Value m = B.create<arith::RemSIOp>(CurLoc, l, safe);
+        Value mNeg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, m, zero);
+        Value rNeg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, r, zero);
+        Value mNz = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, m, zero);
+        Value fix = B.create<arith::AndIOp>(CurLoc, mNz,
+                                            B.create<arith::XOrIOp>(CurLoc, mNeg, rNeg));
+        m = B.create<arith::SelectOp>(CurLoc, fix, B.create<arith::AddIOp>(CurLoc, m, r), m);
+        res = B.create<arith::SelectOp>(CurLoc, isZero, zero, m);
+      }
+    } else {
+      Value q = op == O::FloorDiv ? Value(B.create<arith::DivUIOp>(CurLoc, l, safe))
+                                  : Value(B.create<arith::RemUIOp>(CurLoc, l, safe));
+      res = B.create<arith::SelectOp>(CurLoc, isZero, zero, q);
+    }
+    break;
+  }
+  case O::Pow:
+    if (isC)
+      res = B.create<complex::PowOp>(CurLoc, l, r);
+    else if (isF)
+      res = B.create<math::PowFOp>(CurLoc, l, r);
+    else
+      res = intPow(l, r, k);
+    break;
+  case O::BitAnd:
+    res = B.create<arith::AndIOp>(CurLoc, l, r);
+    break;
+  case O::BitOr:
+    res = B.create<arith::OrIOp>(CurLoc, l, r);
+    break;
+  case O::BitXor:
+    res = B.create<arith::XOrIOp>(CurLoc, l, r);
+    break;
+  case O::LShift:
+  case O::RShift: {
+    // Shifts by >= 64 (or negative) are defined: Python semantics for
+    // right shifts, zero for left shifts; LLVM would produce poison.
+    Value width = constInt(bitWidth(k), k);
+    Value big = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::uge, r, width);
+    Value safeR = B.create<arith::SelectOp>(CurLoc, big, constInt(0, k), r);
+    if (op == O::LShift) {
+      Value s = B.create<arith::ShLIOp>(CurLoc, l, safeR);
+      res = B.create<arith::SelectOp>(CurLoc, big, constInt(0, k), s);
+    } else if (isS) {
+      Value s = B.create<arith::ShRSIOp>(CurLoc, l, safeR);
+      Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, l, constInt(0, k));
+      Value fill = B.create<arith::SelectOp>(CurLoc, neg, constInt(-1, k), constInt(0, k));
+      res = B.create<arith::SelectOp>(CurLoc, big, fill, s);
+    } else {
+      Value s = B.create<arith::ShRUIOp>(CurLoc, l, safeR);
+      res = B.create<arith::SelectOp>(CurLoc, big, constInt(0, k), s);
+    }
+    break;
+  }
+  case O::MatMul:
+    res = zeroOf(Type::scalar(k));
+    break;
+  }
+  CurLoc = saved;
+  return res;
+}
+
+/// Exponentiation by squaring. A negative exponent gives 0 unless the base
+/// is 1 or -1 (the integer part of Python's float result).
+Value FunctionGen::intPow(Value base, Value exp, ScalarKind k) {
+  mlir::Type t = scalarType(Ctx, k);
+  Value one = constInt(1, k), zero = constInt(0, k);
+  mlir::TypeRange types{t, t, t};
+  auto loop = B.create<scf::WhileOp>(
+      CurLoc, mlir::TypeRange{t, t, t}, mlir::ValueRange{one, base, exp},
+      [&](OpBuilder &b, Location l, mlir::ValueRange args) {
+        Value more = b.create<arith::CmpIOp>(l, isSignedInt(k) ? arith::CmpIPredicate::sgt
+                                                                : arith::CmpIPredicate::ugt,
+                                             args[2], zero);
+        b.create<scf::ConditionOp>(l, more, args);
+      },
+      [&](OpBuilder &b, Location l, mlir::ValueRange args) {
+        Value bit = b.create<arith::AndIOp>(l, args[2], one);
+        Value odd = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, bit, zero);
+        Value mul = b.create<arith::MulIOp>(l, args[0], args[1]);
+        Value acc = b.create<arith::SelectOp>(l, odd, mul, args[0]);
+        Value sq = b.create<arith::MulIOp>(l, args[1], args[1]);
+        Value e = b.create<arith::ShRUIOp>(l, args[2], one);
+        b.create<scf::YieldOp>(l, mlir::ValueRange{acc, sq, e});
+      });
+  (void)types;
+  Value result = loop.getResult(0);
+  if (!isSignedInt(k))
+    return result;
+  Value negExp = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, exp, zero);
+  Value baseOne = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, base, one);
+  Value baseM1 = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, base,
+                                         constInt(-1, k));
+  Value odd = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne,
+                                      B.create<arith::AndIOp>(CurLoc, exp, one), zero);
+  Value m1Result = B.create<arith::SelectOp>(CurLoc, odd, constInt(-1, k), one);
+  Value negResult = B.create<arith::SelectOp>(
+      CurLoc, baseOne, one, B.create<arith::SelectOp>(CurLoc, baseM1, m1Result, zero));
+  return B.create<arith::SelectOp>(CurLoc, negExp, negResult, result);
+}
+
+CGValue FunctionGen::binop(const ast::BinOp &b) {
+  CGValue l = expr(*b.lhs), r = expr(*b.rhs);
+  std::string err;
+  auto rule = binaryRule(b.op, l.type.scalarKind(), r.type.scalarKind(), err);
+  CGValue res;
+  res.type = Type::scalar(rule->result);
+  ScalarKind k = rule->operand;
+  // x ** n for a small literal n: multiply instead of calling pow.
+  if (b.op == ast::BinOpKind::Pow && (isFloat(k) || isInteger(k))) {
+    std::optional<int64_t> n;
+    if (auto *i = dyn_cast<ast::IntLit>(b.rhs.get()); i && i->value <= 4)
+      n = static_cast<int64_t>(i->value);
+    if (auto *f = dyn_cast<ast::FloatLit>(b.rhs.get());
+        f && (f->value == 1.0 || f->value == 2.0 || f->value == 3.0 || f->value == 4.0))
+      n = static_cast<int64_t>(f->value);
+    if (n && *n >= 1) {
+      Value x = castScalar(l.single(), l.type.scalarKind(), k);
+      Value acc = x;
+      CurLoc = loc(b.opRange);
+      for (int64_t i = 1; i < *n; ++i)
+        acc = isFloat(k) ? Value(B.create<arith::MulFOp>(CurLoc, acc, x))
+                         : Value(B.create<arith::MulIOp>(CurLoc, acc, x));
+      res.leaves.push_back(acc);
+      return res;
+    }
+  }
+  Value lv = castScalar(l.single(), l.type.scalarKind(), k);
+  Value rv = castScalar(r.single(), r.type.scalarKind(), k);
+  res.leaves.push_back(arith2(b.op, lv, rv, k, loc(b.opRange)));
+  return res;
+}
+
+Value FunctionGen::compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r,
+                            ScalarKind rk) {
+  std::string err;
+  ScalarKind k = *compareRule(op, lk, rk, err);
+  l = castScalar(l, lk, k);
+  r = castScalar(r, rk, k);
+  using C = ast::CmpOpKind;
+  if (isComplex(k)) {
+    if (op == C::Eq)
+      return B.create<complex::EqualOp>(CurLoc, l, r);
+    return B.create<complex::NotEqualOp>(CurLoc, l, r);
+  }
+  if (isFloat(k)) {
+    arith::CmpFPredicate p = arith::CmpFPredicate::OEQ;
+    switch (op) {
+    case C::Eq: p = arith::CmpFPredicate::OEQ; break;
+    case C::Ne: p = arith::CmpFPredicate::UNE; break;
+    case C::Lt: p = arith::CmpFPredicate::OLT; break;
+    case C::Le: p = arith::CmpFPredicate::OLE; break;
+    case C::Gt: p = arith::CmpFPredicate::OGT; break;
+    case C::Ge: p = arith::CmpFPredicate::OGE; break;
+    default: break;
+    }
+    return B.create<arith::CmpFOp>(CurLoc, p, l, r);
+  }
+  bool s = isSignedInt(k);
+  arith::CmpIPredicate p = arith::CmpIPredicate::eq;
+  switch (op) {
+  case C::Eq: p = arith::CmpIPredicate::eq; break;
+  case C::Ne: p = arith::CmpIPredicate::ne; break;
+  case C::Lt: p = s ? arith::CmpIPredicate::slt : arith::CmpIPredicate::ult; break;
+  case C::Le: p = s ? arith::CmpIPredicate::sle : arith::CmpIPredicate::ule; break;
+  case C::Gt: p = s ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::ugt; break;
+  case C::Ge: p = s ? arith::CmpIPredicate::sge : arith::CmpIPredicate::uge; break;
+  default: break;
+  }
+  return B.create<arith::CmpIOp>(CurLoc, p, l, r);
+}
+
+CGValue FunctionGen::compare(const ast::Compare &c) {
+  // a < b < c: each operand is evaluated once, and later links only while
+  // the chain holds (scf.if keeps the current CFG block intact).
+  std::function<Value(size_t, const CGValue &)> chain = [&](size_t i,
+                                                            const CGValue &left) -> Value {
+    CGValue right = expr(*c.operands[i + 1]);
+    Value v = compare1(c.ops[i], left.single(), left.type.scalarKind(), right.single(),
+                       right.type.scalarKind());
+    if (i + 1 == c.ops.size())
+      return v;
+    return emitIf(
+        v, {B.getI1Type()}, [&]() -> SmallVector<Value> { return {chain(i + 1, right)}; },
+        [&]() -> SmallVector<Value> { return {constBool(false)}; })[0];
+  };
+  CGValue res;
+  res.type = Type::scalar(ScalarKind::Bool);
+  res.leaves.push_back(chain(0, expr(*c.operands[0])));
+  return res;
+}
+
+CGValue FunctionGen::boolop(const ast::BoolOp &b) {
+  const Type &t = F.typeOf(b);
+  std::function<CGValue(size_t)> gen = [&](size_t i) -> CGValue {
+    CGValue v = convert(expr(*b.values[i]), t);
+    if (i + 1 == b.values.size())
+      return v;
+    Value cond = truth(v);
+    mlir::Type mt = scalarType(Ctx, t.scalarKind());
+    auto rest = [&]() -> SmallVector<Value> { return {gen(i + 1).single()}; };
+    auto keep = [&]() -> SmallVector<Value> { return {v.single()}; };
+    CGValue r;
+    r.type = t;
+    r.leaves.push_back(b.op == ast::BoolOpKind::And ? emitIf(cond, {mt}, rest, keep)[0]
+                                                    : emitIf(cond, {mt}, keep, rest)[0]);
+    return r;
+  };
+  return gen(0);
+}
+
+CGValue FunctionGen::ifexp(const ast::IfExp &e) {
+  const Type &t = F.typeOf(e);
+  Value cond = truth(expr(*e.cond));
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, t, types);
+  CGValue r;
+  r.type = t;
+  auto results = emitIf(
+      cond, types, [&]() { return convert(expr(*e.body), t).leaves; },
+      [&]() { return convert(expr(*e.orelse), t).leaves; });
+  r.leaves.append(results.begin(), results.end());
+  return r;
+}
+
+CGValue FunctionGen::unary(const ast::UnaryOp &u) {
+  CGValue v = expr(*u.operand);
+  CGValue r;
+  r.type = F.typeOf(u);
+  if (u.op == ast::UnaryOpKind::Not) {
+    r.leaves.push_back(B.create<arith::XOrIOp>(CurLoc, truth(v), constBool(true)));
+    return r;
+  }
+  ScalarKind k = r.type.scalarKind();
+  Value x = castScalar(v.single(), v.type.scalarKind(), k);
+  switch (u.op) {
+  case ast::UnaryOpKind::Pos:
+    r.leaves.push_back(x);
+    break;
+  case ast::UnaryOpKind::Neg:
+    if (isComplex(k))
+      r.leaves.push_back(B.create<complex::NegOp>(CurLoc, x));
+    else if (isFloat(k))
+      r.leaves.push_back(B.create<arith::NegFOp>(CurLoc, x));
+    else
+      r.leaves.push_back(B.create<arith::SubIOp>(CurLoc, constInt(0, k), x));
+    break;
+  case ast::UnaryOpKind::Invert:
+    r.leaves.push_back(B.create<arith::XOrIOp>(CurLoc, x, constInt(-1, k)));
+    break;
+  default:
+    break;
+  }
+  return r;
+}
+
+Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
+  if (isComplex(k)) {
+    switch (b) {
+    case Builtin::Sqrt: return B.create<complex::SqrtOp>(CurLoc, x);
+    case Builtin::Exp: return B.create<complex::ExpOp>(CurLoc, x);
+    case Builtin::Log: return B.create<complex::LogOp>(CurLoc, x);
+    case Builtin::Sin: return B.create<complex::SinOp>(CurLoc, x);
+    case Builtin::Cos: return B.create<complex::CosOp>(CurLoc, x);
+    case Builtin::Tan: return B.create<complex::TanOp>(CurLoc, x);
+    case Builtin::Tanh: return B.create<complex::TanhOp>(CurLoc, x);
+    default: return x;
+    }
+  }
+  switch (b) {
+  case Builtin::Sqrt: return B.create<math::SqrtOp>(CurLoc, x);
+  case Builtin::Exp: return B.create<math::ExpOp>(CurLoc, x);
+  case Builtin::Log: return B.create<math::LogOp>(CurLoc, x);
+  case Builtin::Log2: return B.create<math::Log2Op>(CurLoc, x);
+  case Builtin::Log10: return B.create<math::Log10Op>(CurLoc, x);
+  case Builtin::Log1p: return B.create<math::Log1pOp>(CurLoc, x);
+  case Builtin::Expm1: return B.create<math::ExpM1Op>(CurLoc, x);
+  case Builtin::Sin: return B.create<math::SinOp>(CurLoc, x);
+  case Builtin::Cos: return B.create<math::CosOp>(CurLoc, x);
+  case Builtin::Tan: return B.create<math::TanOp>(CurLoc, x);
+  case Builtin::Asin: return B.create<math::AsinOp>(CurLoc, x);
+  case Builtin::Acos: return B.create<math::AcosOp>(CurLoc, x);
+  case Builtin::Atan: return B.create<math::AtanOp>(CurLoc, x);
+  case Builtin::Sinh: return B.create<math::SinhOp>(CurLoc, x);
+  case Builtin::Cosh: return B.create<math::CoshOp>(CurLoc, x);
+  case Builtin::Tanh: return B.create<math::TanhOp>(CurLoc, x);
+  case Builtin::Asinh: return B.create<math::AsinhOp>(CurLoc, x);
+  case Builtin::Acosh: return B.create<math::AcoshOp>(CurLoc, x);
+  case Builtin::Atanh: return B.create<math::AtanhOp>(CurLoc, x);
+  case Builtin::Erf: return B.create<math::ErfOp>(CurLoc, x);
+  case Builtin::Floor: return B.create<math::FloorOp>(CurLoc, x);
+  case Builtin::Ceil: return B.create<math::CeilOp>(CurLoc, x);
+  case Builtin::Trunc: return B.create<math::TruncOp>(CurLoc, x);
+  case Builtin::Fabs: return B.create<math::AbsFOp>(CurLoc, x);
+  case Builtin::Erfc: {
+    auto fn = MG.libmFunction(Module, k == ScalarKind::F32 ? "erfcf" : "erfc",
+                              x.getType(), 1);
+    return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x}).getResult(0);
+  }
+  default:
+    return x;
+  }
+}
+
+CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
+  CGValue r;
+  r.type = F.typeOf(c);
+  ScalarKind k = info.operandKind;
+  auto arg = [&](size_t i) { return expr(*c.args[i]); };
+  auto argAs = [&](size_t i, ScalarKind to) {
+    CGValue v = arg(i);
+    return castScalar(v.single(), v.type.scalarKind(), to);
+  };
+  switch (info.builtin) {
+  case Builtin::Len: {
+    CGValue a = arg(0);
+    Value d = B.create<memref::DimOp>(CurLoc, a.single(), 0);
+    r.leaves.push_back(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), d));
+    return r;
+  }
+  case Builtin::Abs: {
+    CGValue a = arg(0);
+    if (isComplex(a.type.scalarKind())) {
+      r.leaves.push_back(B.create<complex::AbsOp>(CurLoc, a.single()));
+      return r;
+    }
+    Value x = castScalar(a.single(), a.type.scalarKind(), k);
+    if (isFloat(k))
+      r.leaves.push_back(B.create<math::AbsFOp>(CurLoc, x));
+    else if (isUnsignedInt(k))
+      r.leaves.push_back(x);
+    else
+      r.leaves.push_back(B.create<math::AbsIOp>(CurLoc, x));
+    return r;
+  }
+  case Builtin::Min:
+  case Builtin::Max: {
+    // Python keeps the first of equal values and compares with `<`/`>`.
+    Value acc = argAs(0, k);
+    for (size_t i = 1; i < c.args.size(); ++i) {
+      Value x = argAs(i, k);
+      Value better;
+      if (isFloat(k))
+        better = B.create<arith::CmpFOp>(CurLoc,
+                                         info.builtin == Builtin::Min ? arith::CmpFPredicate::OLT
+                                                                      : arith::CmpFPredicate::OGT,
+                                         x, acc);
+      else {
+        bool s = isSignedInt(k);
+        auto p = info.builtin == Builtin::Min
+                     ? (s ? arith::CmpIPredicate::slt : arith::CmpIPredicate::ult)
+                     : (s ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::ugt);
+        better = B.create<arith::CmpIOp>(CurLoc, p, x, acc);
+      }
+      acc = B.create<arith::SelectOp>(CurLoc, better, x, acc);
+    }
+    r.leaves.push_back(acc);
+    return r;
+  }
+  case Builtin::Int:
+  case Builtin::Float:
+  case Builtin::Bool:
+  case Builtin::Cast:
+    r.leaves.push_back(argAs(0, k));
+    return r;
+  case Builtin::Complex: {
+    if (c.args.empty()) {
+      r.leaves.push_back(constFloat(0.0, ScalarKind::C128));
+      return r;
+    }
+    if (c.args.size() == 1) {
+      r.leaves.push_back(argAs(0, ScalarKind::C128));
+      return r;
+    }
+    Value re = argAs(0, ScalarKind::F64), im = argAs(1, ScalarKind::F64);
+    r.leaves.push_back(
+        B.create<complex::CreateOp>(CurLoc, scalarType(Ctx, ScalarKind::C128), re, im));
+    return r;
+  }
+  case Builtin::Conjugate: {
+    auto *a = dyn_cast<ast::Attribute>(c.func.get());
+    CGValue v = expr(*a->value);
+    r.leaves.push_back(isComplex(v.type.scalarKind())
+                           ? Value(B.create<complex::ConjOp>(CurLoc, v.single()))
+                           : v.single());
+    return r;
+  }
+  case Builtin::IsNan:
+  case Builtin::IsInf:
+  case Builtin::IsFinite: {
+    CGValue a = arg(0);
+    ScalarKind ak = a.type.scalarKind();
+    auto test = [&](Value x, ScalarKind fk) -> Value {
+      if (info.builtin == Builtin::IsNan)
+        return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x);
+      Value ax = B.create<math::AbsFOp>(CurLoc, x);
+      Value inf = constFloat(INFINITY, fk);
+      return B.create<arith::CmpFOp>(CurLoc,
+                                     info.builtin == Builtin::IsInf ? arith::CmpFPredicate::OEQ
+                                                                    : arith::CmpFPredicate::OLT,
+                                     ax, inf);
+    };
+    if (isInteger(ak) || isBool(ak)) {
+      r.leaves.push_back(constBool(info.builtin == Builtin::IsFinite));
+    } else if (isComplex(ak)) {
+      ScalarKind p = complexPart(ak);
+      Value re = test(B.create<complex::ReOp>(CurLoc, a.single()), p);
+      Value im = test(B.create<complex::ImOp>(CurLoc, a.single()), p);
+      r.leaves.push_back(info.builtin == Builtin::IsFinite
+                             ? Value(B.create<arith::AndIOp>(CurLoc, re, im))
+                             : Value(B.create<arith::OrIOp>(CurLoc, re, im)));
+    } else {
+      r.leaves.push_back(test(a.single(), ak));
+    }
+    return r;
+  }
+  case Builtin::Atan2:
+  case Builtin::Pow:
+  case Builtin::Hypot:
+  case Builtin::Copysign: {
+    Value x = argAs(0, k), y = argAs(1, k);
+    if (info.builtin == Builtin::Pow) {
+      // pow/np.power on integers behave like `**`.
+      r.leaves.push_back(arith2(ast::BinOpKind::Pow, x, y, k, CurLoc));
+      if (r.type.scalarKind() != k)
+        r.leaves[0] = castScalar(r.leaves[0], k, r.type.scalarKind());
+      return r;
+    }
+    if (info.builtin == Builtin::Atan2)
+      r.leaves.push_back(B.create<math::Atan2Op>(CurLoc, x, y));
+    else if (info.builtin == Builtin::Copysign)
+      r.leaves.push_back(B.create<math::CopySignOp>(CurLoc, x, y));
+    else {
+      auto fn = MG.libmFunction(Module, k == ScalarKind::F32 ? "hypotf" : "hypot",
+                                x.getType(), 2);
+      r.leaves.push_back(
+          B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x, y}).getResult(0));
+    }
+    return r;
+  }
+  default:
+    break;
+  }
+  // Unary math functions.
+  Value x = argAs(0, k);
+  Value y = mathUnary(info.builtin, x, k);
+  r.leaves.push_back(castScalar(y, k, r.type.scalarKind()));
+  return r;
+}
+
+CGValue FunctionGen::call(const ast::Call &c) {
+  auto it = F.calls.find(&c);
+  if (it == F.calls.end()) {
+    Failed = true;
+    Diags.error(F.file, c.range(), "internal compiler error: unresolved call");
+    return {};
+  }
+  const CallInfo &info = it->second;
+  if (info.kind == CallInfo::Kind::Builtin)
+    return builtin(c, info);
+  const TypedFunction *callee = info.callee;
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    CGValue v = convert(expr(*c.args[i]), callee->argTypes[i]);
+    operands.append(v.leaves.begin(), v.leaves.end());
+  }
+  auto fn = MG.funcFor(callee);
+  auto op = B.create<func::CallOp>(CurLoc, fn, operands);
+  CGValue r;
+  r.type = callee->resultType;
+  r.leaves.append(op.getResults().begin(), op.getResults().end());
+  return r;
+}
+
+CGValue FunctionGen::attribute(const ast::Attribute &a) {
+  CGValue r;
+  r.type = F.typeOf(a);
+  CGValue base = expr(*a.value);
+  if (base.type.isArray()) {
+    Value mem = base.single();
+    auto dimI64 = [&](unsigned d) -> Value {
+      return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(),
+                                          B.create<memref::DimOp>(CurLoc, mem, d));
+    };
+    if (a.attr == "shape") {
+      for (unsigned d = 0; d < base.type.rank(); ++d)
+        r.leaves.push_back(dimI64(d));
+    } else if (a.attr == "size") {
+      Value n = constInt(1, ScalarKind::I64);
+      for (unsigned d = 0; d < base.type.rank(); ++d)
+        n = B.create<arith::MulIOp>(CurLoc, n, dimI64(d));
+      r.leaves.push_back(n);
+    }
+    return r;
+  }
+  ScalarKind k = base.type.scalarKind();
+  if (isComplex(k)) {
+    if (a.attr == "real")
+      r.leaves.push_back(B.create<complex::ReOp>(CurLoc, base.single()));
+    else
+      r.leaves.push_back(B.create<complex::ImOp>(CurLoc, base.single()));
+    return r;
+  }
+  r.leaves.push_back(a.attr == "real" ? base.single() : zeroOf(base.type));
+  return r;
+}
+
+bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value> &indices,
+                          Type &baseType) {
+  CGValue base = expr(*s.value);
+  baseType = base.type;
+  mem = base.single();
+  std::vector<const ast::Expr *> idx;
+  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
+    for (auto &e : t->elts)
+      idx.push_back(e.get());
+  else
+    idx.push_back(s.index.get());
+  for (size_t d = 0; d < idx.size(); ++d) {
+    CGValue v = expr(*idx[d]);
+    Value i = toIndex(v.single(), v.type.scalarKind());
+    bool nonNeg = isUnsignedInt(v.type.scalarKind()) || isBool(v.type.scalarKind()) ||
+                  isNonNegative(*idx[d]);
+    if (!nonNeg) {
+      // Python's negative indices count from the end.
+      Value zero = constIndex(0);
+      Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, zero);
+      Value dim = B.create<memref::DimOp>(CurLoc, mem, d);
+      Value wrapped = B.create<arith::AddIOp>(CurLoc, i, dim);
+      i = B.create<arith::SelectOp>(CurLoc, neg, wrapped, i);
+    }
+    indices.push_back(i);
+  }
+  return true;
+}
+
+Value FunctionGen::loadElement(Value mem, const SmallVector<Value> &idx, ScalarKind k) {
+  Value v = B.create<memref::LoadOp>(CurLoc, mem, idx);
+  if (k == ScalarKind::Bool)
+    v = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v,
+                                B.create<arith::ConstantOp>(CurLoc, B.getI8IntegerAttr(0)));
+  return v;
+}
+
+void FunctionGen::storeElement(Value v, Value mem, const SmallVector<Value> &idx,
+                               ScalarKind k) {
+  if (k == ScalarKind::Bool)
+    v = B.create<arith::ExtUIOp>(CurLoc, B.getI8Type(), v);
+  B.create<memref::StoreOp>(CurLoc, v, mem, idx);
+}
+
+Value FunctionGen::rowView(Value mem, const SmallVector<Value> &idx, const Type &baseType,
+                           const Type &resultType) {
+  unsigned rank = baseType.rank();
+  SmallVector<mlir::OpFoldResult> offsets, sizes, strides;
+  SmallVector<int64_t> resultShape;
+  for (unsigned d = 0; d < rank; ++d) {
+    if (d < idx.size()) {
+      offsets.push_back(idx[d]);
+      sizes.push_back(B.getIndexAttr(1));
+    } else {
+      offsets.push_back(B.getIndexAttr(0));
+      sizes.push_back(Value(B.create<memref::DimOp>(CurLoc, mem, d)));
+      resultShape.push_back(mlir::ShapedType::kDynamic);
+    }
+    strides.push_back(B.getIndexAttr(1));
+  }
+  auto srcType = llvm::cast<mlir::MemRefType>(mem.getType());
+  auto viewType = memref::SubViewOp::inferRankReducedResultType(resultShape, srcType, offsets,
+                                                                sizes, strides);
+  Value view = B.create<memref::SubViewOp>(CurLoc, llvm::cast<mlir::MemRefType>(viewType), mem,
+                                           offsets, sizes, strides);
+  mlir::MemRefType want = memrefType(Ctx, resultType);
+  if (view.getType() != want)
+    view = B.create<memref::CastOp>(CurLoc, want, view);
+  return view;
+}
+
+CGValue FunctionGen::subscript(const ast::Subscript &s) {
+  CGValue r;
+  r.type = F.typeOf(s);
+  auto ti = F.tupleIndex.find(&s);
+  if (ti != F.tupleIndex.end()) {
+    CGValue base = expr(*s.value);
+    const auto &elts = base.type.elements();
+    if (ti->second >= 0) {
+      unsigned pos = 0;
+      for (int i = 0; i < ti->second; ++i)
+        pos += countLeaves(elts[i]);
+      unsigned n = countLeaves(elts[ti->second]);
+      r.leaves.append(base.leaves.begin() + pos, base.leaves.begin() + pos + n);
+      return r;
+    }
+    // Dynamic index into a homogeneous tuple of scalars: a select chain.
+    CGValue iv = expr(*s.index);
+    Value i = castScalar(iv.single(), iv.type.scalarKind(), ScalarKind::I64);
+    int64_t n = static_cast<int64_t>(elts.size());
+    Value zero = constInt(0, ScalarKind::I64);
+    Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, zero);
+    i = B.create<arith::SelectOp>(
+        CurLoc, neg, B.create<arith::AddIOp>(CurLoc, i, constInt(n, ScalarKind::I64)), i);
+    Value acc = base.leaves[0];
+    for (int64_t k = 1; k < n; ++k) {
+      Value is = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, i,
+                                         constInt(k, ScalarKind::I64));
+      acc = B.create<arith::SelectOp>(CurLoc, is, base.leaves[k], acc);
+    }
+    r.leaves.push_back(acc);
+    return r;
+  }
+  Value mem;
+  SmallVector<Value> idx;
+  Type base;
+  address(s, mem, idx, base);
+  if (r.type.isScalar())
+    r.leaves.push_back(loadElement(mem, idx, base.scalarKind()));
+  else
+    r.leaves.push_back(rowView(mem, idx, base, r.type));
+  return r;
+}
+
+} // namespace
+
+mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
+                                               const TypedFunction &entry,
+                                               DiagnosticEngine &diags) {
+  loadStnDialects(ctx);
+  ModuleGen gen(ctx, diags);
+  return gen.run(entry);
+}
+
+} // namespace stn

@@ -1,0 +1,61 @@
+//===- JIT.cpp - Loading compiled objects into the process ----------------===//
+//
+// Objects are linked by ORC (JITLink on x86-64 Linux). Symbols the objects
+// import (libm, memcpy/memset emitted by the optimizer) resolve against the
+// host process.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/Compiler/JIT.h"
+
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+
+namespace stn {
+
+JIT::~JIT() = default;
+
+std::unique_ptr<JIT> JIT::create(std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) {
+    error = llvm::toString(jtmb.takeError());
+    return nullptr;
+  }
+  auto lljit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+  if (!lljit) {
+    error = llvm::toString(lljit.takeError());
+    return nullptr;
+  }
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*lljit)->getDataLayout().getGlobalPrefix());
+  if (!gen) {
+    error = llvm::toString(gen.takeError());
+    return nullptr;
+  }
+  (*lljit)->getMainJITDylib().addGenerator(std::move(*gen));
+  std::unique_ptr<JIT> jit(new JIT());
+  jit->J = std::move(*lljit);
+  return jit;
+}
+
+void *JIT::addObject(std::unique_ptr<llvm::MemoryBuffer> object, const std::string &symbol,
+                     std::string &error) {
+  std::lock_guard<std::mutex> lock(Mutex);
+  if (auto err = J->addObjectFile(std::move(object))) {
+    error = llvm::toString(std::move(err));
+    return nullptr;
+  }
+  auto addr = J->lookup(symbol);
+  if (!addr) {
+    error = llvm::toString(addr.takeError());
+    return nullptr;
+  }
+  return addr->toPtr<void *>();
+}
+
+} // namespace stn

@@ -1,0 +1,374 @@
+//===- Pipeline.cpp - The one place where passes are ordered --------------===//
+//
+// One function per stage, one pass per line, a comment wherever the order
+// matters (see shared/NOTES.md for the measurements behind the choices).
+// Each compilation uses a fresh MLIRContext and LLVMContext, so several
+// threads may compile at once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/Compiler/Pipeline.h"
+#include "stn/Compiler/MLIRGen.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+namespace stn {
+
+namespace {
+
+void initializeLLVM() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+std::string mlirToString(mlir::ModuleOp m) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  m.print(os);
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Stage 1: typed AST -> MLIR in upstream dialects
+//===----------------------------------------------------------------------===//
+
+mlir::OwningOpRef<mlir::ModuleOp> buildMLIR(mlir::MLIRContext &ctx, const TypedFunction &f,
+                                            DiagnosticEngine &diags) {
+  auto module = generateMLIR(ctx, f, diags);
+  if (!module)
+    return nullptr;
+  // Clean up what MLIRGen leaves for the canonicalizer: redundant block
+  // arguments from SSA construction, unreachable blocks after returns.
+  mlir::PassManager pm(&ctx);
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  if (mlir::failed(pm.run(*module))) {
+    diags.error(nullptr, {}, "internal compiler error: MLIR cleanup failed");
+    return nullptr;
+  }
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// Stage 2: upstream dialects -> LLVM dialect
+//===----------------------------------------------------------------------===//
+
+bool lowerToLLVMDialect(mlir::MLIRContext &ctx, mlir::ModuleOp module,
+                        DiagnosticEngine &diags) {
+  mlir::PassManager pm(&ctx);
+  // Subviews become reinterpret_casts with explicit offset/stride
+  // arithmetic (in affine.apply), which lower-affine turns into arith.
+  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  pm.addPass(mlir::createLowerAffinePass());
+  // floordivsi, ceildivsi, maximumf, ... have no direct LLVM lowering.
+  pm.addPass(mlir::arith::createArithExpandOpsPass());
+  // Complex division, abs, exp, ... become arith/math first, so the
+  // arith/math lowerings below see them.
+  pm.addPass(mlir::createConvertComplexToStandardPass());
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
+  // scf.if / scf.while from expressions become plain blocks.
+  pm.addPass(mlir::createConvertSCFToCFPass());
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  // Intrinsics first (sqrt, exp, sin, ...); what has no intrinsic (tan,
+  // atan, atan2, sinh, erf, ...) becomes a libm call.
+  pm.addPass(mlir::createConvertMathToLLVMPass());
+  pm.addPass(mlir::createConvertMathToLibmPass());
+  pm.addPass(mlir::createConvertComplexToLLVMPass());
+  // After math-to-libm: it creates func.func declarations and calls.
+  pm.addPass(mlir::createConvertFuncToLLVMPass());
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  if (mlir::failed(pm.run(module))) {
+    diags.error(nullptr, {},
+                "internal compiler error: lowering to the LLVM dialect failed:\n" +
+                    mlirToString(module));
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Stage 3: LLVM dialect -> LLVM IR, plus the packed entry wrapper
+//===----------------------------------------------------------------------===//
+
+/// Adds `void entrySymbol(void **args)` calling the kernel (see Pipeline.h).
+bool addEntryWrapper(llvm::Module &m, const TypedFunction &f, const std::string &entrySymbol,
+                     DiagnosticEngine &diags) {
+  llvm::Function *kernel = m.getFunction(f.symbol);
+  if (!kernel) {
+    diags.error(nullptr, {}, "internal compiler error: kernel function missing after lowering");
+    return false;
+  }
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptrTy = llvm::PointerType::get(ctx, 0);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *i8 = llvm::Type::getInt8Ty(ctx);
+  auto *wrapperTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false);
+  auto *w = llvm::Function::Create(wrapperTy, llvm::Function::ExternalLinkage, entrySymbol, m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", w));
+  llvm::Value *args = w->getArg(0);
+  auto slot = [&](unsigned i) {
+    return b.CreateLoad(ptrTy, b.CreateConstInBoundsGEP1_64(ptrTy, args, i));
+  };
+  auto field = [&](llvm::Value *base, llvm::Type *t, unsigned byteOffset) {
+    return b.CreateLoad(t, b.CreateConstInBoundsGEP1_64(i8, base, byteOffset));
+  };
+  llvm::FunctionType *kty = kernel->getFunctionType();
+  std::vector<llvm::Value *> callArgs;
+  for (size_t i = 0; i < f.argTypes.size(); ++i) {
+    const Type &t = f.argTypes[i];
+    llvm::Value *p = slot(i);
+    if (t.isArray()) {
+      unsigned r = t.rank();
+      callArgs.push_back(field(p, ptrTy, 0));
+      callArgs.push_back(field(p, ptrTy, 8));
+      callArgs.push_back(field(p, i64, 16));
+      for (unsigned d = 0; d < 2 * r; ++d)
+        callArgs.push_back(field(p, i64, 24 + 8 * d));
+    } else if (t.isScalar()) {
+      if (callArgs.size() >= kty->getNumParams())
+        break;
+      llvm::Type *pt = kty->getParamType(callArgs.size());
+      if (t.scalarKind() == ScalarKind::Bool)
+        callArgs.push_back(b.CreateTrunc(b.CreateLoad(i8, p), pt));
+      else
+        callArgs.push_back(b.CreateLoad(pt, p));
+    } else {
+      diags.error(nullptr, {}, "kernel parameters of type " + t.describe() +
+                                   " cannot be passed from the host");
+      return false;
+    }
+  }
+  if (callArgs.size() != kty->getNumParams()) {
+    diags.error(nullptr, {}, "internal compiler error: entry ABI mismatch");
+    return false;
+  }
+  llvm::CallInst *call = b.CreateCall(kernel, callArgs);
+  std::vector<Type> leaves;
+  std::function<void(const Type &)> collect = [&](const Type &t) {
+    if (t.isTuple())
+      for (auto &e : t.elements())
+        collect(e);
+    else if (t.isScalar() || t.isArray())
+      leaves.push_back(t);
+  };
+  collect(f.resultType);
+  unsigned n = static_cast<unsigned>(f.argTypes.size());
+  for (unsigned k = 0; k < leaves.size(); ++k) {
+    llvm::Value *v = leaves.size() == 1 ? static_cast<llvm::Value *>(call)
+                                        : b.CreateExtractValue(call, {k});
+    if (leaves[k].isScalar() && leaves[k].scalarKind() == ScalarKind::Bool)
+      v = b.CreateZExt(v, i8);
+    b.CreateStore(v, slot(n + k));
+  }
+  b.CreateRetVoid();
+  // Everything but the entry is private to this object, so objects of
+  // different specializations never clash in the JIT.
+  for (llvm::Function &fn : m)
+    if (&fn != w && !fn.isDeclaration())
+      fn.setLinkage(llvm::GlobalValue::InternalLinkage);
+  return true;
+}
+
+std::unique_ptr<llvm::TargetMachine> hostTargetMachine(unsigned optLevel,
+                                                       DiagnosticEngine &diags) {
+  initializeLLVM();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) {
+    diags.error(nullptr, {}, "cannot detect the host CPU: " + llvm::toString(jtmb.takeError()));
+    return nullptr;
+  }
+  // The host's CPU and features (AVX2/AVX-512): a generic x86-64 target
+  // only gets SSE2 and vectorizes far less.
+  jtmb->setCodeGenOptLevel(optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+                           : optLevel == 0 ? llvm::CodeGenOptLevel::None
+                                           : llvm::CodeGenOptLevel::Default);
+  jtmb->setRelocationModel(llvm::Reloc::PIC_);
+  auto tm = jtmb->createTargetMachine();
+  if (!tm) {
+    diags.error(nullptr, {}, "cannot create the host target machine: " +
+                                 llvm::toString(tm.takeError()));
+    return nullptr;
+  }
+  return std::move(*tm);
+}
+
+std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
+                                                const TypedFunction &f,
+                                                const std::string &entrySymbol,
+                                                llvm::TargetMachine &tm,
+                                                DiagnosticEngine &diags) {
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  auto m = mlir::translateModuleToLLVMIR(module, ctx, "stn");
+  if (!m) {
+    diags.error(nullptr, {}, "internal compiler error: translation to LLVM IR failed");
+    return nullptr;
+  }
+  m->setDataLayout(tm.createDataLayout());
+  m->setTargetTriple(tm.getTargetTriple().str());
+  if (!addEntryWrapper(*m, f, entrySymbol, diags))
+    return nullptr;
+  std::string err;
+  llvm::raw_string_ostream os(err);
+  if (llvm::verifyModule(*m, &os)) {
+    diags.error(nullptr, {}, "internal compiler error: invalid LLVM IR: " + err);
+    return nullptr;
+  }
+  return m;
+}
+
+//===----------------------------------------------------------------------===//
+// Stage 4: LLVM optimization for the host CPU
+//===----------------------------------------------------------------------===//
+
+void optimize(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel) {
+  // Every function gets the host CPU and features, so the vectorizer's cost
+  // model sees the real vector width.
+  for (llvm::Function &fn : m) {
+    if (fn.isDeclaration())
+      continue;
+    fn.addFnAttr("target-cpu", tm.getTargetCPU());
+    fn.addFnAttr("target-features", tm.getTargetFeatureString());
+  }
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = optLevel >= 2;
+  pto.SLPVectorization = optLevel >= 2;
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = optLevel >= 3   ? llvm::OptimizationLevel::O3
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                                  : llvm::OptimizationLevel::O0;
+  llvm::ModulePassManager mpm = level == llvm::OptimizationLevel::O0
+                                    ? pb.buildO0DefaultPipeline(level)
+                                    : pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(m, mam);
+}
+
+//===----------------------------------------------------------------------===//
+// Stage 5: machine code
+//===----------------------------------------------------------------------===//
+
+bool emitMachineCode(llvm::Module &m, llvm::TargetMachine &tm, llvm::CodeGenFileType kind,
+                     llvm::SmallVectorImpl<char> &out, DiagnosticEngine &diags) {
+  llvm::raw_svector_ostream os(out);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, kind)) {
+    diags.error(nullptr, {}, "the host target cannot emit this file type");
+    return false;
+  }
+  pm.run(m);
+  return true;
+}
+
+/// Runs the pipeline up to `stop`; fills `text` (for printing stages) or
+/// `object` (for IRStage::Asm with wantObject).
+bool run(const TypedFunction &f, IRStage stop, bool wantObject, const std::string &entrySymbol,
+         const CodegenOptions &opts, std::string &text,
+         std::unique_ptr<llvm::MemoryBuffer> &object, DiagnosticEngine &diags) {
+  mlir::MLIRContext ctx(mlir::MLIRContext::Threading::DISABLED);
+  auto module = buildMLIR(ctx, f, diags);
+  if (!module)
+    return false;
+  if (stop == IRStage::MLIR) {
+    text = mlirToString(*module);
+    return true;
+  }
+  if (!lowerToLLVMDialect(ctx, *module, diags))
+    return false;
+  if (stop == IRStage::Lowered) {
+    text = mlirToString(*module);
+    return true;
+  }
+  auto tm = hostTargetMachine(opts.optLevel, diags);
+  if (!tm)
+    return false;
+  llvm::LLVMContext llctx;
+  auto m = translateToLLVMIR(*module, llctx, f, entrySymbol, *tm, diags);
+  if (!m)
+    return false;
+  optimize(*m, *tm, opts.optLevel);
+  if (stop == IRStage::LLVM && !wantObject) {
+    llvm::raw_string_ostream os(text);
+    m->print(os, nullptr);
+    return true;
+  }
+  llvm::SmallVector<char, 0> buf;
+  if (!emitMachineCode(*m, *tm,
+                       wantObject ? llvm::CodeGenFileType::ObjectFile
+                                  : llvm::CodeGenFileType::AssemblyFile,
+                       buf, diags))
+    return false;
+  if (wantObject)
+    object = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(buf.data(), buf.size()),
+                                                  entrySymbol);
+  else
+    text.assign(buf.data(), buf.size());
+  return true;
+}
+
+} // namespace
+
+bool emitStage(const TypedFunction &f, IRStage stage, const CodegenOptions &opts,
+               std::string &out, DiagnosticEngine &diags) {
+  std::unique_ptr<llvm::MemoryBuffer> unused;
+  return run(f, stage, false, "__stn_entry", opts, out, unused, diags);
+}
+
+std::unique_ptr<llvm::MemoryBuffer> compileToObject(const TypedFunction &f,
+                                                    const std::string &entrySymbol,
+                                                    const CodegenOptions &opts,
+                                                    DiagnosticEngine &diags) {
+  std::string unused;
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  if (!run(f, IRStage::Asm, true, entrySymbol, opts, unused, object, diags))
+    return nullptr;
+  return object;
+}
+
+std::string hostCPUName() { return llvm::sys::getHostCPUName().str(); }
+
+const char *llvmVersionString() { return LLVM_VERSION_STRING; }
+
+} // namespace stn

@@ -1,0 +1,2148 @@
+//===- Sema.cpp - Name resolution, decorators and type inference ----------===//
+//
+// Two phases:
+//  1. Program::load (no argument types): module constants are folded,
+//     decorators and their options validated, every name in every kernel is
+//     resolved (with "did you mean" hints), unsupported Python features are
+//     reported, and explicit signatures are type-checked eagerly.
+//  2. Program::specialize (argument types known): a FunctionChecker walks the
+//     body repeatedly, unifying each local's type with every value assigned
+//     to it, until nothing changes (loops make a single pass insufficient);
+//     a last pass records each expression's type and resolution and reports
+//     errors. Callees are specialized with the caller's argument types.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/Compiler/Sema.h"
+#include "stn/Compiler/Parser.h"
+
+#include "llvm/Support/Casting.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <set>
+
+using llvm::dyn_cast;
+using llvm::isa;
+
+namespace stn {
+
+const char *builtinName(Builtin b) {
+  static const char *names[] = {
+      "len",   "abs",   "min",   "max",   "int",   "float", "bool",  "complex",
+      "cast",  "range", "sqrt",  "exp",   "log",   "log2",  "log10", "log1p",
+      "expm1", "sin",   "cos",   "tan",   "asin",  "acos",  "atan",  "sinh",
+      "cosh",  "tanh",  "asinh", "acosh", "atanh", "erf",   "erfc",  "floor",
+      "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "copysign",
+      "isnan", "isinf", "isfinite", "conjugate"};
+  return names[static_cast<int>(b)];
+}
+
+const Type &TypedFunction::typeOf(const ast::Expr &e) const {
+  static const Type invalid;
+  auto it = types.find(&e);
+  return it == types.end() ? invalid : it->second;
+}
+
+const ConstValue *TypedFunction::constOf(const ast::Expr &e) const {
+  auto it = consts.find(&e);
+  return it == consts.end() ? nullptr : &it->second;
+}
+
+Program::~Program() = default;
+
+//===----------------------------------------------------------------------===//
+// Builtin tables
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct BuiltinEntry {
+  const char *name;
+  Builtin builtin;
+};
+
+// Functions callable as `f`, `math.f` or `np.f`.
+const BuiltinEntry MathFunctions[] = {
+    {"sqrt", Builtin::Sqrt},   {"exp", Builtin::Exp},       {"log", Builtin::Log},
+    {"log2", Builtin::Log2},   {"log10", Builtin::Log10},   {"log1p", Builtin::Log1p},
+    {"expm1", Builtin::Expm1}, {"sin", Builtin::Sin},       {"cos", Builtin::Cos},
+    {"tan", Builtin::Tan},     {"asin", Builtin::Asin},     {"arcsin", Builtin::Asin},
+    {"acos", Builtin::Acos},   {"arccos", Builtin::Acos},   {"atan", Builtin::Atan},
+    {"arctan", Builtin::Atan}, {"sinh", Builtin::Sinh},     {"cosh", Builtin::Cosh},
+    {"tanh", Builtin::Tanh},   {"asinh", Builtin::Asinh},   {"arcsinh", Builtin::Asinh},
+    {"acosh", Builtin::Acosh}, {"arccosh", Builtin::Acosh}, {"atanh", Builtin::Atanh},
+    {"arctanh", Builtin::Atanh}, {"erf", Builtin::Erf},     {"erfc", Builtin::Erfc},
+    {"floor", Builtin::Floor}, {"ceil", Builtin::Ceil},     {"trunc", Builtin::Trunc},
+    {"fabs", Builtin::Fabs},   {"atan2", Builtin::Atan2},   {"arctan2", Builtin::Atan2},
+    {"pow", Builtin::Pow},     {"power", Builtin::Pow},     {"hypot", Builtin::Hypot},
+    {"copysign", Builtin::Copysign}, {"isnan", Builtin::IsNan}, {"isinf", Builtin::IsInf},
+    {"isfinite", Builtin::IsFinite}, {"absolute", Builtin::Abs}, {"abs", Builtin::Abs},
+};
+
+// Python builtins.
+const BuiltinEntry PyBuiltins[] = {
+    {"len", Builtin::Len},     {"abs", Builtin::Abs},   {"min", Builtin::Min},
+    {"max", Builtin::Max},     {"int", Builtin::Int},   {"float", Builtin::Float},
+    {"bool", Builtin::Bool},   {"complex", Builtin::Complex}, {"range", Builtin::Range},
+    {"prange", Builtin::Range}, {"pow", Builtin::Pow},
+};
+
+std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end,
+                              std::string_view name) {
+  for (auto *e = begin; e != end; ++e)
+    if (name == e->name)
+      return e->builtin;
+  return std::nullopt;
+}
+
+bool isUnaryMath(Builtin b) { return b >= Builtin::Sqrt && b <= Builtin::Fabs; }
+bool isBinaryMath(Builtin b) { return b >= Builtin::Atan2 && b <= Builtin::Copysign; }
+bool isPredicate(Builtin b) { return b >= Builtin::IsNan && b <= Builtin::IsFinite; }
+
+const std::set<std::string> KnownDecoratorOptions = {
+    "nopython", "parallel", "fastmath", "cache", "nogil", "boundscheck",
+    "error_model", "target", "signature"};
+
+ConstValue makeInt(int64_t v) {
+  ConstValue c;
+  c.type = Type::scalar(ScalarKind::I64);
+  c.i = v;
+  return c;
+}
+ConstValue makeFloat(double v) {
+  ConstValue c;
+  c.type = Type::scalar(ScalarKind::F64);
+  c.f = v;
+  return c;
+}
+
+double constAsDouble(const ConstValue &c) {
+  ScalarKind k = c.type.scalarKind();
+  if (isFloat(k))
+    return c.f;
+  if (isUnsignedInt(k))
+    return static_cast<double>(c.u);
+  if (isComplex(k))
+    return c.c.real();
+  return static_cast<double>(c.i);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Constant folding (module constants, tuple indices)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Folds literal expressions built from numbers, bools, tuples, unary and
+/// binary arithmetic and other constants. Returns nullopt if not constant.
+class ConstFolder {
+public:
+  explicit ConstFolder(const std::map<std::string, ConstValue> &env,
+                       const std::map<std::string, std::string> &aliases)
+      : Env(env), Aliases(aliases) {}
+
+  std::optional<ConstValue> fold(const ast::Expr &e) const {
+    if (auto *i = dyn_cast<ast::IntLit>(&e)) {
+      ConstValue c;
+      if (i->isUnsigned) {
+        c.type = Type::scalar(ScalarKind::U64);
+        c.u = i->value;
+      } else {
+        c.type = Type::scalar(ScalarKind::I64);
+        c.i = static_cast<int64_t>(i->value);
+      }
+      return c;
+    }
+    if (auto *f = dyn_cast<ast::FloatLit>(&e))
+      return makeFloat(f->value);
+    if (auto *im = dyn_cast<ast::ImagLit>(&e)) {
+      ConstValue c;
+      c.type = Type::scalar(ScalarKind::C128);
+      c.c = {0.0, im->value};
+      return c;
+    }
+    if (auto *b = dyn_cast<ast::BoolLit>(&e)) {
+      ConstValue c;
+      c.type = Type::scalar(ScalarKind::Bool);
+      c.i = b->value;
+      return c;
+    }
+    if (auto *n = dyn_cast<ast::Name>(&e)) {
+      auto it = Env.find(n->id);
+      if (it != Env.end())
+        return it->second;
+      return std::nullopt;
+    }
+    if (auto *a = dyn_cast<ast::Attribute>(&e))
+      return foldModuleAttr(*a);
+    if (auto *t = dyn_cast<ast::Tuple>(&e)) {
+      ConstValue c;
+      std::vector<Type> types;
+      for (auto &el : t->elts) {
+        auto v = fold(*el);
+        if (!v)
+          return std::nullopt;
+        types.push_back(v->type);
+        c.elts.push_back(*v);
+      }
+      c.type = Type::tuple(types);
+      return c;
+    }
+    if (auto *u = dyn_cast<ast::UnaryOp>(&e)) {
+      auto v = fold(*u->operand);
+      if (!v || !v->type.isScalar())
+        return std::nullopt;
+      ScalarKind k = v->type.scalarKind();
+      if (u->op == ast::UnaryOpKind::Pos)
+        return v;
+      if (u->op == ast::UnaryOpKind::Neg) {
+        if (isFloat(k))
+          return makeFloat(-v->f);
+        if (isComplex(k)) {
+          v->c = -v->c;
+          return v;
+        }
+        if (isSignedInt(k) || isBool(k))
+          return makeInt(static_cast<int64_t>(0ULL - static_cast<uint64_t>(v->i)));
+      }
+      if (u->op == ast::UnaryOpKind::Invert && (isSignedInt(k) || isBool(k)))
+        return makeInt(~v->i);
+      return std::nullopt;
+    }
+    if (auto *b = dyn_cast<ast::BinOp>(&e)) {
+      auto l = fold(*b->lhs), r = fold(*b->rhs);
+      if (!l || !r || !l->type.isScalar() || !r->type.isScalar())
+        return std::nullopt;
+      ScalarKind lk = l->type.scalarKind(), rk = r->type.scalarKind();
+      bool ints = (isSignedInt(lk) || isBool(lk)) && (isSignedInt(rk) || isBool(rk));
+      if (ints) {
+        int64_t a = l->i, c = r->i;
+        auto wrap = [](uint64_t v) { return makeInt(static_cast<int64_t>(v)); };
+        switch (b->op) {
+        case ast::BinOpKind::Add: return wrap(uint64_t(a) + uint64_t(c));
+        case ast::BinOpKind::Sub: return wrap(uint64_t(a) - uint64_t(c));
+        case ast::BinOpKind::Mul: return wrap(uint64_t(a) * uint64_t(c));
+        case ast::BinOpKind::FloorDiv:
+        case ast::BinOpKind::Mod: {
+          if (c == 0 || (a == INT64_MIN && c == -1))
+            return std::nullopt;
+          int64_t q = a / c, m = a % c;
+          if (m != 0 && ((m < 0) != (c < 0))) {
+            q -= 1;
+            m += c;
+          }
+          return makeInt(b->op == ast::BinOpKind::FloorDiv ? q : m);
+        }
+        case ast::BinOpKind::Div:
+          if (c == 0)
+            return std::nullopt;
+          return makeFloat(double(a) / double(c));
+        case ast::BinOpKind::Pow: {
+          if (c < 0 || c > 64)
+            return std::nullopt;
+          uint64_t p = 1;
+          for (int64_t k = 0; k < c; ++k)
+            p *= uint64_t(a);
+          return wrap(p);
+        }
+        case ast::BinOpKind::BitAnd: return makeInt(a & c);
+        case ast::BinOpKind::BitOr: return makeInt(a | c);
+        case ast::BinOpKind::BitXor: return makeInt(a ^ c);
+        case ast::BinOpKind::LShift:
+          if (c < 0 || c > 63)
+            return std::nullopt;
+          return wrap(uint64_t(a) << c);
+        case ast::BinOpKind::RShift:
+          if (c < 0 || c > 63)
+            return std::nullopt;
+          return makeInt(a >> c);
+        default:
+          return std::nullopt;
+        }
+      }
+      if (isComplex(lk) || isComplex(rk) || isUnsignedInt(lk) || isUnsignedInt(rk))
+        return std::nullopt;
+      double a = constAsDouble(*l), c = constAsDouble(*r);
+      switch (b->op) {
+      case ast::BinOpKind::Add: return makeFloat(a + c);
+      case ast::BinOpKind::Sub: return makeFloat(a - c);
+      case ast::BinOpKind::Mul: return makeFloat(a * c);
+      case ast::BinOpKind::Div:
+        if (c == 0)
+          return std::nullopt;
+        return makeFloat(a / c);
+      case ast::BinOpKind::Pow: return makeFloat(std::pow(a, c));
+      default:
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+
+  /// `math.pi`, `np.inf`, ...
+  std::optional<ConstValue> foldModuleAttr(const ast::Attribute &a) const {
+    auto *base = dyn_cast<ast::Name>(a.value.get());
+    if (!base)
+      return std::nullopt;
+    auto it = Aliases.find(base->id);
+    if (it == Aliases.end() || (it->second != "math" && it->second != "numpy" &&
+                                it->second != "cmath"))
+      return std::nullopt;
+    if (a.attr == "pi")
+      return makeFloat(M_PI);
+    if (a.attr == "e")
+      return makeFloat(M_E);
+    if (a.attr == "tau")
+      return makeFloat(2 * M_PI);
+    if (a.attr == "inf" || a.attr == "Inf" || a.attr == "infty")
+      return makeFloat(INFINITY);
+    if (a.attr == "nan" || a.attr == "NaN" || a.attr == "NAN")
+      return makeFloat(NAN);
+    return std::nullopt;
+  }
+
+private:
+  const std::map<std::string, ConstValue> &Env;
+  const std::map<std::string, std::string> &Aliases;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// FunctionChecker
+//===----------------------------------------------------------------------===//
+
+class FunctionChecker {
+public:
+  FunctionChecker(Program &p, TypedFunction &f, DiagnosticEngine &diags)
+      : P(p), F(f), Diags(diags), Folder(p.Constants, p.ModuleAliases) {}
+
+  bool run();
+
+private:
+  struct VarInfo {
+    Type type;
+    SourceRange firstRange;
+    bool declared = false; ///< fixed by an annotation or a parameter's signature
+  };
+
+  // Reporting: only the final pass reports; earlier passes run silently.
+  void error(SourceRange r, std::string msg, std::string hint = {}) {
+    Failed = true;
+    if (Final)
+      Diags.error(F.file, r, std::move(msg), std::move(hint));
+  }
+
+  bool pass(bool final);
+  void checkBlock(const ast::Block &b);
+  void checkStmt(const ast::Stmt &s);
+  void checkFor(const ast::For &f);
+  void assignTarget(const ast::Expr &target, const Type &t, SourceRange valueRange);
+  void assignName(const std::string &name, SourceRange r, const Type &t);
+  void checkReturn(const ast::Return &r);
+  bool checkCondition(const ast::Expr &e);
+
+  Type expr(const ast::Expr &e);
+  Type exprImpl(const ast::Expr &e);
+  Type name(const ast::Name &n);
+  Type attribute(const ast::Attribute &a);
+  Type subscript(const ast::Subscript &s);
+  Type call(const ast::Call &c);
+  Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
+                   const std::vector<Type> &args);
+  Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
+  Type binop(const ast::BinOp &b);
+  Type unary(const ast::UnaryOp &u);
+  Type compare(const ast::Compare &c);
+  Type boolop(const ast::BoolOp &b);
+  Type ifexp(const ast::IfExp &e);
+
+  /// Resolves the callee of a call to a builtin, if it names one.
+  std::optional<Builtin> resolveBuiltin(const ast::Expr &func, bool &viaNumpy,
+                                        bool &viaMath, std::optional<ScalarKind> &cast);
+  std::optional<ConstValue> foldIndex(const ast::Expr &e);
+  void record(const ast::Expr &e, const Type &t) {
+    if (Final && t.isValid())
+      F.types[&e] = t;
+  }
+
+  Program &P;
+  TypedFunction &F;
+  DiagnosticEngine &Diags;
+  ConstFolder Folder;
+  std::map<std::string, VarInfo> Vars;
+  std::set<std::string> Assigned; ///< names assigned anywhere in the body
+  Type Result;
+  bool ResultSeen = false;
+  bool Changed = false;
+  bool Final = false;
+  bool Failed = false;
+  bool FallsOff = true;
+};
+
+/// Collects every name a block binds (assignment and loop targets).
+static void collectTargets(const ast::Expr &t, std::set<std::string> &out) {
+  if (auto *n = dyn_cast<ast::Name>(&t))
+    out.insert(n->id);
+  else if (auto *tu = dyn_cast<ast::Tuple>(&t))
+    for (auto &e : tu->elts)
+      collectTargets(*e, out);
+  else if (auto *l = dyn_cast<ast::List>(&t))
+    for (auto &e : l->elts)
+      collectTargets(*e, out);
+}
+
+static void collectAssigned(const ast::Block &b, std::set<std::string> &out) {
+  for (auto &s : b) {
+    if (auto *a = dyn_cast<ast::Assign>(s.get()))
+      for (auto &t : a->targets)
+        collectTargets(*t, out);
+    else if (auto *aa = dyn_cast<ast::AugAssign>(s.get()))
+      collectTargets(*aa->target, out);
+    else if (auto *i = dyn_cast<ast::If>(s.get())) {
+      collectAssigned(i->body, out);
+      collectAssigned(i->orelse, out);
+    } else if (auto *f = dyn_cast<ast::For>(s.get())) {
+      collectTargets(*f->target, out);
+      collectAssigned(f->body, out);
+      collectAssigned(f->orelse, out);
+    } else if (auto *w = dyn_cast<ast::While>(s.get())) {
+      collectAssigned(w->body, out);
+      collectAssigned(w->orelse, out);
+    }
+  }
+}
+
+/// Whether control can never reach the end of the block.
+static bool alwaysReturns(const ast::Block &b) {
+  if (b.empty())
+    return false;
+  const ast::Stmt *last = b.back().get();
+  if (isa<ast::Return>(last))
+    return true;
+  if (auto *i = dyn_cast<ast::If>(last))
+    return alwaysReturns(i->body) && alwaysReturns(i->orelse);
+  if (auto *w = dyn_cast<ast::While>(last)) {
+    auto *lit = dyn_cast<ast::BoolLit>(w->cond.get());
+    if (!lit || !lit->value)
+      return false;
+    // `while True:` without a break never falls through.
+    std::function<bool(const ast::Block &)> hasBreak = [&](const ast::Block &blk) {
+      for (auto &s : blk) {
+        if (isa<ast::Break>(s.get()))
+          return true;
+        if (auto *ii = dyn_cast<ast::If>(s.get()))
+          if (hasBreak(ii->body) || hasBreak(ii->orelse))
+            return true;
+      }
+      return false;
+    };
+    return !hasBreak(w->body);
+  }
+  return false;
+}
+
+bool FunctionChecker::run() {
+  const ast::FunctionDef &def = *F.def;
+  for (size_t i = 0; i < def.params.size(); ++i) {
+    VarInfo v;
+    v.type = F.argTypes[i];
+    v.firstRange = def.params[i].range;
+    Vars[def.params[i].name] = v;
+  }
+  for (auto &p : def.params)
+    Assigned.insert(p.name);
+  collectAssigned(def.body, Assigned);
+  FallsOff = !alwaysReturns(def.body);
+  if (F.decl && !F.decl->signatures.empty()) {
+    // An explicit result type fixes the result.
+    if (F.resultType.isValid()) {
+      Result = F.resultType;
+      ResultSeen = true;
+    }
+  }
+
+  // Iterate to a fixed point; each pass only widens types, so this ends.
+  for (int iter = 0; iter < 32; ++iter) {
+    Changed = false;
+    Failed = false;
+    pass(false);
+    if (!Changed)
+      break;
+  }
+  Failed = false;
+  pass(true);
+  if (Failed)
+    return false;
+
+  if (FallsOff && ResultSeen && !Result.isNone()) {
+    if (F.decl && !F.decl->signatures.empty() && F.resultType.isValid()) {
+      Diags.error(F.file, def.nameRange,
+                  fmt::format("function '{}' must return a value of type '{}' on every "
+                              "path, but can reach its end",
+                              def.name, Result.describe()));
+      return false;
+    }
+    Diags.error(F.file, def.nameRange,
+                fmt::format("function '{}' returns '{}' on some paths but reaches its "
+                            "end (returning None) on others",
+                            def.name, Result.describe()),
+                "add a return statement at the end of the function");
+    return false;
+  }
+  F.resultType = ResultSeen ? Result : Type::none();
+  for (auto &[name, v] : Vars) {
+    if (!v.type.isValid())
+      continue; // assigned only in unreachable code
+    F.vars[name] = v.type;
+  }
+  return true;
+}
+
+bool FunctionChecker::pass(bool final) {
+  Final = final;
+  if (final) {
+    F.types.clear();
+    F.calls.clear();
+    F.consts.clear();
+    F.tupleIndex.clear();
+    F.loops.clear();
+    F.callees.clear();
+  }
+  checkBlock(F.def->body);
+  return !Failed;
+}
+
+void FunctionChecker::checkBlock(const ast::Block &b) {
+  for (auto &s : b)
+    checkStmt(*s);
+}
+
+bool FunctionChecker::checkCondition(const ast::Expr &e) {
+  Type t = expr(e);
+  if (!t.isValid())
+    return false;
+  if (t.isArray()) {
+    error(e.range(),
+          fmt::format("the truth value of an array is ambiguous ('{}')", t.describe()));
+    return false;
+  }
+  return true;
+}
+
+void FunctionChecker::assignName(const std::string &name, SourceRange r, const Type &t) {
+  auto &v = Vars[name];
+  if (!v.type.isValid()) {
+    v.type = t;
+    v.firstRange = r;
+    Changed = true;
+    return;
+  }
+  if (v.declared) {
+    if (!canConvert(t, v.type))
+      error(r, fmt::format("cannot assign a value of type '{}' to '{}', declared as '{}'",
+                           t.describe(), name, v.type.describe()));
+    return;
+  }
+  auto u = unify(v.type, t);
+  if (!u) {
+    auto [line, col] = F.file->lineCol(v.firstRange.begin);
+    error(r,
+          fmt::format("cannot unify the types of '{}': '{}' here, but '{}' at line {}", name,
+                      t.describe(), v.type.describe(), line),
+          "a variable keeps one type in a kernel; use a new name for the new value");
+    return;
+  }
+  if (*u != v.type) {
+    v.type = *u;
+    Changed = true;
+  }
+}
+
+void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
+                                   SourceRange valueRange) {
+  if (auto *n = dyn_cast<ast::Name>(&target)) {
+    assignName(n->id, n->range(), t);
+    if (Final)
+      record(target, Vars[n->id].type);
+    return;
+  }
+  if (isa<ast::Tuple>(&target) || isa<ast::List>(&target)) {
+    const auto &elts = isa<ast::Tuple>(&target) ? dyn_cast<ast::Tuple>(&target)->elts
+                                                : dyn_cast<ast::List>(&target)->elts;
+    if (!t.isTuple()) {
+      error(target.range(),
+            fmt::format("cannot unpack a value of type '{}' into {} targets", t.describe(),
+                        elts.size()));
+      return;
+    }
+    if (t.elements().size() != elts.size()) {
+      error(target.range(),
+            fmt::format("cannot unpack a tuple of {} values into {} targets",
+                        t.elements().size(), elts.size()));
+      return;
+    }
+    for (size_t i = 0; i < elts.size(); ++i)
+      assignTarget(*elts[i], t.elements()[i], valueRange);
+    record(target, t);
+    return;
+  }
+  if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    Type base = expr(*s->value);
+    if (!base.isValid())
+      return;
+    if (base.isTuple()) {
+      error(target.range(), "tuples are immutable: cannot assign to a tuple element");
+      return;
+    }
+    Type elem = expr(target); // checks the indices
+    if (!elem.isValid())
+      return;
+    if (!elem.isScalar()) {
+      error(target.range(),
+            "assigning to a whole row or slice of an array is not supported yet; assign "
+            "element by element");
+      return;
+    }
+    if (!t.isScalar()) {
+      error(valueRange, fmt::format("cannot store a value of type '{}' into an element "
+                                    "of '{}'",
+                                    t.describe(), base.describe()));
+      return;
+    }
+    if (isComplex(t.scalarKind()) && !isComplex(elem.scalarKind()))
+      error(valueRange, fmt::format("cannot store a complex value into an array of {}",
+                                    numpyName(elem.scalarKind())));
+    return;
+  }
+  if (isa<ast::Attribute>(&target)) {
+    error(target.range(), "cannot assign to an attribute");
+    return;
+  }
+  error(target.range(), "cannot assign to this expression");
+}
+
+void FunctionChecker::checkReturn(const ast::Return &r) {
+  Type t = Type::none();
+  if (r.value) {
+    t = expr(*r.value);
+    if (!t.isValid())
+      return;
+  }
+  bool declared = F.decl && !F.decl->signatures.empty() && F.resultType.isValid();
+  if (declared) {
+    if (!canConvert(t, Result))
+      error(r.value ? r.value->range() : r.range(),
+            fmt::format("cannot return a value of type '{}' from a function whose "
+                        "signature returns '{}'",
+                        t.describe(), Result.describe()));
+    return;
+  }
+  if (!ResultSeen) {
+    Result = t;
+    ResultSeen = true;
+    Changed = true;
+    return;
+  }
+  auto u = unify(Result, t);
+  if (!u) {
+    error(r.value ? r.value->range() : r.range(),
+          fmt::format("this return has type '{}', but another return has type '{}'",
+                      t.describe(), Result.describe()));
+    return;
+  }
+  if (*u != Result) {
+    Result = *u;
+    Changed = true;
+  }
+}
+
+void FunctionChecker::checkFor(const ast::For &f) {
+  ForInfo info;
+  Type elem;
+  auto *call = dyn_cast<ast::Call>(f.iter.get());
+  bool viaNumpy = false, viaMath = false;
+  std::optional<ScalarKind> cast;
+  std::optional<Builtin> b;
+  if (call)
+    b = resolveBuiltin(*call->func, viaNumpy, viaMath, cast);
+  if (call && b && *b == Builtin::Range) {
+    auto *fn = dyn_cast<ast::Name>(call->func.get());
+    auto *at = dyn_cast<ast::Attribute>(call->func.get());
+    info.parallel = (fn && fn->id == "prange") || (at && at->attr == "prange");
+    if (call->args.empty() || call->args.size() > 3 || !call->keywords.empty()) {
+      error(call->range(), "range() takes 1 to 3 integer arguments");
+      return;
+    }
+    bool ok = true;
+    for (auto &a : call->args) {
+      Type t = expr(*a);
+      if (!t.isValid()) {
+        ok = false;
+        continue;
+      }
+      if (!t.isScalar() || !(isInteger(t.scalarKind()) || isBool(t.scalarKind()))) {
+        error(a->range(),
+              fmt::format("range() arguments must be integers, not '{}'", t.describe()));
+        ok = false;
+      }
+    }
+    if (call->args.size() == 3) {
+      auto step = foldIndex(*call->args[2]);
+      if (step && step->i == 0) {
+        error(call->args[2]->range(), "range() step must not be zero");
+        ok = false;
+      }
+    }
+    record(*call, Type::none());
+    if (Final) {
+      CallInfo ci;
+      ci.builtin = Builtin::Range;
+      F.calls[call] = ci;
+    }
+    if (!ok)
+      return;
+    elem = Type::scalar(ScalarKind::I64);
+    info.kind = ForInfo::Kind::Range;
+  } else {
+    Type it = expr(*f.iter);
+    if (!it.isValid())
+      return;
+    if (it.isArray()) {
+      info.kind = ForInfo::Kind::Array;
+      elem = it.rank() == 1 ? it.dtypeType()
+                            : Type::array(it.scalarKind(), it.rank() - 1, it.layout());
+    } else {
+      error(f.iter->range(),
+            fmt::format("cannot iterate over a value of type '{}'", it.describe()),
+            "loops iterate over range(...), prange(...) or an array");
+      return;
+    }
+  }
+  if (!isa<ast::Name>(f.target.get())) {
+    error(f.target->range(), "the loop variable must be a single name");
+    return;
+  }
+  assignTarget(*f.target, elem, f.iter->range());
+  if (Final)
+    F.loops[&f] = info;
+  checkBlock(f.body);
+  checkBlock(f.orelse);
+}
+
+void FunctionChecker::checkStmt(const ast::Stmt &s) {
+  switch (s.kind()) {
+  case ast::Stmt::Kind::ExprStmt: {
+    auto &e = *static_cast<const ast::ExprStmt &>(s).value;
+    if (isa<ast::StrLit>(&e))
+      return; // a string statement is a comment
+    expr(e);
+    return;
+  }
+  case ast::Stmt::Kind::Assign: {
+    auto &a = static_cast<const ast::Assign &>(s);
+    if (a.annotation) {
+      auto *n = a.targets.size() == 1 ? dyn_cast<ast::Name>(a.targets[0].get()) : nullptr;
+      if (!n) {
+        error(a.annotation->range(), "an annotation applies to a single name");
+        return;
+      }
+      DiagnosticEngine scratch;
+      auto t = typeFromExpr(*a.annotation, F.file, Final ? Diags : scratch);
+      if (!t) {
+        Failed = true;
+        return;
+      }
+      auto &v = Vars[n->id];
+      if (!v.declared) {
+        v.type = *t;
+        v.declared = true;
+        v.firstRange = n->range();
+        Changed = true;
+      }
+      if (!a.value)
+        return;
+    }
+    Type t = expr(*a.value);
+    if (!t.isValid())
+      return;
+    for (auto &target : a.targets)
+      assignTarget(*target, t, a.value->range());
+    return;
+  }
+  case ast::Stmt::Kind::AugAssign: {
+    auto &a = static_cast<const ast::AugAssign &>(s);
+    Type cur = expr(*a.target);
+    Type val = expr(*a.value);
+    if (!cur.isValid() || !val.isValid())
+      return;
+    if (!cur.isScalar() || !val.isScalar()) {
+      error(a.opRange, fmt::format("unsupported operand types for {}=: '{}' and '{}'",
+                                   spelling(a.op), cur.describe(), val.describe()));
+      return;
+    }
+    std::string err;
+    auto rule = binaryRule(a.op, cur.scalarKind(), val.scalarKind(), err);
+    if (!rule) {
+      error(a.opRange, err);
+      return;
+    }
+    Type res = Type::scalar(rule->result);
+    if (auto *n = dyn_cast<ast::Name>(a.target.get()))
+      assignName(n->id, n->range(), res);
+    else if (isa<ast::Subscript>(a.target.get()))
+      assignTarget(*a.target, res, a.value->range());
+    else
+      error(a.target->range(), "cannot assign to this expression");
+    return;
+  }
+  case ast::Stmt::Kind::If: {
+    auto &i = static_cast<const ast::If &>(s);
+    checkCondition(*i.cond);
+    checkBlock(i.body);
+    checkBlock(i.orelse);
+    return;
+  }
+  case ast::Stmt::Kind::For:
+    checkFor(static_cast<const ast::For &>(s));
+    return;
+  case ast::Stmt::Kind::While: {
+    auto &w = static_cast<const ast::While &>(s);
+    checkCondition(*w.cond);
+    checkBlock(w.body);
+    checkBlock(w.orelse);
+    return;
+  }
+  case ast::Stmt::Kind::Return:
+    checkReturn(static_cast<const ast::Return &>(s));
+    return;
+  case ast::Stmt::Kind::Break:
+  case ast::Stmt::Kind::Continue:
+  case ast::Stmt::Kind::Pass:
+  case ast::Stmt::Kind::Import:
+    return;
+  case ast::Stmt::Kind::Unsupported:
+    // Reported by the resolver at load time.
+    Failed = true;
+    return;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+Type FunctionChecker::expr(const ast::Expr &e) {
+  Type t = exprImpl(e);
+  record(e, t);
+  return t;
+}
+
+std::optional<ConstValue> FunctionChecker::foldIndex(const ast::Expr &e) {
+  // Locals shadow module constants.
+  if (auto *n = dyn_cast<ast::Name>(&e))
+    if (Vars.count(n->id) || Assigned.count(n->id))
+      return std::nullopt;
+  auto c = Folder.fold(e);
+  if (!c || !c->type.isScalar() || !(isSignedInt(c->type.scalarKind())))
+    return std::nullopt;
+  return c;
+}
+
+Type FunctionChecker::exprImpl(const ast::Expr &e) {
+  switch (e.kind()) {
+  case ast::Expr::Kind::IntLit: {
+    auto &i = static_cast<const ast::IntLit &>(e);
+    return Type::scalar(i.isUnsigned ? ScalarKind::U64 : ScalarKind::I64);
+  }
+  case ast::Expr::Kind::FloatLit:
+    return Type::scalar(ScalarKind::F64);
+  case ast::Expr::Kind::ImagLit:
+    return Type::scalar(ScalarKind::C128);
+  case ast::Expr::Kind::BoolLit:
+    return Type::scalar(ScalarKind::Bool);
+  case ast::Expr::Kind::NoneLit:
+    return Type::none();
+  case ast::Expr::Kind::StrLit:
+    error(e.range(), "strings are not supported in stn kernels");
+    return {};
+  case ast::Expr::Kind::Name:
+    return name(static_cast<const ast::Name &>(e));
+  case ast::Expr::Kind::Attribute:
+    return attribute(static_cast<const ast::Attribute &>(e));
+  case ast::Expr::Kind::Subscript:
+    return subscript(static_cast<const ast::Subscript &>(e));
+  case ast::Expr::Kind::Slice:
+    error(e.range(), "array slicing is not supported yet; index elements with integers");
+    return {};
+  case ast::Expr::Kind::Call:
+    return call(static_cast<const ast::Call &>(e));
+  case ast::Expr::Kind::BinOp:
+    return binop(static_cast<const ast::BinOp &>(e));
+  case ast::Expr::Kind::UnaryOp:
+    return unary(static_cast<const ast::UnaryOp &>(e));
+  case ast::Expr::Kind::Compare:
+    return compare(static_cast<const ast::Compare &>(e));
+  case ast::Expr::Kind::BoolOp:
+    return boolop(static_cast<const ast::BoolOp &>(e));
+  case ast::Expr::Kind::IfExp:
+    return ifexp(static_cast<const ast::IfExp &>(e));
+  case ast::Expr::Kind::Tuple: {
+    std::vector<Type> elts;
+    bool ok = true;
+    for (auto &el : static_cast<const ast::Tuple &>(e).elts) {
+      Type t = expr(*el);
+      if (!t.isValid())
+        ok = false;
+      elts.push_back(t);
+    }
+    if (!ok)
+      return {};
+    return Type::tuple(std::move(elts));
+  }
+  case ast::Expr::Kind::List:
+    error(e.range(), "Python feature lists is not supported in stn kernels",
+          "use a tuple for a fixed set of values, or an array argument");
+    return {};
+  case ast::Expr::Kind::Unsupported:
+    Failed = true; // reported by the resolver
+    return {};
+  }
+  return {};
+}
+
+Type FunctionChecker::name(const ast::Name &n) {
+  auto it = Vars.find(n.id);
+  if (it != Vars.end() && it->second.type.isValid())
+    return it->second.type;
+  if (Assigned.count(n.id)) {
+    if (Final)
+      error(n.range(), fmt::format("local variable '{}' is used before it is assigned", n.id));
+    return {};
+  }
+  auto c = P.Constants.find(n.id);
+  if (c != P.Constants.end()) {
+    if (Final)
+      F.consts[&n] = c->second;
+    return c->second.type;
+  }
+  // Functions, modules and builtins are only valid as callees; the resolver
+  // reported unknown names already.
+  error(n.range(), fmt::format("'{}' is not a value here", n.id),
+        "functions and modules can only be called");
+  return {};
+}
+
+Type FunctionChecker::attribute(const ast::Attribute &a) {
+  if (auto *base = dyn_cast<ast::Name>(a.value.get());
+      base && !Vars.count(base->id) && P.ModuleAliases.count(base->id)) {
+    if (auto c = Folder.foldModuleAttr(a)) {
+      if (Final)
+        F.consts[&a] = *c;
+      return c->type;
+    }
+    error(a.attrRange, fmt::format("'{}.{}' is not a value here", base->id, a.attr));
+    return {};
+  }
+  Type t = expr(*a.value);
+  if (!t.isValid())
+    return {};
+  if (t.isArray()) {
+    if (a.attr == "shape")
+      return Type::tuple(std::vector<Type>(t.rank(), Type::scalar(ScalarKind::I64)));
+    if (a.attr == "ndim") {
+      if (Final)
+        F.consts[&a] = makeInt(t.rank());
+      return Type::scalar(ScalarKind::I64);
+    }
+    if (a.attr == "size")
+      return Type::scalar(ScalarKind::I64);
+  }
+  if (t.isScalar()) {
+    if (a.attr == "real" || a.attr == "imag")
+      return Type::scalar(isComplex(t.scalarKind()) ? complexPart(t.scalarKind())
+                                                    : t.scalarKind());
+  }
+  error(a.attrRange, fmt::format("'{}' has no attribute '{}'", t.describe(), a.attr));
+  return {};
+}
+
+Type FunctionChecker::subscript(const ast::Subscript &s) {
+  Type base = expr(*s.value);
+  if (!base.isValid())
+    return {};
+  if (base.isTuple()) {
+    Type idxT = expr(*s.index);
+    if (!idxT.isValid())
+      return {};
+    size_t n = base.elements().size();
+    if (auto c = foldIndex(*s.index)) {
+      int64_t i = c->i;
+      if (i < 0)
+        i += static_cast<int64_t>(n);
+      if (i < 0 || i >= static_cast<int64_t>(n)) {
+        error(s.index->range(),
+              fmt::format("tuple index {} is out of range for a tuple of {} elements", c->i, n));
+        return {};
+      }
+      if (Final)
+        F.tupleIndex[&s] = static_cast<int>(i);
+      return base.elements()[i];
+    }
+    if (!idxT.isIntegerScalar()) {
+      error(s.index->range(), "tuple indices must be integers");
+      return {};
+    }
+    for (auto &el : base.elements())
+      if (el != base.elements()[0] || !el.isScalar()) {
+        error(s.index->range(),
+              "a tuple with elements of different types needs a constant index");
+        return {};
+      }
+    if (n == 0) {
+      error(s.index->range(), "cannot index an empty tuple");
+      return {};
+    }
+    if (Final)
+      F.tupleIndex[&s] = -1;
+    return base.elements()[0];
+  }
+  if (!base.isArray()) {
+    error(s.value->range(), fmt::format("a value of type '{}' cannot be indexed",
+                                        base.describe()));
+    return {};
+  }
+  std::vector<const ast::Expr *> idx;
+  if (auto *t = dyn_cast<ast::Tuple>(s.index.get())) {
+    for (auto &e : t->elts)
+      idx.push_back(e.get());
+    record(*s.index, Type::tuple({}));
+  } else {
+    idx.push_back(s.index.get());
+  }
+  bool ok = true;
+  for (auto *i : idx) {
+    if (isa<ast::Slice>(i)) {
+      error(i->range(), "array slicing is not supported yet; index elements with integers");
+      ok = false;
+      continue;
+    }
+    Type it = expr(*i);
+    if (!it.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!it.isScalar() || !(isInteger(it.scalarKind()) || isBool(it.scalarKind()))) {
+      error(i->range(), fmt::format("array indices must be integers, not '{}'", it.describe()));
+      ok = false;
+    }
+  }
+  if (!ok)
+    return {};
+  if (idx.size() > base.rank()) {
+    error(s.index->range(),
+          fmt::format("too many indices for array: array is {}-dimensional, but {} were "
+                      "indexed",
+                      base.rank(), idx.size()));
+    return {};
+  }
+  if (idx.size() == base.rank())
+    return base.dtypeType();
+  return Type::array(base.scalarKind(), base.rank() - idx.size(), base.layout());
+}
+
+std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bool &viaNumpy,
+                                                       bool &viaMath,
+                                                       std::optional<ScalarKind> &cast) {
+  viaNumpy = viaMath = false;
+  cast.reset();
+  std::string name;
+  if (auto *n = dyn_cast<ast::Name>(&func)) {
+    if (Vars.count(n->id) || Assigned.count(n->id) || P.kernel(n->id))
+      return std::nullopt;
+    name = n->id;
+    auto fi = P.FromImports.find(name);
+    if (fi != P.FromImports.end()) {
+      name = fi->second.second;
+      viaNumpy = fi->second.first == "numpy";
+      viaMath = fi->second.first == "math";
+    } else {
+      if (auto b = lookup(std::begin(PyBuiltins), std::end(PyBuiltins), name))
+        return b;
+      viaMath = true;
+    }
+  } else if (auto *a = dyn_cast<ast::Attribute>(&func)) {
+    auto *base = dyn_cast<ast::Name>(a->value.get());
+    if (!base || Vars.count(base->id))
+      return std::nullopt;
+    auto it = P.ModuleAliases.find(base->id);
+    if (it == P.ModuleAliases.end())
+      return std::nullopt;
+    name = a->attr;
+    viaNumpy = it->second == "numpy";
+    viaMath = it->second == "math" || it->second == "cmath";
+    if (it->second == "numba" && name == "prange")
+      return Builtin::Range;
+  } else {
+    return std::nullopt;
+  }
+  if (auto k = parseScalarName(name);
+      k && name != "int" && name != "float" && name != "bool" && name != "complex") {
+    cast = *k;
+    return Builtin::Cast;
+  }
+  if (name == "prange" || name == "range")
+    return Builtin::Range;
+  if (auto b = lookup(std::begin(MathFunctions), std::end(MathFunctions), name))
+    return b;
+  if (auto b = lookup(std::begin(PyBuiltins), std::end(PyBuiltins), name))
+    return b;
+  return std::nullopt;
+}
+
+/// The float kind math functions compute in for an argument of kind `k`.
+static ScalarKind mathKind(ScalarKind k) {
+  if (k == ScalarKind::F32 || isComplex(k))
+    return k;
+  return ScalarKind::F64;
+}
+
+Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
+                                  const std::vector<Type> &args) {
+  CallInfo info;
+  info.kind = CallInfo::Kind::Builtin;
+  info.builtin = b;
+  auto fnName = [&]() { return std::string(builtinName(b)); };
+  auto arity = [&](size_t lo, size_t hi) {
+    if (args.size() < lo || args.size() > hi) {
+      error(c.range(), lo == hi ? fmt::format("{}() takes {} argument{} ({} given)", fnName(),
+                                              lo, lo == 1 ? "" : "s", args.size())
+                                : fmt::format("{}() takes {} to {} arguments ({} given)",
+                                              fnName(), lo, hi, args.size()));
+      return false;
+    }
+    return true;
+  };
+  auto scalarArg = [&](size_t i) {
+    if (!args[i].isScalar()) {
+      error(c.args[i]->range(), fmt::format("{}() expects a number, not '{}'", fnName(),
+                                            args[i].describe()));
+      return false;
+    }
+    return true;
+  };
+  auto done = [&](Type t) {
+    if (Final)
+      F.calls[&c] = info;
+    return t;
+  };
+  if (!c.keywords.empty()) {
+    error(c.keywords[0].nameRange,
+          fmt::format("{}() does not take keyword arguments", fnName()));
+    return {};
+  }
+  switch (b) {
+  case Builtin::Range:
+    error(c.range(), "range() can only be used as the iterable of a for loop");
+    return {};
+  case Builtin::Len:
+    if (!arity(1, 1))
+      return {};
+    if (args[0].isArray())
+      return done(Type::scalar(ScalarKind::I64));
+    if (args[0].isTuple()) {
+      if (Final)
+        F.consts[&c] = makeInt(args[0].elements().size());
+      return done(Type::scalar(ScalarKind::I64));
+    }
+    error(c.args[0]->range(), fmt::format("object of type '{}' has no len()",
+                                          args[0].describe()));
+    return {};
+  case Builtin::Abs: {
+    if (!arity(1, 1) || !scalarArg(0))
+      return {};
+    ScalarKind k = args[0].scalarKind();
+    info.operandKind = k;
+    if (isComplex(k))
+      return done(Type::scalar(complexPart(k)));
+    if (isBool(k) || isInteger(k)) {
+      ScalarKind w = isUnsignedInt(k) ? ScalarKind::U64 : ScalarKind::I64;
+      info.operandKind = w;
+      return done(Type::scalar(w));
+    }
+    return done(Type::scalar(k));
+  }
+  case Builtin::Min:
+  case Builtin::Max: {
+    if (args.size() < 2) {
+      error(c.range(), fmt::format("{}() needs at least two numbers (array reductions come "
+                                   "with array expressions)",
+                                   fnName()));
+      return {};
+    }
+    ScalarKind k = ScalarKind::Bool;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!scalarArg(i))
+        return {};
+      if (isComplex(args[i].scalarKind())) {
+        error(c.args[i]->range(), fmt::format("{}() is not defined for complex numbers",
+                                              fnName()));
+        return {};
+      }
+      k = i == 0 ? args[i].scalarKind() : promote(k, args[i].scalarKind());
+    }
+    info.operandKind = k;
+    return done(Type::scalar(k));
+  }
+  case Builtin::Int:
+  case Builtin::Float:
+  case Builtin::Bool: {
+    if (!arity(1, 1) || !scalarArg(0))
+      return {};
+    if (b != Builtin::Bool && isComplex(args[0].scalarKind())) {
+      error(c.args[0]->range(), fmt::format("cannot convert a complex number to {}", fnName()));
+      return {};
+    }
+    info.operandKind = b == Builtin::Int     ? ScalarKind::I64
+                       : b == Builtin::Float ? ScalarKind::F64
+                                             : ScalarKind::Bool;
+    return done(Type::scalar(info.operandKind));
+  }
+  case Builtin::Cast: {
+    if (!arity(1, 1) || !scalarArg(0))
+      return {};
+    if (isComplex(args[0].scalarKind()) && !isComplex(info.operandKind)) {
+      error(c.args[0]->range(), fmt::format("cannot convert a complex number to {}",
+                                            numpyName(info.operandKind)));
+      return {};
+    }
+    return done(Type::scalar(info.operandKind));
+  }
+  case Builtin::Complex: {
+    if (!arity(0, 2))
+      return {};
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!scalarArg(i))
+        return {};
+      if (isComplex(args[i].scalarKind()) && args.size() == 2) {
+        error(c.args[i]->range(), "complex() parts must be real numbers");
+        return {};
+      }
+    }
+    info.operandKind = ScalarKind::C128;
+    return done(Type::scalar(ScalarKind::C128));
+  }
+  case Builtin::Conjugate: {
+    if (!arity(0, 0))
+      return {};
+    return {};
+  }
+  default:
+    break;
+  }
+  if (isUnaryMath(b) || isPredicate(b)) {
+    if (!arity(1, 1) || !scalarArg(0))
+      return {};
+    ScalarKind k = mathKind(args[0].scalarKind());
+    info.operandKind = k;
+    if (isComplex(k)) {
+      static const Builtin complexOk[] = {Builtin::Sqrt, Builtin::Exp, Builtin::Log,
+                                          Builtin::Sin,  Builtin::Cos, Builtin::Tan,
+                                          Builtin::Tanh, Builtin::IsNan, Builtin::IsInf,
+                                          Builtin::IsFinite};
+      if (std::find(std::begin(complexOk), std::end(complexOk), b) == std::end(complexOk)) {
+        error(c.args[0]->range(),
+              fmt::format("{}() is not defined for complex numbers", fnName()));
+        return {};
+      }
+    }
+    if (isPredicate(b))
+      return done(Type::scalar(ScalarKind::Bool));
+    if (b == Builtin::Fabs && isComplex(k)) {
+      error(c.args[0]->range(), "fabs() is not defined for complex numbers; use abs()");
+      return {};
+    }
+    // Python's math.floor/ceil/trunc return int; NumPy's return floats.
+    if ((b == Builtin::Floor || b == Builtin::Ceil || b == Builtin::Trunc) && !viaNumpy) {
+      if (isInteger(args[0].scalarKind()) || isBool(args[0].scalarKind()))
+        info.operandKind = ScalarKind::F64;
+      return done(Type::scalar(ScalarKind::I64));
+    }
+    return done(Type::scalar(k));
+  }
+  if (isBinaryMath(b)) {
+    if (!arity(2, 2) || !scalarArg(0) || !scalarArg(1))
+      return {};
+    ScalarKind l = args[0].scalarKind(), r = args[1].scalarKind();
+    if (b == Builtin::Pow && (!viaMath || viaNumpy)) {
+      // builtins.pow and np.power behave like `**`.
+      std::string err;
+      auto rule = binaryRule(ast::BinOpKind::Pow, l, r, err);
+      if (!rule) {
+        error(c.range(), err);
+        return {};
+      }
+      info.operandKind = rule->operand;
+      return done(Type::scalar(rule->result));
+    }
+    if (isComplex(l) || isComplex(r)) {
+      error(c.range(), fmt::format("{}() is not defined for complex numbers", fnName()));
+      return {};
+    }
+    ScalarKind k = mathKind(promote(l, r));
+    if (b == Builtin::Pow && viaMath && !viaNumpy)
+      k = ScalarKind::F64; // math.pow always returns a Python float
+    info.operandKind = k;
+    return done(Type::scalar(k));
+  }
+  error(c.range(), fmt::format("{}() is not supported here", fnName()));
+  return {};
+}
+
+Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
+                                 const std::vector<Type> &args) {
+  if (!c.keywords.empty()) {
+    error(c.keywords[0].nameRange, "keyword arguments to kernels are not supported yet");
+    return {};
+  }
+  if (args.size() != k.def->params.size()) {
+    error(c.range(), fmt::format("{}() takes {} argument{} but {} were given", k.def->name,
+                                 k.def->params.size(), k.def->params.size() == 1 ? "" : "s",
+                                 args.size()));
+    return {};
+  }
+  std::vector<Type> callTypes = args;
+  if (!k.signatures.empty()) {
+    std::string err;
+    const Signature *sig = P.matchSignature(k, args, err);
+    if (!sig) {
+      error(c.range(), err);
+      return {};
+    }
+    callTypes = sig->args;
+  }
+  // Specialize silently in exploratory passes; report in the final one.
+  DiagnosticEngine scratch;
+  TypedFunction *callee = P.specialize(k, callTypes, Final ? Diags : scratch);
+  if (!callee) {
+    Failed = true;
+    if (Final)
+      Diags.note(F.file, c.range(),
+                 fmt::format("in the call of '{}' with argument types ({})", k.def->name,
+                             [&] {
+                               std::string s;
+                               for (size_t i = 0; i < callTypes.size(); ++i)
+                                 s += (i ? ", " : "") + callTypes[i].str();
+                               return s;
+                             }()));
+    return {};
+  }
+  if (Final) {
+    CallInfo info;
+    info.kind = CallInfo::Kind::Kernel;
+    info.callee = callee;
+    F.calls[&c] = info;
+    if (std::find(F.callees.begin(), F.callees.end(), callee) == F.callees.end())
+      F.callees.push_back(callee);
+  }
+  return callee->resultType;
+}
+
+Type FunctionChecker::call(const ast::Call &c) {
+  // Methods on values: z.conjugate().
+  if (auto *a = dyn_cast<ast::Attribute>(c.func.get())) {
+    bool isModule = false;
+    if (auto *base = dyn_cast<ast::Name>(a->value.get()))
+      isModule = !Vars.count(base->id) && P.ModuleAliases.count(base->id);
+    if (!isModule) {
+      Type recv = expr(*a->value);
+      if (!recv.isValid())
+        return {};
+      if (recv.isScalar() && (a->attr == "conjugate" || a->attr == "conj")) {
+        if (!c.args.empty() || !c.keywords.empty()) {
+          error(c.range(), "conjugate() takes no arguments");
+          return {};
+        }
+        if (Final) {
+          CallInfo info;
+          info.builtin = Builtin::Conjugate;
+          info.operandKind = recv.scalarKind();
+          F.calls[&c] = info;
+        }
+        return recv;
+      }
+      error(a->attrRange, fmt::format("'{}' has no method '{}'", recv.describe(), a->attr));
+      return {};
+    }
+  }
+  std::vector<Type> args;
+  bool ok = true;
+  for (auto &a : c.args) {
+    Type t = expr(*a);
+    if (!t.isValid())
+      ok = false;
+    args.push_back(t);
+  }
+  for (auto &kw : c.keywords)
+    expr(*kw.value);
+  if (auto *n = dyn_cast<ast::Name>(c.func.get())) {
+    if (!Vars.count(n->id) && !Assigned.count(n->id)) {
+      if (const KernelDecl *k = P.kernel(n->id)) {
+        if (!ok)
+          return {};
+        return kernelCall(c, *k, args);
+      }
+    }
+  }
+  bool viaNumpy = false, viaMath = false;
+  std::optional<ScalarKind> cast;
+  auto b = resolveBuiltin(*c.func, viaNumpy, viaMath, cast);
+  if (!b) {
+    if (auto *n = dyn_cast<ast::Name>(c.func.get()); n && Vars.count(n->id)) {
+      error(n->range(), fmt::format("'{}' is a variable of type '{}', not a function", n->id,
+                                    Vars[n->id].type.describe()));
+      return {};
+    }
+    if (auto *a = dyn_cast<ast::Attribute>(c.func.get())) {
+      auto *base = dyn_cast<ast::Name>(a->value.get());
+      error(a->attrRange, fmt::format("'{}.{}' is not supported in stn kernels",
+                                      base ? base->id : std::string("?"), a->attr));
+      return {};
+    }
+    error(c.func->range(), "this expression is not callable");
+    return {};
+  }
+  if (!ok)
+    return {};
+  if (*b == Builtin::Cast) {
+    Type t;
+    CallInfo info;
+    if (c.args.size() != 1 || !args[0].isScalar()) {
+      error(c.range(), fmt::format("{}() takes one number", numpyName(*cast)));
+      return {};
+    }
+    if (isComplex(args[0].scalarKind()) && !isComplex(*cast)) {
+      error(c.args[0]->range(),
+            fmt::format("cannot convert a complex number to {}", numpyName(*cast)));
+      return {};
+    }
+    info.builtin = Builtin::Cast;
+    info.operandKind = *cast;
+    if (Final)
+      F.calls[&c] = info;
+    return Type::scalar(*cast);
+  }
+  return builtinCall(c, *b, viaNumpy, viaMath, args);
+}
+
+Type FunctionChecker::binop(const ast::BinOp &b) {
+  Type l = expr(*b.lhs), r = expr(*b.rhs);
+  if (!l.isValid() || !r.isValid())
+    return {};
+  if (!l.isScalar() || !r.isScalar()) {
+    error(b.opRange,
+          fmt::format("unsupported operand types for {}: '{}' and '{}'", spelling(b.op),
+                      l.describe(), r.describe()),
+          l.isArray() || r.isArray()
+              ? "whole-array arithmetic is not supported yet; write a loop over the elements"
+              : "");
+    return {};
+  }
+  std::string err;
+  auto rule = binaryRule(b.op, l.scalarKind(), r.scalarKind(), err);
+  if (!rule) {
+    error(b.opRange, err);
+    return {};
+  }
+  return Type::scalar(rule->result);
+}
+
+Type FunctionChecker::unary(const ast::UnaryOp &u) {
+  Type t = expr(*u.operand);
+  if (!t.isValid())
+    return {};
+  if (u.op == ast::UnaryOpKind::Not) {
+    if (t.isArray()) {
+      error(u.range(), "the truth value of an array is ambiguous");
+      return {};
+    }
+    return Type::scalar(ScalarKind::Bool);
+  }
+  if (!t.isScalar()) {
+    error(u.range(), fmt::format("bad operand type for unary {}: '{}'", spelling(u.op),
+                                 t.describe()));
+    return {};
+  }
+  std::string err;
+  auto k = unaryRule(u.op, t.scalarKind(), err);
+  if (!k) {
+    error(u.range(), err);
+    return {};
+  }
+  return Type::scalar(*k);
+}
+
+Type FunctionChecker::compare(const ast::Compare &c) {
+  std::vector<Type> ts;
+  bool ok = true;
+  for (auto &o : c.operands) {
+    Type t = expr(*o);
+    if (!t.isValid())
+      ok = false;
+    ts.push_back(t);
+  }
+  if (!ok)
+    return {};
+  for (size_t i = 0; i < c.ops.size(); ++i) {
+    if (!ts[i].isScalar() || !ts[i + 1].isScalar()) {
+      error(c.opRanges[i], fmt::format("'{}' is not supported between '{}' and '{}'",
+                                       spelling(c.ops[i]), ts[i].describe(),
+                                       ts[i + 1].describe()));
+      return {};
+    }
+    std::string err;
+    if (!compareRule(c.ops[i], ts[i].scalarKind(), ts[i + 1].scalarKind(), err)) {
+      error(c.opRanges[i], err);
+      return {};
+    }
+  }
+  return Type::scalar(ScalarKind::Bool);
+}
+
+Type FunctionChecker::boolop(const ast::BoolOp &b) {
+  Type result;
+  bool ok = true;
+  for (auto &v : b.values) {
+    Type t = expr(*v);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!t.isScalar()) {
+      error(v->range(), fmt::format("'{}' needs numbers or bools, not '{}'",
+                                    spelling(b.op), t.describe()));
+      ok = false;
+      continue;
+    }
+    result = result.isValid() ? Type::scalar(promote(result.scalarKind(), t.scalarKind())) : t;
+  }
+  if (!ok)
+    return {};
+  return result;
+}
+
+Type FunctionChecker::ifexp(const ast::IfExp &e) {
+  bool condOk = checkCondition(*e.cond);
+  Type a = expr(*e.body), b = expr(*e.orelse);
+  if (!condOk || !a.isValid() || !b.isValid())
+    return {};
+  auto u = unify(a, b);
+  if (!u) {
+    error(e.range(), fmt::format("the branches of this conditional expression have "
+                                 "incompatible types '{}' and '{}'",
+                                 a.describe(), b.describe()));
+    return {};
+  }
+  return *u;
+}
+
+//===----------------------------------------------------------------------===//
+// Resolver: names and unsupported features, before any types are known
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class Resolver {
+public:
+  Resolver(const Program &p, const std::map<std::string, std::string> &aliases,
+           const std::map<std::string, std::pair<std::string, std::string>> &from,
+           DiagnosticEngine &diags)
+      : P(p), Aliases(aliases), From(from), Diags(diags) {}
+
+  void run(const ast::FunctionDef &f) {
+    Locals.clear();
+    for (auto &p : f.params)
+      Locals.insert(p.name);
+    collectAssigned(f.body, Locals);
+    Loops = 0;
+    block(f.body);
+  }
+
+private:
+  void unsupported(SourceRange r, const std::string &what) {
+    Diags.error(P.file(), r,
+                fmt::format("Python feature {} is not supported in stn kernels", what));
+  }
+
+  void block(const ast::Block &b) {
+    for (auto &s : b)
+      stmt(*s);
+  }
+
+  void stmt(const ast::Stmt &s) {
+    switch (s.kind()) {
+    case ast::Stmt::Kind::ExprStmt:
+      expr(*static_cast<const ast::ExprStmt &>(s).value);
+      return;
+    case ast::Stmt::Kind::Assign: {
+      auto &a = static_cast<const ast::Assign &>(s);
+      if (a.value)
+        expr(*a.value);
+      for (auto &t : a.targets)
+        target(*t);
+      return;
+    }
+    case ast::Stmt::Kind::AugAssign: {
+      auto &a = static_cast<const ast::AugAssign &>(s);
+      expr(*a.value);
+      target(*a.target);
+      return;
+    }
+    case ast::Stmt::Kind::If: {
+      auto &i = static_cast<const ast::If &>(s);
+      expr(*i.cond);
+      block(i.body);
+      block(i.orelse);
+      return;
+    }
+    case ast::Stmt::Kind::For: {
+      auto &f = static_cast<const ast::For &>(s);
+      expr(*f.iter);
+      target(*f.target);
+      ++Loops;
+      block(f.body);
+      --Loops;
+      block(f.orelse);
+      return;
+    }
+    case ast::Stmt::Kind::While: {
+      auto &w = static_cast<const ast::While &>(s);
+      expr(*w.cond);
+      ++Loops;
+      block(w.body);
+      --Loops;
+      block(w.orelse);
+      return;
+    }
+    case ast::Stmt::Kind::Return: {
+      auto &r = static_cast<const ast::Return &>(s);
+      if (r.value)
+        expr(*r.value);
+      return;
+    }
+    case ast::Stmt::Kind::Break:
+    case ast::Stmt::Kind::Continue:
+      if (Loops == 0)
+        Diags.error(P.file(), s.range(),
+                    fmt::format("'{}' outside a loop",
+                                s.kind() == ast::Stmt::Kind::Break ? "break" : "continue"));
+      return;
+    case ast::Stmt::Kind::Pass:
+    case ast::Stmt::Kind::Import:
+      return;
+    case ast::Stmt::Kind::Unsupported:
+      unsupported(s.range(), static_cast<const ast::UnsupportedStmt &>(s).what);
+      return;
+    }
+  }
+
+  void target(const ast::Expr &t) {
+    if (isa<ast::Name>(&t))
+      return;
+    if (auto *tu = dyn_cast<ast::Tuple>(&t)) {
+      for (auto &e : tu->elts)
+        target(*e);
+      return;
+    }
+    if (auto *l = dyn_cast<ast::List>(&t)) {
+      for (auto &e : l->elts)
+        target(*e);
+      return;
+    }
+    expr(t);
+  }
+
+  void nameRef(const ast::Name &n) {
+    if (Locals.count(n.id) || P.constants().count(n.id) || P.kernel(n.id) ||
+        Aliases.count(n.id) || From.count(n.id))
+      return;
+    if (lookup(std::begin(PyBuiltins), std::end(PyBuiltins), n.id) ||
+        lookup(std::begin(MathFunctions), std::end(MathFunctions), n.id) ||
+        parseScalarName(n.id))
+      return;
+    if (n.id == "print") {
+      Diags.error(P.file(), n.range(), "print() is not supported in stn kernels",
+                  "return the values to the host instead");
+      return;
+    }
+    std::vector<std::string> candidates(Locals.begin(), Locals.end());
+    for (auto &[k, v] : P.constants())
+      candidates.push_back(k);
+    for (auto &k : P.kernels())
+      candidates.push_back(k.def->name);
+    for (auto &b : PyBuiltins)
+      candidates.push_back(b.name);
+    for (auto &b : MathFunctions)
+      candidates.push_back(b.name);
+    for (auto &[k, v] : Aliases)
+      candidates.push_back(k);
+    std::string best = closestMatch(n.id, candidates);
+    Diags.error(P.file(), n.range(), fmt::format("name '{}' is not defined", n.id),
+                best.empty() ? std::string() : fmt::format("did you mean '{}'?", best));
+  }
+
+  void expr(const ast::Expr &e) {
+    switch (e.kind()) {
+    case ast::Expr::Kind::Name:
+      nameRef(static_cast<const ast::Name &>(e));
+      return;
+    case ast::Expr::Kind::Attribute:
+      expr(*static_cast<const ast::Attribute &>(e).value);
+      return;
+    case ast::Expr::Kind::Subscript: {
+      auto &s = static_cast<const ast::Subscript &>(e);
+      expr(*s.value);
+      expr(*s.index);
+      return;
+    }
+    case ast::Expr::Kind::Slice: {
+      auto &s = static_cast<const ast::Slice &>(e);
+      if (s.lower)
+        expr(*s.lower);
+      if (s.upper)
+        expr(*s.upper);
+      if (s.step)
+        expr(*s.step);
+      return;
+    }
+    case ast::Expr::Kind::Call: {
+      auto &c = static_cast<const ast::Call &>(e);
+      expr(*c.func);
+      for (auto &a : c.args)
+        expr(*a);
+      for (auto &k : c.keywords)
+        expr(*k.value);
+      return;
+    }
+    case ast::Expr::Kind::BinOp: {
+      auto &b = static_cast<const ast::BinOp &>(e);
+      expr(*b.lhs);
+      expr(*b.rhs);
+      return;
+    }
+    case ast::Expr::Kind::UnaryOp:
+      expr(*static_cast<const ast::UnaryOp &>(e).operand);
+      return;
+    case ast::Expr::Kind::Compare:
+      for (auto &o : static_cast<const ast::Compare &>(e).operands)
+        expr(*o);
+      return;
+    case ast::Expr::Kind::BoolOp:
+      for (auto &o : static_cast<const ast::BoolOp &>(e).values)
+        expr(*o);
+      return;
+    case ast::Expr::Kind::IfExp: {
+      auto &i = static_cast<const ast::IfExp &>(e);
+      expr(*i.cond);
+      expr(*i.body);
+      expr(*i.orelse);
+      return;
+    }
+    case ast::Expr::Kind::Tuple:
+      for (auto &o : static_cast<const ast::Tuple &>(e).elts)
+        expr(*o);
+      return;
+    case ast::Expr::Kind::List:
+      for (auto &o : static_cast<const ast::List &>(e).elts)
+        expr(*o);
+      return;
+    case ast::Expr::Kind::Unsupported:
+      unsupported(e.range(), static_cast<const ast::Unsupported &>(e).what);
+      return;
+    default:
+      return;
+    }
+  }
+
+  const Program &P;
+  const std::map<std::string, std::string> &Aliases;
+  const std::map<std::string, std::pair<std::string, std::string>> &From;
+  DiagnosticEngine &Diags;
+  std::set<std::string> Locals;
+  int Loops = 0;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Program
+//===----------------------------------------------------------------------===//
+
+const KernelDecl *Program::kernel(std::string_view name) const {
+  for (auto &k : Kernels)
+    if (k.def->name == name)
+      return &k;
+  return nullptr;
+}
+
+/// Reads decorator options; `@jit`, `@njit`, `@numba.jit(...)`, `@jit("sig")`.
+static bool readDecorator(const ast::FunctionDef &f, KernelDecl &k,
+                          const std::shared_ptr<const SourceFile> &file,
+                          DiagnosticEngine &diags) {
+  if (f.decorators.empty())
+    return true;
+  if (f.decorators.size() > 1) {
+    diags.error(file, f.decorators[1]->range(),
+                "only one decorator per kernel is supported here");
+    return false;
+  }
+  const ast::Expr *d = f.decorators[0].get();
+  const ast::Call *call = dyn_cast<ast::Call>(d);
+  const ast::Expr *callee = call ? call->func.get() : d;
+  std::string name;
+  if (auto *n = dyn_cast<ast::Name>(callee))
+    name = n->id;
+  else if (auto *a = dyn_cast<ast::Attribute>(callee))
+    name = a->attr;
+  if (name != "jit" && name != "njit") {
+    diags.error(file, callee->range(),
+                fmt::format("unknown decorator '{}'", name.empty() ? "?" : name),
+                "kernels are decorated with @jit or @njit");
+    return false;
+  }
+  k.decorator = "jit";
+  if (!call)
+    return true;
+  bool ok = true;
+  auto addSignature = [&](const ast::Expr &e) {
+    auto *s = dyn_cast<ast::StrLit>(&e);
+    if (!s) {
+      diags.error(file, e.range(),
+                  "a signature is a string such as \"f64(i32, i32)\" or \"void(f8[:, :])\"");
+      ok = false;
+      return;
+    }
+    // The string's contents start after the opening quote.
+    const std::string &text = file->text();
+    uint32_t begin = s->range().begin, end = s->range().end;
+    while (begin < end && text[begin] != '"' && text[begin] != '\'')
+      ++begin;
+    char q = text[begin];
+    bool triple = begin + 2 < end && text[begin + 1] == q && text[begin + 2] == q;
+    uint32_t open = triple ? 3 : 1;
+    ast::ExprPtr parsed;
+    if (end - begin >= 2 * open && text.compare(begin + open, end - begin - 2 * open, s->value) == 0)
+      parsed = parseExpression(file, diags, begin + open, end - open);
+    else {
+      auto own = std::make_shared<const SourceFile>(file->name() + " (signature)", s->value);
+      parsed = parseExpression(own, diags, 0, static_cast<uint32_t>(s->value.size()));
+      if (parsed) {
+        auto sig = signatureFromExpr(*parsed, own, diags);
+        if (!sig)
+          ok = false;
+        else
+          k.signatures.push_back(*sig);
+        return;
+      }
+    }
+    if (!parsed) {
+      ok = false;
+      return;
+    }
+    auto sig = signatureFromExpr(*parsed, file, diags);
+    if (!sig) {
+      ok = false;
+      return;
+    }
+    if (sig->args.size() != f.params.size()) {
+      diags.error(file, e.range(),
+                  fmt::format("the signature has {} argument types, but '{}' has {} "
+                              "parameters",
+                              sig->args.size(), f.name, f.params.size()));
+      ok = false;
+      return;
+    }
+    k.signatures.push_back(*sig);
+  };
+  for (auto &a : call->args) {
+    if (auto *l = dyn_cast<ast::List>(a.get())) {
+      for (auto &e : l->elts)
+        addSignature(*e);
+    } else {
+      addSignature(*a);
+    }
+  }
+  auto boolOpt = [&](const ast::Keyword &kw, bool &out) {
+    if (auto *b = dyn_cast<ast::BoolLit>(kw.value.get())) {
+      out = b->value;
+      return;
+    }
+    if (kw.name == "fastmath" && (isa<ast::Unsupported>(kw.value.get()) ||
+                                  isa<ast::List>(kw.value.get()))) {
+      out = true; // a set of flags: given meaning by the fastmath issue
+      return;
+    }
+    diags.error(file, kw.value->range(),
+                fmt::format("option '{}' must be True or False", kw.name));
+    ok = false;
+  };
+  for (auto &kw : call->keywords) {
+    if (!KnownDecoratorOptions.count(kw.name)) {
+      std::vector<std::string> cands(KnownDecoratorOptions.begin(),
+                                     KnownDecoratorOptions.end());
+      std::string best = closestMatch(kw.name, cands);
+      diags.error(file, kw.nameRange, fmt::format("unknown option '{}' for @{}", kw.name, name),
+                  best.empty() ? "options are: boundscheck, cache, error_model, fastmath, "
+                                 "nogil, nopython, parallel, target"
+                               : fmt::format("did you mean '{}'?", best));
+      ok = false;
+      continue;
+    }
+    if (kw.name == "nopython")
+      boolOpt(kw, k.options.nopython);
+    else if (kw.name == "parallel")
+      boolOpt(kw, k.options.parallel);
+    else if (kw.name == "fastmath")
+      boolOpt(kw, k.options.fastmath);
+    else if (kw.name == "cache")
+      boolOpt(kw, k.options.cache);
+    else if (kw.name == "nogil")
+      boolOpt(kw, k.options.nogil);
+    else if (kw.name == "boundscheck")
+      boolOpt(kw, k.options.boundscheck);
+    else if (kw.name == "signature")
+      addSignature(*kw.value);
+    else {
+      auto *s = dyn_cast<ast::StrLit>(kw.value.get());
+      if (!s) {
+        diags.error(file, kw.value->range(), fmt::format("option '{}' must be a string", kw.name));
+        ok = false;
+        continue;
+      }
+      if (kw.name == "error_model") {
+        if (s->value != "python" && s->value != "numpy") {
+          diags.error(file, kw.value->range(), "error_model must be \"python\" or \"numpy\"");
+          ok = false;
+        }
+        k.options.errorModel = s->value;
+      } else {
+        if (s->value != "cpu" && s->value != "cuda" && s->value != "parallel" &&
+            s->value != "gpu") {
+          diags.error(file, kw.value->range(),
+                      "target must be \"cpu\", \"parallel\" or \"cuda\"");
+          ok = false;
+        }
+        k.options.target = s->value;
+      }
+    }
+  }
+  return ok;
+}
+
+std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
+                                       DiagnosticEngine &diags) {
+  std::unique_ptr<Program> p(new Program());
+  p->File = file;
+  unsigned errorsBefore = diags.numErrors();
+  p->Mod = parseModule(file, diags);
+  if (!p->Mod)
+    return nullptr;
+  // Imports: numpy/math/numba aliases and from-imports.
+  for (auto &imp : p->Mod->imports) {
+    if (imp->isFrom()) {
+      for (auto &[n, alias] : imp->names)
+        p->FromImports[alias.empty() ? n : alias] = {imp->module, n};
+    } else {
+      std::string alias = imp->alias.empty() ? imp->module : imp->alias;
+      // `import numba.cuda` binds `numba`.
+      if (imp->alias.empty() && alias.find('.') != std::string::npos)
+        alias = alias.substr(0, alias.find('.'));
+      p->ModuleAliases[alias] = imp->module;
+    }
+  }
+  for (const char *m : {"math", "numba", "cmath"})
+    p->ModuleAliases.emplace(m, m);
+  p->ModuleAliases.emplace("np", "numpy");
+  p->ModuleAliases.emplace("numpy", "numpy");
+  // Module constants, in order (later ones may use earlier ones).
+  ConstFolder folder(p->Constants, p->ModuleAliases);
+  for (auto &g : p->Mod->globals) {
+    auto v = folder.fold(*g.value);
+    if (!v) {
+      diags.error(file, g.value->range(),
+                  fmt::format("module-level '{}' must be a constant: a number, a bool, or a "
+                              "tuple of those",
+                              g.name));
+      continue;
+    }
+    p->Constants[g.name] = *v;
+  }
+  for (auto &s : p->Mod->other) {
+    if (auto *u = dyn_cast<ast::UnsupportedStmt>(s.get()))
+      diags.error(file, s->range(),
+                  fmt::format("Python feature {} is not supported in stn kernels", u->what));
+    else
+      diags.error(file, s->range(),
+                  "only imports, constants (NAME = value) and function definitions may "
+                  "appear at module level");
+  }
+  // Kernels and their decorators.
+  std::set<std::string> seen;
+  for (auto &f : p->Mod->functions) {
+    if (!seen.insert(f->name).second) {
+      diags.error(file, f->nameRange, fmt::format("function '{}' is defined twice", f->name));
+      continue;
+    }
+    KernelDecl k;
+    k.def = f.get();
+    for (auto &prm : f->params)
+      if (prm.defaultValue)
+        diags.error(file, prm.defaultValue->range(),
+                    "default parameter values are not supported yet");
+    readDecorator(*f, k, file, diags);
+    // Annotated parameters form a signature when no decorator gives one.
+    bool allAnnotated = !f->params.empty();
+    for (auto &prm : f->params)
+      allAnnotated &= prm.annotation != nullptr;
+    if (k.signatures.empty() && allAnnotated) {
+      Signature sig;
+      bool ok = true;
+      for (auto &prm : f->params) {
+        auto t = typeFromExpr(*prm.annotation, file, diags);
+        if (!t) {
+          ok = false;
+          break;
+        }
+        sig.args.push_back(*t);
+      }
+      if (ok && f->returns) {
+        auto t = typeFromExpr(*f->returns, file, diags);
+        if (t)
+          sig.result = *t;
+        else
+          ok = false;
+      }
+      if (ok)
+        k.signatures.push_back(sig);
+    }
+    p->Kernels.push_back(std::move(k));
+  }
+  // Names and unsupported features.
+  Resolver resolver(*p, p->ModuleAliases, p->FromImports, diags);
+  for (auto &k : p->Kernels)
+    resolver.run(*k.def);
+  if (diags.numErrors() != errorsBefore)
+    return nullptr;
+  // Explicit signatures are checked eagerly.
+  for (auto &k : p->Kernels)
+    for (auto &sig : k.signatures)
+      p->specialize(k, sig.args, diags);
+  if (diags.numErrors() != errorsBefore)
+    return nullptr;
+  return p;
+}
+
+const Signature *Program::matchSignature(const KernelDecl &k, const std::vector<Type> &args,
+                                         std::string &error) const {
+  for (auto &sig : k.signatures)
+    if (sig.args == args)
+      return &sig;
+  for (auto &sig : k.signatures) {
+    if (sig.args.size() != args.size())
+      continue;
+    bool ok = true;
+    for (size_t i = 0; i < args.size() && ok; ++i)
+      ok = canConvert(args[i], sig.args[i]);
+    if (ok)
+      return &sig;
+  }
+  std::string given, accepted;
+  for (size_t i = 0; i < args.size(); ++i)
+    given += (i ? ", " : "") + args[i].str();
+  for (auto &sig : k.signatures)
+    accepted += "\n  " + sig.str();
+  error = fmt::format("no signature of '{}' accepts argument types ({}); its signatures are:{}",
+                      k.def->name, given, accepted);
+  return nullptr;
+}
+
+/// A readable symbol: matmul__f64a2__f64a2C.
+static std::string mangle(const std::string &name, const std::vector<Type> &args) {
+  std::string s = name;
+  for (auto &t : args) {
+    s += "__";
+    std::function<void(const Type &)> m = [&](const Type &ty) {
+      switch (ty.kind()) {
+      case Type::Kind::Scalar:
+        s += scalarName(ty.scalarKind());
+        break;
+      case Type::Kind::Array:
+        s += fmt::format("{}a{}{}", scalarName(ty.scalarKind()), ty.rank(),
+                         ty.layout() == Type::Layout::C ? "C" : "");
+        break;
+      case Type::Kind::Tuple:
+        s += "T";
+        for (auto &e : ty.elements())
+          m(e);
+        s += "E";
+        break;
+      default:
+        s += "none";
+      }
+    };
+    m(t);
+  }
+  return s;
+}
+
+TypedFunction *Program::specialize(const KernelDecl &k, const std::vector<Type> &args,
+                                   DiagnosticEngine &diags) {
+  std::string key = mangle(k.def->name, args);
+  auto it = Specializations.find(key);
+  if (it != Specializations.end())
+    return it->second.get();
+  if (args.size() != k.def->params.size()) {
+    diags.error(File, k.def->nameRange,
+                fmt::format("'{}' takes {} arguments but {} were given", k.def->name,
+                            k.def->params.size(), args.size()));
+    return nullptr;
+  }
+  if (std::find(InProgress.begin(), InProgress.end(), key) != InProgress.end() ||
+      std::count_if(InProgress.begin(), InProgress.end(), [&](const std::string &s) {
+        return s.rfind(k.def->name + "__", 0) == 0 || s == k.def->name;
+      }) > 0) {
+    diags.error(File, k.def->nameRange,
+                fmt::format("'{}' calls itself (directly or through other kernels); "
+                            "recursion is not supported in stn kernels",
+                            k.def->name));
+    return nullptr;
+  }
+  auto tf = std::make_unique<TypedFunction>();
+  tf->decl = &k;
+  tf->def = k.def;
+  tf->file = File;
+  tf->symbol = key;
+  tf->argTypes = args;
+  if (!k.signatures.empty()) {
+    for (auto &sig : k.signatures)
+      if (sig.args == args && sig.result)
+        tf->resultType = *sig.result;
+  }
+  InProgress.push_back(key);
+  FunctionChecker checker(*this, *tf, diags);
+  bool ok = checker.run();
+  InProgress.pop_back();
+  if (!ok)
+    return nullptr;
+  TypedFunction *raw = tf.get();
+  Specializations[key] = std::move(tf);
+  return raw;
+}
+
+} // namespace stn

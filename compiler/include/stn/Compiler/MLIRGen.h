@@ -1,0 +1,37 @@
+//===- MLIRGen.h - Typed AST to MLIR in upstream dialects -------*- C++ -*-===//
+//
+// Lowers one specialization (and every kernel it calls) to a module of
+// func/arith/math/memref/scf/cf/complex operations. Statements become a
+// control-flow graph in SSA form (locals are block arguments, built with
+// Braun et al.'s on-the-fly SSA construction), expressions use scf.if where
+// they need control flow, arrays are strided memrefs, every location is a
+// FileLineColLoc into the .stn file.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_COMPILER_MLIRGEN_H
+#define STN_COMPILER_MLIRGEN_H
+
+#include "stn/Compiler/Sema.h"
+
+namespace mlir {
+class MLIRContext;
+class ModuleOp;
+template <typename OpTy> class OwningOpRef;
+} // namespace mlir
+
+namespace stn {
+
+/// Registers the dialects MLIRGen emits into `ctx`.
+void loadStnDialects(mlir::MLIRContext &ctx);
+
+/// Generates the module for `entry`. The entry's func.func is named
+/// `entry.symbol` and its callees are private. Returns null on an internal
+/// error (reported to `diags`).
+mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
+                                               const TypedFunction &entry,
+                                               DiagnosticEngine &diags);
+
+} // namespace stn
+
+#endif // STN_COMPILER_MLIRGEN_H

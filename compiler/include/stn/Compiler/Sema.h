@@ -1,0 +1,167 @@
+//===- Sema.h - Name resolution, decorators and type inference --*- C++ -*-===//
+//
+// A `Program` is one loaded .stn file: its syntax tree, module constants,
+// kernels with their decorator options, and the specializations created so
+// far. `Program::load` checks everything that needs no argument types
+// (names, decorators, unsupported Python features, explicit signatures);
+// `Program::specialize` infers the type of every local and expression of a
+// kernel for one argument-type signature (and, transitively, of the kernels
+// it calls), producing a `TypedFunction` that the MLIR generator lowers.
+//
+// Not thread-safe: the engine serializes calls into one Program.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_COMPILER_SEMA_H
+#define STN_COMPILER_SEMA_H
+
+#include "stn/Compiler/AST.h"
+#include "stn/Compiler/Types.h"
+
+#include <complex>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace stn {
+
+/// A compile-time value: module constants, `math.pi`, folded literals.
+struct ConstValue {
+  Type type; ///< a scalar or a tuple
+  int64_t i = 0;    ///< bool and signed ints
+  uint64_t u = 0;   ///< unsigned ints
+  double f = 0;     ///< floats
+  std::complex<double> c; ///< complex
+  std::vector<ConstValue> elts; ///< tuples
+};
+
+/// Functions and conversions the language provides.
+enum class Builtin : uint8_t {
+  Len, Abs, Min, Max, Int, Float, Bool, Complex, Cast, Range,
+  // unary math
+  Sqrt, Exp, Log, Log2, Log10, Log1p, Expm1, Sin, Cos, Tan, Asin, Acos, Atan,
+  Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Erf, Erfc, Floor, Ceil, Trunc, Fabs,
+  // binary math
+  Atan2, Pow, Hypot, Copysign,
+  // predicates
+  IsNan, IsInf, IsFinite,
+  // methods
+  Conjugate,
+};
+const char *builtinName(Builtin b);
+
+struct TypedFunction;
+
+/// How a Call expression was resolved.
+struct CallInfo {
+  enum class Kind { Builtin, Kernel } kind = Kind::Builtin;
+  Builtin builtin = Builtin::Len;
+  /// Builtin::Cast target; for math builtins the kind operands are converted
+  /// to; for Floor/Ceil/Trunc called through `math` the result is int64.
+  ScalarKind operandKind = ScalarKind::F64;
+  /// Kernel calls: the callee's specialization; arguments are converted to
+  /// callee->argTypes.
+  TypedFunction *callee = nullptr;
+};
+
+/// Options of `@jit` / `@njit` (stored even where a later stage ignores them).
+struct KernelOptions {
+  bool nopython = true;
+  bool parallel = false;
+  bool fastmath = false;
+  bool cache = true;
+  bool nogil = false;
+  bool boundscheck = false;
+  std::string errorModel = "python"; ///< "python" or "numpy"
+  std::string target = "cpu";
+};
+
+/// A `def` of the module with its decorator.
+struct KernelDecl {
+  const ast::FunctionDef *def = nullptr;
+  std::string decorator; ///< "jit" (njit is an alias), "" if undecorated
+  KernelOptions options;
+  std::vector<Signature> signatures; ///< explicit signatures, if any
+};
+
+/// Per-loop facts the code generator needs.
+struct ForInfo {
+  enum class Kind { Range, Array } kind = Kind::Range;
+  bool parallel = false; ///< prange
+};
+
+/// One specialization of a kernel: every expression's type and resolution.
+struct TypedFunction {
+  const KernelDecl *decl = nullptr;
+  const ast::FunctionDef *def = nullptr;
+  std::shared_ptr<const SourceFile> file;
+  std::string symbol; ///< unique within the program, e.g. "matmul__f64a2"
+  std::vector<Type> argTypes;
+  Type resultType; ///< Type::none() when nothing is returned
+  /// Every local (parameters included) with its unified type.
+  std::map<std::string, Type> vars;
+  std::unordered_map<const ast::Expr *, Type> types;
+  std::unordered_map<const ast::Expr *, CallInfo> calls;
+  std::unordered_map<const ast::Expr *, ConstValue> consts;
+  /// Constant tuple indices (after wrapping negatives); -1 if dynamic.
+  std::unordered_map<const ast::Expr *, int> tupleIndex;
+  std::unordered_map<const ast::Stmt *, ForInfo> loops;
+  /// Kernels this one calls (each once).
+  std::vector<TypedFunction *> callees;
+
+  const Type &typeOf(const ast::Expr &e) const;
+  const ConstValue *constOf(const ast::Expr &e) const;
+};
+
+class Program {
+public:
+  ~Program();
+  /// Parses and checks a file. Returns null if it has errors (reported to
+  /// `diags`); warnings may be reported either way.
+  static std::unique_ptr<Program> load(std::shared_ptr<const SourceFile> file,
+                                       DiagnosticEngine &diags);
+
+  const ast::Module &module() const { return *Mod; }
+  const std::shared_ptr<const SourceFile> &file() const { return File; }
+  const std::vector<KernelDecl> &kernels() const { return Kernels; }
+  const KernelDecl *kernel(std::string_view name) const;
+
+  /// The signature of `k` that accepts arguments of types `args` (exact
+  /// match first, then by conversion); null with a message in `error`.
+  const Signature *matchSignature(const KernelDecl &k, const std::vector<Type> &args,
+                                  std::string &error) const;
+
+  /// Infers types of `k` called with `args` (memoized). Errors are reported
+  /// to `diags`; returns null on error.
+  TypedFunction *specialize(const KernelDecl &k, const std::vector<Type> &args,
+                            DiagnosticEngine &diags);
+
+  /// Module constants by name.
+  const std::map<std::string, ConstValue> &constants() const { return Constants; }
+
+  // Implementation details shared with the checker.
+  struct Impl;
+
+private:
+  Program() = default;
+  std::shared_ptr<const SourceFile> File;
+  std::unique_ptr<ast::Module> Mod;
+  std::vector<KernelDecl> Kernels;
+  std::map<std::string, ConstValue> Constants;
+  std::map<std::string, std::string> ModuleAliases; ///< "np" -> "numpy"
+  std::map<std::string, std::pair<std::string, std::string>> FromImports;
+  std::map<std::string, std::unique_ptr<TypedFunction>> Specializations;
+  std::vector<std::string> InProgress;
+  unsigned Counter = 0;
+  friend class FunctionChecker;
+};
+
+/// Prints a specialization: the syntax tree annotated with types
+/// (`stn ir --emit=typed`), its callees included.
+std::string printTyped(const TypedFunction &f);
+
+} // namespace stn
+
+#endif // STN_COMPILER_SEMA_H

@@ -1,0 +1,167 @@
+//===- Types.h - stn's type system and its promotion rules ------*- C++ -*-===//
+//
+// Scalars (bool, int8..64, uint8..64, float32/64, complex64/128), arrays of
+// scalars with a rank and a layout (C-contiguous or any strides), tuples and
+// None. The promotion rules follow Numba's rules for scalars: integers
+// narrower than 64 bits compute at 64 bits, `/` on integers gives float64,
+// float32 stays float32 with float32 operands, int64 mixed with uint64 gives
+// float64. Both the type checker and the code generator use these functions,
+// so the two can never disagree about an operation's type.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_COMPILER_TYPES_H
+#define STN_COMPILER_TYPES_H
+
+#include "stn/Compiler/AST.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stn {
+
+/// Scalar kinds, in the same order as the public stn::DType.
+enum class ScalarKind : uint8_t {
+  Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64, C64, C128
+};
+
+bool isBool(ScalarKind k);
+bool isSignedInt(ScalarKind k);
+bool isUnsignedInt(ScalarKind k);
+inline bool isInteger(ScalarKind k) { return isSignedInt(k) || isUnsignedInt(k); }
+bool isFloat(ScalarKind k);
+bool isComplex(ScalarKind k);
+/// Bits of the value (bool: 1; complex64: 64).
+unsigned bitWidth(ScalarKind k);
+/// Bytes of one element in memory (bool: 1).
+unsigned byteSize(ScalarKind k);
+/// The float kind of a complex kind's parts (C64 -> F32).
+ScalarKind complexPart(ScalarKind k);
+/// Short name: "bool", "i8".."i64", "u8".."u64", "f32", "f64", "c64", "c128".
+const char *scalarName(ScalarKind k);
+/// NumPy name: "bool", "int8", ..., "complex128".
+const char *numpyName(ScalarKind k);
+/// Parses every dtype spelling stn accepts (NumPy names, bit-count short
+/// names i8..c128, unambiguous byte-count names i4/f8/c16, numba aliases).
+std::optional<ScalarKind> parseScalarName(std::string_view name);
+
+class Type {
+public:
+  enum class Kind : uint8_t { Invalid, None, Scalar, Array, Tuple };
+  enum class Layout : uint8_t { Any, C };
+
+  Type() = default;
+  static Type none();
+  static Type scalar(ScalarKind k);
+  static Type array(ScalarKind dtype, unsigned rank, Layout layout = Layout::Any);
+  static Type tuple(std::vector<Type> elements);
+
+  Kind kind() const { return K; }
+  bool isValid() const { return K != Kind::Invalid; }
+  bool isNone() const { return K == Kind::None; }
+  bool isScalar() const { return K == Kind::Scalar; }
+  bool isArray() const { return K == Kind::Array; }
+  bool isTuple() const { return K == Kind::Tuple; }
+  bool isScalarOf(ScalarKind s) const { return isScalar() && SK == s; }
+  bool isIntegerScalar() const { return isScalar() && isInteger(SK); }
+  bool isNumericScalar() const { return isScalar(); }
+
+  /// The scalar kind of a scalar, or the dtype of an array.
+  ScalarKind scalarKind() const { return SK; }
+  unsigned rank() const { return Rank; }
+  Layout layout() const { return L; }
+  const std::vector<Type> &elements() const;
+  /// The array's element type as a scalar Type.
+  Type dtypeType() const { return scalar(SK); }
+  /// An array type with the same dtype, `rank` dims and `layout`.
+  Type withRank(unsigned rank, Layout layout) const { return array(SK, rank, layout); }
+
+  bool operator==(const Type &o) const;
+  bool operator!=(const Type &o) const { return !(*this == o); }
+
+  /// The language's own syntax: "f64", "f64[:, :]", "f64[:, ::1]",
+  /// "(f64[:], i64)", "none".
+  std::string str() const;
+  /// Numba-like description for messages: "array(float64, 2d, C)".
+  std::string describe() const;
+
+  /// Number of scalar leaves of a (possibly nested) tuple; 1 otherwise.
+  unsigned numLeaves() const;
+  /// The leaves of a tuple type in order (itself if not a tuple).
+  void collectLeaves(std::vector<Type> &out) const;
+
+private:
+  Kind K = Kind::Invalid;
+  ScalarKind SK = ScalarKind::I64;
+  uint8_t Rank = 0;
+  Layout L = Layout::Any;
+  std::shared_ptr<const std::vector<Type>> Elts;
+};
+
+//===----------------------------------------------------------------------===//
+// Promotion rules
+//===----------------------------------------------------------------------===//
+
+/// The common kind of two scalars for arithmetic (Numba's rules; see file
+/// comment). Never fails.
+ScalarKind promote(ScalarKind a, ScalarKind b);
+
+/// How a binary operator computes: operands are converted to `operand`, the
+/// result has type `result`. Fails (nullopt) with a message in `error`.
+struct BinaryRule {
+  ScalarKind operand;
+  ScalarKind result;
+};
+std::optional<BinaryRule> binaryRule(ast::BinOpKind op, ScalarKind lhs,
+                                     ScalarKind rhs, std::string &error);
+/// Comparison: operands converted to the returned kind; the result is bool.
+std::optional<ScalarKind> compareRule(ast::CmpOpKind op, ScalarKind lhs,
+                                      ScalarKind rhs, std::string &error);
+/// Unary operators: the result kind (operand converted to it first, except
+/// `not` which always yields bool).
+std::optional<ScalarKind> unaryRule(ast::UnaryOpKind op, ScalarKind operand,
+                                    std::string &error);
+
+/// The type a variable gets when it is assigned values of types `a` and `b`
+/// (Numba's unification). nullopt if they cannot be unified.
+std::optional<Type> unify(const Type &a, const Type &b);
+
+/// Whether a value of type `from` may be implicitly converted to `to` where
+/// a declared type is known (explicit signatures, stores into arrays).
+bool canConvert(const Type &from, const Type &to);
+
+//===----------------------------------------------------------------------===//
+// Type syntax
+//===----------------------------------------------------------------------===//
+
+/// A kernel signature: argument types and an optional declared result.
+struct Signature {
+  std::vector<Type> args;
+  std::optional<Type> result; ///< `void` -> Type::none()
+  std::string str() const;
+};
+
+/// Converts a type expression (`f64`, `float64[:, ::1]`, `nb.int32`,
+/// `Tuple((f8[:], f8))`, `UniTuple(i4, 3)`, `(f8, i4)`) to a Type. On
+/// failure reports to `diags` and returns nullopt.
+std::optional<Type> typeFromExpr(const ast::Expr &e,
+                                 const std::shared_ptr<const SourceFile> &file,
+                                 DiagnosticEngine &diags);
+
+/// Converts a signature expression: `ret(args...)`, `(args...)` or a bare
+/// comma-separated argument list (`--sig`).
+std::optional<Signature>
+signatureFromExpr(const ast::Expr &e, const std::shared_ptr<const SourceFile> &file,
+                  DiagnosticEngine &diags);
+
+/// Parses a signature string ("f8[:,:](f8[:,:])" or "f64, i32") held in its
+/// own buffer (used for `stn ir --sig`).
+std::optional<Signature> parseSignatureString(const std::string &text,
+                                              const std::string &bufferName,
+                                              DiagnosticEngine &diags);
+
+} // namespace stn
+
+#endif // STN_COMPILER_TYPES_H
