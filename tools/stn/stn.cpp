@@ -567,7 +567,7 @@ std::string versionString() {
 #endif
 }
 
-constexpr const char *RunFooter = R"(ARG syntax (each ARG is one kernel argument, in parameter order):
+constexpr const char *RunFooter = R"TXT(ARG syntax (each ARG is one kernel argument, in parameter order):
   x.npy             an array argument, read from a NumPy .npy file (any stn
                     dtype, either byte order, C or Fortran order); an ARG that
                     ends in .npy or contains '/' is always taken as a file
@@ -602,16 +602,37 @@ Result:
 DIR/<parameter name>.npy: use it for kernels that fill an output argument.
 
 Exit status: 0 on success, 1 on any error (printed to stderr), 2 on a usage
-error.)";
+error.
+)TXT";
 
-constexpr const char *MainFooter = R"(Examples:
+constexpr const char *MainFooter = R"TXT(Examples:
   stn run add.stn add 1 2.5                 prints 3.5
   stn run scale.stn scale a.npy -2 -o b.npy writes the result to b.npy
   stn check kernels.stn                     reports errors and warnings
   stn ir matmul.stn matmul --sig "f64[:,:], f64[:,:], f64[:,:]" --emit=llvm
 
 Exit status: 0 on success, 1 on an error (diagnostics go to stderr), 2 on a
-usage error. Run 'stn COMMAND --help' for the options of each command.)";
+usage error. Run 'stn COMMAND --help' for the options of each command.
+)TXT";
+
+constexpr const char *CheckFooter = R"TXT(Checks everything that needs no argument types: syntax, names, decorators and
+their options, unsupported Python features, and the kernels that have an
+explicit signature (which are compiled).
+
+Exit status: 0 if FILE is correct (it may have warnings), 1 if it has errors,
+2 on a usage error.
+)TXT";
+
+constexpr const char *IrFooter = R"TXT(Example:
+  stn ir matmul.stn matmul --sig "f64[:,:], f64[:,:], f64[:,:]" --emit=mlir
+
+--sig takes the language's type syntax: a comma-separated list of argument
+types such as "f64, i32" or "f32[:, ::1]", or a whole Numba signature such as
+"f8(i4, i4)".
+
+Exit status: 0 on success, 1 on an error (printed to stderr), 2 on a usage
+error.
+)TXT";
 
 } // namespace
 
@@ -659,6 +680,7 @@ int main(int argc, char **argv) {
                "nothing and exits 0 if it is correct, exits 1 if it has errors");
   check->add_option("FILE", checkFile, "The .stn source file")->required()->type_name("");
   check->add_flag("-q,--quiet", checkQuiet, "Do not print warnings");
+  check->footer(CheckFooter);
 
   IrOptions irOpt;
   CLI::App *ir = app.add_subcommand(
@@ -681,8 +703,7 @@ int main(int argc, char **argv) {
       ->option_text("STAGE")
       ->check(CLI::IsMember({"ast", "typed", "mlir", "lowered", "mlir-lowered", "llvm",
                              "asm"}));
-  ir->footer("Example: stn ir matmul.stn matmul --sig \"f64[:,:], f64[:,:], f64[:,:]\" "
-             "--emit=mlir");
+  ir->footer(IrFooter);
 
   std::vector<std::string> args(argv, argv + argc);
   args = reorderRunArguments(*run, args);

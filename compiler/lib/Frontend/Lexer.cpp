@@ -39,6 +39,7 @@ const char *tokSpelling(Tok k) {
   case Tok::Imag: return "imaginary literal";
   case Tok::String: return "string literal";
   case Tok::FString: return "f-string";
+  case Tok::Unknown: return "unknown character";
   case Tok::KwFalse: return "'False'";
   case Tok::KwNone: return "'None'";
   case Tok::KwTrue: return "'True'";
@@ -310,6 +311,12 @@ private:
   void lexEscape(std::string &value, bool bytes);
   void lexOperator();
   void unexpectedChar();
+  /// Emits an Unknown token for rejected bytes [b, e) and keeps the parser
+  /// quiet about it: the lexer's message is the one that explains it.
+  void rejected(uint32_t b, uint32_t e) {
+    push(Tok::Unknown, b, e);
+    Out.quietSpans.push_back(QuietSpan{SourceRange(b, e)});
+  }
 };
 
 LexResult Lexer::run() {
@@ -353,6 +360,7 @@ LexResult Lexer::run() {
         continue;
       }
       error(Pos, Pos + 1, "unexpected character after line continuation character");
+      rejected(Pos, Pos + 1);
       ++Pos;
       continue;
     }
@@ -876,19 +884,17 @@ void Lexer::lexOperator() {
 void Lexer::unexpectedChar() {
   uint32_t start = Pos;
   unsigned char c = static_cast<unsigned char>(Buf[Pos]);
-  if (c == 0) {
-    ++Pos;
-    error(start, Pos, "source code cannot contain null bytes");
-    return;
-  }
   if (c < 0x80) {
     ++Pos;
     char buf[64];
-    if (c < 0x20 || c == 0x7F)
+    if (c == 0)
+      std::snprintf(buf, sizeof buf, "source code cannot contain null bytes");
+    else if (c < 0x20 || c == 0x7F)
       std::snprintf(buf, sizeof buf, "invalid non-printable character U+%04X", c);
     else
       std::snprintf(buf, sizeof buf, "unexpected character '%c'", c);
     error(start, Pos, buf);
+    rejected(start, Pos);
     return;
   }
   // Decode one UTF-8 sequence so the message shows the character and the
@@ -906,6 +912,7 @@ void Lexer::unexpectedChar() {
   error(start, Pos,
         "unexpected character '" + std::string(Buf + start, Pos - start) + "'" + buf,
         "stn source must be ASCII outside of strings and comments");
+  rejected(start, Pos);
 }
 
 } // namespace

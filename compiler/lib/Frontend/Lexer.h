@@ -39,6 +39,9 @@ enum class Tok : uint8_t {
   Imag,
   String,
   FString,
+  /// A character the lexer rejected (already reported). Kept as a token so
+  /// that the parser abandons the statement without a second error.
+  Unknown,
   // Keywords.
   KwFalse, KwNone, KwTrue, KwAnd, KwAs, KwAssert, KwAsync, KwAwait, KwBreak,
   KwClass, KwContinue, KwDef, KwDel, KwElif, KwElse, KwExcept, KwFinally,

@@ -881,31 +881,52 @@ Block Parser::parseElseBlock() {
 ///        | 'if' named_expression ':' block [else_block]
 /// elif_stmt: 'elif' named_expression ':' block elif_stmt
 ///          | 'elif' named_expression ':' block [else_block]
+///
+/// The elif chain is parsed in a loop, not by recursion, so that a long
+/// generated chain cannot exhaust the stack; the nested If nodes are built
+/// afterwards from the innermost one out.
 StmtPtr Parser::parseIfStmt() {
-  std::string kw = at(Tok::KwIf) ? "if" : "elif";
-  uint32_t begin = tok().range.begin;
-  unsigned line = lineOf(begin);
-  advance();
-  ExprPtr cond = parseNamedExpression();
-  Block body;
-  if (cond && expectColon("expected ':' after '" + kw + "' condition")) {
-    body = parseBlock("'" + kw + "' statement", line);
-  } else {
-    cond = nullptr;
-    skipRestOfLine();
-    body = parseBlock("", line, /*quiet=*/true);
-  }
+  struct Clause {
+    uint32_t begin;
+    ExprPtr cond; // null if the clause's header was broken
+    Block body;
+  };
+  std::vector<Clause> clauses;
+  do {
+    std::string kw = at(Tok::KwIf) ? "if" : "elif";
+    Clause c;
+    c.begin = tok().range.begin;
+    unsigned line = lineOf(c.begin);
+    advance();
+    c.cond = parseNamedExpression();
+    if (c.cond && expectColon("expected ':' after '" + kw + "' condition")) {
+      c.body = parseBlock("'" + kw + "' statement", line);
+    } else {
+      c.cond = nullptr;
+      skipRestOfLine();
+      c.body = parseBlock("", line, /*quiet=*/true);
+    }
+    clauses.push_back(std::move(c));
+  } while (at(Tok::KwElif));
+
   Block orelse;
-  if (at(Tok::KwElif)) {
-    if (StmtPtr elif = parseIfStmt())
-      orelse.push_back(std::move(elif));
-  } else if (at(Tok::KwElse)) {
+  if (at(Tok::KwElse))
     orelse = parseElseBlock();
+  uint32_t end = PrevEnd;
+  for (auto it = clauses.rbegin(); it != clauses.rend(); ++it) {
+    if (!it->cond) {
+      // A broken elif drops out of the chain; a broken if drops the chain.
+      if (it + 1 == clauses.rend())
+        return nullptr;
+      continue;
+    }
+    auto node = std::make_unique<If>(SourceRange(it->begin, end), std::move(it->cond),
+                                     std::move(it->body), std::move(orelse));
+    orelse.clear();
+    orelse.push_back(std::move(node));
   }
-  if (!cond)
-    return nullptr;
-  return std::make_unique<If>(SourceRange(begin, PrevEnd), std::move(cond), std::move(body),
-                              std::move(orelse));
+  StmtPtr result = std::move(orelse.front());
+  return result;
 }
 
 /// for_stmt: 'for' star_targets 'in' star_expressions ':' block [else_block]
@@ -1533,6 +1554,9 @@ ExprPtr Parser::parsePower() {
   ExprPtr base = parseAwaitPrimary();
   if (!base || !at(Tok::DoubleStar))
     return base;
+  DepthGuard guard(*this); // a ** b ** c ... nests to the right
+  if (!guard.ok)
+    return nullptr;
   return finishBinary(std::move(base), begin, BinOpKind::Pow, &Parser::parseFactor);
 }
 

@@ -308,6 +308,10 @@ std::optional<BinaryRule> binaryRule(ast::BinOpKind op, ScalarKind l, ScalarKind
     return BinaryRule{c, c};
   }
   case B::Pow: {
+    // Numba raises a float or complex to an integer power in the base's own
+    // type (float32 ** int64 stays float32).
+    if ((isFloat(l) || isComplex(l)) && (isInteger(r) || isBool(r)))
+      return BinaryRule{l, l};
     ScalarKind k = isInteger(c) || isBool(c) ? widenInt(c) : c;
     if (k == ScalarKind::U64 && isSignedInt(r))
       k = ScalarKind::I64;
