@@ -348,12 +348,28 @@ void Printer::stmt(const Stmt &s, unsigned indent) {
     return;
   }
   case Stmt::Kind::If: {
-    auto &i = cast<If>(s);
-    Out += "(if ";
-    expr(i.cond.get());
-    block(i.body, indent + 2);
-    elseBlock(i.orelse, indent + 2);
-    Out += ')';
+    // An elif chain is a chain of Ifs nested in `orelse`; walk it in a loop
+    // so that a long generated chain does not recurse once per clause.
+    const If *i = &cast<If>(s);
+    unsigned closers = 0;
+    while (true) {
+      Out += "(if ";
+      expr(i->cond.get());
+      block(i->body, indent + 2);
+      ++closers;
+      if (i->orelse.size() != 1 || !llvm::isa<If>(i->orelse.front().get())) {
+        elseBlock(i->orelse, indent + 2);
+        break;
+      }
+      Out += '\n';
+      Out.append(indent + 2, ' ');
+      Out += "(else\n";
+      ++closers;
+      indent += 4;
+      Out.append(indent, ' ');
+      i = cast<If>(i->orelse.front().get());
+    }
+    Out.append(closers, ')');
     return;
   }
   case Stmt::Kind::For: {
