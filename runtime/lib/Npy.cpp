@@ -37,6 +37,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 namespace stn {
 
@@ -346,6 +347,9 @@ Array readNpy(const std::string &path) {
   if (!file)
     fail(path, fmt::format("cannot open file: {}", std::strerror(errno)));
   std::FILE *f = file.get();
+  struct stat st;
+  if (::fstat(::fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+    fail(path, "is a directory, not an .npy file");
 
   if (fseeko(f, 0, SEEK_END) != 0)
     fail(path, fmt::format("cannot read file: {}", std::strerror(errno)));

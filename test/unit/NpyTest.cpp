@@ -402,6 +402,12 @@ TEST_F(NpyTest, RejectsMissingFile) {
   EXPECT_THAT(msg, HasSubstr("cannot open file"));
 }
 
+TEST_F(NpyTest, RejectsDirectory) {
+  std::string msg = readError(Dir.string());
+  EXPECT_THAT(msg, HasSubstr(Dir.string()));
+  EXPECT_THAT(msg, HasSubstr("is a directory"));
+}
+
 TEST_F(NpyTest, RejectsBadMagic) {
   for (std::string content : {std::string("hello world, this is text"), std::string(""),
                               std::string("\x93NUMP"), std::string("PK\x03\x04 zip file")}) {

@@ -441,19 +441,17 @@ int runCommand(const RunOptions &opt) {
   stn::Module mod = engine.loadFile(opt.file);
   printWarnings(opt.quiet);
   stn::Kernel kernel = mod.kernel(opt.kernel);
-  std::vector<std::string> params = kernel.parameterNames();
-  if (params.size() != args.size())
-    throw stn::Error(fmt::format(
-        "stn: error: kernel '{}' takes {} argument{} ({}) but {} {} given\n", opt.kernel,
-        params.size(), params.size() == 1 ? "" : "s", fmt::join(params, ", "), args.size(),
-        args.size() == 1 ? "was" : "were"));
-
+  // The call checks the argument count and types (and names the parameters
+  // when the count is wrong).
   stn::Value result = kernel.call(args);
 
   if (!opt.saveArgs.empty()) {
+    std::vector<std::string> params = kernel.parameterNames();
     fs::create_directories(opt.saveArgs);
-    for (const auto &[i, array] : arrays)
-      stn::writeNpy((fs::path(opt.saveArgs) / (params[i] + ".npy")).string(), array);
+    for (const auto &[i, array] : arrays) {
+      std::string name = i < params.size() ? params[i] : fmt::format("arg{}", i);
+      stn::writeNpy((fs::path(opt.saveArgs) / (name + ".npy")).string(), array);
+    }
     if (arrays.empty())
       warn(opt.quiet, "--save-args: the call had no array arguments; nothing written");
   }
@@ -549,7 +547,7 @@ std::vector<std::string> reorderRunArguments(const CLI::App &run,
     out.push_back(a);
     bool attachedValue = a.rfind("--", 0) == 0 ? a.find('=') != std::string::npos
                                                : a.size() > 2;
-    if (!attachedValue && o && o->get_type_size() != 0 && i + 1 < argv.size())
+    if (!attachedValue && o->get_expected_min() > 0 && i + 1 < argv.size())
       out.push_back(argv[++i]);
   }
   if (!positionals.empty()) {
@@ -706,6 +704,15 @@ int main(int argc, char **argv) {
   ir->footer(IrFooter);
 
   std::vector<std::string> args(argv, argv + argc);
+  // CLI11 reports a mistyped command as "A subcommand is required"; name it.
+  if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' &&
+      args[1] != run->get_name() && args[1] != check->get_name() &&
+      args[1] != ir->get_name()) {
+    std::cerr << fmt::format("stn: error: unknown command '{}' (the commands are run, "
+                             "check and ir)\nRun with --help for more information.\n",
+                             args[1]);
+    return 2;
+  }
   args = reorderRunArguments(*run, args);
   std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
   try {

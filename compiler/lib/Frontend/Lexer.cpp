@@ -258,7 +258,8 @@ private:
   };
   struct Level {
     unsigned col;
-    bool real; ///< false for levels invented during recovery: no DEDENT
+    bool real;             ///< false for levels invented during recovery: no DEDENT
+    bool tooDeep = false;  ///< past the indentation limit
   };
 
   const std::shared_ptr<const SourceFile> &File;
@@ -271,6 +272,7 @@ private:
   std::vector<Level> Indents;
   bool AtLineStart = true;
   bool LineHasTokens = false;
+  uint32_t TooDeepFrom = 0; ///< start of the current too-deep region
 
   int peek(unsigned k = 0) const {
     return Pos + k < End ? static_cast<unsigned char>(Buf[Pos + k]) : -1;
@@ -370,6 +372,8 @@ LexResult Lexer::run() {
   if (!Brackets.empty())
     reportUnclosed(End + 1);
   if (Layout) {
+    if (Indents.back().tooDeep)
+      Out.quietRegions.push_back(SourceRange(TooDeepFrom, End + 1));
     if (LineHasTokens)
       push(Tok::Newline, End, End);
     for (; Indents.size() > 1; Indents.pop_back())
@@ -414,8 +418,11 @@ bool Lexer::startLine() {
   if (col > Indents.back().col) {
     // CPython's limit; it also bounds the parser's block recursion.
     if (Indents.size() >= 100) {
-      error(Pos, Pos, "too many levels of indentation");
-      Indents.push_back({col, false});
+      if (!Indents.back().tooDeep) {
+        error(Pos, Pos, "too many levels of indentation");
+        TooDeepFrom = Pos;
+      }
+      Indents.push_back({col, false, true});
       return true;
     }
     Indents.push_back({col, true});
@@ -425,7 +432,11 @@ bool Lexer::startLine() {
   while (col < Indents.back().col) {
     if (Indents.back().real)
       push(Tok::Dedent, Pos, Pos);
+    bool leavesTooDeep = Indents.back().tooDeep &&
+                         !Indents[Indents.size() - 2].tooDeep;
     Indents.pop_back();
+    if (leavesTooDeep)
+      Out.quietRegions.push_back(SourceRange(TooDeepFrom, Pos));
   }
   if (col != Indents.back().col) {
     error(Pos, Pos, "unindent does not match any outer indentation level");

@@ -89,7 +89,11 @@ struct QuietSpan {
 /// The lexer's output: tokens plus the spans where the parser stays quiet.
 struct LexResult {
   std::vector<Token> tokens;
-  std::vector<QuietSpan> quietSpans;
+  std::vector<QuietSpan> quietSpans; ///< sorted by offset, disjoint
+  /// Lines nested deeper than the indentation limit: they produce no
+  /// INDENT tokens, so their block structure is lost and the parser would
+  /// only report follow-on errors there. Rare; may contain quietSpans.
+  std::vector<SourceRange> quietRegions;
 };
 
 /// Lexes [begin, end) of `file`. Ranges are absolute offsets into the file.

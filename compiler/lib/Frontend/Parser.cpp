@@ -33,6 +33,7 @@
 #include "llvm/Support/Casting.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace stn {
 namespace {
@@ -44,6 +45,10 @@ using llvm::dyn_cast;
 using llvm::isa;
 
 constexpr unsigned kMaxDepth = 200;
+
+/// Like clang's -ferror-limit: past this many errors in one file, the rest
+/// are noise (and each repeats its source line), so they are dropped.
+constexpr size_t kMaxErrors = 50;
 
 bool isLayout(Tok k) {
   return k == Tok::Newline || k == Tok::Indent || k == Tok::Dedent || k == Tok::Eof;
@@ -109,8 +114,13 @@ class Parser {
 public:
   Parser(std::shared_ptr<const SourceFile> file, frontend::LexResult lexed,
          std::vector<Diagnostic> &diags, uint32_t begin)
-      : File(std::move(file)), Toks(std::move(lexed.tokens)),
-        Quiet(std::move(lexed.quietSpans)), Diags(diags), PrevEnd(begin) {}
+      : File(std::move(file)), Toks(std::move(lexed.tokens)), Diags(diags),
+        PrevEnd(begin) {
+    // Both lists come out of the lexer sorted by offset and disjoint.
+    for (frontend::QuietSpan &q : lexed.quietSpans)
+      (q.opener == UINT32_MAX ? QuietTokens : Unclosed).push_back(q);
+    QuietRegions = std::move(lexed.quietRegions);
+  }
 
   std::unique_ptr<Module> parseFile();
   ExprPtr parseSignature();
@@ -118,7 +128,9 @@ public:
 private:
   std::shared_ptr<const SourceFile> File;
   std::vector<Token> Toks;
-  std::vector<frontend::QuietSpan> Quiet;
+  std::vector<frontend::QuietSpan> Unclosed;    ///< after unclosed brackets
+  std::vector<frontend::QuietSpan> QuietTokens; ///< rejected characters, stray closers
+  std::vector<SourceRange> QuietRegions;        ///< too deeply indented code
   std::vector<Diagnostic> &Diags;
   size_t Pos = 0;
   uint32_t PrevEnd;           ///< end of the last consumed non-layout token
@@ -154,25 +166,39 @@ private:
 
   //===--- Diagnostics ----------------------------------------------------===//
 
+  static frontend::QuietSpan *findSpan(std::vector<frontend::QuietSpan> &spans,
+                                       uint32_t offset) {
+    auto it = std::upper_bound(spans.begin(), spans.end(), offset,
+                               [](uint32_t o, const frontend::QuietSpan &q) {
+                                 return o < q.span.begin;
+                               });
+    if (it == spans.begin() || offset >= std::prev(it)->span.end)
+      return nullptr;
+    return &*std::prev(it);
+  }
+
   void error(SourceRange r, std::string msg, std::string hint = {}) {
-    for (frontend::QuietSpan &q : Quiet) {
-      if (r.begin < q.span.begin || r.begin >= q.span.end)
-        continue;
+    if (findSpan(QuietTokens, r.begin))
+      return;
+    for (const SourceRange &q : QuietRegions)
+      if (r.begin >= q.begin && r.begin < q.end)
+        return;
+    if (frontend::QuietSpan *q = findSpan(Unclosed, r.begin)) {
       // Inside an unclosed bracket, an error at a real token on the
       // bracket's own line is the better message (CPython agrees); errors
       // caused by the line ending early are explained by the bracket.
-      if (q.opener == UINT32_MAX || isLayout(tok().kind) ||
-          lineOf(r.begin) != lineOf(q.opener) || q.diagIndex >= Diags.size())
+      if (q->opener == UINT32_MAX || isLayout(tok().kind) ||
+          lineOf(r.begin) != lineOf(q->opener) || q->diagIndex >= Diags.size())
         return;
-      Diags[q.diagIndex].message.clear(); // dropped by flush()
-      q.opener = UINT32_MAX;
-      break;
+      Diags[q->diagIndex].message.clear(); // dropped by flush()
+      q->opener = UINT32_MAX;
     }
     if (r.begin == LastErrorAt)
       return;
     LastErrorAt = r.begin;
     Diags.push_back(Diagnostic{Severity::Error, File, r, std::move(msg), std::move(hint)});
   }
+
   /// Where an "expected X" error points: the offending token if it is on
   /// the same line, else just after the previous token (a missing ':' is
   /// best shown at the end of its line, not at the start of the next one).
@@ -1920,10 +1946,18 @@ void flush(std::vector<Diagnostic> &pending, DiagnosticEngine &diags) {
                    [](const Diagnostic &a, const Diagnostic &b) {
                      return a.range.begin < b.range.begin;
                    });
-  for (Diagnostic &d : pending)
-    if (!d.message.empty())
-      diags.report(d.severity, std::move(d.file), d.range, std::move(d.message),
+  size_t reported = 0;
+  for (Diagnostic &d : pending) {
+    if (d.message.empty())
+      continue;
+    if (reported == kMaxErrors) {
+      diags.error(nullptr, SourceRange(), "too many errors emitted, stopping now");
+      break;
+    }
+    diags.report(d.severity, std::move(d.file), d.range, std::move(d.message),
                  std::move(d.hint));
+    ++reported;
+  }
 }
 
 } // namespace
