@@ -12,6 +12,7 @@
 
 #include "stn/Engine.h"
 #include "stn/Compiler/JIT.h"
+#include "stn/Compiler/Parser.h"
 #include "stn/Compiler/Pipeline.h"
 #include "stn/Compiler/Sema.h"
 
@@ -176,7 +177,8 @@ Module Engine::loadString(std::string_view source, std::string_view name) {
   return Module(impl);
 }
 
-Module Engine::loadFile(const std::string &path) {
+namespace {
+std::string readSource(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(fmt::format("error: cannot open '{}': {}", path, std::strerror(errno)));
@@ -184,7 +186,24 @@ Module Engine::loadFile(const std::string &path) {
   ss << in.rdbuf();
   if (in.bad())
     throw Error(fmt::format("error: cannot read '{}'", path));
-  return loadString(ss.str(), path);
+  return ss.str();
+}
+} // namespace
+
+Module Engine::loadFile(const std::string &path) { return loadString(readSource(path), path); }
+
+std::string Engine::parseToAST(const std::string &path, std::string_view kernel) {
+  auto file = std::make_shared<const SourceFile>(path, readSource(path));
+  DiagnosticEngine diags;
+  auto module = parseModule(file, diags);
+  if (!module || diags.hasErrors())
+    throw Error(diags.format());
+  if (kernel.empty())
+    return ast::printModule(*module);
+  const ast::FunctionDef *f = module->findFunction(kernel);
+  if (!f)
+    throw Error(fmt::format("{}: error: no function named '{}'", path, kernel));
+  return ast::printFunction(*f, *file);
 }
 
 //===----------------------------------------------------------------------===//

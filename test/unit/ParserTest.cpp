@@ -279,7 +279,10 @@ TEST(Diagnostics, ClosestMatch) {
   EXPECT_EQ(closestMatch("one_like", names), "ones_like");
   EXPECT_EQ(closestMatch("zros", names), "zeros");
   EXPECT_EQ(closestMatch("foo", names), "");
-  EXPECT_EQ(closestMatch("rnage", names), ""); // distance 2 > 5/3
+  // Swapped neighbours are one edit (optimal string alignment distance).
+  EXPECT_EQ(closestMatch("rnage", names), "range");
+  EXPECT_EQ(closestMatch("vlaues", {"values", "v"}), "values");
+  EXPECT_EQ(closestMatch("ab", {"xy"}), ""); // 2 edits > limit 1
   EXPECT_EQ(closestMatch("x", {"y"}), "y");     // limit is at least 1
   EXPECT_EQ(closestMatch("x", {}), "");
   EXPECT_EQ(closestMatch("abc", {"abd", "abe"}), "abd"); // first of ties
@@ -813,6 +816,14 @@ TEST(Layout, CrlfAndNoTrailingNewline) {
   EXPECT_EQ(printed("def f():\n    if x:\n        return 1\n    return 2\n    # c"), expected);
 }
 
+TEST(Layout, ByteOrderMarkIsIgnored) {
+  EXPECT_EQ(printed("\xEF\xBB\xBFimport math\nx = 1\n"),
+            "(module\n  (import math)\n  (global x (int 1)))\n");
+  auto file = std::make_shared<SourceFile>("e", "\xEF\xBB\xBF f8[:]");
+  DiagnosticEngine d;
+  EXPECT_NE(parseExpression(file, d, 0, static_cast<uint32_t>(file->text().size())), nullptr);
+}
+
 TEST(Layout, BackslashContinuation) {
   EXPECT_EQ(body("x = 1 + \\\n        2\nif a and \\\n   b:\n    pass\n"),
             "(def f (params)\n"
@@ -1319,6 +1330,10 @@ TEST(Errors, Tokens) {
   EXPECT_EQ(errors("x = 1 \\ 2\n"),
             (Strings{"1:7: unexpected character after line continuation character"}));
   EXPECT_EQ(errors("x = '\\x4'\n"), (Strings{"1:6: truncated \\xXX escape"}));
+  // A rejected character at the start of the next statement is not blamed
+  // on the end of the previous line.
+  EXPECT_EQ(errors("def f():\n    y = $\n    $ = 1\n    return y\n"),
+            (Strings{"2:9: unexpected character '$'", "3:5: unexpected character '$'"}));
 }
 
 TEST(Errors, NumberLiterals) {
@@ -1380,7 +1395,7 @@ TEST(Errors, InvalidSyntax) {
   EXPECT_EQ(errors("from numba import jit,\n"),
             (Strings{"1:22: trailing comma not allowed without surrounding parentheses"}));
   EXPECT_EQ(errors("from numba import\n"), (Strings{"1:18: expected name to import"}));
-  EXPECT_EQ(errors("@jit\nx = 1\n"), (Strings{"1:5: expected 'def' after decorator"}));
+  EXPECT_EQ(errors("@jit\nx = 1\n"), (Strings{"2:1: expected 'def' after decorator"}));
   EXPECT_EQ(errors("@jit x\ndef f(): pass\n"), (Strings{"1:6: expected newline after decorator"}));
   EXPECT_EQ(errors("def (x): pass\n"), (Strings{"1:5: expected function name after 'def'"}));
   EXPECT_EQ(errors("def f: pass\n"), (Strings{"1:6: expected '(' after function name"}));

@@ -497,6 +497,14 @@ int irCommand(const IrOptions &opt) {
   stn::Stage stage;
   if (!stn::parseStage(opt.emit, stage))
     throw stn::Error(fmt::format("stn: error: unknown stage '{}'\n", opt.emit));
+  if (stage == stn::Stage::AST) {
+    // The syntax tree is printed straight after parsing, before any check.
+    std::string text = stn::Engine::parseToAST(opt.file, opt.kernel);
+    std::cout << text;
+    if (!text.empty() && text.back() != '\n')
+      std::cout << '\n';
+    return 0;
+  }
   stn::Engine engine;
   stn::Module mod = engine.loadFile(opt.file);
   printWarnings(false);

@@ -121,19 +121,41 @@ std::string DiagnosticEngine::format() const {
   return out;
 }
 
+/// Optimal string alignment distance: insertions, deletions, substitutions
+/// and transpositions of adjacent characters each cost 1, so the common
+/// typo "vlaue" is one edit away from "value".
+static unsigned typoDistance(std::string_view a, std::string_view b) {
+  size_t n = a.size(), m = b.size();
+  std::vector<std::vector<unsigned>> d(n + 1, std::vector<unsigned>(m + 1));
+  for (size_t i = 0; i <= n; ++i)
+    d[i][0] = static_cast<unsigned>(i);
+  for (size_t j = 0; j <= m; ++j)
+    d[0][j] = static_cast<unsigned>(j);
+  for (size_t i = 1; i <= n; ++i)
+    for (size_t j = 1; j <= m; ++j) {
+      unsigned cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[n][m];
+}
+
 std::string closestMatch(std::string_view name,
                          const std::vector<std::string> &candidates) {
-  // A third of the name's length keeps suggestions plausible: "lenn" ->
-  // "len", but a two-letter name is not "close" to every other two-letter
-  // name.
-  unsigned limit = std::max<unsigned>(1, static_cast<unsigned>(name.size()) / 3);
-  llvm::ArrayRef<char> target(name.data(), name.size());
+  // About a third of the name's length keeps suggestions plausible: "lenn"
+  // -> "len", "vlaues" -> "values", but a two-letter name is not "close" to
+  // every other two-letter name.
+  if (name.size() > 64)
+    return {};
+  unsigned limit = std::max<unsigned>(1, static_cast<unsigned>(name.size() + 1) / 3);
   std::string best;
   unsigned bestDistance = limit + 1;
   for (const std::string &cand : candidates) {
-    unsigned d = llvm::ComputeEditDistance(
-        llvm::ArrayRef<char>(cand.data(), cand.size()), target,
-        /*AllowReplacements=*/true, /*MaxEditDistance=*/limit + 1);
+    if (cand == name || cand.size() > name.size() + limit ||
+        cand.size() + limit < name.size())
+      continue;
+    unsigned d = typoDistance(name, cand);
     if (d < bestDistance) {
       bestDistance = d;
       best = cand;

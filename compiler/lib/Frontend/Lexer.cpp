@@ -932,6 +932,10 @@ LexResult lex(const std::shared_ptr<const SourceFile> &file, uint32_t begin,
               uint32_t end, bool layout, std::vector<Diagnostic> &diags) {
   end = std::min<uint32_t>(end, static_cast<uint32_t>(file->text().size()));
   begin = std::min(begin, end);
+  // Editors on Windows may start a file with a UTF-8 byte order mark;
+  // Python ignores it, and so do we.
+  if (begin == 0 && file->text().compare(0, 3, "\xEF\xBB\xBF") == 0 && end >= 3)
+    begin = 3;
   return Lexer(file, begin, end, layout, diags).run();
 }
 

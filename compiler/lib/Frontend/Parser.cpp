@@ -156,9 +156,10 @@ private:
     advance();
     return true;
   }
-  std::string text(const Token &t) const {
-    return File->text().substr(t.range.begin, t.range.end - t.range.begin);
+  std::string_view view(const Token &t) const {
+    return std::string_view(File->text()).substr(t.range.begin, t.range.end - t.range.begin);
   }
+  std::string text(const Token &t) const { return std::string(view(t)); }
   unsigned lineOf(uint32_t offset) const { return File->lineCol(offset).first; }
   bool atEndOfSimpleStmt() const {
     return at(Tok::Newline) || at(Tok::Semi) || at(Tok::Eof);
@@ -199,12 +200,12 @@ private:
     Diags.push_back(Diagnostic{Severity::Error, File, r, std::move(msg), std::move(hint)});
   }
 
-  /// Where an "expected X" error points: the offending token if it is on
-  /// the same line, else just after the previous token (a missing ':' is
+  /// Where an "expected X" error points: the offending token, or just
+  /// after the previous token when the line ended instead (a missing ':' is
   /// best shown at the end of its line, not at the start of the next one).
   SourceRange expectedLoc() const {
     const Token &t = tok();
-    if (Pos > 0 && (isLayout(t.kind) || lineOf(t.range.begin) != lineOf(PrevEnd)))
+    if (Pos > 0 && isLayout(t.kind))
       return SourceRange(PrevEnd, PrevEnd);
     return t.range;
   }
@@ -498,7 +499,8 @@ void Parser::parseStatement(Block &out) {
                       : at(Tok::KwExcept) ? "'except' without a matching 'try'"
                                           : "'finally' without a matching 'try'";
     error(tok().range, msg, "check the indentation of this line");
-    parseUnsupportedCompound("");
+    std::string keyword = text(tok());
+    parseClause(keyword.c_str(), /*skipBody=*/false); // for errors in its block
     return;
   }
   case Tok::Name:
@@ -514,7 +516,7 @@ void Parser::parseStatement(Block &out) {
 /// `match` is a soft keyword: `match x:` starts a match statement, while
 /// `match = 3` or `match(x)` are ordinary code.
 bool Parser::looksLikeMatch() const {
-  if (text(tok()) != "match")
+  if (view(tok()) != "match")
     return false;
   Tok next = peekTok().kind;
   if (!startsExpression(next) || next == Tok::Star)
@@ -541,7 +543,7 @@ void Parser::parseSimpleStmts(Block &out) {
   if (consumeIf(Tok::Newline) || at(Tok::Eof))
     return;
   std::string hint;
-  if (Toks[first].kind == Tok::Name && text(Toks[first]) == "print" && Pos == first + 1)
+  if (Toks[first].kind == Tok::Name && view(Toks[first]) == "print" && Pos == first + 1)
     hint = "missing parentheses in call to 'print'; did you mean print(...)?";
   error(tok().range, "invalid syntax", std::move(hint));
   skipToEndOfStatement(first);

@@ -1951,7 +1951,9 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
   p->File = file;
   unsigned errorsBefore = diags.numErrors();
   p->Mod = parseModule(file, diags);
-  if (!p->Mod)
+  // The parser drops statements it could not parse; checking names in what
+  // is left would only add follow-on errors.
+  if (!p->Mod || diags.numErrors() != errorsBefore)
     return nullptr;
   // Imports: numpy/math/numba aliases and from-imports.
   for (auto &imp : p->Mod->imports) {

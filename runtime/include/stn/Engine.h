@@ -68,6 +68,11 @@ public:
   /// Warnings produced by the last load on this thread (formatted).
   static std::string lastWarnings();
 
+  /// Parses a .stn file and prints its syntax tree (the whole module, or
+  /// the function `kernel`) without any later check: `stn ir --emit=ast`
+  /// stops right after the parser. Throws stn::Error on syntax errors.
+  static std::string parseToAST(const std::string &path, std::string_view kernel = {});
+
 private:
   std::shared_ptr<detail::EngineImpl> Impl;
 };
