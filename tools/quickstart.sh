@@ -12,12 +12,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-tools/install-deps.sh
-
-if [[ ! -f build/build.ninja ]]; then
-  cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release
-fi
-ninja -C build -j"${STN_JOBS:-2}"
+tools/build.sh
 
 STN=build/bin/stn
 NPY="python3 tools/npytool.py"
