@@ -16,6 +16,10 @@
 #include "stn/Compiler/Pipeline.h"
 #include "stn/Compiler/Sema.h"
 
+#include "Cache.h"
+#include "CallChecks.h"
+#include "KernelRuntime.h"
+
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <fmt/format.h>
@@ -62,7 +66,10 @@ DType dtypeOf(ScalarKind k) { return static_cast<DType>(k); }
 
 namespace detail {
 
-/// One compiled specialization.
+/// One compiled specialization. A cache hit rebuilds it from the entry
+/// file without type inference: a field added here must be stored in the
+/// entry too (Cache.cpp, serializeEntry/parseEntry, with a new format
+/// version).
 struct CompiledSpec {
   using EntryFn = void (*)(void **);
   EntryFn fn = nullptr;
@@ -75,12 +82,46 @@ struct EngineImpl {
   std::mutex jitMutex;
   std::unique_ptr<JIT> jit;
   std::atomic<unsigned> counter{0};
+  std::unique_ptr<CacheSession> cache; ///< the on-disk cache (Cache.h)
+  std::mutex keyedMutex;               ///< guards keyed
+  /// Specializations with a cache key, by key digest: every module of this
+  /// engine shares them, and their entry symbol (derived from the key) is
+  /// defined in the JIT only once.
+  std::map<std::string, std::shared_ptr<CompiledSpec>> keyed;
+
+  std::shared_ptr<CompiledSpec> findKeyed(const std::string &digest) {
+    std::lock_guard<std::mutex> lock(keyedMutex);
+    auto it = keyed.find(digest);
+    return it == keyed.end() ? nullptr : it->second;
+  }
+
+  /// Links `object` and returns its specialization; with a `digest`, the
+  /// one already linked for it wins. Null with a message in `err`.
+  std::shared_ptr<CompiledSpec> link(const std::string &digest,
+                                     std::unique_ptr<llvm::MemoryBuffer> object,
+                                     const std::string &symbol, std::vector<Type> argTypes,
+                                     Type resultType, std::string &err) {
+    std::lock_guard<std::mutex> lock(keyedMutex);
+    if (!digest.empty())
+      if (auto it = keyed.find(digest); it != keyed.end())
+        return it->second;
+    void *addr = getJIT().addObject(std::move(object), symbol, err);
+    if (!addr)
+      return nullptr;
+    auto spec = std::make_shared<CompiledSpec>();
+    spec->fn = reinterpret_cast<CompiledSpec::EntryFn>(addr);
+    spec->argTypes = std::move(argTypes);
+    spec->resultType = std::move(resultType);
+    if (!digest.empty())
+      keyed[digest] = spec;
+    return spec;
+  }
 
   JIT &getJIT() {
     std::lock_guard<std::mutex> lock(jitMutex);
     if (!jit) {
       std::string err;
-      jit = JIT::create(err);
+      jit = JIT::create(err, runtimeSymbols());
       if (!jit)
         throw Error("cannot initialize the JIT: " + err);
     }
@@ -109,36 +150,83 @@ struct ModuleImpl {
 
   /// Compiles (or finds) the specialization of `k` for `args`. Caller holds
   /// no lock.
-  std::shared_ptr<CompiledSpec> getSpec(const KernelDecl &k, const std::vector<Type> &args) {
+  std::shared_ptr<CompiledSpec> getSpec(const KernelDecl &k, const std::vector<Type> &args,
+                                        bool hasOut = false) {
     std::string key = k.def->name + "(";
     for (size_t i = 0; i < args.size(); ++i)
       key += (i ? ", " : "") + args[i].str();
-    key += ")";
+    key += hasOut ? ", out=)" : ")";
     std::lock_guard<std::mutex> lock(mutex);
     auto it = specs.find(key);
     if (it != specs.end())
       return it->second;
+    std::shared_ptr<CompiledSpec> spec;
+    CacheSession &cache = *engine->cache;
+    if (cache.enabled() && k.options.cache) {
+      // Every input of Program::specialize must reach the key.
+      CacheKey ck = computeCacheKey(*program, k, args, engine->options.optLevel,
+                                    cache.config().version, hasOut ? "out=" : "");
+      spec = engine->findKeyed(ck.digest);
+      bool linkFailed = false;
+      if (!spec)
+        spec = loadCached(ck, args.size(), linkFailed);
+      if (!spec)
+        spec = compile(k, args, hasOut, &ck, !linkFailed);
+    } else {
+      spec = compile(k, args, hasOut, nullptr, false);
+    }
+    specs[key] = spec;
+    return spec;
+  }
+
+  /// The specialization from the disk cache, or null on a miss.
+  std::shared_ptr<CompiledSpec> loadCached(const CacheKey &ck, size_t numArgs,
+                                           bool &linkFailed) {
+    auto hit = engine->cache->lookup(ck);
+    if (!hit)
+      return nullptr;
+    if (hit->argTypes.size() != numArgs) {
+      engine->cache->discard(ck, "its signature does not fit the call");
+      return nullptr;
+    }
+    std::string err;
+    auto spec = engine->link(ck.digest, std::move(hit->object), cachedEntrySymbol(ck),
+                             std::move(hit->argTypes), hit->resultType, err);
+    if (!spec) {
+      linkFailed = true;
+      engine->cache->discard(ck, err);
+    }
+    return spec;
+  }
+
+  /// Type inference, MLIR and LLVM: the specialization compiled and linked;
+  /// with `store`, written to the disk cache under `ck`.
+  std::shared_ptr<CompiledSpec> compile(const KernelDecl &k, const std::vector<Type> &args,
+                                        bool hasOut, const CacheKey *ck, bool store) {
     DiagnosticEngine diags;
-    TypedFunction *tf = program->specialize(k, args, diags);
+    TypedFunction *tf = program->specialize(k, args, diags, hasOut);
     if (!tf)
       throw Error(diags.format());
+    // A cached entry's symbol is the same in every process. (After a cached
+    // object failed to link, that symbol may be taken: use a fresh one.)
     std::string symbol =
-        fmt::format("__stn_entry_{}_{}", engine->counter.fetch_add(1), tf->symbol);
+        store ? cachedEntrySymbol(*ck)
+              : fmt::format("__stn_entry_{}_{}", engine->counter.fetch_add(1), tf->symbol);
     CodegenOptions opts;
     opts.optLevel = engine->options.optLevel;
     auto object = compileToObject(*tf, symbol, opts, diags);
+    engine->cache->noteCompilation();
     if (!object)
       throw Error(diags.format());
+    std::string bytes = store ? object->getBuffer().str() : std::string();
     std::string err;
-    void *addr = engine->getJIT().addObject(std::move(object), symbol, err);
-    if (!addr)
+    auto spec = engine->link(ck ? ck->digest : std::string(), std::move(object), symbol,
+                             tf->argTypes, tf->resultType, err);
+    if (!spec)
       throw Error(fmt::format("internal compiler error: cannot load the compiled kernel '{}': {}",
                               k.def->name, err));
-    auto spec = std::make_shared<CompiledSpec>();
-    spec->fn = reinterpret_cast<CompiledSpec::EntryFn>(addr);
-    spec->argTypes = tf->argTypes;
-    spec->resultType = tf->resultType;
-    specs[key] = spec;
+    if (store)
+      engine->cache->store(*ck, tf->argTypes, tf->resultType, bytes);
     return spec;
   }
 };
@@ -153,11 +241,17 @@ Engine::Engine(EngineOptions options) : Impl(std::make_shared<detail::EngineImpl
   if (options.optLevel > 3)
     throw Error("optLevel must be between 0 and 3");
   Impl->options = options;
+  Impl->cache = std::make_unique<detail::CacheSession>(detail::resolveCacheConfig(options),
+                                                       options.onWarning);
 }
 
 Engine::~Engine() = default;
 
 std::string Engine::lastWarnings() { return LastWarnings; }
+
+std::vector<std::string> Engine::takeWarnings() { return Impl->cache->takeWarnings(); }
+
+CacheStats Engine::cacheStats() const { return Impl->cache->stats(); }
 
 Module Engine::loadString(std::string_view source, std::string_view name) {
   LastWarnings.clear();
@@ -333,11 +427,13 @@ void collectLeaves(const Type &t, std::vector<Type> &out) {
     out.push_back(t);
 }
 
-Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos) {
+/// Builds the result; arrays the kernel allocated are adopted without a
+/// copy, views of the arguments are copied.
+Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos, detail::CallArena &arena) {
   if (t.isTuple()) {
     std::vector<Value> elts;
     for (auto &e : t.elements())
-      elts.push_back(unpack(e, slots, pos));
+      elts.push_back(unpack(e, slots, pos, arena));
     return Value::tuple(std::move(elts));
   }
   if (t.isScalar())
@@ -354,6 +450,8 @@ Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos) {
       shape[d] = s.descriptor[3 + d];
       strides[d] = s.descriptor[3 + r + d] * item;
     }
+    if (auto owner = arena.adopt(reinterpret_cast<void *>(s.descriptor[0])))
+      return Value(Array(owner, aligned + offset * item, dt, shape, strides));
     ArrayView view(aligned + offset * item, dt, shape, strides);
     return Value(Array::copyOf(view));
   }
@@ -362,28 +460,47 @@ Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos) {
 
 } // namespace
 
-Value Kernel::call(const std::vector<Arg> &args) const {
+Value Kernel::call(const std::vector<Arg> &args) const { return call(args, {}); }
+
+Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   const KernelDecl &k = Impl->kernel(Name);
   const auto &params = k.def->params;
-  if (args.size() != params.size()) {
+  size_t arity = Program::hostArity(k);
+  if (argsIn.size() != arity) {
     std::string names;
-    for (size_t i = 0; i < params.size(); ++i)
+    for (size_t i = 0; i < arity; ++i)
       names += (i ? ", " : "") + params[i].name;
     throw Error(fmt::format("error: kernel '{}' takes {} argument{} ({}) but {} {} given", Name,
-                            params.size(), params.size() == 1 ? "" : "s", names, args.size(),
-                            args.size() == 1 ? "was" : "were"));
+                            arity, arity == 1 ? "" : "s", names, argsIn.size(),
+                            argsIn.size() == 1 ? "was" : "were"));
+  }
+  std::vector<Arg> args = argsIn;
+  bool hasOut = false;
+  for (auto &[name, value] : kwargs) {
+    if (name != "out" || k.kind == KernelKind::Jit || hasOut)
+      throw Error(fmt::format("error: kernel '{}' does not take the keyword argument '{}'{}",
+                              Name, name,
+                              k.kind == KernelKind::Jit ? ""
+                                                        : " (stencils, ufuncs and gufuncs take out=)"));
+    if (!value.isArray())
+      throw Error(fmt::format("error: out= of kernel '{}' must be an array", Name));
+    if (value.array().readonly)
+      throw Error(fmt::format("error: out= of kernel '{}' is read-only", Name));
+    hasOut = true;
+    args.push_back(value);
   }
   std::vector<Type> types;
   for (size_t i = 0; i < args.size(); ++i)
-    types.push_back(argumentType(args[i], params[i].name));
-  if (!k.signatures.empty()) {
+    types.push_back(argumentType(args[i], i < arity ? params[i].name : std::string("out")));
+  checkCallShapes(k, args, hasOut);
+  if (!k.signatures.empty() && k.kind == KernelKind::Jit) {
     std::string err;
     const Signature *sig = Impl->program->matchSignature(k, types, err);
     if (!sig)
       throw Error("error: " + err);
     types = sig->args;
   }
-  auto spec = Impl->getSpec(k, types);
+  auto spec = Impl->getSpec(k, types, hasOut);
 
   std::vector<Slot> slots(args.size());
   std::vector<void *> ptrs;
@@ -431,9 +548,18 @@ Value Kernel::call(const std::vector<Arg> &args) const {
       results[i].descriptor.assign(3 + 2 * leaves[i].rank(), 0);
     ptrs.push_back(results[i].ptr());
   }
-  spec->fn(ptrs.data());
+  detail::CallArena arena;
+  {
+    detail::CallArena::Scope scope(arena);
+    spec->fn(ptrs.data());
+  }
+  if (hasOut) {
+    // The result is the caller's out= array itself.
+    const ArrayView &o = args.back().array();
+    return Value(Array(nullptr, o.data, o.dtype, o.shape, o.strides));
+  }
   size_t pos = 0;
-  return unpack(spec->resultType, results, pos);
+  return unpack(spec->resultType, results, pos, arena);
 }
 
 } // namespace stn

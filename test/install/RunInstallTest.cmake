@@ -2,7 +2,10 @@
 #
 # Run by ctest (see test/CMakeLists.txt):
 #   cmake -DSTN_BINARY_DIR=<build> -DSTN_SOURCE_DIR=<source> -DWORK_DIR=<scratch>
-#         -P RunInstallTest.cmake
+#         [-DSTN_CXX_COMPILER=<c++>] [-DSTN_CXX_FLAGS=<flags>]
+#         [-DSTN_EXE_LINKER_FLAGS=<flags>] -P RunInstallTest.cmake
+# The optional ones build the host program like the tree under test (the
+# sanitizer presets in CMakePresets.json need them).
 #
 # 1. installs the build tree into WORK_DIR/prefix,
 # 2. configures test/install/project (find_package(stn CONFIG REQUIRED),
@@ -48,6 +51,15 @@ set(generator_args -G Ninja)
 find_program(NINJA_PROGRAM NAMES ninja ninja-build)
 if(NINJA_PROGRAM)
   list(APPEND generator_args "-DCMAKE_MAKE_PROGRAM=${NINJA_PROGRAM}")
+endif()
+if(STN_CXX_COMPILER)
+  list(APPEND generator_args "-DCMAKE_CXX_COMPILER=${STN_CXX_COMPILER}")
+endif()
+if(STN_CXX_FLAGS)
+  list(APPEND generator_args "-DCMAKE_CXX_FLAGS=${STN_CXX_FLAGS}")
+endif()
+if(STN_EXE_LINKER_FLAGS)
+  list(APPEND generator_args "-DCMAKE_EXE_LINKER_FLAGS=${STN_EXE_LINKER_FLAGS}")
 endif()
 run_step(configure
   "${CMAKE_COMMAND}" ${generator_args}

@@ -67,6 +67,10 @@ config.environment["LC_ALL"] = "C"
 for var, value in os.environ.items():
     if var.startswith("STN_") or var in ("HOME", "TMPDIR"):
         config.environment[var] = value
+# Compiled kernels are cached in the build tree, never in the user's
+# ~/.cache/stn (tests of the cache itself set STN_CACHE_DIR to their own %t).
+config.environment["STN_CACHE_DIR"] = os.path.join(config.test_exec_root,
+                                                   "stn-cache")
 
 if os.environ.get("STN_TEST_GPU") == "1":
     config.available_features.add("cuda-gpu")

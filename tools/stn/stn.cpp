@@ -3,7 +3,8 @@
 // `stn run` calls a kernel of a .stn file with arguments from the command
 // line (.npy files and literals) and prints or writes its result; `stn check`
 // loads a file and reports its diagnostics; `stn ir` prints one stage of the
-// compilation (AST, typed AST, MLIR, lowered MLIR, LLVM IR, assembly).
+// compilation (AST, typed AST, MLIR, lowered MLIR, LLVM IR, assembly);
+// `stn cache` shows and manages the on-disk cache of compiled kernels.
 //
 // Design note: the tool is a thin client of the public API (stn/stn.h) and
 // holds no compiler logic. CLI11 parses the command line; the one thing it
@@ -24,11 +25,13 @@
 #include <llvm/Config/llvm-config.h>
 #endif
 
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -391,6 +394,17 @@ void warn(bool quiet, const std::string &message) {
     std::cerr << "stn: warning: " << message << '\n';
 }
 
+/// Engine options for the commands: warnings the engine reports while
+/// compiling (the kernel cache's) go to stderr as they happen.
+stn::EngineOptions engineOptions(bool quiet) {
+  stn::EngineOptions options;
+  options.onWarning = [quiet](const std::string &w) {
+    if (!quiet)
+      std::cerr << "stn: " << w << (w.empty() || w.back() != '\n' ? "\n" : "");
+  };
+  return options;
+}
+
 //===----------------------------------------------------------------------===//
 // Commands
 //===----------------------------------------------------------------------===//
@@ -437,7 +451,7 @@ int runCommand(const RunOptions &opt) {
     args.emplace_back(arrays.back().second.view());
   }
 
-  stn::Engine engine;
+  stn::Engine engine(engineOptions(opt.quiet));
   stn::Module mod = engine.loadFile(opt.file);
   printWarnings(opt.quiet);
   stn::Kernel kernel = mod.kernel(opt.kernel);
@@ -480,7 +494,7 @@ int runCommand(const RunOptions &opt) {
 }
 
 int checkCommand(const std::string &file, bool quiet) {
-  stn::Engine engine;
+  stn::Engine engine(engineOptions(quiet));
   engine.loadFile(file);
   printWarnings(quiet);
   return 0;
@@ -505,7 +519,7 @@ int irCommand(const IrOptions &opt) {
       std::cout << '\n';
     return 0;
   }
-  stn::Engine engine;
+  stn::Engine engine(engineOptions(false));
   stn::Module mod = engine.loadFile(opt.file);
   printWarnings(false);
   std::string text;
@@ -521,6 +535,119 @@ int irCommand(const IrOptions &opt) {
   std::cout << text;
   if (!text.empty() && text.back() != '\n')
     std::cout << '\n';
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// stn cache
+//===----------------------------------------------------------------------===//
+
+std::string localTime(int64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm;
+  char buf[32];
+  if (!localtime_r(&tt, &tm) || !std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm))
+    return "?";
+  return buf;
+}
+
+std::string cacheState() {
+  std::string why;
+  return stn::cache::enabled({}, &why) ? "on" : "off (" + why + ")";
+}
+
+int cachePathCommand() {
+  std::cout << stn::cache::directory() << '\n';
+  return 0;
+}
+
+int cacheListCommand() {
+  std::string dir = stn::cache::directory();
+  std::vector<stn::cache::Entry> entries = stn::cache::list(dir);
+  if (entries.empty()) {
+    std::cout << fmt::format("no entries in {}\n", dir);
+    return 0;
+  }
+  std::vector<std::array<std::string, 5>> rows;
+  rows.push_back({"KERNEL", "SIGNATURE", "SIZE", "LAST USE", "SOURCE"});
+  uint64_t total = 0;
+  for (const auto &e : entries) {
+    total += e.size;
+    if (!e.valid)
+      rows.push_back({"?", "(invalid: " + e.problem + ")", stn::cache::formatSize(e.size),
+                      localTime(e.lastUse), e.path});
+    else
+      rows.push_back({e.kernel, e.signature, stn::cache::formatSize(e.size),
+                      localTime(e.lastUse),
+                      e.source + (e.current ? "" : " (other stn build or CPU)")});
+  }
+  size_t width[4] = {};
+  for (auto &r : rows)
+    for (size_t c = 0; c < 4; ++c)
+      width[c] = std::max(width[c], r[c].size());
+  for (auto &r : rows)
+    std::cout << fmt::format("{:<{}}  {:<{}}  {:>{}}  {:<{}}  {}\n", r[0], width[0], r[1],
+                             width[1], r[2], width[2], r[3], width[3], r[4]);
+  std::cout << fmt::format("{} entr{}, {} (limit {}) in {}\n", entries.size(),
+                           entries.size() == 1 ? "y" : "ies", stn::cache::formatSize(total),
+                           stn::cache::formatSize(stn::cache::sizeLimit()), dir);
+  return 0;
+}
+
+int cacheStatsCommand() {
+  std::string dir = stn::cache::directory();
+  stn::cache::DirectoryStats s = stn::cache::stats(dir);
+  uint64_t lookups = s.hits + s.misses;
+  std::cout << fmt::format("directory:  {}\n", dir);
+  std::cout << fmt::format("cache:      {}\n", cacheState());
+  std::cout << fmt::format("entries:    {} ({}, limit {})\n", s.entries,
+                           stn::cache::formatSize(s.bytes),
+                           stn::cache::formatSize(stn::cache::sizeLimit()));
+  std::cout << fmt::format("hits:       {}{}\n", s.hits,
+                           lookups ? fmt::format(" ({:.0f}% of {} lookups)",
+                                                 100.0 * double(s.hits) / double(lookups),
+                                                 lookups)
+                                   : "");
+  std::cout << fmt::format("misses:     {} (each one compiled)\n", s.misses);
+  std::cout << fmt::format("stored:     {}\n", s.stored);
+  std::cout << fmt::format("invalid:    {} (truncated, corrupt or mismatched entries "
+                           "removed)\n",
+                           s.invalid);
+  std::cout << fmt::format("evicted:    {} (least recently used, for the size limit)\n",
+                           s.evicted);
+  return 0;
+}
+
+int cacheClearCommand() {
+  std::string dir = stn::cache::directory();
+  uint64_t bytes = 0;
+  uint64_t n = stn::cache::clear(dir, &bytes);
+  std::cout << fmt::format("removed {} entr{} ({}) from {}\n", n, n == 1 ? "y" : "ies",
+                           stn::cache::formatSize(bytes), dir);
+  return 0;
+}
+
+int cachePruneCommand(const std::string &maxSize) {
+  std::string dir = stn::cache::directory();
+  uint64_t limit = stn::cache::sizeLimit();
+  if (!maxSize.empty()) {
+    std::optional<uint64_t> v = stn::cache::parseSize(maxSize);
+    if (!v)
+      throw stn::Error(fmt::format("stn: error: --max-size: '{}' is not a size (write bytes, "
+                                   "or a number with K, M or G such as 500M)\n",
+                                   maxSize));
+    limit = *v;
+  }
+  stn::cache::PruneReport r = stn::cache::prune(dir, limit);
+  std::cout << fmt::format("removed {} invalid, {} stale (other stn build or CPU) and {} least "
+                           "recently used entr{}, {} temporary file{}: {} freed\n",
+                           r.invalid, r.stale, r.evicted, r.evicted == 1 ? "y" : "ies",
+                           r.temporary, r.temporary == 1 ? "" : "s",
+                           stn::cache::formatSize(r.freedBytes));
+  std::cout << fmt::format("{} entr{} ({}) remain in {} (limit {})\n", r.remaining,
+                           r.remaining == 1 ? "y" : "ies",
+                           stn::cache::formatSize(r.remainingBytes), dir,
+                           stn::cache::formatSize(limit));
   return 0;
 }
 
@@ -616,6 +743,7 @@ constexpr const char *MainFooter = R"TXT(Examples:
   stn run scale.stn scale a.npy -2 -o b.npy writes the result to b.npy
   stn check kernels.stn                     reports errors and warnings
   stn ir matmul.stn matmul --sig "f64[:,:], f64[:,:], f64[:,:]" --emit=llvm
+  stn cache list                            the compiled kernels kept on disk
 
 Exit status: 0 on success, 1 on an error (diagnostics go to stderr), 2 on a
 usage error. Run 'stn COMMAND --help' for the options of each command.
@@ -635,6 +763,15 @@ constexpr const char *IrFooter = R"TXT(Example:
 --sig takes the language's type syntax: a comma-separated list of argument
 types such as "f64, i32" or "f32[:, ::1]", or a whole Numba signature such as
 "f8(i4, i4)".
+
+Exit status: 0 on success, 1 on an error (printed to stderr), 2 on a usage
+error.
+)TXT";
+
+constexpr const char *CacheFooter = R"TXT(Compiled kernels are kept in the cache directory and reused by later
+processes (docs/caching.md). The directory is $STN_CACHE_DIR, else
+$XDG_CACHE_HOME/stn, else ~/.cache/stn; STN_CACHE=0 turns caching off and
+STN_CACHE_SIZE_LIMIT (e.g. 500M, 2G; default 1G) sets the size limit.
 
 Exit status: 0 on success, 1 on an error (printed to stderr), 2 on a usage
 error.
@@ -711,13 +848,35 @@ int main(int argc, char **argv) {
                              "asm"}));
   ir->footer(IrFooter);
 
+  CLI::App *cache = app.add_subcommand(
+      "cache", "Show or manage the on-disk cache of compiled kernels");
+  cache->require_subcommand(1);
+  cache->footer(CacheFooter);
+  CLI::App *cachePath = cache->add_subcommand("path", "Print the cache directory");
+  CLI::App *cacheList = cache->add_subcommand(
+      "list", "List the cached kernels: name, signature, size, last use and source file, "
+              "most recently used first");
+  CLI::App *cacheStats = cache->add_subcommand(
+      "stats", "Print the number of entries, their size, and the hits and misses of every "
+               "process that used the cache");
+  CLI::App *cacheClear = cache->add_subcommand(
+      "clear", "Remove every cached kernel and reset the counters");
+  std::string pruneMaxSize;
+  CLI::App *cachePrune = cache->add_subcommand(
+      "prune", "Remove invalid entries, entries of other stn builds or CPUs, and the least "
+               "recently used entries beyond the size limit");
+  cachePrune
+      ->add_option("--max-size", pruneMaxSize,
+                   "Keep at most SIZE bytes (e.g. 500M, 2G); default: the cache's size limit")
+      ->option_text("SIZE");
+
   std::vector<std::string> args(argv, argv + argc);
   // CLI11 reports a mistyped command as "A subcommand is required"; name it.
   if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' &&
       args[1] != run->get_name() && args[1] != check->get_name() &&
-      args[1] != ir->get_name()) {
+      args[1] != ir->get_name() && args[1] != cache->get_name()) {
     std::cerr << fmt::format("stn: error: unknown command '{}' (the commands are run, "
-                             "check and ir)\nRun with --help for more information.\n",
+                             "check, ir and cache)\nRun with --help for more information.\n",
                              args[1]);
     return 2;
   }
@@ -737,6 +896,16 @@ int main(int argc, char **argv) {
       return checkCommand(checkFile, checkQuiet);
     if (ir->parsed())
       return irCommand(irOpt);
+    if (cachePath->parsed())
+      return cachePathCommand();
+    if (cacheList->parsed())
+      return cacheListCommand();
+    if (cacheStats->parsed())
+      return cacheStatsCommand();
+    if (cacheClear->parsed())
+      return cacheClearCommand();
+    if (cachePrune->parsed())
+      return cachePruneCommand(pruneMaxSize);
   } catch (const stn::Error &e) {
     std::string msg = e.what();
     std::string firstLine = msg.substr(0, msg.find('\n'));

@@ -236,12 +236,151 @@ unsigned countLeaves(const Type &t) {
 // FunctionGen
 //===----------------------------------------------------------------------===//
 
+//===----------------------------------------------------------------------===//
+// Scalar helpers shared by function bodies and generated drivers
+//===----------------------------------------------------------------------===//
+
+Value constIntB(OpBuilder &b, Location l, int64_t v, ScalarKind k) {
+  return b.create<arith::ConstantOp>(l, b.getIntegerAttr(scalarType(b.getContext(), k), v));
+}
+
+Value constFloatB(OpBuilder &b, Location l, double v, ScalarKind k) {
+  if (isComplex(k)) {
+    ScalarKind p = complexPart(k);
+    Value re = constFloatB(b, l, v, p), im = constFloatB(b, l, 0.0, p);
+    return b.create<complex::CreateOp>(l, scalarType(b.getContext(), k), re, im);
+  }
+  auto t = llvm::cast<mlir::FloatType>(scalarType(b.getContext(), k));
+  return b.create<arith::ConstantOp>(l, b.getFloatAttr(t, v));
+}
+
+Value castScalarB(OpBuilder &B, Location CurLoc, Value v, ScalarKind from, ScalarKind to) {
+  auto constFloat = [&](double x, ScalarKind k) { return constFloatB(B, CurLoc, x, k); };
+  auto constInt = [&](int64_t x, ScalarKind k) { return constIntB(B, CurLoc, x, k); };
+  if (from == to)
+    return v;
+  mlir::Type tt = scalarType(B.getContext(), to);
+  if (isComplex(to)) {
+    ScalarKind p = complexPart(to);
+    if (isComplex(from)) {
+      ScalarKind fp = complexPart(from);
+      Value re = castScalarB(B, CurLoc, B.create<complex::ReOp>(CurLoc, v), fp, p);
+      Value im = castScalarB(B, CurLoc, B.create<complex::ImOp>(CurLoc, v), fp, p);
+      return B.create<complex::CreateOp>(CurLoc, tt, re, im);
+    }
+    Value re = castScalarB(B, CurLoc, v, from, p);
+    return B.create<complex::CreateOp>(CurLoc, tt, re, constFloat(0.0, p));
+  }
+  if (to == ScalarKind::Bool) {
+    if (isComplex(from)) {
+      ScalarKind fp = complexPart(from);
+      Value re = castScalarB(B, CurLoc, B.create<complex::ReOp>(CurLoc, v), fp, ScalarKind::Bool);
+      Value im = castScalarB(B, CurLoc, B.create<complex::ImOp>(CurLoc, v), fp, ScalarKind::Bool);
+      return B.create<arith::OrIOp>(CurLoc, re, im);
+    }
+    if (isFloat(from))
+      return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNE, v,
+                                     constFloat(0.0, from));
+    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v, constInt(0, from));
+  }
+  if (isComplex(from)) // rejected by Sema; keep the real part
+    return castScalarB(B, CurLoc, B.create<complex::ReOp>(CurLoc, v), complexPart(from), to);
+  bool fromInt = isInteger(from) || isBool(from);
+  bool fromSigned = isSignedInt(from);
+  if (isFloat(to)) {
+    if (fromInt)
+      return fromSigned ? Value(B.create<arith::SIToFPOp>(CurLoc, tt, v))
+                        : Value(B.create<arith::UIToFPOp>(CurLoc, tt, v));
+    return bitWidth(from) < bitWidth(to) ? Value(B.create<arith::ExtFOp>(CurLoc, tt, v))
+                                         : Value(B.create<arith::TruncFOp>(CurLoc, tt, v));
+  }
+  // To an integer.
+  if (isFloat(from))
+    return isSignedInt(to) ? Value(B.create<arith::FPToSIOp>(CurLoc, tt, v))
+                           : Value(B.create<arith::FPToUIOp>(CurLoc, tt, v));
+  unsigned fw = bitWidth(from), tw = bitWidth(to);
+  if (fw == tw)
+    return v;
+  if (fw < tw)
+    return fromSigned ? Value(B.create<arith::ExtSIOp>(CurLoc, tt, v))
+                      : Value(B.create<arith::ExtUIOp>(CurLoc, tt, v));
+  return B.create<arith::TruncIOp>(CurLoc, tt, v);
+}
+
+/// Loads an element (bool arrays hold one byte per element).
+Value loadElementB(OpBuilder &b, Location l, Value mem, mlir::ValueRange idx, ScalarKind k) {
+  Value v = b.create<memref::LoadOp>(l, mem, idx);
+  if (k == ScalarKind::Bool)
+    v = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, v,
+                                b.create<arith::ConstantOp>(l, b.getI8IntegerAttr(0)));
+  return v;
+}
+
+void storeElementB(OpBuilder &b, Location l, Value v, Value mem, mlir::ValueRange idx,
+                   ScalarKind k) {
+  if (k == ScalarKind::Bool)
+    v = b.create<arith::ExtUIOp>(l, b.getI8Type(), v);
+  b.create<memref::StoreOp>(l, v, mem, idx);
+}
+
+/// Maps an index that may lie outside [0, n) back inside, as scipy.ndimage's
+/// boundary modes do (constant mode never reads outside).
+Value remapIndex(OpBuilder &b, Location l, Value i, Value n, BoundaryMode mode) {
+  auto c = [&](int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(l, v); };
+  // A non-negative remainder: ((i % p) + p) % p.
+  auto mod = [&](Value x, Value p) -> Value {
+    Value r = b.create<arith::RemSIOp>(l, x, p);
+    Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, r, c(0));
+    return b.create<arith::SelectOp>(l, neg, b.create<arith::AddIOp>(l, r, p), r);
+  };
+  switch (mode) {
+  case BoundaryMode::Constant:
+    return i;
+  case BoundaryMode::Nearest: {
+    Value last = b.create<arith::SubIOp>(l, n, c(1));
+    return b.create<arith::MaxSIOp>(l, c(0), b.create<arith::MinSIOp>(l, i, last));
+  }
+  case BoundaryMode::Wrap:
+    return mod(i, n);
+  case BoundaryMode::Reflect: {
+    // d c b a | a b c d | d c b a: period 2n.
+    Value p = b.create<arith::MulIOp>(l, n, c(2));
+    Value m = mod(i, p);
+    Value high = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, m, n);
+    Value back = b.create<arith::SubIOp>(l, b.create<arith::SubIOp>(l, p, c(1)), m);
+    return b.create<arith::SelectOp>(l, high, back, m);
+  }
+  case BoundaryMode::Mirror: {
+    // d c b | a b c d | c b a: period 2n - 2 (a single element maps to 0).
+    Value p = b.create<arith::SubIOp>(l, b.create<arith::MulIOp>(l, n, c(2)), c(2));
+    Value one = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, p, c(0));
+    Value safeP = b.create<arith::SelectOp>(l, one, c(1), p);
+    Value m = mod(i, safeP);
+    Value high = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, m, n);
+    Value back = b.create<arith::SubIOp>(l, safeP, m);
+    Value r = b.create<arith::SelectOp>(l, high, back, m);
+    return b.create<arith::SelectOp>(l, one, c(0), r);
+  }
+  }
+  return i;
+}
+
 class ModuleGen;
 
 class FunctionGen {
 public:
   FunctionGen(ModuleGen &mg, const TypedFunction &f, mlir::ModuleOp module,
               DiagnosticEngine &diags);
+  /// Generates the body of a stencil into `fn`, whose trailing index
+  /// arguments are the output element's coordinates; with `remap`, offsets
+  /// that leave the array are mapped back by the boundary mode.
+  FunctionGen(ModuleGen &mg, const TypedFunction &f, mlir::ModuleOp module,
+              DiagnosticEngine &diags, func::FuncOp fn, bool remap)
+      : FunctionGen(mg, f, module, diags) {
+    Override = fn;
+    StencilBody = true;
+    Remap = remap;
+  }
   bool generate();
 
 private:
@@ -345,6 +484,14 @@ private:
   /// and are never assigned elsewhere: indexing with them needs no wrap.
   std::set<std::string> NonNegVars;
   bool Failed = false;
+  /// What `return` produces: the stencil body's element, or the result.
+  Type ResultT;
+  func::FuncOp Override;
+  bool StencilBody = false;
+  bool Remap = false;
+  SmallVector<Value> Center;      ///< stencil body: the output coordinates
+  SmallVector<Value> StencilDims; ///< stencil body: the relative inputs' extents
+  Value stencilLoad(const ast::Subscript &s, const TypedFunction::StencilAccess &acc);
 };
 
 class ModuleGen {
@@ -368,8 +515,22 @@ public:
     for (auto *f : order)
       declare(*module, *f, f == &entry);
     for (auto *f : order) {
-      FunctionGen gen(*this, *f, *module, Diags);
-      if (!gen.generate())
+      bool ok = true;
+      switch (f->kind) {
+      case KernelKind::Jit:
+        ok = FunctionGen(*this, *f, *module, Diags).generate();
+        break;
+      case KernelKind::Stencil:
+        ok = genStencil(*module, *f);
+        break;
+      case KernelKind::Ufunc:
+        ok = genUfunc(*f);
+        break;
+      case KernelKind::Gufunc:
+        ok = genGufunc(*f);
+        break;
+      }
+      if (!ok)
         return nullptr;
     }
     if (mlir::failed(mlir::verify(*module))) {
@@ -408,6 +569,396 @@ public:
   }
 
 private:
+  //===--------------------------------------------------------------------===//
+  // Generated drivers: the loops that apply stencils, ufuncs and gufuncs
+  //===--------------------------------------------------------------------===//
+
+  /// One loop nest over [lbs, ubs) (unit steps), innermost loop last so it
+  /// runs along the contiguous axis and vectorizes. Every driver uses it.
+  static void loopNest(OpBuilder &b, Location l, mlir::ValueRange lbs, mlir::ValueRange ubs,
+                       llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body) {
+    SmallVector<Value> steps(lbs.size(), b.create<arith::ConstantIndexOp>(l, 1));
+    mlir::scf::buildLoopNest(b, l, lbs, ubs, steps, body);
+  }
+
+  /// A C-contiguous array of the given extents.
+  Value allocArray(OpBuilder &b, Location l, const Type &t, mlir::ValueRange sizes) {
+    SmallVector<int64_t> shape(t.rank(), mlir::ShapedType::kDynamic);
+    auto mt = mlir::MemRefType::get(shape, storageType(&Ctx, t.scalarKind()));
+    Value a = b.create<memref::AllocOp>(l, mt, sizes, b.getI64IntegerAttr(64));
+    return b.create<memref::CastOp>(l, memrefType(&Ctx, t), a);
+  }
+
+  /// `mem` (rank r) seen with the extents `sizes` (rank R >= r): leading
+  /// missing axes and axes of extent 1 get stride 0 (NumPy broadcasting).
+  /// The trailing `keep` axes keep their own extents and strides.
+  Value broadcastView(OpBuilder &b, Location l, Value mem, unsigned r, mlir::ValueRange sizes,
+                      unsigned keep = 0) {
+    auto md = b.create<memref::ExtractStridedMetadataOp>(l, mem);
+    unsigned R = static_cast<unsigned>(sizes.size()) + keep;
+    Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+    Value one = b.create<arith::ConstantIndexOp>(l, 1);
+    SmallVector<mlir::OpFoldResult> sz, st;
+    for (unsigned d = 0; d < R; ++d) {
+      int j = static_cast<int>(d) - static_cast<int>(R - r);
+      if (d >= sizes.size()) {
+        sz.push_back(md.getSizes()[j]);
+        st.push_back(md.getStrides()[j]);
+        continue;
+      }
+      sz.push_back(sizes[d]);
+      if (j < 0) {
+        st.push_back(zero);
+        continue;
+      }
+      Value isOne = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, md.getSizes()[j], one);
+      st.push_back(Value(b.create<arith::SelectOp>(l, isOne, zero, md.getStrides()[j])));
+    }
+    int64_t dyn = mlir::ShapedType::kDynamic;
+    auto srcT = llvm::cast<mlir::MemRefType>(mem.getType());
+    auto layout = mlir::StridedLayoutAttr::get(&Ctx, dyn, SmallVector<int64_t>(R, dyn));
+    auto t = mlir::MemRefType::get(SmallVector<int64_t>(R, dyn), srcT.getElementType(), layout);
+    return b.create<memref::ReinterpretCastOp>(l, t, md.getBaseBuffer(),
+                                               mlir::OpFoldResult(md.getOffset()), sz, st);
+  }
+
+  /// The core of `mem` at the outer coordinates `ivs`: a view of the
+  /// trailing `coreRank` axes, cast to the core type `core`.
+  Value coreView(OpBuilder &b, Location l, Value mem, mlir::ValueRange ivs, unsigned coreRank,
+                 const Type &core) {
+    auto srcT = llvm::cast<mlir::MemRefType>(mem.getType());
+    unsigned rank = srcT.getRank();
+    SmallVector<mlir::OpFoldResult> offsets, sizes, strides;
+    SmallVector<int64_t> shape;
+    for (unsigned d = 0; d < rank; ++d) {
+      bool outer = d < ivs.size();
+      offsets.push_back(outer ? mlir::OpFoldResult(ivs[d]) : b.getIndexAttr(0));
+      if (outer || d < rank - coreRank) {
+        sizes.push_back(b.getIndexAttr(1));
+      } else {
+        sizes.push_back(Value(b.create<memref::DimOp>(l, mem, d)));
+        shape.push_back(mlir::ShapedType::kDynamic);
+      }
+      strides.push_back(b.getIndexAttr(1));
+    }
+    if (shape.empty())
+      shape.push_back(1); // a one-element view for a "()" out parameter
+    auto vt = memref::SubViewOp::inferRankReducedResultType(shape, srcT, offsets, sizes, strides);
+    Value v = b.create<memref::SubViewOp>(l, llvm::cast<mlir::MemRefType>(vt), mem, offsets,
+                                          sizes, strides);
+    mlir::MemRefType want = memrefType(&Ctx, core);
+    if (v.getType() != want)
+      v = b.create<memref::CastOp>(l, want, v);
+    return v;
+  }
+
+  /// The first block argument of each parameter of `f`.
+  static SmallVector<unsigned> leafStarts(const TypedFunction &f) {
+    SmallVector<unsigned> starts;
+    unsigned n = 0;
+    for (auto &t : f.argTypes) {
+      starts.push_back(n);
+      n += countLeaves(t);
+    }
+    starts.push_back(n);
+    return starts;
+  }
+
+  Location locOf(const TypedFunction &f) {
+    auto [line, col] = f.file->lineCol(f.def->nameRange.begin);
+    return mlir::FileLineColLoc::get(&Ctx, f.file->name(), line, col);
+  }
+
+  /// Stencil: the body twice (interior without boundary handling, border
+  /// with it), then a driver that runs the interior as one loop nest and the
+  /// 2 * rank border slabs around it.
+  bool genStencil(mlir::ModuleOp module, const TypedFunction &f) {
+    Location l = locOf(f);
+    auto starts = leafStarts(f);
+    unsigned nParams = static_cast<unsigned>(f.def->params.size());
+    unsigned bodyLeaves = starts[nParams];
+    const auto &info = f.stencil;
+    BoundaryMode mode = f.decl->stencil.boundary;
+    // Body functions: the parameters' leaves and the output coordinates.
+    SmallVector<mlir::Type> bodyArgs, all;
+    SmallVector<mlir::Type> results{scalarType(&Ctx, info.bodyKind)};
+    mlir::FunctionType ft = functionType(f);
+    for (unsigned i = 0; i < bodyLeaves; ++i)
+      bodyArgs.push_back(ft.getInput(i));
+    for (unsigned d = 0; d < info.rank; ++d)
+      bodyArgs.push_back(mlir::IndexType::get(&Ctx));
+    auto bodyType = mlir::FunctionType::get(&Ctx, bodyArgs, results);
+    OpBuilder mb(&Ctx);
+    mb.setInsertionPointToEnd(module.getBody());
+    auto interior = mb.create<func::FuncOp>(l, f.symbol + "__interior", bodyType);
+    interior.setPrivate();
+    if (!FunctionGen(*this, f, module, Diags, interior, false).generate())
+      return false;
+    func::FuncOp border;
+    if (mode != BoundaryMode::Constant) {
+      border = mb.create<func::FuncOp>(l, f.symbol + "__border", bodyType);
+      border.setPrivate();
+      if (!FunctionGen(*this, f, module, Diags, border, true).generate())
+        return false;
+    }
+    // The driver.
+    func::FuncOp fn = Funcs.lookup(&f);
+    Block *entry = fn.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockEnd(entry);
+    unsigned firstRel = 0;
+    while (!info.relative[firstRel])
+      ++firstRel;
+    Value in = entry->getArgument(starts[firstRel]);
+    unsigned R = info.rank;
+    SmallVector<Value> n, lo, hi;
+    auto c = [&](int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(l, v); };
+    for (unsigned d = 0; d < R; ++d) {
+      n.push_back(b.create<memref::DimOp>(l, in, d));
+      // Interior: [min(-lo, n), max(that, n - hi)).
+      Value a = b.create<arith::MinSIOp>(l, c(-info.neighborhood[d].first), n[d]);
+      Value e = b.create<arith::MaxSIOp>(l, a, b.create<arith::SubIOp>(l, n[d],
+                                                                        c(info.neighborhood[d].second)));
+      lo.push_back(a);
+      hi.push_back(e);
+    }
+    Value out = f.hasOut ? entry->getArgument(starts[nParams])
+                         : allocArray(b, l, f.resultType, n);
+    SmallVector<Value> passArgs;
+    for (unsigned i = 0; i < bodyLeaves; ++i)
+      passArgs.push_back(entry->getArgument(i));
+    ScalarKind outKind = info.outKind;
+    auto emitRegion = [&](SmallVector<Value> lbs, SmallVector<Value> ubs, bool isInterior) {
+      loopNest(b, l, lbs, ubs, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+        Value v;
+        ScalarKind vk = info.bodyKind;
+        if (isInterior || mode != BoundaryMode::Constant) {
+          SmallVector<Value> callArgs(passArgs.begin(), passArgs.end());
+          callArgs.append(ivs.begin(), ivs.end());
+          v = nb.create<func::CallOp>(nl, isInterior ? interior : border, callArgs).getResult(0);
+        } else {
+          const ConstValue &cv = f.decl->stencil.cval;
+          vk = cv.type.isValid() ? cv.type.scalarKind() : ScalarKind::I64;
+          v = isFloat(vk) ? constFloatB(nb, nl, cv.f, vk) : constIntB(nb, nl, cv.i, vk);
+        }
+        storeElementB(nb, nl, castScalarB(nb, nl, v, vk, outKind), out, ivs, outKind);
+      });
+    };
+    emitRegion(lo, hi, true);
+    // Border slabs: axes before d interior, axis d below or above the
+    // interior, axes after d whole. Together with the interior they cover
+    // every element exactly once.
+    for (unsigned d = 0; d < R; ++d) {
+      for (int side = 0; side < 2; ++side) {
+        SmallVector<Value> lbs, ubs;
+        for (unsigned e = 0; e < R; ++e) {
+          if (e < d) {
+            lbs.push_back(lo[e]);
+            ubs.push_back(hi[e]);
+          } else if (e == d) {
+            lbs.push_back(side == 0 ? c(0) : hi[e]);
+            ubs.push_back(side == 0 ? lo[e] : n[e]);
+          } else {
+            lbs.push_back(c(0));
+            ubs.push_back(n[e]);
+          }
+        }
+        emitRegion(lbs, ubs, false);
+      }
+    }
+    b.create<func::ReturnOp>(l, out);
+    return true;
+  }
+
+  /// Extents of the broadcast result of `args` (NumPy rules; compatibility
+  /// is checked by the host API before the call).
+  SmallVector<Value> broadcastSizes(OpBuilder &b, Location l, mlir::ValueRange leaves,
+                                    const std::vector<Type> &types,
+                                    const SmallVector<unsigned> &starts, unsigned R,
+                                    const std::vector<unsigned> &coreRanks) {
+    SmallVector<Value> sizes;
+    for (unsigned d = 0; d < R; ++d) {
+      Value size = b.create<arith::ConstantIndexOp>(l, 1);
+      for (size_t i = 0; i < coreRanks.size(); ++i) {
+        if (!types[i].isArray())
+          continue;
+        unsigned outer = types[i].rank() - coreRanks[i];
+        int j = static_cast<int>(d) - static_cast<int>(R - outer);
+        if (j < 0)
+          continue;
+        Value dim = b.create<memref::DimOp>(l, leaves[starts[i]], j);
+        size = b.create<arith::MaxSIOp>(l, size, dim);
+      }
+      sizes.push_back(size);
+    }
+    return sizes;
+  }
+
+  bool genUfunc(const TypedFunction &f) {
+    Location l = locOf(f);
+    func::FuncOp fn = Funcs.lookup(&f);
+    Block *entry = fn.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockEnd(entry);
+    auto starts = leafStarts(f);
+    unsigned nParams = static_cast<unsigned>(f.def->params.size());
+    const TypedFunction &core = *f.core;
+    func::FuncOp coreFn = Funcs.lookup(&core);
+    ScalarKind outKind = f.resultType.scalarKind();
+    ScalarKind coreKind = core.resultType.scalarKind();
+    unsigned R = f.ufuncRank;
+    if (R == 0) {
+      SmallVector<Value> args(entry->getArguments().begin(),
+                              entry->getArguments().begin() + starts[nParams]);
+      Value v = b.create<func::CallOp>(l, coreFn, args).getResult(0);
+      b.create<func::ReturnOp>(l, castScalarB(b, l, v, coreKind, outKind));
+      return true;
+    }
+    std::vector<unsigned> coreRanks(nParams, 0);
+    std::vector<Type> types(f.argTypes.begin(), f.argTypes.begin() + nParams);
+    SmallVector<Value> sizes;
+    Value out;
+    if (f.hasOut) {
+      out = entry->getArgument(starts[nParams]);
+      for (unsigned d = 0; d < R; ++d)
+        sizes.push_back(b.create<memref::DimOp>(l, out, d));
+    } else {
+      sizes = broadcastSizes(b, l, entry->getArguments(), types, starts, R, coreRanks);
+      out = allocArray(b, l, f.resultType, sizes);
+    }
+    SmallVector<Value> views;
+    for (unsigned i = 0; i < nParams; ++i)
+      views.push_back(types[i].isArray()
+                          ? broadcastView(b, l, entry->getArgument(starts[i]), types[i].rank(),
+                                          sizes)
+                          : Value());
+    SmallVector<Value> zeros(R, b.create<arith::ConstantIndexOp>(l, 0));
+    loopNest(b, l, zeros, sizes, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+      SmallVector<Value> elems;
+      for (unsigned i = 0; i < nParams; ++i)
+        elems.push_back(types[i].isArray()
+                            ? loadElementB(nb, nl, views[i], ivs, types[i].scalarKind())
+                            : entry->getArgument(starts[i]));
+      Value v = nb.create<func::CallOp>(nl, coreFn, elems).getResult(0);
+      storeElementB(nb, nl, castScalarB(nb, nl, v, coreKind, outKind), out, ivs, outKind);
+    });
+    b.create<func::ReturnOp>(l, out);
+    return true;
+  }
+
+  bool genGufunc(const TypedFunction &f) {
+    Location l = locOf(f);
+    func::FuncOp fn = Funcs.lookup(&f);
+    Block *entry = fn.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockEnd(entry);
+    auto starts = leafStarts(f);
+    const auto &g = f.gufunc;
+    const auto &layout = f.decl->layout;
+    unsigned nIn = g.numInputs;
+    const TypedFunction &core = *f.core;
+    func::FuncOp coreFn = Funcs.lookup(&core);
+    unsigned Ro = g.outerRank, kout = g.outputCoreRanks[0];
+    unsigned resultRank = Ro + kout;
+    auto arg = [&](unsigned i) { return entry->getArgument(starts[i]); };
+    // Core dimension sizes by symbol, from the first input that has it.
+    std::map<std::string, Value> dims;
+    for (unsigned i = 0; i < nIn; ++i) {
+      unsigned k = g.inputCoreRanks[i];
+      if (!f.argTypes[i].isArray())
+        continue;
+      unsigned r = f.argTypes[i].rank();
+      for (unsigned j = 0; j < k; ++j)
+        if (!dims.count(layout.inputs[i][j]))
+          dims[layout.inputs[i][j]] = b.create<memref::DimOp>(l, arg(i), r - k + j);
+    }
+    std::vector<Type> types(f.argTypes.begin(), f.argTypes.begin() + nIn);
+    SmallVector<Value> outer;
+    Value out;
+    if (f.hasOut) {
+      out = arg(nIn);
+      for (unsigned d = 0; d < Ro; ++d)
+        outer.push_back(b.create<memref::DimOp>(l, out, d));
+    } else {
+      outer = broadcastSizes(b, l, entry->getArguments(), types, starts, Ro, g.inputCoreRanks);
+      if (resultRank > 0) {
+        SmallVector<Value> sizes(outer.begin(), outer.end());
+        for (auto &name : layout.outputs[0])
+          sizes.push_back(dims.at(name));
+        out = allocArray(b, l, f.resultType, sizes);
+      }
+    }
+    SmallVector<Value> views;
+    for (unsigned i = 0; i < nIn; ++i)
+      views.push_back(types[i].isArray() ? broadcastView(b, l, arg(i), types[i].rank(), outer,
+                                                          g.inputCoreRanks[i])
+                                         : Value());
+    ScalarKind outKind = g.outKind;
+    Value scalarResult;
+    // For a "()" output written through an out parameter with no outer
+    // loop, a one-element scratch array.
+    Value scratch;
+    if (!g.returnStyle && kout == 0 && resultRank == 0 && !k_stencil(f)) {
+      auto st = mlir::MemRefType::get({1}, storageType(&Ctx, outKind));
+      Value a = b.create<memref::AllocaOp>(l, st);
+      scratch = b.create<memref::CastOp>(l, memrefType(&Ctx, core.argTypes.back()), a);
+    }
+    auto body = [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+      SmallVector<Value> coreArgs;
+      for (unsigned i = 0; i < nIn; ++i) {
+        unsigned k = g.inputCoreRanks[i];
+        if (!types[i].isArray())
+          coreArgs.push_back(arg(i));
+        else if (k == 0)
+          coreArgs.push_back(loadElementB(nb, nl, views[i], ivs, types[i].scalarKind()));
+        else
+          coreArgs.push_back(coreView(nb, nl, views[i], ivs, k, core.argTypes[i]));
+      }
+      if (f.decl->stencilCore || !g.returnStyle) {
+        Value ov = scratch ? scratch : coreView(nb, nl, out, ivs, kout, core.argTypes.back());
+        coreArgs.push_back(ov);
+        nb.create<func::CallOp>(nl, coreFn, coreArgs);
+        if (scratch)
+          scalarResult = loadElementB(nb, nl, scratch,
+                                      mlir::ValueRange{nb.create<arith::ConstantIndexOp>(nl, 0)},
+                                      outKind);
+        return;
+      }
+      Value r = nb.create<func::CallOp>(nl, coreFn, coreArgs).getResult(0);
+      ScalarKind rk = core.resultType.scalarKind();
+      if (kout == 0) {
+        Value v = castScalarB(nb, nl, r, rk, outKind);
+        if (resultRank == 0)
+          scalarResult = v;
+        else
+          storeElementB(nb, nl, v, out, ivs, outKind);
+        return;
+      }
+      // Copy the returned core array into the output, then release it
+      // (the runtime frees only arrays the kernel allocated).
+      Value dst = coreView(nb, nl, out, ivs, kout, Type::array(outKind, kout, Type::Layout::Any));
+      SmallVector<Value> lbs(kout, nb.create<arith::ConstantIndexOp>(nl, 0)), ubs;
+      for (unsigned d = 0; d < kout; ++d)
+        ubs.push_back(nb.create<arith::MinSIOp>(nl, nb.create<memref::DimOp>(nl, r, d),
+                                                nb.create<memref::DimOp>(nl, dst, d)));
+      loopNest(nb, nl, lbs, ubs, [&](OpBuilder &ib, Location il, mlir::ValueRange jv) {
+        Value v = loadElementB(ib, il, r, jv, rk);
+        storeElementB(ib, il, castScalarB(ib, il, v, rk, outKind), dst, jv, outKind);
+      });
+      nb.create<memref::DeallocOp>(nl, r);
+    };
+    if (Ro == 0) {
+      body(b, l, {});
+    } else {
+      SmallVector<Value> zeros(Ro, b.create<arith::ConstantIndexOp>(l, 0));
+      loopNest(b, l, zeros, outer, body);
+    }
+    if (resultRank == 0)
+      b.create<func::ReturnOp>(l, scalarResult);
+    else
+      b.create<func::ReturnOp>(l, out);
+    return true;
+  }
+
+  static bool k_stencil(const TypedFunction &f) { return f.decl->stencilCore; }
+
   void declare(mlir::ModuleOp module, const TypedFunction &f, bool isEntry) {
     OpBuilder b(&Ctx);
     b.setInsertionPointToEnd(module.getBody());
@@ -438,20 +989,9 @@ Location FunctionGen::loc(SourceRange r) {
 // Constants and conversions
 //===----------------------------------------------------------------------===//
 
-Value FunctionGen::constInt(int64_t v, ScalarKind k) {
-  auto t = scalarType(Ctx, k);
-  return B.create<arith::ConstantOp>(CurLoc, B.getIntegerAttr(t, v));
-}
+Value FunctionGen::constInt(int64_t v, ScalarKind k) { return constIntB(B, CurLoc, v, k); }
 
-Value FunctionGen::constFloat(double v, ScalarKind k) {
-  if (isComplex(k)) {
-    ScalarKind p = complexPart(k);
-    Value re = constFloat(v, p), im = constFloat(0.0, p);
-    return B.create<complex::CreateOp>(CurLoc, scalarType(Ctx, k), re, im);
-  }
-  auto t = llvm::cast<mlir::FloatType>(scalarType(Ctx, k));
-  return B.create<arith::ConstantOp>(CurLoc, B.getFloatAttr(t, v));
-}
+Value FunctionGen::constFloat(double v, ScalarKind k) { return constFloatB(B, CurLoc, v, k); }
 
 CGValue FunctionGen::constValue(const ConstValue &c) {
   CGValue r;
@@ -505,54 +1045,7 @@ CGValue FunctionGen::defaultValue(const Type &t) {
 }
 
 Value FunctionGen::castScalar(Value v, ScalarKind from, ScalarKind to) {
-  if (from == to)
-    return v;
-  mlir::Type tt = scalarType(Ctx, to);
-  if (isComplex(to)) {
-    ScalarKind p = complexPart(to);
-    if (isComplex(from)) {
-      ScalarKind fp = complexPart(from);
-      Value re = castScalar(B.create<complex::ReOp>(CurLoc, v), fp, p);
-      Value im = castScalar(B.create<complex::ImOp>(CurLoc, v), fp, p);
-      return B.create<complex::CreateOp>(CurLoc, tt, re, im);
-    }
-    Value re = castScalar(v, from, p);
-    return B.create<complex::CreateOp>(CurLoc, tt, re, constFloat(0.0, p));
-  }
-  if (to == ScalarKind::Bool) {
-    if (isComplex(from)) {
-      ScalarKind fp = complexPart(from);
-      Value re = castScalar(B.create<complex::ReOp>(CurLoc, v), fp, ScalarKind::Bool);
-      Value im = castScalar(B.create<complex::ImOp>(CurLoc, v), fp, ScalarKind::Bool);
-      return B.create<arith::OrIOp>(CurLoc, re, im);
-    }
-    if (isFloat(from))
-      return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNE, v,
-                                     constFloat(0.0, from));
-    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v, constInt(0, from));
-  }
-  if (isComplex(from)) // rejected by Sema; keep the real part
-    return castScalar(B.create<complex::ReOp>(CurLoc, v), complexPart(from), to);
-  bool fromInt = isInteger(from) || isBool(from);
-  bool fromSigned = isSignedInt(from);
-  if (isFloat(to)) {
-    if (fromInt)
-      return fromSigned ? Value(B.create<arith::SIToFPOp>(CurLoc, tt, v))
-                        : Value(B.create<arith::UIToFPOp>(CurLoc, tt, v));
-    return bitWidth(from) < bitWidth(to) ? Value(B.create<arith::ExtFOp>(CurLoc, tt, v))
-                                         : Value(B.create<arith::TruncFOp>(CurLoc, tt, v));
-  }
-  // To an integer.
-  if (isFloat(from))
-    return isSignedInt(to) ? Value(B.create<arith::FPToSIOp>(CurLoc, tt, v))
-                           : Value(B.create<arith::FPToUIOp>(CurLoc, tt, v));
-  unsigned fw = bitWidth(from), tw = bitWidth(to);
-  if (fw == tw)
-    return v;
-  if (fw < tw)
-    return fromSigned ? Value(B.create<arith::ExtSIOp>(CurLoc, tt, v))
-                      : Value(B.create<arith::ExtUIOp>(CurLoc, tt, v));
-  return B.create<arith::TruncIOp>(CurLoc, tt, v);
+  return castScalarB(B, CurLoc, v, from, to);
 }
 
 CGValue FunctionGen::convert(const CGValue &v, const Type &to) {
@@ -727,7 +1220,8 @@ bool FunctionGen::isNonNegative(const ast::Expr &e) {
 }
 
 bool FunctionGen::generate() {
-  Func = MG.funcFor(&F);
+  Func = Override ? Override : MG.funcFor(&F);
+  ResultT = StencilBody ? Type::scalar(F.stencil.bodyKind) : F.resultType;
   Region = &Func.getBody();
   Entry = Func.addEntryBlock();
   B.setInsertionPointToEnd(Entry);
@@ -783,11 +1277,22 @@ bool FunctionGen::generate() {
       v.leaves.push_back(Entry->getArgument(argNo++));
     writeVar(F.def->params[i].name, v);
   }
+  if (StencilBody) {
+    for (unsigned d = 0; d < F.stencil.rank; ++d)
+      Center.push_back(Entry->getArgument(argNo++));
+    for (size_t i = 0; i < F.def->params.size(); ++i)
+      if (F.stencil.relative[i]) {
+        Value first = readVar(F.def->params[i].name).single();
+        for (unsigned d = 0; d < F.stencil.rank; ++d)
+          StencilDims.push_back(B.create<memref::DimOp>(CurLoc, first, d));
+        break;
+      }
+  }
 
   genBlock(F.def->body);
   if (Cur) {
     // Falling off the end returns None (Sema rejected it for other results).
-    CGValue r = defaultValue(F.resultType);
+    CGValue r = defaultValue(ResultT);
     B.create<func::ReturnOp>(CurLoc, r.leaves);
     Cur = nullptr;
   }
@@ -1100,7 +1605,7 @@ void FunctionGen::genReturn(const ast::Return &r) {
   v.type = Type::none();
   if (r.value)
     v = expr(*r.value);
-  CGValue c = convert(v, F.resultType);
+  CGValue c = convert(v, ResultT);
   B.create<func::ReturnOp>(CurLoc, c.leaves);
   Cur = nullptr;
 }
@@ -1722,6 +2227,12 @@ CGValue FunctionGen::call(const ast::Call &c) {
     CGValue v = convert(expr(*c.args[i]), callee->argTypes[i]);
     operands.append(v.leaves.begin(), v.leaves.end());
   }
+  if (callee->hasOut)
+    for (auto &kw : c.keywords)
+      if (kw.name == "out") {
+        CGValue v = convert(expr(*kw.value), callee->argTypes.back());
+        operands.append(v.leaves.begin(), v.leaves.end());
+      }
   auto fn = MG.funcFor(callee);
   auto op = B.create<func::CallOp>(CurLoc, fn, operands);
   CGValue r;
@@ -1793,18 +2304,12 @@ bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value
 }
 
 Value FunctionGen::loadElement(Value mem, const SmallVector<Value> &idx, ScalarKind k) {
-  Value v = B.create<memref::LoadOp>(CurLoc, mem, idx);
-  if (k == ScalarKind::Bool)
-    v = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v,
-                                B.create<arith::ConstantOp>(CurLoc, B.getI8IntegerAttr(0)));
-  return v;
+  return loadElementB(B, CurLoc, mem, idx, k);
 }
 
 void FunctionGen::storeElement(Value v, Value mem, const SmallVector<Value> &idx,
                                ScalarKind k) {
-  if (k == ScalarKind::Bool)
-    v = B.create<arith::ExtUIOp>(CurLoc, B.getI8Type(), v);
-  B.create<memref::StoreOp>(CurLoc, v, mem, idx);
+  storeElementB(B, CurLoc, v, mem, idx, k);
 }
 
 Value FunctionGen::rowView(Value mem, const SmallVector<Value> &idx, const Type &baseType,
@@ -1834,9 +2339,42 @@ Value FunctionGen::rowView(Value mem, const SmallVector<Value> &idx, const Type 
   return view;
 }
 
+Value FunctionGen::stencilLoad(const ast::Subscript &s,
+                               const TypedFunction::StencilAccess &acc) {
+  Value mem = readVar(F.def->params[acc.param].name).single();
+  std::vector<const ast::Expr *> idx;
+  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
+    for (auto &e : t->elts)
+      idx.push_back(e.get());
+  else
+    idx.push_back(s.index.get());
+  SmallVector<Value> at;
+  for (unsigned d = 0; d < F.stencil.rank; ++d) {
+    Value off;
+    if (acc.offsetExprs[d]) {
+      CGValue v = expr(*acc.offsetExprs[d]);
+      off = toIndex(v.single(), v.type.scalarKind());
+    } else {
+      off = constIndex(acc.constOffsets[d]);
+    }
+    Value i = B.create<arith::AddIOp>(CurLoc, Center[d], off);
+    if (Remap)
+      i = remapIndex(B, CurLoc, i, StencilDims[d], F.decl->stencil.boundary);
+    at.push_back(i);
+  }
+  return loadElement(mem, at, F.typeOf(s).scalarKind());
+}
+
 CGValue FunctionGen::subscript(const ast::Subscript &s) {
   CGValue r;
   r.type = F.typeOf(s);
+  if (StencilBody) {
+    auto acc = F.stencil.accesses.find(&s);
+    if (acc != F.stencil.accesses.end()) {
+      r.leaves.push_back(stencilLoad(s, acc->second));
+      return r;
+    }
+  }
   auto ti = F.tupleIndex.find(&s);
   if (ti != F.tupleIndex.end()) {
     CGValue base = expr(*s.value);

@@ -11,6 +11,7 @@
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/Core.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -18,7 +19,8 @@ namespace stn {
 
 JIT::~JIT() = default;
 
-std::unique_ptr<JIT> JIT::create(std::string &error) {
+std::unique_ptr<JIT> JIT::create(std::string &error,
+                                 const std::vector<std::pair<std::string, void *>> &symbols) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -38,6 +40,16 @@ std::unique_ptr<JIT> JIT::create(std::string &error) {
     return nullptr;
   }
   (*lljit)->getMainJITDylib().addGenerator(std::move(*gen));
+  if (!symbols.empty()) {
+    llvm::orc::SymbolMap map;
+    for (auto &[name, addr] : symbols)
+      map[(*lljit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(addr),
+                                              llvm::JITSymbolFlags::Exported};
+    if (auto err = (*lljit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(map))) {
+      error = llvm::toString(std::move(err));
+      return nullptr;
+    }
+  }
   std::unique_ptr<JIT> jit(new JIT());
   jit->J = std::move(*lljit);
   return jit;

@@ -9,6 +9,7 @@
 
 #include "stn/Compiler/Pipeline.h"
 #include "stn/Compiler/MLIRGen.h"
+#include "stn/Compiler/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -74,6 +75,11 @@ mlir::OwningOpRef<mlir::ModuleOp> buildMLIR(mlir::MLIRContext &ctx, const TypedF
   mlir::PassManager pm(&ctx);
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+  // After cleanup (constants folded, so ranges are tight): int64 arithmetic
+  // that provably fits runs in 16/32 bits; the canonicalizer then folds the
+  // trunci/extsi pairs between narrowed operations.
+  pm.addPass(createNarrowIntegersPass());
+  pm.addPass(mlir::createCanonicalizerPass());
   if (mlir::failed(pm.run(*module))) {
     diags.error(nullptr, {}, "internal compiler error: MLIR cleanup failed");
     return nullptr;
@@ -97,7 +103,12 @@ bool lowerToLLVMDialect(mlir::MLIRContext &ctx, mlir::ModuleOp module,
   // Complex division, abs, exp, ... become arith/math first, so the
   // arith/math lowerings below see them.
   pm.addPass(mlir::createConvertComplexToStandardPass());
-  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
+  // memref.alloc/dealloc call the runtime's _mlir_memref_to_llvm_alloc/free
+  // (runtime/lib/KernelRuntime.cpp), which track what a call allocates so
+  // that returned arrays are handed to the host and the rest is freed.
+  mlir::FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   // scf.if / scf.while from expressions become plain blocks.
   pm.addPass(mlir::createConvertSCFToCFPass());
   pm.addPass(mlir::createArithToLLVMConversionPass());

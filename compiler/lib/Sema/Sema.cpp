@@ -30,6 +30,21 @@ using llvm::isa;
 
 namespace stn {
 
+const char *kernelKindName(KernelKind k) {
+  switch (k) {
+  case KernelKind::Jit: return "jit";
+  case KernelKind::Stencil: return "stencil";
+  case KernelKind::Ufunc: return "ufunc";
+  case KernelKind::Gufunc: return "gufunc";
+  }
+  return "?";
+}
+
+const char *boundaryModeName(BoundaryMode m) {
+  static const char *names[] = {"constant", "nearest", "reflect", "mirror", "wrap"};
+  return names[static_cast<int>(m)];
+}
+
 const char *builtinName(Builtin b) {
   static const char *names[] = {
       "len",   "abs",   "min",   "max",   "int",   "float", "bool",  "complex",
@@ -103,9 +118,6 @@ bool isUnaryMath(Builtin b) { return b >= Builtin::Sqrt && b <= Builtin::Fabs; }
 bool isBinaryMath(Builtin b) { return b >= Builtin::Atan2 && b <= Builtin::Copysign; }
 bool isPredicate(Builtin b) { return b >= Builtin::IsNan && b <= Builtin::IsFinite; }
 
-const std::set<std::string> KnownDecoratorOptions = {
-    "nopython", "parallel", "fastmath", "cache", "nogil", "boundscheck",
-    "error_model", "target", "signature"};
 
 ConstValue makeInt(int64_t v) {
   ConstValue c;
@@ -325,6 +337,9 @@ public:
 
   bool run();
 
+  /// Stencil mode: these parameters are indexed relatively.
+  std::set<std::string> RelativeNames;
+
 private:
   struct VarInfo {
     Type type;
@@ -353,6 +368,7 @@ private:
   Type name(const ast::Name &n);
   Type attribute(const ast::Attribute &a);
   Type subscript(const ast::Subscript &s);
+  Type stencilAccess(const ast::Subscript &s, const ast::Name &base);
   Type call(const ast::Call &c);
   Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
                    const std::vector<Type> &args);
@@ -537,6 +553,10 @@ bool FunctionChecker::checkCondition(const ast::Expr &e) {
 }
 
 void FunctionChecker::assignName(const std::string &name, SourceRange r, const Type &t) {
+  if (RelativeNames.count(name)) {
+    error(r, fmt::format("'{}' is a stencil input and cannot be reassigned", name));
+    return;
+  }
   auto &v = Vars[name];
   if (!v.type.isValid()) {
     v.type = t;
@@ -594,6 +614,10 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
     return;
   }
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    if (auto *n = dyn_cast<ast::Name>(s->value.get()); n && RelativeNames.count(n->id)) {
+      error(target.range(), fmt::format("stencil input '{}' is read-only", n->id));
+      return;
+    }
     Type base = expr(*s->value);
     if (!base.isValid())
       return;
@@ -973,7 +997,70 @@ Type FunctionChecker::attribute(const ast::Attribute &a) {
   return {};
 }
 
+Type FunctionChecker::stencilAccess(const ast::Subscript &s, const ast::Name &base) {
+  Type bt = expr(base);
+  if (!bt.isValid())
+    return {};
+  std::vector<const ast::Expr *> idx;
+  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
+    for (auto &e : t->elts)
+      idx.push_back(e.get());
+  else
+    idx.push_back(s.index.get());
+  if (idx.size() != bt.rank()) {
+    error(s.index->range(),
+          fmt::format("a stencil access to '{}' needs {} relative index{}, one per axis, "
+                      "but has {}",
+                      base.id, bt.rank(), bt.rank() == 1 ? "" : "es", idx.size()));
+    return {};
+  }
+  TypedFunction::StencilAccess acc;
+  for (size_t p = 0; p < F.def->params.size(); ++p)
+    if (F.def->params[p].name == base.id)
+      acc.param = static_cast<unsigned>(p);
+  bool ok = true;
+  for (auto *i : idx) {
+    if (isa<ast::Slice>(i)) {
+      error(i->range(), "stencil accesses take integer offsets, not slices");
+      ok = false;
+      continue;
+    }
+    Type it = expr(*i);
+    if (!it.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!it.isScalar() || !(isInteger(it.scalarKind()) || isBool(it.scalarKind()))) {
+      error(i->range(), fmt::format("stencil offsets must be integers, not '{}'", it.describe()));
+      ok = false;
+      continue;
+    }
+    if (auto c = foldIndex(*i)) {
+      acc.constOffsets.push_back(c->i);
+      acc.offsetExprs.push_back(nullptr);
+    } else {
+      if (!F.decl->stencil.hasNeighborhood) {
+        error(i->range(),
+              fmt::format("this offset into '{}' is not a constant, so the stencil's "
+                          "neighborhood cannot be inferred",
+                          base.id),
+              "declare it, e.g. @stencil(neighborhood=((-1, 1), (-1, 1)))");
+        ok = false;
+      }
+      acc.constOffsets.push_back(0);
+      acc.offsetExprs.push_back(i);
+    }
+  }
+  if (!ok)
+    return {};
+  if (Final)
+    F.stencil.accesses[&s] = acc;
+  return bt.dtypeType();
+}
+
 Type FunctionChecker::subscript(const ast::Subscript &s) {
+  if (auto *n = dyn_cast<ast::Name>(s.value.get()); n && RelativeNames.count(n->id))
+    return stencilAccess(s, *n);
   Type base = expr(*s.value);
   if (!base.isValid())
     return {};
@@ -1307,18 +1394,34 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
 
 Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
                                  const std::vector<Type> &args) {
-  if (!c.keywords.empty()) {
-    error(c.keywords[0].nameRange, "keyword arguments to kernels are not supported yet");
-    return {};
-  }
-  if (args.size() != k.def->params.size()) {
-    error(c.range(), fmt::format("{}() takes {} argument{} but {} were given", k.def->name,
-                                 k.def->params.size(), k.def->params.size() == 1 ? "" : "s",
-                                 args.size()));
-    return {};
-  }
   std::vector<Type> callTypes = args;
-  if (!k.signatures.empty()) {
+  bool hasOut = false;
+  for (auto &kw : c.keywords) {
+    if (kw.name == "out" && k.kind != KernelKind::Jit && !hasOut) {
+      Type ot = expr(*kw.value);
+      if (!ot.isValid())
+        return {};
+      if (!ot.isArray()) {
+        error(kw.value->range(), fmt::format("out= must be an array, not '{}'", ot.describe()));
+        return {};
+      }
+      hasOut = true;
+      callTypes.push_back(ot);
+      continue;
+    }
+    error(kw.nameRange, k.kind == KernelKind::Jit
+                            ? "keyword arguments to kernels are not supported yet"
+                            : fmt::format("unknown keyword argument '{}' (only out= is accepted)",
+                                          kw.name));
+    return {};
+  }
+  size_t arity = Program::hostArity(k);
+  if (args.size() != arity) {
+    error(c.range(), fmt::format("{}() takes {} argument{} but {} were given", k.def->name,
+                                 arity, arity == 1 ? "" : "s", args.size()));
+    return {};
+  }
+  if (!k.signatures.empty() && k.kind == KernelKind::Jit) {
     std::string err;
     const Signature *sig = P.matchSignature(k, args, err);
     if (!sig) {
@@ -1329,7 +1432,7 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
   }
   // Specialize silently in exploratory passes; report in the final one.
   DiagnosticEngine scratch;
-  TypedFunction *callee = P.specialize(k, callTypes, Final ? Diags : scratch);
+  TypedFunction *callee = P.specialize(k, callTypes, Final ? Diags : scratch, hasOut);
   if (!callee) {
     Failed = true;
     if (Final)
@@ -1791,159 +1894,448 @@ const KernelDecl *Program::kernel(std::string_view name) const {
   return nullptr;
 }
 
-/// Reads decorator options; `@jit`, `@njit`, `@numba.jit(...)`, `@jit("sig")`.
-static bool readDecorator(const ast::FunctionDef &f, KernelDecl &k,
-                          const std::shared_ptr<const SourceFile> &file,
-                          DiagnosticEngine &diags) {
-  if (f.decorators.empty())
-    return true;
-  if (f.decorators.size() > 1) {
-    diags.error(file, f.decorators[1]->range(),
-                "only one decorator per kernel is supported here");
-    return false;
+/// Parses a gufunc layout: "(n, m) -> (n, m)", "(n),()->(n)".
+static std::optional<GufuncLayout> parseLayout(const std::string &text, std::string &error) {
+  GufuncLayout l;
+  l.text = text;
+  std::string t;
+  for (char c : text)
+    if (!isspace(static_cast<unsigned char>(c)))
+      t += c;
+  size_t arrow = t.find("->");
+  if (arrow == std::string::npos) {
+    error = "a gufunc layout has the form \"(n,m),(m)->(n)\": '->' is missing";
+    return std::nullopt;
   }
-  const ast::Expr *d = f.decorators[0].get();
-  const ast::Call *call = dyn_cast<ast::Call>(d);
-  const ast::Expr *callee = call ? call->func.get() : d;
-  std::string name;
-  if (auto *n = dyn_cast<ast::Name>(callee))
-    name = n->id;
-  else if (auto *a = dyn_cast<ast::Attribute>(callee))
-    name = a->attr;
-  if (name != "jit" && name != "njit") {
-    diags.error(file, callee->range(),
-                fmt::format("unknown decorator '{}'", name.empty() ? "?" : name),
-                "kernels are decorated with @jit or @njit");
-    return false;
+  auto groups = [&](const std::string &part, std::vector<std::vector<std::string>> &out) {
+    size_t i = 0;
+    while (i < part.size()) {
+      if (part[i] != '(')
+        return false;
+      size_t close = part.find(')', i);
+      if (close == std::string::npos)
+        return false;
+      std::vector<std::string> dims;
+      std::string inner = part.substr(i + 1, close - i - 1);
+      size_t p = 0;
+      while (!inner.empty() && p <= inner.size()) {
+        size_t comma = inner.find(',', p);
+        std::string d = inner.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
+        if (d.empty() || !(isalpha(static_cast<unsigned char>(d[0])) || d[0] == '_'))
+          return false;
+        for (char c : d)
+          if (!(isalnum(static_cast<unsigned char>(c)) || c == '_'))
+            return false;
+        dims.push_back(d);
+        if (comma == std::string::npos)
+          break;
+        p = comma + 1;
+      }
+      out.push_back(dims);
+      i = close + 1;
+      if (i < part.size()) {
+        if (part[i] != ',')
+          return false;
+        ++i;
+      }
+    }
+    return !out.empty();
+  };
+  if (!groups(t.substr(0, arrow), l.inputs) || !groups(t.substr(arrow + 2), l.outputs)) {
+    error = fmt::format("malformed gufunc layout \"{}\": expected a list of dimension groups "
+                        "such as \"(m,n),(n,p)->(m,p)\"",
+                        text);
+    return std::nullopt;
   }
-  k.decorator = "jit";
-  if (!call)
-    return true;
-  bool ok = true;
-  auto addSignature = [&](const ast::Expr &e) {
+  if (l.outputs.size() != 1) {
+    error = "gufuncs with more than one output are not supported yet";
+    return std::nullopt;
+  }
+  return l;
+}
+
+namespace {
+
+/// Reads the decorators of one function into its KernelDecl.
+class DecoratorReader {
+public:
+  DecoratorReader(const ast::FunctionDef &f, KernelDecl &k,
+                  const std::shared_ptr<const SourceFile> &file, DiagnosticEngine &diags)
+      : F(f), K(k), File(file), Diags(diags) {}
+
+  bool run() {
+    if (F.decorators.empty())
+      return true;
+    if (F.decorators.size() > 2) {
+      Diags.error(File, F.decorators[2]->range(), "at most two decorators are supported");
+      return false;
+    }
+    std::vector<std::string> names;
+    for (auto &d : F.decorators)
+      names.push_back(nameOf(*d));
+    if (F.decorators.size() == 2) {
+      // @gufunc(layout) stacked directly on @stencil (seed wish 3).
+      if (!isGufunc(names[0]) || !isStencil(names[1])) {
+        Diags.error(File, F.decorators[0]->range(),
+                    fmt::format("'@{}' cannot be stacked on '@{}'", names[0], names[1]),
+                    "the supported stacking is @gufunc(layout) (or @guvectorize) on @stencil");
+        return false;
+      }
+      bool ok = read(*F.decorators[1], names[1]);
+      ok = read(*F.decorators[0], names[0]) && ok;
+      K.stencilCore = true;
+      K.kind = KernelKind::Gufunc;
+      return ok;
+    }
+    return read(*F.decorators[0], names[0]);
+  }
+
+private:
+  static std::string nameOf(const ast::Expr &d) {
+    const ast::Expr *callee = &d;
+    if (auto *c = dyn_cast<ast::Call>(&d))
+      callee = c->func.get();
+    if (auto *n = dyn_cast<ast::Name>(callee))
+      return n->id;
+    if (auto *a = dyn_cast<ast::Attribute>(callee))
+      return a->attr;
+    return "?";
+  }
+  static bool isJit(const std::string &n) { return n == "jit" || n == "njit"; }
+  static bool isStencil(const std::string &n) { return n == "stencil"; }
+  static bool isUfunc(const std::string &n) { return n == "ufunc" || n == "vectorize"; }
+  static bool isGufunc(const std::string &n) { return n == "gufunc" || n == "guvectorize"; }
+
+  bool read(const ast::Expr &d, const std::string &name) {
+    const ast::Call *call = dyn_cast<ast::Call>(&d);
+    const ast::Expr *callee = call ? call->func.get() : &d;
+    if (isJit(name)) {
+      K.decorator = "jit";
+      K.kind = KernelKind::Jit;
+    } else if (isStencil(name)) {
+      K.decorator = "stencil";
+      K.kind = KernelKind::Stencil;
+    } else if (isUfunc(name)) {
+      K.decorator = "ufunc";
+      K.kind = KernelKind::Ufunc;
+    } else if (isGufunc(name)) {
+      K.decorator = "gufunc";
+      K.kind = KernelKind::Gufunc;
+    } else {
+      Diags.error(File, callee->range(), fmt::format("unknown decorator '{}'", name),
+                  "kernels are decorated with @jit/@njit, @stencil, @ufunc/@vectorize or "
+                  "@gufunc/@guvectorize");
+      return false;
+    }
+    if (!call) {
+      if (K.kind == KernelKind::Gufunc) {
+        Diags.error(File, d.range(), "@gufunc needs a layout such as @gufunc(\"(n,m)->(n,m)\")");
+        return false;
+      }
+      return true;
+    }
+    bool ok = true;
+    for (auto &a : call->args) {
+      if (auto *l = dyn_cast<ast::List>(a.get())) {
+        for (auto &e : l->elts)
+          ok = addSignature(*e) && ok;
+        continue;
+      }
+      auto *str = dyn_cast<ast::StrLit>(a.get());
+      if (str && K.kind == KernelKind::Gufunc && str->value.find("->") != std::string::npos) {
+        ok = setLayout(*a) && ok;
+        continue;
+      }
+      if (str && K.kind == KernelKind::Stencil) {
+        ok = setBoundary(*a) && ok; // @stencil("constant"), Numba's func_or_mode
+        continue;
+      }
+      ok = addSignature(*a) && ok;
+    }
+    for (auto &kw : call->keywords)
+      ok = option(kw, name) && ok;
+    if (K.kind == KernelKind::Gufunc && K.layout.inputs.empty()) {
+      Diags.error(File, d.range(), "@gufunc needs a layout such as \"(n,m)->(n,m)\"");
+      ok = false;
+    }
+    return ok;
+  }
+
+  bool setLayout(const ast::Expr &e) {
     auto *s = dyn_cast<ast::StrLit>(&e);
     if (!s) {
-      diags.error(file, e.range(),
-                  "a signature is a string such as \"f64(i32, i32)\" or \"void(f8[:, :])\"");
-      ok = false;
-      return;
+      Diags.error(File, e.range(), "a gufunc layout is a string such as \"(n,m)->(n,m)\"");
+      return false;
     }
-    // The string's contents start after the opening quote.
-    const std::string &text = file->text();
+    std::string err;
+    auto l = parseLayout(s->value, err);
+    if (!l) {
+      Diags.error(File, e.range(), err);
+      return false;
+    }
+    K.layout = *l;
+    return true;
+  }
+
+  bool setBoundary(const ast::Expr &e) {
+    auto *s = dyn_cast<ast::StrLit>(&e);
+    static const std::pair<const char *, BoundaryMode> modes[] = {
+        {"constant", BoundaryMode::Constant}, {"nearest", BoundaryMode::Nearest},
+        {"reflect", BoundaryMode::Reflect},   {"mirror", BoundaryMode::Mirror},
+        {"wrap", BoundaryMode::Wrap}};
+    if (s)
+      for (auto &[n, m] : modes)
+        if (s->value == n) {
+          K.stencil.boundary = m;
+          return true;
+        }
+    Diags.error(File, e.range(), "boundary must be one of \"constant\", \"nearest\", "
+                                 "\"reflect\", \"mirror\", \"wrap\"");
+    return false;
+  }
+
+  bool addSignature(const ast::Expr &e) {
+    // Numba's guvectorize also takes tuples of types: [(int8[:, :], int8[:, :])].
+    if (auto *t = dyn_cast<ast::Tuple>(&e)) {
+      auto sig = signatureFromExpr(e, File, Diags);
+      if (!sig)
+        return false;
+      K.signatures.push_back(*sig);
+      (void)t;
+      return true;
+    }
+    auto *s = dyn_cast<ast::StrLit>(&e);
+    if (!s) {
+      Diags.error(File, e.range(),
+                  "a signature is a string such as \"f64(i32, i32)\" or \"void(f8[:, :])\"");
+      return false;
+    }
+    // Parse the string's contents in place, so errors point into the file.
+    const std::string &text = File->text();
     uint32_t begin = s->range().begin, end = s->range().end;
     while (begin < end && text[begin] != '"' && text[begin] != '\'')
       ++begin;
+    if (begin >= end)
+      return false;
     char q = text[begin];
     bool triple = begin + 2 < end && text[begin + 1] == q && text[begin + 2] == q;
     uint32_t open = triple ? 3 : 1;
+    std::shared_ptr<const SourceFile> src = File;
     ast::ExprPtr parsed;
-    if (end - begin >= 2 * open && text.compare(begin + open, end - begin - 2 * open, s->value) == 0)
-      parsed = parseExpression(file, diags, begin + open, end - open);
-    else {
-      auto own = std::make_shared<const SourceFile>(file->name() + " (signature)", s->value);
-      parsed = parseExpression(own, diags, 0, static_cast<uint32_t>(s->value.size()));
-      if (parsed) {
-        auto sig = signatureFromExpr(*parsed, own, diags);
-        if (!sig)
-          ok = false;
-        else
-          k.signatures.push_back(*sig);
-        return;
-      }
+    if (end - begin >= 2 * open &&
+        text.compare(begin + open, end - begin - 2 * open, s->value) == 0) {
+      parsed = parseExpression(File, Diags, begin + open, end - open);
+    } else {
+      src = std::make_shared<const SourceFile>(File->name() + " (signature)", s->value);
+      parsed = parseExpression(src, Diags, 0, static_cast<uint32_t>(s->value.size()));
     }
-    if (!parsed) {
-      ok = false;
-      return;
-    }
-    auto sig = signatureFromExpr(*parsed, file, diags);
-    if (!sig) {
-      ok = false;
-      return;
-    }
-    if (sig->args.size() != f.params.size()) {
-      diags.error(file, e.range(),
+    if (!parsed)
+      return false;
+    auto sig = signatureFromExpr(*parsed, src, Diags);
+    if (!sig)
+      return false;
+    size_t want = F.params.size();
+    if (K.kind == KernelKind::Jit && sig->args.size() != want) {
+      Diags.error(File, e.range(),
                   fmt::format("the signature has {} argument types, but '{}' has {} "
                               "parameters",
-                              sig->args.size(), f.name, f.params.size()));
-      ok = false;
-      return;
+                              sig->args.size(), F.name, want));
+      return false;
     }
-    k.signatures.push_back(*sig);
-  };
-  for (auto &a : call->args) {
-    if (auto *l = dyn_cast<ast::List>(a.get())) {
-      for (auto &e : l->elts)
-        addSignature(*e);
-    } else {
-      addSignature(*a);
-    }
+    K.signatures.push_back(*sig);
+    return true;
   }
-  auto boolOpt = [&](const ast::Keyword &kw, bool &out) {
+
+  bool boolOpt(const ast::Keyword &kw, bool &out) {
     if (auto *b = dyn_cast<ast::BoolLit>(kw.value.get())) {
       out = b->value;
-      return;
+      return true;
     }
-    if (kw.name == "fastmath" && (isa<ast::Unsupported>(kw.value.get()) ||
-                                  isa<ast::List>(kw.value.get()))) {
+    if (kw.name == "fastmath" &&
+        (isa<ast::Unsupported>(kw.value.get()) || isa<ast::List>(kw.value.get()))) {
       out = true; // a set of flags: given meaning by the fastmath issue
-      return;
+      return true;
     }
-    diags.error(file, kw.value->range(),
-                fmt::format("option '{}' must be True or False", kw.name));
-    ok = false;
-  };
-  for (auto &kw : call->keywords) {
-    if (!KnownDecoratorOptions.count(kw.name)) {
-      std::vector<std::string> cands(KnownDecoratorOptions.begin(),
-                                     KnownDecoratorOptions.end());
-      std::string best = closestMatch(kw.name, cands);
-      diags.error(file, kw.nameRange, fmt::format("unknown option '{}' for @{}", kw.name, name),
-                  best.empty() ? "options are: boundscheck, cache, error_model, fastmath, "
-                                 "nogil, nopython, parallel, target"
-                               : fmt::format("did you mean '{}'?", best));
-      ok = false;
-      continue;
-    }
-    if (kw.name == "nopython")
-      boolOpt(kw, k.options.nopython);
-    else if (kw.name == "parallel")
-      boolOpt(kw, k.options.parallel);
-    else if (kw.name == "fastmath")
-      boolOpt(kw, k.options.fastmath);
-    else if (kw.name == "cache")
-      boolOpt(kw, k.options.cache);
-    else if (kw.name == "nogil")
-      boolOpt(kw, k.options.nogil);
-    else if (kw.name == "boundscheck")
-      boolOpt(kw, k.options.boundscheck);
-    else if (kw.name == "signature")
-      addSignature(*kw.value);
-    else {
-      auto *s = dyn_cast<ast::StrLit>(kw.value.get());
-      if (!s) {
-        diags.error(file, kw.value->range(), fmt::format("option '{}' must be a string", kw.name));
-        ok = false;
-        continue;
-      }
-      if (kw.name == "error_model") {
-        if (s->value != "python" && s->value != "numpy") {
-          diags.error(file, kw.value->range(), "error_model must be \"python\" or \"numpy\"");
-          ok = false;
-        }
-        k.options.errorModel = s->value;
-      } else {
-        if (s->value != "cpu" && s->value != "cuda" && s->value != "parallel" &&
-            s->value != "gpu") {
-          diags.error(file, kw.value->range(),
-                      "target must be \"cpu\", \"parallel\" or \"cuda\"");
-          ok = false;
-        }
-        k.options.target = s->value;
-      }
-    }
+    Diags.error(File, kw.value->range(), fmt::format("option '{}' must be True or False", kw.name));
+    return false;
   }
-  return ok;
-}
+
+  std::optional<int64_t> intConst(const ast::Expr &e) {
+    if (auto *i = dyn_cast<ast::IntLit>(&e); i && !i->isUnsigned)
+      return static_cast<int64_t>(i->value);
+    if (auto *u = dyn_cast<ast::UnaryOp>(&e); u && u->op == ast::UnaryOpKind::Neg)
+      if (auto *i = dyn_cast<ast::IntLit>(u->operand.get()); i && !i->isUnsigned)
+        return -static_cast<int64_t>(i->value);
+    return std::nullopt;
+  }
+
+  bool option(const ast::Keyword &kw, const std::string &decorator) {
+    static const std::set<std::string> jitOpts = {"nopython", "parallel", "fastmath", "cache",
+                                                  "nogil", "boundscheck", "error_model",
+                                                  "target", "signature"};
+    static const std::set<std::string> stencilOpts = {"neighborhood", "boundary", "cval",
+                                                      "standard_indexing", "func_or_mode",
+                                                      "dtype"};
+    static const std::set<std::string> ufuncOpts = {"target", "fastmath", "cache", "nopython",
+                                                    "dtype", "identity", "signature",
+                                                    "boundscheck", "nogil"};
+    const std::set<std::string> &known = K.kind == KernelKind::Jit       ? jitOpts
+                                         : K.kind == KernelKind::Stencil ? stencilOpts
+                                                                         : ufuncOpts;
+    if (!known.count(kw.name)) {
+      std::vector<std::string> cands(known.begin(), known.end());
+      std::string best = closestMatch(kw.name, cands);
+      std::string all;
+      for (auto &c : cands)
+        all += (all.empty() ? "" : ", ") + c;
+      Diags.error(File, kw.nameRange,
+                  fmt::format("unknown option '{}' for @{}", kw.name, decorator),
+                  best.empty() ? "options are: " + all : fmt::format("did you mean '{}'?", best));
+      return false;
+    }
+    const ast::Expr &v = *kw.value;
+    if (kw.name == "nopython")
+      return boolOpt(kw, K.options.nopython);
+    if (kw.name == "parallel")
+      return boolOpt(kw, K.options.parallel);
+    if (kw.name == "fastmath")
+      return boolOpt(kw, K.options.fastmath);
+    if (kw.name == "cache")
+      return boolOpt(kw, K.options.cache);
+    if (kw.name == "nogil")
+      return boolOpt(kw, K.options.nogil);
+    if (kw.name == "boundscheck")
+      return boolOpt(kw, K.options.boundscheck);
+    if (kw.name == "identity")
+      return true; // NumPy reduction identity: accepted, unused
+    if (kw.name == "signature") {
+      if (K.kind == KernelKind::Gufunc)
+        return setLayout(v);
+      return addSignature(v);
+    }
+    if (kw.name == "boundary" || kw.name == "func_or_mode")
+      return setBoundary(v);
+    if (kw.name == "dtype") {
+      std::string n;
+      if (auto *s = dyn_cast<ast::StrLit>(&v))
+        n = s->value;
+      else if (auto *nm = dyn_cast<ast::Name>(&v))
+        n = nm->id;
+      else if (auto *a = dyn_cast<ast::Attribute>(&v))
+        n = a->attr;
+      auto sk = parseScalarName(n);
+      if (!sk) {
+        Diags.error(File, v.range(), "dtype must name a type such as np.int8 or \"float32\"");
+        return false;
+      }
+      K.dtype = *sk;
+      return true;
+    }
+    if (kw.name == "cval") {
+      ConstValue c;
+      if (auto i = intConst(v)) {
+        c.type = Type::scalar(ScalarKind::I64);
+        c.i = *i;
+      } else if (auto *f = dyn_cast<ast::FloatLit>(&v)) {
+        c.type = Type::scalar(ScalarKind::F64);
+        c.f = f->value;
+      } else if (auto *u = dyn_cast<ast::UnaryOp>(&v);
+                 u && u->op == ast::UnaryOpKind::Neg && isa<ast::FloatLit>(u->operand.get())) {
+        c.type = Type::scalar(ScalarKind::F64);
+        c.f = -static_cast<const ast::FloatLit *>(u->operand.get())->value;
+      } else if (auto *b = dyn_cast<ast::BoolLit>(&v)) {
+        c.type = Type::scalar(ScalarKind::Bool);
+        c.i = b->value;
+      } else {
+        Diags.error(File, v.range(), "cval must be a number");
+        return false;
+      }
+      K.stencil.cval = c;
+      return true;
+    }
+    if (kw.name == "neighborhood") {
+      auto *outer = dyn_cast<ast::Tuple>(&v);
+      bool good = outer && !outer->elts.empty();
+      std::vector<std::pair<int64_t, int64_t>> nb;
+      if (good)
+        for (auto &axis : outer->elts) {
+          auto *pair = dyn_cast<ast::Tuple>(axis.get());
+          std::optional<int64_t> lo, hi;
+          if (pair && pair->elts.size() == 2) {
+            lo = intConst(*pair->elts[0]);
+            hi = intConst(*pair->elts[1]);
+          }
+          if (!lo || !hi || *lo > 0 || *hi < 0) {
+            good = false;
+            break;
+          }
+          nb.push_back({*lo, *hi});
+        }
+      if (!good) {
+        Diags.error(File, v.range(),
+                    "neighborhood is one (low, high) pair of integer offsets per axis with "
+                    "low <= 0 <= high, e.g. ((-1, 1), (-1, 1))");
+        return false;
+      }
+      K.stencil.hasNeighborhood = true;
+      K.stencil.neighborhood = nb;
+      return true;
+    }
+    if (kw.name == "standard_indexing") {
+      std::vector<const ast::Expr *> items;
+      if (auto *t = dyn_cast<ast::Tuple>(&v))
+        for (auto &e : t->elts)
+          items.push_back(e.get());
+      else if (auto *l = dyn_cast<ast::List>(&v))
+        for (auto &e : l->elts)
+          items.push_back(e.get());
+      else
+        items.push_back(&v);
+      for (auto *it : items) {
+        auto *s = dyn_cast<ast::StrLit>(it);
+        bool isParam = false;
+        if (s)
+          for (auto &p : F.params)
+            isParam |= p.name == s->value;
+        if (!isParam) {
+          Diags.error(File, it->range(),
+                      "standard_indexing lists parameter names as strings, e.g. (\"w\",)");
+          return false;
+        }
+        K.stencil.standardIndexing.push_back(s->value);
+      }
+      return true;
+    }
+    // error_model and target: strings.
+    auto *str = dyn_cast<ast::StrLit>(&v);
+    if (!str) {
+      Diags.error(File, v.range(), fmt::format("option '{}' must be a string", kw.name));
+      return false;
+    }
+    if (kw.name == "error_model") {
+      if (str->value != "python" && str->value != "numpy") {
+        Diags.error(File, v.range(), "error_model must be \"python\" or \"numpy\"");
+        return false;
+      }
+      K.options.errorModel = str->value;
+      return true;
+    }
+    if (str->value != "cpu" && str->value != "cuda" && str->value != "parallel" &&
+        str->value != "gpu") {
+      Diags.error(File, v.range(), "target must be \"cpu\", \"parallel\" or \"cuda\"");
+      return false;
+    }
+    K.options.target = str->value;
+    return true;
+  }
+
+  const ast::FunctionDef &F;
+  KernelDecl &K;
+  std::shared_ptr<const SourceFile> File;
+  DiagnosticEngine &Diags;
+};
+
+} // namespace
 
 std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
                                        DiagnosticEngine &diags) {
@@ -2007,12 +2399,12 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
       if (prm.defaultValue)
         diags.error(file, prm.defaultValue->range(),
                     "default parameter values are not supported yet");
-    readDecorator(*f, k, file, diags);
+    DecoratorReader(*f, k, file, diags).run();
     // Annotated parameters form a signature when no decorator gives one.
     bool allAnnotated = !f->params.empty();
     for (auto &prm : f->params)
       allAnnotated &= prm.annotation != nullptr;
-    if (k.signatures.empty() && allAnnotated) {
+    if (k.kind == KernelKind::Jit && k.signatures.empty() && allAnnotated) {
       Signature sig;
       bool ok = true;
       for (auto &prm : f->params) {
@@ -2043,8 +2435,9 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
     return nullptr;
   // Explicit signatures are checked eagerly.
   for (auto &k : p->Kernels)
-    for (auto &sig : k.signatures)
-      p->specialize(k, sig.args, diags);
+    if (k.kind == KernelKind::Jit)
+      for (auto &sig : k.signatures)
+        p->specialize(k, sig.args, diags);
   if (diags.numErrors() != errorsBefore)
     return nullptr;
   return p;
@@ -2103,22 +2496,48 @@ static std::string mangle(const std::string &name, const std::vector<Type> &args
   return s;
 }
 
+size_t Program::hostArity(const KernelDecl &k) {
+  if (k.kind == KernelKind::Gufunc)
+    return k.layout.inputs.size();
+  return k.def->params.size();
+}
+
 TypedFunction *Program::specialize(const KernelDecl &k, const std::vector<Type> &args,
-                                   DiagnosticEngine &diags) {
-  std::string key = mangle(k.def->name, args);
+                                   DiagnosticEngine &diags, bool hasOut) {
+  return specializeAs(k, k.kind, args, hasOut, diags);
+}
+
+static std::string argList(const std::vector<Type> &args) {
+  std::string s;
+  for (size_t i = 0; i < args.size(); ++i)
+    s += (i ? ", " : "") + args[i].str();
+  return s;
+}
+
+TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
+                                     const std::vector<Type> &args, bool hasOut,
+                                     DiagnosticEngine &diags) {
+  // Jit specializations keep readable symbols; the generated drivers of the
+  // other kinds are named after their kind.
+  std::string key = mangle(kind == KernelKind::Jit ? k.def->name
+                                                   : std::string(kernelKindName(kind)) + "_" +
+                                                         k.def->name,
+                           args);
+  if (hasOut)
+    key += "__out";
   auto it = Specializations.find(key);
   if (it != Specializations.end())
     return it->second.get();
-  if (args.size() != k.def->params.size()) {
+  size_t want = kind == KernelKind::Gufunc ? hostArity(k) : k.def->params.size();
+  if (args.size() != want + (hasOut ? 1 : 0)) {
     diags.error(File, k.def->nameRange,
-                fmt::format("'{}' takes {} arguments but {} were given", k.def->name,
-                            k.def->params.size(), args.size()));
+                fmt::format("'{}' takes {} arguments but {} were given", k.def->name, want,
+                            args.size() - (hasOut ? 1 : 0)));
     return nullptr;
   }
-  if (std::find(InProgress.begin(), InProgress.end(), key) != InProgress.end() ||
-      std::count_if(InProgress.begin(), InProgress.end(), [&](const std::string &s) {
-        return s.rfind(k.def->name + "__", 0) == 0 || s == k.def->name;
-      }) > 0) {
+  std::string inProgress = fmt::format("{}:{}", static_cast<const void *>(k.def),
+                                       kernelKindName(kind));
+  if (std::find(InProgress.begin(), InProgress.end(), inProgress) != InProgress.end()) {
     diags.error(File, k.def->nameRange,
                 fmt::format("'{}' calls itself (directly or through other kernels); "
                             "recursion is not supported in stn kernels",
@@ -2131,20 +2550,380 @@ TypedFunction *Program::specialize(const KernelDecl &k, const std::vector<Type> 
   tf->file = File;
   tf->symbol = key;
   tf->argTypes = args;
-  if (!k.signatures.empty()) {
+  tf->kind = kind;
+  tf->hasOut = hasOut;
+  if (kind == KernelKind::Jit && !k.signatures.empty() && k.kind == KernelKind::Jit) {
     for (auto &sig : k.signatures)
       if (sig.args == args && sig.result)
         tf->resultType = *sig.result;
   }
-  InProgress.push_back(key);
-  FunctionChecker checker(*this, *tf, diags);
-  bool ok = checker.run();
+  InProgress.push_back(inProgress);
+  bool ok = false;
+  switch (kind) {
+  case KernelKind::Jit: {
+    FunctionChecker checker(*this, *tf, diags);
+    ok = checker.run();
+    break;
+  }
+  case KernelKind::Stencil:
+    ok = typeStencil(*tf, diags);
+    break;
+  case KernelKind::Ufunc:
+    ok = typeUfunc(*tf, diags);
+    break;
+  case KernelKind::Gufunc:
+    ok = typeGufunc(*tf, diags);
+    break;
+  }
   InProgress.pop_back();
   if (!ok)
     return nullptr;
   TypedFunction *raw = tf.get();
   Specializations[key] = std::move(tf);
   return raw;
+}
+
+/// Stencils: the body is checked with its relative parameters' subscripts
+/// read as offsets; the output has the relative inputs' shape.
+bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
+  const KernelDecl &k = *tf.decl;
+  const auto &params = k.def->params;
+  auto &info = tf.stencil;
+  info.relative.assign(params.size(), false);
+  std::set<std::string> relative;
+  int rank = -1;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Type &t = tf.argTypes[i];
+    bool standard = std::find(k.stencil.standardIndexing.begin(),
+                              k.stencil.standardIndexing.end(),
+                              params[i].name) != k.stencil.standardIndexing.end();
+    if (!t.isArray() || standard)
+      continue;
+    if (rank >= 0 && static_cast<int>(t.rank()) != rank) {
+      diags.error(File, params[i].range,
+                  fmt::format("stencil input '{}' has {} dimensions but '{}' has {}; relative "
+                              "inputs must have the same shape",
+                              params[i].name, t.rank(), params[0].name, rank));
+      return false;
+    }
+    rank = static_cast<int>(t.rank());
+    info.relative[i] = true;
+    relative.insert(params[i].name);
+  }
+  if (rank < 0) {
+    diags.error(File, k.def->nameRange,
+                fmt::format("stencil '{}' needs at least one array argument indexed relatively "
+                            "(called with ({}))",
+                            k.def->name, argList(tf.argTypes)));
+    return false;
+  }
+  if (rank > 4) {
+    diags.error(File, k.def->nameRange, "stencils support arrays of 1 to 4 dimensions");
+    return false;
+  }
+  info.rank = static_cast<unsigned>(rank);
+  if (k.stencil.hasNeighborhood && k.stencil.neighborhood.size() != info.rank) {
+    diags.error(File, k.def->nameRange,
+                fmt::format("the declared neighborhood has {} axes but the inputs of '{}' have "
+                            "{} dimensions",
+                            k.stencil.neighborhood.size(), k.def->name, info.rank));
+    return false;
+  }
+  // The body is checked without the out= argument.
+  std::vector<Type> fullArgs = tf.argTypes;
+  std::vector<Type> bodyArgs(tf.argTypes.begin(), tf.argTypes.begin() + params.size());
+  tf.argTypes = bodyArgs;
+  {
+    FunctionChecker checker(*this, tf, diags);
+    checker.RelativeNames = relative;
+    if (!checker.run())
+      return false;
+  }
+  if (!tf.resultType.isScalar()) {
+    diags.error(File, k.def->nameRange,
+                fmt::format("a stencil kernel returns one number per output element, but '{}' "
+                            "returns '{}'",
+                            k.def->name, tf.resultType.describe()));
+    return false;
+  }
+  info.bodyKind = tf.resultType.scalarKind();
+  // The neighborhood: declared (and checked), or the extent of the offsets.
+  if (k.stencil.hasNeighborhood) {
+    info.neighborhood = k.stencil.neighborhood;
+    bool ok = true;
+    for (auto &[expr, acc] : info.accesses)
+      for (unsigned d = 0; d < info.rank; ++d) {
+        if (acc.offsetExprs[d])
+          continue;
+        auto [lo, hi] = info.neighborhood[d];
+        if (acc.constOffsets[d] < lo || acc.constOffsets[d] > hi) {
+          const ast::Expr *idx = static_cast<const ast::Subscript *>(expr)->index.get();
+          if (auto *t = dyn_cast<ast::Tuple>(idx))
+            idx = t->elts[d].get();
+          diags.error(File, idx->range(),
+                      fmt::format("offset {} on axis {} is outside the declared neighborhood "
+                                  "({}, {})",
+                                  acc.constOffsets[d], d, lo, hi));
+          ok = false;
+        }
+      }
+    if (!ok)
+      return false;
+  } else {
+    info.neighborhood.assign(info.rank, {0, 0});
+    for (auto &[expr, acc] : info.accesses)
+      for (unsigned d = 0; d < info.rank; ++d) {
+        info.neighborhood[d].first = std::min(info.neighborhood[d].first, acc.constOffsets[d]);
+        info.neighborhood[d].second = std::max(info.neighborhood[d].second, acc.constOffsets[d]);
+      }
+  }
+  info.outKind = k.dtype ? *k.dtype : info.bodyKind;
+  tf.argTypes = fullArgs;
+  if (tf.hasOut) {
+    const Type &out = fullArgs.back();
+    if (!out.isArray() || out.rank() != info.rank) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("out= for stencil '{}' must be a {}-dimensional array, not '{}'",
+                              k.def->name, info.rank, out.describe()));
+      return false;
+    }
+    info.outKind = out.scalarKind();
+    tf.resultType = out;
+  } else {
+    tf.resultType = Type::array(info.outKind, info.rank, Type::Layout::C);
+  }
+  return true;
+}
+
+static bool sameKindClass(ScalarKind a, ScalarKind b) {
+  auto cls = [](ScalarKind k) {
+    return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3;
+  };
+  return cls(a) == cls(b);
+}
+
+bool Program::typeUfunc(TypedFunction &tf, DiagnosticEngine &diags) {
+  const KernelDecl &k = *tf.decl;
+  size_t n = k.def->params.size();
+  std::vector<Type> elems;
+  unsigned rank = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Type &t = tf.argTypes[i];
+    if (!t.isArray() && !t.isScalar()) {
+      diags.error(File, k.def->params[i].range,
+                  fmt::format("ufunc argument '{}' must be an array or a number, not '{}'",
+                              k.def->params[i].name, t.describe()));
+      return false;
+    }
+    elems.push_back(t.isArray() ? t.dtypeType() : t);
+    rank = std::max(rank, t.isArray() ? t.rank() : 0u);
+  }
+  std::optional<ScalarKind> declared = k.dtype;
+  if (!k.signatures.empty()) {
+    const Signature *match = nullptr;
+    for (auto &sig : k.signatures)
+      if (sig.args == elems)
+        match = &sig;
+    if (!match) {
+      std::string accepted;
+      for (auto &sig : k.signatures)
+        accepted += "\n  " + sig.str();
+      diags.error(File, k.def->nameRange,
+                  fmt::format("no signature of ufunc '{}' accepts element types ({}); its "
+                              "signatures are:{}",
+                              k.def->name, argList(elems), accepted));
+      return false;
+    }
+    if (match->result && match->result->isScalar() && !declared)
+      declared = match->result->scalarKind();
+  }
+  TypedFunction *core = specializeAs(k, KernelKind::Jit, elems, false, diags);
+  if (!core)
+    return false;
+  if (!core->resultType.isScalar()) {
+    diags.error(File, k.def->nameRange,
+                fmt::format("a ufunc returns one number per element, but '{}' returns '{}'",
+                            k.def->name, core->resultType.describe()));
+    return false;
+  }
+  tf.core = core;
+  tf.callees.push_back(core);
+  tf.ufuncRank = rank;
+  ScalarKind outKind = declared ? *declared : core->resultType.scalarKind();
+  if (tf.hasOut) {
+    const Type &out = tf.argTypes.back();
+    if (!out.isArray() || out.rank() != rank) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("out= for ufunc '{}' must be a {}-dimensional array, not '{}'",
+                              k.def->name, rank, out.describe()));
+      return false;
+    }
+    tf.resultType = out;
+    return true;
+  }
+  tf.resultType = rank == 0 ? Type::scalar(outKind) : Type::array(outKind, rank, Type::Layout::C);
+  return true;
+}
+
+bool Program::typeGufunc(TypedFunction &tf, DiagnosticEngine &diags) {
+  const KernelDecl &k = *tf.decl;
+  auto &g = tf.gufunc;
+  g.numInputs = static_cast<unsigned>(k.layout.inputs.size());
+  size_t nParams = k.def->params.size();
+  size_t nOut = k.layout.outputs.size();
+  if (nParams == g.numInputs)
+    g.returnStyle = true;
+  else if (nParams == g.numInputs + nOut)
+    g.returnStyle = false;
+  else {
+    diags.error(File, k.def->nameRange,
+                fmt::format("gufunc '{}' has the layout \"{}\" with {} input(s) and {} output, "
+                            "so it takes {} parameters (returning its output) or {} (writing "
+                            "the last one), not {}",
+                            k.def->name, k.layout.text, g.numInputs, nOut, g.numInputs,
+                            g.numInputs + nOut, nParams));
+    return false;
+  }
+  if (k.stencilCore && !g.returnStyle) {
+    diags.error(File, k.def->nameRange,
+                "a @gufunc stacked on a @stencil returns its output (one parameter per input)");
+    return false;
+  }
+  std::vector<Type> core;
+  unsigned outer = 0;
+  for (unsigned i = 0; i < g.numInputs; ++i) {
+    const Type &t = tf.argTypes[i];
+    unsigned kr = static_cast<unsigned>(k.layout.inputs[i].size());
+    g.inputCoreRanks.push_back(kr);
+    if (!(t.isArray() || (t.isScalar() && kr == 0))) {
+      diags.error(File, k.def->params[i].range,
+                  fmt::format("gufunc input {} of '{}' must be an array with at least {} "
+                              "dimension(s) for its core \"({})\", not '{}'",
+                              i, k.def->name, kr, fmt::join(k.layout.inputs[i], ","),
+                              t.describe()));
+      return false;
+    }
+    unsigned r = t.isArray() ? t.rank() : 0;
+    if (r < kr) {
+      diags.error(File, k.def->params[i].range,
+                  fmt::format("gufunc input {} of '{}' has {} dimension(s), fewer than its core "
+                              "\"({})\" needs",
+                              i, k.def->name, r, fmt::join(k.layout.inputs[i], ",")));
+      return false;
+    }
+    outer = std::max(outer, r - kr);
+    core.push_back(kr == 0 ? (t.isArray() ? t.dtypeType() : t)
+                           : Type::array(t.scalarKind(), kr, t.layout()));
+  }
+  unsigned kout = static_cast<unsigned>(k.layout.outputs[0].size());
+  g.outputCoreRanks = {kout};
+  for (auto &name : k.layout.outputs[0]) {
+    bool found = false;
+    for (auto &in : k.layout.inputs)
+      found |= std::find(in.begin(), in.end(), name) != in.end();
+    if (!found) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("the output dimension '{}' of gufunc '{}' (layout \"{}\") does "
+                              "not appear in any input, so its size is unknown",
+                              name, k.def->name, k.layout.text));
+      return false;
+    }
+  }
+  g.outerRank = outer;
+  ScalarKind firstIn = tf.argTypes[0].scalarKind();
+  std::optional<ScalarKind> declared = k.dtype;
+  if (!declared && !k.signatures.empty()) {
+    const Signature *match = nullptr;
+    for (auto &sig : k.signatures) {
+      bool ok = sig.args.size() >= g.numInputs;
+      for (unsigned i = 0; ok && i < g.numInputs; ++i)
+        ok = sig.args[i].scalarKind() == core[i].scalarKind();
+      if (ok && !match)
+        match = &sig;
+    }
+    if (!match) {
+      std::string accepted;
+      for (auto &sig : k.signatures)
+        accepted += "\n  " + sig.str();
+      diags.error(File, k.def->nameRange,
+                  fmt::format("no signature of gufunc '{}' accepts input types ({}); its "
+                              "signatures are:{}",
+                              k.def->name, argList(core), accepted));
+      return false;
+    }
+    if (match->args.size() > g.numInputs)
+      declared = match->args[g.numInputs].scalarKind();
+    else if (match->result && !match->result->isNone())
+      declared = match->result->scalarKind();
+  }
+  if (tf.hasOut)
+    declared = tf.argTypes.back().scalarKind();
+  unsigned resultRank = outer + kout;
+  if (tf.hasOut && (!tf.argTypes.back().isArray() || tf.argTypes.back().rank() != resultRank)) {
+    diags.error(File, k.def->nameRange,
+                fmt::format("out= for gufunc '{}' must be a {}-dimensional array, not '{}'",
+                            k.def->name, resultRank, tf.argTypes.back().describe()));
+    return false;
+  }
+  Type::Layout outLayout =
+      tf.hasOut ? tf.argTypes.back().layout() : Type::Layout::C;
+  auto outCore = [&](ScalarKind kind) {
+    return Type::array(kind, kout == 0 ? 1 : kout, kout == 0 ? Type::Layout::C : outLayout);
+  };
+  TypedFunction *c = nullptr;
+  ScalarKind outKind;
+  if (k.stencilCore) {
+    TypedFunction *probe = specializeAs(k, KernelKind::Stencil, core, false, diags);
+    if (!probe)
+      return false;
+    if (kout != probe->stencil.rank) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("the stencil under gufunc '{}' produces {}-dimensional output "
+                              "but the layout's output core has {} dimension(s)",
+                              k.def->name, probe->stencil.rank, kout));
+      return false;
+    }
+    ScalarKind natural = probe->stencil.outKind;
+    outKind = declared ? *declared : sameKindClass(natural, firstIn) ? firstIn : natural;
+    std::vector<Type> withOut = core;
+    withOut.push_back(Type::array(outKind, kout, outLayout));
+    c = specializeAs(k, KernelKind::Stencil, withOut, true, diags);
+  } else if (g.returnStyle) {
+    c = specializeAs(k, KernelKind::Jit, core, false, diags);
+    if (!c)
+      return false;
+    const Type &r = c->resultType;
+    bool ok = kout == 0 ? r.isScalar() : (r.isArray() && r.rank() == kout);
+    if (!ok) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("gufunc '{}' must return {} for its output core \"({})\", but "
+                              "returns '{}'",
+                              k.def->name,
+                              kout == 0 ? std::string("a number")
+                                        : fmt::format("a {}-dimensional array", kout),
+                              fmt::join(k.layout.outputs[0], ","), r.describe()));
+      return false;
+    }
+    ScalarKind natural = r.scalarKind();
+    outKind = declared ? *declared : sameKindClass(natural, firstIn) ? firstIn : natural;
+  } else {
+    outKind = declared ? *declared : firstIn;
+    std::vector<Type> withOut = core;
+    withOut.push_back(outCore(outKind));
+    c = specializeAs(k, KernelKind::Jit, withOut, false, diags);
+  }
+  if (!c)
+    return false;
+  tf.core = c;
+  tf.callees.push_back(c);
+  g.outKind = outKind;
+  if (tf.hasOut)
+    tf.resultType = tf.argTypes.back();
+  else if (resultRank == 0)
+    tf.resultType = Type::scalar(outKind);
+  else
+    tf.resultType = Type::array(outKind, resultRank, Type::Layout::C);
+  return true;
 }
 
 } // namespace stn

@@ -30,10 +30,35 @@ public:
   explicit TypedPrinter(const TypedFunction &f) : F(f) {}
 
   std::string function() {
-    std::string s = fmt::format("func {}(", F.symbol);
-    for (size_t i = 0; i < F.def->params.size(); ++i)
-      s += fmt::format("{}{}: {}", i ? ", " : "", F.def->params[i].name, F.argTypes[i].str());
+    std::string s = fmt::format("{} {}(", F.kind == KernelKind::Jit ? "func" : kernelKindName(F.kind),
+                                F.symbol);
+    for (size_t i = 0; i < F.argTypes.size(); ++i) {
+      std::string name = i < F.def->params.size() && !(F.kind == KernelKind::Gufunc)
+                             ? F.def->params[i].name
+                             : (F.hasOut && i + 1 == F.argTypes.size() ? "out" : F.def->params[i].name);
+      s += fmt::format("{}{}: {}", i ? ", " : "", name, F.argTypes[i].str());
+    }
     s += fmt::format(") -> {}\n", F.resultType.str());
+    switch (F.kind) {
+    case KernelKind::Jit:
+      break;
+    case KernelKind::Stencil: {
+      std::string nb;
+      for (auto &[lo, hi] : F.stencil.neighborhood)
+        nb += fmt::format("{}({}, {})", nb.empty() ? "" : ", ", lo, hi);
+      s += fmt::format("  # neighborhood ({}), boundary {}, body returns {}, output {}\n", nb,
+                       boundaryModeName(F.decl->stencil.boundary), scalarName(F.stencil.bodyKind),
+                       scalarName(F.stencil.outKind));
+      break;
+    }
+    case KernelKind::Ufunc:
+      return s + fmt::format("  # applies {} to every element of the {}-d broadcast shape\n",
+                             F.core->symbol, F.ufuncRank);
+    case KernelKind::Gufunc:
+      return s + fmt::format("  # layout \"{}\": {} over {} outer dimension(s), output {}\n",
+                             F.decl->layout.text, F.core->symbol, F.gufunc.outerRank,
+                             scalarName(F.gufunc.outKind));
+    }
     for (auto &[name, t] : F.vars)
       s += fmt::format("  var {}: {}\n", name, t.str());
     block(F.def->body, 1, s);

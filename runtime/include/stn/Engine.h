@@ -21,9 +21,12 @@
 #include "stn/Error.h"
 #include "stn/Value.h"
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stn {
@@ -43,6 +46,36 @@ bool parseStage(std::string_view name, Stage &out);
 struct EngineOptions {
   /// LLVM optimization level for generated code (0-3).
   unsigned optLevel = 3;
+
+  /// Store compiled specializations in the on-disk cache and load them from
+  /// there in later processes instead of compiling (docs/caching.md). The
+  /// environment variable STN_CACHE=0 turns the cache off whatever this
+  /// says; so does `cache=False` on one kernel.
+  bool cacheEnabled = true;
+  /// The cache directory; empty means $STN_CACHE_DIR, else
+  /// $XDG_CACHE_HOME/stn, else ~/.cache/stn. A directory that cannot be
+  /// created or written is not an error: the engine keeps its kernels in
+  /// memory only and reports one warning.
+  std::string cacheDir;
+  /// Size limit of the cache directory in bytes, kept by removing the least
+  /// recently used entries; 0 means $STN_CACHE_SIZE_LIMIT, else 1 GiB.
+  uint64_t cacheSizeLimit = 0;
+
+  /// Receives every warning the engine reports outside of loading (today:
+  /// the cache's, e.g. a corrupt entry that was removed, an unwritable
+  /// directory), one formatted line each, from whichever thread compiled.
+  /// Unset: warnings are queued for Engine::takeWarnings().
+  std::function<void(const std::string &)> onWarning;
+};
+
+/// How one engine used the on-disk cache (Engine::cacheStats()).
+struct CacheStats {
+  uint64_t hits = 0;         ///< specializations loaded from the cache
+  uint64_t misses = 0;       ///< looked up and not there (invalid entries included)
+  uint64_t invalid = 0;      ///< truncated, corrupt or mismatched entries removed
+  uint64_t compilations = 0; ///< specializations compiled (MLIR + LLVM), cached or not
+  uint64_t stored = 0;       ///< entries written
+  uint64_t evicted = 0;      ///< entries removed to keep the size limit
 };
 
 class Kernel;
@@ -67,6 +100,12 @@ public:
 
   /// Warnings produced by the last load on this thread (formatted).
   static std::string lastWarnings();
+
+  /// Warnings reported after loading (see EngineOptions::onWarning) that no
+  /// handler took, oldest first; the queue is emptied.
+  std::vector<std::string> takeWarnings();
+  /// This engine's use of the on-disk cache so far.
+  CacheStats cacheStats() const;
 
   /// Parses a .stn file and prints its syntax tree (the whole module, or
   /// the function `kernel`) without any later check: `stn ir --emit=ast`
@@ -108,6 +147,10 @@ public:
   /// kernel may read and write. Throws stn::Error on a wrong argument count,
   /// dtype or rank, or when no specialization is possible.
   Value call(const std::vector<Arg> &args) const;
+  /// Keyword arguments: {"out", array} makes a stencil, ufunc or gufunc
+  /// write its result into that array (which is then also returned).
+  using KwArgs = std::vector<std::pair<std::string, Arg>>;
+  Value call(const std::vector<Arg> &args, const KwArgs &kwargs) const;
   template <class... Args> Value operator()(Args &&...args) const {
     return call(std::vector<Arg>{Arg(std::forward<Args>(args))...});
   }

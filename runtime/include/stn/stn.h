@@ -8,6 +8,7 @@
 #define STN_STN_H
 
 #include "stn/Array.h"
+#include "stn/Cache.h"
 #include "stn/Engine.h"
 #include "stn/Error.h"
 #include "stn/Npy.h"

@@ -13,6 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llvm {
 class MemoryBuffer;
@@ -27,7 +29,11 @@ class JIT {
 public:
   ~JIT();
   /// Creates a JIT for the host; null with a message in `error` on failure.
-  static std::unique_ptr<JIT> create(std::string &error);
+  /// `symbols` are defined in the JIT's dylib (the kernel runtime's
+  /// functions), ahead of the process's own symbols.
+  static std::unique_ptr<JIT>
+  create(std::string &error,
+         const std::vector<std::pair<std::string, void *>> &symbols = {});
   /// Links `object` and returns the address of `symbol`, or null with a
   /// message in `error`.
   void *addObject(std::unique_ptr<llvm::MemoryBuffer> object, const std::string &symbol,

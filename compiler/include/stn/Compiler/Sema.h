@@ -78,12 +78,45 @@ struct KernelOptions {
   std::string target = "cpu";
 };
 
-/// A `def` of the module with its decorator.
+/// What a kernel is: a plain function, or one applied over arrays by a
+/// generated loop nest.
+enum class KernelKind : uint8_t {
+  Jit,     ///< @jit / @njit / undecorated
+  Stencil, ///< @stencil: relative indexing, one output element per call
+  Ufunc,   ///< @ufunc / @vectorize: a scalar function applied elementwise
+  Gufunc,  ///< @gufunc / @guvectorize: a core function over core dimensions
+};
+const char *kernelKindName(KernelKind k);
+
+/// scipy.ndimage's boundary modes (constant is Numba's only one).
+enum class BoundaryMode : uint8_t { Constant, Nearest, Reflect, Mirror, Wrap };
+const char *boundaryModeName(BoundaryMode m);
+
+struct StencilOptions {
+  bool hasNeighborhood = false;
+  std::vector<std::pair<int64_t, int64_t>> neighborhood; ///< per axis [lo, hi]
+  BoundaryMode boundary = BoundaryMode::Constant;
+  ConstValue cval; ///< int64 0 unless given
+  std::vector<std::string> standardIndexing;
+};
+
+/// A gufunc layout such as "(m,n),(n,p)->(m,p)".
+struct GufuncLayout {
+  std::vector<std::vector<std::string>> inputs, outputs;
+  std::string text;
+};
+
+/// A `def` of the module with its decorators.
 struct KernelDecl {
   const ast::FunctionDef *def = nullptr;
   std::string decorator; ///< "jit" (njit is an alias), "" if undecorated
+  KernelKind kind = KernelKind::Jit;
   KernelOptions options;
   std::vector<Signature> signatures; ///< explicit signatures, if any
+  StencilOptions stencil;            ///< @stencil (also under a @gufunc)
+  bool stencilCore = false;          ///< @gufunc stacked on @stencil
+  GufuncLayout layout;               ///< @gufunc
+  std::optional<ScalarKind> dtype;   ///< `dtype=`: the output element type
 };
 
 /// Per-loop facts the code generator needs.
@@ -111,6 +144,43 @@ struct TypedFunction {
   /// Kernels this one calls (each once).
   std::vector<TypedFunction *> callees;
 
+  KernelKind kind = KernelKind::Jit;
+  /// The last argument is an `out=` array the result is written into.
+  bool hasOut = false;
+  /// Ufunc and gufunc: the typed body, specialized on element (ufunc) or
+  /// core (gufunc) types; for a gufunc over a stencil, a Stencil function.
+  TypedFunction *core = nullptr;
+
+  /// Stencils: which parameters are indexed relatively, the neighborhood and
+  /// the offsets of every relative access (a null expression where the
+  /// offset is the constant in `constOffsets`).
+  struct StencilAccess {
+    unsigned param = 0;
+    std::vector<int64_t> constOffsets;
+    std::vector<const ast::Expr *> offsetExprs; ///< null: constant
+  };
+  struct StencilInfo {
+    unsigned rank = 0;
+    std::vector<bool> relative; ///< per parameter
+    std::vector<std::pair<int64_t, int64_t>> neighborhood;
+    std::unordered_map<const ast::Expr *, StencilAccess> accesses;
+    ScalarKind bodyKind = ScalarKind::F64; ///< what the body returns
+    ScalarKind outKind = ScalarKind::F64;  ///< the output's element type
+  } stencil;
+
+  /// Gufuncs: inputs/outputs by parameter, core rank of each, and whether
+  /// the body returns its output (else it writes the trailing out params).
+  struct GufuncInfo {
+    unsigned numInputs = 0;
+    std::vector<unsigned> inputCoreRanks, outputCoreRanks;
+    bool returnStyle = true;
+    ScalarKind outKind = ScalarKind::F64;
+    unsigned outerRank = 0; ///< loop dimensions of the broadcast outer shape
+  } gufunc;
+
+  /// Ufuncs: the broadcast rank of the output (0: all scalars).
+  unsigned ufuncRank = 0;
+
   const Type &typeOf(const ast::Expr &e) const;
   const ConstValue *constOf(const ast::Expr &e) const;
 };
@@ -134,9 +204,14 @@ public:
                                   std::string &error) const;
 
   /// Infers types of `k` called with `args` (memoized). Errors are reported
-  /// to `diags`; returns null on error.
+  /// to `diags`; returns null on error. For stencils, ufuncs and gufuncs
+  /// `hasOut` says the last argument is an `out=` array.
   TypedFunction *specialize(const KernelDecl &k, const std::vector<Type> &args,
-                            DiagnosticEngine &diags);
+                            DiagnosticEngine &diags, bool hasOut = false);
+
+  /// How many arguments a caller passes (without out=): the parameters, or
+  /// for a gufunc the inputs of its layout.
+  static size_t hostArity(const KernelDecl &k);
 
   /// Module constants by name.
   const std::map<std::string, ConstValue> &constants() const { return Constants; }
@@ -156,6 +231,13 @@ private:
   std::vector<std::string> InProgress;
   unsigned Counter = 0;
   friend class FunctionChecker;
+
+  TypedFunction *specializeAs(const KernelDecl &k, KernelKind kind,
+                              const std::vector<Type> &args, bool hasOut,
+                              DiagnosticEngine &diags);
+  bool typeStencil(TypedFunction &tf, DiagnosticEngine &diags);
+  bool typeUfunc(TypedFunction &tf, DiagnosticEngine &diags);
+  bool typeGufunc(TypedFunction &tf, DiagnosticEngine &diags);
 };
 
 /// Prints a specialization: the syntax tree annotated with types

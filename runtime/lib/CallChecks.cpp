@@ -1,0 +1,145 @@
+//===- CallChecks.cpp - Shape checks before a kernel call -----------------===//
+//
+// See CallChecks.h. Messages name the kernel, the parameter, the axis or
+// core dimension, and both sizes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CallChecks.h"
+
+#include "stn/Error.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+
+namespace stn {
+
+namespace {
+
+std::string shapeStr(const std::vector<int64_t> &shape) {
+  if (shape.size() == 1)
+    return fmt::format("({},)", shape[0]);
+  return fmt::format("({})", fmt::join(shape, ", "));
+}
+
+const std::vector<int64_t> *shapeOf(const Arg &a) {
+  return a.isArray() ? &a.array().shape : nullptr;
+}
+
+/// NumPy broadcasting of `shapes` (empty for scalars); throws on mismatch.
+std::vector<int64_t> broadcast(const std::string &kernel, const std::vector<std::string> &names,
+                               const std::vector<std::vector<int64_t>> &shapes) {
+  size_t rank = 0;
+  for (auto &s : shapes)
+    rank = std::max(rank, s.size());
+  std::vector<int64_t> out(rank, 1);
+  std::vector<std::string> from(rank);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const auto &s = shapes[i];
+    for (size_t j = 0; j < s.size(); ++j) {
+      size_t d = rank - s.size() + j;
+      if (s[j] == 1)
+        continue;
+      if (out[d] != 1 && out[d] != s[j])
+        throw Error(fmt::format("error: cannot broadcast the arguments of '{}': '{}' has extent "
+                                "{} on axis {} but '{}' has {}",
+                                kernel, names[i], s[j], d, from[d], out[d]));
+      out[d] = s[j];
+      from[d] = names[i];
+    }
+  }
+  return out;
+}
+
+void checkOut(const std::string &kernel, const Arg &out, const std::vector<int64_t> &want) {
+  const auto &shape = out.array().shape;
+  if (shape != want)
+    throw Error(fmt::format("error: out= of '{}' has shape {} but the result has shape {}", kernel,
+                            shapeStr(shape), shapeStr(want)));
+}
+
+} // namespace
+
+void checkCallShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut) {
+  const std::string &name = k.def->name;
+  const auto &params = k.def->params;
+  size_t n = args.size() - (hasOut ? 1 : 0);
+  switch (k.kind) {
+  case KernelKind::Jit:
+    return;
+  case KernelKind::Stencil: {
+    const std::vector<int64_t> *first = nullptr;
+    std::string firstName;
+    for (size_t i = 0; i < n; ++i) {
+      const auto *s = shapeOf(args[i]);
+      bool standard = std::find(k.stencil.standardIndexing.begin(),
+                                k.stencil.standardIndexing.end(),
+                                params[i].name) != k.stencil.standardIndexing.end();
+      if (!s || standard)
+        continue;
+      if (!first) {
+        first = s;
+        firstName = params[i].name;
+      } else if (*s != *first) {
+        throw Error(fmt::format("error: stencil '{}': input '{}' has shape {} but '{}' has shape "
+                                "{}; relatively indexed inputs must have the same shape",
+                                name, params[i].name, shapeStr(*s), firstName,
+                                shapeStr(*first)));
+      }
+    }
+    if (hasOut && first)
+      checkOut(name, args.back(), *first);
+    return;
+  }
+  case KernelKind::Ufunc: {
+    std::vector<std::string> names;
+    std::vector<std::vector<int64_t>> shapes;
+    for (size_t i = 0; i < n; ++i) {
+      names.push_back(params[i].name);
+      shapes.push_back(args[i].isArray() ? args[i].array().shape : std::vector<int64_t>{});
+    }
+    auto shape = broadcast(name, names, shapes);
+    if (hasOut)
+      checkOut(name, args.back(), shape);
+    return;
+  }
+  case KernelKind::Gufunc: {
+    std::map<std::string, std::pair<int64_t, std::string>> dims;
+    std::vector<std::string> names;
+    std::vector<std::vector<int64_t>> outers;
+    for (size_t i = 0; i < n; ++i) {
+      const auto &core = k.layout.inputs[i];
+      std::vector<int64_t> shape =
+          args[i].isArray() ? args[i].array().shape : std::vector<int64_t>{};
+      if (shape.size() < core.size())
+        throw Error(fmt::format("error: gufunc '{}': input '{}' has {} dimension(s) but its core "
+                                "({}) needs {}",
+                                name, params[i].name, shape.size(), fmt::join(core, ","),
+                                core.size()));
+      size_t outer = shape.size() - core.size();
+      for (size_t j = 0; j < core.size(); ++j) {
+        int64_t size = shape[outer + j];
+        auto [it, fresh] = dims.emplace(core[j], std::make_pair(size, params[i].name));
+        if (!fresh && it->second.first != size)
+          throw Error(fmt::format("error: gufunc '{}': core dimension '{}' is {} in '{}' but {} "
+                                  "in '{}'",
+                                  name, core[j], size, params[i].name, it->second.first,
+                                  it->second.second));
+      }
+      names.push_back(params[i].name);
+      outers.emplace_back(shape.begin(), shape.begin() + outer);
+    }
+    auto shape = broadcast(name, names, outers);
+    for (auto &d : k.layout.outputs[0])
+      shape.push_back(dims.at(d).first);
+    if (hasOut)
+      checkOut(name, args.back(), shape);
+    return;
+  }
+  }
+}
+
+} // namespace stn

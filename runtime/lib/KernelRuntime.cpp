@@ -1,0 +1,108 @@
+//===- KernelRuntime.cpp - Memory that compiled kernels allocate ----------===//
+//
+// See KernelRuntime.h. A thread without a current arena (a thread the kernel
+// started itself) allocates from a process-wide arena whose blocks are freed
+// by the kernel's own deallocations only.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelRuntime.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+namespace stn::detail {
+
+namespace {
+thread_local CallArena *Current = nullptr;
+
+CallArena &orphanArena() {
+  static CallArena *arena = new CallArena(); // lives as long as the process
+  return *arena;
+}
+} // namespace
+
+CallArena::~CallArena() {
+  for (auto &[p, owner] : Live)
+    std::free(p);
+}
+
+CallArena::Scope::Scope(CallArena &arena) : Prev(Current) { Current = &arena; }
+CallArena::Scope::~Scope() { Current = Prev; }
+
+CallArena *CallArena::current() { return Current; }
+
+void *CallArena::allocate(size_t bytes, size_t alignment) {
+  void *p = nullptr;
+  if (alignment > alignof(std::max_align_t)) {
+    size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+    p = std::aligned_alloc(alignment, rounded ? rounded : alignment);
+  } else {
+    p = std::malloc(bytes ? bytes : 1);
+  }
+  if (!p)
+    return nullptr;
+  std::lock_guard<std::mutex> lock(M);
+  Live.emplace(p, nullptr);
+  return p;
+}
+
+bool CallArena::release(void *p) {
+  std::lock_guard<std::mutex> lock(M);
+  auto it = Live.find(p);
+  if (it == Live.end())
+    return false;
+  Live.erase(it);
+  std::free(p);
+  return true;
+}
+
+std::shared_ptr<void> CallArena::adopt(void *allocated) {
+  std::lock_guard<std::mutex> lock(M);
+  auto a = Adopted.find(allocated);
+  if (a != Adopted.end())
+    return a->second;
+  auto it = Live.find(allocated);
+  if (it == Live.end())
+    return nullptr;
+  Live.erase(it);
+  std::shared_ptr<void> owner(allocated, [](void *p) { std::free(p); });
+  Adopted.emplace(allocated, owner);
+  return owner;
+}
+
+namespace {
+
+extern "C" void *stn_kernel_alloc(uint64_t bytes) {
+  CallArena *a = CallArena::current();
+  return (a ? *a : orphanArena()).allocate(static_cast<size_t>(bytes));
+}
+
+extern "C" void *stn_kernel_aligned_alloc(uint64_t alignment, uint64_t bytes) {
+  // Only used with AllocLowering::AlignedAlloc (stn lowers with Malloc and
+  // aligns the pointer in the descriptor); kept so both lowerings link.
+  CallArena *a = CallArena::current();
+  return (a ? *a : orphanArena()).allocate(static_cast<size_t>(bytes), alignment);
+}
+
+extern "C" void stn_kernel_free(void *p) {
+  if (!p)
+    return;
+  if (CallArena *a = CallArena::current(); a && a->release(p))
+    return;
+  // Arrays the kernel did not allocate (views of inputs) are never freed.
+  orphanArena().release(p);
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, void *>> runtimeSymbols() {
+  return {
+      {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&stn_kernel_alloc)},
+      {"_mlir_memref_to_llvm_aligned_alloc", reinterpret_cast<void *>(&stn_kernel_aligned_alloc)},
+      {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&stn_kernel_free)},
+  };
+}
+
+} // namespace stn::detail

@@ -1,0 +1,62 @@
+//===- KernelRuntime.h - Memory that compiled kernels allocate --*- C++ -*-===//
+//
+// Kernels allocate arrays (stencil and ufunc outputs, temporaries) through
+// _mlir_memref_to_llvm_alloc/free, which the JIT binds to this file's
+// functions. Each host call runs inside a CallArena: what the kernel
+// allocates is recorded there; arrays the kernel returns are adopted by the
+// host (zero-copy, owned by the returned stn::Array), everything else is
+// freed when the call ends, so a kernel called in a loop does not leak.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_RUNTIME_KERNELRUNTIME_H
+#define STN_RUNTIME_KERNELRUNTIME_H
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace stn::detail {
+
+class CallArena {
+public:
+  CallArena() = default;
+  ~CallArena(); ///< frees every allocation that was not adopted
+  CallArena(const CallArena &) = delete;
+  CallArena &operator=(const CallArena &) = delete;
+
+  /// Makes this arena the current thread's for its lifetime.
+  class Scope {
+  public:
+    explicit Scope(CallArena &arena);
+    ~Scope();
+
+  private:
+    CallArena *Prev;
+  };
+
+  void *allocate(size_t bytes, size_t alignment = 0);
+  /// Frees `p` if this arena allocated it (and nobody adopted it).
+  bool release(void *p);
+  /// Hands the allocation starting at `allocated` to the caller: the same
+  /// owner is returned for every array that shares it. Null if the arena
+  /// did not allocate it.
+  std::shared_ptr<void> adopt(void *allocated);
+
+  static CallArena *current();
+
+private:
+  std::mutex M;
+  std::unordered_map<void *, std::shared_ptr<void>> Live;   ///< not yet adopted: null
+  std::unordered_map<void *, std::shared_ptr<void>> Adopted;
+};
+
+/// Symbols compiled kernels import from the runtime (name, address).
+std::vector<std::pair<std::string, void *>> runtimeSymbols();
+
+} // namespace stn::detail
+
+#endif // STN_RUNTIME_KERNELRUNTIME_H
