@@ -264,10 +264,18 @@ Module Engine::loadString(std::string_view source, std::string_view name) {
   auto impl = std::make_shared<detail::ModuleImpl>();
   impl->engine = Impl;
   impl->program = std::move(program);
-  // Explicit signatures compile eagerly (like Numba's @jit("sig")).
+  // Explicit signatures compile eagerly (like Numba's @jit("sig") and
+  // @vectorize/@guvectorize signature lists). A ufunc's signature gives
+  // element types (compiled for scalars, the core every array call reuses);
+  // a gufunc's gives its inputs' core types (compiled for arrays of exactly
+  // the core rank).
   for (auto &k : impl->program->kernels())
-    for (auto &sig : k.signatures)
-      impl->getSpec(k, sig.args);
+    for (auto &sig : k.signatures) {
+      std::vector<Type> args = sig.args;
+      if (k.kind == KernelKind::Gufunc)
+        args.resize(std::min(args.size(), Program::hostArity(k)));
+      impl->getSpec(k, args);
+    }
   return Module(impl);
 }
 
