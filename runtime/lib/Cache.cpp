@@ -26,11 +26,11 @@
 #include "stn/Compiler/AST.h"
 #include "stn/Compiler/Sema.h"
 
+#include "Backend.h"
+#include "Sha256.h"
+
 #include "llvm/Config/llvm-config.h"
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/Casting.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/SHA256.h"
 
 #include <fmt/format.h>
 
@@ -40,7 +40,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -57,7 +59,7 @@ namespace fs = std::filesystem;
 namespace stn::detail {
 namespace {
 
-constexpr uint32_t FormatVersion = 1;
+constexpr uint32_t FormatVersion = 2;
 constexpr char Magic[8] = {'S', 'T', 'N', 'C', 'A', 'C', 'H', 'E'};
 constexpr const char *EntrySuffix = ".stnk";
 constexpr const char *TempSuffix = ".tmp";
@@ -74,9 +76,8 @@ std::string hex(const uint8_t *p, size_t n) {
   return s;
 }
 
-std::string sha256Hex(llvm::StringRef bytes) {
-  auto h = llvm::SHA256::hash(
-      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+std::string sha256Hex(std::string_view bytes) {
+  auto h = sha256(bytes);
   return hex(h.data(), h.size());
 }
 
@@ -163,30 +164,109 @@ std::string buildIdOf(uintptr_t addr, const std::string &prefix) {
   return s.empty() ? "none" : s;
 }
 
+/// The GNU build ID of an ELF file on disk (without loading it), else its
+/// path, size and modification time.
+std::string fileBuildId(const std::string &path) {
+  FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    return fileIdentity(path);
+  std::string id;
+  ElfW(Ehdr) eh;
+  if (std::fread(&eh, sizeof eh, 1, f) == 1 && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+      eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(ElfW(Phdr)) &&
+      eh.e_phnum < 256) {
+    for (int i = 0; i < eh.e_phnum && id.empty(); ++i) {
+      ElfW(Phdr) ph;
+      if (std::fseek(f, static_cast<long>(eh.e_phoff + i * sizeof ph), SEEK_SET) != 0 ||
+          std::fread(&ph, sizeof ph, 1, f) != 1)
+        break;
+      if (ph.p_type != PT_NOTE || ph.p_filesz > 4096)
+        continue;
+      std::string notes(ph.p_filesz, '\0');
+      if (std::fseek(f, static_cast<long>(ph.p_offset), SEEK_SET) != 0 ||
+          std::fread(notes.data(), 1, notes.size(), f) != notes.size())
+        break;
+      size_t align = ph.p_align == 8 ? 8 : 4;
+      auto up = [&](size_t n) { return (n + align - 1) & ~(align - 1); };
+      size_t pos = 0;
+      while (pos + sizeof(ElfW(Nhdr)) <= notes.size()) {
+        ElfW(Nhdr) nh;
+        std::memcpy(&nh, notes.data() + pos, sizeof nh);
+        size_t name = pos + sizeof nh, desc = name + up(nh.n_namesz);
+        if (desc + nh.n_descsz > notes.size())
+          break;
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+            std::memcmp(notes.data() + name, "GNU", 4) == 0) {
+          id = hex(reinterpret_cast<const uint8_t *>(notes.data() + desc), nh.n_descsz);
+          break;
+        }
+        pos = desc + up(nh.n_descsz);
+      }
+    }
+  }
+  std::fclose(f);
+  return id.empty() ? fileIdentity(path) : fs::path(path).filename().string() + " " + id;
+}
+
+/// The host CPU as the kernel sees it: /proc/cpuinfo's vendor, family,
+/// model, stepping and the hash of its feature flags. Read without LLVM;
+/// any difference in features gives another key.
+std::string hostIdentity() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, vendor, family, model, stepping, name, flags;
+  while (std::getline(in, line)) {
+    auto value = [&]() {
+      size_t c = line.find(':');
+      return c == std::string::npos ? std::string() : line.substr(c + 1 + (c + 1 < line.size()));
+    };
+    if (line.rfind("vendor_id", 0) == 0 && vendor.empty())
+      vendor = value();
+    else if (line.rfind("cpu family", 0) == 0 && family.empty())
+      family = value();
+    else if (line.rfind("model name", 0) == 0 && name.empty())
+      name = value();
+    else if (line.rfind("model", 0) == 0 && model.empty() && line.rfind("model name", 0) != 0)
+      model = value();
+    else if (line.rfind("stepping", 0) == 0 && stepping.empty())
+      stepping = value();
+    else if ((line.rfind("flags", 0) == 0 || line.rfind("Features", 0) == 0) && flags.empty())
+      flags = value();
+    if (line.empty() && !flags.empty())
+      break;
+  }
+#if defined(__x86_64__)
+  const char *arch = "x86_64";
+#elif defined(__aarch64__)
+  const char *arch = "aarch64";
+#else
+  const char *arch = "unknown-arch";
+#endif
+  return fmt::format("{} {} family {} model {} stepping {} ({}) flags {}", arch, vendor, family,
+                     model, stepping, name, sha256Hex(flags).substr(0, 16));
+}
+
 /// Everything about this build and machine that changes code, except the
 /// version (which tests may override). Computed once per process; it does
 /// not change while the process runs.
 const std::string &toolchainBase() {
   static const std::string base = [] {
     std::string s;
-    // libstn itself holds the compiler (front end, Sema, MLIRGen, pipeline).
+    // libstn holds the front end and Sema; libstn-backend.so the code
+    // generator. Both builds are part of the key (the back end's build ID is
+    // read from its file: a warm start does not load it).
     s += "stn-build " + buildIdOf(reinterpret_cast<uintptr_t>(&resolveCacheConfig), "") + "\n";
+    s += "backend-build " + fileBuildId(backendPath()) + "\n";
     s += fmt::format("llvm {}\n", LLVM_VERSION_STRING);
-    // Shared LLVM and MLIR libraries: a package update with the same soname
-    // changes their code generation too.
-    s += "llvm-build " + buildIdOf(0, "libLLVM") + "\n";
-    s += "mlir-build " + buildIdOf(0, "libMLIR") + "\n";
-    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (jtmb) {
-      std::vector<std::string> features = jtmb->getFeatures().getFeatures();
-      std::sort(features.begin(), features.end());
-      s += "triple " + jtmb->getTargetTriple().str() + "\n";
-      s += "cpu " + jtmb->getCPU() + "\n";
-      s += "features " + fmt::format("{}", fmt::join(features, ",")) + "\n";
-    } else {
-      llvm::consumeError(jtmb.takeError());
-      s += "host unknown\n";
-    }
+    // The shared LLVM and MLIR libraries the back end uses: a package update
+    // with the same soname changes their code generation too.
+#ifdef STN_LIBLLVM_FILE
+    s += "llvm-build " + fileBuildId(STN_LIBLLVM_FILE) + "\n";
+#endif
+#ifdef STN_LIBMLIR_FILE
+    s += "mlir-build " + fileBuildId(STN_LIBMLIR_FILE) + "\n";
+#endif
+    // The host CPU: code is compiled for its exact features.
+    s += "host " + hostIdentity() + "\n";
     return s;
   }();
   return base;
@@ -624,10 +704,13 @@ std::string oneLine(std::string s) {
 ///   u64 length + header: "name=value\n" lines (kernel, source, signature,
 ///       symbol, args, result; args/result in encodeType's syntax)
 ///   u64 length + the key's full material
-///   u64 length + the object file
+///   u64 length + the object file (loaded by the back end's JIT)
+///   u64 length + the object linked into a shared object (may be empty;
+///       loaded with dlopen, without LLVM)
 ///   32 bytes: SHA-256 of everything before it
 std::string serializeEntry(const CacheKey &key, const std::vector<Type> &argTypes,
-                           const Type &resultType, llvm::StringRef object) {
+                           const Type &resultType, std::string_view object,
+                           std::string_view sharedObject) {
   std::string header;
   header += "kernel=" + oneLine(key.kernel) + "\n";
   header += "source=" + oneLine(key.source) + "\n";
@@ -645,9 +728,10 @@ std::string serializeEntry(const CacheKey &key, const std::vector<Type> &argType
   putU64(s, key.material.size());
   s += key.material;
   putU64(s, object.size());
-  s += object.str();
-  auto sum = llvm::SHA256::hash(
-      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(s.data()), s.size()));
+  s += object;
+  putU64(s, sharedObject.size());
+  s += sharedObject;
+  auto sum = sha256(s);
   s.append(reinterpret_cast<const char *>(sum.data()), sum.size());
   return s;
 }
@@ -944,9 +1028,9 @@ std::string cachedEntrySymbol(const CacheKey &key) {
   return "__stn_cached_" + key.digest.substr(0, 32);
 }
 
-bool parseEntry(llvm::StringRef bytes, EntryFile &out, std::string &why) {
+bool parseEntry(std::string_view bytes, EntryFile &out, std::string &why) {
   const size_t fixed = sizeof Magic + 4 + 4 + 8;
-  if (bytes.size() < fixed + 8 + 8 + 32) {
+  if (bytes.size() < fixed + 8 + 8 + 8 + 32) {
     // Too short even for empty sections (an empty file, a cut header).
     why = fmt::format("truncated: {} bytes", bytes.size());
     return false;
@@ -964,12 +1048,11 @@ bool parseEntry(llvm::StringRef bytes, EntryFile &out, std::string &why) {
   // The checksum first: any damage (a flipped length included) is reported
   // as corruption, unless the lengths show the file was cut short.
   size_t body = bytes.size() - 32;
-  auto sum = llvm::SHA256::hash(
-      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bytes.data()), body));
+  auto sum = sha256(bytes.data(), body);
   bool sumOk = std::memcmp(sum.data(), p + body, 32) == 0;
-  // Three length-prefixed sections, then the checksum. Lengths are checked
+  // Four length-prefixed sections, then the checksum. Lengths are checked
   // before use, so a garbage length never reads out of bounds.
-  llvm::StringRef sections[3];
+  std::string_view sections[4];
   uint64_t pos = sizeof Magic + 8;
   bool fits = true;
   for (auto &sec : sections) {
@@ -999,12 +1082,14 @@ bool parseEntry(llvm::StringRef bytes, EntryFile &out, std::string &why) {
     return false;
   }
   std::map<std::string, std::string> header;
-  llvm::StringRef rest = sections[0];
+  std::string_view rest = sections[0];
   while (!rest.empty()) {
-    auto [line, tail] = rest.split('\n');
-    auto [name, value] = line.split('=');
-    header[name.str()] = value.str();
-    rest = tail;
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    size_t eq = line.find('=');
+    std::string name(line.substr(0, eq));
+    header[name] = eq == std::string_view::npos ? std::string() : std::string(line.substr(eq + 1));
   }
   auto args = decodeTypes(header["args"]);
   size_t rpos = 0;
@@ -1019,8 +1104,9 @@ bool parseEntry(llvm::StringRef bytes, EntryFile &out, std::string &why) {
   out.symbol = header["symbol"];
   out.argTypes = std::move(*args);
   out.resultType = *result;
-  out.material = sections[1].str();
+  out.material = std::string(sections[1]);
   out.object = sections[2];
+  out.sharedObject = sections[3];
   return true;
 }
 
@@ -1103,7 +1189,8 @@ std::optional<CachedObject> CacheSession::lookup(const CacheKey &key) {
   CachedObject hit;
   hit.argTypes = std::move(e.argTypes);
   hit.resultType = e.resultType;
-  hit.object = llvm::MemoryBuffer::getMemBufferCopy(e.object, cachedEntrySymbol(key));
+  hit.object = std::string(e.object);
+  hit.sharedObject = std::string(e.sharedObject);
   return hit;
 }
 
@@ -1118,10 +1205,11 @@ void CacheSession::discard(const CacheKey &key, const std::string &why) {
 }
 
 void CacheSession::store(const CacheKey &key, const std::vector<Type> &argTypes,
-                         const Type &resultType, llvm::StringRef object) {
+                         const Type &resultType, std::string_view object,
+                         std::string_view sharedObject) {
   if (!Config.enabled || !Writable.load())
     return;
-  std::string bytes = serializeEntry(key, argTypes, resultType, object);
+  std::string bytes = serializeEntry(key, argTypes, resultType, object, sharedObject);
   std::string problem;
   std::error_code ec;
   fs::create_directories(Config.dir, ec);
@@ -1225,7 +1313,7 @@ std::vector<Entry> list(const std::string &dir) {
       e.kernel = parsed.kernel;
       e.signature = parsed.signature;
       e.source = parsed.source;
-      e.current = llvm::StringRef(parsed.material).starts_with(current);
+      e.current = std::string_view(parsed.material).starts_with(current);
     }
     out.push_back(std::move(e));
   }
@@ -1285,7 +1373,7 @@ PruneReport prune(const std::string &dir, uint64_t limit) {
     std::string why;
     bool ok = readFile(f.path, bytes) == 0 && parseEntry(bytes.bytes, parsed, why) &&
               sha256Hex(parsed.material) + EntrySuffix == fs::path(f.path).filename().string();
-    if (!ok || !llvm::StringRef(parsed.material).starts_with(current)) {
+    if (!ok || !std::string_view(parsed.material).starts_with(current)) {
       removeFile(f.path);
       ++(ok ? r.stale : r.invalid);
       r.freedBytes += f.size;

@@ -19,7 +19,6 @@
 #include "stn/Compiler/Types.h"
 #include "stn/Engine.h"
 
-#include "llvm/ADT/StringRef.h"
 
 #include <atomic>
 #include <cstdint>
@@ -28,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llvm {
@@ -78,7 +78,8 @@ std::string cachedEntrySymbol(const CacheKey &key);
 struct CachedObject {
   std::vector<Type> argTypes;
   Type resultType;
-  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::string object;       ///< for the back end's JIT
+  std::string sharedObject; ///< for dlopen; empty if none was linked
 };
 
 /// One engine's use of the cache directory. Thread-safe.
@@ -99,7 +100,7 @@ public:
   /// recently used entries beyond the size limit. Never throws; a failure
   /// to write turns writing off for this session with one warning.
   void store(const CacheKey &key, const std::vector<Type> &argTypes, const Type &resultType,
-             llvm::StringRef object);
+             std::string_view object, std::string_view sharedObject);
   /// An entry that passed its checks but could not be loaded into the JIT.
   void discard(const CacheKey &key, const std::string &why);
 
@@ -142,10 +143,11 @@ struct EntryFile {
   std::vector<Type> argTypes;
   Type resultType;
   std::string material;
-  llvm::StringRef object; ///< points into the bytes given to parseEntry
+  std::string_view object;       ///< points into the bytes given to parseEntry
+  std::string_view sharedObject; ///< likewise; may be empty
 };
 /// Checks and parses the bytes of an entry; false with a reason in `why`.
-bool parseEntry(llvm::StringRef bytes, EntryFile &out, std::string &why);
+bool parseEntry(std::string_view bytes, EntryFile &out, std::string &why);
 
 } // namespace stn::detail
 

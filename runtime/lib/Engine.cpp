@@ -11,16 +11,17 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Engine.h"
-#include "stn/Compiler/JIT.h"
 #include "stn/Compiler/Parser.h"
 #include "stn/Compiler/Pipeline.h"
+
+#include "Backend.h"
 #include "stn/Compiler/Sema.h"
 
 #include "Cache.h"
 #include "CallChecks.h"
 #include "KernelRuntime.h"
 
-#include "llvm/Support/MemoryBuffer.h"
+#include <dlfcn.h>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 namespace stn {
 
@@ -80,7 +82,31 @@ struct CompiledSpec {
 struct EngineImpl {
   EngineOptions options;
   std::mutex jitMutex;
-  std::unique_ptr<JIT> jit;
+  void *jit = nullptr;                ///< the back end's JIT, created on first use
+  std::vector<LoadedObject> sharedObjects; ///< cached kernels loaded with dlopen (keyedMutex)
+
+  /// Cache entries being linked and written in the background (the call
+  /// that compiled them does not wait for the linker).
+  std::mutex pendingMutex;
+  std::vector<std::thread> pending;
+
+  void flushPendingStores() {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(pendingMutex);
+      threads.swap(pending);
+    }
+    for (auto &t : threads)
+      t.join();
+  }
+
+  ~EngineImpl() {
+    flushPendingStores();
+    if (jit)
+      backend().destroyJIT(jit);
+    for (auto &obj : sharedObjects)
+      unloadSharedObject(obj);
+  }
   std::atomic<unsigned> counter{0};
   std::unique_ptr<CacheSession> cache; ///< the on-disk cache (Cache.h)
   std::mutex keyedMutex;               ///< guards keyed
@@ -97,15 +123,25 @@ struct EngineImpl {
 
   /// Links `object` and returns its specialization; with a `digest`, the
   /// one already linked for it wins. Null with a message in `err`.
-  std::shared_ptr<CompiledSpec> link(const std::string &digest,
-                                     std::unique_ptr<llvm::MemoryBuffer> object,
-                                     const std::string &symbol, std::vector<Type> argTypes,
-                                     Type resultType, std::string &err) {
+  /// A shared object (from the cache) loads with dlopen, without LLVM;
+  /// otherwise the object goes to the back end's JIT.
+  std::shared_ptr<CompiledSpec> link(const std::string &digest, const std::string &object,
+                                     const std::string &sharedObject, const std::string &symbol,
+                                     std::vector<Type> argTypes, Type resultType,
+                                     std::string &err) {
     std::lock_guard<std::mutex> lock(keyedMutex);
     if (!digest.empty())
       if (auto it = keyed.find(digest); it != keyed.end())
         return it->second;
-    void *addr = getJIT().addObject(std::move(object), symbol, err);
+    void *addr = nullptr;
+    if (!sharedObject.empty()) {
+      LoadedObject obj;
+      addr = loadSharedObject(sharedObject, symbol, obj, err);
+      if (addr)
+        sharedObjects.push_back(obj);
+    } else {
+      addr = backend().addObject(getJIT(), object, symbol, err);
+    }
     if (!addr)
       return nullptr;
     auto spec = std::make_shared<CompiledSpec>();
@@ -117,15 +153,15 @@ struct EngineImpl {
     return spec;
   }
 
-  JIT &getJIT() {
+  void *getJIT() {
     std::lock_guard<std::mutex> lock(jitMutex);
     if (!jit) {
       std::string err;
-      jit = JIT::create(err, runtimeSymbols());
+      jit = backend().createJIT(runtimeSymbols(), err);
       if (!jit)
         throw Error("cannot initialize the JIT: " + err);
     }
-    return *jit;
+    return jit;
   }
 };
 
@@ -190,7 +226,7 @@ struct ModuleImpl {
       return nullptr;
     }
     std::string err;
-    auto spec = engine->link(ck.digest, std::move(hit->object), cachedEntrySymbol(ck),
+    auto spec = engine->link(ck.digest, hit->object, hit->sharedObject, cachedEntrySymbol(ck),
                              std::move(hit->argTypes), hit->resultType, err);
     if (!spec) {
       linkFailed = true;
@@ -212,21 +248,32 @@ struct ModuleImpl {
     std::string symbol =
         store ? cachedEntrySymbol(*ck)
               : fmt::format("__stn_entry_{}_{}", engine->counter.fetch_add(1), tf->symbol);
-    CodegenOptions opts;
-    opts.optLevel = engine->options.optLevel;
-    auto object = compileToObject(*tf, symbol, opts, diags);
+    std::string object;
+    bool ok = backend().compileToObject(*tf, symbol, engine->options.optLevel, object, diags);
     engine->cache->noteCompilation();
-    if (!object)
+    if (!ok)
       throw Error(diags.format());
-    std::string bytes = store ? object->getBuffer().str() : std::string();
     std::string err;
-    auto spec = engine->link(ck ? ck->digest : std::string(), std::move(object), symbol,
+    auto spec = engine->link(ck ? ck->digest : std::string(), object, std::string(), symbol,
                              tf->argTypes, tf->resultType, err);
     if (!spec)
       throw Error(fmt::format("internal compiler error: cannot load the compiled kernel '{}': {}",
                               k.def->name, err));
-    if (store)
-      engine->cache->store(*ck, tf->argTypes, tf->resultType, bytes);
+    if (store) {
+      // Later processes load the kernel as a shared object without LLVM;
+      // without a linker the entry holds the object for the JIT only. The
+      // linker runs in the background: this call need not wait for it.
+      CacheSession *cache = engine->cache.get();
+      std::thread t([cache, key = *ck, args = tf->argTypes, result = tf->resultType,
+                     object = std::move(object)] {
+        std::string so, linkError;
+        if (!linkerPath().empty() && !linkSharedObject(object, so, linkError))
+          so.clear();
+        cache->store(key, args, result, object, so);
+      });
+      std::lock_guard<std::mutex> lock(engine->pendingMutex);
+      engine->pending.push_back(std::move(t));
+    }
     return spec;
   }
 };
@@ -249,9 +296,15 @@ Engine::~Engine() = default;
 
 std::string Engine::lastWarnings() { return LastWarnings; }
 
-std::vector<std::string> Engine::takeWarnings() { return Impl->cache->takeWarnings(); }
+std::vector<std::string> Engine::takeWarnings() {
+  Impl->flushPendingStores();
+  return Impl->cache->takeWarnings();
+}
 
-CacheStats Engine::cacheStats() const { return Impl->cache->stats(); }
+CacheStats Engine::cacheStats() const {
+  Impl->flushPendingStores();
+  return Impl->cache->stats();
+}
 
 Module Engine::loadString(std::string_view source, std::string_view name) {
   LastWarnings.clear();
@@ -363,10 +416,9 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
                 : stage == Stage::Lowered ? IRStage::Lowered
                 : stage == Stage::LLVM    ? IRStage::LLVM
                                           : IRStage::Asm;
-  CodegenOptions opts;
-  opts.optLevel = Impl->engine->options.optLevel;
   std::string out;
-  if (!emitStage(*tf, irs, opts, out, diags))
+  if (!detail::backend().emitStage(*tf, static_cast<int>(irs), Impl->engine->options.optLevel, out,
+                           diags))
     throw Error(diags.format());
   return out;
 }

@@ -23,6 +23,8 @@ CallArena &orphanArena() {
 }
 } // namespace
 
+CallArena &orphanArenaRef() { return orphanArena(); }
+
 CallArena::~CallArena() {
   for (auto &[p, owner] : Live)
     std::free(p);
@@ -72,36 +74,45 @@ std::shared_ptr<void> CallArena::adopt(void *allocated) {
   return owner;
 }
 
-namespace {
+} // namespace stn::detail
 
-extern "C" void *stn_kernel_alloc(uint64_t bytes) {
+// The functions compiled kernels call, exported under MLIR's names so that
+// kernels loaded with dlopen (from the cache) resolve them too.
+using stn::detail::CallArena;
+namespace {
+CallArena &orphan() { return stn::detail::orphanArenaRef(); }
+} // namespace
+
+extern "C" __attribute__((visibility("default"))) void *_mlir_memref_to_llvm_alloc(uint64_t bytes) {
   CallArena *a = CallArena::current();
-  return (a ? *a : orphanArena()).allocate(static_cast<size_t>(bytes));
+  return (a ? *a : orphan()).allocate(static_cast<size_t>(bytes));
 }
 
-extern "C" void *stn_kernel_aligned_alloc(uint64_t alignment, uint64_t bytes) {
+extern "C" __attribute__((visibility("default"))) void *
+_mlir_memref_to_llvm_aligned_alloc(uint64_t alignment, uint64_t bytes) {
   // Only used with AllocLowering::AlignedAlloc (stn lowers with Malloc and
   // aligns the pointer in the descriptor); kept so both lowerings link.
   CallArena *a = CallArena::current();
-  return (a ? *a : orphanArena()).allocate(static_cast<size_t>(bytes), alignment);
+  return (a ? *a : orphan()).allocate(static_cast<size_t>(bytes), alignment);
 }
 
-extern "C" void stn_kernel_free(void *p) {
+extern "C" __attribute__((visibility("default"))) void _mlir_memref_to_llvm_free(void *p) {
   if (!p)
     return;
   if (CallArena *a = CallArena::current(); a && a->release(p))
     return;
   // Arrays the kernel did not allocate (views of inputs) are never freed.
-  orphanArena().release(p);
+  orphan().release(p);
 }
 
-} // namespace
+namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> runtimeSymbols() {
   return {
-      {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&stn_kernel_alloc)},
-      {"_mlir_memref_to_llvm_aligned_alloc", reinterpret_cast<void *>(&stn_kernel_aligned_alloc)},
-      {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&stn_kernel_free)},
+      {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
+      {"_mlir_memref_to_llvm_aligned_alloc",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
+      {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
   };
 }
 

@@ -54,6 +54,9 @@ private:
   std::unordered_map<void *, std::shared_ptr<void>> Adopted;
 };
 
+/// The arena of threads that run kernel code outside any host call.
+CallArena &orphanArenaRef();
+
 /// Symbols compiled kernels import from the runtime (name, address).
 std::vector<std::pair<std::string, void *>> runtimeSymbols();
 

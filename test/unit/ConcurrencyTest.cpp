@@ -10,7 +10,9 @@
 //   - Module and Kernel handles created on one thread, used and released on
 //     others (the creating thread drops its copy first);
 //   - one engine per thread (several JITs, LLVM initialization);
-//   - a random mix of all of it, errors included.
+//   - a random mix of all of it, errors included;
+//   - one on-disk kernel cache shared by eight engines that write and read
+//     the same entries at once.
 // Built as its own binary (stn-concurrency-tests) so that the `tsan` preset
 // can build and run just this under ThreadSanitizer (docs/testing.md). In
 // the normal build it runs as the ctest test `concurrency`.
@@ -25,12 +27,14 @@
 #include <atomic>
 #include <barrier>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -50,11 +54,15 @@ public:
         Sync.arrive_and_wait();
         try {
           body(t, *this);
+          return;
         } catch (const std::exception &e) {
           fail(t, std::string("exception: ") + e.what());
         } catch (...) {
           fail(t, "unknown exception");
         }
+        // Leave the crew so that the others do not wait for this thread
+        // at a later barrier().
+        Sync.arrive_and_drop();
       });
     for (auto &th : threads)
       th.join();
@@ -141,6 +149,17 @@ std::string ownSource(int t) {
          "@njit\ndef fill(a, v):\n    for i in range(len(a)):\n        a[i] = v + " + k + "\n";
 }
 
+/// Compiling is what these tests are about: without the on-disk kernel
+/// cache, every specialization goes through Sema, MLIR and LLVM in this
+/// process (a warm cache from an earlier run would skip all of it).
+/// SharedDiskCache tests the cache itself.
+stn::EngineOptions noCache(unsigned optLevel = 3) {
+  stn::EngineOptions opts;
+  opts.optLevel = optLevel;
+  opts.cacheEnabled = false;
+  return opts;
+}
+
 /// sum_{i<n} (2i + 1) = n^2
 int64_t usesHelperExpected(int64_t n) { return n * n; }
 
@@ -168,7 +187,7 @@ double dotWithType(const stn::Kernel &dot, int which, size_t n) {
 }
 
 TEST(Concurrency, SameKernelSameSignatureFirstCallTogether) {
-  stn::Engine engine;
+  stn::Engine engine(noCache());
   stn::Module mod = engine.loadString(SharedSource, "shared.stn");
   Crew crew;
   crew.run([&](int t, Crew &c) {
@@ -184,10 +203,13 @@ TEST(Concurrency, SameKernelSameSignatureFirstCallTogether) {
     c.check(t, mod.kernel("sum2d")(stn::ArrayView::of(m.data(), {3, 4})).asDouble() == 6.0,
             "sum2d");
   });
+  // One compilation per specialization however many threads asked for it:
+  // norm (eager, explicit signature), uses_helper, dot and sum2d.
+  EXPECT_EQ(engine.cacheStats().compilations, 4u);
 }
 
 TEST(Concurrency, SameKernelDifferentSignaturePerThread) {
-  stn::Engine engine;
+  stn::Engine engine(noCache());
   stn::Module mod = engine.loadString(SharedSource, "shared.stn");
   stn::Kernel dot = mod.kernel("dot");
   Crew crew;
@@ -216,7 +238,7 @@ TEST(Concurrency, SameKernelDifferentSignaturePerThread) {
 }
 
 TEST(Concurrency, ModulePerThreadInOneEngine) {
-  stn::Engine engine;
+  stn::Engine engine(noCache());
   Crew crew;
   crew.run([&](int t, Crew &c) {
     for (int round = 0; round < 2; ++round) {
@@ -236,7 +258,7 @@ TEST(Concurrency, ModulePerThreadInOneEngine) {
 }
 
 TEST(Concurrency, HandlesCopiedAcrossThreads) {
-  stn::Engine engine;
+  stn::Engine engine(noCache());
   std::vector<std::optional<stn::Module>> modules(NumThreads);
   std::vector<std::optional<stn::Kernel>> kernels(NumThreads);
   Crew crew;
@@ -276,9 +298,7 @@ TEST(Concurrency, EnginePerThread) {
   Crew crew;
   crew.run([&](int t, Crew &c) {
     for (int round = 0; round < 2; ++round) {
-      stn::EngineOptions opts;
-      opts.optLevel = static_cast<unsigned>((t + round) % 4);
-      stn::Engine engine(opts);
+      stn::Engine engine(noCache(static_cast<unsigned>((t + round) % 4)));
       stn::Module mod = engine.loadString(SharedSource, "shared.stn");
       c.check(t, mod.kernel("uses_helper")(int64_t(t)).asInt() == usesHelperExpected(t),
               "uses_helper");
@@ -290,7 +310,7 @@ TEST(Concurrency, EnginePerThread) {
 }
 
 TEST(Concurrency, RandomMixWithErrorsAndEmit) {
-  stn::Engine engine;
+  stn::Engine engine(noCache());
   stn::Module shared = engine.loadString(SharedSource, "shared.stn");
   std::vector<stn::Module> published;
   std::mutex publishedMutex;
@@ -381,6 +401,30 @@ TEST(Concurrency, RandomMixWithErrorsAndEmit) {
       }
     }
   });
+}
+
+TEST(Concurrency, SharedDiskCache) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() /
+                 ("stn-concurrency-cache-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Crew crew;
+  crew.run([&](int t, Crew &c) {
+    // Round 0: eight engines miss and store the same entries at once.
+    // Round 1: fresh engines load them (or, if a store lost a race, compile
+    // again); either way the results must be right.
+    for (int round = 0; round < 2; ++round) {
+      stn::EngineOptions opts;
+      opts.cacheDir = dir.string();
+      stn::Engine engine(opts);
+      stn::Module mod = engine.loadString(SharedSource, "shared.stn");
+      c.check(t, mod.kernel("uses_helper")(int64_t(7)).asInt() == usesHelperExpected(7),
+              "cached uses_helper");
+      c.check(t, dotWithType(mod.kernel("dot"), t % 2, 6) == 12.0, "cached dot");
+      c.barrier();
+    }
+  });
+  fs::remove_all(dir);
 }
 
 } // namespace

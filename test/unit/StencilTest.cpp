@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -220,15 +221,6 @@ double floorDiv(double a, double b) {
   return fl;
 }
 
-/// Converts like a store of an int64 or float64 into a narrower dtype
-/// (integers wrap, floats round).
-template <class To, class From> To narrow(From v) {
-  if constexpr (std::is_integral_v<To> && std::is_integral_v<From>)
-    return static_cast<To>(static_cast<std::make_unsigned_t<To>>(static_cast<uint64_t>(v)));
-  else
-    return static_cast<To>(v);
-}
-
 //===----------------------------------------------------------------------===//
 // The reference stencil loop, with scipy.ndimage's boundary modes
 //===----------------------------------------------------------------------===//
@@ -338,7 +330,7 @@ TEST_F(StencilTest, EveryExampleLoads) {
     std::vector<std::string> kernels;
   };
   const File files[] = {
-      {"smooth.stn", {"_smooth", "smooth_jit", "smooth_out", "smooth"}},
+      {"smooth.stn", {"_smooth", "smooth_jit", "smooth_numba", "smooth_out", "smooth"}},
       {"laplacian.stn", {"laplacian", "laplacian_f32"}},
       {"heat.stn", {"heat_step", "heat"}},
       {"jacobi.stn", {"jacobi_step", "jacobi", "jacobi_alloc"}},
@@ -446,8 +438,16 @@ TEST_F(StencilTest, SmoothGufuncOnInt8StackReturnsInt8) {
   stn::ArrayView vx = view(x, {k, n, m});
   auto want = referenceSmoothStack<int8_t>(vx);
   expectArray<int8_t>(mod.kernel("smooth")(vx), {k, n, m}, want);
-  // The out-parameter form of the post.
+  // The out-parameter forms of the post, with its signature list and
+  // without.
+  expectArray<int8_t>(mod.kernel("smooth_numba")(vx), {k, n, m}, want);
   expectArray<int8_t>(mod.kernel("smooth_out")(vx), {k, n, m}, want);
+  // The signature list accepts int8 only (Numba: "no matching definition").
+  std::vector<int16_t> x16(static_cast<size_t>(n * m));
+  std::string e = errorOf([&] { mod.kernel("smooth_numba")(view(x16, {n, m})); });
+  EXPECT_NE(e.find("no signature of gufunc 'smooth_numba' accepts input types (i16[:, ::1])"),
+            std::string::npos)
+      << e;
   // out= given by the host: written in place and returned.
   std::vector<int8_t> y(static_cast<size_t>(k * n * m), 99);
   stn::Value r = mod.kernel("smooth").call({vx}, {{"out", view(y, {k, n, m})}});
@@ -1797,6 +1797,10 @@ def add(x, y):
 @vectorize(dtype="int16")
 def half(x):
     return x // 2
+
+@vectorize
+def fma(x, y, z):
+    return x * y + z
 )stn");
   // (3, 1) float32 with (4,) float64 and their broadcasting; float32 *
   // float32 stays float32 until it meets the float64.
@@ -1812,6 +1816,22 @@ def half(x):
   for (double y : b)
     want2.push_back(std::sqrt(9.0 + y * y));
   expectArray<double>(mod.kernel("hyp")(3.0, view(b, {4})), {4}, want2);
+  // (3, 1), (4,) and a scalar together: (3, 4); int32 * float64 + int64.
+  std::vector<int32_t> c3 = {1, 2, 3};
+  std::vector<double> want3;
+  for (int32_t x : c3)
+    for (double y : b)
+      want3.push_back(double(x) * y + 7.0);
+  expectArray<double>(mod.kernel("fma")(view(c3, {3, 1}), view(b, {4}), int64_t{7}), {3, 4},
+                      want3);
+  expectArray<double>(mod.kernel("fma")(int64_t{7}, view(b, {4}), view(c3, {3, 1})), {3, 4},
+                      [&] {
+                        std::vector<double> w;
+                        for (int32_t x : c3)
+                          for (double y : b)
+                            w.push_back(7.0 * y + double(x));
+                        return w;
+                      }());
   // Scalars only: a scalar.
   stn::Value s = mod.kernel("hyp")(3.0, 4.0);
   ASSERT_TRUE(s.isScalar());
@@ -1942,6 +1962,43 @@ def mm(a, b, out):
   expectArray<int16_t>(mod.kernel("mm")(view(a, {k, m, n}), view(b, {n, p})), {k, m, p}, want);
   EXPECT_EQ(errorOf([&] { mod.kernel("mm")(view(a, {k, m, n}), view(b, {p, n})); }),
             "error: gufunc 'mm': core dimension 'n' is 5 in 'b' but 4 in 'a'");
+}
+
+TEST_F(StencilTest, GuvectorizeSignatureListWithOutParameter) {
+  // Numba's form: @guvectorize([(int8[:, :], int8[:, :])], "(n, m) -> (n, m)")
+  // on a function writing its out-parameter. The signature lists the
+  // output's type too, so it has one more type than the gufunc has inputs
+  // (loading once failed with "'smooth' takes 1 arguments but 2 were given").
+  stn::Module mod = source(R"stn(
+import numba
+from numba import stencil
+
+@stencil
+def _smooth(x):
+    return (x[-1, -1] + x[-1, 0] + x[-1, 1] +
+            x[ 0, -1] + x[ 0, 0] + x[ 0, 1] +
+            x[ 1, -1] + x[ 1, 0] + x[ 1, 1]) // 9
+
+@numba.guvectorize(
+    [(numba.int8[:, :], numba.int8[:, :])],
+    '(n, m) -> (n, m)'
+)
+def smooth(x, out):
+    _smooth(x, out=out)
+
+@numba.guvectorize(["void(f8[:], f8[:])"], "(n)->()")
+def first(x, out):
+    out[0] = x[0]
+)stn");
+  std::vector<int8_t> x(2 * 3 * 3, 9);
+  std::vector<int8_t> want(18, 0);
+  want[4] = want[13] = 9;
+  expectArray<int8_t>(mod.kernel("smooth")(view(x, {2, 3, 3})), {2, 3, 3}, want);
+  std::vector<double> d = {1, 2, 3, 4};
+  expectArray<double>(mod.kernel("first")(view(d, {2, 2})), {2}, std::vector<double>{1, 3});
+  // Other dtypes are rejected.
+  std::vector<int16_t> x16(9);
+  EXPECT_THROW(mod.kernel("smooth")(view(x16, {3, 3})), stn::Error);
 }
 
 //===----------------------------------------------------------------------===//
@@ -2105,45 +2162,6 @@ TEST_F(StencilTest, UfuncAndGufuncEmptyOuterDimensions) {
   std::vector<int8_t> none;
   expectArray<int8_t>(load("smooth.stn").kernel("smooth")(stn::ArrayView::of(none.data(), {0, 4, 4})),
                       {0, 4, 4}, std::vector<int8_t>{});
-}
-
-TEST_F(StencilTest, GuvectorizeSignatureListWithOutParameter) {
-  // Numba's form: @guvectorize([(int8[:, :], int8[:, :])], "(n, m) -> (n, m)")
-  // on a function writing its out-parameter. The signature lists the
-  // output's type too, so it has one more type than the gufunc has inputs.
-  GTEST_SKIP() << "BUG: loading fails with \"'smooth' takes 1 arguments but 2 were given\": "
-                  "the eager compilation of explicit signatures (Engine::loadString) passes "
-                  "the output's type as an input of out-parameter gufuncs";
-  stn::Module mod = source(R"stn(
-import numba
-from numba import stencil
-
-@stencil
-def _smooth(x):
-    return (x[-1, -1] + x[-1, 0] + x[-1, 1] +
-            x[ 0, -1] + x[ 0, 0] + x[ 0, 1] +
-            x[ 1, -1] + x[ 1, 0] + x[ 1, 1]) // 9
-
-@numba.guvectorize(
-    [(numba.int8[:, :], numba.int8[:, :])],
-    '(n, m) -> (n, m)'
-)
-def smooth(x, out):
-    _smooth(x, out=out)
-
-@numba.guvectorize(["void(f8[:], f8[:])"], "(n)->()")
-def first(x, out):
-    out[0] = x[0]
-)stn");
-  std::vector<int8_t> x(2 * 3 * 3, 9);
-  std::vector<int8_t> want(18, 0);
-  want[4] = want[13] = 9;
-  expectArray<int8_t>(mod.kernel("smooth")(view(x, {2, 3, 3})), {2, 3, 3}, want);
-  std::vector<double> d = {1, 2, 3, 4};
-  expectArray<double>(mod.kernel("first")(view(d, {2, 2})), {2}, std::vector<double>{1, 3});
-  // Other dtypes are rejected.
-  std::vector<int16_t> x16(9);
-  EXPECT_THROW(mod.kernel("smooth")(view(x16, {3, 3})), stn::Error);
 }
 
 TEST_F(StencilTest, ShapeChecksInsideJitKernels) {

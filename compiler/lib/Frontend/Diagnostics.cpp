@@ -17,8 +17,6 @@
 
 #include "stn/Compiler/Diagnostics.h"
 
-#include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/edit_distance.h"
 
 #include <algorithm>
 
