@@ -35,6 +35,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -432,6 +433,15 @@ TEST_F(StencilTest, SmoothGufuncOnInt8StackReturnsInt8) {
   // @stencil, called on a (k, n, m) int8 stack, returns a new (k, n, m)
   // int8 array with Numba's values.
   stn::Module mod = load("smooth.stn");
+  // A stack of 1000-wide images too: the vectorized interior loop and its
+  // remainder.
+  for (auto [k, n, m] : {std::tuple<int64_t, int64_t, int64_t>{3, 129, 1000}, {4, 13, 17}}) {
+    SCOPED_TRACE(std::to_string(k) + "x" + std::to_string(n) + "x" + std::to_string(m));
+    Rng rng(3 + static_cast<uint64_t>(m));
+    std::vector<int8_t> x = randomData<int8_t>(rng, k * n * m);
+    stn::ArrayView vx = view(x, {k, n, m});
+    expectArray<int8_t>(mod.kernel("smooth")(vx), {k, n, m}, referenceSmoothStack<int8_t>(vx));
+  }
   const int64_t k = 4, n = 13, m = 17;
   Rng rng(5);
   std::vector<int8_t> x = randomData<int8_t>(rng, k * n * m);
@@ -1426,6 +1436,24 @@ def f(x):
   expectArray<int64_t>(mod.kernel("f")(vx), {n, m}, want);
 }
 
+TEST_F(StencilTest, ModuleConstantOffsets) {
+  // Offsets may be module constants and arithmetic on them.
+  stn::Module mod = source(R"stn(
+from numba import stencil
+
+R = 1
+W = 2 * R
+
+@stencil
+def f(x):
+    return x[-R] + x[R] * 10 + x[-W] * 100
+)stn");
+  std::vector<int32_t> x = {1, 2, 3, 4, 5, 6};
+  // The neighborhood is (-2, 1): cells 0, 1 and 5 are border cells.
+  expectArray<int64_t>(mod.kernel("f")(view(x, {6})), {6},
+                       std::vector<int64_t>{0, 0, 2 + 40 + 100, 3 + 50 + 200, 4 + 60 + 300, 0});
+}
+
 TEST_F(StencilTest, DeclaredNeighborhoodWithLoopOffsets) {
   stn::Module mod = source(R"stn(
 from numba import stencil
@@ -1732,6 +1760,46 @@ TEST_F(StencilTest, NonContiguousInputs) {
     expectArray<double>(mult.kernel("multiply")(v), {7, 10}, wantMul);
     expectArray<double>(sq.kernel("square_mean")(v), {7}, wantSq);
   }
+}
+
+TEST_F(StencilTest, NonContiguousOutArguments) {
+  // out= in other layouts for a stencil, a ufunc and a gufunc over a stencil.
+  stn::Module lap = load("laplacian.stn"), mult = load("multiply.stn"),
+              smooth = load("smooth.stn");
+  Rng rng(265);
+  const int64_t n = 6, m = 7;
+  std::vector<double> u = randomData<double>(rng, n * m);
+  stn::ArrayView vu = view(u, {n, m});
+  const int64_t d = sizeof(double);
+  // A column-major out: element (i, j) at buf[j * n + i].
+  std::vector<double> buf(n * m, -1.0);
+  stn::ArrayView fortran(buf.data(), stn::DType::Float64, {n, m}, {d, n * d});
+  lap.kernel("laplacian").call({vu}, {{"out", fortran}});
+  auto want = refStencil<double, 2>({n, m}, Mode::Constant, 0.0, {-1, -1}, {1, 1},
+                                    [&](const Cell<2> &c) { return laplacianAt<double>(vu, c); });
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j)
+      EXPECT_EQ(buf[static_cast<size_t>(j * n + i)], want[static_cast<size_t>(i * m + j)])
+          << i << ", " << j;
+  // A ufunc writing rows in reverse order (negative stride).
+  std::vector<double> rev(n * m, -1.0);
+  stn::ArrayView reversed(rev.data() + (n - 1) * m, stn::DType::Float64, {n, m}, {-m * d, d});
+  mult.kernel("multiply").call({vu}, {{"out", reversed}});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j)
+      EXPECT_EQ(rev[static_cast<size_t>((n - 1 - i) * m + j)], u[static_cast<size_t>(i * m + j)] * 5.0);
+  // The gufunc over a stencil writing every other image of a bigger stack.
+  const int64_t k = 3;
+  std::vector<int8_t> x = randomData<int8_t>(rng, k * n * m);
+  std::vector<int8_t> big(2 * k * n * m, 77);
+  stn::ArrayView everyOther(big.data(), stn::DType::Int8, {k, n, m}, {2 * n * m, m, 1});
+  smooth.kernel("smooth").call({view(x, {k, n, m})}, {{"out", everyOther}});
+  auto wantS = referenceSmoothStack<int8_t>(view(x, {k, n, m}));
+  for (int64_t z = 0; z < k; ++z)
+    for (int64_t i = 0; i < n * m; ++i) {
+      EXPECT_EQ(big[static_cast<size_t>(2 * z * n * m + i)], wantS[static_cast<size_t>(z * n * m + i)]);
+      EXPECT_EQ(big[static_cast<size_t>((2 * z + 1) * n * m + i)], 77); // untouched
+    }
 }
 
 TEST_F(StencilTest, InputsSmallerThanTheNeighborhood) {
@@ -2162,6 +2230,25 @@ TEST_F(StencilTest, UfuncAndGufuncEmptyOuterDimensions) {
   std::vector<int8_t> none;
   expectArray<int8_t>(load("smooth.stn").kernel("smooth")(stn::ArrayView::of(none.data(), {0, 4, 4})),
                       {0, 4, 4}, std::vector<int8_t>{});
+}
+
+TEST_F(StencilTest, TupleConstantElementsAsOffsets) {
+  // OFF[0] of a module constant OFF = (-1, 2) is a constant too (module
+  // constants are folded at compile time).
+  GTEST_SKIP() << "BUG: x[OFF[0]] with a module tuple constant OFF is rejected: \"this offset "
+                  "into 'x' is not a constant, so the stencil's neighborhood cannot be inferred\"";
+  stn::Module mod = source(R"stn(
+from numba import stencil
+
+OFF = (-1, 2)
+
+@stencil
+def f(x):
+    return x[OFF[0]] + x[OFF[1]] * 10
+)stn");
+  std::vector<int32_t> x = {1, 2, 3, 4, 5};
+  expectArray<int64_t>(mod.kernel("f")(view(x, {5})), {5},
+                       std::vector<int64_t>{0, 1 + 40, 2 + 50, 0, 0});
 }
 
 TEST_F(StencilTest, ShapeChecksInsideJitKernels) {

@@ -391,6 +391,9 @@ private:
   Value constIndex(int64_t v) { return B.create<arith::ConstantIndexOp>(CurLoc, v); }
   Value constFloat(double v, ScalarKind k);
   Value constBool(bool v) { return constInt(v, ScalarKind::Bool); }
+  Value constFloatOrInt(int64_t v, ScalarKind k) {
+    return isFloat(k) || isComplex(k) ? constFloat(static_cast<double>(v), k) : constInt(v, k);
+  }
   CGValue constValue(const ConstValue &c);
   Value zeroOf(const Type &t);
   CGValue defaultValue(const Type &t);
@@ -492,6 +495,33 @@ private:
   SmallVector<Value> Center;      ///< stencil body: the output coordinates
   SmallVector<Value> StencilDims; ///< stencil body: the relative inputs' extents
   Value stencilLoad(const ast::Subscript &s, const TypedFunction::StencilAccess &acc);
+
+  //===--------------------------------------------------------------------===//
+  // Array expressions (fused)
+  //===--------------------------------------------------------------------===//
+
+  /// An array expression not stored anywhere yet: its extents and how to
+  /// compute the element at given output coordinates. A whole expression
+  /// tree becomes one LazyArray, materialized by one loop nest (fusion);
+  /// reductions consume it without a temporary. Scalars are rank 0.
+  struct LazyArray {
+    Type type;
+    SmallVector<Value> shape;
+    std::function<void(mlir::ValueRange outShape)> prepare;
+    std::function<Value(mlir::ValueRange ivs)> element;
+  };
+  bool isElementwise(const ast::Expr &e);
+  LazyArray lazy(const ast::Expr &e);
+  LazyArray leaf(Value mem, const Type &t);
+  LazyArray elementwise(const Type &t, std::vector<LazyArray> parts,
+                        std::function<Value(const SmallVector<Value> &)> combine);
+  Value elementMath(const CallInfo &info, const SmallVector<Value> &vals,
+                    const SmallVector<ScalarKind> &kinds, ScalarKind resultKind);
+  Value materialize(LazyArray a);
+  void forEach(const SmallVector<Value> &shape, const std::function<void(mlir::ValueRange)> &body);
+  CGValue arrayCall(const ast::Call &c, const CallInfo &info);
+  SmallVector<Value> shapeOperand(const ast::Expr &e);
+  Value reduce(LazyArray a, Builtin b, ScalarKind r);
 };
 
 class ModuleGen {
@@ -568,13 +598,13 @@ public:
     return f;
   }
 
-private:
   //===--------------------------------------------------------------------===//
   // Generated drivers: the loops that apply stencils, ufuncs and gufuncs
   //===--------------------------------------------------------------------===//
 
   /// One loop nest over [lbs, ubs) (unit steps), innermost loop last so it
-  /// runs along the contiguous axis and vectorizes. Every driver uses it.
+  /// runs along the contiguous axis and vectorizes. Every driver uses it,
+  /// and so do fused array expressions.
   static void loopNest(OpBuilder &b, Location l, mlir::ValueRange lbs, mlir::ValueRange ubs,
                        llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body) {
     SmallVector<Value> steps(lbs.size(), b.create<arith::ConstantIndexOp>(l, 1));
@@ -959,6 +989,7 @@ private:
 
   static bool k_stencil(const TypedFunction &f) { return f.decl->stencilCore; }
 
+private:
   void declare(mlir::ModuleOp module, const TypedFunction &f, bool isEntry) {
     OpBuilder b(&Ctx);
     b.setInsertionPointToEnd(module.getBody());
@@ -1680,10 +1711,17 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::Call:
     return call(static_cast<const ast::Call &>(e));
   case ast::Expr::Kind::BinOp:
-    return binop(static_cast<const ast::BinOp &>(e));
   case ast::Expr::Kind::UnaryOp:
-    return unary(static_cast<const ast::UnaryOp &>(e));
   case ast::Expr::Kind::Compare:
+    if (t.isArray()) {
+      // The whole elementwise tree below becomes one loop nest.
+      r.leaves.push_back(materialize(lazy(e)));
+      return r;
+    }
+    if (e.kind() == ast::Expr::Kind::BinOp)
+      return binop(static_cast<const ast::BinOp &>(e));
+    if (e.kind() == ast::Expr::Kind::UnaryOp)
+      return unary(static_cast<const ast::UnaryOp &>(e));
     return compare(static_cast<const ast::Compare &>(e));
   case ast::Expr::Kind::BoolOp:
     return boolop(static_cast<const ast::BoolOp &>(e));
@@ -2066,6 +2104,8 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
 }
 
 CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
+  if (info.builtin >= Builtin::Empty || F.typeOf(c).isArray())
+    return arrayCall(c, info);
   CGValue r;
   r.type = F.typeOf(c);
   ScalarKind k = info.operandKind;
@@ -2412,6 +2452,575 @@ CGValue FunctionGen::subscript(const ast::Subscript &s) {
     r.leaves.push_back(loadElement(mem, idx, base.scalarKind()));
   else
     r.leaves.push_back(rowView(mem, idx, base, r.type));
+  return r;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Array expressions
+//===----------------------------------------------------------------------===//
+
+/// Expressions computed element by element (and so fused with their
+/// operands): arithmetic, comparisons and math on arrays, np.where,
+/// minimum/maximum, astype.
+bool FunctionGen::isElementwise(const ast::Expr &e) {
+  if (!F.typeOf(e).isArray())
+    return false;
+  if (isa<ast::BinOp>(&e) || isa<ast::UnaryOp>(&e) || isa<ast::Compare>(&e))
+    return true;
+  if (auto *c = dyn_cast<ast::Call>(&e)) {
+    auto it = F.calls.find(c);
+    if (it == F.calls.end() || it->second.kind != CallInfo::Kind::Builtin)
+      return false;
+    Builtin b = it->second.builtin;
+    return b < Builtin::Conjugate || b == Builtin::Where || b == Builtin::Minimum ||
+           b == Builtin::Maximum || b == Builtin::Astype;
+  }
+  return false;
+}
+
+void FunctionGen::forEach(const SmallVector<Value> &shape,
+                          const std::function<void(mlir::ValueRange)> &body) {
+  if (shape.empty()) {
+    body({});
+    return;
+  }
+  SmallVector<Value> zeros(shape.size(), constIndex(0));
+  ModuleGen::loopNest(B, CurLoc, zeros, shape, [&](OpBuilder &nb, Location, mlir::ValueRange ivs) {
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    body(ivs);
+  });
+}
+
+FunctionGen::LazyArray FunctionGen::leaf(Value mem, const Type &t) {
+  LazyArray a;
+  a.type = t;
+  if (!t.isArray()) {
+    a.element = [mem](mlir::ValueRange) { return mem; };
+    a.prepare = [](mlir::ValueRange) {};
+    return a;
+  }
+  for (unsigned d = 0; d < t.rank(); ++d)
+    a.shape.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
+  auto view = std::make_shared<Value>();
+  unsigned r = t.rank();
+  a.prepare = [this, mem, r, view](mlir::ValueRange out) {
+    *view = MG.broadcastView(B, CurLoc, mem, r, out);
+  };
+  ScalarKind k = t.scalarKind();
+  a.element = [this, view, k](mlir::ValueRange ivs) {
+    return loadElement(*view, SmallVector<Value>(ivs.begin(), ivs.end()), k);
+  };
+  return a;
+}
+
+/// A new lazy array of type `t` whose element combines the parts' elements
+/// (each already of its own type's element kind).
+FunctionGen::LazyArray
+FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
+                         std::function<Value(const SmallVector<Value> &)> combine) {
+  LazyArray a;
+  a.type = t;
+  unsigned R = t.rank();
+  // NumPy broadcasting, aligned right; extents that disagree (neither 1) would
+  // be an error in NumPy: the smaller one is used so that nothing is read out
+  // of bounds.
+  for (unsigned d = 0; d < R; ++d) {
+    Value size;
+    for (auto &p : parts) {
+      int j = static_cast<int>(d) - static_cast<int>(R - p.shape.size());
+      if (j < 0)
+        continue;
+      Value pd = p.shape[j];
+      if (!size) {
+        size = pd;
+        continue;
+      }
+      Value one = constIndex(1);
+      Value aOne = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, size, one);
+      Value bOne = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, pd, one);
+      Value mx = B.create<arith::MaxSIOp>(CurLoc, size, pd);
+      Value mn = B.create<arith::MinSIOp>(CurLoc, size, pd);
+      Value either = B.create<arith::OrIOp>(CurLoc, aOne, bOne);
+      size = B.create<arith::SelectOp>(CurLoc, either, mx, mn);
+    }
+    a.shape.push_back(size ? size : constIndex(1));
+  }
+  auto shared = std::make_shared<std::vector<LazyArray>>(std::move(parts));
+  a.prepare = [shared](mlir::ValueRange out) {
+    for (auto &p : *shared)
+      p.prepare(out);
+  };
+  a.element = [shared, combine](mlir::ValueRange ivs) {
+    SmallVector<Value> vals;
+    for (auto &p : *shared)
+      vals.push_back(p.element(ivs));
+    return combine(vals);
+  };
+  return a;
+}
+
+Value FunctionGen::elementMath(const CallInfo &info, const SmallVector<Value> &vals,
+                               const SmallVector<ScalarKind> &kinds, ScalarKind resultKind) {
+  Builtin b = info.builtin;
+  ScalarKind k = info.operandKind;
+  if (b == Builtin::Abs) {
+    if (isComplex(kinds[0]))
+      return B.create<complex::AbsOp>(CurLoc, vals[0]);
+    if (isFloat(kinds[0]))
+      return B.create<math::AbsFOp>(CurLoc, vals[0]);
+    if (isSignedInt(kinds[0]))
+      return B.create<math::AbsIOp>(CurLoc, vals[0]);
+    return vals[0];
+  }
+  if (b == Builtin::IsNan || b == Builtin::IsInf || b == Builtin::IsFinite) {
+    ScalarKind ak = kinds[0];
+    if (isInteger(ak) || isBool(ak))
+      return constBool(b == Builtin::IsFinite);
+    auto test = [&](Value x, ScalarKind fk) -> Value {
+      if (b == Builtin::IsNan)
+        return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x);
+      Value ax = B.create<math::AbsFOp>(CurLoc, x);
+      return B.create<arith::CmpFOp>(CurLoc,
+                                     b == Builtin::IsInf ? arith::CmpFPredicate::OEQ
+                                                         : arith::CmpFPredicate::OLT,
+                                     ax, constFloat(INFINITY, fk));
+    };
+    if (isComplex(ak)) {
+      ScalarKind p = complexPart(ak);
+      Value re = test(B.create<complex::ReOp>(CurLoc, vals[0]), p);
+      Value im = test(B.create<complex::ImOp>(CurLoc, vals[0]), p);
+      return b == Builtin::IsFinite ? Value(B.create<arith::AndIOp>(CurLoc, re, im))
+                                    : Value(B.create<arith::OrIOp>(CurLoc, re, im));
+    }
+    return test(vals[0], ak);
+  }
+  if (vals.size() == 2) {
+    Value x = castScalar(vals[0], kinds[0], k), y = castScalar(vals[1], kinds[1], k);
+    switch (b) {
+    case Builtin::Pow:
+      return castScalar(arith2(ast::BinOpKind::Pow, x, y, k, CurLoc), k, resultKind);
+    case Builtin::Atan2:
+      return B.create<math::Atan2Op>(CurLoc, x, y);
+    case Builtin::Copysign:
+      return B.create<math::CopySignOp>(CurLoc, x, y);
+    case Builtin::Hypot: {
+      auto fn = MG.libmFunction(Module, k == ScalarKind::F32 ? "hypotf" : "hypot", x.getType(), 2);
+      return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x, y}).getResult(0);
+    }
+    case Builtin::Minimum:
+    case Builtin::Maximum: {
+      bool mn = b == Builtin::Minimum;
+      if (isFloat(k))
+        return mn ? Value(B.create<arith::MinimumFOp>(CurLoc, x, y))
+                  : Value(B.create<arith::MaximumFOp>(CurLoc, x, y));
+      if (isSignedInt(k))
+        return mn ? Value(B.create<arith::MinSIOp>(CurLoc, x, y))
+                  : Value(B.create<arith::MaxSIOp>(CurLoc, x, y));
+      return mn ? Value(B.create<arith::MinUIOp>(CurLoc, x, y))
+                : Value(B.create<arith::MaxUIOp>(CurLoc, x, y));
+    }
+    default:
+      return x;
+    }
+  }
+  // Unary math: computed in the operand kind, floor/ceil/trunc stay floats.
+  Value x = castScalar(vals[0], kinds[0], k);
+  return castScalar(mathUnary(b, x, k), k, resultKind);
+}
+
+FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
+  const Type &t = F.typeOf(e);
+  if (!isElementwise(e)) {
+    CGValue v = expr(e);
+    return leaf(v.single(), v.type.isValid() ? v.type : t);
+  }
+  Location at = loc(e);
+  ScalarKind rk = t.scalarKind();
+  if (auto *b = dyn_cast<ast::BinOp>(&e)) {
+    LazyArray l = lazy(*b->lhs), r = lazy(*b->rhs);
+    std::string err;
+    auto rule = arrayBinaryRule(b->op, l.type.scalarKind(), l.type.isArray(),
+                                isWeakScalarExpr(*b->lhs), r.type.scalarKind(), r.type.isArray(),
+                                isWeakScalarExpr(*b->rhs), err);
+    ScalarKind lk = l.type.scalarKind(), k2 = r.type.scalarKind(), ok = rule->operand;
+    ast::BinOpKind op = b->op;
+    // x ** n for a small literal n: multiply instead of calling pow.
+    int64_t smallPow = 0;
+    if (auto *i = dyn_cast<ast::IntLit>(b->rhs.get()); op == ast::BinOpKind::Pow && i &&
+                                                       i->value >= 1 && i->value <= 4)
+      smallPow = static_cast<int64_t>(i->value);
+    return elementwise(t, {l, r}, [this, lk, k2, ok, op, at, smallPow](const SmallVector<Value> &v) {
+      Value x = castScalar(v[0], lk, ok), y = castScalar(v[1], k2, ok);
+      if (smallPow && !isComplex(ok)) {
+        Value acc = x;
+        for (int64_t i = 1; i < smallPow; ++i)
+          acc = isFloat(ok) ? Value(B.create<arith::MulFOp>(at, acc, x))
+                            : Value(B.create<arith::MulIOp>(at, acc, x));
+        return acc;
+      }
+      return arith2(op, x, y, ok, at);
+    });
+  }
+  if (auto *u = dyn_cast<ast::UnaryOp>(&e)) {
+    LazyArray x = lazy(*u->operand);
+    ScalarKind xk = x.type.scalarKind();
+    ast::UnaryOpKind op = u->op;
+    return elementwise(t, {x}, [this, xk, rk, op](const SmallVector<Value> &v) -> Value {
+      Value a = castScalar(v[0], xk, rk);
+      if (op == ast::UnaryOpKind::Neg) {
+        if (isComplex(rk))
+          return B.create<complex::NegOp>(CurLoc, a);
+        if (isFloat(rk))
+          return B.create<arith::NegFOp>(CurLoc, a);
+        return B.create<arith::SubIOp>(CurLoc, constInt(0, rk), a);
+      }
+      if (op == ast::UnaryOpKind::Invert)
+        return B.create<arith::XOrIOp>(CurLoc, a, constInt(-1, rk));
+      return a;
+    });
+  }
+  if (auto *c = dyn_cast<ast::Compare>(&e)) {
+    LazyArray l = lazy(*c->operands[0]), r = lazy(*c->operands[1]);
+    ScalarKind lk = l.type.scalarKind(), k2 = r.type.scalarKind();
+    ast::CmpOpKind op = c->ops[0];
+    return elementwise(t, {l, r}, [this, lk, k2, op](const SmallVector<Value> &v) {
+      return compare1(op, v[0], lk, v[1], k2);
+    });
+  }
+  auto *c = dyn_cast<ast::Call>(&e);
+  const CallInfo &info = F.calls.at(c);
+  std::vector<LazyArray> parts;
+  SmallVector<ScalarKind> kinds;
+  if (info.builtin == Builtin::Where || info.builtin == Builtin::Minimum ||
+      info.builtin == Builtin::Maximum || info.builtin == Builtin::Astype) {
+    for (auto *o : info.operands) {
+      if (info.builtin == Builtin::Astype && parts.size() == 1)
+        break; // the dtype operand
+      parts.push_back(lazy(*o));
+      kinds.push_back(parts.back().type.scalarKind());
+    }
+  } else {
+    for (auto &a : c->args) {
+      parts.push_back(lazy(*a));
+      kinds.push_back(parts.back().type.scalarKind());
+    }
+  }
+  CallInfo ci = info;
+  if (info.builtin == Builtin::Astype)
+    return elementwise(t, parts, [this, kinds, rk](const SmallVector<Value> &v) {
+      return castScalar(v[0], kinds[0], rk);
+    });
+  if (info.builtin == Builtin::Where)
+    return elementwise(t, parts, [this, kinds, rk](const SmallVector<Value> &v) -> Value {
+      Value cond = castScalar(v[0], kinds[0], ScalarKind::Bool);
+      return B.create<arith::SelectOp>(CurLoc, cond, castScalar(v[1], kinds[1], rk),
+                                       castScalar(v[2], kinds[2], rk));
+    });
+  return elementwise(t, parts, [this, ci, kinds, rk](const SmallVector<Value> &v) {
+    return elementMath(ci, v, kinds, rk);
+  });
+}
+
+/// Stores a lazy array into a new C-contiguous array: one loop nest.
+Value FunctionGen::materialize(LazyArray a) {
+  Value out = MG.allocArray(B, CurLoc, a.type, a.shape);
+  a.prepare(a.shape);
+  ScalarKind k = a.type.scalarKind();
+  forEach(a.shape, [&](mlir::ValueRange ivs) {
+    storeElement(a.element(ivs), out, SmallVector<Value>(ivs.begin(), ivs.end()), k);
+  });
+  return out;
+}
+
+/// The extents given by a shape operand: an integer or a tuple of them.
+SmallVector<Value> FunctionGen::shapeOperand(const ast::Expr &e) {
+  CGValue v = expr(e);
+  SmallVector<Value> dims;
+  std::vector<Type> leaves;
+  v.type.collectLeaves(leaves);
+  for (size_t i = 0; i < v.leaves.size(); ++i) {
+    Value n = toIndex(v.leaves[i], leaves[i].scalarKind());
+    dims.push_back(B.create<arith::MaxSIOp>(CurLoc, n, constIndex(0)));
+  }
+  return dims;
+}
+
+/// A whole-array reduction over a lazy array (no temporary), in an
+/// accumulator the optimizer keeps in a register.
+Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
+  ScalarKind ek = a.type.scalarKind();
+  a.prepare(a.shape);
+  auto accOf = [&](ScalarKind k) {
+    auto t = mlir::MemRefType::get({}, scalarType(Ctx, k));
+    return B.create<memref::AllocaOp>(CurLoc, t).getResult();
+  };
+  Value count = constIndex(1);
+  for (Value d : a.shape)
+    count = B.create<arith::MulIOp>(CurLoc, count, d);
+  switch (b) {
+  case Builtin::Sum:
+  case Builtin::Prod:
+  case Builtin::Mean:
+  case Builtin::Var:
+  case Builtin::Std: {
+    bool prod = b == Builtin::Prod;
+    ScalarKind ak = b == Builtin::Sum || b == Builtin::Prod ? r
+                    : isComplex(ek)                          ? ek
+                                                             : r;
+    if (b == Builtin::Mean)
+      ak = r;
+    Value acc = accOf(ak);
+    B.create<memref::StoreOp>(CurLoc, prod ? constFloatOrInt(1, ak) : zeroOf(Type::scalar(ak)),
+                              acc);
+    forEach(a.shape, [&](mlir::ValueRange ivs) {
+      Value x = castScalar(a.element(ivs), ek, ak);
+      Value cur = B.create<memref::LoadOp>(CurLoc, acc);
+      B.create<memref::StoreOp>(
+          CurLoc, arith2(prod ? ast::BinOpKind::Mul : ast::BinOpKind::Add, cur, x, ak, CurLoc),
+          acc);
+    });
+    Value total = B.create<memref::LoadOp>(CurLoc, acc);
+    if (b == Builtin::Sum || b == Builtin::Prod)
+      return total;
+    Value n = castScalar(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), count),
+                         ScalarKind::I64, ak);
+    Value mean = arith2(ast::BinOpKind::Div, total, n, ak, CurLoc);
+    if (b == Builtin::Mean)
+      return mean;
+    // Variance: the mean of squared deviations (a second pass).
+    Value acc2 = accOf(r);
+    B.create<memref::StoreOp>(CurLoc, zeroOf(Type::scalar(r)), acc2);
+    forEach(a.shape, [&](mlir::ValueRange ivs) {
+      Value x = castScalar(a.element(ivs), ek, ak);
+      Value dv = arith2(ast::BinOpKind::Sub, x, mean, ak, CurLoc);
+      Value sq = isComplex(ak) ? castScalar(B.create<complex::AbsOp>(CurLoc, dv), complexPart(ak), r)
+                               : dv;
+      sq = arith2(ast::BinOpKind::Mul, sq, sq, r, CurLoc);
+      Value cur = B.create<memref::LoadOp>(CurLoc, acc2);
+      B.create<memref::StoreOp>(CurLoc, arith2(ast::BinOpKind::Add, cur, sq, r, CurLoc), acc2);
+    });
+    Value nr = castScalar(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), count),
+                          ScalarKind::I64, r);
+    Value var = arith2(ast::BinOpKind::Div, B.create<memref::LoadOp>(CurLoc, acc2), nr, r, CurLoc);
+    return b == Builtin::Var ? var : Value(B.create<math::SqrtOp>(CurLoc, var));
+  }
+  case Builtin::ReduceMin:
+  case Builtin::ReduceMax: {
+    bool mn = b == Builtin::ReduceMin;
+    Value acc = accOf(ek);
+    Value init;
+    if (isFloat(ek))
+      init = constFloat(mn ? INFINITY : -INFINITY, ek);
+    else if (isBool(ek))
+      init = constBool(mn);
+    else if (isSignedInt(ek))
+      init = constInt(mn ? (int64_t(1) << (bitWidth(ek) - 1)) - 1 : -(int64_t(1) << (bitWidth(ek) - 1)), ek);
+    else
+      init = constInt(mn ? -1 : 0, ek);
+    B.create<memref::StoreOp>(CurLoc, init, acc);
+    CallInfo ci;
+    ci.builtin = mn ? Builtin::Minimum : Builtin::Maximum;
+    ci.operandKind = isBool(ek) ? ScalarKind::U8 : ek;
+    forEach(a.shape, [&](mlir::ValueRange ivs) {
+      Value x = a.element(ivs), cur = B.create<memref::LoadOp>(CurLoc, acc);
+      Value v;
+      if (isBool(ek))
+        v = mn ? Value(B.create<arith::AndIOp>(CurLoc, cur, x))
+               : Value(B.create<arith::OrIOp>(CurLoc, cur, x));
+      else
+        v = elementMath(ci, {cur, x}, {ek, ek}, ek);
+      B.create<memref::StoreOp>(CurLoc, v, acc);
+    });
+    return B.create<memref::LoadOp>(CurLoc, acc);
+  }
+  case Builtin::Argmin:
+  case Builtin::Argmax: {
+    bool mn = b == Builtin::Argmin;
+    Value best = accOf(ek), bestIdx = accOf(ScalarKind::I64), linear = accOf(ScalarKind::I64);
+    B.create<memref::StoreOp>(CurLoc, constInt(-1, ScalarKind::I64), bestIdx);
+    B.create<memref::StoreOp>(CurLoc, constInt(0, ScalarKind::I64), linear);
+    B.create<memref::StoreOp>(CurLoc, zeroOf(Type::scalar(ek)), best);
+    forEach(a.shape, [&](mlir::ValueRange ivs) {
+      Value x = a.element(ivs);
+      Value cur = B.create<memref::LoadOp>(CurLoc, best);
+      Value idx = B.create<memref::LoadOp>(CurLoc, bestIdx);
+      Value i = B.create<memref::LoadOp>(CurLoc, linear);
+      Value first = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, idx,
+                                            constInt(0, ScalarKind::I64));
+      Value better = compare1(mn ? ast::CmpOpKind::Lt : ast::CmpOpKind::Gt, x, ek, cur, ek);
+      Value take = B.create<arith::OrIOp>(CurLoc, first, better);
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::SelectOp>(CurLoc, take, x, cur), best);
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::SelectOp>(CurLoc, take, i, idx), bestIdx);
+      B.create<memref::StoreOp>(
+          CurLoc, B.create<arith::AddIOp>(CurLoc, i, constInt(1, ScalarKind::I64)), linear);
+    });
+    Value idx = B.create<memref::LoadOp>(CurLoc, bestIdx);
+    return B.create<arith::MaxSIOp>(CurLoc, idx, constInt(0, ScalarKind::I64));
+  }
+  case Builtin::Any:
+  case Builtin::All: {
+    bool any = b == Builtin::Any;
+    Value acc = accOf(ScalarKind::Bool);
+    B.create<memref::StoreOp>(CurLoc, constBool(!any), acc);
+    forEach(a.shape, [&](mlir::ValueRange ivs) {
+      Value x = castScalar(a.element(ivs), ek, ScalarKind::Bool);
+      Value cur = B.create<memref::LoadOp>(CurLoc, acc);
+      B.create<memref::StoreOp>(CurLoc, any ? Value(B.create<arith::OrIOp>(CurLoc, cur, x))
+                                            : Value(B.create<arith::AndIOp>(CurLoc, cur, x)),
+                                acc);
+    });
+    return B.create<memref::LoadOp>(CurLoc, acc);
+  }
+  default:
+    return zeroOf(Type::scalar(r));
+  }
+}
+
+CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
+  CGValue r;
+  r.type = F.typeOf(c);
+  const auto &ops = info.operands;
+  Builtin b = info.builtin;
+  ScalarKind k = r.type.scalarKind();
+  auto constantArray = [&](SmallVector<Value> shape, Value fill, ScalarKind fk) {
+    LazyArray a;
+    a.type = r.type;
+    a.shape = shape;
+    a.prepare = [](mlir::ValueRange) {};
+    ScalarKind kk = k;
+    a.element = [this, fill, fk, kk](mlir::ValueRange) { return castScalar(fill, fk, kk); };
+    return materialize(a);
+  };
+  switch (b) {
+  case Builtin::Empty:
+    r.leaves.push_back(MG.allocArray(B, CurLoc, r.type, shapeOperand(*ops[0])));
+    return r;
+  case Builtin::Zeros:
+  case Builtin::Ones:
+    r.leaves.push_back(constantArray(shapeOperand(*ops[0]),
+                                     constInt(b == Builtin::Ones ? 1 : 0, ScalarKind::I64),
+                                     ScalarKind::I64));
+    return r;
+  case Builtin::Full: {
+    SmallVector<Value> shape = shapeOperand(*ops[0]);
+    CGValue fill = expr(*ops[1]);
+    r.leaves.push_back(constantArray(shape, fill.single(), fill.type.scalarKind()));
+    return r;
+  }
+  case Builtin::EmptyLike:
+  case Builtin::ZerosLike:
+  case Builtin::OnesLike:
+  case Builtin::FullLike: {
+    CGValue src = expr(*ops[0]);
+    SmallVector<Value> shape;
+    for (unsigned d = 0; d < src.type.rank(); ++d)
+      shape.push_back(B.create<memref::DimOp>(CurLoc, src.single(), d));
+    if (b == Builtin::EmptyLike) {
+      r.leaves.push_back(MG.allocArray(B, CurLoc, r.type, shape));
+    } else if (b == Builtin::FullLike) {
+      CGValue fill = expr(*ops[1]);
+      r.leaves.push_back(constantArray(shape, fill.single(), fill.type.scalarKind()));
+    } else {
+      r.leaves.push_back(constantArray(
+          shape, constInt(b == Builtin::OnesLike ? 1 : 0, ScalarKind::I64), ScalarKind::I64));
+    }
+    return r;
+  }
+  case Builtin::Arange:
+  case Builtin::Linspace: {
+    SmallVector<CGValue> a;
+    for (auto *o : ops)
+      a.push_back(expr(*o));
+    bool lin = b == Builtin::Linspace;
+    ScalarKind ck = lin || isFloat(k) ? ScalarKind::F64 : ScalarKind::I64;
+    if (!lin)
+      for (auto &v : a)
+        if (isFloat(v.type.scalarKind()))
+          ck = ScalarKind::F64;
+    auto as = [&](size_t i) { return castScalar(a[i].single(), a[i].type.scalarKind(), ck); };
+    Value start, stop, step, n;
+    if (lin) {
+      start = as(0);
+      stop = as(1);
+      Value num = a.size() > 2 ? castScalar(a[2].single(), a[2].type.scalarKind(), ScalarKind::I64)
+                               : constInt(50, ScalarKind::I64);
+      num = B.create<arith::MaxSIOp>(CurLoc, num, constInt(0, ScalarKind::I64));
+      n = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), num);
+      Value den = B.create<arith::MaxSIOp>(
+          CurLoc, B.create<arith::SubIOp>(CurLoc, num, constInt(1, ScalarKind::I64)),
+          constInt(1, ScalarKind::I64));
+      step = B.create<arith::DivFOp>(CurLoc, B.create<arith::SubFOp>(CurLoc, stop, start),
+                                     castScalar(den, ScalarKind::I64, ScalarKind::F64));
+    } else {
+      start = a.size() >= 2 ? as(0) : zeroOf(Type::scalar(ck));
+      stop = a.size() >= 2 ? as(1) : as(0);
+      step = a.size() == 3 ? as(2) : constFloatOrInt(1, ck);
+      // ceil((stop - start) / step), at least 0.
+      Value count;
+      if (isFloat(ck)) {
+        Value q = B.create<arith::DivFOp>(CurLoc, B.create<arith::SubFOp>(CurLoc, stop, start), step);
+        count = castScalar(B.create<math::CeilOp>(CurLoc, q), ScalarKind::F64, ScalarKind::I64);
+      } else {
+        Value span = B.create<arith::SubIOp>(CurLoc, stop, start);
+        Value safe = B.create<arith::SelectOp>(
+            CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, step,
+                                            constInt(0, ScalarKind::I64)),
+            constInt(1, ScalarKind::I64), step);
+        count = B.create<arith::CeilDivSIOp>(CurLoc, span, safe);
+      }
+      count = B.create<arith::MaxSIOp>(CurLoc, count, constInt(0, ScalarKind::I64));
+      n = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), count);
+    }
+    LazyArray out;
+    out.type = r.type;
+    out.shape = {n};
+    out.prepare = [](mlir::ValueRange) {};
+    Value nLast = B.create<arith::SubIOp>(CurLoc, n, constIndex(1));
+    out.element = [this, start, step, stop, ck, k, lin, nLast](mlir::ValueRange ivs) {
+      Value i = castScalar(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), ivs[0]),
+                           ScalarKind::I64, ck);
+      Value v = isFloat(ck) ? Value(B.create<arith::AddFOp>(
+                                  CurLoc, start, B.create<arith::MulFOp>(CurLoc, i, step)))
+                            : Value(B.create<arith::AddIOp>(
+                                  CurLoc, start, B.create<arith::MulIOp>(CurLoc, i, step)));
+      if (lin) {
+        // NumPy makes the last sample exactly `stop`.
+        Value last = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, ivs[0], nLast);
+        v = B.create<arith::SelectOp>(CurLoc, last, stop, v);
+      }
+      return castScalar(v, ck, k);
+    };
+    r.leaves.push_back(materialize(out));
+    return r;
+  }
+  case Builtin::Copy: {
+    LazyArray a = lazy(*ops[0]);
+    a.type = r.type;
+    r.leaves.push_back(materialize(a));
+    return r;
+  }
+  case Builtin::Dot: {
+    LazyArray x = lazy(*ops[0]), y = lazy(*ops[1]);
+    ScalarKind xk = x.type.scalarKind(), yk = y.type.scalarKind(), ok = info.operandKind;
+    Type pt = Type::array(ok, 1, Type::Layout::C);
+    LazyArray prod = elementwise(pt, {x, y}, [this, xk, yk, ok](const SmallVector<Value> &v) {
+      return arith2(ast::BinOpKind::Mul, castScalar(v[0], xk, ok), castScalar(v[1], yk, ok), ok,
+                    CurLoc);
+    });
+    r.leaves.push_back(reduce(prod, Builtin::Sum, ok));
+    return r;
+  }
+  default:
+    break;
+  }
+  if (b >= Builtin::Sum && b <= Builtin::All) {
+    r.leaves.push_back(reduce(lazy(*ops[0]), b, info.operandKind));
+    return r;
+  }
+  // Elementwise calls (math on arrays, where, minimum, astype).
+  r.leaves.push_back(materialize(lazy(c)));
   return r;
 }
 

@@ -52,7 +52,10 @@ const char *builtinName(Builtin b) {
       "expm1", "sin",   "cos",   "tan",   "asin",  "acos",  "atan",  "sinh",
       "cosh",  "tanh",  "asinh", "acosh", "atanh", "erf",   "erfc",  "floor",
       "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "copysign",
-      "isnan", "isinf", "isfinite", "conjugate"};
+      "isnan", "isinf", "isfinite", "conjugate",
+      "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
+      "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
+      "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum"};
   return names[static_cast<int>(b)];
 }
 
@@ -96,6 +99,32 @@ const BuiltinEntry MathFunctions[] = {
     {"pow", Builtin::Pow},     {"power", Builtin::Pow},     {"hypot", Builtin::Hypot},
     {"copysign", Builtin::Copysign}, {"isnan", Builtin::IsNan}, {"isinf", Builtin::IsInf},
     {"isfinite", Builtin::IsFinite}, {"absolute", Builtin::Abs}, {"abs", Builtin::Abs},
+};
+
+// NumPy array functions (`np.f(...)`); reductions also as methods (`a.f()`).
+const BuiltinEntry NumpyArrayFunctions[] = {
+    {"empty", Builtin::Empty},           {"zeros", Builtin::Zeros},
+    {"ones", Builtin::Ones},             {"full", Builtin::Full},
+    {"empty_like", Builtin::EmptyLike},  {"zeros_like", Builtin::ZerosLike},
+    {"ones_like", Builtin::OnesLike},    {"full_like", Builtin::FullLike},
+    {"arange", Builtin::Arange},         {"linspace", Builtin::Linspace},
+    {"copy", Builtin::Copy},             {"sum", Builtin::Sum},
+    {"prod", Builtin::Prod},             {"mean", Builtin::Mean},
+    {"std", Builtin::Std},               {"var", Builtin::Var},
+    {"min", Builtin::ReduceMin},         {"amin", Builtin::ReduceMin},
+    {"max", Builtin::ReduceMax},         {"amax", Builtin::ReduceMax},
+    {"argmin", Builtin::Argmin},         {"argmax", Builtin::Argmax},
+    {"any", Builtin::Any},               {"all", Builtin::All},
+    {"dot", Builtin::Dot},               {"where", Builtin::Where},
+    {"minimum", Builtin::Minimum},       {"maximum", Builtin::Maximum},
+};
+
+const BuiltinEntry ArrayMethods[] = {
+    {"copy", Builtin::Copy},     {"astype", Builtin::Astype}, {"sum", Builtin::Sum},
+    {"prod", Builtin::Prod},     {"mean", Builtin::Mean},     {"std", Builtin::Std},
+    {"var", Builtin::Var},       {"min", Builtin::ReduceMin}, {"max", Builtin::ReduceMax},
+    {"argmin", Builtin::Argmin}, {"argmax", Builtin::Argmax}, {"any", Builtin::Any},
+    {"all", Builtin::All},       {"dot", Builtin::Dot},
 };
 
 // Python builtins.
@@ -373,6 +402,10 @@ private:
   Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
                    const std::vector<Type> &args);
   Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
+  Type arrayBuiltin(const ast::Call &c, Builtin b, const ast::Expr *receiver,
+                    const std::vector<Type> &args);
+  std::optional<ScalarKind> dtypeArgument(const ast::Expr &e);
+  std::optional<unsigned> shapeRank(const ast::Expr &e, const Type &t);
   Type binop(const ast::BinOp &b);
   Type unary(const ast::UnaryOp &u);
   Type compare(const ast::Compare &c);
@@ -1186,6 +1219,11 @@ std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bo
   }
   if (name == "prange" || name == "range")
     return Builtin::Range;
+  if (viaNumpy)
+    if (auto b = lookup(std::begin(NumpyArrayFunctions), std::end(NumpyArrayFunctions), name))
+      return b;
+  if (!viaNumpy && !viaMath && (name == "sum" || name == "any" || name == "all"))
+    return name == "sum" ? Builtin::Sum : name == "any" ? Builtin::Any : Builtin::All;
   if (auto b = lookup(std::begin(MathFunctions), std::end(MathFunctions), name))
     return b;
   if (auto b = lookup(std::begin(PyBuiltins), std::end(PyBuiltins), name))
@@ -1233,6 +1271,79 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     error(c.keywords[0].nameRange,
           fmt::format("{}() does not take keyword arguments", fnName()));
     return {};
+  }
+  bool anyArray = false;
+  for (auto &a : args)
+    anyArray |= a.isArray();
+  if (anyArray && (b == Builtin::Min || b == Builtin::Max) && args.size() == 1)
+    return arrayBuiltin(c, b == Builtin::Min ? Builtin::ReduceMin : Builtin::ReduceMax, nullptr,
+                        args);
+  if (anyArray && (isUnaryMath(b) || isPredicate(b) || b == Builtin::Abs || isBinaryMath(b) ||
+                   b == Builtin::Int || b == Builtin::Float)) {
+    // Elementwise over arrays (NumPy's ufuncs): broadcasting, NEP 50.
+    for (size_t i = 0; i < args.size(); ++i)
+      if (!args[i].isArray() && !args[i].isScalar()) {
+        error(c.args[i]->range(), fmt::format("{}() expects arrays or numbers, not '{}'",
+                                              fnName(), args[i].describe()));
+        return {};
+      }
+    unsigned rank = 0;
+    for (auto &a : args)
+      rank = std::max(rank, a.isArray() ? a.rank() : 0u);
+    if (b == Builtin::Int || b == Builtin::Float) {
+      error(c.range(), fmt::format("{}() of an array is ambiguous; use .astype()", fnName()));
+      return {};
+    }
+    if (isUnaryMath(b) || isPredicate(b) || b == Builtin::Abs) {
+      if (args.size() != 1) {
+        error(c.range(), fmt::format("{}() takes 1 argument ({} given)", fnName(), args.size()));
+        return {};
+      }
+      ScalarKind ek = args[0].scalarKind();
+      ScalarKind k = b == Builtin::Abs ? ek : mathKind(ek);
+      info.operandKind = k;
+      if (isComplex(k) && b != Builtin::Abs && !isPredicate(b) &&
+          !(b == Builtin::Sqrt || b == Builtin::Exp || b == Builtin::Log || b == Builtin::Sin ||
+            b == Builtin::Cos || b == Builtin::Tan || b == Builtin::Tanh)) {
+        error(c.args[0]->range(), fmt::format("{}() is not defined for complex numbers", fnName()));
+        return {};
+      }
+      ScalarKind rk = isPredicate(b)                           ? ScalarKind::Bool
+                      : b == Builtin::Abs && isComplex(ek)     ? complexPart(ek)
+                      : b == Builtin::Abs && isBool(ek)        ? ScalarKind::Bool
+                                                               : k;
+      return done(Type::array(rk, rank, Type::Layout::C));
+    }
+    // Binary math functions.
+    if (args.size() != 2) {
+      error(c.range(), fmt::format("{}() takes 2 arguments ({} given)", fnName(), args.size()));
+      return {};
+    }
+    std::string err;
+    if (b == Builtin::Pow) {
+      auto rule = arrayBinaryRule(ast::BinOpKind::Pow, args[0].scalarKind(), args[0].isArray(),
+                                  isWeakScalarExpr(*c.args[0]), args[1].scalarKind(),
+                                  args[1].isArray(), isWeakScalarExpr(*c.args[1]), err);
+      if (!rule) {
+        error(c.range(), err);
+        return {};
+      }
+      info.operandKind = rule->operand;
+      return done(Type::array(rule->result, rank, Type::Layout::C));
+    }
+    ScalarKind k = args[0].isArray() && args[1].isArray()
+                       ? promote(args[0].scalarKind(), args[1].scalarKind())
+                   : args[0].isArray()
+                       ? promoteArrayOperand(args[0].scalarKind(), args[1].scalarKind(),
+                                             isWeakScalarExpr(*c.args[1]))
+                       : promoteArrayOperand(args[1].scalarKind(), args[0].scalarKind(),
+                                             isWeakScalarExpr(*c.args[0]));
+    if (isComplex(k)) {
+      error(c.range(), fmt::format("{}() is not defined for complex numbers", fnName()));
+      return {};
+    }
+    info.operandKind = mathKind(k);
+    return done(Type::array(info.operandKind, rank, Type::Layout::C));
   }
   switch (b) {
   case Builtin::Range:
@@ -1392,6 +1503,278 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   return {};
 }
 
+
+std::optional<ScalarKind> FunctionChecker::dtypeArgument(const ast::Expr &e) {
+  std::string name;
+  if (auto *s = dyn_cast<ast::StrLit>(&e))
+    name = s->value;
+  else if (auto *n = dyn_cast<ast::Name>(&e))
+    name = n->id;
+  else if (auto *a = dyn_cast<ast::Attribute>(&e))
+    name = a->attr;
+  if (auto k = parseScalarName(name))
+    return k;
+  error(e.range(), "dtype must name a type such as np.float32, float or \"int8\"");
+  return std::nullopt;
+}
+
+std::optional<unsigned> FunctionChecker::shapeRank(const ast::Expr &e, const Type &t) {
+  if (t.isScalar() && (isInteger(t.scalarKind()) || isBool(t.scalarKind())))
+    return 1;
+  if (t.isTuple()) {
+    for (auto &el : t.elements())
+      if (!el.isScalar() || !isInteger(el.scalarKind())) {
+        error(e.range(), fmt::format("a shape is an integer or a tuple of integers, not '{}'",
+                                     t.describe()));
+        return std::nullopt;
+      }
+    if (t.elements().empty() || t.elements().size() > 8) {
+      error(e.range(), "arrays have 1 to 8 dimensions");
+      return std::nullopt;
+    }
+    return static_cast<unsigned>(t.elements().size());
+  }
+  error(e.range(),
+        fmt::format("a shape is an integer or a tuple of integers, not '{}'", t.describe()));
+  return std::nullopt;
+}
+
+/// NumPy's array functions, methods and reductions (whole-array).
+Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Expr *receiver,
+                                   const std::vector<Type> &argsIn) {
+  std::vector<const ast::Expr *> ops;
+  std::vector<Type> args;
+  if (receiver) {
+    ops.push_back(receiver);
+    args.push_back(F.typeOf(*receiver).isValid() ? F.typeOf(*receiver) : expr(*receiver));
+  }
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    ops.push_back(c.args[i].get());
+    args.push_back(argsIn[i]);
+  }
+  std::string fn = builtinName(b);
+  std::optional<ScalarKind> dtype;
+  for (auto &kw : c.keywords) {
+    if (kw.name == "dtype" && b != Builtin::Where) {
+      dtype = dtypeArgument(*kw.value);
+      if (!dtype)
+        return {};
+    } else if (kw.name == "axis") {
+      error(kw.nameRange, "axis= is not supported yet: reductions are over the whole array",
+            "reduce along an axis with a loop over the other axes");
+      return {};
+    } else if (b == Builtin::Linspace && kw.name == "num") {
+      ops.push_back(kw.value.get());
+      args.push_back(expr(*kw.value));
+    } else {
+      error(kw.nameRange, fmt::format("{}() does not take the keyword argument '{}'", fn, kw.name));
+      return {};
+    }
+  }
+  CallInfo info;
+  info.builtin = b;
+  info.receiver = receiver;
+  info.operands = ops;
+  auto done = [&](Type t) {
+    if (Final)
+      F.calls[&c] = info;
+    return t;
+  };
+  auto arity = [&](size_t lo, size_t hi) {
+    if (args.size() < lo || args.size() > hi) {
+      error(c.range(), fmt::format("{}() takes {} argument(s) ({} given)", fn,
+                                   lo == hi ? std::to_string(lo) : fmt::format("{} to {}", lo, hi),
+                                   args.size()));
+      return false;
+    }
+    return true;
+  };
+  auto needArray = [&](size_t i) {
+    if (!args[i].isArray()) {
+      error(ops[i]->range(), fmt::format("{}() needs an array, not '{}'", fn, args[i].describe()));
+      return false;
+    }
+    return true;
+  };
+  auto needNumber = [&](size_t i) {
+    if (!args[i].isScalar()) {
+      error(ops[i]->range(), fmt::format("{}() needs a number, not '{}'", fn, args[i].describe()));
+      return false;
+    }
+    return true;
+  };
+  auto literalKind = [&](size_t i) {
+    // A Python literal fill value gives NumPy's default types.
+    return args[i].scalarKind();
+  };
+  switch (b) {
+  case Builtin::Empty:
+  case Builtin::Zeros:
+  case Builtin::Ones: {
+    if (!arity(1, 1))
+      return {};
+    auto rank = shapeRank(*ops[0], args[0]);
+    if (!rank)
+      return {};
+    return done(Type::array(dtype.value_or(ScalarKind::F64), *rank, Type::Layout::C));
+  }
+  case Builtin::Full: {
+    if (!arity(2, 2) || !needNumber(1))
+      return {};
+    auto rank = shapeRank(*ops[0], args[0]);
+    if (!rank)
+      return {};
+    return done(Type::array(dtype.value_or(literalKind(1)), *rank, Type::Layout::C));
+  }
+  case Builtin::EmptyLike:
+  case Builtin::ZerosLike:
+  case Builtin::OnesLike:
+  case Builtin::FullLike: {
+    if (!arity(b == Builtin::FullLike ? 2 : 1, b == Builtin::FullLike ? 2 : 1) || !needArray(0))
+      return {};
+    if (b == Builtin::FullLike && !needNumber(1))
+      return {};
+    return done(Type::array(dtype.value_or(args[0].scalarKind()), args[0].rank(),
+                            Type::Layout::C));
+  }
+  case Builtin::Arange: {
+    if (!arity(1, 3))
+      return {};
+    bool anyFloat = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!needNumber(i))
+        return {};
+      if (isComplex(args[i].scalarKind())) {
+        error(ops[i]->range(), "arange() takes real numbers");
+        return {};
+      }
+      anyFloat |= isFloat(args[i].scalarKind());
+    }
+    return done(Type::array(dtype.value_or(anyFloat ? ScalarKind::F64 : ScalarKind::I64), 1,
+                            Type::Layout::C));
+  }
+  case Builtin::Linspace: {
+    if (!arity(2, 3))
+      return {};
+    for (size_t i = 0; i < args.size(); ++i)
+      if (!needNumber(i))
+        return {};
+    if (args.size() == 3 && !isInteger(args[2].scalarKind())) {
+      error(ops[2]->range(), "linspace()'s number of samples must be an integer");
+      return {};
+    }
+    return done(Type::array(dtype.value_or(ScalarKind::F64), 1, Type::Layout::C));
+  }
+  case Builtin::Copy:
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    return done(Type::array(args[0].scalarKind(), args[0].rank(), Type::Layout::C));
+  case Builtin::Astype: {
+    if (!arity(2, 2) || !needArray(0))
+      return {};
+    auto k = dtypeArgument(*ops[1]);
+    if (!k)
+      return {};
+    info.operandKind = *k;
+    return done(Type::array(*k, args[0].rank(), Type::Layout::C));
+  }
+  case Builtin::Sum:
+  case Builtin::Prod:
+  case Builtin::Mean:
+  case Builtin::Std:
+  case Builtin::Var:
+  case Builtin::ReduceMin:
+  case Builtin::ReduceMax:
+  case Builtin::Argmin:
+  case Builtin::Argmax:
+  case Builtin::Any:
+  case Builtin::All: {
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    ScalarKind k = args[0].scalarKind();
+    ScalarKind r = k;
+    switch (b) {
+    case Builtin::Sum:
+    case Builtin::Prod:
+      r = isBool(k) || isSignedInt(k) ? ScalarKind::I64 : isUnsignedInt(k) ? ScalarKind::U64 : k;
+      break;
+    case Builtin::Mean:
+      r = isComplex(k) || k == ScalarKind::F32 ? k : ScalarKind::F64;
+      break;
+    case Builtin::Std:
+    case Builtin::Var:
+      r = isComplex(k) ? complexPart(k) : k == ScalarKind::F32 ? k : ScalarKind::F64;
+      break;
+    case Builtin::Argmin:
+    case Builtin::Argmax:
+      r = ScalarKind::I64;
+      break;
+    case Builtin::Any:
+    case Builtin::All:
+      r = ScalarKind::Bool;
+      break;
+    default:
+      break;
+    }
+    if (isComplex(k) && (b == Builtin::ReduceMin || b == Builtin::ReduceMax ||
+                         b == Builtin::Argmin || b == Builtin::Argmax)) {
+      error(c.range(), fmt::format("{}() is not defined for complex arrays", fn));
+      return {};
+    }
+    if (dtype)
+      r = *dtype;
+    info.operandKind = r;
+    return done(Type::scalar(r));
+  }
+  case Builtin::Dot: {
+    if (!arity(2, 2) || !needArray(0) || !needArray(1))
+      return {};
+    if (args[0].rank() != 1 || args[1].rank() != 1) {
+      error(c.range(), "dot() supports vectors (1-dimensional arrays) for now");
+      return {};
+    }
+    ScalarKind k = promote(args[0].scalarKind(), args[1].scalarKind());
+    info.operandKind = k;
+    return done(Type::scalar(k));
+  }
+  case Builtin::Where:
+  case Builtin::Minimum:
+  case Builtin::Maximum: {
+    size_t n = b == Builtin::Where ? 3 : 2;
+    if (!arity(n, n))
+      return {};
+    unsigned rank = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!args[i].isArray() && !args[i].isScalar()) {
+        error(ops[i]->range(), fmt::format("{}() expects arrays or numbers", fn));
+        return {};
+      }
+      rank = std::max(rank, args[i].isArray() ? args[i].rank() : 0u);
+    }
+    size_t x = n - 2, y = n - 1;
+    ScalarKind k =
+        args[x].isArray() && args[y].isArray() ? promote(args[x].scalarKind(), args[y].scalarKind())
+        : args[x].isArray() ? promoteArrayOperand(args[x].scalarKind(), args[y].scalarKind(),
+                                                  isWeakScalarExpr(*ops[y]))
+        : args[y].isArray() ? promoteArrayOperand(args[y].scalarKind(), args[x].scalarKind(),
+                                                  isWeakScalarExpr(*ops[x]))
+                            : promote(args[x].scalarKind(), args[y].scalarKind());
+    if (b != Builtin::Where && isComplex(k)) {
+      error(c.range(), fmt::format("{}() is not defined for complex numbers", fn));
+      return {};
+    }
+    info.operandKind = k;
+    if (rank == 0)
+      return done(Type::scalar(k));
+    return done(Type::array(k, rank, Type::Layout::C));
+  }
+  default:
+    break;
+  }
+  error(c.range(), fmt::format("{}() is not supported here", fn));
+  return {};
+}
+
 Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
                                  const std::vector<Type> &args) {
   std::vector<Type> callTypes = args;
@@ -1480,6 +1863,17 @@ Type FunctionChecker::call(const ast::Call &c) {
         }
         return recv;
       }
+      if (recv.isArray())
+        if (auto m = lookup(std::begin(ArrayMethods), std::end(ArrayMethods), a->attr)) {
+          std::vector<Type> args;
+          for (auto &arg : c.args) {
+            Type t = expr(*arg);
+            if (!t.isValid())
+              return {};
+            args.push_back(t);
+          }
+          return arrayBuiltin(c, *m, a->value.get(), args);
+        }
       error(a->attrRange, fmt::format("'{}' has no method '{}'", recv.describe(), a->attr));
       return {};
     }
@@ -1492,8 +1886,8 @@ Type FunctionChecker::call(const ast::Call &c) {
       ok = false;
     args.push_back(t);
   }
-  for (auto &kw : c.keywords)
-    expr(*kw.value);
+  // Keyword values are checked by whoever takes them (kernel calls take
+  // out=, array functions dtype= and num=): `dtype=np.int32` is no value.
   if (auto *n = dyn_cast<ast::Name>(c.func.get())) {
     if (!Vars.count(n->id) && !Assigned.count(n->id)) {
       if (const KernelDecl *k = P.kernel(n->id)) {
@@ -1523,6 +1917,8 @@ Type FunctionChecker::call(const ast::Call &c) {
   }
   if (!ok)
     return {};
+  if (*b >= Builtin::Empty)
+    return arrayBuiltin(c, *b, nullptr, args);
   if (*b == Builtin::Cast) {
     Type t;
     CallInfo info;
@@ -1548,6 +1944,19 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
   Type l = expr(*b.lhs), r = expr(*b.rhs);
   if (!l.isValid() || !r.isValid())
     return {};
+  if ((l.isArray() || r.isArray()) && (l.isArray() || l.isScalar()) &&
+      (r.isArray() || r.isScalar())) {
+    // Elementwise, with NumPy broadcasting and NEP 50 promotion.
+    std::string err;
+    auto rule = arrayBinaryRule(b.op, l.scalarKind(), l.isArray(), isWeakScalarExpr(*b.lhs),
+                                r.scalarKind(), r.isArray(), isWeakScalarExpr(*b.rhs), err);
+    if (!rule) {
+      error(b.opRange, err);
+      return {};
+    }
+    unsigned rank = std::max(l.isArray() ? l.rank() : 0u, r.isArray() ? r.rank() : 0u);
+    return Type::array(rule->result, rank, Type::Layout::C);
+  }
   if (!l.isScalar() || !r.isScalar()) {
     error(b.opRange,
           fmt::format("unsupported operand types for {}: '{}' and '{}'", spelling(b.op),
@@ -1572,10 +1981,23 @@ Type FunctionChecker::unary(const ast::UnaryOp &u) {
     return {};
   if (u.op == ast::UnaryOpKind::Not) {
     if (t.isArray()) {
-      error(u.range(), "the truth value of an array is ambiguous");
+      error(u.range(), "the truth value of an array is ambiguous",
+            "for an elementwise negation of a bool array use ~");
       return {};
     }
     return Type::scalar(ScalarKind::Bool);
+  }
+  if (t.isArray()) {
+    ScalarKind k = t.scalarKind();
+    if (u.op == ast::UnaryOpKind::Invert && !(isInteger(k) || isBool(k))) {
+      error(u.range(), fmt::format("bad operand type for unary ~: '{}'", t.describe()));
+      return {};
+    }
+    if (u.op == ast::UnaryOpKind::Neg && isBool(k)) {
+      error(u.range(), "unary - is not defined for bool arrays; use ~");
+      return {};
+    }
+    return Type::array(k, t.rank(), Type::Layout::C);
   }
   if (!t.isScalar()) {
     error(u.range(), fmt::format("bad operand type for unary {}: '{}'", spelling(u.op),
@@ -1602,6 +2024,29 @@ Type FunctionChecker::compare(const ast::Compare &c) {
   }
   if (!ok)
     return {};
+  bool anyArray = false;
+  for (auto &t : ts)
+    anyArray |= t.isArray();
+  if (anyArray) {
+    if (c.ops.size() != 1) {
+      error(c.opRanges[1], "chained comparisons of arrays are ambiguous",
+            "combine elementwise comparisons with &, e.g. (0 < a) & (a < 1)");
+      return {};
+    }
+    if (!(ts[0].isArray() || ts[0].isScalar()) || !(ts[1].isArray() || ts[1].isScalar())) {
+      error(c.opRanges[0], fmt::format("'{}' is not supported between '{}' and '{}'",
+                                       spelling(c.ops[0]), ts[0].describe(), ts[1].describe()));
+      return {};
+    }
+    std::string err;
+    if (!compareRule(c.ops[0], ts[0].scalarKind(), ts[1].scalarKind(), err)) {
+      error(c.opRanges[0], err);
+      return {};
+    }
+    unsigned rank = std::max(ts[0].isArray() ? ts[0].rank() : 0u,
+                             ts[1].isArray() ? ts[1].rank() : 0u);
+    return Type::array(ScalarKind::Bool, rank, Type::Layout::C);
+  }
   for (size_t i = 0; i < c.ops.size(); ++i) {
     if (!ts[i].isScalar() || !ts[i + 1].isScalar()) {
       error(c.opRanges[i], fmt::format("'{}' is not supported between '{}' and '{}'",
@@ -1628,8 +2073,9 @@ Type FunctionChecker::boolop(const ast::BoolOp &b) {
       continue;
     }
     if (!t.isScalar()) {
-      error(v->range(), fmt::format("'{}' needs numbers or bools, not '{}'",
-                                    spelling(b.op), t.describe()));
+      error(v->range(),
+            fmt::format("'{}' needs numbers or bools, not '{}'", spelling(b.op), t.describe()),
+            t.isArray() ? "for elementwise logic on arrays use & and |" : "");
       ok = false;
       continue;
     }

@@ -379,6 +379,84 @@ std::optional<ScalarKind> unaryRule(ast::UnaryOpKind op, ScalarKind k, std::stri
   return std::nullopt;
 }
 
+static int kindClass(ScalarKind k) {
+  return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3;
+}
+
+ScalarKind promoteArrayOperand(ScalarKind array, ScalarKind other, bool otherIsWeak) {
+  if (!otherIsWeak)
+    return promote(array, other);
+  int a = kindClass(array), o = kindClass(other);
+  if (o <= a)
+    return array;
+  switch (o) {
+  case 1:
+    return ScalarKind::I64; // an int literal with a bool array
+  case 2:
+    return ScalarKind::F64; // a float literal with an integer or bool array
+  default:
+    return array == ScalarKind::F32 ? ScalarKind::C64 : ScalarKind::C128;
+  }
+}
+
+bool isWeakScalarExpr(const ast::Expr &e) {
+  if (isa<ast::IntLit>(&e) || isa<ast::FloatLit>(&e) || isa<ast::ImagLit>(&e))
+    return true;
+  if (auto *u = dyn_cast<ast::UnaryOp>(&e))
+    return (u->op == ast::UnaryOpKind::Neg || u->op == ast::UnaryOpKind::Pos) &&
+           isWeakScalarExpr(*u->operand);
+  return false;
+}
+
+std::optional<BinaryRule> arrayBinaryRule(ast::BinOpKind op, ScalarKind l, bool lArray,
+                                          bool lWeak, ScalarKind r, bool rArray, bool rWeak,
+                                          std::string &error) {
+  using B = ast::BinOpKind;
+  ScalarKind c = lArray && rArray ? promote(l, r)
+                 : lArray         ? promoteArrayOperand(l, r, rWeak)
+                                  : promoteArrayOperand(r, l, lWeak);
+  switch (op) {
+  case B::Add:
+  case B::Sub:
+  case B::Mul:
+  case B::Pow:
+    if (isBool(c)) {
+      error = fmt::format("'{}' on bool arrays is not supported; convert with .astype(np.int64)",
+                          spelling(op));
+      return std::nullopt;
+    }
+    return BinaryRule{c, c};
+  case B::FloorDiv:
+  case B::Mod:
+    if (isComplex(c) || isBool(c)) {
+      error = fmt::format("'{}' is not defined for {} arrays", spelling(op), numpyName(c));
+      return std::nullopt;
+    }
+    return BinaryRule{c, c};
+  case B::Div:
+    if (isInteger(c) || isBool(c))
+      return BinaryRule{ScalarKind::F64, ScalarKind::F64};
+    return BinaryRule{c, c};
+  case B::BitAnd:
+  case B::BitOr:
+  case B::BitXor:
+  case B::LShift:
+  case B::RShift:
+    if (!(isInteger(c) || isBool(c))) {
+      error = operandError(spelling(op), l, r);
+      return std::nullopt;
+    }
+    if (isBool(c) && (op == B::LShift || op == B::RShift))
+      return BinaryRule{ScalarKind::I64, ScalarKind::I64};
+    return BinaryRule{c, c};
+  case B::MatMul:
+    error = "the '@' operator is not supported yet; use np.dot for vectors";
+    return std::nullopt;
+  }
+  error = "unknown operator";
+  return std::nullopt;
+}
+
 std::optional<Type> unify(const Type &a, const Type &b) {
   if (!a.isValid())
     return b;

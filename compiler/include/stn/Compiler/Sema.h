@@ -49,6 +49,10 @@ enum class Builtin : uint8_t {
   IsNan, IsInf, IsFinite,
   // methods
   Conjugate,
+  // arrays (issue 3): creation, conversion, reductions, selection
+  Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
+  Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
+  Dot, Where, Minimum, Maximum,
 };
 const char *builtinName(Builtin b);
 
@@ -64,6 +68,11 @@ struct CallInfo {
   /// Kernel calls: the callee's specialization; arguments are converted to
   /// callee->argTypes.
   TypedFunction *callee = nullptr;
+  /// Array builtins: the receiver of a method call (`a.sum()`), else null.
+  const ast::Expr *receiver = nullptr;
+  /// Array builtins: the expressions of the arguments by role (shape, fill
+  /// value, dtype-independent positional arguments), after keywords.
+  std::vector<const ast::Expr *> operands;
 };
 
 /// Options of `@jit` / `@njit` (stored even where a later stage ignores them).

@@ -128,6 +128,22 @@ std::optional<ScalarKind> unaryRule(ast::UnaryOpKind op, ScalarKind operand,
 /// (Numba's unification). nullopt if they cannot be unified.
 std::optional<Type> unify(const Type &a, const Type &b);
 
+/// NumPy 2 (NEP 50) promotion of an array's dtype with another operand: an
+/// array or a typed scalar promotes normally; a Python literal ("weak") keeps
+/// the array's dtype unless it is of a higher kind (an int literal times an
+/// int8 array stays int8; a float literal with an int array gives float64).
+ScalarKind promoteArrayOperand(ScalarKind array, ScalarKind other, bool otherIsWeak);
+
+/// How a binary operator computes on arrays (elementwise, NumPy's rules:
+/// no widening to 64 bits). `lArray`/`rArray` say which sides are arrays;
+/// a weak side is a Python literal.
+std::optional<BinaryRule> arrayBinaryRule(ast::BinOpKind op, ScalarKind l, bool lArray,
+                                          bool lWeak, ScalarKind r, bool rArray, bool rWeak,
+                                          std::string &error);
+
+/// Whether an expression is a Python literal (NEP 50's weak scalars).
+bool isWeakScalarExpr(const ast::Expr &e);
+
 /// Whether a value of type `from` may be implicitly converted to `to` where
 /// a declared type is known (explicit signatures, stores into arrays).
 bool canConvert(const Type &from, const Type &to);
