@@ -133,8 +133,14 @@ void checkCallShapes(const KernelDecl &k, const std::vector<Arg> &args, bool has
       outers.emplace_back(shape.begin(), shape.begin() + outer);
     }
     auto shape = broadcast(name, names, outers);
-    for (auto &d : k.layout.outputs[0])
-      shape.push_back(dims.at(d).first);
+    for (auto &d : k.layout.outputs[0]) {
+      auto it = dims.find(d);
+      if (it == dims.end())
+        throw Error(fmt::format("error: gufunc '{}': the output dimension '{}' appears in no "
+                                "input, so its size is unknown",
+                                name, d));
+      shape.push_back(it->second.first);
+    }
     if (hasOut)
       checkOut(name, args.back(), shape);
     return;

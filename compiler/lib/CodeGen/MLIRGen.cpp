@@ -323,6 +323,17 @@ void storeElementB(OpBuilder &b, Location l, Value v, Value mem, mlir::ValueRang
   b.create<memref::StoreOp>(l, v, mem, idx);
 }
 
+/// NumPy's broadcast of two extents: 1 stretches to the other (also to 0);
+/// extents that disagree otherwise (an error in NumPy) give the smaller, so
+/// that nothing is read out of bounds.
+Value broadcastDim(OpBuilder &b, Location l, Value x, Value y) {
+  Value one = b.create<arith::ConstantIndexOp>(l, 1);
+  Value xOne = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, x, one);
+  Value yOne = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, y, one);
+  Value mn = b.create<arith::MinSIOp>(l, x, y);
+  return b.create<arith::SelectOp>(l, xOne, y, b.create<arith::SelectOp>(l, yOne, x, mn));
+}
+
 /// Maps an index that may lie outside [0, n) back inside, as scipy.ndimage's
 /// boundary modes do (constant mode never reads outside).
 Value remapIndex(OpBuilder &b, Location l, Value i, Value n, BoundaryMode mode) {
@@ -816,7 +827,7 @@ public:
         if (j < 0)
           continue;
         Value dim = b.create<memref::DimOp>(l, leaves[starts[i]], j);
-        size = b.create<arith::MaxSIOp>(l, size, dim);
+        size = broadcastDim(b, l, size, dim);
       }
       sizes.push_back(size);
     }
@@ -2533,17 +2544,7 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
       if (j < 0)
         continue;
       Value pd = p.shape[j];
-      if (!size) {
-        size = pd;
-        continue;
-      }
-      Value one = constIndex(1);
-      Value aOne = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, size, one);
-      Value bOne = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, pd, one);
-      Value mx = B.create<arith::MaxSIOp>(CurLoc, size, pd);
-      Value mn = B.create<arith::MinSIOp>(CurLoc, size, pd);
-      Value either = B.create<arith::OrIOp>(CurLoc, aOne, bOne);
-      size = B.create<arith::SelectOp>(CurLoc, either, mx, mn);
+      size = size ? broadcastDim(B, CurLoc, size, pd) : pd;
     }
     a.shape.push_back(size ? size : constIndex(1));
   }

@@ -222,6 +222,19 @@ public:
     }
     if (auto *a = dyn_cast<ast::Attribute>(&e))
       return foldModuleAttr(*a);
+    if (auto *sub = dyn_cast<ast::Subscript>(&e)) {
+      // An element of a constant tuple: OFF[0].
+      auto base = fold(*sub->value), idx = fold(*sub->index);
+      if (!base || !idx || !base->type.isTuple() || !idx->type.isScalar() ||
+          !isSignedInt(idx->type.scalarKind()))
+        return std::nullopt;
+      int64_t i = idx->i, n = static_cast<int64_t>(base->elts.size());
+      if (i < 0)
+        i += n;
+      if (i < 0 || i >= n)
+        return std::nullopt;
+      return base->elts[i];
+    }
     if (auto *t = dyn_cast<ast::Tuple>(&e)) {
       ConstValue c;
       std::vector<Type> types;
@@ -2873,6 +2886,29 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
     }
     p->Kernels.push_back(std::move(k));
   }
+  // Gufunc layouts against their functions: known without argument types.
+  for (auto &k : p->Kernels) {
+    if (k.kind != KernelKind::Gufunc || k.layout.inputs.empty())
+      continue;
+    for (auto &name : k.layout.outputs[0]) {
+      bool found = false;
+      for (auto &in : k.layout.inputs)
+        found |= std::find(in.begin(), in.end(), name) != in.end();
+      if (!found)
+        diags.error(file, k.def->nameRange,
+                    fmt::format("the output dimension '{}' of gufunc '{}' (layout \"{}\") does "
+                                "not appear in any input, so its size is unknown",
+                                name, k.def->name, k.layout.text));
+    }
+    size_t nIn = k.layout.inputs.size(), nOut = k.layout.outputs.size();
+    size_t n = k.def->params.size();
+    if (n != nIn && n != nIn + nOut)
+      diags.error(file, k.def->nameRange,
+                  fmt::format("gufunc '{}' has the layout \"{}\" with {} input(s) and {} output, "
+                              "so it takes {} parameters (returning its output) or {} (writing "
+                              "the last one), not {}",
+                              k.def->name, k.layout.text, nIn, nOut, nIn, nIn + nOut, n));
+  }
   // Names and unsupported features.
   Resolver resolver(*p, p->ModuleAliases, p->FromImports, diags);
   for (auto &k : p->Kernels)
@@ -3094,11 +3130,19 @@ bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
   }
   info.bodyKind = tf.resultType.scalarKind();
   // The neighborhood: declared (and checked), or the extent of the offsets.
+  // Accesses in source order, so that errors come out in a stable order.
+  std::vector<std::pair<const ast::Expr *, const TypedFunction::StencilAccess *>> ordered;
+  for (auto &[expr, acc] : info.accesses)
+    ordered.push_back({expr, &acc});
+  std::sort(ordered.begin(), ordered.end(), [](auto &a, auto &b) {
+    return a.first->range().begin < b.first->range().begin;
+  });
   if (k.stencil.hasNeighborhood) {
     info.neighborhood = k.stencil.neighborhood;
     bool ok = true;
-    for (auto &[expr, acc] : info.accesses)
+    for (auto &[expr, accp] : ordered)
       for (unsigned d = 0; d < info.rank; ++d) {
+        const auto &acc = *accp;
         if (acc.offsetExprs[d])
           continue;
         auto [lo, hi] = info.neighborhood[d];
