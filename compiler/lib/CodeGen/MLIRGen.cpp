@@ -533,6 +533,11 @@ private:
   CGValue arrayCall(const ast::Call &c, const CallInfo &info);
   SmallVector<Value> shapeOperand(const ast::Expr &e);
   Value reduce(LazyArray a, Builtin b, ScalarKind r);
+  /// A view of `s`'s base with integer and slice components (Python's
+  /// slice rules); it aliases the base.
+  Value sliceView(const ast::Subscript &s);
+  void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
+  void assignSlice(const ast::Subscript &target, const CGValue &v);
 };
 
 class ModuleGen {
@@ -1436,6 +1441,10 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
     return;
   }
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    if (F.typeOf(*s).isArray()) {
+      assignSlice(*s, v);
+      return;
+    }
     Value mem;
     SmallVector<Value> idx;
     Type base;
@@ -2455,14 +2464,15 @@ CGValue FunctionGen::subscript(const ast::Subscript &s) {
     r.leaves.push_back(acc);
     return r;
   }
+  if (r.type.isArray()) {
+    r.leaves.push_back(sliceView(s));
+    return r;
+  }
   Value mem;
   SmallVector<Value> idx;
   Type base;
   address(s, mem, idx, base);
-  if (r.type.isScalar())
-    r.leaves.push_back(loadElement(mem, idx, base.scalarKind()));
-  else
-    r.leaves.push_back(rowView(mem, idx, base, r.type));
+  r.leaves.push_back(loadElement(mem, idx, base.scalarKind()));
   return r;
 }
 
@@ -3023,6 +3033,153 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   // Elementwise calls (math on arrays, where, minimum, astype).
   r.leaves.push_back(materialize(lazy(c)));
   return r;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Slicing
+//===----------------------------------------------------------------------===//
+
+/// Python's slice(lower, upper, step).indices(n): the first index, the
+/// number of elements and the step, all as index values.
+void FunctionGen::sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count,
+                              Value &step) {
+  auto idx = [&](const ast::ExprPtr &e) {
+    CGValue v = expr(*e);
+    return toIndex(v.single(), v.type.scalarKind());
+  };
+  auto c = [&](int64_t v) { return constIndex(v); };
+  std::optional<int64_t> constStep = 1;
+  if (sl.step) {
+    constStep.reset();
+    if (auto *i = dyn_cast<ast::IntLit>(sl.step.get()))
+      constStep = static_cast<int64_t>(i->value);
+    else if (auto *u = dyn_cast<ast::UnaryOp>(sl.step.get());
+             u && u->op == ast::UnaryOpKind::Neg && isa<ast::IntLit>(u->operand.get()))
+      constStep = -static_cast<int64_t>(static_cast<ast::IntLit *>(u->operand.get())->value);
+  }
+  step = sl.step ? idx(sl.step) : c(1);
+  Value lower = sl.lower ? idx(sl.lower) : Value();
+  Value upper = sl.upper ? idx(sl.upper) : Value();
+  auto slt = [&](Value a, Value b) {
+    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, a, b);
+  };
+  // Step > 0: bounds clamp to [0, n]; step < 0: to [-1, n - 1].
+  auto clamp = [&](Value x, bool positive) -> Value {
+    Value neg = slt(x, c(0));
+    Value wrapped = B.create<arith::AddIOp>(CurLoc, x, n);
+    Value lowFix = B.create<arith::MaxSIOp>(CurLoc, wrapped, positive ? c(0) : c(-1));
+    Value highFix = B.create<arith::MinSIOp>(
+        CurLoc, x, positive ? n : Value(B.create<arith::SubIOp>(CurLoc, n, c(1))));
+    return B.create<arith::SelectOp>(CurLoc, neg, lowFix, highFix);
+  };
+  auto forward = [&](Value &l, Value &k) {
+    l = lower ? clamp(lower, true) : c(0);
+    Value h = upper ? clamp(upper, true) : n;
+    Value span = B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, h, l), c(0));
+    Value safeStep = B.create<arith::MaxSIOp>(CurLoc, step, c(1));
+    k = B.create<arith::CeilDivSIOp>(CurLoc, span, safeStep);
+  };
+  auto backward = [&](Value &l, Value &k) {
+    l = lower ? clamp(lower, false) : Value(B.create<arith::SubIOp>(CurLoc, n, c(1)));
+    Value h = upper ? clamp(upper, false) : c(-1);
+    Value span = B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, l, h), c(0));
+    Value mag = B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, c(0), step), c(1));
+    k = B.create<arith::CeilDivSIOp>(CurLoc, span, mag);
+  };
+  if (constStep && *constStep > 0) {
+    forward(lo, count);
+  } else if (constStep && *constStep < 0) {
+    backward(lo, count);
+  } else {
+    Value lf, kf, lb, kb;
+    forward(lf, kf);
+    backward(lb, kb);
+    Value pos = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, step, c(0));
+    lo = B.create<arith::SelectOp>(CurLoc, pos, lf, lb);
+    count = B.create<arith::SelectOp>(CurLoc, pos, kf, kb);
+  }
+  // An empty slice may start one past either end; keep the offset in range.
+  Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, count, c(0));
+  lo = B.create<arith::SelectOp>(CurLoc, empty, c(0), lo);
+}
+
+Value FunctionGen::sliceView(const ast::Subscript &s) {
+  CGValue base = expr(*s.value);
+  Value mem = base.single();
+  unsigned rank = base.type.rank();
+  std::vector<const ast::Expr *> comps;
+  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
+    for (auto &e : t->elts)
+      comps.push_back(e.get());
+  else
+    comps.push_back(s.index.get());
+  SmallVector<mlir::OpFoldResult> offsets, sizes, strides;
+  SmallVector<int64_t> shape;
+  for (unsigned d = 0; d < rank; ++d) {
+    Value n = B.create<memref::DimOp>(CurLoc, mem, d);
+    if (d < comps.size() && !isa<ast::Slice>(comps[d])) {
+      CGValue v = expr(*comps[d]);
+      Value i = toIndex(v.single(), v.type.scalarKind());
+      if (!isNonNegative(*comps[d]) && isSignedInt(v.type.scalarKind())) {
+        Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, constIndex(0));
+        i = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, i, n), i);
+      }
+      offsets.push_back(i);
+      sizes.push_back(B.getIndexAttr(1));
+      strides.push_back(B.getIndexAttr(1));
+      continue;
+    }
+    if (d < comps.size()) {
+      Value lo, count, step;
+      sliceBounds(*static_cast<const ast::Slice *>(comps[d]), n, lo, count, step);
+      offsets.push_back(lo);
+      sizes.push_back(count);
+      strides.push_back(step);
+    } else {
+      offsets.push_back(B.getIndexAttr(0));
+      sizes.push_back(n);
+      strides.push_back(B.getIndexAttr(1));
+    }
+    shape.push_back(mlir::ShapedType::kDynamic);
+  }
+  auto srcT = llvm::cast<mlir::MemRefType>(mem.getType());
+  auto vt = memref::SubViewOp::inferRankReducedResultType(shape, srcT, offsets, sizes, strides);
+  Value view = B.create<memref::SubViewOp>(CurLoc, llvm::cast<mlir::MemRefType>(vt), mem, offsets,
+                                           sizes, strides);
+  mlir::MemRefType want = memrefType(Ctx, F.typeOf(s));
+  if (view.getType() != want)
+    view = B.create<memref::CastOp>(CurLoc, want, view);
+  return view;
+}
+
+/// target[...] = v: a scalar fills the view; an array is broadcast into it.
+/// The array is copied first, so that overlapping views (a[1:] = a[:-1])
+/// behave as in NumPy.
+void FunctionGen::assignSlice(const ast::Subscript &target, const CGValue &v) {
+  Value view = sliceView(target);
+  Type vt = F.typeOf(target);
+  ScalarKind k = vt.scalarKind();
+  SmallVector<Value> shape;
+  for (unsigned d = 0; d < vt.rank(); ++d)
+    shape.push_back(B.create<memref::DimOp>(CurLoc, view, d));
+  if (v.type.isScalar()) {
+    Value x = castScalar(v.single(), v.type.scalarKind(), k);
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      storeElement(x, view, SmallVector<Value>(ivs.begin(), ivs.end()), k);
+    });
+    return;
+  }
+  Value temp = materialize(leaf(v.single(), v.type));
+  Type tt = Type::array(v.type.scalarKind(), v.type.rank(), Type::Layout::C);
+  LazyArray src = leaf(temp, tt);
+  src.prepare(shape);
+  ScalarKind sk = tt.scalarKind();
+  forEach(shape, [&](mlir::ValueRange ivs) {
+    storeElement(castScalar(src.element(ivs), sk, k), view,
+                 SmallVector<Value>(ivs.begin(), ivs.end()), k);
+  });
+  B.create<memref::DeallocOp>(CurLoc, temp);
 }
 
 } // namespace

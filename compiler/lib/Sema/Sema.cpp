@@ -674,10 +674,22 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
     Type elem = expr(target); // checks the indices
     if (!elem.isValid())
       return;
-    if (!elem.isScalar()) {
-      error(target.range(),
-            "assigning to a whole row or slice of an array is not supported yet; assign "
-            "element by element");
+    if (elem.isArray()) {
+      // Slice (or row) assignment: a[1:-1] = b[2:], a[:] = 0, a[i] = row.
+      if (!t.isScalar() && !t.isArray()) {
+        error(valueRange, fmt::format("cannot assign a value of type '{}' to a slice of '{}'",
+                                      t.describe(), base.describe()));
+        return;
+      }
+      if (t.isArray() && t.rank() > elem.rank()) {
+        error(valueRange, fmt::format("cannot assign a {}-dimensional array to a "
+                                      "{}-dimensional slice",
+                                      t.rank(), elem.rank()));
+        return;
+      }
+      if (isComplex(t.scalarKind()) && !isComplex(elem.scalarKind()))
+        error(valueRange, fmt::format("cannot store complex values into an array of {}",
+                                      numpyName(elem.scalarKind())));
       return;
     }
     if (!t.isScalar()) {
@@ -1160,19 +1172,49 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
     idx.push_back(s.index.get());
   }
   bool ok = true;
-  for (auto *i : idx) {
-    if (isa<ast::Slice>(i)) {
-      error(i->range(), "array slicing is not supported yet; index elements with integers");
-      ok = false;
+  unsigned kept = 0;
+  bool contiguous = base.layout() == Type::Layout::C;
+  for (size_t d = 0; d < idx.size(); ++d) {
+    const ast::Expr *i = idx[d];
+    if (auto *sl = dyn_cast<ast::Slice>(i)) {
+      // A view: lower:upper:step, each an optional integer.
+      for (const ast::ExprPtr *part : {&sl->lower, &sl->upper, &sl->step}) {
+        if (!*part)
+          continue;
+        Type pt = expr(**part);
+        if (!pt.isValid()) {
+          ok = false;
+          continue;
+        }
+        if (!pt.isScalar() || !(isInteger(pt.scalarKind()) || isBool(pt.scalarKind()))) {
+          error((*part)->range(),
+                fmt::format("slice bounds and steps must be integers, not '{}'", pt.describe()));
+          ok = false;
+        }
+      }
+      if (auto c = sl->step ? foldIndex(*sl->step) : std::nullopt; c && c->i == 0) {
+        error(sl->step->range(), "slice step cannot be zero");
+        ok = false;
+      }
+      // The view stays C-contiguous only if every axis after the first is
+      // taken whole and the first is taken with step 1.
+      bool whole = !sl->lower && !sl->upper && !sl->step;
+      bool unitStep = !sl->step || (foldIndex(*sl->step) && foldIndex(*sl->step)->i == 1);
+      if (d > 0 ? !whole : !unitStep)
+        contiguous = false;
+      ++kept;
       continue;
     }
+    if (d > 0 && kept > 0)
+      contiguous = false; // an integer after a slice skips a stride
     Type it = expr(*i);
     if (!it.isValid()) {
       ok = false;
       continue;
     }
     if (!it.isScalar() || !(isInteger(it.scalarKind()) || isBool(it.scalarKind()))) {
-      error(i->range(), fmt::format("array indices must be integers, not '{}'", it.describe()));
+      error(i->range(), fmt::format("array indices must be integers or slices, not '{}'",
+                                    it.describe()));
       ok = false;
     }
   }
@@ -1185,9 +1227,11 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
                       base.rank(), idx.size()));
     return {};
   }
-  if (idx.size() == base.rank())
+  unsigned rank = kept + static_cast<unsigned>(base.rank() - idx.size());
+  if (rank == 0)
     return base.dtypeType();
-  return Type::array(base.scalarKind(), base.rank() - idx.size(), base.layout());
+  return Type::array(base.scalarKind(), rank,
+                     contiguous ? Type::Layout::C : Type::Layout::Any);
 }
 
 std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bool &viaNumpy,
