@@ -37,6 +37,11 @@ fi
 cmake --build --preset "$preset" -j"${STN_JOBS:-2}"
 echo "run-sanitizer-tests: $preset build took $((SECONDS - start)) s"
 
+# The tests keep a kernel cache in the build tree (test/CMakeLists.txt,
+# test/lit/lit.cfg.py); start without it so that every kernel goes through
+# Sema, MLIR generation and LLVM in the instrumented processes.
+find "build-$preset/test" -type d -name stn-cache -prune -exec rm -rf {} + 2>/dev/null || true
+
 start=$SECONDS
 ctest --preset "$preset" "$@"
 echo "run-sanitizer-tests: $preset tests took $((SECONDS - start)) s"

@@ -538,6 +538,11 @@ private:
   Value sliceView(const ast::Subscript &s);
   void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
   void assignSlice(const ast::Subscript &target, const CGValue &v);
+  Value maskGather(const ast::Subscript &s);
+  void maskStore(const ast::Subscript &s, const CGValue &v);
+  void augAssignArray(const ast::AugAssign &a);
+  /// Runs `body` only where `cond` holds (inside a loop nest).
+  void ifThen(Value cond, const std::function<void()> &body);
 };
 
 class ModuleGen {
@@ -1441,6 +1446,10 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
     return;
   }
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    if (F.masks.count(s)) {
+      maskStore(*s, v);
+      return;
+    }
     if (F.typeOf(*s).isArray()) {
       assignSlice(*s, v);
       return;
@@ -1456,6 +1465,10 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
 }
 
 void FunctionGen::genAugAssign(const ast::AugAssign &a) {
+  if (F.typeOf(*a.target).isArray()) {
+    augAssignArray(a);
+    return;
+  }
   if (auto *n = dyn_cast<ast::Name>(a.target.get())) {
     CGValue cur = readVar(n->id);
     CGValue val = expr(*a.value);
@@ -2464,6 +2477,10 @@ CGValue FunctionGen::subscript(const ast::Subscript &s) {
     r.leaves.push_back(acc);
     return r;
   }
+  if (F.masks.count(&s)) {
+    r.leaves.push_back(maskGather(s));
+    return r;
+  }
   if (r.type.isArray()) {
     r.leaves.push_back(sliceView(s));
     return r;
@@ -3178,6 +3195,146 @@ void FunctionGen::assignSlice(const ast::Subscript &target, const CGValue &v) {
   forEach(shape, [&](mlir::ValueRange ivs) {
     storeElement(castScalar(src.element(ivs), sk, k), view,
                  SmallVector<Value>(ivs.begin(), ivs.end()), k);
+  });
+  B.create<memref::DeallocOp>(CurLoc, temp);
+}
+
+
+//===----------------------------------------------------------------------===//
+// Boolean masks and in-place updates
+//===----------------------------------------------------------------------===//
+
+void FunctionGen::ifThen(Value cond, const std::function<void()> &body) {
+  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{}, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPoint(ifOp.getThenRegion().front().getTerminator());
+  body();
+}
+
+/// a[mask]: the selected elements in C order, as a new 1-d array.
+Value FunctionGen::maskGather(const ast::Subscript &s) {
+  CGValue base = expr(*s.value);
+  Type bt = base.type;
+  LazyArray mask = lazy(*s.index);
+  LazyArray src = leaf(base.single(), bt);
+  SmallVector<Value> shape = src.shape;
+  // The count first (a reduction over the mask), then the copy.
+  Value count = B.create<arith::IndexCastOp>(
+      CurLoc, B.getIndexType(), reduce(mask, Builtin::Sum, ScalarKind::I64));
+  Value out = MG.allocArray(B, CurLoc, F.typeOf(s), {count});
+  src.prepare(shape);
+  auto t = mlir::MemRefType::get({}, B.getIndexType());
+  Value next = B.create<memref::AllocaOp>(CurLoc, t);
+  B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
+  ScalarKind mk = mask.type.scalarKind(), k = bt.scalarKind();
+  forEach(shape, [&](mlir::ValueRange ivs) {
+    Value m = castScalar(mask.element(ivs), mk, ScalarKind::Bool);
+    ifThen(m, [&] {
+      Value j = B.create<memref::LoadOp>(CurLoc, next);
+      storeElement(src.element(ivs), out, {j}, k);
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), next);
+    });
+  });
+  return out;
+}
+
+/// a[mask] = v: a scalar goes to every selected element, a 1-d array's
+/// elements to the selected ones in order.
+void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
+  CGValue base = expr(*s.value);
+  Type bt = base.type;
+  Value dest = base.single();
+  LazyArray mask = lazy(*s.index);
+  SmallVector<Value> shape;
+  for (unsigned d = 0; d < bt.rank(); ++d)
+    shape.push_back(B.create<memref::DimOp>(CurLoc, dest, d));
+  mask.prepare(shape);
+  ScalarKind mk = mask.type.scalarKind(), k = bt.scalarKind();
+  Value src, n;
+  if (v.type.isArray()) {
+    src = materialize(leaf(v.single(), v.type)); // a copy: v may alias the target
+    n = B.create<memref::DimOp>(CurLoc, src, 0);
+  }
+  auto t = mlir::MemRefType::get({}, B.getIndexType());
+  Value next = B.create<memref::AllocaOp>(CurLoc, t);
+  B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
+  forEach(shape, [&](mlir::ValueRange ivs) {
+    Value m = castScalar(mask.element(ivs), mk, ScalarKind::Bool);
+    ifThen(m, [&] {
+      SmallVector<Value> at(ivs.begin(), ivs.end());
+      if (!src) {
+        storeElement(castScalar(v.single(), v.type.scalarKind(), k), dest, at, k);
+        return;
+      }
+      // Elements beyond the value's length are left alone (NumPy would
+      // raise an error).
+      Value j = B.create<memref::LoadOp>(CurLoc, next);
+      Value inRange = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, j, n);
+      ifThen(inRange, [&] {
+        Value x = loadElement(src, {j}, v.type.scalarKind());
+        storeElement(castScalar(x, v.type.scalarKind(), k), dest, at, k);
+      });
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), next);
+    });
+  });
+  if (src)
+    B.create<memref::DeallocOp>(CurLoc, src);
+}
+
+/// a op= v on an array (or a slice of one): in place, as NumPy does. The
+/// result is computed into a temporary first so that overlapping operands
+/// (a += a[::-1]) give NumPy's answer.
+void FunctionGen::augAssignArray(const ast::AugAssign &a) {
+  Value dest;
+  Type dt;
+  if (auto *n = dyn_cast<ast::Name>(a.target.get())) {
+    CGValue cur = readVar(n->id);
+    dest = cur.single();
+    dt = cur.type;
+  } else {
+    auto *s = static_cast<const ast::Subscript *>(a.target.get());
+    dest = F.masks.count(s) ? Value() : sliceView(*s);
+    dt = F.typeOf(*s);
+    if (!dest) {
+      // a[mask] op= v: gather, combine, scatter back.
+      Value g = maskGather(*s);
+      LazyArray cur = leaf(g, dt), val = lazy(*a.value);
+      std::string err;
+      auto rule = arrayBinaryRule(a.op, dt.scalarKind(), true, false, val.type.scalarKind(),
+                                  val.type.isArray(), isWeakScalarExpr(*a.value), err);
+      ScalarKind ck = dt.scalarKind(), vk = val.type.scalarKind(), ok = rule->operand;
+      ast::BinOpKind op = a.op;
+      Location at = loc(a.opRange);
+      LazyArray e = elementwise(dt, {cur, val}, [this, ck, vk, ok, op, at](const SmallVector<Value> &v) {
+        return castScalar(arith2(op, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at), ok, ck);
+      });
+      CGValue res;
+      res.type = dt;
+      res.leaves.push_back(materialize(e));
+      maskStore(*s, res);
+      return;
+    }
+  }
+  LazyArray cur = leaf(dest, dt), val = lazy(*a.value);
+  std::string err;
+  auto rule = arrayBinaryRule(a.op, dt.scalarKind(), true, false, val.type.scalarKind(),
+                              val.type.isArray(), isWeakScalarExpr(*a.value), err);
+  ScalarKind ck = dt.scalarKind(), vk = val.type.scalarKind(), ok = rule->operand;
+  ast::BinOpKind op = a.op;
+  Location at = loc(a.opRange);
+  Type rt = Type::array(ck, dt.rank(), Type::Layout::C);
+  LazyArray e = elementwise(rt, {cur, val}, [this, ck, vk, ok, op, at](const SmallVector<Value> &v) {
+    return castScalar(arith2(op, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at), ok,
+                      ck);
+  });
+  Value temp = materialize(e);
+  SmallVector<Value> shape;
+  for (unsigned d = 0; d < dt.rank(); ++d)
+    shape.push_back(B.create<memref::DimOp>(CurLoc, dest, d));
+  LazyArray t = leaf(temp, rt);
+  t.prepare(shape);
+  forEach(shape, [&](mlir::ValueRange ivs) {
+    storeElement(t.element(ivs), dest, SmallVector<Value>(ivs.begin(), ivs.end()), ck);
   });
   B.create<memref::DeallocOp>(CurLoc, temp);
 }

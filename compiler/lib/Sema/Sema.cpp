@@ -574,6 +574,7 @@ bool FunctionChecker::pass(bool final) {
     F.calls.clear();
     F.consts.clear();
     F.tupleIndex.clear();
+    F.masks.clear();
     F.loops.clear();
     F.callees.clear();
   }
@@ -864,6 +865,33 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
     Type val = expr(*a.value);
     if (!cur.isValid() || !val.isValid())
       return;
+    if (cur.isArray() && (val.isArray() || val.isScalar())) {
+      // In place, as NumPy does: the result must cast back to the array's
+      // dtype under NumPy's "same_kind" rule.
+      std::string err;
+      auto rule = arrayBinaryRule(a.op, cur.scalarKind(), true, false, val.scalarKind(),
+                                  val.isArray(), isWeakScalarExpr(*a.value), err);
+      if (!rule) {
+        error(a.opRange, err);
+        return;
+      }
+      auto cls = [](ScalarKind k) { return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3; };
+      if (cls(rule->result) > cls(cur.scalarKind())) {
+        error(a.opRange,
+              fmt::format("cannot store the {} result of '{}=' in place into an array of {}",
+                          numpyName(rule->result), spelling(a.op), numpyName(cur.scalarKind())),
+              "write the result to a new array instead, e.g. x = x " +
+                  std::string(spelling(a.op)) + " ...");
+        return;
+      }
+      if (val.isArray() && val.rank() > cur.rank()) {
+        error(a.value->range(), fmt::format("a {}-dimensional array cannot be combined in place "
+                                            "into a {}-dimensional one",
+                                            val.rank(), cur.rank()));
+        return;
+      }
+      return;
+    }
     if (!cur.isScalar() || !val.isScalar()) {
       error(a.opRange, fmt::format("unsupported operand types for {}=: '{}' and '{}'",
                                    spelling(a.op), cur.describe(), val.describe()));
@@ -1164,12 +1192,35 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
     return {};
   }
   std::vector<const ast::Expr *> idx;
+  std::optional<Type> probed;
   if (auto *t = dyn_cast<ast::Tuple>(s.index.get())) {
     for (auto &e : t->elts)
       idx.push_back(e.get());
     record(*s.index, Type::tuple({}));
   } else {
     idx.push_back(s.index.get());
+    if (!isa<ast::Slice>(s.index.get())) {
+      // A boolean mask selects elements: a[a > 0] is 1-dimensional.
+      Type it = expr(*s.index);
+      probed = it;
+      if (it.isArray()) {
+        if (!isBool(it.scalarKind())) {
+          error(s.index->range(),
+                fmt::format("arrays index arrays only as boolean masks, not '{}'", it.describe()),
+                "integer-array (fancy) indexing is not supported");
+          return {};
+        }
+        if (it.rank() != base.rank()) {
+          error(s.index->range(),
+                fmt::format("a boolean mask must have the array's {} dimension(s), not {}",
+                            base.rank(), it.rank()));
+          return {};
+        }
+        if (Final)
+          F.masks.insert(&s);
+        return Type::array(base.scalarKind(), 1, Type::Layout::C);
+      }
+    }
   }
   bool ok = true;
   unsigned kept = 0;
@@ -1207,7 +1258,7 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
     }
     if (d > 0 && kept > 0)
       contiguous = false; // an integer after a slice skips a stride
-    Type it = expr(*i);
+    Type it = probed && i == s.index.get() ? *probed : expr(*i);
     if (!it.isValid()) {
       ok = false;
       continue;

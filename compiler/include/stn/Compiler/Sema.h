@@ -20,6 +20,7 @@
 
 #include <complex>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -150,6 +151,8 @@ struct TypedFunction {
   /// Constant tuple indices (after wrapping negatives); -1 if dynamic.
   std::unordered_map<const ast::Expr *, int> tupleIndex;
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
+  /// Subscripts whose index is a boolean mask (a[a > 0]).
+  std::set<const ast::Expr *> masks;
   /// Kernels this one calls (each once).
   std::vector<TypedFunction *> callees;
 
