@@ -543,6 +543,13 @@ private:
   void augAssignArray(const ast::AugAssign &a);
   /// Runs `body` only where `cond` holds (inside a loop nest).
   void ifThen(Value cond, const std::function<void()> &body);
+  /// A 0-d scratch memref allocated once in the entry block, so that
+  /// accumulators used inside loops do not grow the stack per iteration.
+  Value entryAlloca(mlir::Type t) {
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPointToStart(Entry);
+    return B.create<memref::AllocaOp>(CurLoc, mlir::MemRefType::get({}, t));
+  }
 };
 
 class ModuleGen {
@@ -2780,10 +2787,7 @@ SmallVector<Value> FunctionGen::shapeOperand(const ast::Expr &e) {
 Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
   ScalarKind ek = a.type.scalarKind();
   a.prepare(a.shape);
-  auto accOf = [&](ScalarKind k) {
-    auto t = mlir::MemRefType::get({}, scalarType(Ctx, k));
-    return B.create<memref::AllocaOp>(CurLoc, t).getResult();
-  };
+  auto accOf = [&](ScalarKind k) { return entryAlloca(scalarType(Ctx, k)); };
   Value count = constIndex(1);
   for (Value d : a.shape)
     count = B.create<arith::MulIOp>(CurLoc, count, d);
@@ -3043,6 +3047,33 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   default:
     break;
   }
+  if (b >= Builtin::Sum && b <= Builtin::All && r.type.isArray()) {
+    // Along one axis: one reduction per element of the other axes.
+    LazyArray a = lazy(*ops[0]);
+    a.prepare(a.shape);
+    unsigned axis = static_cast<unsigned>(info.axis);
+    SmallVector<Value> outShape;
+    for (unsigned d = 0; d < a.shape.size(); ++d)
+      if (d != axis)
+        outShape.push_back(a.shape[d]);
+    Value out = MG.allocArray(B, CurLoc, r.type, outShape);
+    Value n = a.shape[axis];
+    forEach(outShape, [&](mlir::ValueRange ivsOut) {
+      SmallVector<Value> outer(ivsOut.begin(), ivsOut.end());
+      LazyArray line;
+      line.type = Type::array(a.type.scalarKind(), 1, Type::Layout::C);
+      line.shape = {n};
+      line.prepare = [](mlir::ValueRange) {};
+      line.element = [&a, outer, axis](mlir::ValueRange iv) {
+        SmallVector<Value> full(outer.begin(), outer.end());
+        full.insert(full.begin() + axis, iv[0]);
+        return a.element(full);
+      };
+      storeElement(reduce(line, b, info.operandKind), out, outer, k);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
   if (b >= Builtin::Sum && b <= Builtin::All) {
     r.leaves.push_back(reduce(lazy(*ops[0]), b, info.operandKind));
     return r;
@@ -3223,8 +3254,7 @@ Value FunctionGen::maskGather(const ast::Subscript &s) {
       CurLoc, B.getIndexType(), reduce(mask, Builtin::Sum, ScalarKind::I64));
   Value out = MG.allocArray(B, CurLoc, F.typeOf(s), {count});
   src.prepare(shape);
-  auto t = mlir::MemRefType::get({}, B.getIndexType());
-  Value next = B.create<memref::AllocaOp>(CurLoc, t);
+  Value next = entryAlloca(B.getIndexType());
   B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
   ScalarKind mk = mask.type.scalarKind(), k = bt.scalarKind();
   forEach(shape, [&](mlir::ValueRange ivs) {
@@ -3255,8 +3285,7 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
     src = materialize(leaf(v.single(), v.type)); // a copy: v may alias the target
     n = B.create<memref::DimOp>(CurLoc, src, 0);
   }
-  auto t = mlir::MemRefType::get({}, B.getIndexType());
-  Value next = B.create<memref::AllocaOp>(CurLoc, t);
+  Value next = entryAlloca(B.getIndexType());
   B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
   forEach(shape, [&](mlir::ValueRange ivs) {
     Value m = castScalar(mask.element(ivs), mk, ScalarKind::Bool);

@@ -1662,15 +1662,14 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   }
   std::string fn = builtinName(b);
   std::optional<ScalarKind> dtype;
+  const ast::Expr *axisExpr = nullptr;
   for (auto &kw : c.keywords) {
     if (kw.name == "dtype" && b != Builtin::Where) {
       dtype = dtypeArgument(*kw.value);
       if (!dtype)
         return {};
-    } else if (kw.name == "axis") {
-      error(kw.nameRange, "axis= is not supported yet: reductions are over the whole array",
-            "reduce along an axis with a loop over the other axes");
-      return {};
+    } else if (kw.name == "axis" && b >= Builtin::Sum && b <= Builtin::All) {
+      axisExpr = kw.value.get();
     } else if (b == Builtin::Linspace && kw.name == "num") {
       ops.push_back(kw.value.get());
       args.push_back(expr(*kw.value));
@@ -1797,8 +1796,29 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   case Builtin::Argmax:
   case Builtin::Any:
   case Builtin::All: {
+    // np.sum(a, 1) means np.sum(a, axis=1).
+    if (args.size() == 2 && !axisExpr) {
+      axisExpr = ops[1];
+      args.pop_back();
+      ops.pop_back();
+      info.operands = ops;
+    }
     if (!arity(1, 1) || !needArray(0))
       return {};
+    int axis = -1;
+    if (axisExpr) {
+      auto c = foldIndex(*axisExpr);
+      int64_t rank = args[0].rank();
+      if (!c || c->i < -rank || c->i >= rank) {
+        error(axisExpr->range(),
+              c ? fmt::format("axis {} is out of bounds for an array of {} dimension(s)", c->i,
+                              rank)
+                : std::string("axis must be a constant integer"));
+        return {};
+      }
+      axis = static_cast<int>(c->i < 0 ? c->i + rank : c->i);
+      info.axis = axis;
+    }
     ScalarKind k = args[0].scalarKind();
     ScalarKind r = k;
     switch (b) {
@@ -1832,6 +1852,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (dtype)
       r = *dtype;
     info.operandKind = r;
+    if (axis >= 0 && args[0].rank() > 1)
+      return done(Type::array(r, args[0].rank() - 1, Type::Layout::C));
     return done(Type::scalar(r));
   }
   case Builtin::Dot: {

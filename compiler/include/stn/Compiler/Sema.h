@@ -74,6 +74,8 @@ struct CallInfo {
   /// Array builtins: the expressions of the arguments by role (shape, fill
   /// value, dtype-independent positional arguments), after keywords.
   std::vector<const ast::Expr *> operands;
+  /// Reductions along one axis (`axis=`), else -1.
+  int axis = -1;
 };
 
 /// Options of `@jit` / `@njit` (stored even where a later stage ignores them).
