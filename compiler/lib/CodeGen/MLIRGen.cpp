@@ -2359,12 +2359,7 @@ bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value
   CGValue base = expr(*s.value);
   baseType = base.type;
   mem = base.single();
-  std::vector<const ast::Expr *> idx;
-  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
-    for (auto &e : t->elts)
-      idx.push_back(e.get());
-  else
-    idx.push_back(s.index.get());
+  std::vector<const ast::Expr *> idx = ast::subscriptIndices(s);
   for (size_t d = 0; d < idx.size(); ++d) {
     CGValue v = expr(*idx[d]);
     Value i = toIndex(v.single(), v.type.scalarKind());
@@ -2422,12 +2417,6 @@ Value FunctionGen::rowView(Value mem, const SmallVector<Value> &idx, const Type 
 Value FunctionGen::stencilLoad(const ast::Subscript &s,
                                const TypedFunction::StencilAccess &acc) {
   Value mem = readVar(F.def->params[acc.param].name).single();
-  std::vector<const ast::Expr *> idx;
-  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
-    for (auto &e : t->elts)
-      idx.push_back(e.get());
-  else
-    idx.push_back(s.index.get());
   SmallVector<Value> at;
   for (unsigned d = 0; d < F.stencil.rank; ++d) {
     Value off;
@@ -3156,12 +3145,7 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
   CGValue base = expr(*s.value);
   Value mem = base.single();
   unsigned rank = base.type.rank();
-  std::vector<const ast::Expr *> comps;
-  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
-    for (auto &e : t->elts)
-      comps.push_back(e.get());
-  else
-    comps.push_back(s.index.get());
+  std::vector<const ast::Expr *> comps = ast::subscriptIndices(s);
   SmallVector<mlir::OpFoldResult> offsets, sizes, strides;
   SmallVector<int64_t> shape;
   for (unsigned d = 0; d < rank; ++d) {

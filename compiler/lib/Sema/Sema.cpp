@@ -1087,12 +1087,7 @@ Type FunctionChecker::stencilAccess(const ast::Subscript &s, const ast::Name &ba
   Type bt = expr(base);
   if (!bt.isValid())
     return {};
-  std::vector<const ast::Expr *> idx;
-  if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
-    for (auto &e : t->elts)
-      idx.push_back(e.get());
-  else
-    idx.push_back(s.index.get());
+  std::vector<const ast::Expr *> idx = ast::subscriptIndices(s);
   if (idx.size() != bt.rank()) {
     error(s.index->range(),
           fmt::format("a stencil access to '{}' needs {} relative index{}, one per axis, "
@@ -3309,6 +3304,18 @@ static bool sameKindClass(ScalarKind a, ScalarKind b) {
   return cls(a) == cls(b);
 }
 
+/// "no signature of ufunc 'f' accepts element types (...); its signatures
+/// are: ..." for ufuncs and gufuncs.
+static std::string noSignatureMessage(const char *what, const KernelDecl &k,
+                                      const std::string &given) {
+  std::string accepted;
+  for (auto &sig : k.signatures)
+    accepted += "\n  " + sig.str();
+  return fmt::format("no signature of {} '{}' accepts {} ({}); its signatures are:{}", what,
+                     k.def->name, std::string(what) == "ufunc" ? "element types" : "input types",
+                     given, accepted);
+}
+
 bool Program::typeUfunc(TypedFunction &tf, DiagnosticEngine &diags) {
   const KernelDecl &k = *tf.decl;
   size_t n = k.def->params.size();
@@ -3332,13 +3339,7 @@ bool Program::typeUfunc(TypedFunction &tf, DiagnosticEngine &diags) {
       if (sig.args == elems)
         match = &sig;
     if (!match) {
-      std::string accepted;
-      for (auto &sig : k.signatures)
-        accepted += "\n  " + sig.str();
-      diags.error(File, k.def->nameRange,
-                  fmt::format("no signature of ufunc '{}' accepts element types ({}); its "
-                              "signatures are:{}",
-                              k.def->name, argList(elems), accepted));
+      diags.error(File, k.def->nameRange, noSignatureMessage("ufunc", k, argList(elems)));
       return false;
     }
     if (match->result && match->result->isScalar() && !declared)
@@ -3449,13 +3450,7 @@ bool Program::typeGufunc(TypedFunction &tf, DiagnosticEngine &diags) {
         match = &sig;
     }
     if (!match) {
-      std::string accepted;
-      for (auto &sig : k.signatures)
-        accepted += "\n  " + sig.str();
-      diags.error(File, k.def->nameRange,
-                  fmt::format("no signature of gufunc '{}' accepts input types ({}); its "
-                              "signatures are:{}",
-                              k.def->name, argList(core), accepted));
+      diags.error(File, k.def->nameRange, noSignatureMessage("gufunc", k, argList(core)));
       return false;
     }
     if (match->args.size() > g.numInputs)

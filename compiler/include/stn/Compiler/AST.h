@@ -12,6 +12,8 @@
 
 #include "stn/Compiler/Diagnostics.h"
 
+#include "llvm/Support/Casting.h"
+
 #include <complex>
 #include <cstdint>
 #include <memory>
@@ -134,6 +136,9 @@ public:
   static bool classof(const Expr *e) { return e->kind() == Kind::Subscript; }
 };
 
+/// The index components of `a[i]` / `a[i, j:k]`: one per axis written.
+inline std::vector<const Expr *> subscriptIndices(const Subscript &s);
+
 /// `lower:upper:step` inside a subscript; absent parts are null.
 class Slice : public Expr {
 public:
@@ -224,6 +229,16 @@ public:
   std::vector<ExprPtr> elts;
   static bool classof(const Expr *e) { return e->kind() == Kind::Tuple; }
 };
+
+inline std::vector<const Expr *> subscriptIndices(const Subscript &s) {
+  std::vector<const Expr *> idx;
+  if (auto *t = llvm::dyn_cast<Tuple>(s.index.get()))
+    for (auto &e : t->elts)
+      idx.push_back(e.get());
+  else
+    idx.push_back(s.index.get());
+  return idx;
+}
 
 /// `[a, b]` (decorator signature lists, shapes).
 class List : public Expr {
