@@ -2187,6 +2187,12 @@ long peakRssKiB() {
 }
 
 TEST_F(StencilTest, ReturnedArraysDoNotLeak) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers' allocators keep freed memory out of reuse (ASan's
+  // quarantine is 256 MiB), so peak RSS grows without any leak; in the asan
+  // build LeakSanitizer checks every allocation instead (docs/testing.md).
+  GTEST_SKIP() << "peak RSS is meaningless under a sanitizer's allocator";
+#endif
   // 1000 calls each returning a new 256x256 float64 array (512 KiB): if the
   // arrays leaked, the peak RSS would grow by 500 MiB.
   stn::Module mod = load("laplacian.stn");

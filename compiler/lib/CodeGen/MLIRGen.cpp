@@ -771,7 +771,15 @@ public:
     SmallVector<Value> n, lo, hi;
     auto c = [&](int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(l, v); };
     for (unsigned d = 0; d < R; ++d) {
-      n.push_back(b.create<memref::DimOp>(l, in, d));
+      // The common extent of every relative input: the host API rejects
+      // inputs of different shapes, and a call from a kernel (which cannot
+      // report errors yet) must not read out of bounds.
+      Value extent = b.create<memref::DimOp>(l, in, d);
+      for (unsigned p = firstRel + 1; p < nParams; ++p)
+        if (info.relative[p])
+          extent = b.create<arith::MinSIOp>(
+              l, extent, b.create<memref::DimOp>(l, entry->getArgument(starts[p]), d));
+      n.push_back(extent);
       // Interior: [min(-lo, n), max(that, n - hi)).
       Value a = b.create<arith::MinSIOp>(l, c(-info.neighborhood[d].first), n[d]);
       Value e = b.create<arith::MaxSIOp>(l, a, b.create<arith::SubIOp>(l, n[d],
