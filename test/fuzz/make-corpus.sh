@@ -3,7 +3,8 @@
 #
 #   test/fuzz/make-corpus.sh [OUT_DIR]      (default: build-fuzz/corpus)
 #
-# OUT_DIR/compiler: every .stn file under dsl-examples/ and test/lit/, plus
+# OUT_DIR/compiler: every .stn file under dsl-examples/ and test/lit/, the
+#   hand-written seeds that use most of the language (test/fuzz/seeds/) and
 #   the saved regressions (test/fuzz/regressions/*.stn);
 # OUT_DIR/npy: small .npy files of every dtype, both byte orders, C and
 #   Fortran order, format versions 1-3 (made by test/lit/Inputs/mknpy.py),
@@ -21,7 +22,7 @@ while IFS= read -r -d '' f; do
   # dsl-examples/matmul.stn -> seed-dsl-examples__matmul.stn
   cp "$f" "$out/compiler/seed-${f//\//__}"
   n=$((n + 1))
-done < <(find dsl-examples test/lit test/fuzz/regressions -maxdepth 3 -name '*.stn' -print0)
+done < <(find dsl-examples test/lit test/fuzz/seeds test/fuzz/regressions -maxdepth 3 -name '*.stn' -print0)
 echo "make-corpus: $n .stn seeds in $out/compiler"
 
 mknpy=test/lit/Inputs/mknpy.py

@@ -779,6 +779,9 @@ public:
         if (info.relative[p])
           extent = b.create<arith::MinSIOp>(
               l, extent, b.create<memref::DimOp>(l, entry->getArgument(starts[p]), d));
+      if (f.hasOut)
+        extent = b.create<arith::MinSIOp>(
+            l, extent, b.create<memref::DimOp>(l, entry->getArgument(starts[nParams]), d));
       n.push_back(extent);
       // Interior: [min(-lo, n), max(that, n - hi)).
       Value a = b.create<arith::MinSIOp>(l, c(-info.neighborhood[d].first), n[d]);
