@@ -1822,7 +1822,28 @@ Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Loc
   case O::Mod: {
     if (isF) {
       if (op == O::FloorDiv) {
-        res = B.create<math::FloorOp>(CurLoc, B.create<arith::DivFOp>(CurLoc, l, r));
+        // As CPython: from fmod, so that 1.0 // 0.1 == 9.0 (floor(l / r)
+        // would round the quotient first and give 10.0).
+        Value zero = constFloat(0.0, k);
+        Value m = B.create<arith::RemFOp>(CurLoc, l, r);
+        Value div = B.create<arith::DivFOp>(CurLoc, B.create<arith::SubFOp>(CurLoc, l, m), r);
+        Value mNeg = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT, m, zero);
+        Value rNeg = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT, r, zero);
+        Value mNz = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::ONE, m, zero);
+        Value adjust = B.create<arith::AndIOp>(CurLoc, mNz,
+                                               B.create<arith::XOrIOp>(CurLoc, mNeg, rNeg));
+        div = B.create<arith::SelectOp>(
+            CurLoc, adjust, B.create<arith::SubFOp>(CurLoc, div, constFloat(1.0, k)), div);
+        Value fl = B.create<math::FloorOp>(CurLoc, div);
+        Value half = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGT,
+                                             B.create<arith::SubFOp>(CurLoc, div, fl),
+                                             constFloat(0.5, k));
+        fl = B.create<arith::SelectOp>(
+            CurLoc, half, B.create<arith::AddFOp>(CurLoc, fl, constFloat(1.0, k)), fl);
+        // Division by zero keeps IEEE's answer (Python would raise).
+        Value rZero = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, r, zero);
+        Value ieee = B.create<math::FloorOp>(CurLoc, B.create<arith::DivFOp>(CurLoc, l, r));
+        res = B.create<arith::SelectOp>(CurLoc, rZero, ieee, fl);
       } else {
         // Python: the result has the sign of the divisor.
         Value m = B.create<arith::RemFOp>(CurLoc, l, r);
@@ -2125,8 +2146,15 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
   case Builtin::Log: return B.create<math::LogOp>(CurLoc, x);
   case Builtin::Log2: return B.create<math::Log2Op>(CurLoc, x);
   case Builtin::Log10: return B.create<math::Log10Op>(CurLoc, x);
-  case Builtin::Log1p: return B.create<math::Log1pOp>(CurLoc, x);
-  case Builtin::Expm1: return B.create<math::ExpM1Op>(CurLoc, x);
+  case Builtin::Log1p:
+  case Builtin::Expm1: {
+    // MLIR lowers these as log(1 + x) and exp(x) - 1, which lose all
+    // precision near 0: call libm's exact functions.
+    const char *name = b == Builtin::Log1p ? (k == ScalarKind::F32 ? "log1pf" : "log1p")
+                                           : (k == ScalarKind::F32 ? "expm1f" : "expm1");
+    auto fn = MG.libmFunction(Module, name, x.getType(), 1);
+    return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x}).getResult(0);
+  }
   case Builtin::Sin: return B.create<math::SinOp>(CurLoc, x);
   case Builtin::Cos: return B.create<math::CosOp>(CurLoc, x);
   case Builtin::Tan: return B.create<math::TanOp>(CurLoc, x);
@@ -2677,8 +2705,8 @@ FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
     LazyArray l = lazy(*b->lhs), r = lazy(*b->rhs);
     std::string err;
     auto rule = arrayBinaryRule(b->op, l.type.scalarKind(), l.type.isArray(),
-                                isWeakScalarExpr(*b->lhs), r.type.scalarKind(), r.type.isArray(),
-                                isWeakScalarExpr(*b->rhs), err);
+                                F.isWeak(*b->lhs), r.type.scalarKind(), r.type.isArray(),
+                                F.isWeak(*b->rhs), err);
     ScalarKind lk = l.type.scalarKind(), k2 = r.type.scalarKind(), ok = rule->operand;
     ast::BinOpKind op = b->op;
     // x ** n for a small literal n: multiply instead of calling pow.
@@ -2882,6 +2910,19 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
       Value first = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, idx,
                                             constInt(0, ScalarKind::I64));
       Value better = compare1(mn ? ast::CmpOpKind::Lt : ast::CmpOpKind::Gt, x, ek, cur, ek);
+      if (isFloat(ek)) {
+        // NumPy: the first NaN is the answer.
+        Value xNan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x);
+        Value curNan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, cur, cur);
+        Value notFirst = B.create<arith::XOrIOp>(CurLoc, first, constBool(true));
+        Value keepNan = B.create<arith::AndIOp>(CurLoc, curNan, notFirst);
+        better = B.create<arith::OrIOp>(
+            CurLoc, better,
+            B.create<arith::AndIOp>(CurLoc, xNan,
+                                    B.create<arith::XOrIOp>(CurLoc, curNan, constBool(true))));
+        better = B.create<arith::AndIOp>(
+            CurLoc, better, B.create<arith::XOrIOp>(CurLoc, keepNan, constBool(true)));
+      }
       Value take = B.create<arith::OrIOp>(CurLoc, first, better);
       B.create<memref::StoreOp>(CurLoc, B.create<arith::SelectOp>(CurLoc, take, x, cur), best);
       B.create<memref::StoreOp>(CurLoc, B.create<arith::SelectOp>(CurLoc, take, i, idx), bestIdx);
@@ -3018,8 +3059,10 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
                             : Value(B.create<arith::AddIOp>(
                                   CurLoc, start, B.create<arith::MulIOp>(CurLoc, i, step)));
       if (lin) {
-        // NumPy makes the last sample exactly `stop`.
-        Value last = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, ivs[0], nLast);
+        // NumPy makes the last sample exactly `stop` (with num > 1).
+        Value last = B.create<arith::AndIOp>(
+            CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, ivs[0], nLast),
+            B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, nLast, constIndex(0)));
         v = B.create<arith::SelectOp>(CurLoc, last, stop, v);
       }
       return castScalar(v, ck, k);
@@ -3076,6 +3119,24 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   }
   if (b >= Builtin::Sum && b <= Builtin::All) {
     r.leaves.push_back(reduce(lazy(*ops[0]), b, info.operandKind));
+    return r;
+  }
+  if (!r.type.isArray()) {
+    // where/minimum/maximum of scalars only: one element, no loop.
+    SmallVector<Value> vals;
+    SmallVector<ScalarKind> kinds;
+    for (auto *o : ops) {
+      CGValue v = expr(*o);
+      vals.push_back(v.single());
+      kinds.push_back(v.type.scalarKind());
+    }
+    if (b == Builtin::Where) {
+      Value cond = castScalar(vals[0], kinds[0], ScalarKind::Bool);
+      r.leaves.push_back(B.create<arith::SelectOp>(CurLoc, cond, castScalar(vals[1], kinds[1], k),
+                                                   castScalar(vals[2], kinds[2], k)));
+    } else {
+      r.leaves.push_back(elementMath(info, vals, kinds, k));
+    }
     return r;
   }
   // Elementwise calls (math on arrays, where, minimum, astype).
@@ -3325,7 +3386,7 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
       LazyArray cur = leaf(g, dt), val = lazy(*a.value);
       std::string err;
       auto rule = arrayBinaryRule(a.op, dt.scalarKind(), true, false, val.type.scalarKind(),
-                                  val.type.isArray(), isWeakScalarExpr(*a.value), err);
+                                  val.type.isArray(), F.isWeak(*a.value), err);
       ScalarKind ck = dt.scalarKind(), vk = val.type.scalarKind(), ok = rule->operand;
       ast::BinOpKind op = a.op;
       Location at = loc(a.opRange);
@@ -3342,7 +3403,7 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   LazyArray cur = leaf(dest, dt), val = lazy(*a.value);
   std::string err;
   auto rule = arrayBinaryRule(a.op, dt.scalarKind(), true, false, val.type.scalarKind(),
-                              val.type.isArray(), isWeakScalarExpr(*a.value), err);
+                              val.type.isArray(), F.isWeak(*a.value), err);
   ScalarKind ck = dt.scalarKind(), vk = val.type.scalarKind(), ok = rule->operand;
   ast::BinOpKind op = a.op;
   Location at = loc(a.opRange);

@@ -429,6 +429,29 @@ private:
   std::optional<Builtin> resolveBuiltin(const ast::Expr &func, bool &viaNumpy,
                                         bool &viaMath, std::optional<ScalarKind> &cast);
   std::optional<ConstValue> foldIndex(const ast::Expr &e);
+  /// NEP 50: a Python number (literal, module constant, math.pi, or an
+  /// expression of those) is weak; recorded for the code generator.
+  bool weak(const ast::Expr &e) {
+    bool w = isWeakScalarExpr(e);
+    if (!w) {
+      bool local = false;
+      std::function<void(const ast::Expr &)> scan = [&](const ast::Expr &x) {
+        if (auto *n = dyn_cast<ast::Name>(&x))
+          local |= Vars.count(n->id) || Assigned.count(n->id);
+        else if (auto *b = dyn_cast<ast::BinOp>(&x)) {
+          scan(*b->lhs);
+          scan(*b->rhs);
+        } else if (auto *u = dyn_cast<ast::UnaryOp>(&x))
+          scan(*u->operand);
+      };
+      scan(e);
+      auto c = local ? std::nullopt : Folder.fold(e);
+      w = c && c->type.isScalar();
+    }
+    if (w && Final)
+      F.weak.insert(&e);
+    return w;
+  }
   void record(const ast::Expr &e, const Type &t) {
     if (Final && t.isValid())
       F.types[&e] = t;
@@ -575,6 +598,7 @@ bool FunctionChecker::pass(bool final) {
     F.consts.clear();
     F.tupleIndex.clear();
     F.masks.clear();
+    F.weak.clear();
     F.loops.clear();
     F.callees.clear();
   }
@@ -870,7 +894,7 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       // dtype under NumPy's "same_kind" rule.
       std::string err;
       auto rule = arrayBinaryRule(a.op, cur.scalarKind(), true, false, val.scalarKind(),
-                                  val.isArray(), isWeakScalarExpr(*a.value), err);
+                                  val.isArray(), weak(*a.value), err);
       if (!rule) {
         error(a.opRange, err);
         return;
@@ -1298,6 +1322,13 @@ std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bo
     } else {
       if (auto b = lookup(std::begin(PyBuiltins), std::end(PyBuiltins), name))
         return b;
+      // Python's sum/any/all reduce arrays like NumPy's.
+      if (name == "sum")
+        return Builtin::Sum;
+      if (name == "any")
+        return Builtin::Any;
+      if (name == "all")
+        return Builtin::All;
       viaMath = true;
     }
   } else if (auto *a = dyn_cast<ast::Attribute>(&func)) {
@@ -1425,8 +1456,8 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     std::string err;
     if (b == Builtin::Pow) {
       auto rule = arrayBinaryRule(ast::BinOpKind::Pow, args[0].scalarKind(), args[0].isArray(),
-                                  isWeakScalarExpr(*c.args[0]), args[1].scalarKind(),
-                                  args[1].isArray(), isWeakScalarExpr(*c.args[1]), err);
+                                  weak(*c.args[0]), args[1].scalarKind(),
+                                  args[1].isArray(), weak(*c.args[1]), err);
       if (!rule) {
         error(c.range(), err);
         return {};
@@ -1438,9 +1469,9 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
                        ? promote(args[0].scalarKind(), args[1].scalarKind())
                    : args[0].isArray()
                        ? promoteArrayOperand(args[0].scalarKind(), args[1].scalarKind(),
-                                             isWeakScalarExpr(*c.args[1]))
+                                             weak(*c.args[1]))
                        : promoteArrayOperand(args[1].scalarKind(), args[0].scalarKind(),
-                                             isWeakScalarExpr(*c.args[0]));
+                                             weak(*c.args[0]));
     if (isComplex(k)) {
       error(c.range(), fmt::format("{}() is not defined for complex numbers", fnName()));
       return {};
@@ -1709,6 +1740,19 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     // A Python literal fill value gives NumPy's default types.
     return args[i].scalarKind();
   };
+  if (((b == Builtin::Empty || b == Builtin::Zeros || b == Builtin::Ones) && args.size() == 2) ||
+      (b == Builtin::Full && args.size() == 3)) {
+    if (dtype) {
+      error(ops.back()->range(), "dtype is given twice");
+      return {};
+    }
+    dtype = dtypeArgument(*ops.back());
+    if (!dtype)
+      return {};
+    ops.pop_back();
+    args.pop_back();
+    info.operands = ops;
+  }
   switch (b) {
   case Builtin::Empty:
   case Builtin::Zeros:
@@ -1880,9 +1924,9 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     ScalarKind k =
         args[x].isArray() && args[y].isArray() ? promote(args[x].scalarKind(), args[y].scalarKind())
         : args[x].isArray() ? promoteArrayOperand(args[x].scalarKind(), args[y].scalarKind(),
-                                                  isWeakScalarExpr(*ops[y]))
+                                                  weak(*ops[y]))
         : args[y].isArray() ? promoteArrayOperand(args[y].scalarKind(), args[x].scalarKind(),
-                                                  isWeakScalarExpr(*ops[x]))
+                                                  weak(*ops[x]))
                             : promote(args[x].scalarKind(), args[y].scalarKind());
     if (b != Builtin::Where && isComplex(k)) {
       error(c.range(), fmt::format("{}() is not defined for complex numbers", fn));
@@ -1992,6 +2036,10 @@ Type FunctionChecker::call(const ast::Call &c) {
         if (auto m = lookup(std::begin(ArrayMethods), std::end(ArrayMethods), a->attr)) {
           std::vector<Type> args;
           for (auto &arg : c.args) {
+            if (*m == Builtin::Astype) {
+              args.push_back(Type::none()); // a dtype, read by arrayBuiltin
+              continue;
+            }
             Type t = expr(*arg);
             if (!t.isValid())
               return {};
@@ -2005,8 +2053,24 @@ Type FunctionChecker::call(const ast::Call &c) {
   }
   std::vector<Type> args;
   bool ok = true;
-  for (auto &a : c.args) {
-    Type t = expr(*a);
+  // np.zeros(n, np.int8): a positional dtype is no value.
+  size_t dtypeAt = SIZE_MAX;
+  {
+    bool vn = false, vm = false;
+    std::optional<ScalarKind> cast;
+    if (auto b = resolveBuiltin(*c.func, vn, vm, cast)) {
+      if (*b == Builtin::Empty || *b == Builtin::Zeros || *b == Builtin::Ones)
+        dtypeAt = 1;
+      else if (*b == Builtin::Full)
+        dtypeAt = 2;
+    }
+  }
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (i == dtypeAt) {
+      args.push_back(Type::none());
+      continue;
+    }
+    Type t = expr(*c.args[i]);
     if (!t.isValid())
       ok = false;
     args.push_back(t);
@@ -2073,8 +2137,8 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
       (r.isArray() || r.isScalar())) {
     // Elementwise, with NumPy broadcasting and NEP 50 promotion.
     std::string err;
-    auto rule = arrayBinaryRule(b.op, l.scalarKind(), l.isArray(), isWeakScalarExpr(*b.lhs),
-                                r.scalarKind(), r.isArray(), isWeakScalarExpr(*b.rhs), err);
+    auto rule = arrayBinaryRule(b.op, l.scalarKind(), l.isArray(), weak(*b.lhs),
+                                r.scalarKind(), r.isArray(), weak(*b.rhs), err);
     if (!rule) {
       error(b.opRange, err);
       return {};
@@ -2348,7 +2412,7 @@ private:
       return;
     if (lookup(std::begin(PyBuiltins), std::end(PyBuiltins), n.id) ||
         lookup(std::begin(MathFunctions), std::end(MathFunctions), n.id) ||
-        parseScalarName(n.id))
+        parseScalarName(n.id) || n.id == "sum" || n.id == "any" || n.id == "all")
       return;
     if (n.id == "print") {
       Diags.error(P.file(), n.range(), "print() is not supported in stn kernels",

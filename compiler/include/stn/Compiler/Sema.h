@@ -155,6 +155,10 @@ struct TypedFunction {
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
   /// Subscripts whose index is a boolean mask (a[a > 0]).
   std::set<const ast::Expr *> masks;
+  /// Scalar operands that are Python numbers (NEP 50's "weak" scalars):
+  /// literals, module constants, math.pi and expressions of those.
+  std::set<const ast::Expr *> weak;
+  bool isWeak(const ast::Expr &e) const { return weak.count(&e) != 0; }
   /// Kernels this one calls (each once).
   std::vector<TypedFunction *> callees;
 
