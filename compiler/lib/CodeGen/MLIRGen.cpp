@@ -2875,8 +2875,11 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
       init = constFloat(mn ? INFINITY : -INFINITY, ek);
     else if (isBool(ek))
       init = constBool(mn);
-    else if (isSignedInt(ek))
-      init = constInt(mn ? (int64_t(1) << (bitWidth(ek) - 1)) - 1 : -(int64_t(1) << (bitWidth(ek) - 1)), ek);
+    else if (isSignedInt(ek)) {
+      // The largest / smallest value of the type, without signed overflow.
+      int64_t mx = static_cast<int64_t>((uint64_t(1) << (bitWidth(ek) - 1)) - 1);
+      init = constInt(mn ? mx : -mx - 1, ek);
+    }
     else
       init = constInt(mn ? -1 : 0, ek);
     B.create<memref::StoreOp>(CurLoc, init, acc);
