@@ -27,9 +27,10 @@ namespace {
 constexpr unsigned MaxLowerings = 12;
 
 /// Argument-type signatures tried for a kernel with `n` parameters: the same
-/// type everywhere for the common scalar and array types, the usual
-/// "array plus sizes" shape, and a mix of the rarer kinds (complex, bool,
-/// narrow and unsigned integers, f32).
+/// type everywhere for the common scalar and array types (float and integer
+/// arrays take different paths through reductions, casts and NEP 50
+/// promotion), the usual "array plus sizes" shape, and a mix of the rarer
+/// kinds (complex, bool, narrow and unsigned integers, f32).
 std::vector<std::vector<Type>> fixedSignatures(size_t n) {
   auto all = [n](Type t) { return std::vector<Type>(n, t); };
   std::vector<std::vector<Type>> sigs;
@@ -39,9 +40,13 @@ std::vector<std::vector<Type>> fixedSignatures(size_t n) {
   sigs.push_back(all(Type::scalar(ScalarKind::I64)));
   sigs.push_back(all(Type::array(ScalarKind::F64, 1)));
   sigs.push_back(all(Type::array(ScalarKind::F64, 2, Type::Layout::C)));
+  sigs.push_back(all(Type::array(ScalarKind::I64, 1, Type::Layout::C)));
   if (n > 1) {
     auto s = all(Type::scalar(ScalarKind::I64));
     s[0] = Type::array(ScalarKind::F32, 1, Type::Layout::C);
+    sigs.push_back(std::move(s));
+    s = all(Type::array(ScalarKind::U8, 2));
+    s[1] = Type::array(ScalarKind::I32, 1);
     sigs.push_back(std::move(s));
   }
   static const ScalarKind mixed[] = {ScalarKind::C128, ScalarKind::I32, ScalarKind::Bool,
