@@ -1549,11 +1549,26 @@ TEST(Errors, NestingLimit) {
   for (int i = 0; i < 5000; ++i)
     calls += "f(";
   EXPECT_FALSE(errors(calls + "\n").empty());
-  // Long flat expressions are not nesting.
+  // A long operator chain is parsed by a loop, but it builds a left-deep
+  // tree that later stages walk recursively: up to the height limit it is
+  // fine, beyond it one error (not one per operator).
   std::string sum = "x = 1";
-  for (int i = 0; i < 20000; ++i)
+  for (int i = 0; i < 200; ++i)
     sum += " + 1";
   EXPECT_TRUE(errors(sum + "\n").empty());
+  for (int i = 0; i < 20000; ++i)
+    sum += " + 1";
+  Strings sumErrors = errors(sum + "\n");
+  ASSERT_EQ(sumErrors.size(), 1u);
+  EXPECT_NE(sumErrors[0].find("expression too complex"), std::string::npos) << sumErrors[0];
+  std::string chain = "x = a";
+  for (int i = 0; i < 400; ++i)
+    chain += " < a";
+  EXPECT_EQ(errors(chain + "\n").size(), 1u);
+  std::string ands = "x = a";
+  for (int i = 0; i < 400; ++i)
+    ands += " and a";
+  EXPECT_EQ(errors(ands + "\n").size(), 1u);
 }
 
 TEST(Errors, IndentationLimit) {

@@ -52,9 +52,18 @@ public:
   virtual ~Expr() = default;
   Kind kind() const { return TheKind; }
   SourceRange range() const { return Range; }
+  /// How deep the recursive walks of later stages go into this expression:
+  /// 1 for a leaf, 1 + the highest child for most nodes, the highest
+  /// operand + the number of operators for comparison chains and and/or
+  /// (the code generator nests one branch per operand). Set by the parser,
+  /// which rejects expressions higher than a fixed limit (Parser.cpp,
+  /// kMaxHeight) so that long operator chains cannot exhaust the stack.
+  unsigned height() const { return Height; }
+  void setHeight(unsigned h) { Height = h; }
 
 private:
   Kind TheKind;
+  uint32_t Height = 1;
   SourceRange Range;
 };
 using ExprPtr = std::unique_ptr<Expr>;
