@@ -18,8 +18,9 @@ PACKAGES=(
   # LLVM and MLIR 19: headers, CMake packages, the shared libLLVM/libMLIR,
   # FileCheck and lit (llvm-19-tools), the OpenMP runtime for parallel kernels.
   llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 lld-19 libomp-19-dev llvm-19-tools
-  # Libraries used by stn, its CLI, tests and benchmarks.
-  libcli11-dev libfmt-dev libgtest-dev libbenchmark-dev
+  # Libraries used by stn, its CLI, tests and benchmarks (libpng: the PNG
+  # image stacks of stn/Image.h and `stn apply`).
+  libcli11-dev libfmt-dev libgtest-dev libbenchmark-dev libpng-dev
   # Looked up (optionally) by LLVM's CMake package.
   zlib1g-dev libxml2-dev
 )

@@ -124,9 +124,15 @@ bool linkSharedObject(const std::string &object, std::string &so, std::string &e
   }
   if (ok) {
     // Undefined symbols (libm, the kernel runtime in libstn) resolve when
-    // the library is loaded into the process.
-    const char *argv[] = {lld.c_str(), "-shared", "--hash-style=gnu", "-O1", "-o",
-                          out.c_str(),  obj.c_str(), nullptr};
+    // the library is loaded into the process. The OpenMP runtime (parallel
+    // loops) and libmvec (vectorized math) become DT_NEEDED entries only
+    // when the kernel calls them (--as-needed); libomp is found through
+    // the run path where the build found it.
+    std::string ompDir = fs::path(STN_LIBOMP_PATH).parent_path().string();
+    const char *argv[] = {lld.c_str(),     "-shared",       "--hash-style=gnu", "-O1",
+                          "-o",            out.c_str(),     obj.c_str(),        "--as-needed",
+                          STN_LIBOMP_PATH, "-L/lib/x86_64-linux-gnu", "-L/usr/lib/x86_64-linux-gnu",
+                          "-l:libmvec.so.1", "-rpath", ompDir.c_str(), nullptr};
     pid_t pid;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);

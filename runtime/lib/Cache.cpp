@@ -997,7 +997,7 @@ CacheKey computeCacheKey(const Program &program, const KernelDecl &k, const std:
   field(m, "options",
         fmt::format("nopython={} parallel={} fastmath={} cache={} nogil={} boundscheck={} "
                     "error_model={} target={}",
-                    o.nopython, o.parallel, o.fastmath, o.cache, o.nogil, o.boundscheck,
+                    o.nopython, o.parallel, static_cast<unsigned>(o.fastmathFlags), o.cache, o.nogil, o.boundscheck,
                     o.errorModel, o.target));
   // Imports decide what `np.`, `math.` and from-imported names mean.
   std::string imports;

@@ -63,7 +63,9 @@ void checkOut(const std::string &kernel, const Arg &out, const std::vector<int64
 
 } // namespace
 
-void checkCallShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut) {
+namespace {
+
+void checkShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut) {
   const std::string &name = k.def->name;
   const auto &params = k.def->params;
   size_t n = args.size() - (hasOut ? 1 : 0);
@@ -115,9 +117,10 @@ void checkCallShapes(const KernelDecl &k, const std::vector<Arg> &args, bool has
       std::vector<int64_t> shape =
           args[i].isArray() ? args[i].array().shape : std::vector<int64_t>{};
       if (shape.size() < core.size())
-        throw Error(fmt::format("error: gufunc '{}': input '{}' has {} dimension(s) but its core "
+        throw Error(fmt::format("error: gufunc '{}': input '{}' has {} dimension{} but its core "
                                 "({}) needs {}",
-                                name, params[i].name, shape.size(), fmt::join(core, ","),
+                                name, params[i].name, shape.size(),
+                                shape.size() == 1 ? "" : "s", fmt::join(core, ","),
                                 core.size()));
       size_t outer = shape.size() - core.size();
       for (size_t j = 0; j < core.size(); ++j) {
@@ -145,6 +148,21 @@ void checkCallShapes(const KernelDecl &k, const std::vector<Arg> &args, bool has
       checkOut(name, args.back(), shape);
     return;
   }
+  }
+}
+
+} // namespace
+
+void checkCallShapes(const KernelDecl &k, const SourceFile &file, const std::vector<Arg> &args,
+                     bool hasOut) {
+  try {
+    checkShapes(k, args, hasOut);
+  } catch (const Error &e) {
+    // The message names the kernel; the note says where it is defined (the
+    // call itself is in host code, which has no .stn location).
+    auto [line, col] = file.lineCol(k.def->nameRange.begin);
+    throw Error(fmt::format("{}\nnote: in kernel '{}' defined at {}:{}:{}", e.what(),
+                            k.def->name, file.name(), line, col));
   }
 }
 

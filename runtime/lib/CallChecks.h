@@ -18,8 +18,10 @@
 
 namespace stn {
 
-/// Throws stn::Error if `args` (with out= last when `hasOut`) do not fit `k`.
-void checkCallShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut);
+/// Throws stn::Error if `args` (with out= last when `hasOut`) do not fit `k`
+/// (defined in `file`); the message ends with a note saying where `k` is.
+void checkCallShapes(const KernelDecl &k, const SourceFile &file, const std::vector<Arg> &args,
+                     bool hasOut);
 
 } // namespace stn
 

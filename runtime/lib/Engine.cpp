@@ -19,13 +19,17 @@
 
 #include "Cache.h"
 #include "CallChecks.h"
+#include "Cuda.h"
 #include "KernelRuntime.h"
 
 #include <dlfcn.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -42,7 +46,7 @@ bool parseStage(std::string_view name, Stage &out) {
       {"ast", Stage::AST},         {"typed", Stage::Typed},
       {"mlir", Stage::MLIR},       {"lowered", Stage::Lowered},
       {"mlir-lowered", Stage::Lowered}, {"llvm", Stage::LLVM},
-      {"asm", Stage::Asm}};
+      {"asm", Stage::Asm},         {"ptx", Stage::PTX}};
   for (auto &[n, s] : table)
     if (name == n) {
       out = s;
@@ -168,8 +172,54 @@ struct EngineImpl {
 struct ModuleImpl {
   std::shared_ptr<EngineImpl> engine;
   std::unique_ptr<Program> program;
+  std::vector<std::string> warnings; ///< of loading (Module::warnings)
   std::mutex mutex; ///< guards program (specialization) and specs
   std::map<std::string, std::shared_ptr<CompiledSpec>> specs;
+  /// GPU kernels by signature and target architecture (Cuda.h).
+  std::map<std::string, std::shared_ptr<GpuSpec>> gpuSpecs;
+
+  /// The compiled GPU kernel `k` for `args` and `arch`, from memory, the
+  /// disk cache (the architecture is part of the key) or the back end.
+  std::shared_ptr<GpuSpec> getGpuSpec(const KernelDecl &k, const std::vector<Type> &args,
+                                      const std::string &arch) {
+    std::string key = k.def->name + "(";
+    for (size_t i = 0; i < args.size(); ++i)
+      key += (i ? ", " : "") + args[i].str();
+    key += ") " + arch;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = gpuSpecs.find(key); it != gpuSpecs.end())
+      return it->second;
+    auto spec = std::make_shared<GpuSpec>();
+    CacheSession &cache = *engine->cache;
+    std::optional<CacheKey> ck;
+    bool found = false;
+    if (cache.enabled() && k.options.cache) {
+      ck = computeCacheKey(*program, k, args, engine->options.optLevel, cache.config().version,
+                           "gpu " + arch);
+      if (auto hit = cache.lookup(*ck)) {
+        found = hit->argTypes.size() == args.size() && parseGpuBinary(hit->object, spec->binary);
+        if (found)
+          spec->argTypes = hit->argTypes;
+        else
+          cache.discard(*ck, "it is not a GPU kernel of this signature");
+      }
+    }
+    if (!found) {
+      DiagnosticEngine diags;
+      TypedFunction *tf = program->specialize(k, args, diags);
+      if (!tf)
+        throw Error(diags.format());
+      bool ok = backend().compileGPU(*tf, arch, engine->options.optLevel, spec->binary, diags);
+      cache.noteCompilation();
+      if (!ok)
+        throw Error(diags.format());
+      spec->argTypes = tf->argTypes;
+      if (ck)
+        cache.store(*ck, tf->argTypes, tf->resultType, serializeGpuBinary(spec->binary), {});
+    }
+    gpuSpecs[key] = spec;
+    return spec;
+  }
 
   const KernelDecl &kernel(std::string_view name) {
     const KernelDecl *k = program->kernel(name);
@@ -317,18 +367,36 @@ Module Engine::loadString(std::string_view source, std::string_view name) {
   auto impl = std::make_shared<detail::ModuleImpl>();
   impl->engine = Impl;
   impl->program = std::move(program);
+  for (auto &d : diags.diagnostics())
+    if (d.severity == Severity::Warning)
+      impl->warnings.push_back(DiagnosticEngine::format(d));
   // Explicit signatures compile eagerly (like Numba's @jit("sig") and
   // @vectorize/@guvectorize signature lists). A ufunc's signature gives
   // element types (compiled for scalars, the core every array call reuses);
   // a gufunc's gives its inputs' core types (compiled for arrays of exactly
   // the core rank).
+  // Every kernel is compiled even after one failed, so that independent
+  // errors in several kernels are all reported at once (each only once: a
+  // kernel that calls a broken kernel repeats its callee's diagnostics).
+  std::string errors;
   for (auto &k : impl->program->kernels())
     for (auto &sig : k.signatures) {
+      // GPU code compiles on the first launch, for the device's architecture
+      // (Sema checked the signature when loading).
+      if (k.kind == KernelKind::Gpu || k.gpuDevice)
+        continue;
       std::vector<Type> args = sig.args;
       if (k.kind == KernelKind::Gufunc)
         args.resize(std::min(args.size(), Program::hostArity(k)));
-      impl->getSpec(k, args);
+      try {
+        impl->getSpec(k, args);
+      } catch (const Error &e) {
+        if (errors.find(e.what()) == std::string::npos)
+          errors += e.what();
+      }
     }
+  if (!errors.empty())
+    throw Error(errors);
   return Module(impl);
 }
 
@@ -364,6 +432,8 @@ std::string Engine::parseToAST(const std::string &path, std::string_view kernel)
 //===----------------------------------------------------------------------===//
 // Module
 //===----------------------------------------------------------------------===//
+
+const std::vector<std::string> &Module::warnings() const { return Impl->warnings; }
 
 Kernel Module::kernel(std::string_view name) const {
   Impl->kernel(name);
@@ -412,6 +482,26 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
     throw Error(diags.format());
   if (stage == Stage::Typed)
     return printTyped(*tf);
+  if (k.kind == KernelKind::Gpu) {
+    // No device needed: the target is $STN_CUDA_ARCH, else sm_90 (H100/H200).
+    const char *a = std::getenv("STN_CUDA_ARCH");
+    std::string arch = a && *a ? (std::string(a).rfind("sm_", 0) == 0 ? a : "sm_" + std::string(a))
+                               : "sm_90";
+    arch.erase(std::remove(arch.begin(), arch.end(), '.'), arch.end());
+    IRStage g = stage == Stage::MLIR      ? IRStage::MLIR
+                : stage == Stage::Lowered ? IRStage::Lowered
+                : stage == Stage::LLVM    ? IRStage::LLVM
+                                          : IRStage::PTX;
+    std::string out;
+    if (!detail::backend().emitGPUStage(*tf, static_cast<int>(g), arch,
+                                        Impl->engine->options.optLevel, out, diags))
+      throw Error(diags.format());
+    return out;
+  }
+  if (stage == Stage::PTX)
+    throw Error(fmt::format("error: '{}' is not a GPU kernel: --emit=ptx is for @cuda.jit / "
+                            "@kernel functions",
+                            k.def->name));
   IRStage irs = stage == Stage::MLIR      ? IRStage::MLIR
                 : stage == Stage::Lowered ? IRStage::Lowered
                 : stage == Stage::LLVM    ? IRStage::LLVM
@@ -524,6 +614,14 @@ Value Kernel::call(const std::vector<Arg> &args) const { return call(args, {}); 
 
 Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   const KernelDecl &k = Impl->kernel(Name);
+  if (k.kind == KernelKind::Gpu)
+    throw Error(fmt::format("error: '{}' is a GPU kernel: launch it with a grid and a block size "
+                            "(Kernel::launch, or stn run --grid X --block Y)",
+                            Name));
+  if (k.gpuDevice)
+    throw Error(fmt::format("error: '{}' is a GPU device function (device=True): only GPU "
+                            "kernels can call it",
+                            Name));
   const auto &params = k.def->params;
   size_t arity = Program::hostArity(k);
   if (argsIn.size() != arity) {
@@ -552,7 +650,7 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   std::vector<Type> types;
   for (size_t i = 0; i < args.size(); ++i)
     types.push_back(argumentType(args[i], i < arity ? params[i].name : std::string("out")));
-  checkCallShapes(k, args, hasOut);
+  checkCallShapes(k, *Impl->program->file(), args, hasOut);
   if (!k.signatures.empty() && k.kind == KernelKind::Jit) {
     std::string err;
     const Signature *sig = Impl->program->matchSignature(k, types, err);
@@ -609,6 +707,7 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
     ptrs.push_back(results[i].ptr());
   }
   detail::CallArena arena;
+  arena.setNumThreads(Impl->engine->options.numThreads);
   {
     detail::CallArena::Scope scope(arena);
     spec->fn(ptrs.data());
@@ -620,6 +719,41 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   }
   size_t pos = 0;
   return unpack(spec->resultType, results, pos, arena);
+}
+
+//===----------------------------------------------------------------------===//
+// GPU launches (Cuda.cpp does the transfers and the launch)
+//===----------------------------------------------------------------------===//
+
+void Kernel::launch(Dim3 grid, Dim3 block, const std::vector<GpuArg> &args) const {
+  const KernelDecl &k = Impl->kernel(Name);
+  if (k.kind != KernelKind::Gpu)
+    throw Error(fmt::format("error: '{}' is not a GPU kernel: only @cuda.jit / @kernel "
+                            "functions are launched; call it with Kernel::call",
+                            Name));
+  const auto &params = k.def->params;
+  if (args.size() != params.size()) {
+    std::string names;
+    for (size_t i = 0; i < params.size(); ++i)
+      names += (i ? ", " : "") + params[i].name;
+    throw Error(fmt::format("error: kernel '{}' takes {} argument{} ({}) but {} {} given", Name,
+                            params.size(), params.size() == 1 ? "" : "s", names, args.size(),
+                            args.size() == 1 ? "was" : "were"));
+  }
+  std::vector<Type> types;
+  for (size_t i = 0; i < args.size(); ++i)
+    types.push_back(detail::gpuArgumentType(args[i], params[i].name));
+  if (!k.signatures.empty()) {
+    std::string err;
+    const Signature *sig = Impl->program->matchSignature(k, types, err);
+    if (!sig)
+      throw Error("error: " + err);
+    types = sig->args;
+  }
+  int device = gpu::currentDevice();
+  std::string arch = detail::gpuTargetArch(device); // throws without a driver
+  auto spec = Impl->getGpuSpec(k, types, arch);
+  detail::launchGpu(*spec, k, grid, block, args, device);
 }
 
 } // namespace stn

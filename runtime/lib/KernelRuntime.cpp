@@ -35,6 +35,12 @@ CallArena::Scope::~Scope() { Current = Prev; }
 
 CallArena *CallArena::current() { return Current; }
 
+CallArena *CallArena::exchangeCurrent(CallArena *arena) {
+  CallArena *prev = Current;
+  Current = arena;
+  return prev;
+}
+
 void *CallArena::allocate(size_t bytes, size_t alignment) {
   void *p = nullptr;
   if (alignment > alignof(std::max_align_t)) {
@@ -108,12 +114,15 @@ extern "C" __attribute__((visibility("default"))) void _mlir_memref_to_llvm_free
 namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> runtimeSymbols() {
-  return {
+  std::vector<std::pair<std::string, void *>> symbols = {
       {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
       {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
   };
+  auto parallel = parallelRuntimeSymbols();
+  symbols.insert(symbols.end(), parallel.begin(), parallel.end());
+  return symbols;
 }
 
 } // namespace stn::detail

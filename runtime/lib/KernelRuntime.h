@@ -47,9 +47,19 @@ public:
   std::shared_ptr<void> adopt(void *allocated);
 
   static CallArena *current();
+  /// Makes `arena` the current thread's (null: none) and returns the
+  /// previous one: parallel regions give their worker threads the arena of
+  /// the call that started them (ParallelRuntime.cpp).
+  static CallArena *exchangeCurrent(CallArena *arena);
+
+  /// The number of threads parallel loops of this call use (0: the default,
+  /// see ParallelRuntime.cpp).
+  unsigned numThreads() const { return NumThreads; }
+  void setNumThreads(unsigned n) { NumThreads = n; }
 
 private:
   std::mutex M;
+  unsigned NumThreads = 0;
   std::unordered_map<void *, std::shared_ptr<void>> Live;   ///< not yet adopted: null
   std::unordered_map<void *, std::shared_ptr<void>> Adopted;
 };
@@ -59,6 +69,12 @@ CallArena &orphanArenaRef();
 
 /// Symbols compiled kernels import from the runtime (name, address).
 std::vector<std::pair<std::string, void *>> runtimeSymbols();
+/// Those of parallel loops and random numbers (ParallelRuntime.cpp).
+std::vector<std::pair<std::string, void *>> parallelRuntimeSymbols();
+
+/// The thread count parallel loops use when the engine sets none:
+/// $STN_NUM_THREADS, else the CPUs this process may run on.
+unsigned defaultNumThreads();
 
 } // namespace stn::detail
 

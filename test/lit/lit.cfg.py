@@ -14,7 +14,8 @@
 #   %examples   the source tree's dsl-examples/
 #
 # GPU tests add `REQUIRES: cuda-gpu`; that feature is on only when the
-# environment has STN_TEST_GPU=1 (a machine with a CUDA device).
+# environment has STN_TEST_GPU=1 (a machine with a CUDA device). Tests that
+# assemble generated PTX add `REQUIRES: ptxas` (the CUDA toolkit is there).
 #
 #===----------------------------------------------------------------------===#
 
@@ -74,3 +75,16 @@ config.environment["STN_CACHE_DIR"] = os.path.join(config.test_exec_root,
 
 if os.environ.get("STN_TEST_GPU") == "1":
     config.available_features.add("cuda-gpu")
+
+# GPU code generation needs no GPU: tests that assemble the generated PTX
+# with the CUDA toolkit's ptxas say `REQUIRES: ptxas` and run `%ptxas`
+# (the toolkit also provides libdevice, which kernels calling math need).
+cuda_home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+ptxas = os.path.join(cuda_home, "bin", "ptxas")
+if os.access(ptxas, os.X_OK) and os.path.exists(
+        os.path.join(cuda_home, "nvvm", "libdevice", "libdevice.10.bc")):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+for var in ("CUDA_HOME", "CUDA_PATH"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

@@ -1084,8 +1084,11 @@ TEST(Expressions, UnsupportedForms) {
   EXPECT_EQ(expr("lambda: 0"), "(unsupported \"lambda expressions\")");
   EXPECT_EQ(expr("{}"), "(unsupported \"dict displays\")");
   EXPECT_EQ(expr("{'a': 1, **b}"), "(unsupported \"dict displays\")");
-  EXPECT_EQ(expr("{1, 2}"), "(unsupported \"set displays\")");
-  EXPECT_EQ(expr("{a[1:2]}"), "(unsupported \"set displays\")");
+  // Set displays are parsed (decorator options take one: fastmath={...});
+  // Sema rejects them in kernels.
+  EXPECT_EQ(expr("{1, 2}"), "(set (int 1) (int 2))");
+  EXPECT_EQ(expr("{\"nnan\", \"ninf\",}"), "(set (str \"nnan\") (str \"ninf\"))");
+  EXPECT_EQ(expr("{a[1:2]}"), "(set (subscript (name a) (slice (int 1) (int 2) _)))");
   EXPECT_EQ(expr("[x * 2 for x in y if x]"), "(unsupported \"list comprehensions\")");
   EXPECT_EQ(expr("(x for x in y)"), "(unsupported \"generator expressions\")");
   EXPECT_EQ(expr("{k: v for k, v in d}"), "(unsupported \"dict comprehensions\")");

@@ -17,6 +17,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/stn.h"
+#include "stn/Image.h"
+#include "stn/SysInfo.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -25,6 +27,7 @@
 #include <llvm/Config/llvm-config.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -39,6 +42,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -415,9 +420,46 @@ struct RunOptions {
   std::vector<std::string> args;
   std::string output;
   std::string saveArgs;
+  std::string saveFormat = "npy";
   unsigned threads = 0;
   bool quiet = false;
+  std::string grid, block; ///< GPU kernels: "X[,Y[,Z]]"
 };
+
+/// "X[,Y[,Z]]" for --grid/--block.
+stn::Dim3 parseDim3(const std::string &option, const std::string &text) {
+  std::vector<uint32_t> v;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    char *end = nullptr;
+    unsigned long n = part.empty() ? 0 : std::strtoul(part.c_str(), &end, 10);
+    if (part.empty() || *end || n == 0 || n > 0x7fffffffUL || v.size() == 3)
+      throw stn::Error(fmt::format("stn: error: {} takes one to three positive integers "
+                                   "separated by commas (X[,Y[,Z]]), not '{}'\n",
+                                   option, text));
+    v.push_back(static_cast<uint32_t>(n));
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  v.resize(3, 1);
+  return stn::Dim3(v[0], v[1], v[2]);
+}
+
+bool hasPngExtension(const std::string &path) {
+  std::string ext = fs::path(path).extension().string();
+  return ext == ".png" || ext == ".PNG";
+}
+
+/// Writes an array result to OUT: a PNG when OUT ends in .png, else .npy.
+void writeArrayFile(const std::string &path, const stn::ArrayView &array) {
+  if (hasPngExtension(path))
+    stn::writePng(path, array);
+  else
+    stn::writeNpy(path, array);
+}
 
 int runCommand(const RunOptions &opt) {
   // Arguments first: a bad literal should not cost a compile.
@@ -428,7 +470,7 @@ int runCommand(const RunOptions &opt) {
     const std::string &text = opt.args[i];
     size_t index = i + 1;
     bool pathLike = text.size() > 4 && text.compare(text.size() - 4, 4, ".npy") == 0;
-    pathLike = pathLike || text.find('/') != std::string::npos;
+    pathLike = pathLike || hasPngExtension(text) || text.find('/') != std::string::npos;
     std::optional<stn::Scalar> scalar;
     if (!pathLike && !text.empty())
       scalar = parseLiteralArg(index, text);
@@ -447,24 +489,39 @@ int runCommand(const RunOptions &opt) {
     }
     if (fs::is_directory(text, ec))
       argError(index, fmt::format("'{}' is a directory, not an .npy file", text));
-    arrays.emplace_back(i, stn::readNpy(text));
+    arrays.emplace_back(i, hasPngExtension(text) ? stn::readPng(text) : stn::readNpy(text));
     args.emplace_back(arrays.back().second.view());
   }
 
-  stn::Engine engine(engineOptions(opt.quiet));
+  stn::EngineOptions engineOpts = engineOptions(opt.quiet);
+  engineOpts.numThreads = opt.threads;
+  stn::Engine engine(engineOpts);
   stn::Module mod = engine.loadFile(opt.file);
   printWarnings(opt.quiet);
   stn::Kernel kernel = mod.kernel(opt.kernel);
-  // The call checks the argument count and types (and names the parameters
-  // when the count is wrong).
-  stn::Value result = kernel.call(args);
+  stn::Value result;
+  if (!opt.grid.empty() || !opt.block.empty()) {
+    // A GPU kernel: arrays are copied to the device and the ones it writes
+    // back, so --save-args sees the results.
+    if (opt.grid.empty() || opt.block.empty())
+      throw stn::Error("stn: error: a GPU launch needs both --grid and --block\n");
+    std::vector<stn::GpuArg> gpuArgs;
+    for (size_t i = 0; i < args.size(); ++i)
+      gpuArgs.push_back(args[i].isArray() ? stn::GpuArg(args[i].array())
+                                          : stn::GpuArg(args[i].scalar()));
+    kernel.launch(parseDim3("--grid", opt.grid), parseDim3("--block", opt.block), gpuArgs);
+  } else {
+    // The call checks the argument count and types (and names the parameters
+    // when the count is wrong).
+    result = kernel.call(args);
+  }
 
   if (!opt.saveArgs.empty()) {
     std::vector<std::string> params = kernel.parameterNames();
     fs::create_directories(opt.saveArgs);
     for (const auto &[i, array] : arrays) {
       std::string name = i < params.size() ? params[i] : fmt::format("arg{}", i);
-      stn::writeNpy((fs::path(opt.saveArgs) / (name + ".npy")).string(), array);
+      writeArrayFile((fs::path(opt.saveArgs) / (name + "." + opt.saveFormat)).string(), array);
     }
     if (arrays.empty())
       warn(opt.quiet, "--save-args: the call had no array arguments; nothing written");
@@ -473,7 +530,7 @@ int runCommand(const RunOptions &opt) {
   if (result.isArray()) {
     if (opt.output.empty())
       throw stn::Error("stn: error: the result is an array; use -o OUT.npy to write it\n");
-    stn::writeNpy(opt.output, result.array());
+    writeArrayFile(opt.output, result.array());
     return 0;
   }
   if (result.isTuple() && holdsArray(result)) {
@@ -493,11 +550,12 @@ int runCommand(const RunOptions &opt) {
   return 0;
 }
 
-int checkCommand(const std::string &file, bool quiet) {
+int checkCommand(const std::string &file, bool quiet, bool werror) {
   stn::Engine engine(engineOptions(quiet));
   engine.loadFile(file);
   printWarnings(quiet);
-  return 0;
+  // --werror: warnings fail the check (the diagnostics still say warning:).
+  return werror && !stn::Engine::lastWarnings().empty() ? 1 : 0;
 }
 
 struct IrOptions {
@@ -704,6 +762,8 @@ constexpr const char *RunFooter = R"TXT(ARG syntax (each ARG is one kernel argum
   x.npy             an array argument, read from a NumPy .npy file (any stn
                     dtype, either byte order, C or Fortran order); an ARG that
                     ends in .npy or contains '/' is always taken as a file
+  x.png             an array argument read from a PNG image: uint8 or uint16,
+                    (H, W) for gray, (H, W, C) for C channels
   42  -3  0x1f      an integer: int64 (an error if it does not fit)
   2.5  -1e-3  inf  nan
                     a float: float64
@@ -724,7 +784,8 @@ Result:
   a scalar, or a tuple of scalars (nested tuples too)
                     printed to stdout as JSON: 42, 2.5, true, NaN, Infinity,
                     {"real": 1.0, "imag": 2.0}, [1, 2.5, true]
-  an array          written to OUT (-o OUT.npy); an error without -o
+  an array          written to OUT (-o OUT.npy, or -o OUT.png for uint8 and
+                    uint16 images); an error without -o
   a tuple holding arrays
                     OUT (-o DIR) is a directory, created if needed; element i
                     is written to DIR/i.npy if it is an array (a nested
@@ -733,6 +794,8 @@ Result:
 
 --save-args DIR writes every array argument, after the call, to
 DIR/<parameter name>.npy: use it for kernels that fill an output argument.
+With --save-format png they are written as DIR/<parameter name>.png (uint8
+and uint16 arrays of shape (H, W) or (H, W, 1..4) only).
 
 Exit status: 0 on success, 1 on any error (printed to stderr), 2 on a usage
 error.
@@ -744,6 +807,9 @@ constexpr const char *MainFooter = R"TXT(Examples:
   stn check kernels.stn                     reports errors and warnings
   stn ir matmul.stn matmul --sig "f64[:,:], f64[:,:], f64[:,:]" --emit=llvm
   stn cache list                            the compiled kernels kept on disk
+  stn apply smooth.stn smooth 'img/*.png' -o out/ --as uint8
+                                            a kernel over a stack of images
+  stn sysinfo                               CPU, versions, CUDA, cache, threads
 
 Exit status: 0 on success, 1 on an error (diagnostics go to stderr), 2 on a
 usage error. Run 'stn COMMAND --help' for the options of each command.
@@ -753,8 +819,8 @@ constexpr const char *CheckFooter = R"TXT(Checks everything that needs no argume
 their options, unsupported Python features, and the kernels that have an
 explicit signature (which are compiled).
 
-Exit status: 0 if FILE is correct (it may have warnings), 1 if it has errors,
-2 on a usage error.
+Exit status: 0 if FILE is correct (it may have warnings), 1 if it has errors
+(or warnings, with --werror), 2 on a usage error.
 )TXT";
 
 constexpr const char *IrFooter = R"TXT(Example:
@@ -775,6 +841,246 @@ STN_CACHE_SIZE_LIMIT (e.g. 500M, 2G; default 1G) sets the size limit.
 
 Exit status: 0 on success, 1 on an error (printed to stderr), 2 on a usage
 error.
+)TXT";
+
+//===----------------------------------------------------------------------===//
+// stn apply
+//===----------------------------------------------------------------------===//
+
+struct ApplyCliOptions {
+  std::string file;
+  std::string kernel;
+  std::vector<std::string> inputs;
+  std::string output;
+  int64_t chunk = 0;
+  std::string memory;
+  std::string format;
+  std::string as;
+  unsigned jobs = 0;
+  int pngLevel = 1;
+  bool stats = false;
+  bool quiet = false;
+};
+
+std::string formatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0)
+    return "--:--";
+  auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600)
+    return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+/// A one-line progress bar on stderr, redrawn at most ten times a second.
+/// Only used when stderr is a terminal.
+class ProgressBar {
+public:
+  void update(const stn::ApplyProgress &p) {
+    bool done = p.written == p.total;
+    if (!done && !p.inKernel && p.seconds - LastDraw < 0.1)
+      return;
+    LastDraw = p.seconds;
+    // Reading and writing are each half of the work of an image.
+    double fraction = p.total ? double(p.read + p.written) / double(2 * p.total) : 1.0;
+    double rate = p.seconds > 0 ? double(p.bytesRead) / p.seconds / 1e6 : 0.0;
+    double eta = fraction > 0 ? p.seconds * (1 - fraction) / fraction : -1;
+    constexpr int Width = 30;
+    int filled = static_cast<int>(fraction * Width);
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.append(static_cast<size_t>(Width - filled), '.');
+    std::cerr << fmt::format("\r\033[K{:3.0f}% [{}] {}/{} images  {:.1f} MB/s  ETA {}{}",
+                             100 * fraction, bar, p.written, p.total, rate,
+                             done ? formatDuration(0) : formatDuration(eta),
+                             p.inKernel ? "  (running the kernel)" : "")
+              << std::flush;
+  }
+  void finish() { std::cerr << "\r\033[K" << std::flush; }
+
+private:
+  double LastDraw = -1;
+};
+
+int applyCommand(const ApplyCliOptions &opt) {
+  stn::ApplyOptions options;
+  options.chunk = opt.chunk;
+  options.threads = opt.jobs;
+  options.png.compressionLevel = opt.pngLevel;
+  if (!opt.memory.empty()) {
+    std::optional<uint64_t> v = stn::cache::parseSize(opt.memory);
+    if (!v || *v == 0)
+      throw stn::Error(fmt::format("stn: error: --memory: '{}' is not a size (write bytes, or "
+                                   "a number with K, M or G such as 512M or 8G)\n",
+                                   opt.memory));
+    options.memoryBudget = *v;
+  }
+  if (!opt.as.empty()) {
+    std::optional<stn::DType> dt = stn::parseDType(opt.as);
+    if (!dt)
+      throw stn::Error(fmt::format("stn: error: --as: unknown dtype '{}' (use a dtype name "
+                                   "such as uint8, uint16, int16, float32)\n",
+                                   opt.as));
+    options.convertTo = *dt;
+  }
+  if (opt.format == "png")
+    options.outputFormat = stn::ImageFormat::Png;
+  else if (opt.format == "npy")
+    options.outputFormat = stn::ImageFormat::Npy;
+  bool tty = !opt.quiet && ::isatty(STDERR_FILENO);
+  ProgressBar bar;
+  if (tty)
+    options.onProgress = [&bar](const stn::ApplyProgress &p) { bar.update(p); };
+  options.onWarning = [&](const std::string &w) { warn(opt.quiet, w); };
+
+  stn::Engine engine(engineOptions(opt.quiet));
+  stn::ApplyReport r;
+  try {
+    r = stn::applyToImages(engine, opt.file, opt.kernel, opt.inputs, opt.output, options);
+  } catch (...) {
+    if (tty)
+      bar.finish();
+    throw;
+  }
+  if (tty)
+    bar.finish();
+  printWarnings(opt.quiet);
+  if (opt.quiet || (!tty && !opt.stats))
+    return 0;
+  double mb = double(r.inputBytes) / 1e6;
+  std::cerr << fmt::format(
+      "stn: {} images ({}) -> {} ({} {}), {}: {:.2f} s, {:.1f} MB/s\n", r.images,
+      stn::cache::formatSize(r.inputBytes), opt.output, stn::dtypeName(r.resultDType),
+      r.resultShape.size() > 1 ? "images" : "values",
+      r.streamed ? fmt::format("{} chunks of {} images", r.chunks, r.chunkSize)
+                 : std::string("in memory"),
+      r.totalSeconds, r.totalSeconds > 0 ? mb / r.totalSeconds : 0.0);
+  if (opt.stats) {
+    double other = std::max(0.0, r.totalSeconds - r.decodeSeconds - r.kernelSeconds -
+                                     r.convertSeconds - r.encodeSeconds);
+    std::cerr << fmt::format("stn: time: decode {:.3f} s, kernel {:.3f} s, {}encode {:.3f} s, "
+                             "other (probe, load, compile) {:.3f} s\n",
+                             r.decodeSeconds, r.kernelSeconds,
+                             opt.as.empty() ? "" : fmt::format("convert {:.3f} s, ",
+                                                              r.convertSeconds),
+                             r.encodeSeconds, other);
+  }
+  return 0;
+}
+
+constexpr const char *ApplyFooter = R"TXT(Calls KERNEL once with all the images as one array (the stack) and writes
+result image i under the name of input i:
+
+  stn apply kernels.stn invert 'images/*.png' -o out/
+
+INPUT is a PNG or .npy file, a directory (its .png and .npy files) or a
+quoted glob pattern; matches are sorted by name. PNG images (8 or 16 bits;
+gray, gray+alpha, RGB or RGBA) become a uint8 or uint16 array of shape
+(N, H, W) for one channel, (N, H, W, C) for C channels; every image must have
+the same size, channels and bit depth. Each .npy file is one image of any
+dtype; all must have the same dtype and shape.
+
+KERNEL takes the stack as its one argument and returns an array whose first
+axis is the image: a @gufunc such as @gufunc("(n,m)->(n,m)"), a @ufunc, a
+@stencil, or a @jit function. Results are written in the inputs' format
+(--format to change it); a PNG holds uint8 or uint16 images of shape (H, W)
+or (H, W, 1..4), other results need --format npy, or --as uint8 (uint16)
+when every value is a whole number in range. The seed's smooth, for one,
+returns float64 for uint8 images (Numba's typing: uint64 // int64 is
+float64), so 8-bit PNGs are smoothed with:
+
+  stn apply dsl-examples/smooth.stn smooth 'images/*.png' -o out/ --as uint8
+
+Memory: the stack and its result are processed in one call when they fit in
+the memory budget (--memory, else $STN_APPLY_MEMORY, else half of the
+physical memory); otherwise, or with --chunk N, in chunks of N images, one
+kernel call each, with the same results. Chunks are only possible when image
+i of the result depends on image i alone: ufuncs, gufuncs whose core
+dimensions leave the first axis, stencils with a zero neighborhood along it.
+Other kernels (@jit functions) are rejected with an error in that case.
+
+A progress bar with throughput and ETA is drawn on stderr when it is a
+terminal, followed by a one-line summary; nothing is printed otherwise
+(--stats prints the summary and the decode/kernel/encode times anyway).
+
+Exit status: 0 on success, 1 on an error (printed to stderr), 2 on a usage
+error.
+)TXT";
+
+//===----------------------------------------------------------------------===//
+// stn sysinfo
+//===----------------------------------------------------------------------===//
+
+/// Wraps words into lines of at most `width` characters, each indented.
+std::string wrapWords(const std::vector<std::string> &words, size_t indent, size_t width) {
+  std::string out, line;
+  for (const std::string &w : words) {
+    if (!line.empty() && indent + line.size() + 1 + w.size() > width) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + w;
+  }
+  return out + line;
+}
+
+int sysinfoCommand() {
+  stn::SystemInfo s = stn::systemInfo();
+  constexpr size_t Indent = 24;
+  auto row = [](std::string_view key, const std::string &value) {
+    std::cout << fmt::format("  {:<{}}{}\n", std::string(key) + ":", Indent - 2, value);
+  };
+  std::cout << "System\n";
+  row("OS", s.os.empty() ? "unknown" : s.os);
+  row("CPU name", s.cpuName);
+  if (s.backendError.empty()) {
+    row("CPU target (LLVM)", fmt::format("{} ({})", s.llvmCpu, s.hostTriple));
+    std::vector<std::string> features = s.cpuFeatures;
+    std::sort(features.begin(), features.end());
+    row("CPU features", features.empty() ? "none reported"
+                                         : wrapWords(features, Indent, 79));
+  } else {
+    std::string err = s.backendError;
+    while (!err.empty() && err.back() == '\n')
+      err.pop_back();
+    row("CPU target (LLVM)", "unknown: " + err);
+    row("CPU features", "unknown (the code generator could not be loaded)");
+  }
+  row("Logical cores", std::to_string(s.logicalCores));
+  row("Available cores", fmt::format("{} (CPU affinity of this process)", s.availableCores));
+  std::cout << "Versions\n";
+  row("stn", s.stnVersion);
+  row("LLVM", s.llvmVersion.empty() ? "unknown" : s.llvmVersion);
+  row("MLIR", s.mlirVersion.empty() ? "unknown" : s.mlirVersion);
+  row("Code generator", s.backendPath);
+  std::cout << "CUDA\n";
+  row("Driver", s.cudaAvailable
+                    ? fmt::format("{}.{}", s.cudaDriverVersion / 1000,
+                                  s.cudaDriverVersion % 1000 / 10)
+                    : "none");
+  row("Status", s.cudaStatus);
+  row("Devices", std::to_string(s.cudaDevices.size()));
+  for (const stn::CudaDeviceInfo &d : s.cudaDevices)
+    row(fmt::format("Device {}", d.index),
+        fmt::format("{}, compute capability {}.{}, {} multiprocessors, {}", d.name,
+                    d.computeMajor, d.computeMinor, d.multiprocessors,
+                    stn::cache::formatSize(d.memoryBytes)));
+  std::cout << "Kernel cache\n";
+  row("Directory", s.cacheDir);
+  row("State", s.cacheEnabled ? "on" : "off (" + s.cacheDisabledBecause + ")");
+  row("Size", fmt::format("{} entr{}, {} (limit {})", s.cacheEntries,
+                          s.cacheEntries == 1 ? "y" : "ies", stn::cache::formatSize(s.cacheBytes),
+                          stn::cache::formatSize(s.cacheLimit)));
+  std::cout << "Threads\n";
+  row("Threads", fmt::format("{} (from {})", s.threads, s.threadsFrom));
+  return 0;
+}
+
+constexpr const char *SysinfoFooter = R"TXT(Prints what stn sees of this machine, for bug reports (like `numba -s`): the
+OS, the CPU and the features LLVM targets, the cores, the stn, LLVM and MLIR
+versions, the CUDA driver and devices (or why there are none), the kernel
+cache (directory, state, size) and the number of threads stn uses
+($STN_NUM_THREADS if set, else the available cores).
+
+Exit status: 0.
 )TXT";
 
 } // namespace
@@ -806,11 +1112,23 @@ int main(int argc, char **argv) {
                   "After the call, write each array argument to DIR/<parameter name>.npy "
                   "(for kernels that fill an output argument)")
       ->option_text("DIR");
+  run->add_option("--save-format", runOpt.saveFormat,
+                  "The format of the files --save-args writes: npy (default) or png (uint8 "
+                  "and uint16 images only)")
+      ->option_text("FORMAT")
+      ->check(CLI::IsMember({"npy", "png"}));
   run->add_option("--threads", runOpt.threads,
-                  "Number of threads for parallel kernels; accepted but has no effect "
-                  "yet (0, the default, means all cores)")
+                  "Number of threads for parallel loops (prange in parallel=True kernels, "
+                  "target=\"parallel\"); 0, the default, means $STN_NUM_THREADS, else "
+                  "the cores available to the process")
       ->option_text("N")
       ->check(CLI::Range(0u, 4096u));
+  run->add_option("--grid", runOpt.grid,
+                  "GPU kernels (@cuda.jit): the grid of blocks, X[,Y[,Z]]; needs --block")
+      ->option_text("X[,Y[,Z]]");
+  run->add_option("--block", runOpt.block,
+                  "GPU kernels: the threads of one block, X[,Y[,Z]] (at most 1024 in all)")
+      ->option_text("X[,Y[,Z]]");
   run->add_flag("-q,--quiet", runOpt.quiet,
                 "Print nothing but errors: no warnings and no JSON result (files given "
                 "by -o and --save-args are still written)");
@@ -823,6 +1141,8 @@ int main(int argc, char **argv) {
                "nothing and exits 0 if it is correct, exits 1 if it has errors");
   check->add_option("FILE", checkFile, "The .stn source file")->required()->type_name("");
   check->add_flag("-q,--quiet", checkQuiet, "Do not print warnings");
+  bool checkWerror = false;
+  check->add_flag("--werror", checkWerror, "Exit with status 1 if there are warnings");
   check->footer(CheckFooter);
 
   IrOptions irOpt;
@@ -842,10 +1162,11 @@ int main(int argc, char **argv) {
                  "The stage to print: ast (syntax tree), typed (syntax tree with "
                  "inferred types), mlir (upstream MLIR dialects), lowered or "
                  "mlir-lowered (MLIR in the LLVM dialect), llvm (optimized LLVM IR), "
-                 "asm (host assembly); default: mlir")
+                 "asm (host assembly), ptx (GPU kernels; their mlir stage is the "
+                 "gpu.module); default: mlir")
       ->option_text("STAGE")
       ->check(CLI::IsMember({"ast", "typed", "mlir", "lowered", "mlir-lowered", "llvm",
-                             "asm"}));
+                             "asm", "ptx"}));
   ir->footer(IrFooter);
 
   CLI::App *cache = app.add_subcommand(
@@ -870,13 +1191,71 @@ int main(int argc, char **argv) {
                    "Keep at most SIZE bytes (e.g. 500M, 2G); default: the cache's size limit")
       ->option_text("SIZE");
 
+  ApplyCliOptions applyOpt;
+  CLI::App *apply = app.add_subcommand(
+      "apply", "Run KERNEL of FILE.stn over a stack of images (PNG or .npy files) and write "
+               "one result file per image into DIR");
+  apply->add_option("FILE", applyOpt.file, "The .stn source file")->required()->type_name("");
+  apply->add_option("KERNEL", applyOpt.kernel,
+                    "The kernel to call with the stack (its one argument)")
+      ->required()
+      ->type_name("");
+  apply->add_option("INPUT", applyOpt.inputs,
+                    "Image files, directories or quoted glob patterns ('images/*.png')")
+      ->required()
+      ->type_name("");
+  apply->add_option("-o,--output", applyOpt.output,
+                    "The output directory (created if needed); results keep the inputs' "
+                    "file names")
+      ->required()
+      ->option_text("DIR");
+  apply->add_option("--chunk", applyOpt.chunk,
+                    "Call the kernel on N images at a time (default: the whole stack if it "
+                    "fits in memory)")
+      ->option_text("N")
+      ->check(CLI::Range(int64_t(1), std::numeric_limits<int64_t>::max()));
+  apply->add_option("--memory", applyOpt.memory,
+                    "Memory budget for the stack and its result, e.g. 512M or 8G (default: "
+                    "$STN_APPLY_MEMORY, else half of the physical memory)")
+      ->option_text("SIZE");
+  apply->add_option("--format", applyOpt.format,
+                    "Output file format (default: the inputs' format)")
+      ->option_text("png|npy")
+      ->check(CLI::IsMember({"png", "npy"}));
+  apply->add_option("--as", applyOpt.as,
+                    "Convert the results to DTYPE before writing, only if every value fits "
+                    "exactly (e.g. --as uint8 to write a float64 result as 8-bit PNG)")
+      ->option_text("DTYPE");
+  apply->add_option("-j,--jobs", applyOpt.jobs,
+                    "Threads decoding and encoding files (default: $STN_NUM_THREADS, else "
+                    "the available cores)")
+      ->option_text("N")
+      ->check(CLI::Range(1u, 4096u));
+  apply->add_option("--png-level", applyOpt.pngLevel,
+                    "zlib compression level of written PNGs, 0 (none) to 9 (smallest); "
+                    "default 1 (fast)")
+      ->option_text("L")
+      ->check(CLI::Range(0, 9));
+  apply->add_flag("--stats", applyOpt.stats,
+                  "Print a summary and the decode/kernel/encode times to stderr, also when it "
+                  "is not a terminal");
+  apply->add_flag("-q,--quiet", applyOpt.quiet, "Print nothing but errors");
+  apply->footer(ApplyFooter);
+
+  CLI::App *sysinfo = app.add_subcommand(
+      "sysinfo", "Print the CPU, cores, stn/LLVM/MLIR versions, CUDA driver and devices, "
+                 "kernel cache and thread count (for bug reports)");
+  sysinfo->footer(SysinfoFooter);
+
   std::vector<std::string> args(argv, argv + argc);
   // CLI11 reports a mistyped command as "A subcommand is required"; name it.
   if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' &&
       args[1] != run->get_name() && args[1] != check->get_name() &&
-      args[1] != ir->get_name() && args[1] != cache->get_name()) {
+      args[1] != ir->get_name() && args[1] != cache->get_name() &&
+      args[1] != apply->get_name() && args[1] != sysinfo->get_name()) {
     std::cerr << fmt::format("stn: error: unknown command '{}' (the commands are run, "
-                             "check, ir and cache)\nRun with --help for more information.\n",
+                             "check, ir, cache, apply and sysinfo)\nRun with --help for more "
+                             "information.\n",
                              args[1]);
     return 2;
   }
@@ -893,7 +1272,7 @@ int main(int argc, char **argv) {
     if (run->parsed())
       return runCommand(runOpt);
     if (check->parsed())
-      return checkCommand(checkFile, checkQuiet);
+      return checkCommand(checkFile, checkQuiet, checkWerror);
     if (ir->parsed())
       return irCommand(irOpt);
     if (cachePath->parsed())
@@ -906,6 +1285,10 @@ int main(int argc, char **argv) {
       return cacheClearCommand();
     if (cachePrune->parsed())
       return cachePruneCommand(pruneMaxSize);
+    if (apply->parsed())
+      return applyCommand(applyOpt);
+    if (sysinfo->parsed())
+      return sysinfoCommand();
   } catch (const stn::Error &e) {
     std::string msg = e.what();
     std::string firstLine = msg.substr(0, msg.find('\n'));

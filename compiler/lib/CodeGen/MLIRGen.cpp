@@ -20,11 +20,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/MLIRGen.h"
+#include "stn/Compiler/GPUGen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Complex/IR/Complex.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -54,7 +57,8 @@ void loadStnDialects(mlir::MLIRContext &ctx) {
   ctx.loadDialect<mlir::arith::ArithDialect, mlir::complex::ComplexDialect,
                   mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
                   mlir::math::MathDialect, mlir::memref::MemRefDialect,
-                  mlir::scf::SCFDialect>();
+                  mlir::scf::SCFDialect, mlir::LLVM::LLVMDialect,
+                  mlir::omp::OpenMPDialect>();
 }
 
 namespace {
@@ -112,6 +116,11 @@ public:
 
   bool isSealed(Block *b) const { return Sealed.count(b); }
 
+  /// `entry` starts a nested region (an OpenMP parallel region) inside
+  /// `outer`: a variable not defined in the region reads its value at the
+  /// region op, in `outer`. Writes in the region stay in the region.
+  void setRegionParent(Block *entry, Block *outer) { RegionParent[entry] = outer; }
+
 private:
   /// Every (terminator, successor index) edge into `b`.
   static SmallVector<std::pair<mlir::Operation *, unsigned>> edgesInto(Block *b) {
@@ -136,7 +145,8 @@ private:
     } else {
       auto edges = edgesInto(b);
       if (edges.empty()) {
-        v = MakeDefault(var);
+        auto parent = RegionParent.find(b);
+        v = parent != RegionParent.end() ? read(var, parent->second) : MakeDefault(var);
       } else if (edges.size() == 1) {
         v = read(var, edges[0].first->getBlock());
       } else {
@@ -164,6 +174,7 @@ private:
   llvm::DenseMap<Block *, llvm::StringMap<Value>> Defs;
   llvm::DenseSet<Block *> Sealed;
   llvm::DenseMap<Block *, SmallVector<std::pair<std::string, unsigned>>> Incomplete;
+  llvm::DenseMap<Block *, Block *> RegionParent;
 };
 
 //===----------------------------------------------------------------------===//
@@ -200,6 +211,27 @@ mlir::MemRefType memrefType(mlir::MLIRContext *ctx, const Type &t) {
     strides.back() = 1;
   auto layout = mlir::StridedLayoutAttr::get(ctx, dyn, strides);
   return mlir::MemRefType::get(shape, storageType(ctx, t.scalarKind()), layout);
+}
+
+/// The arith fast-math flags for a kernel's FastMathFlag bits.
+arith::FastMathFlags fastMathFlags(uint8_t bits) {
+  using FM = arith::FastMathFlags;
+  FM f = FM::none;
+  if (bits & FMNoNaNs)
+    f = f | FM::nnan;
+  if (bits & FMNoInfs)
+    f = f | FM::ninf;
+  if (bits & FMNoSignedZeros)
+    f = f | FM::nsz;
+  if (bits & FMAllowRecip)
+    f = f | FM::arcp;
+  if (bits & FMContract)
+    f = f | FM::contract;
+  if (bits & FMApproxFunc)
+    f = f | FM::afn;
+  if (bits & FMReassoc)
+    f = f | FM::reassoc;
+  return f;
 }
 
 /// The MLIR types of a stn type's leaves.
@@ -442,6 +474,22 @@ private:
   void genIf(const ast::If &s);
   void genWhile(const ast::While &s);
   void genFor(const ast::For &s);
+  CGValue randomCall(const ast::Call &c, const CallInfo &info);
+  Value randomUniform();
+  /// The thread's generator state (!llvm.ptr to 4 x i64), fetched once per
+  /// function or parallel region (RandomStates is keyed by AllocaBlock).
+  llvm::DenseMap<Block *, Value> RandomStates;
+  void genParallelFor(const ast::For &s, const ForInfo &info, Value start, Value stop,
+                      Value step);
+  int64_t workEstimate(const ast::Block &b);
+  int64_t workEstimate(const ast::Expr *e);
+  Value reduceIdentity(ReduceOp op, ScalarKind k);
+  Value reduceCombine(ReduceOp op, Value a, Value b, ScalarKind k);
+  /// Whether array expressions here run on a team (parallel=True kernels,
+  /// outside parallel loops).
+  bool parallelArrays() const {
+    return F.decl && F.decl->options.parallel && ParallelDepth == 0 && !StencilBody;
+  }
   void genLoop(const ast::For &s, const std::string &counter, Value start, Value stop,
                Value step, std::optional<int64_t> constStep,
                const std::function<void(Value)> &bindTarget);
@@ -459,6 +507,8 @@ private:
   CGValue ifexp(const ast::IfExp &e);
   CGValue unary(const ast::UnaryOp &u);
   CGValue call(const ast::Call &c);
+  /// GPU intrinsics (TypedFunction::gpu), emitted by GPUGen.cpp's hook.
+  CGValue gpuIntrinsic(const ast::Expr &e, const GpuCall &g);
   CGValue builtin(const ast::Call &c, const CallInfo &info);
   Value mathUnary(Builtin b, Value x, ScalarKind k);
   CGValue attribute(const ast::Attribute &a);
@@ -486,6 +536,12 @@ private:
   mlir::Region *Region = nullptr;
   Block *Cur = nullptr;
   Block *Entry = nullptr;
+  /// Where entryAlloca puts scratch memory: the function's entry, or the
+  /// entry of the parallel region being generated (per-thread scratch).
+  Block *AllocaBlock = nullptr;
+  /// Parallel regions around the code being generated (0 or 1: loops and
+  /// array expressions inside one run serially on their thread).
+  unsigned ParallelDepth = 0;
   std::unique_ptr<SSABuilder> SSA;
   std::map<std::string, Type> VarTypes; ///< leaf variable -> its type
   struct LoopTargets {
@@ -547,7 +603,7 @@ private:
   /// accumulators used inside loops do not grow the stack per iteration.
   Value entryAlloca(mlir::Type t) {
     OpBuilder::InsertionGuard g(B);
-    B.setInsertionPointToStart(Entry);
+    B.setInsertionPointToStart(AllocaBlock ? AllocaBlock : Entry);
     return B.create<memref::AllocaOp>(CurLoc, mlir::MemRefType::get({}, t));
   }
 };
@@ -572,10 +628,13 @@ public:
     // Declare every function first so calls can refer to them.
     for (auto *f : order)
       declare(*module, *f, f == &entry);
-    for (auto *f : order) {
+    // Callees first: a driver sizes its parallel loops by its core
+    // function's body (opCount).
+    for (auto *f : llvm::reverse(order)) {
       bool ok = true;
       switch (f->kind) {
       case KernelKind::Jit:
+      case KernelKind::Gpu:
         ok = FunctionGen(*this, *f, *module, Diags).generate();
         break;
       case KernelKind::Stencil:
@@ -603,6 +662,9 @@ public:
   }
 
   func::FuncOp funcFor(const TypedFunction *f) { return Funcs.lookup(f); }
+
+  /// Emits GPU intrinsics; null outside GPU compilations (GPUGen.h).
+  GPUIntrinsicEmitter *Gpu = nullptr;
 
   mlir::FunctionType functionType(const TypedFunction &f) {
     SmallVector<mlir::Type> args, results;
@@ -637,6 +699,189 @@ public:
                        llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body) {
     SmallVector<Value> steps(lbs.size(), b.create<arith::ConstantIndexOp>(l, 1));
     mlir::scf::buildLoopNest(b, l, lbs, ubs, steps, body);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Parallel loops (OpenMP)
+  //===--------------------------------------------------------------------===//
+  //
+  // A parallel loop over [0, n) becomes one `omp.parallel` region whose
+  // threads take chunks of consecutive indices from a shared counter (an
+  // atomic add per chunk: dynamic scheduling, which copes with busy cores)
+  // and run each chunk as an ordinary serial loop, so that inner loops and
+  // the chunk loop itself still vectorize. There are at most
+  // kChunksPerThread chunks per thread. The region's `if` clause runs it
+  // on the calling thread alone when the estimated work is below
+  // kMinParallelWork or only one thread is allowed: a small loop never pays
+  // for waking a team. Every thread brackets its work with
+  // _stn_parallel_enter/exit (runtime/lib/ParallelRuntime.cpp) to adopt the
+  // host call's allocation arena.
+
+  static constexpr int64_t kChunksPerThread = 4;
+  /// At most this many chunks, so that reduction partials fit a fixed
+  /// buffer on the stack (no allocation per loop).
+  static constexpr int64_t kMaxChunks = 1024;
+  /// Estimated operations below which a loop runs serially (about 20-50 us
+  /// of work on one core: more than waking the team costs).
+  static constexpr int64_t kMinParallelWork = 100000;
+
+  /// The number of operations in `f`: a rough cost of one call.
+  static int64_t opCount(func::FuncOp f) {
+    int64_t n = 0;
+    if (f)
+      f.walk([&](mlir::Operation *) { ++n; });
+    return n;
+  }
+
+  /// A runtime function (runtime/lib/ParallelRuntime.cpp) declared once.
+  func::FuncOp runtimeFunction(mlir::ModuleOp module, llvm::StringRef name,
+                               mlir::TypeRange args, mlir::TypeRange results) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder b(&Ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    auto f = b.create<func::FuncOp>(mlir::UnknownLoc::get(&Ctx), name,
+                                    mlir::FunctionType::get(&Ctx, args, results));
+    f.setPrivate();
+    return f;
+  }
+
+  Value callRuntime(OpBuilder &b, Location l, llvm::StringRef name, mlir::ValueRange args,
+                    mlir::TypeRange results) {
+    mlir::ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
+    if (!module)
+      module = llvm::dyn_cast<mlir::ModuleOp>(b.getInsertionBlock()->getParentOp());
+    func::FuncOp f = runtimeFunction(module, name, mlir::ValueRange(args).getTypes(), results);
+    auto call = b.create<func::CallOp>(l, f, args);
+    return results.empty() ? Value() : call.getResult(0);
+  }
+
+  /// The parallel loop's schedule, computed before the region.
+  struct ParallelPlan {
+    Value usePar;   ///< i1: run on a team
+    Value threads;  ///< i32: the team size (1 when serial)
+    Value nChunks;  ///< index
+    Value chunk;    ///< index: indices per chunk
+    Value counter;  ///< memref<i64>: the next chunk to take
+    Value state;    ///< !llvm.ptr: the host call's kernel state
+  };
+
+  /// Plans a parallel loop over `n` (index) iterations of `work` estimated
+  /// operations each.
+  ParallelPlan planParallel(OpBuilder &b, Location l, Value n, int64_t work, Value counter) {
+    ParallelPlan p;
+    auto idx = [&](int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(l, v); };
+    Value nt32 = callRuntime(b, l, "_stn_num_threads", {}, {b.getI32Type()});
+    Value nt = b.create<arith::IndexCastOp>(l, b.getIndexType(), nt32);
+    Value total = b.create<arith::MulIOp>(l, n, idx(std::max<int64_t>(work, 1)));
+    Value enough = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, total,
+                                           idx(kMinParallelWork));
+    Value many = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, nt, idx(1));
+    Value twoIters = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, n, idx(1));
+    p.usePar = b.create<arith::AndIOp>(l, b.create<arith::AndIOp>(l, enough, many), twoIters);
+    p.threads = b.create<arith::SelectOp>(
+        l, p.usePar, nt32, b.create<arith::ConstantIntOp>(l, 1, 32));
+    Value parChunks = b.create<arith::MinSIOp>(
+        l, b.create<arith::MinSIOp>(l, n, b.create<arith::MulIOp>(l, nt, idx(kChunksPerThread))),
+        idx(kMaxChunks));
+    Value serialChunks = b.create<arith::MinSIOp>(l, n, idx(1));
+    p.nChunks = b.create<arith::SelectOp>(l, p.usePar, parChunks, serialChunks);
+    Value denom = b.create<arith::MaxSIOp>(l, p.nChunks, idx(1));
+    p.chunk = b.create<arith::CeilDivSIOp>(l, n, denom);
+    p.counter = counter;
+    b.create<memref::StoreOp>(l, b.create<arith::ConstantIntOp>(l, 0, 64), counter);
+    auto ptrT = mlir::LLVM::LLVMPointerType::get(&Ctx);
+    p.state = callRuntime(b, l, "_stn_parallel_state", {}, {ptrT});
+    return p;
+  }
+
+  /// Creates the omp.parallel region of `p` with its entry block (which
+  /// adopts the host call's state) and returns the block; `finish` must be
+  /// called on the region's last block to restore the state and terminate.
+  mlir::omp::ParallelOp openParallel(OpBuilder &b, Location l, const ParallelPlan &p,
+                                     Block *&entry, Value &prev) {
+    auto par = b.create<mlir::omp::ParallelOp>(
+        l, /*if_expr=*/p.usePar, /*num_threads_var=*/p.threads, mlir::ValueRange{},
+        mlir::ValueRange{}, mlir::ValueRange{}, nullptr, nullptr, nullptr, mlir::ValueRange{},
+        nullptr);
+    entry = &par.getRegion().emplaceBlock();
+    OpBuilder rb(entry, entry->end());
+    auto ptrT = mlir::LLVM::LLVMPointerType::get(&Ctx);
+    prev = callRuntime(rb, l, "_stn_parallel_enter", {p.state}, {ptrT});
+    return par;
+  }
+
+  void closeParallel(OpBuilder &b, Location l, Value prev) {
+    callRuntime(b, l, "_stn_parallel_exit", {prev}, {});
+    b.create<mlir::omp::TerminatorOp>(l);
+  }
+
+  /// A 0-d i64 counter allocated at the start of the function that contains
+  /// the insertion point (not per loop iteration).
+  Value chunkCounter(OpBuilder &b, Location l) {
+    auto fn = b.getInsertionBlock()->getParentOp()->getParentOfType<func::FuncOp>();
+    if (!fn)
+      fn = llvm::cast<func::FuncOp>(b.getInsertionBlock()->getParentOp());
+    OpBuilder eb(&fn.getBody().front(), fn.getBody().front().begin());
+    return eb.create<memref::AllocaOp>(l, mlir::MemRefType::get({}, b.getI64Type()));
+  }
+
+  /// Runs `body(lo, hi)` over chunks of [0, n) on an OpenMP team (structured
+  /// code: the body must not branch out). `work`: estimated operations per
+  /// index.
+  void parallelRange(OpBuilder &b, Location l, Value n, int64_t work,
+                     llvm::function_ref<void(OpBuilder &, Location, Value, Value)> body) {
+    ParallelPlan p = planParallel(b, l, n, work, chunkCounter(b, l));
+    Block *entry;
+    Value prev;
+    openParallel(b, l, p, entry, prev);
+    OpBuilder rb(entry, entry->end());
+    auto loop = rb.create<scf::WhileOp>(l, mlir::TypeRange{rb.getIndexType()}, mlir::ValueRange{});
+    {
+      Block *before = rb.createBlock(&loop.getBefore());
+      rb.setInsertionPointToEnd(before);
+      Value one = rb.create<arith::ConstantIntOp>(l, 1, 64);
+      Value c64 = rb.create<mlir::memref::AtomicRMWOp>(l, arith::AtomicRMWKind::addi, one,
+                                                       p.counter, mlir::ValueRange{});
+      Value c = rb.create<arith::IndexCastOp>(l, rb.getIndexType(), c64);
+      Value more = rb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, c, p.nChunks);
+      rb.create<scf::ConditionOp>(l, more, mlir::ValueRange{c});
+    }
+    {
+      Block *after = rb.createBlock(&loop.getAfter(), {}, {rb.getIndexType()}, {l});
+      rb.setInsertionPointToEnd(after);
+      Value c = after->getArgument(0);
+      Value lo = rb.create<arith::MulIOp>(l, c, p.chunk);
+      Value hi = rb.create<arith::MinSIOp>(l, n, rb.create<arith::AddIOp>(l, lo, p.chunk));
+      body(rb, l, lo, hi);
+      rb.create<scf::YieldOp>(l);
+    }
+    rb.setInsertionPointAfter(loop);
+    closeParallel(rb, l, prev);
+  }
+
+  /// loopNest, with the outermost axis split over threads when `parallel`.
+  void parallelLoopNest(OpBuilder &b, Location l, mlir::ValueRange lbs, mlir::ValueRange ubs,
+                        bool parallel, int64_t work,
+                        llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body) {
+    if (!parallel || lbs.empty()) {
+      loopNest(b, l, lbs, ubs, body);
+      return;
+    }
+    // Work per outer index: the inner extents are unknown here; assume the
+    // inner axes hold at least a few hundred elements when there are any.
+    int64_t perOuter = work * (lbs.size() > 1 ? 256 : 1);
+    Value n = b.create<arith::MaxSIOp>(l, b.create<arith::SubIOp>(l, ubs[0], lbs[0]),
+                                       b.create<arith::ConstantIndexOp>(l, 0));
+    SmallVector<Value> inLbs(lbs.begin() + 1, lbs.end()), inUbs(ubs.begin() + 1, ubs.end());
+    Value base = lbs[0];
+    parallelRange(b, l, n, perOuter, [&](OpBuilder &cb, Location cl, Value lo, Value hi) {
+      SmallVector<Value> chunkLbs{cb.create<arith::AddIOp>(cl, base, lo)};
+      SmallVector<Value> chunkUbs{cb.create<arith::AddIOp>(cl, base, hi)};
+      chunkLbs.append(inLbs);
+      chunkUbs.append(inUbs);
+      loopNest(cb, cl, chunkLbs, chunkUbs, body);
+    });
   }
 
   /// A C-contiguous array of the given extents.
@@ -796,8 +1041,11 @@ public:
     for (unsigned i = 0; i < bodyLeaves; ++i)
       passArgs.push_back(entry->getArgument(i));
     ScalarKind outKind = info.outKind;
+    bool par = f.decl && f.decl->options.target == "parallel";
+    int64_t work = opCount(interior);
     auto emitRegion = [&](SmallVector<Value> lbs, SmallVector<Value> ubs, bool isInterior) {
-      loopNest(b, l, lbs, ubs, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+      parallelLoopNest(b, l, lbs, ubs, par, work,
+                       [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
         Value v;
         ScalarKind vk = info.bodyKind;
         if (isInterior || mode != BoundaryMode::Constant) {
@@ -900,7 +1148,9 @@ public:
                                           sizes)
                           : Value());
     SmallVector<Value> zeros(R, b.create<arith::ConstantIndexOp>(l, 0));
-    loopNest(b, l, zeros, sizes, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+    bool par = f.decl && f.decl->options.target == "parallel";
+    parallelLoopNest(b, l, zeros, sizes, par, opCount(coreFn),
+                     [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
       SmallVector<Value> elems;
       for (unsigned i = 0; i < nParams; ++i)
         elems.push_back(types[i].isArray()
@@ -1017,7 +1267,9 @@ public:
       body(b, l, {});
     } else {
       SmallVector<Value> zeros(Ro, b.create<arith::ConstantIndexOp>(l, 0));
-      loopNest(b, l, zeros, outer, body);
+      // A core call loops over the core dimensions: count it as 64 elements.
+      bool par = f.decl && f.decl->options.target == "parallel";
+      parallelLoopNest(b, l, zeros, outer, par, 64 * opCount(coreFn), body);
     }
     if (resultRank == 0)
       b.create<func::ReturnOp>(l, scalarResult);
@@ -1294,6 +1546,7 @@ bool FunctionGen::generate() {
   ResultT = StencilBody ? Type::scalar(F.stencil.bodyKind) : F.resultType;
   Region = &Func.getBody();
   Entry = Func.addEntryBlock();
+  AllocaBlock = Entry;
   B.setInsertionPointToEnd(Entry);
   CurLoc = loc(F.def->range);
 
@@ -1367,9 +1620,11 @@ bool FunctionGen::generate() {
     Cur = nullptr;
   }
 
-  // fastmath=True: every floating-point operation may be reassociated etc.
+  // fastmath: the kernel's flags go on every floating-point operation.
+  // Without them the arithmetic is strict IEEE: no contraction into FMAs, no
+  // reassociation (LLVM fuses only operations carrying `contract`).
   if (F.decl && F.decl->options.fastmath) {
-    auto fast = arith::FastMathFlagsAttr::get(Ctx, arith::FastMathFlags::fast);
+    auto fast = arith::FastMathFlagsAttr::get(Ctx, fastMathFlags(F.decl->options.fastmathFlags));
     Func.walk([&](mlir::Operation *op) {
       if (auto fm = dyn_cast<arith::ArithFastMathInterface>(op))
         op->setAttr(fm.getFastMathAttrName(), fast);
@@ -1651,6 +1906,10 @@ void FunctionGen::genFor(const ast::For &s) {
             lit2 && u->op == ast::UnaryOpKind::Neg)
           constStep = -static_cast<int64_t>(lit2->value);
     }
+    if (info.runsParallel && ParallelDepth == 0) {
+      genParallelFor(s, info, start, stop, step);
+      return;
+    }
     genLoop(s, counter, start, stop, step, constStep, [&](Value i) {
       CGValue v;
       v.type = Type::scalar(ScalarKind::I64);
@@ -1680,6 +1939,428 @@ void FunctionGen::genFor(const ast::For &s) {
             writeVar(target->id, v);
             (void)elemT;
           });
+}
+
+//===----------------------------------------------------------------------===//
+// Random numbers
+//===----------------------------------------------------------------------===//
+
+/// One xoshiro256** step on the calling thread's generator (the state that
+/// runtime/lib/ParallelRuntime.cpp keeps per thread), inlined so that a
+/// draw costs a few instructions: a uniform float64 in [0, 1) from the top
+/// 53 bits.
+Value FunctionGen::randomUniform() {
+  Block *home = AllocaBlock ? AllocaBlock : Entry;
+  Value state = RandomStates.lookup(home);
+  auto ptrT = mlir::LLVM::LLVMPointerType::get(Ctx);
+  if (!state) {
+    OpBuilder::InsertionGuard g(B);
+    // After the region's _stn_parallel_enter call (or at the function's
+    // start): the state of the thread that runs this code.
+    if (home == Entry)
+      B.setInsertionPointToStart(home);
+    else
+      B.setInsertionPointAfter(&home->front());
+    state = MG.callRuntime(B, CurLoc, "_stn_random_state", {}, {ptrT});
+    RandomStates[home] = state;
+  }
+  mlir::Type i64T = B.getI64Type();
+  auto word = [&](int k) -> Value {
+    if (k == 0)
+      return state;
+    return B.create<mlir::LLVM::GEPOp>(CurLoc, ptrT, i64T, state,
+                                       llvm::ArrayRef<mlir::LLVM::GEPArg>{k});
+  };
+  Value w[4], s[4];
+  for (int k = 0; k < 4; ++k) {
+    w[k] = word(k);
+    s[k] = B.create<mlir::LLVM::LoadOp>(CurLoc, i64T, w[k]);
+  }
+  auto c = [&](int64_t v) { return constInt(v, ScalarKind::I64); };
+  auto rotl = [&](Value x, int k) {
+    return B.create<arith::OrIOp>(CurLoc, B.create<arith::ShLIOp>(CurLoc, x, c(k)),
+                                  B.create<arith::ShRUIOp>(CurLoc, x, c(64 - k)));
+  };
+  Value result = B.create<arith::MulIOp>(
+      CurLoc, rotl(B.create<arith::MulIOp>(CurLoc, s[1], c(5)), 7), c(9));
+  Value t = B.create<arith::ShLIOp>(CurLoc, s[1], c(17));
+  Value s2 = B.create<arith::XOrIOp>(CurLoc, s[2], s[0]);
+  Value s3 = B.create<arith::XOrIOp>(CurLoc, s[3], s[1]);
+  Value s1 = B.create<arith::XOrIOp>(CurLoc, s[1], s2);
+  Value s0 = B.create<arith::XOrIOp>(CurLoc, s[0], s3);
+  s2 = B.create<arith::XOrIOp>(CurLoc, s2, t);
+  s3 = rotl(s3, 45);
+  Value next[4] = {s0, s1, s2, s3};
+  for (int k = 0; k < 4; ++k)
+    B.create<mlir::LLVM::StoreOp>(CurLoc, next[k], w[k]);
+  Value bits = B.create<arith::ShRUIOp>(CurLoc, result, c(11));
+  Value f = B.create<arith::UIToFPOp>(CurLoc, B.getF64Type(), bits);
+  return B.create<arith::MulFOp>(CurLoc, f, constFloat(0x1.0p-53, ScalarKind::F64));
+}
+
+/// random.* and np.random.*: uniform draws inline (randomUniform), the
+/// others through the runtime (runtime/lib/ParallelRuntime.cpp); all use the
+/// calling thread's generator.
+CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
+  CGValue r;
+  r.type = F.typeOf(c);
+  auto f64 = ScalarKind::F64, i64 = ScalarKind::I64;
+  auto arg = [&](size_t i, ScalarKind to) {
+    CGValue v = expr(*c.args[i]);
+    return castScalar(v.single(), v.type.scalarKind(), to);
+  };
+  mlir::Type f64T = B.getF64Type(), i64T = B.getI64Type();
+  switch (info.builtin) {
+  case Builtin::RandomRandom:
+    r.leaves.push_back(randomUniform());
+    break;
+  case Builtin::RandomUniform: {
+    // a + (b - a) * U[0, 1), as Python and NumPy compute it.
+    Value a = c.args.empty() ? constFloat(0.0, f64) : arg(0, f64);
+    Value b = c.args.empty() ? constFloat(1.0, f64) : arg(1, f64);
+    Value u = randomUniform();
+    r.leaves.push_back(B.create<arith::AddFOp>(
+        CurLoc, a, B.create<arith::MulFOp>(CurLoc, B.create<arith::SubFOp>(CurLoc, b, a), u)));
+    break;
+  }
+  case Builtin::RandomNormal: {
+    Value mu = c.args.size() >= 1 ? arg(0, f64) : constFloat(0.0, f64);
+    Value sigma = c.args.size() >= 2 ? arg(1, f64) : constFloat(1.0, f64);
+    Value z = MG.callRuntime(B, CurLoc, "_stn_random_normal", {}, {f64T});
+    r.leaves.push_back(
+        B.create<arith::AddFOp>(CurLoc, mu, B.create<arith::MulFOp>(CurLoc, sigma, z)));
+    break;
+  }
+  case Builtin::RandomRandint: {
+    // random.randint(a, b) includes b; np.random.randint(a, b) excludes it.
+    Value lo = arg(0, i64), hi = arg(1, i64);
+    if (info.viaNumpy)
+      hi = B.create<arith::SubIOp>(CurLoc, hi, constInt(1, i64));
+    r.leaves.push_back(MG.callRuntime(B, CurLoc, "_stn_random_int", {lo, hi}, {i64T}));
+    break;
+  }
+  case Builtin::RandomSeed:
+    MG.callRuntime(B, CurLoc, "_stn_random_seed", {arg(0, i64)}, {});
+    break;
+  default:
+    break;
+  }
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// Parallel prange loops
+//===----------------------------------------------------------------------===//
+
+/// A rough count of the operations one execution of `b` performs, to decide
+/// whether a loop is worth a thread team: nested loops count 16 times,
+/// array-valued expressions (hidden loops) 64 times.
+int64_t FunctionGen::workEstimate(const ast::Block &b) {
+  int64_t n = 0;
+  for (auto &sp : b) {
+    const ast::Stmt &s = *sp;
+    n += 1;
+    if (auto *a = dyn_cast<ast::Assign>(&s)) {
+      n += workEstimate(a->value.get());
+      for (auto &t : a->targets)
+        n += workEstimate(t.get());
+    } else if (auto *aa = dyn_cast<ast::AugAssign>(&s)) {
+      n += workEstimate(aa->value.get()) + workEstimate(aa->target.get());
+    } else if (auto *es = dyn_cast<ast::ExprStmt>(&s)) {
+      n += workEstimate(es->value.get());
+    } else if (auto *i = dyn_cast<ast::If>(&s)) {
+      n += workEstimate(i->cond.get()) + std::max(workEstimate(i->body), workEstimate(i->orelse));
+    } else if (auto *w = dyn_cast<ast::While>(&s)) {
+      n += 16 * (workEstimate(w->cond.get()) + workEstimate(w->body));
+    } else if (auto *f = dyn_cast<ast::For>(&s)) {
+      n += 16 * workEstimate(f->body);
+    } else if (auto *r = dyn_cast<ast::Return>(&s)) {
+      n += workEstimate(r->value.get());
+    }
+  }
+  return std::min<int64_t>(n, int64_t(1) << 30);
+}
+
+int64_t FunctionGen::workEstimate(const ast::Expr *e) {
+  if (!e)
+    return 0;
+  int64_t n = 1;
+  auto add = [&](const ast::Expr *c) { n += workEstimate(c); };
+  switch (e->kind()) {
+  case ast::Expr::Kind::Attribute:
+    add(static_cast<const ast::Attribute *>(e)->value.get());
+    break;
+  case ast::Expr::Kind::Subscript:
+    add(static_cast<const ast::Subscript *>(e)->value.get());
+    add(static_cast<const ast::Subscript *>(e)->index.get());
+    break;
+  case ast::Expr::Kind::Call: {
+    auto *c = static_cast<const ast::Call *>(e);
+    for (auto &a : c->args)
+      add(a.get());
+    // A call of another kernel or a math function: a few dozen operations.
+    n += 16;
+    break;
+  }
+  case ast::Expr::Kind::BinOp:
+    add(static_cast<const ast::BinOp *>(e)->lhs.get());
+    add(static_cast<const ast::BinOp *>(e)->rhs.get());
+    break;
+  case ast::Expr::Kind::UnaryOp:
+    add(static_cast<const ast::UnaryOp *>(e)->operand.get());
+    break;
+  case ast::Expr::Kind::Compare:
+    for (auto &o : static_cast<const ast::Compare *>(e)->operands)
+      add(o.get());
+    break;
+  case ast::Expr::Kind::BoolOp:
+    for (auto &o : static_cast<const ast::BoolOp *>(e)->values)
+      add(o.get());
+    break;
+  case ast::Expr::Kind::IfExp:
+    add(static_cast<const ast::IfExp *>(e)->cond.get());
+    add(static_cast<const ast::IfExp *>(e)->body.get());
+    add(static_cast<const ast::IfExp *>(e)->orelse.get());
+    break;
+  case ast::Expr::Kind::Tuple:
+    for (auto &o : static_cast<const ast::Tuple *>(e)->elts)
+      add(o.get());
+    break;
+  default:
+    break;
+  }
+  if (F.typeOf(*e).isArray() && !isa<ast::Name>(e))
+    n *= 64;
+  return std::min<int64_t>(n, int64_t(1) << 30);
+}
+
+/// The value a thread's partial result starts from: x op identity == x.
+Value FunctionGen::reduceIdentity(ReduceOp op, ScalarKind k) {
+  switch (op) {
+  case ReduceOp::Add:
+  case ReduceOp::Or:
+  case ReduceOp::Xor:
+    return zeroOf(Type::scalar(k));
+  case ReduceOp::Mul:
+    return isComplex(k) ? castScalar(constInt(1, ScalarKind::I64), ScalarKind::I64, k)
+                        : constFloatOrInt(1, k);
+  case ReduceOp::And:
+    return isBool(k) ? constBool(true) : constInt(-1, k);
+  case ReduceOp::Min:
+  case ReduceOp::Max: {
+    bool mn = op == ReduceOp::Min;
+    if (isFloat(k))
+      return constFloat(mn ? INFINITY : -INFINITY, k);
+    if (isBool(k))
+      return constBool(mn);
+    if (isSignedInt(k)) {
+      int64_t mx = static_cast<int64_t>((uint64_t(1) << (bitWidth(k) - 1)) - 1);
+      return constInt(mn ? mx : -mx - 1, k);
+    }
+    return constInt(mn ? -1 : 0, k);
+  }
+  }
+  return zeroOf(Type::scalar(k));
+}
+
+/// Combines two partial results of a reduction (as the serial update would:
+/// min/max keep the first operand unless the second is smaller/larger).
+Value FunctionGen::reduceCombine(ReduceOp op, Value a, Value b, ScalarKind k) {
+  switch (op) {
+  case ReduceOp::Add:
+    return arith2(ast::BinOpKind::Add, a, b, k, CurLoc);
+  case ReduceOp::Mul:
+    return arith2(ast::BinOpKind::Mul, a, b, k, CurLoc);
+  case ReduceOp::Or:
+    return arith2(ast::BinOpKind::BitOr, a, b, k, CurLoc);
+  case ReduceOp::And:
+    return arith2(ast::BinOpKind::BitAnd, a, b, k, CurLoc);
+  case ReduceOp::Xor:
+    return arith2(ast::BinOpKind::BitXor, a, b, k, CurLoc);
+  case ReduceOp::Min:
+  case ReduceOp::Max: {
+    Value better = compare1(op == ReduceOp::Min ? ast::CmpOpKind::Lt : ast::CmpOpKind::Gt, b, k,
+                            a, k);
+    return B.create<arith::SelectOp>(CurLoc, better, b, a);
+  }
+  }
+  return a;
+}
+
+/// A prange loop in a parallel=True kernel. The iterations [0, n) are split
+/// into chunks that the threads of an OpenMP team take in turn
+/// (ModuleGen::planParallel); inside the region, each chunk runs as a serial
+/// loop generated like any other (so it vectorizes), with every reduction
+/// variable starting from its identity (the first chunk: from its value
+/// before the loop) and its partial result stored per chunk. After the
+/// region the partials are combined in chunk order, so the result does not
+/// depend on which thread ran which chunk, and with one chunk it is exactly
+/// the serial result. Other variables the body assigns are private: each
+/// thread starts from their values before the loop, and after the loop they
+/// have those values again.
+void FunctionGen::genParallelFor(const ast::For &s, const ForInfo &info, Value start, Value stop,
+                                 Value step) {
+  auto *target = llvm::cast<ast::Name>(s.target.get());
+  Location l = CurLoc;
+  auto i64 = ScalarKind::I64;
+  // Trip count: ceil((stop - start) / step), at least 0, for either sign of
+  // step (Sema rejects a zero step written as a constant).
+  Value zero64 = constInt(0, i64);
+  Value pos = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, step, zero64);
+  Value diff = B.create<arith::SubIOp>(l, stop, start);
+  Value num = B.create<arith::SelectOp>(l, pos, diff, B.create<arith::SubIOp>(l, zero64, diff));
+  Value den = B.create<arith::SelectOp>(l, pos, step, B.create<arith::SubIOp>(l, zero64, step));
+  den = B.create<arith::MaxSIOp>(l, den, constInt(1, i64));
+  Value n64 = B.create<arith::MaxSIOp>(l, B.create<arith::CeilDivSIOp>(l, num, den), zero64);
+  Value n = B.create<arith::IndexCastOp>(l, B.getIndexType(), n64);
+
+  ModuleGen::ParallelPlan plan =
+      MG.planParallel(B, l, n, workEstimate(s.body), MG.chunkCounter(B, l));
+
+  // Each reduction's value before the loop and its per-chunk partials.
+  struct Red {
+    const Reduction *r;
+    ScalarKind k;
+    Value init;
+    Value partials;
+  };
+  std::vector<Red> reds;
+  for (const Reduction &r : info.reductions) {
+    Type t = F.vars.at(r.var);
+    Red red{&r, t.scalarKind(), readVar(r.var).single(), Value()};
+    auto mt = mlir::MemRefType::get({ModuleGen::kMaxChunks}, storageType(Ctx, red.k));
+    {
+      OpBuilder::InsertionGuard g(B);
+      B.setInsertionPointToStart(Entry);
+      red.partials = B.create<memref::AllocaOp>(l, mt);
+    }
+    reds.push_back(red);
+  }
+
+  Block *regionEntry;
+  Value prev;
+  Block *outer = Cur;
+  mlir::omp::ParallelOp par = MG.openParallel(B, l, plan, regionEntry, prev);
+  mlir::Region *savedRegion = Region;
+  Block *savedAlloca = AllocaBlock;
+  std::vector<LoopTargets> savedLoops;
+  savedLoops.swap(Loops);
+  Region = &par.getRegion();
+  AllocaBlock = regionEntry;
+  ++ParallelDepth;
+  SSA->setRegionParent(regionEntry, outer);
+  SSA->seal(regionEntry);
+  setBlock(regionEntry);
+
+  // grab: take the next chunk; chunk: [lo, hi) as a serial loop.
+  Block *grab = newBlock(), *chunkStart = newBlock(), *header = newBlock(), *body = newBlock(),
+        *latch = newBlock(), *chunkEnd = newBlock(), *done = newBlock();
+  branch(grab);
+  appendBlock(grab);
+  setBlock(grab);
+  Value one = B.create<arith::ConstantIntOp>(l, 1, 64);
+  Value c64 = B.create<memref::AtomicRMWOp>(l, arith::AtomicRMWKind::addi, one, plan.counter,
+                                            mlir::ValueRange{});
+  Value c = B.create<arith::IndexCastOp>(l, B.getIndexType(), c64);
+  condBranch(B.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, c, plan.nChunks), chunkStart,
+             done);
+
+  appendBlock(chunkStart);
+  SSA->seal(chunkStart);
+  setBlock(chunkStart);
+  Value lo = B.create<arith::MulIOp>(l, c, plan.chunk);
+  Value hi = B.create<arith::MinSIOp>(l, n, B.create<arith::AddIOp>(l, lo, plan.chunk));
+  Value lo64 = B.create<arith::IndexCastOp>(l, B.getI64Type(), lo);
+  Value hi64 = B.create<arith::IndexCastOp>(l, B.getI64Type(), hi);
+  Value first = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, c, constIndex(0));
+  for (auto &r : reds) {
+    CGValue v;
+    v.type = Type::scalar(r.k);
+    v.leaves.push_back(B.create<arith::SelectOp>(l, first, r.init, reduceIdentity(r.r->op, r.k)));
+    writeVar(r.r->var, v);
+  }
+  std::string counter = fmt::format("$pk{}", Counter++);
+  VarTypes[counter] = Type::scalar(i64);
+  SSA->write(counter, Cur, lo64);
+  branch(header);
+
+  appendBlock(header);
+  setBlock(header);
+  Value k = SSA->read(counter, header);
+  condBranch(B.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, k, hi64), body, chunkEnd);
+
+  appendBlock(body);
+  SSA->seal(body);
+  setBlock(body);
+  {
+    CGValue iv;
+    iv.type = Type::scalar(i64);
+    iv.leaves.push_back(B.create<arith::AddIOp>(l, start, B.create<arith::MulIOp>(l, k, step)));
+    writeVar(target->id, iv);
+  }
+  Loops.push_back({latch, chunkEnd});
+  genBlock(s.body);
+  Loops.pop_back();
+  if (Cur)
+    branch(latch);
+
+  appendBlock(latch);
+  SSA->seal(latch);
+  setBlock(latch);
+  CurLoc = l;
+  auto next = B.create<arith::AddIOp>(l, SSA->read(counter, latch), constInt(1, i64));
+  next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
+  SSA->write(counter, latch, next);
+  branch(header);
+  SSA->seal(header);
+
+  appendBlock(chunkEnd);
+  SSA->seal(chunkEnd);
+  setBlock(chunkEnd);
+  for (auto &r : reds) {
+    Value v = readVar(r.r->var).single();
+    storeElement(v, r.partials, {c}, r.k);
+  }
+  branch(grab);
+  SSA->seal(grab);
+
+  appendBlock(done);
+  SSA->seal(done);
+  setBlock(done);
+  MG.closeParallel(B, l, prev);
+
+  // Back after the region, in the block that contains it.
+  --ParallelDepth;
+  Loops.swap(savedLoops);
+  AllocaBlock = savedAlloca;
+  Region = savedRegion;
+  setBlock(outer);
+
+  // Combine the partials in chunk order: p[0] op p[1] op ... (p[0] started
+  // from the value before the loop); no chunks: the value before the loop.
+  for (auto &r : reds) {
+    Value any = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, plan.nChunks, constIndex(0));
+    auto ifOp = B.create<scf::IfOp>(l, scalarType(Ctx, r.k), any, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(B);
+      B.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value acc = loadElement(r.partials, {constIndex(0)}, r.k);
+      auto loop = B.create<scf::ForOp>(l, constIndex(1), plan.nChunks, constIndex(1),
+                                       mlir::ValueRange{acc});
+      B.setInsertionPointToStart(loop.getBody());
+      Value p = loadElement(r.partials, {loop.getInductionVar()}, r.k);
+      Value combined = reduceCombine(r.r->op, loop.getRegionIterArgs()[0], p, r.k);
+      B.create<scf::YieldOp>(l, combined);
+      B.setInsertionPointAfter(loop);
+      B.create<scf::YieldOp>(l, loop.getResult(0));
+      B.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      B.create<scf::YieldOp>(l, r.init);
+    }
+    CGValue v;
+    v.type = Type::scalar(r.k);
+    v.leaves.push_back(ifOp.getResult(0));
+    writeVar(r.r->var, v);
+  }
 }
 
 void FunctionGen::genReturn(const ast::Return &r) {
@@ -1724,6 +2405,9 @@ SmallVector<Value> FunctionGen::emitIf(Value cond, mlir::TypeRange types,
 
 CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   const Type &t = F.typeOf(e);
+  if (!F.gpu.empty())
+    if (auto g = F.gpu.find(&e); g != F.gpu.end())
+      return gpuIntrinsic(e, g->second);
   if (auto *c = F.constOf(e)) {
     // Names of module constants, math.pi, len(tuple), x.ndim.
     if (!isa<ast::Call>(&e) || t.isScalar())
@@ -2183,6 +2867,8 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
 }
 
 CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
+  if (info.builtin >= Builtin::RandomRandom)
+    return randomCall(c, info);
   if (info.builtin >= Builtin::Empty || F.typeOf(c).isArray())
     return arrayCall(c, info);
   CGValue r;
@@ -2357,6 +3043,26 @@ CGValue FunctionGen::call(const ast::Call &c) {
   CGValue r;
   r.type = callee->resultType;
   r.leaves.append(op.getResults().begin(), op.getResults().end());
+  return r;
+}
+
+CGValue FunctionGen::gpuIntrinsic(const ast::Expr &e, const GpuCall &g) {
+  CGValue r;
+  r.type = F.typeOf(e);
+  if (!MG.Gpu) {
+    Failed = true;
+    // Sema allows GPU intrinsics only in code that runs on the GPU.
+    Diags.error(F.file, e.range(),
+                "internal compiler error: a GPU intrinsic in code compiled for the CPU");
+    return defaultValue(r.type);
+  }
+  auto operand = [&](const ast::Expr &x, const Type &to) { return convert(expr(x), to).leaves; };
+  SmallVector<Value> leaves;
+  if (!MG.Gpu->emit(B, CurLoc, F, e, g, operand, leaves)) {
+    Failed = true;
+    return defaultValue(r.type);
+  }
+  r.leaves.append(leaves.begin(), leaves.end());
   return r;
 }
 
@@ -2791,9 +3497,24 @@ Value FunctionGen::materialize(LazyArray a) {
   Value out = MG.allocArray(B, CurLoc, a.type, a.shape);
   a.prepare(a.shape);
   ScalarKind k = a.type.scalarKind();
-  forEach(a.shape, [&](mlir::ValueRange ivs) {
+  auto store = [&](mlir::ValueRange ivs) {
     storeElement(a.element(ivs), out, SmallVector<Value>(ivs.begin(), ivs.end()), k);
-  });
+  };
+  if (parallelArrays() && !a.shape.empty()) {
+    // Each element is written once, independently: split the outer axis
+    // over the team.
+    SmallVector<Value> zeros(a.shape.size(), constIndex(0));
+    ++ParallelDepth;
+    MG.parallelLoopNest(B, CurLoc, zeros, a.shape, true, 16,
+                        [&](OpBuilder &nb, Location, mlir::ValueRange ivs) {
+                          OpBuilder::InsertionGuard g(B);
+                          B.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                          store(ivs);
+                        });
+    --ParallelDepth;
+    return out;
+  }
+  forEach(a.shape, store);
   return out;
 }
 
@@ -3431,10 +4152,18 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
 
 mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
                                                const TypedFunction &entry,
-                                               DiagnosticEngine &diags) {
+                                               DiagnosticEngine &diags,
+                                               GPUIntrinsicEmitter *gpu) {
   loadStnDialects(ctx);
   ModuleGen gen(ctx, diags);
+  gen.Gpu = gpu;
   return gen.run(entry);
 }
+
+mlir::MemRefType mlirArrayType(mlir::MLIRContext &ctx, const Type &t) {
+  return memrefType(&ctx, t);
+}
+
+mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k) { return storageType(&ctx, k); }
 
 } // namespace stn

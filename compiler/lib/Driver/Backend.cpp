@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/Backend.h"
+#include "stn/Compiler/GPUPipeline.h"
 #include "stn/Compiler/JIT.h"
 #include "stn/Compiler/Pipeline.h"
 
@@ -57,9 +58,25 @@ std::string hostDescriptionImpl() {
                      jtmb->getFeatures().getString());
 }
 
+bool compileGPUImpl(const TypedFunction &f, const std::string &arch, unsigned optLevel,
+                    GPUBinary &out, DiagnosticEngine &diags) {
+  GPUOptions opts;
+  opts.arch = arch;
+  opts.optLevel = optLevel;
+  return compileGPU(f, opts, out, diags);
+}
+
+bool emitGPUStageImpl(const TypedFunction &f, int stage, const std::string &arch,
+                      unsigned optLevel, std::string &out, DiagnosticEngine &diags) {
+  GPUOptions opts;
+  opts.arch = arch;
+  opts.optLevel = optLevel;
+  return emitGPUStage(f, static_cast<IRStage>(stage), opts, out, diags);
+}
+
 const BackendPlugin Plugin = {BackendABIVersion, compileToObjectImpl, emitStageImpl,
                               createJITImpl,     addObjectImpl,       destroyJITImpl,
-                              hostDescriptionImpl};
+                              hostDescriptionImpl, compileGPUImpl,    emitGPUStageImpl};
 
 } // namespace
 } // namespace stn

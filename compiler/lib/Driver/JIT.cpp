@@ -40,6 +40,24 @@ std::unique_ptr<JIT> JIT::create(std::string &error,
     return nullptr;
   }
   (*lljit)->getMainJITDylib().addGenerator(std::move(*gen));
+  // Parallel loops call the OpenMP runtime (__kmpc_fork_call, ...) and
+  // vectorized math calls libmvec (_ZGVdN8v_sinf, ...): both are loaded
+  // here rather than linked into every host program. The OpenMP runtime is
+  // looked up by its soname first (LD_LIBRARY_PATH, a carried copy), then
+  // where the build found it.
+  auto addLibrary = [&](const char *lib) {
+    auto g = llvm::orc::DynamicLibrarySearchGenerator::Load(
+        lib, (*lljit)->getDataLayout().getGlobalPrefix());
+    if (!g) {
+      llvm::consumeError(g.takeError());
+      return false;
+    }
+    (*lljit)->getMainJITDylib().addGenerator(std::move(*g));
+    return true;
+  };
+  if (!addLibrary("libomp.so.5"))
+    addLibrary(STN_LIBOMP_PATH);
+  addLibrary("libmvec.so.1");
   if (!symbols.empty()) {
     llvm::orc::SymbolMap map;
     for (auto &[name, addr] : symbols)

@@ -11,6 +11,7 @@
 #include "stn/Compiler/MLIRGen.h"
 #include "stn/Compiler/Passes.h"
 
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -20,9 +21,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -40,6 +43,7 @@
 #include <fmt/format.h>
 
 #include <mutex>
+#include <set>
 
 namespace stn {
 
@@ -120,6 +124,10 @@ bool lowerToLLVMDialect(mlir::MLIRContext &ctx, mlir::ModuleOp module,
   // After math-to-libm: it creates func.func declarations and calls.
   pm.addPass(mlir::createConvertFuncToLLVMPass());
   pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  // omp.parallel regions (parallel loops, MLIRGen's planParallel) keep their
+  // structure down to LLVM IR, where the OpenMP translation outlines them
+  // into __kmpc_fork_call; this only legalizes their operand types.
+  pm.addPass(mlir::createConvertOpenMPToLLVMPass());
   pm.addPass(mlir::createReconcileUnrealizedCastsPass());
   if (mlir::failed(pm.run(module))) {
     diags.error(nullptr, {},
@@ -177,8 +185,10 @@ bool addEntryWrapper(llvm::Module &m, const TypedFunction &f, const std::string 
       else
         callArgs.push_back(b.CreateLoad(pt, p));
     } else {
-      diags.error(nullptr, {}, "kernel parameters of type " + t.describe() +
-                                   " cannot be passed from the host");
+      diags.error(f.file, f.def->nameRange,
+                  "kernel parameters of type " + t.describe() +
+                      " cannot be passed from the host; pass the elements as separate "
+                      "parameters");
       return false;
     }
   }
@@ -243,6 +253,7 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
                                                 DiagnosticEngine &diags) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
+  mlir::registerOpenMPDialectTranslation(*module.getContext());
   auto m = mlir::translateModuleToLLVMIR(module, ctx, "stn");
   if (!m) {
     diags.error(nullptr, {}, "internal compiler error: translation to LLVM IR failed");
@@ -265,7 +276,27 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
 // Stage 4: LLVM optimization for the host CPU
 //===----------------------------------------------------------------------===//
 
-void optimize(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel) {
+/// Whether `f` or a function it calls allows approximate math functions
+/// (fastmath's "afn"): then vector math library calls may replace libm's.
+bool allowsApproximateMath(const TypedFunction &f) {
+  std::vector<const TypedFunction *> todo{&f};
+  std::set<const TypedFunction *> seen;
+  while (!todo.empty()) {
+    const TypedFunction *g = todo.back();
+    todo.pop_back();
+    if (!seen.insert(g).second)
+      continue;
+    if (g->decl && (g->decl->options.fastmathFlags & FMApproxFunc))
+      return true;
+    for (auto *c : g->callees)
+      todo.push_back(c);
+    if (g->core)
+      todo.push_back(g->core);
+  }
+  return false;
+}
+
+void optimize(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel, bool vectorMath) {
   // Every function gets the host CPU and features, so the vectorizer's cost
   // model sees the real vector width.
   for (llvm::Function &fn : m) {
@@ -282,6 +313,17 @@ void optimize(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel) {
   pto.LoopVectorization = optLevel >= 2;
   pto.SLPVectorization = optLevel >= 2;
   llvm::PassBuilder pb(&tm, pto);
+  // With fastmath's "afn" (approximate functions; fastmath=True sets it),
+  // vectorized loops call glibc's vector math library (libmvec: sin, cos,
+  // exp, log, pow, ... on 2-16 lanes, at most 4 ulp from the correctly
+  // rounded result), so math over arrays vectorizes. Without it math calls
+  // stay scalar libm calls, bit-identical to C++'s std::sin & co. The JIT
+  // and cached kernels load libmvec.so.1 (JIT.cpp, runtime/lib/Backend.cpp).
+  llvm::TargetLibraryInfoImpl tlii(llvm::Triple(m.getTargetTriple()));
+  if (vectorMath)
+    tlii.addVectorizableFunctionsFromVecLib(llvm::TargetLibraryInfoImpl::LIBMVEC_X86,
+                                            llvm::Triple(m.getTargetTriple()));
+  fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -339,7 +381,7 @@ bool run(const TypedFunction &f, IRStage stop, bool wantObject, const std::strin
   auto m = translateToLLVMIR(*module, llctx, f, entrySymbol, *tm, diags);
   if (!m)
     return false;
-  optimize(*m, *tm, opts.optLevel);
+  optimize(*m, *tm, opts.optLevel, allowsApproximateMath(f));
   if (stop == IRStage::LLVM && !wantObject) {
     llvm::raw_string_ostream os(text);
     m->print(os, nullptr);

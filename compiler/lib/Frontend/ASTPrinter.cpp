@@ -275,7 +275,7 @@ void Printer::expr(const Expr *e) {
   case Expr::Kind::List: {
     bool isTuple = e->kind() == Expr::Kind::Tuple;
     const auto &elts = isTuple ? cast<Tuple>(*e).elts : cast<List>(*e).elts;
-    Out += isTuple ? "(tuple" : "(list";
+    Out += isTuple ? "(tuple" : cast<List>(*e).braces ? "(set" : "(list";
     for (const ExprPtr &x : elts) {
       Out += ' ';
       expr(x.get());

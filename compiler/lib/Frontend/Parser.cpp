@@ -2000,11 +2000,15 @@ ExprPtr Parser::parseListAtom() {
 /// dictcomp: '{' kvpair for_if_clauses '}'
 /// setcomp: '{' named_expression for_if_clauses '}'
 ///
-/// None of these is supported, so the contents are only scanned (at depth
-/// 0, a ':' or '**' means dict, a 'for' means comprehension) and skipped.
+/// The contents are first scanned (at depth 0, a ':' or '**' means dict, a
+/// 'for' means comprehension): those are unsupported and skipped. A set
+/// display is parsed (as a List with braces): decorator options take one
+/// (fastmath={"nnan", "ninf"}), kernels reject it.
 ExprPtr Parser::parseBraceAtom() {
   uint32_t openBegin = tok().range.begin;
   advance();
+  size_t contentPos = Pos;
+  uint32_t openEnd = PrevEnd;
   bool dict = at(Tok::RBrace) || at(Tok::DoubleStar);
   bool comprehension = false;
   int depth = 0;
@@ -2031,6 +2035,27 @@ ExprPtr Parser::parseBraceAtom() {
   if (!at(Tok::RBrace)) {
     expectCloser(Tok::RBrace, openBegin);
     return nullptr;
+  }
+  if (!dict && !comprehension) {
+    // A set display: parse it again, as elements.
+    Pos = contentPos;
+    PrevEnd = openEnd;
+    std::vector<ExprPtr> elts;
+    while (!at(Tok::RBrace)) {
+      ExprPtr e = at(Tok::Star) ? parseStarExpression() : parseNamedExpression();
+      if (!e)
+        return nullptr;
+      elts.push_back(std::move(e));
+      if (!consumeIf(Tok::Comma))
+        break;
+    }
+    if (!at(Tok::RBrace)) {
+      expectCloser(Tok::RBrace, openBegin);
+      return nullptr;
+    }
+    advance();
+    return sized(std::make_unique<List>(SourceRange(openBegin, PrevEnd), std::move(elts),
+                                        /*braces=*/true));
   }
   advance();
   const char *what = dict ? (comprehension ? "dict comprehensions" : "dict displays")

@@ -36,8 +36,23 @@ const char *kernelKindName(KernelKind k) {
   case KernelKind::Stencil: return "stencil";
   case KernelKind::Ufunc: return "ufunc";
   case KernelKind::Gufunc: return "gufunc";
+  case KernelKind::Gpu: return "kernel";
   }
   return "?";
+}
+
+const char *gpuOpName(GpuOp op) {
+  static const char *names[] = {"threadIdx",  "blockIdx",     "blockDim",     "gridDim",
+                                "grid",       "gridsize",     "shared.array", "local.array",
+                                "syncthreads", "atomic.add",  "atomic.sub",   "atomic.min",
+                                "atomic.max", "atomic.exch",  "atomic.cas"};
+  return names[static_cast<int>(op)];
+}
+
+/// "1 axis", "2 axes": a count with the noun in the right number, for
+/// messages.
+static std::string counted(uint64_t n, const char *one, const char *many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 const char *boundaryModeName(BoundaryMode m) {
@@ -55,7 +70,8 @@ const char *builtinName(Builtin b) {
       "isnan", "isinf", "isfinite", "conjugate",
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
-      "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum"};
+      "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
+      "random", "uniform", "randint", "normal", "seed"};
   return names[static_cast<int>(b)];
 }
 
@@ -173,6 +189,24 @@ double constAsDouble(const ConstValue &c) {
 }
 
 } // namespace
+
+BuiltinNameTables builtinNameTables() {
+  auto names = [](const auto &table) {
+    std::vector<std::string> out;
+    for (const BuiltinEntry &e : table)
+      out.push_back(e.name);
+    return out;
+  };
+  BuiltinNameTables t;
+  t.python = names(PyBuiltins);
+  // Python's sum/any/all reduce arrays like NumPy's (resolveBuiltin).
+  for (const char *n : {"sum", "any", "all"})
+    t.python.push_back(n);
+  t.math = names(MathFunctions);
+  t.numpy = names(NumpyArrayFunctions);
+  t.methods = names(ArrayMethods);
+  return t;
+}
 
 //===----------------------------------------------------------------------===//
 // Constant folding (module constants, tuple indices)
@@ -415,6 +449,11 @@ private:
   Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
                    const std::vector<Type> &args);
   Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
+  /// GPU intrinsics: the dotted name `e` refers to without its `cuda.`
+  /// prefix ("threadIdx.x", "shared.array"); "?name" for an unknown name
+  /// under `cuda.`; empty if `e` is no GPU intrinsic.
+  std::string gpuPath(const ast::Expr &e);
+  Type gpuIntrinsic(const ast::Expr &e, const std::string &path, const ast::Call *call);
   Type arrayBuiltin(const ast::Call &c, Builtin b, const ast::Expr *receiver,
                     const std::vector<Type> &args);
   std::optional<ScalarKind> dtypeArgument(const ast::Expr &e);
@@ -469,6 +508,11 @@ private:
   bool Final = false;
   bool Failed = false;
   bool FallsOff = true;
+  /// Enclosing loops, innermost last: true for a loop that runs in parallel.
+  std::vector<bool> LoopParallel;
+  unsigned ParallelDepth = 0; ///< how many enclosing loops run in parallel
+
+  void analyzeParallelLoop(const ast::For &f, ForInfo &info);
 };
 
 /// Collects every name a block binds (assignment and loop targets).
@@ -505,10 +549,18 @@ static void collectAssigned(const ast::Block &b, std::set<std::string> &out) {
 }
 
 /// Whether control can never reach the end of the block.
+static bool alwaysReturns(const ast::Stmt *last);
+
+/// A block always returns if one of its statements does: what follows is
+/// unreachable (and only warned about).
 static bool alwaysReturns(const ast::Block &b) {
-  if (b.empty())
-    return false;
-  const ast::Stmt *last = b.back().get();
+  for (auto &s : b)
+    if (alwaysReturns(s.get()))
+      return true;
+  return false;
+}
+
+static bool alwaysReturns(const ast::Stmt *last) {
   if (isa<ast::Return>(last))
     return true;
   if (auto *i = dyn_cast<ast::If>(last))
@@ -742,6 +794,12 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     if (!t.isValid())
       return;
   }
+  if (F.kind == KernelKind::Gpu && !t.isNone()) {
+    error(r.value->range(), "a GPU kernel cannot return a value",
+          "write the result into an array argument (device functions, "
+          "@cuda.jit(device=True), may return values)");
+    return;
+  }
   bool declared = F.decl && !F.decl->signatures.empty() && F.resultType.isValid();
   if (declared) {
     if (!canConvert(t, Result))
@@ -837,10 +895,365 @@ void FunctionChecker::checkFor(const ast::For &f) {
     return;
   }
   assignTarget(*f.target, elem, f.iter->range());
+  // prange runs in parallel in a parallel=True kernel; a prange nested in
+  // another parallel loop runs serially inside it (as in Numba).
+  bool runsParallel = info.parallel && F.decl && F.decl->options.parallel && ParallelDepth == 0;
+  if (runsParallel) {
+    info.runsParallel = true;
+    if (!f.orelse.empty())
+      error(f.orelse.front()->range(), "a parallel prange loop cannot have an 'else' clause",
+            "the else clause runs after a loop that did not 'break', and parallel loops "
+            "cannot break: move its statements after the loop");
+  }
+  LoopParallel.push_back(runsParallel);
+  ParallelDepth += runsParallel;
+  checkBlock(f.body);
+  ParallelDepth -= runsParallel;
+  LoopParallel.pop_back();
+  if (runsParallel && Final)
+    analyzeParallelLoop(f, info);
   if (Final)
     F.loops[&f] = info;
-  checkBlock(f.body);
   checkBlock(f.orelse);
+}
+
+//===----------------------------------------------------------------------===//
+// Parallel loops: reductions and private variables
+//===----------------------------------------------------------------------===//
+
+const char *reduceOpName(ReduceOp op) {
+  switch (op) {
+  case ReduceOp::Add:
+    return "+";
+  case ReduceOp::Mul:
+    return "*";
+  case ReduceOp::Or:
+    return "|";
+  case ReduceOp::And:
+    return "&";
+  case ReduceOp::Xor:
+    return "^";
+  case ReduceOp::Min:
+    return "min";
+  case ReduceOp::Max:
+    return "max";
+  }
+  return "?";
+}
+
+namespace {
+
+/// Whether `e` reads the name `var` anywhere.
+bool readsName(const ast::Expr *e, const std::string &var) {
+  if (!e)
+    return false;
+  switch (e->kind()) {
+  case ast::Expr::Kind::Name:
+    return static_cast<const ast::Name *>(e)->id == var;
+  case ast::Expr::Kind::Attribute:
+    return readsName(static_cast<const ast::Attribute *>(e)->value.get(), var);
+  case ast::Expr::Kind::Subscript: {
+    auto *s = static_cast<const ast::Subscript *>(e);
+    return readsName(s->value.get(), var) || readsName(s->index.get(), var);
+  }
+  case ast::Expr::Kind::Slice: {
+    auto *s = static_cast<const ast::Slice *>(e);
+    return readsName(s->lower.get(), var) || readsName(s->upper.get(), var) ||
+           readsName(s->step.get(), var);
+  }
+  case ast::Expr::Kind::Call: {
+    auto *c = static_cast<const ast::Call *>(e);
+    if (readsName(c->func.get(), var))
+      return true;
+    for (auto &a : c->args)
+      if (readsName(a.get(), var))
+        return true;
+    for (auto &k : c->keywords)
+      if (readsName(k.value.get(), var))
+        return true;
+    return false;
+  }
+  case ast::Expr::Kind::BinOp: {
+    auto *b = static_cast<const ast::BinOp *>(e);
+    return readsName(b->lhs.get(), var) || readsName(b->rhs.get(), var);
+  }
+  case ast::Expr::Kind::UnaryOp:
+    return readsName(static_cast<const ast::UnaryOp *>(e)->operand.get(), var);
+  case ast::Expr::Kind::Compare:
+    for (auto &o : static_cast<const ast::Compare *>(e)->operands)
+      if (readsName(o.get(), var))
+        return true;
+    return false;
+  case ast::Expr::Kind::BoolOp:
+    for (auto &o : static_cast<const ast::BoolOp *>(e)->values)
+      if (readsName(o.get(), var))
+        return true;
+    return false;
+  case ast::Expr::Kind::IfExp: {
+    auto *i = static_cast<const ast::IfExp *>(e);
+    return readsName(i->cond.get(), var) || readsName(i->body.get(), var) ||
+           readsName(i->orelse.get(), var);
+  }
+  case ast::Expr::Kind::Tuple:
+    for (auto &o : static_cast<const ast::Tuple *>(e)->elts)
+      if (readsName(o.get(), var))
+        return true;
+    return false;
+  case ast::Expr::Kind::List:
+    for (auto &o : static_cast<const ast::List *>(e)->elts)
+      if (readsName(o.get(), var))
+        return true;
+    return false;
+  default:
+    return false;
+  }
+}
+
+/// One write of a name inside a parallel loop body.
+struct LoopWrite {
+  const ast::Stmt *stmt;
+  SourceRange range;
+  std::optional<ReduceOp> op; ///< set when the write has reduction form
+};
+
+std::optional<ReduceOp> reduceOpOf(ast::BinOpKind k) {
+  switch (k) {
+  case ast::BinOpKind::Add:
+  case ast::BinOpKind::Sub:
+    return ReduceOp::Add;
+  case ast::BinOpKind::Mul:
+    return ReduceOp::Mul;
+  case ast::BinOpKind::BitOr:
+    return ReduceOp::Or;
+  case ast::BinOpKind::BitAnd:
+    return ReduceOp::And;
+  case ast::BinOpKind::BitXor:
+    return ReduceOp::Xor;
+  default:
+    return std::nullopt;
+  }
+}
+
+bool isName(const ast::Expr *e, const std::string &var) {
+  auto *n = e ? dyn_cast<ast::Name>(e) : nullptr;
+  return n && n->id == var;
+}
+
+} // namespace
+
+/// Classifies the variables a parallel loop's body assigns (Numba's rules):
+/// a variable whose every write is an update in reduction form is a
+/// reduction; any other is private to each thread. A reduction variable
+/// may not be read elsewhere in the body (its value there would depend on
+/// the thread schedule).
+void FunctionChecker::analyzeParallelLoop(const ast::For &f, ForInfo &info) {
+  // Every write of a Name in the body, in source order, and every statement
+  // that reads each name.
+  std::map<std::string, std::vector<LoopWrite>> writes;
+  std::vector<std::string> order;
+  auto addWrite = [&](const std::string &n, LoopWrite w) {
+    auto [it, inserted] = writes.emplace(n, std::vector<LoopWrite>{});
+    if (inserted)
+      order.push_back(n);
+    it->second.push_back(w);
+  };
+  std::function<void(const ast::Expr &, const ast::Stmt &)> targetWrites =
+      [&](const ast::Expr &t, const ast::Stmt &s) {
+        if (auto *n = dyn_cast<ast::Name>(&t))
+          addWrite(n->id, {&s, n->range(), std::nullopt});
+        else if (auto *tu = dyn_cast<ast::Tuple>(&t))
+          for (auto &e : tu->elts)
+            targetWrites(*e, s);
+        else if (auto *l = dyn_cast<ast::List>(&t))
+          for (auto &e : l->elts)
+            targetWrites(*e, s);
+      };
+  // The reduction form of `target = value` for the variable `var`.
+  auto assignForm = [&](const std::string &var, const ast::Expr &value) -> std::optional<ReduceOp> {
+    if (auto *b = dyn_cast<ast::BinOp>(&value)) {
+      auto op = reduceOpOf(b->op);
+      if (!op)
+        return std::nullopt;
+      if (isName(b->lhs.get(), var) && !readsName(b->rhs.get(), var))
+        return op;
+      if (b->op != ast::BinOpKind::Sub && isName(b->rhs.get(), var) &&
+          !readsName(b->lhs.get(), var))
+        return op;
+      return std::nullopt;
+    }
+    if (auto *c = dyn_cast<ast::Call>(&value); c && c->args.size() == 2 && c->keywords.empty()) {
+      bool viaNumpy = false, viaMath = false;
+      std::optional<ScalarKind> cast;
+      auto b = resolveBuiltin(*c->func, viaNumpy, viaMath, cast);
+      if (!b || (*b != Builtin::Min && *b != Builtin::Max) || viaNumpy)
+        return std::nullopt;
+      bool first = isName(c->args[0].get(), var) && !readsName(c->args[1].get(), var);
+      bool second = isName(c->args[1].get(), var) && !readsName(c->args[0].get(), var);
+      if (first || second)
+        return *b == Builtin::Min ? ReduceOp::Min : ReduceOp::Max;
+    }
+    return std::nullopt;
+  };
+  std::function<void(const ast::Block &)> walk = [&](const ast::Block &b) {
+    for (auto &sp : b) {
+      const ast::Stmt &s = *sp;
+      if (auto *a = dyn_cast<ast::Assign>(&s)) {
+        auto *n = a->targets.size() == 1 ? dyn_cast<ast::Name>(a->targets[0].get()) : nullptr;
+        if (n && a->value) {
+          addWrite(n->id, {&s, n->range(), assignForm(n->id, *a->value)});
+        } else {
+          for (auto &t : a->targets)
+            targetWrites(*t, s);
+        }
+      } else if (auto *aa = dyn_cast<ast::AugAssign>(&s)) {
+        if (auto *n = dyn_cast<ast::Name>(aa->target.get())) {
+          std::optional<ReduceOp> op;
+          if (!readsName(aa->value.get(), n->id))
+            op = reduceOpOf(aa->op);
+          addWrite(n->id, {&s, n->range(), op});
+        }
+      } else if (auto *i = dyn_cast<ast::If>(&s)) {
+        walk(i->body);
+        walk(i->orelse);
+      } else if (auto *w = dyn_cast<ast::While>(&s)) {
+        walk(w->body);
+        walk(w->orelse);
+      } else if (auto *fo = dyn_cast<ast::For>(&s)) {
+        targetWrites(*fo->target, s);
+        walk(fo->body);
+        walk(fo->orelse);
+      }
+    }
+  };
+  walk(f.body);
+  // Reads of `var` in statements other than its reduction updates.
+  std::function<const ast::Expr *(const ast::Block &, const std::string &,
+                                  const std::set<const ast::Stmt *> &)>
+      otherRead = [&](const ast::Block &b, const std::string &var,
+                      const std::set<const ast::Stmt *> &updates) -> const ast::Expr * {
+    std::function<const ast::Expr *(const ast::Expr *)> find =
+        [&](const ast::Expr *e) -> const ast::Expr * {
+      // The first Name node reading var, for the caret.
+      if (!e || !readsName(e, var))
+        return nullptr;
+      if (isName(e, var))
+        return e;
+      const ast::Expr *hit = nullptr;
+      auto visit = [&](const ast::Expr *c) {
+        if (!hit)
+          hit = find(c);
+      };
+      switch (e->kind()) {
+      case ast::Expr::Kind::Attribute:
+        visit(static_cast<const ast::Attribute *>(e)->value.get());
+        break;
+      case ast::Expr::Kind::Subscript:
+        visit(static_cast<const ast::Subscript *>(e)->value.get());
+        visit(static_cast<const ast::Subscript *>(e)->index.get());
+        break;
+      case ast::Expr::Kind::Call:
+        for (auto &a : static_cast<const ast::Call *>(e)->args)
+          visit(a.get());
+        for (auto &k : static_cast<const ast::Call *>(e)->keywords)
+          visit(k.value.get());
+        break;
+      case ast::Expr::Kind::BinOp:
+        visit(static_cast<const ast::BinOp *>(e)->lhs.get());
+        visit(static_cast<const ast::BinOp *>(e)->rhs.get());
+        break;
+      default:
+        break;
+      }
+      return hit ? hit : e;
+    };
+    for (auto &sp : b) {
+      const ast::Stmt &s = *sp;
+      if (updates.count(&s))
+        continue;
+      const ast::Expr *hit = nullptr;
+      auto check = [&](const ast::Expr *e) {
+        if (!hit)
+          hit = find(e);
+      };
+      if (auto *a = dyn_cast<ast::Assign>(&s)) {
+        check(a->value.get());
+        for (auto &t : a->targets)
+          if (!isa<ast::Name>(t.get()))
+            check(t.get());
+      } else if (auto *aa = dyn_cast<ast::AugAssign>(&s)) {
+        check(aa->target.get());
+        check(aa->value.get());
+      } else if (auto *es = dyn_cast<ast::ExprStmt>(&s)) {
+        check(es->value.get());
+      } else if (auto *r = dyn_cast<ast::Return>(&s)) {
+        check(r->value.get());
+      } else if (auto *i = dyn_cast<ast::If>(&s)) {
+        check(i->cond.get());
+        if (!hit)
+          hit = otherRead(i->body, var, updates);
+        if (!hit)
+          hit = otherRead(i->orelse, var, updates);
+      } else if (auto *w = dyn_cast<ast::While>(&s)) {
+        check(w->cond.get());
+        if (!hit)
+          hit = otherRead(w->body, var, updates);
+        if (!hit)
+          hit = otherRead(w->orelse, var, updates);
+      } else if (auto *fo = dyn_cast<ast::For>(&s)) {
+        check(fo->iter.get());
+        if (!hit)
+          hit = otherRead(fo->body, var, updates);
+        if (!hit)
+          hit = otherRead(fo->orelse, var, updates);
+      }
+      if (hit)
+        return hit;
+    }
+    return nullptr;
+  };
+  auto *loopVar = dyn_cast<ast::Name>(f.target.get());
+  for (const std::string &var : order) {
+    if (loopVar && var == loopVar->id)
+      continue;
+    auto &ws = writes[var];
+    bool allReduce = std::all_of(ws.begin(), ws.end(), [](const LoopWrite &w) { return w.op; });
+    if (!allReduce) {
+      info.privates.push_back(var);
+      continue;
+    }
+    ReduceOp op = *ws.front().op;
+    for (auto &w : ws)
+      if (*w.op != op) {
+        error(w.range,
+              fmt::format("reduction variable '{}' is combined with '{}' here but with '{}' "
+                          "elsewhere in this prange loop",
+                          var, reduceOpName(*w.op), reduceOpName(op)),
+              "a parallel reduction uses one operator (+ and - count as one)");
+        return;
+      }
+    auto vt = Vars.find(var);
+    if (vt == Vars.end() || !vt->second.type.isScalar()) {
+      error(ws.front().range,
+            fmt::format("'{}' is updated as a reduction in a parallel prange loop, but it is "
+                        "of type '{}', not a number",
+                        var, vt == Vars.end() ? std::string("?") : vt->second.type.describe()),
+            "array reductions are not supported yet: accumulate into a scalar, or write "
+            "each iteration's result to its own element (out[i] = ...)");
+      continue;
+    }
+    std::set<const ast::Stmt *> updates;
+    for (auto &w : ws)
+      updates.insert(w.stmt);
+    if (const ast::Expr *r = otherRead(f.body, var, updates)) {
+      error(r->range(),
+            fmt::format("reduction variable '{}' is read inside the parallel prange loop", var),
+            fmt::format("the iterations run at the same time, so '{}' only holds its total "
+                        "after the loop; inside it, only updates such as '{} {}= ...' may use it",
+                        var, var, op == ReduceOp::Min || op == ReduceOp::Max ? "+" : reduceOpName(op)));
+      continue;
+    }
+    info.reductions.push_back({var, op, ws.front().range});
+  }
 }
 
 void FunctionChecker::checkStmt(const ast::Stmt &s) {
@@ -949,14 +1362,25 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
   case ast::Stmt::Kind::While: {
     auto &w = static_cast<const ast::While &>(s);
     checkCondition(*w.cond);
+    LoopParallel.push_back(false);
     checkBlock(w.body);
+    LoopParallel.pop_back();
     checkBlock(w.orelse);
     return;
   }
   case ast::Stmt::Kind::Return:
+    if (ParallelDepth)
+      error(s.range(), "'return' inside a parallel prange loop",
+            "the iterations run at the same time on several threads: compute a result "
+            "(for example with a reduction such as s += ...) and return after the loop");
     checkReturn(static_cast<const ast::Return &>(s));
     return;
   case ast::Stmt::Kind::Break:
+    if (!LoopParallel.empty() && LoopParallel.back())
+      error(s.range(), "'break' inside a parallel prange loop",
+            "the iterations run at the same time on several threads; use range() for a "
+            "loop that stops early");
+    return;
   case ast::Stmt::Kind::Continue:
   case ast::Stmt::Kind::Pass:
   case ast::Stmt::Kind::Import:
@@ -974,6 +1398,17 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
 
 Type FunctionChecker::expr(const ast::Expr &e) {
   Type t = exprImpl(e);
+  if (Final && t.isArray() && F.onGpu()) {
+    // GPU threads cannot allocate device memory: only views of arguments
+    // and the fixed-size shared/local arrays exist in a GPU kernel.
+    auto ci = F.calls.find(&e);
+    bool allocates = isa<ast::BinOp>(&e) || isa<ast::UnaryOp>(&e) || isa<ast::Compare>(&e) ||
+                     F.masks.count(&e) ||
+                     (ci != F.calls.end() && ci->second.kind == CallInfo::Kind::Builtin);
+    if (allocates)
+      error(e.range(), "this expression creates a new array, which GPU code cannot do",
+            "write into an array argument, or use cuda.local.array / cuda.shared.array");
+  }
   record(e, t);
   return t;
 }
@@ -1013,7 +1448,8 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::Subscript:
     return subscript(static_cast<const ast::Subscript &>(e));
   case ast::Expr::Kind::Slice:
-    error(e.range(), "array slicing is not supported yet; index elements with integers");
+    // Array subscripts handle their slices; what is left is a tuple's.
+    error(e.range(), "tuples cannot be sliced; index a tuple with an integer");
     return {};
   case ast::Expr::Kind::Call:
     return call(static_cast<const ast::Call &>(e));
@@ -1041,6 +1477,10 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
     return Type::tuple(std::move(elts));
   }
   case ast::Expr::Kind::List:
+    if (static_cast<const ast::List &>(e).braces) {
+      Failed = true; // a set display: reported by the resolver
+      return {};
+    }
     error(e.range(), "Python feature lists is not supported in stn kernels",
           "use a tuple for a fixed set of values, or an array argument");
     return {};
@@ -1074,6 +1514,8 @@ Type FunctionChecker::name(const ast::Name &n) {
 }
 
 Type FunctionChecker::attribute(const ast::Attribute &a) {
+  if (std::string g = gpuPath(a); !g.empty())
+    return gpuIntrinsic(a, g, nullptr);
   if (auto *base = dyn_cast<ast::Name>(a.value.get());
       base && !Vars.count(base->id) && P.ModuleAliases.count(base->id)) {
     if (auto c = Folder.foldModuleAttr(a)) {
@@ -1231,8 +1673,8 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
         }
         if (it.rank() != base.rank()) {
           error(s.index->range(),
-                fmt::format("a boolean mask must have the array's {} dimension(s), not {}",
-                            base.rank(), it.rank()));
+                fmt::format("a boolean mask must have the array's {}, not {}",
+                            counted(base.rank(), "dimension", "dimensions"), it.rank()));
           return {};
         }
         if (Final)
@@ -1304,6 +1746,8 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
                      contiguous ? Type::Layout::C : Type::Layout::Any);
 }
 
+static std::optional<Builtin> randomBuiltin(const std::string &name, bool numpy);
+
 std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bool &viaNumpy,
                                                        bool &viaMath,
                                                        std::optional<ScalarKind> &cast) {
@@ -1333,11 +1777,24 @@ std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bo
     }
   } else if (auto *a = dyn_cast<ast::Attribute>(&func)) {
     auto *base = dyn_cast<ast::Name>(a->value.get());
+    // np.random.<name>
+    if (auto *inner = dyn_cast<ast::Attribute>(a->value.get()); inner && inner->attr == "random") {
+      auto *nb = dyn_cast<ast::Name>(inner->value.get());
+      if (!nb || Vars.count(nb->id))
+        return std::nullopt;
+      auto it = P.ModuleAliases.find(nb->id);
+      if (it == P.ModuleAliases.end() || it->second != "numpy")
+        return std::nullopt;
+      viaNumpy = true;
+      return randomBuiltin(a->attr, true);
+    }
     if (!base || Vars.count(base->id))
       return std::nullopt;
     auto it = P.ModuleAliases.find(base->id);
     if (it == P.ModuleAliases.end())
       return std::nullopt;
+    if (it->second == "random")
+      return randomBuiltin(a->attr, false);
     name = a->attr;
     viaNumpy = it->second == "numpy";
     viaMath = it->second == "math" || it->second == "cmath";
@@ -1362,6 +1819,23 @@ std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bo
     return b;
   if (auto b = lookup(std::begin(PyBuiltins), std::end(PyBuiltins), name))
     return b;
+  return std::nullopt;
+}
+
+/// The functions of Python's `random` module (numpy = false) and of
+/// `np.random` that stn supports: scalar draws from the calling thread's
+/// generator (runtime/lib/ParallelRuntime.cpp).
+static std::optional<Builtin> randomBuiltin(const std::string &name, bool numpy) {
+  if (name == "random")
+    return Builtin::RandomRandom;
+  if (name == "uniform")
+    return Builtin::RandomUniform;
+  if (name == "randint")
+    return Builtin::RandomRandint;
+  if (name == "seed")
+    return Builtin::RandomSeed;
+  if (numpy ? name == "normal" : name == "gauss")
+    return Builtin::RandomNormal;
   return std::nullopt;
 }
 
@@ -1405,6 +1879,47 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     error(c.keywords[0].nameRange,
           fmt::format("{}() does not take keyword arguments", fnName()));
     return {};
+  }
+  if (b >= Builtin::RandomRandom) {
+    info.viaNumpy = viaNumpy;
+    std::string qual = (viaNumpy ? "np.random." : "random.") + fnName();
+    auto count = [&](size_t lo, size_t hi) {
+      if (args.size() >= lo && args.size() <= hi)
+        return true;
+      error(c.range(), lo == hi ? fmt::format("{}() takes {} argument{} ({} given)", qual, lo,
+                                              lo == 1 ? "" : "s", args.size())
+                                : fmt::format("{}() takes {} to {} arguments ({} given)", qual,
+                                              lo, hi, args.size()),
+            b == Builtin::RandomRandom && viaNumpy
+                ? "arrays of random numbers (size=) are not supported yet: draw one per "
+                  "element in a loop"
+                : "");
+      return false;
+    };
+    for (size_t i = 0; i < args.size(); ++i) {
+      bool intOnly = b == Builtin::RandomRandint || b == Builtin::RandomSeed;
+      if (!args[i].isScalar() || isComplex(args[i].scalarKind()) ||
+          (intOnly && !(isInteger(args[i].scalarKind()) || isBool(args[i].scalarKind())))) {
+        error(c.args[i]->range(), fmt::format("{}() expects {}, not '{}'", qual,
+                                              intOnly ? "an integer" : "a real number",
+                                              args[i].describe()));
+        return {};
+      }
+    }
+    switch (b) {
+    case Builtin::RandomRandom:
+      return count(0, 0) ? done(Type::scalar(ScalarKind::F64)) : Type();
+    case Builtin::RandomUniform:
+      return count(viaNumpy ? 0 : 2, 2) ? done(Type::scalar(ScalarKind::F64)) : Type();
+    case Builtin::RandomNormal:
+      return count(viaNumpy ? 0 : 2, 2) ? done(Type::scalar(ScalarKind::F64)) : Type();
+    case Builtin::RandomRandint:
+      return count(2, 2) ? done(Type::scalar(ScalarKind::I64)) : Type();
+    case Builtin::RandomSeed:
+      return count(1, 1) ? done(Type::none()) : Type();
+    default:
+      break;
+    }
   }
   bool anyArray = false;
   for (auto &a : args)
@@ -1583,6 +2098,10 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
       return {};
     ScalarKind k = mathKind(args[0].scalarKind());
     info.operandKind = k;
+    if (b == Builtin::Fabs && isComplex(k)) {
+      error(c.args[0]->range(), "fabs() is not defined for complex numbers; use abs()");
+      return {};
+    }
     if (isComplex(k)) {
       static const Builtin complexOk[] = {Builtin::Sqrt, Builtin::Exp, Builtin::Log,
                                           Builtin::Sin,  Builtin::Cos, Builtin::Tan,
@@ -1596,10 +2115,6 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     }
     if (isPredicate(b))
       return done(Type::scalar(ScalarKind::Bool));
-    if (b == Builtin::Fabs && isComplex(k)) {
-      error(c.args[0]->range(), "fabs() is not defined for complex numbers; use abs()");
-      return {};
-    }
     // Python's math.floor/ceil/trunc return int; NumPy's return floats.
     if ((b == Builtin::Floor || b == Builtin::Ceil || b == Builtin::Trunc) && !viaNumpy) {
       if (isInteger(args[0].scalarKind()) || isBool(args[0].scalarKind()))
@@ -1715,9 +2230,9 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   };
   auto arity = [&](size_t lo, size_t hi) {
     if (args.size() < lo || args.size() > hi) {
-      error(c.range(), fmt::format("{}() takes {} argument(s) ({} given)", fn,
+      error(c.range(), fmt::format("{}() takes {} argument{} ({} given)", fn,
                                    lo == hi ? std::to_string(lo) : fmt::format("{} to {}", lo, hi),
-                                   args.size()));
+                                   lo == 1 && hi == 1 ? "" : "s", args.size()));
       return false;
     }
     return true;
@@ -1850,8 +2365,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       int64_t rank = args[0].rank();
       if (!c || c->i < -rank || c->i >= rank) {
         error(axisExpr->range(),
-              c ? fmt::format("axis {} is out of bounds for an array of {} dimension(s)", c->i,
-                              rank)
+              c ? fmt::format("axis {} is out of bounds for an array of {}", c->i,
+                              counted(rank, "dimension", "dimensions"))
                 : std::string("axis must be a constant integer"));
         return {};
       }
@@ -1944,8 +2459,272 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   return {};
 }
 
+//===----------------------------------------------------------------------===//
+// GPU intrinsics (explicit SIMT kernels, docs/gpu.md)
+//===----------------------------------------------------------------------===//
+
+std::string FunctionChecker::gpuPath(const ast::Expr &e) {
+  std::vector<std::string> parts;
+  const ast::Expr *x = &e;
+  while (auto *a = dyn_cast<ast::Attribute>(x)) {
+    parts.insert(parts.begin(), a->attr);
+    x = a->value.get();
+  }
+  auto *root = dyn_cast<ast::Name>(x);
+  if (!root || Vars.count(root->id) || Assigned.count(root->id) ||
+      P.Constants.count(root->id) || P.kernel(root->id))
+    return {};
+  parts.insert(parts.begin(), root->id);
+  auto alias = P.ModuleAliases.find(parts[0]);
+  auto from = P.FromImports.find(parts[0]);
+  bool isNumba = alias != P.ModuleAliases.end() &&
+                 (alias->second == "numba" || alias->second == "numba.cuda");
+  size_t skip = 0;
+  if (isNumba && parts.size() > 2 && parts[1] == "cuda")
+    skip = 2; // numba.cuda.grid
+  else if ((alias != P.ModuleAliases.end() && alias->second == "numba.cuda") ||
+           (from != P.FromImports.end() && from->second.second == "cuda") ||
+           (alias == P.ModuleAliases.end() && from == P.FromImports.end() &&
+            parts[0] == "cuda"))
+    skip = 1; // cuda.grid (imported or not)
+  else if (from != P.FromImports.end() && from->second.first.rfind("numba", 0) == 0)
+    parts[0] = from->second.second; // from numba.cuda import grid
+  else if (alias != P.ModuleAliases.end() || from != P.FromImports.end())
+    return {}; // np.*, math.*, numba.prange, ...
+  if (skip >= parts.size())
+    return {};
+  std::string path;
+  for (size_t i = skip; i < parts.size(); ++i)
+    path += (i > skip ? "." : "") + parts[i];
+  static const std::set<std::string> known = {
+      "threadIdx.x", "threadIdx.y", "threadIdx.z", "blockIdx.x",   "blockIdx.y",
+      "blockIdx.z",  "blockDim.x",  "blockDim.y",  "blockDim.z",   "gridDim.x",
+      "gridDim.y",   "gridDim.z",   "grid",        "gridsize",     "shared.array",
+      "local.array", "syncthreads", "atomic.add",  "atomic.sub",   "atomic.min",
+      "atomic.max",  "atomic.exch", "atomic.cas"};
+  if (known.count(path))
+    return path;
+  // Under an explicit `cuda.` prefix every name is the GPU module's; a
+  // bare unknown name is someone else's (reported by the resolver).
+  return skip ? "?" + path : std::string();
+}
+
+Type FunctionChecker::gpuIntrinsic(const ast::Expr &e, const std::string &path,
+                                   const ast::Call *call) {
+  static const char *supported =
+      "GPU code supports cuda.grid, cuda.gridsize, cuda.threadIdx/blockIdx/blockDim/gridDim"
+      ".x/.y/.z, cuda.shared.array, cuda.local.array, cuda.syncthreads and cuda.atomic."
+      "add/sub/min/max/exch/cas";
+  if (path[0] == '?') {
+    error(e.range(), fmt::format("'cuda.{}' is not supported in stn kernels", path.substr(1)),
+          supported);
+    return {};
+  }
+  std::string shown = "cuda." + path;
+  if (!F.onGpu()) {
+    error(e.range(),
+          fmt::format("'{}' is a GPU intrinsic: it can only be used in a GPU kernel "
+                      "(@cuda.jit or @kernel) or a device function (@cuda.jit(device=True))",
+                      shown));
+    return {};
+  }
+  GpuCall g;
+  auto done = [&](Type t) {
+    if (Final)
+      F.gpu[&e] = g;
+    return t;
+  };
+  static const std::pair<const char *, GpuOp> dims[] = {{"threadIdx", GpuOp::ThreadIdx},
+                                                        {"blockIdx", GpuOp::BlockIdx},
+                                                        {"blockDim", GpuOp::BlockDim},
+                                                        {"gridDim", GpuOp::GridDim}};
+  size_t dot = path.find('.');
+  std::string head = path.substr(0, dot);
+  for (auto &[n, op] : dims)
+    if (head == n) {
+      if (call) {
+        error(call->range(), fmt::format("'{}' is a value, not a function", shown));
+        return {};
+      }
+      g.op = op;
+      g.dim = static_cast<unsigned>(path.back() - 'x');
+      return done(Type::scalar(ScalarKind::I32));
+    }
+  if (!call) {
+    error(e.range(), fmt::format("'{}' is a function: call it", shown));
+    return {};
+  }
+  // Positional arguments, then keywords by name.
+  auto params = [&](std::vector<const char *> names,
+                    std::vector<const ast::Expr *> &out) -> bool {
+    out.assign(names.size(), nullptr);
+    if (call->args.size() > names.size()) {
+      error(call->range(), fmt::format("{}() takes {} argument{} but {} were given", shown,
+                                       names.size(), names.size() == 1 ? "" : "s",
+                                       call->args.size()));
+      return false;
+    }
+    for (size_t i = 0; i < call->args.size(); ++i)
+      out[i] = call->args[i].get();
+    for (auto &kw : call->keywords) {
+      size_t i = 0;
+      while (i < names.size() && kw.name != names[i])
+        ++i;
+      if (i == names.size() || out[i]) {
+        error(kw.nameRange, fmt::format("{}() got an unexpected keyword argument '{}'", shown,
+                                        kw.name));
+        return false;
+      }
+      out[i] = kw.value.get();
+    }
+    for (size_t i = 0; i < names.size(); ++i)
+      if (!out[i]) {
+        error(call->range(), fmt::format("{}() is missing the argument '{}'", shown, names[i]));
+        return false;
+      }
+    return true;
+  };
+  std::vector<const ast::Expr *> a;
+  if (path == "grid" || path == "gridsize") {
+    if (!params({"ndim"}, a))
+      return {};
+    auto n = foldIndex(*a[0]);
+    if (!n || n->i < 1 || n->i > 3) {
+      error(a[0]->range(), fmt::format("{}() takes a constant 1, 2 or 3", shown));
+      return {};
+    }
+    g.op = path == "grid" ? GpuOp::Grid : GpuOp::GridSize;
+    g.dim = static_cast<unsigned>(n->i);
+    if (n->i == 1)
+      return done(Type::scalar(ScalarKind::I64));
+    return done(Type::tuple(std::vector<Type>(n->i, Type::scalar(ScalarKind::I64))));
+  }
+  if (path == "syncthreads") {
+    if (!params({}, a))
+      return {};
+    g.op = GpuOp::SyncThreads;
+    return done(Type::none());
+  }
+  if (path == "shared.array" || path == "local.array") {
+    if (!params({"shape", "dtype"}, a))
+      return {};
+    g.op = path == "shared.array" ? GpuOp::SharedArray : GpuOp::LocalArray;
+    // Module constants and literals only: the size is fixed at compile time.
+    std::vector<const ast::Expr *> dims1;
+    if (auto *t = dyn_cast<ast::Tuple>(a[0]))
+      for (auto &el : t->elts)
+        dims1.push_back(el.get());
+    else
+      dims1.push_back(a[0]);
+    int64_t elems = 1;
+    for (auto *d : dims1) {
+      auto n = foldIndex(*d);
+      if (!n || n->i <= 0 || n->i > (int64_t(1) << 20)) {
+        error(d->range(),
+              fmt::format("the shape of {} must be positive integer constants (literals or "
+                          "module constants), fixed when the kernel is compiled",
+                          shown));
+        return {};
+      }
+      g.shape.push_back(n->i);
+      elems *= n->i;
+    }
+    if (dims1.empty() || dims1.size() > 4) {
+      error(a[0]->range(), fmt::format("{} supports 1 to 4 dimensions", shown));
+      return {};
+    }
+    auto k = dtypeArgument(*a[1]);
+    if (!k)
+      return {};
+    g.dtype = *k;
+    int64_t bytes = elems * static_cast<int64_t>(byteSize(*k));
+    if (g.op == GpuOp::SharedArray && bytes > 48 * 1024) {
+      error(call->range(),
+            fmt::format("this shared array takes {} bytes; statically allocated shared memory "
+                        "is limited to 48 KiB per block",
+                        bytes));
+      return {};
+    }
+    return done(Type::array(*k, static_cast<unsigned>(g.shape.size()), Type::Layout::C));
+  }
+  // Atomics: (array, index, value) or cas's (array, index, old, value).
+  static const std::pair<const char *, GpuOp> atomics[] = {
+      {"atomic.add", GpuOp::AtomicAdd}, {"atomic.sub", GpuOp::AtomicSub},
+      {"atomic.min", GpuOp::AtomicMin}, {"atomic.max", GpuOp::AtomicMax},
+      {"atomic.exch", GpuOp::AtomicExch}, {"atomic.cas", GpuOp::AtomicCas}};
+  for (auto &[n, op] : atomics) {
+    if (path != n)
+      continue;
+    g.op = op;
+    bool cas = op == GpuOp::AtomicCas;
+    if (!(cas ? params({"ary", "idx", "old", "val"}, a) : params({"ary", "idx", "val"}, a)))
+      return {};
+    Type at = expr(*a[0]);
+    if (!at.isValid())
+      return {};
+    if (!at.isArray()) {
+      error(a[0]->range(), fmt::format("{}() updates an element of an array, not of a '{}'",
+                                       shown, at.describe()));
+      return {};
+    }
+    ScalarKind k = at.scalarKind();
+    bool intOk = k == ScalarKind::I32 || k == ScalarKind::U32 || k == ScalarKind::I64 ||
+                 k == ScalarKind::U64;
+    bool floatOk = k == ScalarKind::F32 || k == ScalarKind::F64;
+    if (!(intOk || (floatOk && !cas))) {
+      error(a[0]->range(),
+            fmt::format("{}() is not supported on arrays of {}; use {}", shown, numpyName(k),
+                        cas ? "int32, uint32, int64 or uint64"
+                            : "int32, uint32, int64, uint64, float32 or float64"));
+      return {};
+    }
+    Type it = expr(*a[1]);
+    if (!it.isValid())
+      return {};
+    std::vector<Type> idx = it.isTuple() ? it.elements() : std::vector<Type>{it};
+    bool idxOk = idx.size() == at.rank();
+    for (auto &t : idx)
+      idxOk &= t.isScalar() && (isInteger(t.scalarKind()) || isBool(t.scalarKind()));
+    if (!idxOk) {
+      error(a[1]->range(), fmt::format("the index of a {}-dimensional array in {}() is {} "
+                                       "integer{}",
+                                       at.rank(), shown, at.rank() == 1 ? "an" : "a tuple of",
+                                       at.rank() == 1 ? "" : "s"));
+      return {};
+    }
+    for (size_t i = 2; i < a.size(); ++i) {
+      Type vt = expr(*a[i]);
+      if (!vt.isValid())
+        return {};
+      if (!vt.isScalar() || isComplex(vt.scalarKind())) {
+        error(a[i]->range(), fmt::format("{}() takes a real number here, not '{}'", shown,
+                                         vt.describe()));
+        return {};
+      }
+    }
+    g.dtype = k;
+    g.operands = a;
+    return done(Type::scalar(k));
+  }
+  error(e.range(), fmt::format("'{}' is not supported in stn kernels", shown), supported);
+  return {};
+}
+
 Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
                                  const std::vector<Type> &args) {
+  if (k.kind == KernelKind::Gpu) {
+    error(c.range(),
+          fmt::format("'{}' is a GPU kernel: it is launched from the host with a grid and a "
+                      "block size, not called",
+                      k.def->name),
+          "to call it from GPU code, make it a device function: @cuda.jit(device=True)");
+    return {};
+  }
+  if (k.gpuDevice && !F.onGpu()) {
+    error(c.range(), fmt::format("'{}' is a GPU device function: only GPU code can call it",
+                                 k.def->name));
+    return {};
+  }
   std::vector<Type> callTypes = args;
   bool hasOut = false;
   for (auto &kw : c.keywords) {
@@ -2010,11 +2789,18 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
 }
 
 Type FunctionChecker::call(const ast::Call &c) {
+  if (std::string g = gpuPath(*c.func); !g.empty())
+    return gpuIntrinsic(c, g, &c);
   // Methods on values: z.conjugate().
   if (auto *a = dyn_cast<ast::Attribute>(c.func.get())) {
     bool isModule = false;
     if (auto *base = dyn_cast<ast::Name>(a->value.get()))
       isModule = !Vars.count(base->id) && P.ModuleAliases.count(base->id);
+    // np.random.<name>: a function of the np.random module.
+    if (auto *inner = dyn_cast<ast::Attribute>(a->value.get()); inner && inner->attr == "random")
+      if (auto *base = dyn_cast<ast::Name>(inner->value.get()))
+        isModule = !Vars.count(base->id) && P.ModuleAliases.count(base->id) &&
+                   P.ModuleAliases.at(base->id) == "numpy";
     if (!isModule) {
       Type recv = expr(*a->value);
       if (!recv.isValid())
@@ -2106,7 +2892,7 @@ Type FunctionChecker::call(const ast::Call &c) {
   }
   if (!ok)
     return {};
-  if (*b >= Builtin::Empty)
+  if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
     return arrayBuiltin(c, *b, nullptr, args);
   if (*b == Builtin::Cast) {
     Type t;
@@ -2309,7 +3095,10 @@ public:
       Locals.insert(p.name);
     collectAssigned(f.body, Locals);
     Loops = 0;
+    FirstStore.clear();
+    Read.clear();
     block(f.body);
+    warnUnused(f);
   }
 
 private:
@@ -2318,9 +3107,44 @@ private:
                 fmt::format("Python feature {} is not supported in stn kernels", what));
   }
 
+  // Warnings (they never stop a file from loading): statements after a
+  // return, break or continue in the same block, and locals that are
+  // assigned but never read (Python linters' rule: plain `name = value`
+  // assignments only, not loop variables or unpacking targets, and names
+  // starting with '_' are meant to be unused).
   void block(const ast::Block &b) {
-    for (auto &s : b)
+    const ast::Stmt *jump = nullptr;
+    bool warned = false; // one warning for the whole dead tail of a block
+    for (auto &s : b) {
+      if (jump && !warned) {
+        const char *what = jump->kind() == ast::Stmt::Kind::Return  ? "return"
+                           : jump->kind() == ast::Stmt::Kind::Break ? "break"
+                                                                    : "continue";
+        Diags.warning(P.file(), s->range(), fmt::format("unreachable code after '{}'", what),
+                      "remove it, or move it before the jump");
+        warned = true;
+      }
       stmt(*s);
+      if (!jump && (s->kind() == ast::Stmt::Kind::Return ||
+                    s->kind() == ast::Stmt::Kind::Break ||
+                    s->kind() == ast::Stmt::Kind::Continue))
+        jump = s.get();
+    }
+  }
+
+  void warnUnused(const ast::FunctionDef &f) {
+    std::vector<std::pair<std::string, SourceRange>> unused;
+    for (auto &[name, range] : FirstStore)
+      if (!Read.count(name) && name[0] != '_' &&
+          std::none_of(f.params.begin(), f.params.end(),
+                       [&](const ast::Param &p) { return p.name == name; }))
+        unused.push_back({name, range});
+    std::sort(unused.begin(), unused.end(),
+              [](auto &a, auto &b) { return a.second.begin < b.second.begin; });
+    for (auto &[name, range] : unused)
+      Diags.warning(P.file(), range,
+                    fmt::format("local variable '{}' is assigned but never used", name),
+                    "remove the assignment, or name it '_" + name + "' if it is meant");
   }
 
   void stmt(const ast::Stmt &s) {
@@ -2332,13 +3156,18 @@ private:
       auto &a = static_cast<const ast::Assign &>(s);
       if (a.value)
         expr(*a.value);
-      for (auto &t : a.targets)
+      for (auto &t : a.targets) {
+        if (auto *n = dyn_cast<ast::Name>(t.get()); n && a.value)
+          FirstStore.emplace(n->id, n->range());
         target(*t);
+      }
       return;
     }
     case ast::Stmt::Kind::AugAssign: {
       auto &a = static_cast<const ast::AugAssign &>(s);
       expr(*a.value);
+      if (auto *n = dyn_cast<ast::Name>(a.target.get()))
+        Read.insert(n->id); // x += 1 reads x
       target(*a.target);
       return;
     }
@@ -2407,12 +3236,20 @@ private:
   }
 
   void nameRef(const ast::Name &n) {
+    Read.insert(n.id);
     if (Locals.count(n.id) || P.constants().count(n.id) || P.kernel(n.id) ||
         Aliases.count(n.id) || From.count(n.id))
       return;
     if (lookup(std::begin(PyBuiltins), std::end(PyBuiltins), n.id) ||
         lookup(std::begin(MathFunctions), std::end(MathFunctions), n.id) ||
         parseScalarName(n.id) || n.id == "sum" || n.id == "any" || n.id == "all")
+      return;
+    // GPU intrinsics (cuda.grid, threadIdx, ...): whether the kernel may use
+    // them is checked with its kind (FunctionChecker::gpuIntrinsic).
+    static const std::set<std::string> gpuNames = {
+        "cuda",    "grid",   "gridsize", "threadIdx",   "blockIdx", "blockDim",
+        "gridDim", "shared", "local",    "syncthreads", "atomic"};
+    if (gpuNames.count(n.id))
       return;
     if (n.id == "print") {
       Diags.error(P.file(), n.range(), "print() is not supported in stn kernels",
@@ -2497,6 +3334,10 @@ private:
         expr(*o);
       return;
     case ast::Expr::Kind::List:
+      if (static_cast<const ast::List &>(e).braces) {
+        unsupported(e.range(), "set displays");
+        return;
+      }
       for (auto &o : static_cast<const ast::List &>(e).elts)
         expr(*o);
       return;
@@ -2514,6 +3355,8 @@ private:
   DiagnosticEngine &Diags;
   std::set<std::string> Locals;
   int Loops = 0;
+  std::map<std::string, SourceRange> FirstStore; ///< `name = value` targets
+  std::set<std::string> Read;                    ///< names read anywhere
 };
 
 } // namespace
@@ -2641,10 +3484,24 @@ private:
   static bool isUfunc(const std::string &n) { return n == "ufunc" || n == "vectorize"; }
   static bool isGufunc(const std::string &n) { return n == "gufunc" || n == "guvectorize"; }
 
+  /// `@cuda.jit` / `@numba.cuda.jit` (nameOf gives "jit" for both).
+  static bool isCudaJit(const ast::Expr &callee) {
+    auto *a = dyn_cast<ast::Attribute>(&callee);
+    if (!a || a->attr != "jit")
+      return false;
+    if (auto *n = dyn_cast<ast::Name>(a->value.get()))
+      return n->id == "cuda";
+    auto *m = dyn_cast<ast::Attribute>(a->value.get());
+    return m && m->attr == "cuda";
+  }
+
   bool read(const ast::Expr &d, const std::string &name) {
     const ast::Call *call = dyn_cast<ast::Call>(&d);
     const ast::Expr *callee = call ? call->func.get() : &d;
-    if (isJit(name)) {
+    if (name == "kernel" || isCudaJit(*callee)) {
+      K.decorator = "kernel";
+      K.kind = KernelKind::Gpu;
+    } else if (isJit(name)) {
       K.decorator = "jit";
       K.kind = KernelKind::Jit;
     } else if (isStencil(name)) {
@@ -2689,7 +3546,8 @@ private:
     }
     for (auto &kw : call->keywords)
       ok = option(kw, name) && ok;
-    if (K.kind == KernelKind::Gufunc && K.layout.inputs.empty()) {
+    // A bad argument was reported already: a missing layout would repeat it.
+    if (ok && K.kind == KernelKind::Gufunc && K.layout.inputs.empty()) {
       Diags.error(File, d.range(), "@gufunc needs a layout such as \"(n,m)->(n,m)\"");
       ok = false;
     }
@@ -2770,7 +3628,7 @@ private:
     if (!sig)
       return false;
     size_t want = F.params.size();
-    if (K.kind == KernelKind::Jit && sig->args.size() != want) {
+    if ((K.kind == KernelKind::Jit || K.kind == KernelKind::Gpu) && sig->args.size() != want) {
       Diags.error(File, e.range(),
                   fmt::format("the signature has {} argument types, but '{}' has {} "
                               "parameters",
@@ -2781,14 +3639,51 @@ private:
     return true;
   }
 
+  /// fastmath=True/False, or a set (or list) of LLVM fast-math flag names.
+  bool fastmathOpt(const ast::Keyword &kw) {
+    static const std::pair<const char *, uint8_t> names[] = {
+        {"nnan", FMNoNaNs},   {"ninf", FMNoInfs},     {"nsz", FMNoSignedZeros},
+        {"arcp", FMAllowRecip}, {"contract", FMContract}, {"afn", FMApproxFunc},
+        {"reassoc", FMReassoc}, {"fast", FMAll}};
+    uint8_t flags = 0;
+    if (auto *b = dyn_cast<ast::BoolLit>(kw.value.get())) {
+      flags = b->value ? FMAll : 0;
+    } else if (auto *l = dyn_cast<ast::List>(kw.value.get())) {
+      for (auto &e : l->elts) {
+        auto *s = dyn_cast<ast::StrLit>(e.get());
+        std::vector<std::string> all;
+        bool found = false;
+        for (auto &[n, bit] : names) {
+          all.push_back(n);
+          if (s && s->value == n) {
+            flags |= bit;
+            found = true;
+          }
+        }
+        if (found)
+          continue;
+        std::string best = s ? closestMatch(s->value, all) : "";
+        Diags.error(File, e->range(),
+                    s ? fmt::format("unknown fast-math flag '{}'", s->value)
+                      : std::string("fast-math flags are strings"),
+                    best.empty() ? "flags are: nnan, ninf, nsz, arcp, contract, afn, reassoc, fast"
+                                 : fmt::format("did you mean '{}'?", best));
+        return false;
+      }
+    } else {
+      Diags.error(File, kw.value->range(),
+                  "option 'fastmath' must be True, False or a set of flags such as "
+                  "{\"nnan\", \"contract\"}");
+      return false;
+    }
+    K.options.fastmathFlags = flags;
+    K.options.fastmath = flags != 0;
+    return true;
+  }
+
   bool boolOpt(const ast::Keyword &kw, bool &out) {
     if (auto *b = dyn_cast<ast::BoolLit>(kw.value.get())) {
       out = b->value;
-      return true;
-    }
-    if (kw.name == "fastmath" &&
-        (isa<ast::Unsupported>(kw.value.get()) || isa<ast::List>(kw.value.get()))) {
-      out = true; // a set of flags: given meaning by the fastmath issue
       return true;
     }
     Diags.error(File, kw.value->range(), fmt::format("option '{}' must be True or False", kw.name));
@@ -2810,11 +3705,17 @@ private:
                                                   "target", "signature"};
     static const std::set<std::string> stencilOpts = {"neighborhood", "boundary", "cval",
                                                       "standard_indexing", "func_or_mode",
-                                                      "dtype"};
+                                                      "dtype", "target"};
     static const std::set<std::string> ufuncOpts = {"target", "fastmath", "cache", "nopython",
                                                     "dtype", "identity", "signature",
                                                     "boundscheck", "nogil"};
-    const std::set<std::string> &known = K.kind == KernelKind::Jit       ? jitOpts
+    // numba.cuda.jit's options; debug/lineinfo/opt/inline/max_registers
+    // are accepted and ignored.
+    static const std::set<std::string> gpuOpts = {"device", "fastmath", "cache", "signature",
+                                                  "debug", "lineinfo", "opt", "inline",
+                                                  "max_registers"};
+    const std::set<std::string> &known = K.decorator == "kernel"         ? gpuOpts
+                                         : K.kind == KernelKind::Jit     ? jitOpts
                                          : K.kind == KernelKind::Stencil ? stencilOpts
                                                                          : ufuncOpts;
     if (!known.count(kw.name)) {
@@ -2834,7 +3735,7 @@ private:
     if (kw.name == "parallel")
       return boolOpt(kw, K.options.parallel);
     if (kw.name == "fastmath")
-      return boolOpt(kw, K.options.fastmath);
+      return fastmathOpt(kw);
     if (kw.name == "cache")
       return boolOpt(kw, K.options.cache);
     if (kw.name == "nogil")
@@ -2843,6 +3744,18 @@ private:
       return boolOpt(kw, K.options.boundscheck);
     if (kw.name == "identity")
       return true; // NumPy reduction identity: accepted, unused
+    if (kw.name == "device") {
+      // A device function: a Jit kernel compiled only into GPU code.
+      bool device = false;
+      if (!boolOpt(kw, device))
+        return false;
+      K.gpuDevice = device;
+      K.kind = device ? KernelKind::Jit : KernelKind::Gpu;
+      return true;
+    }
+    if (kw.name == "debug" || kw.name == "lineinfo" || kw.name == "opt" ||
+        kw.name == "inline" || kw.name == "max_registers")
+      return true;
     if (kw.name == "signature") {
       if (K.kind == KernelKind::Gufunc)
         return setLayout(v);
@@ -2995,7 +3908,7 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
       p->ModuleAliases[alias] = imp->module;
     }
   }
-  for (const char *m : {"math", "numba", "cmath"})
+  for (const char *m : {"math", "numba", "cmath", "random"})
     p->ModuleAliases.emplace(m, m);
   p->ModuleAliases.emplace("np", "numpy");
   p->ModuleAliases.emplace("numpy", "numpy");
@@ -3039,7 +3952,8 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
     bool allAnnotated = !f->params.empty();
     for (auto &prm : f->params)
       allAnnotated &= prm.annotation != nullptr;
-    if (k.kind == KernelKind::Jit && k.signatures.empty() && allAnnotated) {
+    if ((k.kind == KernelKind::Jit || k.kind == KernelKind::Gpu) && k.signatures.empty() &&
+        allAnnotated) {
       Signature sig;
       bool ok = true;
       for (auto &prm : f->params) {
@@ -3093,7 +4007,7 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
     return nullptr;
   // Explicit signatures are checked eagerly.
   for (auto &k : p->Kernels)
-    if (k.kind == KernelKind::Jit)
+    if (k.kind == KernelKind::Jit || k.kind == KernelKind::Gpu)
       for (auto &sig : k.signatures)
         p->specialize(k, sig.args, diags);
   if (diags.numErrors() != errorsBefore)
@@ -3210,7 +4124,8 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
   tf->argTypes = args;
   tf->kind = kind;
   tf->hasOut = hasOut;
-  if (kind == KernelKind::Jit && !k.signatures.empty() && k.kind == KernelKind::Jit) {
+  if ((kind == KernelKind::Jit || kind == KernelKind::Gpu) && !k.signatures.empty() &&
+      k.kind == kind) {
     for (auto &sig : k.signatures)
       if (sig.args == args && sig.result)
         tf->resultType = *sig.result;
@@ -3218,7 +4133,8 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
   InProgress.push_back(inProgress);
   bool ok = false;
   switch (kind) {
-  case KernelKind::Jit: {
+  case KernelKind::Jit:
+  case KernelKind::Gpu: {
     FunctionChecker checker(*this, *tf, diags);
     ok = checker.run();
     break;
@@ -3250,6 +4166,7 @@ bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
   info.relative.assign(params.size(), false);
   std::set<std::string> relative;
   int rank = -1;
+  const std::string *firstRelative = nullptr;
   for (size_t i = 0; i < params.size(); ++i) {
     const Type &t = tf.argTypes[i];
     bool standard = std::find(k.stencil.standardIndexing.begin(),
@@ -3259,11 +4176,14 @@ bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
       continue;
     if (rank >= 0 && static_cast<int>(t.rank()) != rank) {
       diags.error(File, params[i].range,
-                  fmt::format("stencil input '{}' has {} dimensions but '{}' has {}; relative "
-                              "inputs must have the same shape",
-                              params[i].name, t.rank(), params[0].name, rank));
+                  fmt::format("stencil input '{}' has {} dimension{} but '{}' has {}; "
+                              "relatively indexed inputs must have the same shape",
+                              params[i].name, t.rank(), t.rank() == 1 ? "" : "s",
+                              *firstRelative, rank));
       return false;
     }
+    if (!firstRelative)
+      firstRelative = &params[i].name;
     rank = static_cast<int>(t.rank());
     info.relative[i] = true;
     relative.insert(params[i].name);
@@ -3282,9 +4202,9 @@ bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
   info.rank = static_cast<unsigned>(rank);
   if (k.stencil.hasNeighborhood && k.stencil.neighborhood.size() != info.rank) {
     diags.error(File, k.def->nameRange,
-                fmt::format("the declared neighborhood has {} axes but the inputs of '{}' have "
-                            "{} dimensions",
-                            k.stencil.neighborhood.size(), k.def->name, info.rank));
+                fmt::format("the declared neighborhood has {} but the inputs of '{}' have {}",
+                            counted(k.stencil.neighborhood.size(), "axis", "axes"), k.def->name,
+                            counted(info.rank, "dimension", "dimensions")));
     return false;
   }
   // The body is checked without the out= argument.
@@ -3469,18 +4389,19 @@ bool Program::typeGufunc(TypedFunction &tf, DiagnosticEngine &diags) {
     g.inputCoreRanks.push_back(kr);
     if (!(t.isArray() || (t.isScalar() && kr == 0))) {
       diags.error(File, k.def->params[i].range,
-                  fmt::format("gufunc input {} of '{}' must be an array with at least {} "
-                              "dimension(s) for its core \"({})\", not '{}'",
-                              i, k.def->name, kr, fmt::join(k.layout.inputs[i], ","),
-                              t.describe()));
+                  fmt::format("gufunc input '{}' of '{}' must be an array with at least {} "
+                              "dimension{} for its core \"({})\", not '{}'",
+                              k.def->params[i].name, k.def->name, kr, kr == 1 ? "" : "s",
+                              fmt::join(k.layout.inputs[i], ","), t.describe()));
       return false;
     }
     unsigned r = t.isArray() ? t.rank() : 0;
     if (r < kr) {
       diags.error(File, k.def->params[i].range,
-                  fmt::format("gufunc input {} of '{}' has {} dimension(s), fewer than its core "
-                              "\"({})\" needs",
-                              i, k.def->name, r, fmt::join(k.layout.inputs[i], ",")));
+                  fmt::format("gufunc input '{}' of '{}' has {} dimension{}, fewer than its "
+                              "core \"({})\" needs",
+                              k.def->params[i].name, k.def->name, r, r == 1 ? "" : "s",
+                              fmt::join(k.layout.inputs[i], ",")));
       return false;
     }
     outer = std::max(outer, r - kr);
@@ -3545,8 +4466,9 @@ bool Program::typeGufunc(TypedFunction &tf, DiagnosticEngine &diags) {
     if (kout != probe->stencil.rank) {
       diags.error(File, k.def->nameRange,
                   fmt::format("the stencil under gufunc '{}' produces {}-dimensional output "
-                              "but the layout's output core has {} dimension(s)",
-                              k.def->name, probe->stencil.rank, kout));
+                              "but the layout's output core has {}",
+                              k.def->name, probe->stencil.rank,
+                              counted(kout, "dimension", "dimensions")));
       return false;
     }
     ScalarKind natural = probe->stencil.outKind;

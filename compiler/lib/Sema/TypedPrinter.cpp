@@ -41,6 +41,7 @@ public:
     s += fmt::format(") -> {}\n", F.resultType.str());
     switch (F.kind) {
     case KernelKind::Jit:
+    case KernelKind::Gpu:
       break;
     case KernelKind::Stencil: {
       std::string nb;
@@ -229,7 +230,16 @@ private:
       } else {
         iter = expr(*f.iter);
       }
-      line(depth, fmt::format("for {} in {}:", expr(*f.target), iter), out);
+      std::string note;
+      if (it != F.loops.end() && it->second.runsParallel) {
+        // What the parallel loop does with the variables it assigns.
+        note = "  # parallel";
+        for (auto &r : it->second.reductions)
+          note += fmt::format(", reduction {}({})", r.var, reduceOpName(r.op));
+        for (auto &p : it->second.privates)
+          note += fmt::format(", private {}", p);
+      }
+      line(depth, fmt::format("for {} in {}:{}", expr(*f.target), iter, note), out);
       block(f.body, depth + 1, out);
       if (!f.orelse.empty()) {
         line(depth, "else:", out);

@@ -339,7 +339,7 @@ std::optional<BinaryRule> binaryRule(ast::BinOpKind op, ScalarKind l, ScalarKind
     return BinaryRule{k, k};
   }
   case B::MatMul:
-    error = "the '@' operator applies to arrays, which are not supported here yet";
+    error = "the '@' operator multiplies matrices, not scalars; use '*'";
     return std::nullopt;
   }
   error = "unknown operator";

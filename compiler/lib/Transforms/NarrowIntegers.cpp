@@ -20,6 +20,19 @@
 // Handled: addi, subi, muli, floordivsi, divsi, remsi, maxsi, minsi, select,
 // and signed or equality cmpi. May run on any function of upstream dialects.
 //
+// With the same ranges it also computes float remainders of integers in
+// integers: Numba's typing makes `uint64 // int64` a float64 operation
+// (the seed's smooth on uint8 images), whose floor division takes an
+// arith.remf, i.e. a scalar fmod call per element. When both operands are
+// i64 values converted to f64 (or an integer-valued f64 constant), both
+// within +-2^53 (so the conversions are exact) and the divisor's range
+// excludes 0,
+//
+//   arith.remf(sitofp/uitofp %x, sitofp/uitofp %y)  ==  sitofp(arith.remsi %x, %y)
+//
+// exactly (fmod and remsi both truncate and take the dividend's sign), and
+// the loop vectorizes.
+//
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/Passes.h"
@@ -34,6 +47,8 @@
 #include "mlir/Pass/Pass.h"
 
 #include "llvm/ADT/SmallVector.h"
+
+#include <cmath>
 
 namespace stn {
 namespace {
@@ -54,6 +69,46 @@ unsigned narrowWidth(DataFlowSolver &solver, Value v) {
         r.smax().getSExtValue() <= (int64_t(1) << (w - 1)) - 1)
       return w;
   return 0;
+}
+
+/// The i64 value behind an f64 operand of remf, when the f64 is exactly
+/// that integer and |integer| <= 2^53: an sitofp/uitofp of an i64 with such a
+/// range, or an integer-valued constant. Null otherwise. `nonzero` asks for
+/// a range without 0.
+Value exactIntegerSource(DataFlowSolver &solver, OpBuilder &b, Value f, bool nonzero) {
+  const int64_t limit = int64_t(1) << 53;
+  if (auto c = f.getDefiningOp<arith::ConstantFloatOp>()) {
+    double v = c.value().convertToDouble();
+    if (v != std::trunc(v) || std::fabs(v) > double(limit) || (nonzero && v == 0))
+      return nullptr;
+    return b.create<arith::ConstantIntOp>(c.getLoc(), static_cast<int64_t>(v), 64);
+  }
+  Operation *def = f.getDefiningOp();
+  if (!def || !isa<arith::SIToFPOp, arith::UIToFPOp>(def))
+    return nullptr;
+  Value x = def->getOperand(0);
+  auto intTy = dyn_cast<IntegerType>(x.getType());
+  if (!intTy || intTy.getWidth() != 64)
+    return nullptr;
+  auto *lattice = solver.lookupState<dataflow::IntegerValueRangeLattice>(x);
+  if (!lattice || lattice->getValue().isUninitialized())
+    return nullptr;
+  const ConstantIntRanges &r = lattice->getValue().getValue();
+  int64_t lo, hi;
+  if (isa<arith::UIToFPOp>(def)) {
+    if (r.umax().getZExtValue() > uint64_t(limit))
+      return nullptr;
+    lo = static_cast<int64_t>(r.umin().getZExtValue());
+    hi = static_cast<int64_t>(r.umax().getZExtValue());
+  } else {
+    lo = r.smin().getSExtValue();
+    hi = r.smax().getSExtValue();
+    if (lo < -limit || hi > limit)
+      return nullptr;
+  }
+  if (nonzero && lo <= 0 && hi >= 0)
+    return nullptr;
+  return x;
 }
 
 /// Operations whose result equals the 64-bit one when all values fit.
@@ -95,6 +150,23 @@ struct NarrowIntegersPass : PassWrapper<NarrowIntegersPass, OperationPass<Module
     if (failed(solver.initializeAndRun(getOperation())))
       return signalPassFailure();
 
+    // Float remainders of exact integers (see the file comment), before
+    // the narrowing below replaces the values the analysis knows.
+    SmallVector<arith::RemFOp> rems;
+    getOperation()->walk([&](arith::RemFOp rem) {
+      if (rem.getType().isF64())
+        rems.push_back(rem);
+    });
+    for (arith::RemFOp rem : rems) {
+      OpBuilder b(rem);
+      Value x = exactIntegerSource(solver, b, rem.getLhs(), false);
+      Value y = x ? exactIntegerSource(solver, b, rem.getRhs(), true) : Value();
+      if (!x || !y)
+        continue;
+      Value r = b.create<arith::RemSIOp>(rem.getLoc(), x, y);
+      rem.replaceAllUsesWith(Value(b.create<arith::SIToFPOp>(rem.getLoc(), rem.getType(), r)));
+      rem.erase();
+    }
     // Decide first (the analysis refers to the original values), then
     // rewrite.
     SmallVector<std::pair<Operation *, unsigned>> work;

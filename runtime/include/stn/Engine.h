@@ -19,6 +19,7 @@
 
 #include "stn/Array.h"
 #include "stn/Error.h"
+#include "stn/Gpu.h"
 #include "stn/Value.h"
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -38,14 +40,20 @@ enum class Stage {
   MLIR,    ///< MLIR in upstream dialects (func, arith, math, memref, scf, cf, complex)
   Lowered, ///< MLIR in the LLVM dialect
   LLVM,    ///< LLVM IR after optimization for the host CPU
-  Asm,     ///< host assembly
+  Asm,     ///< host assembly (GPU kernels: PTX)
+  PTX,     ///< PTX of a GPU kernel (@cuda.jit / @kernel; docs/gpu.md)
 };
-/// Parses "ast", "typed", "mlir", "lowered" (or "mlir-lowered"), "llvm", "asm".
+/// Parses "ast", "typed", "mlir", "lowered" (or "mlir-lowered"), "llvm", "asm", "ptx".
 bool parseStage(std::string_view name, Stage &out);
 
 struct EngineOptions {
   /// LLVM optimization level for generated code (0-3).
   unsigned optLevel = 3;
+
+  /// Threads that parallel loops (prange in parallel=True kernels,
+  /// target="parallel" ufuncs/gufuncs/stencils) use; 0 means
+  /// $STN_NUM_THREADS, else the CPUs this process may run on.
+  unsigned numThreads = 0;
 
   /// Store compiled specializations in the on-disk cache and load them from
   /// there in later processes instead of compiling (docs/caching.md). The
@@ -118,6 +126,10 @@ private:
 
 class Module {
 public:
+  /// The warnings found when this module was loaded (unused variables,
+  /// unreachable code, ...), one formatted diagnostic each
+  /// ("file.stn:L:C: warning: ...", the source line and a caret).
+  const std::vector<std::string> &warnings() const;
   /// The kernel named `name`; throws stn::Error if there is none.
   Kernel kernel(std::string_view name) const;
   /// Names of all kernels, in file order.
@@ -153,6 +165,19 @@ public:
   Value call(const std::vector<Arg> &args, const KwArgs &kwargs) const;
   template <class... Args> Value operator()(Args &&...args) const {
     return call(std::vector<Arg>{Arg(std::forward<Args>(args))...});
+  }
+
+  /// GPU kernels (@cuda.jit / @kernel, docs/gpu.md): runs `grid` blocks of
+  /// `block` threads on the current device (gpu::setDevice). DeviceArrays
+  /// stay on the GPU and the launch returns without waiting, like Numba's;
+  /// host arrays are copied to the GPU, and those the kernel may write are
+  /// copied back before launch returns. Throws stn::Error for anything
+  /// wrong, including "no CUDA driver: ..." on machines without one.
+  void launch(Dim3 grid, Dim3 block, const std::vector<GpuArg> &args) const;
+  template <class... Args>
+    requires(std::is_constructible_v<GpuArg, Args> && ...)
+  void launch(Dim3 grid, Dim3 block, Args &&...args) const {
+    launch(grid, block, std::vector<GpuArg>{GpuArg(std::forward<Args>(args))...});
   }
 
 private:

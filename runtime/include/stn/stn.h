@@ -11,6 +11,7 @@
 #include "stn/Cache.h"
 #include "stn/Engine.h"
 #include "stn/Error.h"
+#include "stn/Gpu.h"
 #include "stn/Npy.h"
 #include "stn/Value.h"
 

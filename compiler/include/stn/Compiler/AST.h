@@ -252,9 +252,12 @@ inline std::vector<const Expr *> subscriptIndices(const Subscript &s) {
 /// `[a, b]` (decorator signature lists, shapes).
 class List : public Expr {
 public:
-  List(SourceRange r, std::vector<ExprPtr> elts)
-      : Expr(Kind::List, r), elts(std::move(elts)) {}
+  List(SourceRange r, std::vector<ExprPtr> elts, bool braces = false)
+      : Expr(Kind::List, r), elts(std::move(elts)), braces(braces) {}
   std::vector<ExprPtr> elts;
+  /// A set display `{a, b}` rather than a list: only decorator options
+  /// accept one (fastmath={"nnan", "ninf"}); kernels reject it.
+  bool braces = false;
   static bool classof(const Expr *e) { return e->kind() == Kind::List; }
 };
 

@@ -15,6 +15,7 @@
 #ifndef STN_COMPILER_BACKEND_H
 #define STN_COMPILER_BACKEND_H
 
+#include "stn/Compiler/GPUPipeline.h"
 #include "stn/Compiler/Sema.h"
 
 #include <string>
@@ -23,7 +24,7 @@
 
 namespace stn {
 
-constexpr unsigned BackendABIVersion = 1;
+constexpr unsigned BackendABIVersion = 2;
 
 struct BackendPlugin {
   unsigned abiVersion;
@@ -44,6 +45,13 @@ struct BackendPlugin {
   void (*destroyJIT)(void *jit);
   /// "triple cpu +feature,..." as LLVM sees the host (for stn sysinfo).
   std::string (*hostDescription)();
+  /// GPU kernels (GPUPipeline.h): PTX, and a cubin when ptxas is found, for
+  /// `arch` ("sm_90"). False on error (reported to diags).
+  bool (*compileGPU)(const TypedFunction &f, const std::string &arch, unsigned optLevel,
+                     GPUBinary &out, DiagnosticEngine &diags);
+  /// Prints stage `stage` (an IRStage) of the GPU kernel `f` for `arch`.
+  bool (*emitGPUStage)(const TypedFunction &f, int stage, const std::string &arch,
+                       unsigned optLevel, std::string &out, DiagnosticEngine &diags);
 };
 
 } // namespace stn

@@ -16,21 +16,33 @@
 
 namespace mlir {
 class MLIRContext;
+class MemRefType;
 class ModuleOp;
+class Type;
 template <typename OpTy> class OwningOpRef;
 } // namespace mlir
 
 namespace stn {
+
+class GPUIntrinsicEmitter;
 
 /// Registers the dialects MLIRGen emits into `ctx`.
 void loadStnDialects(mlir::MLIRContext &ctx);
 
 /// Generates the module for `entry`. The entry's func.func is named
 /// `entry.symbol` and its callees are private. Returns null on an internal
-/// error (reported to `diags`).
+/// error (reported to `diags`). GPU compilations (GPUGen.h) pass the
+/// emitter of GPU intrinsics; elsewhere they are an error.
 mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
                                                const TypedFunction &entry,
-                                               DiagnosticEngine &diags);
+                                               DiagnosticEngine &diags,
+                                               GPUIntrinsicEmitter *gpu = nullptr);
+
+/// How generated code represents an array of type `t` (a strided memref)
+/// and an element of kind `k` in memory (bool is i8); GPUGen.cpp makes its
+/// shared and local arrays look the same.
+mlir::MemRefType mlirArrayType(mlir::MLIRContext &ctx, const Type &t);
+mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k);
 
 } // namespace stn
 

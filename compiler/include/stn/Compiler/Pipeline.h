@@ -34,7 +34,7 @@ class MemoryBuffer;
 
 namespace stn {
 
-enum class IRStage { MLIR, Lowered, LLVM, Asm };
+enum class IRStage { MLIR, Lowered, LLVM, Asm, PTX }; ///< PTX: GPU kernels (GPUPipeline.h)
 
 struct CodegenOptions {
   unsigned optLevel = 3;

@@ -54,8 +54,21 @@ enum class Builtin : uint8_t {
   Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
   Dot, Where, Minimum, Maximum,
+  // random numbers (random.* and np.random.*): one scalar per call
+  RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomSeed,
 };
 const char *builtinName(Builtin b);
+
+/// Every name a call can resolve to a builtin, by how it is written; the
+/// docs-vs-implementation test (test/unit/LanguageDocTest.cpp) checks that
+/// docs/language.md lists exactly these.
+struct BuiltinNameTables {
+  std::vector<std::string> python;  ///< `len(x)`, `abs(x)`, `range(n)`, ...
+  std::vector<std::string> math;    ///< `f(x)`, `math.f(x)` or `np.f(x)`
+  std::vector<std::string> numpy;   ///< `np.f(...)`: creation, reductions, selection
+  std::vector<std::string> methods; ///< `a.f(...)` on arrays
+};
+BuiltinNameTables builtinNameTables();
 
 struct TypedFunction;
 
@@ -76,13 +89,30 @@ struct CallInfo {
   std::vector<const ast::Expr *> operands;
   /// Reductions along one axis (`axis=`), else -1.
   int axis = -1;
+  /// Called through `np.` / `numpy.` (np.random.randint excludes its upper
+  /// bound, random.randint includes it).
+  bool viaNumpy = false;
+};
+
+/// LLVM's fast-math flags, as fastmath={"nnan", ...} names them;
+/// fastmath=True sets them all.
+enum FastMathFlag : uint8_t {
+  FMNoNaNs = 1,        ///< "nnan"
+  FMNoInfs = 2,        ///< "ninf"
+  FMNoSignedZeros = 4, ///< "nsz"
+  FMAllowRecip = 8,    ///< "arcp"
+  FMContract = 16,     ///< "contract": fused multiply-add
+  FMApproxFunc = 32,   ///< "afn"
+  FMReassoc = 64,      ///< "reassoc"
+  FMAll = 127,
 };
 
 /// Options of `@jit` / `@njit` (stored even where a later stage ignores them).
 struct KernelOptions {
   bool nopython = true;
   bool parallel = false;
-  bool fastmath = false;
+  bool fastmath = false;     ///< any fast-math flag is set
+  uint8_t fastmathFlags = 0; ///< FastMathFlag bits
   bool cache = true;
   bool nogil = false;
   bool boundscheck = false;
@@ -97,6 +127,7 @@ enum class KernelKind : uint8_t {
   Stencil, ///< @stencil: relative indexing, one output element per call
   Ufunc,   ///< @ufunc / @vectorize: a scalar function applied elementwise
   Gufunc,  ///< @gufunc / @guvectorize: a core function over core dimensions
+  Gpu,     ///< @kernel / @cuda.jit: an explicit SIMT kernel launched on a GPU grid
 };
 const char *kernelKindName(KernelKind k);
 
@@ -129,12 +160,58 @@ struct KernelDecl {
   bool stencilCore = false;          ///< @gufunc stacked on @stencil
   GufuncLayout layout;               ///< @gufunc
   std::optional<ScalarKind> dtype;   ///< `dtype=`: the output element type
+  /// `@cuda.jit(device=True)` / `@kernel(device=True)`: a Jit kernel that
+  /// runs only on the GPU (may use GPU intrinsics, called from GPU kernels).
+  bool gpuDevice = false;
+};
+
+/// GPU intrinsics of explicit SIMT kernels and device functions
+/// (`cuda.threadIdx.x`, `cuda.grid(2)`, `cuda.shared.array(...)`, ...).
+enum class GpuOp : uint8_t {
+  ThreadIdx, BlockIdx, BlockDim, GridDim, ///< .x/.y/.z: int32
+  Grid, GridSize,                         ///< grid(n)/gridsize(n): int64 or a tuple
+  SharedArray, LocalArray,                ///< fixed-shape arrays in shared/local memory
+  SyncThreads,                            ///< syncthreads(): a block-wide barrier
+  AtomicAdd, AtomicSub, AtomicMin, AtomicMax, AtomicExch, AtomicCas, ///< return the old value
+};
+const char *gpuOpName(GpuOp op);
+
+/// How a GPU intrinsic expression was resolved (TypedFunction::gpu).
+struct GpuCall {
+  GpuOp op = GpuOp::ThreadIdx;
+  unsigned dim = 0;   ///< 0/1/2 for .x/.y/.z; n for grid(n)/gridsize(n)
+  ScalarKind dtype = ScalarKind::F64; ///< array element type (arrays, atomics)
+  std::vector<int64_t> shape;         ///< shared/local arrays
+  /// Atomics: array, index, value (cas: array, index, old, value).
+  std::vector<const ast::Expr *> operands;
 };
 
 /// Per-loop facts the code generator needs.
+/// How a prange reduction combines the per-thread partial values
+/// (`s -= x` accumulates with Add too: the partials hold the negated sums).
+enum class ReduceOp : uint8_t { Add, Mul, Or, And, Xor, Min, Max };
+const char *reduceOpName(ReduceOp op);
+
+/// A scalar that a parallel loop's iterations update only in reduction form
+/// (Numba's rules): `s += e`, `s -= e`, `s *= e`, `s |= e`, `s &= e`,
+/// `s ^= e`, `s = s + e` (and the other operators), `s = min(s, e)`,
+/// `s = max(s, e)`, where `e` does not read `s`.
+struct Reduction {
+  std::string var;
+  ReduceOp op;
+  SourceRange firstUpdate; ///< for diagnostics
+};
+
 struct ForInfo {
   enum class Kind { Range, Array } kind = Kind::Range;
   bool parallel = false; ///< prange
+  /// prange in a parallel=True kernel, not nested in another such loop:
+  /// its iterations are split over threads (MLIRGen).
+  bool runsParallel = false;
+  std::vector<Reduction> reductions; ///< only for runsParallel loops
+  /// Variables assigned in the body that are not reductions: private to each
+  /// thread (each starts from the value before the loop).
+  std::vector<std::string> privates;
 };
 
 /// One specialization of a kernel: every expression's type and resolution.
@@ -161,6 +238,10 @@ struct TypedFunction {
   bool isWeak(const ast::Expr &e) const { return weak.count(&e) != 0; }
   /// Kernels this one calls (each once).
   std::vector<TypedFunction *> callees;
+  /// GPU intrinsics (attributes and calls) by expression.
+  std::unordered_map<const ast::Expr *, GpuCall> gpu;
+  /// Runs on the GPU: a @kernel or a device function.
+  bool onGpu() const { return kind == KernelKind::Gpu || (decl && decl->gpuDevice); }
 
   KernelKind kind = KernelKind::Jit;
   /// The last argument is an `out=` array the result is written into.

@@ -1,0 +1,196 @@
+//===- gpu_bench.cpp - GPU kernels against a device-to-device copy --------===//
+//
+// Issue 7's GPU measurements, for a machine with an NVIDIA GPU (see
+// docs/gpu.md for carrying a build there). Three kernels of dsl-examples/,
+// all on data resident on the device, timed with CUDA events:
+//   smooth     the seed's 3x3 int8 smooth over a 256x1000x1000 stack
+//              (cuda_smooth.stn), against cuMemcpyDtoD of the same bytes:
+//              bandwidth counts bytes read + written (2 x 256 MB)
+//   mandelbrot the course's kernel on a 1024x1536 uint8 image, 50 iterations
+//              (cuda_mandelbrot.stn, the course's 32x16 grid of 32x8 blocks,
+//              and a grid covering the image)
+//   matmul     the tiled shared-memory float32 matrix product, n = 2048
+//              (cuda_matmul.stn), and the plain one
+// Each result is checked once against the same file's CPU kernel (smooth on
+// one image, Mandelbrot on the whole image) before timing.
+//
+// Variants are interleaved (A B A B ...) and each reported as the median of
+// --reps runs after warm-up (first launch = compile + load, excluded).
+// Prints one table; exits 1 with a message when there is no GPU.
+//
+//   stn-bench-gpu [--reps N] [--examples DIR]
+//
+//===----------------------------------------------------------------------===//
+
+#include <stn/stn.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Variant {
+  std::string name;
+  double bytes = 0; ///< moved through device memory per run (0: not a bandwidth number)
+  double flops = 0;
+  std::function<void()> run;
+  std::vector<double> ms;
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int reps = 20;
+  std::string examples = STN_EXAMPLES_DIR;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--examples") && i + 1 < argc)
+      examples = argv[++i];
+  }
+  if (!stn::gpu::available()) {
+    std::fprintf(stderr, "stn-bench-gpu: no GPU: %s\n", stn::gpu::unavailableReason().c_str());
+    return 1;
+  }
+  try {
+    stn::gpu::DeviceInfo info = stn::gpu::deviceInfo();
+    std::printf("device: %s (%s, %d SMs, %.1f GiB), driver %d\n", info.name.c_str(),
+                info.arch().c_str(), info.multiprocessors, info.totalMemory / 1073741824.0,
+                stn::gpu::driverVersion());
+    stn::Engine engine;
+    std::mt19937_64 rng(12345);
+    std::vector<Variant> variants;
+
+    // Smooth: a 256 x 1000 x 1000 int8 stack on the device.
+    stn::Module sm = engine.loadFile(examples + "/cuda_smooth.stn");
+    const int64_t K = 256, N = 1000, M = 1000;
+    std::vector<int8_t> host(K * N * M);
+    for (auto &v : host)
+      v = static_cast<int8_t>(rng() & 0xff);
+    stn::DeviceArray dx = stn::DeviceArray::fromHost(stn::ArrayView::of(host.data(), {K, N, M}));
+    stn::DeviceArray dout = stn::DeviceArray::empty(stn::DType::Int8, {K, N, M});
+    stn::DeviceArray dcopy = stn::DeviceArray::empty(stn::DType::Int8, {K, N, M});
+    stn::Kernel smooth = sm.kernel("smooth_kernel");
+    stn::Dim3 sblock(128, 2), sgrid((M + 127) / 128, (N + 1) / 2, K);
+    smooth.launch(sgrid, sblock, dx, dout);
+    {
+      // Check image 0 against the CPU kernel.
+      std::vector<int8_t> gpu(K * N * M), cpu(N * M, 77);
+      dout.copyToHost(stn::ArrayView::of(gpu.data(), {K, N, M}));
+      sm.kernel("smooth")(stn::ArrayView::of(host.data(), {1, N, M}),
+                          stn::ArrayView::of(cpu.data(), {1, N, M}));
+      if (!std::equal(cpu.begin(), cpu.end(), gpu.begin())) {
+        std::fprintf(stderr, "smooth: GPU and CPU results differ\n");
+        return 1;
+      }
+    }
+    double stackBytes = 2.0 * K * N * M;
+    variants.push_back({"copy DtoD 256 MB", stackBytes, 0, [&] { dcopy.copyFrom(dx); }, {}});
+    variants.push_back({"smooth 256x1000x1000 i8", stackBytes, 0,
+                        [&] { smooth.launch(sgrid, sblock, dx, dout); }, {}});
+
+    // Mandelbrot.
+    stn::Module md = engine.loadFile(examples + "/cuda_mandelbrot.stn");
+    const int64_t H = 1024, W = 1536;
+    stn::DeviceArray dimg = stn::DeviceArray::empty(stn::DType::UInt8, {H, W});
+    stn::Kernel mandel = md.kernel("create_fractal_kernel");
+    auto launchMandel = [&](stn::Dim3 g, stn::Dim3 b) {
+      mandel.launch(g, b, -2.0f, 1.0f, -1.0f, 1.0f, dimg, uint32_t{50});
+    };
+    launchMandel(stn::Dim3(32, 16), stn::Dim3(32, 8));
+    {
+      std::vector<uint8_t> gpu(H * W), cpu(H * W);
+      dimg.copyToHost(stn::ArrayView::of(gpu.data(), {H, W}));
+      md.kernel("create_fractal")(-2.0f, 1.0f, -1.0f, 1.0f, stn::ArrayView::of(cpu.data(), {H, W}),
+                                  uint32_t{50});
+      int64_t differ = 0;
+      for (int64_t i = 0; i < H * W; ++i)
+        differ += gpu[i] != cpu[i];
+      if (differ > H * W / 1000) {
+        std::fprintf(stderr, "mandelbrot: %lld pixels differ from the CPU\n",
+                     static_cast<long long>(differ));
+        return 1;
+      }
+    }
+    variants.push_back({"mandelbrot grid 32x16 (course)", 0, 0,
+                        [&] { launchMandel(stn::Dim3(32, 16), stn::Dim3(32, 8)); }, {}});
+    variants.push_back({"mandelbrot grid covering image", 0, 0,
+                        [&] { launchMandel(stn::Dim3(W / 32, H / 8), stn::Dim3(32, 8)); }, {}});
+
+    // Matrix multiplication, float32, n = 2048.
+    stn::Module mm = engine.loadFile(examples + "/cuda_matmul.stn");
+    const int64_t n = 2048;
+    std::vector<float> a(n * n), b(n * n);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (auto &v : a)
+      v = u(rng);
+    for (auto &v : b)
+      v = u(rng);
+    stn::DeviceArray da = stn::DeviceArray::fromHost(stn::ArrayView::of(a.data(), {n, n}));
+    stn::DeviceArray db = stn::DeviceArray::fromHost(stn::ArrayView::of(b.data(), {n, n}));
+    stn::DeviceArray dc = stn::DeviceArray::empty(stn::DType::Float32, {n, n});
+    stn::Dim3 mgrid(n / 16, n / 16), mblock(16, 16);
+    for (const char *k : {"matrix_multiplication_cuda_fast", "matrix_multiplication_cuda"}) {
+      stn::Kernel kern = mm.kernel(k);
+      kern.launch(mgrid, mblock, da, db, dc);
+      // Spot check a few elements against double precision.
+      std::vector<float> c(n * n);
+      dc.copyToHost(stn::ArrayView::of(c.data(), {n, n}));
+      for (int t = 0; t < 16; ++t) {
+        int64_t i = rng() % n, j = rng() % n;
+        double ref = 0;
+        for (int64_t kk = 0; kk < n; ++kk)
+          ref += double(a[i * n + kk]) * b[kk * n + j];
+        if (std::abs(c[i * n + j] - ref) > 1e-3 * (1 + std::abs(ref))) {
+          std::fprintf(stderr, "%s: C[%lld, %lld] = %g, expected %g\n", k,
+                       static_cast<long long>(i), static_cast<long long>(j), c[i * n + j], ref);
+          return 1;
+        }
+      }
+      variants.push_back({std::string(k == std::string("matrix_multiplication_cuda")
+                                           ? "matmul plain f32 n=2048"
+                                           : "matmul tiled f32 n=2048"),
+                          0, 2.0 * n * n * n, [kern, mgrid, mblock, &da, &db, &dc] {
+                            kern.launch(mgrid, mblock, da, db, dc);
+                          },
+                          {}});
+    }
+
+    // Warm up, then interleave.
+    stn::gpu::Timer timer;
+    for (auto &v : variants)
+      v.run();
+    stn::gpu::synchronize();
+    for (int r = 0; r < reps; ++r)
+      for (auto &v : variants) {
+        timer.start();
+        v.run();
+        timer.stop();
+        v.ms.push_back(timer.elapsedMs());
+      }
+    std::printf("\n%-34s %12s %12s %12s\n", "variant", "median ms", "GB/s", "GFLOP/s");
+    double copyMs = median(variants[0].ms);
+    for (auto &v : variants) {
+      double ms = median(v.ms);
+      std::printf("%-34s %12.4f %12s %12s\n", v.name.c_str(), ms,
+                  v.bytes ? std::to_string(int(v.bytes / ms / 1e6)).c_str() : "-",
+                  v.flops ? std::to_string(int(v.flops / ms / 1e6)).c_str() : "-");
+    }
+    std::printf("\nsmooth / copy bandwidth: %.1f%%\n", 100.0 * copyMs / median(variants[1].ms));
+    return 0;
+  } catch (const stn::Error &e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+}

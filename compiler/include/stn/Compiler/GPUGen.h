@@ -1,0 +1,66 @@
+//===- GPUGen.h - GPU kernels: intrinsics and the gpu.module ----*- C++ -*-===//
+//
+// Explicit SIMT kernels (@cuda.jit / @kernel) reuse MLIRGen for their
+// bodies, which are the same language as CPU kernels. MLIRGen hands every
+// GPU intrinsic (TypedFunction::gpu) to a GPUIntrinsicEmitter; GPUGen.cpp
+// implements it with gpu-dialect operations (thread and block ids,
+// barriers), shared memory globals in the workgroup address space and
+// memref atomics. After generation, the module is wrapped into a gpu.module
+// whose kernel is a gpu.func (see GPUPipeline.cpp for the order).
+//
+// Included only by translation units that include MLIR anyway.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_COMPILER_GPUGEN_H
+#define STN_COMPILER_GPUGEN_H
+
+#include "stn/Compiler/Sema.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <vector>
+
+namespace stn {
+
+/// Emits the GPU intrinsics of one expression for MLIRGen.
+class GPUIntrinsicEmitter {
+public:
+  virtual ~GPUIntrinsicEmitter() = default;
+  /// Generates a sub-expression converted to type `to`; returns its leaves.
+  using OperandFn =
+      llvm::function_ref<llvm::SmallVector<mlir::Value, 2>(const ast::Expr &, const Type &)>;
+  /// Emits `call` (the resolution of expression `e` in function `f`) at the
+  /// builder's insertion point and appends the leaves of its value (none
+  /// for syncthreads). False on error (reported to the diagnostics).
+  virtual bool emit(mlir::OpBuilder &b, mlir::Location loc, const TypedFunction &f,
+                    const ast::Expr &e, const GpuCall &call, OperandFn operand,
+                    llvm::SmallVectorImpl<mlir::Value> &results) = 0;
+};
+
+/// The emitter GPU compilations pass to generateMLIR.
+std::unique_ptr<GPUIntrinsicEmitter> createGPUIntrinsicEmitter(DiagnosticEngine &diags);
+
+/// The name of the gpu.module that holds a compiled kernel.
+constexpr const char *GPUModuleName = "stn_gpu";
+
+/// Turns the module MLIRGen produced for the GPU kernel `entry` into a
+/// `gpu.container_module`: everything moves into gpu.module @stn_gpu, the
+/// entry becomes a `gpu.func ... kernel`, libm calls become libdevice's
+/// `__nv_*` functions. Rejects what GPU code cannot do (allocating device
+/// memory) with a diagnostic at the offending expression.
+bool outlineGPUKernel(mlir::ModuleOp module, const TypedFunction &entry,
+                      DiagnosticEngine &diags);
+
+/// For each parameter of the kernel in the outlined `module`: whether the
+/// kernel may write through it (an array reaching a store, an atomic or a
+/// call). The runtime copies back only those of the host arrays it passed.
+std::vector<bool> writtenParameters(mlir::ModuleOp module, const TypedFunction &entry);
+
+} // namespace stn
+
+#endif // STN_COMPILER_GPUGEN_H
