@@ -71,6 +71,7 @@ void checkShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut)
   size_t n = args.size() - (hasOut ? 1 : 0);
   switch (k.kind) {
   case KernelKind::Jit:
+  case KernelKind::Gpu: // a GPU kernel indexes its arrays itself, like @jit
     return;
   case KernelKind::Stencil: {
     const std::vector<int64_t> *first = nullptr;
