@@ -134,8 +134,6 @@ STN_EXPORT void _stn_parallel_exit(void *prev) {
   CallArena::exchangeCurrent(static_cast<CallArena *>(prev));
 }
 
-STN_EXPORT double _stn_random() { return stn::detail::generator().uniform(); }
-
 /// The calling thread's generator state, four uint64_t words that kernels
 /// step themselves (MLIRGen's randomUniform inlines xoshiro256**): a kernel
 /// fetches it once per function and once per thread of a parallel region.
@@ -193,7 +191,6 @@ std::vector<std::pair<std::string, void *>> parallelRuntimeSymbols() {
       {"_stn_parallel_state", reinterpret_cast<void *>(&_stn_parallel_state)},
       {"_stn_parallel_enter", reinterpret_cast<void *>(&_stn_parallel_enter)},
       {"_stn_parallel_exit", reinterpret_cast<void *>(&_stn_parallel_exit)},
-      {"_stn_random", reinterpret_cast<void *>(&_stn_random)},
       {"_stn_random_state", reinterpret_cast<void *>(&_stn_random_state)},
       {"_stn_random_seed", reinterpret_cast<void *>(&_stn_random_seed)},
       {"_stn_random_int", reinterpret_cast<void *>(&_stn_random_int)},

@@ -135,10 +135,6 @@ def temporaries(a):
 def hypot_par(a, b):
     return np.sqrt(a * a + b * b) + 1.0
 
-@njit
-def hypot_ser(a, b):
-    return np.sqrt(a * a + b * b) + 1.0
-
 @vectorize(target="parallel")
 def vscale(x, y):
     return x * 2.0 + y

@@ -677,15 +677,8 @@ public:
   /// A libm function declared once per module (e.g. hypot).
   func::FuncOp libmFunction(mlir::ModuleOp module, llvm::StringRef name, mlir::Type t,
                             unsigned arity) {
-    if (auto f = module.lookupSymbol<func::FuncOp>(name))
-      return f;
-    OpBuilder b(&Ctx);
-    b.setInsertionPointToEnd(module.getBody());
     SmallVector<mlir::Type> args(arity, t);
-    auto f = b.create<func::FuncOp>(mlir::UnknownLoc::get(&Ctx), name,
-                                    mlir::FunctionType::get(&Ctx, args, {t}));
-    f.setPrivate();
-    return f;
+    return externFunction(module, name, args, {t});
   }
 
   //===--------------------------------------------------------------------===//
@@ -725,6 +718,11 @@ public:
   /// of work on one core: more than waking the team costs).
   static constexpr int64_t kMinParallelWork = 100000;
 
+  /// Whether a driver's outer loop is split over threads (target="parallel").
+  static bool onThreads(const TypedFunction &f) {
+    return f.decl && f.decl->options.target == "parallel";
+  }
+
   /// The number of operations in `f`: a rough cost of one call.
   static int64_t opCount(func::FuncOp f) {
     int64_t n = 0;
@@ -733,9 +731,10 @@ public:
     return n;
   }
 
-  /// A runtime function (runtime/lib/ParallelRuntime.cpp) declared once.
-  func::FuncOp runtimeFunction(mlir::ModuleOp module, llvm::StringRef name,
-                               mlir::TypeRange args, mlir::TypeRange results) {
+  /// An external function (libm, runtime/lib/ParallelRuntime.cpp) declared
+  /// once per module.
+  func::FuncOp externFunction(mlir::ModuleOp module, llvm::StringRef name,
+                              mlir::TypeRange args, mlir::TypeRange results) {
     if (auto f = module.lookupSymbol<func::FuncOp>(name))
       return f;
     OpBuilder b(&Ctx);
@@ -748,10 +747,8 @@ public:
 
   Value callRuntime(OpBuilder &b, Location l, llvm::StringRef name, mlir::ValueRange args,
                     mlir::TypeRange results) {
-    mlir::ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
-    if (!module)
-      module = llvm::dyn_cast<mlir::ModuleOp>(b.getInsertionBlock()->getParentOp());
-    func::FuncOp f = runtimeFunction(module, name, mlir::ValueRange(args).getTypes(), results);
+    auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
+    func::FuncOp f = externFunction(module, name, mlir::ValueRange(args).getTypes(), results);
     auto call = b.create<func::CallOp>(l, f, args);
     return results.empty() ? Value() : call.getResult(0);
   }
@@ -1041,7 +1038,7 @@ public:
     for (unsigned i = 0; i < bodyLeaves; ++i)
       passArgs.push_back(entry->getArgument(i));
     ScalarKind outKind = info.outKind;
-    bool par = f.decl && f.decl->options.target == "parallel";
+    bool par = onThreads(f);
     int64_t work = opCount(interior);
     auto emitRegion = [&](SmallVector<Value> lbs, SmallVector<Value> ubs, bool isInterior) {
       parallelLoopNest(b, l, lbs, ubs, par, work,
@@ -1148,7 +1145,7 @@ public:
                                           sizes)
                           : Value());
     SmallVector<Value> zeros(R, b.create<arith::ConstantIndexOp>(l, 0));
-    bool par = f.decl && f.decl->options.target == "parallel";
+    bool par = onThreads(f);
     parallelLoopNest(b, l, zeros, sizes, par, opCount(coreFn),
                      [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
       SmallVector<Value> elems;
@@ -1268,7 +1265,7 @@ public:
     } else {
       SmallVector<Value> zeros(Ro, b.create<arith::ConstantIndexOp>(l, 0));
       // A core call loops over the core dimensions: count it as 64 elements.
-      bool par = f.decl && f.decl->options.target == "parallel";
+      bool par = onThreads(f);
       parallelLoopNest(b, l, zeros, outer, par, 64 * opCount(coreFn), body);
     }
     if (resultRank == 0)
@@ -2154,6 +2151,7 @@ Value FunctionGen::reduceIdentity(ReduceOp op, ScalarKind k) {
     if (isBool(k))
       return constBool(mn);
     if (isSignedInt(k)) {
+      // The largest / smallest value of the type, without signed overflow.
       int64_t mx = static_cast<int64_t>((uint64_t(1) << (bitWidth(k) - 1)) - 1);
       return constInt(mn ? mx : -mx - 1, k);
     }
@@ -3591,19 +3589,8 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
   case Builtin::ReduceMax: {
     bool mn = b == Builtin::ReduceMin;
     Value acc = accOf(ek);
-    Value init;
-    if (isFloat(ek))
-      init = constFloat(mn ? INFINITY : -INFINITY, ek);
-    else if (isBool(ek))
-      init = constBool(mn);
-    else if (isSignedInt(ek)) {
-      // The largest / smallest value of the type, without signed overflow.
-      int64_t mx = static_cast<int64_t>((uint64_t(1) << (bitWidth(ek) - 1)) - 1);
-      init = constInt(mn ? mx : -mx - 1, ek);
-    }
-    else
-      init = constInt(mn ? -1 : 0, ek);
-    B.create<memref::StoreOp>(CurLoc, init, acc);
+    B.create<memref::StoreOp>(CurLoc, reduceIdentity(mn ? ReduceOp::Min : ReduceOp::Max, ek),
+                              acc);
     CallInfo ci;
     ci.builtin = mn ? Builtin::Minimum : Builtin::Maximum;
     ci.operandKind = isBool(ek) ? ScalarKind::U8 : ek;

@@ -943,71 +943,77 @@ const char *reduceOpName(ReduceOp op) {
 
 namespace {
 
-/// Whether `e` reads the name `var` anywhere.
-bool readsName(const ast::Expr *e, const std::string &var) {
+/// The first Name node in `e` that reads `var` (for the caret), or null.
+const ast::Expr *firstRead(const ast::Expr *e, const std::string &var) {
   if (!e)
-    return false;
+    return nullptr;
+  if (auto *n = dyn_cast<ast::Name>(e))
+    return n->id == var ? e : nullptr;
+  const ast::Expr *hit = nullptr;
+  auto visit = [&](const ast::Expr *c) {
+    if (!hit)
+      hit = firstRead(c, var);
+  };
+  auto visitAll = [&](const std::vector<ast::ExprPtr> &cs) {
+    for (auto &c : cs)
+      visit(c.get());
+  };
   switch (e->kind()) {
-  case ast::Expr::Kind::Name:
-    return static_cast<const ast::Name *>(e)->id == var;
   case ast::Expr::Kind::Attribute:
-    return readsName(static_cast<const ast::Attribute *>(e)->value.get(), var);
-  case ast::Expr::Kind::Subscript: {
-    auto *s = static_cast<const ast::Subscript *>(e);
-    return readsName(s->value.get(), var) || readsName(s->index.get(), var);
-  }
+    visit(static_cast<const ast::Attribute *>(e)->value.get());
+    break;
+  case ast::Expr::Kind::Subscript:
+    visit(static_cast<const ast::Subscript *>(e)->value.get());
+    visit(static_cast<const ast::Subscript *>(e)->index.get());
+    break;
   case ast::Expr::Kind::Slice: {
-    auto *s = static_cast<const ast::Slice *>(e);
-    return readsName(s->lower.get(), var) || readsName(s->upper.get(), var) ||
-           readsName(s->step.get(), var);
+    auto *sl = static_cast<const ast::Slice *>(e);
+    visit(sl->lower.get());
+    visit(sl->upper.get());
+    visit(sl->step.get());
+    break;
   }
   case ast::Expr::Kind::Call: {
     auto *c = static_cast<const ast::Call *>(e);
-    if (readsName(c->func.get(), var))
-      return true;
-    for (auto &a : c->args)
-      if (readsName(a.get(), var))
-        return true;
+    visit(c->func.get());
+    visitAll(c->args);
     for (auto &k : c->keywords)
-      if (readsName(k.value.get(), var))
-        return true;
-    return false;
+      visit(k.value.get());
+    break;
   }
-  case ast::Expr::Kind::BinOp: {
-    auto *b = static_cast<const ast::BinOp *>(e);
-    return readsName(b->lhs.get(), var) || readsName(b->rhs.get(), var);
-  }
+  case ast::Expr::Kind::BinOp:
+    visit(static_cast<const ast::BinOp *>(e)->lhs.get());
+    visit(static_cast<const ast::BinOp *>(e)->rhs.get());
+    break;
   case ast::Expr::Kind::UnaryOp:
-    return readsName(static_cast<const ast::UnaryOp *>(e)->operand.get(), var);
+    visit(static_cast<const ast::UnaryOp *>(e)->operand.get());
+    break;
   case ast::Expr::Kind::Compare:
-    for (auto &o : static_cast<const ast::Compare *>(e)->operands)
-      if (readsName(o.get(), var))
-        return true;
-    return false;
+    visitAll(static_cast<const ast::Compare *>(e)->operands);
+    break;
   case ast::Expr::Kind::BoolOp:
-    for (auto &o : static_cast<const ast::BoolOp *>(e)->values)
-      if (readsName(o.get(), var))
-        return true;
-    return false;
+    visitAll(static_cast<const ast::BoolOp *>(e)->values);
+    break;
   case ast::Expr::Kind::IfExp: {
     auto *i = static_cast<const ast::IfExp *>(e);
-    return readsName(i->cond.get(), var) || readsName(i->body.get(), var) ||
-           readsName(i->orelse.get(), var);
+    visit(i->cond.get());
+    visit(i->body.get());
+    visit(i->orelse.get());
+    break;
   }
   case ast::Expr::Kind::Tuple:
-    for (auto &o : static_cast<const ast::Tuple *>(e)->elts)
-      if (readsName(o.get(), var))
-        return true;
-    return false;
+    visitAll(static_cast<const ast::Tuple *>(e)->elts);
+    break;
   case ast::Expr::Kind::List:
-    for (auto &o : static_cast<const ast::List *>(e)->elts)
-      if (readsName(o.get(), var))
-        return true;
-    return false;
+    visitAll(static_cast<const ast::List *>(e)->elts);
+    break;
   default:
-    return false;
+    break;
   }
+  return hit;
 }
+
+bool readsName(const ast::Expr *e, const std::string &var) { return firstRead(e, var); }
 
 /// One write of a name inside a parallel loop body.
 struct LoopWrite {
@@ -1131,41 +1137,6 @@ void FunctionChecker::analyzeParallelLoop(const ast::For &f, ForInfo &info) {
                                   const std::set<const ast::Stmt *> &)>
       otherRead = [&](const ast::Block &b, const std::string &var,
                       const std::set<const ast::Stmt *> &updates) -> const ast::Expr * {
-    std::function<const ast::Expr *(const ast::Expr *)> find =
-        [&](const ast::Expr *e) -> const ast::Expr * {
-      // The first Name node reading var, for the caret.
-      if (!e || !readsName(e, var))
-        return nullptr;
-      if (isName(e, var))
-        return e;
-      const ast::Expr *hit = nullptr;
-      auto visit = [&](const ast::Expr *c) {
-        if (!hit)
-          hit = find(c);
-      };
-      switch (e->kind()) {
-      case ast::Expr::Kind::Attribute:
-        visit(static_cast<const ast::Attribute *>(e)->value.get());
-        break;
-      case ast::Expr::Kind::Subscript:
-        visit(static_cast<const ast::Subscript *>(e)->value.get());
-        visit(static_cast<const ast::Subscript *>(e)->index.get());
-        break;
-      case ast::Expr::Kind::Call:
-        for (auto &a : static_cast<const ast::Call *>(e)->args)
-          visit(a.get());
-        for (auto &k : static_cast<const ast::Call *>(e)->keywords)
-          visit(k.value.get());
-        break;
-      case ast::Expr::Kind::BinOp:
-        visit(static_cast<const ast::BinOp *>(e)->lhs.get());
-        visit(static_cast<const ast::BinOp *>(e)->rhs.get());
-        break;
-      default:
-        break;
-      }
-      return hit ? hit : e;
-    };
     for (auto &sp : b) {
       const ast::Stmt &s = *sp;
       if (updates.count(&s))
@@ -1173,7 +1144,7 @@ void FunctionChecker::analyzeParallelLoop(const ast::For &f, ForInfo &info) {
       const ast::Expr *hit = nullptr;
       auto check = [&](const ast::Expr *e) {
         if (!hit)
-          hit = find(e);
+          hit = firstRead(e, var);
       };
       if (auto *a = dyn_cast<ast::Assign>(&s)) {
         check(a->value.get());
