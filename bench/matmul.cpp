@@ -17,7 +17,22 @@
 //
 // Compare medians as ratios (see bench/README.md), e.g. RepeatCall/CppTripleLoop.
 //
-//===----------------------------------------------------------------------===//
+// Loop interchange (docs/performance.md, "Loop interchange"), n = 1000
+// float64, single calls of already compiled kernels:
+//
+//   BM_N1000_StnIJK        dsl-examples/matmul.stn's i-j-k loop, serial
+//   BM_N1000_StnIJKPrange  the same loop with prange(n) for i (all threads)
+//   BM_N1000_CppIJK        the i-j-k loop in C++ (-O3 -march=native)
+//   BM_N1000_CppIKJ        the hand-interchanged i-k-j loop in C++
+//
+// stn compiles the i-j-k nest as i-k-j; STN_INTERCHANGE=0 in the
+// environment turns that off (these kernels bypass the on-disk cache, so
+// the setting always takes effect):
+//
+//   build/bench/stn-bench-matmul --benchmark_filter=N1000 \
+//       --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//
+//===----------------------------------------------------------------------===
 
 #include "stn/stn.h"
 
@@ -136,11 +151,99 @@ void BM_CppTripleLoop(benchmark::State &state) {
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * N * N * N, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+constexpr int64_t BigN = 1000;
+
+const char *kParallelMatmul = R"stn(
+from numba import jit, prange
+
+@jit(parallel=True)
+def matmul_prange(A, B, C):
+    n = len(A[0])
+    for i in prange(n):
+        for j in range(n):
+            tmp = 0.
+            for k in range(n):
+                tmp += A[i, k]*B[k, j]
+            C[i, j] = tmp
+)stn";
+
+__attribute__((noinline)) void cppMatmulIKJ(const double *A, const double *B, double *C,
+                                            int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j)
+      C[i * n + j] = 0.;
+    for (int64_t k = 0; k < n; ++k) {
+      double a = A[i * n + k];
+      for (int64_t j = 0; j < n; ++j)
+        C[i * n + j] += a * B[k * n + j];
+    }
+  }
+}
+
+struct BigMatrices {
+  std::vector<double> a, b, c;
+  BigMatrices() : a(BigN * BigN), b(BigN * BigN), c(BigN * BigN, 0.0) {
+    std::mt19937_64 gen(7);
+    for (double &x : a)
+      x = static_cast<double>(gen() >> 11) * 0x1.0p-53;
+    for (double &x : b)
+      x = static_cast<double>(gen() >> 11) * 0x1.0p-53;
+  }
+  stn::ArrayView view(std::vector<double> &v) { return stn::ArrayView::of(v.data(), {BigN, BigN}); }
+  /// Compared with the C++ i-j-k loop with a tolerance: g++ may contract the
+  /// C++ loop into FMAs, stn does not without fastmath.
+  bool sameAsCpp() {
+    std::vector<double> want(BigN * BigN);
+    cppMatmul(a.data(), b.data(), want.data(), BigN);
+    for (size_t i = 0; i < want.size(); ++i)
+      if (std::abs(c[i] - want[i]) > 1e-12 * std::abs(want[i]))
+        return false;
+    return true;
+  }
+};
+
+void bigStn(benchmark::State &state, bool parallel) {
+  BigMatrices m;
+  stn::Engine engine(uncached());
+  stn::Module mod = parallel ? engine.loadString(kParallelMatmul, "matmul_prange.stn")
+                             : engine.loadFile(MatmulFile);
+  stn::Kernel mm = mod.kernel(parallel ? "matmul_prange" : "matrix_multiplication");
+  stn::ArrayView a = m.view(m.a), b = m.view(m.b), c = m.view(m.c);
+  mm(a, b, c); // compile outside the timed loop
+  for (auto _ : state) {
+    mm(a, b, c);
+    benchmark::DoNotOptimize(m.c.data());
+    benchmark::ClobberMemory();
+  }
+  if (!m.sameAsCpp())
+    state.SkipWithError("stn result differs from the C++ loop");
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * BigN * BigN * BigN, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bigCpp(benchmark::State &state, void (*fn)(const double *, const double *, double *, int64_t)) {
+  BigMatrices m;
+  for (auto _ : state) {
+    fn(m.a.data(), m.b.data(), m.c.data(), BigN);
+    benchmark::DoNotOptimize(m.c.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * BigN * BigN * BigN, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_N1000_StnIJK(benchmark::State &state) { bigStn(state, false); }
+void BM_N1000_StnIJKPrange(benchmark::State &state) { bigStn(state, true); }
+void BM_N1000_CppIJK(benchmark::State &state) { bigCpp(state, cppMatmul); }
+void BM_N1000_CppIKJ(benchmark::State &state) { bigCpp(state, cppMatmulIKJ); }
+
 BENCHMARK(BM_StnLoadFile)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StnFirstCall)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StnRepeatCall)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StnRepeatCallSig)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CppTripleLoop)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_N1000_StnIJK)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_N1000_StnIJKPrange)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_N1000_CppIJK)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_N1000_CppIKJ)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 } // namespace
 

@@ -4,18 +4,22 @@
 //
 // Design note: an `Array` owns its buffer through a `shared_ptr<void>` whose
 // deleter frees the raw allocation, so copies of an Array share memory like
-// NumPy references. New buffers come from `calloc` (large blocks are mapped
-// lazily as zero pages, so a fresh output costs no memset) over-allocated by
-// 64 bytes and aligned up to a 64-byte boundary (a cache line and an AVX-512
-// vector). Strided copies walk the view with an odometer over all but the
-// innermost dimension, which is copied with a tight loop; negative and
-// zero strides need no special case since all addressing is `base + i*stride`.
+// NumPy references. New buffers are 64-byte aligned (a cache line and an
+// AVX-512 vector) and come from BlockPool.h's allocateBuffer: large ones are
+// recycled blocks (zero-filled here) or fresh mappings (already zero, so a
+// fresh buffer costs no memset); copies skip the zero fill. Strided copies
+// walk the view with an odometer over all but the innermost dimension,
+// which is copied with a tight loop; negative and zero strides need no
+// special case since all addressing is `base + i*stride`.
 //
 //===----------------------------------------------------------------------===//
 
 #include "stn/Array.h"
 #include "stn/Error.h"
 
+#include "BlockPool.h"
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -252,20 +256,38 @@ bool ArrayView::isFContiguous() const {
 namespace {
 constexpr size_t BufferAlignment = 64;
 
-/// A zero-filled buffer of `bytes` bytes (at least one cache line, so that
-/// even an empty array has a non-null data pointer), 64-byte aligned.
-std::shared_ptr<void> allocateZeroed(size_t bytes, void *&aligned) {
-  size_t total = bytes + BufferAlignment;
-  if (total < bytes)
-    throw Error("cannot allocate an array of " + std::to_string(bytes) + " bytes");
-  void *raw = std::calloc(total, 1);
+/// A buffer of `bytes` bytes (at least one cache line, so that even an
+/// empty array has a non-null data pointer), 64-byte aligned, zero-filled
+/// if `zero`.
+std::shared_ptr<void> newBuffer(size_t bytes, bool zero, void *&data) {
+  size_t total = std::max(bytes, BufferAlignment);
+  bool zeroed = false;
+  void *raw = detail::allocateBuffer(total, BufferAlignment, &zeroed);
   if (!raw)
     throw Error("out of memory allocating an array of " +
                 std::to_string(bytes) + " bytes");
-  auto addr = reinterpret_cast<uintptr_t>(raw);
-  addr = (addr + BufferAlignment - 1) & ~static_cast<uintptr_t>(BufferAlignment - 1);
-  aligned = reinterpret_cast<void *>(addr);
-  return std::shared_ptr<void>(raw, [](void *p) { std::free(p); });
+  if (zero && !zeroed)
+    std::memset(raw, 0, total);
+  data = raw;
+  return std::shared_ptr<void>(raw, [total](void *p) { detail::releaseBuffer(p, total); });
+}
+
+/// The byte size of a C-ordered array of `shape`; throws if it is invalid
+/// or too large.
+size_t checkedBytes(DType dtype, const std::vector<int64_t> &shape) {
+  int64_t n = checkedSize(shape);
+  size_t item = itemSize(dtype);
+  if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / item / 2)
+    throw Error("cannot allocate an array of " + std::to_string(n) +
+                " elements");
+  return static_cast<size_t>(n) * item;
+}
+
+/// A C-ordered array whose elements are not initialized.
+Array uninitializedArray(DType dtype, const std::vector<int64_t> &shape) {
+  void *data = nullptr;
+  std::shared_ptr<void> owner = newBuffer(checkedBytes(dtype, shape), false, data);
+  return Array(std::move(owner), data, dtype, shape, cStrides(shape, itemSize(dtype)));
 }
 
 /// Copies the elements of `src` (any strides) to `dst` in C order.
@@ -319,13 +341,8 @@ void copyStrided(const ArrayView &src, char *dst) {
 } // namespace
 
 Array::Array(DType dtype, std::vector<int64_t> shape) : DT(dtype), Shape(std::move(shape)) {
-  int64_t n = checkedSize(Shape);
-  size_t item = itemSize(DT);
-  if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / item / 2)
-    throw Error("cannot allocate an array of " + std::to_string(n) +
-                " elements");
-  Owner = allocateZeroed(static_cast<size_t>(n) * item, Data);
-  Strides = cStrides(Shape, item);
+  Owner = newBuffer(checkedBytes(DT, Shape), /*zero=*/true, Data);
+  Strides = cStrides(Shape, itemSize(DT));
 }
 
 Array::Array(std::shared_ptr<void> owner, void *data, DType dtype,
@@ -346,7 +363,8 @@ Array Array::copyOf(const ArrayView &view) {
     throw Error("array view has " + std::to_string(view.shape.size()) +
                 " dimensions but " + std::to_string(view.strides.size()) +
                 " strides");
-  Array out(view.dtype, view.shape);
+  // Every element is written below: no zero fill.
+  Array out = uninitializedArray(view.dtype, view.shape);
   int64_t n = out.size();
   if (n == 0)
     return out;

@@ -24,6 +24,7 @@
 #include "Cache.h"
 
 #include "stn/Compiler/AST.h"
+#include "stn/Compiler/Interchange.h"
 #include "stn/Compiler/Sema.h"
 
 #include "Backend.h"
@@ -993,12 +994,15 @@ CacheKey computeCacheKey(const Program &program, const KernelDecl &k, const std:
   field(m, "kernel", k.def->name);
   field(m, "args", encodeTypes(args));
   field(m, "call-shape", callShape);
+  // STN_INTERCHANGE=0 changes the code of some loop nests.
+  if (!interchangeEnabled())
+    field(m, "interchange", "off");
   const KernelOptions &o = k.options;
   field(m, "options",
         fmt::format("nopython={} parallel={} fastmath={} cache={} nogil={} boundscheck={} "
-                    "error_model={} target={}",
+                    "error_model={} target={}{}",
                     o.nopython, o.parallel, static_cast<unsigned>(o.fastmathFlags), o.cache, o.nogil, o.boundscheck,
-                    o.errorModel, o.target));
+                    o.errorModel, o.target, o.targetGiven ? "" : " (default)"));
   // Imports decide what `np.`, `math.` and from-imported names mean.
   std::string imports;
   for (auto &imp : program.module().imports) {

@@ -61,6 +61,54 @@ void checkOut(const std::string &kernel, const Arg &out, const std::vector<int64
                             shapeStr(shape), shapeStr(want)));
 }
 
+/// The bytes [lo, hi) a view may touch; empty for an empty view.
+std::pair<uintptr_t, uintptr_t> byteRange(const ArrayView &v) {
+  if (v.size() == 0)
+    return {0, 0};
+  auto base = reinterpret_cast<uintptr_t>(v.data);
+  intptr_t lo = 0, hi = 0;
+  for (size_t d = 0; d < v.shape.size(); ++d) {
+    intptr_t span = static_cast<intptr_t>(v.shape[d] - 1) * static_cast<intptr_t>(v.strides[d]);
+    (span < 0 ? lo : hi) += span;
+  }
+  return {base + lo, base + hi + static_cast<intptr_t>(itemSize(v.dtype))};
+}
+
+bool sameView(const ArrayView &a, const ArrayView &b) {
+  return a.data == b.data && a.dtype == b.dtype && a.shape == b.shape && a.strides == b.strides;
+}
+
+/// out= may not share memory with an input whose elements the kernel reads
+/// after writing others: any overlap for stencils (they read neighbours)
+/// and gufuncs (they read whole core slices); for ufuncs only a partial one
+/// (out= exactly an input is NumPy's in-place `np.add(a, b, out=a)`).
+void checkOutOverlap(const KernelDecl &k, const std::vector<Arg> &args, size_t n) {
+  const ArrayView &out = args.back().array();
+  auto [olo, ohi] = byteRange(out);
+  if (olo == ohi)
+    return;
+  for (size_t i = 0; i < n; ++i) {
+    if (!args[i].isArray())
+      continue;
+    const ArrayView &in = args[i].array();
+    auto [ilo, ihi] = byteRange(in);
+    if (ilo == ihi || ihi <= olo || ohi <= ilo)
+      continue;
+    if (k.kind == KernelKind::Ufunc && sameView(in, out))
+      continue;
+    const std::string &param = k.def->params[i].name;
+    throw Error(fmt::format(
+        "error: out= of '{}' shares memory with the input '{}'{}; pass a separate output array "
+        "(or a copy of the input)",
+        k.def->name, param,
+        k.kind == KernelKind::Stencil   ? ": the stencil would read neighbours it has already "
+                                          "overwritten"
+        : k.kind == KernelKind::Gufunc ? ": the gufunc would read core elements it has already "
+                                         "overwritten"
+                                       : " without being exactly the same array"));
+  }
+}
+
 } // namespace
 
 namespace {
@@ -158,6 +206,8 @@ void checkCallShapes(const KernelDecl &k, const SourceFile &file, const std::vec
                      bool hasOut) {
   try {
     checkShapes(k, args, hasOut);
+    if (hasOut && args.back().isArray())
+      checkOutOverlap(k, args, args.size() - 1);
   } catch (const Error &e) {
     // The message names the kernel; the note says where it is defined (the
     // call itself is in host code, which has no .stn location).

@@ -16,10 +16,12 @@
 
 #include "Backend.h"
 #include "stn/Compiler/Sema.h"
+#include "stn/Compiler/WrittenParams.h"
 
 #include "Cache.h"
 #include "CallChecks.h"
 #include "Cuda.h"
+#include "KernelFault.h"
 #include "KernelRuntime.h"
 
 #include <dlfcn.h>
@@ -46,7 +48,8 @@ bool parseStage(std::string_view name, Stage &out) {
       {"ast", Stage::AST},         {"typed", Stage::Typed},
       {"mlir", Stage::MLIR},       {"lowered", Stage::Lowered},
       {"mlir-lowered", Stage::Lowered}, {"llvm", Stage::LLVM},
-      {"asm", Stage::Asm},         {"ptx", Stage::PTX}};
+      {"asm", Stage::Asm},         {"ptx", Stage::PTX},
+      {"diagnostics", Stage::Diagnostics}};
   for (auto &[n, s] : table)
     if (name == n) {
       out = s;
@@ -219,6 +222,38 @@ struct ModuleImpl {
     }
     gpuSpecs[key] = spec;
     return spec;
+  }
+
+  /// Throws if the call would write into an argument the host marked
+  /// read-only (WrittenParams.h; analysed only for calls that pass one).
+  void checkReadOnly(const KernelDecl &k, const std::vector<Type> &types,
+                     const std::vector<Arg> &args, bool hasOut) {
+    bool any = false;
+    for (size_t i = 0; i < args.size(); ++i)
+      any |= args[i].isArray() && args[i].array().readonly;
+    if (!any)
+      return;
+    std::lock_guard<std::mutex> lock(mutex);
+    DiagnosticEngine diags;
+    TypedFunction *tf = program->specialize(k, types, diags, hasOut);
+    if (!tf)
+      throw Error(diags.format());
+    auto writes = writtenParameters(*tf);
+    for (size_t i = 0; i < args.size() && i < writes.size(); ++i) {
+      if (!args[i].isArray() || !args[i].array().readonly || !writes[i])
+        continue;
+      std::string param =
+          i < k.def->params.size() ? "'" + k.def->params[i].name + "'" : std::string("out=");
+      Diagnostic d;
+      d.file = writes[i]->function->file;
+      d.range = writes[i]->range;
+      d.message = fmt::format("argument {} of kernel '{}' is read-only, but the kernel may write "
+                              "to it here",
+                              param, k.def->name);
+      d.hint = "pass a writable array (or a copy), or clear ArrayView::readonly if writing is "
+               "intended";
+      throw Error(DiagnosticEngine::format(d));
+    }
   }
 
   const KernelDecl &kernel(std::string_view name) {
@@ -482,6 +517,10 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
     throw Error(diags.format());
   if (stage == Stage::Typed)
     return printTyped(*tf);
+  if (stage == Stage::Diagnostics && k.kind == KernelKind::Gpu)
+    throw Error(fmt::format("error: '{}' is a GPU kernel: --emit=diagnostics reports on CPU "
+                            "kernels (use --emit=ptx to see a GPU kernel's code)",
+                            k.def->name));
   if (k.kind == KernelKind::Gpu) {
     // No device needed: the target is $STN_CUDA_ARCH, else sm_90 (H100/H200).
     const char *a = std::getenv("STN_CUDA_ARCH");
@@ -505,6 +544,7 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
   IRStage irs = stage == Stage::MLIR      ? IRStage::MLIR
                 : stage == Stage::Lowered ? IRStage::Lowered
                 : stage == Stage::LLVM    ? IRStage::LLVM
+                : stage == Stage::Diagnostics ? IRStage::Diagnostics
                                           : IRStage::Asm;
   std::string out;
   if (!detail::backend().emitStage(*tf, static_cast<int>(irs), Impl->engine->options.optLevel, out,
@@ -658,6 +698,7 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
       throw Error("error: " + err);
     types = sig->args;
   }
+  Impl->checkReadOnly(k, types, args, hasOut);
   auto spec = Impl->getSpec(k, types, hasOut);
 
   std::vector<Slot> slots(args.size());
@@ -708,10 +749,13 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   }
   detail::CallArena arena;
   arena.setNumThreads(Impl->engine->options.numThreads);
+  detail::KernelFault fault;
   {
     detail::CallArena::Scope scope(arena);
-    spec->fn(ptrs.data());
+    detail::runKernel(spec->fn, ptrs.data(), fault);
   }
+  if (fault.raised.load())
+    throw Error(detail::formatFault(fault, *Impl->program->file()));
   if (hasOut) {
     // The result is the caller's out= array itself.
     const ArrayView &o = args.back().array();

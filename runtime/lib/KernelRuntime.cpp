@@ -2,11 +2,15 @@
 //
 // See KernelRuntime.h. A thread without a current arena (a thread the kernel
 // started itself) allocates from a process-wide arena whose blocks are freed
-// by the kernel's own deallocations only.
+// by the kernel's own deallocations only. Every block is allocated and
+// released through BlockPool.h's allocateBuffer/releaseBuffer, which recycle
+// the large ones.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelRuntime.h"
+#include "BlockPool.h"
+#include "KernelFault.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -26,8 +30,8 @@ CallArena &orphanArena() {
 CallArena &orphanArenaRef() { return orphanArena(); }
 
 CallArena::~CallArena() {
-  for (auto &[p, owner] : Live)
-    std::free(p);
+  for (auto &[p, bytes] : Live)
+    releaseBuffer(p, bytes);
 }
 
 CallArena::Scope::Scope(CallArena &arena) : Prev(Current) { Current = &arena; }
@@ -42,27 +46,27 @@ CallArena *CallArena::exchangeCurrent(CallArena *arena) {
 }
 
 void *CallArena::allocate(size_t bytes, size_t alignment) {
-  void *p = nullptr;
-  if (alignment > alignof(std::max_align_t)) {
-    size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-    p = std::aligned_alloc(alignment, rounded ? rounded : alignment);
-  } else {
-    p = std::malloc(bytes ? bytes : 1);
-  }
+  // Not zero-filled: memref.alloc promises nothing about the contents, and
+  // a recycled block holds an earlier array's data.
+  void *p = allocateBuffer(bytes, alignment);
   if (!p)
     return nullptr;
   std::lock_guard<std::mutex> lock(M);
-  Live.emplace(p, nullptr);
+  Live.emplace(p, bytes);
   return p;
 }
 
 bool CallArena::release(void *p) {
-  std::lock_guard<std::mutex> lock(M);
-  auto it = Live.find(p);
-  if (it == Live.end())
-    return false;
-  Live.erase(it);
-  std::free(p);
+  size_t bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(M);
+    auto it = Live.find(p);
+    if (it == Live.end())
+      return false;
+    bytes = it->second;
+    Live.erase(it);
+  }
+  releaseBuffer(p, bytes);
   return true;
 }
 
@@ -74,8 +78,10 @@ std::shared_ptr<void> CallArena::adopt(void *allocated) {
   auto it = Live.find(allocated);
   if (it == Live.end())
     return nullptr;
+  size_t bytes = it->second;
   Live.erase(it);
-  std::shared_ptr<void> owner(allocated, [](void *p) { std::free(p); });
+  // The block goes back to the pool when the last Array sharing it dies.
+  std::shared_ptr<void> owner(allocated, [bytes](void *p) { releaseBuffer(p, bytes); });
   Adopted.emplace(allocated, owner);
   return owner;
 }
@@ -122,6 +128,8 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
   };
   auto parallel = parallelRuntimeSymbols();
   symbols.insert(symbols.end(), parallel.begin(), parallel.end());
+  auto faults = faultRuntimeSymbols();
+  symbols.insert(symbols.end(), faults.begin(), faults.end());
   return symbols;
 }
 

@@ -6,6 +6,8 @@
 // allocates is recorded there; arrays the kernel returns are adopted by the
 // host (zero-copy, owned by the returned stn::Array), everything else is
 // freed when the call ends, so a kernel called in a loop does not leak.
+// Large blocks come from the recycling pool of BlockPool.h, and go back to
+// it when the call ends or the last Array sharing an adopted block dies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,7 +62,8 @@ public:
 private:
   std::mutex M;
   unsigned NumThreads = 0;
-  std::unordered_map<void *, std::shared_ptr<void>> Live;   ///< not yet adopted: null
+  /// Not yet adopted, with the size to release them with (releaseBuffer).
+  std::unordered_map<void *, size_t> Live;
   std::unordered_map<void *, std::shared_ptr<void>> Adopted;
 };
 

@@ -10,7 +10,8 @@
 //
 // MLIRGen brackets the body of every OpenMP parallel region with enter/exit,
 // so that arrays a worker thread allocates land in the arena of the host
-// call that started the region (and are freed or returned with it).
+// call that started the region (and are freed or returned with it), and
+// errors it raises reach that call (KernelFault.h).
 //
 // Random numbers: each thread has its own xoshiro256** generator (Blackman
 // and Vigna's published algorithm), seeded on first use from a process-wide
@@ -20,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelFault.h"
 #include "KernelRuntime.h"
 
 #include <atomic>
@@ -124,14 +126,53 @@ STN_EXPORT int32_t _stn_num_threads() {
   return static_cast<int32_t>(n);
 }
 
-STN_EXPORT void *_stn_parallel_state() { return CallArena::current(); }
+namespace stn::detail {
+namespace {
+/// What a worker thread takes over from the thread that starts a region:
+/// the host call's arena and its fault record (KernelFault.h).
+struct RegionState {
+  CallArena *arena = nullptr;
+  KernelFault *fault = nullptr;
+};
+/// The state this thread hands to the regions it starts (one per nesting
+/// level, valid while it waits for them: workers may still be reading the
+/// outer one when this thread starts a nested region), and what each region
+/// it joined replaced. Regions nest at most kMaxDepth deep per thread
+/// (libomp serializes nested regions, so in practice one or two).
+constexpr int kMaxDepth = 64;
+thread_local RegionState Handed[kMaxDepth + 1];
+thread_local RegionState Saved[kMaxDepth];
+thread_local int Depth = 0;
+} // namespace
+
+int parallelDepth() { return Depth; }
+} // namespace stn::detail
+
+STN_EXPORT void *_stn_parallel_state() {
+  using namespace stn::detail;
+  RegionState &h = Handed[Depth < kMaxDepth ? Depth : kMaxDepth];
+  h = {CallArena::current(), currentFault()};
+  return &h;
+}
 
 STN_EXPORT void *_stn_parallel_enter(void *state) {
-  return CallArena::exchangeCurrent(static_cast<CallArena *>(state));
+  using namespace stn::detail;
+  auto *s = static_cast<RegionState *>(state);
+  RegionState prev{CallArena::exchangeCurrent(s->arena), exchangeFault(s->fault)};
+  int d = Depth++;
+  if (d >= kMaxDepth)
+    return nullptr; // too deep to remember: exit restores nothing
+  Saved[d] = prev;
+  return &Saved[d];
 }
 
 STN_EXPORT void _stn_parallel_exit(void *prev) {
-  CallArena::exchangeCurrent(static_cast<CallArena *>(prev));
+  using namespace stn::detail;
+  --Depth;
+  if (auto *p = static_cast<RegionState *>(prev)) {
+    CallArena::exchangeCurrent(p->arena);
+    exchangeFault(p->fault);
+  }
 }
 
 /// The calling thread's generator state, four uint64_t words that kernels

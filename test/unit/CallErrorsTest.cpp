@@ -185,6 +185,119 @@ TEST_F(CallErrors, OutArgumentChecks) {
   EXPECT_EQ(out, std::vector<double>(3, 3.0));
 }
 
+TEST_F(CallErrors, OutMustNotOverlapWhatTheKernelStillReads) {
+  std::vector<double> x = {1, 2, 3, 4, 5}, y(5, 10.0);
+  auto xv = stn::ArrayView::of(x.data(), {5});
+  auto yv = stn::ArrayView::of(y.data(), {5});
+  // A ufunc may write into exactly one of its inputs (NumPy's in place)...
+  Mod.kernel("add").call({xv, yv}, {{"out", xv}});
+  EXPECT_EQ(x, (std::vector<double>{11, 12, 13, 14, 15}));
+  // ...but not into a shifted view of it.
+  auto head = stn::ArrayView::of(x.data(), {4}), tail = stn::ArrayView::of(x.data() + 1, {4});
+  std::string e =
+      errorOf([&] { Mod.kernel("add").call({head, stn::ArrayView::of(y.data(), {4})}, {{"out", tail}}); });
+  EXPECT_NE(e.find("out= of 'add' shares memory with the input 'x' without being exactly the "
+                   "same array"),
+            std::string::npos)
+      << e;
+  // A stencil reads neighbours: no overlap at all.
+  e = errorOf([&] { Mod.kernel("blur").call({xv}, {{"out", xv}}); });
+  EXPECT_NE(e.find("out= of 'blur' shares memory with the input 'a': the stencil would read "
+                   "neighbours it has already overwritten"),
+            std::string::npos)
+      << e;
+  // Interleaved views (even and odd elements) share no element, but their
+  // byte ranges overlap: the check is conservative and refuses them.
+  std::vector<double> both(10, 1.0);
+  stn::ArrayView even(both.data(), stn::DType::Float64, {5}, {16});
+  stn::ArrayView odd(both.data() + 1, stn::DType::Float64, {5}, {16});
+  e = errorOf([&] { Mod.kernel("blur").call({even}, {{"out", odd}}); });
+  EXPECT_NE(e.find("shares memory"), std::string::npos) << e;
+  // Separate arrays are fine, and nothing was written by the refused calls.
+  std::vector<double> out(5, 0.0);
+  Mod.kernel("blur").call({xv}, {{"out", stn::ArrayView::of(out.data(), {5})}});
+  EXPECT_DOUBLE_EQ(out[2], (12.0 + 13 + 14) / 3);
+  EXPECT_EQ(x, (std::vector<double>{11, 12, 13, 14, 15}));
+}
+
+TEST(ReadOnlyArrays, WritesIntoReadOnlyArgumentsAreRefused) {
+  stn::Engine engine(noCache());
+  stn::Module m = engine.loadString(R"(
+import numpy as np
+from numba import njit, vectorize
+
+@njit
+def reads(a):
+    return a.sum() + a[0]
+
+@njit
+def writes(a):
+    a[0] = 1.0
+
+@njit
+def through_view(a, b):
+    r = a[1:]
+    s = 0.0
+    for i in range(b.shape[0]):
+        s += b[i]
+    r[0] = s
+
+@njit
+def in_place(a):
+    a *= 2.0
+
+@njit
+def fill(x):
+    x[:] = 0.0
+
+@njit
+def via_callee(a, b):
+    fill(b)
+    return a.sum()
+
+@vectorize
+def twice(x):
+    return 2.0 * x
+
+@njit
+def ufunc_out(a, b):
+    twice(a, out=b)
+)",
+                                    "ro.stn");
+  std::vector<double> x = {1, 2, 3}, y = {4, 5, 6};
+  stn::ArrayView ro = stn::ArrayView::of(x.data(), {3});
+  ro.readonly = true;
+  stn::ArrayView rw = stn::ArrayView::of(y.data(), {3});
+  EXPECT_EQ(m.kernel("reads")(ro).asDouble(), 7.0);
+  std::string e = errorOf([&] { m.kernel("writes")(ro); });
+  EXPECT_NE(e.find("ro.stn:11:5: error: argument 'a' of kernel 'writes' is read-only, but the "
+                   "kernel may write to it here"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("    a[0] = 1.0"), std::string::npos) << e;
+  e = errorOf([&] { m.kernel("through_view")(ro, rw); });
+  EXPECT_NE(e.find("ro.stn:19:5: error: argument 'a' of kernel 'through_view' is read-only"),
+            std::string::npos)
+      << e;
+  // b is only read: a read-only b is fine.
+  stn::ArrayView roY = stn::ArrayView::of(y.data(), {3});
+  roY.readonly = true;
+  m.kernel("through_view")(stn::ArrayView::of(x.data(), {3}), roY);
+  EXPECT_EQ(x[1], 15.0);
+  x = {1, 2, 3};
+  e = errorOf([&] { m.kernel("in_place")(ro); });
+  EXPECT_NE(e.find("argument 'a' of kernel 'in_place' is read-only"), std::string::npos) << e;
+  e = errorOf([&] { m.kernel("via_callee")(rw, ro); });
+  EXPECT_NE(e.find("ro.stn:31:5: error: argument 'b' of kernel 'via_callee' is read-only"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(m.kernel("via_callee")(ro, rw).asDouble(), 6.0);
+  e = errorOf([&] { m.kernel("ufunc_out")(rw, ro); });
+  EXPECT_NE(e.find("argument 'b' of kernel 'ufunc_out' is read-only"), std::string::npos) << e;
+  // Nothing was written into the read-only array by the refused calls.
+  EXPECT_EQ(x, (std::vector<double>{1, 2, 3}));
+}
+
 TEST_F(CallErrors, EngineWorksAfterErrors) {
   std::vector<double> a = {1, 2, 3, 4};
   stn::Kernel k = Mod.kernel("total");

@@ -2269,10 +2269,8 @@ def f(x):
 
 TEST_F(StencilTest, ShapeChecksInsideJitKernels) {
   // The host checks shapes before a call (broadcasting, core dimensions,
-  // equal stencil inputs); the same calls made from a @jit kernel are not
-  // checked and read out of bounds.
-  GTEST_SKIP() << "BUG: ufunc/gufunc/stencil calls inside @jit kernels do not check "
-                  "broadcasting, core dimensions or stencil input shapes";
+  // equal stencil inputs); the same calls made from a @jit kernel are
+  // checked when they run, with an error at the call.
   stn::Module mod = source(R"stn(
 from numba import njit, vectorize, guvectorize, stencil
 
@@ -2283,9 +2281,60 @@ def mul(x, y):
 @njit
 def use_mul(a, b):
     return mul(a, b)
+
+@stencil
+def diff(a, b):
+    return a[0, 1] - b[0, -1]
+
+@njit
+def use_diff(a, b):
+    return diff(a, b)
+
+@guvectorize("(n),(n)->()")
+def dot(x, y, out):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * y[i]
+    out[0] = s
+
+@njit
+def use_dot(a, b):
+    return dot(a, b)
 )stn");
-  std::vector<double> a = {1, 2, 3}, b = {1, 2, 3, 4};
-  EXPECT_THROW(mod.kernel("use_mul")(view(a, {3}), view(b, {4})), stn::Error);
+  auto errorOf = [](const std::function<void()> &fn) -> std::string {
+    try {
+      fn();
+    } catch (const stn::Error &e) {
+      return e.what();
+    }
+    return "<no error>";
+  };
+  std::vector<double> a = {1, 2, 3}, b = {1, 2, 3, 4}, one = {2};
+  std::string e = errorOf([&] { mod.kernel("use_mul")(view(a, {3}), view(b, {4})); });
+  EXPECT_NE(e.find("test.stn:10:12: error: cannot broadcast the arguments of 'mul': 'x' and 'y': (3,) "
+                   "and (4,)"),
+            std::string::npos)
+      << e;
+  stn::Value r = mod.kernel("use_mul")(view(a, {3}), view(one, {1}));
+  EXPECT_EQ(r.array().data<double>()[2], 6.0);
+
+  std::vector<double> m(12, 1.0), m2(15, 1.0);
+  e = errorOf([&] { mod.kernel("use_diff")(view(m, {3, 4}), view(m2, {3, 5})); });
+  EXPECT_NE(e.find("error: stencil 'diff': 'b' and 'a' must have the same shape: (3, 5) and "
+                   "(3, 4)"),
+            std::string::npos)
+      << e;
+  stn::Value d = mod.kernel("use_diff")(view(m, {3, 4}), view(m, {3, 4}));
+  EXPECT_EQ(d.array().shape(), (std::vector<int64_t>{3, 4}));
+
+  std::vector<double> x(6, 1.0), y(4, 1.0);
+  e = errorOf([&] { mod.kernel("use_dot")(view(x, {2, 3}), view(y, {4})); });
+  EXPECT_NE(e.find("error: gufunc 'dot': core dimension 'n' differs between 'y' and 'x': (4,) "
+                   "and (3,)"),
+            std::string::npos)
+      << e;
+  stn::Value t = mod.kernel("use_dot")(view(x, {2, 3}), view(x, {3}));
+  EXPECT_EQ(t.array().data<double>()[1], 3.0);
 }
 
 } // namespace

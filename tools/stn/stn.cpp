@@ -423,6 +423,7 @@ struct RunOptions {
   std::string saveFormat = "npy";
   unsigned threads = 0;
   bool quiet = false;
+  bool boundscheck = false;
   std::string grid, block; ///< GPU kernels: "X[,Y[,Z]]"
 };
 
@@ -495,6 +496,8 @@ int runCommand(const RunOptions &opt) {
 
   stn::EngineOptions engineOpts = engineOptions(opt.quiet);
   engineOpts.numThreads = opt.threads;
+  if (opt.boundscheck) // read when the file's kernels are checked
+    ::setenv("STN_BOUNDSCHECK", "1", 1);
   stn::Engine engine(engineOpts);
   stn::Module mod = engine.loadFile(opt.file);
   printWarnings(opt.quiet);
@@ -1129,6 +1132,10 @@ int main(int argc, char **argv) {
   run->add_option("--block", runOpt.block,
                   "GPU kernels: the threads of one block, X[,Y[,Z]] (at most 1024 in all)")
       ->option_text("X[,Y[,Z]]");
+  run->add_flag("--boundscheck", runOpt.boundscheck,
+                "Check every index of every kernel (as boundscheck=True, or "
+                "STN_BOUNDSCHECK=1): an index outside its array stops the run with an error "
+                "naming the array, the index and the shape");
   run->add_flag("-q,--quiet", runOpt.quiet,
                 "Print nothing but errors: no warnings and no JSON result (files given "
                 "by -o and --save-args are still written)");
@@ -1163,10 +1170,12 @@ int main(int argc, char **argv) {
                  "inferred types), mlir (upstream MLIR dialects), lowered or "
                  "mlir-lowered (MLIR in the LLVM dialect), llvm (optimized LLVM IR), "
                  "asm (host assembly), ptx (GPU kernels; their mlir stage is the "
-                 "gpu.module); default: mlir")
+                 "gpu.module), diagnostics (not a stage: which loops run in parallel "
+                 "with which reductions, which array expressions were fused, which "
+                 "loops were vectorized and why not); default: mlir")
       ->option_text("STAGE")
       ->check(CLI::IsMember({"ast", "typed", "mlir", "lowered", "mlir-lowered", "llvm",
-                             "asm", "ptx"}));
+                             "asm", "ptx", "diagnostics"}));
   ir->footer(IrFooter);
 
   CLI::App *cache = app.add_subcommand(

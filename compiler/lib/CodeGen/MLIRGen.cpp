@@ -20,7 +20,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/MLIRGen.h"
+#include "stn/Compiler/ArrayOwnership.h"
 #include "stn/Compiler/GPUGen.h"
+#include "stn/Compiler/Interchange.h"
+#include "stn/Compiler/KernelFaults.h"
+#include "stn/Compiler/OptimizationReport.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Complex/IR/Complex.h"
@@ -38,6 +42,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -45,6 +50,8 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 
 using llvm::dyn_cast;
@@ -482,7 +489,12 @@ private:
   void genParallelFor(const ast::For &s, const ForInfo &info, Value start, Value stop,
                       Value step);
   int64_t workEstimate(const ast::Block &b);
+  int64_t workEstimate(const ast::Stmt &s);
   int64_t workEstimate(const ast::Expr *e);
+  /// The work of one iteration of the parallel `loop`, computed before it
+  /// where inner range() loops have bounds known then (null: none has).
+  Value dynamicWork(const ast::For &loop);
+  bool invariantCount(const ast::Expr &e, const std::set<std::string> &variant);
   Value reduceIdentity(ReduceOp op, ScalarKind k);
   Value reduceCombine(ReduceOp op, Value a, Value b, ScalarKind k);
   /// Whether array expressions here run on a team (parallel=True kernels,
@@ -494,6 +506,11 @@ private:
                Value step, std::optional<int64_t> constStep,
                const std::function<void(Value)> &bindTarget);
   void genReturn(const ast::Return &r);
+  // Scalar expansion + loop interchange (Interchange.h).
+  void genInterchanged(const ast::For &s, const InterchangePlan &p, const std::string &counter,
+                       Value start, Value stop);
+  void countedLoop(Value lo, Value hi, const std::function<void(Value)> &body);
+  Value addressRange(Value mem, Value &lo, Value &hi);
 
   // Expressions.
   CGValue expr(const ast::Expr &e);
@@ -524,6 +541,52 @@ private:
                             const std::function<SmallVector<Value>()> &thenFn,
                             const std::function<SmallVector<Value>()> &elseFn);
   bool isNonNegative(const ast::Expr &e);
+
+  // Errors raised at run time (stn/Compiler/KernelFaults.h). GPU code
+  // raises nothing.
+  bool canRaise() const;
+  /// boundscheck=True (or STN_BOUNDSCHECK=1, applied by Sema).
+  bool boundsChecked() const { return canRaise() && F.decl && F.decl->options.boundscheck; }
+  /// error_model="python": integer division by zero raises (@jit kernels;
+  /// ufuncs, gufuncs and stencils follow NumPy, as in Numba).
+  bool pythonErrors() const {
+    return canRaise() && F.decl && F.decl->kind == KernelKind::Jit &&
+           F.decl->options.errorModel == "python";
+  }
+  /// Calls _stn_raise where `fail` holds, reporting CurRange. `values` are
+  /// index or integer values (widened to i64); at most kMaxFaultValues.
+  void raiseIf(Value fail, KernelFaultKind kind, llvm::StringRef text,
+               llvm::ArrayRef<Value> values);
+  /// The values of a Broadcast/AssignShape fault: rank and extents of a,
+  /// then of b (ranks above what fits are cut).
+  SmallVector<Value> shapePair(llvm::ArrayRef<Value> a, llvm::ArrayRef<Value> b);
+  /// Fails where extent `x` does not broadcast to `to` (x != to and x != 1).
+  Value notBroadcastable(Value x, Value to);
+  /// boundscheck: raises where index `i` (after wrapping; `given` as
+  /// written) is outside axis `axis` of `mem`; returns that condition.
+  Value indexOutOfBounds(const ast::Subscript &s, Value mem, unsigned rank, unsigned axis,
+                         Value i, Value given);
+  /// A one-element scratch array of `mem`'s type (a private global): where
+  /// accesses go after a failed check that returned.
+  Value scratchElement(Value mem);
+  /// error_model="python": raises where the integer divisor `r` of `//` or
+  /// `%` is zero (scalar code; array expressions follow NumPy).
+  void checkDivisor(ast::BinOpKind op, Value r, ScalarKind k, SourceRange at);
+  /// Calls of stencils, ufuncs and gufuncs from kernel code: the shape
+  /// checks the host API makes before a call (CallChecks.cpp). Returns where
+  /// one failed (null: nothing to check).
+  Value checkCallShapes(const ast::Call &c, const TypedFunction &callee,
+                        const std::vector<CGValue> &args);
+  /// Array variables whose old value is freed when they are overwritten
+  /// (ArrayOwnership.h), and the SSA variable of each one's "the kernel
+  /// allocated the current value" flag.
+  std::set<std::string> UniqueArrays;
+  static std::string ownedFlag(const std::string &var) { return "$owned:" + var; }
+  /// Set by genAssign while its value is a fresh allocation.
+  bool AssigningFresh = false;
+  void releaseOnOverwrite(const std::string &name, const CGValue &v);
+  /// The source range of the expression being generated.
+  SourceRange CurRange;
 
   ModuleGen &MG;
   const TypedFunction &F;
@@ -665,6 +728,8 @@ public:
 
   /// Emits GPU intrinsics; null outside GPU compilations (GPUGen.h).
   GPUIntrinsicEmitter *Gpu = nullptr;
+  /// Where decisions are recorded for `--emit=diagnostics`; usually null.
+  CodegenLog *Log = nullptr;
 
   mlir::FunctionType functionType(const TypedFunction &f) {
     SmallVector<mlir::Type> args, results;
@@ -718,9 +783,34 @@ public:
   /// of work on one core: more than waking the team costs).
   static constexpr int64_t kMinParallelWork = 100000;
 
-  /// Whether a driver's outer loop is split over threads (target="parallel").
+  /// Whether a driver's outer loop is split over threads: target="parallel",
+  /// or no target given (stn's default for stencils, ufuncs and gufuncs,
+  /// whose iterations are independent by construction) unless the body
+  /// draws random numbers (a seeded serial run must stay reproducible).
+  /// target="cpu" keeps it on the calling thread. Either way the region's
+  /// `if` clause runs small inputs serially.
   static bool onThreads(const TypedFunction &f) {
-    return f.decl && f.decl->options.target == "parallel";
+    if (!f.decl)
+      return false;
+    if (f.decl->options.targetGiven)
+      return f.decl->options.target == "parallel";
+    std::set<const TypedFunction *> seen;
+    return !usesRandom(f, seen);
+  }
+
+  static bool usesRandom(const TypedFunction &f, std::set<const TypedFunction *> &seen) {
+    if (!seen.insert(&f).second)
+      return false;
+    for (auto &[e, info] : f.calls)
+      if (info.kind == CallInfo::Kind::Builtin && info.builtin >= Builtin::RandomRandom &&
+          info.builtin <= Builtin::RandomSeed)
+        return true;
+    if (f.core && usesRandom(*f.core, seen))
+      return true;
+    for (auto *c : f.callees)
+      if (usesRandom(*c, seen))
+        return true;
+    return false;
   }
 
   /// The number of operations in `f`: a rough cost of one call.
@@ -765,12 +855,17 @@ public:
 
   /// Plans a parallel loop over `n` (index) iterations of `work` estimated
   /// operations each.
-  ParallelPlan planParallel(OpBuilder &b, Location l, Value n, int64_t work, Value counter) {
+  ParallelPlan planParallel(OpBuilder &b, Location l, Value n, int64_t work, Value counter,
+                            Value dynamicWork = {}) {
     ParallelPlan p;
     auto idx = [&](int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(l, v); };
     Value nt32 = callRuntime(b, l, "_stn_num_threads", {}, {b.getI32Type()});
     Value nt = b.create<arith::IndexCastOp>(l, b.getIndexType(), nt32);
-    Value total = b.create<arith::MulIOp>(l, n, idx(std::max<int64_t>(work, 1)));
+    // `dynamicWork` (index, computed before the loop) replaces the static
+    // estimate where the body's loop counts are known only at run time.
+    Value perIter = dynamicWork ? b.create<arith::MaxSIOp>(l, dynamicWork, idx(1)).getResult()
+                                : idx(std::max<int64_t>(work, 1));
+    Value total = b.create<arith::MulIOp>(l, n, perIter);
     Value enough = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, total,
                                            idx(kMinParallelWork));
     Value many = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, nt, idx(1));
@@ -855,6 +950,8 @@ public:
     }
     rb.setInsertionPointAfter(loop);
     closeParallel(rb, l, prev);
+    // An error raised on a thread of the team is reported now (KernelFaults.h).
+    callRuntime(b, l, "_stn_check_raised", {}, {});
   }
 
   /// loopNest, with the outermost axis split over threads when `parallel`.
@@ -1472,19 +1569,22 @@ void FunctionGen::condBranch(Value cond, Block *t, Block *f) {
 //===----------------------------------------------------------------------===//
 
 /// Collects names assigned other than as `range` loop targets.
+/// The names an assignment target binds (`x`, `x, (y, z)`).
+static void targetNames(const ast::Expr &t, std::set<std::string> &out) {
+  if (auto *n = dyn_cast<ast::Name>(&t))
+    out.insert(n->id);
+  else if (auto *tu = dyn_cast<ast::Tuple>(&t))
+    for (auto &e : tu->elts)
+      targetNames(*e, out);
+  else if (auto *l = dyn_cast<ast::List>(&t))
+    for (auto &e : l->elts)
+      targetNames(*e, out);
+}
+
 static void collectOtherAssigned(const ast::Block &b, std::set<std::string> &out,
                                  std::map<std::string, bool> &rangeLoopOk,
                                  const TypedFunction &f) {
-  std::function<void(const ast::Expr &)> targets = [&](const ast::Expr &t) {
-    if (auto *n = dyn_cast<ast::Name>(&t))
-      out.insert(n->id);
-    else if (auto *tu = dyn_cast<ast::Tuple>(&t))
-      for (auto &e : tu->elts)
-        targets(*e);
-    else if (auto *l = dyn_cast<ast::List>(&t))
-      for (auto &e : l->elts)
-        targets(*e);
-  };
+  auto targets = [&](const ast::Expr &t) { targetNames(t, out); };
   for (auto &s : b) {
     if (auto *a = dyn_cast<ast::Assign>(s.get())) {
       for (auto &t : a->targets)
@@ -1575,6 +1675,11 @@ bool FunctionGen::generate() {
   for (auto &[name, t] : F.vars) {
     unsigned i = 0;
     addLeaves(name, t, i);
+  }
+  if (F.kind == KernelKind::Jit && !MG.Gpu && !StencilBody) {
+    UniqueArrays = uniqueArrayVariables(F);
+    for (auto &name : UniqueArrays)
+      VarTypes[ownedFlag(name)] = Type::scalar(ScalarKind::Bool);
   }
 
   std::set<std::string> other;
@@ -1687,13 +1792,20 @@ void FunctionGen::genAssign(const ast::Assign &a) {
   if (!a.value)
     return;
   CGValue v = expr(*a.value);
+  // One target only: `x = y = np.zeros(3)` gives both names the array.
+  AssigningFresh = a.targets.size() == 1 && isFreshArray(F, *a.value);
   for (auto &t : a.targets)
     assignTo(*t, v);
+  AssigningFresh = false;
 }
 
 void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
   CurLoc = loc(target);
   if (auto *n = dyn_cast<ast::Name>(&target)) {
+    if (UniqueArrays.count(n->id)) {
+      releaseOnOverwrite(n->id, v);
+      return;
+    }
     writeVar(n->id, v);
     return;
   }
@@ -1734,6 +1846,23 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
   }
 }
 
+/// Assigns `v` to the unique array variable `name`, freeing its old value
+/// where this kernel allocated it and `v` does not share its memory.
+void FunctionGen::releaseOnOverwrite(const std::string &name, const CGValue &v) {
+  Value old = readVar(name).single();
+  Value owned = SSA->read(ownedFlag(name), Cur);
+  writeVar(name, v);
+  Value cur = readVar(name).single();
+  auto ptr = [&](Value m) -> Value {
+    return B.create<memref::ExtractAlignedPointerAsIndexOp>(CurLoc, m);
+  };
+  Value differ =
+      B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, ptr(old), ptr(cur));
+  ifThen(B.create<arith::AndIOp>(CurLoc, owned, differ),
+         [&] { B.create<memref::DeallocOp>(CurLoc, old); });
+  SSA->write(ownedFlag(name), Cur, constBool(AssigningFresh));
+}
+
 void FunctionGen::genAugAssign(const ast::AugAssign &a) {
   if (F.typeOf(*a.target).isArray()) {
     augAssignArray(a);
@@ -1746,6 +1875,7 @@ void FunctionGen::genAugAssign(const ast::AugAssign &a) {
     auto rule = binaryRule(a.op, cur.type.scalarKind(), val.type.scalarKind(), err);
     Value l = castScalar(cur.single(), cur.type.scalarKind(), rule->operand);
     Value r = castScalar(val.single(), val.type.scalarKind(), rule->operand);
+    checkDivisor(a.op, r, rule->operand, a.range());
     CGValue res;
     res.type = Type::scalar(rule->result);
     res.leaves.push_back(arith2(a.op, l, r, rule->operand, loc(a.opRange)));
@@ -1765,6 +1895,7 @@ void FunctionGen::genAugAssign(const ast::AugAssign &a) {
   auto rule = binaryRule(a.op, ek, val.type.scalarKind(), err);
   Value l = castScalar(cur, ek, rule->operand);
   Value r = castScalar(val.single(), val.type.scalarKind(), rule->operand);
+  checkDivisor(a.op, r, rule->operand, a.range());
   Value res = arith2(a.op, l, r, rule->operand, loc(a.opRange));
   storeElement(castScalar(res, rule->result, ek), mem, idx, ek);
 }
@@ -1907,6 +2038,11 @@ void FunctionGen::genFor(const ast::For &s) {
       genParallelFor(s, info, start, stop, step);
       return;
     }
+    if (c->args.size() <= 2 && interchangeEnabled())
+      if (auto plan = findInterchange(F, s)) {
+        genInterchanged(s, *plan, counter, start, stop);
+        return;
+      }
     genLoop(s, counter, start, stop, step, constStep, [&](Value i) {
       CGValue v;
       v.type = Type::scalar(ScalarKind::I64);
@@ -1936,6 +2072,188 @@ void FunctionGen::genFor(const ast::For &s) {
             writeVar(target->id, v);
             (void)elemT;
           });
+}
+
+//===----------------------------------------------------------------------===//
+// Loop interchange (Interchange.h)
+//===----------------------------------------------------------------------===//
+
+/// `for i in range(lo, hi)` over i64 values with a body that does not
+/// break or continue; `body` gets the counter.
+void FunctionGen::countedLoop(Value lo, Value hi, const std::function<void(Value)> &body) {
+  std::string counter = fmt::format("$iter{}", Counter++);
+  VarTypes[counter] = Type::scalar(ScalarKind::I64);
+  SSA->write(counter, Cur, lo);
+  Block *header = newBlock(), *bodyB = newBlock(), *exit = newBlock();
+  branch(header);
+  appendBlock(header);
+  setBlock(header);
+  Value i = SSA->read(counter, header);
+  condBranch(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, hi), bodyB, exit);
+  appendBlock(bodyB);
+  SSA->seal(bodyB);
+  setBlock(bodyB);
+  body(i);
+  auto next = B.create<arith::AddIOp>(CurLoc, i, constInt(1, ScalarKind::I64));
+  next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
+  SSA->write(counter, Cur, next);
+  branch(header);
+  SSA->seal(header);
+  appendBlock(exit);
+  SSA->seal(exit);
+  setBlock(exit);
+}
+
+/// The bytes [lo, hi) that the elements of `mem` occupy (index values);
+/// returns whether it has any element.
+Value FunctionGen::addressRange(Value mem, Value &lo, Value &hi) {
+  auto mt = llvm::cast<mlir::MemRefType>(mem.getType());
+  mlir::Type et = mt.getElementType();
+  int64_t bytes = 0;
+  if (auto ct = llvm::dyn_cast<mlir::ComplexType>(et))
+    bytes = 2 * (ct.getElementType().getIntOrFloatBitWidth() / 8);
+  else
+    bytes = std::max<int64_t>(1, et.getIntOrFloatBitWidth() / 8);
+  auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
+  Value zero = constIndex(0), one = constIndex(1);
+  Value first = md.getOffset(), last = md.getOffset();
+  Value nonEmpty = constBool(true);
+  for (int64_t d = 0; d < mt.getRank(); ++d) {
+    Value size = md.getSizes()[d];
+    Value span = B.create<arith::MulIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, size, one),
+                                         md.getStrides()[d]);
+    first = B.create<arith::AddIOp>(CurLoc, first, B.create<arith::MinSIOp>(CurLoc, span, zero));
+    last = B.create<arith::AddIOp>(CurLoc, last, B.create<arith::MaxSIOp>(CurLoc, span, zero));
+    nonEmpty = B.create<arith::AndIOp>(
+        CurLoc, nonEmpty, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, size, zero));
+  }
+  Value base = B.create<memref::ExtractAlignedPointerAsIndexOp>(CurLoc, mem);
+  Value esz = constIndex(bytes);
+  lo = B.create<arith::AddIOp>(CurLoc, base, B.create<arith::MulIOp>(CurLoc, first, esz));
+  hi = B.create<arith::AddIOp>(
+      CurLoc, base,
+      B.create<arith::MulIOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, last, one), esz));
+  return nonEmpty;
+}
+
+/// The nest of `p` with tmp expanded into a buffer over j and the j and k
+/// loops interchanged, behind a run-time test that the stored array
+/// overlaps none of the arrays read; where one does, the original nest runs.
+void FunctionGen::genInterchanged(const ast::For &s, const InterchangePlan &p,
+                                  const std::string &counter, Value start, Value stop) {
+  auto i64 = ScalarKind::I64;
+  const std::string &jName = llvm::cast<ast::Name>(s.target.get())->id;
+  const std::string &kName = llvm::cast<ast::Name>(p.inner->target.get())->id;
+  auto bindI64 = [&](const std::string &name, Value v) {
+    CGValue c;
+    c.type = Type::scalar(i64);
+    c.leaves.push_back(v);
+    writeVar(name, c);
+  };
+
+  Value disjoint = constBool(true);
+  Value tLo, tHi;
+  Value tAny = addressRange(readVar(p.target).single(), tLo, tHi);
+  for (const std::string &r : p.reads) {
+    Value lo, hi;
+    Value any = addressRange(readVar(r).single(), lo, hi);
+    Value apart = B.create<arith::OrIOp>(
+        CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule, tHi, lo),
+        B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule, hi, tLo));
+    Value both = B.create<arith::AndIOp>(CurLoc, tAny, any);
+    apart = B.create<arith::OrIOp>(CurLoc, apart,
+                                   B.create<arith::XOrIOp>(CurLoc, both, constBool(true)));
+    disjoint = B.create<arith::AndIOp>(CurLoc, disjoint, apart);
+  }
+  // A short j loop gains nothing from the buffer (tall, narrow products).
+  disjoint = B.create<arith::AndIOp>(
+      CurLoc, disjoint,
+      B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge,
+                              B.create<arith::SubIOp>(CurLoc, stop, start), constInt(8, i64)));
+  Block *fast = newBlock(), *slow = newBlock(), *merge = newBlock();
+  condBranch(disjoint, fast, slow);
+
+  // Overlapping arrays: the nest as written.
+  appendBlock(slow);
+  SSA->seal(slow);
+  setBlock(slow);
+  genLoop(s, counter, start, stop, constInt(1, i64), 1,
+          [&](Value j) { bindI64(jName, j); });
+  if (Cur)
+    branch(merge);
+
+  appendBlock(fast);
+  SSA->seal(fast);
+  setBlock(fast);
+  CurLoc = loc(s.range());
+  Value zero = constInt(0, i64);
+  Value n = B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, stop, start), zero);
+  ScalarKind ak = F.vars.at(p.acc).scalarKind();
+  auto bufT = mlir::MemRefType::get({mlir::ShapedType::kDynamic}, storageType(Ctx, ak));
+  Value buf = B.create<memref::AllocOp>(
+      CurLoc, bufT, mlir::ValueRange{B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), n)},
+      B.getI64IntegerAttr(64));
+  auto at = [&](Value jj) -> SmallVector<Value> {
+    return {B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), jj)};
+  };
+  auto bindJ = [&](Value jj) {
+    bindI64(jName, B.create<arith::AddIOp>(CurLoc, start, jj));
+  };
+  auto loadAcc = [&](Value jj) {
+    CGValue c;
+    c.type = Type::scalar(ak);
+    c.leaves.push_back(loadElement(buf, at(jj), ak));
+    writeVar(p.acc, c);
+  };
+  auto storeAcc = [&](Value jj) { storeElement(readVar(p.acc).single(), buf, at(jj), ak); };
+
+  // for j: T[j] = init
+  countedLoop(zero, n, [&](Value jj) {
+    bindJ(jj);
+    genStmt(*p.init);
+    storeAcc(jj);
+  });
+  // for k: for j: T[j] = update(T[j]); k is assigned only if the j loop runs.
+  CurLoc = loc(p.inner->range());
+  Block *kB = newBlock(), *afterK = newBlock();
+  condBranch(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, n, zero), kB, afterK);
+  appendBlock(kB);
+  SSA->seal(kB);
+  setBlock(kB);
+  auto *range = llvm::cast<ast::Call>(p.inner->iter.get());
+  SmallVector<Value> bounds;
+  for (auto &a : range->args) {
+    CGValue v = expr(*a);
+    bounds.push_back(castScalar(v.single(), v.type.scalarKind(), i64));
+  }
+  Value kLo = bounds.size() == 2 ? bounds[0] : zero;
+  Value kHi = bounds.back();
+  countedLoop(kLo, kHi, [&](Value k) {
+    bindI64(kName, k);
+    countedLoop(zero, n, [&](Value jj) {
+      bindJ(jj);
+      loadAcc(jj);
+      genStmt(*p.update);
+      storeAcc(jj);
+    });
+  });
+  branch(afterK);
+  appendBlock(afterK);
+  SSA->seal(afterK);
+  setBlock(afterK);
+  // for j: C[idx] = T[j]
+  countedLoop(zero, n, [&](Value jj) {
+    bindJ(jj);
+    loadAcc(jj);
+    genStmt(*p.store);
+  });
+  CurLoc = loc(s.range());
+  B.create<memref::DeallocOp>(CurLoc, buf);
+  branch(merge);
+
+  appendBlock(merge);
+  SSA->seal(merge);
+  setBlock(merge);
 }
 
 //===----------------------------------------------------------------------===//
@@ -2052,28 +2370,131 @@ CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
 /// A rough count of the operations one execution of `b` performs, to decide
 /// whether a loop is worth a thread team: nested loops count 16 times,
 /// array-valued expressions (hidden loops) 64 times.
+/// Names assigned anywhere in `b` (loop targets included).
+static void assignedNames(const ast::Block &b, std::set<std::string> &out) {
+  auto target = [&](const ast::Expr &t) { targetNames(t, out); };
+  for (auto &sp : b) {
+    if (auto *a = dyn_cast<ast::Assign>(sp.get())) {
+      for (auto &t : a->targets)
+        target(*t);
+    } else if (auto *aa = dyn_cast<ast::AugAssign>(sp.get())) {
+      target(*aa->target);
+    } else if (auto *i = dyn_cast<ast::If>(sp.get())) {
+      assignedNames(i->body, out);
+      assignedNames(i->orelse, out);
+    } else if (auto *w = dyn_cast<ast::While>(sp.get())) {
+      assignedNames(w->body, out);
+      assignedNames(w->orelse, out);
+    } else if (auto *f = dyn_cast<ast::For>(sp.get())) {
+      target(*f->target);
+      assignedNames(f->body, out);
+      assignedNames(f->orelse, out);
+    }
+  }
+}
+
+/// Whether `e` can be evaluated before the parallel loop, cheaply and
+/// without side effects or faults: integer literals, scalar names the loop
+/// does not assign, `len(a)`, `a.shape[k]`, and + - * of those.
+bool FunctionGen::invariantCount(const ast::Expr &e, const std::set<std::string> &variant) {
+  if (!F.typeOf(e).isScalar() || !isInteger(F.typeOf(e).scalarKind()))
+    return false;
+  if (isa<ast::IntLit>(&e))
+    return true;
+  if (auto *n = dyn_cast<ast::Name>(&e))
+    return !variant.count(n->id) && F.vars.count(n->id);
+  if (auto *b = dyn_cast<ast::BinOp>(&e))
+    return (b->op == ast::BinOpKind::Add || b->op == ast::BinOpKind::Sub ||
+            b->op == ast::BinOpKind::Mul) &&
+           invariantCount(*b->lhs, variant) && invariantCount(*b->rhs, variant);
+  auto arrayName = [&](const ast::Expr &a) {
+    auto *n = dyn_cast<ast::Name>(&a);
+    return n && !variant.count(n->id) && F.typeOf(a).isArray();
+  };
+  if (auto *s = dyn_cast<ast::Subscript>(&e))
+    if (auto *at = dyn_cast<ast::Attribute>(s->value.get()))
+      return at->attr == "shape" && arrayName(*at->value) && isa<ast::IntLit>(s->index.get());
+  if (auto *c = dyn_cast<ast::Call>(&e)) {
+    auto it = F.calls.find(c);
+    return it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
+           it->second.builtin == Builtin::Len && c->args.size() == 1 && arrayName(*c->args[0]);
+  }
+  return false;
+}
+
+Value FunctionGen::dynamicWork(const ast::For &loop) {
+  std::set<std::string> variant;
+  assignedNames(loop.body, variant);
+  if (auto *t = dyn_cast<ast::Name>(loop.target.get()))
+    variant.insert(t->id);
+  bool any = false;
+  std::function<Value(const ast::Block &)> work = [&](const ast::Block &b) -> Value {
+    int64_t fixed = 0;
+    Value dyn;
+    for (auto &sp : b) {
+      auto *f = dyn_cast<ast::For>(sp.get());
+      auto info = f ? F.loops.find(f) : F.loops.end();
+      auto *range = f ? dyn_cast<ast::Call>(f->iter.get()) : nullptr;
+      bool counted = info != F.loops.end() && info->second.kind == ForInfo::Kind::Range &&
+                     range && !range->args.empty() && range->args.size() <= 2;
+      for (size_t i = 0; counted && i < range->args.size(); ++i)
+        counted = invariantCount(*range->args[i], variant);
+      if (!counted) {
+        fixed += workEstimate(*sp);
+        continue;
+      }
+      // range(stop) or range(start, stop): max(stop - start, 0) trips,
+      // capped so that the product cannot overflow.
+      any = true;
+      auto asIndex = [&](const ast::Expr &x) {
+        CGValue v = expr(x);
+        return toIndex(v.single(), v.type.scalarKind());
+      };
+      Value stop = asIndex(*range->args.back());
+      Value start = range->args.size() == 2 ? asIndex(*range->args[0]) : constIndex(0);
+      Value trips = B.create<arith::SubIOp>(CurLoc, stop, start);
+      trips = B.create<arith::MaxSIOp>(CurLoc, trips, constIndex(0));
+      trips = B.create<arith::MinSIOp>(CurLoc, trips, constIndex(int64_t(1) << 20));
+      Value body = B.create<arith::MinSIOp>(CurLoc, work(f->body), constIndex(int64_t(1) << 20));
+      Value term = B.create<arith::MulIOp>(CurLoc, trips, body);
+      dyn = dyn ? B.create<arith::AddIOp>(CurLoc, dyn, term).getResult() : term;
+      fixed += 1;
+    }
+    Value c = constIndex(fixed);
+    return dyn ? B.create<arith::AddIOp>(CurLoc, dyn, c).getResult() : c;
+  };
+  Value w = work(loop.body);
+  return any ? w : Value();
+}
+
 int64_t FunctionGen::workEstimate(const ast::Block &b) {
   int64_t n = 0;
-  for (auto &sp : b) {
-    const ast::Stmt &s = *sp;
-    n += 1;
-    if (auto *a = dyn_cast<ast::Assign>(&s)) {
-      n += workEstimate(a->value.get());
-      for (auto &t : a->targets)
-        n += workEstimate(t.get());
-    } else if (auto *aa = dyn_cast<ast::AugAssign>(&s)) {
-      n += workEstimate(aa->value.get()) + workEstimate(aa->target.get());
-    } else if (auto *es = dyn_cast<ast::ExprStmt>(&s)) {
-      n += workEstimate(es->value.get());
-    } else if (auto *i = dyn_cast<ast::If>(&s)) {
-      n += workEstimate(i->cond.get()) + std::max(workEstimate(i->body), workEstimate(i->orelse));
-    } else if (auto *w = dyn_cast<ast::While>(&s)) {
-      n += 16 * (workEstimate(w->cond.get()) + workEstimate(w->body));
-    } else if (auto *f = dyn_cast<ast::For>(&s)) {
-      n += 16 * workEstimate(f->body);
-    } else if (auto *r = dyn_cast<ast::Return>(&s)) {
-      n += workEstimate(r->value.get());
-    }
+  for (auto &sp : b)
+    n += workEstimate(*sp);
+  return std::min<int64_t>(n, int64_t(1) << 30);
+}
+
+int64_t FunctionGen::workEstimate(const ast::Stmt &s) {
+  int64_t n = 1;
+  if (auto *a = dyn_cast<ast::Assign>(&s)) {
+    n += workEstimate(a->value.get());
+    for (auto &t : a->targets)
+      n += workEstimate(t.get());
+  } else if (auto *aa = dyn_cast<ast::AugAssign>(&s)) {
+    n += workEstimate(aa->value.get()) + workEstimate(aa->target.get());
+  } else if (auto *es = dyn_cast<ast::ExprStmt>(&s)) {
+    n += workEstimate(es->value.get());
+  } else if (auto *i = dyn_cast<ast::If>(&s)) {
+    n += workEstimate(i->cond.get()) + std::max(workEstimate(i->body), workEstimate(i->orelse));
+  } else if (auto *w = dyn_cast<ast::While>(&s)) {
+    // Loops whose trip count is not known here count 16 iterations
+    // (dynamicWork counts range() loops with bounds known before a
+    // parallel loop exactly).
+    n += 16 * (workEstimate(w->cond.get()) + workEstimate(w->body));
+  } else if (auto *f = dyn_cast<ast::For>(&s)) {
+    n += 16 * workEstimate(f->body);
+  } else if (auto *r = dyn_cast<ast::Return>(&s)) {
+    n += workEstimate(r->value.get());
   }
   return std::min<int64_t>(n, int64_t(1) << 30);
 }
@@ -2212,8 +2633,11 @@ void FunctionGen::genParallelFor(const ast::For &s, const ForInfo &info, Value s
   Value n64 = B.create<arith::MaxSIOp>(l, B.create<arith::CeilDivSIOp>(l, num, den), zero64);
   Value n = B.create<arith::IndexCastOp>(l, B.getIndexType(), n64);
 
-  ModuleGen::ParallelPlan plan =
-      MG.planParallel(B, l, n, workEstimate(s.body), MG.chunkCounter(B, l));
+  ModuleGen::ParallelPlan plan = MG.planParallel(B, l, n, workEstimate(s.body),
+                                                 MG.chunkCounter(B, l), dynamicWork(s));
+  if (MG.Log)
+    MG.Log->parallelLoops.push_back(
+        {&F, &s, workEstimate(s.body), ModuleGen::kMinParallelWork});
 
   // Each reduction's value before the loop and its per-chunk partials.
   struct Red {
@@ -2249,6 +2673,10 @@ void FunctionGen::genParallelFor(const ast::For &s, const ForInfo &info, Value s
   SSA->setRegionParent(regionEntry, outer);
   SSA->seal(regionEntry);
   setBlock(regionEntry);
+  // Values from before the loop are shared by the team: a thread frees
+  // only arrays it allocated itself.
+  for (auto &name : UniqueArrays)
+    SSA->write(ownedFlag(name), Cur, constBool(false));
 
   // grab: take the next chunk; chunk: [lo, hi) as a serial loop.
   Block *grab = newBlock(), *chunkStart = newBlock(), *header = newBlock(), *body = newBlock(),
@@ -2333,6 +2761,9 @@ void FunctionGen::genParallelFor(const ast::For &s, const ForInfo &info, Value s
   AllocaBlock = savedAlloca;
   Region = savedRegion;
   setBlock(outer);
+  // An error raised on a thread of the team is reported now (KernelFaults.h).
+  if (canRaise())
+    MG.callRuntime(B, l, "_stn_check_raised", {}, {});
 
   // Combine the partials in chunk order: p[0] op p[1] op ... (p[0] started
   // from the value before the loop); no chunks: the value before the loop.
@@ -2377,10 +2808,72 @@ void FunctionGen::genReturn(const ast::Return &r) {
 
 CGValue FunctionGen::expr(const ast::Expr &e) {
   Location saved = CurLoc;
+  SourceRange savedRange = CurRange;
   CurLoc = loc(e);
+  CurRange = e.range();
   CGValue v = exprImpl(e);
   CurLoc = saved;
+  CurRange = savedRange;
   return v;
+}
+
+//===----------------------------------------------------------------------===//
+// Errors raised at run time
+//===----------------------------------------------------------------------===//
+
+bool FunctionGen::canRaise() const { return !MG.Gpu && F.kind != KernelKind::Gpu; }
+
+void FunctionGen::raiseIf(Value fail, KernelFaultKind kind, llvm::StringRef text,
+                          llvm::ArrayRef<Value> values) {
+  ifThen(fail, [&] {
+    auto i64 = B.getI64Type();
+    // One NUL-terminated constant per distinct text and module.
+    std::string cstr = text.str();
+    cstr.push_back('\0');
+    std::string name = "__stn_fault_text_" + llvm::utohexstr(llvm::hash_value(text));
+    Value str;
+    if (auto g = Module.lookupSymbol<mlir::LLVM::GlobalOp>(name))
+      str = B.create<mlir::LLVM::AddressOfOp>(CurLoc, g);
+    else
+      str = mlir::LLVM::createGlobalString(CurLoc, B, name, cstr, mlir::LLVM::Linkage::Internal);
+    SmallVector<Value> args = {
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(kind), 32),
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.begin), 32),
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.end), 32), str};
+    size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
+    args.push_back(B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(n), 64));
+    for (size_t i = 0; i < static_cast<size_t>(kMaxFaultValues); ++i) {
+      Value v = i < n ? values[i] : Value();
+      if (!v)
+        v = B.create<arith::ConstantIntOp>(CurLoc, 0, 64);
+      else if (v.getType().isIndex())
+        v = B.create<arith::IndexCastOp>(CurLoc, i64, v);
+      else if (v.getType() != i64)
+        v = B.create<arith::ExtSIOp>(CurLoc, i64, v);
+      args.push_back(v);
+    }
+    MG.callRuntime(B, CurLoc, "_stn_raise", args, {});
+  });
+}
+
+SmallVector<Value> FunctionGen::shapePair(llvm::ArrayRef<Value> a, llvm::ArrayRef<Value> b) {
+  // Two ranks and both shapes must fit in the values _stn_raise takes; where
+  // they do not, rank -1 makes the message a plain "shapes do not match".
+  if (a.size() + b.size() + 2 > static_cast<size_t>(kMaxFaultValues))
+    return {constIndex(-1)};
+  SmallVector<Value> v;
+  v.push_back(constIndex(static_cast<int64_t>(a.size())));
+  v.append(a.begin(), a.end());
+  v.push_back(constIndex(static_cast<int64_t>(b.size())));
+  v.append(b.begin(), b.end());
+  return v;
+}
+
+Value FunctionGen::notBroadcastable(Value x, Value to) {
+  Value one = constIndex(1);
+  Value differ = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, x, to);
+  Value notOne = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, x, one);
+  return B.create<arith::AndIOp>(CurLoc, differ, notOne);
 }
 
 SmallVector<Value> FunctionGen::emitIf(Value cond, mlir::TypeRange types,
@@ -2682,8 +3175,22 @@ CGValue FunctionGen::binop(const ast::BinOp &b) {
   }
   Value lv = castScalar(l.single(), l.type.scalarKind(), k);
   Value rv = castScalar(r.single(), r.type.scalarKind(), k);
+  checkDivisor(b.op, rv, k, b.range());
   res.leaves.push_back(arith2(b.op, lv, rv, k, loc(b.opRange)));
   return res;
+}
+
+void FunctionGen::checkDivisor(ast::BinOpKind op, Value r, ScalarKind k, SourceRange at) {
+  if (!pythonErrors() || !isInteger(k) ||
+      (op != ast::BinOpKind::FloorDiv && op != ast::BinOpKind::Mod))
+    return;
+  // A constant divisor folds the test away.
+  SourceRange saved = CurRange;
+  CurRange = at;
+  Value zero = constInt(0, k);
+  Value isZero = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, r, zero);
+  raiseIf(isZero, KernelFaultKind::ZeroDivision, op == ast::BinOpKind::Mod ? "%" : "//", {});
+  CurRange = saved;
 }
 
 Value FunctionGen::compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r,
@@ -3026,22 +3533,171 @@ CGValue FunctionGen::call(const ast::Call &c) {
     return builtin(c, info);
   const TypedFunction *callee = info.callee;
   SmallVector<Value> operands;
+  std::vector<CGValue> args;
   for (size_t i = 0; i < c.args.size(); ++i) {
     CGValue v = convert(expr(*c.args[i]), callee->argTypes[i]);
     operands.append(v.leaves.begin(), v.leaves.end());
+    args.push_back(v);
   }
   if (callee->hasOut)
     for (auto &kw : c.keywords)
       if (kw.name == "out") {
         CGValue v = convert(expr(*kw.value), callee->argTypes.back());
         operands.append(v.leaves.begin(), v.leaves.end());
+        args.push_back(v);
       }
   auto fn = MG.funcFor(callee);
-  auto op = B.create<func::CallOp>(CurLoc, fn, operands);
   CGValue r;
   r.type = callee->resultType;
-  r.leaves.append(op.getResults().begin(), op.getResults().end());
+  Value bad = checkCallShapes(c, *callee, args);
+  if (!bad) {
+    auto op = B.create<func::CallOp>(CurLoc, fn, operands);
+    r.leaves.append(op.getResults().begin(), op.getResults().end());
+    return r;
+  }
+  // Where a raised shape error returned (in a parallel region), the callee
+  // is not run: its loops would assume the shapes agree.
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, r.type, types);
+  auto results = emitIf(
+      bad, types, [&] { return defaultValue(r.type).leaves; },
+      [&] {
+        auto op = B.create<func::CallOp>(CurLoc, fn, operands);
+        return SmallVector<Value>(op.getResults().begin(), op.getResults().end());
+      });
+  r.leaves.append(results.begin(), results.end());
   return r;
+}
+
+Value FunctionGen::checkCallShapes(const ast::Call &c, const TypedFunction &callee,
+                                   const std::vector<CGValue> &args) {
+  const KernelDecl *k = callee.decl;
+  if (!k || !canRaise() || k->kind == KernelKind::Jit || k->kind == KernelKind::Gpu)
+    return {};
+  SourceRange saved = CurRange;
+  CurRange = c.range();
+  auto restore = llvm::make_scope_exit([&] { CurRange = saved; });
+  const auto &params = k->def->params;
+  size_t n = args.size() - (callee.hasOut ? 1 : 0);
+  auto shapeOf = [&](size_t i) {
+    SmallVector<Value> dims;
+    if (args[i].type.isArray())
+      for (unsigned d = 0; d < args[i].type.rank(); ++d)
+        dims.push_back(B.create<memref::DimOp>(CurLoc, args[i].single(), d));
+    return dims;
+  };
+  auto nameOf = [&](size_t i) { return i < n ? "'" + params[i].name + "'" : std::string("out="); };
+  Value anyBad;
+  auto fail = [&](Value bad, KernelFaultKind kind, const std::string &text,
+                  SmallVector<Value> vals) {
+    raiseIf(bad, kind, text, vals);
+    anyBad = anyBad ? B.create<arith::OrIOp>(CurLoc, anyBad, bad) : bad;
+  };
+  auto differ = [&](llvm::ArrayRef<Value> a, llvm::ArrayRef<Value> b) -> Value {
+    if (a.size() != b.size())
+      return B.create<arith::ConstantIntOp>(CurLoc, 1, 1);
+    Value bad = B.create<arith::ConstantIntOp>(CurLoc, 0, 1);
+    for (size_t d = 0; d < a.size(); ++d)
+      bad = B.create<arith::OrIOp>(
+          CurLoc, bad, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, a[d], b[d]));
+    return bad;
+  };
+  const std::string &name = k->def->name;
+  switch (k->kind) {
+  case KernelKind::Stencil: {
+    // Relatively indexed inputs (and out=) share one shape.
+    std::optional<size_t> first;
+    for (size_t i = 0; i < args.size(); ++i) {
+      bool standard = i < n && std::find(k->stencil.standardIndexing.begin(),
+                                         k->stencil.standardIndexing.end(),
+                                         params[i].name) != k->stencil.standardIndexing.end();
+      if (!args[i].type.isArray() || standard)
+        continue;
+      if (!first) {
+        first = i;
+        continue;
+      }
+      auto a = shapeOf(i), b = shapeOf(*first);
+      fail(differ(a, b), KernelFaultKind::CallShapes,
+           fmt::format("stencil '{}': {} and {} must have the same shape", name, nameOf(i),
+                       nameOf(*first)),
+           shapePair(a, b));
+    }
+    break;
+  }
+  case KernelKind::Ufunc: {
+    // NumPy broadcasting of the inputs; out= has the broadcast shape.
+    size_t rank = 0;
+    for (size_t i = 0; i < n; ++i)
+      rank = std::max<size_t>(rank, args[i].type.isArray() ? args[i].type.rank() : 0);
+    SmallVector<Value> out(rank);
+    for (size_t i = 0; i < n; ++i) {
+      auto s = shapeOf(i);
+      for (size_t j = 0; j < s.size(); ++j) {
+        Value &o = out[rank - s.size() + j];
+        o = o ? broadcastDim(B, CurLoc, o, s[j]) : s[j];
+      }
+    }
+    for (Value &o : out)
+      if (!o)
+        o = constIndex(1);
+    std::optional<size_t> first;
+    for (size_t i = 0; i < n; ++i) {
+      if (!args[i].type.isArray())
+        continue;
+      if (!first) {
+        first = i;
+        continue;
+      }
+      Value bad = B.create<arith::ConstantIntOp>(CurLoc, 0, 1);
+      for (size_t q : {*first, i}) {
+        auto s = shapeOf(q);
+        for (size_t j = 0; j < s.size(); ++j)
+          bad = B.create<arith::OrIOp>(CurLoc, bad,
+                                       notBroadcastable(s[j], out[rank - s.size() + j]));
+      }
+      fail(bad, KernelFaultKind::CallShapes,
+           fmt::format("cannot broadcast the arguments of '{}': {} and {}", name, nameOf(*first),
+                       nameOf(i)),
+           shapePair(shapeOf(*first), shapeOf(i)));
+    }
+    if (callee.hasOut && args.back().type.isArray()) {
+      auto o = shapeOf(args.size() - 1);
+      fail(differ(o, out), KernelFaultKind::CallShapes,
+           fmt::format("out= of '{}' must have the shape of the result", name),
+           shapePair(o, out));
+    }
+    break;
+  }
+  case KernelKind::Gufunc: {
+    // Each core dimension has one size across the inputs (and out=).
+    std::map<std::string, std::pair<Value, size_t>> dims;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::vector<std::string> *core =
+          i < n ? (i < k->layout.inputs.size() ? &k->layout.inputs[i] : nullptr)
+                : (k->layout.outputs.empty() ? nullptr : &k->layout.outputs[0]);
+      auto s = shapeOf(i);
+      if (!core || s.size() < core->size())
+        continue;
+      size_t outer = s.size() - core->size();
+      for (size_t j = 0; j < core->size(); ++j) {
+        auto [it, fresh] = dims.emplace((*core)[j], std::make_pair(s[outer + j], i));
+        if (fresh)
+          continue;
+        fail(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, s[outer + j],
+                                     it->second.first),
+             KernelFaultKind::CallShapes,
+             fmt::format("gufunc '{}': core dimension '{}' differs between {} and {}", name,
+                         (*core)[j], nameOf(i), nameOf(it->second.second)),
+             shapePair({s[outer + j]}, {it->second.first}));
+      }
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  return anyBad;
 }
 
 CGValue FunctionGen::gpuIntrinsic(const ast::Expr &e, const GpuCall &g) {
@@ -3103,9 +3759,11 @@ bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value
   baseType = base.type;
   mem = base.single();
   std::vector<const ast::Expr *> idx = ast::subscriptIndices(s);
+  Value anyBad;
   for (size_t d = 0; d < idx.size(); ++d) {
     CGValue v = expr(*idx[d]);
     Value i = toIndex(v.single(), v.type.scalarKind());
+    Value given = i;
     bool nonNeg = isUnsignedInt(v.type.scalarKind()) || isBool(v.type.scalarKind()) ||
                   isNonNegative(*idx[d]);
     if (!nonNeg) {
@@ -3116,9 +3774,54 @@ bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value
       Value wrapped = B.create<arith::AddIOp>(CurLoc, i, dim);
       i = B.create<arith::SelectOp>(CurLoc, neg, wrapped, i);
     }
+    if (boundsChecked()) {
+      Value bad = indexOutOfBounds(s, mem, baseType.rank(), static_cast<unsigned>(d), i, given);
+      anyBad = anyBad ? B.create<arith::OrIOp>(CurLoc, anyBad, bad) : bad;
+    }
     indices.push_back(i);
   }
+  if (anyBad) {
+    // Reached only where _stn_raise returned (inside a parallel region):
+    // the access goes to a scratch element instead of outside the array.
+    Value zero = constIndex(0);
+    for (Value &i : indices)
+      i = B.create<arith::SelectOp>(CurLoc, anyBad, zero, i);
+    mem = B.create<arith::SelectOp>(CurLoc, anyBad, scratchElement(mem), mem);
+  }
   return true;
+}
+
+Value FunctionGen::indexOutOfBounds(const ast::Subscript &s, Value mem, unsigned rank,
+                                    unsigned axis, Value i, Value given) {
+  SourceRange saved = CurRange;
+  CurRange = s.range();
+  Value dim = B.create<memref::DimOp>(CurLoc, mem, axis);
+  // One unsigned comparison: negative indices (after wrapping) are huge.
+  Value bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::uge, i, dim);
+  SmallVector<Value> vals = {given, constIndex(axis)};
+  for (unsigned d = 0; d < rank && vals.size() < static_cast<size_t>(kMaxFaultValues); ++d)
+    vals.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
+  auto *n = dyn_cast<ast::Name>(s.value.get());
+  raiseIf(bad, KernelFaultKind::Index, n ? llvm::StringRef(n->id) : llvm::StringRef("array"),
+          vals);
+  CurRange = saved;
+  return bad;
+}
+
+Value FunctionGen::scratchElement(Value mem) {
+  auto t = llvm::cast<mlir::MemRefType>(mem.getType());
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << "__stn_oob_scratch_" << t.getElementType() << "_" << t.getRank();
+  auto scratchT = mlir::MemRefType::get(SmallVector<int64_t>(t.getRank(), 1), t.getElementType());
+  if (!Module.lookupSymbol<memref::GlobalOp>(name)) {
+    OpBuilder mb(Ctx);
+    mb.setInsertionPointToStart(Module.getBody());
+    mb.create<memref::GlobalOp>(CurLoc, name, mb.getStringAttr("private"), scratchT,
+                                mb.getUnitAttr(), /*constant=*/false, nullptr);
+  }
+  Value g = B.create<memref::GetGlobalOp>(CurLoc, scratchT, name);
+  return B.create<memref::CastOp>(CurLoc, t, g);
 }
 
 Value FunctionGen::loadElement(Value mem, const SmallVector<Value> &idx, ScalarKind k) {
@@ -3300,9 +4003,9 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
   LazyArray a;
   a.type = t;
   unsigned R = t.rank();
-  // NumPy broadcasting, aligned right; extents that disagree (neither 1) would
-  // be an error in NumPy: the smaller one is used so that nothing is read out
-  // of bounds.
+  // NumPy broadcasting, aligned right. Extents that disagree (neither 1)
+  // raise; where the raise returns (in a parallel region) the smaller one
+  // is used, so that nothing is read out of bounds.
   for (unsigned d = 0; d < R; ++d) {
     Value size;
     for (auto &p : parts) {
@@ -3313,6 +4016,25 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
       size = size ? broadcastDim(B, CurLoc, size, pd) : pd;
     }
     a.shape.push_back(size ? size : constIndex(1));
+  }
+  if (canRaise()) {
+    // Each array operand against the first: "shapes (3,) (4,)".
+    const LazyArray *first = nullptr;
+    for (auto &p : parts) {
+      if (p.shape.empty())
+        continue;
+      if (!first) {
+        first = &p;
+        continue;
+      }
+      Value bad;
+      for (const LazyArray *q : {first, static_cast<const LazyArray *>(&p)})
+        for (size_t j = 0; j < q->shape.size(); ++j) {
+          Value b = notBroadcastable(q->shape[j], a.shape[R - q->shape.size() + j]);
+          bad = bad ? B.create<arith::OrIOp>(CurLoc, bad, b) : b;
+        }
+      raiseIf(bad, KernelFaultKind::Broadcast, "", shapePair(first->shape, p.shape));
+    }
   }
   auto shared = std::make_shared<std::vector<LazyArray>>(std::move(parts));
   a.prepare = [shared](mlir::ValueRange out) {
@@ -3403,6 +4125,12 @@ FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
     CGValue v = expr(e);
     return leaf(v.single(), v.type.isValid() ? v.type : t);
   }
+  if (MG.Log) // every elementwise node; the report keeps the roots
+    MG.Log->fusedExpressions.push_back({&F, &e, parallelArrays()});
+  // Broadcasting errors point at this node.
+  SourceRange savedRange = CurRange;
+  CurRange = e.range();
+  auto restoreRange = llvm::make_scope_exit([&] { CurRange = savedRange; });
   Location at = loc(e);
   ScalarKind rk = t.scalarKind();
   if (auto *b = dyn_cast<ast::BinOp>(&e)) {
@@ -3931,14 +4659,21 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
   std::vector<const ast::Expr *> comps = ast::subscriptIndices(s);
   SmallVector<mlir::OpFoldResult> offsets, sizes, strides;
   SmallVector<int64_t> shape;
+  Value anyBad;
   for (unsigned d = 0; d < rank; ++d) {
     Value n = B.create<memref::DimOp>(CurLoc, mem, d);
     if (d < comps.size() && !isa<ast::Slice>(comps[d])) {
       CGValue v = expr(*comps[d]);
       Value i = toIndex(v.single(), v.type.scalarKind());
+      Value given = i;
       if (!isNonNegative(*comps[d]) && isSignedInt(v.type.scalarKind())) {
         Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, constIndex(0));
         i = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, i, n), i);
+      }
+      if (boundsChecked()) {
+        Value bad = indexOutOfBounds(s, mem, rank, d, i, given);
+        anyBad = anyBad ? B.create<arith::OrIOp>(CurLoc, anyBad, bad) : bad;
+        i = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), i);
       }
       offsets.push_back(i);
       sizes.push_back(B.getIndexAttr(1));
@@ -3957,6 +4692,13 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
       strides.push_back(B.getIndexAttr(1));
     }
     shape.push_back(mlir::ShapedType::kDynamic);
+  }
+  if (anyBad) {
+    // Reached only where _stn_raise returned (inside a parallel region): an
+    // empty view, so that nothing outside the array is touched.
+    for (auto &sz : sizes)
+      if (auto v = llvm::dyn_cast_if_present<Value>(sz))
+        sz = Value(B.create<arith::SelectOp>(CurLoc, anyBad, constIndex(0), v));
   }
   auto srcT = llvm::cast<mlir::MemRefType>(mem.getType());
   auto vt = memref::SubViewOp::inferRankReducedResultType(shape, srcT, offsets, sizes, strides);
@@ -3988,6 +4730,27 @@ void FunctionGen::assignSlice(const ast::Subscript &target, const CGValue &v) {
   Value temp = materialize(leaf(v.single(), v.type));
   Type tt = Type::array(v.type.scalarKind(), v.type.rank(), Type::Layout::C);
   LazyArray src = leaf(temp, tt);
+  if (canRaise() && src.shape.size() <= shape.size()) {
+    // The value must broadcast to the target (NumPy's rule); where the
+    // raise returns (in a parallel region) nothing is copied.
+    SourceRange saved = CurRange;
+    CurRange = target.range();
+    Value bad;
+    size_t off = shape.size() - src.shape.size();
+    for (size_t j = 0; j < src.shape.size(); ++j) {
+      Value b = notBroadcastable(src.shape[j], shape[off + j]);
+      bad = bad ? B.create<arith::OrIOp>(CurLoc, bad, b) : b;
+    }
+    if (bad) {
+      auto *n = dyn_cast<ast::Name>(target.value.get());
+      raiseIf(bad, KernelFaultKind::AssignShape,
+              n ? llvm::StringRef(n->id) : llvm::StringRef("array"),
+              shapePair(src.shape, shape));
+      for (Value &d : shape)
+        d = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), d);
+    }
+    CurRange = saved;
+  }
   src.prepare(shape);
   ScalarKind sk = tt.scalarKind();
   forEach(shape, [&](mlir::ValueRange ivs) {
@@ -4045,13 +4808,29 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
   SmallVector<Value> shape;
   for (unsigned d = 0; d < bt.rank(); ++d)
     shape.push_back(B.create<memref::DimOp>(CurLoc, dest, d));
-  mask.prepare(shape);
-  ScalarKind mk = mask.type.scalarKind(), k = bt.scalarKind();
-  Value src, n;
+  Value src, n, single;
   if (v.type.isArray()) {
     src = materialize(leaf(v.single(), v.type)); // a copy: v may alias the target
     n = B.create<memref::DimOp>(CurLoc, src, 0);
+    // NumPy: as many values as selected elements, or one for all of them.
+    single = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(1));
+    if (canRaise()) {
+      Value count = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
+                                                 reduce(mask, Builtin::Sum, ScalarKind::I64));
+      Value bad = B.create<arith::AndIOp>(
+          CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, n, count),
+          B.create<arith::XOrIOp>(CurLoc, single, constBool(true)));
+      SourceRange saved = CurRange;
+      CurRange = s.range();
+      auto *name = dyn_cast<ast::Name>(s.value.get());
+      raiseIf(bad, KernelFaultKind::AssignShape,
+              name ? llvm::StringRef(name->id) : llvm::StringRef("array"),
+              shapePair({n}, {count}));
+      CurRange = saved;
+    }
   }
+  mask.prepare(shape);
+  ScalarKind mk = mask.type.scalarKind(), k = bt.scalarKind();
   Value next = entryAlloca(B.getIndexType());
   B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
   forEach(shape, [&](mlir::ValueRange ivs) {
@@ -4062,12 +4841,14 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
         storeElement(castScalar(v.single(), v.type.scalarKind(), k), dest, at, k);
         return;
       }
-      // Elements beyond the value's length are left alone (NumPy would
-      // raise an error).
+      // Elements beyond the value's length are left alone (a raised error
+      // that returned, in a parallel region).
       Value j = B.create<memref::LoadOp>(CurLoc, next);
       Value inRange = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, j, n);
+      inRange = B.create<arith::OrIOp>(CurLoc, inRange, single);
       ifThen(inRange, [&] {
-        Value x = loadElement(src, {j}, v.type.scalarKind());
+        Value x = loadElement(src, {B.create<arith::SelectOp>(CurLoc, single, constIndex(0), j)},
+                              v.type.scalarKind());
         storeElement(castScalar(x, v.type.scalarKind(), k), dest, at, k);
       });
       B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), next);
@@ -4140,10 +4921,11 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
 mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
                                                const TypedFunction &entry,
                                                DiagnosticEngine &diags,
-                                               GPUIntrinsicEmitter *gpu) {
+                                               GPUIntrinsicEmitter *gpu, CodegenLog *log) {
   loadStnDialects(ctx);
   ModuleGen gen(ctx, diags);
   gen.Gpu = gpu;
+  gen.Log = log;
   return gen.run(entry);
 }
 

@@ -9,11 +9,13 @@
 
 #include "stn/Compiler/Pipeline.h"
 #include "stn/Compiler/MLIRGen.h"
+#include "stn/Compiler/OptimizationReport.h"
 #include "stn/Compiler/Passes.h"
 
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -70,8 +72,8 @@ std::string mlirToString(mlir::ModuleOp m) {
 //===----------------------------------------------------------------------===//
 
 mlir::OwningOpRef<mlir::ModuleOp> buildMLIR(mlir::MLIRContext &ctx, const TypedFunction &f,
-                                            DiagnosticEngine &diags) {
-  auto module = generateMLIR(ctx, f, diags);
+                                            DiagnosticEngine &diags, CodegenLog *log = nullptr) {
+  auto module = generateMLIR(ctx, f, diags, nullptr, log);
   if (!module)
     return nullptr;
   // Clean up what MLIRGen leaves for the canonicalizer: redundant block
@@ -133,6 +135,21 @@ bool lowerToLLVMDialect(mlir::MLIRContext &ctx, mlir::ModuleOp module,
     diags.error(nullptr, {},
                 "internal compiler error: lowering to the LLVM dialect failed:\n" +
                     mlirToString(module));
+    return false;
+  }
+  return true;
+}
+
+/// For the optimization report only: gives every llvm.func a debug scope,
+/// so that the FileLineColLocs into the .stn file become DILocations in
+/// LLVM IR and LLVM's remarks can name source lines. Normal compilations
+/// skip this: their code carries no debug info.
+bool addSourceLineDebugInfo(mlir::MLIRContext &ctx, mlir::ModuleOp module,
+                            DiagnosticEngine &diags) {
+  mlir::PassManager pm(&ctx);
+  pm.addPass(mlir::LLVM::createDIScopeForLLVMFuncOpPass());
+  if (mlir::failed(pm.run(module))) {
+    diags.error(nullptr, {}, "internal compiler error: adding source locations failed");
     return false;
   }
   return true;
@@ -361,7 +378,11 @@ bool run(const TypedFunction &f, IRStage stop, bool wantObject, const std::strin
          const CodegenOptions &opts, std::string &text,
          std::unique_ptr<llvm::MemoryBuffer> &object, DiagnosticEngine &diags) {
   mlir::MLIRContext ctx(mlir::MLIRContext::Threading::DISABLED);
-  auto module = buildMLIR(ctx, f, diags);
+  // The optimization report compiles like stop == LLVM, recording MLIRGen's
+  // decisions and LLVM's remarks on the way (OptimizationReport.h).
+  bool report = stop == IRStage::Diagnostics;
+  CodegenLog log;
+  auto module = buildMLIR(ctx, f, diags, report ? &log : nullptr);
   if (!module)
     return false;
   if (stop == IRStage::MLIR) {
@@ -374,14 +395,23 @@ bool run(const TypedFunction &f, IRStage stop, bool wantObject, const std::strin
     text = mlirToString(*module);
     return true;
   }
+  if (report && !addSourceLineDebugInfo(ctx, *module, diags))
+    return false;
   auto tm = hostTargetMachine(opts.optLevel, diags);
   if (!tm)
     return false;
   llvm::LLVMContext llctx;
+  std::vector<OptimizationRemark> remarks;
+  if (report)
+    collectOptimizationRemarks(llctx, remarks);
   auto m = translateToLLVMIR(*module, llctx, f, entrySymbol, *tm, diags);
   if (!m)
     return false;
   optimize(*m, *tm, opts.optLevel, allowsApproximateMath(f));
+  if (report) {
+    text = formatOptimizationReport(f, log, remarks, opts.optLevel);
+    return true;
+  }
   if (stop == IRStage::LLVM && !wantObject) {
     llvm::raw_string_ostream os(text);
     m->print(os, nullptr);

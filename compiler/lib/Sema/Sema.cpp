@@ -22,6 +22,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <set>
 
@@ -3845,6 +3847,7 @@ private:
       return false;
     }
     K.options.target = str->value;
+    K.options.targetGiven = true;
     return true;
   }
 
@@ -3919,6 +3922,11 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
         diags.error(file, prm.defaultValue->range(),
                     "default parameter values are not supported yet");
     DecoratorReader(*f, k, file, diags).run();
+    // STN_BOUNDSCHECK=0/1 overrides every kernel's boundscheck option, as
+    // NUMBA_BOUNDSCHECK does (the option is part of the cache key).
+    if (const char *env = std::getenv("STN_BOUNDSCHECK"); env && (!std::strcmp(env, "0") ||
+                                                                  !std::strcmp(env, "1")))
+      k.options.boundscheck = env[0] == '1';
     // Annotated parameters form a signature when no decorator gives one.
     bool allAnnotated = !f->params.empty();
     for (auto &prm : f->params)

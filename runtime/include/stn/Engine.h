@@ -42,8 +42,12 @@ enum class Stage {
   LLVM,    ///< LLVM IR after optimization for the host CPU
   Asm,     ///< host assembly (GPU kernels: PTX)
   PTX,     ///< PTX of a GPU kernel (@cuda.jit / @kernel; docs/gpu.md)
+  /// Not a stage: the optimization report of a CPU kernel (parallel loops,
+  /// fused array expressions, vectorized loops; docs/cli.md).
+  Diagnostics,
 };
-/// Parses "ast", "typed", "mlir", "lowered" (or "mlir-lowered"), "llvm", "asm", "ptx".
+/// Parses "ast", "typed", "mlir", "lowered" (or "mlir-lowered"), "llvm", "asm", "ptx",
+/// "diagnostics".
 bool parseStage(std::string_view name, Stage &out);
 
 struct EngineOptions {

@@ -24,7 +24,7 @@
 
 namespace stn {
 
-constexpr unsigned BackendABIVersion = 2;
+constexpr unsigned BackendABIVersion = 3; ///< 3: emitStage takes IRStage::Diagnostics
 
 struct BackendPlugin {
   unsigned abiVersion;

@@ -25,6 +25,7 @@ template <typename OpTy> class OwningOpRef;
 namespace stn {
 
 class GPUIntrinsicEmitter;
+struct CodegenLog;
 
 /// Registers the dialects MLIRGen emits into `ctx`.
 void loadStnDialects(mlir::MLIRContext &ctx);
@@ -32,11 +33,14 @@ void loadStnDialects(mlir::MLIRContext &ctx);
 /// Generates the module for `entry`. The entry's func.func is named
 /// `entry.symbol` and its callees are private. Returns null on an internal
 /// error (reported to `diags`). GPU compilations (GPUGen.h) pass the
-/// emitter of GPU intrinsics; elsewhere they are an error.
+/// emitter of GPU intrinsics; elsewhere they are an error. With `log`,
+/// the parallel loops and fused array expressions are recorded there
+/// (`stn ir --emit=diagnostics`, OptimizationReport.h).
 mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
                                                const TypedFunction &entry,
                                                DiagnosticEngine &diags,
-                                               GPUIntrinsicEmitter *gpu = nullptr);
+                                               GPUIntrinsicEmitter *gpu = nullptr,
+                                               CodegenLog *log = nullptr);
 
 /// How generated code represents an array of type `t` (a strided memref)
 /// and an element of kind `k` in memory (bool is i8); GPUGen.cpp makes its

@@ -34,7 +34,9 @@ class MemoryBuffer;
 
 namespace stn {
 
-enum class IRStage { MLIR, Lowered, LLVM, Asm, PTX }; ///< PTX: GPU kernels (GPUPipeline.h)
+/// PTX: GPU kernels (GPUPipeline.h). Diagnostics: not a stage but the
+/// optimization report (OptimizationReport.h) of a compilation to LLVM IR.
+enum class IRStage { MLIR, Lowered, LLVM, Asm, PTX, Diagnostics };
 
 struct CodegenOptions {
   unsigned optLevel = 3;

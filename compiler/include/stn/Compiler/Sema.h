@@ -118,6 +118,9 @@ struct KernelOptions {
   bool boundscheck = false;
   std::string errorModel = "python"; ///< "python" or "numpy"
   std::string target = "cpu";
+  /// target= was written (stencils, ufuncs and gufuncs without it split
+  /// large loops over threads, as target="parallel" does).
+  bool targetGiven = false;
 };
 
 /// What a kernel is: a plain function, or one applied over arrays by a

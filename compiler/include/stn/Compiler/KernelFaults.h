@@ -1,0 +1,46 @@
+//===- KernelFaults.h - Errors compiled kernels raise at run time -*- C++ -*-===//
+//
+// The contract between generated code (MLIRGen.cpp) and the runtime
+// (runtime/lib/KernelFault.cpp) for errors only a running kernel can see.
+// A kernel that detects one calls
+//
+//   void _stn_raise(int32_t kind, int32_t begin, int32_t end,
+//                   const char *text, int64_t n, int64_t v0, ..., int64_t v9)
+//
+// with [begin, end) the byte range of the failing expression in the
+// kernel's source file, `text` and the n values v0..v(n-1) as listed for
+// each kind below. The call does not return on the host thread outside
+// parallel regions; elsewhere it does, and the kernel must go on with safe
+// values. After each parallel region kernels call _stn_check_raised().
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_COMPILER_KERNELFAULTS_H
+#define STN_COMPILER_KERNELFAULTS_H
+
+#include <cstdint>
+
+namespace stn {
+
+enum class KernelFaultKind : int32_t {
+  /// boundscheck: text = the array; values = index, axis, the array's shape.
+  Index = 1,
+  /// error_model="python": text = the operator ("//" or "%"); no values.
+  ZeroDivision = 2,
+  /// Operands that do not broadcast: values = rank of a, a's shape, rank of
+  /// b, b's shape.
+  Broadcast = 3,
+  /// An assignment whose value does not fit its target: text = the target;
+  /// values = rank of the value, its shape, rank of the target, its shape.
+  AssignShape = 4,
+  /// Arguments of a stencil, ufunc or gufunc called from kernel code whose
+  /// shapes disagree: text = what must hold; values as for Broadcast.
+  CallShapes = 5,
+};
+
+/// How many values _stn_raise takes (unused ones are 0).
+constexpr int kMaxFaultValues = 10;
+
+} // namespace stn
+
+#endif // STN_COMPILER_KERNELFAULTS_H

@@ -1,0 +1,294 @@
+//===- WrittenParams.cpp - Which array arguments a kernel writes ----------===//
+//
+// See WrittenParams.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/Compiler/WrittenParams.h"
+
+#include "stn/Compiler/ArrayOwnership.h"
+
+#include "llvm/Support/Casting.h"
+
+#include <map>
+#include <set>
+#include <string>
+
+using llvm::dyn_cast;
+using llvm::isa;
+
+namespace stn {
+
+namespace {
+
+using Writes = std::vector<std::optional<ParamWrite>>;
+
+Writes analyze(const TypedFunction &f, std::map<const TypedFunction *, Writes> &memo);
+
+/// The writes of a Jit (or GPU device) function's body.
+class BodyWalk {
+public:
+  BodyWalk(const TypedFunction &f, std::map<const TypedFunction *, Writes> &memo)
+      : F(f), Memo(memo) {}
+
+  Writes run() {
+    const auto &params = F.def->params;
+    // Aliases first (a fixed point: `b = a; c = b[1:]`), then the writes.
+    for (size_t i = 0; i < params.size(); ++i)
+      Aliases[params[i].name].insert(i);
+    for (bool changed = true; changed;) {
+      changed = false;
+      aliasBlock(F.def->body, changed);
+    }
+    Result.assign(F.argTypes.size(), std::nullopt);
+    writeBlock(F.def->body);
+    return Result;
+  }
+
+private:
+  const TypedFunction &F;
+  std::map<const TypedFunction *, Writes> &Memo;
+  /// Variable -> the parameters whose arrays it may refer to.
+  std::map<std::string, std::set<size_t>> Aliases;
+  Writes Result;
+
+  /// The parameters whose memory `e` may evaluate to (or be a view of).
+  std::set<size_t> mayBe(const ast::Expr &e) {
+    std::set<size_t> out;
+    if (isFreshArray(F, e))
+      return out;
+    if (auto *n = dyn_cast<ast::Name>(&e)) {
+      auto it = Aliases.find(n->id);
+      if (it != Aliases.end())
+        out = it->second;
+      return out;
+    }
+    if (auto *s = dyn_cast<ast::Subscript>(&e))
+      return mayBe(*s->value);
+    if (auto *i = dyn_cast<ast::IfExp>(&e)) {
+      out = mayBe(*i->body);
+      auto o = mayBe(*i->orelse);
+      out.insert(o.begin(), o.end());
+      return out;
+    }
+    if (auto *t = dyn_cast<ast::Tuple>(&e)) {
+      for (auto &x : t->elts) {
+        auto o = mayBe(*x);
+        out.insert(o.begin(), o.end());
+      }
+      return out;
+    }
+    if (auto *c = dyn_cast<ast::Call>(&e)) {
+      // A kernel returning an array may return a view of any argument.
+      auto it = F.calls.find(c);
+      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Kernel)
+        for (auto &a : c->args) {
+          auto o = mayBe(*a);
+          out.insert(o.begin(), o.end());
+        }
+    }
+    return out;
+  }
+
+  void bind(const ast::Expr &target, const std::set<size_t> &from, bool &changed) {
+    if (from.empty())
+      return;
+    if (auto *n = dyn_cast<ast::Name>(&target)) {
+      auto &set = Aliases[n->id];
+      size_t before = set.size();
+      set.insert(from.begin(), from.end());
+      changed |= set.size() != before;
+    } else if (auto *t = dyn_cast<ast::Tuple>(&target)) {
+      for (auto &x : t->elts)
+        bind(*x, from, changed);
+    } else if (auto *l = dyn_cast<ast::List>(&target)) {
+      for (auto &x : l->elts)
+        bind(*x, from, changed);
+    }
+  }
+
+  void aliasBlock(const ast::Block &b, bool &changed) {
+    for (auto &s : b) {
+      if (auto *a = dyn_cast<ast::Assign>(s.get())) {
+        if (a->value)
+          for (auto &t : a->targets)
+            bind(*t, mayBe(*a->value), changed);
+      } else if (auto *i = dyn_cast<ast::If>(s.get())) {
+        aliasBlock(i->body, changed);
+        aliasBlock(i->orelse, changed);
+      } else if (auto *w = dyn_cast<ast::While>(s.get())) {
+        aliasBlock(w->body, changed);
+        aliasBlock(w->orelse, changed);
+      } else if (auto *fo = dyn_cast<ast::For>(s.get())) {
+        bind(*fo->target, mayBe(*fo->iter), changed); // rows of an array are views
+        aliasBlock(fo->body, changed);
+        aliasBlock(fo->orelse, changed);
+      }
+    }
+  }
+
+  void wrote(const std::set<size_t> &params, SourceRange at) {
+    for (size_t p : params)
+      if (p < Result.size() && !Result[p])
+        Result[p] = ParamWrite{&F, at};
+  }
+
+  /// A store target: writes the arrays its base may be.
+  void store(const ast::Expr &target, SourceRange at) {
+    if (auto *s = dyn_cast<ast::Subscript>(&target))
+      wrote(mayBe(*s->value), at);
+    else if (auto *t = dyn_cast<ast::Tuple>(&target))
+      for (auto &x : t->elts)
+        store(*x, at);
+    else if (auto *l = dyn_cast<ast::List>(&target))
+      for (auto &x : l->elts)
+        store(*x, at);
+  }
+
+  void writeExpr(const ast::Expr &e) {
+    if (auto *c = dyn_cast<ast::Call>(&e)) {
+      auto it = F.calls.find(c);
+      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Kernel && it->second.callee) {
+        const Writes &w = analyzeMemo(*it->second.callee);
+        for (size_t i = 0; i < c->args.size() && i < w.size(); ++i)
+          if (w[i])
+            wrote(mayBe(*c->args[i]), c->range());
+        if (it->second.callee->hasOut && !w.empty() && w.back())
+          for (auto &kw : c->keywords)
+            if (kw.name == "out")
+              wrote(mayBe(*kw.value), c->range());
+      }
+      for (auto &a : c->args)
+        writeExpr(*a);
+      for (auto &kw : c->keywords)
+        writeExpr(*kw.value);
+      if (auto *at = dyn_cast<ast::Attribute>(c->func.get()))
+        writeExpr(*at->value);
+      return;
+    }
+    switch (e.kind()) {
+    case ast::Expr::Kind::BinOp: {
+      auto &b = static_cast<const ast::BinOp &>(e);
+      writeExpr(*b.lhs);
+      writeExpr(*b.rhs);
+      return;
+    }
+    case ast::Expr::Kind::UnaryOp:
+      writeExpr(*static_cast<const ast::UnaryOp &>(e).operand);
+      return;
+    case ast::Expr::Kind::Compare:
+      for (auto &o : static_cast<const ast::Compare &>(e).operands)
+        writeExpr(*o);
+      return;
+    case ast::Expr::Kind::BoolOp:
+      for (auto &o : static_cast<const ast::BoolOp &>(e).values)
+        writeExpr(*o);
+      return;
+    case ast::Expr::Kind::IfExp: {
+      auto &i = static_cast<const ast::IfExp &>(e);
+      writeExpr(*i.cond);
+      writeExpr(*i.body);
+      writeExpr(*i.orelse);
+      return;
+    }
+    case ast::Expr::Kind::Subscript: {
+      auto &s = static_cast<const ast::Subscript &>(e);
+      writeExpr(*s.value);
+      writeExpr(*s.index);
+      return;
+    }
+    case ast::Expr::Kind::Tuple:
+      for (auto &x : static_cast<const ast::Tuple &>(e).elts)
+        writeExpr(*x);
+      return;
+    case ast::Expr::Kind::Attribute:
+      writeExpr(*static_cast<const ast::Attribute &>(e).value);
+      return;
+    default:
+      return;
+    }
+  }
+
+  void writeBlock(const ast::Block &b) {
+    for (auto &s : b) {
+      if (auto *e = dyn_cast<ast::ExprStmt>(s.get())) {
+        writeExpr(*e->value);
+      } else if (auto *a = dyn_cast<ast::Assign>(s.get())) {
+        if (a->value)
+          writeExpr(*a->value);
+        for (auto &t : a->targets)
+          store(*t, s->range());
+      } else if (auto *aa = dyn_cast<ast::AugAssign>(s.get())) {
+        writeExpr(*aa->value);
+        // `a += 1` on an array updates it in place.
+        if (isa<ast::Name>(aa->target.get()) && F.typeOf(*aa->target).isArray())
+          wrote(mayBe(*aa->target), s->range());
+        store(*aa->target, s->range());
+      } else if (auto *i = dyn_cast<ast::If>(s.get())) {
+        writeExpr(*i->cond);
+        writeBlock(i->body);
+        writeBlock(i->orelse);
+      } else if (auto *w = dyn_cast<ast::While>(s.get())) {
+        writeExpr(*w->cond);
+        writeBlock(w->body);
+        writeBlock(w->orelse);
+      } else if (auto *fo = dyn_cast<ast::For>(s.get())) {
+        writeExpr(*fo->iter);
+        writeBlock(fo->body);
+        writeBlock(fo->orelse);
+      } else if (auto *r = dyn_cast<ast::Return>(s.get())) {
+        if (r->value)
+          writeExpr(*r->value);
+      }
+    }
+  }
+
+  const Writes &analyzeMemo(const TypedFunction &callee) {
+    auto it = Memo.find(&callee);
+    if (it != Memo.end())
+      return it->second;
+    Memo[&callee] = Writes(callee.argTypes.size()); // recursion: nothing yet
+    Writes w = analyze(callee, Memo);
+    return Memo[&callee] = std::move(w);
+  }
+};
+
+Writes analyze(const TypedFunction &f, std::map<const TypedFunction *, Writes> &memo) {
+  Writes w(f.argTypes.size());
+  if (!f.def)
+    return w;
+  SourceRange name = f.def->nameRange;
+  switch (f.kind) {
+  case KernelKind::Stencil:
+  case KernelKind::Ufunc:
+    // Only the out= array is written.
+    if (f.hasOut && !w.empty())
+      w.back() = ParamWrite{&f, name};
+    return w;
+  case KernelKind::Gufunc: {
+    // out=, and output parameters after the layout's inputs (the core
+    // function writes them); the inputs only where the core writes them.
+    size_t inputs = f.decl ? f.decl->layout.inputs.size() : w.size();
+    for (size_t i = inputs; i < w.size(); ++i)
+      w[i] = ParamWrite{&f, name};
+    if (f.core && !f.decl->stencilCore) {
+      Writes core = BodyWalk(*f.core, memo).run();
+      for (size_t i = 0; i < inputs && i < core.size() && i < w.size(); ++i)
+        if (core[i])
+          w[i] = core[i];
+    }
+    return w;
+  }
+  default:
+    return BodyWalk(f, memo).run();
+  }
+}
+
+} // namespace
+
+std::vector<std::optional<ParamWrite>> writtenParameters(const TypedFunction &f) {
+  std::map<const TypedFunction *, Writes> memo;
+  return analyze(f, memo);
+}
+
+} // namespace stn

@@ -1,0 +1,146 @@
+//===- KernelFault.cpp - Errors raised by running kernels -----------------===//
+//
+// See KernelFault.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelFault.h"
+
+#include "stn/Compiler/Diagnostics.h"
+
+#include <fmt/format.h>
+
+#include <csetjmp>
+#include <memory>
+
+namespace stn::detail {
+
+namespace {
+thread_local KernelFault *Current = nullptr;
+
+std::string shapeText(const int64_t *dims, int64_t rank) {
+  std::string s = "(";
+  for (int64_t d = 0; d < rank; ++d)
+    s += fmt::format("{}{}", d ? ", " : "", dims[d]);
+  return s + (rank == 1 ? ",)" : ")");
+}
+
+/// Records the first fault of the call (later ones, from other threads of
+/// a parallel region, are dropped). Returns whether the caller may jump.
+bool record(KernelFault &f, int32_t kind, int32_t begin, int32_t end, const char *text,
+            int64_t n, const int64_t *v) {
+  bool expected = false;
+  if (f.raised.compare_exchange_strong(expected, true)) {
+    f.kind = static_cast<KernelFaultKind>(kind);
+    f.begin = static_cast<uint32_t>(begin);
+    f.end = static_cast<uint32_t>(end);
+    f.text = text ? text : "";
+    f.values.assign(v, v + (n < 0 ? 0 : n > kMaxFaultValues ? kMaxFaultValues : n));
+  }
+  return f.jump && parallelDepth() == 0 && std::this_thread::get_id() == f.host;
+}
+} // namespace
+
+KernelFault *currentFault() { return Current; }
+
+KernelFault *exchangeFault(KernelFault *f) {
+  KernelFault *prev = Current;
+  Current = f;
+  return prev;
+}
+
+__attribute__((noinline)) void runKernel(void (*fn)(void **), void **args, KernelFault &f) {
+  // Nothing here may change between setjmp and a longjmp back to it except
+  // through `f` (a reference to the caller's object).
+  KernelFault *prev = exchangeFault(&f);
+  f.host = std::this_thread::get_id();
+  std::jmp_buf jump;
+  f.jump = &jump;
+  if (setjmp(jump) == 0)
+    fn(args);
+  f.jump = nullptr;
+  exchangeFault(prev);
+}
+
+std::string formatFault(const KernelFault &f, const SourceFile &file) {
+  const std::vector<int64_t> &v = f.values;
+  auto at = [&](size_t i) { return i < v.size() ? v[i] : 0; };
+  Diagnostic d;
+  d.file = std::shared_ptr<const SourceFile>(&file, [](const SourceFile *) {});
+  uint32_t size = static_cast<uint32_t>(file.text().size());
+  d.range = SourceRange(f.begin <= size ? f.begin : 0, f.end <= size ? f.end : 0);
+  switch (f.kind) {
+  case KernelFaultKind::Index: {
+    // v: index, axis, then the array's shape.
+    int64_t rank = static_cast<int64_t>(v.size()) - 2;
+    d.message = fmt::format("index {} is out of bounds for axis {} of '{}' with shape {}", at(0),
+                            at(1), f.text, shapeText(v.data() + 2, rank < 0 ? 0 : rank));
+    d.hint = "boundscheck=True (or STN_BOUNDSCHECK=1) found this; without it the access would "
+             "read or write outside the array";
+    break;
+  }
+  case KernelFaultKind::ZeroDivision:
+    d.message = fmt::format("integer {} by zero", f.text == "%" ? "modulo" : "division");
+    d.hint = "this kernel uses error_model=\"python\" (the default for @jit); with "
+             "error_model=\"numpy\" the result is 0, as in NumPy";
+    break;
+  case KernelFaultKind::Broadcast:
+  case KernelFaultKind::AssignShape:
+  case KernelFaultKind::CallShapes: {
+    int64_t ra = at(0);
+    int64_t rb = at(1 + ra);
+    if (ra < 0 || rb < 0 || 2 + ra + rb > static_cast<int64_t>(v.size())) {
+      d.message = f.kind == KernelFaultKind::CallShapes ? f.text : "array shapes do not match";
+      break;
+    }
+    std::string a = shapeText(v.data() + 1, ra), b = shapeText(v.data() + 2 + ra, rb);
+    if (f.kind == KernelFaultKind::Broadcast)
+      d.message = fmt::format("operands could not be broadcast together with shapes {} {}", a, b);
+    else if (f.kind == KernelFaultKind::AssignShape)
+      d.message =
+          fmt::format("could not broadcast a value of shape {} into '{}' of shape {}", a, f.text, b);
+    else
+      d.message = fmt::format("{}: {} and {}", f.text, a, b);
+    break;
+  }
+  default:
+    d.message = "the kernel raised an error";
+    break;
+  }
+  return DiagnosticEngine::format(d);
+}
+
+} // namespace stn::detail
+
+using stn::detail::KernelFault;
+
+#define STN_EXPORT extern "C" __attribute__((visibility("default")))
+
+STN_EXPORT void _stn_raise(int32_t kind, int32_t begin, int32_t end, const char *text, int64_t n,
+                           int64_t v0, int64_t v1, int64_t v2, int64_t v3, int64_t v4, int64_t v5,
+                           int64_t v6, int64_t v7, int64_t v8, int64_t v9) {
+  KernelFault *f = stn::detail::currentFault();
+  if (!f) // kernel code outside a host call: the kernel goes on with safe values
+    return;
+  const int64_t v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
+  if (stn::detail::record(*f, kind, begin, end, text, n, v))
+    std::longjmp(*f->jump, 1);
+}
+
+STN_EXPORT void _stn_check_raised() {
+  KernelFault *f = stn::detail::currentFault();
+  if (f && f->raised.load(std::memory_order_acquire) && f->jump &&
+      stn::detail::parallelDepth() == 0 && std::this_thread::get_id() == f->host)
+    std::longjmp(*f->jump, 1);
+}
+
+namespace stn::detail {
+
+std::vector<std::pair<std::string, void *>> faultRuntimeSymbols() {
+  return {
+      {"_stn_raise", reinterpret_cast<void *>(&_stn_raise)},
+      {"_stn_check_raised", reinterpret_cast<void *>(&_stn_check_raised)},
+  };
+}
+
+} // namespace stn::detail
