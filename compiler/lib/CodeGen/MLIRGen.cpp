@@ -1900,8 +1900,41 @@ void FunctionGen::genAugAssign(const ast::AugAssign &a) {
   storeElement(castScalar(res, rule->result, ek), mem, idx, ek);
 }
 
+/// `if x < best: best = x; p = a[i]` (any of < <= > >=, either side): a
+/// running minimum or maximum that also remembers array views, like the
+/// course's closest pair. The update is rare once the loop has run a while;
+/// if-converted, every candidate would select whole view descriptors on the
+/// loop's critical path (measured 2x slower). Scalar-only updates are left
+/// to LLVM, whose min/cmov code is faster for them.
+static bool isRunningExtremum(const ast::If &s, const TypedFunction &f) {
+  auto *cmp = dyn_cast<ast::Compare>(s.cond.get());
+  if (!cmp || cmp->ops.size() != 1 || !s.orelse.empty() || cmp->ops[0] == ast::CmpOpKind::Eq ||
+      cmp->ops[0] == ast::CmpOpKind::Ne)
+    return false;
+  std::set<std::string> assigned;
+  for (auto &st : s.body)
+    if (auto *a = dyn_cast<ast::Assign>(st.get()))
+      for (auto &t : a->targets)
+        targetNames(*t, assigned);
+  bool views = false;
+  for (auto &name : assigned)
+    if (auto it = f.vars.find(name); it != f.vars.end() && it->second.isArray())
+      views = true;
+  if (!views)
+    return false;
+  for (auto &o : cmp->operands)
+    if (auto *n = dyn_cast<ast::Name>(o.get()); n && assigned.count(n->id))
+      return true;
+  return false;
+}
+
 void FunctionGen::genIf(const ast::If &s) {
   Value c = truth(expr(*s.cond));
+  // A running extremum is updated rarely: saying so (LLVM's expect, turned
+  // into branch weights) keeps the update a predictable branch instead of
+  // selects that would put every candidate on the loop's critical path.
+  if (!Loops.empty() && !MG.Gpu && isRunningExtremum(s, F))
+    c = B.create<mlir::LLVM::ExpectOp>(CurLoc, c, constBool(false));
   Block *thenB = newBlock(), *merge = newBlock();
   Block *elseB = s.orelse.empty() ? merge : newBlock();
   condBranch(c, thenB, elseB);

@@ -465,12 +465,6 @@ std::string ReportBuilder::fileFor(const std::string &path) {
   return path;
 }
 
-std::string stripPrefix(std::string s, const std::string &prefix) {
-  if (s.rfind(prefix, 0) == 0)
-    s = s.substr(prefix.size());
-  return s;
-}
-
 /// LLVM's text without what only applies to C and C++ (pragmas,
 /// __restrict__), on one line.
 std::string cleanMessage(const std::string &msg) {

@@ -4257,6 +4257,28 @@ bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
   } else {
     tf.resultType = Type::array(info.outKind, info.rank, Type::Layout::C);
   }
+  // The border gets cval: it must be representable in the output (a float
+  // cval on an integer output would otherwise be truncated silently).
+  if (k.stencil.boundary == BoundaryMode::Constant && isInteger(info.outKind) &&
+      k.stencil.cval.type.isScalar()) {
+    const ConstValue &c = k.stencil.cval;
+    ScalarKind ck = c.type.scalarKind();
+    double v = isFloat(ck) ? c.f : isUnsignedInt(ck) ? double(c.u) : double(c.i);
+    unsigned bits = bitWidth(info.outKind);
+    double lo = isUnsignedInt(info.outKind) ? 0.0 : -std::ldexp(1.0, int(bits) - 1);
+    double hi = isUnsignedInt(info.outKind) ? std::ldexp(1.0, int(bits)) : std::ldexp(1.0, int(bits) - 1);
+    bool integral = !isFloat(ck) || (std::isfinite(v) && std::trunc(v) == v);
+    if (!integral || v < lo || v >= hi) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("cval={} of stencil '{}' cannot be stored in its {} output",
+                              isFloat(ck)          ? fmt::format("{}", v)
+                              : isUnsignedInt(ck) ? fmt::format("{}", c.u)
+                                                  : fmt::format("{}", c.i),
+                              k.def->name, numpyName(info.outKind)),
+                  "use a cval the output type can hold, or dtype= / out= of a type that holds it");
+      return false;
+    }
+  }
   return true;
 }
 
