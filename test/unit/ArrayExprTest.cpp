@@ -2316,19 +2316,31 @@ TEST_F(ArrayExprTest, LoopInsideAKernelFreesItsTemporaries) {
   // the previous ones. 7 iterations over 1M float64 elements make 42
   // arrays (336 MB); a kernel that frees them needs a few at a time
   // (ArrayOwnership.h: the old value of a reassigned variable is freed).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // ASan's quarantine keeps freed blocks out of reuse (see
+  // RepeatedCallsDoNotLeak): the kernels still run (LeakSanitizer checks
+  // them), the peak RSS is not compared.
+  constexpr bool kMeasure = false;
+#else
+  constexpr bool kMeasure = true;
+#endif
   stn::Module mod = load("trig_loop.stn");
   stn::Kernel k = mod.kernel("trig_loop");
   k(int64_t{1 << 20}, int64_t{1}); // warm-up: compile, and map the first arrays
   const int64_t before = peakRss();
   k(int64_t{1 << 20}, int64_t{7}); // 42 arrays of 8 MB
-  EXPECT_LT(peakRss() - before, int64_t{64} << 20);
+  if (kMeasure) {
+    EXPECT_LT(peakRss() - before, int64_t{64} << 20);
+  }
   // The same in a prange loop (each thread frees the arrays it made; the
   // array from before the loop is shared and stays).
   k = mod.kernel("evaluate_functions");
   k(int64_t{1000}); // compile
   const int64_t before2 = peakRss();
   k(int64_t{1 << 14}); // 10000 iterations x 6 arrays of 128 KB: 7.5 GB if kept
-  EXPECT_LT(peakRss() - before2, int64_t{64} << 20);
+  if (kMeasure) {
+    EXPECT_LT(peakRss() - before2, int64_t{64} << 20);
+  }
 }
 
 TEST_F(ArrayExprTest, ReassignedArraysThatOthersUseAreKept) {
