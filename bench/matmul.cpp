@@ -29,8 +29,9 @@
 // environment turns that off (these kernels bypass the on-disk cache, so
 // the setting always takes effect):
 //
-//   build/bench/stn-bench-matmul --benchmark_filter=N1000 \
+//   build/bench/stn-bench-matmul --benchmark_filter=N1000
 //       --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//   (one command line)
 //
 //===----------------------------------------------------------------------===
 

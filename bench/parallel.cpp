@@ -23,63 +23,25 @@
 
 #include "stn/stn.h"
 
+#include "ParallelWorkloads.h"
+
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace {
 
+using namespace stn::bench;
+
+/// A small sum, parallel and serial (monte_carlo_pi, mandelbrot and heat
+/// come from ParallelWorkloads.h).
 const char *Source = R"stn(
-import numpy as np
 from numba import jit, njit, prange
-
-@jit(parallel=True)
-def monte_carlo_pi(nexperiments, nsamples):
-    total = 0.0
-    for e in prange(nexperiments):
-        acc = 0
-        for i in range(nsamples):
-            x = np.random.random()
-            y = np.random.random()
-            if x * x + y * y < 1.0:
-                acc += 1
-        total += 4.0 * acc / nsamples
-    return total / nexperiments
-
-@jit(parallel=True)
-def mandelbrot(image, iters):
-    height = image.shape[0]
-    width = image.shape[1]
-    for y in prange(height):
-        imag = -1.0 + y * (2.0 / height)
-        for x in range(width):
-            real = -2.0 + x * (3.0 / width)
-            cr = real
-            ci = imag
-            zr = 0.0
-            zi = 0.0
-            n = iters
-            for i in range(iters):
-                zr2 = zr * zr
-                zi2 = zi * zi
-                if zr2 + zi2 >= 4.0:
-                    n = i
-                    break
-                zi = 2.0 * zr * zi + ci
-                zr = zr2 - zi2 + cr
-            image[y, x] = n
-
-@jit(parallel=True)
-def heat(u, out):
-    n = u.shape[0]
-    m = u.shape[1]
-    for i in prange(1, n - 1):
-        for j in range(1, m - 1):
-            out[i, j] = u[i, j] + np.float32(0.1) * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] - np.float32(4.0) * u[i, j])
 
 @jit(parallel=True)
 def psum(a):
@@ -96,82 +58,23 @@ def ssum(a):
     return s
 )stn";
 
-stn::Module &module() {
-  static stn::Engine engine;
-  static stn::Module m = engine.loadString(Source, "parallel.stn");
-  return m;
+stn::Engine &engine() {
+  static stn::Engine e;
+  return e;
+}
+
+/// The module of `name`: "workloads" (ParallelWorkloads.h) or "small".
+stn::Module &module(const char *name = "workloads") {
+  static stn::Module workloads = engine().loadString(ParallelKernels, "parallel.stn");
+  static stn::Module small = engine().loadString(Source, "small.stn");
+  return std::string(name) == "small" ? small : workloads;
 }
 
 //===--- References ------------------------------------------------------===//
 
-struct Xoshiro {
-  uint64_t s[4];
-  explicit Xoshiro(uint64_t seed) {
-    for (auto &w : s) {
-      uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      w = z ^ (z >> 31);
-    }
-  }
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  double next() {
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return double(r >> 11) * 0x1.0p-53;
-  }
-};
 
-__attribute__((noinline)) double monteCarloCpp(int64_t experiments, int64_t samples) {
-  double total = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : total)
-  for (int64_t e = 0; e < experiments; ++e) {
-    Xoshiro g(uint64_t(e) * 7919 + 1);
-    int64_t acc = 0;
-    for (int64_t i = 0; i < samples; ++i) {
-      double x = g.next(), y = g.next();
-      acc += x * x + y * y < 1.0;
-    }
-    total += 4.0 * double(acc) / double(samples);
-  }
-  return total / double(experiments);
-}
 
-__attribute__((noinline)) void mandelbrotCpp(int64_t *image, int64_t h, int64_t w, int64_t iters) {
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t y = 0; y < h; ++y) {
-    double imag = -1.0 + double(y) * (2.0 / double(h));
-    for (int64_t x = 0; x < w; ++x) {
-      double cr = -2.0 + double(x) * (3.0 / double(w)), ci = imag, zr = 0, zi = 0;
-      int64_t n = iters;
-      for (int64_t i = 0; i < iters; ++i) {
-        double zr2 = zr * zr, zi2 = zi * zi;
-        if (zr2 + zi2 >= 4.0) {
-          n = i;
-          break;
-        }
-        zi = 2.0 * zr * zi + ci;
-        zr = zr2 - zi2 + cr;
-      }
-      image[y * w + x] = n;
-    }
-  }
-}
 
-__attribute__((noinline)) void heatCpp(const float *__restrict u, float *__restrict out, int64_t n,
-                                       int64_t m) {
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t i = 1; i < n - 1; ++i)
-    for (int64_t j = 1; j < m - 1; ++j)
-      out[i * m + j] = u[i * m + j] + 0.1f * (u[(i - 1) * m + j] + u[(i + 1) * m + j] +
-                                               u[i * m + j - 1] + u[i * m + j + 1] -
-                                               4.0f * u[i * m + j]);
-}
 
 //===--- Benchmarks ------------------------------------------------------===//
 
@@ -251,14 +154,14 @@ void BM_Memcpy(benchmark::State &state) {
 
 void BM_SumSmall_Parallel(benchmark::State &state) {
   std::vector<double> a(1000, 0.5);
-  stn::Kernel k = module().kernel("psum");
+  stn::Kernel k = module("small").kernel("psum");
   auto v = stn::ArrayView::of(a.data(), {1000});
   for (auto _ : state)
     benchmark::DoNotOptimize(k(v).asDouble());
 }
 void BM_SumSmall_Serial(benchmark::State &state) {
   std::vector<double> a(1000, 0.5);
-  stn::Kernel k = module().kernel("ssum");
+  stn::Kernel k = module("small").kernel("ssum");
   auto v = stn::ArrayView::of(a.data(), {1000});
   for (auto _ : state)
     benchmark::DoNotOptimize(k(v).asDouble());

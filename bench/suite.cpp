@@ -21,6 +21,8 @@
 
 #include "stn/stn.h"
 
+#include "ParallelWorkloads.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -48,58 +50,17 @@
 
 namespace {
 
+using namespace stn::bench;
+
 //===--- Kernels that are not in dsl-examples/ ---------------------------===//
 
-// The parallel forms (prange in @jit(parallel=True)), the same bodies as
-// bench/parallel.cpp, and the elementwise forms of np.sin.
+// The parallel matmul, the smooth with target="parallel" and the forms of
+// np.sin (Monte Carlo pi, Mandelbrot and the heat step are in
+// ParallelWorkloads.h).
 const char *SuiteSource = R"stn(
 import math
 import numpy as np
 from numba import jit, njit, prange, vectorize, gufunc, stencil
-
-@jit(parallel=True)
-def monte_carlo_pi(nexperiments, nsamples):
-    total = 0.0
-    for e in prange(nexperiments):
-        acc = 0
-        for i in range(nsamples):
-            x = np.random.random()
-            y = np.random.random()
-            if x * x + y * y < 1.0:
-                acc += 1
-        total += 4.0 * acc / nsamples
-    return total / nexperiments
-
-@jit(parallel=True)
-def mandelbrot(image, iters):
-    height = image.shape[0]
-    width = image.shape[1]
-    for y in prange(height):
-        imag = -1.0 + y * (2.0 / height)
-        for x in range(width):
-            real = -2.0 + x * (3.0 / width)
-            cr = real
-            ci = imag
-            zr = 0.0
-            zi = 0.0
-            n = iters
-            for i in range(iters):
-                zr2 = zr * zr
-                zi2 = zi * zi
-                if zr2 + zi2 >= 4.0:
-                    n = i
-                    break
-                zi = 2.0 * zr * zi + ci
-                zr = zr2 - zi2 + cr
-            image[y, x] = n
-
-@jit(parallel=True)
-def heat(u, out):
-    n = u.shape[0]
-    m = u.shape[1]
-    for i in prange(1, n - 1):
-        for j in range(1, m - 1):
-            out[i, j] = u[i, j] + np.float32(0.1) * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] - np.float32(4.0) * u[i, j])
 
 @jit(parallel=True)
 def matmul_prange(A, B, C):
@@ -219,10 +180,12 @@ struct Suite {
   double LoadStart = loadAverage();
   stn::Engine Engine;
   stn::Module Local;
+  stn::Module Parallel; ///< ParallelWorkloads.h: monte_carlo_pi, mandelbrot, heat
   stn::Module SmoothFile, MatmulFile, ClosestFile;
 
   explicit Suite(const Options &O)
       : Opts(O), Order(O.Seed), Local(Engine.loadString(SuiteSource, "suite.stn")),
+        Parallel(Engine.loadString(stn::bench::ParallelKernels, "parallel.stn")),
         SmoothFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/smooth.stn")),
         MatmulFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/matmul.stn")),
         ClosestFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/closest.stn")) {}
@@ -455,26 +418,6 @@ void benchSmooth(Suite &S) {
 
 //===--- Mandelbrot: 1024 x 1536, 50 iterations --------------------------===//
 
-__attribute__((noinline)) void mandelbrotCpp(int64_t *Image, int64_t H, int64_t W, int64_t Iters) {
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t Y = 0; Y < H; ++Y) {
-    double Imag = -1.0 + double(Y) * (2.0 / double(H));
-    for (int64_t X = 0; X < W; ++X) {
-      double Cr = -2.0 + double(X) * (3.0 / double(W)), Ci = Imag, Zr = 0, Zi = 0;
-      int64_t Count = Iters;
-      for (int64_t I = 0; I < Iters; ++I) {
-        double Zr2 = Zr * Zr, Zi2 = Zi * Zi;
-        if (Zr2 + Zi2 >= 4.0) {
-          Count = I;
-          break;
-        }
-        Zi = 2.0 * Zr * Zi + Ci;
-        Zr = Zr2 - Zi2 + Cr;
-      }
-      Image[Y * W + X] = Count;
-    }
-  }
-}
 
 void benchMandelbrot(Suite &S) {
   const std::string G = "mandelbrot";
@@ -482,7 +425,7 @@ void benchMandelbrot(Suite &S) {
   std::printf("\n== Mandelbrot %lldx%lld, %lld iterations\n", (long long)H, (long long)W,
               (long long)Iters);
   Buffer<int64_t> ImgStn(size_t(H * W)), ImgCpp(size_t(H * W));
-  stn::Kernel K = S.Local.kernel("mandelbrot");
+  stn::Kernel K = S.Parallel.kernel("mandelbrot");
   stn::ArrayView V = stn::ArrayView::of(ImgStn.data(), {H, W});
   mandelbrotCpp(ImgCpp.data(), H, W, Iters);
   try {
@@ -577,50 +520,14 @@ void benchMatmul(Suite &S) {
 
 //===--- Monte Carlo pi: 10 x 10^6 samples --------------------------------===//
 
-struct Xoshiro {
-  uint64_t St[4];
-  explicit Xoshiro(uint64_t Seed) {
-    for (auto &W : St) {
-      uint64_t Z = (Seed += 0x9e3779b97f4a7c15ull);
-      Z = (Z ^ (Z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      Z = (Z ^ (Z >> 27)) * 0x94d049bb133111ebull;
-      W = Z ^ (Z >> 31);
-    }
-  }
-  static uint64_t rotl(uint64_t X, int K) { return (X << K) | (X >> (64 - K)); }
-  double next() {
-    uint64_t R = rotl(St[1] * 5, 7) * 9, T = St[1] << 17;
-    St[2] ^= St[0];
-    St[3] ^= St[1];
-    St[1] ^= St[2];
-    St[0] ^= St[3];
-    St[2] ^= T;
-    St[3] = rotl(St[3], 45);
-    return double(R >> 11) * 0x1.0p-53;
-  }
-};
 
-__attribute__((noinline)) double monteCarloCpp(int64_t Experiments, int64_t Samples) {
-  double Total = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : Total)
-  for (int64_t E = 0; E < Experiments; ++E) {
-    Xoshiro Gen(uint64_t(E) * 7919 + 1);
-    int64_t Acc = 0;
-    for (int64_t I = 0; I < Samples; ++I) {
-      double X = Gen.next(), Y = Gen.next();
-      Acc += X * X + Y * Y < 1.0;
-    }
-    Total += 4.0 * double(Acc) / double(Samples);
-  }
-  return Total / double(Experiments);
-}
 
 void benchMonteCarlo(Suite &S) {
   const std::string G = "montecarlo";
   const int64_t Experiments = 10, Samples = 1000000;
   std::printf("\n== Monte Carlo pi, %lld x %lld samples\n", (long long)Experiments,
               (long long)Samples);
-  stn::Kernel K = S.Local.kernel("monte_carlo_pi");
+  stn::Kernel K = S.Parallel.kernel("monte_carlo_pi");
   double Sink = 0;
   try {
     // Different generators: both estimates must be within 0.005 of pi
@@ -706,15 +613,6 @@ void benchClosest(Suite &S) {
 
 //===--- Heat step: 8192 x 8192 float32 ----------------------------------===//
 
-__attribute__((noinline)) void heatCpp(const float *__restrict U, float *__restrict Out, int64_t N,
-                                       int64_t M) {
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t I = 1; I < N - 1; ++I)
-    for (int64_t J = 1; J < M - 1; ++J)
-      Out[I * M + J] =
-          U[I * M + J] + 0.1f * (U[(I - 1) * M + J] + U[(I + 1) * M + J] + U[I * M + J - 1] +
-                                 U[I * M + J + 1] - 4.0f * U[I * M + J]);
-}
 
 void benchHeat(Suite &S) {
   const std::string G = "heat";
@@ -724,7 +622,7 @@ void benchHeat(Suite &S) {
   Buffer<float> U(NN), OutStn(NN), OutCpp(NN), Copy(NN);
   for (size_t I = 0; I < NN; ++I)
     U.data()[I] = float(I % 97) * 0.01f;
-  stn::Kernel K = S.Local.kernel("heat");
+  stn::Kernel K = S.Parallel.kernel("heat");
   auto VU = stn::ArrayView::of(U.data(), {N, N}), VO = stn::ArrayView::of(OutStn.data(), {N, N});
   heatCpp(U.data(), OutCpp.data(), N, N);
   try {

@@ -176,7 +176,10 @@ struct ModuleImpl {
   std::shared_ptr<EngineImpl> engine;
   std::unique_ptr<Program> program;
   std::vector<std::string> warnings; ///< of loading (Module::warnings)
-  std::mutex mutex; ///< guards program (specialization) and specs
+  std::mutex mutex; ///< guards program (specialization), specs and writes
+  /// What each specialization may write (WrittenParams.h), for calls that
+  /// pass read-only arrays.
+  std::map<const TypedFunction *, std::vector<std::optional<ParamWrite>>> writes;
   std::map<std::string, std::shared_ptr<CompiledSpec>> specs;
   /// GPU kernels by signature and target architecture (Cuda.h).
   std::map<std::string, std::shared_ptr<GpuSpec>> gpuSpecs;
@@ -238,15 +241,18 @@ struct ModuleImpl {
     TypedFunction *tf = program->specialize(k, types, diags, hasOut);
     if (!tf)
       throw Error(diags.format());
-    auto writes = writtenParameters(*tf);
-    for (size_t i = 0; i < args.size() && i < writes.size(); ++i) {
-      if (!args[i].isArray() || !args[i].array().readonly || !writes[i])
+    auto [it, fresh] = writes.try_emplace(tf);
+    if (fresh) // once per specialization, not per call
+      it->second = writtenParameters(*tf);
+    const auto &written = it->second;
+    for (size_t i = 0; i < args.size() && i < written.size(); ++i) {
+      if (!args[i].isArray() || !args[i].array().readonly || !written[i])
         continue;
       std::string param =
           i < k.def->params.size() ? "'" + k.def->params[i].name + "'" : std::string("out=");
       Diagnostic d;
-      d.file = writes[i]->function->file;
-      d.range = writes[i]->range;
+      d.file = written[i]->function->file;
+      d.range = written[i]->range;
       d.message = fmt::format("argument {} of kernel '{}' is read-only, but the kernel may write "
                               "to it here",
                               param, k.def->name);

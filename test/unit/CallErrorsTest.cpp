@@ -14,6 +14,8 @@
 
 #include "stn/stn.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -23,20 +25,8 @@
 
 namespace {
 
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const stn::Error &e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-stn::EngineOptions noCache() {
-  stn::EngineOptions o;
-  o.cacheEnabled = false;
-  return o;
-}
+using stn::test::errorOf;
+using stn::test::noCache;
 
 const char *Kernels = R"STN(
 import numpy as np

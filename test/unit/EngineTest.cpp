@@ -9,6 +9,8 @@
 
 #include "stn/stn.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -26,14 +28,7 @@ stn::Value run(const char *src, const char *kernel, const std::vector<stn::Arg> 
   return m.kernel(kernel).call(args);
 }
 
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const stn::Error &e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using stn::test::errorOf;
 
 //===----------------------------------------------------------------------===//
 // Integer and float semantics (Python / Numba rules)

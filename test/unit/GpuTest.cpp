@@ -13,6 +13,8 @@
 
 #include <stn/stn.h>
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -65,14 +67,7 @@ private:
   bool HadOld = false;
 };
 
-std::string errorOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const stn::Error &e) {
-    return e.what();
-  }
-  return "";
-}
+using stn::test::errorOf;
 
 //===----------------------------------------------------------------------===//
 // Without a device

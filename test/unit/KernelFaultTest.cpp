@@ -17,6 +17,8 @@
 
 #include "stn/stn.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -29,21 +31,7 @@
 
 namespace {
 
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const stn::Error &e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-stn::EngineOptions options(unsigned threads = 0) {
-  stn::EngineOptions o;
-  o.cacheEnabled = false;
-  o.numThreads = threads;
-  return o;
-}
+using stn::test::errorOf;
 
 const char *Kernels = R"STN(
 import numpy as np
@@ -163,7 +151,7 @@ def set_masked(a, b):
 
 class KernelFaults : public ::testing::Test {
 protected:
-  KernelFaults() : Engine(options()), Mod(Engine.loadString(Kernels, "faults.stn")) {}
+  KernelFaults() : Engine(stn::test::noCache()), Mod(Engine.loadString(Kernels, "faults.stn")) {}
   stn::Engine Engine;
   stn::Module Mod;
 };
@@ -344,7 +332,7 @@ TEST_F(KernelFaults, SliceAndMaskAssignmentsMustFit) {
 /// region ends, never a crash, for every team size.
 class ParallelFaults : public ::testing::TestWithParam<unsigned> {
 protected:
-  ParallelFaults() : Engine(options(GetParam())), Mod(Engine.loadString(Kernels, "faults.stn")) {}
+  ParallelFaults() : Engine(stn::test::noCache(GetParam())), Mod(Engine.loadString(Kernels, "faults.stn")) {}
   stn::Engine Engine;
   stn::Module Mod;
 };
@@ -418,14 +406,14 @@ TEST(KernelFaultEnv, BoundscheckFromTheEnvironment) {
   auto av = stn::ArrayView::of(a.data(), {4});
   ::setenv("STN_BOUNDSCHECK", "1", 1);
   {
-    stn::Engine engine(options());
+    stn::Engine engine(stn::test::noCache());
     stn::Module m = engine.loadString(src, "env.stn");
     std::string e = errorOf([&] { m.kernel("f")(av, int64_t(4)); });
     EXPECT_NE(e.find("env.stn:4:12: error: index 4 is out of bounds"), std::string::npos) << e;
   }
   ::setenv("STN_BOUNDSCHECK", "0", 1);
   {
-    stn::Engine engine(options());
+    stn::Engine engine(stn::test::noCache());
     stn::Module m = engine.loadString(src, "env.stn");
     EXPECT_EQ(m.emit("g", "f64[:], i64", stn::Stage::LLVM).find("_stn_raise"),
               std::string::npos);

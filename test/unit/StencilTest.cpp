@@ -298,7 +298,6 @@ template <class T> stn::ArrayView view(std::vector<T> &v, std::vector<int64_t> s
   return stn::ArrayView::of(v.data(), std::move(shape));
 }
 
-/// The message of the stn::Error that `f` throws ("" if none).
 /// The message of the stn::Error `f` throws ("" if none). Call-time
 /// errors go on with a note naming the kernel's definition
 /// ("note: in kernel 'k' defined at file.stn:L:C"), left out here;
@@ -2301,14 +2300,6 @@ def dot(x, y, out):
 def use_dot(a, b):
     return dot(a, b)
 )stn");
-  auto errorOf = [](const std::function<void()> &fn) -> std::string {
-    try {
-      fn();
-    } catch (const stn::Error &e) {
-      return e.what();
-    }
-    return "<no error>";
-  };
   std::vector<double> a = {1, 2, 3}, b = {1, 2, 3, 4}, one = {2};
   std::string e = errorOf([&] { mod.kernel("use_mul")(view(a, {3}), view(b, {4})); });
   EXPECT_NE(e.find("test.stn:10:12: error: cannot broadcast the arguments of 'mul': 'x' and 'y': (3,) "

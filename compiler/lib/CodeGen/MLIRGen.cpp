@@ -562,6 +562,13 @@ private:
   SmallVector<Value> shapePair(llvm::ArrayRef<Value> a, llvm::ArrayRef<Value> b);
   /// Fails where extent `x` does not broadcast to `to` (x != to and x != 1).
   Value notBroadcastable(Value x, Value to);
+  /// NumPy's broadcast of `shapes` to `rank` axes, aligned right (extents
+  /// that disagree give the smaller: broadcastDim).
+  SmallVector<Value> broadcastShape(const std::vector<SmallVector<Value>> &shapes,
+                                    unsigned rank);
+  /// Fails where `a` or `b` does not broadcast to `out`.
+  Value broadcastFails(llvm::ArrayRef<Value> a, llvm::ArrayRef<Value> b,
+                       llvm::ArrayRef<Value> out);
   /// boundscheck: raises where index `i` (after wrapping; `given` as
   /// written) is outside axis `axis` of `mem`; returns that condition.
   Value indexOutOfBounds(const ast::Subscript &s, Value mem, unsigned rank, unsigned axis,
@@ -1569,22 +1576,10 @@ void FunctionGen::condBranch(Value cond, Block *t, Block *f) {
 //===----------------------------------------------------------------------===//
 
 /// Collects names assigned other than as `range` loop targets.
-/// The names an assignment target binds (`x`, `x, (y, z)`).
-static void targetNames(const ast::Expr &t, std::set<std::string> &out) {
-  if (auto *n = dyn_cast<ast::Name>(&t))
-    out.insert(n->id);
-  else if (auto *tu = dyn_cast<ast::Tuple>(&t))
-    for (auto &e : tu->elts)
-      targetNames(*e, out);
-  else if (auto *l = dyn_cast<ast::List>(&t))
-    for (auto &e : l->elts)
-      targetNames(*e, out);
-}
-
 static void collectOtherAssigned(const ast::Block &b, std::set<std::string> &out,
                                  std::map<std::string, bool> &rangeLoopOk,
                                  const TypedFunction &f) {
-  auto targets = [&](const ast::Expr &t) { targetNames(t, out); };
+  auto targets = [&](const ast::Expr &t) { ast::collectTargets(t, out); };
   for (auto &s : b) {
     if (auto *a = dyn_cast<ast::Assign>(s.get())) {
       for (auto &t : a->targets)
@@ -1915,7 +1910,7 @@ static bool isRunningExtremum(const ast::If &s, const TypedFunction &f) {
   for (auto &st : s.body)
     if (auto *a = dyn_cast<ast::Assign>(st.get()))
       for (auto &t : a->targets)
-        targetNames(*t, assigned);
+        ast::collectTargets(*t, assigned);
   bool views = false;
   for (auto &name : assigned)
     if (auto it = f.vars.find(name); it != f.vars.end() && it->second.isArray())
@@ -2403,29 +2398,6 @@ CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
 /// A rough count of the operations one execution of `b` performs, to decide
 /// whether a loop is worth a thread team: nested loops count 16 times,
 /// array-valued expressions (hidden loops) 64 times.
-/// Names assigned anywhere in `b` (loop targets included).
-static void assignedNames(const ast::Block &b, std::set<std::string> &out) {
-  auto target = [&](const ast::Expr &t) { targetNames(t, out); };
-  for (auto &sp : b) {
-    if (auto *a = dyn_cast<ast::Assign>(sp.get())) {
-      for (auto &t : a->targets)
-        target(*t);
-    } else if (auto *aa = dyn_cast<ast::AugAssign>(sp.get())) {
-      target(*aa->target);
-    } else if (auto *i = dyn_cast<ast::If>(sp.get())) {
-      assignedNames(i->body, out);
-      assignedNames(i->orelse, out);
-    } else if (auto *w = dyn_cast<ast::While>(sp.get())) {
-      assignedNames(w->body, out);
-      assignedNames(w->orelse, out);
-    } else if (auto *f = dyn_cast<ast::For>(sp.get())) {
-      target(*f->target);
-      assignedNames(f->body, out);
-      assignedNames(f->orelse, out);
-    }
-  }
-}
-
 /// Whether `e` can be evaluated before the parallel loop, cheaply and
 /// without side effects or faults: integer literals, scalar names the loop
 /// does not assign, `len(a)`, `a.shape[k]`, and + - * of those.
@@ -2457,7 +2429,7 @@ bool FunctionGen::invariantCount(const ast::Expr &e, const std::set<std::string>
 
 Value FunctionGen::dynamicWork(const ast::For &loop) {
   std::set<std::string> variant;
-  assignedNames(loop.body, variant);
+  ast::collectAssigned(loop.body, variant);
   if (auto *t = dyn_cast<ast::Name>(loop.target.get()))
     variant.insert(t->id);
   bool any = false;
@@ -2900,6 +2872,31 @@ SmallVector<Value> FunctionGen::shapePair(llvm::ArrayRef<Value> a, llvm::ArrayRe
   v.push_back(constIndex(static_cast<int64_t>(b.size())));
   v.append(b.begin(), b.end());
   return v;
+}
+
+SmallVector<Value> FunctionGen::broadcastShape(const std::vector<SmallVector<Value>> &shapes,
+                                               unsigned rank) {
+  SmallVector<Value> out;
+  for (unsigned d = 0; d < rank; ++d) {
+    Value size;
+    for (auto &s : shapes) {
+      int j = static_cast<int>(d) - static_cast<int>(rank - s.size());
+      if (j >= 0)
+        size = size ? broadcastDim(B, CurLoc, size, s[j]) : s[j];
+    }
+    out.push_back(size ? size : constIndex(1));
+  }
+  return out;
+}
+
+Value FunctionGen::broadcastFails(llvm::ArrayRef<Value> a, llvm::ArrayRef<Value> b,
+                                  llvm::ArrayRef<Value> out) {
+  Value bad = constBool(false);
+  for (llvm::ArrayRef<Value> s : {a, b})
+    for (size_t j = 0; j < s.size(); ++j)
+      bad = B.create<arith::OrIOp>(CurLoc, bad,
+                                   notBroadcastable(s[j], out[out.size() - s.size() + j]));
+  return bad;
 }
 
 Value FunctionGen::notBroadcastable(Value x, Value to) {
@@ -3660,20 +3657,13 @@ Value FunctionGen::checkCallShapes(const ast::Call &c, const TypedFunction &call
   }
   case KernelKind::Ufunc: {
     // NumPy broadcasting of the inputs; out= has the broadcast shape.
+    std::vector<SmallVector<Value>> shapes;
     size_t rank = 0;
-    for (size_t i = 0; i < n; ++i)
-      rank = std::max<size_t>(rank, args[i].type.isArray() ? args[i].type.rank() : 0);
-    SmallVector<Value> out(rank);
     for (size_t i = 0; i < n; ++i) {
-      auto s = shapeOf(i);
-      for (size_t j = 0; j < s.size(); ++j) {
-        Value &o = out[rank - s.size() + j];
-        o = o ? broadcastDim(B, CurLoc, o, s[j]) : s[j];
-      }
+      shapes.push_back(shapeOf(i));
+      rank = std::max(rank, shapes.back().size());
     }
-    for (Value &o : out)
-      if (!o)
-        o = constIndex(1);
+    SmallVector<Value> out = broadcastShape(shapes, static_cast<unsigned>(rank));
     std::optional<size_t> first;
     for (size_t i = 0; i < n; ++i) {
       if (!args[i].type.isArray())
@@ -3682,13 +3672,7 @@ Value FunctionGen::checkCallShapes(const ast::Call &c, const TypedFunction &call
         first = i;
         continue;
       }
-      Value bad = B.create<arith::ConstantIntOp>(CurLoc, 0, 1);
-      for (size_t q : {*first, i}) {
-        auto s = shapeOf(q);
-        for (size_t j = 0; j < s.size(); ++j)
-          bad = B.create<arith::OrIOp>(CurLoc, bad,
-                                       notBroadcastable(s[j], out[rank - s.size() + j]));
-      }
+      Value bad = broadcastFails(shapes[*first], shapes[i], out);
       fail(bad, KernelFaultKind::CallShapes,
            fmt::format("cannot broadcast the arguments of '{}': {} and {}", name, nameOf(*first),
                        nameOf(i)),
@@ -4035,21 +4019,13 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
                          std::function<Value(const SmallVector<Value> &)> combine) {
   LazyArray a;
   a.type = t;
-  unsigned R = t.rank();
-  // NumPy broadcasting, aligned right. Extents that disagree (neither 1)
-  // raise; where the raise returns (in a parallel region) the smaller one
-  // is used, so that nothing is read out of bounds.
-  for (unsigned d = 0; d < R; ++d) {
-    Value size;
-    for (auto &p : parts) {
-      int j = static_cast<int>(d) - static_cast<int>(R - p.shape.size());
-      if (j < 0)
-        continue;
-      Value pd = p.shape[j];
-      size = size ? broadcastDim(B, CurLoc, size, pd) : pd;
-    }
-    a.shape.push_back(size ? size : constIndex(1));
-  }
+  // NumPy broadcasting; operands that do not broadcast raise (where the
+  // raise returns, in a parallel region, the smaller extent is used, so
+  // nothing is read out of bounds).
+  std::vector<SmallVector<Value>> shapes;
+  for (auto &p : parts)
+    shapes.push_back(p.shape);
+  a.shape = broadcastShape(shapes, t.rank());
   if (canRaise()) {
     // Each array operand against the first: "shapes (3,) (4,)".
     const LazyArray *first = nullptr;
@@ -4060,13 +4036,8 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
         first = &p;
         continue;
       }
-      Value bad;
-      for (const LazyArray *q : {first, static_cast<const LazyArray *>(&p)})
-        for (size_t j = 0; j < q->shape.size(); ++j) {
-          Value b = notBroadcastable(q->shape[j], a.shape[R - q->shape.size() + j]);
-          bad = bad ? B.create<arith::OrIOp>(CurLoc, bad, b) : b;
-        }
-      raiseIf(bad, KernelFaultKind::Broadcast, "", shapePair(first->shape, p.shape));
+      raiseIf(broadcastFails(first->shape, p.shape, a.shape), KernelFaultKind::Broadcast, "",
+              shapePair(first->shape, p.shape));
     }
   }
   auto shared = std::make_shared<std::vector<LazyArray>>(std::move(parts));
@@ -4763,25 +4734,17 @@ void FunctionGen::assignSlice(const ast::Subscript &target, const CGValue &v) {
   Value temp = materialize(leaf(v.single(), v.type));
   Type tt = Type::array(v.type.scalarKind(), v.type.rank(), Type::Layout::C);
   LazyArray src = leaf(temp, tt);
-  if (canRaise() && src.shape.size() <= shape.size()) {
+  if (canRaise() && !src.shape.empty() && src.shape.size() <= shape.size()) {
     // The value must broadcast to the target (NumPy's rule); where the
     // raise returns (in a parallel region) nothing is copied.
     SourceRange saved = CurRange;
     CurRange = target.range();
-    Value bad;
-    size_t off = shape.size() - src.shape.size();
-    for (size_t j = 0; j < src.shape.size(); ++j) {
-      Value b = notBroadcastable(src.shape[j], shape[off + j]);
-      bad = bad ? B.create<arith::OrIOp>(CurLoc, bad, b) : b;
-    }
-    if (bad) {
-      auto *n = dyn_cast<ast::Name>(target.value.get());
-      raiseIf(bad, KernelFaultKind::AssignShape,
-              n ? llvm::StringRef(n->id) : llvm::StringRef("array"),
-              shapePair(src.shape, shape));
-      for (Value &d : shape)
-        d = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), d);
-    }
+    Value bad = broadcastFails(src.shape, {}, shape);
+    auto *n = dyn_cast<ast::Name>(target.value.get());
+    raiseIf(bad, KernelFaultKind::AssignShape,
+            n ? llvm::StringRef(n->id) : llvm::StringRef("array"), shapePair(src.shape, shape));
+    for (Value &d : shape)
+      d = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), d);
     CurRange = saved;
   }
   src.prepare(shape);

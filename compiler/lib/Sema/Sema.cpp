@@ -517,39 +517,6 @@ private:
   void analyzeParallelLoop(const ast::For &f, ForInfo &info);
 };
 
-/// Collects every name a block binds (assignment and loop targets).
-static void collectTargets(const ast::Expr &t, std::set<std::string> &out) {
-  if (auto *n = dyn_cast<ast::Name>(&t))
-    out.insert(n->id);
-  else if (auto *tu = dyn_cast<ast::Tuple>(&t))
-    for (auto &e : tu->elts)
-      collectTargets(*e, out);
-  else if (auto *l = dyn_cast<ast::List>(&t))
-    for (auto &e : l->elts)
-      collectTargets(*e, out);
-}
-
-static void collectAssigned(const ast::Block &b, std::set<std::string> &out) {
-  for (auto &s : b) {
-    if (auto *a = dyn_cast<ast::Assign>(s.get()))
-      for (auto &t : a->targets)
-        collectTargets(*t, out);
-    else if (auto *aa = dyn_cast<ast::AugAssign>(s.get()))
-      collectTargets(*aa->target, out);
-    else if (auto *i = dyn_cast<ast::If>(s.get())) {
-      collectAssigned(i->body, out);
-      collectAssigned(i->orelse, out);
-    } else if (auto *f = dyn_cast<ast::For>(s.get())) {
-      collectTargets(*f->target, out);
-      collectAssigned(f->body, out);
-      collectAssigned(f->orelse, out);
-    } else if (auto *w = dyn_cast<ast::While>(s.get())) {
-      collectAssigned(w->body, out);
-      collectAssigned(w->orelse, out);
-    }
-  }
-}
-
 /// Whether control can never reach the end of the block.
 static bool alwaysReturns(const ast::Stmt *last);
 
@@ -597,7 +564,7 @@ bool FunctionChecker::run() {
   }
   for (auto &p : def.params)
     Assigned.insert(p.name);
-  collectAssigned(def.body, Assigned);
+  ast::collectAssigned(def.body, Assigned);
   FallsOff = !alwaysReturns(def.body);
   if (F.decl && !F.decl->signatures.empty()) {
     // An explicit result type fixes the result.
@@ -3066,7 +3033,7 @@ public:
     Locals.clear();
     for (auto &p : f.params)
       Locals.insert(p.name);
-    collectAssigned(f.body, Locals);
+    ast::collectAssigned(f.body, Locals);
     Loops = 0;
     FirstStore.clear();
     Read.clear();

@@ -17,6 +17,7 @@
 #include <complex>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -461,6 +462,42 @@ struct Module {
 std::string printModule(const Module &m);
 std::string printFunction(const FunctionDef &f, const SourceFile &file);
 std::string printExpr(const Expr &e);
+
+/// Adds every name the target of an assignment or a loop binds (`x`,
+/// `x, (y, z)`) to `out`.
+inline void collectTargets(const Expr &t, std::set<std::string> &out) {
+  if (auto *n = llvm::dyn_cast<Name>(&t))
+    out.insert(n->id);
+  else if (auto *tu = llvm::dyn_cast<Tuple>(&t))
+    for (auto &e : tu->elts)
+      collectTargets(*e, out);
+  else if (auto *l = llvm::dyn_cast<List>(&t))
+    for (auto &e : l->elts)
+      collectTargets(*e, out);
+}
+
+/// Adds every name `b` binds anywhere (assignments, augmented assignments,
+/// loop targets, nested blocks) to `out`.
+inline void collectAssigned(const Block &b, std::set<std::string> &out) {
+  for (auto &s : b) {
+    if (auto *a = llvm::dyn_cast<Assign>(s.get())) {
+      for (auto &t : a->targets)
+        collectTargets(*t, out);
+    } else if (auto *aa = llvm::dyn_cast<AugAssign>(s.get())) {
+      collectTargets(*aa->target, out);
+    } else if (auto *i = llvm::dyn_cast<If>(s.get())) {
+      collectAssigned(i->body, out);
+      collectAssigned(i->orelse, out);
+    } else if (auto *f = llvm::dyn_cast<For>(s.get())) {
+      collectTargets(*f->target, out);
+      collectAssigned(f->body, out);
+      collectAssigned(f->orelse, out);
+    } else if (auto *w = llvm::dyn_cast<While>(s.get())) {
+      collectAssigned(w->body, out);
+      collectAssigned(w->orelse, out);
+    }
+  }
+}
 
 } // namespace stn::ast
 
