@@ -113,14 +113,15 @@ void checkOutOverlap(const KernelDecl &k, const std::vector<Arg> &args, size_t n
 
 namespace {
 
-void checkShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut) {
+std::vector<int64_t> checkShapes(const KernelDecl &k, const std::vector<Arg> &args,
+                                 bool hasOut) {
   const std::string &name = k.def->name;
   const auto &params = k.def->params;
   size_t n = args.size() - (hasOut ? 1 : 0);
   switch (k.kind) {
   case KernelKind::Jit:
   case KernelKind::Gpu: // a GPU kernel indexes its arrays itself, like @jit
-    return;
+    return {};
   case KernelKind::Stencil: {
     const std::vector<int64_t> *first = nullptr;
     std::string firstName;
@@ -143,7 +144,7 @@ void checkShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut)
     }
     if (hasOut && first)
       checkOut(name, args.back(), *first);
-    return;
+    return first ? *first : std::vector<int64_t>{};
   }
   case KernelKind::Ufunc: {
     std::vector<std::string> names;
@@ -155,7 +156,7 @@ void checkShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut)
     auto shape = broadcast(name, names, shapes);
     if (hasOut)
       checkOut(name, args.back(), shape);
-    return;
+    return shape;
   }
   case KernelKind::Gufunc: {
     std::map<std::string, std::pair<int64_t, std::string>> dims;
@@ -195,19 +196,21 @@ void checkShapes(const KernelDecl &k, const std::vector<Arg> &args, bool hasOut)
     }
     if (hasOut)
       checkOut(name, args.back(), shape);
-    return;
+    return shape;
   }
   }
+  return {};
 }
 
 } // namespace
 
-void checkCallShapes(const KernelDecl &k, const SourceFile &file, const std::vector<Arg> &args,
-                     bool hasOut) {
+std::vector<int64_t> checkCallShapes(const KernelDecl &k, const SourceFile &file,
+                                     const std::vector<Arg> &args, bool hasOut) {
   try {
-    checkShapes(k, args, hasOut);
+    std::vector<int64_t> shape = checkShapes(k, args, hasOut);
     if (hasOut && args.back().isArray())
       checkOutOverlap(k, args, args.size() - 1);
+    return shape;
   } catch (const Error &e) {
     // The message names the kernel; the note says where it is defined (the
     // call itself is in host code, which has no .stn location).

@@ -20,8 +20,11 @@ namespace stn {
 
 /// Throws stn::Error if `args` (with out= last when `hasOut`) do not fit `k`
 /// (defined in `file`); the message ends with a note saying where `k` is.
-void checkCallShapes(const KernelDecl &k, const SourceFile &file, const std::vector<Arg> &args,
-                     bool hasOut);
+/// Returns the shape of the result of a stencil, ufunc or gufunc call (of
+/// the first relatively indexed input, the broadcast shape, the outer
+/// shape and the output's core dimensions); empty for other kernels.
+std::vector<int64_t> checkCallShapes(const KernelDecl &k, const SourceFile &file,
+                                     const std::vector<Arg> &args, bool hasOut);
 
 } // namespace stn
 

@@ -341,7 +341,8 @@ void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
   const auto &paramDecls = k.def->params;
   for (size_t i = 0; i < args.size(); ++i) {
     const Type &t = spec.argTypes[i];
-    const std::string &pname = paramDecls[i].name;
+    // A driver's out= array comes after the parameters (GPUPipeline.h).
+    const std::string pname = i < paramDecls.size() ? paramDecls[i].name : "out";
     if (!t.isArray()) {
       if (!args[i].isScalar())
         throw Error(fmt::format("error: argument '{}' of kernel '{}' must be a scalar", pname,

@@ -187,11 +187,11 @@ struct ModuleImpl {
   /// The compiled GPU kernel `k` for `args` and `arch`, from memory, the
   /// disk cache (the architecture is part of the key) or the back end.
   std::shared_ptr<GpuSpec> getGpuSpec(const KernelDecl &k, const std::vector<Type> &args,
-                                      const std::string &arch) {
+                                      const std::string &arch, bool hasOut = false) {
     std::string key = k.def->name + "(";
     for (size_t i = 0; i < args.size(); ++i)
       key += (i ? ", " : "") + args[i].str();
-    key += ") " + arch;
+    key += (hasOut ? ", out=) " : ") ") + arch;
     std::lock_guard<std::mutex> lock(mutex);
     if (auto it = gpuSpecs.find(key); it != gpuSpecs.end())
       return it->second;
@@ -201,7 +201,7 @@ struct ModuleImpl {
     bool found = false;
     if (cache.enabled() && k.options.cache) {
       ck = computeCacheKey(*program, k, args, engine->options.optLevel, cache.config().version,
-                           "gpu " + arch);
+                           (hasOut ? "gpu out " : "gpu ") + arch);
       if (auto hit = cache.lookup(*ck)) {
         found = hit->argTypes.size() == args.size() && parseGpuBinary(hit->object, spec->binary);
         if (found)
@@ -212,7 +212,7 @@ struct ModuleImpl {
     }
     if (!found) {
       DiagnosticEngine diags;
-      TypedFunction *tf = program->specialize(k, args, diags);
+      TypedFunction *tf = program->specialize(k, args, diags, hasOut);
       if (!tf)
         throw Error(diags.format());
       bool ok = backend().compileGPU(*tf, arch, engine->options.optLevel, spec->binary, diags);
@@ -225,6 +225,32 @@ struct ModuleImpl {
     }
     gpuSpecs[key] = spec;
     return spec;
+  }
+
+  /// The argument types of a target="cuda" driver (GPUPipeline.h) for
+  /// inputs of `types`: those and a C-contiguous out= array of the result's
+  /// element type and rank. Call with `mutex` held.
+  std::vector<Type> gpuDriverTypes(const KernelDecl &k, std::vector<Type> types) {
+    DiagnosticEngine diags;
+    TypedFunction *tf = program->specialize(k, types, diags);
+    if (!tf)
+      throw Error(diags.format());
+    const Type &r = tf->resultType;
+    if (!r.isArray())
+      throw Error(fmt::format(
+          "error: '{}' has target=\"cuda\" but these arguments ({}) give a result of type {}: "
+          "GPU calls need an array result to spread over the grid (pass arrays, or call a "
+          "target=\"cpu\" version)",
+          k.def->name, describeTypes(types), r.describe()));
+    types.push_back(Type::array(r.scalarKind(), r.rank(), Type::Layout::C));
+    return types;
+  }
+
+  static std::string describeTypes(const std::vector<Type> &types) {
+    std::string s;
+    for (size_t i = 0; i < types.size(); ++i)
+      s += (i ? ", " : "") + types[i].str();
+    return s;
   }
 
   /// Throws if the call would write into an argument the host marked
@@ -503,7 +529,9 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
     if (!sig)
       throw Error(diags.format());
     args = sig->args;
-    if (!k.signatures.empty()) {
+    // A GPU driver compiles for the arrays it is called with; its
+    // signatures give element types (a ufunc's) or core types (a gufunc's).
+    if (!k.signatures.empty() && !isGpuDriver(k)) {
       std::string err;
       const Signature *s = Impl->program->matchSignature(k, args, err);
       if (!s)
@@ -518,16 +546,27 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
                             k.def->name));
   }
   std::lock_guard<std::mutex> lock(Impl->mutex);
-  TypedFunction *tf = Impl->program->specialize(k, args, diags);
+  bool gpuDriver = isGpuDriver(k);
+  if (gpuDriver) {
+    // The kernel the host calls: for arrays (a ufunc signature's element
+    // types become 1-d arrays, as numba.cuda compiles them) and an out=.
+    bool anyArray = std::any_of(args.begin(), args.end(), [](auto &t) { return t.isArray(); });
+    if (!anyArray)
+      for (auto &t : args)
+        if (t.isScalar())
+          t = Type::array(t.scalarKind(), 1, Type::Layout::C);
+    args = Impl->gpuDriverTypes(k, args);
+  }
+  TypedFunction *tf = Impl->program->specialize(k, args, diags, gpuDriver);
   if (!tf)
     throw Error(diags.format());
   if (stage == Stage::Typed)
     return printTyped(*tf);
-  if (stage == Stage::Diagnostics && k.kind == KernelKind::Gpu)
+  if (stage == Stage::Diagnostics && (k.kind == KernelKind::Gpu || gpuDriver))
     throw Error(fmt::format("error: '{}' is a GPU kernel: --emit=diagnostics reports on CPU "
                             "kernels (use --emit=ptx to see a GPU kernel's code)",
                             k.def->name));
-  if (k.kind == KernelKind::Gpu) {
+  if (k.kind == KernelKind::Gpu || gpuDriver) {
     // No device needed: the target is $STN_CUDA_ARCH, else sm_90 (H100/H200).
     const char *a = std::getenv("STN_CUDA_ARCH");
     std::string arch = a && *a ? (std::string(a).rfind("sm_", 0) == 0 ? a : "sm_" + std::string(a))
@@ -545,7 +584,7 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
   }
   if (stage == Stage::PTX)
     throw Error(fmt::format("error: '{}' is not a GPU kernel: --emit=ptx is for @cuda.jit / "
-                            "@kernel functions",
+                            "@kernel functions and target=\"cuda\" stencils, ufuncs and gufuncs",
                             k.def->name));
   IRStage irs = stage == Stage::MLIR      ? IRStage::MLIR
                 : stage == Stage::Lowered ? IRStage::Lowered
@@ -656,6 +695,73 @@ Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos, detail::CallA
 
 } // namespace
 
+/// Runs the target="cuda" driver of `k` (GPUPipeline.h) on the current
+/// device: checks the shapes as for a CPU call, compiles (or finds) the
+/// kernel for the inputs and an out= array, allocates the result on the
+/// device unless `out` is given, and launches one thread per output element
+/// (gpuDriverLaunch). Returns the new device array (null with `out`).
+static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
+                                const std::vector<GpuArg> &args, const GpuArg *out) {
+  const auto &params = k.def->params;
+  std::vector<Type> types;
+  std::vector<Arg> views; // for the shape checks
+  bool anyArray = false;
+  auto viewOf = [](const GpuArg &a) -> Arg {
+    if (a.isScalar())
+      return Arg(a.scalar());
+    if (a.isHostArray())
+      return Arg(a.hostArray());
+    const DeviceArray &d = a.deviceArray();
+    return Arg(ArrayView::contiguous(reinterpret_cast<void *>(d.devicePointer()), d.dtype(),
+                                     d.shape()));
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    types.push_back(detail::gpuArgumentType(args[i], params[i].name));
+    views.push_back(viewOf(args[i]));
+    anyArray |= !args[i].isScalar();
+  }
+  if (!anyArray)
+    throw Error(fmt::format("error: '{}' has target=\"cuda\": a GPU call needs at least one "
+                            "array argument",
+                            k.def->name));
+  if (out) {
+    if (out->isScalar())
+      throw Error(fmt::format("error: out= of kernel '{}' must be an array", k.def->name));
+    views.push_back(viewOf(*out));
+  }
+  std::vector<int64_t> shape =
+      checkCallShapes(k, *impl.program->file(), views, out != nullptr);
+  std::vector<Type> full;
+  {
+    std::lock_guard<std::mutex> lock(impl.mutex);
+    full = impl.gpuDriverTypes(k, types);
+  }
+  if (out)
+    full.back() = detail::gpuArgumentType(*out, "out");
+  int device = gpu::currentDevice();
+  std::string arch = detail::gpuTargetArch(device); // throws without a driver
+  auto spec = impl.getGpuSpec(k, full, arch, /*hasOut=*/true);
+  DeviceArray result;
+  std::vector<GpuArg> launchArgs = args;
+  if (out) {
+    launchArgs.push_back(*out);
+  } else {
+    result = DeviceArray::empty(dtypeOf(full.back().scalarKind()), shape, device);
+    launchArgs.push_back(result);
+  }
+  // The loop nest: the whole output, or a gufunc's outer dimensions.
+  std::vector<int64_t> loop = shape;
+  if (k.kind == KernelKind::Gufunc)
+    loop.resize(shape.size() - std::min(shape.size(), k.layout.outputs[0].size()));
+  for (int64_t e : loop)
+    if (e == 0)
+      return result; // nothing to compute
+  GpuLaunchShape ls = gpuDriverLaunch(loop);
+  detail::launchGpu(*spec, k, Dim3(ls.grid[0], ls.grid[1], ls.grid[2]),
+                    Dim3(ls.block[0], ls.block[1], ls.block[2]), launchArgs, device);
+  return result;
+}
+
 Value Kernel::call(const std::vector<Arg> &args) const { return call(args, {}); }
 
 Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
@@ -692,6 +798,21 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
       throw Error(fmt::format("error: out= of kernel '{}' is read-only", Name));
     hasOut = true;
     args.push_back(value);
+  }
+  if (isGpuDriver(k) &&
+      std::any_of(argsIn.begin(), argsIn.end(), [](const Arg &a) { return a.isArray(); })) {
+    // target="cuda": host arrays go to the GPU and the result comes back.
+    // (A ufunc of scalars alone computes one value, on the CPU below.)
+    std::vector<GpuArg> gpuArgs;
+    for (size_t i = 0; i < arity; ++i)
+      gpuArgs.push_back(args[i].isArray() ? GpuArg(args[i].array()) : GpuArg(args[i].scalar()));
+    if (hasOut) {
+      const ArrayView &o = args.back().array();
+      GpuArg out(o);
+      runGpuDriver(*Impl, k, gpuArgs, &out);
+      return Value(Array(nullptr, o.data, o.dtype, o.shape, o.strides));
+    }
+    return Value(runGpuDriver(*Impl, k, gpuArgs, nullptr).toHost());
   }
   std::vector<Type> types;
   for (size_t i = 0; i < args.size(); ++i)
@@ -804,6 +925,29 @@ void Kernel::launch(Dim3 grid, Dim3 block, const std::vector<GpuArg> &args) cons
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
   auto spec = Impl->getGpuSpec(k, types, arch);
   detail::launchGpu(*spec, k, grid, block, args, device);
+}
+
+DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args) const {
+  return callOnDevice(args, DeviceArray());
+}
+
+DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args, const DeviceArray &out) const {
+  const KernelDecl &k = Impl->kernel(Name);
+  if (!isGpuDriver(k))
+    throw Error(fmt::format("error: '{}' is not a stencil, ufunc or gufunc with target=\"cuda\": "
+                            "callOnDevice runs those; {}",
+                            Name,
+                            k.kind == KernelKind::Gpu ? "launch a GPU kernel with Kernel::launch"
+                                                      : "call it with Kernel::call"));
+  size_t arity = Program::hostArity(k);
+  if (args.size() != arity)
+    throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", Name, arity,
+                            arity == 1 ? "" : "s", args.size(), args.size() == 1 ? "was" : "were"));
+  if (out.isNull())
+    return runGpuDriver(*Impl, k, args, nullptr);
+  GpuArg o(out);
+  runGpuDriver(*Impl, k, args, &o);
+  return out;
 }
 
 } // namespace stn

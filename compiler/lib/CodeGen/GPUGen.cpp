@@ -119,6 +119,10 @@ public:
     return false;
   }
 
+  Value launchIndex(OpBuilder &b, Location l, GpuOp op, unsigned dim) override {
+    return id(b, l, op, dim);
+  }
+
 private:
   static Value id(OpBuilder &b, Location l, GpuOp op, unsigned dim) {
     auto d = static_cast<gpu::Dimension>(dim);
@@ -290,6 +294,20 @@ bool outlineGPUKernel(mlir::ModuleOp module, const TypedFunction &entry,
                 "this creates a new array, which GPU code cannot do (called from GPU kernel '" +
                     entry.def->name + "')",
                 "write into an array argument, or use cuda.local.array / cuda.shared.array");
+  });
+  if (!ok)
+    return false;
+  // The host runtime (random numbers, threads) is not there on the device.
+  module.walk([&](func::CallOp c) {
+    if (!ok || !c.getCallee().starts_with("_stn_"))
+      return;
+    ok = false;
+    bool random = c.getCallee().starts_with("_stn_random");
+    diags.error(entry.file, rangeOf(c.getLoc(), *entry.file),
+                std::string(random ? "random numbers are" : "this is") +
+                    " not available in GPU code (called from GPU kernel '" + entry.def->name +
+                    "')",
+                random ? "draw the numbers on the host and pass them in an array" : "");
   });
   if (!ok)
     return false;

@@ -695,6 +695,8 @@ public:
         visit(c);
     };
     visit(&entry);
+    if (Gpu && entry.kind != KernelKind::Jit && entry.kind != KernelKind::Gpu)
+      GpuEntry = &entry;
     // Declare every function first so calls can refer to them.
     for (auto *f : order)
       declare(*module, *f, f == &entry);
@@ -737,6 +739,10 @@ public:
   GPUIntrinsicEmitter *Gpu = nullptr;
   /// Where decisions are recorded for `--emit=diagnostics`; usually null.
   CodegenLog *Log = nullptr;
+  /// The driver compiled as a GPU kernel (a target="cuda" stencil, ufunc or
+  /// gufunc called from the host, GPUPipeline.h): it writes its out= array,
+  /// returns nothing and spreads its loop nest over the grid.
+  const TypedFunction *GpuEntry = nullptr;
 
   mlir::FunctionType functionType(const TypedFunction &f) {
     SmallVector<mlir::Type> args, results;
@@ -985,6 +991,122 @@ public:
     });
   }
 
+  //===--------------------------------------------------------------------===//
+  // GPU drivers
+  //===--------------------------------------------------------------------===//
+
+  /// The GPU form of parallelLoopNest, for GpuEntry: each thread runs the
+  /// body for the indices of its position in the grid. The innermost axis
+  /// goes along x (a warp's threads take consecutive elements: coalesced
+  /// accesses), the axis before it along y, for rank 3 the first along z;
+  /// from rank 4 on, the axes before the innermost are linearized along y.
+  /// Every axis is a grid-stride loop, so any grid covers the nest; the
+  /// runtime sizes it with gpuDriverLaunch (GPUPipeline.h), which follows
+  /// the same mapping.
+  void gpuLoopNest(OpBuilder &b, Location l, mlir::ValueRange lbs, mlir::ValueRange ubs,
+                   llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body) {
+    auto c = [&](OpBuilder &ob, int64_t v) -> Value {
+      return ob.create<arith::ConstantIndexOp>(l, v);
+    };
+    auto id = [&](OpBuilder &ob, GpuOp op, unsigned d) {
+      return Gpu->launchIndex(ob, l, op, d);
+    };
+    unsigned R = static_cast<unsigned>(lbs.size());
+    if (R == 0) {
+      // No loop: the first thread of the grid computes the one element.
+      Value first;
+      for (GpuOp op : {GpuOp::ThreadIdx, GpuOp::BlockIdx})
+        for (unsigned d = 0; d < 3; ++d) {
+          Value z = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, id(b, op, d), c(b, 0));
+          first = first ? b.create<arith::AndIOp>(l, first, z).getResult() : z;
+        }
+      auto ifOp = b.create<scf::IfOp>(l, first, /*withElse=*/false);
+      OpBuilder tb = ifOp.getThenBodyBuilder();
+      body(tb, l, {});
+      return;
+    }
+    SmallVector<Value> ext;
+    for (unsigned d = 0; d < R; ++d)
+      ext.push_back(b.create<arith::MaxSIOp>(l, b.create<arith::SubIOp>(l, ubs[d], lbs[d]),
+                                             c(b, 0)));
+    // The axes along y and z, and what each covers.
+    auto globalIndex = [&](OpBuilder &ob, unsigned d) -> std::pair<Value, Value> {
+      Value start = ob.create<arith::AddIOp>(
+          l, id(ob, GpuOp::ThreadIdx, d),
+          ob.create<arith::MulIOp>(l, id(ob, GpuOp::BlockIdx, d), id(ob, GpuOp::BlockDim, d)));
+      Value stride =
+          ob.create<arith::MulIOp>(l, id(ob, GpuOp::GridDim, d), id(ob, GpuOp::BlockDim, d));
+      return {start, stride};
+    };
+    SmallVector<Value> ivs(R);
+    // The innermost loop, inside whatever the outer axes set up.
+    auto inner = [&](OpBuilder &ob) {
+      auto [start, stride] = globalIndex(ob, 0);
+      auto loop = ob.create<scf::ForOp>(l, start, ext[R - 1], stride);
+      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+      ivs[R - 1] = lb.create<arith::AddIOp>(l, lbs[R - 1], loop.getInductionVar());
+      body(lb, l, ivs);
+    };
+    if (R == 1) {
+      inner(b);
+      return;
+    }
+    auto [ystart, ystride] = globalIndex(b, 1);
+    if (R == 2 || R == 3) {
+      auto outerLoop = [&](OpBuilder &ob, Value start, Value stride, unsigned axis,
+                           llvm::function_ref<void(OpBuilder &)> in) {
+        auto loop = ob.create<scf::ForOp>(l, start, ext[axis], stride);
+        OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+        ivs[axis] = lb.create<arith::AddIOp>(l, lbs[axis], loop.getInductionVar());
+        in(lb);
+      };
+      if (R == 2) {
+        outerLoop(b, ystart, ystride, 0, inner);
+        return;
+      }
+      // z: one block row per index, striding by the grid's depth.
+      Value zstart = id(b, GpuOp::BlockIdx, 2), zstride = id(b, GpuOp::GridDim, 2);
+      outerLoop(b, zstart, zstride, 0, [&](OpBuilder &zb) {
+        outerLoop(zb, ystart, ystride, 1, inner);
+      });
+      return;
+    }
+    Value outer = ext[0];
+    for (unsigned d = 1; d + 1 < R; ++d)
+      outer = b.create<arith::MulIOp>(l, outer, ext[d]);
+    auto loop = b.create<scf::ForOp>(l, ystart, outer, ystride);
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    Value rest = loop.getInductionVar();
+    for (int d = static_cast<int>(R) - 2; d >= 0; --d) {
+      // Extents are positive inside the loop (outer > 0).
+      Value q = d > 0 ? lb.create<arith::DivUIOp>(l, rest, ext[d]).getResult() : Value();
+      Value r = d > 0 ? lb.create<arith::RemUIOp>(l, rest, ext[d]).getResult() : rest;
+      ivs[d] = lb.create<arith::AddIOp>(l, lbs[d], r);
+      rest = q;
+    }
+    inner(lb);
+  }
+
+  /// The driver's loop nest: on the GPU for GpuEntry, else on the CPU,
+  /// split over threads when `parallel`.
+  void driverLoopNest(const TypedFunction &f, OpBuilder &b, Location l, mlir::ValueRange lbs,
+                      mlir::ValueRange ubs, bool parallel, int64_t work,
+                      llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body) {
+    if (&f == GpuEntry)
+      gpuLoopNest(b, l, lbs, ubs, body);
+    else
+      parallelLoopNest(b, l, lbs, ubs, parallel, work, body);
+  }
+
+  /// The driver's return: its result, or nothing for GpuEntry (the result
+  /// is the out= array the runtime passed).
+  void driverReturn(const TypedFunction &f, OpBuilder &b, Location l, Value result) {
+    if (&f == GpuEntry || !result)
+      b.create<func::ReturnOp>(l);
+    else
+      b.create<func::ReturnOp>(l, result);
+  }
+
   /// A C-contiguous array of the given extents.
   Value allocArray(OpBuilder &b, Location l, const Type &t, mlir::ValueRange sizes) {
     SmallVector<int64_t> shape(t.rank(), mlir::ShapedType::kDynamic);
@@ -1073,6 +1195,64 @@ public:
     return mlir::FileLineColLoc::get(&Ctx, f.file->name(), line, col);
   }
 
+  /// One output element of the stencil `st` (generated by genStencil) at
+  /// `ivs`, stored into `out`: its interior body where the neighborhood
+  /// lies inside the inputs, else its border body or cval. `leaves`: the
+  /// leaves of the stencil's parameters. For GPU drivers, where each thread
+  /// computes elements independently.
+  void stencilElement(OpBuilder &b, Location l, const TypedFunction &st, mlir::ModuleOp module,
+                      mlir::ValueRange leaves, Value out, mlir::ValueRange ivs) {
+    const auto &info = st.stencil;
+    auto starts = leafStarts(st);
+    unsigned firstRel = 0;
+    while (!info.relative[firstRel])
+      ++firstRel;
+    Value in = leaves[starts[firstRel]];
+    auto c = [&](int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(l, v); };
+    Value inside;
+    for (unsigned d = 0; d < info.rank; ++d) {
+      // The host checked that the relative inputs and out= share a shape.
+      Value n = b.create<memref::DimOp>(l, in, d);
+      Value lo = b.create<arith::MinSIOp>(l, c(-info.neighborhood[d].first), n);
+      Value hi = b.create<arith::MaxSIOp>(
+          l, lo, b.create<arith::SubIOp>(l, n, c(info.neighborhood[d].second)));
+      Value ok = b.create<arith::AndIOp>(
+          l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, ivs[d], lo),
+          b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, ivs[d], hi));
+      inside = inside ? b.create<arith::AndIOp>(l, inside, ok).getResult() : ok;
+    }
+    ScalarKind outKind = info.outKind;
+    auto ifOp = b.create<scf::IfOp>(l, mlir::TypeRange{scalarType(&Ctx, outKind)}, inside,
+                                    /*withElse=*/true);
+    for (bool interior : {true, false}) {
+      OpBuilder vb = interior ? ifOp.getThenBodyBuilder() : ifOp.getElseBodyBuilder();
+      vb.create<scf::YieldOp>(l, stencilValue(vb, l, st, module, leaves, ivs, interior));
+    }
+    storeElementB(b, l, ifOp.getResult(0), out, ivs, outKind);
+  }
+
+  /// The stencil `st`'s value at `ivs` from its interior or border body (or
+  /// cval), converted to its output's element type.
+  Value stencilValue(OpBuilder &b, Location l, const TypedFunction &st, mlir::ModuleOp module,
+                     mlir::ValueRange leaves, mlir::ValueRange ivs, bool interior) {
+    const auto &info = st.stencil;
+    Value v;
+    ScalarKind vk = info.bodyKind;
+    if (interior || st.decl->stencil.boundary != BoundaryMode::Constant) {
+      auto fn =
+          module.lookupSymbol<func::FuncOp>(st.symbol + (interior ? "__interior" : "__border"));
+      SmallVector<Value> args(leaves.begin(),
+                              leaves.begin() + leafStarts(st)[st.def->params.size()]);
+      args.append(ivs.begin(), ivs.end());
+      v = b.create<func::CallOp>(l, fn, args).getResult(0);
+    } else {
+      const ConstValue &cv = st.decl->stencil.cval;
+      vk = cv.type.isValid() ? cv.type.scalarKind() : ScalarKind::I64;
+      v = isFloat(vk) ? constFloatB(b, l, cv.f, vk) : constIntB(b, l, cv.i, vk);
+    }
+    return castScalarB(b, l, v, vk, info.outKind);
+  }
+
   /// Stencil: the body twice (interior without boundary handling, border
   /// with it), then a driver that runs the interior as one loop nest and the
   /// 2 * rank border slabs around it.
@@ -1144,21 +1324,21 @@ public:
     ScalarKind outKind = info.outKind;
     bool par = onThreads(f);
     int64_t work = opCount(interior);
+    if (&f == GpuEntry) {
+      // One thread per output element, interior or border: slabs would
+      // leave most of a grid idle.
+      SmallVector<Value> zeros(R, c(0));
+      gpuLoopNest(b, l, zeros, n, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+        stencilElement(nb, nl, f, module, passArgs, out, ivs);
+      });
+      driverReturn(f, b, l, out);
+      return true;
+    }
     auto emitRegion = [&](SmallVector<Value> lbs, SmallVector<Value> ubs, bool isInterior) {
       parallelLoopNest(b, l, lbs, ubs, par, work,
                        [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
-        Value v;
-        ScalarKind vk = info.bodyKind;
-        if (isInterior || mode != BoundaryMode::Constant) {
-          SmallVector<Value> callArgs(passArgs.begin(), passArgs.end());
-          callArgs.append(ivs.begin(), ivs.end());
-          v = nb.create<func::CallOp>(nl, isInterior ? interior : border, callArgs).getResult(0);
-        } else {
-          const ConstValue &cv = f.decl->stencil.cval;
-          vk = cv.type.isValid() ? cv.type.scalarKind() : ScalarKind::I64;
-          v = isFloat(vk) ? constFloatB(nb, nl, cv.f, vk) : constIntB(nb, nl, cv.i, vk);
-        }
-        storeElementB(nb, nl, castScalarB(nb, nl, v, vk, outKind), out, ivs, outKind);
+        storeElementB(nb, nl, stencilValue(nb, nl, f, module, passArgs, ivs, isInterior), out,
+                      ivs, outKind);
       });
     };
     emitRegion(lo, hi, true);
@@ -1183,7 +1363,7 @@ public:
         emitRegion(lbs, ubs, false);
       }
     }
-    b.create<func::ReturnOp>(l, out);
+    driverReturn(f, b, l, out);
     return true;
   }
 
@@ -1250,8 +1430,8 @@ public:
                           : Value());
     SmallVector<Value> zeros(R, b.create<arith::ConstantIndexOp>(l, 0));
     bool par = onThreads(f);
-    parallelLoopNest(b, l, zeros, sizes, par, opCount(coreFn),
-                     [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+    driverLoopNest(f, b, l, zeros, sizes, par, opCount(coreFn),
+                   [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
       SmallVector<Value> elems;
       for (unsigned i = 0; i < nParams; ++i)
         elems.push_back(types[i].isArray()
@@ -1260,7 +1440,7 @@ public:
       Value v = nb.create<func::CallOp>(nl, coreFn, elems).getResult(0);
       storeElementB(nb, nl, castScalarB(nb, nl, v, coreKind, outKind), out, ivs, outKind);
     });
-    b.create<func::ReturnOp>(l, out);
+    driverReturn(f, b, l, out);
     return true;
   }
 
@@ -1364,7 +1544,31 @@ public:
       });
       nb.create<memref::DeallocOp>(nl, r);
     };
-    if (Ro == 0) {
+    if (&f == GpuEntry && k_stencil(f)) {
+      // A gufunc stacked on a stencil: one thread per element of the whole
+      // output (outer and core axes), not one per stencil application.
+      SmallVector<Value> lbs(resultRank, b.create<arith::ConstantIndexOp>(l, 0));
+      SmallVector<Value> ubs(outer.begin(), outer.end());
+      for (unsigned d = 0; d < kout; ++d)
+        ubs.push_back(b.create<memref::DimOp>(l, out, Ro + d));
+      auto module = fn->getParentOfType<mlir::ModuleOp>();
+      gpuLoopNest(b, l, lbs, ubs, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+        mlir::ValueRange outerIvs = ivs.take_front(Ro), coreIvs = ivs.drop_front(Ro);
+        SmallVector<Value> leaves;
+        for (unsigned i = 0; i < nIn; ++i)
+          leaves.push_back(types[i].isArray() ? coreView(nb, nl, views[i], outerIvs,
+                                                         g.inputCoreRanks[i], core.argTypes[i])
+                                              : arg(i));
+        Value ov = coreView(nb, nl, out, outerIvs, kout, core.argTypes.back());
+        stencilElement(nb, nl, core, module, leaves, ov, coreIvs);
+      });
+      driverReturn(f, b, l, out);
+      return true;
+    }
+    if (&f == GpuEntry) {
+      SmallVector<Value> zeros(Ro, b.create<arith::ConstantIndexOp>(l, 0));
+      gpuLoopNest(b, l, zeros, outer, body);
+    } else if (Ro == 0) {
       body(b, l, {});
     } else {
       SmallVector<Value> zeros(Ro, b.create<arith::ConstantIndexOp>(l, 0));
@@ -1372,10 +1576,7 @@ public:
       bool par = onThreads(f);
       parallelLoopNest(b, l, zeros, outer, par, 64 * opCount(coreFn), body);
     }
-    if (resultRank == 0)
-      b.create<func::ReturnOp>(l, scalarResult);
-    else
-      b.create<func::ReturnOp>(l, out);
+    driverReturn(f, b, l, resultRank == 0 ? scalarResult : out);
     return true;
   }
 
@@ -1387,7 +1588,10 @@ private:
     b.setInsertionPointToEnd(module.getBody());
     auto [line, col] = f.file->lineCol(f.def->nameRange.begin);
     auto l = mlir::FileLineColLoc::get(&Ctx, f.file->name(), line, col);
-    auto fn = b.create<func::FuncOp>(l, f.symbol, functionType(f));
+    mlir::FunctionType ft = functionType(f);
+    if (&f == GpuEntry)
+      ft = mlir::FunctionType::get(&Ctx, ft.getInputs(), {});
+    auto fn = b.create<func::FuncOp>(l, f.symbol, ft);
     if (!isEntry)
       fn.setPrivate();
     Funcs[&f] = fn;

@@ -122,7 +122,22 @@ mlir::OwningOpRef<mlir::ModuleOp> buildGPUModule(mlir::MLIRContext &ctx, const T
   }
   if (!outlineGPUKernel(*module, f, diags))
     return nullptr;
+  // Functions the kernel does not reach (a stacked gufunc's per-image
+  // stencil loop, which its GPU driver replaces) would still become
+  // visible PTX functions.
+  mlir::PassManager dce(&ctx);
+  dce.nest<mlir::gpu::GPUModuleOp>().addPass(mlir::createSymbolDCEPass());
+  if (mlir::failed(dce.run(*module))) {
+    diags.error(nullptr, {}, "internal compiler error: MLIR cleanup failed");
+    return nullptr;
+  }
   writes = writtenParameters(*module, f);
+  // A stencil's inputs are read-only and a ufunc's core sees elements: a
+  // driver of either writes its out= array alone (the analysis counts the
+  // inputs' uses in calls of the body as writes).
+  if (f.kind == KernelKind::Stencil || f.kind == KernelKind::Ufunc)
+    for (size_t i = 0; i + 1 < writes.size(); ++i)
+      writes[i] = false;
   return module;
 }
 
@@ -297,9 +312,12 @@ bool runPtxas(const std::string &ptxas, const std::string &ptx, const GPUOptions
 bool isGpuKernel(const TypedFunction &f, DiagnosticEngine &diags) {
   if (f.kind == KernelKind::Gpu)
     return true;
+  // A target="cuda" driver writes an out= array (the runtime allocates it).
+  if (f.decl && isGpuDriver(*f.decl) && f.kind == f.decl->kind && f.hasOut)
+    return true;
   diags.error(f.file, f.def->nameRange,
               fmt::format("'{}' is not a GPU kernel: PTX is generated for @cuda.jit / @kernel "
-                          "functions",
+                          "functions and for stencils, ufuncs and gufuncs with target=\"cuda\"",
                           f.def->name));
   return false;
 }

@@ -184,6 +184,14 @@ public:
     launch(grid, block, std::vector<GpuArg>{GpuArg(std::forward<Args>(args))...});
   }
 
+  /// Stencils, ufuncs and gufuncs with target="cuda" (docs/gpu.md) run on
+  /// the GPU when called: Kernel::call copies host arrays there and the
+  /// result back. callOnDevice leaves the result on the GPU, as a new
+  /// DeviceArray or in `out`; DeviceArray arguments are used in place, and
+  /// when every array is one the call returns without waiting for the GPU.
+  DeviceArray callOnDevice(const std::vector<GpuArg> &args) const;
+  DeviceArray callOnDevice(const std::vector<GpuArg> &args, const DeviceArray &out) const;
+
 private:
   friend class Module;
   Kernel(std::shared_ptr<detail::ModuleImpl> impl, std::string name)

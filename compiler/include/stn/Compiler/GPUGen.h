@@ -40,6 +40,12 @@ public:
   virtual bool emit(mlir::OpBuilder &b, mlir::Location loc, const TypedFunction &f,
                     const ast::Expr &e, const GpuCall &call, OperandFn operand,
                     llvm::SmallVectorImpl<mlir::Value> &results) = 0;
+  /// The thread's index within its block (ThreadIdx), the block's index
+  /// (BlockIdx) or their extents (BlockDim, GridDim) along `dim` (0..2), as
+  /// an `index`: the generated drivers of target="cuda" stencils, ufuncs
+  /// and gufuncs spread their loops over the grid with these.
+  virtual mlir::Value launchIndex(mlir::OpBuilder &b, mlir::Location loc, GpuOp op,
+                                  unsigned dim) = 0;
 };
 
 /// The emitter GPU compilations pass to generateMLIR.

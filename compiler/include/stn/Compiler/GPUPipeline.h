@@ -23,6 +23,8 @@
 #include "stn/Compiler/Pipeline.h"
 #include "stn/Compiler/Sema.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,59 @@ struct GPUOptions {
   std::string arch = "sm_90"; ///< "sm_XY"
   unsigned optLevel = 3;
 };
+
+/// Whether `k` runs on the GPU when the host calls it: a stencil, ufunc or
+/// gufunc with target="cuda" (or "gpu"). Its driver is compiled as a GPU
+/// kernel that writes an out= array; calls from other kernels run it on
+/// the caller's target.
+inline bool isGpuDriver(const KernelDecl &k) {
+  return (k.kind == KernelKind::Stencil || k.kind == KernelKind::Ufunc ||
+          k.kind == KernelKind::Gufunc) &&
+         (k.options.target == "cuda" || k.options.target == "gpu");
+}
+
+/// The launch configuration of a GPU driver over a loop nest of `extents`
+/// (the output's shape; a gufunc's outer dimensions). The generated kernel
+/// (MLIRGen.cpp, gpuLoopNest) takes the innermost axis along x, so that the
+/// threads of a warp touch consecutive elements; the axis before it along
+/// y; for rank 3 the first axis along z; for rank 4 and more the axes
+/// before the innermost, linearized, along y. Every axis is a grid-stride
+/// loop, so any grid covers any extent: the grid is capped at the
+/// hardware's limits (2^31-1 blocks in x, 65535 in y and z).
+struct GpuLaunchShape {
+  unsigned grid[3] = {1, 1, 1};
+  unsigned block[3] = {1, 1, 1};
+};
+inline GpuLaunchShape gpuDriverLaunch(const std::vector<int64_t> &extents) {
+  GpuLaunchShape s;
+  size_t r = extents.size();
+  if (r == 0)
+    return s; // one element: the first thread computes it
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  auto cap = [](int64_t v, int64_t hi) {
+    return static_cast<unsigned>(std::max<int64_t>(1, std::min(v, hi)));
+  };
+  constexpr int64_t kThreads = 256;
+  int64_t nx = extents[r - 1];
+  // A warp-multiple along x, the rest of the block along y.
+  int64_t bx = std::min<int64_t>(kThreads, std::max<int64_t>(32, ceilDiv(nx, 32) * 32));
+  s.block[0] = static_cast<unsigned>(bx);
+  s.grid[0] = cap(ceilDiv(nx, bx), (int64_t(1) << 31) - 1);
+  if (r == 1)
+    return s;
+  int64_t ny = extents[r - 2];
+  if (r > 3) {
+    ny = 1;
+    for (size_t d = 0; d + 1 < r; ++d)
+      ny *= extents[d];
+  }
+  int64_t by = std::max<int64_t>(1, std::min(kThreads / bx, ny));
+  s.block[1] = static_cast<unsigned>(by);
+  s.grid[1] = cap(ceilDiv(ny, by), 65535);
+  if (r == 3)
+    s.grid[2] = cap(extents[0], 65535);
+  return s;
+}
 
 /// Prints one stage of the GPU kernel `f`: MLIR (the gpu.module), Lowered
 /// (NVVM), LLVM (the device module's LLVM IR, before libdevice and
