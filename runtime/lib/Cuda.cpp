@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Cuda.h"
+#include "CudaSim.h"
 
 #include "stn/Compiler/Sema.h"
 #include "stn/Error.h"
@@ -42,6 +43,8 @@ const CudaDriver *loadDriver(std::string &why) {
   std::lock_guard<std::mutex> lock(DriverMutex);
   if (Driver)
     return Driver;
+  if (cudaSimulatorEnabled())
+    return Driver = cudaSimulatorDriver();
   const char *env = std::getenv("STN_CUDA_DRIVER");
   std::string path = env && *env ? env : "libcuda.so.1";
   void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -281,6 +284,8 @@ Type gpuArgumentType(const GpuArg &a, const std::string &param) {
 namespace {
 
 CUfunction loadedFunction(GpuSpec &spec, int device, const std::string &kernel) {
+  if (spec.sim)
+    return reinterpret_cast<CUfunction>(spec.sim.get());
   std::lock_guard<std::mutex> lock(spec.mutex);
   auto it = spec.loaded.find(device);
   if (it != spec.loaded.end())

@@ -113,9 +113,14 @@ struct DeviceBuffer {
 /// "9.0"), else the compute capability of `device`.
 std::string gpuTargetArch(int device);
 
+struct SimKernel;
+
 /// One compiled GPU kernel specialization and where it is loaded.
 struct GpuSpec {
   GPUBinary binary;
+  /// Under the CUDA simulator (CudaSim.h): the kernel compiled for the CPU
+  /// (then `binary` holds only the kernel's name and writes).
+  std::shared_ptr<SimKernel> sim;
   std::vector<Type> argTypes;
   std::mutex mutex; ///< guards loaded
   std::map<int, std::pair<CUmodule, CUfunction>> loaded; ///< by device

@@ -21,6 +21,7 @@
 #include "Cache.h"
 #include "CallChecks.h"
 #include "Cuda.h"
+#include "CudaSim.h"
 #include "KernelFault.h"
 #include "KernelRuntime.h"
 
@@ -36,6 +37,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -196,6 +198,11 @@ struct ModuleImpl {
     if (auto it = gpuSpecs.find(key); it != gpuSpecs.end())
       return it->second;
     auto spec = std::make_shared<GpuSpec>();
+    if (cudaSimulatorEnabled()) {
+      compileForSimulator(k, args, hasOut, *spec);
+      gpuSpecs[key] = spec;
+      return spec;
+    }
     CacheSession &cache = *engine->cache;
     std::optional<CacheKey> ck;
     bool found = false;
@@ -225,6 +232,57 @@ struct ModuleImpl {
     }
     gpuSpecs[key] = spec;
     return spec;
+  }
+
+  /// Compiles the GPU kernel `k` for the CUDA simulator (CudaSim.h): CPU
+  /// code in this process's JIT, not cached on disk. Call with `mutex` held.
+  void compileForSimulator(const KernelDecl &k, const std::vector<Type> &args, bool hasOut,
+                           GpuSpec &spec) {
+    DiagnosticEngine diags;
+    TypedFunction *tf = program->specialize(k, args, diags, hasOut);
+    if (!tf)
+      throw Error(diags.format());
+    std::string symbol =
+        fmt::format("__stn_sim_{}_{}", engine->counter.fetch_add(1), tf->symbol);
+    std::string object;
+    bool ok = backend().compileGPUSimulator(*tf, symbol, engine->options.optLevel, object, diags);
+    engine->cache->noteCompilation();
+    if (!ok)
+      throw Error(diags.format());
+    std::string err;
+    auto compiled = engine->link(std::string(), object, std::string(), symbol, tf->argTypes,
+                                 Type::none(), err);
+    if (!compiled)
+      throw Error(fmt::format("internal compiler error: cannot load the simulated GPU kernel "
+                              "'{}': {}",
+                              k.def->name, err));
+    auto sim = std::make_shared<SimKernel>();
+    sim->entry = compiled->fn;
+    sim->code = compiled;
+    for (const Type &t : tf->argTypes)
+      sim->ranks.push_back(t.isArray() ? static_cast<int>(t.rank()) : -1);
+    // syncthreads() anywhere in the kernel or its device functions.
+    std::vector<const TypedFunction *> todo{tf};
+    std::set<const TypedFunction *> seen;
+    while (!todo.empty()) {
+      const TypedFunction *f = todo.back();
+      todo.pop_back();
+      if (!seen.insert(f).second)
+        continue;
+      for (auto &[e, g] : f->gpu)
+        sim->barriers |= g.op == GpuOp::SyncThreads;
+      todo.insert(todo.end(), f->callees.begin(), f->callees.end());
+    }
+    spec.sim = sim;
+    spec.argTypes = tf->argTypes;
+    spec.binary.arch = "sim";
+    spec.binary.kernelName = tf->symbol;
+    // Host arrays are copied back unless the kernel cannot write them: a
+    // stencil's inputs and a ufunc's (GPUPipeline.cpp decides the same).
+    spec.binary.writes.assign(tf->argTypes.size(), true);
+    if (tf->kind == KernelKind::Stencil || tf->kind == KernelKind::Ufunc)
+      for (size_t i = 0; i + 1 < tf->argTypes.size(); ++i)
+        spec.binary.writes[i] = false;
   }
 
   /// The argument types of a target="cuda" driver (GPUPipeline.h) for

@@ -10,6 +10,7 @@
 
 #include "KernelRuntime.h"
 #include "BlockPool.h"
+#include "CudaSim.h"
 #include "KernelFault.h"
 
 #include <cstddef>
@@ -130,6 +131,8 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
   symbols.insert(symbols.end(), parallel.begin(), parallel.end());
   auto faults = faultRuntimeSymbols();
   symbols.insert(symbols.end(), faults.begin(), faults.end());
+  auto sim = cudaSimulatorSymbols();
+  symbols.insert(symbols.end(), sim.begin(), sim.end());
   return symbols;
 }
 

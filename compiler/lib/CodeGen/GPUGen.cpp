@@ -71,7 +71,7 @@ SourceRange rangeOf(mlir::Location loc, const SourceFile &file) {
 
 class Emitter : public GPUIntrinsicEmitter {
 public:
-  explicit Emitter(DiagnosticEngine &diags) : Diags(diags) {}
+  Emitter(DiagnosticEngine &diags, bool simulate) : Diags(diags), Simulate(simulate) {}
 
   bool emit(OpBuilder &b, Location l, const TypedFunction &f, const ast::Expr &e,
             const GpuCall &g, OperandFn operand, llvm::SmallVectorImpl<Value> &out) override {
@@ -98,7 +98,10 @@ public:
       }
       return true;
     case GpuOp::SyncThreads:
-      b.create<gpu::BarrierOp>(l);
+      if (Simulate)
+        runtimeCall(b, l, GPUSimBarrierFunction, {}, {});
+      else
+        b.create<gpu::BarrierOp>(l);
       return true;
     case GpuOp::SharedArray:
       out.push_back(sharedArray(b, l, f, g));
@@ -124,7 +127,33 @@ public:
   }
 
 private:
-  static Value id(OpBuilder &b, Location l, GpuOp op, unsigned dim) {
+  /// A call of the simulator's runtime (declared once per module).
+  static Value runtimeCall(OpBuilder &b, Location l, llvm::StringRef name, mlir::ValueRange args,
+                           mlir::TypeRange results) {
+    auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
+    auto fn = module.lookupSymbol<func::FuncOp>(name);
+    if (!fn) {
+      OpBuilder mb(module.getBodyRegion());
+      mb.setInsertionPointToEnd(module.getBody());
+      fn = mb.create<func::FuncOp>(
+          l, name, b.getFunctionType(mlir::ValueRange(args).getTypes(), results));
+      fn.setPrivate();
+    }
+    auto call = b.create<func::CallOp>(l, fn, args);
+    return results.empty() ? Value() : call.getResult(0);
+  }
+
+  Value id(OpBuilder &b, Location l, GpuOp op, unsigned dim) {
+    if (Simulate) {
+      int code = 3 * (op == GpuOp::ThreadIdx  ? 0
+                      : op == GpuOp::BlockIdx ? 1
+                      : op == GpuOp::BlockDim ? 2
+                                              : 3) +
+                 static_cast<int>(dim);
+      Value c = b.create<arith::ConstantIntOp>(l, code, 32);
+      Value v = runtimeCall(b, l, GPUSimIndexFunction, {c}, {b.getI64Type()});
+      return b.create<arith::IndexCastOp>(l, b.getIndexType(), v);
+    }
     auto d = static_cast<gpu::Dimension>(dim);
     switch (op) {
     case GpuOp::ThreadIdx:
@@ -146,7 +175,11 @@ private:
 
   Value sharedArray(OpBuilder &b, Location l, const TypedFunction &f, const GpuCall &g) {
     mlir::MLIRContext *ctx = b.getContext();
-    auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    // The simulator runs one block at a time: a plain global is its shared
+    // memory.
+    mlir::Attribute space;
+    if (!Simulate)
+      space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     auto elem = mlirStorageType(*ctx, g.dtype);
     auto sharedT = mlir::MemRefType::get(g.shape, elem, mlir::MemRefLayoutAttrInterface(), space);
     auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
@@ -159,6 +192,8 @@ private:
                                  /*constant=*/false, b.getI64IntegerAttr(16));
     }
     Value g0 = b.create<memref::GetGlobalOp>(l, sharedT, name);
+    if (Simulate)
+      return asStnArray(b, l, g0, g);
     auto genericT = mlir::MemRefType::get(g.shape, elem);
     Value generic = b.create<memref::MemorySpaceCastOp>(l, genericT, g0);
     return asStnArray(b, l, generic, g);
@@ -250,6 +285,7 @@ private:
   }
 
   DiagnosticEngine &Diags;
+  bool Simulate;
   unsigned Counter = 0;
 };
 
@@ -275,13 +311,14 @@ void makeKernel(func::FuncOp fn) {
 } // namespace
 
 std::unique_ptr<GPUIntrinsicEmitter> createGPUIntrinsicEmitter(DiagnosticEngine &diags) {
-  return std::make_unique<Emitter>(diags);
+  return std::make_unique<Emitter>(diags, /*simulate=*/false);
 }
 
-bool outlineGPUKernel(mlir::ModuleOp module, const TypedFunction &entry,
-                      DiagnosticEngine &diags) {
-  mlir::MLIRContext *ctx = module.getContext();
-  ctx->loadDialect<gpu::GPUDialect, mlir::LLVM::LLVMDialect>();
+std::unique_ptr<GPUIntrinsicEmitter> createGPUSimulatorEmitter(DiagnosticEngine &diags) {
+  return std::make_unique<Emitter>(diags, /*simulate=*/true);
+}
+
+bool checkGPUCode(mlir::ModuleOp module, const TypedFunction &entry, DiagnosticEngine &diags) {
   // Device memory cannot be allocated by GPU threads: Sema rejects the
   // kernel's own allocations with a precise message; this catches what
   // device functions shared with CPU code (plain @jit) would allocate.
@@ -299,7 +336,7 @@ bool outlineGPUKernel(mlir::ModuleOp module, const TypedFunction &entry,
     return false;
   // The host runtime (random numbers, threads) is not there on the device.
   module.walk([&](func::CallOp c) {
-    if (!ok || !c.getCallee().starts_with("_stn_"))
+    if (!ok || !c.getCallee().starts_with("_stn_") || c.getCallee().starts_with("_stn_sim_"))
       return;
     ok = false;
     bool random = c.getCallee().starts_with("_stn_random");
@@ -309,7 +346,14 @@ bool outlineGPUKernel(mlir::ModuleOp module, const TypedFunction &entry,
                     "')",
                 random ? "draw the numbers on the host and pass them in an array" : "");
   });
-  if (!ok)
+  return ok;
+}
+
+bool outlineGPUKernel(mlir::ModuleOp module, const TypedFunction &entry,
+                      DiagnosticEngine &diags) {
+  mlir::MLIRContext *ctx = module.getContext();
+  ctx->loadDialect<gpu::GPUDialect, mlir::LLVM::LLVMDialect>();
+  if (!checkGPUCode(module, entry, diags))
     return false;
 
   OpBuilder b(ctx);

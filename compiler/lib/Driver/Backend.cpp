@@ -18,9 +18,10 @@ namespace stn {
 namespace {
 
 bool compileToObjectImpl(const TypedFunction &f, const std::string &symbol, unsigned optLevel,
-                         std::string &object, DiagnosticEngine &diags) {
+                         std::string &object, DiagnosticEngine &diags, bool gpuSimulator = false) {
   CodegenOptions opts;
   opts.optLevel = optLevel;
+  opts.gpuSimulator = gpuSimulator;
   auto buf = compileToObject(f, symbol, opts, diags);
   if (!buf)
     return false;
@@ -74,9 +75,20 @@ bool emitGPUStageImpl(const TypedFunction &f, int stage, const std::string &arch
   return emitGPUStage(f, static_cast<IRStage>(stage), opts, out, diags);
 }
 
-const BackendPlugin Plugin = {BackendABIVersion, compileToObjectImpl, emitStageImpl,
-                              createJITImpl,     addObjectImpl,       destroyJITImpl,
-                              hostDescriptionImpl, compileGPUImpl,    emitGPUStageImpl};
+bool compileGPUSimulatorImpl(const TypedFunction &f, const std::string &symbol,
+                             unsigned optLevel, std::string &object, DiagnosticEngine &diags) {
+  return compileToObjectImpl(f, symbol, optLevel, object, diags, /*gpuSimulator=*/true);
+}
+
+bool compileCPUImpl(const TypedFunction &f, const std::string &symbol, unsigned optLevel,
+                    std::string &object, DiagnosticEngine &diags) {
+  return compileToObjectImpl(f, symbol, optLevel, object, diags);
+}
+
+const BackendPlugin Plugin = {BackendABIVersion,   compileCPUImpl,   emitStageImpl,
+                              createJITImpl,       addObjectImpl,    destroyJITImpl,
+                              hostDescriptionImpl, compileGPUImpl,   emitGPUStageImpl,
+                              compileGPUSimulatorImpl};
 
 } // namespace
 } // namespace stn

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/Pipeline.h"
+#include "stn/Compiler/GPUGen.h"
 #include "stn/Compiler/MLIRGen.h"
 #include "stn/Compiler/OptimizationReport.h"
 #include "stn/Compiler/Passes.h"
@@ -72,9 +73,16 @@ std::string mlirToString(mlir::ModuleOp m) {
 //===----------------------------------------------------------------------===//
 
 mlir::OwningOpRef<mlir::ModuleOp> buildMLIR(mlir::MLIRContext &ctx, const TypedFunction &f,
-                                            DiagnosticEngine &diags, CodegenLog *log = nullptr) {
-  auto module = generateMLIR(ctx, f, diags, nullptr, log);
+                                            const CodegenOptions &opts, DiagnosticEngine &diags,
+                                            CodegenLog *log = nullptr) {
+  std::unique_ptr<GPUIntrinsicEmitter> sim;
+  if (opts.gpuSimulator)
+    sim = createGPUSimulatorEmitter(diags);
+  auto module = generateMLIR(ctx, f, diags, sim.get(), log);
   if (!module)
+    return nullptr;
+  // The simulator refuses what a GPU would.
+  if (sim && !checkGPUCode(*module, f, diags))
     return nullptr;
   // Clean up what MLIRGen leaves for the canonicalizer: redundant block
   // arguments from SSA construction, unreachable blocks after returns.
@@ -161,7 +169,7 @@ bool addSourceLineDebugInfo(mlir::MLIRContext &ctx, mlir::ModuleOp module,
 
 /// Adds `void entrySymbol(void **args)` calling the kernel (see Pipeline.h).
 bool addEntryWrapper(llvm::Module &m, const TypedFunction &f, const std::string &entrySymbol,
-                     DiagnosticEngine &diags) {
+                     bool noResult, DiagnosticEngine &diags) {
   llvm::Function *kernel = m.getFunction(f.symbol);
   if (!kernel) {
     diags.error(nullptr, {}, "internal compiler error: kernel function missing after lowering");
@@ -222,7 +230,8 @@ bool addEntryWrapper(llvm::Module &m, const TypedFunction &f, const std::string 
     else if (t.isScalar() || t.isArray())
       leaves.push_back(t);
   };
-  collect(f.resultType);
+  if (!noResult)
+    collect(f.resultType);
   unsigned n = static_cast<unsigned>(f.argTypes.size());
   for (unsigned k = 0; k < leaves.size(); ++k) {
     llvm::Value *v = leaves.size() == 1 ? static_cast<llvm::Value *>(call)
@@ -267,6 +276,7 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
                                                 const TypedFunction &f,
                                                 const std::string &entrySymbol,
                                                 llvm::TargetMachine &tm,
+                                                const CodegenOptions &opts,
                                                 DiagnosticEngine &diags) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
@@ -278,7 +288,8 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
   }
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
-  if (!addEntryWrapper(*m, f, entrySymbol, diags))
+  // A simulated GPU kernel returns nothing (a driver writes its out=).
+  if (!addEntryWrapper(*m, f, entrySymbol, opts.gpuSimulator, diags))
     return nullptr;
   std::string err;
   llvm::raw_string_ostream os(err);
@@ -382,7 +393,7 @@ bool run(const TypedFunction &f, IRStage stop, bool wantObject, const std::strin
   // decisions and LLVM's remarks on the way (OptimizationReport.h).
   bool report = stop == IRStage::Diagnostics;
   CodegenLog log;
-  auto module = buildMLIR(ctx, f, diags, report ? &log : nullptr);
+  auto module = buildMLIR(ctx, f, opts, diags, report ? &log : nullptr);
   if (!module)
     return false;
   if (stop == IRStage::MLIR) {
@@ -404,7 +415,7 @@ bool run(const TypedFunction &f, IRStage stop, bool wantObject, const std::strin
   std::vector<OptimizationRemark> remarks;
   if (report)
     collectOptimizationRemarks(llctx, remarks);
-  auto m = translateToLLVMIR(*module, llctx, f, entrySymbol, *tm, diags);
+  auto m = translateToLLVMIR(*module, llctx, f, entrySymbol, *tm, opts, diags);
   if (!m)
     return false;
   optimize(*m, *tm, opts.optLevel, allowsApproximateMath(f));

@@ -24,7 +24,7 @@
 
 namespace stn {
 
-constexpr unsigned BackendABIVersion = 3; ///< 3: emitStage takes IRStage::Diagnostics
+constexpr unsigned BackendABIVersion = 4; ///< 4: compileGPUSimulator
 
 struct BackendPlugin {
   unsigned abiVersion;
@@ -52,6 +52,10 @@ struct BackendPlugin {
   /// Prints stage `stage` (an IRStage) of the GPU kernel `f` for `arch`.
   bool (*emitGPUStage)(const TypedFunction &f, int stage, const std::string &arch,
                        unsigned optLevel, std::string &out, DiagnosticEngine &diags);
+  /// The GPU kernel `f` as CPU code for the CUDA simulator
+  /// (CodegenOptions::gpuSimulator): like compileToObject.
+  bool (*compileGPUSimulator)(const TypedFunction &f, const std::string &symbol,
+                              unsigned optLevel, std::string &object, DiagnosticEngine &diags);
 };
 
 } // namespace stn

@@ -51,6 +51,23 @@ public:
 /// The emitter GPU compilations pass to generateMLIR.
 std::unique_ptr<GPUIntrinsicEmitter> createGPUIntrinsicEmitter(DiagnosticEngine &diags);
 
+/// The emitter of the CUDA simulator ($STN_CUDA_SIM, docs/gpu.md), which
+/// runs GPU kernels on the CPU: the kernel is compiled as CPU code whose
+/// thread and block indices come from the runtime (`_stn_sim_index(code)`,
+/// code = 3 * {thread, block, blockDim, gridDim} + axis), whose
+/// syncthreads() switches to the block's next thread
+/// (`_stn_sim_syncthreads()`), and whose shared arrays are plain globals
+/// (the simulator runs one block at a time).
+std::unique_ptr<GPUIntrinsicEmitter> createGPUSimulatorEmitter(DiagnosticEngine &diags);
+constexpr const char *GPUSimIndexFunction = "_stn_sim_index";
+constexpr const char *GPUSimBarrierFunction = "_stn_sim_syncthreads";
+
+/// Rejects what GPU code cannot do, with a diagnostic at the offending
+/// expression of the module MLIRGen produced for `entry`: allocating device
+/// memory, calling the host runtime (random numbers). Used before outlining
+/// and by the simulator, which must refuse what a GPU would.
+bool checkGPUCode(mlir::ModuleOp module, const TypedFunction &entry, DiagnosticEngine &diags);
+
 /// The name of the gpu.module that holds a compiled kernel.
 constexpr const char *GPUModuleName = "stn_gpu";
 

@@ -40,6 +40,11 @@ enum class IRStage { MLIR, Lowered, LLVM, Asm, PTX, Diagnostics };
 
 struct CodegenOptions {
   unsigned optLevel = 3;
+  /// Compile a GPU kernel (an explicit one, or a target="cuda" driver that
+  /// writes its out= array) as CPU code for the CUDA simulator
+  /// (GPUGen.h): the entry returns nothing and the runtime calls it once
+  /// per simulated thread.
+  bool gpuSimulator = false;
 };
 
 /// Prints one stage of `f` into `out`. False on error (reported to diags).
