@@ -51,7 +51,8 @@ const CudaDriver *loadDriver(std::string &why) {
   if (!h) {
     const char *e = dlerror();
     why = fmt::format("no CUDA driver: {} not found or not loadable ({}); GPU kernels need an "
-                      "NVIDIA GPU with its driver installed",
+                      "NVIDIA GPU with its driver installed (or STN_CUDA_SIM=1, which runs them "
+                      "in the CUDA simulator on the CPU)",
                       path, e ? e : "unknown error");
     return nullptr;
   }

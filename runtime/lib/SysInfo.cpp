@@ -15,6 +15,7 @@
 #include "stn/Image.h"
 
 #include "Backend.h"
+#include "CudaSim.h"
 
 #include <fmt/format.h>
 
@@ -176,6 +177,8 @@ SystemInfo systemInfo() {
   }
 
   queryCuda(info);
+  if (detail::cudaSimulatorEnabled())
+    info.cudaStatus += "; STN_CUDA_SIM is set: GPU kernels run in the CUDA simulator on the CPU";
 
   info.cacheDir = cache::directory();
   info.cacheEnabled = cache::enabled({}, &info.cacheDisabledBecause);
