@@ -1,18 +1,28 @@
 //===- gpu_bench.cpp - GPU kernels against a device-to-device copy --------===//
 //
 // Issue 7's GPU measurements, for a machine with an NVIDIA GPU (see
-// docs/gpu.md for carrying a build there). Three kernels of dsl-examples/,
-// all on data resident on the device, timed with CUDA events:
+// docs/gpu.md for carrying a build there). Kernels of dsl-examples/, all on
+// data resident on the device, timed with CUDA events:
 //   smooth     the seed's 3x3 int8 smooth over a 256x1000x1000 stack
 //              (cuda_smooth.stn), against cuMemcpyDtoD of the same bytes:
-//              bandwidth counts bytes read + written (2 x 256 MB)
+//              bandwidth counts bytes read + written (2 x 256 MB). The same
+//              smooth without a hand-written kernel (cuda_targets.stn),
+//              called with Kernel::callOnDevice on a DeviceArray into a
+//              preallocated DeviceArray: @stencil(target="cuda") with its
+//              int64 result as Numba types it (256 MB read + 2 GB written),
+//              the same stencil into an int8 out= (the bytes of the
+//              hand-written kernel), and the seed's "aspirational"
+//              @gufunc("(n, m) -> (n, m)", target="cuda") on @stencil (int8).
+//              Each smooth row also reports its bandwidth as a fraction of
+//              the copy's.
 //   mandelbrot the course's kernel on a 1024x1536 uint8 image, 50 iterations
 //              (cuda_mandelbrot.stn, the course's 32x16 grid of 32x8 blocks,
 //              and a grid covering the image)
 //   matmul     the tiled shared-memory float32 matrix product, n = 2048
 //              (cuda_matmul.stn), and the plain one
 // Each result is checked once against the same file's CPU kernel (smooth on
-// one image, Mandelbrot on the whole image) before timing.
+// one image, Mandelbrot on the whole image) before timing; the
+// target="cuda" smooths against the hand-written kernel on the whole stack.
 //
 // Variants are interleaved (A B A B ...) and each reported as the median of
 // --reps runs after warm-up (first launch = compile + load, excluded).
@@ -99,6 +109,44 @@ int main(int argc, char **argv) {
     variants.push_back({"copy DtoD 256 MB", stackBytes, 0, [&] { dcopy.copyFrom(dx); }, {}});
     variants.push_back({"smooth 256x1000x1000 i8", stackBytes, 0,
                         [&] { smooth.launch(sgrid, sblock, dx, dout); }, {}});
+
+    // The same smooth as target="cuda" stencil and stacked gufunc: no grid,
+    // no indices; the results go into preallocated device arrays.
+    stn::Module tm = engine.loadFile(examples + "/cuda_targets.stn");
+    stn::Kernel stencil = tm.kernel("smooth_stencil"), stacked = tm.kernel("smooth");
+    stn::DeviceArray dwide = stn::DeviceArray::empty(stn::DType::Int64, {K, N, M});
+    stn::DeviceArray dnarrow = stn::DeviceArray::empty(stn::DType::Int8, {K, N, M});
+    stn::DeviceArray dstacked = stn::DeviceArray::empty(stn::DType::Int8, {K, N, M});
+    stencil.callOnDevice({dx}, dwide);
+    stencil.callOnDevice({dx}, dnarrow);
+    stacked.callOnDevice({dx}, dstacked);
+    {
+      // Against the hand-written kernel, checked above, on the whole stack.
+      std::vector<int8_t> ref(K * N * M), got(K * N * M);
+      dout.copyToHost(stn::ArrayView::of(ref.data(), {K, N, M}));
+      for (auto [name, d] :
+           {std::pair<const char *, stn::DeviceArray *>{"stencil int8 out", &dnarrow},
+            {"stacked gufunc", &dstacked}}) {
+        d->copyToHost(stn::ArrayView::of(got.data(), {K, N, M}));
+        if (got != ref) {
+          std::fprintf(stderr, "smooth %s: differs from the hand-written kernel\n", name);
+          return 1;
+        }
+      }
+      std::vector<int64_t> wide(K * N * M);
+      dwide.copyToHost(stn::ArrayView::of(wide.data(), {K, N, M}));
+      if (!std::equal(wide.begin(), wide.end(), ref.begin())) {
+        std::fprintf(stderr, "smooth stencil int64: differs from the hand-written kernel\n");
+        return 1;
+      }
+    }
+    variants.push_back({"smooth @stencil cuda -> i64", 9.0 * K * N * M, 0,
+                        [&] { stencil.callOnDevice({dx}, dwide); }, {}});
+    variants.push_back({"smooth @stencil cuda -> i8 out=", stackBytes, 0,
+                        [&] { stencil.callOnDevice({dx}, dnarrow); }, {}});
+    variants.push_back({"smooth @gufunc+@stencil cuda i8", stackBytes, 0,
+                        [&] { stacked.callOnDevice({dx}, dstacked); }, {}});
+    const size_t firstSmooth = 1, lastSmooth = variants.size() - 1;
 
     // Mandelbrot.
     stn::Module md = engine.loadFile(examples + "/cuda_mandelbrot.stn");
@@ -187,7 +235,12 @@ int main(int argc, char **argv) {
                   v.bytes ? std::to_string(int(v.bytes / ms / 1e6)).c_str() : "-",
                   v.flops ? std::to_string(int(v.flops / ms / 1e6)).c_str() : "-");
     }
-    std::printf("\nsmooth / copy bandwidth: %.1f%%\n", 100.0 * copyMs / median(variants[1].ms));
+    // Bandwidth of each smooth as a fraction of the copy's.
+    double copyBw = variants[0].bytes / copyMs;
+    std::printf("\n");
+    for (size_t i = firstSmooth; i <= lastSmooth; ++i)
+      std::printf("%-34s %5.1f%% of copy bandwidth\n", variants[i].name.c_str(),
+                  100.0 * variants[i].bytes / median(variants[i].ms) / copyBw);
     return 0;
   } catch (const stn::Error &e) {
     std::fprintf(stderr, "%s\n", e.what());

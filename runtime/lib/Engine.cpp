@@ -807,9 +807,10 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
     result = DeviceArray::empty(dtypeOf(full.back().scalarKind()), shape, device);
     launchArgs.push_back(result);
   }
-  // The loop nest: the whole output, or a gufunc's outer dimensions.
+  // The loop nest: the whole output (also of a gufunc stacked on a stencil,
+  // MLIRGen's genGufunc), or a gufunc's outer dimensions.
   std::vector<int64_t> loop = shape;
-  if (k.kind == KernelKind::Gufunc)
+  if (k.kind == KernelKind::Gufunc && !k.stencilCore)
     loop.resize(shape.size() - std::min(shape.size(), k.layout.outputs[0].size()));
   for (int64_t e : loop)
     if (e == 0)

@@ -6,6 +6,14 @@
 // the same file's CPU kernel or a plain C++ loop; without a GPU or driver
 // each test skips with the reason (gpu::unavailableReason()).
 //
+// target="cuda" stencils, ufuncs and gufuncs (TargetsSource) are checked
+// the same way: GpuNoDevice for what happens before the GPU (shape checks,
+// the no-driver error, callOnDevice on other kernels, scalar ufunc calls on
+// the CPU); GpuDevice.TargetCuda* call them through Kernel::call (host
+// arrays, with and without out=) and Kernel::callOnDevice (DeviceArrays,
+// with and without out) and compare every result with the same source
+// compiled with target="cpu" and with a C++ loop, over odd shapes.
+//
 // Inputs are random (fresh per run, seed printed on failure) and outputs
 // are poisoned before each launch, so unwritten elements show.
 //
@@ -17,12 +25,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <memory>
 #include <random>
+#include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -68,6 +82,278 @@ private:
 };
 
 using stn::test::errorOf;
+
+//===----------------------------------------------------------------------===//
+// target="cuda" stencils, ufuncs and gufuncs: the kernels, C++ references
+//===----------------------------------------------------------------------===//
+
+/// The target="cuda" kernels of the tests below; with target="cpu"
+/// substituted (targetsOn) they are the CPU reference. Float code adds and
+/// subtracts before it multiplies, never after: a GPU may contract a * b + c
+/// into one FMA where the CPU (without fastmath) rounds twice, and every
+/// result is compared exactly.
+const char *TargetsSource = R"stn(
+from numba import stencil, vectorize, guvectorize, jit, cuda
+
+@stencil(target="cuda")
+def smooth2(x):
+    return (x[-1, -1] + x[-1, 0] + x[-1, 1] +
+            x[ 0, -1] + x[ 0, 0] + x[ 0, 1] +
+            x[ 1, -1] + x[ 1, 0] + x[ 1, 1]) // 9
+
+@stencil(target="cuda")
+def smooth3(x):
+    return (x[0, -1, -1] + x[0, -1, 0] + x[0, -1, 1] +
+            x[0,  0, -1] + x[0,  0, 0] + x[0,  0, 1] +
+            x[0,  1, -1] + x[0,  1, 0] + x[0,  1, 1]) // 9
+
+@stencil(target="cuda", cval=-2.5)
+def cross2(a):
+    return a[0, -1] + a[0, 1] + a[-1, 0] + a[1, 0] - a[0, 0]
+
+@stencil(target="cuda", cval=-2.5)
+def cross3(a):
+    return (a[-1, 0, 0] + a[1, 0, 0] + a[0, -1, 0] + a[0, 1, 0] +
+            a[0, 0, -1] + a[0, 0, 1] - a[0, 0, 0])
+
+@vectorize(target="cuda")
+def comb(a, b):
+    return (a + b) * (a - b)
+
+@guvectorize("(n)->()", target="cuda")
+def total(x, res):
+    s = 0.0
+    for v in x:
+        s += v
+    res[0] = s
+
+@guvectorize("(n, m) -> (n, m)", target="cuda")
+@stencil
+def smooth_stack(x):
+    return (x[-1, -1] + x[-1, 0] + x[-1, 1] +
+            x[ 0, -1] + x[ 0, 0] + x[ 0, 1] +
+            x[ 1, -1] + x[ 1, 0] + x[ 1, 1]) // 9
+
+@jit
+def plain(x):
+    return x[0]
+
+@cuda.jit
+def explicit(x):
+    x[0] = 1
+)stn";
+
+/// TargetsSource with every target="cuda" replaced by `target`.
+std::string targetsOn(const std::string &target) {
+  std::string s = TargetsSource;
+  const std::string from = "target=\"cuda\"", to = "target=\"" + target + "\"";
+  int replaced = 0;
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
+    s.replace(p, from.size(), to);
+    ++replaced;
+  }
+  EXPECT_EQ(replaced, 7) << "the CPU reference must differ from the GPU kernels in the target";
+  return s;
+}
+
+/// A C-order host array of T; its storage has at least one element, so that
+/// even an empty array's view has a data pointer.
+template <class T> struct HostArray {
+  HostArray(std::vector<int64_t> shape, T fill) : Shape(std::move(shape)) {
+    Data.assign(static_cast<size_t>(std::max<int64_t>(1, size())), fill);
+  }
+  int64_t size() const {
+    int64_t n = 1;
+    for (int64_t e : Shape)
+      n *= e;
+    return n;
+  }
+  stn::ArrayView view() { return stn::ArrayView::of(Data.data(), Shape); }
+  /// The elements (without the spare one of an empty array).
+  std::vector<T> elements() const { return {Data.begin(), Data.begin() + size()}; }
+  std::vector<int64_t> Shape;
+  std::vector<T> Data;
+};
+
+/// The elements of a view of any strides, in C order.
+template <class T> std::vector<T> elementsOf(const stn::ArrayView &v) {
+  std::vector<T> out;
+  int64_t n = v.size();
+  std::vector<int64_t> idx(v.shape.size(), 0);
+  for (int64_t e = 0; e < n; ++e) {
+    const char *p = static_cast<const char *>(v.data);
+    for (size_t d = 0; d < idx.size(); ++d)
+      p += idx[d] * v.strides[d];
+    out.push_back(*reinterpret_cast<const T *>(p));
+    for (size_t d = idx.size(); d-- > 0;) {
+      if (++idx[d] < v.shape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+/// Numba's floor division of an int64 sum by 9.
+int64_t floorDiv9(int64_t s) { return s / 9 - ((s % 9 != 0) && (s < 0)); }
+
+/// The seed's smooth over `images` C-order n x m int8 images: the int64
+/// floor mean of each interior element's 3x3 neighborhood, 0 on the border.
+std::vector<int64_t> smoothRef(const std::vector<int8_t> &x, int64_t images, int64_t n,
+                               int64_t m) {
+  std::vector<int64_t> r(static_cast<size_t>(images * n * m), 0);
+  for (int64_t s = 0; s < images; ++s)
+    for (int64_t i = 1; i + 1 < n; ++i)
+      for (int64_t j = 1; j + 1 < m; ++j) {
+        int64_t sum = 0;
+        for (int di = -1; di <= 1; ++di)
+          for (int dj = -1; dj <= 1; ++dj)
+            sum += x[(s * n + i + di) * m + j + dj];
+        r[(s * n + i) * m + j] = floorDiv9(sum);
+      }
+  return r;
+}
+
+/// cross2 on an n x m float32 array: the same additions in the same order
+/// (Python's left to right), cval -2.5 on the border.
+std::vector<float> cross2Ref(const std::vector<float> &a, int64_t n, int64_t m) {
+  std::vector<float> r(static_cast<size_t>(n * m), -2.5f);
+  auto at = [&](int64_t i, int64_t j) { return a[i * m + j]; };
+  for (int64_t i = 1; i + 1 < n; ++i)
+    for (int64_t j = 1; j + 1 < m; ++j)
+      r[i * m + j] = at(i, j - 1) + at(i, j + 1) + at(i - 1, j) + at(i + 1, j) - at(i, j);
+  return r;
+}
+
+/// cross3 on a k x n x m float32 array, likewise.
+std::vector<float> cross3Ref(const std::vector<float> &a, int64_t k, int64_t n, int64_t m) {
+  std::vector<float> r(static_cast<size_t>(k * n * m), -2.5f);
+  auto at = [&](int64_t s, int64_t i, int64_t j) { return a[(s * n + i) * m + j]; };
+  for (int64_t s = 1; s + 1 < k; ++s)
+    for (int64_t i = 1; i + 1 < n; ++i)
+      for (int64_t j = 1; j + 1 < m; ++j)
+        r[(s * n + i) * m + j] = at(s - 1, i, j) + at(s + 1, i, j) + at(s, i - 1, j) +
+                                 at(s, i + 1, j) + at(s, i, j - 1) + at(s, i, j + 1) -
+                                 at(s, i, j);
+  return r;
+}
+
+/// comb on a (n, 1) column and a (m,) row, broadcast to (n, m), in the
+/// result type R (float32 stays float32; int32 computes in int64).
+template <class R, class T>
+std::vector<R> combRef(const std::vector<T> &col, const std::vector<T> &row, int64_t n,
+                       int64_t m) {
+  std::vector<R> r(static_cast<size_t>(n * m));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      R a = static_cast<R>(col[i]), b = static_cast<R>(row[j]);
+      r[i * m + j] = (a + b) * (a - b);
+    }
+  return r;
+}
+
+/// total on k rows of n float64: each row summed from its start.
+std::vector<double> totalRef(const std::vector<double> &x, int64_t k, int64_t n) {
+  std::vector<double> r(static_cast<size_t>(k), 0.0);
+  for (int64_t s = 0; s < k; ++s) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < n; ++j)
+      sum += x[s * n + j];
+    r[s] = sum;
+  }
+  return r;
+}
+
+/// Calls `kernel` of `gpu` (target="cuda") with `args` in every way the
+/// host API offers and compares each result, of type Out and shape
+/// `shape`, with `ref` (a C++ loop): Kernel::call with host arrays (a new
+/// array, and out= a poisoned host array), Kernel::callOnDevice with the
+/// arrays as DeviceArrays (a new device array, and a poisoned one as out);
+/// and the same kernel of `cpu` (target="cpu") gives `ref` too. Host inputs
+/// are left as they were.
+template <class Out>
+void expectEveryPathGives(const stn::Module &gpu, const stn::Module &cpu,
+                          const std::string &kernel, const std::vector<stn::Arg> &args,
+                          const std::vector<int64_t> &shape, const std::vector<Out> &ref,
+                          Out poison) {
+  SCOPED_TRACE(kernel + " -> " + shapeString(shape));
+  const stn::DType dt = stn::DTypeOf<Out>::value;
+  std::vector<std::vector<char>> before;
+  for (const stn::Arg &a : args)
+    if (a.isArray())
+      before.emplace_back(static_cast<const char *>(a.array().data),
+                          static_cast<const char *>(a.array().data) +
+                              a.array().size() * stn::itemSize(a.array().dtype));
+  // The CPU kernel: the reference agrees with Numba's semantics as stn
+  // implements them.
+  stn::Value c = cpu.kernel(kernel).call(args);
+  ASSERT_TRUE(c.isArray());
+  EXPECT_EQ(c.array().dtype(), dt);
+  EXPECT_EQ(c.array().shape(), shape);
+  EXPECT_EQ(elementsOf<Out>(c.array().view()), ref) << "target=\"cpu\"";
+  // Host arrays in, a new host array out.
+  stn::Value g = gpu.kernel(kernel).call(args);
+  ASSERT_TRUE(g.isArray());
+  EXPECT_EQ(g.array().dtype(), dt);
+  EXPECT_EQ(g.array().shape(), shape);
+  EXPECT_EQ(elementsOf<Out>(g.array().view()), ref) << "Kernel::call";
+  // out= a host array: every element is written.
+  HostArray<Out> out(shape, poison);
+  stn::Value o = gpu.kernel(kernel).call(args, {{"out", out.view()}});
+  ASSERT_TRUE(o.isArray());
+  EXPECT_EQ(o.array().data(), static_cast<void *>(out.Data.data()));
+  EXPECT_EQ(out.elements(), ref) << "Kernel::call with out=";
+  // The inputs are untouched.
+  size_t b = 0;
+  for (const stn::Arg &a : args)
+    if (a.isArray()) {
+      const char *p = static_cast<const char *>(a.array().data);
+      EXPECT_TRUE(std::equal(before[b].begin(), before[b].end(), p)) << "input " << b;
+      ++b;
+    }
+  // DeviceArrays in, a new DeviceArray out.
+  std::vector<stn::GpuArg> dargs;
+  for (const stn::Arg &a : args)
+    dargs.push_back(a.isArray() ? stn::GpuArg(stn::DeviceArray::fromHost(a.array()))
+                                : stn::GpuArg(a.scalar()));
+  stn::DeviceArray d = gpu.kernel(kernel).callOnDevice(dargs);
+  EXPECT_EQ(d.dtype(), dt);
+  EXPECT_EQ(d.shape(), shape);
+  EXPECT_EQ(elementsOf<Out>(d.toHost().view()), ref) << "callOnDevice";
+  // Into a preallocated, poisoned DeviceArray, which is returned.
+  HostArray<Out> poisoned(shape, poison);
+  stn::DeviceArray dout = stn::DeviceArray::fromHost(poisoned.view());
+  stn::DeviceArray r = gpu.kernel(kernel).callOnDevice(dargs, dout);
+  EXPECT_EQ(r.devicePointer(), dout.devicePointer());
+  EXPECT_EQ(elementsOf<Out>(dout.toHost().view()), ref) << "callOnDevice with out";
+}
+
+template <class T> std::vector<T> randomValues(std::mt19937_64 &rng, int64_t n, T lo, T hi) {
+  std::vector<T> v(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  for (T &x : v) {
+    if constexpr (std::is_floating_point_v<T>)
+      x = static_cast<T>(lo + (hi - lo) * std::uniform_real_distribution<double>(0, 1)(rng));
+    else
+      x = static_cast<T>(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
+  }
+  return v;
+}
+
+/// A HostArray of random values in [lo, hi].
+template <class T>
+HostArray<T> randomArray(std::mt19937_64 &rng, std::vector<int64_t> shape, T lo, T hi) {
+  HostArray<T> a(std::move(shape), T(0));
+  std::vector<T> v = randomValues<T>(rng, a.size(), lo, hi);
+  std::copy(v.begin(), v.end(), a.Data.begin());
+  return a;
+}
 
 //===----------------------------------------------------------------------===//
 // Without a device
@@ -170,6 +456,133 @@ TEST(GpuNoDevice, CPUReferencesOfTheExamples) {
   stn::Module av = engine.loadFile(Examples + "/cuda_average.stn");
   std::vector<double> v = {1, 4, 9, 16};
   EXPECT_DOUBLE_EQ(av.kernel("average_sqrt")(stn::ArrayView::of(v.data(), {4})).asDouble(), 2.5);
+}
+
+TEST(GpuNoDevice, TargetCudaCallsCheckShapesThenNeedADriver) {
+  if (stn::gpu::available())
+    GTEST_SKIP() << "a CUDA driver is loaded in this process; the no-driver path is "
+                    "covered on machines without one (and by test/lit/gpu/diag-targets.stn)";
+  ScopedEnv env("STN_CUDA_DRIVER", "/nonexistent/libcuda.so.1");
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(TargetsSource, "targets.stn");
+  std::vector<int8_t> img(4 * 5, 3);
+  std::vector<int64_t> out(4 * 5, 77);
+  stn::ArrayView iv = stn::ArrayView::of(img.data(), {4, 5});
+  // A stencil with host arrays goes to the GPU: no driver.
+  std::string e = errorOf([&] { mod.kernel("smooth2")(iv); });
+  EXPECT_NE(e.find("no CUDA driver: /nonexistent/libcuda.so.1 not found"), std::string::npos)
+      << e;
+  e = errorOf([&] {
+    mod.kernel("smooth2").call({iv}, {{"out", stn::ArrayView::of(out.data(), {4, 5})}});
+  });
+  EXPECT_NE(e.find("no CUDA driver"), std::string::npos) << e;
+  EXPECT_EQ(out, std::vector<int64_t>(4 * 5, 77)); // out= untouched
+  e = errorOf([&] { mod.kernel("smooth2").callOnDevice({iv}); });
+  EXPECT_NE(e.find("no CUDA driver"), std::string::npos) << e;
+  // So do a ufunc, a gufunc and the stacked gufunc.
+  std::vector<float> a(3, 1.0f), b(4, 2.0f);
+  e = errorOf([&] {
+    mod.kernel("comb")(stn::ArrayView::of(a.data(), {3}), stn::ArrayView::of(a.data(), {3}));
+  });
+  EXPECT_NE(e.find("no CUDA driver"), std::string::npos) << e;
+  e = errorOf([&] { mod.kernel("comb")(stn::ArrayView::of(a.data(), {3}), 2.0f); });
+  EXPECT_NE(e.find("no CUDA driver"), std::string::npos) << e;
+  std::vector<double> rows(6, 1.0);
+  e = errorOf([&] { mod.kernel("total")(stn::ArrayView::of(rows.data(), {2, 3})); });
+  EXPECT_NE(e.find("no CUDA driver"), std::string::npos) << e;
+  e = errorOf([&] { mod.kernel("smooth_stack")(stn::ArrayView::of(img.data(), {1, 4, 5})); });
+  EXPECT_NE(e.find("no CUDA driver"), std::string::npos) << e;
+  // Shapes are checked first, with the CPU call's messages.
+  e = errorOf([&] {
+    mod.kernel("comb")(stn::ArrayView::of(a.data(), {3}), stn::ArrayView::of(b.data(), {4}));
+  });
+  EXPECT_NE(e.find("cannot broadcast the arguments of 'comb': 'b' has extent 4 on axis 0 but "
+                   "'a' has 3"),
+            std::string::npos)
+      << e;
+  e = errorOf([&] {
+    mod.kernel("comb").callOnDevice(
+        {stn::ArrayView::of(a.data(), {3}), stn::ArrayView::of(b.data(), {4})});
+  });
+  EXPECT_NE(e.find("cannot broadcast the arguments of 'comb'"), std::string::npos) << e;
+  e = errorOf([&] {
+    mod.kernel("smooth2").call({iv}, {{"out", stn::ArrayView::of(out.data(), {5, 4})}});
+  });
+  EXPECT_NE(e.find("but the result has shape (4, 5)"), std::string::npos) << e;
+  // A gufunc whose result would be one number is refused before the driver.
+  e = errorOf([&] { mod.kernel("total")(stn::ArrayView::of(rows.data(), {6})); });
+  EXPECT_NE(e.find("'total' has target=\"cuda\" but these arguments (f64[::1]) give a result "
+                   "of type float64: GPU calls need an array result"),
+            std::string::npos)
+      << e;
+}
+
+TEST(GpuNoDevice, CallOnDeviceIsForTargetCudaKernels) {
+  // All of these are refused before a driver is needed.
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(TargetsSource, "targets.stn");
+  std::vector<double> x(4, 1.0);
+  stn::ArrayView xv = stn::ArrayView::of(x.data(), {4});
+  std::string e = errorOf([&] { mod.kernel("plain").callOnDevice({xv}); });
+  EXPECT_NE(e.find("'plain' is not a stencil, ufunc or gufunc with target=\"cuda\": "
+                   "callOnDevice runs those; call it with Kernel::call"),
+            std::string::npos)
+      << e;
+  e = errorOf([&] { mod.kernel("explicit").callOnDevice({xv}); });
+  EXPECT_NE(e.find("'explicit' is not a stencil, ufunc or gufunc with target=\"cuda\": "
+                   "callOnDevice runs those; launch a GPU kernel with Kernel::launch"),
+            std::string::npos)
+      << e;
+  // The same kernels with target="cpu" are not for callOnDevice either.
+  stn::Module cpu = engine.loadString(targetsOn("cpu"), "targets-cpu.stn");
+  e = errorOf([&] { cpu.kernel("smooth2").callOnDevice({xv}); });
+  EXPECT_NE(e.find("'smooth2' is not a stencil, ufunc or gufunc with target=\"cuda\""),
+            std::string::npos)
+      << e;
+  // Argument count, and at least one array.
+  e = errorOf([&] { mod.kernel("comb").callOnDevice({xv}); });
+  EXPECT_NE(e.find("kernel 'comb' takes 2 arguments but 1 was given"), std::string::npos) << e;
+  e = errorOf([&] { mod.kernel("comb").callOnDevice({1.0, 2.0}); });
+  EXPECT_NE(e.find("'comb' has target=\"cuda\": a GPU call needs at least one array argument"),
+            std::string::npos)
+      << e;
+}
+
+TEST(GpuNoDevice, TargetCudaUfuncOfScalarsRunsOnTheCPU) {
+  // One value needs no grid: computed on the CPU, without a driver.
+  std::unique_ptr<ScopedEnv> env;
+  if (!stn::gpu::available())
+    env = std::make_unique<ScopedEnv>("STN_CUDA_DRIVER", "/nonexistent/libcuda.so.1");
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(TargetsSource, "targets.stn");
+  stn::Value f = mod.kernel("comb")(3.5f, 1.5f);
+  ASSERT_TRUE(f.isScalar());
+  EXPECT_EQ(f.scalar().dtype(), stn::DType::Float32);
+  EXPECT_EQ(f.asDouble(), 10.0); // (3.5 + 1.5) * (3.5 - 1.5)
+  stn::Value i = mod.kernel("comb")(int32_t{7}, int32_t{-3});
+  ASSERT_TRUE(i.isScalar());
+  EXPECT_EQ(i.scalar().dtype(), stn::DType::Int64); // int32 + int32 is int64 (Numba)
+  EXPECT_EQ(i.asInt(), 40);
+}
+
+TEST(GpuNoDevice, TargetCudaKernelsEmitPTX) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(TargetsSource, "targets.stn");
+  std::string ptx = mod.emit("smooth_stack", "i8[:,:,:]", stn::Stage::PTX);
+  EXPECT_NE(ptx.find(".visible .entry gufunc_smooth_stack__i8a3__i8a3C__out("),
+            std::string::npos);
+  EXPECT_NE(ptx.find("%ctaid.z"), std::string::npos); // images along z
+  std::string mlir = mod.emit("comb", "f32, f32", stn::Stage::MLIR);
+  EXPECT_NE(mlir.find("gpu.func @ufunc_comb__f32a1C__f32a1C__f32a1C__out("), std::string::npos)
+      << mlir;
+  std::string e = errorOf([&] { mod.emit("cross2", "f32[:,:]", stn::Stage::Diagnostics); });
+  EXPECT_NE(e.find("'cross2' is a GPU kernel: --emit=diagnostics reports on CPU kernels"),
+            std::string::npos)
+      << e;
+  // The CPU version of the same source is no GPU kernel.
+  stn::Module cpu = engine.loadString(targetsOn("cpu"), "targets-cpu.stn");
+  e = errorOf([&] { cpu.emit("smooth2", "i8[:,:]", stn::Stage::PTX); });
+  EXPECT_NE(e.find("'smooth2' is not a GPU kernel"), std::string::npos) << e;
 }
 
 //===----------------------------------------------------------------------===//
@@ -429,6 +842,239 @@ TEST_F(GpuDevice, LaunchErrorsNameTheDriverError) {
                 stn::ArrayView::of(avg.data(), {1}));
   });
   EXPECT_NE(e.find("CUDA_ERROR_INVALID_VALUE"), std::string::npos) << e;
+}
+
+
+/// The target="cuda" kernels and their target="cpu" twins, in one engine.
+struct Targets {
+  stn::Engine engine{noCache()};
+  stn::Module Gpu = engine.loadString(TargetsSource, "targets.stn");
+  stn::Module Cpu = engine.loadString(targetsOn("cpu"), "targets-cpu.stn");
+};
+
+/// Shapes for 2-d kernels: single elements, thin in either direction,
+/// more than one block (256 threads) along a row and more rows than one
+/// block covers, an empty axis.
+const std::vector<std::pair<int64_t, int64_t>> Shapes2D = {
+    {1, 1}, {2, 2}, {3, 3}, {1000, 3}, {3, 1000}, {37, 300}, {300, 37}, {0, 5}, {5, 0}};
+
+TEST_F(GpuDevice, TargetCudaStencil2D) {
+  Targets t;
+  for (auto [n, m] : Shapes2D) {
+    SCOPED_TRACE(seedNote());
+    HostArray<int8_t> x = randomArray<int8_t>(Rng, {n, m}, -128, 127);
+    expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "smooth2", {x.view()}, {n, m},
+                                  smoothRef(x.elements(), 1, n, m), int64_t{0x7777777777});
+    HostArray<float> a = randomArray<float>(Rng, {n, m}, -100.0f, 100.0f);
+    expectEveryPathGives<float>(t.Gpu, t.Cpu, "cross2", {a.view()}, {n, m},
+                                cross2Ref(a.elements(), n, m), NAN);
+  }
+}
+
+TEST_F(GpuDevice, TargetCudaStencil3D) {
+  Targets t;
+  const std::vector<std::vector<int64_t>> shapes = {
+      {1, 1, 1}, {3, 3, 3}, {2, 1000, 3}, {3, 3, 1000}, {5, 37, 300}, {4, 70, 9},
+      {0, 4, 4}, {4, 0, 4}, {4, 4, 0}};
+  for (const auto &s : shapes) {
+    SCOPED_TRACE(seedNote());
+    HostArray<int8_t> x = randomArray<int8_t>(Rng, s, -128, 127);
+    expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "smooth3", {x.view()}, s,
+                                  smoothRef(x.elements(), s[0], s[1], s[2]), int64_t{-77});
+    HostArray<float> a = randomArray<float>(Rng, s, -100.0f, 100.0f);
+    expectEveryPathGives<float>(t.Gpu, t.Cpu, "cross3", {a.view()}, s,
+                                cross3Ref(a.elements(), s[0], s[1], s[2]), NAN);
+  }
+}
+
+TEST_F(GpuDevice, TargetCudaStencilOfAStridedHostView) {
+  Targets t;
+  // The transpose of a C-order array: the host view is copied in whatever
+  // its strides, and the result has the view's shape.
+  const int64_t n = 45, m = 70;
+  HostArray<int8_t> x = randomArray<int8_t>(Rng, {m, n}, -128, 127);
+  stn::ArrayView tv(x.Data.data(), stn::DType::Int8, {n, m}, {1, n});
+  std::vector<int8_t> tc = elementsOf<int8_t>(tv);
+  std::vector<int64_t> ref = smoothRef(tc, 1, n, m);
+  expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "smooth2", {tv}, {n, m}, ref, int64_t{5});
+  // out= a Fortran-order host view: written through its strides.
+  std::vector<int64_t> f(n * m, 5);
+  stn::ArrayView fv(f.data(), stn::DType::Int64, {n, m}, {8, 8 * n});
+  t.Gpu.kernel("smooth2").call({tv}, {{"out", fv}});
+  EXPECT_EQ(elementsOf<int64_t>(fv), ref) << seedNote();
+}
+
+TEST_F(GpuDevice, TargetCudaUfuncBroadcastsAColumnAndARow) {
+  Targets t;
+  // (n, 1) with (m,) gives (n, m).
+  for (auto [n, m] : Shapes2D) {
+    SCOPED_TRACE(seedNote());
+    HostArray<float> fc = randomArray<float>(Rng, {n, 1}, -1000.0f, 1000.0f);
+    HostArray<float> fr = randomArray<float>(Rng, {m}, -1000.0f, 1000.0f);
+    expectEveryPathGives<float>(t.Gpu, t.Cpu, "comb", {fc.view(), fr.view()}, {n, m},
+                                combRef<float>(fc.elements(), fr.elements(), n, m), NAN);
+    HostArray<int32_t> ic = randomArray<int32_t>(Rng, {n, 1}, -1000000, 1000000);
+    HostArray<int32_t> ir = randomArray<int32_t>(Rng, {m}, -1000000, 1000000);
+    expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "comb", {ic.view(), ir.view()}, {n, m},
+                                  combRef<int64_t>(ic.elements(), ir.elements(), n, m),
+                                  int64_t{0x5555555555});
+  }
+}
+
+TEST_F(GpuDevice, TargetCudaUfuncWithAScalarAndHigherRanks) {
+  Targets t;
+  SCOPED_TRACE(seedNote());
+  // A scalar argument is a kernel parameter.
+  HostArray<float> a = randomArray<float>(Rng, {300, 5}, -10.0f, 10.0f);
+  std::vector<float> one(1, 2.5f);
+  expectEveryPathGives<float>(t.Gpu, t.Cpu, "comb", {a.view(), 2.5f}, {300, 5},
+                              combRef<float>(a.elements(), one, 1500, 1), NAN);
+  // Rank 3 (images along z) and rank 4 (outer axes linearized along y),
+  // broadcasting the last axis.
+  for (std::vector<int64_t> s : {std::vector<int64_t>{3, 40, 50}, {2, 3, 4, 70}, {1, 1, 1, 1}}) {
+    HostArray<int32_t> x = randomArray<int32_t>(Rng, s, -30000, 30000);
+    HostArray<int32_t> y = randomArray<int32_t>(Rng, {s.back()}, -30000, 30000);
+    int64_t rows = x.size() / s.back();
+    std::vector<int64_t> ref(static_cast<size_t>(x.size()));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < s.back(); ++j) {
+        int64_t u = x.Data[r * s.back() + j], v = y.Data[j];
+        ref[r * s.back() + j] = (u + v) * (u - v);
+      }
+    expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "comb", {x.view(), y.view()}, s, ref, int64_t{-1});
+  }
+}
+
+TEST_F(GpuDevice, TargetCudaUfuncBeyondTheGridLimitInZ) {
+  Targets t;
+  // More images than blocks along z (65535): the z loop strides over them.
+  SCOPED_TRACE(seedNote());
+  const int64_t k = 70000;
+  HostArray<int32_t> x = randomArray<int32_t>(Rng, {k, 1, 2}, -1000, 1000);
+  HostArray<int32_t> y = randomArray<int32_t>(Rng, {2}, -1000, 1000);
+  std::vector<int64_t> ref(static_cast<size_t>(2 * k));
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < 2; ++j) {
+      int64_t u = x.Data[r * 2 + j], v = y.Data[j];
+      ref[r * 2 + j] = (u + v) * (u - v);
+    }
+  expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "comb", {x.view(), y.view()}, {k, 1, 2}, ref,
+                                int64_t{-1});
+}
+
+TEST_F(GpuDevice, TargetCudaGufuncOneThreadPerRow) {
+  Targets t;
+  for (auto [k, n] : Shapes2D) {
+    SCOPED_TRACE(seedNote());
+    HostArray<double> x = randomArray<double>(Rng, {k, n}, -1.0, 1.0);
+    expectEveryPathGives<double>(t.Gpu, t.Cpu, "total", {x.view()}, {k},
+                                 totalRef(x.elements(), k, n), NAN);
+  }
+  // Two outer axes.
+  SCOPED_TRACE(seedNote());
+  HostArray<double> x = randomArray<double>(Rng, {7, 40, 9}, -1.0, 1.0);
+  expectEveryPathGives<double>(t.Gpu, t.Cpu, "total", {x.view()}, {7, 40},
+                               totalRef(x.elements(), 7 * 40, 9), NAN);
+}
+
+TEST_F(GpuDevice, TargetCudaGufuncStackedOnAStencil) {
+  Targets t;
+  const std::vector<std::vector<int64_t>> shapes = {
+      {1, 1, 1}, {1, 3, 3}, {4, 1000, 3}, {3, 3, 1000}, {6, 37, 300}, {0, 5, 5}, {3, 0, 5}};
+  for (const auto &s : shapes) {
+    SCOPED_TRACE(seedNote());
+    HostArray<int8_t> x = randomArray<int8_t>(Rng, s, -128, 127);
+    std::vector<int64_t> wide = smoothRef(x.elements(), s[0], s[1], s[2]);
+    std::vector<int8_t> ref(wide.begin(), wide.end());
+    expectEveryPathGives<int8_t>(t.Gpu, t.Cpu, "smooth_stack", {x.view()}, s, ref, int8_t{77});
+  }
+  // One image (no outer axis).
+  SCOPED_TRACE(seedNote());
+  HostArray<int8_t> x = randomArray<int8_t>(Rng, {50, 60}, -128, 127);
+  std::vector<int64_t> wide = smoothRef(x.elements(), 1, 50, 60);
+  expectEveryPathGives<int8_t>(t.Gpu, t.Cpu, "smooth_stack", {x.view()}, {50, 60},
+                               std::vector<int8_t>(wide.begin(), wide.end()), int8_t{77});
+}
+
+TEST_F(GpuDevice, TargetCudaResultsStayOnTheDevice) {
+  Targets t;
+  // A chain of calls on device arrays, one copy back at the end; a host
+  // array and a DeviceArray mixed in one call.
+  SCOPED_TRACE(seedNote());
+  const int64_t k = 3, n = 40, m = 50;
+  HostArray<int8_t> x = randomArray<int8_t>(Rng, {k, n, m}, -128, 127);
+  stn::DeviceArray dx = stn::DeviceArray::fromHost(x.view());
+  stn::DeviceArray once = t.Gpu.kernel("smooth_stack").callOnDevice({dx});
+  stn::DeviceArray twice = stn::DeviceArray::empty(stn::DType::Int8, {k, n, m});
+  t.Gpu.kernel("smooth_stack").callOnDevice({once}, twice);
+  std::vector<int64_t> r1 = smoothRef(x.elements(), k, n, m);
+  std::vector<int8_t> r1n(r1.begin(), r1.end());
+  std::vector<int64_t> r2 = smoothRef(r1n, k, n, m);
+  EXPECT_EQ(elementsOf<int8_t>(twice.toHost().view()), std::vector<int8_t>(r2.begin(), r2.end()));
+  HostArray<float> col = randomArray<float>(Rng, {n, 1}, -5.0f, 5.0f);
+  HostArray<float> row = randomArray<float>(Rng, {m}, -5.0f, 5.0f);
+  stn::DeviceArray drow = stn::DeviceArray::fromHost(row.view());
+  stn::DeviceArray mixed = t.Gpu.kernel("comb").callOnDevice({col.view(), drow});
+  EXPECT_EQ(elementsOf<float>(mixed.toHost().view()),
+            combRef<float>(col.elements(), row.elements(), n, m));
+  // An out of another dtype gets the result converted, as on the CPU: the
+  // int64 smooth into int8.
+  stn::DeviceArray narrow = stn::DeviceArray::empty(stn::DType::Int8, {k, n, m});
+  t.Gpu.kernel("smooth3").callOnDevice({dx}, narrow);
+  EXPECT_EQ(elementsOf<int8_t>(narrow.toHost().view()), r1n);
+  // A device out= of the wrong shape is refused like a host one.
+  stn::DeviceArray bad = stn::DeviceArray::empty(stn::DType::Int8, {k, m, n});
+  std::string e = errorOf([&] { t.Gpu.kernel("smooth_stack").callOnDevice({dx}, bad); });
+  EXPECT_NE(e.find("but the result has shape (3, 40, 50)"), std::string::npos) << e;
+}
+
+TEST_F(GpuDevice, TargetCudaExampleMatchesItsCPUVersion) {
+  // dsl-examples/cuda_targets.stn against the same file with target="cpu".
+  std::ifstream in(Examples + "/cuda_targets.stn");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string src = text.str();
+  int replaced = 0;
+  for (size_t p = src.find("target=\"cuda\""); p != std::string::npos;
+       p = src.find("target=\"cuda\"", p)) {
+    src.replace(p, 13, "target=\"cpu\"");
+    ++replaced;
+  }
+  ASSERT_GE(replaced, 3); // the three decorators (and the comments)
+  stn::Engine engine(noCache());
+  stn::Module gpu = engine.loadFile(Examples + "/cuda_targets.stn");
+  stn::Module cpu = engine.loadString(src, "cuda_targets-cpu.stn");
+  for (auto [kernel, sig] : {std::pair<const char *, const char *>{"smooth_stencil", "i8[:,:,:]"},
+                             {"smooth", "i8[:,:,:]"},
+                             {"hypot", "f32, f32"}}) { // really CPU kernels
+    std::string e = errorOf([&] { cpu.emit(kernel, sig, stn::Stage::PTX); });
+    EXPECT_NE(e.find("is not a GPU kernel"), std::string::npos) << kernel << ": " << e;
+  }
+  SCOPED_TRACE(seedNote());
+  const int64_t k = 3, n = 37, m = 300;
+  HostArray<int8_t> x = randomArray<int8_t>(Rng, {k, n, m}, -128, 127);
+  std::vector<int64_t> ref = smoothRef(x.elements(), k, n, m);
+  expectEveryPathGives<int64_t>(gpu, cpu, "smooth_stencil", {x.view()}, {k, n, m}, ref,
+                                int64_t{99});
+  expectEveryPathGives<int8_t>(gpu, cpu, "smooth", {x.view()}, {k, n, m},
+                               std::vector<int8_t>(ref.begin(), ref.end()), int8_t{99});
+  // hypot: a GPU may contract a * a + b * b into an FMA, so the last bits
+  // may differ from the CPU's.
+  HostArray<float> a = randomArray<float>(Rng, {n, 1}, -100.0f, 100.0f);
+  HostArray<float> b = randomArray<float>(Rng, {m}, -100.0f, 100.0f);
+  stn::Value g = gpu.kernel("hypot")(a.view(), b.view());
+  stn::Value c = cpu.kernel("hypot")(a.view(), b.view());
+  ASSERT_EQ(g.array().shape(), (std::vector<int64_t>{n, m}));
+  ASSERT_EQ(g.array().dtype(), stn::DType::Float32);
+  std::vector<float> gv = elementsOf<float>(g.array().view());
+  std::vector<float> cv = elementsOf<float>(c.array().view());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      double ref = std::hypot(double(a.Data[i]), double(b.Data[j]));
+      ASSERT_NEAR(gv[i * m + j], ref, 1e-6 * ref) << i << ", " << j;
+      ASSERT_NEAR(cv[i * m + j], ref, 1e-6 * ref) << i << ", " << j;
+    }
+  EXPECT_EQ(gpu.kernel("hypot")(3.0, 4.0).asDouble(), 5.0); // scalars: on the CPU
 }
 
 } // namespace

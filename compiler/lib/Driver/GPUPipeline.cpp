@@ -158,6 +158,13 @@ bool lowerToNVVM(mlir::MLIRContext &ctx, mlir::ModuleOp module, const GPUOptions
   target.fastFlag = fastmath;
   target.ftzFlag = fastmath;
   pm.addPass(mlir::createGpuNVVMAttachTarget(target));
+  // NVPTX's data layout before translation, which otherwise takes LLVM's
+  // default one: int64 loads and stores would be 4-byte aligned and split
+  // into two 32-bit accesses.
+  module.walk([&](mlir::gpu::GPUModuleOp gm) {
+    gm->setAttr(mlir::LLVM::LLVMDialect::getDataLayoutAttrName(),
+                mlir::StringAttr::get(&ctx, "e-i64:64-i128:128-v16:16-v32:32-n16:32:64"));
+  });
   mlir::OpPassManager &gpm = pm.nest<mlir::gpu::GPUModuleOp>();
   // Views (subview, reinterpret_cast) become explicit offset/stride
   // arithmetic in affine.apply, which lower-affine turns into arith.
@@ -198,6 +205,21 @@ bool lowerToNVVM(mlir::MLIRContext &ctx, mlir::ModuleOp module, const GPUOptions
     op.setSuccessOrdering(mlir::LLVM::AtomicOrdering::monotonic);
     op.setFailureOrdering(mlir::LLVM::AtomicOrdering::monotonic);
   });
+  // Without fastmath, float32 sqrt is LLVM's intrinsic, which NVPTX emits
+  // as the correctly rounded sqrt.rn.f32 (as Numba does): libdevice's
+  // __nv_sqrtf is sqrt.approx.f32 unless __CUDA_PREC_SQRT is set, which
+  // NVVM reflection in LLVM 19 cannot be told. (The NVVM conversion
+  // forbids the intrinsic, hence after it.)
+  if (!fastmath)
+    module.walk([](mlir::LLVM::CallOp call) {
+      auto callee = call.getCallee();
+      if (!callee || *callee != "__nv_sqrtf" || call.getNumOperands() != 1)
+        return;
+      mlir::OpBuilder b(call);
+      auto sqrt = b.create<mlir::LLVM::SqrtOp>(call.getLoc(), call.getOperand(0));
+      call.getResult().replaceAllUsesWith(sqrt.getResult());
+      call.erase();
+    });
   return true;
 }
 
