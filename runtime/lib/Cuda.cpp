@@ -498,6 +498,8 @@ using namespace detail;
 
 namespace gpu {
 
+bool simulated() { return detail::cudaSimulatorEnabled(); }
+
 bool available() {
   std::string why;
   const CudaDriver *d = loadDriver(why);

@@ -100,50 +100,30 @@ CUresult simDriverGetVersion(int *v) {
   *v = 0; // not a driver
   return Success;
 }
-CUresult simGetErrorName(CUresult r, const char **s) {
-  switch (r) {
-  case Success:
-    *s = "CUDA_SUCCESS";
-    return Success;
-  case InvalidValue:
-    *s = "CUDA_ERROR_INVALID_VALUE";
-    return Success;
-  case OutOfMemory:
-    *s = "CUDA_ERROR_OUT_OF_MEMORY";
-    return Success;
-  case InvalidDevice:
-    *s = "CUDA_ERROR_INVALID_DEVICE";
-    return Success;
-  case NotSupported:
-    *s = "CUDA_ERROR_NOT_SUPPORTED";
-    return Success;
-  default:
-    *s = nullptr;
-    return InvalidValue;
-  }
+/// The driver's name and description of each error the simulator returns.
+struct SimError {
+  CUresult code;
+  const char *name, *text;
+};
+constexpr SimError Errors[] = {
+    {Success, "CUDA_SUCCESS", "no error"},
+    {InvalidValue, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {OutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {InvalidDevice, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {NotSupported, "CUDA_ERROR_NOT_SUPPORTED",
+     "operation not supported (by the stn CUDA simulator)"},
+};
+CUresult describeError(CUresult r, const char **s, bool name) {
+  for (const SimError &e : Errors)
+    if (e.code == r) {
+      *s = name ? e.name : e.text;
+      return Success;
+    }
+  *s = nullptr;
+  return InvalidValue;
 }
-CUresult simGetErrorString(CUresult r, const char **s) {
-  switch (r) {
-  case Success:
-    *s = "no error";
-    return Success;
-  case InvalidValue:
-    *s = "invalid argument";
-    return Success;
-  case OutOfMemory:
-    *s = "out of memory";
-    return Success;
-  case InvalidDevice:
-    *s = "invalid device ordinal";
-    return Success;
-  case NotSupported:
-    *s = "operation not supported (by the stn CUDA simulator)";
-    return Success;
-  default:
-    *s = nullptr;
-    return InvalidValue;
-  }
-}
+CUresult simGetErrorName(CUresult r, const char **s) { return describeError(r, s, true); }
+CUresult simGetErrorString(CUresult r, const char **s) { return describeError(r, s, false); }
 CUresult simDeviceGetCount(int *n) {
   *n = 1;
   return Success;

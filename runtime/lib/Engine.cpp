@@ -190,9 +190,7 @@ struct ModuleImpl {
   /// disk cache (the architecture is part of the key) or the back end.
   std::shared_ptr<GpuSpec> getGpuSpec(const KernelDecl &k, const std::vector<Type> &args,
                                       const std::string &arch, bool hasOut = false) {
-    std::string key = k.def->name + "(";
-    for (size_t i = 0; i < args.size(); ++i)
-      key += (i ? ", " : "") + args[i].str();
+    std::string key = k.def->name + "(" + describeTypes(args);
     key += (hasOut ? ", out=) " : ") ") + arch;
     std::lock_guard<std::mutex> lock(mutex);
     if (auto it = gpuSpecs.find(key); it != gpuSpecs.end())
@@ -234,6 +232,30 @@ struct ModuleImpl {
     return spec;
   }
 
+  /// Compiles `tf` into an object (`object`) exporting `symbol`, for the
+  /// CPU or, with `gpuSimulator`, as a GPU kernel for the CUDA simulator,
+  /// and links it into the JIT (keyed by `digest` unless empty).
+  std::shared_ptr<CompiledSpec> compileAndLink(const KernelDecl &k, const TypedFunction &tf,
+                                               const std::string &symbol,
+                                               const std::string &digest, bool gpuSimulator,
+                                               std::string &object) {
+    DiagnosticEngine diags;
+    unsigned opt = engine->options.optLevel;
+    bool ok = gpuSimulator ? backend().compileGPUSimulator(tf, symbol, opt, object, diags)
+                           : backend().compileToObject(tf, symbol, opt, object, diags);
+    engine->cache->noteCompilation();
+    if (!ok)
+      throw Error(diags.format());
+    std::string err;
+    // A simulated kernel returns nothing (a driver writes its out=).
+    auto spec = engine->link(digest, object, std::string(), symbol, tf.argTypes,
+                             gpuSimulator ? Type::none() : tf.resultType, err);
+    if (!spec)
+      throw Error(fmt::format("internal compiler error: cannot load the compiled kernel '{}': {}",
+                              k.def->name, err));
+    return spec;
+  }
+
   /// Compiles the GPU kernel `k` for the CUDA simulator (CudaSim.h): CPU
   /// code in this process's JIT, not cached on disk. Call with `mutex` held.
   void compileForSimulator(const KernelDecl &k, const std::vector<Type> &args, bool hasOut,
@@ -245,17 +267,7 @@ struct ModuleImpl {
     std::string symbol =
         fmt::format("__stn_sim_{}_{}", engine->counter.fetch_add(1), tf->symbol);
     std::string object;
-    bool ok = backend().compileGPUSimulator(*tf, symbol, engine->options.optLevel, object, diags);
-    engine->cache->noteCompilation();
-    if (!ok)
-      throw Error(diags.format());
-    std::string err;
-    auto compiled = engine->link(std::string(), object, std::string(), symbol, tf->argTypes,
-                                 Type::none(), err);
-    if (!compiled)
-      throw Error(fmt::format("internal compiler error: cannot load the simulated GPU kernel "
-                              "'{}': {}",
-                              k.def->name, err));
+    auto compiled = compileAndLink(k, *tf, symbol, std::string(), /*gpuSimulator=*/true, object);
     auto sim = std::make_shared<SimKernel>();
     sim->entry = compiled->fn;
     sim->code = compiled;
@@ -277,12 +289,9 @@ struct ModuleImpl {
     spec.argTypes = tf->argTypes;
     spec.binary.arch = "sim";
     spec.binary.kernelName = tf->symbol;
-    // Host arrays are copied back unless the kernel cannot write them: a
-    // stencil's inputs and a ufunc's (GPUPipeline.cpp decides the same).
+    // Without the GPU compilation's analysis every host array is copied
+    // back (device memory is host memory here: that only costs a copy).
     spec.binary.writes.assign(tf->argTypes.size(), true);
-    if (tf->kind == KernelKind::Stencil || tf->kind == KernelKind::Ufunc)
-      for (size_t i = 0; i + 1 < tf->argTypes.size(); ++i)
-        spec.binary.writes[i] = false;
   }
 
   /// The argument types of a target="cuda" driver (GPUPipeline.h) for
@@ -363,9 +372,7 @@ struct ModuleImpl {
   /// no lock.
   std::shared_ptr<CompiledSpec> getSpec(const KernelDecl &k, const std::vector<Type> &args,
                                         bool hasOut = false) {
-    std::string key = k.def->name + "(";
-    for (size_t i = 0; i < args.size(); ++i)
-      key += (i ? ", " : "") + args[i].str();
+    std::string key = k.def->name + "(" + describeTypes(args);
     key += hasOut ? ", out=)" : ")";
     std::lock_guard<std::mutex> lock(mutex);
     auto it = specs.find(key);
@@ -424,16 +431,8 @@ struct ModuleImpl {
         store ? cachedEntrySymbol(*ck)
               : fmt::format("__stn_entry_{}_{}", engine->counter.fetch_add(1), tf->symbol);
     std::string object;
-    bool ok = backend().compileToObject(*tf, symbol, engine->options.optLevel, object, diags);
-    engine->cache->noteCompilation();
-    if (!ok)
-      throw Error(diags.format());
-    std::string err;
-    auto spec = engine->link(ck ? ck->digest : std::string(), object, std::string(), symbol,
-                             tf->argTypes, tf->resultType, err);
-    if (!spec)
-      throw Error(fmt::format("internal compiler error: cannot load the compiled kernel '{}': {}",
-                              k.def->name, err));
+    auto spec = compileAndLink(k, *tf, symbol, ck ? ck->digest : std::string(),
+                               /*gpuSimulator=*/false, object);
     if (store) {
       // Later processes load the kernel as a shared object without LLVM;
       // without a linker the entry holds the object for the JIT only. The
@@ -799,9 +798,12 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
   int device = gpu::currentDevice();
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
   auto spec = impl.getGpuSpec(k, full, arch, /*hasOut=*/true);
+  // A host out= gets the result from a device array (launchGpu would also
+  // copy its old contents in, which the kernel overwrites).
+  const ArrayView *hostOut = out && out->isHostArray() ? &out->hostArray() : nullptr;
   DeviceArray result;
   std::vector<GpuArg> launchArgs = args;
-  if (out) {
+  if (out && !hostOut) {
     launchArgs.push_back(*out);
   } else {
     result = DeviceArray::empty(dtypeOf(full.back().scalarKind()), shape, device);
@@ -818,6 +820,10 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
   GpuLaunchShape ls = gpuDriverLaunch(loop);
   detail::launchGpu(*spec, k, Dim3(ls.grid[0], ls.grid[1], ls.grid[2]),
                     Dim3(ls.block[0], ls.block[1], ls.block[2]), launchArgs, device);
+  if (hostOut) {
+    result.copyToHost(*hostOut); // waits for the kernel
+    return DeviceArray();
+  }
   return result;
 }
 

@@ -433,6 +433,7 @@ std::vector<bool> writtenParameters(mlir::ModuleOp module, const TypedFunction &
   });
   if (!kernel)
     return std::vector<bool>(entry.argTypes.size(), true);
+  mlir::SymbolTable symbols(kernel->getParentOfType<gpu::GPUModuleOp>());
   unsigned arg = 0;
   for (size_t p = 0; p < entry.argTypes.size(); ++p) {
     const Type &t = entry.argTypes[p];
@@ -440,8 +441,9 @@ std::vector<bool> writtenParameters(mlir::ModuleOp module, const TypedFunction &
       arg += t.isScalar() ? 1 : 0; // host arguments are scalars or arrays
       continue;
     }
-    // Follow the array through views, casts and block arguments; a use that
-    // is neither a read nor a view is taken as a write.
+    // Follow the array through views, casts, block arguments and into the
+    // functions it is passed to (a stencil's body, a gufunc's core); a use
+    // that is neither a read nor a view is taken as a write.
     llvm::SetVector<Value> work;
     work.insert(kernel.getArgument(arg++));
     bool writes = false;
@@ -455,6 +457,13 @@ std::vector<bool> writtenParameters(mlir::ModuleOp module, const TypedFunction &
           for (Value r : op->getResults())
             work.insert(r);
           continue;
+        }
+        if (auto call = dyn_cast<func::CallOp>(op)) {
+          auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+          if (callee && !callee.isExternal()) {
+            work.insert(callee.getArgument(use.getOperandNumber()));
+            continue;
+          }
         }
         if (auto br = dyn_cast<mlir::BranchOpInterface>(op)) {
           for (unsigned s = 0; s < op->getNumSuccessors(); ++s) {

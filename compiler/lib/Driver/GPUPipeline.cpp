@@ -132,12 +132,6 @@ mlir::OwningOpRef<mlir::ModuleOp> buildGPUModule(mlir::MLIRContext &ctx, const T
     return nullptr;
   }
   writes = writtenParameters(*module, f);
-  // A stencil's inputs are read-only and a ufunc's core sees elements: a
-  // driver of either writes its out= array alone (the analysis counts the
-  // inputs' uses in calls of the body as writes).
-  if (f.kind == KernelKind::Stencil || f.kind == KernelKind::Ufunc)
-    for (size_t i = 0; i + 1 < writes.size(); ++i)
-      writes[i] = false;
   return module;
 }
 
@@ -372,7 +366,14 @@ static bool emitGPUStageIn(mlir::MLIRContext &ctx, const TypedFunction &f, IRSta
   if (!module)
     return false;
   if (stage == IRStage::MLIR) {
-    out = mlirToString(*module);
+    // Which host arrays a launch copies back (writtenParameters).
+    std::string names;
+    for (size_t i = 0; i < writes.size(); ++i)
+      if (writes[i])
+        names += std::string(names.empty() ? "" : ", ") +
+                 (i < f.def->params.size() ? f.def->params[i].name : "out");
+    out = "// stn: the kernel may write " + (names.empty() ? "no array" : names) + "\n" +
+          mlirToString(*module);
     return true;
   }
   bool fastmath = f.decl && f.decl->options.fastmath;

@@ -103,6 +103,9 @@ namespace gpu {
 bool available();
 /// Why available() is false ("" when it is true). Never throws.
 std::string unavailableReason();
+/// GPU code runs in the CUDA simulator on the CPU ($STN_CUDA_SIM=1,
+/// docs/gpu.md) instead of on a GPU. Never throws.
+bool simulated();
 
 /// The number of CUDA devices.
 int deviceCount();

@@ -80,8 +80,9 @@ bool outlineGPUKernel(mlir::ModuleOp module, const TypedFunction &entry,
                       DiagnosticEngine &diags);
 
 /// For each parameter of the kernel in the outlined `module`: whether the
-/// kernel may write through it (an array reaching a store, an atomic or a
-/// call). The runtime copies back only those of the host arrays it passed.
+/// kernel may write through it (an array reaching a store or an atomic, in
+/// the kernel or in a function it is passed to, or an unknown use). The
+/// runtime copies back only those of the host arrays it passed.
 std::vector<bool> writtenParameters(mlir::ModuleOp module, const TypedFunction &entry);
 
 } // namespace stn
