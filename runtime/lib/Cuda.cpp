@@ -431,6 +431,176 @@ void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
 }
 
 //===----------------------------------------------------------------------===//
+// GPU loops of @jit(target="cuda") kernels (GpuRegions.h)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The call whose host part runs on this thread.
+struct GpuLoopCall {
+  const KernelDecl *kernel = nullptr;
+  const std::vector<GpuRegionLaunch> *regions = nullptr;
+  int device = 0;
+  std::string error; ///< the first failure: later launches are skipped
+};
+thread_local GpuLoopCall *CurrentLoopCall = nullptr;
+
+void launchRegion(GpuLoopCall &c, int64_t index, int64_t *slots, const int64_t counts[3]) {
+  const std::string &name = c.kernel->def->name;
+  if (index < 0 || static_cast<size_t>(index) >= c.regions->size())
+    throw Error(fmt::format("internal error: kernel '{}' launched GPU loop {} of {}", name,
+                            index, c.regions->size()));
+  const GpuRegionLaunch &r = (*c.regions)[index];
+  std::vector<int64_t> extents(counts, counts + r.dims);
+  for (int64_t e : extents)
+    if (e <= 0)
+      return; // no iteration: the reductions keep their values
+  GpuLaunchShape ls = gpuDriverLaunch(extents);
+  if (r.reductions) {
+    // Fewer threads, fewer atomic updates of the results: at most 1024
+    // blocks (the grid-stride loops cover the rest).
+    ls.grid[2] = std::min(ls.grid[2], 4u);
+    ls.grid[1] = std::min(ls.grid[1], 16u);
+    ls.grid[0] = std::min(ls.grid[0], std::max(1u, 1024u / (ls.grid[1] * ls.grid[2])));
+  }
+  const CudaDriver &d = cudaDriver();
+  CUfunction fn = loadedFunction(*r.spec, c.device, name);
+  std::vector<void *> params;
+  for (unsigned i = 0; i < r.paramSlots; ++i)
+    params.push_back(&slots[i]);
+  // Each reduction: a one-element device array, from the value before the
+  // loop to the result (8 bytes each, whatever the type).
+  std::unique_ptr<DeviceBuffer> cells;
+  std::vector<std::array<int64_t, 5>> descriptors(2 * r.reductions);
+  if (r.reductions) {
+    size_t bytes = 8 * r.reductions;
+    cells = std::make_unique<DeviceBuffer>(c.device, bytes);
+    cudaCheck(d.cuMemcpyHtoD(cells->ptr, slots + r.paramSlots, bytes),
+              fmt::format("copying the reductions of kernel '{}' to the GPU", name));
+    for (unsigned j = 0; j < r.reductions; ++j) {
+      // Typed, then as integers (GpuRegions.h): the same cell.
+      int64_t p = static_cast<int64_t>(cells->ptr + 8 * j);
+      for (unsigned view = 0; view < 2; ++view) {
+        descriptors[2 * j + view] = {p, p, 0, 1, 1};
+        for (auto &field : descriptors[2 * j + view])
+          params.push_back(&field);
+      }
+    }
+  }
+  cudaCheck(d.cuLaunchKernel(fn, ls.grid[0], ls.grid[1], ls.grid[2], ls.block[0], ls.block[1],
+                             ls.block[2], 0, nullptr, params.data(), nullptr),
+            fmt::format("launching GPU loop {} of kernel '{}'", index, name));
+  if (r.reductions)
+    cudaCheck(d.cuMemcpyDtoH(slots + r.paramSlots, cells->ptr, 8 * r.reductions),
+              fmt::format("running GPU loop {} of kernel '{}'", index, name));
+}
+
+} // namespace
+
+void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
+                 const std::vector<GpuArg> &args, const std::vector<bool> &writes,
+                 const std::vector<GpuRegionLaunch> &regions, int device,
+                 const std::function<void(std::vector<void *> &)> &run) {
+  const CudaDriver &d = cudaDriver();
+  ScopedContext ctx(device);
+  const std::string &name = k.def->name;
+  struct CopyBack {
+    ArrayView host;
+    std::shared_ptr<DeviceBuffer> buffer;
+  };
+  std::vector<std::shared_ptr<DeviceBuffer>> temporaries;
+  std::vector<CopyBack> copyBacks;
+  std::vector<std::vector<int64_t>> descriptors(args.size());
+  std::vector<std::array<unsigned char, 16>> scalars(args.size());
+  std::vector<void *> ptrs;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &pname = k.def->params[i].name;
+    const Type &t = types[i];
+    if (!t.isArray()) {
+      if (!args[i].isScalar())
+        throw Error(fmt::format("error: argument '{}' of kernel '{}' must be a scalar", pname,
+                                name));
+      scalars[i].fill(0);
+      convertScalar(args[i].scalar(), static_cast<DType>(t.scalarKind()), pname)
+          .store(scalars[i].data());
+      ptrs.push_back(scalars[i].data());
+      continue;
+    }
+    CUdeviceptr ptr = 0;
+    std::vector<int64_t> shape;
+    if (args[i].isDeviceArray()) {
+      const DeviceArray &da = args[i].deviceArray();
+      if (da.device() != device)
+        throw Error(fmt::format("error: argument '{}' of kernel '{}' is on CUDA device {}, but "
+                                "the kernel runs on device {}",
+                                pname, name, da.device(), device));
+      ptr = da.devicePointer();
+      shape = da.shape();
+    } else if (args[i].isHostArray()) {
+      const ArrayView &v = args[i].hostArray();
+      size_t bytes = static_cast<size_t>(v.size()) * itemSize(v.dtype);
+      auto buf = std::make_shared<DeviceBuffer>(device, bytes);
+      temporaries.push_back(buf);
+      if (bytes) {
+        Array packed;
+        const void *src = v.data;
+        if (!v.isCContiguous()) {
+          packed = Array::copyOf(v);
+          src = packed.data<void>();
+        }
+        cudaCheck(d.cuMemcpyHtoD(buf->ptr, src, bytes),
+                  fmt::format("copying argument '{}' to the GPU", pname));
+      }
+      if ((i >= writes.size() || writes[i]) && !v.readonly && bytes)
+        copyBacks.push_back({v, buf});
+      ptr = buf->ptr;
+      shape = v.shape;
+    } else {
+      throw Error(fmt::format("error: argument '{}' of kernel '{}' must be an array", pname,
+                              name));
+    }
+    unsigned r = static_cast<unsigned>(shape.size());
+    auto &desc = descriptors[i];
+    desc.assign(3 + 2 * r, 0);
+    desc[0] = desc[1] = static_cast<int64_t>(ptr);
+    int64_t stride = 1;
+    for (int j = static_cast<int>(r) - 1; j >= 0; --j) {
+      desc[3 + j] = shape[j];
+      desc[3 + r + j] = stride;
+      stride *= std::max<int64_t>(shape[j], 1);
+    }
+    ptrs.push_back(desc.data());
+  }
+  GpuLoopCall call;
+  call.kernel = &k;
+  call.regions = &regions;
+  call.device = device;
+  GpuLoopCall *saved = CurrentLoopCall;
+  CurrentLoopCall = &call;
+  try {
+    run(ptrs);
+  } catch (...) {
+    CurrentLoopCall = saved;
+    throw;
+  }
+  CurrentLoopCall = saved;
+  cudaCheck(d.cuCtxSynchronize(), fmt::format("running the GPU loops of kernel '{}'", name));
+  if (!call.error.empty())
+    throw Error(call.error);
+  for (auto &cb : copyBacks) {
+    if (cb.host.isCContiguous()) {
+      cudaCheck(d.cuMemcpyDtoH(cb.host.data, cb.buffer->ptr, cb.buffer->bytes),
+                "copying a result back from the GPU");
+    } else {
+      std::vector<char> tmp(cb.buffer->bytes);
+      cudaCheck(d.cuMemcpyDtoH(tmp.data(), cb.buffer->ptr, cb.buffer->bytes),
+                "copying a result back from the GPU");
+      scatterInto(tmp.data(), cb.host);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Cache payload
 //===----------------------------------------------------------------------===//
 
@@ -684,3 +854,20 @@ void DeviceArray::copyFrom(const DeviceArray &other) {
 }
 
 } // namespace stn
+
+/// Called by the host part of a `@jit(target="cuda")` kernel for each of its
+/// GPU regions (GpuRegions.h). Errors are kept for runGpuLoops to throw:
+/// they must not unwind through compiled code.
+extern "C" __attribute__((visibility("default"))) void
+_stn_gpu_launch(int64_t region, int64_t slots, int64_t n0, int64_t n1, int64_t n2) {
+  using namespace stn::detail;
+  GpuLoopCall *c = CurrentLoopCall;
+  if (!c || !c->error.empty())
+    return;
+  const int64_t counts[3] = {n0, n1, n2};
+  try {
+    launchRegion(*c, region, reinterpret_cast<int64_t *>(slots), counts);
+  } catch (const std::exception &e) {
+    c->error = e.what();
+  }
+}

@@ -17,6 +17,7 @@
 #include "stn/Gpu.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,27 @@ Type gpuArgumentType(const GpuArg &a, const std::string &param);
 /// Launches `spec` (see Kernel::launch in Engine.h for the transfers).
 void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
                const std::vector<GpuArg> &args, int device);
+
+/// One GPU region of a `@jit(target="cuda")` kernel (GpuRegions.h): its
+/// compiled kernel and the layout of its launch slots.
+struct GpuRegionLaunch {
+  std::shared_ptr<GpuSpec> spec;
+  unsigned paramSlots = 0; ///< slots of the kernel's free variables and bounds
+  unsigned reductions = 0; ///< then one slot per reduction
+  unsigned dims = 1;       ///< grid loops (1 to 3)
+};
+
+/// Runs the host part of the `@jit(target="cuda")` kernel `k` on `device`:
+/// host arrays among `args` are copied to the GPU (and back afterwards
+/// where `writes` says the kernel may write them, unless read-only);
+/// `run` gets one pointer per parameter (scalars converted to `types`,
+/// arrays as descriptors of device memory) and calls the host part, whose
+/// `_stn_gpu_launch` calls launch `regions`. Waits for the GPU; throws
+/// stn::Error for driver errors and failed launches.
+void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
+                 const std::vector<GpuArg> &args, const std::vector<bool> &writes,
+                 const std::vector<GpuRegionLaunch> &regions, int device,
+                 const std::function<void(std::vector<void *> &)> &run);
 
 /// The cache entry's payload of a GPU kernel (an opaque "object").
 std::string serializeGpuBinary(const GPUBinary &b);

@@ -16,6 +16,7 @@
 
 #include "Backend.h"
 #include "stn/Compiler/Sema.h"
+#include "stn/Compiler/GpuRegions.h"
 #include "stn/Compiler/WrittenParams.h"
 
 #include "Cache.h"
@@ -197,7 +198,11 @@ struct ModuleImpl {
       return it->second;
     auto spec = std::make_shared<GpuSpec>();
     if (cudaSimulatorEnabled()) {
-      compileForSimulator(k, args, hasOut, *spec);
+      DiagnosticEngine diags;
+      TypedFunction *tf = program->specialize(k, args, diags, hasOut);
+      if (!tf)
+        throw Error(diags.format());
+      compileForSimulator(k, *tf, *spec);
       gpuSpecs[key] = spec;
       return spec;
     }
@@ -256,14 +261,11 @@ struct ModuleImpl {
     return spec;
   }
 
-  /// Compiles the GPU kernel `k` for the CUDA simulator (CudaSim.h): CPU
-  /// code in this process's JIT, not cached on disk. Call with `mutex` held.
-  void compileForSimulator(const KernelDecl &k, const std::vector<Type> &args, bool hasOut,
-                           GpuSpec &spec) {
-    DiagnosticEngine diags;
-    TypedFunction *tf = program->specialize(k, args, diags, hasOut);
-    if (!tf)
-      throw Error(diags.format());
+  /// Compiles the GPU kernel `tf` (of `k`) for the CUDA simulator
+  /// (CudaSim.h): CPU code in this process's JIT, not cached on disk. Call
+  /// with `mutex` held.
+  void compileForSimulator(const KernelDecl &k, const TypedFunction &tfRef, GpuSpec &spec) {
+    const TypedFunction *tf = &tfRef;
     std::string symbol =
         fmt::format("__stn_sim_{}_{}", engine->counter.fetch_add(1), tf->symbol);
     std::string object;
@@ -292,6 +294,72 @@ struct ModuleImpl {
     // Without the GPU compilation's analysis every host array is copied
     // back (device memory is host memory here: that only costs a copy).
     spec.binary.writes.assign(tf->argTypes.size(), true);
+  }
+
+  /// What a call of the `@jit(target="cuda")` kernel `k` needs besides its
+  /// host part (GpuRegions.h): its GPU regions, compiled, and which
+  /// arguments it may write.
+  struct GpuLoopPlan {
+    std::vector<GpuRegionLaunch> regions;
+    std::vector<bool> writes;
+  };
+  std::map<std::string, std::shared_ptr<GpuLoopPlan>> gpuLoopPlans;
+
+  /// The GpuLoopPlan of `k` for `args` on `arch`: each region's kernel from
+  /// memory, the disk cache (the region and architecture are part of the
+  /// key) or the back end.
+  std::shared_ptr<GpuLoopPlan> gpuLoopPlan(const KernelDecl &k, const std::vector<Type> &args,
+                                           const std::string &arch) {
+    std::string key = k.def->name + "(" + describeTypes(args) + ") " + arch;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = gpuLoopPlans.find(key); it != gpuLoopPlans.end())
+      return it->second;
+    DiagnosticEngine diags;
+    TypedFunction *tf = program->specialize(k, args, diags);
+    if (!tf)
+      throw Error(diags.format());
+    auto plan = std::make_shared<GpuLoopPlan>();
+    for (auto &w : writtenParameters(*tf))
+      plan->writes.push_back(w.has_value());
+    CacheSession &cache = *engine->cache;
+    for (size_t r = 0; r < tf->gpuRegions.size(); ++r) {
+      const GpuRegion &region = tf->gpuRegions[r];
+      const TypedFunction &kt = *region.kernel;
+      GpuRegionLaunch launch;
+      launch.paramSlots = gpuRegionParamSlots(kt);
+      launch.reductions = static_cast<unsigned>(region.reductions.size());
+      launch.dims = static_cast<unsigned>(region.loops.size());
+      launch.spec = std::make_shared<GpuSpec>();
+      GpuSpec &spec = *launch.spec;
+      spec.argTypes = kt.argTypes;
+      if (cudaSimulatorEnabled()) {
+        compileForSimulator(k, kt, spec);
+        plan->regions.push_back(launch);
+        continue;
+      }
+      std::optional<CacheKey> ck;
+      bool found = false;
+      if (cache.enabled() && k.options.cache) {
+        ck = computeCacheKey(*program, k, args, engine->options.optLevel,
+                             cache.config().version, fmt::format("gpu loop {} {}", r, arch));
+        if (auto hit = cache.lookup(*ck)) {
+          found = hit->argTypes == kt.argTypes && parseGpuBinary(hit->object, spec.binary);
+          if (!found)
+            cache.discard(*ck, "it is not the GPU loop of this signature");
+        }
+      }
+      if (!found) {
+        bool ok = backend().compileGPU(kt, arch, engine->options.optLevel, spec.binary, diags);
+        cache.noteCompilation();
+        if (!ok)
+          throw Error(diags.format());
+        if (ck)
+          cache.store(*ck, kt.argTypes, Type::none(), serializeGpuBinary(spec.binary), {});
+      }
+      plan->regions.push_back(launch);
+    }
+    gpuLoopPlans[key] = plan;
+    return plan;
   }
 
   /// The argument types of a target="cuda" driver (GPUPipeline.h) for
@@ -623,8 +691,9 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
     throw Error(fmt::format("error: '{}' is a GPU kernel: --emit=diagnostics reports on CPU "
                             "kernels (use --emit=ptx to see a GPU kernel's code)",
                             k.def->name));
-  if (k.kind == KernelKind::Gpu || gpuDriver) {
-    // No device needed: the target is $STN_CUDA_ARCH, else sm_90 (H100/H200).
+  // GPU code: no device needed, the target is $STN_CUDA_ARCH, else sm_90
+  // (H100/H200).
+  auto gpuStage = [&](const TypedFunction &f) {
     const char *a = std::getenv("STN_CUDA_ARCH");
     std::string arch = a && *a ? (std::string(a).rfind("sm_", 0) == 0 ? a : "sm_" + std::string(a))
                                : "sm_90";
@@ -634,10 +703,25 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
                 : stage == Stage::LLVM    ? IRStage::LLVM
                                           : IRStage::PTX;
     std::string out;
-    if (!detail::backend().emitGPUStage(*tf, static_cast<int>(g), arch,
+    if (!detail::backend().emitGPUStage(f, static_cast<int>(g), arch,
                                         Impl->engine->options.optLevel, out, diags))
       throw Error(diags.format());
     return out;
+  };
+  if (k.kind == KernelKind::Gpu || gpuDriver)
+    return gpuStage(*tf);
+  std::string regions;
+  if (k.gpuLoops() && stage != Stage::Asm && stage != Stage::Diagnostics) {
+    // After the host part: each prange nest's GPU kernel at this stage.
+    for (size_t r = 0; r < tf->gpuRegions.size(); ++r) {
+      const GpuRegion &g = tf->gpuRegions[r];
+      auto [line, col] = tf->file->lineCol(g.loops.front()->range().begin);
+      regions += fmt::format("\n// stn: GPU loop {} of '{}' (line {}), kernel {}\n", r,
+                             k.def->name, line, g.kernel->symbol);
+      regions += gpuStage(*g.kernel);
+    }
+    if (stage == Stage::PTX)
+      return regions.empty() ? regions : regions.substr(1);
   }
   if (stage == Stage::PTX)
     throw Error(fmt::format("error: '{}' is not a GPU kernel: --emit=ptx is for @cuda.jit / "
@@ -652,7 +736,7 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
   if (!detail::backend().emitStage(*tf, static_cast<int>(irs), Impl->engine->options.optLevel, out,
                            diags))
     throw Error(diags.format());
-  return out;
+  return out + regions;
 }
 
 //===----------------------------------------------------------------------===//
@@ -827,6 +911,57 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
   return result;
 }
 
+/// Calls the `@jit(target="cuda")` kernel `k` (GpuRegions.h): its host part
+/// on this thread with the arrays in GPU memory (host arrays copied in, and
+/// back where the kernel may write them), its prange nests on the current
+/// device. Returns the host part's result.
+static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
+                              const std::vector<GpuArg> &args) {
+  const auto &params = k.def->params;
+  std::vector<Type> types;
+  std::vector<Arg> views; // for the read-only check
+  for (size_t i = 0; i < args.size(); ++i) {
+    types.push_back(detail::gpuArgumentType(args[i], params[i].name));
+    if (args[i].isScalar())
+      views.push_back(Arg(args[i].scalar()));
+    else if (args[i].isHostArray())
+      views.push_back(Arg(args[i].hostArray()));
+    else
+      views.push_back(Arg(ArrayView::contiguous(
+          reinterpret_cast<void *>(args[i].deviceArray().devicePointer()),
+          args[i].deviceArray().dtype(), args[i].deviceArray().shape())));
+  }
+  if (!k.signatures.empty()) {
+    std::string err;
+    const Signature *sig = impl.program->matchSignature(k, types, err);
+    if (!sig)
+      throw Error("error: " + err);
+    types = sig->args;
+  }
+  impl.checkReadOnly(k, types, views, false);
+  int device = gpu::currentDevice();
+  std::string arch = detail::gpuTargetArch(device); // throws without a driver
+  auto plan = impl.gpuLoopPlan(k, types, arch);
+  auto spec = impl.getSpec(k, types);
+  std::vector<Type> leaves;
+  collectLeaves(spec->resultType, leaves);
+  std::vector<Slot> results(leaves.size());
+  detail::CallArena arena;
+  arena.setNumThreads(impl.engine->options.numThreads);
+  detail::KernelFault fault;
+  detail::runGpuLoops(k, spec->argTypes, args, plan->writes, plan->regions, device,
+                      [&](std::vector<void *> &ptrs) {
+                        for (auto &r : results)
+                          ptrs.push_back(r.ptr());
+                        detail::CallArena::Scope scope(arena);
+                        detail::runKernel(spec->fn, ptrs.data(), fault);
+                      });
+  if (fault.raised.load())
+    throw Error(detail::formatFault(fault, *impl.program->file()));
+  size_t pos = 0;
+  return unpack(spec->resultType, results, pos, arena);
+}
+
 Value Kernel::call(const std::vector<Arg> &args) const { return call(args, {}); }
 
 Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
@@ -863,6 +998,13 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
       throw Error(fmt::format("error: out= of kernel '{}' is read-only", Name));
     hasOut = true;
     args.push_back(value);
+  }
+  if (k.gpuLoops()) {
+    // target="cuda" @jit: the prange nests run on the GPU.
+    std::vector<GpuArg> gpuArgs;
+    for (const Arg &a : args)
+      gpuArgs.push_back(a.isArray() ? GpuArg(a.array()) : GpuArg(a.scalar()));
+    return runGpuLoopKernel(*Impl, k, gpuArgs);
   }
   if (isGpuDriver(k) &&
       std::any_of(argsIn.begin(), argsIn.end(), [](const Arg &a) { return a.isArray(); })) {
@@ -998,6 +1140,21 @@ DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args) const {
 
 DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args, const DeviceArray &out) const {
   const KernelDecl &k = Impl->kernel(Name);
+  if (k.gpuLoops()) {
+    if (!out.isNull())
+      throw Error(fmt::format("error: kernel '{}' does not take out= (it is a @jit kernel)",
+                              Name));
+    if (args.size() != k.def->params.size())
+      throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", Name,
+                              k.def->params.size(), k.def->params.size() == 1 ? "" : "s",
+                              args.size(), args.size() == 1 ? "was" : "were"));
+    Value v = runGpuLoopKernel(*Impl, k, args);
+    if (!v.isNone())
+      throw Error(fmt::format("error: kernel '{}' returns a value, which callOnDevice drops: "
+                              "call it with Kernel::call",
+                              Name));
+    return DeviceArray();
+  }
   if (!isGpuDriver(k))
     throw Error(fmt::format("error: '{}' is not a stencil, ufunc or gufunc with target=\"cuda\": "
                             "callOnDevice runs those; {}",

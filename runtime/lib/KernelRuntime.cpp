@@ -118,6 +118,10 @@ extern "C" __attribute__((visibility("default"))) void _mlir_memref_to_llvm_free
   orphan().release(p);
 }
 
+// Cuda.cpp: the GPU loops of @jit(target="cuda") kernels (GpuRegions.h).
+extern "C" void _stn_gpu_launch(int64_t region, int64_t slots, int64_t n0, int64_t n1,
+                                int64_t n2);
+
 namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> runtimeSymbols() {
@@ -126,6 +130,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
       {"_mlir_memref_to_llvm_aligned_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
       {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
+      {"_stn_gpu_launch", reinterpret_cast<void *>(&_stn_gpu_launch)},
   };
   auto parallel = parallelRuntimeSymbols();
   symbols.insert(symbols.end(), parallel.begin(), parallel.end());

@@ -48,23 +48,6 @@ using mlir::Location;
 using mlir::OpBuilder;
 using mlir::Value;
 
-/// The source range of an MLIR location in `file` (MLIRGen uses
-/// FileLineColLoc), for diagnostics found after generation.
-SourceRange rangeOf(mlir::Location loc, const SourceFile &file) {
-  auto flc = dyn_cast<mlir::FileLineColLoc>(loc);
-  if (!flc)
-    return {};
-  const std::string &text = file.text();
-  unsigned line = 1;
-  uint32_t offset = 0;
-  while (offset < text.size() && line < flc.getLine())
-    if (text[offset++] == '\n')
-      ++line;
-  offset += flc.getColumn() > 0 ? flc.getColumn() - 1 : 0;
-  offset = std::min<uint32_t>(offset, static_cast<uint32_t>(text.size()));
-  return {offset, offset + 1};
-}
-
 //===----------------------------------------------------------------------===//
 // Intrinsics
 //===----------------------------------------------------------------------===//
@@ -327,7 +310,7 @@ bool checkGPUCode(mlir::ModuleOp module, const TypedFunction &entry, DiagnosticE
     if (!ok)
       return;
     ok = false;
-    diags.error(entry.file, rangeOf(a.getLoc(), *entry.file),
+    diags.error(entry.file, sourceRangeOf(a.getLoc(), *entry.file),
                 "this creates a new array, which GPU code cannot do (called from GPU kernel '" +
                     entry.def->name + "')",
                 "write into an array argument, or use cuda.local.array / cuda.shared.array");
@@ -340,7 +323,7 @@ bool checkGPUCode(mlir::ModuleOp module, const TypedFunction &entry, DiagnosticE
       return;
     ok = false;
     bool random = c.getCallee().starts_with("_stn_random");
-    diags.error(entry.file, rangeOf(c.getLoc(), *entry.file),
+    diags.error(entry.file, sourceRangeOf(c.getLoc(), *entry.file),
                 std::string(random ? "random numbers are" : "this is") +
                     " not available in GPU code (called from GPU kernel '" + entry.def->name +
                     "')",

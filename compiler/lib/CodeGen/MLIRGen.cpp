@@ -22,6 +22,7 @@
 #include "stn/Compiler/MLIRGen.h"
 #include "stn/Compiler/ArrayOwnership.h"
 #include "stn/Compiler/GPUGen.h"
+#include "stn/Compiler/GpuRegions.h"
 #include "stn/Compiler/Interchange.h"
 #include "stn/Compiler/KernelFaults.h"
 #include "stn/Compiler/OptimizationReport.h"
@@ -187,6 +188,25 @@ private:
 //===----------------------------------------------------------------------===//
 // Type mapping
 //===----------------------------------------------------------------------===//
+
+} // namespace
+
+SourceRange sourceRangeOf(mlir::Location loc, const SourceFile &file) {
+  auto flc = dyn_cast<mlir::FileLineColLoc>(loc);
+  if (!flc)
+    return {};
+  const std::string &text = file.text();
+  unsigned line = 1;
+  uint32_t offset = 0;
+  while (offset < text.size() && line < flc.getLine())
+    if (text[offset++] == '\n')
+      ++line;
+  offset += flc.getColumn() > 0 ? flc.getColumn() - 1 : 0;
+  offset = std::min<uint32_t>(offset, static_cast<uint32_t>(text.size()));
+  return {offset, offset + 1};
+}
+
+namespace {
 
 mlir::Type scalarType(mlir::MLIRContext *ctx, ScalarKind k) {
   OpBuilder b(ctx);
@@ -431,7 +451,22 @@ public:
     StencilBody = true;
     Remap = remap;
   }
+  /// Generates the body of GPU region `r` (GpuRegions.h) into `fn`:
+  /// (grid loop variables as int64, the free variables' leaves, the
+  /// reductions' partial values) -> the reductions' new partial values.
+  FunctionGen(ModuleGen &mg, const TypedFunction &f, mlir::ModuleOp module,
+              DiagnosticEngine &diags, func::FuncOp fn, const GpuRegion &r)
+      : FunctionGen(mg, f, module, diags) {
+    Override = fn;
+    RegionBody = &r;
+  }
   bool generate();
+  void genFunctionBody();
+  void genRegionBody();
+  /// Generates the GPU kernel of a region (`F` is its kernel, GpuRegions.h)
+  /// around its body function `body`: one thread per iteration of the grid
+  /// loops, reductions accumulated per thread and combined atomically.
+  bool generateRegionKernel(func::FuncOp body);
 
 private:
   // Locations and constants.
@@ -488,6 +523,16 @@ private:
   llvm::DenseMap<Block *, Value> RandomStates;
   void genParallelFor(const ast::For &s, const ForInfo &info, Value start, Value stop,
                       Value step);
+  /// ceil((stop - start) / step), at least 0, for either sign of step.
+  Value tripCount(Value start, Value stop, Value step);
+  /// A GPU region of a target="cuda" kernel's host part: the launch.
+  void genGpuLaunch(const ast::For &s, Value start, Value stop, Value step);
+  /// A scalar in an 8-byte launch slot (zero-extended bits), and back.
+  Value toSlot(Value v, ScalarKind k);
+  Value fromSlot(Value v, ScalarKind k);
+  /// Combines `partial` into element 0 of `mem` atomically (`bits`: the
+  /// same memory as integers of the same width).
+  void atomicCombine(ReduceOp op, Value mem, Value bits, Value partial, ScalarKind k);
   int64_t workEstimate(const ast::Block &b);
   int64_t workEstimate(const ast::Stmt &s);
   int64_t workEstimate(const ast::Expr *e);
@@ -627,6 +672,7 @@ private:
   /// What `return` produces: the stencil body's element, or the result.
   Type ResultT;
   func::FuncOp Override;
+  const GpuRegion *RegionBody = nullptr;
   bool StencilBody = false;
   bool Remap = false;
   SmallVector<Value> Center;      ///< stencil body: the output coordinates
@@ -697,6 +743,10 @@ public:
     visit(&entry);
     if (Gpu && entry.kind != KernelKind::Jit && entry.kind != KernelKind::Gpu)
       GpuEntry = &entry;
+    // The host part of a target="cuda" kernel launches its GPU regions.
+    if (!Gpu && entry.kind == KernelKind::Jit && entry.decl && entry.decl->gpuLoops() &&
+        entry.regionIndex < 0)
+      GpuHost = &entry;
     // Declare every function first so calls can refer to them.
     for (auto *f : order)
       declare(*module, *f, f == &entry);
@@ -707,7 +757,8 @@ public:
       switch (f->kind) {
       case KernelKind::Jit:
       case KernelKind::Gpu:
-        ok = FunctionGen(*this, *f, *module, Diags).generate();
+        ok = f->regionIndex >= 0 ? genGpuRegion(*module, *f)
+                                 : FunctionGen(*this, *f, *module, Diags).generate();
         break;
       case KernelKind::Stencil:
         ok = genStencil(*module, *f);
@@ -722,6 +773,8 @@ public:
       if (!ok)
         return nullptr;
     }
+    if (GpuHost && !checkGpuHost(*GpuHost))
+      return nullptr;
     if (mlir::failed(mlir::verify(*module))) {
       std::string text;
       llvm::raw_string_ostream os(text);
@@ -743,6 +796,9 @@ public:
   /// gufunc called from the host, GPUPipeline.h): it writes its out= array,
   /// returns nothing and spreads its loop nest over the grid.
   const TypedFunction *GpuEntry = nullptr;
+  /// The host part of a `@jit(target="cuda")` kernel (GpuRegions.h): its
+  /// GPU regions become `_stn_gpu_launch` calls.
+  const TypedFunction *GpuHost = nullptr;
 
   mlir::FunctionType functionType(const TypedFunction &f) {
     SmallVector<mlir::Type> args, results;
@@ -1582,6 +1638,74 @@ public:
 
   static bool k_stencil(const TypedFunction &f) { return f.decl->stencilCore; }
 
+  //===--------------------------------------------------------------------===//
+  // GPU regions of target="cuda" kernels (GpuRegions.h)
+  //===--------------------------------------------------------------------===//
+
+  /// The kernel `k` of a GPU region: its body function, then the kernel.
+  bool genGpuRegion(mlir::ModuleOp module, const TypedFunction &k) {
+    const GpuRegion &r = k.regionHost->gpuRegions[k.regionIndex];
+    SmallVector<mlir::Type> in, out;
+    for (size_t d = 0; d < r.loops.size(); ++d)
+      in.push_back(mlir::IntegerType::get(&Ctx, 64));
+    for (const std::string &v : r.freeVars)
+      leafTypes(&Ctx, k.vars.at(v), in);
+    for (const Reduction &red : r.reductions) {
+      in.push_back(scalarType(&Ctx, k.vars.at(red.var).scalarKind()));
+      out.push_back(in.back());
+    }
+    auto [line, col] = k.file->lineCol(r.loops.front()->range().begin);
+    Location l = mlir::FileLineColLoc::get(&Ctx, k.file->name(), line, col);
+    OpBuilder b(&Ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    auto body = b.create<func::FuncOp>(l, k.symbol + "_body",
+                                       mlir::FunctionType::get(&Ctx, in, out));
+    body.setPrivate();
+    if (!FunctionGen(*this, k, module, Diags, body, r).generate())
+      return false;
+    return FunctionGen(*this, k, module, Diags).generateRegionKernel(body);
+  }
+
+  /// The host part of a target="cuda" kernel runs on the CPU with device
+  /// pointers in its arrays: it may compute with shapes and make views,
+  /// but not touch elements, allocate, or pass arrays to other kernels.
+  bool checkGpuHost(const TypedFunction &f) {
+    func::FuncOp fn = funcFor(&f);
+    std::string hint = "only the prange loops of a target=\"cuda\" kernel run on the GPU; move "
+                       "this into one, or use target=\"cpu\"";
+    bool ok = true;
+    fn.walk([&](mlir::Operation *op) {
+      if (!ok || op->hasAttr(GpuLaunchAttr))
+        return;
+      std::string what;
+      if (isa<memref::AllocOp>(op)) {
+        what = "this creates a new array in the host part of target=\"cuda\" kernel '{}': "
+               "its GPU loops can only use arrays passed to it";
+      } else if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AtomicRMWOp,
+                     memref::GenericAtomicRMWOp>(op)) {
+        what = "this reads or writes array elements in the host part of target=\"cuda\" "
+               "kernel '{}', where the arrays are in GPU memory";
+      } else if (auto c = dyn_cast<func::CallOp>(op)) {
+        bool arrays = false;
+        for (mlir::Type t : c->getOperandTypes())
+          arrays |= isa<mlir::MemRefType>(t);
+        for (mlir::Type t : c->getResultTypes())
+          arrays |= isa<mlir::MemRefType>(t);
+        if (arrays && !c.getCallee().starts_with("_stn_"))
+          what = "this calls a kernel with arrays in the host part of target=\"cuda\" kernel "
+                 "'{}', where the arrays are in GPU memory";
+      }
+      if (what.empty())
+        return;
+      ok = false;
+      Diags.error(f.file, sourceRangeOf(op->getLoc(), *f.file),
+                  fmt::format(fmt::runtime(what), f.def->name), hint);
+    });
+    return ok;
+  }
+  /// Marks the launch's own slot stores and loads (checkGpuHost skips them).
+  static constexpr const char *GpuLaunchAttr = "stn.gpu_launch";
+
 private:
   void declare(mlir::ModuleOp module, const TypedFunction &f, bool isEntry) {
     OpBuilder b(&Ctx);
@@ -1892,6 +2016,26 @@ bool FunctionGen::generate() {
 
   setBlock(Entry);
   SSA->seal(Entry);
+  if (RegionBody)
+    genRegionBody();
+  else
+    genFunctionBody();
+
+  // fastmath: the kernel's flags go on every floating-point operation.
+  // Without them the arithmetic is strict IEEE: no contraction into FMAs, no
+  // reassociation (LLVM fuses only operations carrying `contract`).
+  if (F.decl && F.decl->options.fastmath) {
+    auto fast = arith::FastMathFlagsAttr::get(Ctx, fastMathFlags(F.decl->options.fastmathFlags));
+    Func.walk([&](mlir::Operation *op) {
+      if (auto fm = dyn_cast<arith::ArithFastMathInterface>(op))
+        op->setAttr(fm.getFastMathAttrName(), fast);
+    });
+  }
+  return !Failed;
+}
+
+/// Binds the parameters and generates the function's body.
+void FunctionGen::genFunctionBody() {
   unsigned argNo = 0;
   for (size_t i = 0; i < F.def->params.size(); ++i) {
     CGValue v;
@@ -1920,18 +2064,48 @@ bool FunctionGen::generate() {
     B.create<func::ReturnOp>(CurLoc, r.leaves);
     Cur = nullptr;
   }
+}
 
-  // fastmath: the kernel's flags go on every floating-point operation.
-  // Without them the arithmetic is strict IEEE: no contraction into FMAs, no
-  // reassociation (LLVM fuses only operations carrying `contract`).
-  if (F.decl && F.decl->options.fastmath) {
-    auto fast = arith::FastMathFlagsAttr::get(Ctx, fastMathFlags(F.decl->options.fastmathFlags));
-    Func.walk([&](mlir::Operation *op) {
-      if (auto fm = dyn_cast<arith::ArithFastMathInterface>(op))
-        op->setAttr(fm.getFastMathAttrName(), fast);
-    });
+/// The body of a GPU region's nest (GpuRegions.h): one iteration, with the
+/// grid loops' variables, the free variables and the reductions' partial
+/// values as arguments; `continue` ends the iteration.
+void FunctionGen::genRegionBody() {
+  const GpuRegion &r = *RegionBody;
+  unsigned argNo = 0;
+  for (const ast::For *loop : r.loops) {
+    CGValue v;
+    v.type = Type::scalar(ScalarKind::I64);
+    v.leaves.push_back(Entry->getArgument(argNo++));
+    writeVar(llvm::cast<ast::Name>(loop->target.get())->id, v);
   }
-  return !Failed;
+  for (const std::string &name : r.freeVars) {
+    CGValue v;
+    v.type = F.vars.at(name);
+    unsigned n = countLeaves(v.type);
+    for (unsigned k = 0; k < n; ++k)
+      v.leaves.push_back(Entry->getArgument(argNo++));
+    writeVar(name, v);
+  }
+  for (const Reduction &red : r.reductions) {
+    CGValue v;
+    v.type = F.vars.at(red.var);
+    v.leaves.push_back(Entry->getArgument(argNo++));
+    writeVar(red.var, v);
+  }
+  Block *done = newBlock();
+  Loops.push_back({done, done});
+  genBlock(r.loops.back()->body);
+  Loops.pop_back();
+  if (Cur)
+    branch(done);
+  appendBlock(done);
+  SSA->seal(done);
+  setBlock(done);
+  SmallVector<Value> partials;
+  for (const Reduction &red : r.reductions)
+    partials.push_back(readVar(red.var).single());
+  B.create<func::ReturnOp>(CurLoc, partials);
+  Cur = nullptr;
 }
 
 //===----------------------------------------------------------------------===//
@@ -2265,6 +2439,10 @@ void FunctionGen::genFor(const ast::For &s) {
         if (auto *lit2 = dyn_cast<ast::IntLit>(u->operand.get());
             lit2 && u->op == ast::UnaryOpKind::Neg)
           constStep = -static_cast<int64_t>(lit2->value);
+    }
+    if (info.runsParallel && ParallelDepth == 0 && MG.GpuHost == &F) {
+      genGpuLaunch(s, start, stop, step);
+      return;
     }
     if (info.runsParallel && ParallelDepth == 0) {
       genParallelFor(s, info, start, stop, step);
@@ -2831,15 +3009,7 @@ void FunctionGen::genParallelFor(const ast::For &s, const ForInfo &info, Value s
   auto *target = llvm::cast<ast::Name>(s.target.get());
   Location l = CurLoc;
   auto i64 = ScalarKind::I64;
-  // Trip count: ceil((stop - start) / step), at least 0, for either sign of
-  // step (Sema rejects a zero step written as a constant).
-  Value zero64 = constInt(0, i64);
-  Value pos = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, step, zero64);
-  Value diff = B.create<arith::SubIOp>(l, stop, start);
-  Value num = B.create<arith::SelectOp>(l, pos, diff, B.create<arith::SubIOp>(l, zero64, diff));
-  Value den = B.create<arith::SelectOp>(l, pos, step, B.create<arith::SubIOp>(l, zero64, step));
-  den = B.create<arith::MaxSIOp>(l, den, constInt(1, i64));
-  Value n64 = B.create<arith::MaxSIOp>(l, B.create<arith::CeilDivSIOp>(l, num, den), zero64);
+  Value n64 = tripCount(start, stop, step);
   Value n = B.create<arith::IndexCastOp>(l, B.getIndexType(), n64);
 
   ModuleGen::ParallelPlan plan = MG.planParallel(B, l, n, workEstimate(s.body),
@@ -2999,6 +3169,229 @@ void FunctionGen::genParallelFor(const ast::For &s, const ForInfo &info, Value s
     v.leaves.push_back(ifOp.getResult(0));
     writeVar(r.r->var, v);
   }
+}
+
+Value FunctionGen::tripCount(Value start, Value stop, Value step) {
+  // Sema rejects a zero step written as a constant; a zero step computed at
+  // run time counts as 1.
+  Location l = CurLoc;
+  auto i64 = ScalarKind::I64;
+  Value zero64 = constInt(0, i64);
+  Value pos = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, step, zero64);
+  Value diff = B.create<arith::SubIOp>(l, stop, start);
+  Value num = B.create<arith::SelectOp>(l, pos, diff, B.create<arith::SubIOp>(l, zero64, diff));
+  Value den = B.create<arith::SelectOp>(l, pos, step, B.create<arith::SubIOp>(l, zero64, step));
+  den = B.create<arith::MaxSIOp>(l, den, constInt(1, i64));
+  return B.create<arith::MaxSIOp>(l, B.create<arith::CeilDivSIOp>(l, num, den), zero64);
+}
+
+//===----------------------------------------------------------------------===//
+// GPU regions of target="cuda" kernels (GpuRegions.h)
+//===----------------------------------------------------------------------===//
+
+Value FunctionGen::toSlot(Value v, ScalarKind k) {
+  auto i64 = B.getI64Type();
+  if (k == ScalarKind::F64)
+    return B.create<arith::BitcastOp>(CurLoc, i64, v);
+  if (k == ScalarKind::F32)
+    v = B.create<arith::BitcastOp>(CurLoc, B.getI32Type(), v);
+  if (v.getType() == i64)
+    return v;
+  return B.create<arith::ExtUIOp>(CurLoc, i64, v);
+}
+
+Value FunctionGen::fromSlot(Value v, ScalarKind k) {
+  if (k == ScalarKind::F64)
+    return B.create<arith::BitcastOp>(CurLoc, B.getF64Type(), v);
+  if (k == ScalarKind::F32)
+    return B.create<arith::BitcastOp>(
+        CurLoc, B.getF32Type(), B.create<arith::TruncIOp>(CurLoc, B.getI32Type(), v));
+  mlir::Type t = scalarType(Ctx, k);
+  return t == v.getType() ? v : B.create<arith::TruncIOp>(CurLoc, t, v).getResult();
+}
+
+/// The host side of a GPU region: the grid loops' bounds and every
+/// parameter of the region's kernel go into 8-byte slots on the stack, and
+/// `_stn_gpu_launch` launches it (GpuRegions.h has the layout). The
+/// reductions come back in their slots.
+void FunctionGen::genGpuLaunch(const ast::For &s, Value start, Value stop, Value step) {
+  size_t index = 0;
+  while (index < F.gpuRegions.size() && F.gpuRegions[index].loops.front() != &s)
+    ++index;
+  if (index == F.gpuRegions.size()) {
+    Diags.error(F.file, s.range(), "internal compiler error: a GPU loop was not planned");
+    Failed = true;
+    return;
+  }
+  const GpuRegion &r = F.gpuRegions[index];
+  Location l = CurLoc;
+  auto i64 = ScalarKind::I64;
+  // Bounds of the grid loops, outermost first (the inner ones' bounds do
+  // not depend on the outer loops: GpuRegions.cpp).
+  SmallVector<Value> starts{start}, steps{step}, counts;
+  counts.push_back(tripCount(start, stop, step));
+  for (size_t d = 1; d < r.loops.size(); ++d) {
+    auto *c = llvm::cast<ast::Call>(r.loops[d]->iter.get());
+    SmallVector<Value> args;
+    for (auto &a : c->args) {
+      CGValue v = expr(*a);
+      args.push_back(castScalar(v.single(), v.type.scalarKind(), i64));
+    }
+    Value lo = args.size() >= 2 ? args[0] : constInt(0, i64);
+    Value hi = args.size() >= 2 ? args[1] : args[0];
+    Value st = args.size() == 3 ? args[2] : constInt(1, i64);
+    starts.push_back(lo);
+    steps.push_back(st);
+    counts.push_back(tripCount(lo, hi, st));
+  }
+  unsigned paramSlots = gpuRegionParamSlots(*r.kernel);
+  unsigned total = paramSlots + static_cast<unsigned>(r.reductions.size());
+  Value slots;
+  {
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPointToStart(Entry);
+    slots = B.create<memref::AllocaOp>(
+        l, mlir::MemRefType::get({std::max<int64_t>(total, 1)}, B.getI64Type()));
+  }
+  unsigned k = 0;
+  auto put = [&](Value v64) {
+    auto st = B.create<memref::StoreOp>(l, v64, slots, mlir::ValueRange{constIndex(k++)});
+    st->setAttr(ModuleGen::GpuLaunchAttr, B.getUnitAttr());
+  };
+  auto asI64 = [&](Value idx) { return B.create<arith::IndexCastOp>(l, B.getI64Type(), idx); };
+  for (const std::string &name : r.freeVars) {
+    CGValue v = readVar(name);
+    SmallVector<Type> leafTs;
+    std::function<void(const Type &)> flat = [&](const Type &t) {
+      if (t.isTuple())
+        for (auto &e : t.elements())
+          flat(e);
+      else if (t.isScalar() || t.isArray())
+        leafTs.push_back(t);
+    };
+    flat(v.type);
+    for (size_t i = 0; i < v.leaves.size(); ++i) {
+      Value leaf = v.leaves[i];
+      if (leafTs[i].isArray()) {
+        Value ptr = asI64(B.create<memref::ExtractAlignedPointerAsIndexOp>(l, leaf));
+        auto md = B.create<memref::ExtractStridedMetadataOp>(l, leaf);
+        put(ptr); // allocated
+        put(ptr); // aligned
+        put(asI64(md.getOffset()));
+        for (Value sz : md.getSizes())
+          put(asI64(sz));
+        for (Value st : md.getStrides())
+          put(asI64(st));
+      } else {
+        put(toSlot(leaf, leafTs[i].scalarKind()));
+      }
+    }
+  }
+  for (size_t d = 0; d < r.loops.size(); ++d) {
+    put(starts[d]);
+    put(steps[d]);
+    put(counts[d]);
+  }
+  for (const Reduction &red : r.reductions)
+    put(toSlot(readVar(red.var).single(), F.vars.at(red.var).scalarKind()));
+  Value addr = asI64(B.create<memref::ExtractAlignedPointerAsIndexOp>(l, slots));
+  SmallVector<Value> args{constInt(static_cast<int64_t>(index), i64), addr};
+  for (size_t d = 0; d < 3; ++d)
+    args.push_back(d < counts.size() ? counts[d] : constInt(1, i64));
+  MG.callRuntime(B, l, GpuLaunchFunction, args, {});
+  for (size_t j = 0; j < r.reductions.size(); ++j) {
+    const Reduction &red = r.reductions[j];
+    auto ld = B.create<memref::LoadOp>(l, slots, mlir::ValueRange{constIndex(paramSlots + j)});
+    ld->setAttr(ModuleGen::GpuLaunchAttr, B.getUnitAttr());
+    CGValue v;
+    v.type = F.vars.at(red.var);
+    v.leaves.push_back(fromSlot(ld, v.type.scalarKind()));
+    writeVar(red.var, v);
+  }
+}
+
+void FunctionGen::atomicCombine(ReduceOp op, Value mem, Value bits, Value partial,
+                                ScalarKind k) {
+  Location l = CurLoc;
+  Value zero = constIndex(0);
+  if (op == ReduceOp::Add && !isBool(k) && bitWidth(k) >= 32) {
+    auto kind = isFloat(k) ? arith::AtomicRMWKind::addf : arith::AtomicRMWKind::addi;
+    B.create<memref::AtomicRMWOp>(l, kind, partial, mem, mlir::ValueRange{zero});
+    return;
+  }
+  // Everything else: a compare-and-swap loop (on the integer view) around
+  // the serial combine.
+  auto rmw = B.create<memref::GenericAtomicRMWOp>(l, bits, mlir::ValueRange{zero});
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPointToStart(rmw.getBody());
+  Value cur = rmw.getCurrentValue();
+  mlir::Type intT = cur.getType();
+  if (isBool(k))
+    cur = B.create<arith::TruncIOp>(l, B.getI1Type(), cur);
+  else if (isFloat(k))
+    cur = B.create<arith::BitcastOp>(l, scalarType(Ctx, k), cur);
+  Value next = reduceCombine(op, cur, partial, k);
+  if (isBool(k))
+    next = B.create<arith::ExtUIOp>(l, intT, next);
+  else if (isFloat(k))
+    next = B.create<arith::BitcastOp>(l, intT, next);
+  B.create<memref::AtomicYieldOp>(l, next);
+}
+
+bool FunctionGen::generateRegionKernel(func::FuncOp body) {
+  const GpuRegion &r = F.regionHost->gpuRegions[F.regionIndex];
+  Func = MG.funcFor(&F);
+  Region = &Func.getBody();
+  Entry = Func.addEntryBlock();
+  AllocaBlock = Entry;
+  B.setInsertionPointToEnd(Entry);
+  auto [line, col] = F.file->lineCol(r.loops.front()->range().begin);
+  CurLoc = mlir::FileLineColLoc::get(Ctx, F.file->name(), line, col);
+  Location l = CurLoc;
+  unsigned argNo = 0;
+  SmallVector<Value> free;
+  for (const std::string &name : r.freeVars)
+    for (unsigned k = 0, n = countLeaves(F.vars.at(name)); k < n; ++k)
+      free.push_back(Entry->getArgument(argNo++));
+  unsigned D = static_cast<unsigned>(r.loops.size());
+  SmallVector<Value> starts, steps, lbs, ubs;
+  for (unsigned d = 0; d < D; ++d) {
+    starts.push_back(Entry->getArgument(argNo++));
+    steps.push_back(Entry->getArgument(argNo++));
+    lbs.push_back(constIndex(0));
+    ubs.push_back(B.create<arith::IndexCastOp>(l, B.getIndexType(), Entry->getArgument(argNo++)));
+  }
+  SmallVector<Value> results, bits, accs;
+  SmallVector<ScalarKind> kinds;
+  for (const Reduction &red : r.reductions) {
+    results.push_back(Entry->getArgument(argNo++));
+    bits.push_back(Entry->getArgument(argNo++));
+    ScalarKind k = F.vars.at(red.var).scalarKind();
+    kinds.push_back(k);
+    // Each thread's partial, from the identity (SROA keeps it in a register).
+    Value acc = B.create<memref::AllocaOp>(l, mlir::MemRefType::get({}, scalarType(Ctx, k)));
+    B.create<memref::StoreOp>(l, reduceIdentity(red.op, k), acc);
+    accs.push_back(acc);
+  }
+  MG.gpuLoopNest(B, l, lbs, ubs, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
+    SmallVector<Value> args;
+    for (unsigned d = 0; d < D; ++d) {
+      Value iv = nb.create<arith::IndexCastOp>(nl, nb.getI64Type(), ivs[d]);
+      args.push_back(nb.create<arith::AddIOp>(nl, starts[d],
+                                              nb.create<arith::MulIOp>(nl, iv, steps[d])));
+    }
+    args.append(free.begin(), free.end());
+    for (Value acc : accs)
+      args.push_back(nb.create<memref::LoadOp>(nl, acc));
+    auto call = nb.create<func::CallOp>(nl, body, args);
+    for (size_t j = 0; j < accs.size(); ++j)
+      nb.create<memref::StoreOp>(nl, call.getResult(j), accs[j]);
+  });
+  for (size_t j = 0; j < accs.size(); ++j)
+    atomicCombine(r.reductions[j].op, results[j], bits[j],
+                  B.create<memref::LoadOp>(l, accs[j]), kinds[j]);
+  B.create<func::ReturnOp>(l);
+  return !Failed;
 }
 
 void FunctionGen::genReturn(const ast::Return &r) {

@@ -331,6 +331,9 @@ bool isGpuKernel(const TypedFunction &f, DiagnosticEngine &diags) {
   // A target="cuda" driver writes an out= array (the runtime allocates it).
   if (f.decl && isGpuDriver(*f.decl) && f.kind == f.decl->kind && f.hasOut)
     return true;
+  // A prange nest of a @jit(target="cuda") kernel (GpuRegions.h).
+  if (f.regionHost && f.regionIndex >= 0)
+    return true;
   diags.error(f.file, f.def->nameRange,
               fmt::format("'{}' is not a GPU kernel: PTX is generated for @cuda.jit / @kernel "
                           "functions and for stencils, ufuncs and gufuncs with target=\"cuda\"",
@@ -368,10 +371,18 @@ static bool emitGPUStageIn(mlir::MLIRContext &ctx, const TypedFunction &f, IRSta
   if (stage == IRStage::MLIR) {
     // Which host arrays a launch copies back (writtenParameters).
     std::string names;
-    for (size_t i = 0; i < writes.size(); ++i)
-      if (writes[i])
-        names += std::string(names.empty() ? "" : ", ") +
-                 (i < f.def->params.size() ? f.def->params[i].name : "out");
+    const GpuRegion *region =
+        f.regionHost ? &f.regionHost->gpuRegions[f.regionIndex] : nullptr;
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (!writes[i])
+        continue;
+      std::string name;
+      if (region)
+        name = i < region->freeVars.size() ? region->freeVars[i] : "a reduction result";
+      else
+        name = i < f.def->params.size() ? f.def->params[i].name : "out";
+      names += (names.empty() ? "" : ", ") + name;
+    }
     out = "// stn: the kernel may write " + (names.empty() ? "no array" : names) + "\n" +
           mlirToString(*module);
     return true;

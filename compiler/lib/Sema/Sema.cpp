@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/Sema.h"
+#include "stn/Compiler/GpuRegions.h"
 #include "stn/Compiler/Parser.h"
 
 #include "llvm/Support/Casting.h"
@@ -866,7 +867,12 @@ void FunctionChecker::checkFor(const ast::For &f) {
   assignTarget(*f.target, elem, f.iter->range());
   // prange runs in parallel in a parallel=True kernel; a prange nested in
   // another parallel loop runs serially inside it (as in Numba).
-  bool runsParallel = info.parallel && F.decl && F.decl->options.parallel && ParallelDepth == 0;
+  // In a target="cuda" kernel such a prange is a nest that runs on the GPU
+  // (GpuRegions.h), with the same rules.
+  bool runsParallel = info.parallel && F.decl &&
+                      (F.decl->options.parallel ||
+                       (F.kind == KernelKind::Jit && F.decl->gpuLoops())) &&
+                      ParallelDepth == 0;
   if (runsParallel) {
     info.runsParallel = true;
     if (!f.orelse.empty())
@@ -4083,6 +4089,8 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
   case KernelKind::Gpu: {
     FunctionChecker checker(*this, *tf, diags);
     ok = checker.run();
+    if (ok && kind == KernelKind::Jit && k.gpuLoops())
+      ok = planGpuRegions(*tf, diags);
     break;
   }
   case KernelKind::Stencil:

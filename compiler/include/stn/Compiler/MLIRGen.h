@@ -15,6 +15,7 @@
 #include "stn/Compiler/Sema.h"
 
 namespace mlir {
+class Location;
 class MLIRContext;
 class MemRefType;
 class ModuleOp;
@@ -47,6 +48,11 @@ mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
 /// shared and local arrays look the same.
 mlir::MemRefType mlirArrayType(mlir::MLIRContext &ctx, const Type &t);
 mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k);
+
+/// The source range in `file` of an MLIR location MLIRGen made (a
+/// FileLineColLoc: the first character), for diagnostics found after
+/// generation; empty for other locations.
+SourceRange sourceRangeOf(mlir::Location loc, const SourceFile &file);
 
 } // namespace stn
 

@@ -166,6 +166,12 @@ struct KernelDecl {
   /// `@cuda.jit(device=True)` / `@kernel(device=True)`: a Jit kernel that
   /// runs only on the GPU (may use GPU intrinsics, called from GPU kernels).
   bool gpuDevice = false;
+  /// `@jit(target="cuda")` (or "gpu"): the body runs on the host and its
+  /// prange loop nests run on the GPU (GpuRegions.h).
+  bool gpuLoops() const {
+    return kind == KernelKind::Jit && !gpuDevice &&
+           (options.target == "cuda" || options.target == "gpu");
+  }
 };
 
 /// GPU intrinsics of explicit SIMT kernels and device functions
@@ -215,6 +221,23 @@ struct ForInfo {
   /// Variables assigned in the body that are not reductions: private to each
   /// thread (each starts from the value before the loop).
   std::vector<std::string> privates;
+};
+
+struct TypedFunction;
+
+/// A prange loop nest of a `@jit(target="cuda")` kernel that runs on the
+/// GPU (GpuRegions.h): one GPU thread per iteration of the nest.
+struct GpuRegion {
+  /// The prange loops spread over the grid, outermost first (1 to 3): each
+  /// inner one is the whole body of the one before it.
+  std::vector<const ast::For *> loops;
+  /// Locals the nest reads from the host part, in order: the kernel's
+  /// first parameters (their leaves).
+  std::vector<std::string> freeVars;
+  /// Scalars the iterations update in reduction form (ForInfo).
+  std::vector<Reduction> reductions;
+  /// The GPU kernel of the nest (TypedFunction::regionHost).
+  std::shared_ptr<TypedFunction> kernel;
 };
 
 /// One specialization of a kernel: every expression's type and resolution.
@@ -282,6 +305,14 @@ struct TypedFunction {
 
   /// Ufuncs: the broadcast rank of the output (0: all scalars).
   unsigned ufuncRank = 0;
+
+  /// `@jit(target="cuda")`: the prange nests that run on the GPU, in source
+  /// order (the host code launches them).
+  std::vector<GpuRegion> gpuRegions;
+  /// The kernel of a GpuRegion: a copy of its host function's typing whose
+  /// argTypes are the region's parameters (GpuRegions.h), else null.
+  const TypedFunction *regionHost = nullptr;
+  int regionIndex = -1;
 
   const Type &typeOf(const ast::Expr &e) const;
   const ConstValue *constOf(const ast::Expr &e) const;
