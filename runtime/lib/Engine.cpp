@@ -939,10 +939,11 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
     types = sig->args;
   }
   impl.checkReadOnly(k, types, views, false);
+  // The host part first: its errors do not need a driver.
+  auto spec = impl.getSpec(k, types);
   int device = gpu::currentDevice();
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
   auto plan = impl.gpuLoopPlan(k, types, arch);
-  auto spec = impl.getSpec(k, types);
   std::vector<Type> leaves;
   collectLeaves(spec->resultType, leaves);
   std::vector<Slot> results(leaves.size());

@@ -1071,4 +1071,356 @@ TEST_F(GpuDevice, TargetCudaExampleMatchesItsCPUVersion) {
   EXPECT_EQ(gpu.kernel("hypot")(3.0, 4.0).asDouble(), 5.0); // scalars: on the CPU
 }
 
+
+//===----------------------------------------------------------------------===//
+// @jit(target="cuda"): prange nests on the GPU, the rest on the host
+//===----------------------------------------------------------------------===//
+
+/// Kernels whose GPU loops are compared with C++ loops below. Integer
+/// arithmetic where results are compared exactly; float sums with a
+/// tolerance (the GPU combines per-thread partials atomically, in any
+/// order).
+const char *JitSource = R"stn(
+from numba import jit, prange
+
+@jit(target="cuda")
+def scale_add(x, y, out, c):
+    for i in prange(x.shape[0]):
+        out[i] = x[i] * c + y[i]
+
+@jit(target="cuda")
+def backwards(out):
+    n = out.shape[0]
+    for i in prange(n - 1, -1, -3):
+        out[i] = i * 10
+
+@jit(target="cuda")
+def heat_steps(u, v, steps):
+    n, m = u.shape
+    for t in range(steps):
+        for i in prange(1, n - 1):
+            for j in prange(1, m - 1):
+                v[i, j] = u[i, j] + (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] - 4 * u[i, j]) // 8
+        for i in prange(1, n - 1):
+            for j in prange(1, m - 1):
+                u[i, j] = v[i, j] + (v[i - 1, j] + v[i + 1, j] + v[i, j - 1] + v[i, j + 1] - 4 * v[i, j]) // 8
+
+@jit(target="cuda")
+def cube(a, out, w):
+    k, n, m = a.shape
+    for i in prange(k):
+        for j in prange(n):
+            for l in prange(m):
+                s = 0
+                for q in range(w):
+                    if q == 2:
+                        continue
+                    s += a[i, j, l] * q
+                out[i, j, l] = s + i * 1000000 + j * 1000 + l
+
+@jit(target="cuda")
+def rows(a, out):
+    n, m = a.shape
+    for i in prange(n):
+        s = 0
+        for j in prange(m):
+            s += a[i, j]
+        out[i] = s
+
+@jit(target="cuda")
+def stats(x, flags):
+    total = 10
+    lo = 1 << 40
+    hi = -(1 << 40)
+    bits = 0
+    prod = 1
+    count = 0
+    anyset = False
+    allset = True
+    fsum = 0.5
+    fmin = 1e300
+    for i in prange(x.shape[0]):
+        v = x[i]
+        total += v
+        lo = min(lo, v)
+        hi = max(hi, v)
+        bits ^= v
+        if i < 20:
+            prod *= v % 3 + 1
+        if v > 0:
+            count += 1
+        anyset |= flags[i]
+        allset &= flags[i]
+        fsum += v * 0.25
+        fmin = min(fmin, v * 0.5)
+    return total, lo, hi, bits, prod, count, anyset, allset, fsum, fmin
+
+@jit(target="cuda")
+def privates(x, out):
+    t = 5
+    for i in prange(x.shape[0]):
+        t = x[i] * 2
+        out[i] = t
+    return t
+
+@jit(target="cuda")
+def interior(x, out):
+    inner = x[1:-1]
+    dst = out[1:-1]
+    for i in prange(inner.shape[0]):
+        dst[i] = inner[i] + 1
+)stn";
+
+int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+TEST(GpuNoDevice, JitCudaHostPartErrorsNeedNoDriver) {
+  // Compile-time errors come before the driver is needed.
+  std::unique_ptr<ScopedEnv> env;
+  if (!stn::gpu::available())
+    env = std::make_unique<ScopedEnv>("STN_CUDA_DRIVER", "/nonexistent/libcuda.so.1");
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(R"stn(
+from numba import jit, prange
+import numpy as np
+
+@jit(target="cuda")
+def reads(a):
+    x = a[0]
+    for i in prange(a.shape[0]):
+        a[i] = x
+
+@jit(target="cuda")
+def allocates(a):
+    t = np.zeros(a.shape[0])
+    for i in prange(a.shape[0]):
+        t[i] = a[i]
+
+@jit(target="cuda")
+def returns(a):
+    for i in prange(a.shape[0]):
+        a[i] = 1.0
+    return a
+)stn",
+                                      "jit-errors.stn");
+  std::vector<double> x(4, 1.0);
+  stn::ArrayView xv = stn::ArrayView::of(x.data(), {4});
+  std::string e = errorOf([&] { mod.kernel("reads")(xv); });
+  EXPECT_NE(e.find("jit-errors.stn:7:9: error: this reads or writes array elements in the host "
+                   "part of target=\"cuda\" kernel 'reads'"),
+            std::string::npos)
+      << e;
+  e = errorOf([&] { mod.kernel("allocates")(xv); });
+  EXPECT_NE(e.find("this creates a new array in the host part of target=\"cuda\" kernel "
+                   "'allocates'"),
+            std::string::npos)
+      << e;
+  e = errorOf([&] { mod.kernel("returns")(xv); });
+  EXPECT_NE(e.find("target=\"cuda\" kernel 'returns' returns an array"), std::string::npos) << e;
+  EXPECT_EQ(x, std::vector<double>(4, 1.0));
+  // Without a driver, a correct kernel stops at the driver.
+  if (!stn::gpu::available()) {
+    stn::Module ok = engine.loadString(JitSource, "jit.stn");
+    std::vector<int64_t> out(4, 0);
+    e = errorOf([&] { ok.kernel("backwards")(stn::ArrayView::of(out.data(), {4})); });
+    EXPECT_NE(e.find("no CUDA driver"), std::string::npos) << e;
+  }
+}
+
+TEST(GpuNoDevice, JitCudaEmitsTheHostPartAndEachGPULoop) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  std::string mlir = mod.emit("heat_steps", "i64[:,:], i64[:,:], i64", stn::Stage::MLIR);
+  EXPECT_NE(mlir.find("call @_stn_gpu_launch("), std::string::npos) << mlir;
+  EXPECT_NE(mlir.find("// stn: GPU loop 0 of 'heat_steps' (line 19), kernel "
+                      "heat_steps__i64a2__i64a2__i64__gpu0"),
+            std::string::npos)
+      << mlir;
+  EXPECT_NE(mlir.find("// stn: GPU loop 1 of 'heat_steps' (line 22)"), std::string::npos);
+  std::string ptx = mod.emit("heat_steps", "i64[:,:], i64[:,:], i64", stn::Stage::PTX);
+  EXPECT_NE(ptx.find(".visible .entry heat_steps__i64a2__i64a2__i64__gpu1("), std::string::npos)
+      << ptx;
+  EXPECT_EQ(ptx.find("_stn_gpu_launch"), std::string::npos); // host code is not in the PTX
+}
+
+TEST_F(GpuDevice, JitCudaOneDimensionalLoops) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  for (int64_t n : {0, 1, 31, 1000, 70001}) {
+    SCOPED_TRACE(seedNote() + ", n = " + std::to_string(n));
+    HostArray<int32_t> x = randomArray<int32_t>(Rng, {n}, -1000, 1000);
+    HostArray<int32_t> y = randomArray<int32_t>(Rng, {n}, -1000, 1000);
+    HostArray<int32_t> out({n}, 7);
+    stn::Value r = mod.kernel("scale_add")(x.view(), y.view(), out.view(), int64_t{-3});
+    EXPECT_TRUE(r.isNone());
+    std::vector<int32_t> ref(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      ref[i] = static_cast<int32_t>(int64_t{x.Data[i]} * -3 + y.Data[i]);
+    EXPECT_EQ(out.elements(), ref);
+    HostArray<int64_t> b({n}, -1);
+    mod.kernel("backwards")(b.view());
+    std::vector<int64_t> bref(static_cast<size_t>(n), -1);
+    for (int64_t i = n - 1; i >= 0; i -= 3)
+      bref[i] = i * 10;
+    EXPECT_EQ(b.elements(), bref);
+  }
+}
+
+TEST_F(GpuDevice, JitCudaHeatStepsOnATwoDimensionalGrid) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {1, 1}, {3, 3}, {2, 50}, {300, 3}, {3, 300}, {37, 261}, {0, 5}};
+  for (auto [n, m] : shapes) {
+    SCOPED_TRACE(seedNote() + ", shape " + shapeString({n, m}));
+    HostArray<int64_t> u = randomArray<int64_t>(Rng, {n, m}, -100000, 100000);
+    HostArray<int64_t> v({n, m}, 0);
+    std::vector<int64_t> ru = u.elements(), rv = v.elements();
+    auto step = [&](const std::vector<int64_t> &a, std::vector<int64_t> &b) {
+      for (int64_t i = 1; i + 1 < n; ++i)
+        for (int64_t j = 1; j + 1 < m; ++j) {
+          auto at = [&](int64_t p, int64_t q) { return a[p * m + q]; };
+          b[i * m + j] = at(i, j) + floorDiv(at(i - 1, j) + at(i + 1, j) + at(i, j - 1) +
+                                                 at(i, j + 1) - 4 * at(i, j),
+                                             8);
+        }
+    };
+    const int64_t steps = 4;
+    for (int64_t t = 0; t < steps; ++t) {
+      step(ru, rv);
+      step(rv, ru);
+    }
+    mod.kernel("heat_steps")(u.view(), v.view(), steps);
+    EXPECT_EQ(u.elements(), ru);
+    EXPECT_EQ(v.elements(), rv);
+  }
+}
+
+TEST_F(GpuDevice, JitCudaThreeDimensionalGridWithSerialLoopsInside) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  for (const std::vector<int64_t> &s :
+       std::vector<std::vector<int64_t>>{{1, 1, 1}, {3, 4, 5}, {2, 70, 300}, {70, 2, 3}}) {
+    SCOPED_TRACE(seedNote() + ", shape " + shapeString(s));
+    HostArray<int64_t> a = randomArray<int64_t>(Rng, s, -1000, 1000);
+    HostArray<int64_t> out(s, 0);
+    const int64_t w = 6;
+    mod.kernel("cube")(a.view(), out.view(), w);
+    std::vector<int64_t> ref(out.elements().size());
+    for (int64_t i = 0; i < s[0]; ++i)
+      for (int64_t j = 0; j < s[1]; ++j)
+        for (int64_t l = 0; l < s[2]; ++l) {
+          int64_t e = (i * s[1] + j) * s[2] + l, acc = 0;
+          for (int64_t q = 0; q < w; ++q)
+            if (q != 2)
+              acc += a.Data[e] * q;
+          ref[e] = acc + i * 1000000 + j * 1000 + l;
+        }
+    EXPECT_EQ(out.elements(), ref);
+    // A prange that is not the whole body stays serial in each thread.
+    const int64_t n = s[0] * s[1], m = s[2];
+    HostArray<int64_t> sums({n}, -1);
+    mod.kernel("rows")(stn::ArrayView::of(a.Data.data(), {n, m}), sums.view());
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t acc = 0;
+      for (int64_t j = 0; j < m; ++j)
+        acc += a.Data[i * m + j];
+      EXPECT_EQ(sums.Data[i], acc) << i;
+    }
+  }
+}
+
+TEST_F(GpuDevice, JitCudaReductions) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  for (int64_t n : {0, 1, 5, 1000, 300000}) {
+    SCOPED_TRACE(seedNote() + ", n = " + std::to_string(n));
+    HostArray<int64_t> x = randomArray<int64_t>(Rng, {n}, -1000000, 1000000);
+    std::vector<uint8_t> flagData(static_cast<size_t>(n) + 1, 0);
+    for (int64_t i = 0; i < n; ++i)
+      flagData[i] = (x.Data[i] % 5) != 0 || n < 100;
+    stn::ArrayView flags(flagData.data(), stn::DType::Bool, {n}, {1});
+    int64_t total = 10, lo = int64_t(1) << 40, hi = -(int64_t(1) << 40), bits = 0, prod = 1,
+            count = 0;
+    bool anyset = false, allset = true;
+    double fsum = 0.5, fmin = 1e300;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t v = x.Data[i];
+      total += v;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      bits ^= v;
+      if (i < 20)
+        prod *= (v % 3 + 3) % 3 + 1; // Python's %
+      count += v > 0;
+      anyset |= flagData[i] != 0;
+      allset &= flagData[i] != 0;
+      fsum += v * 0.25;
+      fmin = std::min(fmin, v * 0.5);
+    }
+    stn::Value r = mod.kernel("stats")(x.view(), flags);
+    ASSERT_TRUE(r.isTuple());
+    const auto &t = r.elements();
+    ASSERT_EQ(t.size(), 10u);
+    EXPECT_EQ(t[0].asInt(), total);
+    EXPECT_EQ(t[1].asInt(), lo);
+    EXPECT_EQ(t[2].asInt(), hi);
+    EXPECT_EQ(t[3].asInt(), bits);
+    EXPECT_EQ(t[4].asInt(), prod);
+    EXPECT_EQ(t[5].asInt(), count);
+    EXPECT_EQ(t[6].scalar().asBool(), anyset);
+    EXPECT_EQ(t[7].scalar().asBool(), allset);
+    // Multiples of 0.25 below 2^53: every order of additions is exact.
+    EXPECT_EQ(t[8].asDouble(), fsum);
+    EXPECT_EQ(t[9].asDouble(), fmin);
+  }
+}
+
+TEST_F(GpuDevice, JitCudaPrivatesViewsAndStridedHostArrays) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  SCOPED_TRACE(seedNote());
+  const int64_t n = 500;
+  HostArray<int64_t> x = randomArray<int64_t>(Rng, {n}, -1000, 1000);
+  HostArray<int64_t> out({n}, 0);
+  // A variable assigned in the GPU loop is private: after it, the value
+  // from before.
+  EXPECT_EQ(mod.kernel("privates")(x.view(), out.view()).asInt(), 5);
+  for (int64_t i = 0; i < n; ++i)
+    EXPECT_EQ(out.Data[i], 2 * x.Data[i]) << i;
+  // Views made on the host, of strided host arrays (every other element):
+  // copied to the GPU and back through their strides.
+  std::vector<int64_t> big(2 * n, -7), dst(2 * n, -9);
+  for (int64_t i = 0; i < n; ++i)
+    big[2 * i] = x.Data[i];
+  stn::ArrayView sx(big.data(), stn::DType::Int64, {n}, {16});
+  stn::ArrayView sd(dst.data(), stn::DType::Int64, {n}, {16});
+  mod.kernel("interior")(sx, sd);
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_EQ(dst[2 * i], i == 0 || i == n - 1 ? -9 : x.Data[i] + 1) << i;
+    EXPECT_EQ(dst[2 * i + 1], -9) << i; // between the view's elements: untouched
+  }
+}
+
+TEST_F(GpuDevice, JitCudaDeviceArraysStayOnTheDevice) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  SCOPED_TRACE(seedNote());
+  const int64_t n = 40, m = 70;
+  HostArray<int64_t> u = randomArray<int64_t>(Rng, {n, m}, -1000, 1000);
+  HostArray<int64_t> v({n, m}, 0);
+  stn::DeviceArray du = stn::DeviceArray::fromHost(u.view());
+  stn::DeviceArray dv = stn::DeviceArray::fromHost(v.view());
+  EXPECT_TRUE(mod.kernel("heat_steps").callOnDevice({du, dv, int64_t{2}}).isNull());
+  EXPECT_TRUE(mod.kernel("heat_steps").callOnDevice({du, dv, int64_t{1}}).isNull());
+  mod.kernel("heat_steps")(u.view(), v.view(), int64_t{3}); // the same on host arrays
+  EXPECT_EQ(elementsOf<int64_t>(du.toHost().view()), u.elements());
+  EXPECT_EQ(elementsOf<int64_t>(dv.toHost().view()), v.elements());
+  HostArray<int64_t> x = randomArray<int64_t>(Rng, {5}, -10, 10);
+  stn::DeviceArray dx = stn::DeviceArray::fromHost(x.view());
+  std::string e = errorOf([&] { mod.kernel("privates").callOnDevice({dx, dx}); });
+  EXPECT_NE(e.find("kernel 'privates' returns a value, which callOnDevice drops"),
+            std::string::npos)
+      << e;
+}
+
 } // namespace

@@ -378,10 +378,11 @@ static bool emitGPUStageIn(mlir::MLIRContext &ctx, const TypedFunction &f, IRSta
         continue;
       std::string name;
       if (region)
-        name = i < region->freeVars.size() ? region->freeVars[i] : "a reduction result";
+        name = i < region->freeVars.size() ? region->freeVars[i] : "its reduction results";
       else
         name = i < f.def->params.size() ? f.def->params[i].name : "out";
-      names += (names.empty() ? "" : ", ") + name;
+      if (names.find(name) == std::string::npos)
+        names += (names.empty() ? "" : ", ") + name;
     }
     out = "// stn: the kernel may write " + (names.empty() ? "no array" : names) + "\n" +
           mlirToString(*module);

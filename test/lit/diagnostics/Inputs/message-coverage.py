@@ -54,6 +54,7 @@ SOURCES = {
     "compiler/lib/Frontend/Parser.cpp": COMPILER,
     "compiler/lib/Sema/Sema.cpp": COMPILER,
     "compiler/lib/Sema/Types.cpp": COMPILER,
+    "compiler/lib/Sema/GpuRegions.cpp": COMPILER,
     "compiler/lib/CodeGen/MLIRGen.cpp": COMPILER,
     "compiler/lib/Driver/Pipeline.cpp": COMPILER,
     "runtime/lib/Engine.cpp": HOST,
