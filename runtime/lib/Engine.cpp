@@ -711,6 +711,13 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
   if (k.kind == KernelKind::Gpu || gpuDriver)
     return gpuStage(*tf);
   std::string regions;
+  if (k.gpuLoops() && stage == Stage::PTX) {
+    // The host part's checks (arrays it must not touch) come first.
+    std::string host;
+    if (!detail::backend().emitStage(*tf, static_cast<int>(IRStage::MLIR),
+                                     Impl->engine->options.optLevel, host, diags))
+      throw Error(diags.format());
+  }
   if (k.gpuLoops() && stage != Stage::Asm && stage != Stage::Diagnostics) {
     // After the host part: each prange nest's GPU kernel at this stage.
     for (size_t r = 0; r < tf->gpuRegions.size(); ++r) {

@@ -1421,6 +1421,10 @@ TEST_F(GpuDevice, JitCudaDeviceArraysStayOnTheDevice) {
   EXPECT_NE(e.find("kernel 'privates' returns a value, which callOnDevice drops"),
             std::string::npos)
       << e;
+  e = errorOf([&] { mod.kernel("interior").callOnDevice({dx, dx}, dx); });
+  EXPECT_NE(e.find("kernel 'interior' does not take out= (it is a @jit kernel)"),
+            std::string::npos)
+      << e;
 }
 
 } // namespace

@@ -110,6 +110,8 @@ ALLOWLIST = {
         "host API only (GpuTest): Kernel::call and stn run compute a target=\"cuda\" ufunc of "
         "scalars on the CPU; only Kernel::callOnDevice gets here",
     "callOnDevice runs those": "host API only (GpuTest): the CLI has no callOnDevice",
+    "does not take out= (it is a @jit kernel)": "host API only: the CLI has no callOnDevice",
+    "which callOnDevice drops": "host API only (GpuTest JitCudaDeviceArraysStayOnTheDevice)",
     # Defensive checks behind earlier ones that reject the same mistake.
     "() is not supported here": "default of the builtin switches: every builtin is handled above",
     "appears in no input, so its size is unknown":
