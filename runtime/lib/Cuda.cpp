@@ -323,6 +323,134 @@ CUfunction loadedFunction(GpuSpec &spec, int device, const std::string &kernel) 
 
 } // namespace
 
+namespace {
+
+/// The arguments of one call in device memory: host arrays copied in (as
+/// C-contiguous buffers), DeviceArrays in place, scalars converted to their
+/// parameter's type. Arrays become memref descriptors (GPUPipeline.h).
+class DeviceArguments {
+public:
+  /// `types`: the parameters' types; `writes`: per parameter, whether the
+  /// kernel may write it (host arrays are copied back only then, and never
+  /// read-only ones); parameters past the declared ones are named "out".
+  DeviceArguments(const KernelDecl &k, const std::vector<Type> &types,
+                  const std::vector<GpuArg> &args, const std::vector<bool> &writes, int device)
+      : Descriptors(args.size()), Scalars(args.size()) {
+    const CudaDriver &d = cudaDriver();
+    const std::string &name = k.def->name;
+    const auto &paramDecls = k.def->params;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string pname = i < paramDecls.size() ? paramDecls[i].name : "out";
+      if (!types[i].isArray()) {
+        if (!args[i].isScalar())
+          throw Error(fmt::format("error: argument '{}' of kernel '{}' must be a scalar", pname,
+                                  name));
+        Scalars[i].fill(0);
+        convertScalar(args[i].scalar(), static_cast<DType>(types[i].scalarKind()), pname)
+            .store(Scalars[i].data());
+        continue;
+      }
+      CUdeviceptr ptr = 0;
+      std::vector<int64_t> shape;
+      if (args[i].isDeviceArray()) {
+        const DeviceArray &da = args[i].deviceArray();
+        if (da.device() != device)
+          throw Error(fmt::format("error: argument '{}' of kernel '{}' is on CUDA device {}, "
+                                  "but the kernel runs on device {}",
+                                  pname, name, da.device(), device));
+        ptr = da.devicePointer();
+        shape = da.shape();
+      } else if (args[i].isHostArray()) {
+        const ArrayView &v = args[i].hostArray();
+        size_t bytes = static_cast<size_t>(v.size()) * itemSize(v.dtype);
+        auto buf = std::make_shared<DeviceBuffer>(device, bytes);
+        Temporaries.push_back(buf);
+        if (bytes) {
+          Array packed;
+          const void *src = v.data;
+          if (!v.isCContiguous()) {
+            packed = Array::copyOf(v);
+            src = packed.data<void>();
+          }
+          cudaCheck(d.cuMemcpyHtoD(buf->ptr, src, bytes),
+                    fmt::format("copying argument '{}' to the GPU", pname));
+        }
+        // Read-only views are never written back: the kernel's writes stay
+        // in the device copy.
+        if ((i >= writes.size() || writes[i]) && !v.readonly && bytes)
+          CopyBacks.push_back({v, buf});
+        ptr = buf->ptr;
+        shape = v.shape;
+      } else {
+        throw Error(fmt::format("error: argument '{}' of kernel '{}' must be an array", pname,
+                                name));
+      }
+      unsigned r = static_cast<unsigned>(shape.size());
+      auto &desc = Descriptors[i];
+      desc.assign(3 + 2 * r, 0);
+      desc[0] = desc[1] = static_cast<int64_t>(ptr);
+      int64_t stride = 1;
+      for (int j = static_cast<int>(r) - 1; j >= 0; --j) {
+        desc[3 + j] = shape[j];
+        desc[3 + r + j] = stride;
+        stride *= std::max<int64_t>(shape[j], 1);
+      }
+    }
+  }
+
+  /// One pointer per parameter: a scalar's value or a whole descriptor
+  /// (the packed entry ABI of host code, Pipeline.h).
+  std::vector<void *> whole() {
+    std::vector<void *> out;
+    for (size_t i = 0; i < Descriptors.size(); ++i)
+      out.push_back(Descriptors[i].empty() ? static_cast<void *>(Scalars[i].data())
+                                           : Descriptors[i].data());
+    return out;
+  }
+  /// One pointer per kernel parameter: descriptors field by field (the
+  /// kernel ABI, GPUPipeline.h).
+  std::vector<void *> fields() {
+    std::vector<void *> out;
+    for (size_t i = 0; i < Descriptors.size(); ++i) {
+      if (Descriptors[i].empty())
+        out.push_back(Scalars[i].data());
+      for (auto &field : Descriptors[i])
+        out.push_back(&field);
+    }
+    return out;
+  }
+  /// Whether a host array was copied in (then the call must wait).
+  bool anyHostArray() const { return !Temporaries.empty(); }
+  /// Copies the host arrays the kernel may have written back; call after
+  /// the GPU is done.
+  void copyBack() {
+    const CudaDriver &d = cudaDriver();
+    for (auto &cb : CopyBacks) {
+      if (cb.host.isCContiguous()) {
+        cudaCheck(d.cuMemcpyDtoH(cb.host.data, cb.buffer->ptr, cb.buffer->bytes),
+                  "copying a result back from the GPU");
+      } else {
+        std::vector<char> tmp(cb.buffer->bytes);
+        cudaCheck(d.cuMemcpyDtoH(tmp.data(), cb.buffer->ptr, cb.buffer->bytes),
+                  "copying a result back from the GPU");
+        scatterInto(tmp.data(), cb.host);
+      }
+    }
+  }
+
+private:
+  struct CopyBack {
+    ArrayView host;
+    std::shared_ptr<DeviceBuffer> buffer;
+  };
+  std::vector<std::vector<int64_t>> Descriptors; ///< empty for scalars
+  std::vector<std::array<unsigned char, 16>> Scalars;
+  std::vector<std::shared_ptr<DeviceBuffer>> Temporaries;
+  std::vector<CopyBack> CopyBacks;
+};
+
+} // namespace
+
 void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
                const std::vector<GpuArg> &args, int device) {
   const std::string &name = k.def->name;
@@ -333,101 +461,17 @@ void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
   const CudaDriver &d = cudaDriver();
   ScopedContext ctx(device);
   CUfunction fn = loadedFunction(spec, device, name);
-
-  struct CopyBack {
-    ArrayView host;
-    std::shared_ptr<DeviceBuffer> buffer;
-  };
-  std::vector<std::shared_ptr<DeviceBuffer>> temporaries;
-  std::vector<CopyBack> copyBacks;
-  // Stable storage for what the parameter pointers point to.
-  std::vector<std::vector<int64_t>> descriptors(args.size());
-  std::vector<std::array<unsigned char, 16>> scalars(args.size());
-  std::vector<void *> params;
-  const auto &paramDecls = k.def->params;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const Type &t = spec.argTypes[i];
-    // A driver's out= array comes after the parameters (GPUPipeline.h).
-    const std::string pname = i < paramDecls.size() ? paramDecls[i].name : "out";
-    if (!t.isArray()) {
-      if (!args[i].isScalar())
-        throw Error(fmt::format("error: argument '{}' of kernel '{}' must be a scalar", pname,
-                                name));
-      scalars[i].fill(0);
-      convertScalar(args[i].scalar(), static_cast<DType>(t.scalarKind()), pname)
-          .store(scalars[i].data());
-      params.push_back(scalars[i].data());
-      continue;
-    }
-    CUdeviceptr ptr = 0;
-    std::vector<int64_t> shape;
-    if (args[i].isDeviceArray()) {
-      const DeviceArray &da = args[i].deviceArray();
-      if (da.device() != device)
-        throw Error(fmt::format("error: argument '{}' of kernel '{}' is on CUDA device {}, but "
-                                "the kernel runs on device {}",
-                                pname, name, da.device(), device));
-      ptr = da.devicePointer();
-      shape = da.shape();
-    } else if (args[i].isHostArray()) {
-      const ArrayView &v = args[i].hostArray();
-      size_t bytes = static_cast<size_t>(v.size()) * itemSize(v.dtype);
-      auto buf = std::make_shared<DeviceBuffer>(device, bytes);
-      temporaries.push_back(buf);
-      if (bytes) {
-        if (v.isCContiguous()) {
-          cudaCheck(d.cuMemcpyHtoD(buf->ptr, v.data, bytes),
-                    fmt::format("copying argument '{}' to the GPU", pname));
-        } else {
-          Array packed = Array::copyOf(v);
-          cudaCheck(d.cuMemcpyHtoD(buf->ptr, packed.data<void>(), bytes),
-                    fmt::format("copying argument '{}' to the GPU", pname));
-        }
-      }
-      // Read-only views are never written back: the kernel's writes stay in
-      // the device copy.
-      bool writes = i < spec.binary.writes.size() ? spec.binary.writes[i] : true;
-      if (writes && !v.readonly && bytes)
-        copyBacks.push_back({v, buf});
-      ptr = buf->ptr;
-      shape = v.shape;
-    } else {
-      throw Error(fmt::format("error: argument '{}' of kernel '{}' must be an array", pname,
-                              name));
-    }
-    // The memref descriptor, one parameter per field (GPUPipeline.h).
-    unsigned r = static_cast<unsigned>(shape.size());
-    auto &desc = descriptors[i];
-    desc.assign(3 + 2 * r, 0);
-    desc[0] = desc[1] = static_cast<int64_t>(ptr);
-    int64_t stride = 1;
-    for (int j = static_cast<int>(r) - 1; j >= 0; --j) {
-      desc[3 + j] = shape[j];
-      desc[3 + r + j] = stride;
-      stride *= std::max<int64_t>(shape[j], 1);
-    }
-    for (auto &field : desc)
-      params.push_back(&field);
-  }
+  DeviceArguments dargs(k, spec.argTypes, args, spec.binary.writes, device);
+  std::vector<void *> params = dargs.fields();
   cudaCheck(d.cuLaunchKernel(fn, grid.x, grid.y, grid.z, block.x, block.y, block.z, 0, nullptr,
                              params.data(), nullptr),
             fmt::format("launching GPU kernel '{}' with grid ({}, {}, {}) and block ({}, {}, {})",
                         name, grid.x, grid.y, grid.z, block.x, block.y, block.z));
-  if (temporaries.empty())
+  if (!dargs.anyHostArray())
     return; // device arrays only: asynchronous, like Numba's launches
   // Host arrays: wait for the kernel (reporting its errors), copy back.
   cudaCheck(d.cuCtxSynchronize(), fmt::format("running GPU kernel '{}'", name));
-  for (auto &cb : copyBacks) {
-    if (cb.host.isCContiguous()) {
-      cudaCheck(d.cuMemcpyDtoH(cb.host.data, cb.buffer->ptr, cb.buffer->bytes),
-                "copying a result back from the GPU");
-    } else {
-      std::vector<char> tmp(cb.buffer->bytes);
-      cudaCheck(d.cuMemcpyDtoH(tmp.data(), cb.buffer->ptr, cb.buffer->bytes),
-                "copying a result back from the GPU");
-      scatterInto(tmp.data(), cb.host);
-    }
-  }
+  dargs.copyBack();
 }
 
 //===----------------------------------------------------------------------===//
@@ -503,74 +547,8 @@ void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
                  const std::function<void(std::vector<void *> &)> &run) {
   const CudaDriver &d = cudaDriver();
   ScopedContext ctx(device);
-  const std::string &name = k.def->name;
-  struct CopyBack {
-    ArrayView host;
-    std::shared_ptr<DeviceBuffer> buffer;
-  };
-  std::vector<std::shared_ptr<DeviceBuffer>> temporaries;
-  std::vector<CopyBack> copyBacks;
-  std::vector<std::vector<int64_t>> descriptors(args.size());
-  std::vector<std::array<unsigned char, 16>> scalars(args.size());
-  std::vector<void *> ptrs;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &pname = k.def->params[i].name;
-    const Type &t = types[i];
-    if (!t.isArray()) {
-      if (!args[i].isScalar())
-        throw Error(fmt::format("error: argument '{}' of kernel '{}' must be a scalar", pname,
-                                name));
-      scalars[i].fill(0);
-      convertScalar(args[i].scalar(), static_cast<DType>(t.scalarKind()), pname)
-          .store(scalars[i].data());
-      ptrs.push_back(scalars[i].data());
-      continue;
-    }
-    CUdeviceptr ptr = 0;
-    std::vector<int64_t> shape;
-    if (args[i].isDeviceArray()) {
-      const DeviceArray &da = args[i].deviceArray();
-      if (da.device() != device)
-        throw Error(fmt::format("error: argument '{}' of kernel '{}' is on CUDA device {}, but "
-                                "the kernel runs on device {}",
-                                pname, name, da.device(), device));
-      ptr = da.devicePointer();
-      shape = da.shape();
-    } else if (args[i].isHostArray()) {
-      const ArrayView &v = args[i].hostArray();
-      size_t bytes = static_cast<size_t>(v.size()) * itemSize(v.dtype);
-      auto buf = std::make_shared<DeviceBuffer>(device, bytes);
-      temporaries.push_back(buf);
-      if (bytes) {
-        Array packed;
-        const void *src = v.data;
-        if (!v.isCContiguous()) {
-          packed = Array::copyOf(v);
-          src = packed.data<void>();
-        }
-        cudaCheck(d.cuMemcpyHtoD(buf->ptr, src, bytes),
-                  fmt::format("copying argument '{}' to the GPU", pname));
-      }
-      if ((i >= writes.size() || writes[i]) && !v.readonly && bytes)
-        copyBacks.push_back({v, buf});
-      ptr = buf->ptr;
-      shape = v.shape;
-    } else {
-      throw Error(fmt::format("error: argument '{}' of kernel '{}' must be an array", pname,
-                              name));
-    }
-    unsigned r = static_cast<unsigned>(shape.size());
-    auto &desc = descriptors[i];
-    desc.assign(3 + 2 * r, 0);
-    desc[0] = desc[1] = static_cast<int64_t>(ptr);
-    int64_t stride = 1;
-    for (int j = static_cast<int>(r) - 1; j >= 0; --j) {
-      desc[3 + j] = shape[j];
-      desc[3 + r + j] = stride;
-      stride *= std::max<int64_t>(shape[j], 1);
-    }
-    ptrs.push_back(desc.data());
-  }
+  DeviceArguments dargs(k, types, args, writes, device);
+  std::vector<void *> ptrs = dargs.whole();
   GpuLoopCall call;
   call.kernel = &k;
   call.regions = &regions;
@@ -584,20 +562,11 @@ void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
     throw;
   }
   CurrentLoopCall = saved;
-  cudaCheck(d.cuCtxSynchronize(), fmt::format("running the GPU loops of kernel '{}'", name));
+  cudaCheck(d.cuCtxSynchronize(),
+            fmt::format("running the GPU loops of kernel '{}'", k.def->name));
   if (!call.error.empty())
     throw Error(call.error);
-  for (auto &cb : copyBacks) {
-    if (cb.host.isCContiguous()) {
-      cudaCheck(d.cuMemcpyDtoH(cb.host.data, cb.buffer->ptr, cb.buffer->bytes),
-                "copying a result back from the GPU");
-    } else {
-      std::vector<char> tmp(cb.buffer->bytes);
-      cudaCheck(d.cuMemcpyDtoH(tmp.data(), cb.buffer->ptr, cb.buffer->bytes),
-                "copying a result back from the GPU");
-      scatterInto(tmp.data(), cb.host);
-    }
-  }
+  dargs.copyBack();
 }
 
 //===----------------------------------------------------------------------===//

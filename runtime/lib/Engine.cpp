@@ -921,9 +921,10 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
 /// Calls the `@jit(target="cuda")` kernel `k` (GpuRegions.h): its host part
 /// on this thread with the arrays in GPU memory (host arrays copied in, and
 /// back where the kernel may write them), its prange nests on the current
-/// device. Returns the host part's result.
+/// device. Returns the host part's result; with `noResult` (callOnDevice),
+/// a kernel that returns a value is refused before it runs.
 static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
-                              const std::vector<GpuArg> &args) {
+                              const std::vector<GpuArg> &args, bool noResult = false) {
   const auto &params = k.def->params;
   std::vector<Type> types;
   std::vector<Arg> views; // for the read-only check
@@ -948,6 +949,10 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
   impl.checkReadOnly(k, types, views, false);
   // The host part first: its errors do not need a driver.
   auto spec = impl.getSpec(k, types);
+  if (noResult && !spec->resultType.isNone())
+    throw Error(fmt::format("error: kernel '{}' returns a value, which callOnDevice drops: "
+                            "call it with Kernel::call",
+                            k.def->name));
   int device = gpu::currentDevice();
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
   auto plan = impl.gpuLoopPlan(k, types, arch);
@@ -1156,11 +1161,7 @@ DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args, const DeviceAr
       throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", Name,
                               k.def->params.size(), k.def->params.size() == 1 ? "" : "s",
                               args.size(), args.size() == 1 ? "was" : "were"));
-    Value v = runGpuLoopKernel(*Impl, k, args);
-    if (!v.isNone())
-      throw Error(fmt::format("error: kernel '{}' returns a value, which callOnDevice drops: "
-                              "call it with Kernel::call",
-                              Name));
+    runGpuLoopKernel(*Impl, k, args, /*noResult=*/true);
     return DeviceArray();
   }
   if (!isGpuDriver(k))

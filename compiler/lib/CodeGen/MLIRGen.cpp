@@ -54,6 +54,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 using llvm::dyn_cast;
 using llvm::isa;
@@ -525,6 +526,7 @@ private:
                       Value step);
   /// ceil((stop - start) / step), at least 0, for either sign of step.
   Value tripCount(Value start, Value stop, Value step);
+  std::tuple<Value, Value, Value> rangeBounds(const ast::Call &c);
   /// A GPU region of a target="cuda" kernel's host part: the launch.
   void genGpuLaunch(const ast::For &s, Value start, Value stop, Value step);
   /// A scalar in an 8-byte launch slot (zero-extended bits), and back.
@@ -2416,20 +2418,26 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   setBlock(exit);
 }
 
+/// The start, stop and step of `range(...)` / `prange(...)` as int64.
+std::tuple<Value, Value, Value> FunctionGen::rangeBounds(const ast::Call &c) {
+  SmallVector<Value> args;
+  for (auto &a : c.args) {
+    CGValue v = expr(*a);
+    args.push_back(castScalar(v.single(), v.type.scalarKind(), ScalarKind::I64));
+  }
+  Value start = args.size() >= 2 ? args[0] : constInt(0, ScalarKind::I64);
+  Value stop = args.size() >= 2 ? args[1] : args[0];
+  Value step = args.size() == 3 ? args[2] : constInt(1, ScalarKind::I64);
+  return {start, stop, step};
+}
+
 void FunctionGen::genFor(const ast::For &s) {
   auto &info = F.loops.at(&s);
   auto *target = dyn_cast<ast::Name>(s.target.get());
   std::string counter = fmt::format("$iter{}", Counter++);
   if (info.kind == ForInfo::Kind::Range) {
     auto *c = dyn_cast<ast::Call>(s.iter.get());
-    SmallVector<Value> args;
-    for (auto &a : c->args) {
-      CGValue v = expr(*a);
-      args.push_back(castScalar(v.single(), v.type.scalarKind(), ScalarKind::I64));
-    }
-    Value start = args.size() >= 2 ? args[0] : constInt(0, ScalarKind::I64);
-    Value stop = args.size() >= 2 ? args[1] : args[0];
-    Value step = args.size() == 3 ? args[2] : constInt(1, ScalarKind::I64);
+    auto [start, stop, step] = rangeBounds(*c);
     std::optional<int64_t> constStep = 1;
     if (c->args.size() == 3) {
       constStep.reset();
@@ -3231,15 +3239,7 @@ void FunctionGen::genGpuLaunch(const ast::For &s, Value start, Value stop, Value
   SmallVector<Value> starts{start}, steps{step}, counts;
   counts.push_back(tripCount(start, stop, step));
   for (size_t d = 1; d < r.loops.size(); ++d) {
-    auto *c = llvm::cast<ast::Call>(r.loops[d]->iter.get());
-    SmallVector<Value> args;
-    for (auto &a : c->args) {
-      CGValue v = expr(*a);
-      args.push_back(castScalar(v.single(), v.type.scalarKind(), i64));
-    }
-    Value lo = args.size() >= 2 ? args[0] : constInt(0, i64);
-    Value hi = args.size() >= 2 ? args[1] : args[0];
-    Value st = args.size() == 3 ? args[2] : constInt(1, i64);
+    auto [lo, hi, st] = rangeBounds(*llvm::cast<ast::Call>(r.loops[d]->iter.get()));
     starts.push_back(lo);
     steps.push_back(st);
     counts.push_back(tripCount(lo, hi, st));

@@ -25,62 +25,7 @@ void forEachExpr(const ast::Expr *e, const std::function<void(const ast::Expr &)
   if (!e)
     return;
   fn(*e);
-  auto all = [&](const std::vector<ast::ExprPtr> &es) {
-    for (auto &c : es)
-      forEachExpr(c.get(), fn);
-  };
-  switch (e->kind()) {
-  case ast::Expr::Kind::Attribute:
-    forEachExpr(static_cast<const ast::Attribute *>(e)->value.get(), fn);
-    break;
-  case ast::Expr::Kind::Subscript:
-    forEachExpr(static_cast<const ast::Subscript *>(e)->value.get(), fn);
-    forEachExpr(static_cast<const ast::Subscript *>(e)->index.get(), fn);
-    break;
-  case ast::Expr::Kind::Slice: {
-    auto *s = static_cast<const ast::Slice *>(e);
-    forEachExpr(s->lower.get(), fn);
-    forEachExpr(s->upper.get(), fn);
-    forEachExpr(s->step.get(), fn);
-    break;
-  }
-  case ast::Expr::Kind::Call: {
-    auto *c = static_cast<const ast::Call *>(e);
-    forEachExpr(c->func.get(), fn);
-    all(c->args);
-    for (auto &k : c->keywords)
-      forEachExpr(k.value.get(), fn);
-    break;
-  }
-  case ast::Expr::Kind::BinOp:
-    forEachExpr(static_cast<const ast::BinOp *>(e)->lhs.get(), fn);
-    forEachExpr(static_cast<const ast::BinOp *>(e)->rhs.get(), fn);
-    break;
-  case ast::Expr::Kind::UnaryOp:
-    forEachExpr(static_cast<const ast::UnaryOp *>(e)->operand.get(), fn);
-    break;
-  case ast::Expr::Kind::Compare:
-    all(static_cast<const ast::Compare *>(e)->operands);
-    break;
-  case ast::Expr::Kind::BoolOp:
-    all(static_cast<const ast::BoolOp *>(e)->values);
-    break;
-  case ast::Expr::Kind::IfExp: {
-    auto *i = static_cast<const ast::IfExp *>(e);
-    forEachExpr(i->cond.get(), fn);
-    forEachExpr(i->body.get(), fn);
-    forEachExpr(i->orelse.get(), fn);
-    break;
-  }
-  case ast::Expr::Kind::Tuple:
-    all(static_cast<const ast::Tuple *>(e)->elts);
-    break;
-  case ast::Expr::Kind::List:
-    all(static_cast<const ast::List *>(e)->elts);
-    break;
-  default:
-    break;
-  }
+  ast::forEachChild(*e, [&](const ast::Expr &c) { forEachExpr(&c, fn); });
 }
 
 /// Calls `fn` on every expression of the statements of `b` (loop targets

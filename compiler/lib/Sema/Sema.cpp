@@ -925,66 +925,10 @@ const ast::Expr *firstRead(const ast::Expr *e, const std::string &var) {
   if (auto *n = dyn_cast<ast::Name>(e))
     return n->id == var ? e : nullptr;
   const ast::Expr *hit = nullptr;
-  auto visit = [&](const ast::Expr *c) {
+  ast::forEachChild(*e, [&](const ast::Expr &c) {
     if (!hit)
-      hit = firstRead(c, var);
-  };
-  auto visitAll = [&](const std::vector<ast::ExprPtr> &cs) {
-    for (auto &c : cs)
-      visit(c.get());
-  };
-  switch (e->kind()) {
-  case ast::Expr::Kind::Attribute:
-    visit(static_cast<const ast::Attribute *>(e)->value.get());
-    break;
-  case ast::Expr::Kind::Subscript:
-    visit(static_cast<const ast::Subscript *>(e)->value.get());
-    visit(static_cast<const ast::Subscript *>(e)->index.get());
-    break;
-  case ast::Expr::Kind::Slice: {
-    auto *sl = static_cast<const ast::Slice *>(e);
-    visit(sl->lower.get());
-    visit(sl->upper.get());
-    visit(sl->step.get());
-    break;
-  }
-  case ast::Expr::Kind::Call: {
-    auto *c = static_cast<const ast::Call *>(e);
-    visit(c->func.get());
-    visitAll(c->args);
-    for (auto &k : c->keywords)
-      visit(k.value.get());
-    break;
-  }
-  case ast::Expr::Kind::BinOp:
-    visit(static_cast<const ast::BinOp *>(e)->lhs.get());
-    visit(static_cast<const ast::BinOp *>(e)->rhs.get());
-    break;
-  case ast::Expr::Kind::UnaryOp:
-    visit(static_cast<const ast::UnaryOp *>(e)->operand.get());
-    break;
-  case ast::Expr::Kind::Compare:
-    visitAll(static_cast<const ast::Compare *>(e)->operands);
-    break;
-  case ast::Expr::Kind::BoolOp:
-    visitAll(static_cast<const ast::BoolOp *>(e)->values);
-    break;
-  case ast::Expr::Kind::IfExp: {
-    auto *i = static_cast<const ast::IfExp *>(e);
-    visit(i->cond.get());
-    visit(i->body.get());
-    visit(i->orelse.get());
-    break;
-  }
-  case ast::Expr::Kind::Tuple:
-    visitAll(static_cast<const ast::Tuple *>(e)->elts);
-    break;
-  case ast::Expr::Kind::List:
-    visitAll(static_cast<const ast::List *>(e)->elts);
-    break;
-  default:
-    break;
-  }
+      hit = firstRead(&c, var);
+  });
   return hit;
 }
 

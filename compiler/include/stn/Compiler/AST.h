@@ -262,6 +262,72 @@ public:
   static bool classof(const Expr *e) { return e->kind() == Kind::List; }
 };
 
+/// Calls `fn` on each direct sub-expression of `e` in source order (a
+/// call's function, arguments, then keyword values; absent slice bounds are
+/// skipped), for walks that treat every child alike.
+template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
+  auto one = [&](const ExprPtr &c) {
+    if (c)
+      fn(*c);
+  };
+  auto all = [&](const std::vector<ExprPtr> &cs) {
+    for (auto &c : cs)
+      one(c);
+  };
+  switch (e.kind()) {
+  case Expr::Kind::Attribute:
+    one(static_cast<const Attribute &>(e).value);
+    break;
+  case Expr::Kind::Subscript:
+    one(static_cast<const Subscript &>(e).value);
+    one(static_cast<const Subscript &>(e).index);
+    break;
+  case Expr::Kind::Slice: {
+    auto &s = static_cast<const Slice &>(e);
+    one(s.lower);
+    one(s.upper);
+    one(s.step);
+    break;
+  }
+  case Expr::Kind::Call: {
+    auto &c = static_cast<const Call &>(e);
+    one(c.func);
+    all(c.args);
+    for (auto &k : c.keywords)
+      one(k.value);
+    break;
+  }
+  case Expr::Kind::BinOp:
+    one(static_cast<const BinOp &>(e).lhs);
+    one(static_cast<const BinOp &>(e).rhs);
+    break;
+  case Expr::Kind::UnaryOp:
+    one(static_cast<const UnaryOp &>(e).operand);
+    break;
+  case Expr::Kind::Compare:
+    all(static_cast<const Compare &>(e).operands);
+    break;
+  case Expr::Kind::BoolOp:
+    all(static_cast<const BoolOp &>(e).values);
+    break;
+  case Expr::Kind::IfExp: {
+    auto &i = static_cast<const IfExp &>(e);
+    one(i.cond);
+    one(i.body);
+    one(i.orelse);
+    break;
+  }
+  case Expr::Kind::Tuple:
+    all(static_cast<const Tuple &>(e).elts);
+    break;
+  case Expr::Kind::List:
+    all(static_cast<const List &>(e).elts);
+    break;
+  default:
+    break;
+  }
+}
+
 /// A Python expression form that stn does not support (lambda, dict, set,
 /// comprehension, f-string, walrus, starred, yield, await). The parser
 /// consumes it whole and records what it was; later stages report it.
