@@ -501,11 +501,15 @@ void launchRegion(GpuLoopCall &c, int64_t index, int64_t *slots, const int64_t c
       return; // no iteration: the reductions keep their values
   GpuLaunchShape ls = gpuDriverLaunch(extents);
   if (r.reductions) {
-    // Fewer threads, fewer atomic updates of the results: at most 1024
-    // blocks (the grid-stride loops cover the rest).
-    ls.grid[2] = std::min(ls.grid[2], 4u);
-    ls.grid[1] = std::min(ls.grid[1], 16u);
-    ls.grid[0] = std::min(ls.grid[0], std::max(1u, 1024u / (ls.grid[1] * ls.grid[2])));
+    // Each block adds its result atomically: at most 1024 blocks (enough
+    // to fill an H100), the grid-stride loops cover the rest. The
+    // simulator runs the threads of such blocks as fibers (the block
+    // reduction has barriers): at most 8 blocks there.
+    bool sim = gpu::simulated();
+    unsigned most = sim ? 8u : 1024u;
+    ls.grid[2] = std::min(ls.grid[2], sim ? 2u : 4u);
+    ls.grid[1] = std::min(ls.grid[1], sim ? 2u : 16u);
+    ls.grid[0] = std::min(ls.grid[0], std::max(1u, most / (ls.grid[1] * ls.grid[2])));
   }
   const CudaDriver &d = cudaDriver();
   CUfunction fn = loadedFunction(*r.spec, c.device, name);

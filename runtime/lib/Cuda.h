@@ -141,7 +141,7 @@ void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
 struct GpuRegionLaunch {
   std::shared_ptr<GpuSpec> spec;
   unsigned paramSlots = 0; ///< slots of the kernel's free variables and bounds
-  unsigned reductions = 0; ///< then one slot per reduction
+  unsigned reductions = 0; ///< then one slot per reduction cell (gpuRegionReductionCells)
   unsigned dims = 1;       ///< grid loops (1 to 3)
 };
 

@@ -275,7 +275,10 @@ struct ModuleImpl {
     sim->code = compiled;
     for (const Type &t : tf->argTypes)
       sim->ranks.push_back(t.isArray() ? static_cast<int>(t.rank()) : -1);
-    // syncthreads() anywhere in the kernel or its device functions.
+    // syncthreads() anywhere in the kernel or its device functions, or the
+    // block reduction of a GPU loop (MLIRGen.cpp, blockReduce).
+    if (tf->regionHost && !tf->regionHost->gpuRegions.at(tf->regionIndex).reductions.empty())
+      sim->barriers = true;
     std::vector<const TypedFunction *> todo{tf};
     std::set<const TypedFunction *> seen;
     while (!todo.empty()) {
@@ -327,7 +330,7 @@ struct ModuleImpl {
       const TypedFunction &kt = *region.kernel;
       GpuRegionLaunch launch;
       launch.paramSlots = gpuRegionParamSlots(kt);
-      launch.reductions = static_cast<unsigned>(region.reductions.size());
+      launch.reductions = gpuRegionReductionCells(region, *tf);
       launch.dims = static_cast<unsigned>(region.loops.size());
       launch.spec = std::make_shared<GpuSpec>();
       GpuSpec &spec = *launch.spec;

@@ -1081,6 +1081,7 @@ TEST_F(GpuDevice, TargetCudaExampleMatchesItsCPUVersion) {
 /// tolerance (the GPU combines per-thread partials atomically, in any
 /// order).
 const char *JitSource = R"stn(
+import numpy as np
 from numba import jit, prange
 
 @jit(target="cuda")
@@ -1169,6 +1170,18 @@ def interior(x, out):
     dst = out[1:-1]
     for i in prange(inner.shape[0]):
         dst[i] = inner[i] + 1
+
+@jit(target="cuda")
+def complex_terms(a, out, w):
+    z = w * 1j
+    pair = (2.0, np.complex64(z))
+    s = 0j
+    part = np.complex64(1.5 - 1j)
+    for i in prange(a.shape[0]):
+        out[i] = a[i] * z + pair[1] * pair[0]
+        s += out[i]
+        part -= a[i]
+    return s, part
 )stn";
 
 int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -1231,11 +1244,11 @@ TEST(GpuNoDevice, JitCudaEmitsTheHostPartAndEachGPULoop) {
   stn::Module mod = engine.loadString(JitSource, "jit.stn");
   std::string mlir = mod.emit("heat_steps", "i64[:,:], i64[:,:], i64", stn::Stage::MLIR);
   EXPECT_NE(mlir.find("call @_stn_gpu_launch("), std::string::npos) << mlir;
-  EXPECT_NE(mlir.find("// stn: GPU loop 0 of 'heat_steps' (line 19), kernel "
+  EXPECT_NE(mlir.find("// stn: GPU loop 0 of 'heat_steps' (line 20), kernel "
                       "heat_steps__i64a2__i64a2__i64__gpu0"),
             std::string::npos)
       << mlir;
-  EXPECT_NE(mlir.find("// stn: GPU loop 1 of 'heat_steps' (line 22)"), std::string::npos);
+  EXPECT_NE(mlir.find("// stn: GPU loop 1 of 'heat_steps' (line 23)"), std::string::npos);
   std::string ptx = mod.emit("heat_steps", "i64[:,:], i64[:,:], i64", stn::Stage::PTX);
   EXPECT_NE(ptx.find(".visible .entry heat_steps__i64a2__i64a2__i64__gpu1("), std::string::npos)
       << ptx;
@@ -1372,6 +1385,48 @@ TEST_F(GpuDevice, JitCudaReductions) {
     // Multiples of 0.25 below 2^53: every order of additions is exact.
     EXPECT_EQ(t[8].asDouble(), fsum);
     EXPECT_EQ(t[9].asDouble(), fmin);
+  }
+}
+
+/// Complex values of the host part (a scalar, and one in a tuple) reach
+/// the GPU loop as two floats each; complex sums reduce their parts in two
+/// cells. Small integers and halves: every order of additions is exact.
+template <class C> void checkComplexTerms(stn::Module &mod, std::mt19937_64 &rng) {
+  using R = typename C::value_type;
+  for (int64_t n : {0, 1, 7, 1000, 20000}) {
+    SCOPED_TRACE("n = " + std::to_string(n));
+    HostArray<int64_t> parts = randomArray<int64_t>(rng, {2 * n}, -100, 100);
+    HostArray<C> a({n}, C()), out({n}, C(-9, -9));
+    for (int64_t i = 0; i < n; ++i)
+      a.Data[i] = C(R(parts.Data[2 * i]), R(parts.Data[2 * i + 1]));
+    stn::Value r = mod.kernel("complex_terms")(a.view(), out.view(), 0.5);
+    ASSERT_TRUE(r.isTuple());
+    const std::complex<double> z(0, 0.5);
+    std::complex<double> s = 0;
+    C part(1.5, -1);
+    for (int64_t i = 0; i < n; ++i) {
+      std::complex<double> o = std::complex<double>(a.Data[i]) * z + z * 2.0;
+      EXPECT_EQ(out.Data[i], C(o)) << i;
+      s += C(o);
+      part -= a.Data[i];
+    }
+    EXPECT_EQ(r.elements()[0].asComplex(), s);
+    EXPECT_EQ(r.elements()[1].scalar().dtype(), stn::DTypeOf<C>::value);
+    EXPECT_EQ(r.elements()[1].asComplex(), std::complex<double>(part));
+  }
+}
+
+TEST_F(GpuDevice, JitCudaComplexValuesAndSums) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  SCOPED_TRACE(seedNote());
+  {
+    SCOPED_TRACE("complex64");
+    checkComplexTerms<std::complex<float>>(mod, Rng);
+  }
+  {
+    SCOPED_TRACE("complex128");
+    checkComplexTerms<std::complex<double>>(mod, Rng);
   }
 }
 

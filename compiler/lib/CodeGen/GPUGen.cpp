@@ -81,10 +81,7 @@ public:
       }
       return true;
     case GpuOp::SyncThreads:
-      if (Simulate)
-        runtimeCall(b, l, GPUSimBarrierFunction, {}, {});
-      else
-        b.create<gpu::BarrierOp>(l);
+      barrier(b, l);
       return true;
     case GpuOp::SharedArray:
       out.push_back(sharedArray(b, l, f, g));
@@ -107,6 +104,20 @@ public:
 
   Value launchIndex(OpBuilder &b, Location l, GpuOp op, unsigned dim) override {
     return id(b, l, op, dim);
+  }
+
+  void barrier(OpBuilder &b, Location l) override {
+    if (Simulate)
+      runtimeCall(b, l, GPUSimBarrierFunction, {}, {});
+    else
+      b.create<gpu::BarrierOp>(l);
+  }
+
+  Value sharedBuffer(OpBuilder &b, Location l, mlir::Type elem, int64_t n,
+                     llvm::StringRef name) override {
+    return sharedGlobal(b, l, mlir::MemRefType::get({n}, elem, mlir::MemRefLayoutAttrInterface(),
+                                                    sharedSpace(b)),
+                        name);
   }
 
 private:
@@ -156,25 +167,32 @@ private:
     return b.create<memref::CastOp>(l, mlirArrayType(*b.getContext(), t), mem);
   }
 
-  Value sharedArray(OpBuilder &b, Location l, const TypedFunction &f, const GpuCall &g) {
-    mlir::MLIRContext *ctx = b.getContext();
-    // The simulator runs one block at a time: a plain global is its shared
-    // memory.
-    mlir::Attribute space;
-    if (!Simulate)
-      space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto elem = mlirStorageType(*ctx, g.dtype);
-    auto sharedT = mlir::MemRefType::get(g.shape, elem, mlir::MemRefLayoutAttrInterface(), space);
+  /// The address space of shared memory: the simulator runs one block at
+  /// a time, so a plain global is its shared memory.
+  mlir::Attribute sharedSpace(OpBuilder &b) const {
+    if (Simulate)
+      return {};
+    return gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  }
+
+  /// A new uninitialized global of type `t` in shared memory, and its address.
+  static Value sharedGlobal(OpBuilder &b, Location l, mlir::MemRefType t, llvm::StringRef name) {
     auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
-    std::string name = fmt::format("__stn_shared_{}_{}", f.symbol, Counter++);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(module.getBody());
       // Uninitialized (`initial_value` unit): shared memory has no initializer.
-      b.create<memref::GlobalOp>(l, name, b.getStringAttr("private"), sharedT, b.getUnitAttr(),
+      b.create<memref::GlobalOp>(l, name, b.getStringAttr("private"), t, b.getUnitAttr(),
                                  /*constant=*/false, b.getI64IntegerAttr(16));
     }
-    Value g0 = b.create<memref::GetGlobalOp>(l, sharedT, name);
+    return b.create<memref::GetGlobalOp>(l, t, name);
+  }
+
+  Value sharedArray(OpBuilder &b, Location l, const TypedFunction &f, const GpuCall &g) {
+    auto elem = mlirStorageType(*b.getContext(), g.dtype);
+    auto sharedT =
+        mlir::MemRefType::get(g.shape, elem, mlir::MemRefLayoutAttrInterface(), sharedSpace(b));
+    Value g0 = sharedGlobal(b, l, sharedT, fmt::format("__stn_shared_{}_{}", f.symbol, Counter++));
     if (Simulate)
       return asStnArray(b, l, g0, g);
     auto genericT = mlir::MemRefType::get(g.shape, elem);

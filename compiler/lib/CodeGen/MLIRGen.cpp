@@ -22,6 +22,7 @@
 #include "stn/Compiler/MLIRGen.h"
 #include "stn/Compiler/ArrayOwnership.h"
 #include "stn/Compiler/GPUGen.h"
+#include "stn/Compiler/GPUPipeline.h"
 #include "stn/Compiler/GpuRegions.h"
 #include "stn/Compiler/Interchange.h"
 #include "stn/Compiler/KernelFaults.h"
@@ -535,6 +536,12 @@ private:
   /// Combines `partial` into element 0 of `mem` atomically (`bits`: the
   /// same memory as integers of the same width).
   void atomicCombine(ReduceOp op, Value mem, Value bits, Value partial, ScalarKind k);
+  /// The end of a GPU loop's kernel: per reduction cell, the partials
+  /// `accs` of the block's threads are combined in shared memory, then the
+  /// block's result into the cell with atomicCombine (one atomic per block).
+  void blockReduce(mlir::ArrayRef<ReduceOp> ops, mlir::ArrayRef<Value> accs,
+                   mlir::ArrayRef<Value> results, mlir::ArrayRef<Value> bits,
+                   mlir::ArrayRef<ScalarKind> kinds);
   int64_t workEstimate(const ast::Block &b);
   int64_t workEstimate(const ast::Stmt &s);
   int64_t workEstimate(const ast::Expr *e);
@@ -3245,7 +3252,8 @@ void FunctionGen::genGpuLaunch(const ast::For &s, Value start, Value stop, Value
     counts.push_back(tripCount(lo, hi, st));
   }
   unsigned paramSlots = gpuRegionParamSlots(*r.kernel);
-  unsigned total = paramSlots + static_cast<unsigned>(r.reductions.size());
+  unsigned cells = gpuRegionReductionCells(r, F);
+  unsigned total = paramSlots + cells;
   Value slots;
   {
     OpBuilder::InsertionGuard g(B);
@@ -3259,6 +3267,15 @@ void FunctionGen::genGpuLaunch(const ast::For &s, Value start, Value stop, Value
     st->setAttr(ModuleGen::GpuLaunchAttr, B.getUnitAttr());
   };
   auto asI64 = [&](Value idx) { return B.create<arith::IndexCastOp>(l, B.getI64Type(), idx); };
+  // A complex value takes two slots, its parts (GpuRegions.h).
+  auto putScalar = [&](Value v, ScalarKind sk) {
+    if (!isComplex(sk)) {
+      put(toSlot(v, sk));
+      return;
+    }
+    put(toSlot(B.create<complex::ReOp>(l, v), complexPart(sk)));
+    put(toSlot(B.create<complex::ImOp>(l, v), complexPart(sk)));
+  };
   for (const std::string &name : r.freeVars) {
     CGValue v = readVar(name);
     SmallVector<Type> leafTs;
@@ -3283,7 +3300,7 @@ void FunctionGen::genGpuLaunch(const ast::For &s, Value start, Value stop, Value
         for (Value st : md.getStrides())
           put(asI64(st));
       } else {
-        put(toSlot(leaf, leafTs[i].scalarKind()));
+        putScalar(leaf, leafTs[i].scalarKind());
       }
     }
   }
@@ -3293,19 +3310,29 @@ void FunctionGen::genGpuLaunch(const ast::For &s, Value start, Value stop, Value
     put(counts[d]);
   }
   for (const Reduction &red : r.reductions)
-    put(toSlot(readVar(red.var).single(), F.vars.at(red.var).scalarKind()));
+    putScalar(readVar(red.var).single(), F.vars.at(red.var).scalarKind());
   Value addr = asI64(B.create<memref::ExtractAlignedPointerAsIndexOp>(l, slots));
   SmallVector<Value> args{constInt(static_cast<int64_t>(index), i64), addr};
   for (size_t d = 0; d < 3; ++d)
     args.push_back(d < counts.size() ? counts[d] : constInt(1, i64));
   MG.callRuntime(B, l, GpuLaunchFunction, args, {});
-  for (size_t j = 0; j < r.reductions.size(); ++j) {
-    const Reduction &red = r.reductions[j];
-    auto ld = B.create<memref::LoadOp>(l, slots, mlir::ValueRange{constIndex(paramSlots + j)});
+  unsigned cell = paramSlots;
+  auto get = [&](ScalarKind sk) {
+    auto ld = B.create<memref::LoadOp>(l, slots, mlir::ValueRange{constIndex(cell++)});
     ld->setAttr(ModuleGen::GpuLaunchAttr, B.getUnitAttr());
+    return fromSlot(ld, sk);
+  };
+  for (const Reduction &red : r.reductions) {
     CGValue v;
     v.type = F.vars.at(red.var);
-    v.leaves.push_back(fromSlot(ld, v.type.scalarKind()));
+    ScalarKind sk = v.type.scalarKind();
+    if (isComplex(sk)) {
+      Value re = get(complexPart(sk));
+      Value im = get(complexPart(sk));
+      v.leaves.push_back(B.create<complex::CreateOp>(l, scalarType(Ctx, sk), re, im));
+    } else {
+      v.leaves.push_back(get(sk));
+    }
     writeVar(red.var, v);
   }
 }
@@ -3349,10 +3376,22 @@ bool FunctionGen::generateRegionKernel(func::FuncOp body) {
   CurLoc = mlir::FileLineColLoc::get(Ctx, F.file->name(), line, col);
   Location l = CurLoc;
   unsigned argNo = 0;
+  // The free variables' leaves; complex ones come as two floats.
   SmallVector<Value> free;
-  for (const std::string &name : r.freeVars)
-    for (unsigned k = 0, n = countLeaves(F.vars.at(name)); k < n; ++k)
+  std::function<void(const Type &)> freeLeaves = [&](const Type &t) {
+    if (t.isTuple()) {
+      for (const Type &e : t.elements())
+        freeLeaves(e);
+    } else if (t.isScalar() && isComplex(t.scalarKind())) {
+      Value re = Entry->getArgument(argNo++);
+      Value im = Entry->getArgument(argNo++);
+      free.push_back(B.create<complex::CreateOp>(l, scalarType(Ctx, t.scalarKind()), re, im));
+    } else if (t.isScalar() || t.isArray()) {
       free.push_back(Entry->getArgument(argNo++));
+    }
+  };
+  for (const std::string &name : r.freeVars)
+    freeLeaves(F.vars.at(name));
   unsigned D = static_cast<unsigned>(r.loops.size());
   SmallVector<Value> starts, steps, lbs, ubs;
   for (unsigned d = 0; d < D; ++d) {
@@ -3361,17 +3400,25 @@ bool FunctionGen::generateRegionKernel(func::FuncOp body) {
     lbs.push_back(constIndex(0));
     ubs.push_back(B.create<arith::IndexCastOp>(l, B.getIndexType(), Entry->getArgument(argNo++)));
   }
+  // Per reduction cell (a complex sum has two, its parts: GpuRegions.h):
+  // the result, its integer view, each thread's partial (from the
+  // identity; SROA keeps it in a register), its type and operator.
   SmallVector<Value> results, bits, accs;
   SmallVector<ScalarKind> kinds;
+  SmallVector<ReduceOp> ops;
   for (const Reduction &red : r.reductions) {
-    results.push_back(Entry->getArgument(argNo++));
-    bits.push_back(Entry->getArgument(argNo++));
     ScalarKind k = F.vars.at(red.var).scalarKind();
-    kinds.push_back(k);
-    // Each thread's partial, from the identity (SROA keeps it in a register).
-    Value acc = B.create<memref::AllocaOp>(l, mlir::MemRefType::get({}, scalarType(Ctx, k)));
-    B.create<memref::StoreOp>(l, reduceIdentity(red.op, k), acc);
-    accs.push_back(acc);
+    bool cplx = isComplex(k);
+    ScalarKind cell = cplx ? complexPart(k) : k;
+    for (int part = 0; part < (cplx ? 2 : 1); ++part) {
+      results.push_back(Entry->getArgument(argNo++));
+      bits.push_back(Entry->getArgument(argNo++));
+      kinds.push_back(cell);
+      ops.push_back(red.op);
+      Value acc = B.create<memref::AllocaOp>(l, mlir::MemRefType::get({}, scalarType(Ctx, cell)));
+      B.create<memref::StoreOp>(l, reduceIdentity(red.op, cell), acc);
+      accs.push_back(acc);
+    }
   }
   MG.gpuLoopNest(B, l, lbs, ubs, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
     SmallVector<Value> args;
@@ -3381,17 +3428,108 @@ bool FunctionGen::generateRegionKernel(func::FuncOp body) {
                                               nb.create<arith::MulIOp>(nl, iv, steps[d])));
     }
     args.append(free.begin(), free.end());
-    for (Value acc : accs)
-      args.push_back(nb.create<memref::LoadOp>(nl, acc));
+    size_t c = 0;
+    for (const Reduction &red : r.reductions) {
+      ScalarKind k = F.vars.at(red.var).scalarKind();
+      Value v = nb.create<memref::LoadOp>(nl, accs[c++]);
+      if (isComplex(k))
+        v = nb.create<complex::CreateOp>(nl, scalarType(Ctx, k), v,
+                                         nb.create<memref::LoadOp>(nl, accs[c++]));
+      args.push_back(v);
+    }
     auto call = nb.create<func::CallOp>(nl, body, args);
-    for (size_t j = 0; j < accs.size(); ++j)
-      nb.create<memref::StoreOp>(nl, call.getResult(j), accs[j]);
+    c = 0;
+    for (size_t j = 0; j < r.reductions.size(); ++j) {
+      Value v = call.getResult(j);
+      if (isComplex(F.vars.at(r.reductions[j].var).scalarKind())) {
+        nb.create<memref::StoreOp>(nl, nb.create<complex::ReOp>(nl, v), accs[c++]);
+        nb.create<memref::StoreOp>(nl, nb.create<complex::ImOp>(nl, v), accs[c++]);
+      } else {
+        nb.create<memref::StoreOp>(nl, v, accs[c++]);
+      }
+    }
   });
-  for (size_t j = 0; j < accs.size(); ++j)
-    atomicCombine(r.reductions[j].op, results[j], bits[j],
-                  B.create<memref::LoadOp>(l, accs[j]), kinds[j]);
+  if (!accs.empty())
+    blockReduce(ops, accs, results, bits, kinds);
   B.create<func::ReturnOp>(l);
   return !Failed;
+}
+
+void FunctionGen::blockReduce(mlir::ArrayRef<ReduceOp> ops, mlir::ArrayRef<Value> accs,
+                              mlir::ArrayRef<Value> results, mlir::ArrayRef<Value> bits,
+                              mlir::ArrayRef<ScalarKind> kinds) {
+  Location l = CurLoc;
+  GPUIntrinsicEmitter &gpu = *MG.Gpu;
+  auto id = [&](GpuOp op, unsigned d) { return gpu.launchIndex(B, l, op, d); };
+  auto mul = [&](Value a, Value b) { return B.create<arith::MulIOp>(l, a, b).getResult(); };
+  auto add = [&](Value a, Value b) { return B.create<arith::AddIOp>(l, a, b).getResult(); };
+  // The thread's rank in its block, and the block's size (at most
+  // GpuDriverBlockThreads: the runtime launches with gpuDriverLaunch).
+  Value tid = add(id(GpuOp::ThreadIdx, 0),
+                  mul(id(GpuOp::BlockDim, 0),
+                      add(id(GpuOp::ThreadIdx, 1),
+                          mul(id(GpuOp::BlockDim, 1), id(GpuOp::ThreadIdx, 2)))));
+  Value threads =
+      mul(mul(id(GpuOp::BlockDim, 0), id(GpuOp::BlockDim, 1)), id(GpuOp::BlockDim, 2));
+  // One shared buffer per reduction (bools as bytes), each thread's partial
+  // at its rank.
+  SmallVector<Value> bufs;
+  auto stored = [&](Value v, ScalarKind k) {
+    return isBool(k) ? B.create<arith::ExtUIOp>(l, B.getI8Type(), v).getResult() : v;
+  };
+  auto loaded = [&](Value buf, Value i, ScalarKind k) -> Value {
+    Value v = B.create<memref::LoadOp>(l, buf, mlir::ValueRange{i});
+    return isBool(k) ? B.create<arith::TruncIOp>(l, B.getI1Type(), v).getResult() : v;
+  };
+  for (size_t j = 0; j < accs.size(); ++j) {
+    mlir::Type elem = isBool(kinds[j]) ? B.getI8Type() : scalarType(Ctx, kinds[j]);
+    Value buf = gpu.sharedBuffer(B, l, elem, GpuDriverBlockThreads,
+                                 fmt::format("__stn_reduce_{}_{}", Func.getName().str(), j));
+    B.create<memref::StoreOp>(l, stored(B.create<memref::LoadOp>(l, accs[j]), kinds[j]), buf,
+                              mlir::ValueRange{tid});
+    bufs.push_back(buf);
+  }
+  gpu.barrier(B, l);
+  // A tree over the block: while more than one partial is left, the first
+  // half (rounded down) adds in the second. Every thread runs every step
+  // (the barrier is in uniform control flow).
+  mlir::Type indexT = B.getIndexType();
+  auto loop = B.create<scf::WhileOp>(l, mlir::TypeRange{indexT}, mlir::ValueRange{threads});
+  {
+    OpBuilder::InsertionGuard g(B);
+    mlir::Block *before = B.createBlock(&loop.getBefore(), {}, {indexT}, {l});
+    Value active = before->getArgument(0);
+    Value more = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, active, constIndex(1));
+    B.create<scf::ConditionOp>(l, more, mlir::ValueRange{active});
+    mlir::Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {l});
+    active = after->getArgument(0);
+    Value half = B.create<arith::DivUIOp>(l, add(active, constIndex(1)), constIndex(2));
+    Value other = add(tid, half);
+    auto inside = B.create<scf::IfOp>(
+        l, B.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, other, active),
+        /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard gi(B);
+      B.setInsertionPointToStart(inside.thenBlock());
+      for (size_t j = 0; j < bufs.size(); ++j) {
+        Value mine = loaded(bufs[j], tid, kinds[j]);
+        Value theirs = loaded(bufs[j], other, kinds[j]);
+        Value v = reduceCombine(ops[j], mine, theirs, kinds[j]);
+        B.create<memref::StoreOp>(l, stored(v, kinds[j]), bufs[j], mlir::ValueRange{tid});
+      }
+    }
+    gpu.barrier(B, l);
+    B.create<scf::YieldOp>(l, mlir::ValueRange{half});
+  }
+  // The block's first thread combines the block's result into the cell.
+  auto first = B.create<scf::IfOp>(
+      l, B.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, tid, constIndex(0)),
+      /*withElse=*/false);
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPointToStart(first.thenBlock());
+  for (size_t j = 0; j < bufs.size(); ++j)
+    atomicCombine(ops[j], results[j], bits[j], loaded(bufs[j], constIndex(0), kinds[j]),
+                  kinds[j]);
 }
 
 void FunctionGen::genReturn(const ast::Return &r) {

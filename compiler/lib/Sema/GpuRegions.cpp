@@ -245,39 +245,33 @@ private:
     kernel->resultType = Type::none();
     kernel->hasOut = false;
     kernel->argTypes.clear();
-    for (const std::string &v : r.freeVars) {
-      const Type &t = F.vars.at(v);
-      if (hasComplexLeaf(t)) {
-        error(outer.range(),
-              fmt::format("the GPU loop reads the complex value '{}' from the host part of "
-                          "target=\"cuda\" kernel '{}', which is not supported yet",
-                          v, F.def->name),
-              "pass its real and imaginary parts as two float variables");
-        return;
-      }
-      kernel->argTypes.push_back(t);
-    }
+    for (const std::string &v : r.freeVars)
+      gpuRegionFreeParams(F.vars.at(v), kernel->argTypes);
     for (size_t d = 0; d < r.loops.size(); ++d)
       for (int k = 0; k < 3; ++k)
         kernel->argTypes.push_back(Type::scalar(ScalarKind::I64));
     for (const Reduction &red : r.reductions) {
       ScalarKind k = F.vars.at(red.var).scalarKind();
-      if (isComplex(k)) {
+      if (isComplex(k) && red.op != ReduceOp::Add) {
         error(red.firstUpdate,
-              fmt::format("complex reductions in a GPU loop (target=\"cuda\") are not "
-                          "supported yet ('{}')",
+              fmt::format("complex products in a GPU loop (target=\"cuda\") are not supported "
+                          "yet ('{}'): only sums of complex values are",
                           red.var),
-              "reduce the real and imaginary parts in two float variables");
+              "multiply in a host loop, or sum the logarithms and take the exponential after the loop");
         return;
       }
       // The result cell, typed and as an integer of the same width (for
-      // compare-and-swap loops, which LLVM has only for integers).
-      ScalarKind bits = k == ScalarKind::F64   ? ScalarKind::I64
-                        : k == ScalarKind::F32 ? ScalarKind::I32
-                        : k == ScalarKind::Bool ? ScalarKind::U8
-                                                : k;
-      kernel->argTypes.push_back(Type::array(k, 1, Type::Layout::C));
-      kernel->argTypes.push_back(Type::array(bits, 1, Type::Layout::C));
+      // compare-and-swap loops, which LLVM has only for integers); a
+      // complex sum has one cell per part, each reduced on its own.
+      ScalarKind cell = isComplex(k) ? complexPart(k) : k;
+      ScalarKind bits = cell == ScalarKind::F64   ? ScalarKind::I64
+                        : cell == ScalarKind::F32 ? ScalarKind::I32
+                        : cell == ScalarKind::Bool ? ScalarKind::U8
+                                                   : cell;
+      for (int part = 0; part < (isComplex(k) ? 2 : 1); ++part) {
+        kernel->argTypes.push_back(Type::array(cell, 1, Type::Layout::C));
+        kernel->argTypes.push_back(Type::array(bits, 1, Type::Layout::C));
+      }
     }
     // The kernels the nest calls (and, through ModuleGen, theirs).
     kernel->callees.clear();
@@ -298,11 +292,34 @@ bool planGpuRegions(TypedFunction &f, DiagnosticEngine &diags) {
   return RegionPlanner(f, diags).run();
 }
 
+void gpuRegionFreeParams(const Type &t, std::vector<Type> &params) {
+  if (!hasComplexLeaf(t)) {
+    params.push_back(t);
+    return;
+  }
+  if (t.isTuple()) {
+    for (const Type &e : t.elements())
+      gpuRegionFreeParams(e, params);
+    return;
+  }
+  Type part = Type::scalar(complexPart(t.scalarKind()));
+  params.push_back(part);
+  params.push_back(part);
+}
+
+unsigned gpuRegionReductionCells(const GpuRegion &r, const TypedFunction &host) {
+  unsigned n = 0;
+  for (const Reduction &red : r.reductions)
+    n += isComplex(host.vars.at(red.var).scalarKind()) ? 2 : 1;
+  return n;
+}
+
 unsigned gpuRegionParamSlots(const TypedFunction &kernel) {
   if (!kernel.regionHost || kernel.regionIndex < 0)
     return 0;
-  // Two arrays per reduction (GpuRegions.h).
-  size_t reductions = 2 * kernel.regionHost->gpuRegions[kernel.regionIndex].reductions.size();
+  // Two arrays per reduction cell (GpuRegions.h).
+  size_t reductions = 2 * gpuRegionReductionCells(
+                              kernel.regionHost->gpuRegions[kernel.regionIndex], *kernel.regionHost);
   unsigned n = 0;
   for (size_t i = 0; i + reductions < kernel.argTypes.size(); ++i)
     n += leafSlots(kernel.argTypes[i]);

@@ -46,6 +46,14 @@ public:
   /// and gufuncs spread their loops over the grid with these.
   virtual mlir::Value launchIndex(mlir::OpBuilder &b, mlir::Location loc, GpuOp op,
                                   unsigned dim) = 0;
+  /// syncthreads(): every thread of the block waits for the others.
+  virtual void barrier(mlir::OpBuilder &b, mlir::Location loc) = 0;
+  /// A block-wide buffer of `n` elements of type `elem` in shared memory
+  /// (a new module global named `name`), as a memref to load from and
+  /// store to: the block reductions of GPU loops (MLIRGen.cpp) combine
+  /// their threads' partial results in it.
+  virtual mlir::Value sharedBuffer(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem,
+                                   int64_t n, llvm::StringRef name) = 0;
 };
 
 /// The emitter GPU compilations pass to generateMLIR.

@@ -64,6 +64,10 @@ inline bool isGpuDriver(const KernelDecl &k) {
 /// before the innermost, linearized, along y. Every axis is a grid-stride
 /// loop, so any grid covers any extent: the grid is capped at the
 /// hardware's limits (2^31-1 blocks in x, 65535 in y and z).
+/// The most threads gpuDriverLaunch puts in a block (the block reductions
+/// of GPU loops size their shared buffers by it).
+constexpr int64_t GpuDriverBlockThreads = 256;
+
 struct GpuLaunchShape {
   unsigned grid[3] = {1, 1, 1};
   unsigned block[3] = {1, 1, 1};
@@ -77,7 +81,7 @@ inline GpuLaunchShape gpuDriverLaunch(const std::vector<int64_t> &extents) {
   auto cap = [](int64_t v, int64_t hi) {
     return static_cast<unsigned>(std::max<int64_t>(1, std::min(v, hi)));
   };
-  constexpr int64_t kThreads = 256;
+  constexpr int64_t kThreads = GpuDriverBlockThreads;
   int64_t nx = extents[r - 1];
   // A warp-multiple along x, the rest of the block along y.
   int64_t bx = std::min<int64_t>(kThreads, std::max<int64_t>(32, ceilDiv(nx, 32) * 32));
