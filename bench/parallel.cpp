@@ -56,6 +56,10 @@ def ssum(a):
     for i in range(a.shape[0]):
         s += a[i]
     return s
+
+@njit
+def first(a):
+    return a[0]
 )stn";
 
 stn::Engine &engine() {
@@ -167,6 +171,16 @@ void BM_SumSmall_Serial(benchmark::State &state) {
     benchmark::DoNotOptimize(k(v).asDouble());
 }
 
+/// What one call of a kernel costs besides its work: argument checks,
+/// finding the specialization, marshalling, the result as a Value.
+void BM_CallOverhead(benchmark::State &state) {
+  std::vector<double> a(1000, 0.5);
+  stn::Kernel k = module("small").kernel("first");
+  auto v = stn::ArrayView::of(a.data(), {1000});
+  for (auto _ : state)
+    benchmark::DoNotOptimize(k(v).asDouble());
+}
+
 #define STN_PAIR(name)                                                                         \
   BENCHMARK(BM_##name##_Stn)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond); \
   BENCHMARK(BM_##name##_Cpp)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond)
@@ -182,6 +196,7 @@ BENCHMARK(BM_Memcpy)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SumSmall_Parallel)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_SumSmall_Serial)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_CallOverhead)->UseRealTime()->MeasureProcessCPUTime();
 
 } // namespace
 

@@ -31,6 +31,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <optional>
@@ -41,6 +42,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 namespace stn {
 
@@ -87,6 +89,16 @@ struct CompiledSpec {
   EntryFn fn = nullptr;
   std::vector<Type> argTypes;
   Type resultType;
+  std::vector<Type> resultLeaves; ///< resultType's leaves, for unpacking results
+
+  /// The scalar and array leaves of `t` (none for none).
+  static void leavesOf(const Type &t, std::vector<Type> &out) {
+    if (t.isTuple())
+      for (auto &e : t.elements())
+        leavesOf(e, out);
+    else if (t.isScalar() || t.isArray())
+      out.push_back(t);
+  }
 };
 
 struct EngineImpl {
@@ -158,6 +170,7 @@ struct EngineImpl {
     spec->fn = reinterpret_cast<CompiledSpec::EntryFn>(addr);
     spec->argTypes = std::move(argTypes);
     spec->resultType = std::move(resultType);
+    CompiledSpec::leavesOf(spec->resultType, spec->resultLeaves);
     if (!digest.empty())
       keyed[digest] = spec;
     return spec;
@@ -184,6 +197,30 @@ struct ModuleImpl {
   /// pass read-only arrays.
   std::map<const TypedFunction *, std::vector<std::optional<ParamWrite>>> writes;
   std::map<std::string, std::shared_ptr<CompiledSpec>> specs;
+  /// The same specializations, found without building their key string:
+  /// what a call looks up (by specHash, then compared).
+  struct SpecEntry {
+    const KernelDecl *kernel;
+    bool hasOut;
+    std::vector<Type> args;
+    std::shared_ptr<CompiledSpec> spec;
+  };
+  std::unordered_multimap<uint64_t, SpecEntry> specsByHash;
+
+  static uint64_t typeHash(const Type &t) {
+    uint64_t h = static_cast<uint64_t>(t.kind()) | static_cast<uint64_t>(t.scalarKind()) << 8 |
+                 static_cast<uint64_t>(t.rank()) << 16 | static_cast<uint64_t>(t.layout()) << 24;
+    if (t.isTuple())
+      for (const Type &e : t.elements())
+        h = h * 0x100000001b3ULL ^ typeHash(e);
+    return h;
+  }
+  static uint64_t specHash(const KernelDecl &k, const std::vector<Type> &args, bool hasOut) {
+    uint64_t h = reinterpret_cast<uintptr_t>(&k) ^ (hasOut ? 0x9e3779b97f4a7c15ULL : 0);
+    for (const Type &t : args)
+      h = (h ^ typeHash(t)) * 0x100000001b3ULL;
+    return h;
+  }
   /// GPU kernels by signature and target architecture (Cuda.h).
   std::map<std::string, std::shared_ptr<GpuSpec>> gpuSpecs;
 
@@ -443,12 +480,18 @@ struct ModuleImpl {
   /// no lock.
   std::shared_ptr<CompiledSpec> getSpec(const KernelDecl &k, const std::vector<Type> &args,
                                         bool hasOut = false) {
+    uint64_t hash = specHash(k, args, hasOut);
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto [it, end] = specsByHash.equal_range(hash); it != end; ++it)
+      if (it->second.kernel == &k && it->second.hasOut == hasOut && it->second.args == args)
+        return it->second.spec;
     std::string key = k.def->name + "(" + describeTypes(args);
     key += hasOut ? ", out=)" : ")";
-    std::lock_guard<std::mutex> lock(mutex);
     auto it = specs.find(key);
-    if (it != specs.end())
+    if (it != specs.end()) {
+      specsByHash.emplace(hash, SpecEntry{&k, hasOut, args, it->second});
       return it->second;
+    }
     std::shared_ptr<CompiledSpec> spec;
     CacheSession &cache = *engine->cache;
     if (cache.enabled() && k.options.cache) {
@@ -465,6 +508,7 @@ struct ModuleImpl {
       spec = compile(k, args, hasOut, nullptr, false);
     }
     specs[key] = spec;
+    specsByHash.emplace(hash, SpecEntry{&k, hasOut, args, spec});
     return spec;
   }
 
@@ -765,8 +809,17 @@ namespace {
 /// Storage for one marshalled argument or result leaf.
 struct Slot {
   alignas(16) unsigned char scalar[16] = {};
-  std::vector<int64_t> descriptor; ///< arrays: {alloc, aligned, offset, sizes, strides}
-  void *ptr() { return descriptor.empty() ? static_cast<void *>(scalar) : descriptor.data(); }
+  /// Arrays: {alloc, aligned, offset, sizes, strides} (rank 8 at most), in
+  /// place: marshalling a call allocates nothing per argument.
+  std::array<int64_t, 3 + 2 * 8> descriptor;
+  bool isArray = false;
+  /// Makes this an array's slot of rank `r`, zeroed.
+  int64_t *array(unsigned r) {
+    isArray = true;
+    std::fill_n(descriptor.begin(), 3 + 2 * r, 0);
+    return descriptor.data();
+  }
+  void *ptr() { return isArray ? static_cast<void *>(descriptor.data()) : scalar; }
 };
 
 Type argumentType(const Arg &a, const std::string &param) {
@@ -803,14 +856,6 @@ Type argumentType(const Arg &a, const std::string &param) {
   }
   return Type::array(static_cast<ScalarKind>(v.dtype), v.shape.size(),
                      v.isCContiguous() ? Type::Layout::C : Type::Layout::Any);
-}
-
-void collectLeaves(const Type &t, std::vector<Type> &out) {
-  if (t.isTuple())
-    for (auto &e : t.elements())
-      collectLeaves(e, out);
-  else if (t.isScalar() || t.isArray())
-    out.push_back(t);
 }
 
 /// Builds the result; arrays the kernel allocated are adopted without a
@@ -959,8 +1004,7 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
   int device = gpu::currentDevice();
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
   auto plan = impl.gpuLoopPlan(k, types, arch);
-  std::vector<Type> leaves;
-  collectLeaves(spec->resultType, leaves);
+  const std::vector<Type> &leaves = spec->resultLeaves;
   std::vector<Slot> results(leaves.size());
   detail::CallArena arena;
   arena.setNumThreads(impl.engine->options.numThreads);
@@ -1000,7 +1044,11 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
                             arity, arity == 1 ? "" : "s", names, argsIn.size(),
                             argsIn.size() == 1 ? "was" : "were"));
   }
-  std::vector<Arg> args = argsIn;
+  // The arguments, with out= last (a copy only when there are keywords).
+  std::vector<Arg> withOut;
+  if (!kwargs.empty())
+    withOut = argsIn;
+  const std::vector<Arg> &args = kwargs.empty() ? argsIn : withOut;
   bool hasOut = false;
   for (auto &[name, value] : kwargs) {
     if (name != "out" || k.kind == KernelKind::Jit || hasOut)
@@ -1013,7 +1061,7 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
     if (value.array().readonly)
       throw Error(fmt::format("error: out= of kernel '{}' is read-only", Name));
     hasOut = true;
-    args.push_back(value);
+    withOut.push_back(value);
   }
   if (k.gpuLoops()) {
     // target="cuda" @jit: the prange nests run on the GPU.
@@ -1051,16 +1099,18 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   Impl->checkReadOnly(k, types, args, hasOut);
   auto spec = Impl->getSpec(k, types, hasOut);
 
-  std::vector<Slot> slots(args.size());
+  // The arguments' slots, then the result's leaves'.
+  const std::vector<Type> &leaves = spec->resultLeaves;
+  std::vector<Slot> slots(args.size() + leaves.size());
   std::vector<void *> ptrs;
+  ptrs.reserve(slots.size());
   for (size_t i = 0; i < args.size(); ++i) {
     const Type &t = spec->argTypes[i];
     if (t.isArray()) {
       const ArrayView &v = args[i].array();
       int64_t item = static_cast<int64_t>(itemSize(v.dtype));
       unsigned r = static_cast<unsigned>(v.shape.size());
-      auto &d = slots[i].descriptor;
-      d.assign(3 + 2 * r, 0);
+      int64_t *d = slots[i].array(r);
       d[0] = d[1] = reinterpret_cast<int64_t>(v.data);
       for (unsigned j = 0; j < r; ++j) {
         d[3 + j] = v.shape[j];
@@ -1089,13 +1139,11 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
     }
     ptrs.push_back(slots[i].ptr());
   }
-  std::vector<Type> leaves;
-  collectLeaves(spec->resultType, leaves);
-  std::vector<Slot> results(leaves.size());
   for (size_t i = 0; i < leaves.size(); ++i) {
+    Slot &r = slots[args.size() + i];
     if (leaves[i].isArray())
-      results[i].descriptor.assign(3 + 2 * leaves[i].rank(), 0);
-    ptrs.push_back(results[i].ptr());
+      r.array(leaves[i].rank());
+    ptrs.push_back(r.ptr());
   }
   detail::CallArena arena;
   arena.setNumThreads(Impl->engine->options.numThreads);
@@ -1111,8 +1159,8 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
     const ArrayView &o = args.back().array();
     return Value(Array(nullptr, o.data, o.dtype, o.shape, o.strides));
   }
-  size_t pos = 0;
-  return unpack(spec->resultType, results, pos, arena);
+  size_t pos = args.size();
+  return unpack(spec->resultType, slots, pos, arena);
 }
 
 //===----------------------------------------------------------------------===//
