@@ -13,6 +13,11 @@
 //              the same stencil into an int8 out= (the bytes of the
 //              hand-written kernel), and the seed's "aspirational"
 //              @gufunc("(n, m) -> (n, m)", target="cuda") on @stencil (int8).
+//              And the @jit(target="cuda") smooth of cuda_jit.stn ("smooth
+//              jit cuda i8"), three nested pranges over the interior plus two
+//              GPU loops writing the zero border, called with
+//              Kernel::callOnDevice({dx, out}) on the same resident stack
+//              into its own preallocated int8 DeviceArray.
 //              Each smooth row also reports its bandwidth as a fraction of
 //              the copy's.
 //   mandelbrot the course's kernel on a 1024x1536 uint8 image, 50 iterations
@@ -20,21 +25,41 @@
 //              and a grid covering the image)
 //   matmul     the tiled shared-memory float32 matrix product, n = 2048
 //              (cuda_matmul.stn), and the plain one
+//   sum of squares
+//              cuda_jit.stn's @jit(target="cuda") reduction over 2^26
+//              float32 resident on the device (GB/s of the 4 x 2^26 bytes
+//              read), a float64 sum: sum_of_squares_out through
+//              callOnDevice, since a kernel returning its value is called
+//              with Kernel::call on host arrays only. Each run includes what
+//              the reduction costs the host part: its result cell to the GPU
+//              and back, waiting for the GPU, and the one-thread GPU loop
+//              storing the sum.
 // Each result is checked once against the same file's CPU kernel (smooth on
 // one image, Mandelbrot on the whole image) before timing; the
-// target="cuda" smooths against the hand-written kernel on the whole stack.
+// target="cuda" and @jit(target="cuda") smooths against the hand-written
+// kernel on the whole stack too (the @jit one also against the CPU kernel
+// on image 0, into an output first filled with 77 so that its border loops
+// are checked); the sum of squares (and sum_of_squares, returning it,
+// called once on a host array) against a double-precision C++ sum, to a
+// relative 1e-6.
 //
 // Variants are interleaved (A B A B ...) and each reported as the median of
 // --reps runs after warm-up (first launch = compile + load, excluded).
 // Prints one table; exits 1 with a message when there is no GPU.
 //
-//   stn-bench-gpu [--reps N] [--examples DIR]
+//   stn-bench-gpu [--reps N] [--examples DIR] [--small]
+//
+// --small shrinks every size (smooth 2x64x64, Mandelbrot 64x96, matmul
+// n = 64, sum of squares n = 2^12) to check every row in seconds, also in
+// the CUDA simulator: STN_CUDA_SIM=1 stn-bench-gpu --small --reps 2. Row
+// names follow the sizes.
 //
 //===----------------------------------------------------------------------===//
 
 #include <stn/stn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -58,16 +83,33 @@ struct Variant {
   std::vector<double> ms;
 };
 
+/// "256 MB", "8 KB": decimal units, as the row names have always been.
+std::string bytesText(double bytes) {
+  char buf[32];
+  if (bytes >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.0f MB", bytes / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f KB", bytes / 1e3);
+  return buf;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   int reps = 20;
+  bool small = false;
   std::string examples = STN_EXAMPLES_DIR;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--examples") && i + 1 < argc)
       examples = argv[++i];
+    else if (!std::strcmp(argv[i], "--small"))
+      small = true;
+    else {
+      std::fprintf(stderr, "usage: stn-bench-gpu [--reps N] [--examples DIR] [--small]\n");
+      return 2;
+    }
   }
   if (!stn::gpu::available()) {
     std::fprintf(stderr, "stn-bench-gpu: no GPU: %s\n", stn::gpu::unavailableReason().c_str());
@@ -84,7 +126,7 @@ int main(int argc, char **argv) {
 
     // Smooth: a 256 x 1000 x 1000 int8 stack on the device.
     stn::Module sm = engine.loadFile(examples + "/cuda_smooth.stn");
-    const int64_t K = 256, N = 1000, M = 1000;
+    const int64_t K = small ? 2 : 256, N = small ? 64 : 1000, M = small ? 64 : 1000;
     std::vector<int8_t> host(K * N * M);
     for (auto &v : host)
       v = static_cast<int8_t>(rng() & 0xff);
@@ -94,20 +136,24 @@ int main(int argc, char **argv) {
     stn::Kernel smooth = sm.kernel("smooth_kernel");
     stn::Dim3 sblock(128, 2), sgrid((M + 127) / 128, (N + 1) / 2, K);
     smooth.launch(sgrid, sblock, dx, dout);
+    // The CPU kernel on image 0: the reference of the GPU smooths.
+    std::vector<int8_t> cpu0(N * M, 77);
+    sm.kernel("smooth")(stn::ArrayView::of(host.data(), {1, N, M}),
+                        stn::ArrayView::of(cpu0.data(), {1, N, M}));
     {
-      // Check image 0 against the CPU kernel.
-      std::vector<int8_t> gpu(K * N * M), cpu(N * M, 77);
+      std::vector<int8_t> gpu(K * N * M);
       dout.copyToHost(stn::ArrayView::of(gpu.data(), {K, N, M}));
-      sm.kernel("smooth")(stn::ArrayView::of(host.data(), {1, N, M}),
-                          stn::ArrayView::of(cpu.data(), {1, N, M}));
-      if (!std::equal(cpu.begin(), cpu.end(), gpu.begin())) {
+      if (!std::equal(cpu0.begin(), cpu0.end(), gpu.begin())) {
         std::fprintf(stderr, "smooth: GPU and CPU results differ\n");
         return 1;
       }
     }
     double stackBytes = 2.0 * K * N * M;
-    variants.push_back({"copy DtoD 256 MB", stackBytes, 0, [&] { dcopy.copyFrom(dx); }, {}});
-    variants.push_back({"smooth 256x1000x1000 i8", stackBytes, 0,
+    std::string stackName =
+        std::to_string(K) + "x" + std::to_string(N) + "x" + std::to_string(M);
+    variants.push_back({"copy DtoD " + bytesText(K * N * M), stackBytes, 0,
+                        [&] { dcopy.copyFrom(dx); }, {}});
+    variants.push_back({"smooth " + stackName + " i8", stackBytes, 0,
                         [&] { smooth.launch(sgrid, sblock, dx, dout); }, {}});
 
     // The same smooth as target="cuda" stencil and stacked gufunc: no grid,
@@ -120,18 +166,34 @@ int main(int argc, char **argv) {
     stencil.callOnDevice({dx}, dwide);
     stencil.callOnDevice({dx}, dnarrow);
     stacked.callOnDevice({dx}, dstacked);
+    // And as a @jit(target="cuda") kernel whose pranges run on the GPU, into
+    // an output filled with 77 so that the check sees its border loops.
+    stn::Module jm = engine.loadFile(examples + "/cuda_jit.stn");
+    stn::Kernel jitSmooth = jm.kernel("smooth");
+    stn::DeviceArray djit;
+    {
+      std::vector<int8_t> fill(K * N * M, 77);
+      djit = stn::DeviceArray::fromHost(stn::ArrayView::of(fill.data(), {K, N, M}));
+    }
+    jitSmooth.callOnDevice({dx, djit});
     {
       // Against the hand-written kernel, checked above, on the whole stack.
       std::vector<int8_t> ref(K * N * M), got(K * N * M);
       dout.copyToHost(stn::ArrayView::of(ref.data(), {K, N, M}));
       for (auto [name, d] :
            {std::pair<const char *, stn::DeviceArray *>{"stencil int8 out", &dnarrow},
-            {"stacked gufunc", &dstacked}}) {
+            {"stacked gufunc", &dstacked},
+            {"jit cuda", &djit}}) {
         d->copyToHost(stn::ArrayView::of(got.data(), {K, N, M}));
         if (got != ref) {
           std::fprintf(stderr, "smooth %s: differs from the hand-written kernel\n", name);
           return 1;
         }
+      }
+      // The @jit one against the CPU kernel too (image 0).
+      if (!std::equal(cpu0.begin(), cpu0.end(), got.begin())) {
+        std::fprintf(stderr, "smooth jit cuda: GPU and CPU results differ\n");
+        return 1;
       }
       std::vector<int64_t> wide(K * N * M);
       dwide.copyToHost(stn::ArrayView::of(wide.data(), {K, N, M}));
@@ -146,11 +208,13 @@ int main(int argc, char **argv) {
                         [&] { stencil.callOnDevice({dx}, dnarrow); }, {}});
     variants.push_back({"smooth @gufunc+@stencil cuda i8", stackBytes, 0,
                         [&] { stacked.callOnDevice({dx}, dstacked); }, {}});
+    variants.push_back({"smooth jit cuda i8", stackBytes, 0,
+                        [&] { jitSmooth.callOnDevice({dx, djit}); }, {}});
     const size_t firstSmooth = 1, lastSmooth = variants.size() - 1;
 
     // Mandelbrot.
     stn::Module md = engine.loadFile(examples + "/cuda_mandelbrot.stn");
-    const int64_t H = 1024, W = 1536;
+    const int64_t H = small ? 64 : 1024, W = small ? 96 : 1536;
     stn::DeviceArray dimg = stn::DeviceArray::empty(stn::DType::UInt8, {H, W});
     stn::Kernel mandel = md.kernel("create_fractal_kernel");
     auto launchMandel = [&](stn::Dim3 g, stn::Dim3 b) {
@@ -176,9 +240,10 @@ int main(int argc, char **argv) {
     variants.push_back({"mandelbrot grid covering image", 0, 0,
                         [&] { launchMandel(stn::Dim3(W / 32, H / 8), stn::Dim3(32, 8)); }, {}});
 
-    // Matrix multiplication, float32, n = 2048.
+    // Matrix multiplication, float32, n = 2048 (a multiple of the 16 x 16
+    // tiles).
     stn::Module mm = engine.loadFile(examples + "/cuda_matmul.stn");
-    const int64_t n = 2048;
+    const int64_t n = small ? 64 : 2048;
     std::vector<float> a(n * n), b(n * n);
     std::uniform_real_distribution<float> u(-1, 1);
     for (auto &v : a)
@@ -207,13 +272,48 @@ int main(int argc, char **argv) {
         }
       }
       variants.push_back({std::string(k == std::string("matrix_multiplication_cuda")
-                                           ? "matmul plain f32 n=2048"
-                                           : "matmul tiled f32 n=2048"),
+                                           ? "matmul plain f32 n="
+                                           : "matmul tiled f32 n=") +
+                              std::to_string(n),
                           0, 2.0 * n * n * n, [kern, mgrid, mblock, &da, &db, &dc] {
                             kern.launch(mgrid, mblock, da, db, dc);
                           },
                           {}});
     }
+
+    // Sum of squares: a @jit(target="cuda") reduction over 2^26 float32 on
+    // the device, into a one-element float64 DeviceArray.
+    const int log2Sum = small ? 12 : 26;
+    const int64_t ns = int64_t{1} << log2Sum;
+    std::vector<float> xs(ns);
+    for (auto &v : xs)
+      v = u(rng);
+    double sumRef = 0;
+    for (float v : xs)
+      sumRef += double(v) * double(v);
+    stn::DeviceArray dxs = stn::DeviceArray::fromHost(stn::ArrayView::of(xs.data(), {ns}));
+    stn::DeviceArray dsum = stn::DeviceArray::empty(stn::DType::Float64, {1});
+    stn::Kernel sumSq = jm.kernel("sum_of_squares_out");
+    {
+      auto check = [&](const char *what, double got) {
+        if (!(std::abs(got - sumRef) <= 1e-6 * sumRef)) {
+          std::fprintf(stderr, "%s: %.17g, expected %.17g\n", what, got, sumRef);
+          return false;
+        }
+        return true;
+      };
+      // Once with the returning kernel on the host array (copied in).
+      double returned = jm.kernel("sum_of_squares")(stn::ArrayView::of(xs.data(), {ns})).asDouble();
+      if (!check("sum_of_squares", returned))
+        return 1;
+      sumSq.callOnDevice({dxs, dsum});
+      double stored = 0;
+      dsum.copyToHost(stn::ArrayView::of(&stored, {1}));
+      if (!check("sum_of_squares_out", stored))
+        return 1;
+    }
+    variants.push_back({"sum of squares jit cuda f32 n=2^" + std::to_string(log2Sum), 4.0 * ns, 0,
+                        [&] { sumSq.callOnDevice({dxs, dsum}); }, {}});
 
     // Warm up, then interleave.
     stn::gpu::Timer timer;
