@@ -999,7 +999,7 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
   auto spec = impl.getSpec(k, types);
   if (noResult && !spec->resultType.isNone())
     throw Error(fmt::format("error: kernel '{}' returns a value, which callOnDevice drops: "
-                            "call it with Kernel::call",
+                            "call it with Kernel::callWithDeviceArrays",
                             k.def->name));
   int device = gpu::currentDevice();
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
@@ -1196,6 +1196,23 @@ void Kernel::launch(Dim3 grid, Dim3 block, const std::vector<GpuArg> &args) cons
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
   auto spec = Impl->getGpuSpec(k, types, arch);
   detail::launchGpu(*spec, k, grid, block, args, device);
+}
+
+Value Kernel::callWithDeviceArrays(const std::vector<GpuArg> &args) const {
+  const KernelDecl &k = Impl->kernel(Name);
+  if (!k.gpuLoops())
+    throw Error(fmt::format("error: '{}' is not a @jit(target=\"cuda\") kernel: "
+                            "callWithDeviceArrays runs those; {}",
+                            Name,
+                            isGpuDriver(k) ? "run a target=\"cuda\" stencil, ufunc or gufunc with "
+                                             "callOnDevice"
+                            : k.kind == KernelKind::Gpu ? "launch a GPU kernel with Kernel::launch"
+                                                        : "call it with Kernel::call"));
+  if (args.size() != k.def->params.size())
+    throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", Name,
+                            k.def->params.size(), k.def->params.size() == 1 ? "" : "s",
+                            args.size(), args.size() == 1 ? "was" : "were"));
+  return runGpuLoopKernel(*Impl, k, args);
 }
 
 DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args) const {

@@ -1480,6 +1480,54 @@ TEST_F(GpuDevice, JitCudaDeviceArraysStayOnTheDevice) {
   EXPECT_NE(e.find("kernel 'interior' does not take out= (it is a @jit kernel)"),
             std::string::npos)
       << e;
+  // Kernels with a result, on arrays that stay on the device.
+  stn::DeviceArray dy = stn::DeviceArray::empty(stn::DType::Int64, {5});
+  EXPECT_EQ(mod.kernel("privates").callWithDeviceArrays({dx, dy}).asInt(), 5);
+  std::vector<int64_t> twice;
+  for (int64_t v : x.elements())
+    twice.push_back(2 * v);
+  EXPECT_EQ(elementsOf<int64_t>(dy.toHost().view()), twice);
+  std::vector<uint8_t> flagData(5, 1);
+  stn::DeviceArray dflags = stn::DeviceArray::fromHost(
+      stn::ArrayView(flagData.data(), stn::DType::Bool, {5}, {1}));
+  stn::Value r = mod.kernel("stats").callWithDeviceArrays({dx, dflags});
+  ASSERT_TRUE(r.isTuple());
+  int64_t total = 10;
+  for (int64_t v : x.elements())
+    total += v;
+  EXPECT_EQ(r.elements()[0].asInt(), total);
+  // A host array among them is copied in and back.
+  HostArray<int64_t> hy({5}, 0);
+  EXPECT_EQ(mod.kernel("privates").callWithDeviceArrays({dx, hy.view()}).asInt(), 5);
+  EXPECT_EQ(hy.elements(), twice);
+  e = errorOf([&] { mod.kernel("privates").callWithDeviceArrays({dx}); });
+  EXPECT_NE(e.find("kernel 'privates' takes 2 arguments but 1 was given"), std::string::npos)
+      << e;
+}
+
+TEST(GpuNoDevice, CallWithDeviceArraysTakesJitCudaKernelsOnly) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(R"stn(
+from numba import njit, vectorize
+
+@njit
+def host(a):
+    return a[0]
+
+@vectorize(["f64(f64)"], target="cuda")
+def twice(x):
+    return 2 * x
+)stn",
+                                      "kinds.stn");
+  std::string e = errorOf([&] { mod.kernel("host").callWithDeviceArrays({1.0}); });
+  EXPECT_NE(e.find("'host' is not a @jit(target=\"cuda\") kernel: callWithDeviceArrays runs "
+                   "those; call it with Kernel::call"),
+            std::string::npos)
+      << e;
+  e = errorOf([&] { mod.kernel("twice").callWithDeviceArrays({1.0}); });
+  EXPECT_NE(e.find("run a target=\"cuda\" stencil, ufunc or gufunc with callOnDevice"),
+            std::string::npos)
+      << e;
 }
 
 } // namespace

@@ -192,6 +192,13 @@ public:
   DeviceArray callOnDevice(const std::vector<GpuArg> &args) const;
   DeviceArray callOnDevice(const std::vector<GpuArg> &args, const DeviceArray &out) const;
 
+  /// Calls a `@jit(target="cuda")` kernel (its prange loops on the GPU,
+  /// docs/gpu.md) whose arrays may be DeviceArrays, used in place, and
+  /// returns its result, e.g. a reduction over data that stays on the GPU:
+  /// `double s = k.callWithDeviceArrays({dx}).asDouble();`. Host arrays
+  /// are copied in (and back where the kernel may write them), as by call.
+  Value callWithDeviceArrays(const std::vector<GpuArg> &args) const;
+
 private:
   friend class Module;
   Kernel(std::shared_ptr<detail::ModuleImpl> impl, std::string name)

@@ -110,6 +110,8 @@ ALLOWLIST = {
         "host API only (GpuTest): Kernel::call and stn run compute a target=\"cuda\" ufunc of "
         "scalars on the CPU; only Kernel::callOnDevice gets here",
     "callOnDevice runs those": "host API only (GpuTest): the CLI has no callOnDevice",
+    "callWithDeviceArrays runs those":
+        "host API only (GpuTest): the CLI has no DeviceArrays",
     "does not take out= (it is a @jit kernel)": "host API only: the CLI has no callOnDevice",
     "which callOnDevice drops": "host API only (GpuTest JitCudaDeviceArraysStayOnTheDevice)",
     # Defensive checks behind earlier ones that reject the same mistake.
