@@ -39,7 +39,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -90,15 +89,6 @@ struct CompiledSpec {
   std::vector<Type> argTypes;
   Type resultType;
   std::vector<Type> resultLeaves; ///< resultType's leaves, for unpacking results
-
-  /// The scalar and array leaves of `t` (none for none).
-  static void leavesOf(const Type &t, std::vector<Type> &out) {
-    if (t.isTuple())
-      for (auto &e : t.elements())
-        leavesOf(e, out);
-    else if (t.isScalar() || t.isArray())
-      out.push_back(t);
-  }
 };
 
 struct EngineImpl {
@@ -170,7 +160,7 @@ struct EngineImpl {
     spec->fn = reinterpret_cast<CompiledSpec::EntryFn>(addr);
     spec->argTypes = std::move(argTypes);
     spec->resultType = std::move(resultType);
-    CompiledSpec::leavesOf(spec->resultType, spec->resultLeaves);
+    spec->resultType.collectLeaves(spec->resultLeaves);
     if (!digest.empty())
       keyed[digest] = spec;
     return spec;
@@ -314,19 +304,12 @@ struct ModuleImpl {
       sim->ranks.push_back(t.isArray() ? static_cast<int>(t.rank()) : -1);
     // syncthreads() anywhere in the kernel or its device functions, or the
     // block reduction of a GPU loop (MLIRGen.cpp, blockReduce).
-    if (tf->regionHost && !tf->regionHost->gpuRegions.at(tf->regionIndex).reductions.empty())
-      sim->barriers = true;
-    std::vector<const TypedFunction *> todo{tf};
-    std::set<const TypedFunction *> seen;
-    while (!todo.empty()) {
-      const TypedFunction *f = todo.back();
-      todo.pop_back();
-      if (!seen.insert(f).second)
-        continue;
-      for (auto &[e, g] : f->gpu)
-        sim->barriers |= g.op == GpuOp::SyncThreads;
-      todo.insert(todo.end(), f->callees.begin(), f->callees.end());
-    }
+    sim->barriers =
+        (tf->regionHost && !tf->regionHost->gpuRegions.at(tf->regionIndex).reductions.empty()) ||
+        anyReachable(*tf, [](const TypedFunction &f) {
+          return std::any_of(f.gpu.begin(), f.gpu.end(),
+                             [](const auto &eg) { return eg.second.op == GpuOp::SyncThreads; });
+        });
     spec.sim = sim;
     spec.argTypes = tf->argTypes;
     spec.binary.arch = "sim";

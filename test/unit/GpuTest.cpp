@@ -740,17 +740,9 @@ TEST_F(GpuDevice, SmoothStackResidentOnDevice) {
   std::vector<int8_t> x(k * n * m);
   for (auto &v : x)
     v = static_cast<int8_t>(Rng() % 256);
-  std::vector<int8_t> ref(k * n * m, 0); // plain C++: Numba's int64 sum, floor division
-  for (int64_t s = 0; s < k; ++s)
-    for (int64_t i = 1; i + 1 < n; ++i)
-      for (int64_t j = 1; j + 1 < m; ++j) {
-        int64_t sum = 0;
-        for (int di = -1; di <= 1; ++di)
-          for (int dj = -1; dj <= 1; ++dj)
-            sum += x[(s * n + i + di) * m + j + dj];
-        int64_t q = sum / 9 - ((sum % 9 != 0) && (sum < 0));
-        ref[(s * n + i) * m + j] = static_cast<int8_t>(q);
-      }
+  std::vector<int8_t> ref; // plain C++: Numba's int64 sum, floor division, as int8
+  for (int64_t v : smoothRef(x, k, n, m))
+    ref.push_back(static_cast<int8_t>(v));
   stn::DeviceArray dx = stn::DeviceArray::fromHost(stn::ArrayView::of(x.data(), {k, n, m}));
   stn::DeviceArray dout = stn::DeviceArray::empty(stn::DType::Int8, {k, n, m});
   mod.kernel("smooth_kernel")

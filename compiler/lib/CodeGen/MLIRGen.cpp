@@ -3278,15 +3278,8 @@ void FunctionGen::genGpuLaunch(const ast::For &s, Value start, Value stop, Value
   };
   for (const std::string &name : r.freeVars) {
     CGValue v = readVar(name);
-    SmallVector<Type> leafTs;
-    std::function<void(const Type &)> flat = [&](const Type &t) {
-      if (t.isTuple())
-        for (auto &e : t.elements())
-          flat(e);
-      else if (t.isScalar() || t.isArray())
-        leafTs.push_back(t);
-    };
-    flat(v.type);
+    std::vector<Type> leafTs;
+    v.type.collectLeaves(leafTs);
     for (size_t i = 0; i < v.leaves.size(); ++i) {
       Value leaf = v.leaves[i];
       if (leafTs[i].isArray()) {
@@ -3378,20 +3371,19 @@ bool FunctionGen::generateRegionKernel(func::FuncOp body) {
   unsigned argNo = 0;
   // The free variables' leaves; complex ones come as two floats.
   SmallVector<Value> free;
-  std::function<void(const Type &)> freeLeaves = [&](const Type &t) {
-    if (t.isTuple()) {
-      for (const Type &e : t.elements())
-        freeLeaves(e);
-    } else if (t.isScalar() && isComplex(t.scalarKind())) {
-      Value re = Entry->getArgument(argNo++);
-      Value im = Entry->getArgument(argNo++);
-      free.push_back(B.create<complex::CreateOp>(l, scalarType(Ctx, t.scalarKind()), re, im));
-    } else if (t.isScalar() || t.isArray()) {
-      free.push_back(Entry->getArgument(argNo++));
+  for (const std::string &name : r.freeVars) {
+    std::vector<Type> leafTs;
+    F.vars.at(name).collectLeaves(leafTs);
+    for (const Type &t : leafTs) {
+      if (t.isScalar() && isComplex(t.scalarKind())) {
+        Value re = Entry->getArgument(argNo++);
+        Value im = Entry->getArgument(argNo++);
+        free.push_back(B.create<complex::CreateOp>(l, scalarType(Ctx, t.scalarKind()), re, im));
+      } else {
+        free.push_back(Entry->getArgument(argNo++));
+      }
     }
-  };
-  for (const std::string &name : r.freeVars)
-    freeLeaves(F.vars.at(name));
+  }
   unsigned D = static_cast<unsigned>(r.loops.size());
   SmallVector<Value> starts, steps, lbs, ubs;
   for (unsigned d = 0; d < D; ++d) {

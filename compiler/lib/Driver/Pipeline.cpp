@@ -46,7 +46,6 @@
 #include <fmt/format.h>
 
 #include <mutex>
-#include <set>
 
 namespace stn {
 
@@ -223,15 +222,8 @@ bool addEntryWrapper(llvm::Module &m, const TypedFunction &f, const std::string 
   }
   llvm::CallInst *call = b.CreateCall(kernel, callArgs);
   std::vector<Type> leaves;
-  std::function<void(const Type &)> collect = [&](const Type &t) {
-    if (t.isTuple())
-      for (auto &e : t.elements())
-        collect(e);
-    else if (t.isScalar() || t.isArray())
-      leaves.push_back(t);
-  };
   if (!noResult)
-    collect(f.resultType);
+    f.resultType.collectLeaves(leaves);
   unsigned n = static_cast<unsigned>(f.argTypes.size());
   for (unsigned k = 0; k < leaves.size(); ++k) {
     llvm::Value *v = leaves.size() == 1 ? static_cast<llvm::Value *>(call)
@@ -307,21 +299,9 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
 /// Whether `f` or a function it calls allows approximate math functions
 /// (fastmath's "afn"): then vector math library calls may replace libm's.
 bool allowsApproximateMath(const TypedFunction &f) {
-  std::vector<const TypedFunction *> todo{&f};
-  std::set<const TypedFunction *> seen;
-  while (!todo.empty()) {
-    const TypedFunction *g = todo.back();
-    todo.pop_back();
-    if (!seen.insert(g).second)
-      continue;
-    if (g->decl && (g->decl->options.fastmathFlags & FMApproxFunc))
-      return true;
-    for (auto *c : g->callees)
-      todo.push_back(c);
-    if (g->core)
-      todo.push_back(g->core);
-  }
-  return false;
+  return anyReachable(f, [](const TypedFunction &g) {
+    return g.decl && (g.decl->options.fastmathFlags & FMApproxFunc);
+  });
 }
 
 void optimize(llvm::Module &m, llvm::TargetMachine &tm, unsigned optLevel, bool vectorMath) {

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <set>
 #include <string>
@@ -115,24 +116,19 @@ unsigned leafSlots(const Type &t) {
   return t.isScalar() ? 1 : 0;
 }
 
+/// Whether a scalar or array leaf of `t` satisfies `pred`.
+bool anyLeaf(const Type &t, bool (*pred)(const Type &)) {
+  std::vector<Type> leaves;
+  t.collectLeaves(leaves);
+  return std::any_of(leaves.begin(), leaves.end(), pred);
+}
+
 bool hasArrayLeaf(const Type &t) {
-  if (t.isTuple()) {
-    for (auto &e : t.elements())
-      if (hasArrayLeaf(e))
-        return true;
-    return false;
-  }
-  return t.isArray();
+  return anyLeaf(t, [](const Type &l) { return l.isArray(); });
 }
 
 bool hasComplexLeaf(const Type &t) {
-  if (t.isTuple()) {
-    for (auto &e : t.elements())
-      if (hasComplexLeaf(e))
-        return true;
-    return false;
-  }
-  return t.isScalar() && isComplex(t.scalarKind());
+  return anyLeaf(t, [](const Type &l) { return l.isScalar() && isComplex(l.scalarKind()); });
 }
 
 class RegionPlanner {
@@ -297,14 +293,13 @@ void gpuRegionFreeParams(const Type &t, std::vector<Type> &params) {
     params.push_back(t);
     return;
   }
-  if (t.isTuple()) {
-    for (const Type &e : t.elements())
-      gpuRegionFreeParams(e, params);
-    return;
+  std::vector<Type> leaves;
+  t.collectLeaves(leaves);
+  for (const Type &leaf : leaves) {
+    bool complex = leaf.isScalar() && isComplex(leaf.scalarKind());
+    for (int part = 0; part < (complex ? 2 : 1); ++part)
+      params.push_back(complex ? Type::scalar(complexPart(leaf.scalarKind())) : leaf);
   }
-  Type part = Type::scalar(complexPart(t.scalarKind()));
-  params.push_back(part);
-  params.push_back(part);
 }
 
 unsigned gpuRegionReductionCells(const GpuRegion &r, const TypedFunction &host) {

@@ -211,12 +211,12 @@ unsigned Type::numLeaves() const {
 }
 
 void Type::collectLeaves(std::vector<Type> &out) const {
-  if (!isTuple()) {
+  if (isTuple()) {
+    for (const Type &e : elements())
+      e.collectLeaves(out);
+  } else if (isScalar() || isArray()) {
     out.push_back(*this);
-    return;
   }
-  for (const Type &e : elements())
-    e.collectLeaves(out);
 }
 
 //===----------------------------------------------------------------------===//

@@ -377,6 +377,25 @@ private:
 /// (`stn ir --emit=typed`), its callees included.
 std::string printTyped(const TypedFunction &f);
 
+/// Whether `f` or a function it reaches (its callees, theirs, and a
+/// driver's core) satisfies `pred`.
+template <class Pred> bool anyReachable(const TypedFunction &f, Pred pred) {
+  std::vector<const TypedFunction *> todo{&f};
+  std::set<const TypedFunction *> seen;
+  while (!todo.empty()) {
+    const TypedFunction *g = todo.back();
+    todo.pop_back();
+    if (!seen.insert(g).second)
+      continue;
+    if (pred(*g))
+      return true;
+    todo.insert(todo.end(), g->callees.begin(), g->callees.end());
+    if (g->core)
+      todo.push_back(g->core);
+  }
+  return false;
+}
+
 } // namespace stn
 
 #endif // STN_COMPILER_SEMA_H

@@ -89,7 +89,9 @@ public:
 
   /// Number of scalar leaves of a (possibly nested) tuple; 1 otherwise.
   unsigned numLeaves() const;
-  /// The leaves of a tuple type in order (itself if not a tuple).
+  /// The scalar and array leaves of a (possibly nested) tuple in order:
+  /// the values an MLIR function passes for it (itself for a scalar or an
+  /// array, nothing for none).
   void collectLeaves(std::vector<Type> &out) const;
 
 private:
