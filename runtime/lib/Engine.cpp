@@ -878,7 +878,7 @@ Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos, detail::CallA
 /// device: checks the shapes as for a CPU call, compiles (or finds) the
 /// kernel for the inputs and an out= array, allocates the result on the
 /// device unless `out` is given, and launches one thread per output element
-/// (gpuDriverLaunch). Returns the new device array (null with `out`).
+/// (gpuDriverLaunch; a stencil's threads take GpuStencilRows rows each). Returns the new device array (null with `out`).
 static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
                                 const std::vector<GpuArg> &args, const GpuArg *out) {
   const auto &params = k.def->params;
@@ -939,6 +939,11 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
   for (int64_t e : loop)
     if (e == 0)
       return result; // nothing to compute
+  // Stencils compute several rows per thread.
+  if (k.kind == KernelKind::Stencil || k.stencilCore) {
+    size_t rank = k.stencilCore ? k.layout.outputs[0].size() : loop.size();
+    loop = gpuStencilLoop(loop, rank);
+  }
   GpuLaunchShape ls = gpuDriverLaunch(loop);
   detail::launchGpu(*spec, k, Dim3(ls.grid[0], ls.grid[1], ls.grid[2]),
                     Dim3(ls.block[0], ls.block[1], ls.block[2]), launchArgs, device);

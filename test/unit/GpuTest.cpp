@@ -116,6 +116,14 @@ def cross3(a):
     return (a[-1, 0, 0] + a[1, 0, 0] + a[0, -1, 0] + a[0, 1, 0] +
             a[0, 0, -1] + a[0, 0, 1] - a[0, 0, 0])
 
+@stencil(target="cuda", boundary="wrap")
+def shear(a):
+    return a[-2, 1] * 3 + a[1, 0] - a[0, -1]
+
+@stencil(target="cuda", boundary="reflect")
+def ahead3(a):
+    return a[0, 2, 0] * 2 + a[1, 0, 1] - a[0, 1, -1]
+
 @vectorize(target="cuda")
 def comb(a, b):
     return (a + b) * (a - b)
@@ -152,7 +160,7 @@ std::string targetsOn(const std::string &target) {
     s.replace(p, from.size(), to);
     ++replaced;
   }
-  EXPECT_EQ(replaced, 7) << "the CPU reference must differ from the GPU kernels in the target";
+  EXPECT_EQ(replaced, 9) << "the CPU reference must differ from the GPU kernels in the target";
   return s;
 }
 
@@ -242,6 +250,39 @@ std::vector<float> cross3Ref(const std::vector<float> &a, int64_t k, int64_t n, 
         r[(s * n + i) * m + j] = at(s - 1, i, j) + at(s + 1, i, j) + at(s, i - 1, j) +
                                  at(s, i + 1, j) + at(s, i, j - 1) + at(s, i, j + 1) -
                                  at(s, i, j);
+  return r;
+}
+
+/// Index i of an axis of n elements, mapped back inside as boundary
+/// "wrap" (periodic) or "reflect" (d c b a | a b c d | d c b a) do.
+int64_t wrapIndex(int64_t i, int64_t n) { return ((i % n) + n) % n; }
+int64_t reflectIndex(int64_t i, int64_t n) {
+  int64_t m = wrapIndex(i, 2 * n);
+  return m < n ? m : 2 * n - 1 - m;
+}
+
+/// shear (boundary "wrap") on an n x m int32 array, in int64.
+std::vector<int64_t> shearRef(const std::vector<int32_t> &a, int64_t n, int64_t m) {
+  std::vector<int64_t> r(static_cast<size_t>(n * m));
+  auto at = [&](int64_t i, int64_t j) -> int64_t {
+    return a[wrapIndex(i, n) * m + wrapIndex(j, m)];
+  };
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j)
+      r[i * m + j] = at(i - 2, j + 1) * 3 + at(i + 1, j) - at(i, j - 1);
+  return r;
+}
+
+/// ahead3 (boundary "reflect") on a k x n x m float64 array.
+std::vector<double> ahead3Ref(const std::vector<double> &a, int64_t k, int64_t n, int64_t m) {
+  std::vector<double> r(static_cast<size_t>(k * n * m));
+  auto at = [&](int64_t s, int64_t i, int64_t j) {
+    return a[(reflectIndex(s, k) * n + reflectIndex(i, n)) * m + reflectIndex(j, m)];
+  };
+  for (int64_t s = 0; s < k; ++s)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j)
+        r[(s * n + i) * m + j] = at(s, i + 2, j) * 2 + at(s + 1, i, j + 1) - at(s, i + 1, j - 1);
   return r;
 }
 
@@ -870,6 +911,34 @@ TEST_F(GpuDevice, TargetCudaStencil3D) {
     HostArray<float> a = randomArray<float>(Rng, s, -100.0f, 100.0f);
     expectEveryPathGives<float>(t.Gpu, t.Cpu, "cross3", {a.view()}, s,
                                 cross3Ref(a.elements(), s[0], s[1], s[2]), NAN);
+  }
+}
+
+TEST_F(GpuDevice, TargetCudaStencilBoundaryModesAndRowBlocks) {
+  Targets t;
+  // Each thread computes GpuStencilRows rows of a column: row counts below,
+  // at and around multiples of it, neighborhoods reaching two rows back or
+  // ahead (a block is interior only if all its rows are), and the border
+  // elements mapped back by "wrap" and "reflect" rather than set to cval.
+  for (auto [n, m] : Shapes2D) {
+    SCOPED_TRACE(seedNote());
+    HostArray<int32_t> a = randomArray<int32_t>(Rng, {n, m}, -1000000, 1000000);
+    expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "shear", {a.view()}, {n, m},
+                                  shearRef(a.elements(), n, m), int64_t{-9});
+  }
+  for (int64_t n : {1, 7, 8, 9, 11, 16, 17, 25, 64}) {
+    SCOPED_TRACE(seedNote());
+    HostArray<int32_t> a = randomArray<int32_t>(Rng, {n, 40}, -1000, 1000);
+    expectEveryPathGives<int64_t>(t.Gpu, t.Cpu, "shear", {a.view()}, {n, 40},
+                                  shearRef(a.elements(), n, 40), int64_t{-9});
+    for (int64_t k : {1, 3}) {
+      // Small integers: every float64 result is exact.
+      HostArray<double> b = randomArray<double>(Rng, {k, n, 33}, -1000.0, 1000.0);
+      for (double &v : b.Data)
+        v = std::round(v);
+      expectEveryPathGives<double>(t.Gpu, t.Cpu, "ahead3", {b.view()}, {k, n, 33},
+                                   ahead3Ref(b.elements(), k, n, 33), NAN);
+    }
   }
 }
 
