@@ -1189,6 +1189,54 @@ def rows(a, out):
             s += a[i, j]
         out[i] = s
 
+# More sums than fit in shared memory at once: the block reduction goes
+# through them in groups (a byte-sized bool first, so that the next group's
+# float64 slots overlap this group's first ones).
+@jit(target="cuda")
+def many_sums(x, flags):
+    seen = False
+    count = 0
+    s0 = 0.0
+    s1 = 1.0
+    s2 = 2.0
+    s3 = 3.0
+    s4 = 4.0
+    s5 = 5.0
+    s6 = 6.0
+    s7 = 7.0
+    s8 = 8.0
+    s9 = 9.0
+    s10 = 10.0
+    s11 = 11.0
+    s12 = 12.0
+    s13 = 13.0
+    s14 = 14.0
+    s15 = 15.0
+    s16 = 16.0
+    s17 = 17.0
+    for i in prange(x.shape[0]):
+        seen |= flags[i]
+        count += 1
+        s0 += x[i] * 1
+        s1 += x[i] * 2
+        s2 += x[i] * 3
+        s3 += x[i] * 4
+        s4 += x[i] * 5
+        s5 += x[i] * 6
+        s6 += x[i] * 7
+        s7 += x[i] * 8
+        s8 += x[i] * 9
+        s9 += x[i] * 10
+        s10 += x[i] * 11
+        s11 += x[i] * 12
+        s12 += x[i] * 13
+        s13 += x[i] * 14
+        s14 += x[i] * 15
+        s15 += x[i] * 16
+        s16 += x[i] * 17
+        s17 += x[i] * 18
+    return (seen, count, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17)
+
 @jit(target="cuda")
 def stats(x, flags):
     total = 10
@@ -1446,6 +1494,35 @@ TEST_F(GpuDevice, JitCudaReductions) {
     // Multiples of 0.25 below 2^53: every order of additions is exact.
     EXPECT_EQ(t[8].asDouble(), fsum);
     EXPECT_EQ(t[9].asDouble(), fmin);
+  }
+}
+
+TEST_F(GpuDevice, JitCudaMoreReductionsThanSharedMemoryHolds) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  // 18 float64 sums, an int64 count and a bool: 39 KiB of partials per
+  // block, reduced 16 KiB at a time.
+  for (int64_t n : {0, 1, 5, 1000, 300000}) {
+    SCOPED_TRACE(seedNote() + ", n = " + std::to_string(n));
+    HostArray<double> x = randomArray<double>(Rng, {n}, -1000.0, 1000.0);
+    for (double &v : x.Data)
+      v = std::round(4 * v) / 4; // quarters: every order of additions is exact
+    std::vector<uint8_t> flagData(static_cast<size_t>(n) + 1, 0);
+    if (n > 3)
+      flagData[n - 2] = 1;
+    stn::ArrayView flags(flagData.data(), stn::DType::Bool, {n}, {1});
+    stn::Value r = mod.kernel("many_sums")(x.view(), flags);
+    ASSERT_TRUE(r.isTuple());
+    const auto &t = r.elements();
+    ASSERT_EQ(t.size(), 20u);
+    EXPECT_EQ(t[0].scalar().asBool(), n > 3);
+    EXPECT_EQ(t[1].asInt(), n);
+    for (int k = 0; k < 18; ++k) {
+      double s = k;
+      for (int64_t i = 0; i < n; ++i)
+        s += x.Data[i] * (k + 1);
+      EXPECT_EQ(t[2 + k].asDouble(), s) << "s" << k;
+    }
   }
 }
 

@@ -3547,9 +3547,13 @@ void FunctionGen::blockReduce(mlir::ArrayRef<ReduceOp> ops, mlir::ArrayRef<Value
                           mul(id(GpuOp::BlockDim, 1), id(GpuOp::ThreadIdx, 2)))));
   Value threads =
       mul(mul(id(GpuOp::BlockDim, 0), id(GpuOp::BlockDim, 1)), id(GpuOp::BlockDim, 2));
-  // One shared buffer per reduction (bools as bytes), each thread's partial
-  // at its rank.
-  SmallVector<Value> bufs;
+  // Each reduction's partials in shared memory (bools as bytes), each
+  // thread's at its rank: GpuDriverBlockThreads elements, typed views of
+  // one byte buffer. Reductions go through it in groups of at most
+  // GpuReduceGroupBytes, one after the other, so that any number of them
+  // fits in the 48 KiB a block may use (30 float64 sums would need 60),
+  // with a barrier between groups (thread 0 reads the first slots of one
+  // group where other threads write the next group's).
   auto stored = [&](Value v, ScalarKind k) {
     return isBool(k) ? B.create<arith::ExtUIOp>(l, B.getI8Type(), v).getResult() : v;
   };
@@ -3557,55 +3561,87 @@ void FunctionGen::blockReduce(mlir::ArrayRef<ReduceOp> ops, mlir::ArrayRef<Value
     Value v = B.create<memref::LoadOp>(l, buf, mlir::ValueRange{i});
     return isBool(k) ? B.create<arith::TruncIOp>(l, B.getI1Type(), v).getResult() : v;
   };
-  for (size_t j = 0; j < accs.size(); ++j) {
-    mlir::Type elem = isBool(kinds[j]) ? B.getI8Type() : scalarType(Ctx, kinds[j]);
-    Value buf = gpu.sharedBuffer(B, l, elem, GpuDriverBlockThreads,
-                                 fmt::format("__stn_reduce_{}_{}", Func.getName().str(), j));
-    B.create<memref::StoreOp>(l, stored(B.create<memref::LoadOp>(l, accs[j]), kinds[j]), buf,
-                              mlir::ValueRange{tid});
-    bufs.push_back(buf);
+  auto elemType = [&](ScalarKind k) -> mlir::Type {
+    return isBool(k) ? B.getI8Type() : scalarType(Ctx, k);
+  };
+  auto bytesOf = [&](ScalarKind k) {
+    return GpuDriverBlockThreads * static_cast<int64_t>(
+                                       (elemType(k).getIntOrFloatBitWidth() + 7) / 8);
+  };
+  // The groups: consecutive reductions, [begin, end) each.
+  SmallVector<std::pair<size_t, size_t>> groups;
+  int64_t bufferBytes = 0;
+  for (size_t j = 0; j < accs.size();) {
+    size_t e = j;
+    int64_t bytes = 0;
+    while (e < accs.size() && (e == j || bytes + bytesOf(kinds[e]) <= GpuReduceGroupBytes))
+      bytes += bytesOf(kinds[e++]);
+    groups.push_back({j, e});
+    bufferBytes = std::max(bufferBytes, bytes);
+    j = e;
   }
-  gpu.barrier(B, l);
-  // A tree over the block: while more than one partial is left, the first
-  // half (rounded down) adds in the second. Every thread runs every step
-  // (the barrier is in uniform control flow).
+  Value raw = gpu.sharedBuffer(B, l, B.getI8Type(), bufferBytes,
+                               fmt::format("__stn_reduce_{}", Func.getName().str()));
   mlir::Type indexT = B.getIndexType();
-  auto loop = B.create<scf::WhileOp>(l, mlir::TypeRange{indexT}, mlir::ValueRange{threads});
-  {
-    OpBuilder::InsertionGuard g(B);
-    mlir::Block *before = B.createBlock(&loop.getBefore(), {}, {indexT}, {l});
-    Value active = before->getArgument(0);
-    Value more = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, active, constIndex(1));
-    B.create<scf::ConditionOp>(l, more, mlir::ValueRange{active});
-    mlir::Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {l});
-    active = after->getArgument(0);
-    Value half = B.create<arith::DivUIOp>(l, add(active, constIndex(1)), constIndex(2));
-    Value other = add(tid, half);
-    auto inside = B.create<scf::IfOp>(
-        l, B.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, other, active),
-        /*withElse=*/false);
-    {
-      OpBuilder::InsertionGuard gi(B);
-      B.setInsertionPointToStart(inside.thenBlock());
-      for (size_t j = 0; j < bufs.size(); ++j) {
-        Value mine = loaded(bufs[j], tid, kinds[j]);
-        Value theirs = loaded(bufs[j], other, kinds[j]);
-        Value v = reduceCombine(ops[j], mine, theirs, kinds[j]);
-        B.create<memref::StoreOp>(l, stored(v, kinds[j]), bufs[j], mlir::ValueRange{tid});
-      }
+  for (auto [begin, end] : groups) {
+    if (begin > 0)
+      gpu.barrier(B, l);
+    // Views at offsets that are multiples of GpuDriverBlockThreads bytes:
+    // aligned for every element type.
+    SmallVector<Value> bufs;
+    int64_t offset = 0;
+    for (size_t j = begin; j < end; ++j) {
+      auto t = mlir::MemRefType::get({GpuDriverBlockThreads}, elemType(kinds[j]),
+                                     mlir::MemRefLayoutAttrInterface(),
+                                     cast<mlir::MemRefType>(raw.getType()).getMemorySpace());
+      Value buf = B.create<memref::ViewOp>(l, t, raw, constIndex(offset), mlir::ValueRange{});
+      offset += bytesOf(kinds[j]);
+      B.create<memref::StoreOp>(l, stored(B.create<memref::LoadOp>(l, accs[j]), kinds[j]), buf,
+                                mlir::ValueRange{tid});
+      bufs.push_back(buf);
     }
     gpu.barrier(B, l);
-    B.create<scf::YieldOp>(l, mlir::ValueRange{half});
+    // A tree over the block: while more than one partial is left, the
+    // first half (rounded down) adds in the second. Every thread runs every
+    // step (the barrier is in uniform control flow).
+    auto loop = B.create<scf::WhileOp>(l, mlir::TypeRange{indexT}, mlir::ValueRange{threads});
+    {
+      OpBuilder::InsertionGuard g(B);
+      mlir::Block *before = B.createBlock(&loop.getBefore(), {}, {indexT}, {l});
+      Value active = before->getArgument(0);
+      Value more = B.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, active, constIndex(1));
+      B.create<scf::ConditionOp>(l, more, mlir::ValueRange{active});
+      mlir::Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {l});
+      active = after->getArgument(0);
+      Value half = B.create<arith::DivUIOp>(l, add(active, constIndex(1)), constIndex(2));
+      Value other = add(tid, half);
+      auto inside = B.create<scf::IfOp>(
+          l, B.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, other, active),
+          /*withElse=*/false);
+      {
+        OpBuilder::InsertionGuard gi(B);
+        B.setInsertionPointToStart(inside.thenBlock());
+        for (size_t i = 0; i < bufs.size(); ++i) {
+          ScalarKind k = kinds[begin + i];
+          Value mine = loaded(bufs[i], tid, k);
+          Value theirs = loaded(bufs[i], other, k);
+          Value v = reduceCombine(ops[begin + i], mine, theirs, k);
+          B.create<memref::StoreOp>(l, stored(v, k), bufs[i], mlir::ValueRange{tid});
+        }
+      }
+      gpu.barrier(B, l);
+      B.create<scf::YieldOp>(l, mlir::ValueRange{half});
+    }
+    // The block's first thread combines the block's results into the cells.
+    auto first = B.create<scf::IfOp>(
+        l, B.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, tid, constIndex(0)),
+        /*withElse=*/false);
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPointToStart(first.thenBlock());
+    for (size_t i = 0; i < bufs.size(); ++i)
+      atomicCombine(ops[begin + i], results[begin + i], bits[begin + i],
+                    loaded(bufs[i], constIndex(0), kinds[begin + i]), kinds[begin + i]);
   }
-  // The block's first thread combines the block's result into the cell.
-  auto first = B.create<scf::IfOp>(
-      l, B.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, tid, constIndex(0)),
-      /*withElse=*/false);
-  OpBuilder::InsertionGuard g(B);
-  B.setInsertionPointToStart(first.thenBlock());
-  for (size_t j = 0; j < bufs.size(); ++j)
-    atomicCombine(ops[j], results[j], bits[j], loaded(bufs[j], constIndex(0), kinds[j]),
-                  kinds[j]);
 }
 
 void FunctionGen::genReturn(const ast::Return &r) {

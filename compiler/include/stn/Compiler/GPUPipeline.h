@@ -90,6 +90,10 @@ inline std::vector<int64_t> gpuStencilLoop(std::vector<int64_t> extents, size_t 
 /// The most threads gpuDriverLaunch puts in a block (the block reductions
 /// of GPU loops size their shared buffers by it).
 constexpr int64_t GpuDriverBlockThreads = 256;
+/// The most shared memory the block reduction of a GPU loop uses at once
+/// (MLIRGen.cpp, blockReduce): more reductions than fit go through it in
+/// turn.
+constexpr int64_t GpuReduceGroupBytes = 16 * 1024;
 
 struct GpuLaunchShape {
   unsigned grid[3] = {1, 1, 1};
