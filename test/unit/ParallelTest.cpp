@@ -392,7 +392,10 @@ TEST_P(ParallelTest, ParallelUfuncGufuncStencil) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, ParallelTest, ::testing::Values(1u, 2u, 3u, 8u),
-                         [](const auto &info) { return "t" + std::to_string(info.param); });
+                         [](const auto &info) {
+                           std::string name = "t"; // not "t" + ...: GCC 12's -Wrestrict misfires
+                           return name += std::to_string(info.param);
+                         });
 
 //===----------------------------------------------------------------------===//
 // Random numbers

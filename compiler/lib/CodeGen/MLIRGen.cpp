@@ -2522,6 +2522,17 @@ std::tuple<Value, Value, Value> FunctionGen::rangeBounds(const ast::Call &c) {
   return {start, stop, step};
 }
 
+/// The value of an integer literal, or of a negated one (a step such as
+/// `-1`); nullopt for any other expression.
+static std::optional<int64_t> literalInt(const ast::Expr &e) {
+  if (auto *lit = dyn_cast<ast::IntLit>(&e))
+    return static_cast<int64_t>(lit->value);
+  if (auto *u = dyn_cast<ast::UnaryOp>(&e); u && u->op == ast::UnaryOpKind::Neg)
+    if (auto *lit = dyn_cast<ast::IntLit>(u->operand.get()))
+      return -static_cast<int64_t>(lit->value);
+  return std::nullopt;
+}
+
 void FunctionGen::genFor(const ast::For &s) {
   auto &info = F.loops.at(&s);
   auto *target = dyn_cast<ast::Name>(s.target.get());
@@ -2529,16 +2540,8 @@ void FunctionGen::genFor(const ast::For &s) {
   if (info.kind == ForInfo::Kind::Range) {
     auto *c = dyn_cast<ast::Call>(s.iter.get());
     auto [start, stop, step] = rangeBounds(*c);
-    std::optional<int64_t> constStep = 1;
-    if (c->args.size() == 3) {
-      constStep.reset();
-      if (auto *lit = dyn_cast<ast::IntLit>(c->args[2].get()))
-        constStep = static_cast<int64_t>(lit->value);
-      else if (auto *u = dyn_cast<ast::UnaryOp>(c->args[2].get()))
-        if (auto *lit2 = dyn_cast<ast::IntLit>(u->operand.get());
-            lit2 && u->op == ast::UnaryOpKind::Neg)
-          constStep = -static_cast<int64_t>(lit2->value);
-    }
+    std::optional<int64_t> constStep =
+        c->args.size() == 3 ? literalInt(*c->args[2]) : std::optional<int64_t>(1);
     if (info.runsParallel && ParallelDepth == 0 && MG.GpuHost == &F) {
       genGpuLaunch(s, start, stop, step);
       return;
@@ -5448,15 +5451,7 @@ void FunctionGen::sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &c
     return toIndex(v.single(), v.type.scalarKind());
   };
   auto c = [&](int64_t v) { return constIndex(v); };
-  std::optional<int64_t> constStep = 1;
-  if (sl.step) {
-    constStep.reset();
-    if (auto *i = dyn_cast<ast::IntLit>(sl.step.get()))
-      constStep = static_cast<int64_t>(i->value);
-    else if (auto *u = dyn_cast<ast::UnaryOp>(sl.step.get());
-             u && u->op == ast::UnaryOpKind::Neg && isa<ast::IntLit>(u->operand.get()))
-      constStep = -static_cast<int64_t>(static_cast<ast::IntLit *>(u->operand.get())->value);
-  }
+  std::optional<int64_t> constStep = sl.step ? literalInt(*sl.step) : std::optional<int64_t>(1);
   step = sl.step ? idx(sl.step) : c(1);
   Value lower = sl.lower ? idx(sl.lower) : Value();
   Value upper = sl.upper ? idx(sl.upper) : Value();
