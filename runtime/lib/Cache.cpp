@@ -24,6 +24,7 @@
 #include "Cache.h"
 
 #include "stn/Compiler/AST.h"
+#include "stn/Compiler/GPUPipeline.h"
 #include "stn/Compiler/Interchange.h"
 #include "stn/Compiler/Sema.h"
 
@@ -997,6 +998,9 @@ CacheKey computeCacheKey(const Program &program, const KernelDecl &k, const std:
   // STN_INTERCHANGE=0 changes the code of some loop nests.
   if (!interchangeEnabled())
     field(m, "interchange", "off");
+  // STN_GPU_STENCIL_ROWS changes the code of GPU stencils.
+  if (gpuStencilRows() != GpuStencilRows)
+    field(m, "gpu-stencil-rows", std::to_string(gpuStencilRows()));
   const KernelOptions &o = k.options;
   field(m, "options",
         fmt::format("nopython={} parallel={} fastmath={} cache={} nogil={} boundscheck={} "

@@ -140,6 +140,13 @@ def sum2d(m):
     return s
 )stn";
 
+/// The name of thread `t`'s own kernel (appended, not "k" + ...: GCC 12's
+/// -Wrestrict misfires on that).
+std::string ownKernel(int t) {
+  std::string name = "k";
+  return name += std::to_string(t);
+}
+
 /// A module only thread `t` loads: its kernels differ in name and constant.
 std::string ownSource(int t) {
   std::string k = std::to_string(t);
@@ -244,7 +251,7 @@ TEST(Concurrency, ModulePerThreadInOneEngine) {
     for (int round = 0; round < 2; ++round) {
       // Round 1 loads the same text again: a separate module, compiled again.
       stn::Module own = engine.loadString(ownSource(t), "own" + std::to_string(t) + ".stn");
-      stn::Kernel k = own.kernel("k" + std::to_string(t));
+      stn::Kernel k = own.kernel(ownKernel(t));
       c.check(t, k(int64_t(3)).asInt() == 3 * t + t, "own k");
       c.check(t, k(2.5).asDouble() == 2.5 * t + t, "own k f64");
       std::vector<int64_t> a(16, 0);
@@ -267,7 +274,7 @@ TEST(Concurrency, HandlesCopiedAcrossThreads) {
     //    written before the barrier and only read after it.
     stn::Module own = engine.loadString(ownSource(t), "own" + std::to_string(t) + ".stn");
     modules[t] = own;
-    kernels[t] = own.kernel("k" + std::to_string(t));
+    kernels[t] = own.kernel(ownKernel(t));
     c.barrier();
     // 2. Use the neighbours' handles (first calls: compiled on this thread
     //    from a Program loaded on another thread), copy them, and call
@@ -277,7 +284,7 @@ TEST(Concurrency, HandlesCopiedAcrossThreads) {
       stn::Kernel k = *kernels[u];
       stn::Module m = *modules[u];
       c.check(t, k(int64_t(t)).asInt() == int64_t(t) * u + u, "neighbour kernel");
-      c.check(t, m.kernel("k" + std::to_string(u))(int64_t(1)).asInt() == 1 * u + u,
+      c.check(t, m.kernel(ownKernel(u))(int64_t(1)).asInt() == 1 * u + u,
               "neighbour module");
       c.check(t, m.kernelNames().size() == 2, "kernelNames");
       c.check(t, k.parameterNames() == std::vector<std::string>{"x"}, "parameterNames");
@@ -288,7 +295,7 @@ TEST(Concurrency, HandlesCopiedAcrossThreads) {
     //    Program) while the rest are still compiling and calling.
     modules[t].reset();
     kernels[t].reset();
-    stn::Kernel mine = own.kernel("k" + std::to_string(t));
+    stn::Kernel mine = own.kernel(ownKernel(t));
     own = engine.loadString(SharedSource, "shared.stn");
     c.check(t, mine(int64_t(2)).asInt() == 2 * t + t, "kernel outliving its Module handle");
   });
@@ -332,7 +339,7 @@ TEST(Concurrency, RandomMixWithErrorsAndEmit) {
       }
       case 2: {
         stn::Module m = engine.loadString(ownSource(t), "mix.stn");
-        c.check(t, m.kernel("k" + std::to_string(t))(int64_t(1)).asInt() == 2 * t, "mix own");
+        c.check(t, m.kernel(ownKernel(t))(int64_t(1)).asInt() == 2 * t, "mix own");
         std::lock_guard<std::mutex> lock(publishedMutex);
         published.push_back(m);
         break;

@@ -1448,21 +1448,22 @@ public:
     if (&f == GpuEntry) {
       // Threads over the whole output, interior or border (slabs would
       // leave most of a grid idle): one element each for rank 1, else
-      // GpuStencilRows rows of a column each (the runtime launches over
+      // gpuStencilRows() rows of a column each (the runtime launches over
       // gpuStencilLoop).
       SmallVector<Value> zeros(R, c(0));
-      if (R == 1) {
+      int64_t rows = gpuStencilRows();
+      if (R == 1 || rows == 1) {
         gpuLoopNest(b, l, zeros, n, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
           stencilElement(nb, nl, f, module, passArgs, out, ivs);
         });
       } else {
         SmallVector<Value> ubs(n.begin(), n.end());
-        ubs[R - 2] = b.create<arith::CeilDivSIOp>(l, n[R - 2], c(GpuStencilRows));
+        ubs[R - 2] = b.create<arith::CeilDivSIOp>(l, n[R - 2], c(rows));
         gpuLoopNest(b, l, zeros, ubs, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
           SmallVector<Value> at(ivs.begin(), ivs.end());
           at[R - 2] = nb.create<arith::MulIOp>(nl, ivs[R - 2],
-                                               nb.create<arith::ConstantIndexOp>(nl, GpuStencilRows));
-          stencilRows(nb, nl, f, module, passArgs, out, at, n[R - 2], GpuStencilRows);
+                                               nb.create<arith::ConstantIndexOp>(nl, rows));
+          stencilRows(nb, nl, f, module, passArgs, out, at, n[R - 2], rows);
         });
       }
       driverReturn(f, b, l, out);
@@ -1686,13 +1687,14 @@ public:
       for (unsigned d = 0; d < kout; ++d)
         ubs.push_back(b.create<memref::DimOp>(l, out, Ro + d));
       auto module = fn->getParentOfType<mlir::ModuleOp>();
-      // Core rank 2 and more: GpuStencilRows rows of an image per thread,
+      // Core rank 2 and more: gpuStencilRows() rows of an image per thread,
       // as for a plain stencil (the runtime launches over gpuStencilLoop).
       Value rowEnd;
-      if (kout >= 2) {
+      int64_t rows = kout >= 2 ? gpuStencilRows() : 1;
+      if (rows > 1) {
         rowEnd = ubs[resultRank - 2];
         ubs[resultRank - 2] = b.create<arith::CeilDivSIOp>(
-            l, rowEnd, b.create<arith::ConstantIndexOp>(l, GpuStencilRows));
+            l, rowEnd, b.create<arith::ConstantIndexOp>(l, rows));
       }
       gpuLoopNest(b, l, lbs, ubs, [&](OpBuilder &nb, Location nl, mlir::ValueRange ivs) {
         mlir::ValueRange outerIvs = ivs.take_front(Ro), coreIvs = ivs.drop_front(Ro);
@@ -1702,14 +1704,14 @@ public:
                                                          g.inputCoreRanks[i], core.argTypes[i])
                                               : arg(i));
         Value ov = coreView(nb, nl, out, outerIvs, kout, core.argTypes.back());
-        if (kout < 2) {
+        if (rows == 1) {
           stencilElement(nb, nl, core, module, leaves, ov, coreIvs);
           return;
         }
         SmallVector<Value> at(coreIvs.begin(), coreIvs.end());
-        at[kout - 2] = nb.create<arith::MulIOp>(
-            nl, at[kout - 2], nb.create<arith::ConstantIndexOp>(nl, GpuStencilRows));
-        stencilRows(nb, nl, core, module, leaves, ov, at, rowEnd, GpuStencilRows);
+        at[kout - 2] = nb.create<arith::MulIOp>(nl, at[kout - 2],
+                                                nb.create<arith::ConstantIndexOp>(nl, rows));
+        stencilRows(nb, nl, core, module, leaves, ov, at, rowEnd, rows);
       });
       driverReturn(f, b, l, out);
       return true;

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -67,14 +68,30 @@ inline bool isGpuDriver(const KernelDecl &k) {
 /// units, not the memory, bound a one-row-per-thread kernel.
 constexpr int64_t GpuStencilRows = 8;
 
+/// The rows per thread of GPU stencils: GpuStencilRows, unless the
+/// environment variable STN_GPU_STENCIL_ROWS gives another count from 1
+/// (one element per thread) to 64, for measurements; other values are
+/// ignored. Part of the cache key when it is not the default.
+inline int64_t gpuStencilRows() {
+  static const int64_t rows = [] {
+    const char *v = std::getenv("STN_GPU_STENCIL_ROWS");
+    if (!v || !*v)
+      return GpuStencilRows;
+    char *end = nullptr;
+    long n = std::strtol(v, &end, 10);
+    return *end == '\0' && n >= 1 && n <= 64 ? static_cast<int64_t>(n) : GpuStencilRows;
+  }();
+  return rows;
+}
+
 /// The loop nest a GPU stencil driver's grid covers: the output's
 /// `extents`, with the row axis of a stencil of rank `stencilRank` >= 2
-/// (the innermost axes are the stencil's) divided among GpuStencilRows rows
-/// per thread.
+/// (the innermost axes are the stencil's) divided among gpuStencilRows()
+/// rows per thread.
 inline std::vector<int64_t> gpuStencilLoop(std::vector<int64_t> extents, size_t stencilRank) {
   if (stencilRank >= 2 && extents.size() >= 2) {
     int64_t &rows = extents[extents.size() - 2];
-    rows = (rows + GpuStencilRows - 1) / GpuStencilRows;
+    rows = (rows + gpuStencilRows() - 1) / gpuStencilRows();
   }
   return extents;
 }
