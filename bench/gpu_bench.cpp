@@ -5,7 +5,9 @@
 // data resident on the device, timed with CUDA events:
 //   smooth     the seed's 3x3 int8 smooth over a 256x1000x1000 stack
 //              (cuda_smooth.stn), against cuMemcpyDtoD of the same bytes:
-//              bandwidth counts bytes read + written (2 x 256 MB). The same
+//              bandwidth counts bytes read + written (2 x 256 MB); also
+//              hand-written with 8 rows per thread (smooth_kernel_rows,
+//              "smooth rows/thread": 3 loads per output). The same
 //              smooth without a hand-written kernel (cuda_targets.stn),
 //              called with Kernel::callOnDevice on a DeviceArray into a
 //              preallocated DeviceArray: @stencil(target="cuda") with its
@@ -156,6 +158,13 @@ int main(int argc, char **argv) {
                         [&] { dcopy.copyFrom(dx); }, {}});
     variants.push_back({"smooth " + stackName + " i8", stackBytes, 0,
                         [&] { smooth.launch(sgrid, sblock, dx, dout); }, {}});
+    // The hand-written kernel with 8 rows per thread (3 loads per output).
+    stn::Kernel smoothRows = sm.kernel("smooth_kernel_rows");
+    stn::DeviceArray drows = stn::DeviceArray::empty(stn::DType::Int8, {K, N, M});
+    stn::Dim3 rgrid((M + 127) / 128, ((N + 7) / 8 + 1) / 2, K);
+    smoothRows.launch(rgrid, sblock, dx, drows);
+    variants.push_back({"smooth rows/thread " + stackName + " i8", stackBytes, 0,
+                        [&] { smoothRows.launch(rgrid, sblock, dx, drows); }, {}});
 
     // The same smooth as target="cuda" stencil and stacked gufunc: no grid,
     // no indices; the results go into preallocated device arrays.
@@ -184,6 +193,7 @@ int main(int argc, char **argv) {
       for (auto [name, d] :
            {std::pair<const char *, stn::DeviceArray *>{"stencil int8 out", &dnarrow},
             {"stacked gufunc", &dstacked},
+            {"rows/thread", &drows},
             {"jit cuda", &djit}}) {
         d->copyToHost(stn::ArrayView::of(got.data(), {K, N, M}));
         if (got != ref) {

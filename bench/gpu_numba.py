@@ -14,6 +14,11 @@
 #                   prange on the GPU, so a @cuda.jit kernel is how numba
 #                   users write it. stn's target="cuda" stencil and gufunc
 #                   rows have no numba counterpart either (no GPU stencils).
+#   smooth rows/thread
+#                   the same kernel computing 8 rows of a column per thread,
+#                   keeping the sums of the rows above in registers (3 loads
+#                   per output), as cuda_smooth.stn's smooth_kernel_rows;
+#                   checked against the plain kernel before timing.
 #   sum of squares  the float64 sum of x[i] * x[i] over 2^26 float32 on the
 #                   device, as numba users write a reduction: a grid-stride
 #                   @cuda.jit kernel, a float64 partial per thread, then
@@ -60,6 +65,37 @@ def smooth_kernel(x, out):
                             x[k, i + 1, j - 1] + x[k, i + 1, j] + x[k, i + 1, j + 1]) // 9
         else:
             out[k, i, j] = 0
+
+
+ROWS = 8
+
+
+@cuda.jit
+def smooth_kernel_rows(x, out):
+    j, r, k = cuda.grid(3)
+    n = x.shape[1]
+    m = x.shape[2]
+    first = r * ROWS
+    if k < x.shape[0] and j < m and first < n:
+        last = min(first + ROWS, n)
+        if j >= 1 and j < m - 1:
+            above = 0
+            if first >= 1:
+                above = x[k, first - 1, j - 1] + x[k, first - 1, j] + x[k, first - 1, j + 1]
+            here = x[k, first, j - 1] + x[k, first, j] + x[k, first, j + 1]
+            for i in range(first, last):
+                below = 0
+                if i + 1 < n:
+                    below = x[k, i + 1, j - 1] + x[k, i + 1, j] + x[k, i + 1, j + 1]
+                if i >= 1 and i < n - 1:
+                    out[k, i, j] = (above + here + below) // 9
+                else:
+                    out[k, i, j] = 0
+                above = here
+                here = below
+        else:
+            for i in range(first, last):
+                out[k, i, j] = 0
 
 
 @cuda.jit
@@ -203,6 +239,14 @@ def main():
     def sum_of_squares_block():
         return sum_of_squares(sum_of_squares_block_kernel)
 
+    # The kernel with 8 rows per thread gives the plain kernel's result.
+    drows = cuda.device_array((K, N, M), dtype=np.int8)
+    rgrid = ((M + 127) // 128, ((N + 7) // 8 + 1) // 2, K)
+    smooth_kernel[sgrid, sblock](dx, dout)
+    smooth_kernel_rows[rgrid, sblock](dx, drows)
+    if not np.array_equal(dout.copy_to_host(), drows.copy_to_host()):
+        print("gpu_numba.py: smooth rows/thread differs from smooth", file=sys.stderr)
+        return 1
     ref = float(np.sum(xs.astype(np.float64) ** 2))
     for run in (sum_of_squares, sum_of_squares_block):
         got = run()
@@ -220,6 +264,8 @@ def main():
         # numba's GPU: the @cuda.jit kernel is the comparison).
         (smooth_name, 2.0 * K * N * M, 0,
          lambda: smooth_kernel[sgrid, sblock](dx, dout)),
+        (f"smooth rows/thread {K}x{N}x{M} i8", 2.0 * K * N * M, 0,
+         lambda: smooth_kernel_rows[rgrid, sblock](dx, drows)),
         ("mandelbrot grid 32x16 (course)", 0, 0,
          lambda: create_fractal_kernel[(32, 16), (32, 8)](f(-2), f(1), f(-1), f(1), dimg,
                                                          np.uint32(50))),

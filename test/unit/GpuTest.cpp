@@ -791,6 +791,13 @@ TEST_F(GpuDevice, SmoothStackResidentOnDevice) {
   std::vector<int8_t> out(k * n * m, 77);
   dout.copyToHost(stn::ArrayView::of(out.data(), {k, n, m}));
   EXPECT_EQ(out, ref) << seedNote();
+  // 8 rows per thread: 5 thread rows cover the 37, the last one 5 rows.
+  stn::DeviceArray drows = stn::DeviceArray::empty(stn::DType::Int8, {k, n, m});
+  mod.kernel("smooth_kernel_rows")
+      .launch(stn::Dim3((m + 31) / 32, 1, k), stn::Dim3(32, (n + 7) / 8), dx, drows);
+  std::vector<int8_t> rows(k * n * m, 77);
+  drows.copyToHost(stn::ArrayView::of(rows.data(), {k, n, m}));
+  EXPECT_EQ(rows, ref) << seedNote();
   std::vector<int8_t> cpu(k * n * m, 77);
   mod.kernel("smooth")(stn::ArrayView::of(x.data(), {k, n, m}),
                        stn::ArrayView::of(cpu.data(), {k, n, m}));

@@ -232,7 +232,6 @@ private:
 
   void makeKernel(size_t index) {
     GpuRegion &r = F.gpuRegions[index];
-    const ast::For &outer = *r.loops.front();
     auto kernel = std::make_shared<TypedFunction>(F);
     kernel->gpuRegions.clear();
     kernel->symbol = fmt::format("{}__gpu{}", F.symbol, index);
