@@ -156,30 +156,20 @@ void BM_Memcpy(benchmark::State &state) {
   heatBytes(state);
 }
 
-void BM_SumSmall_Parallel(benchmark::State &state) {
+/// Calls `kernel` of the "small" module on 1000 float64, timing each call.
+void callSmall(benchmark::State &state, const char *kernel) {
   std::vector<double> a(1000, 0.5);
-  stn::Kernel k = module("small").kernel("psum");
+  stn::Kernel k = module("small").kernel(kernel);
   auto v = stn::ArrayView::of(a.data(), {1000});
   for (auto _ : state)
     benchmark::DoNotOptimize(k(v).asDouble());
 }
-void BM_SumSmall_Serial(benchmark::State &state) {
-  std::vector<double> a(1000, 0.5);
-  stn::Kernel k = module("small").kernel("ssum");
-  auto v = stn::ArrayView::of(a.data(), {1000});
-  for (auto _ : state)
-    benchmark::DoNotOptimize(k(v).asDouble());
-}
+void BM_SumSmall_Parallel(benchmark::State &state) { callSmall(state, "psum"); }
+void BM_SumSmall_Serial(benchmark::State &state) { callSmall(state, "ssum"); }
 
 /// What one call of a kernel costs besides its work: argument checks,
 /// finding the specialization, marshalling, the result as a Value.
-void BM_CallOverhead(benchmark::State &state) {
-  std::vector<double> a(1000, 0.5);
-  stn::Kernel k = module("small").kernel("first");
-  auto v = stn::ArrayView::of(a.data(), {1000});
-  for (auto _ : state)
-    benchmark::DoNotOptimize(k(v).asDouble());
-}
+void BM_CallOverhead(benchmark::State &state) { callSmall(state, "first"); }
 
 #define STN_PAIR(name)                                                                         \
   BENCHMARK(BM_##name##_Stn)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond); \
