@@ -181,14 +181,15 @@ struct Suite {
   stn::Engine Engine;
   stn::Module Local;
   stn::Module Parallel; ///< ParallelWorkloads.h: monte_carlo_pi, mandelbrot, heat
-  stn::Module SmoothFile, MatmulFile, ClosestFile;
+  stn::Module SmoothFile, MatmulFile, ClosestFile, MandelbrotFile;
 
   explicit Suite(const Options &O)
       : Opts(O), Order(O.Seed), Local(Engine.loadString(SuiteSource, "suite.stn")),
         Parallel(Engine.loadString(stn::bench::ParallelKernels, "parallel.stn")),
         SmoothFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/smooth.stn")),
         MatmulFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/matmul.stn")),
-        ClosestFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/closest.stn")) {}
+        ClosestFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/closest.stn")),
+        MandelbrotFile(Engine.loadFile(std::string(STN_EXAMPLES_DIR) + "/mandelbrot.stn")) {}
 
   /// Times the variants of one workload: at least Reps rounds (and more for
   /// cheap workloads, up to 4 x Reps or about one second of timing), each
@@ -440,6 +441,59 @@ void benchMandelbrot(Suite &S) {
       {"cpp", "C++ OpenMP over rows", [&] { mandelbrotCpp(ImgCpp.data(), H, W, Iters); }, 0});
   S.measure(G, Vs);
   S.addRow(G, {"Mandelbrot 1024x1536 prange", "stn", "cpp", Target::AtLeast, 1.0});
+}
+
+// The course's form (dsl-examples/mandelbrot.stn): complex128 z = z*z + c,
+// one thread. The reference spells out the product as CPython, NumPy and
+// Numba compute it, (ac - bd) + (ad + bc)i, with mandel's float32 arguments.
+uint32_t mandelCpp(float X, float Y, uint32_t MaxIters) {
+  double Cr = X, Ci = Y, Zr = 0, Zi = 0;
+  for (uint32_t I = 0; I < MaxIters; ++I) {
+    double Re = Zr * Zr - Zi * Zi, Im = Zr * Zi + Zi * Zr;
+    Zr = Re + Cr;
+    Zi = Im + Ci;
+    if (Zr * Zr + Zi * Zi >= 4)
+      return I;
+  }
+  return MaxIters;
+}
+
+__attribute__((noinline)) void createFractalCpp(float XMin, float XMax, float YMin, float YMax,
+                                                uint8_t *Image, int64_t H, int64_t W,
+                                                uint32_t Iters) {
+  double PixelX = double(XMax - XMin) / double(W), PixelY = double(YMax - YMin) / double(H);
+  for (int64_t X = 0; X < W; ++X) {
+    double Real = double(XMin) + double(X) * PixelX;
+    for (int64_t Y = 0; Y < H; ++Y) {
+      double Imag = double(YMin) + double(Y) * PixelY;
+      Image[Y * W + X] = uint8_t(mandelCpp(float(Real), float(Imag), Iters));
+    }
+  }
+}
+
+void benchMandelbrotComplex(Suite &S) {
+  const std::string G = "mandelbrot_complex";
+  const int64_t H = S.Opts.Quick ? 256 : 512, W = S.Opts.Quick ? 384 : 768, Iters = 50;
+  std::printf("\n== Mandelbrot %lldx%lld, %lld iterations, complex numbers, 1 thread "
+              "(dsl-examples/mandelbrot.stn `create_fractal`)\n",
+              (long long)H, (long long)W, (long long)Iters);
+  Buffer<uint8_t> ImgStn(size_t(H * W)), ImgCpp(size_t(H * W));
+  stn::Kernel K = S.MandelbrotFile.kernel("create_fractal");
+  stn::ArrayView V = stn::ArrayView::of(ImgStn.data(), {H, W});
+  auto RunStn = [&] { K(-2.0f, 1.0f, -1.0f, 1.0f, V, Iters); };
+  auto RunCpp = [&] { createFractalCpp(-2.0f, 1.0f, -1.0f, 1.0f, ImgCpp.data(), H, W, Iters); };
+  RunCpp();
+  try {
+    RunStn();
+    checkExact(ImgStn.data(), ImgCpp.data(), size_t(H * W), "mandelbrot_complex");
+  } catch (const Mismatch &E) {
+    return S.fail("Mandelbrot complex", E.what());
+  }
+  std::vector<Variant> Vs;
+  Vs.push_back({"stn", "stn @jit, complex z*z + c", RunStn, 0});
+  Vs.push_back({"cpp", "C++ (ac-bd) + (ad+bc)i", RunCpp, 0});
+  S.measure(G, Vs);
+  S.addRow(G, {"Mandelbrot complex (course) 1 thread", "stn", "cpp", Target::AtLeast, 1.0});
 }
 
 //===--- Matmul: f64, n = 1000 -------------------------------------------===//
@@ -725,6 +779,7 @@ struct Workload {
 
 const Workload Workloads[] = {
     {"smooth", benchSmooth},   {"mandelbrot", benchMandelbrot},
+      {"mandelbrot_complex", benchMandelbrotComplex},
     {"matmul", benchMatmul},   {"montecarlo", benchMonteCarlo},
     {"closest", benchClosest}, {"heat", benchHeat},
     {"sin", benchSin},

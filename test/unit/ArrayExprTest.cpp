@@ -322,7 +322,7 @@ template <class T> T mulW(T a, T b) {
   if constexpr (isIntV<T>) {
     return wrap<T>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
   } else if constexpr (isComplexV<T>) {
-    // (ac - bd) + (ad + bc)i, as MLIR's complex.mul computes finite values.
+    // (ac - bd) + (ad + bc)i, as stn (and CPython, NumPy, Numba) computes it.
     using P = typename T::value_type;
     P re = a.real() * b.real() - a.imag() * b.imag();
     P im = a.real() * b.imag() + a.imag() * b.real();

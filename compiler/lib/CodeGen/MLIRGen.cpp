@@ -571,6 +571,8 @@ private:
   CGValue exprImpl(const ast::Expr &e);
   CGValue binop(const ast::BinOp &b);
   Value arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Location l0);
+  Value complexProduct(Value l, Value r);
+  Value smallPower(Value x, int64_t n, ScalarKind k);
   Value intPow(Value base, Value exp, ScalarKind k);
   CGValue compare(const ast::Compare &c);
   Value compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r, ScalarKind rk);
@@ -784,6 +786,8 @@ public:
     }
     if (GpuHost && !checkGpuHost(*GpuHost))
       return nullptr;
+    if (Gpu)
+      allowContraction(*module);
     if (mlir::failed(mlir::verify(*module))) {
       std::string text;
       llvm::raw_string_ostream os(text);
@@ -796,6 +800,23 @@ public:
   }
 
   func::FuncOp funcFor(const TypedFunction *f) { return Funcs.lookup(f); }
+
+  /// GPU code contracts `a * b + c` into one FMA, as nvcc (--fmad=true) and
+  /// numba.cuda do by default: every float operation gets `contract`, on top
+  /// of its kernel's fastmath flags. CPU code stays strict unless fastmath
+  /// asks (docs/gpu.md).
+  static void allowContraction(mlir::ModuleOp module) {
+    module.walk([](mlir::Operation *op) {
+      auto fm = dyn_cast<arith::ArithFastMathInterface>(op);
+      if (!fm)
+        return;
+      auto old = op->getAttrOfType<arith::FastMathFlagsAttr>(fm.getFastMathAttrName());
+      arith::FastMathFlags flags = old ? old.getValue() : arith::FastMathFlags::none;
+      op->setAttr(fm.getFastMathAttrName(),
+                  arith::FastMathFlagsAttr::get(op->getContext(),
+                                                flags | arith::FastMathFlags::contract));
+    });
+  }
 
   /// Emits GPU intrinsics; null outside GPU compilations (GPUGen.h).
   GPUIntrinsicEmitter *Gpu = nullptr;
@@ -3859,6 +3880,20 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   }
 }
 
+/// (a+bi)(c+di) = (ac-bd) + (ad+bc)i, the formula of CPython, NumPy and
+/// Numba. MLIR's complex.mul lowers to C99 Annex G's product instead, which
+/// re-derives infinities when the naive result is NaN: some 70 more
+/// instructions per product (Mandelbrot's loop), for answers that differ from
+/// Python's only when a part is infinite or NaN.
+Value FunctionGen::complexProduct(Value l, Value r) {
+  Value a = B.create<complex::ReOp>(CurLoc, l), b = B.create<complex::ImOp>(CurLoc, l);
+  Value c = B.create<complex::ReOp>(CurLoc, r), d = B.create<complex::ImOp>(CurLoc, r);
+  auto mul = [&](Value x, Value y) { return B.create<arith::MulFOp>(CurLoc, x, y); };
+  Value re = B.create<arith::SubFOp>(CurLoc, mul(a, c), mul(b, d));
+  Value im = B.create<arith::AddFOp>(CurLoc, mul(a, d), mul(b, c));
+  return B.create<complex::CreateOp>(CurLoc, l.getType(), re, im);
+}
+
 Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Location l0) {
   using O = ast::BinOpKind;
   Location saved = CurLoc;
@@ -3877,7 +3912,7 @@ Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Loc
               : Value(B.create<arith::SubIOp>(CurLoc, l, r));
     break;
   case O::Mul:
-    res = isC ? Value(B.create<complex::MulOp>(CurLoc, l, r))
+    res = isC ? complexProduct(l, r)
         : isF ? Value(B.create<arith::MulFOp>(CurLoc, l, r))
               : Value(B.create<arith::MulIOp>(CurLoc, l, r));
     break;
@@ -4002,6 +4037,28 @@ Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Loc
 
 /// Exponentiation by squaring. A negative exponent gives 0 unless the base
 /// is 1 or -1 (the integer part of Python's float result).
+/// x ** n for a literal 1 <= n <= 4, by multiplications. Complex powers
+/// square as CPython's integer powers do (x**4 is (x*x)*(x*x)); complex.pow
+/// would go through exp and log, slower and inexact ((1+1j)**2 would not be
+/// 2j). Real powers multiply left to right.
+Value FunctionGen::smallPower(Value x, int64_t n, ScalarKind k) {
+  if (isComplex(k)) {
+    Value result, square = x;
+    for (int64_t bit = 1; bit <= n; bit <<= 1) {
+      if (n & bit)
+        result = result ? complexProduct(result, square) : square;
+      if ((bit << 1) <= n)
+        square = complexProduct(square, square);
+    }
+    return result;
+  }
+  Value acc = x;
+  for (int64_t i = 1; i < n; ++i)
+    acc = isFloat(k) ? Value(B.create<arith::MulFOp>(CurLoc, acc, x))
+                     : Value(B.create<arith::MulIOp>(CurLoc, acc, x));
+  return acc;
+}
+
 Value FunctionGen::intPow(Value base, Value exp, ScalarKind k) {
   mlir::Type t = scalarType(Ctx, k);
   Value one = constInt(1, k), zero = constInt(0, k);
@@ -4047,7 +4104,7 @@ CGValue FunctionGen::binop(const ast::BinOp &b) {
   res.type = Type::scalar(rule->result);
   ScalarKind k = rule->operand;
   // x ** n for a small literal n: multiply instead of calling pow.
-  if (b.op == ast::BinOpKind::Pow && (isFloat(k) || isInteger(k))) {
+  if (b.op == ast::BinOpKind::Pow) {
     std::optional<int64_t> n;
     if (auto *i = dyn_cast<ast::IntLit>(b.rhs.get()); i && i->value <= 4)
       n = static_cast<int64_t>(i->value);
@@ -4056,12 +4113,8 @@ CGValue FunctionGen::binop(const ast::BinOp &b) {
       n = static_cast<int64_t>(f->value);
     if (n && *n >= 1) {
       Value x = castScalar(l.single(), l.type.scalarKind(), k);
-      Value acc = x;
       CurLoc = loc(b.opRange);
-      for (int64_t i = 1; i < *n; ++i)
-        acc = isFloat(k) ? Value(B.create<arith::MulFOp>(CurLoc, acc, x))
-                         : Value(B.create<arith::MulIOp>(CurLoc, acc, x));
-      res.leaves.push_back(acc);
+      res.leaves.push_back(smallPower(x, *n, k));
       return res;
     }
   }
@@ -5014,12 +5067,12 @@ FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
       smallPow = static_cast<int64_t>(i->value);
     return elementwise(t, {l, r}, [this, lk, k2, ok, op, at, smallPow](const SmallVector<Value> &v) {
       Value x = castScalar(v[0], lk, ok), y = castScalar(v[1], k2, ok);
-      if (smallPow && !isComplex(ok)) {
-        Value acc = x;
-        for (int64_t i = 1; i < smallPow; ++i)
-          acc = isFloat(ok) ? Value(B.create<arith::MulFOp>(at, acc, x))
-                            : Value(B.create<arith::MulIOp>(at, acc, x));
-        return acc;
+      if (smallPow) {
+        Location saved = CurLoc;
+        CurLoc = at;
+        Value p = smallPower(x, smallPow, ok);
+        CurLoc = saved;
+        return p;
       }
       return arith2(op, x, y, ok, at);
     });
