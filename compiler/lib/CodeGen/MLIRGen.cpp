@@ -1081,6 +1081,35 @@ public:
   // GPU drivers
   //===--------------------------------------------------------------------===//
 
+  /// A grid-stride loop over [start, end) by stride > 0; returns a builder
+  /// at the start of its body and the index. `counted`: a loop over the
+  /// trip count with step 1, for threads that take many iterations. With the
+  /// grid's size as the step LLVM cannot cheaply compute the trip count (it
+  /// would have to expand a division), so its runtime unroller leaves the
+  /// loop alone and each thread keeps one load in flight; over the count it
+  /// unrolls by 4 as NVVM (nvcc, numba.cuda) does. The count costs a
+  /// division per thread, which a grid that covers the extent (one
+  /// iteration per thread) does not need.
+  std::pair<OpBuilder, Value> gridStrideLoop(OpBuilder &b, Location l, Value start, Value end,
+                                             Value stride, bool counted) {
+    if (!counted) {
+      auto loop = b.create<scf::ForOp>(l, start, end, stride);
+      return {OpBuilder::atBlockBegin(loop.getBody()), loop.getInductionVar()};
+    }
+    Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+    Value one = b.create<arith::ConstantIndexOp>(l, 1);
+    Value some = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, start, end);
+    Value span = b.create<arith::SubIOp>(l, b.create<arith::SubIOp>(l, end, start), one);
+    Value count = b.create<arith::SelectOp>(
+        l, some, b.create<arith::AddIOp>(l, b.create<arith::DivUIOp>(l, span, stride), one),
+        zero);
+    auto loop = b.create<scf::ForOp>(l, zero, count, one);
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    Value i = lb.create<arith::AddIOp>(
+        l, start, lb.create<arith::MulIOp>(l, loop.getInductionVar(), stride));
+    return {lb, i};
+  }
+
   /// The GPU form of parallelLoopNest, for GpuEntry: each thread runs the
   /// body for the indices of its position in the grid. The innermost axis
   /// goes along x (a warp's threads take consecutive elements: coalesced
@@ -1088,9 +1117,11 @@ public:
   /// from rank 4 on, the axes before the innermost are linearized along y.
   /// Every axis is a grid-stride loop, so any grid covers the nest; the
   /// runtime sizes it with gpuDriverLaunch (GPUPipeline.h), which follows
-  /// the same mapping.
+  /// the same mapping. `counted`: the runtime caps the grid (a GPU loop with
+  /// reductions), so threads take many iterations (gridStrideLoop).
   void gpuLoopNest(OpBuilder &b, Location l, mlir::ValueRange lbs, mlir::ValueRange ubs,
-                   llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body) {
+                   llvm::function_ref<void(OpBuilder &, Location, mlir::ValueRange)> body,
+                   bool counted = false) {
     auto c = [&](OpBuilder &ob, int64_t v) -> Value {
       return ob.create<arith::ConstantIndexOp>(l, v);
     };
@@ -1128,9 +1159,8 @@ public:
     // The innermost loop, inside whatever the outer axes set up.
     auto inner = [&](OpBuilder &ob) {
       auto [start, stride] = globalIndex(ob, 0);
-      auto loop = ob.create<scf::ForOp>(l, start, ext[R - 1], stride);
-      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-      ivs[R - 1] = lb.create<arith::AddIOp>(l, lbs[R - 1], loop.getInductionVar());
+      auto [lb, i] = gridStrideLoop(ob, l, start, ext[R - 1], stride, counted);
+      ivs[R - 1] = lb.create<arith::AddIOp>(l, lbs[R - 1], i);
       body(lb, l, ivs);
     };
     if (R == 1) {
@@ -1141,9 +1171,8 @@ public:
     if (R == 2 || R == 3) {
       auto outerLoop = [&](OpBuilder &ob, Value start, Value stride, unsigned axis,
                            llvm::function_ref<void(OpBuilder &)> in) {
-        auto loop = ob.create<scf::ForOp>(l, start, ext[axis], stride);
-        OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-        ivs[axis] = lb.create<arith::AddIOp>(l, lbs[axis], loop.getInductionVar());
+        auto [lb, i] = gridStrideLoop(ob, l, start, ext[axis], stride, counted);
+        ivs[axis] = lb.create<arith::AddIOp>(l, lbs[axis], i);
         in(lb);
       };
       if (R == 2) {
@@ -1160,9 +1189,7 @@ public:
     Value outer = ext[0];
     for (unsigned d = 1; d + 1 < R; ++d)
       outer = b.create<arith::MulIOp>(l, outer, ext[d]);
-    auto loop = b.create<scf::ForOp>(l, ystart, outer, ystride);
-    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-    Value rest = loop.getInductionVar();
+    auto [lb, rest] = gridStrideLoop(b, l, ystart, outer, ystride, counted);
     for (int d = static_cast<int>(R) - 2; d >= 0; --d) {
       // Extents are positive inside the loop (outer > 0).
       Value q = d > 0 ? lb.create<arith::DivUIOp>(l, rest, ext[d]).getResult() : Value();
@@ -2492,6 +2519,39 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
                           const std::function<void(Value)> &bindTarget) {
   VarTypes[counter] = Type::scalar(ScalarKind::I64);
   SSA->write(counter, Cur, start);
+  // A step known only at run time: the loop counts its trips, computed
+  // first as range() does ((|stop - start| - 1) / |step| + 1 in unsigned
+  // arithmetic, 0 for an empty range or a zero step). Tested against a
+  // count, the loop has a trip count LLVM can use (unrolling a GPU
+  // grid-stride loop, vectorizing); tested against `stop` with a step of
+  // either sign, it has none.
+  std::string trips = counter + "$trip";
+  Value count;
+  if (!constStep) {
+    auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
+      return B.create<arith::CmpIOp>(CurLoc, p, a, b).getResult();
+    };
+    auto sel = [&](Value c, Value a, Value b) {
+      return B.create<arith::SelectOp>(CurLoc, c, a, b).getResult();
+    };
+    Value zero = constInt(0, ScalarKind::I64), one = constInt(1, ScalarKind::I64);
+    Value pos = cmp(arith::CmpIPredicate::sgt, step, zero);
+    Value neg = cmp(arith::CmpIPredicate::slt, step, zero);
+    Value some = sel(pos, cmp(arith::CmpIPredicate::slt, start, stop),
+                     B.create<arith::AndIOp>(CurLoc, neg,
+                                             cmp(arith::CmpIPredicate::sgt, start, stop)));
+    Value span = sel(pos, B.create<arith::SubIOp>(CurLoc, stop, start),
+                     B.create<arith::SubIOp>(CurLoc, start, stop));
+    Value size = sel(pos, step, B.create<arith::SubIOp>(CurLoc, zero, step));
+    // A zero step divides by 1 (and counts 0 trips).
+    size = sel(some, size, one);
+    Value n = B.create<arith::AddIOp>(
+        CurLoc, B.create<arith::DivUIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, span, one), size),
+        one);
+    count = sel(some, n, zero);
+    VarTypes[trips] = Type::scalar(ScalarKind::I64);
+    SSA->write(trips, Cur, zero);
+  }
   Block *header = newBlock(), *body = newBlock(), *latch = newBlock(), *exit = newBlock();
   Block *elseB = s.orelse.empty() ? exit : newBlock();
   branch(header);
@@ -2499,17 +2559,13 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   setBlock(header);
   Value i = SSA->read(counter, header);
   Value cond;
-  if (constStep) {
+  if (constStep)
     cond = B.create<arith::CmpIOp>(CurLoc, *constStep > 0 ? arith::CmpIPredicate::slt
                                                           : arith::CmpIPredicate::sgt,
                                    i, stop);
-  } else {
-    Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, stop);
-    Value down = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, i, stop);
-    Value pos = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, step,
-                                        constInt(0, ScalarKind::I64));
-    cond = B.create<arith::SelectOp>(CurLoc, pos, up, down);
-  }
+  else
+    cond = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult,
+                                   SSA->read(trips, header), count);
   condBranch(cond, body, elseB);
   appendBlock(body);
   SSA->seal(body);
@@ -2525,8 +2581,15 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   setBlock(latch);
   Value cur = SSA->read(counter, latch);
   auto next = B.create<arith::AddIOp>(CurLoc, cur, step);
-  next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
+  if (constStep) // else the last step may pass INT64_MAX; the trip count ends the loop
+    next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
   SSA->write(counter, latch, next);
+  if (!constStep) {
+    auto t = B.create<arith::AddIOp>(CurLoc, SSA->read(trips, latch),
+                                     constInt(1, ScalarKind::I64));
+    t.setOverflowFlags(arith::IntegerOverflowFlags::nuw);
+    SSA->write(trips, latch, t);
+  }
   branch(header);
   SSA->seal(header);
   if (elseB != exit) {
@@ -3560,7 +3623,7 @@ bool FunctionGen::generateRegionKernel(func::FuncOp body) {
         nb.create<memref::StoreOp>(nl, v, accs[c++]);
       }
     }
-  });
+  }, /*counted=*/!accs.empty());
   if (!accs.empty())
     blockReduce(ops, accs, results, bits, kinds);
   B.create<func::ReturnOp>(l);
