@@ -263,6 +263,18 @@ arith::FastMathFlags fastMathFlags(uint8_t bits) {
   return f;
 }
 
+/// How many of lo, lo + step, lo + 2 step, ... lie below hi, for step > 0
+/// (index or i64 values): (hi - lo - 1) / step + 1 in unsigned arithmetic,
+/// exact for any bounds, 0 when lo >= hi.
+Value upwardTripCount(OpBuilder &b, Location l, Value lo, Value hi, Value step) {
+  mlir::Type t = lo.getType();
+  auto c = [&](int64_t v) { return b.create<arith::ConstantOp>(l, b.getIntegerAttr(t, v)); };
+  Value some = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, lo, hi);
+  Value last = b.create<arith::SubIOp>(l, b.create<arith::SubIOp>(l, hi, lo), c(1));
+  Value n = b.create<arith::AddIOp>(l, b.create<arith::DivUIOp>(l, last, step), c(1));
+  return b.create<arith::SelectOp>(l, some, n, c(0));
+}
+
 /// The MLIR types of a stn type's leaves.
 void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &out) {
   switch (t.kind()) {
@@ -1096,14 +1108,9 @@ public:
       auto loop = b.create<scf::ForOp>(l, start, end, stride);
       return {OpBuilder::atBlockBegin(loop.getBody()), loop.getInductionVar()};
     }
-    Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-    Value one = b.create<arith::ConstantIndexOp>(l, 1);
-    Value some = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, start, end);
-    Value span = b.create<arith::SubIOp>(l, b.create<arith::SubIOp>(l, end, start), one);
-    Value count = b.create<arith::SelectOp>(
-        l, some, b.create<arith::AddIOp>(l, b.create<arith::DivUIOp>(l, span, stride), one),
-        zero);
-    auto loop = b.create<scf::ForOp>(l, zero, count, one);
+    Value count = upwardTripCount(b, l, start, end, stride);
+    auto loop = b.create<scf::ForOp>(l, b.create<arith::ConstantIndexOp>(l, 0), count,
+                                     b.create<arith::ConstantIndexOp>(l, 1));
     OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
     Value i = lb.create<arith::AddIOp>(
         l, start, lb.create<arith::MulIOp>(l, loop.getInductionVar(), stride));
@@ -2520,35 +2527,25 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   VarTypes[counter] = Type::scalar(ScalarKind::I64);
   SSA->write(counter, Cur, start);
   // A step known only at run time: the loop counts its trips, computed
-  // first as range() does ((|stop - start| - 1) / |step| + 1 in unsigned
-  // arithmetic, 0 for an empty range or a zero step). Tested against a
+  // first as range() does (a downward range counts as the upward one from
+  // stop to start by -step; a zero step gives none). Tested against a
   // count, the loop has a trip count LLVM can use (unrolling a GPU
   // grid-stride loop, vectorizing); tested against `stop` with a step of
   // either sign, it has none.
   std::string trips = counter + "$trip";
   Value count;
   if (!constStep) {
-    auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
-      return B.create<arith::CmpIOp>(CurLoc, p, a, b).getResult();
-    };
     auto sel = [&](Value c, Value a, Value b) {
       return B.create<arith::SelectOp>(CurLoc, c, a, b).getResult();
     };
-    Value zero = constInt(0, ScalarKind::I64), one = constInt(1, ScalarKind::I64);
-    Value pos = cmp(arith::CmpIPredicate::sgt, step, zero);
-    Value neg = cmp(arith::CmpIPredicate::slt, step, zero);
-    Value some = sel(pos, cmp(arith::CmpIPredicate::slt, start, stop),
-                     B.create<arith::AndIOp>(CurLoc, neg,
-                                             cmp(arith::CmpIPredicate::sgt, start, stop)));
-    Value span = sel(pos, B.create<arith::SubIOp>(CurLoc, stop, start),
-                     B.create<arith::SubIOp>(CurLoc, start, stop));
-    Value size = sel(pos, step, B.create<arith::SubIOp>(CurLoc, zero, step));
-    // A zero step divides by 1 (and counts 0 trips).
-    size = sel(some, size, one);
-    Value n = B.create<arith::AddIOp>(
-        CurLoc, B.create<arith::DivUIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, span, one), size),
-        one);
-    count = sel(some, n, zero);
+    Value zero = constInt(0, ScalarKind::I64);
+    Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, step, zero);
+    Value moves = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, step, zero);
+    Value size = sel(up, step, B.create<arith::SubIOp>(CurLoc, zero, step));
+    size = sel(moves, size, constInt(1, ScalarKind::I64)); // no division by zero
+    count = sel(moves,
+                upwardTripCount(B, CurLoc, sel(up, start, stop), sel(up, stop, start), size),
+                zero);
     VarTypes[trips] = Type::scalar(ScalarKind::I64);
     SSA->write(trips, Cur, zero);
   }
@@ -4098,8 +4095,6 @@ Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Loc
   return res;
 }
 
-/// Exponentiation by squaring. A negative exponent gives 0 unless the base
-/// is 1 or -1 (the integer part of Python's float result).
 /// x ** n for a literal 1 <= n <= 4, by multiplications. Complex powers
 /// square as CPython's integer powers do (x**4 is (x*x)*(x*x)); complex.pow
 /// would go through exp and log, slower and inexact ((1+1j)**2 would not be
@@ -4122,6 +4117,8 @@ Value FunctionGen::smallPower(Value x, int64_t n, ScalarKind k) {
   return acc;
 }
 
+/// Exponentiation by squaring. A negative exponent gives 0 unless the base
+/// is 1 or -1 (the integer part of Python's float result).
 Value FunctionGen::intPow(Value base, Value exp, ScalarKind k) {
   mlir::Type t = scalarType(Ctx, k);
   Value one = constInt(1, k), zero = constInt(0, k);
