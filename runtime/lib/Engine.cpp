@@ -684,9 +684,10 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
     if (!sig)
       throw Error(diags.format());
     args = sig->args;
-    // A GPU driver compiles for the arrays it is called with; its
-    // signatures give element types (a ufunc's) or core types (a gufunc's).
-    if (!k.signatures.empty() && !isGpuDriver(k)) {
+    // A kernel's signatures give its argument types; a ufunc's and a
+    // gufunc's give element types and core types, which its specialization
+    // checks against the arrays it is called with (as a call does).
+    if (!k.signatures.empty() && (k.kind == KernelKind::Jit || k.kind == KernelKind::Gpu)) {
       std::string err;
       const Signature *s = Impl->program->matchSignature(k, args, err);
       if (!s)
@@ -694,7 +695,11 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
       args = s->args;
     }
   } else if (!k.signatures.empty()) {
+    // The first signature; a gufunc's without its out-parameters, which
+    // the compiled kernel allocates (as a call without out= does).
     args = k.signatures.front().args;
+    if (k.kind == KernelKind::Gufunc)
+      args.resize(std::min(args.size(), Program::hostArity(k)));
   } else if (!k.def->params.empty()) {
     throw Error(fmt::format("error: '{}' has no explicit signature; give the argument types "
                             "with --sig, e.g. --sig \"f64[:, :], i64\"",

@@ -715,6 +715,9 @@ private:
     SmallVector<Value> shape;
     std::function<void(mlir::ValueRange outShape)> prepare;
     std::function<Value(mlir::ValueRange ivs)> element;
+    /// The arrays its elements are loaded from (storeInto checks them
+    /// against the destination).
+    SmallVector<Value> reads;
   };
   bool isElementwise(const ast::Expr &e);
   LazyArray lazy(const ast::Expr &e);
@@ -724,6 +727,16 @@ private:
   Value elementMath(const CallInfo &info, const SmallVector<Value> &vals,
                     const SmallVector<ScalarKind> &kinds, ScalarKind resultKind);
   Value materialize(LazyArray a);
+  /// Runs `body` for every index of `shape`, the outer axis split over the
+  /// team where array expressions run in parallel (parallelArrays).
+  void storeEach(const SmallVector<Value> &shape, const std::function<void(mlir::ValueRange)> &body);
+  /// Whether `dest`'s memory overlaps any of `reads` (null: no reads).
+  Value overlapsAny(Value dest, mlir::ArrayRef<Value> reads);
+  /// Stores `src`, broadcast to `shape` (dest's), into `dest` as elements
+  /// of kind `k`: directly where `dest` overlaps none of the arrays `src`
+  /// reads, else through a temporary array (NumPy's semantics for
+  /// overlapping views: a[1:] = a[:-1]).
+  void storeInto(LazyArray src, Value dest, const SmallVector<Value> &shape, ScalarKind k);
   void forEach(const SmallVector<Value> &shape, const std::function<void(mlir::ValueRange)> &body);
   CGValue arrayCall(const ast::Call &c, const CallInfo &info);
   SmallVector<Value> shapeOperand(const ast::Expr &e);
@@ -733,6 +746,9 @@ private:
   Value sliceView(const ast::Subscript &s);
   void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
   void assignSlice(const ast::Subscript &target, const CGValue &v);
+  /// target[...] = src for an array value, into `view` (null: target's).
+  void assignArray(const ast::Subscript &target, LazyArray src, Value view = {});
+  void stencilInto(const ast::Assign &a, const TypedFunction &into);
   Value maskGather(const ast::Subscript &s);
   void maskStore(const ast::Subscript &s, const CGValue &v);
   void augAssignArray(const ast::AugAssign &a);
@@ -2324,12 +2340,95 @@ void FunctionGen::genStmt(const ast::Stmt &s) {
 void FunctionGen::genAssign(const ast::Assign &a) {
   if (!a.value)
     return;
+  if (auto it = F.stencilInto.find(&a); it != F.stencilInto.end()) {
+    stencilInto(a, *it->second);
+    return;
+  }
+  // view[...] = array expression: its elements go straight into the view
+  // (no array in between) where they can (assignArray).
+  if (a.targets.size() == 1 && isElementwise(*a.value))
+    if (auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
+        s && !F.masks.count(s) && F.typeOf(*s).isArray()) {
+      LazyArray src = lazy(*a.value);
+      CurLoc = loc(*s);
+      assignArray(*s, std::move(src));
+      return;
+    }
   CGValue v = expr(*a.value);
   // One target only: `x = y = np.zeros(3)` gives both names the array.
   AssigningFresh = a.targets.size() == 1 && isFreshArray(F, *a.value);
   for (auto &t : a.targets)
     assignTo(*t, v);
   AssigningFresh = false;
+  // A new array stored only into views is garbage once copied (a kernel's
+  // arrays would otherwise live until the call returns: in a loop, or a
+  // gufunc's core over a whole stack, that is one array per iteration).
+  bool viewsOnly = std::all_of(a.targets.begin(), a.targets.end(),
+                               [](const ast::ExprPtr &t) { return isa<ast::Subscript>(t.get()); });
+  if (viewsOnly && v.type.isArray() && isFreshArray(F, *a.value))
+    B.create<memref::DeallocOp>(CurLoc, v.single());
+}
+
+/// view[...] = st(args) for a stencil st (TypedFunction::stencilInto): where
+/// the view has the shape of st's result and shares no memory with its
+/// arguments, st writes into it (`into`, st with out=); elsewhere st's new
+/// array is copied in (broadcast, as NumPy would) and freed.
+void FunctionGen::stencilInto(const ast::Assign &a, const TypedFunction &into) {
+  auto *c = llvm::cast<ast::Call>(a.value.get());
+  auto *target = llvm::cast<ast::Subscript>(a.targets.front().get());
+  const TypedFunction &st = *F.calls.at(c).callee;
+  CurLoc = loc(*c);
+  SmallVector<Value> operands, arrays;
+  std::vector<CGValue> args;
+  for (size_t i = 0; i < c->args.size(); ++i) {
+    CGValue v = convert(expr(*c->args[i]), st.argTypes[i]);
+    operands.append(v.leaves.begin(), v.leaves.end());
+    if (v.type.isArray())
+      arrays.push_back(v.single());
+    args.push_back(v);
+  }
+  // The call's own checks; where a raise returned (in a parallel region),
+  // nothing runs.
+  Value bad = checkCallShapes(*c, st, args);
+  CurLoc = loc(*target);
+  Value view = sliceView(*target);
+  // The result's shape is its first relatively indexed input's.
+  size_t first = 0;
+  while (!st.stencil.relative[first])
+    ++first;
+  Value in = args[first].single();
+  Value direct = B.create<arith::XOrIOp>(CurLoc, overlapsAny(view, arrays), constBool(true));
+  for (unsigned d = 0; d < F.typeOf(*target).rank(); ++d)
+    direct = B.create<arith::AndIOp>(
+        CurLoc, direct,
+        B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq,
+                                B.create<memref::DimOp>(CurLoc, view, d),
+                                B.create<memref::DimOp>(CurLoc, in, d)));
+  if (bad)
+    direct = B.create<arith::AndIOp>(CurLoc, direct,
+                                     B.create<arith::XOrIOp>(CurLoc, bad, constBool(true)));
+  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{}, direct, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPoint(ifOp.getThenRegion().front().getTerminator());
+    SmallVector<Value> withOut(operands);
+    withOut.push_back(view);
+    B.create<func::CallOp>(CurLoc, MG.funcFor(&into), withOut);
+  }
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPoint(ifOp.getElseRegion().front().getTerminator());
+  auto copyIn = [&] {
+    auto call = B.create<func::CallOp>(CurLoc, MG.funcFor(&st), operands);
+    Value r = call.getResult(0);
+    LazyArray src = leaf(r, st.resultType);
+    src.reads.clear(); // new: it overlaps nothing
+    assignArray(*target, std::move(src), view);
+    B.create<memref::DeallocOp>(CurLoc, r);
+  };
+  if (bad)
+    ifThen(B.create<arith::XOrIOp>(CurLoc, bad, constBool(true)), copyIn);
+  else
+    copyIn();
 }
 
 void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
@@ -4975,6 +5074,7 @@ FunctionGen::LazyArray FunctionGen::leaf(Value mem, const Type &t) {
   }
   for (unsigned d = 0; d < t.rank(); ++d)
     a.shape.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
+  a.reads.push_back(mem);
   auto view = std::make_shared<Value>();
   unsigned r = t.rank();
   a.prepare = [this, mem, r, view](mlir::ValueRange out) {
@@ -4998,8 +5098,10 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
   // raise returns, in a parallel region, the smaller extent is used, so
   // nothing is read out of bounds).
   std::vector<SmallVector<Value>> shapes;
-  for (auto &p : parts)
+  for (auto &p : parts) {
     shapes.push_back(p.shape);
+    a.reads.append(p.reads.begin(), p.reads.end());
+  }
   a.shape = broadcastShape(shapes, t.rank());
   if (canRaise()) {
     // Each array operand against the first: "shapes (3,) (4,)".
@@ -5202,25 +5304,79 @@ Value FunctionGen::materialize(LazyArray a) {
   Value out = MG.allocArray(B, CurLoc, a.type, a.shape);
   a.prepare(a.shape);
   ScalarKind k = a.type.scalarKind();
-  auto store = [&](mlir::ValueRange ivs) {
+  storeEach(a.shape, [&](mlir::ValueRange ivs) {
     storeElement(a.element(ivs), out, SmallVector<Value>(ivs.begin(), ivs.end()), k);
-  };
-  if (parallelArrays() && !a.shape.empty()) {
-    // Each element is written once, independently: split the outer axis
-    // over the team.
-    SmallVector<Value> zeros(a.shape.size(), constIndex(0));
-    ++ParallelDepth;
-    MG.parallelLoopNest(B, CurLoc, zeros, a.shape, true, 16,
-                        [&](OpBuilder &nb, Location, mlir::ValueRange ivs) {
-                          OpBuilder::InsertionGuard g(B);
-                          B.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-                          store(ivs);
-                        });
-    --ParallelDepth;
-    return out;
-  }
-  forEach(a.shape, store);
+  });
   return out;
+}
+
+void FunctionGen::storeEach(const SmallVector<Value> &shape,
+                            const std::function<void(mlir::ValueRange)> &body) {
+  if (!parallelArrays() || shape.empty()) {
+    forEach(shape, body);
+    return;
+  }
+  // Each element is written once, independently: split the outer axis over
+  // the team.
+  SmallVector<Value> zeros(shape.size(), constIndex(0));
+  ++ParallelDepth;
+  MG.parallelLoopNest(B, CurLoc, zeros, shape, true, 16,
+                      [&](OpBuilder &nb, Location, mlir::ValueRange ivs) {
+                        OpBuilder::InsertionGuard g(B);
+                        B.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                        body(ivs);
+                      });
+  --ParallelDepth;
+}
+
+Value FunctionGen::overlapsAny(Value dest, mlir::ArrayRef<Value> reads) {
+  if (reads.empty())
+    return Value();
+  Value dLo, dHi;
+  Value dAny = addressRange(dest, dLo, dHi);
+  Value any = constBool(false);
+  for (Value r : reads) {
+    Value lo, hi;
+    Value rAny = addressRange(r, lo, hi);
+    auto lt = [&](Value a, Value b) {
+      return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, a, b).getResult();
+    };
+    Value both = B.create<arith::AndIOp>(CurLoc, dAny, rAny);
+    Value meet = B.create<arith::AndIOp>(CurLoc, lt(dLo, hi), lt(lo, dHi));
+    any = B.create<arith::OrIOp>(CurLoc, any, B.create<arith::AndIOp>(CurLoc, both, meet));
+  }
+  return any;
+}
+
+void FunctionGen::storeInto(LazyArray src, Value dest, const SmallVector<Value> &shape,
+                            ScalarKind k) {
+  ScalarKind sk = src.type.scalarKind();
+  auto store = [&](LazyArray &from, ScalarKind fk) {
+    from.prepare(shape);
+    storeEach(shape, [&](mlir::ValueRange ivs) {
+      storeElement(castScalar(from.element(ivs), fk, k), dest,
+                   SmallVector<Value>(ivs.begin(), ivs.end()), k);
+    });
+  };
+  Value overlap = overlapsAny(dest, src.reads);
+  if (!overlap) {
+    store(src, sk);
+    return;
+  }
+  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{}, overlap, /*withElseRegion=*/true);
+  {
+    // The value first, then the copy.
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPoint(ifOp.getThenRegion().front().getTerminator());
+    Type tt = Type::array(sk, src.type.isArray() ? src.type.rank() : 1, Type::Layout::C);
+    Value temp = materialize(src);
+    LazyArray t = leaf(temp, tt);
+    store(t, sk);
+    B.create<memref::DeallocOp>(CurLoc, temp);
+  }
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPoint(ifOp.getElseRegion().front().getTerminator());
+  store(src, sk);
 }
 
 /// The extents given by a shape operand: an integer or a tuple of them.
@@ -5681,26 +5837,38 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
   return view;
 }
 
-/// target[...] = v: a scalar fills the view; an array is broadcast into it.
-/// The array is copied first, so that overlapping views (a[1:] = a[:-1])
-/// behave as in NumPy.
+/// target[...] = v: a scalar fills the view; an array is broadcast into it
+/// (assignArray).
 void FunctionGen::assignSlice(const ast::Subscript &target, const CGValue &v) {
-  Value view = sliceView(target);
-  Type vt = F.typeOf(target);
-  ScalarKind k = vt.scalarKind();
-  SmallVector<Value> shape;
-  for (unsigned d = 0; d < vt.rank(); ++d)
-    shape.push_back(B.create<memref::DimOp>(CurLoc, view, d));
   if (v.type.isScalar()) {
+    Value view = sliceView(target);
+    Type vt = F.typeOf(target);
+    ScalarKind k = vt.scalarKind();
+    SmallVector<Value> shape;
+    for (unsigned d = 0; d < vt.rank(); ++d)
+      shape.push_back(B.create<memref::DimOp>(CurLoc, view, d));
     Value x = castScalar(v.single(), v.type.scalarKind(), k);
     forEach(shape, [&](mlir::ValueRange ivs) {
       storeElement(x, view, SmallVector<Value>(ivs.begin(), ivs.end()), k);
     });
     return;
   }
-  Value temp = materialize(leaf(v.single(), v.type));
-  Type tt = Type::array(v.type.scalarKind(), v.type.rank(), Type::Layout::C);
-  LazyArray src = leaf(temp, tt);
+  LazyArray src = leaf(v.single(), v.type);
+  if (AssigningFresh)
+    src.reads.clear(); // a new array overlaps nothing
+  assignArray(target, std::move(src));
+}
+
+/// target[...] = src for an array value (a whole elementwise expression is
+/// one LazyArray, not yet stored anywhere): broadcast into the view,
+/// directly unless the view overlaps an array the value reads.
+void FunctionGen::assignArray(const ast::Subscript &target, LazyArray src, Value view) {
+  if (!view)
+    view = sliceView(target);
+  ScalarKind k = F.typeOf(target).scalarKind();
+  SmallVector<Value> shape;
+  for (unsigned d = 0; d < F.typeOf(target).rank(); ++d)
+    shape.push_back(B.create<memref::DimOp>(CurLoc, view, d));
   if (canRaise() && !src.shape.empty() && src.shape.size() <= shape.size()) {
     // The value must broadcast to the target (NumPy's rule); where the
     // raise returns (in a parallel region) nothing is copied.
@@ -5714,13 +5882,7 @@ void FunctionGen::assignSlice(const ast::Subscript &target, const CGValue &v) {
       d = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), d);
     CurRange = saved;
   }
-  src.prepare(shape);
-  ScalarKind sk = tt.scalarKind();
-  forEach(shape, [&](mlir::ValueRange ivs) {
-    storeElement(castScalar(src.element(ivs), sk, k), view,
-                 SmallVector<Value>(ivs.begin(), ivs.end()), k);
-  });
-  B.create<memref::DeallocOp>(CurLoc, temp);
+  storeInto(std::move(src), view, shape, k);
 }
 
 
@@ -5867,16 +6029,13 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
     return castScalar(arith2(op, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at), ok,
                       ck);
   });
-  Value temp = materialize(e);
+  // Each element of dest is read once, where it is then written: only the
+  // value's arrays can make the update need a temporary (a[1:] += a[:-1]).
+  e.reads = val.reads;
   SmallVector<Value> shape;
   for (unsigned d = 0; d < dt.rank(); ++d)
     shape.push_back(B.create<memref::DimOp>(CurLoc, dest, d));
-  LazyArray t = leaf(temp, rt);
-  t.prepare(shape);
-  forEach(shape, [&](mlir::ValueRange ivs) {
-    storeElement(t.element(ivs), dest, SmallVector<Value>(ivs.begin(), ivs.end()), ck);
-  });
-  B.create<memref::DeallocOp>(CurLoc, temp);
+  storeInto(std::move(e), dest, shape, ck);
 }
 
 } // namespace

@@ -437,14 +437,27 @@ void ReportBuilder::fusedExpressions() {
                llvm::cast<ast::Subscript>(up)->index.get() == root) {
       text += ", used as a boolean mask without an intermediate array";
     } else if (aug && !up && aug->value.get() == root) {
-      text += fmt::format(" with the update '{} {}=', into a temporary array that is then "
-                          "copied into {}",
-                          sourceText(*fn->file, aug->target->range()), ast::spelling(aug->op),
-                          sourceText(*fn->file, aug->target->range()));
+      std::string target = sourceText(*fn->file, aug->target->range());
+      auto *ts = llvm::dyn_cast<ast::Subscript>(aug->target.get());
+      if (ts && fn->masks.count(ts))
+        text += fmt::format(" with the update '{} {}=', into a temporary array that is then "
+                            "copied into {}",
+                            target, ast::spelling(aug->op), target);
+      else
+        text += fmt::format(" with the update '{} {}=', written into {} (through a temporary "
+                            "array only where {} shares memory with an array the expression "
+                            "reads)",
+                            target, ast::spelling(aug->op), target, target);
     } else if (assign && !up && assign->value.get() == root && !assign->targets.empty() &&
                llvm::isa<ast::Subscript>(assign->targets.front().get())) {
-      text += fmt::format(", into a new array, then copied into {}",
-                          sourceText(*fn->file, assign->targets.front()->range()));
+      auto *ts = llvm::cast<ast::Subscript>(assign->targets.front().get());
+      std::string target = sourceText(*fn->file, ts->range());
+      if (assign->targets.size() == 1 && !fn->masks.count(ts))
+        text += fmt::format(", written into {} (through a temporary array only where {} "
+                            "shares memory with an array the expression reads)",
+                            target, target);
+      else
+        text += fmt::format(", into a new array, then copied into {}", target);
     } else {
       text += ", into a new array";
       if (parallel[root])

@@ -249,7 +249,16 @@ bool isFreshArray(const TypedFunction &f, const ast::Expr &e) {
     return true; // materialized into a new array (MLIRGen's array expressions)
   if (auto *c = dyn_cast<ast::Call>(&e)) {
     auto it = f.calls.find(c);
-    return it != f.calls.end() && it->second.kind == CallInfo::Kind::Builtin;
+    if (it == f.calls.end())
+      return false;
+    if (it->second.kind == CallInfo::Kind::Builtin)
+      return true;
+    // A stencil, ufunc or gufunc called without out= returns a new array
+    // (a @jit kernel may return one of its arguments).
+    const TypedFunction *callee = it->second.callee;
+    return callee && !callee->hasOut &&
+           (callee->kind == KernelKind::Stencil || callee->kind == KernelKind::Ufunc ||
+            callee->kind == KernelKind::Gufunc);
   }
   return false;
 }

@@ -438,6 +438,7 @@ private:
   void checkStmt(const ast::Stmt &s);
   void checkFor(const ast::For &f);
   void assignTarget(const ast::Expr &target, const Type &t, SourceRange valueRange);
+  void planStencilInto(const ast::Assign &a);
   void assignName(const std::string &name, SourceRange r, const Type &t);
   void checkReturn(const ast::Return &r);
   bool checkCondition(const ast::Expr &e);
@@ -676,6 +677,35 @@ void FunctionChecker::assignName(const std::string &name, SourceRange r, const T
     v.type = *u;
     Changed = true;
   }
+}
+
+/// `view[...] = st(args)` with a stencil `st` called without out=: also
+/// specialize `st` with the view as out= (TypedFunction::stencilInto). Where
+/// that specialization fails, MLIRGen keeps the plain call and the copy.
+void FunctionChecker::planStencilInto(const ast::Assign &a) {
+  if (a.targets.size() != 1 || F.onGpu())
+    return;
+  auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
+  auto *c = dyn_cast<ast::Call>(a.value.get());
+  if (!s || !c || !c->keywords.empty() || F.masks.count(s))
+    return;
+  auto it = F.calls.find(c);
+  if (it == F.calls.end() || it->second.kind != CallInfo::Kind::Kernel)
+    return;
+  TypedFunction *callee = it->second.callee;
+  Type view = F.typeOf(*s);
+  if (!callee || callee->hasOut || callee->kind != KernelKind::Stencil || !view.isArray() ||
+      !callee->resultType.isArray() || callee->resultType.rank() != view.rank())
+    return;
+  std::vector<Type> types = callee->argTypes;
+  types.push_back(view);
+  DiagnosticEngine scratch;
+  TypedFunction *into = P.specialize(*callee->decl, types, scratch, /*hasOut=*/true);
+  if (!into)
+    return;
+  F.stencilInto[&a] = into;
+  if (std::find(F.callees.begin(), F.callees.end(), into) == F.callees.end())
+    F.callees.push_back(into);
 }
 
 void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
@@ -1184,6 +1214,8 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       return;
     for (auto &target : a.targets)
       assignTarget(*target, t, a.value->range());
+    if (Final)
+      planStencilInto(a);
     return;
   }
   case ast::Stmt::Kind::AugAssign: {

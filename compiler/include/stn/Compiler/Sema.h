@@ -264,6 +264,11 @@ struct TypedFunction {
   bool isWeak(const ast::Expr &e) const { return weak.count(&e) != 0; }
   /// Kernels this one calls (each once).
   std::vector<TypedFunction *> callees;
+  /// `view[...] = st(x, ...)` with a stencil `st`: its specialization with
+  /// the view as out=, which MLIRGen calls instead where the view has the
+  /// stencil's shape and shares no memory with its arguments (no array in
+  /// between: the seed's `out[:] = _smooth(x)`).
+  std::unordered_map<const ast::Stmt *, TypedFunction *> stencilInto;
   /// GPU intrinsics (attributes and calls) by expression.
   std::unordered_map<const ast::Expr *, GpuCall> gpu;
   /// Runs on the GPU: a @kernel or a device function.
