@@ -293,6 +293,14 @@ std::string dtypeOfResult(const stn::Value &v) {
 template <class... Ts, class F> void forEachType(F &&f) { (f.template operator()<Ts>(), ...); }
 
 /// Peak resident set size of this process, in bytes.
+/// How often `what` occurs in `text` (operations in printed IR).
+size_t countOf(const std::string &text, const std::string &what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
+    ++n;
+  return n;
+}
+
 int64_t peakRss() {
   struct rusage u;
   getrusage(RUSAGE_SELF, &u);
@@ -2141,19 +2149,13 @@ def hyp(a, b):
 def total(a, b):
     return np.sum(np.sqrt(a * a + b * b) + 1.0)
 )stn");
-  auto count = [](const std::string &text, const std::string &what) {
-    size_t n = 0;
-    for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
-      ++n;
-    return n;
-  };
   std::string ir = mod.emit("hyp", "f32[:], f32[:]", stn::Stage::MLIR);
-  EXPECT_EQ(count(ir, "memref.alloc("), 1u) << ir;
-  EXPECT_EQ(count(ir, "scf.for"), 1u) << ir;
-  EXPECT_EQ(count(ir, "math.sqrt"), 1u) << ir;
+  EXPECT_EQ(countOf(ir, "memref.alloc("), 1u) << ir;
+  EXPECT_EQ(countOf(ir, "scf.for"), 1u) << ir;
+  EXPECT_EQ(countOf(ir, "math.sqrt"), 1u) << ir;
   ir = mod.emit("total", "f32[:], f32[:]", stn::Stage::MLIR);
-  EXPECT_EQ(count(ir, "memref.alloc("), 0u) << ir;
-  EXPECT_EQ(count(ir, "scf.for"), 1u) << ir;
+  EXPECT_EQ(countOf(ir, "memref.alloc("), 0u) << ir;
+  EXPECT_EQ(countOf(ir, "scf.for"), 1u) << ir;
   // And the values.
   std::vector<float> a = {3, 5, 0}, b = {4, 12, 0};
   expectArray<float>(mod.kernel("hyp")(stn::ArrayView::of(a.data(), {3}),
@@ -2309,14 +2311,8 @@ def into_parallel(out, x):
   }
   // One allocation: the temporary, in the branch taken only where the
   // view overlaps x (before, every call allocated it).
-  auto count = [](const std::string &text, const std::string &what) {
-    size_t k = 0;
-    for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
-      ++k;
-    return k;
-  };
   std::string ir = mod.emit("into", "f64[:], f64[:]", stn::Stage::MLIR);
-  EXPECT_EQ(count(ir, "memref.alloc("), 1u) << ir;
+  EXPECT_EQ(countOf(ir, "memref.alloc("), 1u) << ir;
 }
 
 //===----------------------------------------------------------------------===//
