@@ -592,6 +592,10 @@ private:
   CGValue ifexp(const ast::IfExp &e);
   CGValue unary(const ast::UnaryOp &u);
   CGValue call(const ast::Call &c);
+  /// A kernel call's positional arguments, converted to the callee's types:
+  /// their leaves (the call's operands) and their values.
+  void callArguments(const ast::Call &c, const TypedFunction &callee,
+                     SmallVector<Value> &operands, std::vector<CGValue> &args);
   /// GPU intrinsics (TypedFunction::gpu), emitted by GPUGen.cpp's hook.
   CGValue gpuIntrinsic(const ast::Expr &e, const GpuCall &g);
   CGValue builtin(const ast::Call &c, const CallInfo &info);
@@ -732,6 +736,7 @@ private:
   void storeEach(const SmallVector<Value> &shape, const std::function<void(mlir::ValueRange)> &body);
   /// Whether `dest`'s memory overlaps any of `reads` (null: no reads).
   Value overlapsAny(Value dest, mlir::ArrayRef<Value> reads);
+  Value logicalNot(Value b) { return B.create<arith::XOrIOp>(CurLoc, b, constBool(true)); }
   /// Stores `src`, broadcast to `shape` (dest's), into `dest` as elements
   /// of kind `k`: directly where `dest` overlaps none of the arrays `src`
   /// reads, else through a temporary array (NumPy's semantics for
@@ -2380,13 +2385,10 @@ void FunctionGen::stencilInto(const ast::Assign &a, const TypedFunction &into) {
   CurLoc = loc(*c);
   SmallVector<Value> operands, arrays;
   std::vector<CGValue> args;
-  for (size_t i = 0; i < c->args.size(); ++i) {
-    CGValue v = convert(expr(*c->args[i]), st.argTypes[i]);
-    operands.append(v.leaves.begin(), v.leaves.end());
+  callArguments(*c, st, operands, args);
+  for (const CGValue &v : args)
     if (v.type.isArray())
       arrays.push_back(v.single());
-    args.push_back(v);
-  }
   // The call's own checks; where a raise returned (in a parallel region),
   // nothing runs.
   Value bad = checkCallShapes(*c, st, args);
@@ -2397,7 +2399,7 @@ void FunctionGen::stencilInto(const ast::Assign &a, const TypedFunction &into) {
   while (!st.stencil.relative[first])
     ++first;
   Value in = args[first].single();
-  Value direct = B.create<arith::XOrIOp>(CurLoc, overlapsAny(view, arrays), constBool(true));
+  Value direct = logicalNot(overlapsAny(view, arrays));
   for (unsigned d = 0; d < F.typeOf(*target).rank(); ++d)
     direct = B.create<arith::AndIOp>(
         CurLoc, direct,
@@ -2405,8 +2407,7 @@ void FunctionGen::stencilInto(const ast::Assign &a, const TypedFunction &into) {
                                 B.create<memref::DimOp>(CurLoc, view, d),
                                 B.create<memref::DimOp>(CurLoc, in, d)));
   if (bad)
-    direct = B.create<arith::AndIOp>(CurLoc, direct,
-                                     B.create<arith::XOrIOp>(CurLoc, bad, constBool(true)));
+    direct = B.create<arith::AndIOp>(CurLoc, direct, logicalNot(bad));
   auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{}, direct, /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard g(B);
@@ -2426,7 +2427,7 @@ void FunctionGen::stencilInto(const ast::Assign &a, const TypedFunction &into) {
     B.create<memref::DeallocOp>(CurLoc, r);
   };
   if (bad)
-    ifThen(B.create<arith::XOrIOp>(CurLoc, bad, constBool(true)), copyIn);
+    ifThen(logicalNot(bad), copyIn);
   else
     copyIn();
 }
@@ -2855,20 +2856,11 @@ void FunctionGen::genInterchanged(const ast::For &s, const InterchangePlan &p,
     writeVar(name, c);
   };
 
-  Value disjoint = constBool(true);
-  Value tLo, tHi;
-  Value tAny = addressRange(readVar(p.target).single(), tLo, tHi);
-  for (const std::string &r : p.reads) {
-    Value lo, hi;
-    Value any = addressRange(readVar(r).single(), lo, hi);
-    Value apart = B.create<arith::OrIOp>(
-        CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule, tHi, lo),
-        B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule, hi, tLo));
-    Value both = B.create<arith::AndIOp>(CurLoc, tAny, any);
-    apart = B.create<arith::OrIOp>(CurLoc, apart,
-                                   B.create<arith::XOrIOp>(CurLoc, both, constBool(true)));
-    disjoint = B.create<arith::AndIOp>(CurLoc, disjoint, apart);
-  }
+  SmallVector<Value> reads;
+  for (const std::string &r : p.reads)
+    reads.push_back(readVar(r).single());
+  Value overlap = overlapsAny(readVar(p.target).single(), reads);
+  Value disjoint = overlap ? logicalNot(overlap) : constBool(true);
   // A short j loop gains nothing from the buffer (tall, narrow products).
   disjoint = B.create<arith::AndIOp>(
       CurLoc, disjoint,
@@ -4394,7 +4386,7 @@ CGValue FunctionGen::unary(const ast::UnaryOp &u) {
   CGValue r;
   r.type = F.typeOf(u);
   if (u.op == ast::UnaryOpKind::Not) {
-    r.leaves.push_back(B.create<arith::XOrIOp>(CurLoc, truth(v), constBool(true)));
+    r.leaves.push_back(logicalNot(truth(v)));
     return r;
   }
   ScalarKind k = r.type.scalarKind();
@@ -4625,6 +4617,15 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
   return r;
 }
 
+void FunctionGen::callArguments(const ast::Call &c, const TypedFunction &callee,
+                                SmallVector<Value> &operands, std::vector<CGValue> &args) {
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    CGValue v = convert(expr(*c.args[i]), callee.argTypes[i]);
+    operands.append(v.leaves.begin(), v.leaves.end());
+    args.push_back(v);
+  }
+}
+
 CGValue FunctionGen::call(const ast::Call &c) {
   auto it = F.calls.find(&c);
   if (it == F.calls.end()) {
@@ -4638,11 +4639,7 @@ CGValue FunctionGen::call(const ast::Call &c) {
   const TypedFunction *callee = info.callee;
   SmallVector<Value> operands;
   std::vector<CGValue> args;
-  for (size_t i = 0; i < c.args.size(); ++i) {
-    CGValue v = convert(expr(*c.args[i]), callee->argTypes[i]);
-    operands.append(v.leaves.begin(), v.leaves.end());
-    args.push_back(v);
-  }
+  callArguments(c, *callee, operands, args);
   if (callee->hasOut)
     for (auto &kw : c.keywords)
       if (kw.name == "out") {
@@ -5488,14 +5485,11 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
         // NumPy: the first NaN is the answer.
         Value xNan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x);
         Value curNan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, cur, cur);
-        Value notFirst = B.create<arith::XOrIOp>(CurLoc, first, constBool(true));
+        Value notFirst = logicalNot(first);
         Value keepNan = B.create<arith::AndIOp>(CurLoc, curNan, notFirst);
         better = B.create<arith::OrIOp>(
-            CurLoc, better,
-            B.create<arith::AndIOp>(CurLoc, xNan,
-                                    B.create<arith::XOrIOp>(CurLoc, curNan, constBool(true))));
-        better = B.create<arith::AndIOp>(
-            CurLoc, better, B.create<arith::XOrIOp>(CurLoc, keepNan, constBool(true)));
+            CurLoc, better, B.create<arith::AndIOp>(CurLoc, xNan, logicalNot(curNan)));
+        better = B.create<arith::AndIOp>(CurLoc, better, logicalNot(keepNan));
       }
       Value take = B.create<arith::OrIOp>(CurLoc, first, better);
       B.create<memref::StoreOp>(CurLoc, B.create<arith::SelectOp>(CurLoc, take, x, cur), best);
@@ -5944,7 +5938,7 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
                                                  reduce(mask, Builtin::Sum, ScalarKind::I64));
       Value bad = B.create<arith::AndIOp>(
           CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, n, count),
-          B.create<arith::XOrIOp>(CurLoc, single, constBool(true)));
+          logicalNot(single));
       SourceRange saved = CurRange;
       CurRange = s.range();
       auto *name = dyn_cast<ast::Name>(s.value.get());
