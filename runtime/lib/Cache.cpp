@@ -561,6 +561,13 @@ private:
     case ast::Stmt::Kind::Return:
       expr(cast<ast::Return>(s)->value.get());
       return;
+    case ast::Stmt::Kind::Raise:
+      expr(cast<ast::Raise>(s)->exc.get());
+      return;
+    case ast::Stmt::Kind::Assert:
+      expr(cast<ast::Assert>(s)->test.get());
+      expr(cast<ast::Assert>(s)->msg.get());
+      return;
     case ast::Stmt::Kind::Break:
     case ast::Stmt::Kind::Continue:
     case ast::Stmt::Kind::Pass:

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <csetjmp>
+#include <cstring>
 #include <memory>
 
 namespace stn::detail {
@@ -23,6 +24,50 @@ std::string shapeText(const int64_t *dims, int64_t rank) {
   for (int64_t d = 0; d < rank; ++d)
     s += fmt::format("{}{}", d ? ", " : "", dims[d]);
   return s + (rank == 1 ? ",)" : ")");
+}
+
+/// Python's repr() of a float: the shortest text that reads back the same,
+/// with ".0" on integral values ("1.0", "1e+16", "inf").
+template <typename T> std::string floatText(T x) {
+  std::string s = fmt::format("{}", x);
+  if (s.find_first_not_of("-0123456789") == std::string::npos)
+    s += ".0";
+  return s;
+}
+
+/// A KernelFaultKind::Raise text with its values filled in.
+std::string raisedMessage(const std::string &text, const std::vector<int64_t> &values) {
+  std::string out;
+  size_t next = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != kRaisedValue || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    char how = text[++i];
+    int64_t v = next < values.size() ? values[next] : 0;
+    ++next;
+    double d;
+    std::memcpy(&d, &v, sizeof d);
+    switch (how) {
+    case 'u':
+      out += fmt::format("{}", static_cast<uint64_t>(v));
+      break;
+    case 'b':
+      out += v ? "True" : "False";
+      break;
+    case 'd':
+      out += floatText(d);
+      break;
+    case 'f':
+      out += floatText(static_cast<float>(d));
+      break;
+    default:
+      out += fmt::format("{}", v);
+      break;
+    }
+  }
+  return out;
 }
 
 /// Records the first fault of the call (later ones, from other threads of
@@ -103,6 +148,9 @@ std::string formatFault(const KernelFault &f, const SourceFile &file) {
       d.message = fmt::format("{}: {} and {}", f.text, a, b);
     break;
   }
+  case KernelFaultKind::Raise:
+    d.message = raisedMessage(f.text, v);
+    break;
   default:
     d.message = "the kernel raised an error";
     break;
@@ -134,10 +182,18 @@ STN_EXPORT void _stn_check_raised() {
     std::longjmp(*f->jump, 1);
 }
 
+/// Whether an error was raised in this host call (kernels ask after calls
+/// of functions that raised and returned inside a parallel region).
+STN_EXPORT int32_t _stn_raised() {
+  KernelFault *f = stn::detail::currentFault();
+  return f && f->raised.load(std::memory_order_acquire) ? 1 : 0;
+}
+
 namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> faultRuntimeSymbols() {
   return {
+      {"_stn_raised", reinterpret_cast<void *>(&_stn_raised)},
       {"_stn_raise", reinterpret_cast<void *>(&_stn_raise)},
       {"_stn_check_raised", reinterpret_cast<void *>(&_stn_check_raised)},
   };

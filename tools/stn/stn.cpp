@@ -1301,7 +1301,10 @@ int main(int argc, char **argv) {
   } catch (const stn::Error &e) {
     std::string msg = e.what();
     std::string firstLine = msg.substr(0, msg.find('\n'));
-    if (firstLine.find("error:") == std::string::npos)
+    // Diagnostics (errors, and warnings reported before them) say what
+    // they are; other messages get the tool's prefix.
+    if (firstLine.find("error:") == std::string::npos &&
+        firstLine.find("warning:") == std::string::npos)
       msg = "stn: error: " + msg;
     if (msg.empty() || msg.back() != '\n')
       msg += '\n';

@@ -340,6 +340,14 @@ bool checkGPUCode(mlir::ModuleOp module, const TypedFunction &entry, DiagnosticE
     if (!ok || !c.getCallee().starts_with("_stn_") || c.getCallee().starts_with("_stn_sim_"))
       return;
     ok = false;
+    if (c.getCallee() == "_stn_raise") {
+      diags.error(entry.file, sourceRangeOf(c.getLoc(), *entry.file),
+                  "raise and assert are not supported in GPU code (called from GPU kernel '" +
+                      entry.def->name + "')",
+                  "check the inputs on the host before the launch, or write an error code "
+                  "into an array argument");
+      return;
+    }
     bool random = c.getCallee().starts_with("_stn_random");
     diags.error(entry.file, sourceRangeOf(c.getLoc(), *entry.file),
                 std::string(random ? "random numbers are" : "this is") +

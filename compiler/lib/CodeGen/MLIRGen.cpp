@@ -572,6 +572,10 @@ private:
                Value step, std::optional<int64_t> constStep,
                const std::function<void(Value)> &bindTarget);
   void genReturn(const ast::Return &r);
+  void genRaise(const ast::Stmt &s);
+  void genAssert(const ast::Assert &a);
+  void stopAfterRaise();
+  void stopIfCalleeRaised(const TypedFunction &callee);
   // Scalar expansion + loop interchange (Interchange.h).
   void genInterchanged(const ast::For &s, const InterchangePlan &p, const std::string &counter,
                        Value start, Value stop);
@@ -769,8 +773,21 @@ private:
 };
 
 class ModuleGen {
+  std::unordered_map<const TypedFunction *, bool> RaiseMemo;
+
 public:
   ModuleGen(mlir::MLIRContext &ctx, DiagnosticEngine &diags) : Ctx(ctx), Diags(diags) {}
+
+  /// Whether `f` or a function it calls has a raise or assert statement.
+  bool mayRaise(const TypedFunction *f) {
+    if (auto it = RaiseMemo.find(f); it != RaiseMemo.end())
+      return it->second;
+    RaiseMemo[f] = false;
+    bool r = !f->raises.empty();
+    for (const TypedFunction *c : f->callees)
+      r = r || mayRaise(c);
+    return RaiseMemo[f] = r;
+  }
 
   mlir::OwningOpRef<mlir::ModuleOp> run(const TypedFunction &entry) {
     mlir::OwningOpRef<mlir::ModuleOp> module =
@@ -2329,6 +2346,12 @@ void FunctionGen::genStmt(const ast::Stmt &s) {
   case ast::Stmt::Kind::Return:
     genReturn(static_cast<const ast::Return &>(s));
     return;
+  case ast::Stmt::Kind::Raise:
+    genRaise(s);
+    return;
+  case ast::Stmt::Kind::Assert:
+    genAssert(static_cast<const ast::Assert &>(s));
+    return;
   case ast::Stmt::Kind::Break:
     branch(Loops.back().breakTo);
     return;
@@ -3168,6 +3191,8 @@ int64_t FunctionGen::workEstimate(const ast::Stmt &s) {
     n += 16 * workEstimate(f->body);
   } else if (auto *r = dyn_cast<ast::Return>(&s)) {
     n += workEstimate(r->value.get());
+  } else if (auto *as = dyn_cast<ast::Assert>(&s)) {
+    n += workEstimate(as->test.get());
   }
   return std::min<int64_t>(n, int64_t(1) << 30);
 }
@@ -3839,6 +3864,112 @@ void FunctionGen::genReturn(const ast::Return &r) {
   CGValue c = convert(v, ResultT);
   B.create<func::ReturnOp>(CurLoc, c.leaves);
   Cur = nullptr;
+}
+
+/// `raise` (and a failed assert): _stn_raise with Sema's message and its
+/// values. Where _stn_raise returns (KernelFaults.h), a parallel loop ends
+/// the iteration and a function returns default values to its caller, which
+/// runs in a parallel region and reports the error when the region ends.
+void FunctionGen::genRaise(const ast::Stmt &s) {
+  auto it = F.raises.find(&s);
+  if (it == F.raises.end()) {
+    Failed = true;
+    Diags.error(F.file, s.range(), "internal compiler error: raise without a message");
+    return;
+  }
+  auto i64 = B.getI64Type();
+  SmallVector<Value> values;
+  for (const ast::Expr *e : it->second.values) {
+    CGValue v = expr(*e);
+    Value x = v.single();
+    ScalarKind k = v.type.scalarKind();
+    if (isFloat(k)) {
+      if (!x.getType().isF64())
+        x = B.create<arith::ExtFOp>(CurLoc, B.getF64Type(), x);
+      x = B.create<arith::BitcastOp>(CurLoc, i64, x);
+    } else if (x.getType() != i64) {
+      x = isUnsignedInt(k) || k == ScalarKind::Bool
+              ? B.create<arith::ExtUIOp>(CurLoc, i64, x).getResult()
+              : B.create<arith::ExtSIOp>(CurLoc, i64, x).getResult();
+    }
+    values.push_back(x);
+  }
+  CurRange = s.range();
+  CurLoc = loc(s.range());
+  raiseIf(constBool(true), KernelFaultKind::Raise, it->second.text, values);
+  stopAfterRaise();
+}
+
+/// Where _stn_raise returned: the end of the parallel loop's iteration, or
+/// the function's return with zeros and empty arrays (on the heap: the
+/// caller may free them).
+void FunctionGen::stopAfterRaise() {
+  if (ParallelDepth > 0 && !Loops.empty()) {
+    branch(Loops.front().continueTo);
+    return;
+  }
+  std::function<void(const Type &, SmallVector<Value> &)> zeros = [&](const Type &t,
+                                                                     SmallVector<Value> &out) {
+    if (t.isArray()) {
+      SmallVector<int64_t> shape(t.rank(), 0);
+      auto mt = mlir::MemRefType::get(shape, storageType(Ctx, t.scalarKind()));
+      Value a = B.create<memref::AllocOp>(CurLoc, mt);
+      out.push_back(B.create<memref::CastOp>(CurLoc, memrefType(Ctx, t), a));
+    } else if (t.isTuple()) {
+      for (const Type &e : t.elements())
+        zeros(e, out);
+    } else {
+      CGValue d = defaultValue(t);
+      out.append(d.leaves.begin(), d.leaves.end());
+    }
+  };
+  SmallVector<Value> leaves;
+  zeros(ResultT, leaves);
+  B.create<func::ReturnOp>(CurLoc, leaves);
+  Cur = nullptr;
+}
+
+/// After a call of a function that may raise and returns arrays: where the
+/// callee raised and returned (in a parallel region, with empty arrays),
+/// the caller stops as well rather than index them.
+void FunctionGen::stopIfCalleeRaised(const TypedFunction &callee) {
+  std::function<bool(const Type &)> hasArray = [&](const Type &t) {
+    if (t.isTuple())
+      return std::any_of(t.elements().begin(), t.elements().end(), hasArray);
+    return t.isArray();
+  };
+  if (!canRaise() || !Cur || B.getInsertionBlock() != Cur || !hasArray(callee.resultType) ||
+      !MG.mayRaise(&callee))
+    return;
+  Value raised = B.create<arith::CmpIOp>(
+      CurLoc, arith::CmpIPredicate::ne,
+      MG.callRuntime(B, CurLoc, "_stn_raised", {}, {B.getI32Type()}),
+      B.create<arith::ConstantIntOp>(CurLoc, 0, 32));
+  Block *stop = newBlock(), *go = newBlock();
+  condBranch(raised, stop, go);
+  appendBlock(stop);
+  SSA->seal(stop);
+  setBlock(stop);
+  stopAfterRaise();
+  appendBlock(go);
+  SSA->seal(go);
+  setBlock(go);
+}
+
+void FunctionGen::genAssert(const ast::Assert &a) {
+  Value c = truth(expr(*a.test));
+  // Asserts hold: the failing branch is cold.
+  if (!MG.Gpu)
+    c = B.create<mlir::LLVM::ExpectOp>(CurLoc, c, constBool(true));
+  Block *fail = newBlock(), *ok = newBlock();
+  condBranch(c, ok, fail);
+  appendBlock(fail);
+  SSA->seal(fail);
+  setBlock(fail);
+  genRaise(a);
+  appendBlock(ok);
+  SSA->seal(ok);
+  setBlock(ok);
 }
 
 //===----------------------------------------------------------------------===//
@@ -4654,6 +4785,7 @@ CGValue FunctionGen::call(const ast::Call &c) {
   if (!bad) {
     auto op = B.create<func::CallOp>(CurLoc, fn, operands);
     r.leaves.append(op.getResults().begin(), op.getResults().end());
+    stopIfCalleeRaised(*callee);
     return r;
   }
   // Where a raised shape error returned (in a parallel region), the callee

@@ -144,6 +144,13 @@ struct TreeIndex {
     case ast::Stmt::Kind::Return:
       ex(llvm::cast<ast::Return>(s).value);
       break;
+    case ast::Stmt::Kind::Raise:
+      ex(llvm::cast<ast::Raise>(s).exc);
+      break;
+    case ast::Stmt::Kind::Assert:
+      ex(llvm::cast<ast::Assert>(s).test);
+      ex(llvm::cast<ast::Assert>(s).msg);
+      break;
     default:
       break;
     }

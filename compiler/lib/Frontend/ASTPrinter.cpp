@@ -412,6 +412,28 @@ void Printer::stmt(const Stmt &s, unsigned indent) {
     Out += ')';
     return;
   }
+  case Stmt::Kind::Raise: {
+    auto &r = cast<Raise>(s);
+    if (!r.exc) {
+      Out += "(raise)";
+      return;
+    }
+    Out += "(raise ";
+    expr(r.exc.get());
+    Out += ')';
+    return;
+  }
+  case Stmt::Kind::Assert: {
+    auto &a = cast<Assert>(s);
+    Out += "(assert ";
+    expr(a.test.get());
+    if (a.msg) {
+      Out += ' ';
+      expr(a.msg.get());
+    }
+    Out += ')';
+    return;
+  }
   case Stmt::Kind::Unsupported:
     Out += "(unsupported-stmt " + quote(cast<UnsupportedStmt>(s).what) + ")";
     return;

@@ -721,23 +721,36 @@ bool Parser::parseSimpleStmt(Block &out) {
   case Tok::KwRaise: {
     // raise_stmt: 'raise' [expression ['from' expression]]
     advance();
+    ExprPtr exc;
     if (!atEndOfSimpleStmt()) {
-      if (!parseExpression())
+      exc = parseExpression();
+      if (!exc)
         return false;
-      if (consumeIf(Tok::KwFrom) && !parseExpression())
-        return false;
+      if (consumeIf(Tok::KwFrom)) {
+        if (!parseExpression())
+          return false;
+        out.push_back(std::make_unique<UnsupportedStmt>(SourceRange(begin, PrevEnd),
+                                                        "'raise ... from' (exception chaining)"));
+        return true;
+      }
     }
-    out.push_back(std::make_unique<UnsupportedStmt>(SourceRange(begin, PrevEnd), "raise statements"));
+    out.push_back(std::make_unique<Raise>(SourceRange(begin, PrevEnd), std::move(exc)));
     return true;
   }
   case Tok::KwAssert: {
     // assert_stmt: 'assert' expression [',' expression]
     advance();
-    if (!parseExpression())
+    ExprPtr test = parseExpression();
+    if (!test)
       return false;
-    if (consumeIf(Tok::Comma) && !parseExpression())
-      return false;
-    out.push_back(std::make_unique<UnsupportedStmt>(SourceRange(begin, PrevEnd), "assert statements"));
+    ExprPtr msg;
+    if (consumeIf(Tok::Comma)) {
+      msg = parseExpression();
+      if (!msg)
+        return false;
+    }
+    out.push_back(
+        std::make_unique<Assert>(SourceRange(begin, PrevEnd), std::move(test), std::move(msg)));
     return true;
   }
   case Tok::KwIf: case Tok::KwFor: case Tok::KwWhile: case Tok::KwDef:

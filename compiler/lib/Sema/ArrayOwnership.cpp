@@ -220,6 +220,13 @@ private:
       target(*f->target);
       block(f->body);
       block(f->orelse);
+    } else if (auto *ra = dyn_cast<ast::Raise>(&s)) {
+      if (ra->exc)
+        consumed(*ra->exc);
+    } else if (auto *as = dyn_cast<ast::Assert>(&s)) {
+      consumed(*as->test);
+      if (as->msg)
+        consumed(*as->msg);
     } else if (auto *r = dyn_cast<ast::Return>(&s)) {
       // The value returned leaves with the call; a tuple of names is fine.
       if (r->value) {

@@ -58,6 +58,11 @@ void forEachExpr(const ast::Block &b, const std::function<void(const ast::Expr &
       forEachExpr(f->orelse, fn);
     } else if (auto *r = dyn_cast<ast::Return>(&s)) {
       forEachExpr(r->value.get(), fn);
+    } else if (auto *ra = dyn_cast<ast::Raise>(&s)) {
+      forEachExpr(ra->exc.get(), fn);
+    } else if (auto *as = dyn_cast<ast::Assert>(&s)) {
+      forEachExpr(as->test.get(), fn);
+      forEachExpr(as->msg.get(), fn);
     }
   }
 }

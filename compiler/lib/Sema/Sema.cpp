@@ -15,6 +15,7 @@
 
 #include "stn/Compiler/Sema.h"
 #include "stn/Compiler/GpuRegions.h"
+#include "stn/Compiler/KernelFaults.h"
 #include "stn/Compiler/Parser.h"
 
 #include "llvm/Support/Casting.h"
@@ -30,6 +31,7 @@
 
 using llvm::dyn_cast;
 using llvm::isa;
+using llvm::dyn_cast_or_null;
 
 namespace stn {
 
@@ -147,6 +149,32 @@ const BuiltinEntry ArrayMethods[] = {
 };
 
 // Python builtins.
+/// Python's built-in exception classes, which `raise` may name.
+const char *const ExceptionClasses[] = {
+    "ArithmeticError", "AssertionError",      "AttributeError", "BufferError",
+    "EOFError",        "Exception",           "FloatingPointError", "IndexError",
+    "KeyError",        "LookupError",         "MemoryError",    "NameError",
+    "NotImplementedError", "OSError",         "OverflowError",  "RecursionError",
+    "ReferenceError",  "RuntimeError",        "StopIteration",  "SystemError",
+    "TypeError",       "UnboundLocalError",   "UnicodeError",   "ValueError",
+    "ZeroDivisionError"};
+
+bool isExceptionClass(std::string_view name) {
+  return std::find(std::begin(ExceptionClasses), std::end(ExceptionClasses), name) !=
+         std::end(ExceptionClasses);
+}
+
+/// The exception class a `raise` names (`raise E` or `raise E(...)`), or
+/// null when it names none in a form stn knows.
+const ast::Name *raisedClass(const ast::Raise &r) {
+  if (auto *n = dyn_cast_or_null<ast::Name>(r.exc.get()))
+    return n;
+  if (auto *c = dyn_cast_or_null<ast::Call>(r.exc.get()))
+    if (c->keywords.empty())
+      return dyn_cast<ast::Name>(c->func.get());
+  return nullptr;
+}
+
 const BuiltinEntry PyBuiltins[] = {
     {"len", Builtin::Len},     {"abs", Builtin::Abs},   {"min", Builtin::Min},
     {"max", Builtin::Max},     {"int", Builtin::Int},   {"float", Builtin::Float},
@@ -442,6 +470,8 @@ private:
   void assignName(const std::string &name, SourceRange r, const Type &t);
   void checkReturn(const ast::Return &r);
   bool checkCondition(const ast::Expr &e);
+  void checkRaise(const ast::Stmt &s, const std::string &cls,
+                  const std::vector<const ast::Expr *> &args, bool tuple);
 
   Type expr(const ast::Expr &e);
   Type exprImpl(const ast::Expr &e);
@@ -532,7 +562,7 @@ static bool alwaysReturns(const ast::Block &b) {
 }
 
 static bool alwaysReturns(const ast::Stmt *last) {
-  if (isa<ast::Return>(last))
+  if (isa<ast::Return>(last) || isa<ast::Raise>(last))
     return true;
   if (auto *i = dyn_cast<ast::If>(last))
     return alwaysReturns(i->body) && alwaysReturns(i->orelse);
@@ -644,6 +674,83 @@ bool FunctionChecker::checkCondition(const ast::Expr &e) {
     return false;
   }
   return true;
+}
+
+/// Python's repr() of a string.
+static std::string pythonRepr(const std::string &text) {
+  char q = text.find('\'') != std::string::npos && text.find('"') == std::string::npos ? '"' : '\'';
+  std::string r(1, q);
+  for (unsigned char c : text) {
+    if (c == q || c == '\\')
+      r += {'\\', static_cast<char>(c)};
+    else if (c == '\n')
+      r += "\\n";
+    else if (c == '\t')
+      r += "\\t";
+    else if (c == '\r')
+      r += "\\r";
+    else if (c < 0x20 || c == 0x7f)
+      r += fmt::format("\\x{:02x}", c);
+    else
+      r += static_cast<char>(c);
+  }
+  return r + q;
+}
+
+/// `raise cls(args...)` and `assert test, args` (as a tuple where `tuple`):
+/// the message is Python's: the class, then str() of the one argument or
+/// repr() of the tuple of them. Strings must be literals; other arguments
+/// are scalars shown when the error is raised.
+void FunctionChecker::checkRaise(const ast::Stmt &s, const std::string &cls,
+                                 const std::vector<const ast::Expr *> &args, bool tuple) {
+  if (F.onGpu()) {
+    error(s.range(),
+          fmt::format("'{}' is not supported in GPU code",
+                      isa<ast::Assert>(&s) ? "assert" : "raise"),
+          "check the inputs on the host before the launch, or write an error code into an "
+          "array argument");
+    return;
+  }
+  TypedFunction::RaisedError r;
+  std::vector<std::string> parts;
+  for (const ast::Expr *a : args) {
+    if (auto *str = dyn_cast<ast::StrLit>(a)) {
+      std::string text = tuple ? pythonRepr(str->value) : str->value;
+      std::replace(text.begin(), text.end(), kRaisedValue, '?');
+      parts.push_back(std::move(text));
+      continue;
+    }
+    Type t = expr(*a);
+    if (!t.isValid())
+      continue;
+    if (!t.isScalar() || isComplex(t.scalarKind()) || t.isNone()) {
+      error(a->range(),
+            fmt::format("an error message can show strings, numbers and bools, not '{}'",
+                        t.describe()),
+            "show its parts, for example z.real and z.imag, or an element a[i]");
+      continue;
+    }
+    ScalarKind k = t.scalarKind();
+    char letter = k == ScalarKind::Bool     ? 'b'
+                  : k == ScalarKind::F64    ? 'd'
+                  : isFloat(k)              ? 'f'
+                  : isUnsignedInt(k)        ? 'u'
+                                            : 'i';
+    parts.push_back(std::string{kRaisedValue, letter});
+    r.values.push_back(a);
+  }
+  if (r.values.size() > static_cast<size_t>(kMaxFaultValues))
+    error(args[0]->range(),
+          fmt::format("an error message can show at most {} values computed at run time",
+                      kMaxFaultValues));
+  std::string body;
+  for (size_t i = 0; i < parts.size(); ++i)
+    body += (i ? ", " : "") + parts[i];
+  if (tuple)
+    body = "(" + body + (parts.size() == 1 ? ",)" : ")");
+  r.text = body.empty() ? cls : cls + ": " + body;
+  if (Final)
+    F.raises[&s] = std::move(r);
 }
 
 void FunctionChecker::assignName(const std::string &name, SourceRange r, const Type &t) {
@@ -1107,6 +1214,11 @@ void FunctionChecker::analyzeParallelLoop(const ast::For &f, ForInfo &info) {
         check(es->value.get());
       } else if (auto *r = dyn_cast<ast::Return>(&s)) {
         check(r->value.get());
+      } else if (auto *ra = dyn_cast<ast::Raise>(&s)) {
+        check(ra->exc.get());
+      } else if (auto *as = dyn_cast<ast::Assert>(&s)) {
+        check(as->test.get());
+        check(as->msg.get());
       } else if (auto *i = dyn_cast<ast::If>(&s)) {
         check(i->cond.get());
         if (!hit)
@@ -1297,6 +1409,35 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
             "(for example with a reduction such as s += ...) and return after the loop");
     checkReturn(static_cast<const ast::Return &>(s));
     return;
+  case ast::Stmt::Kind::Raise: {
+    auto &r = static_cast<const ast::Raise &>(s);
+    const ast::Name *cls = raisedClass(r);
+    if (!cls) {
+      Failed = true; // reported by the resolver at load time
+      return;
+    }
+    std::vector<const ast::Expr *> args;
+    if (auto *c = dyn_cast<ast::Call>(r.exc.get()))
+      for (auto &a : c->args)
+        args.push_back(a.get());
+    checkRaise(s, cls->id, args, args.size() > 1);
+    return;
+  }
+  case ast::Stmt::Kind::Assert: {
+    auto &a = static_cast<const ast::Assert &>(s);
+    checkCondition(*a.test);
+    std::vector<const ast::Expr *> args;
+    bool tuple = false;
+    if (auto *t = dyn_cast_or_null<ast::Tuple>(a.msg.get())) {
+      tuple = true;
+      for (auto &e : t->elts)
+        args.push_back(e.get());
+    } else if (a.msg) {
+      args.push_back(a.msg.get());
+    }
+    checkRaise(s, "AssertionError", args, tuple);
+    return;
+  }
   case ast::Stmt::Kind::Break:
     if (!LoopParallel.empty() && LoopParallel.back())
       error(s.range(), "'break' inside a parallel prange loop",
@@ -3040,6 +3181,7 @@ private:
     for (auto &s : b) {
       if (jump && !warned) {
         const char *what = jump->kind() == ast::Stmt::Kind::Return  ? "return"
+                           : jump->kind() == ast::Stmt::Kind::Raise ? "raise"
                            : jump->kind() == ast::Stmt::Kind::Break ? "break"
                                                                     : "continue";
         Diags.warning(P.file(), s->range(), fmt::format("unreachable code after '{}'", what),
@@ -3048,6 +3190,7 @@ private:
       }
       stmt(*s);
       if (!jump && (s->kind() == ast::Stmt::Kind::Return ||
+                    s->kind() == ast::Stmt::Kind::Raise ||
                     s->kind() == ast::Stmt::Kind::Break ||
                     s->kind() == ast::Stmt::Kind::Continue))
         jump = s.get();
@@ -3125,6 +3268,16 @@ private:
         expr(*r.value);
       return;
     }
+    case ast::Stmt::Kind::Raise:
+      raise(static_cast<const ast::Raise &>(s));
+      return;
+    case ast::Stmt::Kind::Assert: {
+      auto &a = static_cast<const ast::Assert &>(s);
+      expr(*a.test);
+      if (a.msg)
+        expr(*a.msg);
+      return;
+    }
     case ast::Stmt::Kind::Break:
     case ast::Stmt::Kind::Continue:
       if (Loops == 0)
@@ -3139,6 +3292,39 @@ private:
       unsupported(s.range(), static_cast<const ast::UnsupportedStmt &>(s).what);
       return;
     }
+  }
+
+  /// `raise E` and `raise E(args)` with E a built-in exception class.
+  void raise(const ast::Raise &r) {
+    if (!r.exc) {
+      Diags.error(P.file(), r.range(),
+                  "a bare 'raise' re-raises the exception being handled, and stn kernels "
+                  "handle none (no try/except)",
+                  "raise an exception, for example raise ValueError(\"n must be positive\")");
+      return;
+    }
+    const ast::Name *cls = raisedClass(r);
+    if (!cls) {
+      Diags.error(P.file(), r.exc->range(),
+                  "stn kernels raise built-in exception classes, as 'raise ValueError' or "
+                  "'raise ValueError(\"message\", value, ...)'");
+      return;
+    }
+    if (!isExceptionClass(cls->id)) {
+      std::vector<std::string> all(std::begin(ExceptionClasses), std::end(ExceptionClasses));
+      std::string best = closestMatch(cls->id, all);
+      Diags.error(P.file(), cls->range(),
+                  fmt::format("'{}' is not one of Python's built-in exception classes",
+                              cls->id),
+                  best.empty() ? std::string("stn kernels raise built-in exceptions such as "
+                                             "ValueError or RuntimeError")
+                               : fmt::format("did you mean '{}'?", best));
+      return;
+    }
+    if (auto *c = dyn_cast<ast::Call>(r.exc.get()))
+      for (auto &a : c->args)
+        if (!isa<ast::StrLit>(a.get()))
+          expr(*a);
   }
 
   void target(const ast::Expr &t) {

@@ -262,6 +262,16 @@ private:
       line(depth, r.value ? "return " + expr(*r.value) : "return", out);
       return;
     }
+    case K::Raise: {
+      auto &r = static_cast<const ast::Raise &>(s);
+      line(depth, r.exc ? "raise " + expr(*r.exc) : "raise", out);
+      return;
+    }
+    case K::Assert: {
+      auto &a = static_cast<const ast::Assert &>(s);
+      line(depth, "assert " + expr(*a.test) + (a.msg ? ", " + expr(*a.msg) : ""), out);
+      return;
+    }
     case K::Break:
       line(depth, "break", out);
       return;

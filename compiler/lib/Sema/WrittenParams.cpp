@@ -239,6 +239,12 @@ private:
       } else if (auto *r = dyn_cast<ast::Return>(s.get())) {
         if (r->value)
           writeExpr(*r->value);
+      } else if (auto *as = dyn_cast<ast::Assert>(s.get())) {
+        writeExpr(*as->test);
+      } else if (auto *ra = dyn_cast<ast::Raise>(s.get())) {
+        if (auto *c = llvm::dyn_cast_or_null<ast::Call>(ra->exc.get()))
+          for (auto &arg : c->args)
+            writeExpr(*arg);
       }
     }
   }

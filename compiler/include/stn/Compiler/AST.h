@@ -347,7 +347,7 @@ class Stmt {
 public:
   enum class Kind {
     ExprStmt, Assign, AugAssign, If, For, While, Break, Continue, Return,
-    Pass, Import, Unsupported
+    Raise, Assert, Pass, Import, Unsupported
   };
   Stmt(Kind k, SourceRange r) : TheKind(k), Range(r) {}
   virtual ~Stmt() = default;
@@ -449,6 +449,26 @@ public:
   static bool classof(const Stmt *s) { return s->kind() == Kind::Return; }
 };
 
+/// `raise exc` with `exc` a Name (`raise ValueError`) or a Call of one
+/// (`raise ValueError("n < 0", n)`); a bare `raise` has a null `exc`.
+/// Sema checks the class and the arguments (constant strings and scalars).
+class Raise : public Stmt {
+public:
+  Raise(SourceRange r, ExprPtr exc) : Stmt(Kind::Raise, r), exc(std::move(exc)) {}
+  ExprPtr exc; ///< may be null
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Raise; }
+};
+
+/// `assert test[, msg]`.
+class Assert : public Stmt {
+public:
+  Assert(SourceRange r, ExprPtr test, ExprPtr msg)
+      : Stmt(Kind::Assert, r), test(std::move(test)), msg(std::move(msg)) {}
+  ExprPtr test;
+  ExprPtr msg; ///< may be null
+  static bool classof(const Stmt *s) { return s->kind() == Kind::Assert; }
+};
+
 class Pass : public Stmt {
 public:
   explicit Pass(SourceRange r) : Stmt(Kind::Pass, r) {}
@@ -473,7 +493,7 @@ public:
 };
 
 /// A Python statement stn does not support (class, try, with, global,
-/// nonlocal, del, lambda, async, yield, raise, assert, nested def ...).
+/// nonlocal, del, lambda, async, yield, raise ... from, nested def ...).
 class UnsupportedStmt : public Stmt {
 public:
   UnsupportedStmt(SourceRange r, std::string what)

@@ -36,7 +36,15 @@ enum class KernelFaultKind : int32_t {
   /// Arguments of a stencil, ufunc or gufunc called from kernel code whose
   /// shapes disagree: text = what must hold; values as for Broadcast.
   CallShapes = 5,
+  /// `raise` and `assert` statements: text = the message, "ValueError: n
+  /// is -3", with each value shown as kRaisedValue and a letter for how
+  /// to print it, in the values' order: 'i' int64, 'u' uint64, 'b' bool,
+  /// 'd' float64 and 'f' float32 (both the bits of a float64).
+  Raise = 6,
 };
+
+/// Marks where a value goes in a KernelFaultKind::Raise text.
+constexpr char kRaisedValue = '\x01';
 
 /// How many values _stn_raise takes (unused ones are 0).
 constexpr int kMaxFaultValues = 10;

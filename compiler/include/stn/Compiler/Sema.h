@@ -271,6 +271,14 @@ struct TypedFunction {
   std::unordered_map<const ast::Stmt *, TypedFunction *> stencilInto;
   /// GPU intrinsics (attributes and calls) by expression.
   std::unordered_map<const ast::Expr *, GpuCall> gpu;
+  /// `raise` and `assert` statements: the error's message, as _stn_raise's
+  /// text (KernelFaults.h, KernelFaultKind::Raise), and the scalars it
+  /// shows, in order.
+  struct RaisedError {
+    std::string text;
+    std::vector<const ast::Expr *> values;
+  };
+  std::unordered_map<const ast::Stmt *, RaisedError> raises;
   /// Runs on the GPU: a @kernel or a device function.
   bool onGpu() const { return kind == KernelKind::Gpu || (decl && decl->gpuDevice); }
 
