@@ -18,6 +18,8 @@ namespace stn::detail {
 
 namespace {
 thread_local KernelFault *Current = nullptr;
+/// How many errors this thread has raised (_stn_raise_count).
+thread_local int64_t RaisedOnThisThread = 0;
 
 std::string shapeText(const int64_t *dims, int64_t rank) {
   std::string s = "(";
@@ -167,6 +169,7 @@ using stn::detail::KernelFault;
 STN_EXPORT void _stn_raise(int32_t kind, int32_t begin, int32_t end, const char *text, int64_t n,
                            int64_t v0, int64_t v1, int64_t v2, int64_t v3, int64_t v4, int64_t v5,
                            int64_t v6, int64_t v7, int64_t v8, int64_t v9) {
+  ++stn::detail::RaisedOnThisThread;
   KernelFault *f = stn::detail::currentFault();
   if (!f) // kernel code outside a host call: the kernel goes on with safe values
     return;
@@ -182,18 +185,16 @@ STN_EXPORT void _stn_check_raised() {
     std::longjmp(*f->jump, 1);
 }
 
-/// Whether an error was raised in this host call (kernels ask after calls
-/// of functions that raised and returned inside a parallel region).
-STN_EXPORT int32_t _stn_raised() {
-  KernelFault *f = stn::detail::currentFault();
-  return f && f->raised.load(std::memory_order_acquire) ? 1 : 0;
-}
+/// How many errors the calling thread has raised: a kernel compares the
+/// counts before and after a call to see whether the callee raised (and
+/// returned, inside a parallel region).
+STN_EXPORT int64_t _stn_raise_count() { return stn::detail::RaisedOnThisThread; }
 
 namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> faultRuntimeSymbols() {
   return {
-      {"_stn_raised", reinterpret_cast<void *>(&_stn_raised)},
+      {"_stn_raise_count", reinterpret_cast<void *>(&_stn_raise_count)},
       {"_stn_raise", reinterpret_cast<void *>(&_stn_raise)},
       {"_stn_check_raised", reinterpret_cast<void *>(&_stn_check_raised)},
   };

@@ -575,7 +575,8 @@ private:
   void genRaise(const ast::Stmt &s);
   void genAssert(const ast::Assert &a);
   void stopAfterRaise();
-  void stopIfCalleeRaised(const TypedFunction &callee);
+  Value raiseCountBefore(const TypedFunction &callee);
+  void stopIfCalleeRaised(Value before);
   // Scalar expansion + loop interchange (Interchange.h).
   void genInterchanged(const ast::For &s, const InterchangePlan &p, const std::string &counter,
                        Value start, Value stop);
@@ -3929,10 +3930,12 @@ void FunctionGen::stopAfterRaise() {
   Cur = nullptr;
 }
 
-/// After a call of a function that may raise and returns arrays: where the
-/// callee raised and returned (in a parallel region, with empty arrays),
-/// the caller stops as well rather than index them.
-void FunctionGen::stopIfCalleeRaised(const TypedFunction &callee) {
+/// Before a call of a function that may raise and returns arrays: the
+/// number of errors this thread has raised (null where no check is needed).
+/// Where the callee raised and returned (in a parallel region, with empty
+/// arrays), the count has grown and the caller stops as well rather than
+/// index them (stopIfCalleeRaised).
+Value FunctionGen::raiseCountBefore(const TypedFunction &callee) {
   std::function<bool(const Type &)> hasArray = [&](const Type &t) {
     if (t.isTuple())
       return std::any_of(t.elements().begin(), t.elements().end(), hasArray);
@@ -3940,11 +3943,16 @@ void FunctionGen::stopIfCalleeRaised(const TypedFunction &callee) {
   };
   if (!canRaise() || !Cur || B.getInsertionBlock() != Cur || !hasArray(callee.resultType) ||
       !MG.mayRaise(&callee))
+    return {};
+  return MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()});
+}
+
+void FunctionGen::stopIfCalleeRaised(Value before) {
+  if (!before)
     return;
   Value raised = B.create<arith::CmpIOp>(
       CurLoc, arith::CmpIPredicate::ne,
-      MG.callRuntime(B, CurLoc, "_stn_raised", {}, {B.getI32Type()}),
-      B.create<arith::ConstantIntOp>(CurLoc, 0, 32));
+      MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()}), before);
   Block *stop = newBlock(), *go = newBlock();
   condBranch(raised, stop, go);
   appendBlock(stop);
@@ -4783,9 +4791,10 @@ CGValue FunctionGen::call(const ast::Call &c) {
   r.type = callee->resultType;
   Value bad = checkCallShapes(c, *callee, args);
   if (!bad) {
+    Value before = raiseCountBefore(*callee);
     auto op = B.create<func::CallOp>(CurLoc, fn, operands);
     r.leaves.append(op.getResults().begin(), op.getResults().end());
-    stopIfCalleeRaised(*callee);
+    stopIfCalleeRaised(before);
     return r;
   }
   // Where a raised shape error returned (in a parallel region), the callee

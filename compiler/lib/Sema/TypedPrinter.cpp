@@ -263,8 +263,19 @@ private:
       return;
     }
     case K::Raise: {
+      // The exception class is no typed expression: print it as written.
       auto &r = static_cast<const ast::Raise &>(s);
-      line(depth, r.exc ? "raise " + expr(*r.exc) : "raise", out);
+      std::string text = "raise";
+      if (auto *c = llvm::dyn_cast_or_null<ast::Call>(r.exc.get())) {
+        auto *cls = llvm::dyn_cast<ast::Name>(c->func.get());
+        text += " " + (cls ? cls->id : expr(*c->func)) + "(";
+        for (size_t i = 0; i < c->args.size(); ++i)
+          text += (i ? ", " : "") + expr(*c->args[i]);
+        text += ")";
+      } else if (auto *cls = llvm::dyn_cast_or_null<ast::Name>(r.exc.get())) {
+        text += " " + cls->id;
+      }
+      line(depth, text, out);
       return;
     }
     case K::Assert: {
