@@ -279,8 +279,18 @@ private:
       return;
     }
     case K::Assert: {
+      // A tuple message is no typed expression: its elements are.
       auto &a = static_cast<const ast::Assert &>(s);
-      line(depth, "assert " + expr(*a.test) + (a.msg ? ", " + expr(*a.msg) : ""), out);
+      std::string text = "assert " + expr(*a.test);
+      if (auto *t = llvm::dyn_cast_or_null<ast::Tuple>(a.msg.get())) {
+        text += ", (";
+        for (size_t i = 0; i < t->elts.size(); ++i)
+          text += (i ? ", " : "") + expr(*t->elts[i]);
+        text += t->elts.size() == 1 ? ",)" : ")";
+      } else if (a.msg) {
+        text += ", " + expr(*a.msg);
+      }
+      line(depth, text, out);
       return;
     }
     case K::Break:
