@@ -575,6 +575,7 @@ private:
   void genRaise(const ast::Stmt &s);
   void genAssert(const ast::Assert &a);
   void stopAfterRaise();
+  void exitIf(Value cond, bool when, const std::function<void()> &body);
   Value raiseCountBefore(const TypedFunction &callee);
   void stopIfCalleeRaised(Value before);
   // Scalar expansion + loop interchange (Interchange.h).
@@ -3953,12 +3954,18 @@ void FunctionGen::stopIfCalleeRaised(Value before) {
   Value raised = B.create<arith::CmpIOp>(
       CurLoc, arith::CmpIPredicate::ne,
       MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()}), before);
-  Block *stop = newBlock(), *go = newBlock();
-  condBranch(raised, stop, go);
-  appendBlock(stop);
-  SSA->seal(stop);
-  setBlock(stop);
-  stopAfterRaise();
+  exitIf(raised, true, [&] { stopAfterRaise(); });
+}
+
+/// Where `cond` is `when`, runs `body`, which ends its block (a raise, a
+/// return or a branch); the code that follows runs where it is not.
+void FunctionGen::exitIf(Value cond, bool when, const std::function<void()> &body) {
+  Block *exit = newBlock(), *go = newBlock();
+  condBranch(cond, when ? exit : go, when ? go : exit);
+  appendBlock(exit);
+  SSA->seal(exit);
+  setBlock(exit);
+  body();
   appendBlock(go);
   SSA->seal(go);
   setBlock(go);
@@ -3969,15 +3976,7 @@ void FunctionGen::genAssert(const ast::Assert &a) {
   // Asserts hold: the failing branch is cold.
   if (!MG.Gpu)
     c = B.create<mlir::LLVM::ExpectOp>(CurLoc, c, constBool(true));
-  Block *fail = newBlock(), *ok = newBlock();
-  condBranch(c, ok, fail);
-  appendBlock(fail);
-  SSA->seal(fail);
-  setBlock(fail);
-  genRaise(a);
-  appendBlock(ok);
-  SSA->seal(ok);
-  setBlock(ok);
+  exitIf(c, false, [&] { genRaise(a); });
 }
 
 //===----------------------------------------------------------------------===//
