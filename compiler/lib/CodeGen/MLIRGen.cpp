@@ -495,7 +495,9 @@ private:
   }
   CGValue constValue(const ConstValue &c);
   Value zeroOf(const Type &t);
-  CGValue defaultValue(const Type &t);
+  /// Zeros and empty arrays; `onHeap` allocates the arrays (a function may
+  /// return them), else they live in the current frame.
+  CGValue defaultValue(const Type &t, bool onHeap = false);
 
   // Conversions.
   Value castScalar(Value v, ScalarKind from, ScalarKind to);
@@ -1975,7 +1977,7 @@ Value FunctionGen::zeroOf(const Type &t) {
   return constInt(0, k);
 }
 
-CGValue FunctionGen::defaultValue(const Type &t) {
+CGValue FunctionGen::defaultValue(const Type &t, bool onHeap) {
   CGValue r;
   r.type = t;
   if (t.isScalar()) {
@@ -1984,11 +1986,12 @@ CGValue FunctionGen::defaultValue(const Type &t) {
     // An empty array stands for "no array yet" (None, or unassigned).
     SmallVector<int64_t> shape(t.rank(), 0);
     auto mt = mlir::MemRefType::get(shape, storageType(Ctx, t.scalarKind()));
-    Value a = B.create<memref::AllocaOp>(CurLoc, mt);
+    Value a = onHeap ? B.create<memref::AllocOp>(CurLoc, mt).getResult()
+                     : B.create<memref::AllocaOp>(CurLoc, mt).getResult();
     r.leaves.push_back(B.create<memref::CastOp>(CurLoc, memrefType(Ctx, t), a));
   } else if (t.isTuple()) {
     for (auto &e : t.elements()) {
-      CGValue ev = defaultValue(e);
+      CGValue ev = defaultValue(e, onHeap);
       r.leaves.append(ev.leaves.begin(), ev.leaves.end());
     }
   }
@@ -3910,24 +3913,7 @@ void FunctionGen::stopAfterRaise() {
     branch(Loops.front().continueTo);
     return;
   }
-  std::function<void(const Type &, SmallVector<Value> &)> zeros = [&](const Type &t,
-                                                                     SmallVector<Value> &out) {
-    if (t.isArray()) {
-      SmallVector<int64_t> shape(t.rank(), 0);
-      auto mt = mlir::MemRefType::get(shape, storageType(Ctx, t.scalarKind()));
-      Value a = B.create<memref::AllocOp>(CurLoc, mt);
-      out.push_back(B.create<memref::CastOp>(CurLoc, memrefType(Ctx, t), a));
-    } else if (t.isTuple()) {
-      for (const Type &e : t.elements())
-        zeros(e, out);
-    } else {
-      CGValue d = defaultValue(t);
-      out.append(d.leaves.begin(), d.leaves.end());
-    }
-  };
-  SmallVector<Value> leaves;
-  zeros(ResultT, leaves);
-  B.create<func::ReturnOp>(CurLoc, leaves);
+  B.create<func::ReturnOp>(CurLoc, defaultValue(ResultT, /*onHeap=*/true).leaves);
   Cur = nullptr;
 }
 
@@ -3937,12 +3923,7 @@ void FunctionGen::stopAfterRaise() {
 /// arrays), the count has grown and the caller stops as well rather than
 /// index them (stopIfCalleeRaised).
 Value FunctionGen::raiseCountBefore(const TypedFunction &callee) {
-  std::function<bool(const Type &)> hasArray = [&](const Type &t) {
-    if (t.isTuple())
-      return std::any_of(t.elements().begin(), t.elements().end(), hasArray);
-    return t.isArray();
-  };
-  if (!canRaise() || !Cur || B.getInsertionBlock() != Cur || !hasArray(callee.resultType) ||
+  if (!canRaise() || !Cur || B.getInsertionBlock() != Cur || !callee.resultType.hasArrayLeaf() ||
       !MG.mayRaise(&callee))
     return {};
   return MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()});

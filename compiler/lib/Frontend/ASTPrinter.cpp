@@ -106,25 +106,6 @@ const FunctionDef *Module::findFunction(std::string_view name) const {
 
 namespace {
 
-std::string quote(const std::string &s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    case '\r': out += "\\r"; break;
-    default:
-      if (c < 0x20 || c == 0x7F)
-        out += fmt::format("\\x{:02x}", c);
-      else
-        out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 class Printer {
 public:
   std::string Out;
@@ -174,7 +155,7 @@ void Printer::expr(const Expr *e) {
     Out += "(none)";
     return;
   case Expr::Kind::StrLit:
-    Out += "(str " + quote(cast<StrLit>(*e).value) + ")";
+    Out += "(str " + quoted(cast<StrLit>(*e).value) + ")";
     return;
   case Expr::Kind::Name:
     Out += "(name " + cast<Name>(*e).id + ")";
@@ -284,7 +265,7 @@ void Printer::expr(const Expr *e) {
     return;
   }
   case Expr::Kind::Unsupported:
-    Out += "(unsupported " + quote(cast<Unsupported>(*e).what) + ")";
+    Out += "(unsupported " + quoted(cast<Unsupported>(*e).what) + ")";
     return;
   }
 }
@@ -435,7 +416,7 @@ void Printer::stmt(const Stmt &s, unsigned indent) {
     return;
   }
   case Stmt::Kind::Unsupported:
-    Out += "(unsupported-stmt " + quote(cast<UnsupportedStmt>(s).what) + ")";
+    Out += "(unsupported-stmt " + quoted(cast<UnsupportedStmt>(s).what) + ")";
     return;
   case Stmt::Kind::Import:
     return; // handled above
@@ -477,12 +458,31 @@ void Printer::function(const FunctionDef &f, unsigned indent) {
     Out += ')';
   }
   if (!f.docstring.empty())
-    Out += "\n" + pad + "(docstring " + quote(f.docstring) + ")";
+    Out += "\n" + pad + "(docstring " + quoted(f.docstring) + ")";
   block(f.body, indent + 2);
   Out += ')';
 }
 
 } // namespace
+
+std::string quoted(const std::string &s, char quote) {
+  std::string out(1, quote);
+  for (unsigned char c : s) {
+    if (c == static_cast<unsigned char>(quote) || c == '\\')
+      out += {'\\', static_cast<char>(c)};
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c < 0x20 || c == 0x7F)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out + quote;
+}
 
 std::string printExpr(const Expr &e) {
   Printer p;

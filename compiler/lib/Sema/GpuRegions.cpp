@@ -128,10 +128,6 @@ bool anyLeaf(const Type &t, bool (*pred)(const Type &)) {
   return std::any_of(leaves.begin(), leaves.end(), pred);
 }
 
-bool hasArrayLeaf(const Type &t) {
-  return anyLeaf(t, [](const Type &l) { return l.isArray(); });
-}
-
 bool hasComplexLeaf(const Type &t) {
   return anyLeaf(t, [](const Type &l) { return l.isScalar() && isComplex(l.scalarKind()); });
 }
@@ -141,7 +137,7 @@ public:
   RegionPlanner(TypedFunction &f, DiagnosticEngine &diags) : F(f), Diags(diags) {}
 
   bool run() {
-    if (hasArrayLeaf(F.resultType)) {
+    if (F.resultType.hasArrayLeaf()) {
       error(F.def->nameRange,
             fmt::format("target=\"cuda\" kernel '{}' returns an array; its arrays live in GPU "
                         "memory during the call",

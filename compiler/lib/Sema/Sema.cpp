@@ -676,25 +676,11 @@ bool FunctionChecker::checkCondition(const ast::Expr &e) {
   return true;
 }
 
-/// Python's repr() of a string.
+/// Python's repr() of a string: single quotes unless it holds one and no
+/// double quote.
 static std::string pythonRepr(const std::string &text) {
-  char q = text.find('\'') != std::string::npos && text.find('"') == std::string::npos ? '"' : '\'';
-  std::string r(1, q);
-  for (unsigned char c : text) {
-    if (c == q || c == '\\')
-      r += {'\\', static_cast<char>(c)};
-    else if (c == '\n')
-      r += "\\n";
-    else if (c == '\t')
-      r += "\\t";
-    else if (c == '\r')
-      r += "\\r";
-    else if (c < 0x20 || c == 0x7f)
-      r += fmt::format("\\x{:02x}", c);
-    else
-      r += static_cast<char>(c);
-  }
-  return r + q;
+  bool useDouble = text.find('\'') != std::string::npos && text.find('"') == std::string::npos;
+  return ast::quoted(text, useDouble ? '"' : '\'');
 }
 
 /// `raise cls(args...)` and `assert test, args` (as a tuple where `tuple`):

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 using llvm::dyn_cast;
 using llvm::isa;
 
@@ -217,6 +219,13 @@ void Type::collectLeaves(std::vector<Type> &out) const {
   } else if (isScalar() || isArray()) {
     out.push_back(*this);
   }
+}
+
+bool Type::hasArrayLeaf() const {
+  if (isTuple())
+    return std::any_of(elements().begin(), elements().end(),
+                       [](const Type &e) { return e.hasArrayLeaf(); });
+  return isArray();
 }
 
 //===----------------------------------------------------------------------===//

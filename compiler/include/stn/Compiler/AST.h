@@ -548,6 +548,9 @@ struct Module {
 std::string printModule(const Module &m);
 std::string printFunction(const FunctionDef &f, const SourceFile &file);
 std::string printExpr(const Expr &e);
+/// `s` between `quote` characters, with the quote, backslash and control
+/// characters escaped as Python's repr() escapes them.
+std::string quoted(const std::string &s, char quote = '"');
 
 /// Adds every name the target of an assignment or a loop binds (`x`,
 /// `x, (y, z)`) to `out`.

@@ -93,6 +93,8 @@ public:
   /// the values an MLIR function passes for it (itself for a scalar or an
   /// array, nothing for none).
   void collectLeaves(std::vector<Type> &out) const;
+  /// Whether it is an array or a tuple holding one.
+  bool hasArrayLeaf() const;
 
 private:
   Kind K = Kind::Invalid;
