@@ -72,6 +72,14 @@ private:
     return fmt::format("({} : {})", text, ty(e));
   }
 
+  /// Expressions separated by ", ".
+  std::string elements(const std::vector<ast::ExprPtr> &es) {
+    std::string s;
+    for (size_t i = 0; i < es.size(); ++i)
+      s += fmt::format("{}{}", i ? ", " : "", expr(*es[i]));
+    return s;
+  }
+
   std::string expr(const ast::Expr &e) {
     using K = ast::Expr::Kind;
     switch (e.kind()) {
@@ -100,12 +108,10 @@ private:
     case K::Subscript: {
       auto &s = static_cast<const ast::Subscript &>(e);
       std::string idx;
-      if (auto *t = dyn_cast<ast::Tuple>(s.index.get())) {
-        for (size_t i = 0; i < t->elts.size(); ++i)
-          idx += (i ? ", " : "") + expr(*t->elts[i]);
-      } else {
+      if (auto *t = dyn_cast<ast::Tuple>(s.index.get()))
+        idx = elements(t->elts);
+      else
         idx = expr(*s.index);
-      }
       return annotate(e, fmt::format("{}[{}]", expr(*s.value), idx));
     }
     case K::Slice:
@@ -122,9 +128,7 @@ private:
         callee = builtinName(it->second.builtin);
       else
         callee = "?";
-      std::string args;
-      for (size_t i = 0; i < c.args.size(); ++i)
-        args += (i ? ", " : "") + expr(*c.args[i]);
+      std::string args = elements(c.args);
       if (it != F.calls.end() && it->second.builtin == Builtin::Conjugate)
         if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
           args = expr(*a->value);
@@ -161,10 +165,7 @@ private:
     }
     case K::Tuple: {
       auto &t = static_cast<const ast::Tuple &>(e);
-      std::string s;
-      for (size_t i = 0; i < t.elts.size(); ++i)
-        s += (i ? ", " : "") + expr(*t.elts[i]);
-      return annotate(e, s);
+      return annotate(e, elements(t.elts));
     }
     case K::List:
       return "<list>";
@@ -223,10 +224,7 @@ private:
       std::string iter;
       if (auto *c = dyn_cast<ast::Call>(f.iter.get());
           c && it != F.loops.end() && it->second.kind == ForInfo::Kind::Range) {
-        iter = it->second.parallel ? "prange(" : "range(";
-        for (size_t i = 0; i < c->args.size(); ++i)
-          iter += (i ? ", " : "") + expr(*c->args[i]);
-        iter += ")";
+        iter = fmt::format("{}({})", it->second.parallel ? "prange" : "range", elements(c->args));
       } else {
         iter = expr(*f.iter);
       }
@@ -263,33 +261,26 @@ private:
       return;
     }
     case K::Raise: {
-      // The exception class is no typed expression: print it as written.
+      // The exception class and a tuple message are no typed expressions:
+      // print the class as written, and the arguments' types.
       auto &r = static_cast<const ast::Raise &>(s);
+      auto *c = llvm::dyn_cast_or_null<ast::Call>(r.exc.get());
+      auto *cls = llvm::dyn_cast_or_null<ast::Name>(c ? c->func.get() : r.exc.get());
       std::string text = "raise";
-      if (auto *c = llvm::dyn_cast_or_null<ast::Call>(r.exc.get())) {
-        auto *cls = llvm::dyn_cast<ast::Name>(c->func.get());
-        text += " " + (cls ? cls->id : expr(*c->func)) + "(";
-        for (size_t i = 0; i < c->args.size(); ++i)
-          text += (i ? ", " : "") + expr(*c->args[i]);
-        text += ")";
-      } else if (auto *cls = llvm::dyn_cast_or_null<ast::Name>(r.exc.get())) {
-        text += " " + cls->id;
-      }
+      if (cls)
+        text += fmt::format(" {}", cls->id);
+      if (c)
+        text += "(" + elements(c->args) + ")";
       line(depth, text, out);
       return;
     }
     case K::Assert: {
-      // A tuple message is no typed expression: its elements are.
       auto &a = static_cast<const ast::Assert &>(s);
       std::string text = "assert " + expr(*a.test);
-      if (auto *t = llvm::dyn_cast_or_null<ast::Tuple>(a.msg.get())) {
-        text += ", (";
-        for (size_t i = 0; i < t->elts.size(); ++i)
-          text += (i ? ", " : "") + expr(*t->elts[i]);
-        text += t->elts.size() == 1 ? ",)" : ")";
-      } else if (a.msg) {
+      if (auto *t = llvm::dyn_cast_or_null<ast::Tuple>(a.msg.get()))
+        text += fmt::format(", ({}{})", elements(t->elts), t->elts.size() == 1 ? "," : "");
+      else if (a.msg)
         text += ", " + expr(*a.msg);
-      }
       line(depth, text, out);
       return;
     }
