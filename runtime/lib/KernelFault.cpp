@@ -117,21 +117,30 @@ std::string formatFault(const KernelFault &f, const SourceFile &file) {
   uint32_t size = static_cast<uint32_t>(file.text().size());
   d.range = SourceRange(f.begin <= size ? f.begin : 0, f.end <= size ? f.end : 0);
   switch (f.kind) {
-  case KernelFaultKind::Index: {
+  case KernelFaultKind::Index:
+  case KernelFaultKind::IndexArray: {
     // v: index, axis, then the array's shape.
     int64_t rank = static_cast<int64_t>(v.size()) - 2;
     d.message = fmt::format("index {} is out of bounds for axis {} of '{}' with shape {}", at(0),
                             at(1), f.text, shapeText(v.data() + 2, rank < 0 ? 0 : rank));
-    d.hint = "boundscheck=True (or STN_BOUNDSCHECK=1) found this; without it the access would "
-             "read or write outside the array";
+    if (f.kind == KernelFaultKind::Index)
+      d.hint = "boundscheck=True (or STN_BOUNDSCHECK=1) found this; without it the access would "
+               "read or write outside the array";
     break;
   }
+  case KernelFaultKind::MaskLength:
+    d.message = fmt::format("boolean index did not match indexed array '{}' along axis {}: the "
+                            "axis has {} elements, the index {}",
+                            f.text, at(0), at(1), at(2));
+    break;
   case KernelFaultKind::ZeroDivision:
     d.message = fmt::format("integer {} by zero", f.text == "%" ? "modulo" : "division");
     d.hint = "this kernel uses error_model=\"python\" (the default for @jit); with "
              "error_model=\"numpy\" the result is 0, as in NumPy";
     break;
   case KernelFaultKind::Broadcast:
+  case KernelFaultKind::IndexShapes:
+  case KernelFaultKind::IndexValue:
   case KernelFaultKind::AssignShape:
   case KernelFaultKind::CallShapes: {
     int64_t ra = at(0);
@@ -143,6 +152,14 @@ std::string formatFault(const KernelFault &f, const SourceFile &file) {
     std::string a = shapeText(v.data() + 1, ra), b = shapeText(v.data() + 2 + ra, rb);
     if (f.kind == KernelFaultKind::Broadcast)
       d.message = fmt::format("operands could not be broadcast together with shapes {} {}", a, b);
+    else if (f.kind == KernelFaultKind::IndexShapes)
+      d.message = fmt::format(
+          "shape mismatch: indexing arrays could not be broadcast together with shapes {} {}", a,
+          b);
+    else if (f.kind == KernelFaultKind::IndexValue)
+      d.message = fmt::format("shape mismatch: value array of shape {} could not be broadcast to "
+                              "indexing result of shape {}",
+                              a, b);
     else if (f.kind == KernelFaultKind::AssignShape)
       d.message =
           fmt::format("could not broadcast a value of shape {} into '{}' of shape {}", a, f.text, b);

@@ -652,7 +652,8 @@ private:
   /// boundscheck: raises where index `i` (after wrapping; `given` as
   /// written) is outside axis `axis` of `mem`; returns that condition.
   Value indexOutOfBounds(const ast::Subscript &s, Value mem, unsigned rank, unsigned axis,
-                         Value i, Value given);
+                         Value i, Value given,
+                         KernelFaultKind kind = KernelFaultKind::Index);
   /// A one-element scratch array of `mem`'s type (a private global): where
   /// accesses go after a failed check that returned.
   Value scratchElement(Value mem);
@@ -764,6 +765,28 @@ private:
   void stencilInto(const ast::Assign &a, const TypedFunction &into);
   Value maskGather(const ast::Subscript &s);
   void maskStore(const ast::Subscript &s, const CGValue &v);
+  /// An integer-array subscript (TypedFunction::fancy), its indices
+  /// evaluated once: `shape` is the indexed shape, and `source` gives, for
+  /// an index of it, the base element it selects (checked: where a check
+  /// raised and returned, a scratch element).
+  struct FancyIndex {
+    Value base;
+    Type baseType;
+    std::string name;
+    SourceRange range; ///< the subscript, where its errors point
+    SmallVector<Value> shape;
+    std::function<void(mlir::ValueRange ivs, Value &mem, SmallVector<Value> &at)> source;
+    /// Arrays made for the indices, freed by releaseFancy.
+    SmallVector<Value> temporaries;
+  };
+  /// `copyIndices`: index arrays are copied first (a store may write the
+  /// memory they are read from).
+  FancyIndex fancyIndex(const ast::Subscript &s, bool copyIndices);
+  /// A 1-d boolean index along `axis` as the int64 positions it selects.
+  Value maskPositions(const ast::Expr &m, unsigned axis, Value n, llvm::StringRef name);
+  Value fancyGather(FancyIndex &fi, const Type &resultType);
+  void fancyStore(FancyIndex &fi, const CGValue &v);
+  void releaseFancy(FancyIndex &fi);
   void augAssignArray(const ast::AugAssign &a);
   /// Runs `body` only where `cond` holds (inside a loop nest).
   void ifThen(Value cond, const std::function<void()> &body);
@@ -2381,7 +2404,7 @@ void FunctionGen::genAssign(const ast::Assign &a) {
   // (no array in between) where they can (assignArray).
   if (a.targets.size() == 1 && isElementwise(*a.value))
     if (auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
-        s && !F.masks.count(s) && F.typeOf(*s).isArray()) {
+        s && !F.copiesElements(*s) && F.typeOf(*s).isArray()) {
       LazyArray src = lazy(*a.value);
       CurLoc = loc(*s);
       assignArray(*s, std::move(src));
@@ -2491,6 +2514,12 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
     if (F.masks.count(s)) {
       maskStore(*s, v);
+      return;
+    }
+    if (F.fancy.count(s)) {
+      FancyIndex fi = fancyIndex(*s, /*copyIndices=*/true);
+      fancyStore(fi, v);
+      releaseFancy(fi);
       return;
     }
     if (F.typeOf(*s).isArray()) {
@@ -5001,7 +5030,7 @@ bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value
 }
 
 Value FunctionGen::indexOutOfBounds(const ast::Subscript &s, Value mem, unsigned rank,
-                                    unsigned axis, Value i, Value given) {
+                                    unsigned axis, Value i, Value given, KernelFaultKind kind) {
   SourceRange saved = CurRange;
   CurRange = s.range();
   Value dim = B.create<memref::DimOp>(CurLoc, mem, axis);
@@ -5011,8 +5040,7 @@ Value FunctionGen::indexOutOfBounds(const ast::Subscript &s, Value mem, unsigned
   for (unsigned d = 0; d < rank && vals.size() < static_cast<size_t>(kMaxFaultValues); ++d)
     vals.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
   auto *n = dyn_cast<ast::Name>(s.value.get());
-  raiseIf(bad, KernelFaultKind::Index, n ? llvm::StringRef(n->id) : llvm::StringRef("array"),
-          vals);
+  raiseIf(bad, kind, n ? llvm::StringRef(n->id) : llvm::StringRef("array"), vals);
   CurRange = saved;
   return bad;
 }
@@ -5130,6 +5158,12 @@ CGValue FunctionGen::subscript(const ast::Subscript &s) {
   }
   if (F.masks.count(&s)) {
     r.leaves.push_back(maskGather(s));
+    return r;
+  }
+  if (F.fancy.count(&s)) {
+    FancyIndex fi = fancyIndex(s, /*copyIndices=*/false);
+    r.leaves.push_back(fancyGather(fi, r.type));
+    releaseFancy(fi);
     return r;
   }
   if (r.type.isArray()) {
@@ -6098,6 +6132,238 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
     B.create<memref::DeallocOp>(CurLoc, src);
 }
 
+//===----------------------------------------------------------------------===//
+// Integer-array (fancy) indexing
+//===----------------------------------------------------------------------===//
+
+FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool copyIndices) {
+  FancyIndex fi;
+  CGValue base = expr(*s.value);
+  fi.base = base.single();
+  fi.baseType = base.type;
+  auto *n = dyn_cast<ast::Name>(s.value.get());
+  fi.name = n ? n->id : "array";
+  fi.range = s.range();
+  const unsigned rank = base.type.rank();
+  const unsigned at = F.fancy.at(&s);
+  std::vector<const ast::Expr *> comps = ast::subscriptIndices(s);
+  SourceRange saved = CurRange;
+  CurRange = s.range();
+  // Per axis of the base: a slice (lo + i * step over a result axis), an
+  // integer, or one of the index arrays.
+  struct Axis {
+    enum { Slice, Int, Array } kind;
+    Value lo, step, index, extent;
+    size_t array = 0;
+  };
+  auto axes = std::make_shared<std::vector<Axis>>(rank);
+  auto arrays = std::make_shared<std::vector<LazyArray>>();
+  SmallVector<Value> sliceShape;
+  Value bad = constBool(false);
+  for (unsigned d = 0; d < rank; ++d) {
+    Axis &ax = (*axes)[d];
+    ax.extent = B.create<memref::DimOp>(CurLoc, fi.base, d);
+    if (d >= comps.size() || isa<ast::Slice>(comps[d])) {
+      ax.kind = Axis::Slice;
+      Value count;
+      if (d < comps.size()) {
+        sliceBounds(*static_cast<const ast::Slice *>(comps[d]), ax.extent, ax.lo, count, ax.step);
+      } else {
+        ax.lo = constIndex(0);
+        ax.step = constIndex(1);
+        count = ax.extent;
+      }
+      sliceShape.push_back(count);
+      continue;
+    }
+    Type it = F.typeOf(*comps[d]);
+    if (it.isScalar()) {
+      // An integer next to index arrays: checked like them.
+      ax.kind = Axis::Int;
+      CGValue v = expr(*comps[d]);
+      Value i = toIndex(v.single(), v.type.scalarKind());
+      Value given = i;
+      if (isSignedInt(v.type.scalarKind()) && !isNonNegative(*comps[d])) {
+        Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, constIndex(0));
+        i = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, i, ax.extent),
+                                      i);
+      }
+      if (canRaise()) {
+        Value out = indexOutOfBounds(s, fi.base, rank, d, i, given, KernelFaultKind::IndexArray);
+        bad = B.create<arith::OrIOp>(CurLoc, bad, out);
+      }
+      ax.index = i;
+      continue;
+    }
+    ax.kind = Axis::Array;
+    ax.array = arrays->size();
+    if (isBool(it.scalarKind())) {
+      Value pos = maskPositions(*comps[d], d, ax.extent, fi.name);
+      fi.temporaries.push_back(pos);
+      arrays->push_back(leaf(pos, Type::array(ScalarKind::I64, 1, Type::Layout::C)));
+      continue;
+    }
+    LazyArray ia = lazy(*comps[d]);
+    if (copyIndices) {
+      Value copy = materialize(std::move(ia));
+      fi.temporaries.push_back(copy);
+      ia = leaf(copy, Type::array(it.scalarKind(), it.rank(), Type::Layout::C));
+    }
+    arrays->push_back(std::move(ia));
+  }
+  // The index arrays broadcast together (NumPy's IndexError otherwise).
+  const unsigned bRank = F.typeOf(s).rank() - static_cast<unsigned>(sliceShape.size());
+  std::vector<SmallVector<Value>> shapes;
+  for (auto &ia : *arrays)
+    shapes.push_back(ia.shape);
+  SmallVector<Value> bShape = broadcastShape(shapes, bRank);
+  if (canRaise())
+    for (size_t j = 1; j < arrays->size(); ++j) {
+      Value fails = broadcastFails(shapes[0], shapes[j], bShape);
+      raiseIf(fails, KernelFaultKind::IndexShapes, "", shapePair(shapes[0], shapes[j]));
+      bad = B.create<arith::OrIOp>(CurLoc, bad, fails);
+    }
+  for (auto &ia : *arrays)
+    ia.prepare(bShape);
+  // The indexed shape: the broadcast shape at `at` among the slices' axes.
+  fi.shape.assign(sliceShape.begin(), sliceShape.begin() + at);
+  fi.shape.append(bShape.begin(), bShape.end());
+  fi.shape.append(sliceShape.begin() + at, sliceShape.end());
+  // Where a check raised and returned (in a parallel region), nothing is
+  // selected.
+  if (canRaise())
+    for (Value &e : fi.shape)
+      e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
+  CurRange = saved;
+  Value baseMem = fi.base;
+  SourceRange range = fi.range;
+  const ast::Subscript *sub = &s;
+  fi.source = [this, axes, arrays, at, bRank, rank, baseMem, range,
+               sub](mlir::ValueRange ivs, Value &mem, SmallVector<Value> &idx) {
+    SourceRange outer = CurRange;
+    CurRange = range;
+    mem = baseMem;
+    idx.clear();
+    SmallVector<Value> bIvs(ivs.begin() + at, ivs.begin() + at + bRank);
+    unsigned sliceAxis = 0;
+    Value anyBad;
+    for (unsigned d = 0; d < rank; ++d) {
+      const Axis &ax = (*axes)[d];
+      if (ax.kind == Axis::Slice) {
+        Value iv = ivs[sliceAxis < at ? sliceAxis : sliceAxis + bRank];
+        ++sliceAxis;
+        idx.push_back(B.create<arith::AddIOp>(CurLoc, ax.lo,
+                                              B.create<arith::MulIOp>(CurLoc, iv, ax.step)));
+        continue;
+      }
+      if (ax.kind == Axis::Int) {
+        idx.push_back(ax.index);
+        continue;
+      }
+      LazyArray &ia = (*arrays)[ax.array];
+      ScalarKind k = ia.type.scalarKind();
+      Value i = toIndex(ia.element(bIvs), k);
+      Value given = i;
+      if (isSignedInt(k)) {
+        Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, constIndex(0));
+        i = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, i, ax.extent),
+                                      i);
+      }
+      if (canRaise()) {
+        Value out = indexOutOfBounds(*sub, baseMem, rank, d, i, given, KernelFaultKind::IndexArray);
+        anyBad = anyBad ? B.create<arith::OrIOp>(CurLoc, anyBad, out) : out;
+      }
+      idx.push_back(i);
+    }
+    if (anyBad) {
+      for (Value &i : idx)
+        i = B.create<arith::SelectOp>(CurLoc, anyBad, constIndex(0), i);
+      mem = B.create<arith::SelectOp>(CurLoc, anyBad, scratchElement(mem), mem);
+    }
+    CurRange = outer;
+  };
+  return fi;
+}
+
+Value FunctionGen::maskPositions(const ast::Expr &m, unsigned axis, Value n,
+                                 llvm::StringRef name) {
+  LazyArray mask = lazy(m);
+  Value len = mask.shape[0];
+  if (canRaise())
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, len, n),
+            KernelFaultKind::MaskLength, name, {constIndex(axis), n, len});
+  Value count = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
+                                             reduce(mask, Builtin::Sum, ScalarKind::I64));
+  Value out = MG.allocArray(B, CurLoc, Type::array(ScalarKind::I64, 1, Type::Layout::C), {count});
+  mask.prepare(mask.shape);
+  Value next = entryAlloca(B.getIndexType());
+  B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
+  ScalarKind mk = mask.type.scalarKind();
+  forEach(mask.shape, [&](mlir::ValueRange ivs) {
+    ifThen(castScalar(mask.element(ivs), mk, ScalarKind::Bool), [&] {
+      Value j = B.create<memref::LoadOp>(CurLoc, next);
+      Value pos = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), ivs[0]);
+      storeElement(pos, out, {j}, ScalarKind::I64);
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), next);
+    });
+  });
+  return out;
+}
+
+/// a[idx]: the selected elements as a new array (each written once, so the
+/// copy may be split over the team).
+Value FunctionGen::fancyGather(FancyIndex &fi, const Type &resultType) {
+  Value out = MG.allocArray(B, CurLoc, resultType, fi.shape);
+  ScalarKind k = fi.baseType.scalarKind();
+  storeEach(fi.shape, [&](mlir::ValueRange ivs) {
+    Value mem;
+    SmallVector<Value> at;
+    fi.source(ivs, mem, at);
+    storeElement(loadElement(mem, at, k), out, SmallVector<Value>(ivs.begin(), ivs.end()), k);
+  });
+  return out;
+}
+
+/// a[idx] = v: a scalar goes to every selected element; an array is first
+/// broadcast to the indexed shape in a new array (it may read what the
+/// store writes), then stored element by element in order, so that where
+/// an index repeats the last value stays, as in NumPy.
+void FunctionGen::fancyStore(FancyIndex &fi, const CGValue &v) {
+  ScalarKind k = fi.baseType.scalarKind(), vk = v.type.scalarKind();
+  Value src;
+  if (v.type.isArray()) {
+    LazyArray val = leaf(v.single(), v.type);
+    val.reads.clear(); // copied into a new array, which overlaps nothing
+    if (canRaise() && val.shape.size() <= fi.shape.size()) {
+      SourceRange saved = CurRange;
+      CurRange = fi.range;
+      Value bad = broadcastFails(val.shape, {}, fi.shape);
+      raiseIf(bad, KernelFaultKind::IndexValue, fi.name, shapePair(val.shape, fi.shape));
+      for (Value &e : fi.shape)
+        e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
+      CurRange = saved;
+    }
+    Type st = Type::array(vk, static_cast<unsigned>(fi.shape.size()), Type::Layout::C);
+    src = MG.allocArray(B, CurLoc, st, fi.shape);
+    storeInto(std::move(val), src, fi.shape, vk);
+  }
+  forEach(fi.shape, [&](mlir::ValueRange ivs) {
+    Value mem;
+    SmallVector<Value> at;
+    fi.source(ivs, mem, at);
+    Value x = src ? loadElement(src, SmallVector<Value>(ivs.begin(), ivs.end()), vk) : v.single();
+    storeElement(castScalar(x, vk, k), mem, at, k);
+  });
+  if (src)
+    B.create<memref::DeallocOp>(CurLoc, src);
+}
+
+void FunctionGen::releaseFancy(FancyIndex &fi) {
+  for (Value t : fi.temporaries)
+    B.create<memref::DeallocOp>(CurLoc, t);
+  fi.temporaries.clear();
+}
+
 /// a op= v on an array (or a slice of one): in place, as NumPy does. The
 /// result is computed into a temporary first so that overlapping operands
 /// (a += a[::-1]) give NumPy's answer.
@@ -6110,11 +6376,18 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
     dt = cur.type;
   } else {
     auto *s = static_cast<const ast::Subscript *>(a.target.get());
-    dest = F.masks.count(s) ? Value() : sliceView(*s);
     dt = F.typeOf(*s);
-    if (!dest) {
-      // a[mask] op= v: gather, combine, scatter back.
-      Value g = maskGather(*s);
+    if (F.copiesElements(*s)) {
+      // a[mask] op= v, a[idx] op= v: gather, combine, store back (as in
+      // NumPy, an element indexed twice is updated once).
+      std::optional<FancyIndex> fi;
+      Value g;
+      if (F.fancy.count(s)) {
+        fi = fancyIndex(*s, /*copyIndices=*/true);
+        g = fancyGather(*fi, dt);
+      } else {
+        g = maskGather(*s);
+      }
       LazyArray cur = leaf(g, dt), val = lazy(*a.value);
       std::string err;
       auto rule = arrayBinaryRule(a.op, dt.scalarKind(), true, false, val.type.scalarKind(),
@@ -6128,9 +6401,17 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
       CGValue res;
       res.type = dt;
       res.leaves.push_back(materialize(e));
-      maskStore(*s, res);
+      if (fi) {
+        fancyStore(*fi, res);
+        releaseFancy(*fi);
+      } else {
+        maskStore(*s, res);
+      }
+      B.create<memref::DeallocOp>(CurLoc, res.single());
+      B.create<memref::DeallocOp>(CurLoc, g);
       return;
     }
+    dest = sliceView(*s);
   }
   LazyArray cur = leaf(dest, dt), val = lazy(*a.value);
   std::string err;

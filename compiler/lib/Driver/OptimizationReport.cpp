@@ -446,7 +446,7 @@ void ReportBuilder::fusedExpressions() {
     } else if (aug && !up && aug->value.get() == root) {
       std::string target = sourceText(*fn->file, aug->target->range());
       auto *ts = llvm::dyn_cast<ast::Subscript>(aug->target.get());
-      if (ts && fn->masks.count(ts))
+      if (ts && fn->copiesElements(*ts))
         text += fmt::format(" with the update '{} {}=', into a temporary array that is then "
                             "copied into {}",
                             target, ast::spelling(aug->op), target);
@@ -459,7 +459,7 @@ void ReportBuilder::fusedExpressions() {
                llvm::isa<ast::Subscript>(assign->targets.front().get())) {
       auto *ts = llvm::cast<ast::Subscript>(assign->targets.front().get());
       std::string target = sourceText(*fn->file, ts->range());
-      if (assign->targets.size() == 1 && !fn->masks.count(ts))
+      if (assign->targets.size() == 1 && !fn->copiesElements(*ts))
         text += fmt::format(", written into {} (through a temporary array only where {} "
                             "shares memory with an array the expression reads)",
                             target, target);

@@ -57,7 +57,7 @@ private:
       return;
     }
     if (auto *s = dyn_cast<ast::Subscript>(&e)) {
-      if (F.typeOf(*s).isArray()) // a view (or a mask gather, conservatively)
+      if (F.typeOf(*s).isArray() && !F.copiesElements(*s)) // a view
         escapes(*s->value);
       else
         consumed(*s->value);
@@ -254,6 +254,8 @@ bool isFreshArray(const TypedFunction &f, const ast::Expr &e) {
     return false;
   if (isa<ast::BinOp>(&e) || isa<ast::UnaryOp>(&e) || isa<ast::Compare>(&e))
     return true; // materialized into a new array (MLIRGen's array expressions)
+  if (f.copiesElements(e))
+    return true; // a[mask], a[idx]
   if (auto *c = dyn_cast<ast::Call>(&e)) {
     auto it = f.calls.find(c);
     if (it == f.calls.end())

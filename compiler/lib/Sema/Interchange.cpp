@@ -111,7 +111,7 @@ private:
   }
 
   bool subscript(const ast::Subscript &s) {
-    if (F.masks.count(&s) || !F.typeOf(s).isScalar())
+    if (F.copiesElements(s) || !F.typeOf(s).isScalar())
       return false;
     // `a.shape[d]` with a constant d: metadata, no memory read.
     if (auto *at = dyn_cast<ast::Attribute>(s.value.get())) {
@@ -260,7 +260,7 @@ std::optional<InterchangePlan> findInterchange(const TypedFunction &f, const ast
     return std::nullopt;
   auto *sub = dyn_cast<ast::Subscript>(store->targets[0].get());
   auto *base = sub ? dyn_cast<ast::Name>(sub->value.get()) : nullptr;
-  if (!base || f.masks.count(sub) || !f.typeOf(*sub).isScalar())
+  if (!base || f.copiesElements(*sub) || !f.typeOf(*sub).isScalar())
     return std::nullopt;
   auto baseIt = f.vars.find(base->id);
   if (baseIt == f.vars.end() || !baseIt->second.isArray())

@@ -651,6 +651,7 @@ bool FunctionChecker::pass(bool final) {
     F.consts.clear();
     F.tupleIndex.clear();
     F.masks.clear();
+    F.fancy.clear();
     F.weak.clear();
     F.loops.clear();
     F.callees.clear();
@@ -780,7 +781,7 @@ void FunctionChecker::planStencilInto(const ast::Assign &a) {
     return;
   auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
   auto *c = dyn_cast<ast::Call>(a.value.get());
-  if (!s || !c || !c->keywords.empty() || F.masks.count(s))
+  if (!s || !c || !c->keywords.empty() || F.copiesElements(*s))
     return;
   auto it = F.calls.find(c);
   if (it == F.calls.end() || it->second.kind != CallInfo::Kind::Kernel)
@@ -1452,9 +1453,13 @@ Type FunctionChecker::expr(const ast::Expr &e) {
     // and the fixed-size shared/local arrays exist in a GPU kernel.
     auto ci = F.calls.find(&e);
     bool allocates = isa<ast::BinOp>(&e) || isa<ast::UnaryOp>(&e) || isa<ast::Compare>(&e) ||
-                     F.masks.count(&e) ||
                      (ci != F.calls.end() && ci->second.kind == CallInfo::Kind::Builtin);
-    if (allocates)
+    if (F.copiesElements(e))
+      error(e.range(),
+            fmt::format("{} indexing copies the elements it selects, which GPU code cannot do",
+                        F.masks.count(&e) ? "boolean-mask" : "integer-array"),
+            "index element by element in a loop (for k in range(len(idx)): a[idx[k]])");
+    else if (allocates)
       error(e.range(), "this expression creates a new array, which GPU code cannot do",
             "write into an array argument, or use cuda.local.array / cuda.shared.array");
   }
@@ -1710,22 +1715,11 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
   } else {
     idx.push_back(s.index.get());
     if (!isa<ast::Slice>(s.index.get())) {
-      // A boolean mask selects elements: a[a > 0] is 1-dimensional.
+      // A boolean mask of the array's shape selects elements: a[a > 0] is
+      // 1-dimensional. (A 1-d mask of a 2-d array selects rows, below.)
       Type it = expr(*s.index);
       probed = it;
-      if (it.isArray()) {
-        if (!isBool(it.scalarKind())) {
-          error(s.index->range(),
-                fmt::format("arrays index arrays only as boolean masks, not '{}'", it.describe()),
-                "integer-array (fancy) indexing is not supported");
-          return {};
-        }
-        if (it.rank() != base.rank()) {
-          error(s.index->range(),
-                fmt::format("a boolean mask must have the array's {}, not {}",
-                            counted(base.rank(), "dimension", "dimensions"), it.rank()));
-          return {};
-        }
+      if (it.isArray() && isBool(it.scalarKind()) && it.rank() == base.rank()) {
         if (Final)
           F.masks.insert(&s);
         return Type::array(base.scalarKind(), 1, Type::Layout::C);
@@ -1735,6 +1729,12 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
   bool ok = true;
   unsigned kept = 0;
   bool contiguous = base.layout() == Type::Layout::C;
+  // NumPy's advanced indexing: integer arrays (and 1-d boolean arrays,
+  // their nonzero() positions) broadcast together; integers next to them
+  // count as advanced indices too.
+  unsigned arrays = 0, broadcastRank = 0;
+  std::vector<size_t> advanced;
+  unsigned slicesBeforeAdvanced = 0;
   for (size_t d = 0; d < idx.size(); ++d) {
     const ast::Expr *i = idx[d];
     if (auto *sl = dyn_cast<ast::Slice>(i)) {
@@ -1763,6 +1763,8 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
       bool unitStep = !sl->step || (foldIndex(*sl->step) && foldIndex(*sl->step)->i == 1);
       if (d > 0 ? !whole : !unitStep)
         contiguous = false;
+      if (advanced.empty())
+        ++slicesBeforeAdvanced;
       ++kept;
       continue;
     }
@@ -1773,8 +1775,32 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
       ok = false;
       continue;
     }
+    advanced.push_back(d);
+    if (it.isArray()) {
+      ScalarKind k = it.scalarKind();
+      if (isBool(k) && it.rank() != 1) {
+        error(i->range(),
+              fmt::format("a boolean index must have the array's {} (a mask), or one (it "
+                          "selects along one axis), not {}",
+                          counted(base.rank(), "dimension", "dimensions"), it.rank()));
+        ok = false;
+        continue;
+      }
+      if (!isInteger(k) && !isBool(k)) {
+        error(i->range(),
+              fmt::format("arrays index arrays only with integer or boolean elements, not '{}'",
+                          it.describe()),
+              "convert the indices with .astype(np.int64)");
+        ok = false;
+        continue;
+      }
+      ++arrays;
+      broadcastRank = std::max(broadcastRank, it.rank());
+      continue;
+    }
     if (!it.isScalar() || !(isInteger(it.scalarKind()) || isBool(it.scalarKind()))) {
-      error(i->range(), fmt::format("array indices must be integers or slices, not '{}'",
+      error(i->range(), fmt::format("array indices must be integers, slices or integer arrays, "
+                                    "not '{}'",
                                     it.describe()));
       ok = false;
     }
@@ -1789,6 +1815,14 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
     return {};
   }
   unsigned rank = kept + static_cast<unsigned>(base.rank() - idx.size());
+  if (arrays > 0) {
+    // A new array: the broadcast shape where the advanced indices stood if
+    // they are adjacent, else in front (NumPy's rule).
+    bool adjacent = advanced.back() - advanced.front() + 1 == advanced.size();
+    if (Final)
+      F.fancy[&s] = adjacent ? slicesBeforeAdvanced : 0;
+    return Type::array(base.scalarKind(), rank + broadcastRank, Type::Layout::C);
+  }
   if (rank == 0)
     return base.dtypeType();
   return Type::array(base.scalarKind(), rank,

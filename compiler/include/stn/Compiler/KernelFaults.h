@@ -41,6 +41,18 @@ enum class KernelFaultKind : int32_t {
   /// to print it, in the values' order: 'i' int64, 'u' uint64, 'b' bool,
   /// 'd' float64 and 'f' float32 (both the bits of a float64).
   Raise = 6,
+  /// An integer-array (fancy) index out of bounds; fancy indices are always
+  /// checked, as NumPy does: values as for Index.
+  IndexArray = 7,
+  /// Index arrays whose shapes do not broadcast together: values as for
+  /// Broadcast.
+  IndexShapes = 8,
+  /// A boolean index along one axis whose length is not the axis's: text =
+  /// the array; values = the axis, its length, the index's length.
+  MaskLength = 9,
+  /// A value stored through index arrays that does not broadcast to the
+  /// indexed shape: values as for Broadcast (the value's, the indexed).
+  IndexValue = 10,
 };
 
 /// Marks where a value goes in a KernelFaultKind::Raise text.

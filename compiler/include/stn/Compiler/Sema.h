@@ -258,6 +258,16 @@ struct TypedFunction {
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
   /// Subscripts whose index is a boolean mask (a[a > 0]).
   std::set<const ast::Expr *> masks;
+  /// Subscripts with integer-array (fancy) indices, NumPy's advanced
+  /// indexing (a[idx], a[:, idx], a[rows, cols], a[rowmask, 1:]): the
+  /// result dimension where the index arrays' broadcast shape goes (0
+  /// where the advanced indices are not next to each other, as in NumPy).
+  std::unordered_map<const ast::Expr *, unsigned> fancy;
+  /// Whether subscript `e` copies the elements it selects (a mask or
+  /// integer arrays) instead of giving a view or an element.
+  bool copiesElements(const ast::Expr &e) const {
+    return masks.count(&e) != 0 || fancy.count(&e) != 0;
+  }
   /// Scalar operands that are Python numbers (NEP 50's "weak" scalars):
   /// literals, module constants, math.pi and expressions of those.
   std::set<const ast::Expr *> weak;
