@@ -8,7 +8,8 @@
 //     indices are not adjacent (a[i, :, j]);
 //   - 1-d boolean arrays along one axis (a[rowmask], a[1:, colmask]);
 //   - stores and in-place updates (a[idx] = v, a[idx] += v, an index given
-//     twice: the last value stays, the update happens once);
+//     twice: the last value stays, the update happens once; a value or an
+//     index array that is the array stored into is read before the store);
 //   - errors, always checked as NumPy does: an index out of bounds, index
 //     arrays that do not broadcast, a boolean index of the wrong length, a
 //     value that does not fit the indexed shape;
@@ -232,6 +233,13 @@ TEST_P(FancyIndex, StoresAndUpdates) {
   auto bv = stn::ArrayView::of(b.data(), {6});
   Mod.kernel("put")(bv, stn::ArrayView::of(rev.data(), {4}), stn::ArrayView::of(b.data(), {4}));
   EXPECT_EQ(b, (std::vector<double>{3, 2, 1, 0, 4, 5}));
+  // The index array may be the array stored into (a[a] = v): the indices
+  // are read before anything is stored, as in NumPy.
+  std::vector<int64_t> c = {3, 0, 1, 2};
+  std::vector<int64_t> w = {10, 11, 12, 13};
+  auto cv = stn::ArrayView::of(c.data(), {4});
+  Mod.kernel("put")(cv, cv, stn::ArrayView::of(w.data(), {4}));
+  EXPECT_EQ(c, (std::vector<int64_t>{11, 12, 13, 10}));
 }
 
 TEST_P(FancyIndex, ErrorsAreAlwaysChecked) {
