@@ -155,32 +155,25 @@ void BM_StnTake(benchmark::State &state) {
   bytes(state);
 }
 
-void BM_CppTakeChecked(benchmark::State &state) {
+/// A C++ gather into a preallocated (touched) array, checked or not.
+template <bool Checked> void cppTake(benchmark::State &state) {
   Data &d = data();
   const std::vector<int64_t> &idx = d.idx[state.range(0)];
   auto out = fresh();
   std::memset(out.get(), 0, Size * sizeof(double));
   for (auto _ : state) {
-    bool bad = takeChecked(d.a.data(), Size, idx.data(), out.get(), Size);
-    benchmark::DoNotOptimize(bad);
+    if constexpr (Checked)
+      benchmark::DoNotOptimize(takeChecked(d.a.data(), Size, idx.data(), out.get(), Size));
+    else
+      takeUnchecked(d.a.data(), idx.data(), out.get(), Size);
     benchmark::DoNotOptimize(out.get());
     benchmark::ClobberMemory();
   }
   bytes(state);
 }
 
-void BM_CppTakeUnchecked(benchmark::State &state) {
-  Data &d = data();
-  const std::vector<int64_t> &idx = d.idx[state.range(0)];
-  auto out = fresh();
-  std::memset(out.get(), 0, Size * sizeof(double));
-  for (auto _ : state) {
-    takeUnchecked(d.a.data(), idx.data(), out.get(), Size);
-    benchmark::DoNotOptimize(out.get());
-    benchmark::ClobberMemory();
-  }
-  bytes(state);
-}
+void BM_CppTakeChecked(benchmark::State &state) { cppTake<true>(state); }
+void BM_CppTakeUnchecked(benchmark::State &state) { cppTake<false>(state); }
 
 void BM_StnPut(benchmark::State &state) {
   Data &d = data();
