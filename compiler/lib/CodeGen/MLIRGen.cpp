@@ -767,8 +767,10 @@ private:
   void maskStore(const ast::Subscript &s, const CGValue &v);
   /// An integer-array subscript (TypedFunction::fancy), its indices
   /// evaluated once: `shape` is the indexed shape, and `select` calls `use`
-  /// with the base element an index of it selects, only where that element
-  /// is in bounds (the check raises where it is not).
+  /// with the base element an index of it selects. The indices are checked
+  /// (a gather's all before, by fancyIndex; a store's each in `select`);
+  /// where a check failed and returned (in a parallel region), `shape` is
+  /// empty or `use` is not called.
   struct FancyIndex {
     Value base;
     Type baseType;
