@@ -83,14 +83,19 @@ std::unique_ptr<double, FreeDeleter> fresh() {
       static_cast<double *>(std::aligned_alloc(64, Size * sizeof(double))));
 }
 
+/// Python's index rule: `i` wrapped if negative; false if out of bounds.
+inline bool wrapped(int64_t &i, int64_t n) {
+  if (i < 0)
+    i += n;
+  return static_cast<uint64_t>(i) < static_cast<uint64_t>(n);
+}
+
 __attribute__((noinline)) bool takeChecked(const double *a, int64_t n, const int64_t *idx,
                                            double *out, int64_t m) {
   bool bad = false;
   for (int64_t k = 0; k < m; ++k) {
     int64_t i = idx[k];
-    if (i < 0)
-      i += n;
-    if (static_cast<uint64_t>(i) >= static_cast<uint64_t>(n)) {
+    if (!wrapped(i, n)) {
       bad = true;
       i = 0;
     }
@@ -111,13 +116,10 @@ __attribute__((noinline)) bool putChecked(double *a, int64_t n, const int64_t *i
   bool bad = false;
   for (int64_t k = 0; k < m; ++k) {
     int64_t i = idx[k];
-    if (i < 0)
-      i += n;
-    if (static_cast<uint64_t>(i) >= static_cast<uint64_t>(n)) {
+    if (wrapped(i, n))
+      a[i] = v[k];
+    else
       bad = true;
-      continue;
-    }
-    a[i] = v[k];
   }
   return bad;
 }
