@@ -32,26 +32,6 @@ def smooth(x):
             x[ 1, -1] + x[ 1, 0] + x[ 1, 1]) // 9
 )stn";
 
-/// The post's own form: @guvectorize with its signature list and an
-/// out-parameter, `out[:] = _smooth(x)` (the stencil returns int64; stn runs
-/// it into `out` directly where out does not overlap x).
-const char *PostSource = R"stn(
-import numba
-
-@numba.stencil
-def _smooth(x):
-    return (x[-1, -1] + x[-1, 0] + x[-1, 1] +
-            x[ 0, -1] + x[ 0, 0] + x[ 0, 1] +
-            x[ 1, -1] + x[ 1, 0] + x[ 1, 1]) // 9
-
-@numba.guvectorize(
-    [(numba.int8[:, :], numba.int8[:, :])],
-    '(n, m) -> (n, m)'
-)
-def smooth(x, out):
-    out[:] = _smooth(x)
-)stn";
-
 constexpr int64_t N = 1000, M = 1000;
 
 int64_t depth() {
@@ -136,7 +116,11 @@ void BM_SmoothStnOut(benchmark::State &state) {
 
 void BM_SmoothPostFormOut(benchmark::State &state) {
   stn::Engine engine;
-  stn::Kernel smooth = engine.loadString(PostSource, "post.stn").kernel("smooth");
+  // The post's own form: @guvectorize with its signature list and an
+  // out-parameter, `out[:] = _smooth(x)` (the stencil returns int64; stn
+  // runs it into `out` directly where out does not overlap x).
+  stn::Kernel smooth =
+      engine.loadFile(STN_EXAMPLES_DIR "/smooth.stn").kernel("smooth_numba");
   auto &in = input();
   std::vector<int8_t> out(in.size()), ref(in.size());
   smoothCpp(in.data(), ref.data(), depth());

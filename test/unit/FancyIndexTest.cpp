@@ -11,8 +11,9 @@
 //     twice: the last value stays, the update happens once; a value or an
 //     index array that is the array stored into is read before the store);
 //   - errors, always checked as NumPy does: an index out of bounds, index
-//     arrays that do not broadcast, a boolean index of the wrong length, a
-//     value that does not fit the indexed shape;
+//     arrays that do not broadcast, a boolean index of the wrong length (a
+//     full-rank mask too: it must have the array's shape), a value that does
+//     not fit the indexed shape;
 //   - parallel=True: a gather split over the team, and gathers inside a
 //     prange loop where one iteration fails (every other one runs), for
 //     1, 2 and 4 threads.
@@ -86,6 +87,14 @@ def permute_scaled(a, p):
 def picked_sums(a, idx, out):
     for i in prange(a.shape[0]):
         out[i] = np.sum(a[i, idx])
+
+@njit
+def masked(a, m):
+    return a[m]
+
+@njit
+def mask_put(a, m, v):
+    a[m] = v
 )STN";
 
 bool contains(const std::string &s, const std::string &part) {
@@ -327,6 +336,41 @@ TEST_P(FancyIndex, ParallelGathers) {
   EXPECT_TRUE(contains(e, "fancy.stn:52:25: error: index 8 is out of bounds for axis 1 of 'a' "
                           "with shape (3000, 8)"))
       << e;
+}
+
+TEST_P(FancyIndex, MasksMustHaveTheArraysShape) {
+  // A full-rank mask of another shape once read (and wrote) past its end.
+  std::vector<double> a = {1, 2, 3, 4};
+  auto av = stn::ArrayView::of(a.data(), {4});
+  bool three[3] = {true, true, true};
+  std::string e = errorOf([&] { Mod.kernel("masked")(av, stn::ArrayView::of(three, {3})); });
+  EXPECT_TRUE(contains(e, "fancy.stn:56:12: error: boolean index did not match indexed array "
+                          "'a' along axis 0: the axis has 4 elements, the index 3"))
+      << e;
+  e = errorOf([&] { Mod.kernel("mask_put")(av, stn::ArrayView::of(three, {3}), 0.0); });
+  EXPECT_TRUE(contains(e, "fancy.stn:60:5: error: boolean index did not match indexed array "
+                          "'a' along axis 0: the axis has 4 elements, the index 3"))
+      << e;
+  EXPECT_EQ(a, (std::vector<double>{1, 2, 3, 4}));
+  bool twoByTwo[4] = {true, false, false, true};
+  e = errorOf([&] {
+    Mod.kernel("masked")(stn::ArrayView::of(a.data(), {2, 2}), stn::ArrayView::of(twoByTwo, {2, 2}));
+  });
+  EXPECT_EQ(e, "<no error>"); // the same shape: fine
+  std::vector<double> six(6, 1.0);
+  e = errorOf([&] {
+    Mod.kernel("masked")(stn::ArrayView::of(six.data(), {2, 3}),
+                         stn::ArrayView::of(twoByTwo, {2, 2}));
+  });
+  EXPECT_TRUE(contains(e, "along axis 1: the axis has 3 elements, the index 2")) << e;
+
+  // A masked store whose value is the target itself: the values are read
+  // before any is written (b[pos] = b[:3] puts 5, -1, 7 at 0, 2, 4).
+  std::vector<double> b = {5, -1, 7, -2, 9, -3};
+  bool pos[6] = {true, false, true, false, true, false};
+  Mod.kernel("mask_put")(stn::ArrayView::of(b.data(), {6}), stn::ArrayView::of(pos, {6}),
+                         stn::ArrayView::of(b.data(), {3}));
+  EXPECT_EQ(b, (std::vector<double>{5, -1, -1, -2, 7, -3}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, FancyIndex, ::testing::Values(1u, 2u, 4u),

@@ -765,6 +765,15 @@ private:
   void stencilInto(const ast::Assign &a, const TypedFunction &into);
   Value maskGather(const ast::Subscript &s);
   void maskStore(const ast::Subscript &s, const CGValue &v);
+  /// Raises NumPy's IndexError where boolean index `mask` does not have
+  /// `shape` (the indexed axes'), and then empties `shape`; returns that
+  /// condition (null where nothing can raise).
+  Value maskMismatch(const LazyArray &mask, SmallVector<Value> &shape, llvm::StringRef name);
+  /// `value` at the indices of `shape` where `mask` holds (in C order), as
+  /// a new 1-d array of type `outType`; `bad` as maskMismatch's.
+  Value compress(LazyArray mask, SmallVector<Value> shape, const Type &outType,
+                 llvm::StringRef name, const std::function<Value(mlir::ValueRange)> &value,
+                 Value &bad);
   /// An integer-array subscript (TypedFunction::fancy), its indices
   /// evaluated once: `shape` is the indexed shape, and `select` calls `use`
   /// with the base element an index of it selects. The indices are checked
@@ -5015,16 +5024,9 @@ bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value
     CGValue v = expr(*idx[d]);
     Value i = toIndex(v.single(), v.type.scalarKind());
     Value given = i;
-    bool nonNeg = isUnsignedInt(v.type.scalarKind()) || isBool(v.type.scalarKind()) ||
-                  isNonNegative(*idx[d]);
-    if (!nonNeg) {
-      // Python's negative indices count from the end.
-      Value zero = constIndex(0);
-      Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, zero);
-      Value dim = B.create<memref::DimOp>(CurLoc, mem, d);
-      Value wrapped = B.create<arith::AddIOp>(CurLoc, i, dim);
-      i = B.create<arith::SelectOp>(CurLoc, neg, wrapped, i);
-    }
+    // Python's negative indices count from the end.
+    if (isSignedInt(v.type.scalarKind()) && !isNonNegative(*idx[d]))
+      i = wrapIndex(i, v.type.scalarKind(), B.create<memref::DimOp>(CurLoc, mem, d));
     if (boundsChecked()) {
       Value bad = indexOutOfBounds(s, mem, baseType.rank(), static_cast<unsigned>(d), i, given);
       anyBad = anyBad ? B.create<arith::OrIOp>(CurLoc, anyBad, bad) : bad;
@@ -5955,10 +5957,8 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
       CGValue v = expr(*comps[d]);
       Value i = toIndex(v.single(), v.type.scalarKind());
       Value given = i;
-      if (!isNonNegative(*comps[d]) && isSignedInt(v.type.scalarKind())) {
-        Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i, constIndex(0));
-        i = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, i, n), i);
-      }
+      if (!isNonNegative(*comps[d]))
+        i = wrapIndex(i, v.type.scalarKind(), n);
       if (boundsChecked()) {
         Value bad = indexOutOfBounds(s, mem, rank, d, i, given);
         anyBad = anyBad ? B.create<arith::OrIOp>(CurLoc, anyBad, bad) : bad;
@@ -6062,23 +6062,48 @@ void FunctionGen::ifThen(Value cond, const std::function<void()> &body) {
 /// a[mask]: the selected elements in C order, as a new 1-d array.
 Value FunctionGen::maskGather(const ast::Subscript &s) {
   CGValue base = expr(*s.value);
-  Type bt = base.type;
-  LazyArray mask = lazy(*s.index);
-  LazyArray src = leaf(base.single(), bt);
-  SmallVector<Value> shape = src.shape;
+  LazyArray src = leaf(base.single(), base.type);
+  src.prepare(src.shape);
+  auto *n = dyn_cast<ast::Name>(s.value.get());
+  Value bad;
+  return compress(lazy(*s.index), src.shape, F.typeOf(s),
+                  n ? llvm::StringRef(n->id) : llvm::StringRef("array"),
+                  [&](mlir::ValueRange ivs) { return src.element(ivs); }, bad);
+}
+
+Value FunctionGen::maskMismatch(const LazyArray &mask, SmallVector<Value> &shape,
+                                llvm::StringRef name) {
+  if (!canRaise())
+    return Value();
+  Value bad = constBool(false);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    Value wrong =
+        B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, mask.shape[d], shape[d]);
+    raiseIf(wrong, KernelFaultKind::MaskLength, name,
+            {constIndex(static_cast<int64_t>(d)), shape[d], mask.shape[d]});
+    bad = B.create<arith::OrIOp>(CurLoc, bad, wrong);
+  }
+  for (Value &e : shape)
+    e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
+  return bad;
+}
+
+Value FunctionGen::compress(LazyArray mask, SmallVector<Value> shape, const Type &outType,
+                            llvm::StringRef name,
+                            const std::function<Value(mlir::ValueRange)> &value, Value &bad) {
+  bad = maskMismatch(mask, shape, name);
   // The count first (a reduction over the mask), then the copy.
-  Value count = B.create<arith::IndexCastOp>(
-      CurLoc, B.getIndexType(), reduce(mask, Builtin::Sum, ScalarKind::I64));
-  Value out = MG.allocArray(B, CurLoc, F.typeOf(s), {count});
-  src.prepare(shape);
+  Value count = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
+                                             reduce(mask, Builtin::Sum, ScalarKind::I64));
+  Value out = MG.allocArray(B, CurLoc, outType, {count});
+  mask.prepare(shape);
   Value next = entryAlloca(B.getIndexType());
   B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
-  ScalarKind mk = mask.type.scalarKind(), k = bt.scalarKind();
+  ScalarKind mk = mask.type.scalarKind(), k = outType.scalarKind();
   forEach(shape, [&](mlir::ValueRange ivs) {
-    Value m = castScalar(mask.element(ivs), mk, ScalarKind::Bool);
-    ifThen(m, [&] {
+    ifThen(castScalar(mask.element(ivs), mk, ScalarKind::Bool), [&] {
       Value j = B.create<memref::LoadOp>(CurLoc, next);
-      storeElement(src.element(ivs), out, {j}, k);
+      storeElement(value(ivs), out, {j}, k);
       B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), next);
     });
   });
@@ -6095,10 +6120,15 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
   SmallVector<Value> shape;
   for (unsigned d = 0; d < bt.rank(); ++d)
     shape.push_back(B.create<memref::DimOp>(CurLoc, dest, d));
-  Value src, n, single;
+  auto *name = dyn_cast<ast::Name>(s.value.get());
+  SourceRange saved = CurRange;
+  CurRange = s.range();
+  maskMismatch(mask, shape, name ? llvm::StringRef(name->id) : llvm::StringRef("array"));
+  Value src, copied, n, single;
   if (v.type.isArray()) {
-    src = materialize(leaf(v.single(), v.type)); // a copy: v may alias the target
-    n = B.create<memref::DimOp>(CurLoc, src, 0);
+    // A copy only where v shares memory with the target.
+    n = B.create<memref::DimOp>(CurLoc, v.single(), 0);
+    src = snapshot(v.single(), v.type, dest, {n}, copied);
     // NumPy: as many values as selected elements, or one for all of them.
     single = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(1));
     if (canRaise()) {
@@ -6107,15 +6137,12 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
       Value bad = B.create<arith::AndIOp>(
           CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, n, count),
           logicalNot(single));
-      SourceRange saved = CurRange;
-      CurRange = s.range();
-      auto *name = dyn_cast<ast::Name>(s.value.get());
       raiseIf(bad, KernelFaultKind::AssignShape,
               name ? llvm::StringRef(name->id) : llvm::StringRef("array"),
               shapePair({n}, {count}));
-      CurRange = saved;
     }
   }
+  CurRange = saved;
   mask.prepare(shape);
   ScalarKind mk = mask.type.scalarKind(), k = bt.scalarKind();
   Value next = entryAlloca(B.getIndexType());
@@ -6142,7 +6169,7 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
     });
   });
   if (src)
-    B.create<memref::DeallocOp>(CurLoc, src);
+    ifThen(copied, [&] { B.create<memref::DeallocOp>(CurLoc, src); });
 }
 
 //===----------------------------------------------------------------------===//
@@ -6349,28 +6376,19 @@ Value FunctionGen::wrapIndex(Value i, ScalarKind k, Value extent) {
 Value FunctionGen::maskPositions(const ast::Expr &m, unsigned axis, Value n,
                                  llvm::StringRef name, Value &bad) {
   LazyArray mask = lazy(m);
-  Value len = mask.shape[0];
+  // maskMismatch would name axis 0 of the 1-d mask: check it here.
   bad = Value();
   if (canRaise()) {
-    bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, len, n);
-    raiseIf(bad, KernelFaultKind::MaskLength, name, {constIndex(axis), n, len});
+    bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, mask.shape[0], n);
+    raiseIf(bad, KernelFaultKind::MaskLength, name, {constIndex(axis), n, mask.shape[0]});
   }
-  Value count = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
-                                             reduce(mask, Builtin::Sum, ScalarKind::I64));
-  Value out = MG.allocArray(B, CurLoc, Type::array(ScalarKind::I64, 1, Type::Layout::C), {count});
-  mask.prepare(mask.shape);
-  Value next = entryAlloca(B.getIndexType());
-  B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
-  ScalarKind mk = mask.type.scalarKind();
-  forEach(mask.shape, [&](mlir::ValueRange ivs) {
-    ifThen(castScalar(mask.element(ivs), mk, ScalarKind::Bool), [&] {
-      Value j = B.create<memref::LoadOp>(CurLoc, next);
-      Value pos = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), ivs[0]);
-      storeElement(pos, out, {j}, ScalarKind::I64);
-      B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), next);
-    });
-  });
-  return out;
+  Value unused;
+  return compress(
+      mask, {mask.shape[0]}, Type::array(ScalarKind::I64, 1, Type::Layout::C), name,
+      [&](mlir::ValueRange ivs) -> Value {
+        return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), ivs[0]);
+      },
+      unused);
 }
 
 /// a[idx]: the selected elements as a new array (each written once, so the
@@ -6386,10 +6404,10 @@ Value FunctionGen::fancyGather(FancyIndex &fi, const Type &resultType) {
   return out;
 }
 
-/// a[idx] = v: a scalar goes to every selected element; an array is first
-/// broadcast to the indexed shape in a new array (it may read what the
-/// store writes), then stored element by element in order, so that where
-/// an index repeats the last value stays, as in NumPy.
+/// a[idx] = v: a scalar goes to every selected element; an array is
+/// broadcast to the indexed shape (copied first only where it shares memory
+/// with the target), then stored element by element in order, so that
+/// where an index repeats the last value stays, as in NumPy.
 void FunctionGen::fancyStore(FancyIndex &fi, const CGValue &v) {
   ScalarKind k = fi.baseType.scalarKind(), vk = v.type.scalarKind();
   Value src, copied;
@@ -6427,12 +6445,8 @@ Value FunctionGen::snapshot(Value mem, const Type &t, Value dest, const SmallVec
   return emitIf(
       copied, {view.getType()},
       [&]() -> SmallVector<Value> {
-        Type ct = Type::array(k, static_cast<unsigned>(shape.size()), Type::Layout::C);
-        Value copy = MG.allocArray(B, CurLoc, ct, shape);
-        storeEach(shape, [&](mlir::ValueRange ivs) {
-          SmallVector<Value> at(ivs.begin(), ivs.end());
-          storeElement(loadElement(view, at, k), copy, at, k);
-        });
+        Type vt = Type::array(k, static_cast<unsigned>(shape.size()), Type::Layout::Any);
+        Value copy = materialize(leaf(view, vt));
         return {B.create<memref::CastOp>(CurLoc, view.getType(), copy)};
       },
       [&]() -> SmallVector<Value> { return {view}; })[0];
@@ -6454,6 +6468,11 @@ void FunctionGen::releaseFancy(FancyIndex &fi) {
 void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   Value dest;
   Type dt;
+  // a[mask] op= v, a[idx] op= v: the selected elements are gathered,
+  // combined and stored back (as in NumPy, an element indexed twice is
+  // updated once).
+  const ast::Subscript *gathered = nullptr;
+  std::optional<FancyIndex> fi;
   if (auto *n = dyn_cast<ast::Name>(a.target.get())) {
     CGValue cur = readVar(n->id);
     dest = cur.single();
@@ -6461,41 +6480,16 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   } else {
     auto *s = static_cast<const ast::Subscript *>(a.target.get());
     dt = F.typeOf(*s);
-    if (F.copiesElements(*s)) {
-      // a[mask] op= v, a[idx] op= v: gather, combine, store back (as in
-      // NumPy, an element indexed twice is updated once).
-      std::optional<FancyIndex> fi;
-      Value g;
-      if (F.fancy.count(s)) {
-        fi = fancyIndex(*s, /*forStore=*/true);
-        g = fancyGather(*fi, dt);
-      } else {
-        g = maskGather(*s);
-      }
-      LazyArray cur = leaf(g, dt), val = lazy(*a.value);
-      std::string err;
-      auto rule = arrayBinaryRule(a.op, dt.scalarKind(), true, false, val.type.scalarKind(),
-                                  val.type.isArray(), F.isWeak(*a.value), err);
-      ScalarKind ck = dt.scalarKind(), vk = val.type.scalarKind(), ok = rule->operand;
-      ast::BinOpKind op = a.op;
-      Location at = loc(a.opRange);
-      LazyArray e = elementwise(dt, {cur, val}, [this, ck, vk, ok, op, at](const SmallVector<Value> &v) {
-        return castScalar(arith2(op, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at), ok, ck);
-      });
-      CGValue res;
-      res.type = dt;
-      res.leaves.push_back(materialize(e));
-      if (fi) {
-        fancyStore(*fi, res);
-        releaseFancy(*fi);
-      } else {
-        maskStore(*s, res);
-      }
-      B.create<memref::DeallocOp>(CurLoc, res.single());
-      B.create<memref::DeallocOp>(CurLoc, g);
-      return;
+    if (F.fancy.count(s)) {
+      gathered = s;
+      fi = fancyIndex(*s, /*forStore=*/true);
+      dest = fancyGather(*fi, dt);
+    } else if (F.masks.count(s)) {
+      gathered = s;
+      dest = maskGather(*s);
+    } else {
+      dest = sliceView(*s);
     }
-    dest = sliceView(*s);
   }
   LazyArray cur = leaf(dest, dt), val = lazy(*a.value);
   std::string err;
@@ -6509,6 +6503,20 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
     return castScalar(arith2(op, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at), ok,
                       ck);
   });
+  if (gathered) {
+    CGValue res;
+    res.type = rt;
+    res.leaves.push_back(materialize(e));
+    if (fi) {
+      fancyStore(*fi, res);
+      releaseFancy(*fi);
+    } else {
+      maskStore(*gathered, res);
+    }
+    B.create<memref::DeallocOp>(CurLoc, res.single());
+    B.create<memref::DeallocOp>(CurLoc, dest);
+    return;
+  }
   // Each element of dest is read once, where it is then written: only the
   // value's arrays can make the update need a temporary (a[1:] += a[:-1]).
   e.reads = val.reads;
