@@ -396,64 +396,11 @@ std::string displaySignature(const std::vector<Type> &args, const Type &result) 
 // What a kernel depends on, found in the syntax tree
 //===----------------------------------------------------------------------===//
 
-/// Source text without what cannot change code: comments, trailing
-/// whitespace and blank lines. Strings (docstrings included) are kept as
-/// written, so a '#' inside one is not a comment.
-std::string normalizeSource(std::string_view s) {
-  std::string out, chunk;
-  bool inString = false, triple = false;
-  char quote = 0;
-  auto endChunk = [&] {
-    size_t end = chunk.find_last_not_of(" \t\r\f\v");
-    if (end != std::string::npos) {
-      out.append(chunk, 0, end + 1);
-      out += '\n';
-    }
-    chunk.clear();
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (!inString) {
-      if (c == '\n') {
-        endChunk();
-      } else if (c == '#') {
-        while (i + 1 < s.size() && s[i + 1] != '\n')
-          ++i;
-      } else if (c == '\'' || c == '"') {
-        inString = true;
-        quote = c;
-        triple = s.compare(i, 3, std::string(3, c)) == 0;
-        chunk.append(triple ? 3 : 1, c);
-        i += triple ? 2 : 0;
-      } else {
-        chunk += c;
-      }
-      continue;
-    }
-    // Inside a string: everything is content, up to the closing quote.
-    chunk += c;
-    if (c == '\\' && i + 1 < s.size()) {
-      chunk += s[++i];
-    } else if (c == quote) {
-      if (!triple) {
-        inString = false;
-      } else if (s.compare(i, 3, std::string(3, c)) == 0) {
-        chunk.append(2, c);
-        i += 2;
-        inString = false;
-      }
-    } else if (c == '\n' && !triple) {
-      inString = false; // an unterminated string: a syntax error anyway
-      chunk.pop_back();
-      endChunk();
-    }
-  }
-  endChunk();
-  return out;
-}
-
-/// The text of a definition from its first decorator to the end of its
-/// body, normalized.
+/// Where a definition starts in the file (the line of its first
+/// decorator) and its text from there to the end of its body, as written.
+/// Compiled code holds source positions (the byte ranges of the errors it
+/// may raise, KernelFaults.h), so both are part of the key: a cached kernel
+/// never reports a stale position.
 std::string definitionText(const SourceFile &file, const ast::FunctionDef &f) {
   const std::string &text = file.text();
   uint32_t begin = f.range.begin;
@@ -464,7 +411,7 @@ std::string definitionText(const SourceFile &file, const ast::FunctionDef &f) {
     --begin;
   uint32_t end =
       std::min<uint32_t>(std::max(f.range.end, begin), static_cast<uint32_t>(text.size()));
-  return normalizeSource(std::string_view(text).substr(begin, end - begin));
+  return fmt::format("at byte {}\n", begin) + text.substr(begin, end - begin);
 }
 
 /// Collects, transitively, the module's functions and constants a function

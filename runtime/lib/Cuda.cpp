@@ -256,10 +256,10 @@ std::string gpuTargetArch(int device) {
 //===----------------------------------------------------------------------===//
 
 GpuSpec::~GpuSpec() {
-  for (auto &[device, mf] : loaded) {
+  for (auto &[device, lk] : loaded) {
     try {
       ScopedContext ctx(device);
-      cudaDriver().cuModuleUnload(mf.first);
+      cudaDriver().cuModuleUnload(lk.module);
     } catch (const Error &) {
     }
   }
@@ -284,13 +284,13 @@ Type gpuArgumentType(const GpuArg &a, const std::string &param) {
 
 namespace {
 
-CUfunction loadedFunction(GpuSpec &spec, int device, const std::string &kernel) {
+LoadedKernel loadedKernel(GpuSpec &spec, int device, const std::string &kernel) {
   if (spec.sim)
-    return reinterpret_cast<CUfunction>(spec.sim.get());
+    return {nullptr, reinterpret_cast<CUfunction>(spec.sim.get()), 0};
   std::lock_guard<std::mutex> lock(spec.mutex);
   auto it = spec.loaded.find(device);
   if (it != spec.loaded.end())
-    return it->second.second;
+    return it->second;
   const CudaDriver &d = cudaDriver();
   // The cubin runs only on its own architecture; otherwise the driver
   // compiles the PTX for the device (slower once, then cached by it).
@@ -311,14 +311,55 @@ CUfunction loadedFunction(GpuSpec &spec, int device, const std::string &kernel) 
       throw Error(std::string(e.what()) + (log[0] ? std::string("\n") + log : ""));
     }
   }
-  CUfunction fn = nullptr;
-  r = d.cuModuleGetFunction(&fn, mod, spec.binary.kernelName.c_str());
+  LoadedKernel lk{mod, nullptr, 0};
+  r = d.cuModuleGetFunction(&lk.function, mod, spec.binary.kernelName.c_str());
   if (r != 0) {
     d.cuModuleUnload(mod);
     cudaCheck(r, fmt::format("finding GPU kernel '{}' in its module", kernel));
   }
-  spec.loaded[device] = {mod, fn};
-  return fn;
+  if (spec.binary.faults) {
+    size_t bytes = 0;
+    r = d.cuModuleGetGlobal(&lk.faultRecord, &bytes, mod, GpuFaultRecord);
+    if (r != 0 || bytes != sizeof(int64_t) * GpuFaultWords) {
+      d.cuModuleUnload(mod);
+      cudaCheck(r, fmt::format("finding the fault record of GPU kernel '{}'", kernel));
+      throw Error(fmt::format("internal error: the fault record of GPU kernel '{}' has {} bytes",
+                              kernel, bytes));
+    }
+  }
+  spec.loaded[device] = lk;
+  return lk;
+}
+
+/// After a launch of `spec` (loaded as `lk`) has finished: whether its
+/// threads raised a fault, then moved into `f` (the record is zeroed for
+/// the next launch).
+bool takeFault(const GpuSpec &spec, const LoadedKernel &lk, KernelFault &f) {
+  if (spec.sim)
+    return takeSimulatedFault(f);
+  if (!lk.faultRecord)
+    return false;
+  const CudaDriver &d = cudaDriver();
+  int64_t words[GpuFaultWords] = {};
+  cudaCheck(d.cuMemcpyDtoH(words, lk.faultRecord, sizeof words),
+            "reading the fault record of a GPU kernel");
+  if (!words[GpuFaultClaimed])
+    return false;
+  const int64_t zeros[GpuFaultWords] = {};
+  cudaCheck(d.cuMemcpyHtoD(lk.faultRecord, zeros, sizeof zeros),
+            "clearing the fault record of a GPU kernel");
+  uint64_t t = static_cast<uint64_t>(words[GpuFaultText]);
+  const std::string &text =
+      t < spec.binary.faultTexts.size() ? spec.binary.faultTexts[t] : std::string();
+  recordFault(f, static_cast<int32_t>(words[GpuFaultKind]),
+              static_cast<int32_t>(words[GpuFaultBegin]), static_cast<int32_t>(words[GpuFaultEnd]),
+              text.c_str(), words[GpuFaultCount], words + GpuFaultValues);
+  return true;
+}
+
+/// Whether launches of `spec` must be waited for to see their faults.
+bool mayFault(const GpuSpec &spec, const LoadedKernel &lk) {
+  return spec.sim || lk.faultRecord;
 }
 
 } // namespace
@@ -451,8 +492,8 @@ private:
 
 } // namespace
 
-void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
-               const std::vector<GpuArg> &args, int device) {
+void launchGpu(GpuSpec &spec, const KernelDecl &k, const SourceFile &file, Dim3 grid,
+               Dim3 block, const std::vector<GpuArg> &args, int device) {
   const std::string &name = k.def->name;
   if (!grid.x || !grid.y || !grid.z || !block.x || !block.y || !block.z)
     throw Error(fmt::format("error: kernel '{}': grid and block extents must be at least 1 (got "
@@ -460,17 +501,21 @@ void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
                             name, grid.x, grid.y, grid.z, block.x, block.y, block.z));
   const CudaDriver &d = cudaDriver();
   ScopedContext ctx(device);
-  CUfunction fn = loadedFunction(spec, device, name);
+  LoadedKernel lk = loadedKernel(spec, device, name);
   DeviceArguments dargs(k, spec.argTypes, args, spec.binary.writes, device);
   std::vector<void *> params = dargs.fields();
-  cudaCheck(d.cuLaunchKernel(fn, grid.x, grid.y, grid.z, block.x, block.y, block.z, 0, nullptr,
+  cudaCheck(d.cuLaunchKernel(lk.function, grid.x, grid.y, grid.z, block.x, block.y, block.z, 0, nullptr,
                              params.data(), nullptr),
             fmt::format("launching GPU kernel '{}' with grid ({}, {}, {}) and block ({}, {}, {})",
                         name, grid.x, grid.y, grid.z, block.x, block.y, block.z));
-  if (!dargs.anyHostArray())
+  bool faults = mayFault(spec, lk);
+  if (!dargs.anyHostArray() && !faults)
     return; // device arrays only: asynchronous, like Numba's launches
-  // Host arrays: wait for the kernel (reporting its errors), copy back.
+  // Wait for the kernel (reporting its errors), then copy host arrays back.
   cudaCheck(d.cuCtxSynchronize(), fmt::format("running GPU kernel '{}'", name));
+  KernelFault fault;
+  if (faults && takeFault(spec, lk, fault))
+    throw Error(formatFault(fault, file));
   dargs.copyBack();
 }
 
@@ -483,6 +528,7 @@ namespace {
 /// The call whose host part runs on this thread.
 struct GpuLoopCall {
   const KernelDecl *kernel = nullptr;
+  const SourceFile *file = nullptr;
   const std::vector<GpuRegionLaunch> *regions = nullptr;
   int device = 0;
   std::string error; ///< the first failure: later launches are skipped
@@ -512,7 +558,7 @@ void launchRegion(GpuLoopCall &c, int64_t index, int64_t *slots, const int64_t c
     ls.grid[0] = std::min(ls.grid[0], std::max(1u, most / (ls.grid[1] * ls.grid[2])));
   }
   const CudaDriver &d = cudaDriver();
-  CUfunction fn = loadedFunction(*r.spec, c.device, name);
+  LoadedKernel lk = loadedKernel(*r.spec, c.device, name);
   std::vector<void *> params;
   for (unsigned i = 0; i < r.paramSlots; ++i)
     params.push_back(&slots[i]);
@@ -535,9 +581,15 @@ void launchRegion(GpuLoopCall &c, int64_t index, int64_t *slots, const int64_t c
       }
     }
   }
-  cudaCheck(d.cuLaunchKernel(fn, ls.grid[0], ls.grid[1], ls.grid[2], ls.block[0], ls.block[1],
-                             ls.block[2], 0, nullptr, params.data(), nullptr),
+  cudaCheck(d.cuLaunchKernel(lk.function, ls.grid[0], ls.grid[1], ls.grid[2], ls.block[0],
+                             ls.block[1], ls.block[2], 0, nullptr, params.data(), nullptr),
             fmt::format("launching GPU loop {} of kernel '{}'", index, name));
+  if (mayFault(*r.spec, lk)) {
+    cudaCheck(d.cuCtxSynchronize(), fmt::format("running GPU loop {} of kernel '{}'", index, name));
+    KernelFault fault;
+    if (takeFault(*r.spec, lk, fault))
+      throw Error(formatFault(fault, *c.file));
+  }
   if (r.reductions)
     cudaCheck(d.cuMemcpyDtoH(slots + r.paramSlots, cells->ptr, 8 * r.reductions),
               fmt::format("running GPU loop {} of kernel '{}'", index, name));
@@ -545,7 +597,7 @@ void launchRegion(GpuLoopCall &c, int64_t index, int64_t *slots, const int64_t c
 
 } // namespace
 
-void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
+void runGpuLoops(const KernelDecl &k, const SourceFile &file, const std::vector<Type> &types,
                  const std::vector<GpuArg> &args, const std::vector<bool> &writes,
                  const std::vector<GpuRegionLaunch> &regions, int device,
                  const std::function<void(std::vector<void *> &)> &run) {
@@ -555,6 +607,7 @@ void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
   std::vector<void *> ptrs = dargs.whole();
   GpuLoopCall call;
   call.kernel = &k;
+  call.file = &file;
   call.regions = &regions;
   call.device = device;
   GpuLoopCall *saved = CurrentLoopCall;
@@ -578,7 +631,7 @@ void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
 //===----------------------------------------------------------------------===//
 
 namespace {
-constexpr std::string_view GpuMagic = "STNGPU1\n";
+constexpr std::string_view GpuMagic = "STNGPU2\n"; ///< 2: fault records
 
 void putField(std::string &s, std::string_view v) {
   uint64_t n = v.size();
@@ -609,8 +662,10 @@ std::string serializeGpuBinary(const GPUBinary &b) {
     writes += w ? '1' : '0';
   for (std::string_view f : {std::string_view(b.arch), std::string_view(b.kernelName),
                              std::string_view(b.ptx), std::string_view(b.cubin),
-                             std::string_view(writes)})
+                             std::string_view(writes), std::string_view(b.faults ? "1" : "0")})
     putField(s, f);
+  for (const std::string &t : b.faultTexts)
+    putField(s, t);
   return s;
 }
 
@@ -618,14 +673,20 @@ bool parseGpuBinary(std::string_view bytes, GPUBinary &out) {
   if (bytes.substr(0, GpuMagic.size()) != GpuMagic)
     return false;
   bytes.remove_prefix(GpuMagic.size());
-  std::string writes;
+  std::string writes, faults;
   if (!getField(bytes, out.arch) || !getField(bytes, out.kernelName) ||
       !getField(bytes, out.ptx) || !getField(bytes, out.cubin) || !getField(bytes, writes) ||
-      !bytes.empty() || out.ptx.empty())
+      !getField(bytes, faults) || out.ptx.empty())
     return false;
   out.writes.clear();
   for (char c : writes)
     out.writes.push_back(c == '1');
+  out.faults = faults == "1";
+  // The rest: the fault texts.
+  out.faultTexts.clear();
+  while (!bytes.empty())
+    if (!getField(bytes, out.faultTexts.emplace_back()))
+      return false;
   return true;
 }
 

@@ -28,6 +28,7 @@
 
 namespace stn {
 struct KernelDecl;
+class SourceFile;
 } // namespace stn
 
 namespace stn::detail {
@@ -67,6 +68,8 @@ using CUevent = struct CUevent_st *;
     CUresult(CUmodule *, const void *, unsigned, int *, void **))                             \
   X(cuModuleUnload, "cuModuleUnload", CUresult(CUmodule))                                     \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUresult(CUfunction *, CUmodule, const char *)) \
+  X(cuModuleGetGlobal, "cuModuleGetGlobal_v2",                                                \
+    CUresult(CUdeviceptr *, size_t *, CUmodule, const char *))                                \
   X(cuLaunchKernel, "cuLaunchKernel",                                                         \
     CUresult(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,          \
              unsigned, CUstream, void **, void **))                                           \
@@ -116,6 +119,13 @@ std::string gpuTargetArch(int device);
 
 struct SimKernel;
 
+/// A GPU kernel's module loaded on one device.
+struct LoadedKernel {
+  CUmodule module = nullptr;
+  CUfunction function = nullptr;
+  CUdeviceptr faultRecord = 0; ///< where the binary has one (KernelFaults.h)
+};
+
 /// One compiled GPU kernel specialization and where it is loaded.
 struct GpuSpec {
   GPUBinary binary;
@@ -123,8 +133,8 @@ struct GpuSpec {
   /// (then `binary` holds only the kernel's name and writes).
   std::shared_ptr<SimKernel> sim;
   std::vector<Type> argTypes;
-  std::mutex mutex; ///< guards loaded
-  std::map<int, std::pair<CUmodule, CUfunction>> loaded; ///< by device
+  std::mutex mutex;                     ///< guards loaded
+  std::map<int, LoadedKernel> loaded; ///< by device
   ~GpuSpec();
 };
 
@@ -132,9 +142,12 @@ struct GpuSpec {
 /// into C-contiguous device memory, so both kinds of array are C arrays.
 Type gpuArgumentType(const GpuArg &a, const std::string &param);
 
-/// Launches `spec` (see Kernel::launch in Engine.h for the transfers).
-void launchGpu(GpuSpec &spec, const KernelDecl &k, Dim3 grid, Dim3 block,
-               const std::vector<GpuArg> &args, int device);
+/// Launches `spec` (see Kernel::launch in Engine.h for the transfers). A
+/// kernel whose code may raise (GPUBinary::faults, and every kernel in the
+/// simulator) is waited for, and a fault its threads raised is thrown as
+/// an stn::Error pointing into `file`, the kernel's source.
+void launchGpu(GpuSpec &spec, const KernelDecl &k, const SourceFile &file, Dim3 grid,
+               Dim3 block, const std::vector<GpuArg> &args, int device);
 
 /// One GPU region of a `@jit(target="cuda")` kernel (GpuRegions.h): its
 /// compiled kernel and the layout of its launch slots.
@@ -151,8 +164,10 @@ struct GpuRegionLaunch {
 /// `run` gets one pointer per parameter (scalars converted to `types`,
 /// arrays as descriptors of device memory) and calls the host part, whose
 /// `_stn_gpu_launch` calls launch `regions`. Waits for the GPU; throws
-/// stn::Error for driver errors and failed launches.
-void runGpuLoops(const KernelDecl &k, const std::vector<Type> &types,
+/// stn::Error for driver errors, failed launches and the first fault a GPU
+/// loop raised (each launch of a loop that may raise is waited for; the
+/// host part stops launching after a fault).
+void runGpuLoops(const KernelDecl &k, const SourceFile &file, const std::vector<Type> &types,
                  const std::vector<GpuArg> &args, const std::vector<bool> &writes,
                  const std::vector<GpuRegionLaunch> &regions, int device,
                  const std::function<void(std::vector<void *> &)> &run);

@@ -206,6 +206,9 @@ CUresult simModuleLoadDataEx(CUmodule *, const void *, unsigned, int *, void **)
 }
 CUresult simModuleUnload(CUmodule) { return Success; }
 CUresult simModuleGetFunction(CUfunction *, CUmodule, const char *) { return NotSupported; }
+CUresult simModuleGetGlobal(CUdeviceptr *, size_t *, CUmodule, const char *) {
+  return NotSupported;
+}
 
 CUresult simLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                          unsigned by, unsigned bz, unsigned, CUstream, void **params, void **) {
@@ -312,6 +315,7 @@ const CudaDriver *cudaSimulatorDriver() {
     d.cuModuleLoadDataEx = simModuleLoadDataEx;
     d.cuModuleUnload = simModuleUnload;
     d.cuModuleGetFunction = simModuleGetFunction;
+    d.cuModuleGetGlobal = simModuleGetGlobal;
     d.cuLaunchKernel = simLaunchKernel;
     d.cuEventCreate = simEventCreate;
     d.cuEventDestroy = simEventDestroy;
@@ -339,10 +343,42 @@ extern "C" __attribute__((visibility("default"))) void _stn_sim_syncthreads() {
 }
 
 namespace stn::detail {
+namespace {
+/// The first fault simulated threads raised on this host thread (launches
+/// run on the thread that makes them), until takeSimulatedFault.
+thread_local KernelFault SimFault;
+} // namespace
+} // namespace stn::detail
+
+extern "C" __attribute__((visibility("default"))) void
+_stn_sim_raise(int32_t kind, int32_t begin, int32_t end, const char *text, int64_t n, int64_t v0,
+               int64_t v1, int64_t v2, int64_t v3, int64_t v4, int64_t v5, int64_t v6, int64_t v7,
+               int64_t v8, int64_t v9) {
+  const int64_t v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
+  // A GPU thread that raises ends its work (the kernel does so): the
+  // simulated launch goes on with the other threads, as on a GPU.
+  stn::detail::recordFault(stn::detail::SimFault, kind, begin, end, text, n, v);
+}
+
+namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> cudaSimulatorSymbols() {
   return {{"_stn_sim_index", reinterpret_cast<void *>(&_stn_sim_index)},
-          {"_stn_sim_syncthreads", reinterpret_cast<void *>(&_stn_sim_syncthreads)}};
+          {"_stn_sim_syncthreads", reinterpret_cast<void *>(&_stn_sim_syncthreads)},
+          {"_stn_sim_raise", reinterpret_cast<void *>(&_stn_sim_raise)}};
+}
+
+bool takeSimulatedFault(KernelFault &out) {
+  if (!SimFault.raised.load())
+    return false;
+  out.raised.store(true);
+  out.kind = SimFault.kind;
+  out.begin = SimFault.begin;
+  out.end = SimFault.end;
+  out.text = std::move(SimFault.text);
+  out.values = std::move(SimFault.values);
+  SimFault.raised.store(false);
+  return true;
 }
 
 } // namespace stn::detail

@@ -17,6 +17,7 @@
 #define STN_RUNTIME_CUDASIM_H
 
 #include "Cuda.h"
+#include "KernelFault.h"
 
 #include <cstdint>
 #include <memory>
@@ -48,6 +49,11 @@ struct SimKernel {
 
 /// The simulator's runtime functions, for the JIT.
 std::vector<std::pair<std::string, void *>> cudaSimulatorSymbols();
+
+/// Moves the first fault the simulated threads of this host thread raised
+/// (_stn_sim_raise, KernelFaults.h) since the last call into `out`; false
+/// if none did.
+bool takeSimulatedFault(KernelFault &out);
 
 } // namespace stn::detail
 

@@ -950,7 +950,7 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
     loop = gpuStencilLoop(loop, rank);
   }
   GpuLaunchShape ls = gpuDriverLaunch(loop);
-  detail::launchGpu(*spec, k, Dim3(ls.grid[0], ls.grid[1], ls.grid[2]),
+  detail::launchGpu(*spec, k, *impl.program->file(), Dim3(ls.grid[0], ls.grid[1], ls.grid[2]),
                     Dim3(ls.block[0], ls.block[1], ls.block[2]), launchArgs, device);
   if (hostOut) {
     result.copyToHost(*hostOut); // waits for the kernel
@@ -1002,7 +1002,7 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
   detail::CallArena arena;
   arena.setNumThreads(impl.engine->options.numThreads);
   detail::KernelFault fault;
-  detail::runGpuLoops(k, spec->argTypes, args, plan->writes, plan->regions, device,
+  detail::runGpuLoops(k, *impl.program->file(), spec->argTypes, args, plan->writes, plan->regions, device,
                       [&](std::vector<void *> &ptrs) {
                         for (auto &r : results)
                           ptrs.push_back(r.ptr());
@@ -1188,7 +1188,7 @@ void Kernel::launch(Dim3 grid, Dim3 block, const std::vector<GpuArg> &args) cons
   int device = gpu::currentDevice();
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
   auto spec = Impl->getGpuSpec(k, types, arch);
-  detail::launchGpu(*spec, k, grid, block, args, device);
+  detail::launchGpu(*spec, k, *Impl->program->file(), grid, block, args, device);
 }
 
 Value Kernel::callWithDeviceArrays(const std::vector<GpuArg> &args) const {

@@ -72,10 +72,10 @@ std::string raisedMessage(const std::string &text, const std::vector<int64_t> &v
   return out;
 }
 
-/// Records the first fault of the call (later ones, from other threads of
-/// a parallel region, are dropped). Returns whether the caller may jump.
-bool record(KernelFault &f, int32_t kind, int32_t begin, int32_t end, const char *text,
-            int64_t n, const int64_t *v) {
+} // namespace
+
+bool recordFault(KernelFault &f, int32_t kind, int32_t begin, int32_t end, const char *text,
+                 int64_t n, const int64_t *v) {
   bool expected = false;
   if (f.raised.compare_exchange_strong(expected, true)) {
     f.kind = static_cast<KernelFaultKind>(kind);
@@ -86,7 +86,6 @@ bool record(KernelFault &f, int32_t kind, int32_t begin, int32_t end, const char
   }
   return f.jump && parallelDepth() == 0 && std::this_thread::get_id() == f.host;
 }
-} // namespace
 
 KernelFault *currentFault() { return Current; }
 
@@ -191,7 +190,7 @@ STN_EXPORT void _stn_raise(int32_t kind, int32_t begin, int32_t end, const char 
   if (!f) // kernel code outside a host call: the kernel goes on with safe values
     return;
   const int64_t v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
-  if (stn::detail::record(*f, kind, begin, end, text, n, v))
+  if (stn::detail::recordFault(*f, kind, begin, end, text, n, v))
     std::longjmp(*f->jump, 1);
 }
 

@@ -58,6 +58,13 @@ KernelFault *exchangeFault(KernelFault *f);
 /// (ParallelRuntime.cpp counts in _stn_parallel_enter/exit).
 int parallelDepth();
 
+/// Records a fault in `f` (the arguments of _stn_raise, `v` holding n
+/// values) unless it holds one: only the first fault of a call is kept.
+/// Returns whether the caller may jump out of the kernel (runKernel's
+/// thread, outside parallel regions).
+bool recordFault(KernelFault &f, int32_t kind, int32_t begin, int32_t end, const char *text,
+                 int64_t n, const int64_t *v);
+
 /// Calls `fn(args)` with `f` as the current record; returns normally both
 /// when the kernel finishes and when it raised (then f.raised is set).
 void runKernel(void (*fn)(void **), void **args, KernelFault &f);

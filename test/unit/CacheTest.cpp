@@ -16,6 +16,8 @@
 
 #include "stn/stn.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -512,20 +514,61 @@ TEST_F(CacheTest, ChangedConstantInvalidates) {
 
 TEST_F(CacheTest, UnrelatedEditsDoNotInvalidate) {
   EXPECT_EQ(run(Source, "kernel", args()).stats.compilations, 1u);
+  // Edits that leave the kernel and its callee where they were, as written.
   std::string edited = Source;
-  edited = replaced(edited, "# Sums a scaled array, plus helper(x).",
-                    "# A different comment.\n\n# And another one.");
-  edited = replaced(edited, "# scaled", "# the comment inside changed");
   edited = replaced(edited, "return x * 2", "return x * 3   # other kernel edited");
   edited = replaced(edited, "UNUSED = 7", "UNUSED = 8");
-  edited = replaced(edited, "    return s + helper(x)", "\n    return s + helper(x)   ");
-  edited += "\n@njit\ndef added_later(y):\n    return y\n";
+  edited = replaced(edited, "# Sums a scaled array, plus helper(x).",
+                    "# Sums a scaled array, plus helper(y).");
+  edited += "\n# A comment.\n@njit\ndef added_later(y):\n    return y\n";
   Outcome r = run(edited, "kernel", args());
   EXPECT_EQ(r.value.asInt(), 29);
   EXPECT_EQ(r.stats.compilations, 0u);
   EXPECT_EQ(r.stats.hits, 1u);
   // The edited kernel itself is a miss.
   EXPECT_EQ(run(edited, "other", {int64_t{2}}).value.asInt(), 6);
+}
+
+// Compiled code holds the source positions of the errors it may raise: a
+// kernel moved by an edit above it, or with a comment edited inside, is
+// compiled again, and its errors point at its lines in the edited file.
+TEST_F(CacheTest, MovedKernelIsCompiledAgainAndReportsItsNewLine) {
+  const std::string src = R"(from numba import njit
+
+# A comment above the kernel.
+@njit(boundscheck=True)
+def pick(a, i):
+    # checked
+    return a[i]
+)";
+  std::vector<double> a = {1.0, 2.0, 3.0};
+  unsigned compiled = 0;
+  auto call = [&](const std::string &text, int64_t i) {
+    stn::Engine engine(options());
+    stn::Module m = engine.loadString(text, "cached.stn");
+    std::string e = stn::test::errorOf(
+        [&] { m.kernel("pick")(stn::ArrayView::of(a.data(), {3}), i); });
+    compiled = engine.cacheStats().compilations;
+    return e;
+  };
+  EXPECT_NE(call(src, 5).find("cached.stn:7:12: error: index 5 is out of bounds"),
+            std::string::npos);
+  EXPECT_EQ(compiled, 1u);
+  EXPECT_NE(call(src, 7).find("cached.stn:7:12: error: index 7"), std::string::npos);
+  EXPECT_EQ(compiled, 0u);
+  std::string moved = replaced(src, "# A comment above the kernel.",
+                               "# A comment above the kernel,\n# now on two lines.");
+  std::string e = call(moved, 5);
+  EXPECT_NE(e.find("cached.stn:8:12: error: index 5 is out of bounds"), std::string::npos) << e;
+  EXPECT_NE(e.find("\n    return a[i]\n           ^~~~\n"), std::string::npos) << e;
+  EXPECT_EQ(compiled, 1u);
+  std::string inside = replaced(src, "    # checked", "    # checked,\n    # twice");
+  EXPECT_NE(call(inside, 5).find("cached.stn:8:12: error: index 5"), std::string::npos);
+  EXPECT_EQ(compiled, 1u);
+  // A comment at the end of the body moves nothing: the entry is used.
+  EXPECT_NE(call(src + "    # after\n", 5).find("cached.stn:7:12: error: index 5"),
+            std::string::npos);
+  EXPECT_EQ(compiled, 0u);
 }
 
 TEST_F(CacheTest, ExplicitSignatureStringIsInTheKey) {

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/GPUGen.h"
+#include "stn/Compiler/KernelFaults.h"
 #include "stn/Compiler/MLIRGen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -26,9 +27,11 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 
 #include <fmt/format.h>
@@ -100,6 +103,64 @@ public:
     }
     Diags.error(f.file, e.range(), "internal compiler error: unknown GPU intrinsic");
     return false;
+  }
+
+  void raise(OpBuilder &b, Location l, int32_t kind, int32_t begin, int32_t end,
+             llvm::StringRef text, llvm::ArrayRef<Value> values) override {
+    auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
+    auto c32 = [&](int64_t v) -> Value { return b.create<arith::ConstantIntOp>(l, v, 32); };
+    auto c64 = [&](int64_t v) -> Value { return b.create<arith::ConstantIntOp>(l, v, 64); };
+    size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
+    SmallVector<Value> padded(values.begin(), values.begin() + n);
+    while (padded.size() < static_cast<size_t>(kMaxFaultValues))
+      padded.push_back(c64(0));
+    if (Simulate) {
+      // CPU code: the text is a C string of the module, as for _stn_raise.
+      SmallVector<Value> args = {c32(kind), c32(begin), c32(end), faultText(b, l, text),
+                                 c64(static_cast<int64_t>(n))};
+      args.append(padded.begin(), padded.end());
+      runtimeCall(b, l, GPUSimRaiseFunction, args, {});
+      return;
+    }
+    // The text's index in the module's list (the runtime gets the list
+    // with the kernel's binary).
+    llvm::SmallVector<mlir::Attribute> texts;
+    if (auto a = module->getAttrOfType<mlir::ArrayAttr>(GPUFaultTextsAttr))
+      texts.assign(a.begin(), a.end());
+    auto textAttr = b.getStringAttr(text);
+    int64_t textIndex = llvm::find(texts, textAttr) - texts.begin();
+    if (textIndex == static_cast<int64_t>(texts.size())) {
+      texts.push_back(textAttr);
+      module->setAttr(GPUFaultTextsAttr, b.getArrayAttr(texts));
+    }
+    auto i64 = b.getI64Type();
+    auto recordT = mlir::MemRefType::get({GpuFaultWords}, i64);
+    if (!module.lookupSymbol(GpuFaultRecord)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      // Public, so that the driver finds it by name (cuModuleGetGlobal).
+      auto zeros = mlir::DenseElementsAttr::get(mlir::RankedTensorType::get({GpuFaultWords}, i64),
+                                                b.getI64IntegerAttr(0).getValue());
+      b.create<memref::GlobalOp>(l, GpuFaultRecord, b.getStringAttr("public"), recordT, zeros,
+                                 /*constant=*/false, b.getI64IntegerAttr(8));
+    }
+    Value record = b.create<memref::GetGlobalOp>(l, recordT, GpuFaultRecord);
+    auto at = [&](int word) -> Value { return b.create<arith::ConstantIndexOp>(l, word); };
+    Value old = b.create<memref::AtomicRMWOp>(l, arith::AtomicRMWKind::assign, c64(1), record,
+                                              mlir::ValueRange{at(GpuFaultClaimed)});
+    Value first = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, old, c64(0));
+    auto ifFirst = b.create<mlir::scf::IfOp>(l, first, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifFirst.getThenRegion().front());
+    SmallVector<std::pair<int, Value>> words = {{GpuFaultKind, c64(kind)},
+                                                {GpuFaultBegin, c64(begin)},
+                                                {GpuFaultEnd, c64(end)},
+                                                {GpuFaultText, c64(textIndex)},
+                                                {GpuFaultCount, c64(static_cast<int64_t>(n))}};
+    for (size_t i = 0; i < padded.size(); ++i)
+      words.push_back({GpuFaultValues + static_cast<int>(i), padded[i]});
+    for (auto &[word, v] : words)
+      b.create<memref::StoreOp>(l, v, record, mlir::ValueRange{at(word)});
   }
 
   Value launchIndex(OpBuilder &b, Location l, GpuOp op, unsigned dim) override {
@@ -340,14 +401,6 @@ bool checkGPUCode(mlir::ModuleOp module, const TypedFunction &entry, DiagnosticE
     if (!ok || !c.getCallee().starts_with("_stn_") || c.getCallee().starts_with("_stn_sim_"))
       return;
     ok = false;
-    if (c.getCallee() == "_stn_raise") {
-      diags.error(entry.file, sourceRangeOf(c.getLoc(), *entry.file),
-                  "raise and assert are not supported in GPU code (called from GPU kernel '" +
-                      entry.def->name + "')",
-                  "check the inputs on the host before the launch, or write an error code "
-                  "into an array argument");
-      return;
-    }
     bool random = c.getCallee().starts_with("_stn_random");
     diags.error(entry.file, sourceRangeOf(c.getLoc(), *entry.file),
                 std::string(random ? "random numbers are" : "this is") +

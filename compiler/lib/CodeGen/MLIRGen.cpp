@@ -622,18 +622,15 @@ private:
                             const std::function<SmallVector<Value>()> &elseFn);
   bool isNonNegative(const ast::Expr &e);
 
-  // Errors raised at run time (stn/Compiler/KernelFaults.h). GPU code
-  // raises nothing.
-  bool canRaise() const;
+  // Errors raised at run time (stn/Compiler/KernelFaults.h): CPU code
+  // calls _stn_raise, GPU code records them (GPUIntrinsicEmitter::raise).
   /// boundscheck=True (or STN_BOUNDSCHECK=1, applied by Sema).
-  bool boundsChecked() const { return canRaise() && F.decl && F.decl->options.boundscheck; }
+  bool boundsChecked() const { return F.decl && F.decl->options.boundscheck; }
   /// error_model="python": integer division by zero raises (@jit kernels;
-  /// ufuncs, gufuncs and stencils follow NumPy, as in Numba).
-  bool pythonErrors() const {
-    return canRaise() && F.decl && F.decl->kind == KernelKind::Jit &&
-           F.decl->options.errorModel == "python";
-  }
-  /// Calls _stn_raise where `fail` holds, reporting CurRange. `values` are
+  /// ufuncs, gufuncs and stencils follow NumPy, as in Numba). GPU code
+  /// follows NumPy, as numba.cuda does.
+  bool pythonErrors() const;
+  /// Reports a fault where `fail` holds, at CurRange. `values` are
   /// index or integer values (widened to i64); at most kMaxFaultValues.
   void raiseIf(Value fail, KernelFaultKind kind, llvm::StringRef text,
                llvm::ArrayRef<Value> values);
@@ -3508,8 +3505,7 @@ void FunctionGen::genParallelFor(const ast::For &s, const ForInfo &info, Value s
   Region = savedRegion;
   setBlock(outer);
   // An error raised on a thread of the team is reported now (KernelFaults.h).
-  if (canRaise())
-    MG.callRuntime(B, l, "_stn_check_raised", {}, {});
+  MG.callRuntime(B, l, "_stn_check_raised", {}, {});
 
   // Combine the partials in chunk order: p[0] op p[1] op ... (p[0] started
   // from the value before the loop); no chunks: the value before the loop.
@@ -3956,15 +3952,16 @@ void FunctionGen::genRaise(const ast::Stmt &s) {
   stopAfterRaise();
 }
 
-/// Where _stn_raise returned: the end of the parallel loop's iteration, or
-/// the function's return with zeros and empty arrays (on the heap: the
-/// caller may free them).
+/// Where _stn_raise returned (or a GPU thread raised): the end of the
+/// parallel loop's iteration, or the function's return with zeros and
+/// empty arrays (on the heap, where the caller may free them; GPU code
+/// frees nothing and cannot allocate).
 void FunctionGen::stopAfterRaise() {
   if (ParallelDepth > 0 && !Loops.empty()) {
     branch(Loops.front().continueTo);
     return;
   }
-  B.create<func::ReturnOp>(CurLoc, defaultValue(ResultT, /*onHeap=*/true).leaves);
+  B.create<func::ReturnOp>(CurLoc, defaultValue(ResultT, /*onHeap=*/!MG.Gpu).leaves);
   Cur = nullptr;
 }
 
@@ -3974,7 +3971,7 @@ void FunctionGen::stopAfterRaise() {
 /// arrays), the count has grown and the caller stops as well rather than
 /// index them (stopIfCalleeRaised).
 Value FunctionGen::raiseCountBefore(const TypedFunction &callee) {
-  if (!canRaise() || !Cur || B.getInsertionBlock() != Cur || !callee.resultType.hasArrayLeaf() ||
+  if (MG.Gpu || !Cur || B.getInsertionBlock() != Cur || !callee.resultType.hasArrayLeaf() ||
       !MG.mayRaise(&callee))
     return {};
   return MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()});
@@ -4030,27 +4027,18 @@ CGValue FunctionGen::expr(const ast::Expr &e) {
 // Errors raised at run time
 //===----------------------------------------------------------------------===//
 
-bool FunctionGen::canRaise() const { return !MG.Gpu && F.kind != KernelKind::Gpu; }
+bool FunctionGen::pythonErrors() const {
+  return !MG.Gpu && F.decl && F.decl->kind == KernelKind::Jit &&
+         F.decl->options.errorModel == "python";
+}
 
 void FunctionGen::raiseIf(Value fail, KernelFaultKind kind, llvm::StringRef text,
                           llvm::ArrayRef<Value> values) {
   ifThen(fail, [&] {
     auto i64 = B.getI64Type();
-    // One NUL-terminated constant per distinct text and module.
-    std::string cstr = text.str();
-    cstr.push_back('\0');
-    std::string name = "__stn_fault_text_" + llvm::utohexstr(llvm::hash_value(text));
-    Value str;
-    if (auto g = Module.lookupSymbol<mlir::LLVM::GlobalOp>(name))
-      str = B.create<mlir::LLVM::AddressOfOp>(CurLoc, g);
-    else
-      str = mlir::LLVM::createGlobalString(CurLoc, B, name, cstr, mlir::LLVM::Linkage::Internal);
-    SmallVector<Value> args = {
-        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(kind), 32),
-        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.begin), 32),
-        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.end), 32), str};
+    // The values as i64, padded with zeros to kMaxFaultValues.
     size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
-    args.push_back(B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(n), 64));
+    SmallVector<Value> v64;
     for (size_t i = 0; i < static_cast<size_t>(kMaxFaultValues); ++i) {
       Value v = i < n ? values[i] : Value();
       if (!v)
@@ -4059,8 +4047,21 @@ void FunctionGen::raiseIf(Value fail, KernelFaultKind kind, llvm::StringRef text
         v = B.create<arith::IndexCastOp>(CurLoc, i64, v);
       else if (v.getType() != i64)
         v = B.create<arith::ExtSIOp>(CurLoc, i64, v);
-      args.push_back(v);
+      v64.push_back(v);
     }
+    if (MG.Gpu) {
+      // GPU code records the fault for the runtime to read after the launch.
+      MG.Gpu->raise(B, CurLoc, static_cast<int32_t>(kind), static_cast<int32_t>(CurRange.begin),
+                    static_cast<int32_t>(CurRange.end), text, llvm::ArrayRef(v64).take_front(n));
+      return;
+    }
+    Value str = faultText(B, CurLoc, text);
+    SmallVector<Value> args = {
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(kind), 32),
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.begin), 32),
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.end), 32), str,
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(n), 64)};
+    args.append(v64.begin(), v64.end());
     MG.callRuntime(B, CurLoc, "_stn_raise", args, {});
   });
 }
@@ -4845,7 +4846,7 @@ CGValue FunctionGen::call(const ast::Call &c) {
 Value FunctionGen::checkCallShapes(const ast::Call &c, const TypedFunction &callee,
                                    const std::vector<CGValue> &args) {
   const KernelDecl *k = callee.decl;
-  if (!k || !canRaise() || k->kind == KernelKind::Jit || k->kind == KernelKind::Gpu)
+  if (!k || k->kind == KernelKind::Jit || k->kind == KernelKind::Gpu)
     return {};
   SourceRange saved = CurRange;
   CurRange = c.range();
@@ -5270,19 +5271,17 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
     a.reads.append(p.reads.begin(), p.reads.end());
   }
   a.shape = broadcastShape(shapes, t.rank());
-  if (canRaise()) {
-    // Each array operand against the first: "shapes (3,) (4,)".
-    const LazyArray *first = nullptr;
-    for (auto &p : parts) {
-      if (p.shape.empty())
-        continue;
-      if (!first) {
-        first = &p;
-        continue;
-      }
-      raiseIf(broadcastFails(first->shape, p.shape, a.shape), KernelFaultKind::Broadcast, "",
-              shapePair(first->shape, p.shape));
+  // Each array operand against the first: "shapes (3,) (4,)".
+  const LazyArray *first = nullptr;
+  for (auto &p : parts) {
+    if (p.shape.empty())
+      continue;
+    if (!first) {
+      first = &p;
+      continue;
     }
+    raiseIf(broadcastFails(first->shape, p.shape, a.shape), KernelFaultKind::Broadcast, "",
+            shapePair(first->shape, p.shape));
   }
   auto shared = std::make_shared<std::vector<LazyArray>>(std::move(parts));
   a.prepare = [shared](mlir::ValueRange out) {
@@ -6031,7 +6030,7 @@ void FunctionGen::assignArray(const ast::Subscript &target, LazyArray src, Value
   SmallVector<Value> shape;
   for (unsigned d = 0; d < F.typeOf(target).rank(); ++d)
     shape.push_back(B.create<memref::DimOp>(CurLoc, view, d));
-  if (canRaise() && !src.shape.empty() && src.shape.size() <= shape.size()) {
+  if (!src.shape.empty() && src.shape.size() <= shape.size()) {
     // The value must broadcast to the target (NumPy's rule); where the
     // raise returns (in a parallel region) nothing is copied.
     SourceRange saved = CurRange;
@@ -6073,8 +6072,6 @@ Value FunctionGen::maskGather(const ast::Subscript &s) {
 
 Value FunctionGen::maskMismatch(const LazyArray &mask, SmallVector<Value> &shape,
                                 llvm::StringRef name) {
-  if (!canRaise())
-    return Value();
   Value bad = constBool(false);
   for (size_t d = 0; d < shape.size(); ++d) {
     Value wrong =
@@ -6131,16 +6128,14 @@ void FunctionGen::maskStore(const ast::Subscript &s, const CGValue &v) {
     src = snapshot(v.single(), v.type, dest, {n}, copied);
     // NumPy: as many values as selected elements, or one for all of them.
     single = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(1));
-    if (canRaise()) {
-      Value count = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
-                                                 reduce(mask, Builtin::Sum, ScalarKind::I64));
-      Value bad = B.create<arith::AndIOp>(
-          CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, n, count),
-          logicalNot(single));
-      raiseIf(bad, KernelFaultKind::AssignShape,
-              name ? llvm::StringRef(name->id) : llvm::StringRef("array"),
-              shapePair({n}, {count}));
-    }
+    Value count = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
+                                               reduce(mask, Builtin::Sum, ScalarKind::I64));
+    Value bad = B.create<arith::AndIOp>(
+        CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, n, count),
+        logicalNot(single));
+    raiseIf(bad, KernelFaultKind::AssignShape,
+            name ? llvm::StringRef(name->id) : llvm::StringRef("array"),
+            shapePair({n}, {count}));
   }
   CurRange = saved;
   mask.prepare(shape);
@@ -6224,10 +6219,8 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
       Value given = toIndex(v.single(), v.type.scalarKind());
       Value i = isNonNegative(*comps[d]) ? given
                                           : wrapIndex(given, v.type.scalarKind(), ax.extent);
-      if (canRaise()) {
-        Value out = indexOutOfBounds(s, fi.base, rank, d, i, given, KernelFaultKind::IndexArray);
-        bad = B.create<arith::OrIOp>(CurLoc, bad, out);
-      }
+      Value out = indexOutOfBounds(s, fi.base, rank, d, i, given, KernelFaultKind::IndexArray);
+      bad = B.create<arith::OrIOp>(CurLoc, bad, out);
       ax.index = i;
       continue;
     }
@@ -6268,12 +6261,11 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
   for (auto &ia : *arrays)
     shapes.push_back(ia.shape);
   SmallVector<Value> bShape = broadcastShape(shapes, bRank);
-  if (canRaise())
-    for (size_t j = 1; j < arrays->size(); ++j) {
-      Value fails = broadcastFails(shapes[0], shapes[j], bShape);
-      raiseIf(fails, KernelFaultKind::IndexShapes, "", shapePair(shapes[0], shapes[j]));
-      bad = B.create<arith::OrIOp>(CurLoc, bad, fails);
-    }
+  for (size_t j = 1; j < arrays->size(); ++j) {
+    Value fails = broadcastFails(shapes[0], shapes[j], bShape);
+    raiseIf(fails, KernelFaultKind::IndexShapes, "", shapePair(shapes[0], shapes[j]));
+    bad = B.create<arith::OrIOp>(CurLoc, bad, fails);
+  }
   // A gather checks every index in a pass of its own before it reads an
   // element: the count of bad ones (a loop that vectorizes), and only where
   // it is not 0 a loop that raises with the first. So the loop that reads
@@ -6282,7 +6274,7 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
   // a C++ loop with the check inline, against 1.33x with it inline here).
   // A store checks each index where it stores (stores do not wait for
   // their cache misses; a second pass over the indices would cost more).
-  for (unsigned d = 0; d < rank && canRaise() && !forStore; ++d) {
+  for (unsigned d = 0; d < rank && !forStore; ++d) {
     const Axis &ax = (*axes)[d];
     if (ax.kind != Axis::Array || isBool(F.typeOf(*comps[d]).scalarKind()))
       continue; // a boolean index's positions are in bounds
@@ -6316,13 +6308,12 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
   fi.shape.append(sliceShape.begin() + at, sliceShape.end());
   // Where a check raised and returned (in a parallel region), nothing is
   // selected.
-  if (canRaise())
-    for (Value &e : fi.shape)
-      e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
+  for (Value &e : fi.shape)
+    e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
   CurRange = saved;
   Value baseMem = fi.base;
   const ast::Subscript *sub = &s;
-  bool inlineChecks = forStore && canRaise();
+  bool inlineChecks = forStore;
   SourceRange range = fi.range;
   fi.select = [this, axes, arrays, at, bRank, rank, baseMem, sub, inlineChecks,
                range](mlir::ValueRange ivs, const FancyIndex::Use &use) {
@@ -6377,11 +6368,8 @@ Value FunctionGen::maskPositions(const ast::Expr &m, unsigned axis, Value n,
                                  llvm::StringRef name, Value &bad) {
   LazyArray mask = lazy(m);
   // maskMismatch would name axis 0 of the 1-d mask: check it here.
-  bad = Value();
-  if (canRaise()) {
-    bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, mask.shape[0], n);
-    raiseIf(bad, KernelFaultKind::MaskLength, name, {constIndex(axis), n, mask.shape[0]});
-  }
+  bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, mask.shape[0], n);
+  raiseIf(bad, KernelFaultKind::MaskLength, name, {constIndex(axis), n, mask.shape[0]});
   Value unused;
   return compress(
       mask, {mask.shape[0]}, Type::array(ScalarKind::I64, 1, Type::Layout::C), name,
@@ -6412,18 +6400,16 @@ void FunctionGen::fancyStore(FancyIndex &fi, const CGValue &v) {
   ScalarKind k = fi.baseType.scalarKind(), vk = v.type.scalarKind();
   Value src, copied;
   if (v.type.isArray()) {
-    if (canRaise()) {
-      SmallVector<Value> vs;
-      for (unsigned d = 0; d < v.type.rank(); ++d)
-        vs.push_back(B.create<memref::DimOp>(CurLoc, v.single(), d));
-      SourceRange saved = CurRange;
-      CurRange = fi.range;
-      Value bad = broadcastFails(vs, {}, fi.shape);
-      raiseIf(bad, KernelFaultKind::IndexValue, fi.name, shapePair(vs, fi.shape));
-      for (Value &e : fi.shape)
-        e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
-      CurRange = saved;
-    }
+    SmallVector<Value> vs;
+    for (unsigned d = 0; d < v.type.rank(); ++d)
+      vs.push_back(B.create<memref::DimOp>(CurLoc, v.single(), d));
+    SourceRange saved = CurRange;
+    CurRange = fi.range;
+    Value bad = broadcastFails(vs, {}, fi.shape);
+    raiseIf(bad, KernelFaultKind::IndexValue, fi.name, shapePair(vs, fi.shape));
+    for (Value &e : fi.shape)
+      e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
+    CurRange = saved;
     src = snapshot(v.single(), v.type, fi.base, fi.shape, copied);
   }
   forEach(fi.shape, [&](mlir::ValueRange ivs) {
@@ -6544,5 +6530,15 @@ mlir::MemRefType mlirArrayType(mlir::MLIRContext &ctx, const Type &t) {
 }
 
 mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k) { return storageType(&ctx, k); }
+
+mlir::Value faultText(OpBuilder &b, mlir::Location loc, llvm::StringRef text) {
+  auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
+  std::string name = "__stn_fault_text_" + llvm::utohexstr(llvm::hash_value(text));
+  if (auto g = module.lookupSymbol<mlir::LLVM::GlobalOp>(name))
+    return b.create<mlir::LLVM::AddressOfOp>(loc, g);
+  std::string cstr = text.str();
+  cstr.push_back('\0');
+  return mlir::LLVM::createGlobalString(loc, b, name, cstr, mlir::LLVM::Linkage::Internal);
+}
 
 } // namespace stn

@@ -9,6 +9,7 @@
 
 #include "stn/Compiler/GPUPipeline.h"
 #include "stn/Compiler/GPUGen.h"
+#include "stn/Compiler/KernelFaults.h"
 #include "stn/Compiler/MLIRGen.h"
 #include "stn/Compiler/Passes.h"
 
@@ -18,6 +19,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -433,6 +435,11 @@ static bool compileGPUIn(mlir::MLIRContext &ctx, const TypedFunction &f,
   auto module = buildGPUModule(ctx, f, out.writes, diags);
   if (!module)
     return false;
+  // Where its code may raise: the fault record and its texts.
+  module->walk([&](mlir::memref::GlobalOp g) { out.faults |= g.getSymName() == GpuFaultRecord; });
+  if (auto texts = (*module)->getAttrOfType<mlir::ArrayAttr>(GPUFaultTextsAttr))
+    for (mlir::Attribute t : texts)
+      out.faultTexts.push_back(llvm::cast<mlir::StringAttr>(t).getValue().str());
   bool fastmath = f.decl && f.decl->options.fastmath;
   if (!lowerToNVVM(ctx, *module, opts, fastmath, diags) ||
       !serializeToPTX(ctx, *module, out.ptx, diags))

@@ -690,14 +690,6 @@ static std::string pythonRepr(const std::string &text) {
 /// are scalars shown when the error is raised.
 void FunctionChecker::checkRaise(const ast::Stmt &s, const std::string &cls,
                                  const std::vector<const ast::Expr *> &args, bool tuple) {
-  if (F.onGpu()) {
-    error(s.range(),
-          fmt::format("'{}' is not supported in GPU code",
-                      isa<ast::Assert>(&s) ? "assert" : "raise"),
-          "check the inputs on the host before the launch, or write an error code into an "
-          "array argument");
-    return;
-  }
   TypedFunction::RaisedError r;
   std::vector<std::string> parts;
   for (const ast::Expr *a : args) {
@@ -3838,10 +3830,10 @@ private:
                                                     "dtype", "identity", "signature",
                                                     "boundscheck", "nogil"};
     // numba.cuda.jit's options; debug/lineinfo/opt/inline/max_registers
-    // are accepted and ignored.
+    // are accepted and ignored. boundscheck is @jit's, for GPU code too.
     static const std::set<std::string> gpuOpts = {"device", "fastmath", "cache", "signature",
                                                   "debug", "lineinfo", "opt", "inline",
-                                                  "max_registers"};
+                                                  "max_registers", "boundscheck"};
     const std::set<std::string> &known = K.decorator == "kernel"         ? gpuOpts
                                          : K.kind == KernelKind::Jit     ? jitOpts
                                          : K.kind == KernelKind::Stencil ? stencilOpts

@@ -173,10 +173,12 @@ public:
 
   /// GPU kernels (@cuda.jit / @kernel, docs/gpu.md): runs `grid` blocks of
   /// `block` threads on the current device (gpu::setDevice). DeviceArrays
-  /// stay on the GPU and the launch returns without waiting, like Numba's;
-  /// host arrays are copied to the GPU, and those the kernel may write are
-  /// copied back before launch returns. Throws stn::Error for anything
-  /// wrong, including "no CUDA driver: ..." on machines without one.
+  /// stay on the GPU and the launch returns without waiting, like Numba's,
+  /// unless the kernel may raise (raise, assert, boundscheck): then it
+  /// waits and throws the first error a thread raised. Host arrays are
+  /// copied to the GPU, and those the kernel may write are copied back
+  /// before launch returns. Throws stn::Error for anything wrong, including
+  /// "no CUDA driver: ..." on machines without one.
   void launch(Dim3 grid, Dim3 block, const std::vector<GpuArg> &args) const;
   template <class... Args>
     requires(std::is_constructible_v<GpuArg, Args> && ...)

@@ -54,7 +54,20 @@ public:
   /// their threads' partial results in it.
   virtual mlir::Value sharedBuffer(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem,
                                    int64_t n, llvm::StringRef name) = 0;
+  /// Records a fault (KernelFaults.h) of `kind` at the byte range [begin,
+  /// end) of the source with `text` and `values` (i64, at most
+  /// kMaxFaultValues), unless another thread of the launch has recorded
+  /// one: on a GPU in the module's fault record, whose texts the module
+  /// lists in its GPUFaultTextsAttr; in the simulator with _stn_sim_raise.
+  /// The caller then ends the thread's work.
+  virtual void raise(mlir::OpBuilder &b, mlir::Location loc, int32_t kind, int32_t begin,
+                     int32_t end, llvm::StringRef text, llvm::ArrayRef<mlir::Value> values) = 0;
 };
+
+/// The attribute of the module that holds a GPU kernel whose code may
+/// raise: the texts of its faults (an array of strings, indexed by the
+/// fault record's GpuFaultText word).
+constexpr const char *GPUFaultTextsAttr = "stn.gpu_fault_texts";
 
 /// The emitter GPU compilations pass to generateMLIR.
 std::unique_ptr<GPUIntrinsicEmitter> createGPUIntrinsicEmitter(DiagnosticEngine &diags);
@@ -69,6 +82,7 @@ std::unique_ptr<GPUIntrinsicEmitter> createGPUIntrinsicEmitter(DiagnosticEngine 
 std::unique_ptr<GPUIntrinsicEmitter> createGPUSimulatorEmitter(DiagnosticEngine &diags);
 constexpr const char *GPUSimIndexFunction = "_stn_sim_index";
 constexpr const char *GPUSimBarrierFunction = "_stn_sim_syncthreads";
+constexpr const char *GPUSimRaiseFunction = "_stn_sim_raise";
 
 /// Rejects what GPU code cannot do, with a diagnostic at the offending
 /// expression of the module MLIRGen produced for `entry`: allocating device

@@ -12,6 +12,8 @@
 // symbol. Each scalar argument is one parameter; each array argument is
 // its memref descriptor spelled out: allocated pointer, aligned pointer,
 // offset, sizes[rank], strides[rank] (offset and strides in elements).
+// A kernel whose code may raise has a global fault record (KernelFaults.h)
+// that the runtime reads after each launch.
 //
 // No MLIR or LLVM types here: libstn includes this header (Backend.h).
 //
@@ -40,6 +42,10 @@ struct GPUBinary {
   /// Per parameter: the kernel may write through this array (host arrays
   /// are copied back only then).
   std::vector<bool> writes;
+  /// The module has a fault record (KernelFaults.h: its code may raise), and
+  /// the texts its GpuFaultText word indexes.
+  bool faults = false;
+  std::vector<std::string> faultTexts;
 };
 
 struct GPUOptions {

@@ -13,6 +13,17 @@
 // parallel regions; elsewhere it does, and the kernel must go on with safe
 // values. After each parallel region kernels call _stn_check_raised().
 //
+// GPU code cannot call the host. A GPU thread that detects a fault records
+// it in a global of its module (GpuFaultRecord) unless another thread of
+// the launch did so first, and ends (its kernel returns; in a GPU loop, its
+// iteration); the runtime reads the record after the launch
+// (runtime/lib/Cuda.cpp). In the CUDA simulator the kernel calls
+//
+//   void _stn_sim_raise(int32_t kind, int32_t begin, int32_t end,
+//                       const char *text, int64_t n, int64_t v0, ..., int64_t v9)
+//
+// instead, which keeps the first fault of the launch (CudaSim.cpp).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef STN_COMPILER_KERNELFAULTS_H
@@ -60,6 +71,25 @@ constexpr char kRaisedValue = '\x01';
 
 /// How many values _stn_raise takes (unused ones are 0).
 constexpr int kMaxFaultValues = 10;
+
+/// The fault record of a GPU kernel's module: a global of GpuFaultWords
+/// int64 words, zero while no thread has raised. A thread that raises
+/// exchanges word GpuFaultClaimed with 1 atomically; only the thread that
+/// read 0 back writes the rest: the kind, the source range, the index of
+/// the text in the kernel's GPUBinary::faultTexts, the number of values
+/// and the values (as for _stn_raise). The runtime reads it after a launch
+/// that may raise and zeroes it again once it has seen a fault.
+constexpr const char *GpuFaultRecord = "__stn_fault";
+enum GpuFaultWord : int {
+  GpuFaultClaimed = 0,
+  GpuFaultKind = 1,
+  GpuFaultBegin = 2,
+  GpuFaultEnd = 3,
+  GpuFaultText = 4,
+  GpuFaultCount = 5,
+  GpuFaultValues = 6, ///< kMaxFaultValues words from here
+  GpuFaultWords = GpuFaultValues + kMaxFaultValues,
+};
 
 } // namespace stn
 

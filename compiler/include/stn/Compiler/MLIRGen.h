@@ -14,12 +14,16 @@
 
 #include "stn/Compiler/Sema.h"
 
+#include "llvm/ADT/StringRef.h"
+
 namespace mlir {
 class Location;
 class MLIRContext;
 class MemRefType;
 class ModuleOp;
+class OpBuilder;
 class Type;
+class Value;
 template <typename OpTy> class OwningOpRef;
 } // namespace mlir
 
@@ -48,6 +52,11 @@ mlir::OwningOpRef<mlir::ModuleOp> generateMLIR(mlir::MLIRContext &ctx,
 /// shared and local arrays look the same.
 mlir::MemRefType mlirArrayType(mlir::MLIRContext &ctx, const Type &t);
 mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k);
+
+/// The address of `text` as a NUL-terminated constant of the module the
+/// builder inserts into (one per distinct text): the message argument of
+/// _stn_raise and _stn_sim_raise (KernelFaults.h).
+mlir::Value faultText(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef text);
 
 /// The source range in `file` of an MLIR location MLIRGen made (a
 /// FileLineColLoc: the first character), for diagnostics found after
