@@ -534,6 +534,7 @@ private:
     case ast::Expr::Kind::ImagLit:
     case ast::Expr::Kind::BoolLit:
     case ast::Expr::Kind::NoneLit:
+    case ast::Expr::Kind::EllipsisLit:
     case ast::Expr::Kind::StrLit:
     case ast::Expr::Kind::Unsupported:
       return;

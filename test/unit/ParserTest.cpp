@@ -1059,7 +1059,7 @@ TEST(Expressions, SubscriptsAndSlices) {
   EXPECT_EQ(expr("a[i + 1:j * 2:k]"),
             "(subscript (name a) (slice (binop + (name i) (int 1)) (binop * (name j) (int 2)) (name k)))");
   EXPECT_EQ(expr("a[..., 0]"),
-            "(subscript (name a) (tuple (unsupported \"ellipsis ('...')\") (int 0)))");
+            "(subscript (name a) (tuple (ellipsis) (int 0)))");
   auto file = std::make_shared<SourceFile>("e", "a[1:-1, ::2]");
   DiagnosticEngine d;
   auto e = parseExpression(file, d, 0, 12);

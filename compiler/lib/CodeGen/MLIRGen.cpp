@@ -755,6 +755,7 @@ private:
   /// A view of `s`'s base with integer and slice components (Python's
   /// slice rules); it aliases the base.
   Value sliceView(const ast::Subscript &s);
+  Value insertNewAxes(Value view, llvm::ArrayRef<bool> isNew, mlir::MemRefType want);
   void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
   void assignSlice(const ast::Subscript &target, const CGValue &v);
   /// target[...] = src for an array value, into `view` (null: target's).
@@ -5019,7 +5020,10 @@ bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value
   CGValue base = expr(*s.value);
   baseType = base.type;
   mem = base.single();
-  std::vector<const ast::Expr *> idx = ast::subscriptIndices(s);
+  // An element: one integer per axis (`...` may stand for none).
+  std::vector<const ast::Expr *> idx;
+  for (const TypedFunction::SubscriptItem &item : F.arraySubscript(s, baseType.rank()))
+    idx.push_back(item.expr);
   Value anyBad;
   for (size_t d = 0; d < idx.size(); ++d) {
     CGValue v = expr(*idx[d]);
@@ -5946,17 +5950,24 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
   CGValue base = expr(*s.value);
   Value mem = base.single();
   unsigned rank = base.type.rank();
-  std::vector<const ast::Expr *> comps = ast::subscriptIndices(s);
+  std::vector<TypedFunction::SubscriptItem> items = F.arraySubscript(s, rank);
   SmallVector<mlir::OpFoldResult> offsets, sizes, strides;
   SmallVector<int64_t> shape;
+  // Where the new axes go among the view's dimensions.
+  SmallVector<bool> isNew;
   Value anyBad;
-  for (unsigned d = 0; d < rank; ++d) {
+  unsigned d = 0;
+  for (const TypedFunction::SubscriptItem &item : items) {
+    if (item.newAxis) {
+      isNew.push_back(true);
+      continue;
+    }
     Value n = B.create<memref::DimOp>(CurLoc, mem, d);
-    if (d < comps.size() && !isa<ast::Slice>(comps[d])) {
-      CGValue v = expr(*comps[d]);
+    if (item.expr && !isa<ast::Slice>(item.expr)) {
+      CGValue v = expr(*item.expr);
       Value i = toIndex(v.single(), v.type.scalarKind());
       Value given = i;
-      if (!isNonNegative(*comps[d]))
+      if (!isNonNegative(*item.expr))
         i = wrapIndex(i, v.type.scalarKind(), n);
       if (boundsChecked()) {
         Value bad = indexOutOfBounds(s, mem, rank, d, i, given);
@@ -5966,11 +5977,12 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
       offsets.push_back(i);
       sizes.push_back(B.getIndexAttr(1));
       strides.push_back(B.getIndexAttr(1));
+      ++d;
       continue;
     }
-    if (d < comps.size()) {
+    if (item.expr) {
       Value lo, count, step;
-      sliceBounds(*static_cast<const ast::Slice *>(comps[d]), n, lo, count, step);
+      sliceBounds(*static_cast<const ast::Slice *>(item.expr), n, lo, count, step);
       offsets.push_back(lo);
       sizes.push_back(count);
       strides.push_back(step);
@@ -5980,6 +5992,8 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
       strides.push_back(B.getIndexAttr(1));
     }
     shape.push_back(mlir::ShapedType::kDynamic);
+    isNew.push_back(false);
+    ++d;
   }
   if (anyBad) {
     // Reached only where _stn_raise returned (inside a parallel region): an
@@ -5993,9 +6007,42 @@ Value FunctionGen::sliceView(const ast::Subscript &s) {
   Value view = B.create<memref::SubViewOp>(CurLoc, llvm::cast<mlir::MemRefType>(vt), mem, offsets,
                                            sizes, strides);
   mlir::MemRefType want = memrefType(Ctx, F.typeOf(s));
+  if (std::find(isNew.begin(), isNew.end(), true) != isNew.end())
+    return insertNewAxes(view, isNew, want);
   if (view.getType() != want)
     view = B.create<memref::CastOp>(CurLoc, want, view);
   return view;
+}
+
+/// `view` with an axis of length 1 inserted wherever `isNew` says (one
+/// entry per dimension of the result, of type `want`). The new axes get
+/// the strides a C-contiguous array would have there, so that a view that
+/// was contiguous stays so.
+Value FunctionGen::insertNewAxes(Value view, llvm::ArrayRef<bool> isNew, mlir::MemRefType want) {
+  auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, view);
+  SmallVector<Value> sizes, strides;
+  unsigned from = 0;
+  for (bool n : isNew) {
+    sizes.push_back(n ? constIndex(1) : meta.getSizes()[from]);
+    strides.push_back(n ? Value() : meta.getStrides()[from]);
+    from += n ? 0 : 1;
+  }
+  for (size_t j = isNew.size(); j-- > 0;)
+    if (!strides[j])
+      strides[j] = j + 1 == isNew.size()
+                       ? constIndex(1)
+                       : B.create<arith::MulIOp>(CurLoc, strides[j + 1], sizes[j + 1]).getResult();
+  SmallVector<mlir::OpFoldResult> sizeOfr(sizes.begin(), sizes.end()),
+      strideOfr(strides.begin(), strides.end());
+  // Static strides of the result type (the innermost one of a C array).
+  auto [wantStrides, wantOffset] = mlir::getStridesAndOffset(want);
+  for (size_t j = 0; j < strideOfr.size(); ++j)
+    if (!mlir::ShapedType::isDynamic(wantStrides[j]))
+      strideOfr[j] = B.getIndexAttr(wantStrides[j]);
+  (void)wantOffset;
+  return B.create<memref::ReinterpretCastOp>(CurLoc, want, meta.getBaseBuffer(),
+                                             mlir::OpFoldResult(meta.getOffset()), sizeOfr,
+                                             strideOfr);
 }
 
 /// target[...] = v: a scalar fills the view; an array is broadcast into it
@@ -6181,28 +6228,39 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
   fi.range = s.range();
   const unsigned rank = base.type.rank();
   const unsigned at = F.fancy.at(&s);
-  std::vector<const ast::Expr *> comps = ast::subscriptIndices(s);
+  std::vector<TypedFunction::SubscriptItem> items = F.arraySubscript(s, rank);
   SourceRange saved = CurRange;
   CurRange = s.range();
-  // Per axis of the base: a slice (lo + i * step over a result axis), an
+  // Per item of the subscript: a slice of axis `axis` of the base (lo + i *
+  // step over a result axis), a new axis (a result axis of length 1), an
   // integer, or one of the index arrays.
   struct Axis {
-    enum { Slice, Int, Array } kind;
+    enum { Slice, New, Int, Array } kind;
+    unsigned axis = 0;
+    const ast::Expr *expr = nullptr;
     Value lo, step, index, extent;
     size_t array = 0;
   };
-  auto axes = std::make_shared<std::vector<Axis>>(rank);
+  auto axes = std::make_shared<std::vector<Axis>>(items.size());
   auto arrays = std::make_shared<std::vector<LazyArray>>();
   SmallVector<Value> sliceShape;
   Value bad = constBool(false);
-  for (unsigned d = 0; d < rank; ++d) {
-    Axis &ax = (*axes)[d];
-    ax.extent = B.create<memref::DimOp>(CurLoc, fi.base, d);
-    if (d >= comps.size() || isa<ast::Slice>(comps[d])) {
+  unsigned d = 0;
+  for (size_t j = 0; j < items.size(); ++j) {
+    Axis &ax = (*axes)[j];
+    ax.expr = items[j].expr;
+    if (items[j].newAxis) {
+      ax.kind = Axis::New;
+      sliceShape.push_back(constIndex(1));
+      continue;
+    }
+    ax.axis = d++;
+    ax.extent = B.create<memref::DimOp>(CurLoc, fi.base, ax.axis);
+    if (!ax.expr || isa<ast::Slice>(ax.expr)) {
       ax.kind = Axis::Slice;
       Value count;
-      if (d < comps.size()) {
-        sliceBounds(*static_cast<const ast::Slice *>(comps[d]), ax.extent, ax.lo, count, ax.step);
+      if (ax.expr) {
+        sliceBounds(*static_cast<const ast::Slice *>(ax.expr), ax.extent, ax.lo, count, ax.step);
       } else {
         ax.lo = constIndex(0);
         ax.step = constIndex(1);
@@ -6211,15 +6269,16 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
       sliceShape.push_back(count);
       continue;
     }
-    Type it = F.typeOf(*comps[d]);
+    Type it = F.typeOf(*ax.expr);
     if (it.isScalar()) {
       // An integer next to index arrays: checked like them.
       ax.kind = Axis::Int;
-      CGValue v = expr(*comps[d]);
+      CGValue v = expr(*ax.expr);
       Value given = toIndex(v.single(), v.type.scalarKind());
-      Value i = isNonNegative(*comps[d]) ? given
+      Value i = isNonNegative(*ax.expr) ? given
                                           : wrapIndex(given, v.type.scalarKind(), ax.extent);
-      Value out = indexOutOfBounds(s, fi.base, rank, d, i, given, KernelFaultKind::IndexArray);
+      Value out = indexOutOfBounds(s, fi.base, rank, ax.axis, i, given,
+                                 KernelFaultKind::IndexArray);
       bad = B.create<arith::OrIOp>(CurLoc, bad, out);
       ax.index = i;
       continue;
@@ -6228,7 +6287,7 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
     ax.array = arrays->size();
     if (isBool(it.scalarKind())) {
       Value wrongLength;
-      Value pos = maskPositions(*comps[d], d, ax.extent, fi.name, wrongLength);
+      Value pos = maskPositions(*ax.expr, ax.axis, ax.extent, fi.name, wrongLength);
       if (wrongLength)
         bad = B.create<arith::OrIOp>(CurLoc, bad, wrongLength);
       fi.temporaries.push_back({pos, Value()});
@@ -6237,17 +6296,17 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
     }
     LazyArray ia;
     if (!forStore) {
-      ia = lazy(*comps[d]);
-    } else if (isElementwise(*comps[d])) {
+      ia = lazy(*ax.expr);
+    } else if (isElementwise(*ax.expr)) {
       // Computed into a new array before anything is stored.
-      Value copy = materialize(lazy(*comps[d]));
+      Value copy = materialize(lazy(*ax.expr));
       fi.temporaries.push_back({copy, Value()});
       ia = leaf(copy, Type::array(it.scalarKind(), it.rank(), Type::Layout::C));
     } else {
-      Value mem = expr(*comps[d]).single();
+      Value mem = expr(*ax.expr).single();
       SmallVector<Value> own;
-      for (unsigned j = 0; j < it.rank(); ++j)
-        own.push_back(B.create<memref::DimOp>(CurLoc, mem, j));
+      for (unsigned k = 0; k < it.rank(); ++k)
+        own.push_back(B.create<memref::DimOp>(CurLoc, mem, k));
       Value copied;
       Value snap = snapshot(mem, it, fi.base, own, copied);
       fi.temporaries.push_back({snap, copied});
@@ -6274,9 +6333,9 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
   // a C++ loop with the check inline, against 1.33x with it inline here).
   // A store checks each index where it stores (stores do not wait for
   // their cache misses; a second pass over the indices would cost more).
-  for (unsigned d = 0; d < rank && !forStore; ++d) {
-    const Axis &ax = (*axes)[d];
-    if (ax.kind != Axis::Array || isBool(F.typeOf(*comps[d]).scalarKind()))
+  for (size_t j = 0; j < axes->size() && !forStore; ++j) {
+    const Axis &ax = (*axes)[j];
+    if (ax.kind != Axis::Array || isBool(F.typeOf(*ax.expr).scalarKind()))
       continue; // a boolean index's positions are in bounds
     LazyArray ia = (*arrays)[ax.array];
     ScalarKind k = ia.type.scalarKind();
@@ -6294,7 +6353,7 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
       ia.prepare(ia.shape);
       forEach(ia.shape, [&](mlir::ValueRange ivs) {
         Value given = toIndex(ia.element(ivs), k);
-        indexOutOfBounds(s, fi.base, rank, d, wrapIndex(given, k, extent), given,
+        indexOutOfBounds(s, fi.base, rank, ax.axis, wrapIndex(given, k, extent), given,
                          KernelFaultKind::IndexArray);
       });
     });
@@ -6321,8 +6380,11 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
     Value anyBad;
     SmallVector<Value> bIvs(ivs.begin() + at, ivs.begin() + at + bRank);
     unsigned sliceAxis = 0;
-    for (unsigned d = 0; d < rank; ++d) {
-      const Axis &ax = (*axes)[d];
+    for (const Axis &ax : *axes) {
+      if (ax.kind == Axis::New) {
+        ++sliceAxis; // its index is 0
+        continue;
+      }
       if (ax.kind == Axis::Slice) {
         Value iv = ivs[sliceAxis < at ? sliceAxis : sliceAxis + bRank];
         ++sliceAxis;
@@ -6341,7 +6403,8 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
       if (inlineChecks) {
         SourceRange outer = CurRange;
         CurRange = range;
-        Value out = indexOutOfBounds(*sub, baseMem, rank, d, i, given, KernelFaultKind::IndexArray);
+        Value out =
+            indexOutOfBounds(*sub, baseMem, rank, ax.axis, i, given, KernelFaultKind::IndexArray);
         anyBad = anyBad ? B.create<arith::OrIOp>(CurLoc, anyBad, out) : out;
         CurRange = outer;
       }

@@ -154,6 +154,9 @@ void Printer::expr(const Expr *e) {
   case Expr::Kind::NoneLit:
     Out += "(none)";
     return;
+  case Expr::Kind::EllipsisLit:
+    Out += "(ellipsis)";
+    return;
   case Expr::Kind::StrLit:
     Out += "(str " + quoted(cast<StrLit>(*e).value) + ")";
     return;

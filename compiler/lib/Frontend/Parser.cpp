@@ -193,6 +193,7 @@ const char *describeNonTarget(const Expr &e) {
   case Expr::Kind::BoolLit:
     return llvm::cast<BoolLit>(e).value ? "True" : "False";
   case Expr::Kind::NoneLit: return "None";
+  case Expr::Kind::EllipsisLit: return "ellipsis";
   case Expr::Kind::Call: return "function call";
   case Expr::Kind::Compare: return "comparison";
   case Expr::Kind::IfExp: return "conditional expression";
@@ -1896,7 +1897,7 @@ ExprPtr Parser::parseAtom() {
     return parseStrings();
   case Tok::Ellipsis:
     advance();
-    return std::make_unique<Unsupported>(t.range, "ellipsis ('...')");
+    return std::make_unique<EllipsisLit>(t.range);
   case Tok::LParen:
     return parseParenAtom();
   case Tok::LBracket:

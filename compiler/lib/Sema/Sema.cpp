@@ -91,6 +91,19 @@ const ConstValue *TypedFunction::constOf(const ast::Expr &e) const {
   return it == consts.end() ? nullptr : &it->second;
 }
 
+std::vector<TypedFunction::SubscriptItem> TypedFunction::arraySubscript(const ast::Subscript &s,
+                                                                        unsigned rank) const {
+  auto it = subscriptItems.find(&s);
+  if (it != subscriptItems.end())
+    return it->second;
+  std::vector<SubscriptItem> items;
+  for (const ast::Expr *i : ast::subscriptIndices(s))
+    items.push_back({i, false});
+  while (items.size() < rank)
+    items.push_back({});
+  return items;
+}
+
 Program::~Program() = default;
 
 //===----------------------------------------------------------------------===//
@@ -478,6 +491,8 @@ private:
   Type name(const ast::Name &n);
   Type attribute(const ast::Attribute &a);
   Type subscript(const ast::Subscript &s);
+  /// `None`, `np.newaxis` or a `newaxis` imported from numpy.
+  bool isNewAxis(const ast::Expr &e) const;
   Type stencilAccess(const ast::Subscript &s, const ast::Name &base);
   Type call(const ast::Call &c);
   Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
@@ -1484,6 +1499,10 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
     return Type::scalar(ScalarKind::Bool);
   case ast::Expr::Kind::NoneLit:
     return Type::none();
+  case ast::Expr::Kind::EllipsisLit:
+    error(e.range(), "'...' is only valid as an index of an array",
+          "a[..., 0] takes every axis but the last whole");
+    return {};
   case ast::Expr::Kind::StrLit:
     error(e.range(), "strings are not supported in stn kernels");
     return {};
@@ -1706,7 +1725,8 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
     record(*s.index, Type::tuple({}));
   } else {
     idx.push_back(s.index.get());
-    if (!isa<ast::Slice>(s.index.get())) {
+    if (!isa<ast::Slice>(s.index.get()) && !isa<ast::EllipsisLit>(s.index.get()) &&
+        !isNewAxis(*s.index)) {
       // A boolean mask of the array's shape selects elements: a[a > 0] is
       // 1-dimensional. (A 1-d mask of a 2-d array selects rows, below.)
       Type it = expr(*s.index);
@@ -1718,17 +1738,66 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
       }
     }
   }
+  // `...` stands for as many whole axes as the other indices leave; new
+  // axes (None, np.newaxis) take none of the array's.
+  const ast::Expr *ellipsis = nullptr;
+  size_t newAxes = 0;
+  for (const ast::Expr *i : idx) {
+    if (isNewAxis(*i)) {
+      ++newAxes;
+    } else if (isa<ast::EllipsisLit>(i)) {
+      if (ellipsis) {
+        error(i->range(), "an index can only have a single ellipsis ('...')");
+        return {};
+      }
+      ellipsis = i;
+    }
+  }
+  const size_t real = idx.size() - newAxes - (ellipsis ? 1 : 0);
+  if (real > base.rank()) {
+    error(s.index->range(),
+          fmt::format("too many indices for array: array is {}-dimensional, but {} were "
+                      "indexed",
+                      base.rank(), real));
+    return {};
+  }
+  const unsigned ellipsisAxes = static_cast<unsigned>(base.rank() - real);
   bool ok = true;
-  unsigned kept = 0;
+  unsigned kept = 0;     // dimensions of the result from slices and new axes
+  unsigned keptAxes = 0; // axes of the array taken by slices
+  unsigned axis = 0;     // the array's axis the next index applies to
   bool contiguous = base.layout() == Type::Layout::C;
   // NumPy's advanced indexing: integer arrays (and 1-d boolean arrays,
   // their nonzero() positions) broadcast together; integers next to them
-  // count as advanced indices too.
+  // count as advanced indices too. Whether they are next to each other is
+  // decided on the indices as written (`...` and new axes separate them).
   unsigned arrays = 0, broadcastRank = 0;
   std::vector<size_t> advanced;
   unsigned slicesBeforeAdvanced = 0;
+  std::vector<TypedFunction::SubscriptItem> items;
+  auto wholeAxis = [&] {
+    if (advanced.empty())
+      ++slicesBeforeAdvanced;
+    ++kept;
+    ++keptAxes;
+    ++axis;
+    items.push_back({});
+  };
   for (size_t d = 0; d < idx.size(); ++d) {
     const ast::Expr *i = idx[d];
+    if (i == ellipsis) {
+      for (unsigned k = 0; k < ellipsisAxes; ++k)
+        wholeAxis();
+      continue;
+    }
+    if (isNewAxis(*i)) {
+      if (advanced.empty())
+        ++slicesBeforeAdvanced;
+      ++kept;
+      items.push_back({i, true});
+      continue;
+    }
+    items.push_back({i, false});
     if (auto *sl = dyn_cast<ast::Slice>(i)) {
       // A view: lower:upper:step, each an optional integer.
       for (const ast::ExprPtr *part : {&sl->lower, &sl->upper, &sl->step}) {
@@ -1753,15 +1822,18 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
       // taken whole and the first is taken with step 1.
       bool whole = !sl->lower && !sl->upper && !sl->step;
       bool unitStep = !sl->step || (foldIndex(*sl->step) && foldIndex(*sl->step)->i == 1);
-      if (d > 0 ? !whole : !unitStep)
+      if (axis > 0 ? !whole : !unitStep)
         contiguous = false;
       if (advanced.empty())
         ++slicesBeforeAdvanced;
       ++kept;
+      ++keptAxes;
+      ++axis;
       continue;
     }
-    if (d > 0 && kept > 0)
+    if (axis > 0 && keptAxes > 0)
       contiguous = false; // an integer after a slice skips a stride
+    ++axis;
     Type it = probed && i == s.index.get() ? *probed : expr(*i);
     if (!it.isValid()) {
       ok = false;
@@ -1791,34 +1863,52 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
       continue;
     }
     if (!it.isScalar() || !(isInteger(it.scalarKind()) || isBool(it.scalarKind()))) {
-      error(i->range(), fmt::format("array indices must be integers, slices or integer arrays, "
-                                    "not '{}'",
+      error(i->range(), fmt::format("array indices must be integers, slices, integer arrays, "
+                                    "None or ..., not '{}'",
                                     it.describe()));
       ok = false;
     }
   }
   if (!ok)
     return {};
-  if (idx.size() > base.rank()) {
-    error(s.index->range(),
-          fmt::format("too many indices for array: array is {}-dimensional, but {} were "
-                      "indexed",
-                      base.rank(), idx.size()));
-    return {};
+  while (axis < base.rank()) {
+    ++kept;
+    ++axis;
+    items.push_back({});
   }
-  unsigned rank = kept + static_cast<unsigned>(base.rank() - idx.size());
+  if ((ellipsis || newAxes) && Final)
+    F.subscriptItems[&s] = items;
   if (arrays > 0) {
     // A new array: the broadcast shape where the advanced indices stood if
     // they are adjacent, else in front (NumPy's rule).
     bool adjacent = advanced.back() - advanced.front() + 1 == advanced.size();
     if (Final)
       F.fancy[&s] = adjacent ? slicesBeforeAdvanced : 0;
-    return Type::array(base.scalarKind(), rank + broadcastRank, Type::Layout::C);
+    return Type::array(base.scalarKind(), kept + broadcastRank, Type::Layout::C);
   }
-  if (rank == 0)
+  if (kept == 0)
     return base.dtypeType();
-  return Type::array(base.scalarKind(), rank,
-                     contiguous ? Type::Layout::C : Type::Layout::Any);
+  return Type::array(base.scalarKind(), kept, contiguous ? Type::Layout::C : Type::Layout::Any);
+}
+
+bool FunctionChecker::isNewAxis(const ast::Expr &e) const {
+  if (isa<ast::NoneLit>(&e))
+    return true;
+  if (auto *a = dyn_cast<ast::Attribute>(&e)) {
+    auto *base = dyn_cast<ast::Name>(a->value.get());
+    if (!base || a->attr != "newaxis" || Vars.count(base->id))
+      return false;
+    auto m = P.ModuleAliases.find(base->id);
+    return m != P.ModuleAliases.end() && m->second == "numpy";
+  }
+  if (auto *n = dyn_cast<ast::Name>(&e)) {
+    if (Vars.count(n->id))
+      return false;
+    auto f = P.FromImports.find(n->id);
+    return f != P.FromImports.end() && f->second.first == "numpy" &&
+           f->second.second == "newaxis";
+  }
+  return false;
 }
 
 static std::optional<Builtin> randomBuiltin(const std::string &name, bool numpy);

@@ -93,6 +93,8 @@ private:
       return static_cast<const ast::BoolLit &>(e).value ? "True" : "False";
     case K::NoneLit:
       return "None";
+    case K::EllipsisLit:
+      return "...";
     case K::StrLit:
       return fmt::format("'{}'", static_cast<const ast::StrLit &>(e).value);
     case K::Name: {

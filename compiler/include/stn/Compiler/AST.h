@@ -44,7 +44,7 @@ const char *spelling(BoolOpKind k);
 class Expr {
 public:
   enum class Kind {
-    IntLit, FloatLit, ImagLit, BoolLit, NoneLit, StrLit,
+    IntLit, FloatLit, ImagLit, BoolLit, NoneLit, EllipsisLit, StrLit,
     Name, Attribute, Subscript, Slice, Call,
     BinOp, UnaryOp, Compare, BoolOp, IfExp, Tuple, List,
     Unsupported // a Python construct stn rejects (lambda, dict, ...)
@@ -106,6 +106,14 @@ class NoneLit : public Expr {
 public:
   explicit NoneLit(SourceRange r) : Expr(Kind::NoneLit, r) {}
   static bool classof(const Expr *e) { return e->kind() == Kind::NoneLit; }
+};
+
+/// `...`: valid only as an index of an array subscript (every axis it
+/// stands for, taken whole).
+class EllipsisLit : public Expr {
+public:
+  explicit EllipsisLit(SourceRange r) : Expr(Kind::EllipsisLit, r) {}
+  static bool classof(const Expr *e) { return e->kind() == Kind::EllipsisLit; }
 };
 
 /// String literal (decorator arguments, signatures, dtype names, docstrings).

@@ -263,6 +263,21 @@ struct TypedFunction {
   /// result dimension where the index arrays' broadcast shape goes (0
   /// where the advanced indices are not next to each other, as in NumPy).
   std::unordered_map<const ast::Expr *, unsigned> fancy;
+  /// One index of an array subscript, with `...` expanded: an index
+  /// expression (an integer, a slice, an index array), a whole axis (`expr`
+  /// null: what `...` stands for, or an axis after the last index), or a
+  /// new axis of length 1 (`None`, `np.newaxis`).
+  struct SubscriptItem {
+    const ast::Expr *expr = nullptr;
+    bool newAxis = false;
+  };
+  /// The items of every array subscript that has `...` or a new axis;
+  /// arraySubscript() gives the items of any array subscript.
+  std::unordered_map<const ast::Expr *, std::vector<SubscriptItem>> subscriptItems;
+  /// The items of array subscript `s` of an array of rank `rank`: one per
+  /// axis of the array, in order (trailing axes whole), plus the new axes
+  /// where they stand.
+  std::vector<SubscriptItem> arraySubscript(const ast::Subscript &s, unsigned rank) const;
   /// Whether subscript `e` copies the elements it selects (a mask or
   /// integer arrays) instead of giving a view or an element.
   bool copiesElements(const ast::Expr &e) const {
