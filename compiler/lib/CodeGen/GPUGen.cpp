@@ -512,8 +512,14 @@ std::vector<bool> writtenParameters(mlir::ModuleOp module, const TypedFunction &
     for (size_t i = 0; i < work.size() && !writes; ++i) {
       for (mlir::OpOperand &use : work[i].getUses()) {
         mlir::Operation *op = use.getOwner();
-        if (isa<memref::LoadOp, memref::DimOp, memref::ExtractStridedMetadataOp>(op))
+        if (isa<memref::LoadOp, memref::DimOp>(op))
           continue;
+        // The metadata are read; the base buffer may become a view again
+        // (memref.reinterpret_cast: broadcasts, new axes).
+        if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(op)) {
+          work.insert(meta.getBaseBuffer());
+          continue;
+        }
         if (isa<memref::CastOp, memref::SubViewOp, memref::ReinterpretCastOp,
                 memref::MemorySpaceCastOp, arith::SelectOp>(op)) {
           for (Value r : op->getResults())
