@@ -265,15 +265,19 @@ struct ModuleImpl {
   }
 
   /// Compiles `tf` into an object (`object`) exporting `symbol`, for the
-  /// CPU or, with `gpuSimulator`, as a GPU kernel for the CUDA simulator,
-  /// and links it into the JIT (keyed by `digest` unless empty).
+  /// CPU or, with `gpuSimulator`, as a GPU kernel for the CUDA simulator
+  /// (then `simWrites` gets the parameters it may write), and links it into
+  /// the JIT (keyed by `digest` unless empty).
   std::shared_ptr<CompiledSpec> compileAndLink(const KernelDecl &k, const TypedFunction &tf,
                                                const std::string &symbol,
                                                const std::string &digest, bool gpuSimulator,
-                                               std::string &object) {
+                                               std::string &object,
+                                               std::vector<bool> *simWrites = nullptr) {
     DiagnosticEngine diags;
     unsigned opt = engine->options.optLevel;
-    bool ok = gpuSimulator ? backend().compileGPUSimulator(tf, symbol, opt, object, diags)
+    std::vector<bool> unused;
+    bool ok = gpuSimulator ? backend().compileGPUSimulator(tf, symbol, opt, object,
+                                                           simWrites ? *simWrites : unused, diags)
                            : backend().compileToObject(tf, symbol, opt, object, diags);
     engine->cache->noteCompilation();
     if (!ok)
@@ -296,7 +300,9 @@ struct ModuleImpl {
     std::string symbol =
         fmt::format("__stn_sim_{}_{}", engine->counter.fetch_add(1), tf->symbol);
     std::string object;
-    auto compiled = compileAndLink(k, *tf, symbol, std::string(), /*gpuSimulator=*/true, object);
+    std::vector<bool> writes;
+    auto compiled =
+        compileAndLink(k, *tf, symbol, std::string(), /*gpuSimulator=*/true, object, &writes);
     auto sim = std::make_shared<SimKernel>();
     sim->entry = compiled->fn;
     sim->code = compiled;
@@ -314,9 +320,9 @@ struct ModuleImpl {
     spec.argTypes = tf->argTypes;
     spec.binary.arch = "sim";
     spec.binary.kernelName = tf->symbol;
-    // Without the GPU compilation's analysis every host array is copied
-    // back (device memory is host memory here: that only costs a copy).
-    spec.binary.writes.assign(tf->argTypes.size(), true);
+    // The same host arrays are copied back as after a GPU launch, so that
+    // the simulator's tests check the analysis (writtenParameters).
+    spec.binary.writes = std::move(writes);
   }
 
   /// What a call of the `@jit(target="cuda")` kernel `k` needs besides its

@@ -76,8 +76,10 @@ bool emitGPUStageImpl(const TypedFunction &f, int stage, const std::string &arch
 }
 
 bool compileGPUSimulatorImpl(const TypedFunction &f, const std::string &symbol,
-                             unsigned optLevel, std::string &object, DiagnosticEngine &diags) {
-  return compileToObjectImpl(f, symbol, optLevel, object, diags, /*gpuSimulator=*/true);
+                             unsigned optLevel, std::string &object, std::vector<bool> &writes,
+                             DiagnosticEngine &diags) {
+  return compileToObjectImpl(f, symbol, optLevel, object, diags, /*gpuSimulator=*/true) &&
+         gpuWrittenParameters(f, writes, diags);
 }
 
 bool compileCPUImpl(const TypedFunction &f, const std::string &symbol, unsigned optLevel,

@@ -351,6 +351,19 @@ static bool emitGPUStageIn(mlir::MLIRContext &ctx, const TypedFunction &f, IRSta
 static bool compileGPUIn(mlir::MLIRContext &ctx, const TypedFunction &f,
                          const GPUOptions &opts, GPUBinary &out, DiagnosticEngine &diags);
 
+bool gpuWrittenParameters(const TypedFunction &f, std::vector<bool> &writes,
+                          DiagnosticEngine &diags) {
+  if (!isGpuKernel(f, diags))
+    return false;
+  mlir::MLIRContext ctx(mlir::MLIRContext::Threading::DISABLED);
+  prepareContext(ctx);
+  MLIRDiagnostics mlirDiags(ctx);
+  if (buildGPUModule(ctx, f, writes, diags))
+    return true;
+  mlirDiags.flushInto(diags);
+  return false;
+}
+
 bool emitGPUStage(const TypedFunction &f, IRStage stage, const GPUOptions &opts,
                   std::string &out, DiagnosticEngine &diags) {
   if (!isGpuKernel(f, diags))

@@ -24,7 +24,7 @@
 
 namespace stn {
 
-constexpr unsigned BackendABIVersion = 4; ///< 4: compileGPUSimulator
+constexpr unsigned BackendABIVersion = 5; ///< 5: compileGPUSimulator's writes
 
 struct BackendPlugin {
   unsigned abiVersion;
@@ -53,9 +53,12 @@ struct BackendPlugin {
   bool (*emitGPUStage)(const TypedFunction &f, int stage, const std::string &arch,
                        unsigned optLevel, std::string &out, DiagnosticEngine &diags);
   /// The GPU kernel `f` as CPU code for the CUDA simulator
-  /// (CodegenOptions::gpuSimulator): like compileToObject.
+  /// (CodegenOptions::gpuSimulator): like compileToObject, and in `writes`
+  /// the parameters the kernel may write, as GPUBinary::writes (so that
+  /// the simulator copies back what a GPU launch would).
   bool (*compileGPUSimulator)(const TypedFunction &f, const std::string &symbol,
-                              unsigned optLevel, std::string &object, DiagnosticEngine &diags);
+                              unsigned optLevel, std::string &object, std::vector<bool> &writes,
+                              DiagnosticEngine &diags);
 };
 
 } // namespace stn

@@ -165,6 +165,12 @@ bool emitGPUStage(const TypedFunction &f, IRStage stage, const GPUOptions &opts,
 bool compileGPU(const TypedFunction &f, const GPUOptions &opts, GPUBinary &out,
                 DiagnosticEngine &diags);
 
+/// GPUBinary::writes of the GPU kernel `f` without compiling it (the CUDA
+/// simulator copies back the same arrays as a GPU launch). False on error
+/// (reported).
+bool gpuWrittenParameters(const TypedFunction &f, std::vector<bool> &writes,
+                          DiagnosticEngine &diags);
+
 /// The CUDA toolkit used for libdevice and ptxas: $CUDA_HOME, $CUDA_PATH or
 /// /usr/local/cuda, the first that has nvvm/libdevice/libdevice.10.bc;
 /// empty if none has.
