@@ -7,9 +7,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "CudaSim.h"
+#include "KernelRuntime.h"
 
 #include <ucontext.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -360,12 +362,22 @@ _stn_sim_raise(int32_t kind, int32_t begin, int32_t end, const char *text, int64
   stn::detail::recordFault(stn::detail::SimFault, kind, begin, end, text, n, v);
 }
 
+extern "C" __attribute__((visibility("default"))) void
+_stn_sim_print(const char *text, int64_t n, int64_t v0, int64_t v1, int64_t v2, int64_t v3,
+               int64_t v4, int64_t v5, int64_t v6, int64_t v7, int64_t v8, int64_t v9) {
+  const int64_t v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
+  std::vector<int64_t> values(v, v + std::clamp<int64_t>(n, 0, 10));
+  // As the driver's printf formats it (GPUGen.h, print).
+  stn::detail::printLine(stn::detail::fillMessage(text ? text : "", values, /*gpuFloats=*/true));
+}
+
 namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> cudaSimulatorSymbols() {
   return {{"_stn_sim_index", reinterpret_cast<void *>(&_stn_sim_index)},
           {"_stn_sim_syncthreads", reinterpret_cast<void *>(&_stn_sim_syncthreads)},
-          {"_stn_sim_raise", reinterpret_cast<void *>(&_stn_sim_raise)}};
+          {"_stn_sim_raise", reinterpret_cast<void *>(&_stn_sim_raise)},
+          {"_stn_sim_print", reinterpret_cast<void *>(&_stn_sim_print)}};
 }
 
 bool takeSimulatedFault(KernelFault &out) {

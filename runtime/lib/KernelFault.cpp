@@ -37,8 +37,10 @@ template <typename T> std::string floatText(T x) {
   return s;
 }
 
-/// A KernelFaultKind::Raise text with its values filled in.
-std::string raisedMessage(const std::string &text, const std::vector<int64_t> &values) {
+} // namespace
+
+std::string fillMessage(const std::string &text, const std::vector<int64_t> &values,
+                        bool gpuFloats) {
   std::string out;
   size_t next = 0;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -59,10 +61,10 @@ std::string raisedMessage(const std::string &text, const std::vector<int64_t> &v
       out += v ? "True" : "False";
       break;
     case 'd':
-      out += floatText(d);
+      out += gpuFloats ? fmt::format("{:f}", d) : floatText(d);
       break;
     case 'f':
-      out += floatText(static_cast<float>(d));
+      out += gpuFloats ? fmt::format("{:f}", d) : floatText(static_cast<float>(d));
       break;
     default:
       out += fmt::format("{}", v);
@@ -71,8 +73,6 @@ std::string raisedMessage(const std::string &text, const std::vector<int64_t> &v
   }
   return out;
 }
-
-} // namespace
 
 bool recordFault(KernelFault &f, int32_t kind, int32_t begin, int32_t end, const char *text,
                  int64_t n, const int64_t *v) {
@@ -167,7 +167,7 @@ std::string formatFault(const KernelFault &f, const SourceFile &file) {
     break;
   }
   case KernelFaultKind::Raise:
-    d.message = raisedMessage(f.text, v);
+    d.message = fillMessage(f.text, v);
     break;
   default:
     d.message = "the kernel raised an error";

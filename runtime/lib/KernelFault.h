@@ -69,6 +69,13 @@ bool recordFault(KernelFault &f, int32_t kind, int32_t begin, int32_t end, const
 /// when the kernel finishes and when it raised (then f.raised is set).
 void runKernel(void (*fn)(void **), void **args, KernelFault &f);
 
+/// A message (a raise's, a print's) with its values filled in where
+/// kRaisedValue marks them: as Python's str() shows them, or with
+/// `gpuFloats` floats as printf's %f (GPU code prints with the driver's
+/// printf).
+std::string fillMessage(const std::string &text, const std::vector<int64_t> &values,
+                        bool gpuFloats = false);
+
 /// The message of a raised fault: "file:L:C: error: ...", the source line
 /// and a caret under the failing expression.
 std::string formatFault(const KernelFault &f, const SourceFile &file);

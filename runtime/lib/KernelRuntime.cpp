@@ -13,9 +13,14 @@
 #include "CudaSim.h"
 #include "KernelFault.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
 
 namespace stn::detail {
 
@@ -118,6 +123,27 @@ extern "C" __attribute__((visibility("default"))) void _mlir_memref_to_llvm_free
   orphan().release(p);
 }
 
+namespace stn::detail {
+
+void printLine(const std::string &text) {
+  static std::mutex mutex; // one line at a time, whole
+  std::lock_guard<std::mutex> lock(mutex);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+} // namespace stn::detail
+
+/// print(...) in kernel code (MLIRGen.cpp, genPrint): `text` with n values
+/// (KernelFaults.h's encoding) filled in, on standard output.
+extern "C" __attribute__((visibility("default"))) void
+_stn_print(const char *text, int64_t n, int64_t v0, int64_t v1, int64_t v2, int64_t v3,
+           int64_t v4, int64_t v5, int64_t v6, int64_t v7, int64_t v8, int64_t v9) {
+  const int64_t v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
+  std::vector<int64_t> values(v, v + std::clamp<int64_t>(n, 0, 10));
+  stn::detail::printLine(stn::detail::fillMessage(text ? text : "", values));
+}
+
 // Cuda.cpp: the GPU loops of @jit(target="cuda") kernels (GpuRegions.h).
 extern "C" void _stn_gpu_launch(int64_t region, int64_t slots, int64_t n0, int64_t n1,
                                 int64_t n2);
@@ -131,6 +157,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
       {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
       {"_stn_gpu_launch", reinterpret_cast<void *>(&_stn_gpu_launch)},
+      {"_stn_print", reinterpret_cast<void *>(&_stn_print)},
   };
   auto parallel = parallelRuntimeSymbols();
   symbols.insert(symbols.end(), parallel.begin(), parallel.end());

@@ -72,6 +72,10 @@ CallArena &orphanArenaRef();
 
 /// Symbols compiled kernels import from the runtime (name, address).
 std::vector<std::pair<std::string, void *>> runtimeSymbols();
+
+/// Writes `text` to standard output at once (print() in kernels: lines of
+/// several threads do not mix) and flushes it.
+void printLine(const std::string &text);
 /// Those of parallel loops and random numbers (ParallelRuntime.cpp).
 std::vector<std::pair<std::string, void *>> parallelRuntimeSymbols();
 

@@ -163,6 +163,58 @@ public:
       b.create<memref::StoreOp>(l, v, record, mlir::ValueRange{at(word)});
   }
 
+  void print(OpBuilder &b, Location l, llvm::StringRef text,
+             llvm::ArrayRef<Value> values) override {
+    auto c64 = [&](int64_t v) -> Value { return b.create<arith::ConstantIntOp>(l, v, 64); };
+    size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
+    if (Simulate) {
+      SmallVector<Value> args = {faultText(b, l, text), c64(static_cast<int64_t>(n))};
+      args.append(values.begin(), values.begin() + n);
+      while (args.size() < 2 + static_cast<size_t>(kMaxFaultValues))
+        args.push_back(c64(0));
+      runtimeCall(b, l, GPUSimPrintFunction, args, {});
+      return;
+    }
+    std::string format;
+    SmallVector<Value> args;
+    size_t next = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      char ch = text[i];
+      if (ch != kRaisedValue || i + 1 == text.size()) {
+        format += ch == '%' ? std::string("%%") : std::string(1, ch);
+        continue;
+      }
+      char how = text[++i];
+      Value v = next < n ? values[next++] : c64(0);
+      switch (how) {
+      case 'd':
+      case 'f':
+        format += "%f";
+        args.push_back(b.create<arith::BitcastOp>(l, b.getF64Type(), v));
+        break;
+      case 'u':
+        format += "%llu";
+        args.push_back(v);
+        break;
+      case 'b': {
+        // A pointer to "True" or "False", as CUDA C++'s printf("%s", ...).
+        auto text = [&](llvm::StringRef s) -> Value {
+          return b.create<mlir::LLVM::PtrToIntOp>(l, b.getI64Type(), faultText(b, l, s));
+        };
+        Value isTrue = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, v, c64(0));
+        format += "%s";
+        args.push_back(b.create<arith::SelectOp>(l, isTrue, text("True"), text("False")));
+        break;
+      }
+      default:
+        format += "%lld";
+        args.push_back(v);
+        break;
+      }
+    }
+    b.create<gpu::PrintfOp>(l, b.getStringAttr(format), args);
+  }
+
   Value launchIndex(OpBuilder &b, Location l, GpuOp op, unsigned dim) override {
     return id(b, l, op, dim);
   }

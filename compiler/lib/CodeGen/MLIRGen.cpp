@@ -577,6 +577,8 @@ private:
   void genRaise(const ast::Stmt &s);
   void genAssert(const ast::Assert &a);
   void stopAfterRaise();
+  SmallVector<Value> messageValues(const std::vector<const ast::Expr *> &exprs);
+  void genPrint(const TypedFunction::RaisedError &line);
   void exitIf(Value cond, bool when, const std::function<void()> &body);
   Value raiseCountBefore(const TypedFunction &callee);
   void stopIfCalleeRaised(Value before);
@@ -3930,9 +3932,19 @@ void FunctionGen::genRaise(const ast::Stmt &s) {
     Diags.error(F.file, s.range(), "internal compiler error: raise without a message");
     return;
   }
+  SmallVector<Value> values = messageValues(it->second.values);
+  CurRange = s.range();
+  CurLoc = loc(s.range());
+  raiseIf(constBool(true), KernelFaultKind::Raise, it->second.text, values);
+  stopAfterRaise();
+}
+
+/// The values of a message (a raise's or a print's) as int64 words: floats
+/// as the bits of a float64, the others widened.
+SmallVector<Value> FunctionGen::messageValues(const std::vector<const ast::Expr *> &exprs) {
   auto i64 = B.getI64Type();
   SmallVector<Value> values;
-  for (const ast::Expr *e : it->second.values) {
+  for (const ast::Expr *e : exprs) {
     CGValue v = expr(*e);
     Value x = v.single();
     ScalarKind k = v.type.scalarKind();
@@ -3947,10 +3959,23 @@ void FunctionGen::genRaise(const ast::Stmt &s) {
     }
     values.push_back(x);
   }
-  CurRange = s.range();
-  CurLoc = loc(s.range());
-  raiseIf(constBool(true), KernelFaultKind::Raise, it->second.text, values);
-  stopAfterRaise();
+  return values;
+}
+
+/// print(...): the line goes to standard output, written at once (CPU:
+/// _stn_print; GPU code: GPUIntrinsicEmitter::print).
+void FunctionGen::genPrint(const TypedFunction::RaisedError &line) {
+  SmallVector<Value> values = messageValues(line.values);
+  if (MG.Gpu) {
+    MG.Gpu->print(B, CurLoc, line.text, values);
+    return;
+  }
+  SmallVector<Value> args = {faultText(B, CurLoc, line.text),
+                             constInt(static_cast<int64_t>(values.size()), ScalarKind::I64)};
+  args.append(values.begin(), values.end());
+  while (args.size() < 2 + static_cast<size_t>(kMaxFaultValues))
+    args.push_back(constInt(0, ScalarKind::I64));
+  MG.callRuntime(B, CurLoc, "_stn_print", args, {});
 }
 
 /// Where _stn_raise returned (or a GPU thread raised): the end of the
@@ -4799,6 +4824,12 @@ void FunctionGen::callArguments(const ast::Call &c, const TypedFunction &callee,
 }
 
 CGValue FunctionGen::call(const ast::Call &c) {
+  if (auto p = F.prints.find(&c); p != F.prints.end()) {
+    genPrint(p->second);
+    CGValue r;
+    r.type = Type::none();
+    return r;
+  }
   auto it = F.calls.find(&c);
   if (it == F.calls.end()) {
     Failed = true;

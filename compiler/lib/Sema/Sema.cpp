@@ -491,6 +491,7 @@ private:
   Type name(const ast::Name &n);
   Type attribute(const ast::Attribute &a);
   Type subscript(const ast::Subscript &s);
+  Type printCall(const ast::Call &c);
   /// `None`, `np.newaxis` or a `newaxis` imported from numpy.
   bool isNewAxis(const ast::Expr &e) const;
   Type stencilAccess(const ast::Subscript &s, const ast::Name &base);
@@ -699,6 +700,15 @@ static std::string pythonRepr(const std::string &text) {
   return ast::quoted(text, useDouble ? '"' : '\'');
 }
 
+/// How a value of kind `k` is shown in a message (KernelFaults.h, Raise).
+static char messageLetter(ScalarKind k) {
+  return k == ScalarKind::Bool ? 'b'
+         : k == ScalarKind::F64 ? 'd'
+         : isFloat(k)           ? 'f'
+         : isUnsignedInt(k)     ? 'u'
+                                : 'i';
+}
+
 /// `raise cls(args...)` and `assert test, args` (as a tuple where `tuple`):
 /// the message is Python's: the class, then str() of the one argument or
 /// repr() of the tuple of them. Strings must be literals; other arguments
@@ -724,13 +734,7 @@ void FunctionChecker::checkRaise(const ast::Stmt &s, const std::string &cls,
             "show its parts, for example z.real and z.imag, or an element a[i]");
       continue;
     }
-    ScalarKind k = t.scalarKind();
-    char letter = k == ScalarKind::Bool     ? 'b'
-                  : k == ScalarKind::F64    ? 'd'
-                  : isFloat(k)              ? 'f'
-                  : isUnsignedInt(k)        ? 'u'
-                                            : 'i';
-    parts.push_back(std::string{kRaisedValue, letter});
+    parts.push_back(std::string{kRaisedValue, messageLetter(t.scalarKind())});
     r.values.push_back(a);
   }
   if (r.values.size() > static_cast<size_t>(kMaxFaultValues))
@@ -745,6 +749,77 @@ void FunctionChecker::checkRaise(const ast::Stmt &s, const std::string &cls,
   r.text = body.empty() ? cls : cls + ": " + body;
   if (Final)
     F.raises[&s] = std::move(r);
+}
+
+/// print(a, b, sep=" ", end="\n"): Python's str() of each argument (string
+/// literals and scalars), joined by `sep`, then `end`. The text marks the
+/// values as a raise's message does.
+Type FunctionChecker::printCall(const ast::Call &c) {
+  std::string sep = " ", end = "\n";
+  bool ok = true;
+  for (const ast::Keyword &kw : c.keywords) {
+    if (kw.name == "sep" || kw.name == "end") {
+      if (auto *str = dyn_cast<ast::StrLit>(kw.value.get()))
+        (kw.name == "sep" ? sep : end) = str->value;
+      else if (!isa<ast::NoneLit>(kw.value.get())) {
+        error(kw.value->range(), fmt::format("print()'s {}= must be a string literal", kw.name));
+        ok = false;
+      }
+    } else if (kw.name == "flush") {
+      // Every print is written out at once.
+      if (!isa<ast::BoolLit>(kw.value.get())) {
+        error(kw.value->range(), "print()'s flush= must be True or False");
+        ok = false;
+      }
+    } else {
+      error(kw.nameRange,
+            fmt::format("print() takes sep=, end= and flush=, not {}=", kw.name),
+            kw.name == "file" ? "kernels print to standard output" : "");
+      ok = false;
+    }
+  }
+  TypedFunction::RaisedError r;
+  std::vector<std::string> parts;
+  for (const ast::ExprPtr &a : c.args) {
+    if (auto *str = dyn_cast<ast::StrLit>(a.get())) {
+      std::string text = str->value;
+      std::replace(text.begin(), text.end(), kRaisedValue, '?');
+      parts.push_back(std::move(text));
+      continue;
+    }
+    Type t = expr(*a);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (t.isNone()) {
+      parts.push_back("None");
+      continue;
+    }
+    if (!t.isScalar() || isComplex(t.scalarKind())) {
+      error(a->range(),
+            fmt::format("print() can show strings, numbers and bools, not '{}'", t.describe()),
+            "print an element a[i], or z.real and z.imag");
+      ok = false;
+      continue;
+    }
+    parts.push_back(std::string{kRaisedValue, messageLetter(t.scalarKind())});
+    r.values.push_back(a.get());
+  }
+  if (r.values.size() > static_cast<size_t>(kMaxFaultValues)) {
+    error(c.range(), fmt::format("print() can show at most {} values computed at run time",
+                                 kMaxFaultValues),
+          "split it into several prints");
+    ok = false;
+  }
+  if (!ok)
+    return {};
+  for (size_t i = 0; i < parts.size(); ++i)
+    r.text += (i ? sep : "") + parts[i];
+  r.text += end;
+  if (Final)
+    F.prints[&c] = std::move(r);
+  return Type::none();
 }
 
 void FunctionChecker::assignName(const std::string &name, SourceRange r, const Type &t) {
@@ -2956,6 +3031,9 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
 Type FunctionChecker::call(const ast::Call &c) {
   if (std::string g = gpuPath(*c.func); !g.empty())
     return gpuIntrinsic(c, g, &c);
+  if (auto *n = dyn_cast<ast::Name>(c.func.get());
+      n && n->id == "print" && !Vars.count(n->id) && !P.kernel(n->id))
+    return printCall(c);
   // Methods on values: z.conjugate().
   if (auto *a = dyn_cast<ast::Attribute>(c.func.get())) {
     bool isModule = false;
@@ -3461,11 +3539,8 @@ private:
         "gridDim", "shared", "local",    "syncthreads", "atomic"};
     if (gpuNames.count(n.id))
       return;
-    if (n.id == "print") {
-      Diags.error(P.file(), n.range(), "print() is not supported in stn kernels",
-                  "return the values to the host instead");
+    if (n.id == "print")
       return;
-    }
     std::vector<std::string> candidates(Locals.begin(), Locals.end());
     for (auto &[k, v] : P.constants())
       candidates.push_back(k);

@@ -62,6 +62,13 @@ public:
   /// The caller then ends the thread's work.
   virtual void raise(mlir::OpBuilder &b, mlir::Location loc, int32_t kind, int32_t begin,
                      int32_t end, llvm::StringRef text, llvm::ArrayRef<mlir::Value> values) = 0;
+  /// print(...): `text` with `values` (i64 words, at most kMaxFaultValues)
+  /// where it marks them, as in a raise's message. On a GPU through the
+  /// driver's printf (gpu.printf): integers in decimal, floats as printf's
+  /// %f (numba.cuda's format), bools as True and False; the simulator
+  /// (_stn_sim_print) prints the same.
+  virtual void print(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef text,
+                     llvm::ArrayRef<mlir::Value> values) = 0;
 };
 
 /// The attribute of the module that holds a GPU kernel whose code may
@@ -83,6 +90,7 @@ std::unique_ptr<GPUIntrinsicEmitter> createGPUSimulatorEmitter(DiagnosticEngine 
 constexpr const char *GPUSimIndexFunction = "_stn_sim_index";
 constexpr const char *GPUSimBarrierFunction = "_stn_sim_syncthreads";
 constexpr const char *GPUSimRaiseFunction = "_stn_sim_raise";
+constexpr const char *GPUSimPrintFunction = "_stn_sim_print";
 
 /// Rejects what GPU code cannot do, with a diagnostic at the offending
 /// expression of the module MLIRGen produced for `entry`: allocating device

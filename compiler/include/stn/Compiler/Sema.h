@@ -304,6 +304,9 @@ struct TypedFunction {
     std::vector<const ast::Expr *> values;
   };
   std::unordered_map<const ast::Stmt *, RaisedError> raises;
+  /// print(...) calls: the line they print (separators and end included),
+  /// with the values marked as in a raise's message.
+  std::unordered_map<const ast::Expr *, RaisedError> prints;
   /// Runs on the GPU: a @kernel or a device function.
   bool onGpu() const { return kind == KernelKind::Gpu || (decl && decl->gpuDevice); }
 
