@@ -110,18 +110,17 @@ public:
     auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
     auto c32 = [&](int64_t v) -> Value { return b.create<arith::ConstantIntOp>(l, v, 32); };
     auto c64 = [&](int64_t v) -> Value { return b.create<arith::ConstantIntOp>(l, v, 64); };
+    if (Simulate) {
+      // CPU code: the arguments of _stn_raise.
+      SmallVector<Value> args = {c32(kind), c32(begin), c32(end)};
+      args.append(messageArguments(b, l, text, values));
+      runtimeCall(b, l, GPUSimRaiseFunction, args, {});
+      return;
+    }
     size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
     SmallVector<Value> padded(values.begin(), values.begin() + n);
     while (padded.size() < static_cast<size_t>(kMaxFaultValues))
       padded.push_back(c64(0));
-    if (Simulate) {
-      // CPU code: the text is a C string of the module, as for _stn_raise.
-      SmallVector<Value> args = {c32(kind), c32(begin), c32(end), faultText(b, l, text),
-                                 c64(static_cast<int64_t>(n))};
-      args.append(padded.begin(), padded.end());
-      runtimeCall(b, l, GPUSimRaiseFunction, args, {});
-      return;
-    }
     // The text's index in the module's list (the runtime gets the list
     // with the kernel's binary).
     llvm::SmallVector<mlir::Attribute> texts;
@@ -168,11 +167,7 @@ public:
     auto c64 = [&](int64_t v) -> Value { return b.create<arith::ConstantIntOp>(l, v, 64); };
     size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
     if (Simulate) {
-      SmallVector<Value> args = {faultText(b, l, text), c64(static_cast<int64_t>(n))};
-      args.append(values.begin(), values.begin() + n);
-      while (args.size() < 2 + static_cast<size_t>(kMaxFaultValues))
-        args.push_back(c64(0));
-      runtimeCall(b, l, GPUSimPrintFunction, args, {});
+      runtimeCall(b, l, GPUSimPrintFunction, messageArguments(b, l, text, values), {});
       return;
     }
     std::string format;

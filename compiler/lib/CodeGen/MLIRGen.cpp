@@ -3970,12 +3970,7 @@ void FunctionGen::genPrint(const TypedFunction::RaisedError &line) {
     MG.Gpu->print(B, CurLoc, line.text, values);
     return;
   }
-  SmallVector<Value> args = {faultText(B, CurLoc, line.text),
-                             constInt(static_cast<int64_t>(values.size()), ScalarKind::I64)};
-  args.append(values.begin(), values.end());
-  while (args.size() < 2 + static_cast<size_t>(kMaxFaultValues))
-    args.push_back(constInt(0, ScalarKind::I64));
-  MG.callRuntime(B, CurLoc, "_stn_print", args, {});
+  MG.callRuntime(B, CurLoc, "_stn_print", messageArguments(B, CurLoc, line.text, values), {});
 }
 
 /// Where _stn_raise returned (or a GPU thread raised): the end of the
@@ -4062,14 +4057,9 @@ void FunctionGen::raiseIf(Value fail, KernelFaultKind kind, llvm::StringRef text
                           llvm::ArrayRef<Value> values) {
   ifThen(fail, [&] {
     auto i64 = B.getI64Type();
-    // The values as i64, padded with zeros to kMaxFaultValues.
-    size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
     SmallVector<Value> v64;
-    for (size_t i = 0; i < static_cast<size_t>(kMaxFaultValues); ++i) {
-      Value v = i < n ? values[i] : Value();
-      if (!v)
-        v = B.create<arith::ConstantIntOp>(CurLoc, 0, 64);
-      else if (v.getType().isIndex())
+    for (Value v : values.take_front(kMaxFaultValues)) {
+      if (v.getType().isIndex())
         v = B.create<arith::IndexCastOp>(CurLoc, i64, v);
       else if (v.getType() != i64)
         v = B.create<arith::ExtSIOp>(CurLoc, i64, v);
@@ -4078,16 +4068,14 @@ void FunctionGen::raiseIf(Value fail, KernelFaultKind kind, llvm::StringRef text
     if (MG.Gpu) {
       // GPU code records the fault for the runtime to read after the launch.
       MG.Gpu->raise(B, CurLoc, static_cast<int32_t>(kind), static_cast<int32_t>(CurRange.begin),
-                    static_cast<int32_t>(CurRange.end), text, llvm::ArrayRef(v64).take_front(n));
+                    static_cast<int32_t>(CurRange.end), text, v64);
       return;
     }
-    Value str = faultText(B, CurLoc, text);
     SmallVector<Value> args = {
         B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(kind), 32),
         B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.begin), 32),
-        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.end), 32), str,
-        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(n), 64)};
-    args.append(v64.begin(), v64.end());
+        B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(CurRange.end), 32)};
+    args.append(messageArguments(B, CurLoc, text, v64));
     MG.callRuntime(B, CurLoc, "_stn_raise", args, {});
   });
 }
@@ -6624,6 +6612,17 @@ mlir::MemRefType mlirArrayType(mlir::MLIRContext &ctx, const Type &t) {
 }
 
 mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k) { return storageType(&ctx, k); }
+
+SmallVector<mlir::Value> messageArguments(OpBuilder &b, mlir::Location loc, llvm::StringRef text,
+                                          llvm::ArrayRef<mlir::Value> values) {
+  size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
+  SmallVector<mlir::Value> args = {faultText(b, loc, text),
+                                   b.create<arith::ConstantIntOp>(loc, static_cast<int64_t>(n), 64)};
+  args.append(values.begin(), values.begin() + n);
+  while (args.size() < 2 + static_cast<size_t>(kMaxFaultValues))
+    args.push_back(b.create<arith::ConstantIntOp>(loc, 0, 64));
+  return args;
+}
 
 mlir::Value faultText(OpBuilder &b, mlir::Location loc, llvm::StringRef text) {
   auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();

@@ -14,6 +14,10 @@
 
 #include "stn/Compiler/Sema.h"
 
+#include "mlir/IR/Value.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 namespace mlir {
@@ -23,7 +27,6 @@ class MemRefType;
 class ModuleOp;
 class OpBuilder;
 class Type;
-class Value;
 template <typename OpTy> class OwningOpRef;
 } // namespace mlir
 
@@ -57,6 +60,14 @@ mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k);
 /// builder inserts into (one per distinct text): the message argument of
 /// _stn_raise and _stn_sim_raise (KernelFaults.h).
 mlir::Value faultText(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef text);
+
+/// The arguments that end every message call of the runtime (_stn_raise,
+/// _stn_print and the simulator's): `text` (faultText), the number of
+/// `values` (i64 words; at most kMaxFaultValues are kept) and the values,
+/// padded with zeros to kMaxFaultValues.
+llvm::SmallVector<mlir::Value> messageArguments(mlir::OpBuilder &b, mlir::Location loc,
+                                                llvm::StringRef text,
+                                                llvm::ArrayRef<mlir::Value> values);
 
 /// The source range in `file` of an MLIR location MLIRGen made (a
 /// FileLineColLoc: the first character), for diagnostics found after
