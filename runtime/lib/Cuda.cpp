@@ -504,11 +504,14 @@ void launchGpu(GpuSpec &spec, const KernelDecl &k, const SourceFile &file, Dim3 
   LoadedKernel lk = loadedKernel(spec, device, name);
   DeviceArguments dargs(k, spec.argTypes, args, spec.binary.writes, device);
   std::vector<void *> params = dargs.fields();
-  cudaCheck(d.cuLaunchKernel(lk.function, grid.x, grid.y, grid.z, block.x, block.y, block.z, 0, nullptr,
-                             params.data(), nullptr),
+  bool faults = mayFault(spec, lk);
+  std::unique_lock<std::mutex> recordLock(spec.faultMutex, std::defer_lock);
+  if (faults)
+    recordLock.lock();
+  cudaCheck(d.cuLaunchKernel(lk.function, grid.x, grid.y, grid.z, block.x, block.y, block.z, 0,
+                             nullptr, params.data(), nullptr),
             fmt::format("launching GPU kernel '{}' with grid ({}, {}, {}) and block ({}, {}, {})",
                         name, grid.x, grid.y, grid.z, block.x, block.y, block.z));
-  bool faults = mayFault(spec, lk);
   if (!dargs.anyHostArray() && !faults)
     return; // device arrays only: asynchronous, like Numba's launches
   // Wait for the kernel (reporting its errors), then copy host arrays back.
@@ -516,6 +519,8 @@ void launchGpu(GpuSpec &spec, const KernelDecl &k, const SourceFile &file, Dim3 
   KernelFault fault;
   if (faults && takeFault(spec, lk, fault))
     throw Error(formatFault(fault, file));
+  if (faults)
+    recordLock.unlock();
   dargs.copyBack();
 }
 
@@ -581,10 +586,13 @@ void launchRegion(GpuLoopCall &c, int64_t index, int64_t *slots, const int64_t c
       }
     }
   }
+  std::unique_lock<std::mutex> recordLock(r.spec->faultMutex, std::defer_lock);
+  if (mayFault(*r.spec, lk))
+    recordLock.lock();
   cudaCheck(d.cuLaunchKernel(lk.function, ls.grid[0], ls.grid[1], ls.grid[2], ls.block[0],
                              ls.block[1], ls.block[2], 0, nullptr, params.data(), nullptr),
             fmt::format("launching GPU loop {} of kernel '{}'", index, name));
-  if (mayFault(*r.spec, lk)) {
+  if (recordLock.owns_lock()) {
     cudaCheck(d.cuCtxSynchronize(), fmt::format("running GPU loop {} of kernel '{}'", index, name));
     KernelFault fault;
     if (takeFault(*r.spec, lk, fault))

@@ -133,8 +133,11 @@ struct GpuSpec {
   /// (then `binary` holds only the kernel's name and writes).
   std::shared_ptr<SimKernel> sim;
   std::vector<Type> argTypes;
-  std::mutex mutex;                     ///< guards loaded
+  std::mutex mutex;                   ///< guards loaded
   std::map<int, LoadedKernel> loaded; ///< by device
+  /// Held from the launch of a kernel that may raise to the read of its
+  /// fault record: concurrent calls of one kernel share the record.
+  std::mutex faultMutex;
   ~GpuSpec();
 };
 

@@ -6616,8 +6616,8 @@ mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k) { return storag
 SmallVector<mlir::Value> messageArguments(OpBuilder &b, mlir::Location loc, llvm::StringRef text,
                                           llvm::ArrayRef<mlir::Value> values) {
   size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
-  SmallVector<mlir::Value> args = {faultText(b, loc, text),
-                                   b.create<arith::ConstantIntOp>(loc, static_cast<int64_t>(n), 64)};
+  SmallVector<mlir::Value> args = {
+      faultText(b, loc, text), b.create<arith::ConstantIntOp>(loc, static_cast<int64_t>(n), 64)};
   args.append(values.begin(), values.begin() + n);
   while (args.size() < 2 + static_cast<size_t>(kMaxFaultValues))
     args.push_back(b.create<arith::ConstantIntOp>(loc, 0, 64));
