@@ -35,6 +35,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
@@ -351,30 +352,33 @@ static bool emitGPUStageIn(mlir::MLIRContext &ctx, const TypedFunction &f, IRSta
 static bool compileGPUIn(mlir::MLIRContext &ctx, const TypedFunction &f,
                          const GPUOptions &opts, GPUBinary &out, DiagnosticEngine &diags);
 
-bool gpuWrittenParameters(const TypedFunction &f, std::vector<bool> &writes,
-                          DiagnosticEngine &diags) {
+/// Runs `fn` on a fresh prepared context for the GPU kernel `f`; where it
+/// fails, MLIR's own diagnostics go to `diags` too.
+static bool inGPUContext(const TypedFunction &f, DiagnosticEngine &diags,
+                         llvm::function_ref<bool(mlir::MLIRContext &)> fn) {
   if (!isGpuKernel(f, diags))
     return false;
   mlir::MLIRContext ctx(mlir::MLIRContext::Threading::DISABLED);
   prepareContext(ctx);
   MLIRDiagnostics mlirDiags(ctx);
-  if (buildGPUModule(ctx, f, writes, diags))
-    return true;
-  mlirDiags.flushInto(diags);
-  return false;
+  bool ok = fn(ctx);
+  if (!ok)
+    mlirDiags.flushInto(diags);
+  return ok;
+}
+
+bool gpuWrittenParameters(const TypedFunction &f, std::vector<bool> &writes,
+                          DiagnosticEngine &diags) {
+  return inGPUContext(f, diags, [&](mlir::MLIRContext &ctx) {
+    return static_cast<bool>(buildGPUModule(ctx, f, writes, diags));
+  });
 }
 
 bool emitGPUStage(const TypedFunction &f, IRStage stage, const GPUOptions &opts,
                   std::string &out, DiagnosticEngine &diags) {
-  if (!isGpuKernel(f, diags))
-    return false;
-  mlir::MLIRContext ctx(mlir::MLIRContext::Threading::DISABLED);
-  prepareContext(ctx);
-  MLIRDiagnostics mlirDiags(ctx);
-  bool ok = emitGPUStageIn(ctx, f, stage, opts, out, diags);
-  if (!ok)
-    mlirDiags.flushInto(diags);
-  return ok;
+  return inGPUContext(f, diags, [&](mlir::MLIRContext &ctx) {
+    return emitGPUStageIn(ctx, f, stage, opts, out, diags);
+  });
 }
 
 static bool emitGPUStageIn(mlir::MLIRContext &ctx, const TypedFunction &f, IRStage stage,
@@ -429,15 +433,9 @@ static bool emitGPUStageIn(mlir::MLIRContext &ctx, const TypedFunction &f, IRSta
 
 bool compileGPU(const TypedFunction &f, const GPUOptions &opts, GPUBinary &out,
                 DiagnosticEngine &diags) {
-  if (!isGpuKernel(f, diags))
-    return false;
-  mlir::MLIRContext ctx(mlir::MLIRContext::Threading::DISABLED);
-  prepareContext(ctx);
-  MLIRDiagnostics mlirDiags(ctx);
-  bool ok = compileGPUIn(ctx, f, opts, out, diags);
-  if (!ok)
-    mlirDiags.flushInto(diags);
-  return ok;
+  return inGPUContext(f, diags, [&](mlir::MLIRContext &ctx) {
+    return compileGPUIn(ctx, f, opts, out, diags);
+  });
 }
 
 static bool compileGPUIn(mlir::MLIRContext &ctx, const TypedFunction &f,
