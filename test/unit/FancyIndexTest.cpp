@@ -33,6 +33,8 @@
 
 namespace {
 
+using stn::test::valuesOf;
+
 using stn::test::errorOf;
 
 const char *Kernels = R"STN(
@@ -101,15 +103,6 @@ bool contains(const std::string &s, const std::string &part) {
   return s.find(part) != std::string::npos;
 }
 
-template <class T> std::vector<T> values(const stn::Value &v, std::vector<int64_t> shape) {
-  const stn::Array &a = v.array();
-  EXPECT_EQ(a.shape(), shape);
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return std::vector<T>(a.data<T>(), a.data<T>() + n);
-}
-
 class FancyIndex : public ::testing::TestWithParam<unsigned> {
 protected:
   FancyIndex()
@@ -130,7 +123,7 @@ template <class T, class I> void checkTake(stn::Module &mod) {
   }
   auto r = mod.kernel("take")(stn::ArrayView::of(a.data(), {50}),
                               stn::ArrayView::of(idx.data(), {8}));
-  std::vector<T> got = values<T>(r, {8});
+  std::vector<T> got = valuesOf<T>(r, {8});
   for (size_t k = 0; k < idx.size(); ++k) {
     int64_t i = static_cast<int64_t>(idx[k]);
     EXPECT_EQ(got[k], a[i < 0 ? i + 50 : i]) << k;
@@ -155,7 +148,7 @@ TEST_P(FancyIndex, IndexArraysBroadcastTogether) {
   auto res = Mod.kernel("pairs")(stn::ArrayView::of(a.data(), {4, 5}),
                                  stn::ArrayView::of(r.data(), {3, 1}),
                                  stn::ArrayView::of(c.data(), {2}));
-  std::vector<int32_t> got = values<int32_t>(res, {3, 2});
+  std::vector<int32_t> got = valuesOf<int32_t>(res, {3, 2});
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 2; ++j) {
       int64_t ri = r[i] < 0 ? r[i] + 4 : r[i];
@@ -172,7 +165,7 @@ TEST_P(FancyIndex, SlicesAndIntegersBesideIndexArrays) {
   // a[:, idx] on a 2-d view: (4, 3) columns.
   std::vector<uint8_t> idx = {2, 0, 4};
   auto a2 = stn::ArrayView::of(a.data(), {4, 15});
-  std::vector<double> c = values<double>(
+  std::vector<double> c = valuesOf<double>(
       Mod.kernel("cols")(a2, stn::ArrayView::of(idx.data(), {3})), {4, 3});
   for (int i = 0; i < 4; ++i)
     for (int k = 0; k < 3; ++k)
@@ -181,14 +174,14 @@ TEST_P(FancyIndex, SlicesAndIntegersBesideIndexArrays) {
   // first (NumPy): (2, 4).
   std::vector<int64_t> j = {4, -5};
   std::vector<double> ap =
-      values<double>(Mod.kernel("apart")(av, int64_t(-1), stn::ArrayView::of(j.data(), {2})),
+      valuesOf<double>(Mod.kernel("apart")(av, int64_t(-1), stn::ArrayView::of(j.data(), {2})),
                      {2, 4});
   for (int k = 0; k < 2; ++k)
     for (int m = 0; m < 4; ++m)
       EXPECT_EQ(ap[k * 4 + m], a[2 * 20 + m * 5 + (j[k] < 0 ? j[k] + 5 : j[k])]);
   // a[1:, i, j]: adjacent, after the slice: (2, 2).
   std::vector<int64_t> ii = {0, 3}, jj = {1, 2};
-  std::vector<double> pl = values<double>(
+  std::vector<double> pl = valuesOf<double>(
       Mod.kernel("plane")(av, stn::ArrayView::of(ii.data(), {2}), stn::ArrayView::of(jj.data(), {2})),
       {2, 2});
   for (int s = 0; s < 2; ++s)
@@ -203,7 +196,7 @@ TEST_P(FancyIndex, BooleanArraysAlongOneAxis) {
   auto av = stn::ArrayView::of(a.data(), {3, 4});
   bool rowMask[3] = {true, false, true};
   std::vector<float> rows =
-      values<float>(Mod.kernel("rows_where")(av, stn::ArrayView::of(rowMask, {3})), {2, 4});
+      valuesOf<float>(Mod.kernel("rows_where")(av, stn::ArrayView::of(rowMask, {3})), {2, 4});
   std::vector<float> want;
   for (int i : {0, 2})
     for (int j = 0; j < 4; ++j)
@@ -211,7 +204,7 @@ TEST_P(FancyIndex, BooleanArraysAlongOneAxis) {
   EXPECT_EQ(rows, want);
   bool colMask[4] = {false, true, true, false};
   std::vector<float> cols =
-      values<float>(Mod.kernel("cols_where")(av, stn::ArrayView::of(colMask, {4})), {2, 2});
+      valuesOf<float>(Mod.kernel("cols_where")(av, stn::ArrayView::of(colMask, {4})), {2, 2});
   EXPECT_EQ(cols, (std::vector<float>{a[5], a[6], a[9], a[10]}));
   // In place: a[:, m] *= 2.
   Mod.kernel("bump_where")(av, stn::ArrayView::of(colMask, {4}));
@@ -303,7 +296,7 @@ TEST_P(FancyIndex, ParallelGathers) {
     a[i] = static_cast<double>(i % 977) - 300.0;
     p[i] = (i * 7919) % n; // 7919 is prime, so this is a permutation
   }
-  std::vector<double> got = values<double>(
+  std::vector<double> got = valuesOf<double>(
       Mod.kernel("permute_scaled")(stn::ArrayView::of(a.data(), {n}),
                                    stn::ArrayView::of(p.data(), {n})),
       {n});

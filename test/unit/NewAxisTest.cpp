@@ -25,6 +25,8 @@
 
 namespace {
 
+using stn::test::valuesOf;
+
 const char *Kernels = R"STN(
 import numpy as np
 from numpy import newaxis
@@ -90,15 +92,6 @@ def after_new(a, idx):
     return a[None, idx]
 )STN";
 
-template <class T> std::vector<T> values(const stn::Value &v, std::vector<int64_t> shape) {
-  const stn::Array &a = v.array();
-  EXPECT_EQ(a.shape(), shape);
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return std::vector<T>(a.data<T>(), a.data<T>() + n);
-}
-
 class NewAxis : public ::testing::Test {
 protected:
   stn::Engine Engine{stn::test::noCache()};
@@ -108,7 +101,7 @@ protected:
 template <class T> void checkOuterDiff(stn::Module &mod, const char *kernel) {
   std::vector<T> x = {3, -1, 4, 10, 5};
   auto r = mod.kernel(kernel)(stn::ArrayView::of(x.data(), {5}));
-  std::vector<T> got = values<T>(r, {5, 5});
+  std::vector<T> got = valuesOf<T>(r, {5, 5});
   for (int i = 0; i < 5; ++i)
     for (int j = 0; j < 5; ++j)
       EXPECT_EQ(got[i * 5 + j], static_cast<T>(x[i] - x[j])) << kernel << " " << i << "," << j;
@@ -126,22 +119,22 @@ TEST_F(NewAxis, EllipsisTakesTheAxesLeft) {
   for (int i = 0; i < 24; ++i)
     a[i] = i;
   auto av = stn::ArrayView::of(a.data(), {2, 3, 4});
-  std::vector<int64_t> last = values<int64_t>(Mod.kernel("last_plane")(av), {2, 3});
+  std::vector<int64_t> last = valuesOf<int64_t>(Mod.kernel("last_plane")(av), {2, 3});
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       EXPECT_EQ(last[i * 3 + j], a[i * 12 + j * 4 + 3]);
-  std::vector<int64_t> first = values<int64_t>(Mod.kernel("first_plane")(av), {3, 4});
+  std::vector<int64_t> first = valuesOf<int64_t>(Mod.kernel("first_plane")(av), {3, 4});
   for (int j = 0; j < 12; ++j)
     EXPECT_EQ(first[j], a[12 + j]);
-  std::vector<int64_t> mid = values<int64_t>(Mod.kernel("middle")(av, int64_t{-1}, int64_t{2}), {3});
+  std::vector<int64_t> mid = valuesOf<int64_t>(Mod.kernel("middle")(av, int64_t{-1}, int64_t{2}), {3});
   for (int j = 0; j < 3; ++j)
     EXPECT_EQ(mid[j], a[12 + j * 4 + 2]);
   // ... standing for no axis: an element.
   std::vector<int64_t> row = {5, 6, 7};
   EXPECT_EQ(Mod.kernel("element")(stn::ArrayView::of(row.data(), {3}), int64_t{-2}).asInt(), 6);
-  EXPECT_EQ(values<int64_t>(Mod.kernel("everything")(av), {2, 3, 4}), a);
+  EXPECT_EQ(valuesOf<int64_t>(Mod.kernel("everything")(av), {2, 3, 4}), a);
   // a[None, ..., None, ::-2]: (1, 2, 3, 1, 2), the last axis reversed by 2.
-  std::vector<int64_t> sh = values<int64_t>(Mod.kernel("shaped")(av), {1, 2, 3, 1, 2});
+  std::vector<int64_t> sh = valuesOf<int64_t>(Mod.kernel("shaped")(av), {1, 2, 3, 1, 2});
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       for (int k = 0; k < 2; ++k)
@@ -168,12 +161,12 @@ TEST_F(NewAxis, BesideIndexArrays) {
   std::vector<int64_t> idx = {1, 0, 1};
   auto iv = stn::ArrayView::of(idx.data(), {3});
   // a[idx, None]: (3, 1, 3, 4).
-  std::vector<float> rows = values<float>(Mod.kernel("take_rows")(av, iv), {3, 1, 3, 4});
+  std::vector<float> rows = valuesOf<float>(Mod.kernel("take_rows")(av, iv), {3, 1, 3, 4});
   for (int k = 0; k < 3; ++k)
     for (int j = 0; j < 12; ++j)
       EXPECT_EQ(rows[k * 12 + j], a[idx[k] * 12 + j]);
   // a[..., idx]: (2, 3, 3).
-  std::vector<float> last = values<float>(Mod.kernel("take_last")(av, iv), {2, 3, 3});
+  std::vector<float> last = valuesOf<float>(Mod.kernel("take_last")(av, iv), {2, 3, 3});
   for (int i = 0; i < 6; ++i)
     for (int k = 0; k < 3; ++k)
       EXPECT_EQ(last[i * 3 + k], a[i * 4 + idx[k]]);
@@ -181,12 +174,12 @@ TEST_F(NewAxis, BesideIndexArrays) {
   // first: (3, 3).
   std::vector<int64_t> j = {3, -4, 2};
   std::vector<float> ap =
-      values<float>(Mod.kernel("apart")(av, iv, stn::ArrayView::of(j.data(), {3})), {3, 3});
+      valuesOf<float>(Mod.kernel("apart")(av, iv, stn::ArrayView::of(j.data(), {3})), {3, 3});
   for (int k = 0; k < 3; ++k)
     for (int m = 0; m < 3; ++m)
       EXPECT_EQ(ap[k * 3 + m], a[idx[k] * 12 + m * 4 + (j[k] < 0 ? j[k] + 4 : j[k])]);
   // a[None, idx]: the new axis first, then idx's shape: (1, 3, 3, 4).
-  std::vector<float> an = values<float>(Mod.kernel("after_new")(av, iv), {1, 3, 3, 4});
+  std::vector<float> an = valuesOf<float>(Mod.kernel("after_new")(av, iv), {1, 3, 3, 4});
   for (int k = 0; k < 3; ++k)
     for (int m = 0; m < 12; ++m)
       EXPECT_EQ(an[k * 12 + m], a[idx[k] * 12 + m]);

@@ -1,7 +1,8 @@
 //===- TestSupport.h - Helpers shared by the unit tests ---------*- C++ -*-===//
 //
 // Small helpers several test files need: the message of the stn::Error a
-// call throws, and engine options without the on-disk cache.
+// call throws, engine options without the on-disk cache, and the elements
+// of an array a kernel returned.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,8 +11,12 @@
 
 #include "stn/stn.h"
 
+#include <gtest/gtest.h>
+
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace stn::test {
 
@@ -32,6 +37,17 @@ inline stn::EngineOptions noCache(unsigned threads = 0) {
   o.cacheEnabled = false;
   o.numThreads = threads;
   return o;
+}
+
+/// The elements of the array `v` (a kernel's result), in C order, after
+/// checking that it has `shape`.
+template <class T> std::vector<T> valuesOf(const stn::Value &v, std::vector<int64_t> shape) {
+  const stn::Array &a = v.array();
+  EXPECT_EQ(a.shape(), shape);
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return std::vector<T>(a.data<T>(), a.data<T>() + n);
 }
 
 } // namespace stn::test
