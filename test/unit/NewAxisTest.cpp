@@ -126,7 +126,8 @@ TEST_F(NewAxis, EllipsisTakesTheAxesLeft) {
   std::vector<int64_t> first = valuesOf<int64_t>(Mod.kernel("first_plane")(av), {3, 4});
   for (int j = 0; j < 12; ++j)
     EXPECT_EQ(first[j], a[12 + j]);
-  std::vector<int64_t> mid = valuesOf<int64_t>(Mod.kernel("middle")(av, int64_t{-1}, int64_t{2}), {3});
+  std::vector<int64_t> mid =
+      valuesOf<int64_t>(Mod.kernel("middle")(av, int64_t{-1}, int64_t{2}), {3});
   for (int j = 0; j < 3; ++j)
     EXPECT_EQ(mid[j], a[12 + j * 4 + 2]);
   // ... standing for no axis: an element.
@@ -147,7 +148,8 @@ TEST_F(NewAxis, ViewsWithNewAxesWriteThrough) {
   EXPECT_EQ(a, (std::vector<double>{1, -7, 3, 100}));
   // a (3, 4): every row set to `row`, then its first column incremented.
   std::vector<int32_t> m(12, 0), row = {9, 8, 7, 6};
-  Mod.kernel("fill_rows")(stn::ArrayView::of(m.data(), {3, 4}), stn::ArrayView::of(row.data(), {4}));
+  Mod.kernel("fill_rows")(stn::ArrayView::of(m.data(), {3, 4}),
+                          stn::ArrayView::of(row.data(), {4}));
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 4; ++j)
       EXPECT_EQ(m[i * 4 + j], row[j] + (j == 0 ? 1 : 0)) << i << "," << j;
