@@ -371,13 +371,19 @@ _stn_sim_print(const char *text, int64_t n, int64_t v0, int64_t v1, int64_t v2, 
   stn::detail::printLine(stn::detail::fillMessage(text ? text : "", values, /*gpuFloats=*/true));
 }
 
+/// Whether a simulated thread of this launch has raised (GPUGen.h, raised).
+extern "C" __attribute__((visibility("default"))) int32_t _stn_sim_raised() {
+  return stn::detail::SimFault.raised.load() ? 1 : 0;
+}
+
 namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> cudaSimulatorSymbols() {
   return {{"_stn_sim_index", reinterpret_cast<void *>(&_stn_sim_index)},
           {"_stn_sim_syncthreads", reinterpret_cast<void *>(&_stn_sim_syncthreads)},
           {"_stn_sim_raise", reinterpret_cast<void *>(&_stn_sim_raise)},
-          {"_stn_sim_print", reinterpret_cast<void *>(&_stn_sim_print)}};
+          {"_stn_sim_print", reinterpret_cast<void *>(&_stn_sim_print)},
+          {"_stn_sim_raised", reinterpret_cast<void *>(&_stn_sim_raised)}};
 }
 
 bool takeSimulatedFault(KernelFault &out) {

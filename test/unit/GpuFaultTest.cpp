@@ -179,6 +179,14 @@ TEST_F(GpuFaults, RaiseInADeviceFunction) {
                    "        raise ValueError(\"log of\", v, \"at\", i)\n"),
             std::string::npos)
       << e;
+  // The caller stops where its callee raised: y[4321] is not written (on
+  // device arrays, which stay as the kernel left them).
+  stn::DeviceArray dx = stn::DeviceArray::fromHost(stn::ArrayView::of(x.data(), {n}));
+  std::vector<double> poison(n, -1.0);
+  stn::DeviceArray dy = stn::DeviceArray::fromHost(stn::ArrayView::of(poison.data(), {n}));
+  e = errorOf([&] { k.launch(stn::Dim3(3), stn::Dim3(128), dx, dy); });
+  EXPECT_NE(e.find("ValueError: ('log of', -0.25, 'at', 4321)"), std::string::npos) << e;
+  EXPECT_EQ(dy.toHost().at<double>({4321}), -1.0);
 }
 
 TEST_F(GpuFaults, RaiseInATargetCudaUfunc) {

@@ -132,18 +132,7 @@ public:
       texts.push_back(textAttr);
       module->setAttr(GPUFaultTextsAttr, b.getArrayAttr(texts));
     }
-    auto i64 = b.getI64Type();
-    auto recordT = mlir::MemRefType::get({GpuFaultWords}, i64);
-    if (!module.lookupSymbol(GpuFaultRecord)) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      // Public, so that the driver finds it by name (cuModuleGetGlobal).
-      auto zeros = mlir::DenseElementsAttr::get(mlir::RankedTensorType::get({GpuFaultWords}, i64),
-                                                b.getI64IntegerAttr(0).getValue());
-      b.create<memref::GlobalOp>(l, GpuFaultRecord, b.getStringAttr("public"), recordT, zeros,
-                                 /*constant=*/false, b.getI64IntegerAttr(8));
-    }
-    Value record = b.create<memref::GetGlobalOp>(l, recordT, GpuFaultRecord);
+    Value record = faultRecord(b, l);
     auto at = [&](int word) -> Value { return b.create<arith::ConstantIndexOp>(l, word); };
     Value old = b.create<memref::AtomicRMWOp>(l, arith::AtomicRMWKind::assign, c64(1), record,
                                               mlir::ValueRange{at(GpuFaultClaimed)});
@@ -210,6 +199,17 @@ public:
     b.create<gpu::PrintfOp>(l, b.getStringAttr(format), args);
   }
 
+  Value raised(OpBuilder &b, Location l) override {
+    Value zero = b.create<arith::ConstantIntOp>(l, 0, Simulate ? 32 : 64);
+    Value claimed =
+        Simulate ? runtimeCall(b, l, GPUSimRaisedFunction, {}, {b.getI32Type()})
+                 : b.create<memref::LoadOp>(
+                       l, faultRecord(b, l),
+                       mlir::ValueRange{b.create<arith::ConstantIndexOp>(l, GpuFaultClaimed)})
+                       .getResult();
+    return b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, claimed, zero);
+  }
+
   Value launchIndex(OpBuilder &b, Location l, GpuOp op, unsigned dim) override {
     return id(b, l, op, dim);
   }
@@ -267,6 +267,23 @@ private:
     default:
       return b.create<gpu::GridDimOp>(l, d);
     }
+  }
+
+  /// The module's fault record (KernelFaults.h), created on first use.
+  static Value faultRecord(OpBuilder &b, Location l) {
+    auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
+    auto i64 = b.getI64Type();
+    auto recordT = mlir::MemRefType::get({GpuFaultWords}, i64);
+    if (!module.lookupSymbol(GpuFaultRecord)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      // Public, so that the driver finds it by name (cuModuleGetGlobal).
+      auto zeros = mlir::DenseElementsAttr::get(mlir::RankedTensorType::get({GpuFaultWords}, i64),
+                                                b.getI64IntegerAttr(0).getValue());
+      b.create<memref::GlobalOp>(l, GpuFaultRecord, b.getStringAttr("public"), recordT, zeros,
+                                 /*constant=*/false, b.getI64IntegerAttr(8));
+    }
+    return b.create<memref::GetGlobalOp>(l, recordT, GpuFaultRecord);
   }
 
   /// `t`, seen as MLIRGen's array of the same stn type.

@@ -580,8 +580,12 @@ private:
   SmallVector<Value> messageValues(const std::vector<const ast::Expr *> &exprs);
   void genPrint(const TypedFunction::RaisedError &line);
   void exitIf(Value cond, bool when, const std::function<void()> &body);
-  Value raiseCountBefore(const TypedFunction &callee);
-  void stopIfCalleeRaised(Value before);
+  struct RaiseCheck {
+    Value before;       ///< CPU: the thread's error count before the call
+    bool onGpu = false; ///< GPU: ask the fault record after the call
+  };
+  RaiseCheck raiseCountBefore(const TypedFunction &callee);
+  void stopIfCalleeRaised(const RaiseCheck &check);
   // Scalar expansion + loop interchange (Interchange.h).
   void genInterchanged(const ast::For &s, const InterchangePlan &p, const std::string &counter,
                        Value start, Value stop);
@@ -822,12 +826,24 @@ private:
 };
 
 class ModuleGen {
-  std::unordered_map<const TypedFunction *, bool> RaiseMemo;
+  std::unordered_map<const TypedFunction *, bool> RaiseMemo, CheckMemo;
 
 public:
   ModuleGen(mlir::MLIRContext &ctx, DiagnosticEngine &diags) : Ctx(ctx), Diags(diags) {}
 
-  /// Whether `f` or a function it calls has a raise or assert statement.
+  /// Whether `f` or a function it calls has a raise or assert statement,
+  /// or (with `boundsChecks`) checks its indices.
+  bool mayRaise(const TypedFunction *f, bool boundsChecks) {
+    if (!boundsChecks)
+      return mayRaise(f);
+    if (auto it = CheckMemo.find(f); it != CheckMemo.end())
+      return it->second;
+    CheckMemo[f] = false;
+    bool r = !f->raises.empty() || (f->decl && f->decl->options.boundscheck);
+    for (const TypedFunction *c : f->callees)
+      r = r || mayRaise(c, true);
+    return CheckMemo[f] = r;
+  }
   bool mayRaise(const TypedFunction *f) {
     if (auto it = RaiseMemo.find(f); it != RaiseMemo.end())
       return it->second;
@@ -3986,25 +4002,33 @@ void FunctionGen::stopAfterRaise() {
   Cur = nullptr;
 }
 
-/// Before a call of a function that may raise and returns arrays: the
-/// number of errors this thread has raised (null where no check is needed).
-/// Where the callee raised and returned (in a parallel region, with empty
-/// arrays), the count has grown and the caller stops as well rather than
-/// index them (stopIfCalleeRaised).
-Value FunctionGen::raiseCountBefore(const TypedFunction &callee) {
-  if (MG.Gpu || !Cur || B.getInsertionBlock() != Cur || !callee.resultType.hasArrayLeaf() ||
-      !MG.mayRaise(&callee))
+/// Before a call of a function that may raise and return (CPU code: in a
+/// parallel region, with zeros and empty arrays; then only for callees that
+/// return arrays): how the caller learns it did, so that it stops as well
+/// rather than go on with those values (stopIfCalleeRaised). CPU code
+/// compares the number of errors this thread raised before and after the
+/// call; GPU code, where a raising thread ends its work, asks the fault
+/// record after it. Empty where no check is needed.
+FunctionGen::RaiseCheck FunctionGen::raiseCountBefore(const TypedFunction &callee) {
+  if (!Cur || B.getInsertionBlock() != Cur)
     return {};
-  return MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()});
+  if (MG.Gpu)
+    return {Value(), MG.mayRaise(&callee, /*boundsChecks=*/true)};
+  if (!callee.resultType.hasArrayLeaf() || !MG.mayRaise(&callee))
+    return {};
+  return {MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()}), false};
 }
 
-void FunctionGen::stopIfCalleeRaised(Value before) {
-  if (!before)
-    return;
-  Value raised = B.create<arith::CmpIOp>(
-      CurLoc, arith::CmpIPredicate::ne,
-      MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()}), before);
-  exitIf(raised, true, [&] { stopAfterRaise(); });
+void FunctionGen::stopIfCalleeRaised(const RaiseCheck &check) {
+  Value raised;
+  if (check.onGpu)
+    raised = MG.Gpu->raised(B, CurLoc);
+  else if (check.before)
+    raised = B.create<arith::CmpIOp>(
+        CurLoc, arith::CmpIPredicate::ne,
+        MG.callRuntime(B, CurLoc, "_stn_raise_count", {}, {B.getI64Type()}), check.before);
+  if (raised)
+    exitIf(raised, true, [&] { stopAfterRaise(); });
 }
 
 /// Where `cond` is `when`, runs `body`, which ends its block (a raise, a
@@ -4843,7 +4867,7 @@ CGValue FunctionGen::call(const ast::Call &c) {
   r.type = callee->resultType;
   Value bad = checkCallShapes(c, *callee, args);
   if (!bad) {
-    Value before = raiseCountBefore(*callee);
+    RaiseCheck before = raiseCountBefore(*callee);
     auto op = B.create<func::CallOp>(CurLoc, fn, operands);
     r.leaves.append(op.getResults().begin(), op.getResults().end());
     stopIfCalleeRaised(before);

@@ -69,6 +69,10 @@ public:
   /// (_stn_sim_print) prints the same.
   virtual void print(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef text,
                      llvm::ArrayRef<mlir::Value> values) = 0;
+  /// Whether a thread of this launch has raised (an i1): after a call of a
+  /// device function that may raise, its caller stops too, as the callee's
+  /// thread would have (KernelFaults.h).
+  virtual mlir::Value raised(mlir::OpBuilder &b, mlir::Location loc) = 0;
 };
 
 /// The attribute of the module that holds a GPU kernel whose code may
@@ -91,6 +95,7 @@ constexpr const char *GPUSimIndexFunction = "_stn_sim_index";
 constexpr const char *GPUSimBarrierFunction = "_stn_sim_syncthreads";
 constexpr const char *GPUSimRaiseFunction = "_stn_sim_raise";
 constexpr const char *GPUSimPrintFunction = "_stn_sim_print";
+constexpr const char *GPUSimRaisedFunction = "_stn_sim_raised";
 
 /// Rejects what GPU code cannot do, with a diagnostic at the offending
 /// expression of the module MLIRGen produced for `entry`: allocating device
