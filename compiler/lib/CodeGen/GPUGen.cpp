@@ -183,7 +183,7 @@ public:
       case 'b': {
         // A pointer to "True" or "False", as CUDA C++'s printf("%s", ...).
         auto text = [&](llvm::StringRef s) -> Value {
-          return b.create<mlir::LLVM::PtrToIntOp>(l, b.getI64Type(), faultText(b, l, s));
+          return b.create<mlir::LLVM::PtrToIntOp>(l, b.getI64Type(), messageText(b, l, s));
         };
         Value isTrue = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, v, c64(0));
         format += "%s";

@@ -826,32 +826,22 @@ private:
 };
 
 class ModuleGen {
-  std::unordered_map<const TypedFunction *, bool> RaiseMemo, CheckMemo;
+  std::map<std::pair<const TypedFunction *, bool>, bool> RaiseMemo;
 
 public:
   ModuleGen(mlir::MLIRContext &ctx, DiagnosticEngine &diags) : Ctx(ctx), Diags(diags) {}
 
   /// Whether `f` or a function it calls has a raise or assert statement,
   /// or (with `boundsChecks`) checks its indices.
-  bool mayRaise(const TypedFunction *f, bool boundsChecks) {
-    if (!boundsChecks)
-      return mayRaise(f);
-    if (auto it = CheckMemo.find(f); it != CheckMemo.end())
+  bool mayRaise(const TypedFunction *f, bool boundsChecks = false) {
+    auto key = std::make_pair(f, boundsChecks);
+    if (auto it = RaiseMemo.find(key); it != RaiseMemo.end())
       return it->second;
-    CheckMemo[f] = false;
-    bool r = !f->raises.empty() || (f->decl && f->decl->options.boundscheck);
+    RaiseMemo[key] = false; // a recursive call sees no raise
+    bool r = !f->raises.empty() || (boundsChecks && f->decl && f->decl->options.boundscheck);
     for (const TypedFunction *c : f->callees)
-      r = r || mayRaise(c, true);
-    return CheckMemo[f] = r;
-  }
-  bool mayRaise(const TypedFunction *f) {
-    if (auto it = RaiseMemo.find(f); it != RaiseMemo.end())
-      return it->second;
-    RaiseMemo[f] = false;
-    bool r = !f->raises.empty();
-    for (const TypedFunction *c : f->callees)
-      r = r || mayRaise(c);
-    return RaiseMemo[f] = r;
+      r = r || mayRaise(c, boundsChecks);
+    return RaiseMemo[key] = r;
   }
 
   mlir::OwningOpRef<mlir::ModuleOp> run(const TypedFunction &entry) {
@@ -6078,11 +6068,10 @@ Value FunctionGen::insertNewAxes(Value view, llvm::ArrayRef<bool> isNew, mlir::M
   SmallVector<mlir::OpFoldResult> sizeOfr(sizes.begin(), sizes.end()),
       strideOfr(strides.begin(), strides.end());
   // Static strides of the result type (the innermost one of a C array).
-  auto [wantStrides, wantOffset] = mlir::getStridesAndOffset(want);
+  SmallVector<int64_t> wantStrides = mlir::getStridesAndOffset(want).first;
   for (size_t j = 0; j < strideOfr.size(); ++j)
     if (!mlir::ShapedType::isDynamic(wantStrides[j]))
       strideOfr[j] = B.getIndexAttr(wantStrides[j]);
-  (void)wantOffset;
   return B.create<memref::ReinterpretCastOp>(CurLoc, want, meta.getBaseBuffer(),
                                              mlir::OpFoldResult(meta.getOffset()), sizeOfr,
                                              strideOfr);
@@ -6318,10 +6307,10 @@ FunctionGen::FancyIndex FunctionGen::fancyIndex(const ast::Subscript &s, bool fo
       ax.kind = Axis::Int;
       CGValue v = expr(*ax.expr);
       Value given = toIndex(v.single(), v.type.scalarKind());
-      Value i = isNonNegative(*ax.expr) ? given
-                                          : wrapIndex(given, v.type.scalarKind(), ax.extent);
-      Value out = indexOutOfBounds(s, fi.base, rank, ax.axis, i, given,
-                                 KernelFaultKind::IndexArray);
+      Value i =
+          isNonNegative(*ax.expr) ? given : wrapIndex(given, v.type.scalarKind(), ax.extent);
+      Value out =
+          indexOutOfBounds(s, fi.base, rank, ax.axis, i, given, KernelFaultKind::IndexArray);
       bad = B.create<arith::OrIOp>(CurLoc, bad, out);
       ax.index = i;
       continue;
@@ -6641,16 +6630,16 @@ SmallVector<mlir::Value> messageArguments(OpBuilder &b, mlir::Location loc, llvm
                                           llvm::ArrayRef<mlir::Value> values) {
   size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
   SmallVector<mlir::Value> args = {
-      faultText(b, loc, text), b.create<arith::ConstantIntOp>(loc, static_cast<int64_t>(n), 64)};
+      messageText(b, loc, text), b.create<arith::ConstantIntOp>(loc, static_cast<int64_t>(n), 64)};
   args.append(values.begin(), values.begin() + n);
   while (args.size() < 2 + static_cast<size_t>(kMaxFaultValues))
     args.push_back(b.create<arith::ConstantIntOp>(loc, 0, 64));
   return args;
 }
 
-mlir::Value faultText(OpBuilder &b, mlir::Location loc, llvm::StringRef text) {
+mlir::Value messageText(OpBuilder &b, mlir::Location loc, llvm::StringRef text) {
   auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<mlir::ModuleOp>();
-  std::string name = "__stn_fault_text_" + llvm::utohexstr(llvm::hash_value(text));
+  std::string name = "__stn_text_" + llvm::utohexstr(llvm::hash_value(text));
   if (auto g = module.lookupSymbol<mlir::LLVM::GlobalOp>(name))
     return b.create<mlir::LLVM::AddressOfOp>(loc, g);
   std::string cstr = text.str();

@@ -492,6 +492,8 @@ private:
   Type attribute(const ast::Attribute &a);
   Type subscript(const ast::Subscript &s);
   Type printCall(const ast::Call &c);
+  std::optional<std::string> messagePart(const ast::Expr &a, bool quote, bool showNone,
+                                         const char *what, TypedFunction::RaisedError &r);
   /// `None`, `np.newaxis` or a `newaxis` imported from numpy.
   bool isNewAxis(const ast::Expr &e) const;
   Type stencilAccess(const ast::Subscript &s, const ast::Name &base);
@@ -709,6 +711,34 @@ static char messageLetter(ScalarKind k) {
                                 : 'i';
 }
 
+/// One argument of a message (a raise's or a print's): a string literal as
+/// written (repr()'d where `quote`), `None` where `showNone`, or a scalar
+/// as a value mark (KernelFaults.h, Raise), its expression added to
+/// `r.values`. Empty for anything else (an error, reported, that names the
+/// message as `what`).
+std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool quote,
+                                                        bool showNone, const char *what,
+                                                        TypedFunction::RaisedError &r) {
+  if (auto *str = dyn_cast<ast::StrLit>(&a)) {
+    std::string text = quote ? pythonRepr(str->value) : str->value;
+    std::replace(text.begin(), text.end(), kRaisedValue, '?');
+    return text;
+  }
+  Type t = expr(a);
+  if (!t.isValid())
+    return std::nullopt;
+  if (showNone && t.isNone())
+    return "None";
+  if (!t.isScalar() || isComplex(t.scalarKind())) {
+    error(a.range(),
+          fmt::format("{} can show strings, numbers and bools, not '{}'", what, t.describe()),
+          "show its parts, for example z.real and z.imag, or an element a[i]");
+    return std::nullopt;
+  }
+  r.values.push_back(&a);
+  return std::string{kRaisedValue, messageLetter(t.scalarKind())};
+}
+
 /// `raise cls(args...)` and `assert test, args` (as a tuple where `tuple`):
 /// the message is Python's: the class, then str() of the one argument or
 /// repr() of the tuple of them. Strings must be literals; other arguments
@@ -717,26 +747,9 @@ void FunctionChecker::checkRaise(const ast::Stmt &s, const std::string &cls,
                                  const std::vector<const ast::Expr *> &args, bool tuple) {
   TypedFunction::RaisedError r;
   std::vector<std::string> parts;
-  for (const ast::Expr *a : args) {
-    if (auto *str = dyn_cast<ast::StrLit>(a)) {
-      std::string text = tuple ? pythonRepr(str->value) : str->value;
-      std::replace(text.begin(), text.end(), kRaisedValue, '?');
-      parts.push_back(std::move(text));
-      continue;
-    }
-    Type t = expr(*a);
-    if (!t.isValid())
-      continue;
-    if (!t.isScalar() || isComplex(t.scalarKind()) || t.isNone()) {
-      error(a->range(),
-            fmt::format("an error message can show strings, numbers and bools, not '{}'",
-                        t.describe()),
-            "show its parts, for example z.real and z.imag, or an element a[i]");
-      continue;
-    }
-    parts.push_back(std::string{kRaisedValue, messageLetter(t.scalarKind())});
-    r.values.push_back(a);
-  }
+  for (const ast::Expr *a : args)
+    if (auto part = messagePart(*a, tuple, /*showNone=*/false, "an error message", r))
+      parts.push_back(std::move(*part));
   if (r.values.size() > static_cast<size_t>(kMaxFaultValues))
     error(args[0]->range(),
           fmt::format("an error message can show at most {} values computed at run time",
@@ -781,30 +794,10 @@ Type FunctionChecker::printCall(const ast::Call &c) {
   TypedFunction::RaisedError r;
   std::vector<std::string> parts;
   for (const ast::ExprPtr &a : c.args) {
-    if (auto *str = dyn_cast<ast::StrLit>(a.get())) {
-      std::string text = str->value;
-      std::replace(text.begin(), text.end(), kRaisedValue, '?');
-      parts.push_back(std::move(text));
-      continue;
-    }
-    Type t = expr(*a);
-    if (!t.isValid()) {
+    if (auto part = messagePart(*a, /*quote=*/false, /*showNone=*/true, "print()", r))
+      parts.push_back(std::move(*part));
+    else
       ok = false;
-      continue;
-    }
-    if (t.isNone()) {
-      parts.push_back("None");
-      continue;
-    }
-    if (!t.isScalar() || isComplex(t.scalarKind())) {
-      error(a->range(),
-            fmt::format("print() can show strings, numbers and bools, not '{}'", t.describe()),
-            "print an element a[i], or z.real and z.imag");
-      ok = false;
-      continue;
-    }
-    parts.push_back(std::string{kRaisedValue, messageLetter(t.scalarKind())});
-    r.values.push_back(a.get());
   }
   if (r.values.size() > static_cast<size_t>(kMaxFaultValues)) {
     error(c.range(), fmt::format("print() can show at most {} values computed at run time",

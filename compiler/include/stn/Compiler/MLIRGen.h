@@ -58,11 +58,12 @@ mlir::Type mlirStorageType(mlir::MLIRContext &ctx, ScalarKind k);
 
 /// The address of `text` as a NUL-terminated constant of the module the
 /// builder inserts into (one per distinct text): the message argument of
-/// _stn_raise and _stn_sim_raise (KernelFaults.h).
-mlir::Value faultText(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef text);
+/// _stn_raise, _stn_print and the simulator's (KernelFaults.h), and the
+/// True/False strings of a bool printed in GPU code.
+mlir::Value messageText(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef text);
 
 /// The arguments that end every message call of the runtime (_stn_raise,
-/// _stn_print and the simulator's): `text` (faultText), the number of
+/// _stn_print and the simulator's): `text` (messageText), the number of
 /// `values` (i64 words; at most kMaxFaultValues are kept) and the values,
 /// padded with zeros to kMaxFaultValues.
 llvm::SmallVector<mlir::Value> messageArguments(mlir::OpBuilder &b, mlir::Location loc,
