@@ -11,7 +11,6 @@
 
 #include <ucontext.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -366,9 +365,8 @@ extern "C" __attribute__((visibility("default"))) void
 _stn_sim_print(const char *text, int64_t n, int64_t v0, int64_t v1, int64_t v2, int64_t v3,
                int64_t v4, int64_t v5, int64_t v6, int64_t v7, int64_t v8, int64_t v9) {
   const int64_t v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
-  std::vector<int64_t> values(v, v + std::clamp<int64_t>(n, 0, 10));
   // As the driver's printf formats it (GPUGen.h, print).
-  stn::detail::printLine(stn::detail::fillMessage(text ? text : "", values, /*gpuFloats=*/true));
+  stn::detail::printMessage(text, n, v, /*gpuFloats=*/true);
 }
 
 /// Whether a simulated thread of this launch has raised (GPUGen.h, raised).

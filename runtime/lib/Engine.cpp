@@ -1008,8 +1008,8 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
   detail::CallArena arena;
   arena.setNumThreads(impl.engine->options.numThreads);
   detail::KernelFault fault;
-  detail::runGpuLoops(k, *impl.program->file(), spec->argTypes, args, plan->writes, plan->regions, device,
-                      [&](std::vector<void *> &ptrs) {
+  detail::runGpuLoops(k, *impl.program->file(), spec->argTypes, args, plan->writes,
+                      plan->regions, device, [&](std::vector<void *> &ptrs) {
                         for (auto &r : results)
                           ptrs.push_back(r.ptr());
                         detail::CallArena::Scope scope(arena);

@@ -125,10 +125,12 @@ extern "C" __attribute__((visibility("default"))) void _mlir_memref_to_llvm_free
 
 namespace stn::detail {
 
-void printLine(const std::string &text) {
+void printMessage(const char *text, int64_t n, const int64_t *v, bool gpuFloats) {
+  std::vector<int64_t> values(v, v + std::clamp<int64_t>(n, 0, kMaxFaultValues));
+  std::string line = fillMessage(text ? text : "", values, gpuFloats);
   static std::mutex mutex; // one line at a time, whole
   std::lock_guard<std::mutex> lock(mutex);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
 
@@ -140,8 +142,7 @@ extern "C" __attribute__((visibility("default"))) void
 _stn_print(const char *text, int64_t n, int64_t v0, int64_t v1, int64_t v2, int64_t v3,
            int64_t v4, int64_t v5, int64_t v6, int64_t v7, int64_t v8, int64_t v9) {
   const int64_t v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
-  std::vector<int64_t> values(v, v + std::clamp<int64_t>(n, 0, 10));
-  stn::detail::printLine(stn::detail::fillMessage(text ? text : "", values));
+  stn::detail::printMessage(text, n, v, /*gpuFloats=*/false);
 }
 
 // Cuda.cpp: the GPU loops of @jit(target="cuda") kernels (GpuRegions.h).

@@ -14,6 +14,7 @@
 #ifndef STN_RUNTIME_KERNELRUNTIME_H
 #define STN_RUNTIME_KERNELRUNTIME_H
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,9 +74,10 @@ CallArena &orphanArenaRef();
 /// Symbols compiled kernels import from the runtime (name, address).
 std::vector<std::pair<std::string, void *>> runtimeSymbols();
 
-/// Writes `text` to standard output at once (print() in kernels: lines of
-/// several threads do not mix) and flushes it.
-void printLine(const std::string &text);
+/// print() in kernels: `text` with the `n` values `v` filled in
+/// (fillMessage), written to standard output at once (lines of several
+/// threads do not mix) and flushed.
+void printMessage(const char *text, int64_t n, const int64_t *v, bool gpuFloats);
 /// Those of parallel loops and random numbers (ParallelRuntime.cpp).
 std::vector<std::pair<std::string, void *>> parallelRuntimeSymbols();
 
