@@ -317,7 +317,7 @@ LoadedKernel loadedKernel(GpuSpec &spec, int device, const std::string &kernel) 
     d.cuModuleUnload(mod);
     cudaCheck(r, fmt::format("finding GPU kernel '{}' in its module", kernel));
   }
-  if (spec.binary.faults) {
+  if (!spec.binary.faultTexts.empty()) {
     size_t bytes = 0;
     r = d.cuModuleGetGlobal(&lk.faultRecord, &bytes, mod, GpuFaultRecord);
     if (r != 0 || bytes != sizeof(int64_t) * GpuFaultWords) {
@@ -639,7 +639,7 @@ void runGpuLoops(const KernelDecl &k, const SourceFile &file, const std::vector<
 //===----------------------------------------------------------------------===//
 
 namespace {
-constexpr std::string_view GpuMagic = "STNGPU2\n"; ///< 2: fault records
+constexpr std::string_view GpuMagic = "STNGPU2\n"; ///< 2: fault texts
 
 void putField(std::string &s, std::string_view v) {
   uint64_t n = v.size();
@@ -670,7 +670,7 @@ std::string serializeGpuBinary(const GPUBinary &b) {
     writes += w ? '1' : '0';
   for (std::string_view f : {std::string_view(b.arch), std::string_view(b.kernelName),
                              std::string_view(b.ptx), std::string_view(b.cubin),
-                             std::string_view(writes), std::string_view(b.faults ? "1" : "0")})
+                             std::string_view(writes)})
     putField(s, f);
   for (const std::string &t : b.faultTexts)
     putField(s, t);
@@ -681,15 +681,14 @@ bool parseGpuBinary(std::string_view bytes, GPUBinary &out) {
   if (bytes.substr(0, GpuMagic.size()) != GpuMagic)
     return false;
   bytes.remove_prefix(GpuMagic.size());
-  std::string writes, faults;
+  std::string writes;
   if (!getField(bytes, out.arch) || !getField(bytes, out.kernelName) ||
       !getField(bytes, out.ptx) || !getField(bytes, out.cubin) || !getField(bytes, writes) ||
-      !getField(bytes, faults) || out.ptx.empty())
+      out.ptx.empty())
     return false;
   out.writes.clear();
   for (char c : writes)
     out.writes.push_back(c == '1');
-  out.faults = faults == "1";
   // The rest: the fault texts.
   out.faultTexts.clear();
   while (!bytes.empty())

@@ -146,7 +146,7 @@ struct GpuSpec {
 Type gpuArgumentType(const GpuArg &a, const std::string &param);
 
 /// Launches `spec` (see Kernel::launch in Engine.h for the transfers). A
-/// kernel whose code may raise (GPUBinary::faults, and every kernel in the
+/// kernel whose code may raise (GPUBinary::faultTexts, and every kernel in the
 /// simulator) is waited for, and a fault its threads raised is thrown as
 /// an stn::Error pointing into `file`, the kernel's source.
 void launchGpu(GpuSpec &spec, const KernelDecl &k, const SourceFile &file, Dim3 grid,

@@ -9,7 +9,6 @@
 
 #include "stn/Compiler/GPUPipeline.h"
 #include "stn/Compiler/GPUGen.h"
-#include "stn/Compiler/KernelFaults.h"
 #include "stn/Compiler/MLIRGen.h"
 #include "stn/Compiler/Passes.h"
 
@@ -19,7 +18,6 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -446,8 +444,7 @@ static bool compileGPUIn(mlir::MLIRContext &ctx, const TypedFunction &f,
   auto module = buildGPUModule(ctx, f, out.writes, diags);
   if (!module)
     return false;
-  // Where its code may raise: the fault record and its texts.
-  module->walk([&](mlir::memref::GlobalOp g) { out.faults |= g.getSymName() == GpuFaultRecord; });
+  // Where its code may raise: the texts of its fault record.
   if (auto texts = (*module)->getAttrOfType<mlir::ArrayAttr>(GPUFaultTextsAttr))
     for (mlir::Attribute t : texts)
       out.faultTexts.push_back(llvm::cast<mlir::StringAttr>(t).getValue().str());

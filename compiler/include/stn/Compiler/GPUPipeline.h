@@ -42,9 +42,9 @@ struct GPUBinary {
   /// Per parameter: the kernel may write through this array (host arrays
   /// are copied back only then).
   std::vector<bool> writes;
-  /// The module has a fault record (KernelFaults.h: its code may raise), and
-  /// the texts its GpuFaultText word indexes.
-  bool faults = false;
+  /// The texts the fault record's GpuFaultText word indexes (KernelFaults.h);
+  /// not empty exactly where the kernel's code may raise, and then its
+  /// module has a fault record.
   std::vector<std::string> faultTexts;
 };
 
