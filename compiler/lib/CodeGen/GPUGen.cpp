@@ -118,9 +118,6 @@ public:
       return;
     }
     size_t n = std::min<size_t>(values.size(), kMaxFaultValues);
-    SmallVector<Value> padded(values.begin(), values.begin() + n);
-    while (padded.size() < static_cast<size_t>(kMaxFaultValues))
-      padded.push_back(c64(0));
     // The text's index in the module's list (the runtime gets the list
     // with the kernel's binary).
     llvm::SmallVector<mlir::Attribute> texts;
@@ -145,8 +142,8 @@ public:
                                                 {GpuFaultEnd, c64(end)},
                                                 {GpuFaultText, c64(textIndex)},
                                                 {GpuFaultCount, c64(static_cast<int64_t>(n))}};
-    for (size_t i = 0; i < padded.size(); ++i)
-      words.push_back({GpuFaultValues + static_cast<int>(i), padded[i]});
+    for (size_t i = 0; i < n; ++i) // the runtime reads the first n values
+      words.push_back({GpuFaultValues + static_cast<int>(i), values[i]});
     for (auto &[word, v] : words)
       b.create<memref::StoreOp>(l, v, record, mlir::ValueRange{at(word)});
   }
