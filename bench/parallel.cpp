@@ -11,6 +11,8 @@
 //   Heat            one 5-point step on 8192 x 8192 float32 (prange over rows)
 //   SumSmall        a parallel sum over 1000 float64: must not be slower than
 //                   the serial kernel (the region runs serially)
+//   RandomArray     np.random.random(2^20) into a new array, against the same
+//                   generator filling a malloc'ed array in C++ (one thread)
 //
 // Wall time is the figure of merit (UseRealTime); process CPU time is
 // measured too (MeasureProcessCPUTime), so a runtime whose threads keep
@@ -30,6 +32,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -41,6 +44,7 @@ using namespace stn::bench;
 /// A small sum, parallel and serial (monte_carlo_pi, mandelbrot and heat
 /// come from ParallelWorkloads.h).
 const char *Source = R"stn(
+import numpy as np
 from numba import jit, njit, prange
 
 @jit(parallel=True)
@@ -60,6 +64,10 @@ def ssum(a):
 @njit
 def first(a):
     return a[0]
+
+@njit
+def uniform_array(n):
+    return np.random.random(n)
 )stn";
 
 stn::Engine &engine() {
@@ -76,9 +84,13 @@ stn::Module &module(const char *name = "workloads") {
 
 //===--- References ------------------------------------------------------===//
 
-
-
-
+/// `n` uniform float64 in a new array, from the generator stn's kernels use.
+__attribute__((noinline)) double *uniformArrayCpp(Xoshiro &gen, int64_t n) {
+  auto *out = static_cast<double *>(std::malloc(size_t(n) * sizeof(double)));
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = gen.next();
+  return out;
+}
 
 //===--- Benchmarks ------------------------------------------------------===//
 
@@ -171,6 +183,24 @@ void BM_SumSmall_Serial(benchmark::State &state) { callSmall(state, "ssum"); }
 /// finding the specialization, marshalling, the result as a Value.
 void BM_CallOverhead(benchmark::State &state) { callSmall(state, "first"); }
 
+constexpr int64_t RandomN = int64_t(1) << 20;
+
+void BM_RandomArray_Stn(benchmark::State &state) {
+  stn::Kernel k = module("small").kernel("uniform_array");
+  for (auto _ : state)
+    benchmark::DoNotOptimize(k(RandomN).array().data<double>());
+  state.SetItemsProcessed(state.iterations() * RandomN);
+}
+void BM_RandomArray_Cpp(benchmark::State &state) {
+  Xoshiro gen(1);
+  for (auto _ : state) {
+    double *out = uniformArrayCpp(gen, RandomN);
+    benchmark::DoNotOptimize(out);
+    std::free(out);
+  }
+  state.SetItemsProcessed(state.iterations() * RandomN);
+}
+
 #define STN_PAIR(name)                                                                         \
   BENCHMARK(BM_##name##_Stn)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond); \
   BENCHMARK(BM_##name##_Cpp)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond)
@@ -178,6 +208,7 @@ void BM_CallOverhead(benchmark::State &state) { callSmall(state, "first"); }
 STN_PAIR(MonteCarloPi);
 STN_PAIR(Mandelbrot);
 STN_PAIR(Heat);
+STN_PAIR(RandomArray);
 BENCHMARK(BM_Memcpy)
     ->Arg(1)
     ->Arg(omp_get_max_threads())

@@ -152,6 +152,28 @@ TEST_F(LanguageDocTest, ArrayMethods) {
                   toSet(stn::builtinNameTables().methods), "array methods");
 }
 
+TEST_F(LanguageDocTest, RandomFunctions) {
+  // The first cells write calls with their parameters: `np.random.rand(d0, ...)`.
+  NameSet doc;
+  std::istringstream in(Doc);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '#') {
+      inside = line == "## Random numbers";
+      continue;
+    }
+    if (!inside || line.size() < 2 || line[0] != '|' || line.find("---") != std::string::npos)
+      continue;
+    std::string cell = line.substr(1, line.find('|', 1) - 1);
+    static const std::regex call("`([A-Za-z_][A-Za-z0-9_.]*)\\(");
+    for (std::sregex_iterator it(cell.begin(), cell.end(), call), end; it != end; ++it)
+      doc.insert((*it)[1].str());
+  }
+  EXPECT_GE(doc.size(), 10u) << "no table of calls under \"## Random numbers\"";
+  expectSameNames(doc, toSet(stn::builtinNameTables().random), "random functions");
+}
+
 TEST_F(LanguageDocTest, DecoratorOptions) {
   expectSameNames(namesUnder(Doc, "### Options of `@jit` and `@njit`"), checkerOptions("jit("),
                   "@jit options");

@@ -3096,51 +3096,97 @@ Value FunctionGen::randomUniform() {
 
 /// random.* and np.random.*: uniform draws inline (randomUniform), the
 /// others through the runtime (runtime/lib/ParallelRuntime.cpp); all use the
-/// calling thread's generator.
+/// calling thread's generator. The parameters are evaluated once; an array
+/// of draws is filled in order on the calling thread (a seeded kernel gets
+/// NumPy's order of draws, though not its numbers).
 CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
   CGValue r;
   r.type = F.typeOf(c);
   auto f64 = ScalarKind::F64, i64 = ScalarKind::I64;
-  auto arg = [&](size_t i, ScalarKind to) {
-    CGValue v = expr(*c.args[i]);
+  const auto &ops = info.operands;
+  // Parameter i, or `otherwise` where the call leaves the default.
+  auto param = [&](size_t i, ScalarKind to, Value otherwise) {
+    if (!ops[i])
+      return otherwise;
+    CGValue v = expr(*ops[i]);
     return castScalar(v.single(), v.type.scalarKind(), to);
   };
   mlir::Type f64T = B.getF64Type(), i64T = B.getI64Type();
+  std::function<Value()> draw;
   switch (info.builtin) {
   case Builtin::RandomRandom:
-    r.leaves.push_back(randomUniform());
+    draw = [&] { return randomUniform(); };
     break;
   case Builtin::RandomUniform: {
     // a + (b - a) * U[0, 1), as Python and NumPy compute it.
-    Value a = c.args.empty() ? constFloat(0.0, f64) : arg(0, f64);
-    Value b = c.args.empty() ? constFloat(1.0, f64) : arg(1, f64);
-    Value u = randomUniform();
-    r.leaves.push_back(B.create<arith::AddFOp>(
-        CurLoc, a, B.create<arith::MulFOp>(CurLoc, B.create<arith::SubFOp>(CurLoc, b, a), u)));
+    Value a = param(0, f64, constFloat(0.0, f64));
+    Value b = param(1, f64, constFloat(1.0, f64));
+    Value width = B.create<arith::SubFOp>(CurLoc, b, a);
+    draw = [&, a, width] {
+      return B.create<arith::AddFOp>(
+          CurLoc, a, B.create<arith::MulFOp>(CurLoc, width, randomUniform()));
+    };
     break;
   }
   case Builtin::RandomNormal: {
-    Value mu = c.args.size() >= 1 ? arg(0, f64) : constFloat(0.0, f64);
-    Value sigma = c.args.size() >= 2 ? arg(1, f64) : constFloat(1.0, f64);
-    Value z = MG.callRuntime(B, CurLoc, "_stn_random_normal", {}, {f64T});
-    r.leaves.push_back(
-        B.create<arith::AddFOp>(CurLoc, mu, B.create<arith::MulFOp>(CurLoc, sigma, z)));
+    Value mu = param(0, f64, constFloat(0.0, f64));
+    Value sigma = param(1, f64, constFloat(1.0, f64));
+    draw = [&, mu, sigma] {
+      Value z = MG.callRuntime(B, CurLoc, "_stn_random_normal", {}, {f64T});
+      return B.create<arith::AddFOp>(CurLoc, mu, B.create<arith::MulFOp>(CurLoc, sigma, z));
+    };
+    break;
+  }
+  case Builtin::RandomExponential: {
+    // -scale * log(1 - U): 1 - U is in (0, 1], so the log is finite.
+    Value negScale = B.create<arith::NegFOp>(CurLoc, param(0, f64, constFloat(1.0, f64)));
+    draw = [&, negScale] {
+      Value u = B.create<arith::SubFOp>(CurLoc, constFloat(1.0, f64), randomUniform());
+      return B.create<arith::MulFOp>(CurLoc, negScale, B.create<math::LogOp>(CurLoc, u));
+    };
     break;
   }
   case Builtin::RandomRandint: {
-    // random.randint(a, b) includes b; np.random.randint(a, b) excludes it.
-    Value lo = arg(0, i64), hi = arg(1, i64);
+    // random.randint(a, b) includes b; np.random.randint(low, high)
+    // excludes it, and np.random.randint(high) draws from [0, high).
+    Value lo = param(0, i64, Value()), hi = param(1, i64, Value());
+    if (!hi) {
+      hi = lo;
+      lo = constInt(0, i64);
+    }
+    Value empty = B.create<arith::CmpIOp>(
+        CurLoc, info.viaNumpy ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt, hi, lo);
+    raiseIf(empty, KernelFaultKind::Raise,
+            info.viaNumpy ? fmt::format("ValueError: high <= low (low is {0}i, high is {0}i)",
+                                        kRaisedValue)
+                          : fmt::format("ValueError: empty range in randint({0}i, {0}i)",
+                                        kRaisedValue),
+            {lo, hi});
     if (info.viaNumpy)
       hi = B.create<arith::SubIOp>(CurLoc, hi, constInt(1, i64));
-    r.leaves.push_back(MG.callRuntime(B, CurLoc, "_stn_random_int", {lo, hi}, {i64T}));
+    draw = [&, lo, hi] {
+      return MG.callRuntime(B, CurLoc, "_stn_random_int", {lo, hi}, {i64T});
+    };
     break;
   }
   case Builtin::RandomSeed:
-    MG.callRuntime(B, CurLoc, "_stn_random_seed", {arg(0, i64)}, {});
-    break;
+    MG.callRuntime(B, CurLoc, "_stn_random_seed", {param(0, i64, Value())}, {});
+    return r;
   default:
-    break;
+    return r;
   }
+  if (!r.type.isArray()) {
+    r.leaves.push_back(draw());
+    return r;
+  }
+  SmallVector<Value> shape;
+  for (size_t i = randomParameterCount(info.builtin); i < ops.size(); ++i)
+    shape.append(shapeOperand(*ops[i]));
+  Value out = MG.allocArray(B, CurLoc, r.type, shape);
+  forEach(shape, [&](mlir::ValueRange ivs) {
+    B.create<memref::StoreOp>(CurLoc, draw(), out, ivs);
+  });
+  r.leaves.push_back(out);
   return r;
 }
 

@@ -76,7 +76,7 @@ const char *builtinName(Builtin b) {
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
-      "random", "uniform", "randint", "normal", "seed"};
+      "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
 
@@ -234,6 +234,8 @@ double constAsDouble(const ConstValue &c) {
 
 } // namespace
 
+static std::vector<std::string> randomFunctionNames();
+
 BuiltinNameTables builtinNameTables() {
   auto names = [](const auto &table) {
     std::vector<std::string> out;
@@ -249,6 +251,8 @@ BuiltinNameTables builtinNameTables() {
   t.math = names(MathFunctions);
   t.numpy = names(NumpyArrayFunctions);
   t.methods = names(ArrayMethods);
+  for (const std::string &n : randomFunctionNames())
+    t.random.push_back(n);
   return t;
 }
 
@@ -500,6 +504,7 @@ private:
   Type call(const ast::Call &c);
   Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
                    const std::vector<Type> &args);
+  Type randomCall(const ast::Call &c, Builtin b, bool viaNumpy, const std::vector<Type> &args);
   Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
   /// GPU intrinsics: the dotted name `e` refers to without its `cuda.`
   /// prefix ("threadIdx.x", "shared.array"); "?name" for an unknown name
@@ -2055,21 +2060,197 @@ std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bo
   return std::nullopt;
 }
 
-/// The functions of Python's `random` module (numpy = false) and of
-/// `np.random` that stn supports: scalar draws from the calling thread's
-/// generator (runtime/lib/ParallelRuntime.cpp).
+namespace {
+
+/// A function of Python's `random` module (numpy = false) or of `np.random`
+/// that stn supports (docs/language.md, "Random numbers"): draws from the
+/// calling thread's generator (runtime/lib/ParallelRuntime.cpp).
+struct RandomFunction {
+  const char *name;
+  bool numpy;
+  Builtin builtin;
+  /// The distribution's parameters, in order; the first `required` must be
+  /// given. CallInfo::operands holds randomParameterCount(builtin) of them
+  /// (null: not given) and then what gives the shape.
+  std::vector<const char *> params;
+  size_t required;
+  /// How an array of draws is asked for: not at all, with a `size`
+  /// parameter after the others (None, an integer or a tuple, as NumPy),
+  /// or with the extents as the arguments (np.random.rand(2, 3)).
+  enum Shape : uint8_t { Scalar, Size, Extents } shape;
+};
+
+const RandomFunction RandomFunctions[] = {
+    {"random", false, Builtin::RandomRandom, {}, 0, RandomFunction::Scalar},
+    {"uniform", false, Builtin::RandomUniform, {"a", "b"}, 2, RandomFunction::Scalar},
+    {"randint", false, Builtin::RandomRandint, {"a", "b"}, 2, RandomFunction::Scalar},
+    {"gauss", false, Builtin::RandomNormal, {"mu", "sigma"}, 0, RandomFunction::Scalar},
+    {"seed", false, Builtin::RandomSeed, {"a"}, 1, RandomFunction::Scalar},
+    {"random", true, Builtin::RandomRandom, {}, 0, RandomFunction::Size},
+    {"random_sample", true, Builtin::RandomRandom, {}, 0, RandomFunction::Size},
+    {"rand", true, Builtin::RandomRandom, {}, 0, RandomFunction::Extents},
+    {"uniform", true, Builtin::RandomUniform, {"low", "high"}, 0, RandomFunction::Size},
+    {"randint", true, Builtin::RandomRandint, {"low", "high"}, 1, RandomFunction::Size},
+    {"normal", true, Builtin::RandomNormal, {"loc", "scale"}, 0, RandomFunction::Size},
+    {"standard_normal", true, Builtin::RandomNormal, {}, 0, RandomFunction::Size},
+    {"randn", true, Builtin::RandomNormal, {}, 0, RandomFunction::Extents},
+    {"exponential", true, Builtin::RandomExponential, {"scale"}, 0, RandomFunction::Size},
+    {"seed", true, Builtin::RandomSeed, {"seed"}, 1, RandomFunction::Scalar},
+};
+
+const RandomFunction *randomFunction(const std::string &name, bool numpy) {
+  for (const RandomFunction &f : RandomFunctions)
+    if (f.numpy == numpy && name == f.name)
+      return &f;
+  return nullptr;
+}
+
+} // namespace
+
+static std::vector<std::string> randomFunctionNames() {
+  std::vector<std::string> out;
+  for (const RandomFunction &f : RandomFunctions)
+    out.push_back(fmt::format("{}.{}", f.numpy ? "np.random" : "random", f.name));
+  return out;
+}
+
 static std::optional<Builtin> randomBuiltin(const std::string &name, bool numpy) {
-  if (name == "random")
-    return Builtin::RandomRandom;
-  if (name == "uniform")
-    return Builtin::RandomUniform;
-  if (name == "randint")
-    return Builtin::RandomRandint;
-  if (name == "seed")
-    return Builtin::RandomSeed;
-  if (numpy ? name == "normal" : name == "gauss")
-    return Builtin::RandomNormal;
+  if (const RandomFunction *f = randomFunction(name, numpy))
+    return f->builtin;
   return std::nullopt;
+}
+
+unsigned randomParameterCount(Builtin b) {
+  switch (b) {
+  case Builtin::RandomUniform:
+  case Builtin::RandomRandint:
+  case Builtin::RandomNormal:
+    return 2;
+  case Builtin::RandomExponential:
+  case Builtin::RandomSeed:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/// A call of a `random` or `np.random` function: its parameters by position
+/// or keyword, each a number (an integer for randint and seed), then the
+/// shape of the array of draws, if any.
+Type FunctionChecker::randomCall(const ast::Call &c, Builtin b, bool viaNumpy,
+                                 const std::vector<Type> &args) {
+  auto *attr = llvm::cast<ast::Attribute>(c.func.get());
+  const RandomFunction &fn = *randomFunction(attr->attr, viaNumpy);
+  std::string qual = fmt::format("{}{}()", viaNumpy ? "np.random." : "random.", fn.name);
+  bool sized = fn.shape == RandomFunction::Size;
+  // Parameters (and size) by position, then by keyword.
+  size_t slots = fn.params.size() + (sized ? 1 : 0);
+  std::vector<const ast::Expr *> given(slots, nullptr);
+  std::vector<Type> types(slots);
+  auto paramName = [&](size_t i) { return i < fn.params.size() ? fn.params[i] : "size"; };
+  std::vector<const ast::Expr *> extents;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (fn.shape == RandomFunction::Extents) {
+      extents.push_back(c.args[i].get());
+      continue;
+    }
+    if (i >= slots) {
+      error(c.range(), fmt::format("{} takes {} argument{} ({} given)", qual,
+                                   slots == 0 ? "no" : fmt::format("at most {}", slots),
+                                   slots == 1 ? "" : "s", c.args.size()));
+      return {};
+    }
+    given[i] = c.args[i].get();
+    types[i] = args[i];
+  }
+  for (const ast::Keyword &kw : c.keywords) {
+    size_t i = 0;
+    while (i < slots && kw.name != paramName(i))
+      ++i;
+    if (i == slots) {
+      std::string names;
+      for (size_t j = 0; j < slots; ++j)
+        names += fmt::format("{}{}", j ? ", " : "", paramName(j));
+      error(kw.nameRange,
+            fmt::format("{} got an unexpected keyword argument '{}'", qual, kw.name),
+            slots == 0 ? std::string(fn.shape == RandomFunction::Extents
+                                         ? "it takes the extents of the array as arguments"
+                                         : "it takes no arguments")
+                       : fmt::format("its parameters are {}", names));
+      return {};
+    }
+    if (given[i]) {
+      error(kw.nameRange,
+            fmt::format("{} got multiple values for argument '{}'", qual, kw.name));
+      return {};
+    }
+    given[i] = kw.value.get();
+    types[i] = expr(*kw.value);
+    if (!types[i].isValid())
+      return {};
+  }
+  for (size_t i = 0; i < fn.required; ++i)
+    if (!given[i]) {
+      error(c.range(), fmt::format("{} is missing its argument '{}'", qual, paramName(i)));
+      return {};
+    }
+  bool intOnly = b == Builtin::RandomRandint || b == Builtin::RandomSeed;
+  for (size_t i = 0; i < fn.params.size(); ++i) {
+    const Type &t = types[i];
+    if (!given[i] || (t.isScalar() && !isComplex(t.scalarKind()) &&
+                      (!intOnly || isInteger(t.scalarKind()) || isBool(t.scalarKind()))))
+      continue;
+    error(given[i]->range(),
+          fmt::format("{} expects {}, not '{}'", qual, intOnly ? "an integer" : "a real number",
+                      t.describe()),
+          t.isArray() && fn.shape == RandomFunction::Size
+              ? "one distribution per call: size= gives an array of draws from it; for "
+                "parameters that vary, draw one number per element in a loop"
+              : "");
+    return {};
+  }
+  // The operands: the parameters (null where not given), then the shape.
+  CallInfo info;
+  info.kind = CallInfo::Kind::Builtin;
+  info.builtin = b;
+  info.viaNumpy = viaNumpy;
+  info.operands.assign(given.begin(), given.begin() + fn.params.size());
+  info.operands.resize(randomParameterCount(b), nullptr);
+  unsigned rank = 0;
+  if (sized && given.back() && !types.back().isNone()) {
+    auto r = shapeRank(*given.back(), types.back());
+    if (!r)
+      return {};
+    rank = *r;
+    info.operands.push_back(given.back());
+  }
+  for (size_t i = 0; i < extents.size(); ++i) {
+    const Type &t = args[i];
+    if (!t.isScalar() || !(isInteger(t.scalarKind()) || isBool(t.scalarKind()))) {
+      error(extents[i]->range(),
+            fmt::format("{} takes the extents of the array, integers, not '{}'", qual,
+                        t.describe()),
+            t.isTuple() ? fmt::format("write {}(*shape) as np.random.{}(shape[0], "
+                                      "shape[1], ...), or use size= of np.random.{}",
+                                      qual.substr(0, qual.size() - 2), fn.name,
+                                      b == Builtin::RandomNormal ? "standard_normal" : "random")
+                        : "");
+      return {};
+    }
+    info.operands.push_back(extents[i]);
+    ++rank;
+  }
+  if (rank > 8) {
+    error(c.range(), "arrays have 1 to 8 dimensions");
+    return {};
+  }
+  ScalarKind k = b == Builtin::RandomRandint ? ScalarKind::I64 : ScalarKind::F64;
+  Type t = b == Builtin::RandomSeed ? Type::none()
+           : rank              ? Type::array(k, rank, Type::Layout::C)
+                               : Type::scalar(k);
+  if (Final)
+    F.calls[&c] = info;
+  return t;
 }
 
 /// The float kind math functions compute in for an argument of kind `k`.
@@ -2112,47 +2293,6 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     error(c.keywords[0].nameRange,
           fmt::format("{}() does not take keyword arguments", fnName()));
     return {};
-  }
-  if (b >= Builtin::RandomRandom) {
-    info.viaNumpy = viaNumpy;
-    std::string qual = (viaNumpy ? "np.random." : "random.") + fnName();
-    auto count = [&](size_t lo, size_t hi) {
-      if (args.size() >= lo && args.size() <= hi)
-        return true;
-      error(c.range(), lo == hi ? fmt::format("{}() takes {} argument{} ({} given)", qual, lo,
-                                              lo == 1 ? "" : "s", args.size())
-                                : fmt::format("{}() takes {} to {} arguments ({} given)", qual,
-                                              lo, hi, args.size()),
-            b == Builtin::RandomRandom && viaNumpy
-                ? "arrays of random numbers (size=) are not supported yet: draw one per "
-                  "element in a loop"
-                : "");
-      return false;
-    };
-    for (size_t i = 0; i < args.size(); ++i) {
-      bool intOnly = b == Builtin::RandomRandint || b == Builtin::RandomSeed;
-      if (!args[i].isScalar() || isComplex(args[i].scalarKind()) ||
-          (intOnly && !(isInteger(args[i].scalarKind()) || isBool(args[i].scalarKind())))) {
-        error(c.args[i]->range(), fmt::format("{}() expects {}, not '{}'", qual,
-                                              intOnly ? "an integer" : "a real number",
-                                              args[i].describe()));
-        return {};
-      }
-    }
-    switch (b) {
-    case Builtin::RandomRandom:
-      return count(0, 0) ? done(Type::scalar(ScalarKind::F64)) : Type();
-    case Builtin::RandomUniform:
-      return count(viaNumpy ? 0 : 2, 2) ? done(Type::scalar(ScalarKind::F64)) : Type();
-    case Builtin::RandomNormal:
-      return count(viaNumpy ? 0 : 2, 2) ? done(Type::scalar(ScalarKind::F64)) : Type();
-    case Builtin::RandomRandint:
-      return count(2, 2) ? done(Type::scalar(ScalarKind::I64)) : Type();
-    case Builtin::RandomSeed:
-      return count(1, 1) ? done(Type::none()) : Type();
-    default:
-      break;
-    }
   }
   bool anyArray = false;
   for (auto &a : args)
@@ -3148,6 +3288,8 @@ Type FunctionChecker::call(const ast::Call &c) {
       F.calls[&c] = info;
     return Type::scalar(*cast);
   }
+  if (*b >= Builtin::RandomRandom)
+    return randomCall(c, *b, viaNumpy, args);
   return builtinCall(c, *b, viaNumpy, viaMath, args);
 }
 

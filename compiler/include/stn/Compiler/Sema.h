@@ -54,10 +54,14 @@ enum class Builtin : uint8_t {
   Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
   Dot, Where, Minimum, Maximum,
-  // random numbers (random.* and np.random.*): one scalar per call
-  RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomSeed,
+  // random numbers (random.* and np.random.*): a number, or an array of them
+  RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
 };
 const char *builtinName(Builtin b);
+/// How many distribution parameters a random builtin's CallInfo::operands
+/// start with (null where the call leaves the default); the operands after
+/// them give the shape of the array of draws (each an integer or a tuple).
+unsigned randomParameterCount(Builtin b);
 
 /// Every name a call can resolve to a builtin, by how it is written; the
 /// docs-vs-implementation test (test/unit/LanguageDocTest.cpp) checks that
@@ -67,6 +71,7 @@ struct BuiltinNameTables {
   std::vector<std::string> math;    ///< `f(x)`, `math.f(x)` or `np.f(x)`
   std::vector<std::string> numpy;   ///< `np.f(...)`: creation, reductions, selection
   std::vector<std::string> methods; ///< `a.f(...)` on arrays
+  std::vector<std::string> random;  ///< `random.f(...)`, `np.random.f(...)`
 };
 BuiltinNameTables builtinNameTables();
 
