@@ -762,6 +762,12 @@ private:
   /// slice rules); it aliases the base.
   Value sliceView(const ast::Subscript &s);
   Value insertNewAxes(Value view, llvm::ArrayRef<bool> isNew, mlir::MemRefType want);
+  /// `src` (of type `st`) with the int64 `extents` (one may be -1) as its
+  /// shape, in C order (NumPy's reshape, of type `rt`): a view where its
+  /// elements are evenly spaced in C order, else a view of a C-ordered copy.
+  Value reshapeView(Value src, const Type &st, SmallVector<Value> extents, const Type &rt);
+  /// A view of `src` whose axis d is axis perm[d] of `src` (transposes).
+  Value permutedView(Value src, llvm::ArrayRef<unsigned> perm, const Type &rt);
   void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
   void assignSlice(const ast::Subscript &target, const CGValue &v);
   /// target[...] = src for an array value, into `view` (null: target's).
@@ -5079,6 +5085,11 @@ CGValue FunctionGen::attribute(const ast::Attribute &a) {
       for (unsigned d = 0; d < base.type.rank(); ++d)
         n = B.create<arith::MulIOp>(CurLoc, n, dimI64(d));
       r.leaves.push_back(n);
+    } else if (a.attr == "T") {
+      SmallVector<unsigned> reversed;
+      for (unsigned d = base.type.rank(); d-- > 0;)
+        reversed.push_back(d);
+      r.leaves.push_back(permutedView(mem, reversed, r.type));
     }
     return r;
   }
@@ -5896,6 +5907,33 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     r.leaves.push_back(materialize(a));
     return r;
   }
+  case Builtin::Reshape:
+  case Builtin::Ravel:
+  case Builtin::Flatten: {
+    CGValue src = expr(*ops[0]);
+    SmallVector<Value> extents;
+    for (size_t i = 1; i < ops.size(); ++i) {
+      CGValue e = expr(*ops[i]);
+      std::vector<Type> leaves;
+      e.type.collectLeaves(leaves);
+      for (size_t j = 0; j < e.leaves.size(); ++j)
+        extents.push_back(castScalar(e.leaves[j], leaves[j].scalarKind(), ScalarKind::I64));
+    }
+    if (extents.empty())
+      extents.push_back(constInt(-1, ScalarKind::I64));
+    Value mem = src.single();
+    Type st = src.type;
+    if (b == Builtin::Flatten) {
+      // Always a new array.
+      st = Type::array(k, st.rank(), Type::Layout::C);
+      mem = materialize(leaf(mem, src.type));
+    }
+    r.leaves.push_back(reshapeView(mem, st, extents, r.type));
+    return r;
+  }
+  case Builtin::Transpose:
+    r.leaves.push_back(permutedView(expr(*ops[0]).single(), info.permutation, r.type));
+    return r;
   case Builtin::Dot: {
     LazyArray x = lazy(*ops[0]), y = lazy(*ops[1]);
     ScalarKind xk = x.type.scalarKind(), yk = y.type.scalarKind(), ok = info.operandKind;
@@ -6121,6 +6159,125 @@ Value FunctionGen::insertNewAxes(Value view, llvm::ArrayRef<bool> isNew, mlir::M
   return B.create<memref::ReinterpretCastOp>(CurLoc, want, meta.getBaseBuffer(),
                                              mlir::OpFoldResult(meta.getOffset()), sizeOfr,
                                              strideOfr);
+}
+
+Value FunctionGen::reshapeView(Value src, const Type &st, SmallVector<Value> extents,
+                               const Type &rt) {
+  auto i64 = ScalarKind::I64;
+  auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
+    return B.create<arith::CmpIOp>(CurLoc, p, a, b).getResult();
+  };
+  auto mul = [&](Value a, Value b) { return B.create<arith::MulIOp>(CurLoc, a, b).getResult(); };
+  auto select = [&](Value c, Value a, Value b) {
+    return B.create<arith::SelectOp>(CurLoc, c, a, b).getResult();
+  };
+  auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, src);
+  const unsigned r = st.rank();
+  Value n = constIndex(1);
+  for (unsigned d = 0; d < r; ++d)
+    n = mul(n, meta.getSizes()[d]);
+  Value n64 = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n);
+  // The product of the extents given, how many are -1, and any below -1.
+  Value one = constInt(1, i64), minusOne = constInt(-1, i64), zero = constInt(0, i64);
+  Value known = one, unknown = zero, negative = constBool(false);
+  for (Value e : extents) {
+    Value isUnknown = cmp(arith::CmpIPredicate::eq, e, minusOne);
+    known = mul(known, select(isUnknown, one, e));
+    unknown = B.create<arith::AddIOp>(CurLoc, unknown,
+                                      B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), isUnknown));
+    negative = B.create<arith::OrIOp>(CurLoc, negative,
+                                      cmp(arith::CmpIPredicate::slt, e, minusOne));
+  }
+  Value knownIsZero = cmp(arith::CmpIPredicate::eq, known, zero);
+  Value divisor = select(knownIsZero, one, known);
+  Value inferred = B.create<arith::DivSIOp>(CurLoc, n64, divisor);
+  Value fits = select(cmp(arith::CmpIPredicate::eq, unknown, zero),
+                      cmp(arith::CmpIPredicate::eq, known, n64),
+                      B.create<arith::AndIOp>(
+                          CurLoc, logicalNot(knownIsZero),
+                          cmp(arith::CmpIPredicate::eq,
+                              B.create<arith::RemSIOp>(CurLoc, n64, divisor), zero)));
+  Value several = cmp(arith::CmpIPredicate::sgt, unknown, one);
+  raiseIf(several, KernelFaultKind::Raise, "ValueError: can only specify one unknown dimension",
+          {});
+  Value bad = B.create<arith::OrIOp>(
+      CurLoc, several, B.create<arith::OrIOp>(CurLoc, negative, logicalNot(fits)));
+  std::string shapeText = "(";
+  for (size_t i = 0; i < extents.size(); ++i)
+    shapeText += fmt::format("{}{}i", i ? ", " : "", kRaisedValue);
+  shapeText += extents.size() == 1 ? ",)" : ")";
+  SmallVector<Value> values = {n64};
+  values.append(extents.begin(), extents.end());
+  raiseIf(B.create<arith::AndIOp>(CurLoc, logicalNot(several), bad), KernelFaultKind::Raise,
+          fmt::format("ValueError: cannot reshape array of size {}i into shape {}", kRaisedValue,
+                      shapeText),
+          values);
+  // Whether the elements are evenly spaced in C order (axes of length 1
+  // have any stride; an empty array is).
+  Value contiguous = cmp(arith::CmpIPredicate::eq, n, constIndex(0));
+  Value dense = constBool(true), expected = constIndex(1);
+  for (unsigned d = r; d-- > 0;) {
+    Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
+    Value ok = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::eq, size, constIndex(1)),
+                                      cmp(arith::CmpIPredicate::eq, stride, expected));
+    dense = B.create<arith::AndIOp>(CurLoc, dense, ok);
+    expected = mul(expected, size);
+  }
+  contiguous = B.create<arith::OrIOp>(CurLoc, contiguous, dense);
+  Value data = src;
+  if (MG.Gpu) {
+    // GPU threads cannot copy into a new array.
+    raiseIf(logicalNot(contiguous), KernelFaultKind::Raise,
+            "ValueError: reshape in GPU code needs an array whose elements are evenly spaced "
+            "in C order (a copy would be a new array)",
+            {});
+    bad = B.create<arith::OrIOp>(CurLoc, bad, logicalNot(contiguous));
+  } else {
+    Type anyT = Type::array(st.scalarKind(), r, Type::Layout::Any);
+    mlir::MemRefType anyM = memrefType(Ctx, anyT);
+    data = emitIf(
+        contiguous, {anyM},
+        [&]() -> SmallVector<Value> { return {B.create<memref::CastOp>(CurLoc, anyM, src)}; },
+        [&]() -> SmallVector<Value> {
+          Value copy = materialize(leaf(src, st));
+          return {B.create<memref::CastOp>(CurLoc, anyM, copy)};
+        })[0];
+  }
+  // The new shape (empty where it was wrong) and its C strides.
+  SmallVector<Value> sizes(extents.size()), strides(extents.size());
+  for (size_t i = 0; i < extents.size(); ++i) {
+    Value e = select(cmp(arith::CmpIPredicate::eq, extents[i], minusOne), inferred, extents[i]);
+    e = select(bad, zero, e);
+    sizes[i] = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), e);
+  }
+  for (size_t i = extents.size(); i-- > 0;)
+    strides[i] = i + 1 == extents.size() ? constIndex(1) : mul(strides[i + 1], sizes[i + 1]);
+  auto dataMeta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, data);
+  SmallVector<mlir::OpFoldResult> sizeOfr(sizes.begin(), sizes.end()),
+      strideOfr(strides.begin(), strides.end());
+  strideOfr.back() = B.getIndexAttr(1);
+  return B.create<memref::ReinterpretCastOp>(CurLoc, memrefType(Ctx, rt),
+                                             dataMeta.getBaseBuffer(),
+                                             mlir::OpFoldResult(dataMeta.getOffset()), sizeOfr,
+                                             strideOfr);
+}
+
+Value FunctionGen::permutedView(Value src, llvm::ArrayRef<unsigned> perm, const Type &rt) {
+  mlir::MemRefType want = memrefType(Ctx, rt);
+  bool identity = true;
+  for (unsigned d = 0; d < perm.size(); ++d)
+    identity = identity && perm[d] == d;
+  if (identity)
+    return src.getType() == want ? src : B.create<memref::CastOp>(CurLoc, want, src).getResult();
+  auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, src);
+  SmallVector<mlir::OpFoldResult> sizes, strides;
+  for (unsigned d : perm) {
+    sizes.push_back(meta.getSizes()[d]);
+    strides.push_back(meta.getStrides()[d]);
+  }
+  return B.create<memref::ReinterpretCastOp>(CurLoc, want, meta.getBaseBuffer(),
+                                             mlir::OpFoldResult(meta.getOffset()), sizes,
+                                             strides);
 }
 
 /// target[...] = v: a scalar fills the view; an array is broadcast into it

@@ -130,7 +130,8 @@ private:
       auto &c = static_cast<const ast::Call &>(e);
       auto it = F.calls.find(&c);
       bool builtin = it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin;
-      bool keeps = !builtin && holdsArray(F.typeOf(c));
+      // A kernel may return a view of its arguments; a view builtin returns one.
+      bool keeps = (!builtin || isViewBuiltin(it->second.builtin)) && holdsArray(F.typeOf(c));
       // A method's receiver: `v.sum()`, `v.astype(...)`.
       if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
         keeps ? escapes(*a->value) : consumed(*a->value);
@@ -261,7 +262,7 @@ bool isFreshArray(const TypedFunction &f, const ast::Expr &e) {
     if (it == f.calls.end())
       return false;
     if (it->second.kind == CallInfo::Kind::Builtin)
-      return true;
+      return !isViewBuiltin(it->second.builtin); // a.reshape(...) is a view of a
     // A stencil, ufunc or gufunc called without out= returns a new array
     // (a @jit kernel may return one of its arguments).
     const TypedFunction *callee = it->second.callee;

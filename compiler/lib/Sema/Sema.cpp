@@ -76,6 +76,7 @@ const char *builtinName(Builtin b) {
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
+      "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -151,6 +152,8 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"any", Builtin::Any},               {"all", Builtin::All},
     {"dot", Builtin::Dot},               {"where", Builtin::Where},
     {"minimum", Builtin::Minimum},       {"maximum", Builtin::Maximum},
+    {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
+    {"transpose", Builtin::Transpose},
 };
 
 const BuiltinEntry ArrayMethods[] = {
@@ -158,7 +161,8 @@ const BuiltinEntry ArrayMethods[] = {
     {"prod", Builtin::Prod},     {"mean", Builtin::Mean},     {"std", Builtin::Std},
     {"var", Builtin::Var},       {"min", Builtin::ReduceMin}, {"max", Builtin::ReduceMax},
     {"argmin", Builtin::Argmin}, {"argmax", Builtin::Argmax}, {"any", Builtin::Any},
-    {"all", Builtin::All},       {"dot", Builtin::Dot},
+    {"all", Builtin::All},       {"dot", Builtin::Dot},       {"reshape", Builtin::Reshape},
+    {"ravel", Builtin::Ravel},   {"flatten", Builtin::Flatten}, {"transpose", Builtin::Transpose},
 };
 
 // Python builtins.
@@ -1533,7 +1537,8 @@ Type FunctionChecker::expr(const ast::Expr &e) {
     // and the fixed-size shared/local arrays exist in a GPU kernel.
     auto ci = F.calls.find(&e);
     bool allocates = isa<ast::BinOp>(&e) || isa<ast::UnaryOp>(&e) || isa<ast::Compare>(&e) ||
-                     (ci != F.calls.end() && ci->second.kind == CallInfo::Kind::Builtin);
+                     (ci != F.calls.end() && ci->second.kind == CallInfo::Kind::Builtin &&
+                      !isViewBuiltin(ci->second.builtin));
     if (F.copiesElements(e))
       error(e.range(),
             fmt::format("{} indexing copies the elements it selects, which GPU code cannot do",
@@ -1677,6 +1682,8 @@ Type FunctionChecker::attribute(const ast::Attribute &a) {
     }
     if (a.attr == "size")
       return Type::scalar(ScalarKind::I64);
+    if (a.attr == "T") // reversed axes, a view
+      return Type::array(t.scalarKind(), t.rank(), t.rank() == 1 ? t.layout() : Type::Layout::Any);
   }
   if (t.isScalar()) {
     if (a.attr == "real" || a.attr == "imag")
@@ -2584,7 +2591,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         return {};
     } else if (kw.name == "axis" && b >= Builtin::Sum && b <= Builtin::All) {
       axisExpr = kw.value.get();
-    } else if (b == Builtin::Linspace && kw.name == "num") {
+    } else if ((b == Builtin::Linspace && kw.name == "num") ||
+               (b == Builtin::Transpose && kw.name == "axes" && !receiver)) {
       ops.push_back(kw.value.get());
       args.push_back(expr(*kw.value));
     } else {
@@ -2703,6 +2711,94 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (!arity(1, 1) || !needArray(0))
       return {};
     return done(Type::array(args[0].scalarKind(), args[0].rank(), Type::Layout::C));
+  case Builtin::Reshape: {
+    // a.reshape(2, 3), a.reshape((2, 3)), np.reshape(a, (2, 3)); one extent
+    // may be -1 (inferred). The extents are checked when the kernel runs.
+    if (args.size() == 1) {
+      error(c.range(), "reshape() needs the new shape: a.reshape(2, 3) or a.reshape((2, -1))");
+      return {};
+    }
+    if (!arity(2, receiver ? 9 : 2) || !needArray(0))
+      return {};
+    unsigned rank = 0;
+    if (args.size() == 2) {
+      auto r = shapeRank(*ops[1], args[1]);
+      if (!r)
+        return {};
+      rank = *r;
+    } else {
+      for (size_t i = 1; i < args.size(); ++i) {
+        if (!args[i].isScalar() || !isInteger(args[i].scalarKind())) {
+          error(ops[i]->range(), fmt::format("reshape() takes integer extents, not '{}'",
+                                             args[i].describe()));
+          return {};
+        }
+        ++rank;
+      }
+    }
+    return done(Type::array(args[0].scalarKind(), rank, Type::Layout::C));
+  }
+  case Builtin::Ravel:
+  case Builtin::Flatten:
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    return done(Type::array(args[0].scalarKind(), 1, Type::Layout::C));
+  case Builtin::Transpose: {
+    // No axes: reversed. Axes: constants, one tuple or (methods) several.
+    if (!needArray(0))
+      return {};
+    const unsigned rank = args[0].rank();
+    std::vector<const ast::Expr *> axes;
+    if (args.size() == 2 && args[1].isTuple()) {
+      if (auto *t = dyn_cast<ast::Tuple>(ops[1]))
+        for (auto &x : t->elts)
+          axes.push_back(x.get());
+      else {
+        error(ops[1]->range(), "transpose() takes its axes as constants, (1, 0)");
+        return {};
+      }
+    } else if (args.size() >= 2 && !(args.size() == 2 && args[1].isNone())) {
+      if (!receiver && args.size() > 2) {
+        arity(1, 2);
+        return {};
+      }
+      axes.assign(ops.begin() + 1, ops.end());
+    }
+    std::vector<unsigned> perm;
+    if (axes.empty()) {
+      for (unsigned d = rank; d-- > 0;)
+        perm.push_back(d);
+    } else {
+      if (axes.size() != rank) {
+        error(c.range(), fmt::format("transpose() of an array of {} dimension{} takes {} "
+                                     "axes, not {}",
+                                     rank, rank == 1 ? "" : "s", rank, axes.size()));
+        return {};
+      }
+      std::vector<bool> seen(rank, false);
+      for (const ast::Expr *x : axes) {
+        auto v = foldIndex(*x);
+        int64_t r = rank;
+        if (!v || v->i < -r || v->i >= r || seen[size_t(v->i < 0 ? v->i + r : v->i)]) {
+          error(x->range(),
+                v ? fmt::format("axis {} is out of range or repeated: transpose() takes a "
+                                "permutation of 0..{}",
+                                v->i, rank - 1)
+                  : std::string("transpose() takes its axes as constants"));
+          return {};
+        }
+        unsigned a = unsigned(v->i < 0 ? v->i + r : v->i);
+        seen[a] = true;
+        perm.push_back(a);
+      }
+    }
+    bool identity = true;
+    for (unsigned d = 0; d < rank; ++d)
+      identity = identity && perm[d] == d;
+    info.permutation = perm;
+    return done(Type::array(args[0].scalarKind(), rank,
+                            identity ? args[0].layout() : Type::Layout::Any));
+  }
   case Builtin::Astype: {
     if (!arity(2, 2) || !needArray(0))
       return {};

@@ -78,9 +78,15 @@ private:
       }
       return out;
     }
+    if (auto *a = dyn_cast<ast::Attribute>(&e); a && F.typeOf(*a).isArray())
+      return mayBe(*a->value); // a.T
     if (auto *c = dyn_cast<ast::Call>(&e)) {
-      // A kernel returning an array may return a view of any argument.
+      // A kernel returning an array may return a view of any argument; a
+      // view builtin returns one of its first operand.
       auto it = F.calls.find(c);
+      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
+          isViewBuiltin(it->second.builtin) && !it->second.operands.empty())
+        return mayBe(*it->second.operands[0]);
       if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Kernel)
         for (auto &a : c->args) {
           auto o = mayBe(*a);

@@ -54,10 +54,18 @@ enum class Builtin : uint8_t {
   Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
   Dot, Where, Minimum, Maximum,
+  // shapes: views of their array operand (Flatten copies)
+  Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
 };
 const char *builtinName(Builtin b);
+/// Builtins whose result is a view of their first operand (the receiver of
+/// a method call): writes through it reach that array. np.reshape and
+/// ravel copy an array whose elements are not evenly spaced, as NumPy does.
+inline bool isViewBuiltin(Builtin b) {
+  return b == Builtin::Reshape || b == Builtin::Ravel || b == Builtin::Transpose;
+}
 /// How many distribution parameters a random builtin's CallInfo::operands
 /// start with (null where the call leaves the default); the operands after
 /// them give the shape of the array of draws (each an integer or a tuple).
@@ -94,6 +102,8 @@ struct CallInfo {
   std::vector<const ast::Expr *> operands;
   /// Reductions along one axis (`axis=`), else -1.
   int axis = -1;
+  /// Transpose: axis d of the result is axis permutation[d] of the operand.
+  std::vector<unsigned> permutation;
   /// Called through `np.` / `numpy.` (np.random.randint excludes its upper
   /// bound, random.randint includes it).
   bool viaNumpy = false;
