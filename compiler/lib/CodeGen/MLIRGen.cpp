@@ -742,6 +742,10 @@ private:
                         std::function<Value(const SmallVector<Value> &)> combine);
   Value elementMath(const CallInfo &info, const SmallVector<Value> &vals,
                     const SmallVector<ScalarKind> &kinds, ScalarKind resultKind);
+  Value clipValue(const SmallVector<Value> &vals, const SmallVector<ScalarKind> &kinds,
+                  const SmallVector<unsigned> &roles, ScalarKind k);
+  Value signSquareRound(Builtin b, const SmallVector<Value> &vals,
+                        const SmallVector<ScalarKind> &kinds);
   Value materialize(LazyArray a);
   /// Runs `body` for every index of `shape`, the outer axis split over the
   /// team where array expressions run in parallel (parallelArrays).
@@ -5307,6 +5311,8 @@ bool FunctionGen::isElementwise(const ast::Expr &e) {
       return false;
     Builtin b = it->second.builtin;
     return b < Builtin::Conjugate || b == Builtin::Where || b == Builtin::Minimum ||
+           b == Builtin::Clip || b == Builtin::Sign || b == Builtin::Square ||
+           b == Builtin::Round ||
            b == Builtin::Maximum || b == Builtin::Astype;
   }
   return false;
@@ -5404,6 +5410,8 @@ Value FunctionGen::elementMath(const CallInfo &info, const SmallVector<Value> &v
       return B.create<math::AbsIOp>(CurLoc, vals[0]);
     return vals[0];
   }
+  if (b == Builtin::Sign || b == Builtin::Square || b == Builtin::Round)
+    return castScalar(signSquareRound(b, vals, kinds), kinds[0], resultKind);
   if (b == Builtin::IsNan || b == Builtin::IsInf || b == Builtin::IsFinite) {
     ScalarKind ak = kinds[0];
     if (isInteger(ak) || isBool(ak))
@@ -5458,6 +5466,76 @@ Value FunctionGen::elementMath(const CallInfo &info, const SmallVector<Value> &v
   // Unary math: computed in the operand kind, floor/ceil/trunc stay floats.
   Value x = castScalar(vals[0], kinds[0], k);
   return castScalar(mathUnary(b, x, k), k, resultKind);
+}
+
+/// np.sign, np.square and np.round of one element of kind kinds[0]
+/// (Round's number of decimals in vals[1], if given), in that kind.
+Value FunctionGen::signSquareRound(Builtin b, const SmallVector<Value> &vals,
+                                   const SmallVector<ScalarKind> &kinds) {
+  ScalarKind k = kinds[0];
+  Value x = vals[0];
+  if (b == Builtin::Square)
+    return arith2(ast::BinOpKind::Mul, x, x, k, CurLoc);
+  if (b == Builtin::Sign) {
+    if (isFloat(k)) {
+      // 1, -1, 0 for either zero, NaN for NaN.
+      Value zero = constFloat(0.0, k);
+      Value pos = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGT, x, zero);
+      Value neg = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT, x, zero);
+      Value nan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x);
+      Value r = B.create<arith::SelectOp>(CurLoc, neg, constFloat(-1.0, k), zero);
+      r = B.create<arith::SelectOp>(CurLoc, pos, constFloat(1.0, k), r);
+      return B.create<arith::SelectOp>(CurLoc, nan, x, r);
+    }
+    Value zero = constInt(0, k);
+    Value pos = B.create<arith::CmpIOp>(
+        CurLoc, isSignedInt(k) ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::ugt, x, zero);
+    Value r = zero;
+    if (isSignedInt(k))
+      r = B.create<arith::SelectOp>(
+          CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, x, zero),
+          constInt(-1, k), zero);
+    return B.create<arith::SelectOp>(CurLoc, pos, constInt(1, k), r);
+  }
+  // Round: half to even (NumPy and Python); integers are whole already.
+  if (!isFloat(k))
+    return x;
+  if (vals.size() < 2)
+    return B.create<math::RoundEvenOp>(CurLoc, x);
+  // NumPy's method: scale by 10**|d|, round, scale back.
+  Value d = castScalar(vals[1], kinds[1], ScalarKind::I64);
+  Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, d,
+                                      constInt(0, ScalarKind::I64));
+  Value ad = B.create<arith::SelectOp>(
+      CurLoc, neg, B.create<arith::SubIOp>(CurLoc, constInt(0, ScalarKind::I64), d), d);
+  Value p = B.create<math::PowFOp>(CurLoc, constFloat(10.0, k),
+                                   castScalar(ad, ScalarKind::I64, k));
+  Value y = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::DivFOp>(CurLoc, x, p),
+                                      B.create<arith::MulFOp>(CurLoc, x, p));
+  Value r = B.create<math::RoundEvenOp>(CurLoc, y);
+  return B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::MulFOp>(CurLoc, r, p),
+                                   B.create<arith::DivFOp>(CurLoc, r, p));
+}
+
+/// np.clip of one element: vals[0] raised to the lower bound (role 1) and
+/// lowered to the upper one (role 2), in kind `k`; NaNs propagate.
+Value FunctionGen::clipValue(const SmallVector<Value> &vals, const SmallVector<ScalarKind> &kinds,
+                             const SmallVector<unsigned> &roles, ScalarKind k) {
+  Value x = castScalar(vals[0], kinds[0], k);
+  for (size_t j = 1; j < vals.size(); ++j) {
+    Value bound = castScalar(vals[j], kinds[j], k);
+    bool lower = roles[j] == 1;
+    if (isFloat(k))
+      x = lower ? Value(B.create<arith::MaximumFOp>(CurLoc, x, bound))
+                : Value(B.create<arith::MinimumFOp>(CurLoc, x, bound));
+    else if (isSignedInt(k))
+      x = lower ? Value(B.create<arith::MaxSIOp>(CurLoc, x, bound))
+                : Value(B.create<arith::MinSIOp>(CurLoc, x, bound));
+    else
+      x = lower ? Value(B.create<arith::MaxUIOp>(CurLoc, x, bound))
+                : Value(B.create<arith::MinUIOp>(CurLoc, x, bound));
+  }
+  return x;
 }
 
 FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
@@ -5529,8 +5607,24 @@ FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
   const CallInfo &info = F.calls.at(c);
   std::vector<LazyArray> parts;
   SmallVector<ScalarKind> kinds;
+  if (info.builtin == Builtin::Clip) {
+    // The bounds that are not None, and which they are.
+    SmallVector<unsigned> roles;
+    for (unsigned i = 0; i < info.operands.size(); ++i) {
+      if (i > 0 && F.typeOf(*info.operands[i]).isNone())
+        continue;
+      parts.push_back(lazy(*info.operands[i]));
+      kinds.push_back(parts.back().type.scalarKind());
+      roles.push_back(i);
+    }
+    return elementwise(t, parts, [this, kinds, roles, rk](const SmallVector<Value> &v) {
+      return clipValue(v, kinds, roles, rk);
+    });
+  }
   if (info.builtin == Builtin::Where || info.builtin == Builtin::Minimum ||
-      info.builtin == Builtin::Maximum || info.builtin == Builtin::Astype) {
+      info.builtin == Builtin::Maximum || info.builtin == Builtin::Astype ||
+      info.builtin == Builtin::Sign || info.builtin == Builtin::Square ||
+      info.builtin == Builtin::Round) {
     for (auto *o : info.operands) {
       if (info.builtin == Builtin::Astype && parts.size() == 1)
         break; // the dtype operand
@@ -5980,11 +6074,15 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     return r;
   }
   if (!r.type.isArray()) {
-    // where/minimum/maximum of scalars only: one element, no loop.
+    // where/minimum/maximum/clip of scalars only: one element, no loop.
     SmallVector<Value> vals;
     SmallVector<ScalarKind> kinds;
-    for (auto *o : ops) {
-      CGValue v = expr(*o);
+    SmallVector<unsigned> roles;
+    for (unsigned i = 0; i < ops.size(); ++i) {
+      if (b == Builtin::Clip && i > 0 && F.typeOf(*ops[i]).isNone())
+        continue;
+      roles.push_back(i);
+      CGValue v = expr(*ops[i]);
       vals.push_back(v.single());
       kinds.push_back(v.type.scalarKind());
     }
@@ -5992,6 +6090,8 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
       Value cond = castScalar(vals[0], kinds[0], ScalarKind::Bool);
       r.leaves.push_back(B.create<arith::SelectOp>(CurLoc, cond, castScalar(vals[1], kinds[1], k),
                                                    castScalar(vals[2], kinds[2], k)));
+    } else if (b == Builtin::Clip) {
+      r.leaves.push_back(clipValue(vals, kinds, roles, k));
     } else {
       r.leaves.push_back(elementMath(info, vals, kinds, k));
     }

@@ -76,7 +76,7 @@ const char *builtinName(Builtin b) {
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
-      "reshape", "ravel", "flatten", "transpose",
+      "clip", "sign", "square", "round", "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -152,6 +152,9 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"any", Builtin::Any},               {"all", Builtin::All},
     {"dot", Builtin::Dot},               {"where", Builtin::Where},
     {"minimum", Builtin::Minimum},       {"maximum", Builtin::Maximum},
+    {"clip", Builtin::Clip},             {"sign", Builtin::Sign},
+    {"square", Builtin::Square},         {"round", Builtin::Round},
+    {"around", Builtin::Round},          {"rint", Builtin::Round},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
 };
@@ -161,7 +164,9 @@ const BuiltinEntry ArrayMethods[] = {
     {"prod", Builtin::Prod},     {"mean", Builtin::Mean},     {"std", Builtin::Std},
     {"var", Builtin::Var},       {"min", Builtin::ReduceMin}, {"max", Builtin::ReduceMax},
     {"argmin", Builtin::Argmin}, {"argmax", Builtin::Argmax}, {"any", Builtin::Any},
-    {"all", Builtin::All},       {"dot", Builtin::Dot},       {"reshape", Builtin::Reshape},
+    {"all", Builtin::All},       {"dot", Builtin::Dot},       {"clip", Builtin::Clip},
+    {"round", Builtin::Round},
+    {"reshape", Builtin::Reshape},
     {"ravel", Builtin::Ravel},   {"flatten", Builtin::Flatten}, {"transpose", Builtin::Transpose},
 };
 
@@ -196,7 +201,7 @@ const BuiltinEntry PyBuiltins[] = {
     {"len", Builtin::Len},     {"abs", Builtin::Abs},   {"min", Builtin::Min},
     {"max", Builtin::Max},     {"int", Builtin::Int},   {"float", Builtin::Float},
     {"bool", Builtin::Bool},   {"complex", Builtin::Complex}, {"range", Builtin::Range},
-    {"prange", Builtin::Range}, {"pow", Builtin::Pow},
+    {"prange", Builtin::Range}, {"pow", Builtin::Pow}, {"round", Builtin::Round},
 };
 
 std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end,
@@ -2592,7 +2597,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     } else if (kw.name == "axis" && b >= Builtin::Sum && b <= Builtin::All) {
       axisExpr = kw.value.get();
     } else if ((b == Builtin::Linspace && kw.name == "num") ||
-               (b == Builtin::Transpose && kw.name == "axes" && !receiver)) {
+               (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
+               (b == Builtin::Round && (kw.name == "decimals" || kw.name == "ndigits"))) {
       ops.push_back(kw.value.get());
       args.push_back(expr(*kw.value));
     } else {
@@ -2889,6 +2895,84 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     ScalarKind k = promote(args[0].scalarKind(), args[1].scalarKind());
     info.operandKind = k;
     return done(Type::scalar(k));
+  }
+  case Builtin::Clip: {
+    // np.clip(a, lo, hi) is np.minimum(np.maximum(a, lo), hi); either bound
+    // may be None. The type: NumPy's promotion of the three (NEP 50).
+    if (!arity(3, 3))
+      return {};
+    unsigned rank = 0;
+    std::optional<ScalarKind> k;
+    for (size_t i = 0; i < 3; ++i) {
+      if (i > 0 && args[i].isNone())
+        continue;
+      if ((!args[i].isArray() && !args[i].isScalar()) ||
+          isComplex(args[i].scalarKind())) {
+        error(ops[i]->range(), fmt::format("clip() takes real arrays or numbers{}, not '{}'",
+                                           i ? " (or None)" : "", args[i].describe()));
+        return {};
+      }
+      if (args[i].isArray()) {
+        rank = std::max(rank, args[i].rank());
+        k = k ? promote(*k, args[i].scalarKind()) : args[i].scalarKind();
+      }
+    }
+    if (args[1].isNone() && args[2].isNone()) {
+      error(c.range(), "clip() needs a lower or an upper bound (both are None)");
+      return {};
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      if (args[i].isArray() || args[i].isNone())
+        continue;
+      k = k ? promoteArrayOperand(*k, args[i].scalarKind(), weak(*ops[i]))
+            : args[i].scalarKind();
+    }
+    info.operandKind = *k;
+    if (rank == 0)
+      return done(Type::scalar(*k));
+    return done(Type::array(*k, rank, Type::Layout::C));
+  }
+  case Builtin::Sign:
+  case Builtin::Square:
+  case Builtin::Round: {
+    // Elementwise, keeping the dtype (NumPy); Python's round(x) of a float
+    // is an int64 and round(x, n) a float.
+    if (!arity(1, b == Builtin::Round ? 2 : 1))
+      return {};
+    if (!args[0].isArray() && !args[0].isScalar()) {
+      error(ops[0]->range(), fmt::format("{}() expects an array or a number, not '{}'", fn,
+                                         args[0].describe()));
+      return {};
+    }
+    ScalarKind k = args[0].scalarKind();
+    if (isBool(k) || (isComplex(k) && b != Builtin::Square)) {
+      error(ops[0]->range(),
+            fmt::format("{}() is not defined for {}", fn, isBool(k) ? "bools" : "complex numbers"),
+            isBool(k) ? "convert first: x.astype(np.int64)" : "");
+      return {};
+    }
+    if (args.size() == 2) {
+      if (!args[1].isScalar() || !isInteger(args[1].scalarKind())) {
+        error(ops[1]->range(), fmt::format("round()'s number of decimals must be an integer, "
+                                           "not '{}'",
+                                           args[1].describe()));
+        return {};
+      }
+      if (!isFloat(k)) {
+        error(ops[1]->range(), "round() of integers with decimals is not supported",
+              "integers are already whole: drop the decimals, or round a float");
+        return {};
+      }
+    }
+    info.operandKind = k;
+    auto *name = dyn_cast<ast::Name>(c.func.get());
+    bool python = b == Builtin::Round && !receiver && name && !P.FromImports.count(name->id);
+    if (args[0].isScalar()) {
+      if (python && isFloat(k) && args.size() == 1)
+        return done(Type::scalar(ScalarKind::I64));
+      return done(Type::scalar(k));
+    }
+    return done(Type::array(k, args[0].rank(), Type::Layout::C));
   }
   case Builtin::Where:
   case Builtin::Minimum:

@@ -53,7 +53,7 @@ enum class Builtin : uint8_t {
   // arrays (issue 3): creation, conversion, reductions, selection
   Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
-  Dot, Where, Minimum, Maximum,
+  Dot, Where, Minimum, Maximum, Clip, Sign, Square, Round,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
