@@ -772,6 +772,19 @@ private:
   Value reshapeView(Value src, const Type &st, SmallVector<Value> extents, const Type &rt);
   /// A view of `src` whose axis d is axis perm[d] of `src` (transposes).
   Value permutedView(Value src, llvm::ArrayRef<unsigned> perm, const Type &rt);
+  /// np.cumsum / np.cumprod (`info.axis`, -1: flattened) of `src`.
+  Value cumulative(const CallInfo &info, CGValue src, const Type &rt);
+  /// np.sort / np.argsort along `info.axis` (-1: flattened) of `src`, into
+  /// a new array of type `rt`.
+  Value sorted(const CallInfo &info, CGValue src, const Type &rt);
+  /// The address (as int64) of the element at `idx` of `mem`.
+  Value elementAddress(Value mem, mlir::ValueRange idx);
+  /// Runs `body` on each 1-d lane along axis `ax` of the arrays `arrays` (C
+  /// order, one shape), with each lane's address and the lane length: the
+  /// lane itself where it is contiguous (the last axis), else a contiguous
+  /// temporary copied in before and back after.
+  void forEachLane(llvm::ArrayRef<Value> arrays, llvm::ArrayRef<ScalarKind> kinds, unsigned ax,
+                   const std::function<void(llvm::ArrayRef<Value> addresses, Value n)> &body);
   void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
   void assignSlice(const ast::Subscript &target, const CGValue &v);
   /// target[...] = src for an array value, into `view` (null: target's).
@@ -6028,6 +6041,31 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Transpose:
     r.leaves.push_back(permutedView(expr(*ops[0]).single(), info.permutation, r.type));
     return r;
+  case Builtin::CumSum:
+  case Builtin::CumProd:
+    r.leaves.push_back(cumulative(info, expr(*ops[0]), r.type));
+    return r;
+  case Builtin::Sort:
+  case Builtin::Argsort: {
+    CGValue src = expr(*ops[0]);
+    if (r.type.isArray()) {
+      r.leaves.push_back(sorted(info, src, r.type));
+      return r;
+    }
+    // a.sort(): sorted into a new array, then copied back.
+    Type st = Type::array(src.type.scalarKind(), src.type.rank(), Type::Layout::C);
+    Value copy = sorted(info, src, st);
+    SmallVector<Value> shape;
+    for (unsigned d = 0; d < st.rank(); ++d)
+      shape.push_back(B.create<memref::DimOp>(CurLoc, copy, d));
+    ScalarKind sk = st.scalarKind();
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> idx(ivs.begin(), ivs.end());
+      storeElement(loadElement(copy, idx, sk), src.single(), idx, sk);
+    });
+    B.create<memref::DeallocOp>(CurLoc, copy);
+    return r;
+  }
   case Builtin::Dot: {
     LazyArray x = lazy(*ops[0]), y = lazy(*ops[1]);
     ScalarKind xk = x.type.scalarKind(), yk = y.type.scalarKind(), ok = info.operandKind;
@@ -6360,6 +6398,144 @@ Value FunctionGen::reshapeView(Value src, const Type &st, SmallVector<Value> ext
                                              dataMeta.getBaseBuffer(),
                                              mlir::OpFoldResult(dataMeta.getOffset()), sizeOfr,
                                              strideOfr);
+}
+
+Value FunctionGen::cumulative(const CallInfo &info, CGValue src, const Type &rt) {
+  Value mem = src.single();
+  Type st = src.type;
+  ScalarKind sk = st.scalarKind(), rk = rt.scalarKind();
+  unsigned ax = 0;
+  if (info.axis < 0) {
+    Type flat = Type::array(sk, 1, Type::Layout::C);
+    mem = reshapeView(mem, st, {constInt(-1, ScalarKind::I64)}, flat);
+    st = flat;
+  } else {
+    ax = static_cast<unsigned>(info.axis);
+  }
+  SmallVector<Value> shape, outer;
+  for (unsigned d = 0; d < st.rank(); ++d) {
+    shape.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
+    outer.push_back(d == ax ? constIndex(1) : shape.back());
+  }
+  Value out = MG.allocArray(B, CurLoc, rt, shape);
+  ReduceOp op = info.builtin == Builtin::CumSum ? ReduceOp::Add : ReduceOp::Mul;
+  // Each lane along the axis in order, a running total carried by the loop.
+  forEach(outer, [&](mlir::ValueRange ivs) {
+    auto lane = B.create<scf::ForOp>(CurLoc, constIndex(0), shape[ax], constIndex(1),
+                                     mlir::ValueRange{reduceIdentity(op, rk)});
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPointToStart(lane.getBody());
+    SmallVector<Value> idx(ivs.begin(), ivs.end());
+    idx[ax] = lane.getInductionVar();
+    Value x = castScalar(loadElement(mem, idx, sk), sk, rk);
+    Value total = reduceCombine(op, lane.getRegionIterArgs()[0], x, rk);
+    storeElement(total, out, idx, rk);
+    B.create<scf::YieldOp>(CurLoc, total);
+  });
+  return out;
+}
+
+Value FunctionGen::elementAddress(Value mem, mlir::ValueRange idx) {
+  auto mt = llvm::cast<mlir::MemRefType>(mem.getType());
+  mlir::Type et = mt.getElementType();
+  int64_t bytes = 0;
+  if (auto ct = llvm::dyn_cast<mlir::ComplexType>(et))
+    bytes = 2 * (ct.getElementType().getIntOrFloatBitWidth() / 8);
+  else
+    bytes = std::max<int64_t>(1, et.getIntOrFloatBitWidth() / 8);
+  auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
+  Value at = md.getOffset();
+  for (size_t d = 0; d < idx.size(); ++d)
+    at = B.create<arith::AddIOp>(CurLoc, at,
+                                 B.create<arith::MulIOp>(CurLoc, idx[d], md.getStrides()[d]));
+  Value base = B.create<memref::ExtractAlignedPointerAsIndexOp>(CurLoc, mem);
+  Value addr = B.create<arith::AddIOp>(CurLoc, base,
+                                       B.create<arith::MulIOp>(CurLoc, at, constIndex(bytes)));
+  return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), addr);
+}
+
+void FunctionGen::forEachLane(
+    llvm::ArrayRef<Value> arrays, llvm::ArrayRef<ScalarKind> kinds, unsigned ax,
+    const std::function<void(llvm::ArrayRef<Value> addresses, Value n)> &body) {
+  const unsigned rank = llvm::cast<mlir::MemRefType>(arrays[0].getType()).getRank();
+  SmallVector<Value> shape, outer;
+  for (unsigned d = 0; d < rank; ++d) {
+    shape.push_back(B.create<memref::DimOp>(CurLoc, arrays[0], d));
+    outer.push_back(d == ax ? constIndex(1) : shape.back());
+  }
+  Value n = shape[ax];
+  Value n64 = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n);
+  bool contiguous = ax + 1 == rank;
+  SmallVector<Value> temps;
+  if (!contiguous)
+    for (size_t i = 0; i < arrays.size(); ++i)
+      temps.push_back(MG.allocArray(B, CurLoc, Type::array(kinds[i], 1, Type::Layout::C), {n}));
+  auto copyLane = [&](const SmallVector<Value> &at, bool in) {
+    forEach({n}, [&](mlir::ValueRange j) {
+      SmallVector<Value> idx = at;
+      idx[ax] = j[0];
+      for (size_t i = 0; i < arrays.size(); ++i) {
+        if (in)
+          storeElement(loadElement(arrays[i], idx, kinds[i]), temps[i], {j[0]}, kinds[i]);
+        else
+          storeElement(loadElement(temps[i], {j[0]}, kinds[i]), arrays[i], idx, kinds[i]);
+      }
+    });
+  };
+  forEach(outer, [&](mlir::ValueRange ivs) {
+    SmallVector<Value> at(ivs.begin(), ivs.end());
+    SmallVector<Value> addresses;
+    if (contiguous) {
+      for (Value a : arrays)
+        addresses.push_back(elementAddress(a, at));
+      body(addresses, n64);
+      return;
+    }
+    copyLane(at, true);
+    for (Value t : temps)
+      addresses.push_back(elementAddress(t, {constIndex(0)}));
+    body(addresses, n64);
+    copyLane(at, false);
+  });
+  for (Value t : temps)
+    B.create<memref::DeallocOp>(CurLoc, t);
+}
+
+Value FunctionGen::sorted(const CallInfo &info, CGValue src, const Type &rt) {
+  Value mem = src.single();
+  Type st = src.type;
+  ScalarKind sk = st.scalarKind();
+  unsigned ax = 0;
+  if (info.axis < 0) {
+    Type flat = Type::array(sk, 1, Type::Layout::C);
+    mem = reshapeView(mem, st, {constInt(-1, ScalarKind::I64)}, flat);
+    st = flat;
+  } else {
+    ax = static_cast<unsigned>(info.axis);
+  }
+  // A C-ordered copy to sort in (sort) or to read the keys from (argsort).
+  Type ct = Type::array(sk, st.rank(), Type::Layout::C);
+  Value copy = materialize(leaf(mem, st));
+  auto kindArg = [&](ScalarKind k) {
+    return B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(k), 32).getResult();
+  };
+  if (info.builtin == Builtin::Sort) {
+    forEachLane({copy}, {sk}, ax, [&](llvm::ArrayRef<Value> a, Value n) {
+      MG.callRuntime(B, CurLoc, "_stn_sort", {a[0], n, kindArg(sk)}, {});
+    });
+    if (ct == rt)
+      return copy;
+    return B.create<memref::CastOp>(CurLoc, memrefType(Ctx, rt), copy);
+  }
+  SmallVector<Value> shape;
+  for (unsigned d = 0; d < st.rank(); ++d)
+    shape.push_back(B.create<memref::DimOp>(CurLoc, copy, d));
+  Value index = MG.allocArray(B, CurLoc, rt, shape);
+  forEachLane({copy, index}, {sk, ScalarKind::I64}, ax, [&](llvm::ArrayRef<Value> a, Value n) {
+    MG.callRuntime(B, CurLoc, "_stn_argsort", {a[0], a[1], n, kindArg(sk)}, {});
+  });
+  B.create<memref::DeallocOp>(CurLoc, copy);
+  return index;
 }
 
 Value FunctionGen::permutedView(Value src, llvm::ArrayRef<unsigned> perm, const Type &rt) {

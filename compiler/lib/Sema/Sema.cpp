@@ -76,7 +76,7 @@ const char *builtinName(Builtin b) {
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
-      "clip", "sign", "square", "round", "reshape", "ravel", "flatten", "transpose",
+      "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort", "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -155,6 +155,8 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"clip", Builtin::Clip},             {"sign", Builtin::Sign},
     {"square", Builtin::Square},         {"round", Builtin::Round},
     {"around", Builtin::Round},          {"rint", Builtin::Round},
+    {"cumsum", Builtin::CumSum},         {"cumprod", Builtin::CumProd},
+    {"sort", Builtin::Sort},             {"argsort", Builtin::Argsort},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
 };
@@ -165,7 +167,8 @@ const BuiltinEntry ArrayMethods[] = {
     {"var", Builtin::Var},       {"min", Builtin::ReduceMin}, {"max", Builtin::ReduceMax},
     {"argmin", Builtin::Argmin}, {"argmax", Builtin::Argmax}, {"any", Builtin::Any},
     {"all", Builtin::All},       {"dot", Builtin::Dot},       {"clip", Builtin::Clip},
-    {"round", Builtin::Round},
+    {"round", Builtin::Round},   {"cumsum", Builtin::CumSum}, {"cumprod", Builtin::CumProd},
+    {"sort", Builtin::Sort},     {"argsort", Builtin::Argsort},
     {"reshape", Builtin::Reshape},
     {"ravel", Builtin::Ravel},   {"flatten", Builtin::Flatten}, {"transpose", Builtin::Transpose},
 };
@@ -2594,7 +2597,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       dtype = dtypeArgument(*kw.value);
       if (!dtype)
         return {};
-    } else if (kw.name == "axis" && b >= Builtin::Sum && b <= Builtin::All) {
+    } else if (kw.name == "axis" && ((b >= Builtin::Sum && b <= Builtin::All) ||
+                                     (b >= Builtin::CumSum && b <= Builtin::Argsort))) {
       axisExpr = kw.value.get();
     } else if ((b == Builtin::Linspace && kw.name == "num") ||
                (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
@@ -2931,6 +2935,68 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (rank == 0)
       return done(Type::scalar(*k));
     return done(Type::array(*k, rank, Type::Layout::C));
+  }
+  case Builtin::CumSum:
+  case Builtin::CumProd:
+  case Builtin::Sort:
+  case Builtin::Argsort: {
+    // np.cumsum(a, 1) means axis=1. cumsum and cumprod run over the
+    // flattened array by default, sort and argsort along the last axis;
+    // axis=None flattens.
+    if (args.size() == 2 && !axisExpr) {
+      axisExpr = ops[1];
+      args.pop_back();
+      ops.pop_back();
+      info.operands = ops;
+    }
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    const int64_t rank = args[0].rank();
+    bool sorting = b == Builtin::Sort || b == Builtin::Argsort;
+    int axis = sorting ? static_cast<int>(rank - 1) : -1;
+    if (axisExpr && !isa<ast::NoneLit>(axisExpr)) {
+      auto v = foldIndex(*axisExpr);
+      if (!v || v->i < -rank || v->i >= rank) {
+        error(axisExpr->range(),
+              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
+                              counted(rank, "dimension", "dimensions"))
+                : std::string("axis must be a constant integer or None"));
+        return {};
+      }
+      axis = static_cast<int>(v->i < 0 ? v->i + rank : v->i);
+    } else if (axisExpr) {
+      axis = -1;
+    }
+    if (rank == 1 && axis == 0)
+      axis = -1; // the same thing
+    if (receiver && b == Builtin::Sort && axisExpr && isa<ast::NoneLit>(axisExpr)) {
+      error(axisExpr->range(), "a.sort() sorts in place along an axis, not the flattened array",
+            "np.sort(a, axis=None) returns the sorted elements");
+      return {};
+    }
+    if (sorting && F.onGpu()) {
+      error(c.range(), fmt::format("{}() is not available in GPU code", fn),
+            "sort on the host, before or after the launch");
+      return {};
+    }
+    info.axis = axis;
+    ScalarKind k = args[0].scalarKind();
+    ScalarKind r = k;
+    if (b == Builtin::CumSum || b == Builtin::CumProd)
+      r = isBool(k) || isSignedInt(k) ? ScalarKind::I64 : isUnsignedInt(k) ? ScalarKind::U64 : k;
+    else if (b == Builtin::Argsort)
+      r = ScalarKind::I64;
+    if (dtype) {
+      if (sorting) {
+        error(c.range(), fmt::format("{}() does not take the keyword argument 'dtype'", fn));
+        return {};
+      }
+      r = *dtype;
+    }
+    info.operandKind = r;
+    if (b == Builtin::Sort && receiver)
+      return done(Type::none()); // in place
+    return done(Type::array(r, axis < 0 ? 1 : static_cast<unsigned>(rank), Type::Layout::C));
   }
   case Builtin::Sign:
   case Builtin::Square:

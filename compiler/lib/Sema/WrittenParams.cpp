@@ -164,6 +164,10 @@ private:
             if (kw.name == "out")
               wrote(mayBe(*kw.value), c->range());
       }
+      // a.sort() sorts a in place.
+      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
+          it->second.builtin == Builtin::Sort && it->second.receiver)
+        wrote(mayBe(*it->second.receiver), c->range());
       for (auto &a : c->args)
         writeExpr(*a);
       for (auto &kw : c->keywords)

@@ -53,7 +53,7 @@ enum class Builtin : uint8_t {
   // arrays (issue 3): creation, conversion, reductions, selection
   Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
-  Dot, Where, Minimum, Maximum, Clip, Sign, Square, Round,
+  Dot, Where, Minimum, Maximum, Clip, Sign, Square, Round, CumSum, CumProd, Sort, Argsort,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
@@ -100,7 +100,8 @@ struct CallInfo {
   /// Array builtins: the expressions of the arguments by role (shape, fill
   /// value, dtype-independent positional arguments), after keywords.
   std::vector<const ast::Expr *> operands;
-  /// Reductions along one axis (`axis=`), else -1.
+  /// Reductions along one axis (`axis=`), else -1; cumsum, cumprod, sort
+  /// and argsort: the axis, or -1 for the flattened array (axis=None).
   int axis = -1;
   /// Transpose: axis d of the result is axis permutation[d] of the operand.
   std::vector<unsigned> permutation;
