@@ -8,7 +8,10 @@
 //   - arrays whose elements are not evenly spaced (a[:, ::2], a[::-1]) are
 //     copied first, as NumPy does, and give the same values;
 //   - a transposed operand in a loop nest and a reshape in a parallel loop;
-//   - the errors of extents that do not fit the size.
+//   - the errors of extents that do not fit the size;
+//   - concatenate (along each axis and flattened), stack (at each axis),
+//     vstack and hstack, with NumPy's promotion of mixed dtypes, and the
+//     errors of shapes that do not fit together.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,6 +85,28 @@ def times_transpose(a, b):
             for k in range(a.shape[1]):
                 out[i, j] += a[i, k] * bt[k, j]
     return out
+
+@njit
+def joined(a, b, ax):
+    if ax == 0:
+        return np.concatenate((a, b))
+    return np.concatenate((a, b), axis=1)
+
+@njit
+def joined_flat(a, b):
+    return np.concatenate((a, b), axis=None)
+
+@njit
+def stacked(a, b, ax):
+    if ax == 0:
+        return np.stack((a, b))
+    if ax == 1:
+        return np.stack((a, b), axis=1)
+    return np.stack((a, b), -1)
+
+@njit
+def rows_and_columns(x, y):
+    return np.vstack((x, y)), np.hstack((x, y))
 
 @jit(parallel=True)
 def row_sums(a, n):
@@ -211,6 +236,68 @@ TEST_F(ShapeView, TransposedOperandAndParallelReshape) {
                                                   int64_t{40}),
                            {40}),
             sums);
+}
+
+TEST_F(ShapeView, ConcatenateAndStack) {
+  // a: 2x3 float64, b: 2x3 int32 (the result is float64), c: 2x2 int32.
+  std::vector<double> a = {0, 1, 2, 3, 4, 5};
+  std::vector<int32_t> b = {10, 11, 12, 13, 14, 15}, c = {20, 21, 22, 23};
+  auto av = stn::ArrayView::of(a.data(), {2, 3});
+  auto bv = stn::ArrayView::of(b.data(), {2, 3});
+  auto cv = stn::ArrayView::of(c.data(), {2, 2});
+  auto at = [&](int64_t i, int64_t j) { return a[size_t(3 * i + j)]; };
+  auto bt = [&](int64_t i, int64_t j) { return double(b[size_t(3 * i + j)]); };
+  std::vector<double> rows, cols, flat, s0, s1, s2;
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j < 3; ++j)
+      rows.push_back(i < 2 ? at(i, j) : bt(i - 2, j));
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 5; ++j)
+      cols.push_back(j < 3 ? at(i, j) : double(c[size_t(2 * i + j - 3)]));
+  for (int64_t k = 0; k < 12; ++k)
+    flat.push_back(k < 6 ? a[size_t(k)] : double(b[size_t(k - 6)]));
+  for (int64_t s = 0; s < 2; ++s) // stack at 0: (2, 2, 3)
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 3; ++j)
+        s0.push_back(s == 0 ? at(i, j) : bt(i, j));
+  for (int64_t i = 0; i < 2; ++i) // at 1: (2, 2, 3)
+    for (int64_t s = 0; s < 2; ++s)
+      for (int64_t j = 0; j < 3; ++j)
+        s1.push_back(s == 0 ? at(i, j) : bt(i, j));
+  for (int64_t i = 0; i < 2; ++i) // at -1: (2, 3, 2)
+    for (int64_t j = 0; j < 3; ++j)
+      for (int64_t s = 0; s < 2; ++s)
+        s2.push_back(s == 0 ? at(i, j) : bt(i, j));
+  EXPECT_EQ(cOrder<double>(Mod.kernel("joined")(av, bv, int64_t{0}), {4, 3}), rows);
+  EXPECT_EQ(cOrder<double>(Mod.kernel("joined")(av, cv, int64_t{1}), {2, 5}), cols);
+  EXPECT_EQ(cOrder<double>(Mod.kernel("joined_flat")(av, bv), {12}), flat);
+  EXPECT_EQ(cOrder<double>(Mod.kernel("stacked")(av, bv, int64_t{0}), {2, 2, 3}), s0);
+  EXPECT_EQ(cOrder<double>(Mod.kernel("stacked")(av, bv, int64_t{1}), {2, 2, 3}), s1);
+  EXPECT_EQ(cOrder<double>(Mod.kernel("stacked")(av, bv, int64_t{2}), {2, 3, 2}), s2);
+  // vstack of 1-d arrays stacks them as rows; hstack joins them.
+  std::vector<int8_t> x = {1, 2, 3}, y = {-4, -5, -6};
+  stn::Value vh = Mod.kernel("rows_and_columns")(stn::ArrayView::of(x.data(), {3}),
+                                                 stn::ArrayView::of(y.data(), {3}));
+  EXPECT_EQ(cOrder<int8_t>(vh[0], {2, 3}), (std::vector<int8_t>{1, 2, 3, -4, -5, -6}));
+  EXPECT_EQ(cOrder<int8_t>(vh[1], {6}), (std::vector<int8_t>{1, 2, 3, -4, -5, -6}));
+  // Extents that do not fit.
+  auto message = [&](const char *kernel, int64_t ax) {
+    try {
+      Mod.kernel(kernel)(av, cv, ax);
+    } catch (const stn::Error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("joined", 0).find("ValueError: all the input array dimensions except for the "
+                                      "concatenation axis must match exactly, but along "
+                                      "dimension 1, the array at index 0 has size 3 and the "
+                                      "array at index 1 has size 2"),
+            std::string::npos)
+      << message("joined", 0);
+  EXPECT_NE(message("stacked", 0).find("ValueError: all input arrays must have the same shape"),
+            std::string::npos)
+      << message("stacked", 0);
 }
 
 TEST_F(ShapeView, ExtentsThatDoNotFitAreErrors) {

@@ -777,6 +777,8 @@ private:
   /// np.sort / np.argsort along `info.axis` (-1: flattened) of `src`, into
   /// a new array of type `rt`.
   Value sorted(const CallInfo &info, CGValue src, const Type &rt);
+  /// np.concatenate, np.stack, np.vstack, np.hstack of the tuple `parts`.
+  Value joined(const CallInfo &info, const CGValue &parts, const Type &rt);
   /// The address (as int64) of the element at `idx` of `mem`.
   Value elementAddress(Value mem, mlir::ValueRange idx);
   /// Runs `body` on each 1-d lane along axis `ax` of the arrays `arrays` (C
@@ -6045,6 +6047,12 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::CumProd:
     r.leaves.push_back(cumulative(info, expr(*ops[0]), r.type));
     return r;
+  case Builtin::Concatenate:
+  case Builtin::Stack:
+  case Builtin::Vstack:
+  case Builtin::Hstack:
+    r.leaves.push_back(joined(info, expr(*ops[0]), r.type));
+    return r;
   case Builtin::Sort:
   case Builtin::Argsort: {
     CGValue src = expr(*ops[0]);
@@ -6432,6 +6440,79 @@ Value FunctionGen::cumulative(const CallInfo &info, CGValue src, const Type &rt)
     storeElement(total, out, idx, rk);
     B.create<scf::YieldOp>(CurLoc, total);
   });
+  return out;
+}
+
+Value FunctionGen::joined(const CallInfo &info, const CGValue &parts, const Type &rt) {
+  ScalarKind rk = rt.scalarKind();
+  const unsigned R = rt.rank();
+  // Each part as an array of rank R: flattened (axis=None), with the new
+  // axis (stack), or as it is.
+  SmallVector<Value> mems;
+  SmallVector<ScalarKind> kinds;
+  const auto &types = parts.type.elements();
+  for (size_t i = 0; i < types.size(); ++i) {
+    Value m = parts.leaves[i];
+    Type t = types[i];
+    if (info.axis < 0) {
+      Type flat = Type::array(t.scalarKind(), 1, Type::Layout::C);
+      m = reshapeView(m, t, {constInt(-1, ScalarKind::I64)}, flat);
+    } else if (info.newAxis) {
+      SmallVector<bool> isNew(R, false);
+      isNew[info.axis] = true;
+      m = insertNewAxes(m, isNew, memrefType(Ctx, Type::array(t.scalarKind(), R,
+                                                               Type::Layout::Any)));
+    }
+    mems.push_back(m);
+    kinds.push_back(t.scalarKind());
+  }
+  const unsigned ax = info.axis < 0 ? 0 : static_cast<unsigned>(info.axis);
+  // The other extents must agree with the first array's.
+  auto dim = [&](Value m, unsigned d) { return B.create<memref::DimOp>(CurLoc, m, d).getResult(); };
+  SmallVector<Value> shape;
+  for (unsigned d = 0; d < R; ++d)
+    shape.push_back(dim(mems[0], d));
+  Value total = shape[ax];
+  Value bad = constBool(false);
+  for (size_t i = 1; i < mems.size(); ++i) {
+    for (unsigned d = 0; d < R; ++d) {
+      if (d == ax)
+        continue;
+      Value other = dim(mems[i], d);
+      Value differs = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, other, shape[d]);
+      raiseIf(differs, KernelFaultKind::Raise,
+              info.newAxis
+                  ? fmt::format("ValueError: all input arrays must have the same shape, but "
+                                "along dimension {} the array at index 0 has size {}i and the "
+                                "array at index {} has size {}i",
+                                d < ax ? d : d - 1, kRaisedValue, i, kRaisedValue)
+                  : fmt::format("ValueError: all the input array dimensions except for the "
+                                "concatenation axis must match exactly, but along dimension {}, "
+                                "the array at index 0 has size {}i and the array at index {} "
+                                "has size {}i",
+                                d, kRaisedValue, i, kRaisedValue),
+              {shape[d], other});
+      bad = B.create<arith::OrIOp>(CurLoc, bad, differs);
+    }
+    total = B.create<arith::AddIOp>(CurLoc, total, dim(mems[i], ax));
+  }
+  // (Where an error returns, in a parallel region: an empty result.)
+  shape[ax] = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), total);
+  Value out = MG.allocArray(B, CurLoc, rt, shape);
+  Value offset = constIndex(0);
+  for (size_t i = 0; i < mems.size(); ++i) {
+    SmallVector<Value> partShape;
+    for (unsigned d = 0; d < R; ++d)
+      partShape.push_back(d == ax ? dim(mems[i], d)
+                                  : B.create<arith::SelectOp>(CurLoc, bad, constIndex(0),
+                                                              dim(mems[i], d)).getResult());
+    forEach(partShape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> from(ivs.begin(), ivs.end()), to = from;
+      to[ax] = B.create<arith::AddIOp>(CurLoc, from[ax], offset);
+      storeElement(castScalar(loadElement(mems[i], from, kinds[i]), kinds[i], rk), out, to, rk);
+    });
+    offset = B.create<arith::AddIOp>(CurLoc, offset, partShape[ax]);
+  }
   return out;
 }
 

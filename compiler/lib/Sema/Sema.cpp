@@ -76,7 +76,8 @@ const char *builtinName(Builtin b) {
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
-      "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort", "reshape", "ravel", "flatten", "transpose",
+      "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort",
+      "concatenate", "stack", "vstack", "hstack", "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -157,6 +158,8 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"around", Builtin::Round},          {"rint", Builtin::Round},
     {"cumsum", Builtin::CumSum},         {"cumprod", Builtin::CumProd},
     {"sort", Builtin::Sort},             {"argsort", Builtin::Argsort},
+    {"concatenate", Builtin::Concatenate}, {"stack", Builtin::Stack},
+    {"vstack", Builtin::Vstack},         {"hstack", Builtin::Hstack},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
 };
@@ -2598,7 +2601,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       if (!dtype)
         return {};
     } else if (kw.name == "axis" && ((b >= Builtin::Sum && b <= Builtin::All) ||
-                                     (b >= Builtin::CumSum && b <= Builtin::Argsort))) {
+                                     (b >= Builtin::CumSum && b <= Builtin::Stack))) {
       axisExpr = kw.value.get();
     } else if ((b == Builtin::Linspace && kw.name == "num") ||
                (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
@@ -2997,6 +3000,74 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (b == Builtin::Sort && receiver)
       return done(Type::none()); // in place
     return done(Type::array(r, axis < 0 ? 1 : static_cast<unsigned>(rank), Type::Layout::C));
+  }
+  case Builtin::Concatenate:
+  case Builtin::Stack:
+  case Builtin::Vstack:
+  case Builtin::Hstack: {
+    // A tuple of arrays of one rank, joined along an axis (stack: a new
+    // one). vstack and hstack are concatenations along the first and the
+    // second axis (vstack stacks 1-d arrays as rows, hstack joins them).
+    if (args.size() == 2 && !axisExpr && (b == Builtin::Concatenate || b == Builtin::Stack)) {
+      axisExpr = ops[1];
+      args.pop_back();
+      ops.pop_back();
+      info.operands = ops;
+    }
+    if (!arity(1, 1))
+      return {};
+    const Type &t = args[0];
+    bool arrays = t.isTuple() && !t.elements().empty();
+    for (const Type &e : arrays ? t.elements() : std::vector<Type>())
+      arrays = arrays && e.isArray();
+    if (!arrays) {
+      error(ops[0]->range(),
+            fmt::format("{}() takes a tuple of arrays, not '{}'", fn, t.describe()),
+            "write the arrays in parentheses: np.concatenate((a, b))");
+      return {};
+    }
+    const unsigned rank = t.elements()[0].rank();
+    ScalarKind k = t.elements()[0].scalarKind();
+    for (const Type &e : t.elements()) {
+      if (e.rank() != rank) {
+        error(ops[0]->range(),
+              fmt::format("{}() takes arrays of one number of dimensions, not {} and {}", fn,
+                          rank, e.rank()),
+              "make them the same with a[np.newaxis] or .reshape()");
+        return {};
+      }
+      k = promote(k, e.scalarKind());
+    }
+    bool flat = false;
+    int64_t axis = 0;
+    if (axisExpr && isa<ast::NoneLit>(axisExpr) && b == Builtin::Concatenate) {
+      flat = true;
+    } else if (axisExpr) {
+      auto v = foldIndex(*axisExpr);
+      int64_t r = rank + (b == Builtin::Stack ? 1 : 0);
+      if (!v || v->i < -r || v->i >= r) {
+        error(axisExpr->range(),
+              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
+                              counted(r, "dimension", "dimensions"))
+                : std::string("axis must be a constant integer"));
+        return {};
+      }
+      axis = v->i < 0 ? v->i + r : v->i;
+    }
+    unsigned resultRank = rank;
+    if (b == Builtin::Stack || (b == Builtin::Vstack && rank == 1)) {
+      info.newAxis = true;
+      resultRank = rank + 1;
+    } else if (b == Builtin::Hstack && rank >= 2) {
+      axis = 1;
+    }
+    info.operandKind = k;
+    if (flat) {
+      info.axis = -1;
+      return done(Type::array(k, 1, Type::Layout::C));
+    }
+    info.axis = static_cast<int>(axis);
+    return done(Type::array(k, resultRank, Type::Layout::C));
   }
   case Builtin::Sign:
   case Builtin::Square:

@@ -54,6 +54,7 @@ enum class Builtin : uint8_t {
   Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
   Dot, Where, Minimum, Maximum, Clip, Sign, Square, Round, CumSum, CumProd, Sort, Argsort,
+  Concatenate, Stack, Vstack, Hstack,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
@@ -105,6 +106,9 @@ struct CallInfo {
   int axis = -1;
   /// Transpose: axis d of the result is axis permutation[d] of the operand.
   std::vector<unsigned> permutation;
+  /// Concatenate/Stack/Vstack/Hstack: whether the arrays get a new axis at
+  /// `axis` (stack) before they are joined along it.
+  bool newAxis = false;
   /// Called through `np.` / `numpy.` (np.random.randint excludes its upper
   /// bound, random.randint includes it).
   bool viaNumpy = false;
