@@ -8,7 +8,10 @@
 //   - sort and argsort along every axis and flattened, for every dtype,
 //     NaN last, complex by real then imaginary part; argsort is stable;
 //   - a.sort() in place, also on a strided view (the base array changes);
-//   - a sort per row inside a parallel loop, and 10^5 random doubles.
+//   - a sort per row inside a parallel loop, and 10^5 random doubles;
+//   - median, percentile and quantile (NumPy's linear interpolation, the
+//     mean of the middle two for even medians, NaN for lanes holding a
+//     NaN), flattened and along every axis.
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,6 +88,30 @@ def sort_in_place(a):
 def sort_every_other_column(a):
     v = a[:, ::2]
     v.sort(axis=0)
+
+@njit
+def median_axis(a, ax):
+    if ax == 0:
+        return np.median(a, axis=0)
+    if ax == 1:
+        return np.median(a, 1)
+    return np.median(a, axis=2)
+
+@njit
+def median_flat(a):
+    return np.median(a)
+
+@njit
+def percentile_axis(a, q, ax):
+    if ax == 0:
+        return np.percentile(a, q, axis=0)
+    if ax == 1:
+        return np.percentile(a, q, 1)
+    return np.percentile(a, q, axis=-1)
+
+@njit
+def quantile_flat(a, q):
+    return np.quantile(a, q)
 
 @jit(parallel=True)
 def sort_rows(a):
@@ -296,6 +323,72 @@ TEST_F(SortScan, InPlaceAlsoThroughAView) {
   std::vector<int32_t> m = {9, 1, 8, 3, 2, 7, 6, 5, 4};
   Mod.kernel("sort_every_other_column")(stn::ArrayView::of(m.data(), {3, 3}));
   EXPECT_EQ(m, (std::vector<int32_t>{3, 1, 4, 6, 2, 7, 9, 5, 8}));
+}
+
+/// NumPy's quantile of the values at `pos` of `a` (q in [0, 1]): NaN if
+/// one is NaN, else linear interpolation between the sorted neighbours (for
+/// the median, the mean of the middle two).
+template <class T, class R> R quantileRef(const std::vector<T> &a, std::vector<int64_t> pos,
+                                          double q, bool median) {
+  std::vector<R> v;
+  for (int64_t p : pos)
+    v.push_back(R(a[p]));
+  for (R x : v)
+    if (std::isnan(x))
+      return x;
+  std::sort(v.begin(), v.end());
+  double at = q * double(v.size() - 1);
+  size_t lo = size_t(std::floor(at)), hi = std::min(lo + 1, v.size() - 1);
+  R t = R(at - std::floor(at)), x = v[lo], y = v[hi];
+  if (median)
+    return t == R(0) ? x : (x + y) / R(2);
+  return t >= R(0.5) ? y - (y - x) * (R(1) - t) : x + (y - x) * t;
+}
+
+template <class T, class R> void checkQuantiles(stn::Module &mod) {
+  SCOPED_TRACE(std::string(stn::dtypeName(stn::DTypeOf<T>::value)));
+  std::vector<T> a = values3d<T>();
+  auto buf = buffer(a);
+  auto av = stn::ArrayView::of(buf.get(), Shape);
+  std::vector<int64_t> all(a.size());
+  std::iota(all.begin(), all.end(), 0);
+  if constexpr (std::is_floating_point_v<T>) {
+    // values3d has NaNs: the flattened median is NaN.
+    EXPECT_TRUE(std::isnan(mod.kernel("median_flat")(av).asDouble()));
+  } else {
+    EXPECT_EQ(mod.kernel("median_flat")(av).asDouble(),
+              (quantileRef<T, double>(a, all, 0.5, true)));
+    EXPECT_EQ(mod.kernel("quantile_flat")(av, 0.3).asDouble(),
+              (quantileRef<T, double>(a, all, 0.3, false)));
+  }
+  const std::vector<int64_t> dropped[3] = {{D1, D2}, {D0, D2}, {D0, D1}};
+  for (int ax = 0; ax < 3; ++ax) {
+    SCOPED_TRACE("axis " + std::to_string(ax));
+    std::vector<R> med, pct;
+    for (const auto &l : lanes(ax)) {
+      med.push_back(quantileRef<T, R>(a, l, 0.5, true));
+      pct.push_back(quantileRef<T, R>(a, l, 0.7, false));
+    }
+    expectSame(cOrder<R>(mod.kernel("median_axis")(av, int64_t{ax}), dropped[ax]), med);
+    expectSame(cOrder<R>(mod.kernel("percentile_axis")(av, 70.0, int64_t{ax}), dropped[ax]),
+               pct);
+  }
+}
+
+TEST_F(SortScan, MedianPercentileQuantile) {
+  checkQuantiles<int32_t, double>(Mod);
+  checkQuantiles<uint16_t, double>(Mod);
+  checkQuantiles<float, float>(Mod);
+  checkQuantiles<double, double>(Mod);
+  std::vector<double> v = {1.0, 2.0};
+  try {
+    Mod.kernel("quantile_flat")(stn::ArrayView::of(v.data(), {2}), 1.5);
+    ADD_FAILURE() << "no error for q = 1.5";
+  } catch (const stn::Error &e) {
+    EXPECT_NE(std::string(e.what()).find("ValueError: Quantiles must be in the range [0, 1]"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(SortScan, ParallelRowsAndManyElements) {

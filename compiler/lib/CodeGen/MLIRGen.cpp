@@ -779,6 +779,8 @@ private:
   Value sorted(const CallInfo &info, CGValue src, const Type &rt);
   /// np.concatenate, np.stack, np.vstack, np.hstack of the tuple `parts`.
   Value joined(const CallInfo &info, const CGValue &parts, const Type &rt);
+  /// np.median, np.percentile, np.quantile of `src` (q: the number).
+  CGValue quantiles(const CallInfo &info, CGValue src, const Type &rt);
   /// The address (as int64) of the element at `idx` of `mem`.
   Value elementAddress(Value mem, mlir::ValueRange idx);
   /// Runs `body` on each 1-d lane along axis `ax` of the arrays `arrays` (C
@@ -6053,6 +6055,10 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Hstack:
     r.leaves.push_back(joined(info, expr(*ops[0]), r.type));
     return r;
+  case Builtin::Median:
+  case Builtin::Percentile:
+  case Builtin::Quantile:
+    return quantiles(info, expr(*ops[0]), r.type);
   case Builtin::Sort:
   case Builtin::Argsort: {
     CGValue src = expr(*ops[0]);
@@ -6514,6 +6520,106 @@ Value FunctionGen::joined(const CallInfo &info, const CGValue &parts, const Type
     offset = B.create<arith::AddIOp>(CurLoc, offset, partShape[ax]);
   }
   return out;
+}
+
+CGValue FunctionGen::quantiles(const CallInfo &info, CGValue src, const Type &rt) {
+  ScalarKind sk = src.type.scalarKind(), rk = rt.scalarKind();
+  auto f64 = ScalarKind::F64;
+  // q as a fraction in [0, 1] (checked); the median is q = 1/2.
+  Value q = constFloat(0.5, f64);
+  if (info.builtin != Builtin::Median) {
+    CGValue qv = expr(*info.operands[1]);
+    q = castScalar(qv.single(), qv.type.scalarKind(), f64);
+    bool pct = info.builtin == Builtin::Percentile;
+    Value outside = B.create<arith::OrIOp>(
+        CurLoc,
+        B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::ULT, q, constFloat(0.0, f64)),
+        B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UGT, q,
+                                constFloat(pct ? 100.0 : 1.0, f64)));
+    raiseIf(outside, KernelFaultKind::Raise,
+            pct ? "ValueError: Percentiles must be in the range [0, 100]"
+                : "ValueError: Quantiles must be in the range [0, 1]",
+            {});
+    q = B.create<arith::SelectOp>(CurLoc, outside, constFloat(0.0, f64), q);
+    if (pct)
+      q = B.create<arith::DivFOp>(CurLoc, q, constFloat(100.0, f64));
+  }
+  // The sorted elements (NaN last) along the axis, or all of them.
+  CallInfo sortInfo = info;
+  sortInfo.builtin = Builtin::Sort;
+  unsigned srank = info.axis < 0 ? 1 : src.type.rank();
+  Value sortedMem = sorted(sortInfo, src, Type::array(sk, srank, Type::Layout::C));
+  unsigned ax = info.axis < 0 ? 0 : static_cast<unsigned>(info.axis);
+  Value n = B.create<memref::DimOp>(CurLoc, sortedMem, ax);
+  bool median = info.builtin == Builtin::Median;
+  // One lane: NaN if it is empty or holds a NaN, else the value at
+  // q * (n - 1), interpolated as NumPy does.
+  auto laneValue = [&](SmallVector<Value> idx) -> Value {
+    Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
+    mlir::Type rT = scalarType(Ctx, rk);
+    return emitIf(
+        empty, {rT}, [&]() -> SmallVector<Value> { return {constFloat(NAN, rk)}; },
+        [&]() -> SmallVector<Value> {
+          Value last = B.create<arith::SubIOp>(CurLoc, n, constIndex(1));
+          Value pos = B.create<arith::MulFOp>(
+              CurLoc, q, castScalar(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), last),
+                                    ScalarKind::I64, f64));
+          Value fl = B.create<math::FloorOp>(CurLoc, pos);
+          Value t = castScalar(B.create<arith::SubFOp>(CurLoc, pos, fl), f64, rk);
+          Value lo = B.create<arith::IndexCastOp>(
+              CurLoc, B.getIndexType(), castScalar(fl, f64, ScalarKind::I64));
+          Value hi = B.create<arith::MinSIOp>(
+              CurLoc, B.create<arith::AddIOp>(CurLoc, lo, constIndex(1)), last);
+          auto at = [&](Value i) {
+            idx[ax] = i;
+            return castScalar(loadElement(sortedMem, idx, sk), sk, rk);
+          };
+          Value a = at(lo), b = at(hi), top = at(last);
+          Value diff = B.create<arith::SubFOp>(CurLoc, b, a);
+          Value v;
+          if (median) {
+            // The middle element, or the mean of the middle two.
+            Value mean = B.create<arith::DivFOp>(CurLoc, B.create<arith::AddFOp>(CurLoc, a, b),
+                                                 constFloat(2.0, rk));
+            Value whole =
+                B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, t, constFloat(0.0, rk));
+            v = B.create<arith::SelectOp>(CurLoc, whole, a, mean);
+          } else {
+            // a + (b - a) t below the middle, b - (b - a)(1 - t) above.
+            Value up = B.create<arith::SubFOp>(
+                CurLoc, b,
+                B.create<arith::MulFOp>(
+                    CurLoc, diff, B.create<arith::SubFOp>(CurLoc, constFloat(1.0, rk), t)));
+            Value down = B.create<arith::AddFOp>(CurLoc, a,
+                                                 B.create<arith::MulFOp>(CurLoc, diff, t));
+            Value high =
+                B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGE, t, constFloat(0.5, rk));
+            v = B.create<arith::SelectOp>(CurLoc, high, up, down);
+          }
+          Value nan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, top, top);
+          return {B.create<arith::SelectOp>(CurLoc, nan, top, v)};
+        })[0];
+  };
+  CGValue r;
+  r.type = rt;
+  if (!rt.isArray()) {
+    r.leaves.push_back(laneValue({constIndex(0)}));
+  } else {
+    SmallVector<Value> shape;
+    for (unsigned d = 0; d < src.type.rank(); ++d)
+      if (d != ax)
+        shape.push_back(B.create<memref::DimOp>(CurLoc, sortedMem, d));
+    Value out = MG.allocArray(B, CurLoc, rt, shape);
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> idx;
+      for (unsigned d = 0, j = 0; d < src.type.rank(); ++d)
+        idx.push_back(d == ax ? constIndex(0) : ivs[j++]);
+      storeElement(laneValue(idx), out, SmallVector<Value>(ivs.begin(), ivs.end()), rk);
+    });
+    r.leaves.push_back(out);
+  }
+  B.create<memref::DeallocOp>(CurLoc, sortedMem);
+  return r;
 }
 
 Value FunctionGen::elementAddress(Value mem, mlir::ValueRange idx) {

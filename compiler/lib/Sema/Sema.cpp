@@ -77,7 +77,7 @@ const char *builtinName(Builtin b) {
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
       "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort",
-      "concatenate", "stack", "vstack", "hstack", "reshape", "ravel", "flatten", "transpose",
+      "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile", "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -160,6 +160,8 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"sort", Builtin::Sort},             {"argsort", Builtin::Argsort},
     {"concatenate", Builtin::Concatenate}, {"stack", Builtin::Stack},
     {"vstack", Builtin::Vstack},         {"hstack", Builtin::Hstack},
+    {"median", Builtin::Median},         {"percentile", Builtin::Percentile},
+    {"quantile", Builtin::Quantile},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
 };
@@ -2601,7 +2603,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       if (!dtype)
         return {};
     } else if (kw.name == "axis" && ((b >= Builtin::Sum && b <= Builtin::All) ||
-                                     (b >= Builtin::CumSum && b <= Builtin::Stack))) {
+                                     (b >= Builtin::CumSum && b <= Builtin::Stack) ||
+                                     (b >= Builtin::Median && b <= Builtin::Quantile))) {
       axisExpr = kw.value.get();
     } else if ((b == Builtin::Linspace && kw.name == "num") ||
                (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
@@ -3000,6 +3003,54 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (b == Builtin::Sort && receiver)
       return done(Type::none()); // in place
     return done(Type::array(r, axis < 0 ? 1 : static_cast<unsigned>(rank), Type::Layout::C));
+  }
+  case Builtin::Median:
+  case Builtin::Percentile:
+  case Builtin::Quantile: {
+    // np.median(a, axis=None), np.percentile(a, q, axis=None), np.quantile:
+    // of the sorted elements, NumPy's linear interpolation; q is a number.
+    size_t n = b == Builtin::Median ? 1 : 2;
+    if (args.size() == n + 1 && !axisExpr) {
+      axisExpr = ops[n];
+      args.pop_back();
+      ops.pop_back();
+      info.operands = ops;
+    }
+    if (!arity(n, n) || !needArray(0))
+      return {};
+    if (n == 2 && (!args[1].isScalar() || isComplex(args[1].scalarKind()))) {
+      error(ops[1]->range(),
+            fmt::format("{}() takes one {} as a number, not '{}'", fn,
+                        b == Builtin::Percentile ? "percentile" : "quantile", args[1].describe()),
+            args[1].isArray() || args[1].isTuple() ? "call it once per value" : "");
+      return {};
+    }
+    ScalarKind k = args[0].scalarKind();
+    if (isComplex(k)) {
+      error(ops[0]->range(), fmt::format("{}() is not defined for complex arrays", fn));
+      return {};
+    }
+    const int64_t rank = args[0].rank();
+    int axis = -1;
+    if (axisExpr && !isa<ast::NoneLit>(axisExpr)) {
+      auto v = foldIndex(*axisExpr);
+      if (!v || v->i < -rank || v->i >= rank) {
+        error(axisExpr->range(),
+              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
+                              counted(rank, "dimension", "dimensions"))
+                : std::string("axis must be a constant integer or None"));
+        return {};
+      }
+      axis = static_cast<int>(v->i < 0 ? v->i + rank : v->i);
+    }
+    if (rank == 1)
+      axis = -1;
+    info.axis = axis;
+    ScalarKind r = k == ScalarKind::F32 ? k : ScalarKind::F64;
+    info.operandKind = r;
+    if (axis < 0)
+      return done(Type::scalar(r));
+    return done(Type::array(r, static_cast<unsigned>(rank - 1), Type::Layout::C));
   }
   case Builtin::Concatenate:
   case Builtin::Stack:

@@ -55,6 +55,7 @@ enum class Builtin : uint8_t {
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
   Dot, Where, Minimum, Maximum, Clip, Sign, Square, Round, CumSum, CumProd, Sort, Argsort,
   Concatenate, Stack, Vstack, Hstack,
+  Median, Percentile, Quantile,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
