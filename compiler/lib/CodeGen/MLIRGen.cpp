@@ -781,6 +781,8 @@ private:
   Value joined(const CallInfo &info, const CGValue &parts, const Type &rt);
   /// np.median, np.percentile, np.quantile of `src` (q: the number).
   CGValue quantiles(const CallInfo &info, CGValue src, const Type &rt);
+  /// np.isclose (an array or a bool) and np.allclose (a bool).
+  Value closeness(const CallInfo &info, const Type &rt);
   /// The address (as int64) of the element at `idx` of `mem`.
   Value elementAddress(Value mem, mlir::ValueRange idx);
   /// Runs `body` on each 1-d lane along axis `ax` of the arrays `arrays` (C
@@ -6059,6 +6061,75 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Percentile:
   case Builtin::Quantile:
     return quantiles(info, expr(*ops[0]), r.type);
+  case Builtin::Isclose:
+  case Builtin::Allclose:
+    r.leaves.push_back(closeness(info, r.type));
+    return r;
+  case Builtin::CountNonzero: {
+    LazyArray a = lazy(*ops[0]);
+    ScalarKind ak = a.type.scalarKind();
+    Type bt = Type::array(ScalarKind::I64, a.type.rank(), Type::Layout::C);
+    LazyArray nz = elementwise(bt, {a}, [this, ak](const SmallVector<Value> &v) {
+      Value ne = compare1(ast::CmpOpKind::Ne, v[0], ak, zeroOf(Type::scalar(ak)), ak);
+      return castScalar(ne, ScalarKind::Bool, ScalarKind::I64);
+    });
+    r.leaves.push_back(reduce(nz, Builtin::Sum, ScalarKind::I64));
+    return r;
+  }
+  case Builtin::Diff: {
+    CGValue src = expr(*ops[0]);
+    Value cur = src.single();
+    Type ct = src.type;
+    const unsigned ax = static_cast<unsigned>(info.axis);
+    for (int64_t step = 0; step < info.order; ++step) {
+      // next[..., i, ...] = cur[..., i + 1, ...] - cur[..., i, ...]
+      SmallVector<Value> shape;
+      for (unsigned d = 0; d < ct.rank(); ++d)
+        shape.push_back(B.create<memref::DimOp>(CurLoc, cur, d));
+      shape[ax] = B.create<arith::MaxSIOp>(
+          CurLoc, B.create<arith::SubIOp>(CurLoc, shape[ax], constIndex(1)), constIndex(0));
+      Value next = MG.allocArray(B, CurLoc, r.type, shape);
+      forEach(shape, [&](mlir::ValueRange ivs) {
+        SmallVector<Value> at(ivs.begin(), ivs.end()), after = at;
+        after[ax] = B.create<arith::AddIOp>(CurLoc, at[ax], constIndex(1));
+        Value d = arith2(ast::BinOpKind::Sub, loadElement(cur, after, k), loadElement(cur, at, k),
+                         k, CurLoc);
+        storeElement(d, next, at, k);
+      });
+      if (step > 0)
+        B.create<memref::DeallocOp>(CurLoc, cur);
+      cur = next;
+      ct = r.type;
+    }
+    if (info.order == 0)
+      cur = materialize(leaf(cur, ct));
+    r.leaves.push_back(cur);
+    return r;
+  }
+  case Builtin::Outer: {
+    // out[i, j] = a.ravel()[i] * b.ravel()[j]
+    SmallVector<Value> flat;
+    SmallVector<ScalarKind> kinds;
+    for (int i = 0; i < 2; ++i) {
+      CGValue v = expr(*ops[i]);
+      Type ft = Type::array(v.type.scalarKind(), 1, Type::Layout::C);
+      flat.push_back(reshapeView(v.single(), v.type, {constInt(-1, ScalarKind::I64)}, ft));
+      kinds.push_back(v.type.scalarKind());
+    }
+    ScalarKind ok = info.operandKind;
+    SmallVector<Value> shape = {B.create<memref::DimOp>(CurLoc, flat[0], 0),
+                                B.create<memref::DimOp>(CurLoc, flat[1], 0)};
+    Value out = MG.allocArray(B, CurLoc, r.type, shape);
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      Value x = castScalar(loadElement(flat[0], {ivs[0]}, kinds[0]), kinds[0], ok);
+      Value y = castScalar(loadElement(flat[1], {ivs[1]}, kinds[1]), kinds[1], ok);
+      Value p = isBool(ok) ? B.create<arith::AndIOp>(CurLoc, x, y).getResult()
+                           : arith2(ast::BinOpKind::Mul, x, y, ok, CurLoc);
+      storeElement(p, out, {ivs[0], ivs[1]}, k);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
   case Builtin::Sort:
   case Builtin::Argsort: {
     CGValue src = expr(*ops[0]);
@@ -6620,6 +6691,60 @@ CGValue FunctionGen::quantiles(const CallInfo &info, CGValue src, const Type &rt
   }
   B.create<memref::DeallocOp>(CurLoc, sortedMem);
   return r;
+}
+
+Value FunctionGen::closeness(const CallInfo &info, const Type &rt) {
+  const auto &ops = info.operands;
+  ScalarKind pk = info.operandKind;
+  auto param = [&](size_t i, double otherwise) {
+    if (!ops[i])
+      return constFloat(otherwise, pk);
+    CGValue v = expr(*ops[i]);
+    return castScalar(v.single(), v.type.scalarKind(), pk);
+  };
+  Value rtol = param(2, 1e-05), atol = param(3, 1e-08);
+  Value equalNan = constBool(false);
+  if (ops[4])
+    equalNan = expr(*ops[4]).single();
+  // |a - b| <= atol + rtol * |b| where both are finite, else a == b (equal
+  // infinities); NaNs are close to each other only with equal_nan.
+  auto close = [this, pk, rtol, atol, equalNan](Value x, ScalarKind xk, Value y, ScalarKind yk) {
+    x = castScalar(x, xk, pk);
+    y = castScalar(y, yk, pk);
+    auto absf = [&](Value v) { return B.create<math::AbsFOp>(CurLoc, v).getResult(); };
+    auto cmp = [&](arith::CmpFPredicate p, Value a, Value b) {
+      return B.create<arith::CmpFOp>(CurLoc, p, a, b).getResult();
+    };
+    Value inf = constFloat(INFINITY, pk);
+    Value finite = B.create<arith::AndIOp>(CurLoc, cmp(arith::CmpFPredicate::OLT, absf(x), inf),
+                                           cmp(arith::CmpFPredicate::OLT, absf(y), inf));
+    Value diff = absf(B.create<arith::SubFOp>(CurLoc, x, y));
+    Value tol =
+        B.create<arith::AddFOp>(CurLoc, atol, B.create<arith::MulFOp>(CurLoc, rtol, absf(y)));
+    Value near = B.create<arith::SelectOp>(CurLoc, finite,
+                                           cmp(arith::CmpFPredicate::OLE, diff, tol),
+                                           cmp(arith::CmpFPredicate::OEQ, x, y));
+    Value bothNan = B.create<arith::AndIOp>(CurLoc, cmp(arith::CmpFPredicate::UNO, x, x),
+                                            cmp(arith::CmpFPredicate::UNO, y, y));
+    return B.create<arith::OrIOp>(CurLoc, near,
+                                  B.create<arith::AndIOp>(CurLoc, bothNan, equalNan))
+        .getResult();
+  };
+  const Type &at = F.typeOf(*ops[0]), &bt = F.typeOf(*ops[1]);
+  if (!at.isArray() && !bt.isArray()) {
+    CGValue a = expr(*ops[0]), b = expr(*ops[1]);
+    return close(a.single(), at.scalarKind(), b.single(), bt.scalarKind());
+  }
+  unsigned rank = std::max(at.isArray() ? at.rank() : 0u, bt.isArray() ? bt.rank() : 0u);
+  ScalarKind ak = at.scalarKind(), bk = bt.scalarKind();
+  LazyArray both = elementwise(Type::array(ScalarKind::Bool, rank, Type::Layout::C),
+                               {lazy(*ops[0]), lazy(*ops[1])},
+                               [close, ak, bk](const SmallVector<Value> &v) {
+                                 return close(v[0], ak, v[1], bk);
+                               });
+  if (rt.isArray())
+    return materialize(both);
+  return reduce(both, Builtin::All, ScalarKind::Bool);
 }
 
 Value FunctionGen::elementAddress(Value mem, mlir::ValueRange idx) {

@@ -77,7 +77,8 @@ const char *builtinName(Builtin b) {
       "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
       "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort",
-      "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile", "reshape", "ravel", "flatten", "transpose",
+      "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile",
+      "isclose", "allclose", "count_nonzero", "diff", "outer", "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -162,6 +163,9 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"vstack", Builtin::Vstack},         {"hstack", Builtin::Hstack},
     {"median", Builtin::Median},         {"percentile", Builtin::Percentile},
     {"quantile", Builtin::Quantile},
+    {"isclose", Builtin::Isclose},       {"allclose", Builtin::Allclose},
+    {"count_nonzero", Builtin::CountNonzero}, {"diff", Builtin::Diff},
+    {"outer", Builtin::Outer},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
 };
@@ -2598,6 +2602,10 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   std::optional<ScalarKind> dtype;
   const ast::Expr *axisExpr = nullptr;
   for (auto &kw : c.keywords) {
+    if (((b == Builtin::Isclose || b == Builtin::Allclose) &&
+         (kw.name == "rtol" || kw.name == "atol" || kw.name == "equal_nan")) ||
+        (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")))
+      continue; // read by their case below
     if (kw.name == "dtype" && b != Builtin::Where) {
       dtype = dtypeArgument(*kw.value);
       if (!dtype)
@@ -3003,6 +3011,114 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (b == Builtin::Sort && receiver)
       return done(Type::none()); // in place
     return done(Type::array(r, axis < 0 ? 1 : static_cast<unsigned>(rank), Type::Layout::C));
+  }
+  case Builtin::Isclose:
+  case Builtin::Allclose: {
+    // (a, b, rtol=1e-05, atol=1e-08, equal_nan=False), by position or
+    // keyword; operands: a, b, rtol, atol, equal_nan (null: the default).
+    static const char *const names[] = {"a", "b", "rtol", "atol", "equal_nan"};
+    if (args.size() < 2 || args.size() > 5) {
+      arity(2, 5);
+      return {};
+    }
+    std::vector<const ast::Expr *> given(5, nullptr);
+    std::vector<Type> types(5);
+    for (size_t i = 0; i < args.size(); ++i) {
+      given[i] = ops[i];
+      types[i] = args[i];
+    }
+    for (auto &kw : c.keywords) {
+      size_t i = kw.name == "rtol" ? 2 : kw.name == "atol" ? 3 : 4;
+      if (given[i]) {
+        error(kw.nameRange,
+              fmt::format("{}() got multiple values for argument '{}'", fn, names[i]));
+        return {};
+      }
+      given[i] = kw.value.get();
+      types[i] = expr(*kw.value);
+      if (!types[i].isValid())
+        return {};
+    }
+    unsigned rank = 0;
+    for (size_t i = 0; i < 5; ++i) {
+      if (!given[i])
+        continue;
+      const Type &t = types[i];
+      bool ok = i == 4 ? t.isScalar() && isBool(t.scalarKind())
+                       : (t.isScalar() || (i < 2 && t.isArray())) && !isComplex(t.scalarKind());
+      if (!ok) {
+        error(given[i]->range(),
+              fmt::format("{}()'s {} must be {}, not '{}'", fn, names[i],
+                          i == 4 ? "a bool" : i < 2 ? "a real array or number" : "a real number",
+                          t.describe()));
+        return {};
+      }
+      if (t.isArray())
+        rank = std::max(rank, t.rank());
+    }
+    info.operands = given;
+    info.operandKind = mathKind(promote(types[0].scalarKind(), types[1].scalarKind()));
+    if (b == Builtin::Allclose || rank == 0)
+      return done(Type::scalar(ScalarKind::Bool));
+    return done(Type::array(ScalarKind::Bool, rank, Type::Layout::C));
+  }
+  case Builtin::CountNonzero:
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    return done(Type::scalar(ScalarKind::I64));
+  case Builtin::Diff: {
+    // np.diff(a, n=1, axis=-1): n and axis constants.
+    if (!arity(1, 3) || !needArray(0))
+      return {};
+    const ast::Expr *nExpr = args.size() > 1 ? ops[1] : nullptr;
+    const ast::Expr *axExpr = args.size() > 2 ? ops[2] : nullptr;
+    for (auto &kw : c.keywords) {
+      const ast::Expr *&slot = kw.name == "n" ? nExpr : axExpr;
+      if (slot) {
+        error(kw.nameRange, fmt::format("diff() got multiple values for argument '{}'", kw.name));
+        return {};
+      }
+      slot = kw.value.get();
+    }
+    const int64_t rank = args[0].rank();
+    int64_t n = 1, axis = rank - 1;
+    if (nExpr) {
+      auto v = foldIndex(*nExpr);
+      if (!v || v->i < 0) {
+        error(nExpr->range(), "diff()'s n must be a constant integer, 0 or more");
+        return {};
+      }
+      n = v->i;
+    }
+    if (axExpr) {
+      auto v = foldIndex(*axExpr);
+      if (!v || v->i < -rank || v->i >= rank) {
+        error(axExpr->range(),
+              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
+                              counted(rank, "dimension", "dimensions"))
+                : std::string("axis must be a constant integer"));
+        return {};
+      }
+      axis = v->i < 0 ? v->i + rank : v->i;
+    }
+    ScalarKind k = args[0].scalarKind();
+    if (isBool(k)) {
+      error(ops[0]->range(), "diff() of bools is not supported (NumPy's gives their xor)",
+            "convert first: a.astype(np.int8)");
+      return {};
+    }
+    info.operands = {ops[0]};
+    info.axis = static_cast<int>(axis);
+    info.order = n;
+    info.operandKind = k;
+    return done(Type::array(k, static_cast<unsigned>(rank), Type::Layout::C));
+  }
+  case Builtin::Outer: {
+    if (!arity(2, 2) || !needArray(0) || !needArray(1))
+      return {};
+    ScalarKind k = promote(args[0].scalarKind(), args[1].scalarKind());
+    info.operandKind = k;
+    return done(Type::array(isBool(k) ? ScalarKind::Bool : k, 2, Type::Layout::C));
   }
   case Builtin::Median:
   case Builtin::Percentile:

@@ -56,6 +56,7 @@ enum class Builtin : uint8_t {
   Dot, Where, Minimum, Maximum, Clip, Sign, Square, Round, CumSum, CumProd, Sort, Argsort,
   Concatenate, Stack, Vstack, Hstack,
   Median, Percentile, Quantile,
+  Isclose, Allclose, CountNonzero, Diff, Outer,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
@@ -107,6 +108,8 @@ struct CallInfo {
   int axis = -1;
   /// Transpose: axis d of the result is axis permutation[d] of the operand.
   std::vector<unsigned> permutation;
+  /// Diff: the order n of the difference.
+  int64_t order = 1;
   /// Concatenate/Stack/Vstack/Hstack: whether the arrays get a new axis at
   /// `axis` (stack) before they are joined along it.
   bool newAxis = false;
