@@ -761,7 +761,9 @@ private:
   void forEach(const SmallVector<Value> &shape, const std::function<void(mlir::ValueRange)> &body);
   CGValue arrayCall(const ast::Call &c, const CallInfo &info);
   SmallVector<Value> shapeOperand(const ast::Expr &e);
-  Value reduce(LazyArray a, Builtin b, ScalarKind r);
+  /// `skipNan`: np.nansum and the like (NaNs left out; an all-NaN min or
+  /// max is NaN, an all-NaN argmin or argmax an error).
+  Value reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan = false);
   /// A view of `s`'s base with integer and slice components (Python's
   /// slice rules); it aliases the base.
   Value sliceView(const ast::Subscript &s);
@@ -5767,13 +5769,28 @@ SmallVector<Value> FunctionGen::shapeOperand(const ast::Expr &e) {
 
 /// A whole-array reduction over a lazy array (no temporary), in an
 /// accumulator the optimizer keeps in a register.
-Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
+Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
   ScalarKind ek = a.type.scalarKind();
   a.prepare(a.shape);
   auto accOf = [&](ScalarKind k) { return entryAlloca(scalarType(Ctx, k)); };
   Value count = constIndex(1);
   for (Value d : a.shape)
     count = B.create<arith::MulIOp>(CurLoc, count, d);
+  // Whether an element is NaN (never for integers and bools).
+  skipNan = skipNan && (isFloat(ek) || isComplex(ek));
+  auto isNan = [&](Value x) -> Value {
+    if (isComplex(ek)) {
+      Value re = B.create<complex::ReOp>(CurLoc, x), im = B.create<complex::ImOp>(CurLoc, x);
+      return B.create<arith::OrIOp>(
+          CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, re, re),
+          B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, im, im));
+    }
+    return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x);
+  };
+  // With skipNan, the number of elements that are not NaN.
+  Value kept = skipNan ? accOf(ScalarKind::I64) : Value();
+  if (kept)
+    B.create<memref::StoreOp>(CurLoc, constInt(0, ScalarKind::I64), kept);
   switch (b) {
   case Builtin::Sum:
   case Builtin::Prod:
@@ -5790,17 +5807,29 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
     B.create<memref::StoreOp>(CurLoc, prod ? constFloatOrInt(1, ak) : zeroOf(Type::scalar(ak)),
                               acc);
     forEach(a.shape, [&](mlir::ValueRange ivs) {
-      Value x = castScalar(a.element(ivs), ek, ak);
+      Value e = a.element(ivs);
+      Value x = castScalar(e, ek, ak);
       Value cur = B.create<memref::LoadOp>(CurLoc, acc);
-      B.create<memref::StoreOp>(
-          CurLoc, arith2(prod ? ast::BinOpKind::Mul : ast::BinOpKind::Add, cur, x, ak, CurLoc),
-          acc);
+      Value next = arith2(prod ? ast::BinOpKind::Mul : ast::BinOpKind::Add, cur, x, ak, CurLoc);
+      if (skipNan) {
+        Value nan = isNan(e);
+        next = B.create<arith::SelectOp>(CurLoc, nan, cur, next);
+        Value k = B.create<memref::LoadOp>(CurLoc, kept);
+        B.create<memref::StoreOp>(
+            CurLoc,
+            B.create<arith::AddIOp>(CurLoc, k,
+                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(),
+                                                             logicalNot(nan))),
+            kept);
+      }
+      B.create<memref::StoreOp>(CurLoc, next, acc);
     });
     Value total = B.create<memref::LoadOp>(CurLoc, acc);
     if (b == Builtin::Sum || b == Builtin::Prod)
       return total;
-    Value n = castScalar(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), count),
-                         ScalarKind::I64, ak);
+    Value n64 = skipNan ? B.create<memref::LoadOp>(CurLoc, kept).getResult()
+                        : B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), count).getResult();
+    Value n = castScalar(n64, ScalarKind::I64, ak);
     Value mean = arith2(ast::BinOpKind::Div, total, n, ak, CurLoc);
     if (b == Builtin::Mean)
       return mean;
@@ -5808,16 +5837,19 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
     Value acc2 = accOf(r);
     B.create<memref::StoreOp>(CurLoc, zeroOf(Type::scalar(r)), acc2);
     forEach(a.shape, [&](mlir::ValueRange ivs) {
-      Value x = castScalar(a.element(ivs), ek, ak);
+      Value e = a.element(ivs);
+      Value x = castScalar(e, ek, ak);
       Value dv = arith2(ast::BinOpKind::Sub, x, mean, ak, CurLoc);
       Value sq = isComplex(ak) ? castScalar(B.create<complex::AbsOp>(CurLoc, dv), complexPart(ak), r)
                                : dv;
       sq = arith2(ast::BinOpKind::Mul, sq, sq, r, CurLoc);
       Value cur = B.create<memref::LoadOp>(CurLoc, acc2);
-      B.create<memref::StoreOp>(CurLoc, arith2(ast::BinOpKind::Add, cur, sq, r, CurLoc), acc2);
+      Value next = arith2(ast::BinOpKind::Add, cur, sq, r, CurLoc);
+      if (skipNan)
+        next = B.create<arith::SelectOp>(CurLoc, isNan(e), cur, next);
+      B.create<memref::StoreOp>(CurLoc, next, acc2);
     });
-    Value nr = castScalar(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), count),
-                          ScalarKind::I64, r);
+    Value nr = castScalar(n64, ScalarKind::I64, r);
     Value var = arith2(ast::BinOpKind::Div, B.create<memref::LoadOp>(CurLoc, acc2), nr, r, CurLoc);
     return b == Builtin::Var ? var : Value(B.create<math::SqrtOp>(CurLoc, var));
   }
@@ -5838,9 +5870,28 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
                : Value(B.create<arith::OrIOp>(CurLoc, cur, x));
       else
         v = elementMath(ci, {cur, x}, {ek, ek}, ek);
+      if (skipNan) {
+        Value nan = isNan(x);
+        v = B.create<arith::SelectOp>(CurLoc, nan, cur, v);
+        Value k = B.create<memref::LoadOp>(CurLoc, kept);
+        B.create<memref::StoreOp>(
+            CurLoc,
+            B.create<arith::AddIOp>(CurLoc, k,
+                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(),
+                                                             logicalNot(nan))),
+            kept);
+      }
       B.create<memref::StoreOp>(CurLoc, v, acc);
     });
-    return B.create<memref::LoadOp>(CurLoc, acc);
+    Value result = B.create<memref::LoadOp>(CurLoc, acc);
+    if (skipNan) // all NaN (or empty): NaN, as NumPy
+      result = B.create<arith::SelectOp>(
+          CurLoc,
+          B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq,
+                                  B.create<memref::LoadOp>(CurLoc, kept),
+                                  constInt(0, ScalarKind::I64)),
+          constFloat(NAN, ek), result);
+    return result;
   }
   case Builtin::Argmin:
   case Builtin::Argmax: {
@@ -5857,7 +5908,12 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
       Value first = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, idx,
                                             constInt(0, ScalarKind::I64));
       Value better = compare1(mn ? ast::CmpOpKind::Lt : ast::CmpOpKind::Gt, x, ek, cur, ek);
-      if (isFloat(ek)) {
+      if (skipNan) {
+        // NaNs are never taken.
+        Value keep = logicalNot(isNan(x));
+        first = B.create<arith::AndIOp>(CurLoc, first, keep);
+        better = B.create<arith::AndIOp>(CurLoc, better, keep);
+      } else if (isFloat(ek)) {
         // NumPy: the first NaN is the answer.
         Value xNan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x);
         Value curNan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, cur, cur);
@@ -5874,6 +5930,10 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r) {
           CurLoc, B.create<arith::AddIOp>(CurLoc, i, constInt(1, ScalarKind::I64)), linear);
     });
     Value idx = B.create<memref::LoadOp>(CurLoc, bestIdx);
+    if (skipNan)
+      raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, idx,
+                                      constInt(0, ScalarKind::I64)),
+              KernelFaultKind::Raise, "ValueError: All-NaN slice encountered", {});
     return B.create<arith::MaxSIOp>(CurLoc, idx, constInt(0, ScalarKind::I64));
   }
   case Builtin::Any:
@@ -6187,13 +6247,13 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
         full.insert(full.begin() + axis, iv[0]);
         return a.element(full);
       };
-      storeElement(reduce(line, b, info.operandKind), out, outer, k);
+      storeElement(reduce(line, b, info.operandKind, info.skipNan), out, outer, k);
     });
     r.leaves.push_back(out);
     return r;
   }
   if (b >= Builtin::Sum && b <= Builtin::All) {
-    r.leaves.push_back(reduce(lazy(*ops[0]), b, info.operandKind));
+    r.leaves.push_back(reduce(lazy(*ops[0]), b, info.operandKind, info.skipNan));
     return r;
   }
   if (!r.type.isArray()) {
@@ -6621,11 +6681,30 @@ CGValue FunctionGen::quantiles(const CallInfo &info, CGValue src, const Type &rt
   unsigned srank = info.axis < 0 ? 1 : src.type.rank();
   Value sortedMem = sorted(sortInfo, src, Type::array(sk, srank, Type::Layout::C));
   unsigned ax = info.axis < 0 ? 0 : static_cast<unsigned>(info.axis);
-  Value n = B.create<memref::DimOp>(CurLoc, sortedMem, ax);
+  Value nAll = B.create<memref::DimOp>(CurLoc, sortedMem, ax);
   bool median = info.builtin == Builtin::Median;
   // One lane: NaN if it is empty or holds a NaN, else the value at
   // q * (n - 1), interpolated as NumPy does.
   auto laneValue = [&](SmallVector<Value> idx) -> Value {
+    Value n = nAll;
+    if (info.skipNan && isFloat(sk)) {
+      // np.nanmedian and the like: the elements before the first NaN.
+      auto count = B.create<scf::ForOp>(CurLoc, constIndex(0), nAll, constIndex(1),
+                                        mlir::ValueRange{constIndex(0)});
+      {
+        OpBuilder::InsertionGuard g(B);
+        B.setInsertionPointToStart(count.getBody());
+        SmallVector<Value> at = idx;
+        at[ax] = count.getInductionVar();
+        Value x = loadElement(sortedMem, at, sk);
+        Value isNum = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::ORD, x, x);
+        Value k = count.getRegionIterArgs()[0];
+        B.create<scf::YieldOp>(
+            CurLoc, mlir::ValueRange{B.create<arith::SelectOp>(
+                        CurLoc, isNum, B.create<arith::AddIOp>(CurLoc, k, constIndex(1)), k)});
+      }
+      n = count.getResult(0);
+    }
     Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
     mlir::Type rT = scalarType(Ctx, rk);
     return emitIf(

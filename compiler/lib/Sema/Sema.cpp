@@ -163,6 +163,12 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"vstack", Builtin::Vstack},         {"hstack", Builtin::Hstack},
     {"median", Builtin::Median},         {"percentile", Builtin::Percentile},
     {"quantile", Builtin::Quantile},
+    {"nansum", Builtin::Sum},            {"nanprod", Builtin::Prod},
+    {"nanmean", Builtin::Mean},          {"nanstd", Builtin::Std},
+    {"nanvar", Builtin::Var},            {"nanmin", Builtin::ReduceMin},
+    {"nanmax", Builtin::ReduceMax},      {"nanargmin", Builtin::Argmin},
+    {"nanargmax", Builtin::Argmax},      {"nanmedian", Builtin::Median},
+    {"nanpercentile", Builtin::Percentile}, {"nanquantile", Builtin::Quantile},
     {"isclose", Builtin::Isclose},       {"allclose", Builtin::Allclose},
     {"count_nonzero", Builtin::CountNonzero}, {"diff", Builtin::Diff},
     {"outer", Builtin::Outer},
@@ -2628,6 +2634,19 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   info.builtin = b;
   info.receiver = receiver;
   info.operands = ops;
+  // np.nansum and the other np.nan<name> functions leave NaNs out.
+  if (!receiver) {
+    std::string called;
+    if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
+      called = a->attr;
+    else if (auto *n = dyn_cast<ast::Name>(c.func.get())) {
+      auto fi = P.FromImports.find(n->id);
+      called = fi != P.FromImports.end() ? fi->second.second : n->id;
+    }
+    info.skipNan = called.rfind("nan", 0) == 0;
+    if (info.skipNan)
+      fn = called;
+  }
   auto done = [&](Type t) {
     if (Final)
       F.calls[&c] = info;

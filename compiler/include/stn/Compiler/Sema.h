@@ -110,6 +110,9 @@ struct CallInfo {
   std::vector<unsigned> permutation;
   /// Diff: the order n of the difference.
   int64_t order = 1;
+  /// Reductions, median, percentile and quantile called as np.nan<name>:
+  /// NaNs are left out.
+  bool skipNan = false;
   /// Concatenate/Stack/Vstack/Hstack: whether the arrays get a new axis at
   /// `axis` (stack) before they are joined along it.
   bool newAxis = false;
