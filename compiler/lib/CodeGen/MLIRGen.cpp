@@ -785,6 +785,14 @@ private:
   CGValue quantiles(const CallInfo &info, CGValue src, const Type &rt);
   /// np.isclose (an array or a bool) and np.allclose (a bool).
   Value closeness(const CallInfo &info, const Type &rt);
+  /// NumPy's sort order (NaN last) of x before y, both of kind k.
+  Value sortsBefore(Value x, Value y, ScalarKind k);
+  /// The first index i of the sorted 1-d `mem` (kind `mk`, `n` elements)
+  /// where v (kind `vk`) sorts before mem[i] (`right`), or where mem[i]
+  /// does not sort before v (NumPy's searchsorted, side left or right).
+  Value searchSorted(Value mem, ScalarKind mk, Value n, Value v, ScalarKind vk, bool right);
+  /// np.unique, np.searchsorted, np.bincount, np.histogram, np.interp.
+  CGValue lookupCall(const CallInfo &info, const Type &rt);
   /// The address (as int64) of the element at `idx` of `mem`.
   Value elementAddress(Value mem, mlir::ValueRange idx);
   /// Runs `body` on each 1-d lane along axis `ax` of the arrays `arrays` (C
@@ -6125,6 +6133,12 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Allclose:
     r.leaves.push_back(closeness(info, r.type));
     return r;
+  case Builtin::Unique:
+  case Builtin::Searchsorted:
+  case Builtin::Bincount:
+  case Builtin::Histogram:
+  case Builtin::Interp:
+    return lookupCall(info, r.type);
   case Builtin::CountNonzero: {
     LazyArray a = lazy(*ops[0]);
     ScalarKind ak = a.type.scalarKind();
@@ -6824,6 +6838,377 @@ Value FunctionGen::closeness(const CallInfo &info, const Type &rt) {
   if (rt.isArray())
     return materialize(both);
   return reduce(both, Builtin::All, ScalarKind::Bool);
+}
+
+Value FunctionGen::sortsBefore(Value x, Value y, ScalarKind k) {
+  if (!isFloat(k))
+    return compare1(ast::CmpOpKind::Lt, x, k, y, k);
+  Value lt = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT, x, y);
+  Value yNan = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, y, y);
+  Value xNum = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::ORD, x, x);
+  return B.create<arith::OrIOp>(CurLoc, lt, B.create<arith::AndIOp>(CurLoc, yNan, xNum));
+}
+
+Value FunctionGen::searchSorted(Value mem, ScalarKind mk, Value n, Value v, ScalarKind vk,
+                                bool right) {
+  ScalarKind ck = promote(mk, vk);
+  Value key = castScalar(v, vk, ck);
+  mlir::Type indexT = B.getIndexType();
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT, indexT},
+                                     mlir::ValueRange{constIndex(0), n});
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *before = B.createBlock(&loop.getBefore(), {}, {indexT, indexT}, {CurLoc, CurLoc});
+    Value lo = before->getArgument(0), hi = before->getArgument(1);
+    B.create<scf::ConditionOp>(
+        CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, lo, hi),
+        mlir::ValueRange{lo, hi});
+    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT, indexT}, {CurLoc, CurLoc});
+    lo = after->getArgument(0);
+    hi = after->getArgument(1);
+    Value mid = B.create<arith::DivUIOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, lo, hi),
+                                         constIndex(2));
+    Value x = castScalar(loadElement(mem, {mid}, mk), mk, ck);
+    // left: go right while mem[mid] < v; right: while not v < mem[mid].
+    Value goRight = right ? logicalNot(sortsBefore(key, x, ck)) : sortsBefore(x, key, ck);
+    Value next = B.create<arith::AddIOp>(CurLoc, mid, constIndex(1));
+    B.create<scf::YieldOp>(CurLoc,
+                           mlir::ValueRange{B.create<arith::SelectOp>(CurLoc, goRight, next, lo),
+                                            B.create<arith::SelectOp>(CurLoc, goRight, hi, mid)});
+  }
+  return loop.getResult(0);
+}
+
+CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
+  const auto &ops = info.operands;
+  CGValue r;
+  r.type = rt;
+  auto f64 = ScalarKind::F64, i64 = ScalarKind::I64;
+  auto flat = [&](const ast::Expr &e, ScalarKind &k) {
+    CGValue v = expr(e);
+    k = v.type.scalarKind();
+    if (v.type.rank() == 1)
+      return v.single();
+    return reshapeView(v.single(), v.type, {constInt(-1, i64)},
+                       Type::array(k, 1, Type::Layout::C));
+  };
+  auto len = [&](Value m) { return B.create<memref::DimOp>(CurLoc, m, 0).getResult(); };
+  auto idx64 = [&](Value i) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), i); };
+  switch (info.builtin) {
+  case Builtin::Unique: {
+    // The sorted elements without repeats (NaNs count as one).
+    CallInfo sortInfo = info;
+    sortInfo.builtin = Builtin::Sort;
+    sortInfo.axis = -1;
+    CGValue src = expr(*ops[0]);
+    ScalarKind k = src.type.scalarKind();
+    Value sortedMem = sorted(sortInfo, src, Type::array(k, 1, Type::Layout::C));
+    Value n = len(sortedMem);
+    auto isNew = [&](Value i) {
+      // i == 0, or s[i] differs from s[i - 1] (NaN equal to NaN).
+      Value first = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, i, constIndex(0));
+      Value prevI = B.create<arith::SelectOp>(CurLoc, first, i,
+                                              B.create<arith::SubIOp>(CurLoc, i, constIndex(1)));
+      Value x = loadElement(sortedMem, {i}, k), y = loadElement(sortedMem, {prevI}, k);
+      Value same = compare1(ast::CmpOpKind::Eq, x, k, y, k);
+      if (isFloat(k))
+        same = B.create<arith::OrIOp>(
+            CurLoc, same,
+            B.create<arith::AndIOp>(
+                CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, x, x),
+                B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, y, y)));
+      return B.create<arith::OrIOp>(CurLoc, first, logicalNot(same)).getResult();
+    };
+    Value count = entryAlloca(B.getIndexType());
+    B.create<memref::StoreOp>(CurLoc, constIndex(0), count);
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value c = B.create<memref::LoadOp>(CurLoc, count);
+      B.create<memref::StoreOp>(
+          CurLoc,
+          B.create<arith::SelectOp>(CurLoc, isNew(i[0]),
+                                    B.create<arith::AddIOp>(CurLoc, c, constIndex(1)), c),
+          count);
+    });
+    Value out = MG.allocArray(B, CurLoc, rt, {B.create<memref::LoadOp>(CurLoc, count)});
+    B.create<memref::StoreOp>(CurLoc, constIndex(0), count);
+    forEach({n}, [&](mlir::ValueRange i) {
+      ifThen(isNew(i[0]), [&] {
+        Value c = B.create<memref::LoadOp>(CurLoc, count);
+        storeElement(loadElement(sortedMem, {i[0]}, k), out, {c}, k);
+        B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, c, constIndex(1)),
+                                  count);
+      });
+    });
+    B.create<memref::DeallocOp>(CurLoc, sortedMem);
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Searchsorted: {
+    CGValue a = expr(*ops[0]);
+    ScalarKind ak = a.type.scalarKind();
+    Value n = len(a.single());
+    const Type &vt = F.typeOf(*ops[1]);
+    if (vt.isScalar()) {
+      CGValue v = expr(*ops[1]);
+      r.leaves.push_back(
+          idx64(searchSorted(a.single(), ak, n, v.single(), vt.scalarKind(), info.sideRight)));
+      return r;
+    }
+    LazyArray v = lazy(*ops[1]);
+    ScalarKind vk = vt.scalarKind();
+    Value mem = a.single();
+    bool right = info.sideRight;
+    r.leaves.push_back(materialize(
+        elementwise(rt, {v}, [this, idx64, mem, ak, n, vk, right](const SmallVector<Value> &x) {
+          return idx64(searchSorted(mem, ak, n, x[0], vk, right)).getResult();
+        })));
+    return r;
+  }
+  case Builtin::Bincount: {
+    ScalarKind xk, wk = f64;
+    Value x = flat(*ops[0], xk);
+    Value w = ops[1] ? flat(*ops[1], wk) : Value();
+    Value n = len(x);
+    if (w)
+      raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, len(w), n),
+              KernelFaultKind::Raise, "ValueError: The weights and list don't have the same length.",
+              {});
+    // The largest value (and whether one is negative), then the counts.
+    Value top = entryAlloca(B.getI64Type()), negative = entryAlloca(B.getI1Type());
+    B.create<memref::StoreOp>(CurLoc, constInt(-1, i64), top);
+    B.create<memref::StoreOp>(CurLoc, constBool(false), negative);
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value v = castScalar(loadElement(x, {i[0]}, xk), xk, i64);
+      B.create<memref::StoreOp>(
+          CurLoc, B.create<arith::MaxSIOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, top), v),
+          top);
+      B.create<memref::StoreOp>(
+          CurLoc,
+          B.create<arith::OrIOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, negative),
+                                 B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, v,
+                                                         constInt(0, i64))),
+          negative);
+    });
+    Value neg = B.create<memref::LoadOp>(CurLoc, negative);
+    raiseIf(neg, KernelFaultKind::Raise,
+            "ValueError: 'list' argument must have no negative elements", {});
+    Value size = B.create<arith::AddIOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, top),
+                                         constInt(1, i64));
+    if (ops[2]) {
+      CGValue m = expr(*ops[2]);
+      size = B.create<arith::MaxSIOp>(CurLoc, size,
+                                      castScalar(m.single(), m.type.scalarKind(), i64));
+    }
+    ScalarKind rk = rt.scalarKind();
+    Value count = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
+                                               B.create<arith::SelectOp>(CurLoc, neg,
+                                                                         constInt(0, i64), size));
+    Value out = MG.allocArray(B, CurLoc, rt, {count});
+    forEach({count}, [&](mlir::ValueRange i) {
+      storeElement(zeroOf(Type::scalar(rk)), out, {i[0]}, rk);
+    });
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value v = castScalar(loadElement(x, {i[0]}, xk), xk, i64);
+      Value ok = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, v, constInt(0, i64));
+      ifThen(ok, [&] {
+        Value at = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), v);
+        Value add = w ? castScalar(loadElement(w, {i[0]}, wk), wk, rk) : constInt(1, rk);
+        storeElement(arith2(ast::BinOpKind::Add, loadElement(out, {at}, rk), add, rk, CurLoc),
+                     out, {at}, rk);
+      });
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Histogram: {
+    ScalarKind ak;
+    Value a = flat(*ops[0], ak);
+    Value n = len(a);
+    const Type &bt = ops[1] ? F.typeOf(*ops[1]) : Type::scalar(i64);
+    Value edges, nb;
+    if (bt.isArray()) {
+      // Given edges (as float64).
+      ScalarKind ek;
+      Value e = flat(*ops[1], ek);
+      edges = materialize(elementwise(Type::array(f64, 1, Type::Layout::C), {leaf(e, Type::array(ek, 1, Type::Layout::Any))},
+                                      [this, ek, f64](const SmallVector<Value> &v) {
+                                        return castScalar(v[0], ek, f64);
+                                      }));
+      Value ne = len(edges);
+      raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, ne, constIndex(2)),
+              KernelFaultKind::Raise, "ValueError: `bins` must have at least 2 edges", {});
+      nb = B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, ne, constIndex(1)),
+                                    constIndex(0));
+    } else {
+      Value bins = constInt(10, i64);
+      if (ops[1]) {
+        CGValue bv = expr(*ops[1]);
+        bins = castScalar(bv.single(), bv.type.scalarKind(), i64);
+      }
+      Value bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, bins, constInt(1, i64));
+      raiseIf(bad, KernelFaultKind::Raise, "ValueError: `bins` must be positive, when an integer",
+              {});
+      bins = B.create<arith::SelectOp>(CurLoc, bad, constInt(1, i64), bins);
+      nb = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), bins);
+      // The range: given, else the data's (min, max); an empty one widens
+      // to (x - 0.5, x + 0.5).
+      Value lo, hi;
+      if (ops[2]) {
+        CGValue rv = expr(*ops[2]);
+        std::vector<Type> leaves;
+        rv.type.collectLeaves(leaves);
+        lo = castScalar(rv.leaves[0], leaves[0].scalarKind(), f64);
+        hi = castScalar(rv.leaves[1], leaves[1].scalarKind(), f64);
+        raiseIf(B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGT, lo, hi),
+                KernelFaultKind::Raise, "ValueError: max must be larger than min in range parameter.",
+                {});
+      } else {
+        Type at = Type::array(ak, 1, Type::Layout::Any);
+        auto asF64 = [&](Builtin which) {
+          return castScalar(reduce(leaf(a, at), which, ak), ak, f64);
+        };
+        Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
+        lo = B.create<arith::SelectOp>(CurLoc, empty, constFloat(0.0, f64), asF64(Builtin::ReduceMin));
+        hi = B.create<arith::SelectOp>(CurLoc, empty, constFloat(1.0, f64), asF64(Builtin::ReduceMax));
+        Value finite = B.create<arith::AndIOp>(
+            CurLoc,
+            B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT,
+                                    B.create<math::AbsFOp>(CurLoc, lo), constFloat(INFINITY, f64)),
+            B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT,
+                                    B.create<math::AbsFOp>(CurLoc, hi), constFloat(INFINITY, f64)));
+        raiseIf(logicalNot(finite), KernelFaultKind::Raise,
+                fmt::format("ValueError: autodetected range of [{0}d, {0}d] is not finite",
+                            kRaisedValue),
+                {B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), lo),
+                 B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), hi)});
+      }
+      Value same = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, lo, hi);
+      lo = B.create<arith::SelectOp>(CurLoc, same,
+                                     B.create<arith::SubFOp>(CurLoc, lo, constFloat(0.5, f64)), lo);
+      hi = B.create<arith::SelectOp>(CurLoc, same,
+                                     B.create<arith::AddFOp>(CurLoc, hi, constFloat(0.5, f64)), hi);
+      // np.linspace(lo, hi, bins + 1), its last edge exactly hi.
+      Value ne = B.create<arith::AddIOp>(CurLoc, nb, constIndex(1));
+      edges = MG.allocArray(B, CurLoc, Type::array(f64, 1, Type::Layout::C), {ne});
+      Value step = B.create<arith::DivFOp>(CurLoc, B.create<arith::SubFOp>(CurLoc, hi, lo),
+                                           castScalar(bins, i64, f64));
+      forEach({ne}, [&](mlir::ValueRange i) {
+        Value fi = castScalar(idx64(i[0]), i64, f64);
+        Value e = B.create<arith::AddFOp>(CurLoc, lo, B.create<arith::MulFOp>(CurLoc, fi, step));
+        Value last = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, i[0], nb);
+        storeElement(B.create<arith::SelectOp>(CurLoc, last, hi, e), edges, {i[0]}, f64);
+      });
+    }
+    // Counts: bin j holds edges[j] <= x < edges[j + 1], the last one also
+    // its right edge; values outside (and NaN) are left out.
+    Value counts = MG.allocArray(B, CurLoc, Type::array(i64, 1, Type::Layout::C), {nb});
+    forEach({nb}, [&](mlir::ValueRange i) {
+      storeElement(constInt(0, i64), counts, {i[0]}, i64);
+    });
+    Value ne = B.create<arith::AddIOp>(CurLoc, nb, constIndex(1));
+    Value first = loadElement(edges, {constIndex(0)}, f64);
+    Value lastEdge = loadElement(edges, {nb}, f64);
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value x = castScalar(loadElement(a, {i[0]}, ak), ak, f64);
+      Value inside = B.create<arith::AndIOp>(
+          CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGE, x, first),
+          B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLE, x, lastEdge));
+      ifThen(inside, [&] {
+        Value j = B.create<arith::SubIOp>(CurLoc, searchSorted(edges, f64, ne, x, f64, true),
+                                          constIndex(1));
+        j = B.create<arith::MinUIOp>(CurLoc, j,
+                                     B.create<arith::SubIOp>(CurLoc, nb, constIndex(1)));
+        storeElement(B.create<arith::AddIOp>(CurLoc, loadElement(counts, {j}, i64),
+                                             constInt(1, i64)),
+                     counts, {j}, i64);
+      });
+    });
+    r.leaves.push_back(counts);
+    r.leaves.push_back(edges);
+    return r;
+  }
+  default: { // Interp
+    ScalarKind xpk, fpk;
+    Value xp = flat(*ops[1], xpk), fp = flat(*ops[2], fpk);
+    Value n = len(xp);
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, len(fp), n),
+            KernelFaultKind::Raise, "ValueError: fp and xp are not of the same length.", {});
+    Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
+    raiseIf(empty, KernelFaultKind::Raise, "ValueError: array of sample points is empty", {});
+    Value last = B.create<arith::SubIOp>(
+        CurLoc, B.create<arith::MaxSIOp>(CurLoc, B.create<arith::MinSIOp>(CurLoc, n, len(fp)),
+                                         constIndex(1)),
+        constIndex(1));
+    auto X = [&](Value i) { return castScalar(loadElement(xp, {i}, xpk), xpk, f64); };
+    auto Y = [&](Value i) { return castScalar(loadElement(fp, {i}, fpk), fpk, f64); };
+    auto param = [&](size_t i, Value otherwise) {
+      if (!ops[i])
+        return otherwise;
+      CGValue v = expr(*ops[i]);
+      return castScalar(v.single(), v.type.scalarKind(), f64);
+    };
+    // (Where the checks above return, in a parallel region: NaN.)
+    Value bad = B.create<arith::OrIOp>(
+        CurLoc, empty, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, len(fp), n));
+    Value safeLast = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), last);
+    Value leftV = param(3, Value()), rightV = param(4, Value());
+    auto one = [&, leftV, rightV](Value x) -> Value {
+      return emitIf(bad, {B.getF64Type()},
+                    [&]() -> SmallVector<Value> { return {constFloat(NAN, f64)}; },
+                    [&]() -> SmallVector<Value> {
+        Value x0 = X(constIndex(0)), xl = X(safeLast);
+        Value lv = leftV ? leftV : Y(constIndex(0));
+        Value rv = rightV ? rightV : Y(safeLast);
+        // j with xp[j] <= x < xp[j + 1] (clamped into the table).
+        Value j = B.create<arith::SubIOp>(CurLoc, searchSorted(xp, xpk, n, x, f64, true),
+                                          constIndex(1));
+        j = B.create<arith::MinSIOp>(
+            CurLoc, B.create<arith::MaxSIOp>(CurLoc, j, constIndex(0)),
+            B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, safeLast, constIndex(1)),
+                                     constIndex(0)));
+        Value j1 = B.create<arith::MinSIOp>(
+            CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), safeLast);
+        Value xj = X(j), xj1 = X(j1), yj = Y(j), yj1 = Y(j1);
+        Value slope = B.create<arith::DivFOp>(CurLoc, B.create<arith::SubFOp>(CurLoc, yj1, yj),
+                                              B.create<arith::SubFOp>(CurLoc, xj1, xj));
+        auto isNan = [&](Value v) {
+          return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNO, v, v).getResult();
+        };
+        // NumPy: slope (x - xp[j]) + fp[j]; if NaN, from the other end; if
+        // still NaN and fp[j] == fp[j + 1], fp[j].
+        Value v = B.create<arith::AddFOp>(
+            CurLoc, B.create<arith::MulFOp>(CurLoc, slope, B.create<arith::SubFOp>(CurLoc, x, xj)), yj);
+        Value v2 = B.create<arith::AddFOp>(
+            CurLoc, B.create<arith::MulFOp>(CurLoc, slope, B.create<arith::SubFOp>(CurLoc, x, xj1)),
+            yj1);
+        v = B.create<arith::SelectOp>(CurLoc, isNan(v), v2, v);
+        Value flatPart = B.create<arith::AndIOp>(
+            CurLoc, isNan(v), B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, yj, yj1));
+        v = B.create<arith::SelectOp>(CurLoc, flatPart, yj, v);
+        v = B.create<arith::SelectOp>(
+            CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, xj), yj, v);
+        v = B.create<arith::SelectOp>(
+            CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, xl), Y(safeLast), v);
+        v = B.create<arith::SelectOp>(
+            CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGT, x, xl), rv, v);
+        v = B.create<arith::SelectOp>(
+            CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT, x, x0), lv, v);
+        return {B.create<arith::SelectOp>(CurLoc, isNan(x), x, v)};
+      })[0];
+    };
+    const Type &xt = F.typeOf(*ops[0]);
+    if (xt.isScalar()) {
+      CGValue x = expr(*ops[0]);
+      r.leaves.push_back(one(castScalar(x.single(), xt.scalarKind(), f64)));
+      return r;
+    }
+    ScalarKind xk = xt.scalarKind();
+    r.leaves.push_back(materialize(elementwise(
+        rt, {lazy(*ops[0])},
+        [this, one, xk, f64](const SmallVector<Value> &v) { return one(castScalar(v[0], xk, f64)); })));
+    return r;
+  }
+  }
 }
 
 Value FunctionGen::elementAddress(Value mem, mlir::ValueRange idx) {

@@ -78,7 +78,8 @@ const char *builtinName(Builtin b) {
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
       "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort",
       "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile",
-      "isclose", "allclose", "count_nonzero", "diff", "outer", "reshape", "ravel", "flatten", "transpose",
+      "isclose", "allclose", "count_nonzero", "diff", "outer",
+      "unique", "searchsorted", "bincount", "histogram", "interp", "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -172,6 +173,9 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"isclose", Builtin::Isclose},       {"allclose", Builtin::Allclose},
     {"count_nonzero", Builtin::CountNonzero}, {"diff", Builtin::Diff},
     {"outer", Builtin::Outer},
+    {"unique", Builtin::Unique},         {"searchsorted", Builtin::Searchsorted},
+    {"bincount", Builtin::Bincount},     {"histogram", Builtin::Histogram},
+    {"interp", Builtin::Interp},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
 };
@@ -2610,7 +2614,11 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   for (auto &kw : c.keywords) {
     if (((b == Builtin::Isclose || b == Builtin::Allclose) &&
          (kw.name == "rtol" || kw.name == "atol" || kw.name == "equal_nan")) ||
-        (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")))
+        (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")) ||
+        (b == Builtin::Searchsorted && kw.name == "side") ||
+        (b == Builtin::Bincount && (kw.name == "weights" || kw.name == "minlength")) ||
+        (b == Builtin::Histogram && (kw.name == "bins" || kw.name == "range")) ||
+        (b == Builtin::Interp && (kw.name == "left" || kw.name == "right")))
       continue; // read by their case below
     if (kw.name == "dtype" && b != Builtin::Where) {
       dtype = dtypeArgument(*kw.value);
@@ -3138,6 +3146,116 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     ScalarKind k = promote(args[0].scalarKind(), args[1].scalarKind());
     info.operandKind = k;
     return done(Type::array(isBool(k) ? ScalarKind::Bool : k, 2, Type::Layout::C));
+  }
+  case Builtin::Unique:
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    return done(Type::array(args[0].scalarKind(), 1, Type::Layout::C));
+  case Builtin::Searchsorted:
+  case Builtin::Bincount:
+  case Builtin::Histogram:
+  case Builtin::Interp: {
+    // Parameters by position or keyword (names[i]); operands in that order,
+    // null where not given. side= is a string literal.
+    std::vector<const char *> names =
+        b == Builtin::Searchsorted ? std::vector<const char *>{"a", "v"}
+        : b == Builtin::Bincount   ? std::vector<const char *>{"x", "weights", "minlength"}
+        : b == Builtin::Histogram  ? std::vector<const char *>{"a", "bins", "range"}
+                                   : std::vector<const char *>{"x", "xp", "fp", "left", "right"};
+    size_t required = b == Builtin::Interp ? 3 : b == Builtin::Searchsorted ? 2 : 1;
+    if (args.size() < required || args.size() > names.size()) {
+      arity(required, names.size());
+      return {};
+    }
+    std::vector<const ast::Expr *> given(names.size(), nullptr);
+    std::vector<Type> types(names.size());
+    for (size_t i = 0; i < args.size(); ++i) {
+      given[i] = ops[i];
+      types[i] = args[i];
+    }
+    for (auto &kw : c.keywords) {
+      if (b == Builtin::Searchsorted) {
+        auto *str = dyn_cast<ast::StrLit>(kw.value.get());
+        if (!str || (str->value != "left" && str->value != "right")) {
+          error(kw.value->range(), "searchsorted()'s side is \"left\" or \"right\"");
+          return {};
+        }
+        info.sideRight = str->value == "right";
+        continue;
+      }
+      size_t i = 0;
+      while (i < names.size() && kw.name != names[i])
+        ++i;
+      if (given[i]) {
+        error(kw.nameRange,
+              fmt::format("{}() got multiple values for argument '{}'", fn, kw.name));
+        return {};
+      }
+      given[i] = kw.value.get();
+      types[i] = expr(*kw.value);
+      if (!types[i].isValid())
+        return {};
+    }
+    auto isReal = [](const Type &t) { return !isComplex(t.scalarKind()); };
+    auto isInt = [](const Type &t) {
+      return isInteger(t.scalarKind()) || isBool(t.scalarKind());
+    };
+    auto want = [&](size_t i, bool ok, const char *what) {
+      if (!given[i] || ok)
+        return true;
+      error(given[i]->range(), fmt::format("{}()'s {} must be {}, not '{}'", fn, names[i], what,
+                                           types[i].describe()));
+      return false;
+    };
+    auto vector1d = [](const Type &t) { return t.isArray() && t.rank() == 1; };
+    info.operands = given;
+    switch (b) {
+    case Builtin::Searchsorted: {
+      if (!want(0, vector1d(types[0]) && isReal(types[0]), "a 1-d real array") ||
+          !want(1, (types[1].isArray() || types[1].isScalar()) && isReal(types[1]),
+                "a real array or number"))
+        return {};
+      if (types[1].isScalar())
+        return done(Type::scalar(ScalarKind::I64));
+      return done(Type::array(ScalarKind::I64, types[1].rank(), Type::Layout::C));
+    }
+    case Builtin::Bincount: {
+      if (!want(0, vector1d(types[0]) && isInt(types[0]), "a 1-d array of integers") ||
+          !want(1, vector1d(types[1]) && isReal(types[1]), "a 1-d real array") ||
+          !want(2, types[2].isScalar() && isInt(types[2]), "an integer"))
+        return {};
+      return done(Type::array(given[1] ? ScalarKind::F64 : ScalarKind::I64, 1, Type::Layout::C));
+    }
+    case Builtin::Histogram: {
+      bool rangeOk = types[2].isTuple() && types[2].elements().size() == 2;
+      for (const Type &e : rangeOk ? types[2].elements() : std::vector<Type>())
+        rangeOk = rangeOk && e.isScalar() && isReal(e);
+      if (!want(0, types[0].isArray() && isReal(types[0]), "a real array") ||
+          !want(1, (types[1].isScalar() && isInt(types[1])) ||
+                       (vector1d(types[1]) && isReal(types[1])),
+                "a number of bins or a 1-d array of bin edges") ||
+          !want(2, rangeOk, "a tuple (lower, upper)"))
+        return {};
+      if (given[2] && given[1] && types[1].isArray()) {
+        error(given[2]->range(), "histogram()'s range goes with a number of bins, not edges");
+        return {};
+      }
+      return done(Type::tuple({Type::array(ScalarKind::I64, 1, Type::Layout::C),
+                               Type::array(ScalarKind::F64, 1, Type::Layout::C)}));
+    }
+    default: { // Interp
+      if (!want(0, (types[0].isArray() || types[0].isScalar()) && isReal(types[0]),
+                "a real array or number") ||
+          !want(1, vector1d(types[1]) && isReal(types[1]), "a 1-d real array") ||
+          !want(2, vector1d(types[2]) && isReal(types[2]), "a 1-d real array") ||
+          !want(3, types[3].isScalar() && isReal(types[3]), "a real number") ||
+          !want(4, types[4].isScalar() && isReal(types[4]), "a real number"))
+        return {};
+      if (types[0].isScalar())
+        return done(Type::scalar(ScalarKind::F64));
+      return done(Type::array(ScalarKind::F64, types[0].rank(), Type::Layout::C));
+    }
+    }
   }
   case Builtin::Median:
   case Builtin::Percentile:

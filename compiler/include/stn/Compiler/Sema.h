@@ -57,6 +57,7 @@ enum class Builtin : uint8_t {
   Concatenate, Stack, Vstack, Hstack,
   Median, Percentile, Quantile,
   Isclose, Allclose, CountNonzero, Diff, Outer,
+  Unique, Searchsorted, Bincount, Histogram, Interp,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
@@ -113,6 +114,8 @@ struct CallInfo {
   /// Reductions, median, percentile and quantile called as np.nan<name>:
   /// NaNs are left out.
   bool skipNan = false;
+  /// Searchsorted: side="right".
+  bool sideRight = false;
   /// Concatenate/Stack/Vstack/Hstack: whether the arrays get a new axis at
   /// `axis` (stack) before they are joined along it.
   bool newAxis = false;
