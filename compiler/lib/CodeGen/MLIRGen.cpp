@@ -5799,6 +5799,11 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
   Value kept = skipNan ? accOf(ScalarKind::I64) : Value();
   if (kept)
     B.create<memref::StoreOp>(CurLoc, constInt(0, ScalarKind::I64), kept);
+  auto countKept = [&](Value nan) {
+    Value k = B.create<memref::LoadOp>(CurLoc, kept);
+    Value add = B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), logicalNot(nan));
+    B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, k, add), kept);
+  };
   switch (b) {
   case Builtin::Sum:
   case Builtin::Prod:
@@ -5822,13 +5827,7 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
       if (skipNan) {
         Value nan = isNan(e);
         next = B.create<arith::SelectOp>(CurLoc, nan, cur, next);
-        Value k = B.create<memref::LoadOp>(CurLoc, kept);
-        B.create<memref::StoreOp>(
-            CurLoc,
-            B.create<arith::AddIOp>(CurLoc, k,
-                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(),
-                                                             logicalNot(nan))),
-            kept);
+        countKept(nan);
       }
       B.create<memref::StoreOp>(CurLoc, next, acc);
     });
@@ -5881,13 +5880,7 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
       if (skipNan) {
         Value nan = isNan(x);
         v = B.create<arith::SelectOp>(CurLoc, nan, cur, v);
-        Value k = B.create<memref::LoadOp>(CurLoc, kept);
-        B.create<memref::StoreOp>(
-            CurLoc,
-            B.create<arith::AddIOp>(CurLoc, k,
-                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(),
-                                                             logicalNot(nan))),
-            kept);
+        countKept(nan);
       }
       B.create<memref::StoreOp>(CurLoc, v, acc);
     });

@@ -546,6 +546,10 @@ private:
                     const std::vector<Type> &args);
   std::optional<ScalarKind> dtypeArgument(const ast::Expr &e);
   std::optional<unsigned> shapeRank(const ast::Expr &e, const Type &t);
+  /// The axis `e` names of an array of `rank` dimensions (negative ones
+  /// count from the end): a constant, or None (-1) where `noneAllowed`.
+  /// Reports an error and returns nullopt for anything else.
+  std::optional<int> constantAxis(const ast::Expr &e, int64_t rank, bool noneAllowed);
   Type binop(const ast::BinOp &b);
   Type unary(const ast::UnaryOp &u);
   Type compare(const ast::Compare &c);
@@ -2595,6 +2599,21 @@ std::optional<unsigned> FunctionChecker::shapeRank(const ast::Expr &e, const Typ
   return std::nullopt;
 }
 
+std::optional<int> FunctionChecker::constantAxis(const ast::Expr &e, int64_t rank,
+                                                 bool noneAllowed) {
+  if (noneAllowed && isa<ast::NoneLit>(&e))
+    return -1;
+  auto v = foldIndex(e);
+  if (!v || v->i < -rank || v->i >= rank) {
+    error(e.range(), v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
+                                     counted(rank, "dimension", "dimensions"))
+                       : std::string(noneAllowed ? "axis must be a constant integer or None"
+                                                 : "axis must be a constant integer"));
+    return std::nullopt;
+  }
+  return static_cast<int>(v->i < 0 ? v->i + rank : v->i);
+}
+
 /// NumPy's array functions, methods and reductions (whole-array).
 Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Expr *receiver,
                                    const std::vector<Type> &argsIn) {
@@ -2668,6 +2687,15 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       return false;
     }
     return true;
+  };
+  // np.sum(a, 1) means np.sum(a, axis=1): the argument at `at`, if given.
+  auto positionalAxis = [&](size_t at) {
+    if (args.size() == at + 1 && !axisExpr) {
+      axisExpr = ops[at];
+      args.pop_back();
+      ops.pop_back();
+      info.operands = ops;
+    }
   };
   auto needArray = [&](size_t i) {
     if (!args[i].isArray()) {
@@ -2870,28 +2898,15 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   case Builtin::Argmax:
   case Builtin::Any:
   case Builtin::All: {
-    // np.sum(a, 1) means np.sum(a, axis=1).
-    if (args.size() == 2 && !axisExpr) {
-      axisExpr = ops[1];
-      args.pop_back();
-      ops.pop_back();
-      info.operands = ops;
-    }
+    positionalAxis(1);
     if (!arity(1, 1) || !needArray(0))
       return {};
     int axis = -1;
     if (axisExpr) {
-      auto c = foldIndex(*axisExpr);
-      int64_t rank = args[0].rank();
-      if (!c || c->i < -rank || c->i >= rank) {
-        error(axisExpr->range(),
-              c ? fmt::format("axis {} is out of bounds for an array of {}", c->i,
-                              counted(rank, "dimension", "dimensions"))
-                : std::string("axis must be a constant integer"));
+      auto a = constantAxis(*axisExpr, args[0].rank(), false);
+      if (!a)
         return {};
-      }
-      axis = static_cast<int>(c->i < 0 ? c->i + rank : c->i);
-      info.axis = axis;
+      axis = info.axis = *a;
     }
     ScalarKind k = args[0].scalarKind();
     ScalarKind r = k;
@@ -2981,32 +2996,19 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   case Builtin::CumProd:
   case Builtin::Sort:
   case Builtin::Argsort: {
-    // np.cumsum(a, 1) means axis=1. cumsum and cumprod run over the
-    // flattened array by default, sort and argsort along the last axis;
-    // axis=None flattens.
-    if (args.size() == 2 && !axisExpr) {
-      axisExpr = ops[1];
-      args.pop_back();
-      ops.pop_back();
-      info.operands = ops;
-    }
+    // cumsum and cumprod run over the flattened array by default, sort and
+    // argsort along the last axis; axis=None flattens.
+    positionalAxis(1);
     if (!arity(1, 1) || !needArray(0))
       return {};
     const int64_t rank = args[0].rank();
     bool sorting = b == Builtin::Sort || b == Builtin::Argsort;
     int axis = sorting ? static_cast<int>(rank - 1) : -1;
-    if (axisExpr && !isa<ast::NoneLit>(axisExpr)) {
-      auto v = foldIndex(*axisExpr);
-      if (!v || v->i < -rank || v->i >= rank) {
-        error(axisExpr->range(),
-              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
-                              counted(rank, "dimension", "dimensions"))
-                : std::string("axis must be a constant integer or None"));
+    if (axisExpr) {
+      auto a = constantAxis(*axisExpr, rank, true);
+      if (!a)
         return {};
-      }
-      axis = static_cast<int>(v->i < 0 ? v->i + rank : v->i);
-    } else if (axisExpr) {
-      axis = -1;
+      axis = *a;
     }
     if (rank == 1 && axis == 0)
       axis = -1; // the same thing
@@ -3118,15 +3120,10 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       n = v->i;
     }
     if (axExpr) {
-      auto v = foldIndex(*axExpr);
-      if (!v || v->i < -rank || v->i >= rank) {
-        error(axExpr->range(),
-              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
-                              counted(rank, "dimension", "dimensions"))
-                : std::string("axis must be a constant integer"));
+      auto a = constantAxis(*axExpr, rank, false);
+      if (!a)
         return {};
-      }
-      axis = v->i < 0 ? v->i + rank : v->i;
+      axis = *a;
     }
     ScalarKind k = args[0].scalarKind();
     if (isBool(k)) {
@@ -3263,12 +3260,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     // np.median(a, axis=None), np.percentile(a, q, axis=None), np.quantile:
     // of the sorted elements, NumPy's linear interpolation; q is a number.
     size_t n = b == Builtin::Median ? 1 : 2;
-    if (args.size() == n + 1 && !axisExpr) {
-      axisExpr = ops[n];
-      args.pop_back();
-      ops.pop_back();
-      info.operands = ops;
-    }
+    positionalAxis(n);
     if (!arity(n, n) || !needArray(0))
       return {};
     if (n == 2 && (!args[1].isScalar() || isComplex(args[1].scalarKind()))) {
@@ -3285,16 +3277,11 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     }
     const int64_t rank = args[0].rank();
     int axis = -1;
-    if (axisExpr && !isa<ast::NoneLit>(axisExpr)) {
-      auto v = foldIndex(*axisExpr);
-      if (!v || v->i < -rank || v->i >= rank) {
-        error(axisExpr->range(),
-              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
-                              counted(rank, "dimension", "dimensions"))
-                : std::string("axis must be a constant integer or None"));
+    if (axisExpr) {
+      auto a = constantAxis(*axisExpr, rank, true);
+      if (!a)
         return {};
-      }
-      axis = static_cast<int>(v->i < 0 ? v->i + rank : v->i);
+      axis = *a;
     }
     if (rank == 1)
       axis = -1;
@@ -3312,12 +3299,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     // A tuple of arrays of one rank, joined along an axis (stack: a new
     // one). vstack and hstack are concatenations along the first and the
     // second axis (vstack stacks 1-d arrays as rows, hstack joins them).
-    if (args.size() == 2 && !axisExpr && (b == Builtin::Concatenate || b == Builtin::Stack)) {
-      axisExpr = ops[1];
-      args.pop_back();
-      ops.pop_back();
-      info.operands = ops;
-    }
+    if (b == Builtin::Concatenate || b == Builtin::Stack)
+      positionalAxis(1);
     if (!arity(1, 1))
       return {};
     const Type &t = args[0];
@@ -3344,19 +3327,13 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     }
     bool flat = false;
     int64_t axis = 0;
-    if (axisExpr && isa<ast::NoneLit>(axisExpr) && b == Builtin::Concatenate) {
-      flat = true;
-    } else if (axisExpr) {
-      auto v = foldIndex(*axisExpr);
-      int64_t r = rank + (b == Builtin::Stack ? 1 : 0);
-      if (!v || v->i < -r || v->i >= r) {
-        error(axisExpr->range(),
-              v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
-                              counted(r, "dimension", "dimensions"))
-                : std::string("axis must be a constant integer"));
+    if (axisExpr) {
+      auto a = constantAxis(*axisExpr, rank + (b == Builtin::Stack ? 1 : 0),
+                            b == Builtin::Concatenate);
+      if (!a)
         return {};
-      }
-      axis = v->i < 0 ? v->i + r : v->i;
+      flat = *a < 0;
+      axis = *a;
     }
     unsigned resultRank = rank;
     if (b == Builtin::Stack || (b == Builtin::Vstack && rank == 1)) {
