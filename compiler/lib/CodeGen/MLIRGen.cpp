@@ -2933,16 +2933,19 @@ void FunctionGen::countedLoop(Value lo, Value hi, const std::function<void(Value
   setBlock(exit);
 }
 
+/// The bytes one element of a memref of type `mt` takes (bools take one).
+static int64_t elementBytes(mlir::MemRefType mt) {
+  mlir::Type et = mt.getElementType();
+  if (auto ct = llvm::dyn_cast<mlir::ComplexType>(et))
+    return 2 * (ct.getElementType().getIntOrFloatBitWidth() / 8);
+  return std::max<int64_t>(1, et.getIntOrFloatBitWidth() / 8);
+}
+
 /// The bytes [lo, hi) that the elements of `mem` occupy (index values);
 /// returns whether it has any element.
 Value FunctionGen::addressRange(Value mem, Value &lo, Value &hi) {
   auto mt = llvm::cast<mlir::MemRefType>(mem.getType());
-  mlir::Type et = mt.getElementType();
-  int64_t bytes = 0;
-  if (auto ct = llvm::dyn_cast<mlir::ComplexType>(et))
-    bytes = 2 * (ct.getElementType().getIntOrFloatBitWidth() / 8);
-  else
-    bytes = std::max<int64_t>(1, et.getIntOrFloatBitWidth() / 8);
+  int64_t bytes = elementBytes(mt);
   auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
   Value zero = constIndex(0), one = constIndex(1);
   Value first = md.getOffset(), last = md.getOffset();
@@ -7206,12 +7209,7 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
 
 Value FunctionGen::elementAddress(Value mem, mlir::ValueRange idx) {
   auto mt = llvm::cast<mlir::MemRefType>(mem.getType());
-  mlir::Type et = mt.getElementType();
-  int64_t bytes = 0;
-  if (auto ct = llvm::dyn_cast<mlir::ComplexType>(et))
-    bytes = 2 * (ct.getElementType().getIntOrFloatBitWidth() / 8);
-  else
-    bytes = std::max<int64_t>(1, et.getIntOrFloatBitWidth() / 8);
+  int64_t bytes = elementBytes(mt);
   auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
   Value at = md.getOffset();
   for (size_t d = 0; d < idx.size(); ++d)
