@@ -6967,8 +6967,8 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
     Value n = len(x);
     if (w)
       raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, len(w), n),
-              KernelFaultKind::Raise, "ValueError: The weights and list don't have the same length.",
-              {});
+              KernelFaultKind::Raise,
+              "ValueError: The weights and list don't have the same length.", {});
     // The largest value (and whether one is negative), then the counts.
     Value top = entryAlloca(B.getI64Type()), negative = entryAlloca(B.getI1Type());
     B.create<memref::StoreOp>(CurLoc, constInt(-1, i64), top);
@@ -7026,7 +7026,8 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
       // Given edges (as float64).
       ScalarKind ek;
       Value e = flat(*ops[1], ek);
-      edges = materialize(elementwise(Type::array(f64, 1, Type::Layout::C), {leaf(e, Type::array(ek, 1, Type::Layout::Any))},
+      LazyArray given = leaf(e, Type::array(ek, 1, Type::Layout::Any));
+      edges = materialize(elementwise(Type::array(f64, 1, Type::Layout::C), {given},
                                       [this, ek, f64](const SmallVector<Value> &v) {
                                         return castScalar(v[0], ek, f64);
                                       }));
@@ -7041,7 +7042,8 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
         CGValue bv = expr(*ops[1]);
         bins = castScalar(bv.single(), bv.type.scalarKind(), i64);
       }
-      Value bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, bins, constInt(1, i64));
+      Value bad =
+          B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, bins, constInt(1, i64));
       raiseIf(bad, KernelFaultKind::Raise, "ValueError: `bins` must be positive, when an integer",
               {});
       bins = B.create<arith::SelectOp>(CurLoc, bad, constInt(1, i64), bins);
@@ -7056,16 +7058,18 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
         lo = castScalar(rv.leaves[0], leaves[0].scalarKind(), f64);
         hi = castScalar(rv.leaves[1], leaves[1].scalarKind(), f64);
         raiseIf(B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGT, lo, hi),
-                KernelFaultKind::Raise, "ValueError: max must be larger than min in range parameter.",
-                {});
+                KernelFaultKind::Raise,
+                "ValueError: max must be larger than min in range parameter.", {});
       } else {
         Type at = Type::array(ak, 1, Type::Layout::Any);
         auto asF64 = [&](Builtin which) {
           return castScalar(reduce(leaf(a, at), which, ak), ak, f64);
         };
         Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
-        lo = B.create<arith::SelectOp>(CurLoc, empty, constFloat(0.0, f64), asF64(Builtin::ReduceMin));
-        hi = B.create<arith::SelectOp>(CurLoc, empty, constFloat(1.0, f64), asF64(Builtin::ReduceMax));
+        lo = B.create<arith::SelectOp>(CurLoc, empty, constFloat(0.0, f64),
+                                       asF64(Builtin::ReduceMin));
+        hi = B.create<arith::SelectOp>(CurLoc, empty, constFloat(1.0, f64),
+                                       asF64(Builtin::ReduceMax));
         Value finite = B.create<arith::AndIOp>(
             CurLoc,
             B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OLT,
@@ -7158,10 +7162,10 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
         // j with xp[j] <= x < xp[j + 1] (clamped into the table).
         Value j = B.create<arith::SubIOp>(CurLoc, searchSorted(xp, xpk, n, x, f64, true),
                                           constIndex(1));
-        j = B.create<arith::MinSIOp>(
-            CurLoc, B.create<arith::MaxSIOp>(CurLoc, j, constIndex(0)),
-            B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, safeLast, constIndex(1)),
-                                     constIndex(0)));
+        Value lastStart = B.create<arith::MaxSIOp>(
+            CurLoc, B.create<arith::SubIOp>(CurLoc, safeLast, constIndex(1)), constIndex(0));
+        j = B.create<arith::MinSIOp>(CurLoc, B.create<arith::MaxSIOp>(CurLoc, j, constIndex(0)),
+                                     lastStart);
         Value j1 = B.create<arith::MinSIOp>(
             CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), safeLast);
         Value xj = X(j), xj1 = X(j1), yj = Y(j), yj1 = Y(j1);
@@ -7172,11 +7176,12 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
         };
         // NumPy: slope (x - xp[j]) + fp[j]; if NaN, from the other end; if
         // still NaN and fp[j] == fp[j + 1], fp[j].
-        Value v = B.create<arith::AddFOp>(
-            CurLoc, B.create<arith::MulFOp>(CurLoc, slope, B.create<arith::SubFOp>(CurLoc, x, xj)), yj);
-        Value v2 = B.create<arith::AddFOp>(
-            CurLoc, B.create<arith::MulFOp>(CurLoc, slope, B.create<arith::SubFOp>(CurLoc, x, xj1)),
-            yj1);
+        auto along = [&](Value from, Value at) {
+          Value dx = B.create<arith::SubFOp>(CurLoc, x, from);
+          return B.create<arith::AddFOp>(CurLoc, B.create<arith::MulFOp>(CurLoc, slope, dx), at)
+              .getResult();
+        };
+        Value v = along(xj, yj), v2 = along(xj1, yj1);
         v = B.create<arith::SelectOp>(CurLoc, isNan(v), v2, v);
         Value flatPart = B.create<arith::AndIOp>(
             CurLoc, isNan(v), B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, yj, yj1));
@@ -7184,7 +7189,8 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
         v = B.create<arith::SelectOp>(
             CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, xj), yj, v);
         v = B.create<arith::SelectOp>(
-            CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, xl), Y(safeLast), v);
+            CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, xl),
+            Y(safeLast), v);
         v = B.create<arith::SelectOp>(
             CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGT, x, xl), rv, v);
         v = B.create<arith::SelectOp>(
@@ -7200,8 +7206,9 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
     }
     ScalarKind xk = xt.scalarKind();
     r.leaves.push_back(materialize(elementwise(
-        rt, {lazy(*ops[0])},
-        [this, one, xk, f64](const SmallVector<Value> &v) { return one(castScalar(v[0], xk, f64)); })));
+        rt, {lazy(*ops[0])}, [this, one, xk, f64](const SmallVector<Value> &v) {
+          return one(castScalar(v[0], xk, f64));
+        })));
     return r;
   }
   }

@@ -79,7 +79,8 @@ const char *builtinName(Builtin b) {
       "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort",
       "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile",
       "isclose", "allclose", "count_nonzero", "diff", "outer",
-      "unique", "searchsorted", "bincount", "histogram", "interp", "reshape", "ravel", "flatten", "transpose",
+      "unique", "searchsorted", "bincount", "histogram", "interp",
+      "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
 }
@@ -1714,7 +1715,8 @@ Type FunctionChecker::attribute(const ast::Attribute &a) {
     if (a.attr == "size")
       return Type::scalar(ScalarKind::I64);
     if (a.attr == "T") // reversed axes, a view
-      return Type::array(t.scalarKind(), t.rank(), t.rank() == 1 ? t.layout() : Type::Layout::Any);
+      return Type::array(t.scalarKind(), t.rank(),
+                         t.rank() == 1 ? t.layout() : Type::Layout::Any);
   }
   if (t.isScalar()) {
     if (a.attr == "real" || a.attr == "imag")
