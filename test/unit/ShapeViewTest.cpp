@@ -11,7 +11,9 @@
 //   - the errors of extents that do not fit the size;
 //   - concatenate (along each axis and flattened), stack (at each axis),
 //     vstack and hstack, with NumPy's promotion of mixed dtypes, and the
-//     errors of shapes that do not fit together.
+//     errors of shapes that do not fit together;
+//   - flip (all axes, one axis), fliplr and flipud as views (writes reach
+//     the array), eye/identity with offsets and dtypes, trace with offsets.
 //
 //===----------------------------------------------------------------------===//
 
@@ -107,6 +109,22 @@ def stacked(a, b, ax):
 @njit
 def rows_and_columns(x, y):
     return np.vstack((x, y)), np.hstack((x, y))
+
+@njit
+def flips(a):
+    return np.flip(a), np.flip(a, axis=1), np.flip(a, 0), np.flipud(a)
+
+@njit
+def write_fliplr(a):
+    np.fliplr(a)[0, 0] = -1.0
+
+@njit
+def eyes(n, m, k):
+    return np.eye(n), np.eye(n, m, k, dtype=np.int16), np.identity(n, dtype=np.bool_)
+
+@njit
+def traces(a, k):
+    return np.trace(a), np.trace(a, k), a.trace()
 
 @jit(parallel=True)
 def row_sums(a, n):
@@ -298,6 +316,62 @@ TEST_F(ShapeView, ConcatenateAndStack) {
   EXPECT_NE(message("stacked", 0).find("ValueError: all input arrays must have the same shape"),
             std::string::npos)
       << message("stacked", 0);
+}
+
+TEST_F(ShapeView, FlipsEyeAndTrace) {
+  // a: 3x4 int32, a[i, j] = 10 i + j.
+  std::vector<int32_t> a;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j)
+      a.push_back(10 * i + j);
+  auto av = stn::ArrayView::of(a.data(), {3, 4});
+  auto at = [&](int i, int j) { return a[size_t(4 * i + j)]; };
+  std::vector<int32_t> all, cols, rows;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j) {
+      all.push_back(at(2 - i, 3 - j));
+      cols.push_back(at(i, 3 - j));
+      rows.push_back(at(2 - i, j));
+    }
+  stn::Value f = Mod.kernel("flips")(av);
+  EXPECT_EQ(cOrder<int32_t>(f[0], {3, 4}), all);
+  EXPECT_EQ(cOrder<int32_t>(f[1], {3, 4}), cols);
+  EXPECT_EQ(cOrder<int32_t>(f[2], {3, 4}), rows);
+  EXPECT_EQ(cOrder<int32_t>(f[3], {3, 4}), rows);
+  std::vector<double> d = {1, 2, 3, 4, 5, 6}; // 2x3
+  Mod.kernel("write_fliplr")(stn::ArrayView::of(d.data(), {2, 3}));
+  EXPECT_EQ(d, (std::vector<double>{1, 2, -1, 4, 5, 6}));
+  // eye(3), eye(3, 5, k) for k = 2 and -1, identity(3) of bools.
+  for (int64_t k : {int64_t{2}, int64_t{-1}}) {
+    stn::Value e = Mod.kernel("eyes")(int64_t{3}, int64_t{5}, k);
+    std::vector<double> e3;
+    std::vector<int16_t> e35;
+    std::vector<uint8_t> id;
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t j = 0; j < 3; ++j) {
+        e3.push_back(i == j ? 1.0 : 0.0);
+        id.push_back(i == j);
+      }
+      for (int64_t j = 0; j < 5; ++j)
+        e35.push_back(j - i == k ? 1 : 0);
+    }
+    EXPECT_EQ(cOrder<double>(e[0], {3, 3}), e3);
+    EXPECT_EQ(cOrder<int16_t>(e[1], {3, 5}), e35);
+    EXPECT_EQ(cOrder<uint8_t>(e[2], {3, 3}), id);
+  }
+  // trace: offsets 0, 2, -1 and past the corner.
+  for (int64_t k : {int64_t{2}, int64_t{-1}, int64_t{7}}) {
+    int64_t want = 0, diag = 0;
+    for (int i = 0; i < 3; ++i) {
+      diag += at(i, i);
+      if (i + k >= 0 && i + k < 4)
+        want += at(i, int(i + k));
+    }
+    stn::Value t = Mod.kernel("traces")(av, k);
+    EXPECT_EQ(t[0].asInt(), diag);
+    EXPECT_EQ(t[1].asInt(), want) << "offset " << k;
+    EXPECT_EQ(t[2].asInt(), diag);
+  }
 }
 
 TEST_F(ShapeView, ExtentsThatDoNotFitAreErrors) {

@@ -6111,6 +6111,100 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Transpose:
     r.leaves.push_back(permutedView(expr(*ops[0]).single(), info.permutation, r.type));
     return r;
+  case Builtin::Flip:
+  case Builtin::Fliplr:
+  case Builtin::Flipud: {
+    // Each reversed axis starts at its last element and steps backwards.
+    Value src = expr(*ops[0]).single();
+    auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, src);
+    Value offset = meta.getOffset();
+    SmallVector<mlir::OpFoldResult> sizes, strides;
+    for (unsigned d = 0; d < r.type.rank(); ++d) {
+      Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
+      sizes.push_back(size);
+      if (!llvm::is_contained(info.permutation, d)) {
+        strides.push_back(stride);
+        continue;
+      }
+      Value last = B.create<arith::MaxSIOp>(
+          CurLoc, B.create<arith::SubIOp>(CurLoc, size, constIndex(1)), constIndex(0));
+      offset = B.create<arith::AddIOp>(CurLoc, offset,
+                                       B.create<arith::MulIOp>(CurLoc, last, stride));
+      strides.push_back(
+          B.create<arith::SubIOp>(CurLoc, constIndex(0), stride).getResult());
+    }
+    r.leaves.push_back(B.create<memref::ReinterpretCastOp>(
+        CurLoc, memrefType(Ctx, r.type), meta.getBaseBuffer(), mlir::OpFoldResult(offset), sizes,
+        strides));
+    return r;
+  }
+  case Builtin::Eye:
+  case Builtin::Identity: {
+    // out[i, j] = 1 where j - i == k.
+    auto arg = [&](size_t i) -> Value {
+      if (i >= ops.size() || F.typeOf(*ops[i]).isNone())
+        return Value();
+      CGValue v = expr(*ops[i]);
+      return castScalar(v.single(), v.type.scalarKind(), ScalarKind::I64);
+    };
+    Value n = arg(0), m = arg(1), kk = arg(2);
+    if (!m)
+      m = n;
+    if (!kk)
+      kk = constInt(0, ScalarKind::I64);
+    auto extent = [&](Value v) {
+      return B.create<arith::MaxSIOp>(
+          CurLoc, B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), v), constIndex(0))
+          .getResult();
+    };
+    SmallVector<Value> shape = {extent(n), extent(m)};
+    Value out = MG.allocArray(B, CurLoc, r.type, shape);
+    Value kIdx = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), kk);
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      Value on = B.create<arith::CmpIOp>(
+          CurLoc, arith::CmpIPredicate::eq, B.create<arith::SubIOp>(CurLoc, ivs[1], ivs[0]), kIdx);
+      Value one = castScalar(constInt(1, ScalarKind::I64), ScalarKind::I64, k);
+      storeElement(B.create<arith::SelectOp>(CurLoc, on, one, zeroOf(Type::scalar(k))), out,
+                   {ivs[0], ivs[1]}, k);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Trace: {
+    // The diagonal a[i, i + k] (k may be negative) as a lazy 1-d array.
+    CGValue a = expr(*ops[0]);
+    Value mem = a.single();
+    ScalarKind ak = a.type.scalarKind();
+    Value kk = constIndex(0);
+    if (ops.size() > 1) {
+      CGValue v = expr(*ops[1]);
+      kk = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(),
+                                        castScalar(v.single(), v.type.scalarKind(),
+                                                   ScalarKind::I64));
+    }
+    Value rows = B.create<memref::DimOp>(CurLoc, mem, 0);
+    Value cols = B.create<memref::DimOp>(CurLoc, mem, 1);
+    // Rows i0 = max(0, -k) on, columns j0 = max(0, k) on.
+    Value zero = constIndex(0);
+    Value i0 = B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, zero, kk), zero);
+    Value j0 = B.create<arith::MaxSIOp>(CurLoc, kk, zero);
+    Value len = B.create<arith::MaxSIOp>(
+        CurLoc,
+        B.create<arith::MinSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, rows, i0),
+                                 B.create<arith::SubIOp>(CurLoc, cols, j0)),
+        zero);
+    LazyArray diag;
+    diag.type = Type::array(ak, 1, Type::Layout::Any);
+    diag.shape = {len};
+    diag.prepare = [](mlir::ValueRange) {};
+    diag.element = [this, mem, i0, j0, ak](mlir::ValueRange iv) {
+      Value i = B.create<arith::AddIOp>(CurLoc, i0, iv[0]);
+      Value j = B.create<arith::AddIOp>(CurLoc, j0, iv[0]);
+      return loadElement(mem, {i, j}, ak);
+    };
+    r.leaves.push_back(reduce(diag, Builtin::Sum, k));
+    return r;
+  }
   case Builtin::CumSum:
   case Builtin::CumProd:
     r.leaves.push_back(cumulative(info, expr(*ops[0]), r.type));

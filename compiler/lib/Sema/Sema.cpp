@@ -80,6 +80,7 @@ const char *builtinName(Builtin b) {
       "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile",
       "isclose", "allclose", "count_nonzero", "diff", "outer",
       "unique", "searchsorted", "bincount", "histogram", "interp",
+      "eye", "identity", "trace", "flip", "fliplr", "flipud",
       "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed"};
   return names[static_cast<int>(b)];
@@ -177,6 +178,9 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"unique", Builtin::Unique},         {"searchsorted", Builtin::Searchsorted},
     {"bincount", Builtin::Bincount},     {"histogram", Builtin::Histogram},
     {"interp", Builtin::Interp},
+    {"eye", Builtin::Eye},               {"identity", Builtin::Identity},
+    {"trace", Builtin::Trace},           {"flip", Builtin::Flip},
+    {"fliplr", Builtin::Fliplr},         {"flipud", Builtin::Flipud},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
 };
@@ -189,7 +193,7 @@ const BuiltinEntry ArrayMethods[] = {
     {"all", Builtin::All},       {"dot", Builtin::Dot},       {"clip", Builtin::Clip},
     {"round", Builtin::Round},   {"cumsum", Builtin::CumSum}, {"cumprod", Builtin::CumProd},
     {"sort", Builtin::Sort},     {"argsort", Builtin::Argsort},
-    {"reshape", Builtin::Reshape},
+    {"reshape", Builtin::Reshape}, {"trace", Builtin::Trace},
     {"ravel", Builtin::Ravel},   {"flatten", Builtin::Flatten}, {"transpose", Builtin::Transpose},
 };
 
@@ -2647,7 +2651,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         return {};
     } else if (kw.name == "axis" && ((b >= Builtin::Sum && b <= Builtin::All) ||
                                      (b >= Builtin::CumSum && b <= Builtin::Stack) ||
-                                     (b >= Builtin::Median && b <= Builtin::Quantile))) {
+                                     (b >= Builtin::Median && b <= Builtin::Quantile) ||
+                                     b == Builtin::Flip)) {
       axisExpr = kw.value.get();
     } else if ((b == Builtin::Linspace && kw.name == "num") ||
                (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
@@ -3145,6 +3150,71 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     ScalarKind k = promote(args[0].scalarKind(), args[1].scalarKind());
     info.operandKind = k;
     return done(Type::array(isBool(k) ? ScalarKind::Bool : k, 2, Type::Layout::C));
+  }
+  case Builtin::Eye:
+  case Builtin::Identity: {
+    // np.eye(N, M=None, k=0), np.identity(n): integers; dtype= (float64).
+    if (!arity(1, b == Builtin::Eye ? 3 : 1))
+      return {};
+    for (size_t i = 0; i < args.size(); ++i)
+      if (!(i == 1 && args[i].isNone()) &&
+          (!args[i].isScalar() || !isInteger(args[i].scalarKind()))) {
+        error(ops[i]->range(), fmt::format("{}() takes integers, not '{}'", fn,
+                                           args[i].describe()));
+        return {};
+      }
+    return done(Type::array(dtype.value_or(ScalarKind::F64), 2, Type::Layout::C));
+  }
+  case Builtin::Trace: {
+    // The sum of the diagonal (offset k) of a 2-d array, as np.sum's type.
+    if (!arity(1, 2) || !needArray(0))
+      return {};
+    if (args[0].rank() != 2) {
+      error(ops[0]->range(), fmt::format("trace() takes a 2-d array, not '{}'",
+                                         args[0].describe()));
+      return {};
+    }
+    if (args.size() == 2 && (!args[1].isScalar() || !isInteger(args[1].scalarKind()))) {
+      error(ops[1]->range(), fmt::format("trace()'s offset must be an integer, not '{}'",
+                                         args[1].describe()));
+      return {};
+    }
+    ScalarKind k = args[0].scalarKind();
+    ScalarKind r =
+        isBool(k) || isSignedInt(k) ? ScalarKind::I64 : isUnsignedInt(k) ? ScalarKind::U64 : k;
+    info.operandKind = dtype.value_or(r);
+    return done(Type::scalar(info.operandKind));
+  }
+  case Builtin::Flip:
+  case Builtin::Fliplr:
+  case Builtin::Flipud: {
+    // Views with reversed axes: all (np.flip(a)), axis=k, 1 or 0.
+    if (b == Builtin::Flip)
+      positionalAxis(1);
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    const int64_t rank = args[0].rank();
+    if (b == Builtin::Fliplr && rank < 2) {
+      error(ops[0]->range(), "fliplr() takes an array of 2 or more dimensions");
+      return {};
+    }
+    info.permutation.clear();
+    if (b == Builtin::Flip && axisExpr) {
+      auto a = constantAxis(*axisExpr, rank, true);
+      if (!a)
+        return {};
+      if (*a >= 0)
+        info.permutation.push_back(static_cast<unsigned>(*a));
+    }
+    if (b == Builtin::Fliplr)
+      info.permutation.push_back(1);
+    if (b == Builtin::Flipud)
+      info.permutation.push_back(0);
+    if (info.permutation.empty()) // every axis
+      for (unsigned d = 0; d < rank; ++d)
+        info.permutation.push_back(d);
+    return done(Type::array(args[0].scalarKind(), static_cast<unsigned>(rank),
+                            Type::Layout::Any));
   }
   case Builtin::Unique:
     if (!arity(1, 1) || !needArray(0))

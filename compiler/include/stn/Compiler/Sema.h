@@ -58,6 +58,7 @@ enum class Builtin : uint8_t {
   Median, Percentile, Quantile,
   Isclose, Allclose, CountNonzero, Diff, Outer,
   Unique, Searchsorted, Bincount, Histogram, Interp,
+  Eye, Identity, Trace, Flip, Fliplr, Flipud,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
@@ -68,7 +69,8 @@ const char *builtinName(Builtin b);
 /// a method call): writes through it reach that array. np.reshape and
 /// ravel copy an array whose elements are not evenly spaced, as NumPy does.
 inline bool isViewBuiltin(Builtin b) {
-  return b == Builtin::Reshape || b == Builtin::Ravel || b == Builtin::Transpose;
+  return b == Builtin::Reshape || b == Builtin::Ravel || b == Builtin::Transpose ||
+         b == Builtin::Flip || b == Builtin::Fliplr || b == Builtin::Flipud;
 }
 /// How many distribution parameters a random builtin's CallInfo::operands
 /// start with (null where the call leaves the default); the operands after
@@ -107,7 +109,8 @@ struct CallInfo {
   /// Reductions along one axis (`axis=`), else -1; cumsum, cumprod, sort
   /// and argsort: the axis, or -1 for the flattened array (axis=None).
   int axis = -1;
-  /// Transpose: axis d of the result is axis permutation[d] of the operand.
+  /// Transpose: axis d of the result is axis permutation[d] of the operand;
+  /// Flip, Fliplr, Flipud: the axes reversed.
   std::vector<unsigned> permutation;
   /// Diff: the order n of the difference.
   int64_t order = 1;
