@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <complex>
 #include <cstdint>
 #include <memory>
@@ -64,6 +65,11 @@ def ravel_of_columns(a):
 @njit
 def ravel_reversed(a):
     return np.ravel(a[::-1])
+
+@njit
+def flattened_views(a):
+    v = a[::-1, ::2]
+    return np.cumsum(v), np.sort(v, axis=None), np.outer(v, a[0, ::3]), v.flatten()
 
 @njit
 def flat_copy(a):
@@ -213,6 +219,22 @@ TEST_F(ShapeView, UnevenlySpacedArraysAreCopied) {
             (std::vector<double>{0, 2, 4, 6, 8, 10}));
   EXPECT_EQ(cOrder<double>(Mod.kernel("ravel_reversed")(av), {12}),
             (std::vector<double>{8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3}));
+  // The builtins that work on flattened arrays, given a[::-1, ::2]
+  // (elements 8 10 4 6 0 2 in C order) and a[0, ::3] (0 3).
+  std::vector<double> v = {8, 10, 4, 6, 0, 2}, sum, outer;
+  double total = 0;
+  for (double x : v) {
+    sum.push_back(total += x);
+    outer.push_back(x * 0);
+    outer.push_back(x * 3);
+  }
+  std::vector<double> sortedV = v;
+  std::sort(sortedV.begin(), sortedV.end());
+  stn::Value f = Mod.kernel("flattened_views")(av);
+  EXPECT_EQ(cOrder<double>(f[0], {6}), sum);
+  EXPECT_EQ(cOrder<double>(f[1], {6}), sortedV);
+  EXPECT_EQ(cOrder<double>(f[2], {6, 2}), outer);
+  EXPECT_EQ(cOrder<double>(f[3], {6}), v);
 }
 
 TEST_F(ShapeView, ViewsWriteThroughAndFlattenCopies) {

@@ -772,6 +772,21 @@ private:
   /// shape, in C order (NumPy's reshape, of type `rt`): a view where its
   /// elements are evenly spaced in C order, else a view of a C-ordered copy.
   Value reshapeView(Value src, const Type &st, SmallVector<Value> extents, const Type &rt);
+  /// Whether the elements of `src` (rank `r`, `n` elements) are evenly
+  /// spaced in C order (axes of length 1 have any stride; empty arrays are).
+  Value evenlySpaced(Value src, unsigned r, Value n);
+  /// `src` where `evenly` holds, else a C-ordered copy of it (type `st`), as
+  /// a memref of any layout.
+  Value cOrderData(Value src, const Type &st, Value evenly);
+  /// The evenly spaced `data` with the extents `sizes` and C strides, as
+  /// type `rt` (a view from data's first element).
+  Value withCShape(Value data, llvm::ArrayRef<Value> sizes, const Type &rt);
+  /// `src` (type `st`) as a 1-d C-ordered array of its elements: a view
+  /// where they are evenly spaced, else a view of a copy (np.ravel without
+  /// reshape's checks, for the builtins that work on flattened arrays).
+  Value flatView(Value src, const Type &st);
+  /// The number of elements of `mem` (rank `r`), as an index.
+  Value elementCount(Value mem, unsigned r);
   /// A view of `src` whose axis d is axis perm[d] of `src` (transposes).
   Value permutedView(Value src, llvm::ArrayRef<unsigned> perm, const Type &rt);
   /// np.cumsum / np.cumprod (`info.axis`, -1: flattened) of `src`.
@@ -5343,9 +5358,8 @@ bool FunctionGen::isElementwise(const ast::Expr &e) {
       return false;
     Builtin b = it->second.builtin;
     return b < Builtin::Conjugate || b == Builtin::Where || b == Builtin::Minimum ||
-           b == Builtin::Clip || b == Builtin::Sign || b == Builtin::Square ||
-           b == Builtin::Round ||
-           b == Builtin::Maximum || b == Builtin::Astype;
+           b == Builtin::Maximum || b == Builtin::Astype || b == Builtin::Clip ||
+           b == Builtin::Sign || b == Builtin::Square || b == Builtin::Round;
   }
   return false;
 }
@@ -5830,7 +5844,8 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
       if (skipNan) {
         Value nan = isNan(e);
         next = B.create<arith::SelectOp>(CurLoc, nan, cur, next);
-        countKept(nan);
+        if (b != Builtin::Sum && b != Builtin::Prod) // the mean divides by the count
+          countKept(nan);
       }
       B.create<memref::StoreOp>(CurLoc, next, acc);
     });
@@ -6098,14 +6113,13 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     }
     if (extents.empty())
       extents.push_back(constInt(-1, ScalarKind::I64));
-    Value mem = src.single();
-    Type st = src.type;
     if (b == Builtin::Flatten) {
-      // Always a new array.
-      st = Type::array(k, st.rank(), Type::Layout::C);
-      mem = materialize(leaf(mem, src.type));
+      // Always a new array: a copy, viewed as 1-d.
+      Value copy = materialize(leaf(src.single(), src.type));
+      r.leaves.push_back(withCShape(copy, {elementCount(copy, src.type.rank())}, r.type));
+      return r;
     }
-    r.leaves.push_back(reshapeView(mem, st, extents, r.type));
+    r.leaves.push_back(reshapeView(src.single(), src.type, extents, r.type));
     return r;
   }
   case Builtin::Transpose:
@@ -6276,8 +6290,7 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     SmallVector<ScalarKind> kinds;
     for (int i = 0; i < 2; ++i) {
       CGValue v = expr(*ops[i]);
-      Type ft = Type::array(v.type.scalarKind(), 1, Type::Layout::C);
-      flat.push_back(reshapeView(v.single(), v.type, {constInt(-1, ScalarKind::I64)}, ft));
+      flat.push_back(flatView(v.single(), v.type));
       kinds.push_back(v.type.scalarKind());
     }
     ScalarKind ok = info.operandKind;
@@ -6558,11 +6571,8 @@ Value FunctionGen::reshapeView(Value src, const Type &st, SmallVector<Value> ext
   auto select = [&](Value c, Value a, Value b) {
     return B.create<arith::SelectOp>(CurLoc, c, a, b).getResult();
   };
-  auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, src);
   const unsigned r = st.rank();
-  Value n = constIndex(1);
-  for (unsigned d = 0; d < r; ++d)
-    n = mul(n, meta.getSizes()[d]);
+  Value n = elementCount(src, r);
   Value n64 = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n);
   // The product of the extents given, how many are -1, and any below -1.
   Value one = constInt(1, i64), minusOne = constInt(-1, i64), zero = constInt(0, i64);
@@ -6599,18 +6609,7 @@ Value FunctionGen::reshapeView(Value src, const Type &st, SmallVector<Value> ext
           fmt::format("ValueError: cannot reshape array of size {}i into shape {}", kRaisedValue,
                       shapeText),
           values);
-  // Whether the elements are evenly spaced in C order (axes of length 1
-  // have any stride; an empty array is).
-  Value contiguous = cmp(arith::CmpIPredicate::eq, n, constIndex(0));
-  Value dense = constBool(true), expected = constIndex(1);
-  for (unsigned d = r; d-- > 0;) {
-    Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
-    Value ok = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::eq, size, constIndex(1)),
-                                      cmp(arith::CmpIPredicate::eq, stride, expected));
-    dense = B.create<arith::AndIOp>(CurLoc, dense, ok);
-    expected = mul(expected, size);
-  }
-  contiguous = B.create<arith::OrIOp>(CurLoc, contiguous, dense);
+  Value contiguous = evenlySpaced(src, r, n);
   Value data = src;
   if (MG.Gpu) {
     // GPU threads cannot copy into a new array.
@@ -6620,33 +6619,74 @@ Value FunctionGen::reshapeView(Value src, const Type &st, SmallVector<Value> ext
             {});
     bad = B.create<arith::OrIOp>(CurLoc, bad, logicalNot(contiguous));
   } else {
-    Type anyT = Type::array(st.scalarKind(), r, Type::Layout::Any);
-    mlir::MemRefType anyM = memrefType(Ctx, anyT);
-    data = emitIf(
-        contiguous, {anyM},
-        [&]() -> SmallVector<Value> { return {B.create<memref::CastOp>(CurLoc, anyM, src)}; },
-        [&]() -> SmallVector<Value> {
-          Value copy = materialize(leaf(src, st));
-          return {B.create<memref::CastOp>(CurLoc, anyM, copy)};
-        })[0];
+    data = cOrderData(src, st, contiguous);
   }
-  // The new shape (empty where it was wrong) and its C strides.
-  SmallVector<Value> sizes(extents.size()), strides(extents.size());
-  for (size_t i = 0; i < extents.size(); ++i) {
-    Value e = select(cmp(arith::CmpIPredicate::eq, extents[i], minusOne), inferred, extents[i]);
+  // The new shape (empty where it was wrong).
+  SmallVector<Value> sizes;
+  for (Value e : extents) {
+    e = select(cmp(arith::CmpIPredicate::eq, e, minusOne), inferred, e);
     e = select(bad, zero, e);
-    sizes[i] = B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), e);
+    sizes.push_back(B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), e));
   }
-  for (size_t i = extents.size(); i-- > 0;)
-    strides[i] = i + 1 == extents.size() ? constIndex(1) : mul(strides[i + 1], sizes[i + 1]);
-  auto dataMeta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, data);
+  return withCShape(data, sizes, rt);
+}
+
+Value FunctionGen::elementCount(Value mem, unsigned r) {
+  Value n = constIndex(1);
+  for (unsigned d = 0; d < r; ++d)
+    n = B.create<arith::MulIOp>(CurLoc, n, B.create<memref::DimOp>(CurLoc, mem, d));
+  return n;
+}
+
+Value FunctionGen::evenlySpaced(Value src, unsigned r, Value n) {
+  auto eq = [&](Value a, Value b) {
+    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, a, b).getResult();
+  };
+  auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, src);
+  Value dense = constBool(true), expected = constIndex(1);
+  for (unsigned d = r; d-- > 0;) {
+    Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
+    Value ok = B.create<arith::OrIOp>(CurLoc, eq(size, constIndex(1)), eq(stride, expected));
+    dense = B.create<arith::AndIOp>(CurLoc, dense, ok);
+    expected = B.create<arith::MulIOp>(CurLoc, expected, size);
+  }
+  return B.create<arith::OrIOp>(CurLoc, eq(n, constIndex(0)), dense);
+}
+
+Value FunctionGen::cOrderData(Value src, const Type &st, Value evenly) {
+  mlir::MemRefType anyM =
+      memrefType(Ctx, Type::array(st.scalarKind(), st.rank(), Type::Layout::Any));
+  return emitIf(
+      evenly, {anyM},
+      [&]() -> SmallVector<Value> { return {B.create<memref::CastOp>(CurLoc, anyM, src)}; },
+      [&]() -> SmallVector<Value> {
+        Value copy = materialize(leaf(src, st));
+        return {B.create<memref::CastOp>(CurLoc, anyM, copy)};
+      })[0];
+}
+
+Value FunctionGen::withCShape(Value data, llvm::ArrayRef<Value> sizes, const Type &rt) {
+  SmallVector<Value> strides(sizes.size());
+  for (size_t i = sizes.size(); i-- > 0;)
+    strides[i] = i + 1 == sizes.size()
+                     ? constIndex(1)
+                     : B.create<arith::MulIOp>(CurLoc, strides[i + 1], sizes[i + 1]).getResult();
+  auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, data);
   SmallVector<mlir::OpFoldResult> sizeOfr(sizes.begin(), sizes.end()),
       strideOfr(strides.begin(), strides.end());
   strideOfr.back() = B.getIndexAttr(1);
-  return B.create<memref::ReinterpretCastOp>(CurLoc, memrefType(Ctx, rt),
-                                             dataMeta.getBaseBuffer(),
-                                             mlir::OpFoldResult(dataMeta.getOffset()), sizeOfr,
+  return B.create<memref::ReinterpretCastOp>(CurLoc, memrefType(Ctx, rt), meta.getBaseBuffer(),
+                                             mlir::OpFoldResult(meta.getOffset()), sizeOfr,
                                              strideOfr);
+}
+
+Value FunctionGen::flatView(Value src, const Type &st) {
+  Type flat = Type::array(st.scalarKind(), 1, Type::Layout::C);
+  mlir::MemRefType flatM = memrefType(Ctx, flat);
+  if (st.rank() == 1 && st.layout() == Type::Layout::C)
+    return src.getType() == flatM ? src : B.create<memref::CastOp>(CurLoc, flatM, src);
+  Value n = elementCount(src, st.rank());
+  return withCShape(cOrderData(src, st, evenlySpaced(src, st.rank(), n)), {n}, flat);
 }
 
 Value FunctionGen::cumulative(const CallInfo &info, CGValue src, const Type &rt) {
@@ -6655,9 +6695,8 @@ Value FunctionGen::cumulative(const CallInfo &info, CGValue src, const Type &rt)
   ScalarKind sk = st.scalarKind(), rk = rt.scalarKind();
   unsigned ax = 0;
   if (info.axis < 0) {
-    Type flat = Type::array(sk, 1, Type::Layout::C);
-    mem = reshapeView(mem, st, {constInt(-1, ScalarKind::I64)}, flat);
-    st = flat;
+    mem = flatView(mem, st);
+    st = Type::array(sk, 1, Type::Layout::C);
   } else {
     ax = static_cast<unsigned>(info.axis);
   }
@@ -6696,8 +6735,7 @@ Value FunctionGen::joined(const CallInfo &info, const CGValue &parts, const Type
     Value m = parts.leaves[i];
     Type t = types[i];
     if (info.axis < 0) {
-      Type flat = Type::array(t.scalarKind(), 1, Type::Layout::C);
-      m = reshapeView(m, t, {constInt(-1, ScalarKind::I64)}, flat);
+      m = flatView(m, t);
     } else if (info.newAxis) {
       SmallVector<bool> isNew(R, false);
       isNew[info.axis] = true;
@@ -6977,10 +7015,7 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
   auto flat = [&](const ast::Expr &e, ScalarKind &k) {
     CGValue v = expr(e);
     k = v.type.scalarKind();
-    if (v.type.rank() == 1)
-      return v.single();
-    return reshapeView(v.single(), v.type, {constInt(-1, i64)},
-                       Type::array(k, 1, Type::Layout::C));
+    return flatView(v.single(), v.type);
   };
   auto len = [&](Value m) { return B.create<memref::DimOp>(CurLoc, m, 0).getResult(); };
   auto idx64 = [&](Value i) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), i); };
@@ -7373,17 +7408,17 @@ Value FunctionGen::sorted(const CallInfo &info, CGValue src, const Type &rt) {
   Value mem = src.single();
   Type st = src.type;
   ScalarKind sk = st.scalarKind();
+  // A C-ordered copy to sort in (sort) or to read the keys from (argsort);
+  // flattened, a 1-d view of it.
+  Value copy = materialize(leaf(mem, st));
   unsigned ax = 0;
   if (info.axis < 0) {
-    Type flat = Type::array(sk, 1, Type::Layout::C);
-    mem = reshapeView(mem, st, {constInt(-1, ScalarKind::I64)}, flat);
-    st = flat;
+    copy = withCShape(copy, {elementCount(copy, st.rank())}, Type::array(sk, 1, Type::Layout::C));
+    st = Type::array(sk, 1, Type::Layout::C);
   } else {
     ax = static_cast<unsigned>(info.axis);
   }
-  // A C-ordered copy to sort in (sort) or to read the keys from (argsort).
   Type ct = Type::array(sk, st.rank(), Type::Layout::C);
-  Value copy = materialize(leaf(mem, st));
   auto kindArg = [&](ScalarKind k) {
     return B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(k), 32).getResult();
   };
