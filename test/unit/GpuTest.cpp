@@ -1158,6 +1158,14 @@ def scale_add(x, y, out, c):
         out[i] = x[i] * c + y[i]
 
 @jit(target="cuda")
+def row_weights(m, v, out):
+    for i in prange(m.shape[0]):
+        s = 0.0
+        for j, (x, y) in enumerate(zip(m[i], reversed(v)), 1):
+            s += j * x * y
+        out[i] = s
+
+@jit(target="cuda")
 def backwards(out):
     n = out.shape[0]
     for i in prange(n - 1, -1, -3):
@@ -1598,6 +1606,23 @@ TEST_F(GpuDevice, JitCudaPrivatesViewsAndStridedHostArrays) {
   for (int64_t i = 0; i < n; ++i) {
     EXPECT_EQ(dst[2 * i], i == 0 || i == n - 1 ? -9 : x.Data[i] + 1) << i;
     EXPECT_EQ(dst[2 * i + 1], -9) << i; // between the view's elements: untouched
+  }
+}
+
+TEST_F(GpuDevice, JitCudaLoopsOverEnumerateZipReversed) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(JitSource, "jit.stn");
+  SCOPED_TRACE(seedNote());
+  const int64_t rows = 300, cols = 7;
+  HostArray<double> m = randomArray<double>(Rng, {rows, cols}, -1.0, 1.0);
+  HostArray<double> v = randomArray<double>(Rng, {cols - 2}, -1.0, 1.0); // zip stops here
+  HostArray<double> out({rows}, 0.0);
+  mod.kernel("row_weights")(m.view(), v.view(), out.view());
+  for (int64_t i = 0; i < rows; ++i) {
+    double s = 0;
+    for (int64_t j = 0; j < cols - 2; ++j)
+      s += double(j + 1) * m.Data[size_t(i * cols + j)] * v.Data[size_t(cols - 3 - j)];
+    EXPECT_NEAR(out.Data[size_t(i)], s, 1e-12) << i;
   }
 }
 

@@ -542,6 +542,12 @@ private:
   /// ceil((stop - start) / step), at least 0, for either sign of step.
   Value tripCount(Value start, Value stop, Value step);
   std::tuple<Value, Value, Value> rangeBounds(const ast::Call &c);
+  Value rangeLength(Value start, Value stop, Value step);
+  struct IterItems {
+    Value length; ///< int64
+    std::function<CGValue(Value)> item;
+  };
+  IterItems iterItems(const IterSource &src);
   /// A GPU region of a target="cuda" kernel's host part: the launch.
   void genGpuLaunch(const ast::For &s, Value start, Value stop, Value step);
   /// A scalar in an 8-byte launch slot (zero-extended bits), and back.
@@ -2774,19 +2780,9 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   std::string trips = counter + "$trip";
   Value count;
   if (!constStep) {
-    auto sel = [&](Value c, Value a, Value b) {
-      return B.create<arith::SelectOp>(CurLoc, c, a, b).getResult();
-    };
-    Value zero = constInt(0, ScalarKind::I64);
-    Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, step, zero);
-    Value moves = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, step, zero);
-    Value size = sel(up, step, B.create<arith::SubIOp>(CurLoc, zero, step));
-    size = sel(moves, size, constInt(1, ScalarKind::I64)); // no division by zero
-    count = sel(moves,
-                upwardTripCount(B, CurLoc, sel(up, start, stop), sel(up, stop, start), size),
-                zero);
+    count = rangeLength(start, stop, step);
     VarTypes[trips] = Type::scalar(ScalarKind::I64);
-    SSA->write(trips, Cur, zero);
+    SSA->write(trips, Cur, constInt(0, ScalarKind::I64));
   }
   Block *header = newBlock(), *body = newBlock(), *latch = newBlock(), *exit = newBlock();
   Block *elseB = s.orelse.empty() ? exit : newBlock();
@@ -2841,6 +2837,114 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   setBlock(exit);
 }
 
+/// How many values range(start, stop, step) has (int64 operands): a
+/// downward range counts as the upward one from stop to start by -step; a
+/// zero step gives none.
+Value FunctionGen::rangeLength(Value start, Value stop, Value step) {
+  auto sel = [&](Value c, Value a, Value b) {
+    return B.create<arith::SelectOp>(CurLoc, c, a, b).getResult();
+  };
+  Value zero = constInt(0, ScalarKind::I64);
+  Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sgt, step, zero);
+  Value moves = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, step, zero);
+  Value size = sel(up, step, B.create<arith::SubIOp>(CurLoc, zero, step));
+  size = sel(moves, size, constInt(1, ScalarKind::I64)); // no division by zero
+  return sel(moves,
+             upwardTripCount(B, CurLoc, sel(up, start, stop), sel(up, stop, start), size),
+             zero);
+}
+
+/// The length of a for loop's source and a function giving its k-th item
+/// (k an int64 in [0, length)). The operands are evaluated here, once,
+/// before the loop.
+FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src) {
+  using K = IterSource::Kind;
+  IterItems out;
+  switch (src.kind) {
+  case K::Range: {
+    auto [start, stop, step] = rangeBounds(*llvm::cast<ast::Call>(src.expr));
+    out.length = rangeLength(start, stop, step);
+    out.item = [this, start, step](Value k) {
+      CGValue v;
+      v.type = Type::scalar(ScalarKind::I64);
+      v.leaves.push_back(B.create<arith::AddIOp>(
+          CurLoc, start, B.create<arith::MulIOp>(CurLoc, k, step)));
+      return v;
+    };
+    return out;
+  }
+  case K::Array: {
+    CGValue arr = expr(*src.expr);
+    Value mem = arr.single();
+    Type at = arr.type;
+    out.length = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(),
+                                              B.create<memref::DimOp>(CurLoc, mem, 0));
+    out.item = [this, mem, at](Value k) {
+      SmallVector<Value> idx{B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), k)};
+      CGValue v;
+      if (at.rank() == 1) {
+        v.type = at.dtypeType();
+        v.leaves.push_back(loadElement(mem, idx, at.scalarKind()));
+      } else {
+        v.type = Type::array(at.scalarKind(), at.rank() - 1, at.layout());
+        v.leaves.push_back(rowView(mem, idx, at, v.type));
+      }
+      return v;
+    };
+    return out;
+  }
+  case K::Reversed: {
+    IterItems inner = iterItems(src.children.front());
+    Value last = B.create<arith::SubIOp>(CurLoc, inner.length, constInt(1, ScalarKind::I64));
+    out.length = inner.length;
+    out.item = [this, inner, last](Value k) {
+      return inner.item(B.create<arith::SubIOp>(CurLoc, last, k));
+    };
+    return out;
+  }
+  case K::Enumerate: {
+    IterItems inner = iterItems(src.children.front());
+    Value start = constInt(0, ScalarKind::I64);
+    if (src.start) {
+      CGValue s = expr(*src.start);
+      start = castScalar(s.single(), s.type.scalarKind(), ScalarKind::I64);
+    }
+    out.length = inner.length;
+    out.item = [this, inner, start](Value k) {
+      CGValue item = inner.item(k);
+      CGValue v;
+      v.type = Type::tuple({Type::scalar(ScalarKind::I64), item.type});
+      v.leaves.push_back(B.create<arith::AddIOp>(CurLoc, start, k));
+      v.leaves.append(item.leaves.begin(), item.leaves.end());
+      return v;
+    };
+    return out;
+  }
+  case K::Zip: {
+    std::vector<IterItems> parts;
+    for (const IterSource &c : src.children) {
+      parts.push_back(iterItems(c));
+      out.length = out.length ? B.create<arith::MinSIOp>(CurLoc, out.length,
+                                                         parts.back().length)
+                              : parts.back().length;
+    }
+    out.item = [parts](Value k) {
+      CGValue v;
+      std::vector<Type> types;
+      for (const IterItems &p : parts) {
+        CGValue item = p.item(k);
+        types.push_back(item.type);
+        v.leaves.append(item.leaves.begin(), item.leaves.end());
+      }
+      v.type = Type::tuple(std::move(types));
+      return v;
+    };
+    return out;
+  }
+  }
+  return out;
+}
+
 /// The start, stop and step of `range(...)` / `prange(...)` as int64.
 std::tuple<Value, Value, Value> FunctionGen::rangeBounds(const ast::Call &c) {
   SmallVector<Value> args;
@@ -2893,6 +2997,13 @@ void FunctionGen::genFor(const ast::For &s) {
       v.leaves.push_back(i);
       writeVar(target->id, v);
     });
+    return;
+  }
+  if (info.kind == ForInfo::Kind::Source) {
+    // enumerate, zip, reversed: k counts the items.
+    IterItems items = iterItems(info.source);
+    genLoop(s, counter, constInt(0, ScalarKind::I64), items.length,
+            constInt(1, ScalarKind::I64), 1, [&](Value k) { assignTo(*s.target, items.item(k)); });
     return;
   }
   // Iteration over the first axis of an array.

@@ -131,7 +131,9 @@ private:
       auto it = F.calls.find(&c);
       bool builtin = it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin;
       // A kernel may return a view of its arguments; a view builtin returns one.
+      // enumerate, zip and reversed give a loop the rows of their arrays.
       bool keeps = (!builtin || isViewBuiltin(it->second.builtin)) && holdsArray(F.typeOf(c));
+      keeps = keeps || (builtin && isIterationBuiltin(it->second.builtin));
       // A method's receiver: `v.sum()`, `v.astype(...)`.
       if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
         keeps ? escapes(*a->value) : consumed(*a->value);

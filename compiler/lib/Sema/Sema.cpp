@@ -68,7 +68,7 @@ const char *boundaryModeName(BoundaryMode m) {
 const char *builtinName(Builtin b) {
   static const char *names[] = {
       "len",   "abs",   "min",   "max",   "int",   "float", "bool",  "complex",
-      "cast",  "range", "sqrt",  "exp",   "log",   "log2",  "log10", "log1p",
+      "cast",  "range", "enumerate", "zip", "reversed", "sqrt",  "exp",   "log",   "log2",  "log10", "log1p",
       "expm1", "sin",   "cos",   "tan",   "asin",  "acos",  "atan",  "sinh",
       "cosh",  "tanh",  "asinh", "acosh", "atanh", "erf",   "erfc",  "floor",
       "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "copysign",
@@ -229,6 +229,7 @@ const BuiltinEntry PyBuiltins[] = {
     {"max", Builtin::Max},     {"int", Builtin::Int},   {"float", Builtin::Float},
     {"bool", Builtin::Bool},   {"complex", Builtin::Complex}, {"range", Builtin::Range},
     {"prange", Builtin::Range}, {"pow", Builtin::Pow}, {"round", Builtin::Round},
+    {"enumerate", Builtin::Enumerate}, {"zip", Builtin::Zip}, {"reversed", Builtin::Reversed},
 };
 
 std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end,
@@ -518,6 +519,8 @@ private:
   void checkBlock(const ast::Block &b);
   void checkStmt(const ast::Stmt &s);
   void checkFor(const ast::For &f);
+  bool checkRangeCall(const ast::Call &call);
+  Type iterItems(const ast::Expr &e, IterSource &src);
   void assignTarget(const ast::Expr &target, const Type &t, SourceRange valueRange);
   void planStencilInto(const ast::Assign &a);
   void assignName(const std::string &name, SourceRange r, const Type &t);
@@ -1042,6 +1045,141 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
   }
 }
 
+/// Checks the arguments of a range() call (one to three integers, a
+/// constant step other than zero) and records the call.
+bool FunctionChecker::checkRangeCall(const ast::Call &call) {
+  if (call.args.empty() || call.args.size() > 3 || !call.keywords.empty()) {
+    error(call.range(), "range() takes 1 to 3 integer arguments");
+    return false;
+  }
+  bool ok = true;
+  for (auto &a : call.args) {
+    Type t = expr(*a);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!t.isScalar() || !(isInteger(t.scalarKind()) || isBool(t.scalarKind()))) {
+      error(a->range(), fmt::format("range() arguments must be integers, not '{}'", t.describe()));
+      ok = false;
+    }
+  }
+  if (call.args.size() == 3) {
+    auto step = foldIndex(*call.args[2]);
+    if (step && step->i == 0) {
+      error(call.args[2]->range(), "range() step must not be zero");
+      ok = false;
+    }
+  }
+  record(call, Type::none());
+  if (Final) {
+    CallInfo ci;
+    ci.builtin = Builtin::Range;
+    F.calls[&call] = ci;
+  }
+  return ok;
+}
+
+/// The type of the items a for loop gets from `e` where `e` is
+/// enumerate(...), zip(...), reversed(...), range(...) or an array (at
+/// any depth below the first two); fills `src`. Invalid after an error.
+Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
+  src.expr = &e;
+  auto *call = dyn_cast<ast::Call>(&e);
+  bool viaNumpy = false, viaMath = false;
+  std::optional<ScalarKind> cast;
+  std::optional<Builtin> b;
+  if (call)
+    b = resolveBuiltin(*call->func, viaNumpy, viaMath, cast);
+  if (b && *b == Builtin::Range) {
+    src.kind = IterSource::Kind::Range;
+    return checkRangeCall(*call) ? Type::scalar(ScalarKind::I64) : Type();
+  }
+  if (b && (*b == Builtin::Enumerate || *b == Builtin::Zip || *b == Builtin::Reversed)) {
+    const char *fn = builtinName(*b);
+    record(*call, Type::none());
+    if (Final) {
+      CallInfo ci;
+      ci.builtin = *b;
+      F.calls[call] = ci;
+    }
+    for (auto &kw : call->keywords)
+      if (*b != Builtin::Enumerate || kw.name != "start") {
+        error(kw.value->range(), fmt::format("{}() got an unexpected keyword argument '{}'",
+                                             fn, kw.name));
+        return {};
+      }
+    size_t given = call->args.size() + call->keywords.size();
+    if (*b != Builtin::Zip && (call->args.empty() || given > (*b == Builtin::Enumerate ? 2 : 1))) {
+      error(call->range(), *b == Builtin::Enumerate
+                               ? "enumerate() takes an iterable and an optional start"
+                               : "reversed() takes one iterable");
+      return {};
+    }
+    if (*b == Builtin::Zip && call->args.empty()) {
+      error(call->range(), "zip() needs at least one iterable",
+            "zip() of nothing gives no items: remove the loop");
+      return {};
+    }
+    std::vector<Type> items;
+    bool ok = true;
+    for (size_t i = 0; i < call->args.size(); ++i) {
+      if (*b == Builtin::Enumerate && i == 1)
+        break;
+      src.children.emplace_back();
+      Type t = iterItems(*call->args[i], src.children.back());
+      ok = ok && t.isValid();
+      items.push_back(t);
+    }
+    if (!ok)
+      return {};
+    if (*b == Builtin::Reversed) {
+      src.kind = IterSource::Kind::Reversed;
+      auto k = src.children.front().kind;
+      if (k != IterSource::Kind::Range && k != IterSource::Kind::Array) {
+        error(call->args[0]->range(),
+              fmt::format("'{}' is not reversible",
+                          k == IterSource::Kind::Zip ? "zip" : "enumerate"),
+              "reversed() takes a range or an array; write the reversed one inside: "
+              "enumerate(reversed(a))");
+        return {};
+      }
+      return items.front();
+    }
+    if (*b == Builtin::Zip) {
+      src.kind = IterSource::Kind::Zip;
+      return Type::tuple(std::move(items));
+    }
+    src.kind = IterSource::Kind::Enumerate;
+    src.start = call->args.size() == 2 ? call->args[1].get() : call->keywords.empty()
+                                                                  ? nullptr
+                                                                  : call->keywords[0].value.get();
+    if (src.start) {
+      Type st = expr(*src.start);
+      if (!st.isValid())
+        return {};
+      if (!st.isScalar() || !(isInteger(st.scalarKind()) || isBool(st.scalarKind()))) {
+        error(src.start->range(),
+              fmt::format("enumerate() start must be an integer, not '{}'", st.describe()));
+        return {};
+      }
+    }
+    return Type::tuple({Type::scalar(ScalarKind::I64), items.front()});
+  }
+  Type it = expr(e);
+  if (!it.isValid())
+    return {};
+  if (!it.isArray()) {
+    error(e.range(), fmt::format("cannot iterate over a value of type '{}'", it.describe()),
+          "loops iterate over range(...), prange(...), an array, or enumerate, zip and "
+          "reversed of those");
+    return {};
+  }
+  src.kind = IterSource::Kind::Array;
+  return it.rank() == 1 ? it.dtypeType()
+                        : Type::array(it.scalarKind(), it.rank() - 1, it.layout());
+}
+
 void FunctionChecker::checkFor(const ast::For &f) {
   ForInfo info;
   Type elem;
@@ -1055,56 +1193,23 @@ void FunctionChecker::checkFor(const ast::For &f) {
     auto *fn = dyn_cast<ast::Name>(call->func.get());
     auto *at = dyn_cast<ast::Attribute>(call->func.get());
     info.parallel = (fn && fn->id == "prange") || (at && at->attr == "prange");
-    if (call->args.empty() || call->args.size() > 3 || !call->keywords.empty()) {
-      error(call->range(), "range() takes 1 to 3 integer arguments");
-      return;
-    }
-    bool ok = true;
-    for (auto &a : call->args) {
-      Type t = expr(*a);
-      if (!t.isValid()) {
-        ok = false;
-        continue;
-      }
-      if (!t.isScalar() || !(isInteger(t.scalarKind()) || isBool(t.scalarKind()))) {
-        error(a->range(),
-              fmt::format("range() arguments must be integers, not '{}'", t.describe()));
-        ok = false;
-      }
-    }
-    if (call->args.size() == 3) {
-      auto step = foldIndex(*call->args[2]);
-      if (step && step->i == 0) {
-        error(call->args[2]->range(), "range() step must not be zero");
-        ok = false;
-      }
-    }
-    record(*call, Type::none());
-    if (Final) {
-      CallInfo ci;
-      ci.builtin = Builtin::Range;
-      F.calls[call] = ci;
-    }
-    if (!ok)
+    if (!checkRangeCall(*call))
       return;
     elem = Type::scalar(ScalarKind::I64);
     info.kind = ForInfo::Kind::Range;
   } else {
-    Type it = expr(*f.iter);
-    if (!it.isValid())
+    elem = iterItems(*f.iter, info.source);
+    if (!elem.isValid())
       return;
-    if (it.isArray()) {
-      info.kind = ForInfo::Kind::Array;
-      elem = it.rank() == 1 ? it.dtypeType()
-                            : Type::array(it.scalarKind(), it.rank() - 1, it.layout());
-    } else {
-      error(f.iter->range(),
-            fmt::format("cannot iterate over a value of type '{}'", it.describe()),
-            "loops iterate over range(...), prange(...) or an array");
+    info.kind = info.source.kind == IterSource::Kind::Array ? ForInfo::Kind::Array
+                                                             : ForInfo::Kind::Source;
+  }
+  if (info.kind == ForInfo::Kind::Source) {
+    if (!isa<ast::Name>(f.target.get()) && !isa<ast::Tuple>(f.target.get())) {
+      error(f.target->range(), "the loop variable must be a name or a tuple of names");
       return;
     }
-  }
-  if (!isa<ast::Name>(f.target.get())) {
+  } else if (!isa<ast::Name>(f.target.get())) {
     error(f.target->range(), "the loop variable must be a single name");
     return;
   }
@@ -2413,7 +2518,11 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   }
   switch (b) {
   case Builtin::Range:
-    error(c.range(), "range() can only be used as the iterable of a for loop");
+  case Builtin::Enumerate:
+  case Builtin::Zip:
+  case Builtin::Reversed:
+    error(c.range(), fmt::format("{}() can only be used as the iterable of a for loop",
+                                 b == Builtin::Range ? "range" : builtinName(b)));
     return {};
   case Builtin::Len:
     if (!arity(1, 1))

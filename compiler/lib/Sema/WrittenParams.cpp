@@ -82,12 +82,15 @@ private:
       return mayBe(*a->value); // a.T
     if (auto *c = dyn_cast<ast::Call>(&e)) {
       // A kernel returning an array may return a view of any argument; a
-      // view builtin returns one of its first operand.
+      // view builtin returns one of its first operand; enumerate, zip and
+      // reversed give rows of their arrays.
       auto it = F.calls.find(c);
       if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
           isViewBuiltin(it->second.builtin) && !it->second.operands.empty())
         return mayBe(*it->second.operands[0]);
-      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Kernel)
+      bool iteration = it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
+                       isIterationBuiltin(it->second.builtin);
+      if (it != F.calls.end() && (it->second.kind == CallInfo::Kind::Kernel || iteration))
         for (auto &a : c->args) {
           auto o = mayBe(*a);
           out.insert(o.begin(), o.end());

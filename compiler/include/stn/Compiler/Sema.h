@@ -41,6 +41,8 @@ struct ConstValue {
 /// Functions and conversions the language provides.
 enum class Builtin : uint8_t {
   Len, Abs, Min, Max, Int, Float, Bool, Complex, Cast, Range,
+  // iterables of a for loop besides range and arrays
+  Enumerate, Zip, Reversed,
   // unary math
   Sqrt, Exp, Log, Log2, Log10, Log1p, Expm1, Sin, Cos, Tan, Asin, Acos, Atan,
   Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Erf, Erfc, Floor, Ceil, Trunc, Fabs,
@@ -71,6 +73,11 @@ const char *builtinName(Builtin b);
 inline bool isViewBuiltin(Builtin b) {
   return b == Builtin::Reshape || b == Builtin::Ravel || b == Builtin::Transpose ||
          b == Builtin::Flip || b == Builtin::Fliplr || b == Builtin::Flipud;
+}
+/// enumerate, zip and reversed: iterables of a for loop whose items are
+/// (or hold) the items of their operands, rows of arrays included.
+inline bool isIterationBuiltin(Builtin b) {
+  return b == Builtin::Enumerate || b == Builtin::Zip || b == Builtin::Reversed;
 }
 /// How many distribution parameters a random builtin's CallInfo::operands
 /// start with (null where the call leaves the default); the operands after
@@ -244,8 +251,26 @@ struct Reduction {
   SourceRange firstUpdate; ///< for diagnostics
 };
 
+/// What a `for` loop iterates over, when it is not a plain range or array:
+/// `enumerate(it, start)`, `zip(it, ...)`, `reversed(it)`, nested, over
+/// ranges and arrays. The loop counts k from 0 to the length of its source
+/// and binds the k-th item.
+struct IterSource {
+  enum class Kind { Range, Array, Enumerate, Zip, Reversed } kind = Kind::Range;
+  /// Range: the range() call; Array: the array expression; Enumerate, Zip,
+  /// Reversed: their call.
+  const ast::Expr *expr = nullptr;
+  /// Enumerate: the start value (an integer expression), or null for 0.
+  const ast::Expr *start = nullptr;
+  /// Enumerate and Reversed: one; Zip: one per iterable (at least one).
+  std::vector<IterSource> children;
+};
+
 struct ForInfo {
-  enum class Kind { Range, Array } kind = Kind::Range;
+  /// Range: `for i in range(...)`/`prange(...)`; Array: over an array's first
+  /// axis; Source: over `source` (enumerate, zip, reversed).
+  enum class Kind { Range, Array, Source } kind = Kind::Range;
+  IterSource source;
   bool parallel = false; ///< prange
   /// prange in a parallel=True kernel, not nested in another such loop:
   /// its iterations are split over threads (MLIRGen).
