@@ -6204,6 +6204,41 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     r.leaves.push_back(materialize(out));
     return r;
   }
+  case Builtin::Asarray: // the array itself (Sema)
+    return expr(*ops[0]);
+  case Builtin::ArrayOf: {
+    if (info.extents.empty()) { // a copy of an array, converted to the dtype
+      LazyArray a = lazy(*ops[0]);
+      ScalarKind from = a.type.scalarKind();
+      LazyArray conv = elementwise(r.type, {a}, [this, from, k](const SmallVector<Value> &v) {
+        return castScalar(v[0], from, k);
+      });
+      r.leaves.push_back(materialize(conv));
+      return r;
+    }
+    // Nested lists: each scalar stored at its place in C order.
+    SmallVector<Value> shape;
+    for (int64_t e : info.extents)
+      shape.push_back(constIndex(e));
+    Value out = MG.allocArray(B, CurLoc, r.type, shape);
+    int64_t flat = 0;
+    for (const ast::Expr *op : ops) {
+      CGValue v = expr(*op);
+      std::vector<Type> leafTs;
+      v.type.collectLeaves(leafTs);
+      for (size_t j = 0; j < v.leaves.size(); ++j, ++flat) {
+        SmallVector<Value> idx(info.extents.size());
+        int64_t rest = flat;
+        for (size_t d = info.extents.size(); d-- > 0;) {
+          idx[d] = constIndex(rest % info.extents[d]);
+          rest /= info.extents[d];
+        }
+        storeElement(castScalar(v.leaves[j], leafTs[j].scalarKind(), k), out, idx, k);
+      }
+    }
+    r.leaves.push_back(out);
+    return r;
+  }
   case Builtin::Copy: {
     LazyArray a = lazy(*ops[0]);
     a.type = r.type;

@@ -74,7 +74,7 @@ const char *builtinName(Builtin b) {
       "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "copysign",
       "isnan", "isinf", "isfinite", "conjugate",
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
-      "arange", "linspace", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
+      "arange", "linspace", "array", "asarray", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
       "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort",
       "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile",
@@ -148,6 +148,7 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"empty_like", Builtin::EmptyLike},  {"zeros_like", Builtin::ZerosLike},
     {"ones_like", Builtin::OnesLike},    {"full_like", Builtin::FullLike},
     {"arange", Builtin::Arange},         {"linspace", Builtin::Linspace},
+    {"array", Builtin::ArrayOf},         {"asarray", Builtin::Asarray},
     {"copy", Builtin::Copy},             {"sum", Builtin::Sum},
     {"prod", Builtin::Prod},             {"mean", Builtin::Mean},
     {"std", Builtin::Std},               {"var", Builtin::Var},
@@ -238,6 +239,18 @@ std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end
     if (name == e->name)
       return e->builtin;
   return std::nullopt;
+}
+
+/// A list display `[...]` or a tuple display holding one (np.array's
+/// nested sequences).
+bool isDisplay(const ast::Expr &e) {
+  if (auto *l = dyn_cast<ast::List>(&e))
+    return !l->braces;
+  if (auto *t = dyn_cast<ast::Tuple>(&e))
+    for (auto &x : t->elts)
+      if (isDisplay(*x))
+        return true;
+  return false;
 }
 
 bool isUnaryMath(Builtin b) { return b >= Builtin::Sqrt && b <= Builtin::Fabs; }
@@ -520,6 +533,9 @@ private:
   void checkStmt(const ast::Stmt &s);
   void checkFor(const ast::For &f);
   bool checkRangeCall(const ast::Call &call);
+  std::optional<std::vector<int64_t>> nestedShape(const ast::Expr &e, const std::string &fn,
+                                                  std::vector<const ast::Expr *> &leaves,
+                                                  std::optional<ScalarKind> &kind);
   Type iterItems(const ast::Expr &e, IterSource &src);
   void assignTarget(const ast::Expr &target, const Type &t, SourceRange valueRange);
   void planStencilInto(const ast::Assign &a);
@@ -1180,6 +1196,87 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
                         : Type::array(it.scalarKind(), it.rank() - 1, it.layout());
 }
 
+/// The extents of the nested lists and tuples `e` (given to np.array),
+/// appending its scalar and tuple-valued expressions to `leaves` in C order
+/// and promoting their kinds into `kind`; nullopt after an error.
+std::optional<std::vector<int64_t>>
+FunctionChecker::nestedShape(const ast::Expr &e, const std::string &fn,
+                             std::vector<const ast::Expr *> &leaves,
+                             std::optional<ScalarKind> &kind) {
+  auto shapeText = [](const std::vector<int64_t> &s) {
+    std::string out = "(";
+    for (size_t i = 0; i < s.size(); ++i)
+      out += fmt::format("{}{}", i ? ", " : "", s[i]);
+    return out + (s.size() == 1 ? ",)" : ")");
+  };
+  auto add = [&](ScalarKind k) { kind = kind ? promote(*kind, k) : k; };
+  const std::vector<ast::ExprPtr> *elts = nullptr;
+  if (auto *l = dyn_cast<ast::List>(&e); l && !l->braces)
+    elts = &l->elts;
+  else if (auto *t = dyn_cast<ast::Tuple>(&e))
+    elts = &t->elts;
+  if (elts) {
+    std::optional<std::vector<int64_t>> inner;
+    for (auto &x : *elts) {
+      auto s = nestedShape(*x, fn, leaves, kind);
+      if (!s)
+        return std::nullopt;
+      if (!inner) {
+        inner = s;
+      } else if (*s != *inner) {
+        error(x->range(),
+              fmt::format("{}() needs nested sequences of one shape: this element has shape {}, "
+                          "the first {}",
+                          fn, shapeText(*s), shapeText(*inner)));
+        return std::nullopt;
+      }
+    }
+    std::vector<int64_t> shape{static_cast<int64_t>(elts->size())};
+    if (inner)
+      shape.insert(shape.end(), inner->begin(), inner->end());
+    return shape;
+  }
+  Type t = expr(e);
+  if (!t.isValid())
+    return std::nullopt;
+  // A tuple value (a.shape, a variable): its nesting gives extents too.
+  std::function<std::optional<std::vector<int64_t>>(const Type &)> tupleShape =
+      [&](const Type &u) -> std::optional<std::vector<int64_t>> {
+    if (u.isScalar()) {
+      add(u.scalarKind());
+      return std::vector<int64_t>{};
+    }
+    if (!u.isTuple())
+      return std::nullopt;
+    std::optional<std::vector<int64_t>> inner;
+    for (const Type &x : u.elements()) {
+      auto s = tupleShape(x);
+      if (!s || (inner && *s != *inner))
+        return std::nullopt;
+      inner = s;
+    }
+    std::vector<int64_t> shape{static_cast<int64_t>(u.elements().size())};
+    if (inner)
+      shape.insert(shape.end(), inner->begin(), inner->end());
+    return shape;
+  };
+  if (t.isArray()) {
+    error(e.range(), fmt::format("{}() takes numbers in nested lists or tuples, or one array, "
+                                 "not arrays in a list",
+                                 fn),
+          "join arrays with np.stack((a, b)) or np.concatenate((a, b))");
+    return std::nullopt;
+  }
+  auto s = tupleShape(t);
+  if (!s) {
+    error(e.range(), fmt::format("{}() cannot make an array of '{}'", fn, t.describe()),
+          "it takes numbers in nested lists or tuples of one shape");
+    return std::nullopt;
+  }
+  leaves.push_back(&e);
+  return s;
+}
+
 void FunctionChecker::checkFor(const ast::For &f) {
   ForInfo info;
   Type elem;
@@ -1766,7 +1863,8 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
       return {};
     }
     error(e.range(), "Python feature lists is not supported in stn kernels",
-          "use a tuple for a fixed set of values, or an array argument");
+          "use a tuple for a fixed set of values, np.array([...]) for an array of them, or "
+          "an array argument");
     return {};
   case ast::Expr::Kind::Unsupported:
     Failed = true; // reported by the resolver
@@ -2831,7 +2929,9 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     // A Python literal fill value gives NumPy's default types.
     return args[i].scalarKind();
   };
-  if (((b == Builtin::Empty || b == Builtin::Zeros || b == Builtin::Ones) && args.size() == 2) ||
+  if (((b == Builtin::Empty || b == Builtin::Zeros || b == Builtin::Ones ||
+        b == Builtin::ArrayOf || b == Builtin::Asarray) &&
+       args.size() == 2) ||
       (b == Builtin::Full && args.size() == 3)) {
     if (dtype) {
       error(ops.back()->range(), "dtype is given twice");
@@ -2901,6 +3001,56 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       return {};
     }
     return done(Type::array(dtype.value_or(ScalarKind::F64), 1, Type::Layout::C));
+  }
+  case Builtin::ArrayOf:
+  case Builtin::Asarray: {
+    if (!arity(1, 1))
+      return {};
+    if (!isDisplay(*ops[0])) {
+      Type t = expr(*ops[0]);
+      if (!t.isValid())
+        return {};
+      if (t.isArray()) {
+        ScalarKind k = dtype.value_or(t.scalarKind());
+        if (isComplex(t.scalarKind()) && !isComplex(k)) {
+          error(ops[0]->range(), fmt::format("cannot convert complex values to {}", numpyName(k)),
+                "take z.real or abs(z) first");
+          return {};
+        }
+        info.operandKind = k;
+        if (b == Builtin::Asarray && k == t.scalarKind())
+          return done(t); // the array itself
+        info.builtin = Builtin::ArrayOf;
+        return done(Type::array(k, t.rank(), Type::Layout::C));
+      }
+    }
+    std::vector<const ast::Expr *> leaves;
+    std::optional<ScalarKind> found;
+    auto shape = nestedShape(*ops[0], fn, leaves, found);
+    if (!shape)
+      return {};
+    if (shape->empty()) {
+      error(ops[0]->range(),
+            fmt::format("{}() of a number would be a 0-d array, which stn kernels do not have", fn),
+            "use the number itself, or np.full(1, x) for an array of one element");
+      return {};
+    }
+    if (shape->size() > 8) {
+      error(ops[0]->range(), fmt::format("{}() would make a {}-dimensional array; arrays have at "
+                                         "most 8 dimensions",
+                                         fn, shape->size()));
+      return {};
+    }
+    ScalarKind k = dtype.value_or(found.value_or(ScalarKind::F64));
+    if (found && isComplex(*found) && !isComplex(k)) {
+      error(ops[0]->range(), fmt::format("cannot convert complex values to {}", numpyName(k)),
+            "take z.real or abs(z) first");
+      return {};
+    }
+    info.builtin = Builtin::ArrayOf;
+    info.extents = *shape;
+    info.operands = leaves;
+    return done(Type::array(k, static_cast<unsigned>(shape->size()), Type::Layout::C));
   }
   case Builtin::Copy:
     if (!arity(1, 1) || !needArray(0))
@@ -4000,14 +4150,16 @@ Type FunctionChecker::call(const ast::Call &c) {
     bool vn = false, vm = false;
     std::optional<ScalarKind> cast;
     if (auto b = resolveBuiltin(*c.func, vn, vm, cast)) {
-      if (*b == Builtin::Empty || *b == Builtin::Zeros || *b == Builtin::Ones)
+      if (*b == Builtin::Empty || *b == Builtin::Zeros || *b == Builtin::Ones ||
+          *b == Builtin::ArrayOf || *b == Builtin::Asarray)
         dtypeAt = 1;
       else if (*b == Builtin::Full)
         dtypeAt = 2;
     }
   }
   for (size_t i = 0; i < c.args.size(); ++i) {
-    if (i == dtypeAt) {
+    // np.array([...]): a nested list is typed by arrayBuiltin.
+    if (i == dtypeAt || (i == 0 && dtypeAt == 1 && isDisplay(*c.args[0]))) {
       args.push_back(Type::none());
       continue;
     }

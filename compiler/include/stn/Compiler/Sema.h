@@ -54,6 +54,7 @@ enum class Builtin : uint8_t {
   Conjugate,
   // arrays (issue 3): creation, conversion, reductions, selection
   Empty, Zeros, Ones, Full, EmptyLike, ZerosLike, OnesLike, FullLike, Arange, Linspace,
+  ArrayOf, Asarray,
   Copy, Astype, Sum, Prod, Mean, Std, Var, ReduceMin, ReduceMax, Argmin, Argmax, Any, All,
   Dot, Where, Minimum, Maximum, Clip, Sign, Square, Round, CumSum, CumProd, Sort, Argsort,
   Concatenate, Stack, Vstack, Hstack,
@@ -68,10 +69,11 @@ enum class Builtin : uint8_t {
 };
 const char *builtinName(Builtin b);
 /// Builtins whose result is a view of their first operand (the receiver of
-/// a method call): writes through it reach that array. np.reshape and
+/// a method call): writes through it reach that array. (np.asarray is
+/// Asarray only where it returns its array; where it converts, ArrayOf.) np.reshape and
 /// ravel copy an array whose elements are not evenly spaced, as NumPy does.
 inline bool isViewBuiltin(Builtin b) {
-  return b == Builtin::Reshape || b == Builtin::Ravel || b == Builtin::Transpose ||
+  return b == Builtin::Asarray || b == Builtin::Reshape || b == Builtin::Ravel || b == Builtin::Transpose ||
          b == Builtin::Flip || b == Builtin::Fliplr || b == Builtin::Flipud;
 }
 /// enumerate, zip and reversed: iterables of a for loop whose items are
@@ -119,6 +121,10 @@ struct CallInfo {
   /// Transpose: axis d of the result is axis permutation[d] of the operand;
   /// Flip, Fliplr, Flipud: the axes reversed.
   std::vector<unsigned> permutation;
+  /// ArrayOf of a nested list or tuple: the result's extents; the operands
+  /// are then the scalar and tuple expressions whose scalars fill it in C
+  /// order. Empty where the operand is an array (a copy or a conversion).
+  std::vector<int64_t> extents;
   /// Diff: the order n of the difference.
   int64_t order = 1;
   /// Reductions, median, percentile and quantile called as np.nan<name>:
