@@ -1,4 +1,4 @@
-//===- IterationTest.cpp - for loops over enumerate, zip and reversed ------===//
+//===- IterationTest.cpp - enumerate, zip, reversed; `in` and `not in` -----===//
 //
 // Each loop against the same loop written in C++:
 //   - enumerate over arrays and ranges, with a start (by position and
@@ -9,7 +9,10 @@
 //     empty ranges, and over arrays;
 //   - nested sources (enumerate(zip(reversed(a), b))), tuple targets,
 //     break and else, rows of 2-d arrays written through the loop variable
-//     (the caller sees the writes), and the loops inside a prange body.
+//     (the caller sees the writes), and the loops inside a prange body;
+//   - `x in t` / `x not in t` for tuples of mixed number types and arrays
+//     of several ranks and dtypes (NaN is in nothing), in serial code and
+//     in a parallel loop.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -111,6 +115,22 @@ def number_rows(m, out):
         row[0] = i
     for r, o in zip(m, out):
         o[:] = r * 2
+
+@njit
+def small_prime(x):
+    return x in (2, 3, 5.0, 7)
+
+@njit
+def membership(x, a):
+    return x in a, x not in a
+
+@njit(parallel=True)
+def count_in(xs, a):
+    n = 0
+    for i in prange(xs.shape[0]):
+        if xs[i] in a:
+            n += 1
+    return n
 
 @njit(parallel=True)
 def row_dots(m, v):
@@ -244,6 +264,35 @@ TEST_F(Iteration, InsideParallelLoops) {
                                                     stn::ArrayView::of(v.data(), {cols})),
                              {rows}),
             want);
+}
+
+TEST_F(Iteration, MembershipInTuplesAndArrays) {
+  for (int64_t x = -1; x < 10; ++x)
+    EXPECT_EQ(Mod.kernel("small_prime")(x).asBool(), x == 2 || x == 3 || x == 5 || x == 7) << x;
+  EXPECT_TRUE(Mod.kernel("small_prime")(5.0).asBool());
+  EXPECT_FALSE(Mod.kernel("small_prime")(5.5).asBool());
+
+  std::vector<int16_t> a = {4, -2, 9, 0, 31, 7}; // 2x3
+  auto av = stn::ArrayView::of(a.data(), {2, 3});
+  for (int64_t x : {-2, 31, 5, 0, 100}) {
+    bool want = std::find(a.begin(), a.end(), x) != a.end();
+    stn::Value r = Mod.kernel("membership")(x, av);
+    EXPECT_EQ(r[0].asBool(), want) << x;
+    EXPECT_EQ(r[1].asBool(), !want) << x;
+  }
+  std::vector<double> f = {0.5, std::nan(""), -3.0};
+  auto fv = stn::ArrayView::of(f.data(), {3});
+  EXPECT_TRUE(Mod.kernel("membership")(-3.0, fv)[0].asBool());
+  EXPECT_FALSE(Mod.kernel("membership")(std::nan(""), fv)[0].asBool()); // NaN != NaN
+  EXPECT_TRUE(Mod.kernel("membership")(stn::Scalar(int32_t(-3)), fv)[0].asBool());
+
+  std::vector<int64_t> xs(1000);
+  int64_t want = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    xs[i] = int64_t(i % 40) - 5;
+    want += std::find(a.begin(), a.end(), xs[i]) != a.end();
+  }
+  EXPECT_EQ(Mod.kernel("count_in")(stn::ArrayView::of(xs.data(), {1000}), av).asInt(), want);
 }
 
 } // namespace

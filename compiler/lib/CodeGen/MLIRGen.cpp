@@ -4742,6 +4742,32 @@ Value FunctionGen::compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r,
 }
 
 CGValue FunctionGen::compare(const ast::Compare &c) {
+  if (c.ops[0] == ast::CmpOpKind::In || c.ops[0] == ast::CmpOpKind::NotIn) {
+    // x in seq (Sema: alone, a number in a tuple of numbers or an array).
+    CGValue x = expr(*c.operands[0]), seq = expr(*c.operands[1]);
+    Value xv = x.single();
+    ScalarKind xk = x.type.scalarKind();
+    Value found = constBool(false);
+    if (seq.type.isTuple()) {
+      for (size_t j = 0; j < seq.leaves.size(); ++j)
+        found = B.create<arith::OrIOp>(
+            CurLoc, found,
+            compare1(ast::CmpOpKind::Eq, xv, xk, seq.leaves[j],
+                     seq.type.elements()[j].scalarKind()));
+    } else {
+      ScalarKind ek = seq.type.scalarKind();
+      LazyArray eq = elementwise(Type::array(ScalarKind::Bool, seq.type.rank(), Type::Layout::C),
+                                 {leaf(seq.single(), seq.type)},
+                                 [this, xv, xk, ek](const SmallVector<Value> &v) {
+                                   return compare1(ast::CmpOpKind::Eq, xv, xk, v[0], ek);
+                                 });
+      found = reduce(eq, Builtin::Any, ScalarKind::Bool);
+    }
+    CGValue res;
+    res.type = Type::scalar(ScalarKind::Bool);
+    res.leaves.push_back(c.ops[0] == ast::CmpOpKind::NotIn ? logicalNot(found) : found);
+    return res;
+  }
   // a < b < c: each operand is evaluated once, and later links only while
   // the chain holds (scf.if keeps the current CFG block intact).
   std::function<Value(size_t, const CGValue &)> chain = [&](size_t i,

@@ -533,6 +533,7 @@ private:
   void checkStmt(const ast::Stmt &s);
   void checkFor(const ast::For &f);
   bool checkRangeCall(const ast::Call &call);
+  Type membership(const ast::Compare &c, const Type &x, const Type &seq);
   std::optional<std::vector<int64_t>> nestedShape(const ast::Expr &e, const std::string &fn,
                                                   std::vector<const ast::Expr *> &leaves,
                                                   std::optional<ScalarKind> &kind);
@@ -4308,6 +4309,16 @@ Type FunctionChecker::compare(const ast::Compare &c) {
   }
   if (!ok)
     return {};
+  for (size_t i = 0; i < c.ops.size(); ++i)
+    if (c.ops[i] == ast::CmpOpKind::In || c.ops[i] == ast::CmpOpKind::NotIn) {
+      if (c.ops.size() != 1) {
+        error(c.opRanges[i],
+              fmt::format("'{}' cannot be chained with other comparisons", spelling(c.ops[i])),
+              "compare separately and join the results with 'and'");
+        return {};
+      }
+      return membership(c, ts[0], ts[1]);
+    }
   bool anyArray = false;
   for (auto &t : ts)
     anyArray |= t.isArray();
@@ -4341,6 +4352,44 @@ Type FunctionChecker::compare(const ast::Compare &c) {
     std::string err;
     if (!compareRule(c.ops[i], ts[i].scalarKind(), ts[i + 1].scalarKind(), err)) {
       error(c.opRanges[i], err);
+      return {};
+    }
+  }
+  return Type::scalar(ScalarKind::Bool);
+}
+
+/// `x in seq` and `x not in seq`: whether a number equals an element of a
+/// tuple of numbers or of an array (NumPy's `(a == x).any()`).
+Type FunctionChecker::membership(const ast::Compare &c, const Type &x, const Type &seq) {
+  const char *op = spelling(c.ops[0]);
+  if (!x.isScalar()) {
+    error(c.operands[0]->range(),
+          fmt::format("'{}' looks for a number, not '{}'", op, x.describe()),
+          x.isArray() ? "loop over the elements, testing each with 'in'" : "");
+    return {};
+  }
+  std::vector<ScalarKind> kinds;
+  if (seq.isArray()) {
+    kinds.push_back(seq.scalarKind());
+  } else if (seq.isTuple()) {
+    for (const Type &e : seq.elements()) {
+      if (!e.isScalar()) {
+        error(c.operands[1]->range(),
+              fmt::format("'{}' looks among numbers: this tuple holds '{}'", op, e.describe()));
+        return {};
+      }
+      kinds.push_back(e.scalarKind());
+    }
+  } else {
+    error(c.operands[1]->range(),
+          fmt::format("'{}' needs a tuple or an array on its right, not '{}'", op,
+                      seq.describe()));
+    return {};
+  }
+  for (ScalarKind k : kinds) {
+    std::string err;
+    if (!compareRule(ast::CmpOpKind::Eq, x.scalarKind(), k, err)) {
+      error(c.opRanges[0], err);
       return {};
     }
   }
