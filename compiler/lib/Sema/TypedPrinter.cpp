@@ -167,10 +167,12 @@ private:
     }
     case K::Tuple: {
       auto &t = static_cast<const ast::Tuple &>(e);
+      if (!F.typeOf(t).isValid()) // a row of np.array's nested lists
+        return fmt::format("({})", elements(t.elts));
       return annotate(e, elements(t.elts));
     }
-    case K::List:
-      return "<list>";
+    case K::List: // np.array's nested lists; their numbers are typed
+      return fmt::format("[{}]", elements(static_cast<const ast::List &>(e).elts));
     case K::Unsupported:
       return "<unsupported>";
     }
