@@ -1158,14 +1158,6 @@ def scale_add(x, y, out, c):
         out[i] = x[i] * c + y[i]
 
 @jit(target="cuda")
-def row_weights(m, v, out):
-    for i in prange(m.shape[0]):
-        s = 0.0
-        for j, (x, y) in enumerate(zip(m[i], reversed(v)), 1):
-            s += j * x * y
-        out[i] = s
-
-@jit(target="cuda")
 def backwards(out):
     n = out.shape[0]
     for i in prange(n - 1, -1, -3):
@@ -1306,6 +1298,14 @@ def complex_terms(a, out, w):
         s += out[i]
         part -= a[i]
     return s, part
+
+@jit(target="cuda")
+def row_weights(m, v, out):
+    for i in prange(m.shape[0]):
+        s = 0.0
+        for j, (x, y) in enumerate(zip(m[i], reversed(v)), 1):
+            s += j * x * y
+        out[i] = s
 )stn";
 
 int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
