@@ -68,13 +68,15 @@ const char *boundaryModeName(BoundaryMode m) {
 const char *builtinName(Builtin b) {
   static const char *names[] = {
       "len",   "abs",   "min",   "max",   "int",   "float", "bool",  "complex",
-      "cast",  "range", "enumerate", "zip", "reversed", "sqrt",  "exp",   "log",   "log2",  "log10", "log1p",
+      "cast",  "range", "enumerate", "zip", "reversed",
+      "sqrt",  "exp",   "log",   "log2",  "log10", "log1p",
       "expm1", "sin",   "cos",   "tan",   "asin",  "acos",  "atan",  "sinh",
       "cosh",  "tanh",  "asinh", "acosh", "atanh", "erf",   "erfc",  "floor",
       "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "copysign",
       "isnan", "isinf", "isfinite", "conjugate",
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
-      "arange", "linspace", "array", "asarray", "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
+      "arange", "linspace", "array", "asarray",
+      "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
       "argmin", "argmax", "any", "all", "dot", "where", "minimum", "maximum",
       "clip", "sign", "square", "round", "cumsum", "cumprod", "sort", "argsort",
       "concatenate", "stack", "vstack", "hstack", "median", "percentile", "quantile",

@@ -73,8 +73,9 @@ const char *builtinName(Builtin b);
 /// Asarray only where it returns its array; where it converts, ArrayOf.) np.reshape and
 /// ravel copy an array whose elements are not evenly spaced, as NumPy does.
 inline bool isViewBuiltin(Builtin b) {
-  return b == Builtin::Asarray || b == Builtin::Reshape || b == Builtin::Ravel || b == Builtin::Transpose ||
-         b == Builtin::Flip || b == Builtin::Fliplr || b == Builtin::Flipud;
+  return b == Builtin::Asarray || b == Builtin::Reshape || b == Builtin::Ravel ||
+         b == Builtin::Transpose || b == Builtin::Flip || b == Builtin::Fliplr ||
+         b == Builtin::Flipud;
 }
 /// enumerate, zip and reversed: iterables of a for loop whose items are
 /// (or hold) the items of their operands, rows of arrays included.
