@@ -7,7 +7,8 @@
 //     unsigned in uint64, floats and complex keep theirs);
 //   - sort and argsort along every axis and flattened, for every dtype,
 //     NaN last, complex by real then imaginary part; argsort is stable;
-//   - a.sort() in place, also on a strided view (the base array changes);
+//   - a.sort() in place, also on strided views along either axis (the base
+//     array changes);
 //   - a sort per row inside a parallel loop, and 10^5 random doubles;
 //   - median, percentile and quantile (NumPy's linear interpolation, the
 //     mean of the middle two for even medians, NaN for lanes holding a
@@ -88,6 +89,11 @@ def sort_in_place(a):
 def sort_every_other_column(a):
     v = a[:, ::2]
     v.sort(axis=0)
+
+@njit
+def sort_rows_of_every_other_column(a):
+    v = a[:, ::2]
+    v.sort()
 
 @njit
 def median_axis(a, ax):
@@ -323,6 +329,10 @@ TEST_F(SortScan, InPlaceAlsoThroughAView) {
   std::vector<int32_t> m = {9, 1, 8, 3, 2, 7, 6, 5, 4};
   Mod.kernel("sort_every_other_column")(stn::ArrayView::of(m.data(), {3, 3}));
   EXPECT_EQ(m, (std::vector<int32_t>{3, 1, 4, 6, 2, 7, 9, 5, 8}));
+  // Each row of columns 0, 2 and 4 sorted (strided lanes); the others untouched.
+  std::vector<int64_t> r = {9, -1, 5, -2, 7, 3, -3, 1, -4, 2};
+  Mod.kernel("sort_rows_of_every_other_column")(stn::ArrayView::of(r.data(), {2, 5}));
+  EXPECT_EQ(r, (std::vector<int64_t>{5, -1, 7, -2, 9, 1, -3, 2, -4, 3}));
 }
 
 /// NumPy's quantile of the values at `pos` of `a` (q in [0, 1]): NaN if

@@ -797,6 +797,8 @@ private:
   Value permutedView(Value src, llvm::ArrayRef<unsigned> perm, const Type &rt);
   /// np.cumsum / np.cumprod (`info.axis`, -1: flattened) of `src`.
   Value cumulative(const CallInfo &info, CGValue src, const Type &rt);
+  /// Sorts each lane of `mem` (kind `k`) along axis `ax` in place.
+  void sortLanes(Value mem, ScalarKind k, unsigned ax);
   /// np.sort / np.argsort along `info.axis` (-1: flattened) of `src`, into
   /// a new array of type `rt`.
   Value sorted(const CallInfo &info, CGValue src, const Type &rt);
@@ -818,8 +820,9 @@ private:
   Value elementAddress(Value mem, mlir::ValueRange idx);
   /// Runs `body` on each 1-d lane along axis `ax` of the arrays `arrays` (C
   /// order, one shape), with each lane's address and the lane length: the
-  /// lane itself where it is contiguous (the last axis), else a contiguous
-  /// temporary copied in before and back after.
+  /// lane itself where it is contiguous (the last axis, of stride 1 in every
+  /// array's type), else a contiguous temporary copied in before and back
+  /// after.
   void forEachLane(llvm::ArrayRef<Value> arrays, llvm::ArrayRef<ScalarKind> kinds, unsigned ax,
                    const std::function<void(llvm::ArrayRef<Value> addresses, Value n)> &body);
   void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
@@ -6233,16 +6236,8 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Asarray: // the array itself (Sema)
     return expr(*ops[0]);
   case Builtin::ArrayOf: {
-    if (info.extents.empty()) { // a copy of an array, converted to the dtype
-      LazyArray a = lazy(*ops[0]);
-      ScalarKind from = a.type.scalarKind();
-      LazyArray conv = elementwise(r.type, {a}, [this, from, k](const SmallVector<Value> &v) {
-        return castScalar(v[0], from, k);
-      });
-      r.leaves.push_back(materialize(conv));
-      return r;
-    }
-    // Nested lists: each scalar stored at its place in C order.
+    // Nested lists (Sema makes np.array of an array an Astype): each
+    // scalar stored at its place in C order.
     SmallVector<Value> shape;
     for (int64_t e : info.extents)
       shape.push_back(constIndex(e));
@@ -6486,18 +6481,8 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
       r.leaves.push_back(sorted(info, src, r.type));
       return r;
     }
-    // a.sort(): sorted into a new array, then copied back.
-    Type st = Type::array(src.type.scalarKind(), src.type.rank(), Type::Layout::C);
-    Value copy = sorted(info, src, st);
-    SmallVector<Value> shape;
-    for (unsigned d = 0; d < st.rank(); ++d)
-      shape.push_back(B.create<memref::DimOp>(CurLoc, copy, d));
-    ScalarKind sk = st.scalarKind();
-    forEach(shape, [&](mlir::ValueRange ivs) {
-      SmallVector<Value> idx(ivs.begin(), ivs.end());
-      storeElement(loadElement(copy, idx, sk), src.single(), idx, sk);
-    });
-    B.create<memref::DeallocOp>(CurLoc, copy);
+    // a.sort(): each lane sorted where it is (a 1-d array's axis is -1).
+    sortLanes(src.single(), src.type.scalarKind(), info.axis < 0 ? 0 : info.axis);
     return r;
   }
   case Builtin::Dot: {
@@ -7540,7 +7525,15 @@ void FunctionGen::forEachLane(
   }
   Value n = shape[ax];
   Value n64 = B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n);
-  bool contiguous = ax + 1 == rank;
+  // Lanes are contiguous along a last axis whose stride is 1 in the type.
+  auto unitLast = [](Value a) {
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    auto mt = llvm::cast<mlir::MemRefType>(a.getType());
+    return mlir::succeeded(mlir::getStridesAndOffset(mt, strides, offset)) &&
+           !strides.empty() && strides.back() == 1;
+  };
+  bool contiguous = ax + 1 == rank && llvm::all_of(arrays, unitLast);
   SmallVector<Value> temps;
   if (!contiguous)
     for (size_t i = 0; i < arrays.size(); ++i)
@@ -7576,6 +7569,13 @@ void FunctionGen::forEachLane(
     B.create<memref::DeallocOp>(CurLoc, t);
 }
 
+void FunctionGen::sortLanes(Value mem, ScalarKind k, unsigned ax) {
+  Value kind = B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(k), 32);
+  forEachLane({mem}, {k}, ax, [&](llvm::ArrayRef<Value> a, Value n) {
+    MG.callRuntime(B, CurLoc, "_stn_sort", {a[0], n, kind}, {});
+  });
+}
+
 Value FunctionGen::sorted(const CallInfo &info, CGValue src, const Type &rt) {
   Value mem = src.single();
   Type st = src.type;
@@ -7595,9 +7595,7 @@ Value FunctionGen::sorted(const CallInfo &info, CGValue src, const Type &rt) {
     return B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(k), 32).getResult();
   };
   if (info.builtin == Builtin::Sort) {
-    forEachLane({copy}, {sk}, ax, [&](llvm::ArrayRef<Value> a, Value n) {
-      MG.callRuntime(B, CurLoc, "_stn_sort", {a[0], n, kindArg(sk)}, {});
-    });
+    sortLanes(copy, sk, ax);
     if (ct == rt)
       return copy;
     return B.create<memref::CastOp>(CurLoc, memrefType(Ctx, rt), copy);

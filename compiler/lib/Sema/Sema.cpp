@@ -3020,10 +3020,12 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
                 "take z.real or abs(z) first");
           return {};
         }
-        info.operandKind = k;
         if (b == Builtin::Asarray && k == t.scalarKind())
           return done(t); // the array itself
-        info.builtin = Builtin::ArrayOf;
+        // A converted copy: a.astype(k).
+        info.builtin = Builtin::Astype;
+        info.operandKind = k;
+        info.operands = {ops[0]};
         return done(Type::array(k, t.rank(), Type::Layout::C));
       }
     }

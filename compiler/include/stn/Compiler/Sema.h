@@ -70,7 +70,7 @@ enum class Builtin : uint8_t {
 const char *builtinName(Builtin b);
 /// Builtins whose result is a view of their first operand (the receiver of
 /// a method call): writes through it reach that array. (np.asarray is
-/// Asarray only where it returns its array; where it converts, ArrayOf.) np.reshape and
+/// Asarray only where it returns its array; where it converts, Astype.) np.reshape and
 /// ravel copy an array whose elements are not evenly spaced, as NumPy does.
 inline bool isViewBuiltin(Builtin b) {
   return b == Builtin::Asarray || b == Builtin::Reshape || b == Builtin::Ravel ||
@@ -122,9 +122,9 @@ struct CallInfo {
   /// Transpose: axis d of the result is axis permutation[d] of the operand;
   /// Flip, Fliplr, Flipud: the axes reversed.
   std::vector<unsigned> permutation;
-  /// ArrayOf of a nested list or tuple: the result's extents; the operands
-  /// are then the scalar and tuple expressions whose scalars fill it in C
-  /// order. Empty where the operand is an array (a copy or a conversion).
+  /// ArrayOf (np.array of a nested list or tuple): the result's extents;
+  /// the operands are the scalar and tuple expressions whose scalars fill
+  /// it in C order. (np.array of an array is an Astype.)
   std::vector<int64_t> extents;
   /// Diff: the order n of the difference.
   int64_t order = 1;
