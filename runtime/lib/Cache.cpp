@@ -304,6 +304,10 @@ void encodeType(const Type &t, std::string &out) {
     }
     out += ')';
     return;
+  case Type::Kind::List:
+    // Kernel-local only: never a host argument or result.
+    out += fmt::format("l{}", static_cast<unsigned>(t.scalarKind()));
+    return;
   }
 }
 

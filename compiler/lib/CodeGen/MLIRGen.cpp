@@ -288,6 +288,12 @@ void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &o
     for (auto &e : t.elements())
       leafTypes(ctx, e, out);
     return;
+  case Type::Kind::List: {
+    // The storage (extent: the capacity) and the length.
+    out.push_back(memrefType(ctx, Type::array(t.scalarKind(), 1)));
+    out.push_back(mlir::IntegerType::get(ctx, 64));
+    return;
+  }
   default:
     return;
   }
@@ -296,6 +302,8 @@ void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &o
 unsigned countLeaves(const Type &t) {
   if (t.isScalar() || t.isArray())
     return 1;
+  if (t.isList())
+    return 2;
   if (t.isTuple()) {
     unsigned n = 0;
     for (auto &e : t.elements())
@@ -619,6 +627,25 @@ private:
   /// GPU intrinsics (TypedFunction::gpu), emitted by GPUGen.cpp's hook.
   CGValue gpuIntrinsic(const ast::Expr &e, const GpuCall &g);
   CGValue builtin(const ast::Call &c, const CallInfo &info);
+  // Lists (Type::List) are two leaves: their storage, a 1-d array whose
+  // extent is the capacity, and their length (int64). One variable owns a
+  // list (Sema), so a change is a new value written back to it.
+  CGValue makeList(ScalarKind k, Value data, Value len);
+  CGValue listDisplay(const ast::List &l, ScalarKind k);
+  /// The items as a 1-d C-contiguous array: a view of the storage, or a
+  /// new array where `copy`.
+  Value listItems(const CGValue &list, bool copy);
+  /// A list of kind `to.scalarKind()` with the items of `v` converted.
+  CGValue convertList(const CGValue &v, const Type &to);
+  /// `data` with room for `need` items: itself, or new storage (twice as
+  /// large, at least `need`) holding its first `len` items.
+  Value listReserve(Value data, Value len, Value need, ScalarKind k);
+  /// Copies items [from, from + n) of `src` to `dst` starting at `to`
+  /// (index values; overlapping ranges are copied as memmove does).
+  void moveItems(Value src, Value from, Value dst, Value to, Value n, ScalarKind k);
+  CGValue listMethod(const ast::Call &c, const CallInfo &info);
+  /// An scf.for over index values [lo, hi) (usable inside scf regions).
+  void indexLoop(Value lo, Value hi, const std::function<void(Value)> &body);
   Value mathUnary(Builtin b, Value x, ScalarKind k);
   CGValue attribute(const ast::Attribute &a);
   CGValue subscript(const ast::Subscript &s);
@@ -2108,6 +2135,11 @@ CGValue FunctionGen::defaultValue(const Type &t, bool onHeap) {
       CGValue ev = defaultValue(e, onHeap);
       r.leaves.append(ev.leaves.begin(), ev.leaves.end());
     }
+  } else if (t.isList()) {
+    // An empty list (growing it frees nothing: the free of storage the
+    // arena did not allocate does nothing).
+    r.leaves.push_back(defaultValue(Type::array(t.scalarKind(), 1), onHeap).single());
+    r.leaves.push_back(constInt(0, ScalarKind::I64));
   }
   return r;
 }
@@ -2148,6 +2180,8 @@ CGValue FunctionGen::convert(const CGValue &v, const Type &to) {
   }
   if (to.isNone())
     return r;
+  if (to.isList() && v.type.isList())
+    return convertList(v, to);
   Failed = true;
   Diags.error(F.file, {}, fmt::format("internal compiler error: cannot convert '{}' to '{}'",
                                       v.type.str(), to.str()));
@@ -2310,6 +2344,9 @@ bool FunctionGen::generate() {
             addLeaves(name, e, i);
         } else if (t.isScalar() || t.isArray()) {
           VarTypes[leafVar(name, i++)] = t;
+        } else if (t.isList()) {
+          VarTypes[leafVar(name, i++)] = Type::array(t.scalarKind(), 1);
+          VarTypes[leafVar(name, i++)] = Type::scalar(ScalarKind::I64);
         }
       };
   for (auto &[name, t] : F.vars) {
@@ -4270,9 +4307,255 @@ CGValue FunctionGen::expr(const ast::Expr &e) {
   CurLoc = loc(e);
   CurRange = e.range();
   CGValue v = exprImpl(e);
+  if (v.type.isList())
+    if (auto it = F.listViews.find(&e); it != F.listViews.end()) {
+      // A list where an array is expected (Sema's TypedFunction::listViews).
+      Value items = listItems(v, it->second);
+      v = CGValue();
+      v.type = Type::array(F.typeOf(e).scalarKind(), 1, Type::Layout::C);
+      v.leaves.push_back(items);
+    }
   CurLoc = saved;
   CurRange = savedRange;
   return v;
+}
+
+//===----------------------------------------------------------------------===//
+// Lists
+//===----------------------------------------------------------------------===//
+
+CGValue FunctionGen::makeList(ScalarKind k, Value data, Value len) {
+  CGValue r;
+  r.type = Type::list(k);
+  Value d = data;
+  mlir::MemRefType want = memrefType(Ctx, Type::array(k, 1));
+  if (d.getType() != want)
+    d = B.create<memref::CastOp>(CurLoc, want, d);
+  r.leaves.push_back(d);
+  r.leaves.push_back(len);
+  return r;
+}
+
+void FunctionGen::indexLoop(Value lo, Value hi, const std::function<void(Value)> &body) {
+  auto loop = B.create<scf::ForOp>(CurLoc, lo, hi, constIndex(1));
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPoint(loop.getBody()->getTerminator());
+  body(loop.getInductionVar());
+}
+
+CGValue FunctionGen::listDisplay(const ast::List &l, ScalarKind k) {
+  Type at = Type::array(k, 1);
+  Value n = constIndex(static_cast<int64_t>(l.elts.size()));
+  Value data = MG.allocArray(B, CurLoc, at, mlir::ValueRange{n});
+  for (size_t i = 0; i < l.elts.size(); ++i) {
+    CGValue v = expr(*l.elts[i]);
+    storeElement(castScalar(v.single(), v.type.scalarKind(), k), data,
+                 {constIndex(static_cast<int64_t>(i))}, k);
+  }
+  return makeList(k, data, constInt(static_cast<int64_t>(l.elts.size()), ScalarKind::I64));
+}
+
+Value FunctionGen::listItems(const CGValue &list, bool copy) {
+  ScalarKind k = list.type.scalarKind();
+  Type at = Type::array(k, 1, Type::Layout::C);
+  Value n = toIndex(list.leaves[1], ScalarKind::I64);
+  if (copy) {
+    Value out = MG.allocArray(B, CurLoc, at, mlir::ValueRange{n});
+    moveItems(list.leaves[0], constIndex(0), out, constIndex(0), n, k);
+    return out;
+  }
+  SmallVector<mlir::OpFoldResult> offsets{B.getIndexAttr(0)}, sizes{n},
+      strides{B.getIndexAttr(1)};
+  auto srcType = llvm::cast<mlir::MemRefType>(list.leaves[0].getType());
+  auto vt = memref::SubViewOp::inferResultType(srcType, offsets, sizes, strides);
+  Value view = B.create<memref::SubViewOp>(CurLoc, llvm::cast<mlir::MemRefType>(vt),
+                                           list.leaves[0], offsets, sizes, strides);
+  // The storage is contiguous: its items have unit stride.
+  return B.create<memref::CastOp>(CurLoc, memrefType(Ctx, at), view);
+}
+
+CGValue FunctionGen::convertList(const CGValue &v, const Type &to) {
+  ScalarKind from = v.type.scalarKind(), k = to.scalarKind();
+  if (!v.type.isKnownList() && from != k)
+    return makeList(k, MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{constIndex(0)}),
+                    constInt(0, ScalarKind::I64));
+  if (from == k)
+    return makeList(k, v.leaves[0], v.leaves[1]);
+  Value n = toIndex(v.leaves[1], ScalarKind::I64);
+  Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{n});
+  indexLoop(constIndex(0), n, [&](Value i) {
+    Value x = loadElement(v.leaves[0], {i}, from);
+    storeElement(castScalar(x, from, k), data, {i}, k);
+  });
+  return makeList(k, data, v.leaves[1]);
+}
+
+void FunctionGen::moveItems(Value src, Value from, Value dst, Value to, Value n,
+                            ScalarKind k) {
+  // Forward where the items move down (or to other storage), backward where
+  // they move up within one storage (insert).
+  Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, to, from);
+  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{}, up, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    indexLoop(constIndex(0), n, [&](Value j) {
+      Value back = B.create<arith::SubIOp>(
+          CurLoc, B.create<arith::SubIOp>(CurLoc, n, constIndex(1)), j);
+      Value x = loadElement(src, {B.create<arith::AddIOp>(CurLoc, from, back)}, k);
+      storeElement(x, dst, {B.create<arith::AddIOp>(CurLoc, to, back)}, k);
+    });
+    B.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    indexLoop(constIndex(0), n, [&](Value j) {
+      Value x = loadElement(src, {B.create<arith::AddIOp>(CurLoc, from, j)}, k);
+      storeElement(x, dst, {B.create<arith::AddIOp>(CurLoc, to, j)}, k);
+    });
+  }
+}
+
+Value FunctionGen::listReserve(Value data, Value len, Value need, ScalarKind k) {
+  Value cap = B.create<memref::DimOp>(CurLoc, data, 0);
+  Value full = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, need, cap);
+  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{data.getType()}, full,
+                                  /*withElse=*/true);
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPointToStart(ifOp.thenBlock());
+  Value twice = B.create<arith::MaxUIOp>(
+      CurLoc, B.create<arith::MulIOp>(CurLoc, cap, constIndex(2)), constIndex(4));
+  Value size = B.create<arith::MaxUIOp>(CurLoc, twice, need);
+  Value grown = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{size});
+  moveItems(data, constIndex(0), grown, constIndex(0), toIndex(len, ScalarKind::I64), k);
+  B.create<memref::DeallocOp>(CurLoc, data);
+  if (grown.getType() != data.getType())
+    grown = B.create<memref::CastOp>(CurLoc, data.getType(), grown);
+  B.create<scf::YieldOp>(CurLoc, grown);
+  B.setInsertionPointToStart(ifOp.elseBlock());
+  B.create<scf::YieldOp>(CurLoc, data);
+  return ifOp.getResult(0);
+}
+
+CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
+  CGValue list = expr(*info.receiver);
+  ScalarKind k = list.type.scalarKind();
+  CGValue none;
+  none.type = Type::none();
+  if (info.builtin == Builtin::ListCopy) {
+    Value n = toIndex(list.leaves[1], ScalarKind::I64);
+    Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{n});
+    moveItems(list.leaves[0], constIndex(0), data, constIndex(0), n, k);
+    return makeList(k, data, list.leaves[1]);
+  }
+  const std::string &name = llvm::cast<ast::Name>(info.receiver)->id;
+  Value data = list.leaves[0], len = list.leaves[1];
+  Value n = toIndex(len, ScalarKind::I64);
+  Value one = constIndex(1), zero = constIndex(0);
+  auto i64 = [&](Value idx) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx); };
+  // The list's kind may be wider than the receiver's value (Sema widened
+  // the variable for what this call adds).
+  k = F.vars.at(name).scalarKind();
+  if (k != list.type.scalarKind()) {
+    list = convertList(list, Type::list(k));
+    data = list.leaves[0];
+  }
+  auto operand = [&](size_t i) { return expr(*info.operands[i]); };
+  auto indexOperand = [&](size_t i) {
+    CGValue v = operand(i);
+    return castScalar(v.single(), v.type.scalarKind(), ScalarKind::I64);
+  };
+  switch (info.builtin) {
+  case Builtin::ListAppend: {
+    CGValue x = operand(0);
+    Value need = B.create<arith::AddIOp>(CurLoc, n, one);
+    data = listReserve(data, len, need, k);
+    storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {n}, k);
+    writeVar(name, makeList(k, data, i64(need)));
+    return none;
+  }
+  case Builtin::ListExtend: {
+    CGValue items = operand(0); // the array of the items (Sema's listViews)
+    ScalarKind ik = items.type.scalarKind();
+    Value src = items.single();
+    Value m = B.create<memref::DimOp>(CurLoc, src, 0);
+    Value need = B.create<arith::AddIOp>(CurLoc, n, m);
+    data = listReserve(data, len, need, k);
+    indexLoop(zero, m, [&](Value j) {
+      Value x = loadElement(src, {j}, ik);
+      storeElement(castScalar(x, ik, k), data, {B.create<arith::AddIOp>(CurLoc, n, j)}, k);
+    });
+    writeVar(name, makeList(k, data, i64(need)));
+    return none;
+  }
+  case Builtin::ListInsert: {
+    // Python clamps the position to [0, len] (negative ones count from
+    // the end).
+    Value at = indexOperand(0);
+    CGValue x = operand(1);
+    Value len64 = len;
+    Value z64 = constInt(0, ScalarKind::I64);
+    Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64);
+    at = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, at, len64), at);
+    at = B.create<arith::MaxSIOp>(CurLoc, at, z64);
+    at = B.create<arith::MinSIOp>(CurLoc, at, len64);
+    Value pos = toIndex(at, ScalarKind::I64);
+    Value need = B.create<arith::AddIOp>(CurLoc, n, one);
+    data = listReserve(data, len, need, k);
+    moveItems(data, pos, data, B.create<arith::AddIOp>(CurLoc, pos, one),
+              B.create<arith::SubIOp>(CurLoc, n, pos), k);
+    storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {pos}, k);
+    writeVar(name, makeList(k, data, i64(need)));
+    return none;
+  }
+  case Builtin::ListPop: {
+    Value z64 = constInt(0, ScalarKind::I64);
+    Value at = info.operands.empty()
+                   ? B.create<arith::SubIOp>(CurLoc, len, constInt(1, ScalarKind::I64)).getResult()
+                   : indexOperand(0);
+    if (!info.operands.empty()) {
+      Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64);
+      at = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, at, len), at);
+    }
+    Value bad = B.create<arith::OrIOp>(
+        CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64),
+        B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, at, len));
+    Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, len, z64);
+    raiseIf(B.create<arith::AndIOp>(CurLoc, bad, empty), KernelFaultKind::Raise,
+            "IndexError: pop from empty list", {});
+    raiseIf(B.create<arith::AndIOp>(CurLoc, bad, logicalNot(empty)), KernelFaultKind::Raise,
+            info.operands.empty() ? "IndexError: pop from empty list"
+                                  : "IndexError: pop index out of range",
+            {});
+    // Where a raise returned (parallel regions): nothing is removed, and
+    // the value read is a zero.
+    CGValue r;
+    r.type = Type::scalar(k);
+    auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{scalarType(Ctx, k)}, bad,
+                                    /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(B);
+      B.setInsertionPointToStart(ifOp.thenBlock());
+      B.create<scf::YieldOp>(CurLoc, zeroOf(Type::scalar(k)));
+      B.setInsertionPointToStart(ifOp.elseBlock());
+      Value pos = toIndex(at, ScalarKind::I64);
+      Value x = loadElement(data, {pos}, k);
+      Value next = B.create<arith::AddIOp>(CurLoc, pos, one);
+      moveItems(data, next, data, pos, B.create<arith::SubIOp>(CurLoc, n, next), k);
+      B.create<scf::YieldOp>(CurLoc, x);
+    }
+    r.leaves.push_back(ifOp.getResult(0));
+    Value left = B.create<arith::SelectOp>(
+        CurLoc, bad, len, B.create<arith::SubIOp>(CurLoc, len, constInt(1, ScalarKind::I64)));
+    writeVar(name, makeList(k, data, left));
+    return r;
+  }
+  case Builtin::ListClear:
+    writeVar(name, makeList(k, data, constInt(0, ScalarKind::I64)));
+    return none;
+  default:
+    break;
+  }
+  Failed = true;
+  Diags.error(F.file, c.range(), "internal compiler error: unexpected list method");
+  return none;
 }
 
 //===----------------------------------------------------------------------===//
@@ -4440,6 +4723,8 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
     }
     return r;
   }
+  case ast::Expr::Kind::List:
+    return listDisplay(static_cast<const ast::List &>(e), t.scalarKind());
   default:
     Failed = true;
     Diags.error(F.file, e.range(), "internal compiler error: unexpected expression");
@@ -4910,6 +5195,8 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
 }
 
 CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
+  if (isListBuiltin(info.builtin))
+    return listMethod(c, info);
   if (info.builtin >= Builtin::RandomRandom)
     return randomCall(c, info);
   if (info.builtin >= Builtin::Empty || F.typeOf(c).isArray())

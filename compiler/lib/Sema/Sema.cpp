@@ -84,7 +84,8 @@ const char *builtinName(Builtin b) {
       "unique", "searchsorted", "bincount", "histogram", "interp",
       "eye", "identity", "trace", "flip", "fliplr", "flipud",
       "reshape", "ravel", "flatten", "transpose",
-      "random", "uniform", "randint", "normal", "exponential", "seed"};
+      "random", "uniform", "randint", "normal", "exponential", "seed",
+      "append", "extend", "insert", "pop", "clear", "copy"};
   return names[static_cast<int>(b)];
 }
 
@@ -536,6 +537,20 @@ private:
   void checkFor(const ast::For &f);
   bool checkRangeCall(const ast::Call &call);
   Type membership(const ast::Compare &c, const Type &x, const Type &seq);
+  Type listDisplay(const ast::List &l);
+  Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  /// A list used where an array is expected (TypedFunction::listViews):
+  /// records `e` as that array and returns its type; other types unchanged.
+  Type viewList(const ast::Expr &e, const Type &t, bool copy = false) {
+    if (!t.isList())
+      return t;
+    Type a = Type::array(t.scalarKind(), 1, Type::Layout::C);
+    if (Final) {
+      F.types[&e] = a;
+      F.listViews[&e] = copy;
+    }
+    return a;
+  }
   std::optional<std::vector<int64_t>> nestedShape(const ast::Expr &e, const std::string &fn,
                                                   std::vector<const ast::Expr *> &leaves,
                                                   std::optional<ScalarKind> &kind);
@@ -630,6 +645,11 @@ private:
   /// Enclosing loops, innermost last: true for a loop that runs in parallel.
   std::vector<bool> LoopParallel;
   unsigned ParallelDepth = 0; ///< how many enclosing loops run in parallel
+  /// Names assigned in the body of each enclosing parallel loop (outermost
+  /// first): the lists such a body may grow are its own.
+  std::vector<std::set<std::string>> ParallelAssigned;
+  /// Lists that enclosing loops iterate over: they must not change size.
+  std::vector<std::string> IteratedLists;
 
   void analyzeParallelLoop(const ast::For &f, ForInfo &info);
 };
@@ -699,6 +719,10 @@ bool FunctionChecker::run() {
     if (!Changed)
       break;
   }
+  // `[]` that nothing is appended to holds float64, as np.array([]) does.
+  for (auto &[name, v] : Vars)
+    if (v.type.isList() && !v.type.isKnownList())
+      v.type = Type::list(ScalarKind::F64);
   Failed = false;
   pass(true);
   if (Failed)
@@ -736,6 +760,7 @@ bool FunctionChecker::pass(bool final) {
     F.consts.clear();
     F.tupleIndex.clear();
     F.masks.clear();
+    F.listViews.clear();
     F.fancy.clear();
     F.weak.clear();
     F.loops.clear();
@@ -1026,7 +1051,8 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
 void FunctionChecker::checkReturn(const ast::Return &r) {
   Type t = Type::none();
   if (r.value) {
-    t = expr(*r.value);
+    // A returned list is the array of its items.
+    t = viewList(*r.value, expr(*r.value));
     if (!t.isValid())
       return;
   }
@@ -1185,7 +1211,7 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
     }
     return Type::tuple({Type::scalar(ScalarKind::I64), items.front()});
   }
-  Type it = expr(e);
+  Type it = viewList(e, expr(e));
   if (!it.isValid())
     return {};
   if (!it.isArray()) {
@@ -1331,7 +1357,25 @@ void FunctionChecker::checkFor(const ast::For &f) {
   }
   LoopParallel.push_back(runsParallel);
   ParallelDepth += runsParallel;
+  if (runsParallel) {
+    ParallelAssigned.emplace_back();
+    ast::collectAssigned(f.body, ParallelAssigned.back());
+  }
+  size_t iterated = IteratedLists.size();
+  std::function<void(const IterSource &)> lists = [&](const IterSource &src) {
+    if (auto *n = src.expr ? dyn_cast<ast::Name>(src.expr) : nullptr;
+        n && src.kind == IterSource::Kind::Array && Vars.count(n->id) &&
+        Vars[n->id].type.isList())
+      IteratedLists.push_back(n->id);
+    for (auto &c : src.children)
+      lists(c);
+  };
+  if (info.kind != ForInfo::Kind::Range)
+    lists(info.source);
   checkBlock(f.body);
+  IteratedLists.resize(iterated);
+  if (runsParallel)
+    ParallelAssigned.pop_back();
   ParallelDepth -= runsParallel;
   LoopParallel.pop_back();
   if (runsParallel && Final)
@@ -1636,6 +1680,20 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
     Type t = expr(*a.value);
     if (!t.isValid())
       return;
+    if (t.isList()) {
+      // One variable owns a list: `b = a` would make two names for one list
+      // (Python's aliasing, which stn's lists do not have).
+      auto *c = dyn_cast<ast::Call>(a.value.get());
+      auto *m = c ? dyn_cast<ast::Attribute>(c->func.get()) : nullptr;
+      bool fresh = isa<ast::List>(a.value.get()) || (m && m->attr == "copy");
+      if (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get())) {
+        error(a.value->range(),
+              fmt::format("a list can be held by one variable only; this would share '{}'",
+                          t.describe()),
+              "make a copy with .copy(), or convert it with np.array(...)");
+        return;
+      }
+    }
     for (auto &target : a.targets)
       assignTarget(*target, t, a.value->range());
     if (Final)
@@ -1854,6 +1912,11 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
       Type t = expr(*el);
       if (!t.isValid())
         ok = false;
+      if (t.isList()) {
+        error(el->range(), "a tuple cannot hold a list",
+              "a list can be held by one variable only; convert it with np.array(...)");
+        ok = false;
+      }
       elts.push_back(t);
     }
     if (!ok)
@@ -1865,10 +1928,7 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
       Failed = true; // a set display: reported by the resolver
       return {};
     }
-    error(e.range(), "Python feature lists is not supported in stn kernels",
-          "use a tuple for a fixed set of values, np.array([...]) for an array of them, or "
-          "an array argument");
-    return {};
+    return listDisplay(static_cast<const ast::List &>(e));
   case ast::Expr::Kind::Unsupported:
     Failed = true; // reported by the resolver
     return {};
@@ -1999,6 +2059,24 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
   Type base = expr(*s.value);
   if (!base.isValid())
     return {};
+  if (base.isList()) {
+    // One integer index (negative ones count from the end): an element of
+    // the array of the list's items.
+    if (isa<ast::Slice>(s.index.get()) || isa<ast::Tuple>(s.index.get())) {
+      error(s.index->range(), "a list takes one integer index; lists cannot be sliced",
+            "slice the array of its items: np.array(xs)[a:b]");
+      return {};
+    }
+    Type it = expr(*s.index);
+    if (!it.isValid())
+      return {};
+    if (!it.isIntegerScalar()) {
+      error(s.index->range(),
+            fmt::format("list indices must be integers, not '{}'", it.describe()));
+      return {};
+    }
+    base = viewList(*s.value, base);
+  }
   if (base.isTuple()) {
     Type idxT = expr(*s.index);
     if (!idxT.isValid())
@@ -2868,7 +2946,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
                (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
                (b == Builtin::Round && (kw.name == "decimals" || kw.name == "ndigits"))) {
       ops.push_back(kw.value.get());
-      args.push_back(expr(*kw.value));
+      args.push_back(viewList(*kw.value, expr(*kw.value)));
     } else {
       error(kw.nameRange, fmt::format("{}() does not take the keyword argument '{}'", fn, kw.name));
       return {};
@@ -3010,7 +3088,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (!arity(1, 1))
       return {};
     if (!isDisplay(*ops[0])) {
-      Type t = expr(*ops[0]);
+      // np.asarray of a list copies its items: appends may move them.
+      Type t = viewList(*ops[0], expr(*ops[0]), b == Builtin::Asarray);
       if (!t.isValid())
         return {};
       if (t.isArray()) {
@@ -3335,7 +3414,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         return {};
       }
       given[i] = kw.value.get();
-      types[i] = expr(*kw.value);
+      types[i] = viewList(*kw.value, expr(*kw.value));
       if (!types[i].isValid())
         return {};
     }
@@ -3525,7 +3604,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         return {};
       }
       given[i] = kw.value.get();
-      types[i] = expr(*kw.value);
+      types[i] = viewList(*kw.value, expr(*kw.value));
       if (!types[i].isValid())
         return {};
     }
@@ -4115,6 +4194,8 @@ Type FunctionChecker::call(const ast::Call &c) {
       Type recv = expr(*a->value);
       if (!recv.isValid())
         return {};
+      if (recv.isList())
+        return listMethod(c, *a, recv);
       if (recv.isScalar() && (a->attr == "conjugate" || a->attr == "conj")) {
         if (!c.args.empty() || !c.keywords.empty()) {
           error(c.range(), "conjugate() takes no arguments");
@@ -4180,6 +4261,13 @@ Type FunctionChecker::call(const ast::Call &c) {
       if (const KernelDecl *k = P.kernel(n->id)) {
         if (!ok)
           return {};
+        for (size_t i = 0; i < args.size(); ++i)
+          if (args[i].isList()) {
+            error(c.args[i]->range(),
+                  fmt::format("a kernel cannot take a list ('{}')", args[i].describe()),
+                  "a list can be held by one variable only; pass np.array(...) of it");
+            return {};
+          }
         return kernelCall(c, *k, args);
       }
     }
@@ -4204,6 +4292,10 @@ Type FunctionChecker::call(const ast::Call &c) {
   }
   if (!ok)
     return {};
+  // A list passed to a function is the array of its items; functions whose
+  // result may be a view of it (np.asarray, np.reshape, ...) get a copy.
+  for (size_t i = 0; i < args.size(); ++i)
+    args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
   if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
     return arrayBuiltin(c, *b, nullptr, args);
   if (*b == Builtin::Cast) {
@@ -4250,7 +4342,10 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
     error(b.opRange,
           fmt::format("unsupported operand types for {}: '{}' and '{}'", spelling(b.op),
                       l.describe(), r.describe()),
-          l.isArray() || r.isArray()
+          l.isList() || r.isList()
+              ? "lists do no arithmetic (+ and * join and repeat lists in Python): use "
+                "xs.extend(ys), or np.array(xs) for elementwise arithmetic"
+          : l.isArray() || r.isArray()
               ? "whole-array arithmetic is not supported yet; write a loop over the elements"
               : "");
     return {};
@@ -4321,7 +4416,7 @@ Type FunctionChecker::compare(const ast::Compare &c) {
               "compare separately and join the results with 'and'");
         return {};
       }
-      return membership(c, ts[0], ts[1]);
+      return membership(c, ts[0], viewList(*c.operands[1], ts[1]));
     }
   bool anyArray = false;
   for (auto &t : ts)
@@ -4428,6 +4523,11 @@ Type FunctionChecker::ifexp(const ast::IfExp &e) {
   Type a = expr(*e.body), b = expr(*e.orelse);
   if (!condOk || !a.isValid() || !b.isValid())
     return {};
+  if (a.isList() || b.isList()) {
+    error(e.range(), "a conditional expression cannot choose between lists",
+          "a list can be held by one variable only; use an if statement");
+    return {};
+  }
   auto u = unify(a, b);
   if (!u) {
     error(e.range(), fmt::format("the branches of this conditional expression have "
@@ -4436,6 +4536,165 @@ Type FunctionChecker::ifexp(const ast::IfExp &e) {
     return {};
   }
   return *u;
+}
+
+/// `[]`, `[x, y, ...]`: a list of numbers (their common kind, promoted as in
+/// arithmetic).
+Type FunctionChecker::listDisplay(const ast::List &l) {
+  if (F.onGpu() || (F.decl && (F.decl->options.target == "cuda" ||
+                                F.decl->options.target == "gpu"))) {
+    error(l.range(), "lists are not available in GPU code",
+          "GPU code cannot allocate: use cuda.local.array, or an array argument");
+    return {};
+  }
+  std::optional<ScalarKind> kind;
+  bool ok = true;
+  for (auto &el : l.elts) {
+    Type t = expr(*el);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!t.isScalar()) {
+      error(el->range(),
+            fmt::format("a list holds numbers; this element is '{}'", t.describe()),
+            t.isArray() ? "np.array([...]) of arrays is np.stack; a list of rows is not "
+                          "supported"
+                        : "use a tuple for values of different kinds");
+      return {};
+    }
+    kind = kind ? promote(*kind, t.scalarKind()) : t.scalarKind();
+  }
+  if (!ok)
+    return {};
+  return kind ? Type::list(*kind) : Type::emptyList();
+}
+
+/// Methods of a list variable: `append(x)`, `extend(xs)`, `insert(i, x)`,
+/// `pop()`, `pop(i)`, `clear()`, and `copy()` of any list.
+Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
+                                 const Type &recv) {
+  static const std::map<std::string, std::pair<Builtin, unsigned>> methods = {
+      {"append", {Builtin::ListAppend, 1}}, {"extend", {Builtin::ListExtend, 1}},
+      {"insert", {Builtin::ListInsert, 2}}, {"pop", {Builtin::ListPop, 1}},
+      {"clear", {Builtin::ListClear, 0}},   {"copy", {Builtin::ListCopy, 0}}};
+  auto m = methods.find(a.attr);
+  if (m == methods.end()) {
+    error(a.attrRange, fmt::format("'{}' has no method '{}'", recv.describe(), a.attr),
+          "lists have append, extend, insert, pop, clear and copy; np.array(xs) gives an "
+          "array with NumPy's methods");
+    return {};
+  }
+  auto [b, maxArgs] = m->second;
+  if (!c.keywords.empty()) {
+    error(c.keywords[0].value->range(),
+          fmt::format("{}() takes no keyword arguments", a.attr));
+    return {};
+  }
+  unsigned minArgs = b == Builtin::ListPop ? 0 : maxArgs;
+  if (c.args.size() < minArgs || c.args.size() > maxArgs) {
+    error(c.range(),
+          minArgs == maxArgs
+              ? fmt::format("{}() takes {} argument{}", a.attr, maxArgs, maxArgs == 1 ? "" : "s")
+              : fmt::format("{}() takes at most {} argument", a.attr, maxArgs));
+    return {};
+  }
+  std::vector<Type> args;
+  for (auto &arg : c.args) {
+    Type t = expr(*arg);
+    if (!t.isValid())
+      return {};
+    args.push_back(t);
+  }
+  auto integer = [&](size_t i) {
+    if (args[i].isScalar() && (isInteger(args[i].scalarKind()) || isBool(args[i].scalarKind())))
+      return true;
+    error(c.args[i]->range(),
+          fmt::format("{}() takes an integer index, not '{}'", a.attr, args[i].describe()));
+    return false;
+  };
+  CallInfo info;
+  info.builtin = b;
+  info.receiver = a.value.get();
+  for (auto &arg : c.args)
+    info.operands.push_back(arg.get());
+  if (b == Builtin::ListCopy) {
+    if (Final)
+      F.calls[&c] = info;
+    return recv.isKnownList() ? recv : Type::list(ScalarKind::F64);
+  }
+  auto *n = dyn_cast<ast::Name>(a.value.get());
+  if (!n) {
+    error(a.value->range(), fmt::format("{}() changes a list, and this list is held by no "
+                                        "variable",
+                                        a.attr));
+    return {};
+  }
+  if (std::count(IteratedLists.begin(), IteratedLists.end(), n->id)) {
+    error(c.range(),
+          fmt::format("'{}' changes size while a loop iterates over it", n->id),
+          "iterate over a copy (for x in xs.copy()), or collect the changes in another list");
+    return {};
+  }
+  if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(n->id)) {
+    error(c.range(),
+          fmt::format("list '{}' is made outside this parallel loop and cannot change size "
+                      "in it: the threads would race",
+                      n->id),
+          "write each iteration's result into an array indexed by the loop variable, or "
+          "make the list inside the loop body");
+    return {};
+  }
+  Type result = Type::none();
+  ScalarKind elem = recv.scalarKind();
+  std::optional<ScalarKind> added;
+  switch (b) {
+  case Builtin::ListAppend:
+  case Builtin::ListInsert: {
+    if (b == Builtin::ListInsert && !integer(0))
+      return {};
+    const Type &x = args.back();
+    if (!x.isScalar()) {
+      error(c.args.back()->range(),
+            fmt::format("a list holds numbers; this value is '{}'", x.describe()),
+            x.isList() || x.isArray() ? "extend() adds the items of a list or an array" : "");
+      return {};
+    }
+    added = x.scalarKind();
+    break;
+  }
+  case Builtin::ListExtend: {
+    const Type &x = args[0];
+    if (!(x.isList() || (x.isArray() && x.rank() == 1))) {
+      error(c.args[0]->range(),
+            fmt::format("extend() takes a list or a 1-d array, not '{}'", x.describe()));
+      return {};
+    }
+    if (!x.isList() || x.isKnownList())
+      added = x.scalarKind();
+    // xs.extend(xs): the items are copied before the list grows.
+    auto *self = dyn_cast<ast::Name>(c.args[0].get());
+    viewList(*c.args[0], x, self && self->id == n->id);
+    break;
+  }
+  case Builtin::ListPop:
+    if (!args.empty() && !integer(0))
+      return {};
+    result = Type::scalar(elem);
+    break;
+  default:
+    break;
+  }
+  if (added) {
+    Type t = recv.isKnownList() ? Type::list(promote(elem, *added)) : Type::list(*added);
+    if (isComplex(*added) && recv.isKnownList() && !isComplex(elem))
+      t = Type::list(promote(elem, *added));
+    if (t != recv)
+      assignName(n->id, n->range(), t);
+  }
+  if (Final)
+    F.calls[&c] = info;
+  return result;
 }
 
 //===----------------------------------------------------------------------===//

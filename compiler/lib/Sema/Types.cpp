@@ -128,6 +128,22 @@ Type Type::tuple(std::vector<Type> elements) {
   return t;
 }
 
+Type Type::list(ScalarKind k) {
+  Type t;
+  t.K = Kind::List;
+  t.SK = k;
+  t.Rank = 1;
+  return t;
+}
+
+Type Type::emptyList() {
+  Type t;
+  t.K = Kind::List;
+  t.SK = ScalarKind::F64;
+  t.Rank = 0;
+  return t;
+}
+
 const std::vector<Type> &Type::elements() const {
   static const std::vector<Type> empty;
   return Elts ? *Elts : empty;
@@ -146,6 +162,8 @@ bool Type::operator==(const Type &o) const {
     return SK == o.SK && Rank == o.Rank && L == o.L;
   case Kind::Tuple:
     return elements() == o.elements();
+  case Kind::List:
+    return Rank == o.Rank && (Rank == 0 || SK == o.SK);
   }
   return false;
 }
@@ -178,6 +196,8 @@ std::string Type::str() const {
       s += ",";
     return s + ")";
   }
+  case Kind::List:
+    return Rank ? fmt::format("list({})", scalarName(SK)) : "list(?)";
   }
   return "?";
 }
@@ -198,6 +218,8 @@ std::string Type::describe() const {
     }
     return s + ")";
   }
+  case Kind::List:
+    return Rank ? fmt::format("list({})", numpyName(SK)) : "list(unknown)";
   default:
     return str();
   }
@@ -218,6 +240,9 @@ void Type::collectLeaves(std::vector<Type> &out) const {
       e.collectLeaves(out);
   } else if (isScalar() || isArray()) {
     out.push_back(*this);
+  } else if (isList()) {
+    out.push_back(Type::array(SK, 1));
+    out.push_back(Type::scalar(ScalarKind::I64));
   }
 }
 
@@ -481,6 +506,15 @@ std::optional<Type> unify(const Type &a, const Type &b) {
     if (a.scalarKind() != b.scalarKind() || a.rank() != b.rank())
       return std::nullopt;
     return Type::array(a.scalarKind(), a.rank(), Type::Layout::Any);
+  }
+  if (a.isList() && b.isList()) {
+    // [] takes the kind of what is appended; numbers promote as in
+    // arithmetic ([1, 2] with an appended 2.5 holds float64).
+    if (!a.isKnownList())
+      return b;
+    if (!b.isKnownList())
+      return a;
+    return Type::list(promote(a.scalarKind(), b.scalarKind()));
   }
   if (a.isTuple() && b.isTuple() && a.elements().size() == b.elements().size()) {
     std::vector<Type> elts;

@@ -66,7 +66,10 @@ enum class Builtin : uint8_t {
   Reshape, Ravel, Flatten, Transpose,
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
+  // methods of lists (`xs.append(x)`): the receiver is a list variable
+  ListAppend, ListExtend, ListInsert, ListPop, ListClear, ListCopy,
 };
+inline bool isListBuiltin(Builtin b) { return b >= Builtin::ListAppend; }
 const char *builtinName(Builtin b);
 /// Builtins whose result is a view of their first operand (the receiver of
 /// a method call): writes through it reach that array. (np.asarray is
@@ -321,6 +324,12 @@ struct TypedFunction {
   /// Constant tuple indices (after wrapping negatives); -1 if dynamic.
   std::unordered_map<const ast::Expr *, int> tupleIndex;
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
+  /// Lists used where an array is expected (a subscript's base, an
+  /// iterable, a NumPy function's operand, a returned value): seen as a 1-d
+  /// C-contiguous array of their items, which is their type in `types`.
+  /// True where that array must be a copy (np.asarray(xs), views of it):
+  /// a later append may move the items.
+  std::unordered_map<const ast::Expr *, bool> listViews;
   /// Subscripts whose index is a boolean mask (a[a > 0]).
   std::set<const ast::Expr *> masks;
   /// Subscripts with integer-array (fancy) indices, NumPy's advanced

@@ -1,8 +1,8 @@
 //===- Types.h - stn's type system and its promotion rules ------*- C++ -*-===//
 //
 // Scalars (bool, int8..64, uint8..64, float32/64, complex64/128), arrays of
-// scalars with a rank and a layout (C-contiguous or any strides), tuples and
-// None. The promotion rules follow Numba's rules for scalars: integers
+// scalars with a rank and a layout (C-contiguous or any strides), tuples,
+// lists of scalars (a kernel's own growable sequences) and None. The promotion rules follow Numba's rules for scalars: integers
 // narrower than 64 bits compute at 64 bits, `/` on integers gives float64,
 // float32 stays float32 with float32 operands, int64 mixed with uint64 gives
 // float64. Both the type checker and the code generator use these functions,
@@ -49,7 +49,7 @@ std::optional<ScalarKind> parseScalarName(std::string_view name);
 
 class Type {
 public:
-  enum class Kind : uint8_t { Invalid, None, Scalar, Array, Tuple };
+  enum class Kind : uint8_t { Invalid, None, Scalar, Array, Tuple, List };
   enum class Layout : uint8_t { Any, C };
 
   Type() = default;
@@ -57,6 +57,11 @@ public:
   static Type scalar(ScalarKind k);
   static Type array(ScalarKind dtype, unsigned rank, Layout layout = Layout::Any);
   static Type tuple(std::vector<Type> elements);
+  /// A list of numbers of kind `k`: a kernel-local, growable sequence
+  /// (`[]`, `[1, 2]`, `xs.append(x)`).
+  static Type list(ScalarKind k);
+  /// The type of `[]` before appends decide its element kind.
+  static Type emptyList();
 
   Kind kind() const { return K; }
   bool isValid() const { return K != Kind::Invalid; }
@@ -64,16 +69,19 @@ public:
   bool isScalar() const { return K == Kind::Scalar; }
   bool isArray() const { return K == Kind::Array; }
   bool isTuple() const { return K == Kind::Tuple; }
+  bool isList() const { return K == Kind::List; }
+  /// A list whose element kind is known (not the type of `[]`).
+  bool isKnownList() const { return isList() && Rank == 1; }
   bool isScalarOf(ScalarKind s) const { return isScalar() && SK == s; }
   bool isIntegerScalar() const { return isScalar() && isInteger(SK); }
   bool isNumericScalar() const { return isScalar(); }
 
-  /// The scalar kind of a scalar, or the dtype of an array.
+  /// The scalar kind of a scalar, or the dtype of an array or a list.
   ScalarKind scalarKind() const { return SK; }
   unsigned rank() const { return Rank; }
   Layout layout() const { return L; }
   const std::vector<Type> &elements() const;
-  /// The array's element type as a scalar Type.
+  /// The element type of an array or a list as a scalar Type.
   Type dtypeType() const { return scalar(SK); }
   /// An array type with the same dtype, `rank` dims and `layout`.
   Type withRank(unsigned rank, Layout layout) const { return array(SK, rank, layout); }
@@ -82,16 +90,18 @@ public:
   bool operator!=(const Type &o) const { return !(*this == o); }
 
   /// The language's own syntax: "f64", "f64[:, :]", "f64[:, ::1]",
-  /// "(f64[:], i64)", "none".
+  /// "(f64[:], i64)", "none", "list(f64)".
   std::string str() const;
-  /// Numba-like description for messages: "array(float64, 2d, C)".
+  /// Numba-like description for messages: "array(float64, 2d, C)",
+  /// "list(float64)".
   std::string describe() const;
 
   /// Number of scalar leaves of a (possibly nested) tuple; 1 otherwise.
   unsigned numLeaves() const;
   /// The scalar and array leaves of a (possibly nested) tuple in order:
   /// the values an MLIR function passes for it (itself for a scalar or an
-  /// array, nothing for none).
+  /// array, nothing for none; for a list, its storage as a 1-d array whose
+  /// extent is the capacity, then its length as an int64).
   void collectLeaves(std::vector<Type> &out) const;
   /// Whether it is an array or a tuple holding one.
   bool hasArrayLeaf() const;

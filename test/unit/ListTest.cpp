@@ -1,0 +1,283 @@
+//===- ListTest.cpp - Lists in kernels: displays, methods, views ----------===//
+//
+// Each kernel against the same steps written in C++ with std::vector:
+//   - `[]` grown by append in a loop (past several capacity doublings) and
+//     returned (the caller gets a 1-d array), for int8, int64, float32,
+//     float64, complex128 and bool items;
+//   - the element kind of `[1, 2]` widened by an appended float, and `[]`
+//     that nothing is appended to (float64, as np.array([]));
+//   - insert (negative and clamped positions), pop (last, by position,
+//     negative), extend by a list, by itself and by an array, clear and
+//     copy (a copy does not follow the original);
+//   - element reads and writes, negative indices, `+=` on an element;
+//   - loops over lists (plain, enumerate, zip with an array), `in`, len;
+//   - lists passed to NumPy functions (np.sum, np.array, np.asarray,
+//     np.sort) and lists made inside a prange body;
+//   - pop from an empty list raises IndexError with the kernel's location.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/stn.h"
+
+#include "TestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <complex>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+namespace {
+
+using stn::test::errorOf;
+using stn::test::valuesOf;
+
+const char *Kernels = R"STN(
+import numpy as np
+from numba import njit, prange
+
+@njit
+def positives(a):
+    out = []
+    for x in a:
+        if x > 0:
+            out.append(x)
+    return out
+
+@njit
+def squares_mod(n):
+    out = []
+    for i in range(n):
+        out.append(i * i % 7 == 1)
+    return out
+
+@njit
+def widened(x):
+    xs = [1, 2]
+    xs.append(x)
+    return xs
+
+@njit
+def nothing(n):
+    xs = []
+    return xs
+
+@njit
+def edits(n):
+    xs = [10, 20, 30]
+    xs.insert(1, 15)
+    xs.insert(-1, 25)
+    xs.insert(100, 40)
+    xs.insert(-100, 5)
+    a = xs.pop()
+    b = xs.pop(0)
+    c = xs.pop(-2)
+    xs.extend([n, n + 1])
+    xs.extend(xs)
+    ys = xs.copy()
+    ys.append(99)
+    xs[0] = -1
+    xs[-1] += 1000
+    return np.array(xs), np.array(ys), a * 10000 + b * 100 + c
+
+@njit
+def extend_array(a):
+    xs = [0.5]
+    xs.extend(a)
+    xs.extend(a[::2])
+    return xs
+
+@njit
+def cleared(a):
+    xs = [1.0, 2.0]
+    xs.clear()
+    for x in a:
+        xs.append(x * 2)
+    return xs
+
+@njit
+def loops(a):
+    xs = [3.0, -1.0, 4.0]
+    s = 0.0
+    for i, x in enumerate(xs):
+        s += (i + 1) * x
+    for x, y in zip(xs, a):
+        s += x * y
+    found = 0
+    if 4.0 in xs:
+        found += 1
+    if 5.0 not in xs:
+        found += 10
+    return s, found, len(xs)
+
+@njit
+def numpy_of_list(a):
+    xs = []
+    for x in a:
+        xs.append(x)
+    v = np.asarray(xs)
+    xs.append(100.0)
+    return np.sum(xs), v, np.sort(xs)
+
+@njit(parallel=True)
+def prefix_sums(a):
+    out = np.zeros(len(a))
+    for i in prange(len(a)):
+        ys = []
+        for j in range(i + 1):
+            ys.append(a[j])
+        out[i] = np.sum(ys)
+    return out
+
+@njit
+def drain(n):
+    xs = [1, 2]
+    s = 0
+    for i in range(n):
+        s += xs.pop()
+    return s
+)STN";
+
+class Lists : public ::testing::Test {
+protected:
+  Lists() : Mod(Engine.loadString(Kernels, "lists.stn")) {}
+  stn::Engine Engine{stn::test::noCache()};
+  stn::Module Mod;
+
+  template <class T> void checkPositives(std::vector<T> a) {
+    std::vector<T> want;
+    for (T x : a)
+      if (x > T(0))
+        want.push_back(x);
+    auto r = Mod.kernel("positives")(stn::ArrayView::of(a.data(), {int64_t(a.size())}));
+    EXPECT_EQ(valuesOf<T>(r, {int64_t(want.size())}), want);
+  }
+};
+
+TEST_F(Lists, AppendGrowsAndReturnsAnArray) {
+  std::vector<double> d(1000);
+  for (size_t i = 0; i < d.size(); ++i)
+    d[i] = double(int(i % 17) - 8) * 0.5;
+  checkPositives(d);
+  checkPositives(std::vector<float>{1.5f, -2.0f, 0.0f, 3.0f});
+  checkPositives(std::vector<int8_t>{-128, 127, 1, 0, -1, 5});
+  checkPositives(std::vector<int64_t>{});
+  std::vector<int64_t> big(300);
+  std::iota(big.begin(), big.end(), -150);
+  checkPositives(big);
+
+  for (int64_t n : {0, 1, 5, 64}) {
+    std::vector<uint8_t> want;
+    for (int64_t i = 0; i < n; ++i)
+      want.push_back(i * i % 7 == 1);
+    auto r = Mod.kernel("squares_mod")(n);
+    EXPECT_EQ(r.array().dtype(), stn::DType::Bool);
+    EXPECT_EQ(valuesOf<uint8_t>(r, {n}), want) << n;
+  }
+}
+
+TEST_F(Lists, ElementKinds) {
+  auto w = Mod.kernel("widened")(2.5);
+  EXPECT_EQ(w.array().dtype(), stn::DType::F64);
+  EXPECT_EQ(valuesOf<double>(w, {3}), (std::vector<double>{1, 2, 2.5}));
+  auto z = Mod.kernel("widened")(std::complex<double>(0, 1));
+  EXPECT_EQ(z.array().dtype(), stn::DType::C128);
+  EXPECT_EQ(valuesOf<std::complex<double>>(z, {3}),
+            (std::vector<std::complex<double>>{{1, 0}, {2, 0}, {0, 1}}));
+  auto i = Mod.kernel("widened")(int64_t(7));
+  EXPECT_EQ(i.array().dtype(), stn::DType::I64);
+  EXPECT_EQ(valuesOf<int64_t>(i, {3}), (std::vector<int64_t>{1, 2, 7}));
+  auto e = Mod.kernel("nothing")(int64_t(1));
+  EXPECT_EQ(e.array().dtype(), stn::DType::F64);
+  EXPECT_EQ(e.array().shape(), (std::vector<int64_t>{0}));
+}
+
+TEST_F(Lists, InsertPopExtendCopy) {
+  for (int64_t n : {0, 7}) {
+    // The same steps on a std::vector (Python's clamping of insert
+    // positions written out).
+    std::vector<int64_t> xs = {10, 20, 30};
+    xs.insert(xs.begin() + 1, 15);
+    xs.insert(xs.end() - 1, 25);
+    xs.insert(xs.end(), 40);
+    xs.insert(xs.begin(), 5);
+    int64_t a = xs.back();
+    xs.pop_back();
+    int64_t b = xs.front();
+    xs.erase(xs.begin());
+    int64_t c = xs[xs.size() - 2];
+    xs.erase(xs.end() - 2);
+    xs.push_back(n);
+    xs.push_back(n + 1);
+    std::vector<int64_t> twice = xs;
+    xs.insert(xs.end(), twice.begin(), twice.end());
+    std::vector<int64_t> ys = xs;
+    ys.push_back(99);
+    xs[0] = -1;
+    xs.back() += 1000;
+
+    auto r = Mod.kernel("edits")(n);
+    int64_t len = int64_t(xs.size());
+    EXPECT_EQ(valuesOf<int64_t>(r[0], {len}), xs) << n;
+    EXPECT_EQ(valuesOf<int64_t>(r[1], {len + 1}), ys) << n;
+    EXPECT_EQ(r[2].asInt(), a * 10000 + b * 100 + c) << n;
+  }
+
+  std::vector<int32_t> a = {3, 1, 4, 1, 5};
+  std::vector<double> want = {0.5, 3, 1, 4, 1, 5, 3, 4, 5};
+  auto r = Mod.kernel("extend_array")(stn::ArrayView::of(a.data(), {5}));
+  EXPECT_EQ(valuesOf<double>(r, {9}), want);
+
+  std::vector<double> c = {1, -2, 3};
+  EXPECT_EQ(valuesOf<double>(Mod.kernel("cleared")(stn::ArrayView::of(c.data(), {3})), {3}),
+            (std::vector<double>{2, -4, 6}));
+}
+
+TEST_F(Lists, LoopsMembershipAndLen) {
+  std::vector<double> a = {2, 0.5};
+  std::vector<double> xs = {3, -1, 4};
+  double s = 0;
+  for (size_t i = 0; i < xs.size(); ++i)
+    s += double(i + 1) * xs[i];
+  for (size_t i = 0; i < 2; ++i)
+    s += xs[i] * a[i];
+  auto r = Mod.kernel("loops")(stn::ArrayView::of(a.data(), {2}));
+  EXPECT_EQ(r[0].asDouble(), s);
+  EXPECT_EQ(r[1].asInt(), 11);
+  EXPECT_EQ(r[2].asInt(), 3);
+}
+
+TEST_F(Lists, NumPyFunctionsTakeLists) {
+  std::vector<double> a = {4, -1, 2.5, 8};
+  auto r = Mod.kernel("numpy_of_list")(stn::ArrayView::of(a.data(), {4}));
+  EXPECT_EQ(r[0].asDouble(), 4 - 1 + 2.5 + 8 + 100);
+  // np.asarray copied the items: the later append does not reach it.
+  EXPECT_EQ(valuesOf<double>(r[1], {4}), a);
+  std::vector<double> sorted = a;
+  sorted.push_back(100);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(valuesOf<double>(r[2], {5}), sorted);
+}
+
+TEST_F(Lists, MadeInsideParallelLoops) {
+  std::vector<double> a(200);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = double(i % 11) - 3;
+  std::vector<double> want(a.size());
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    want[i] = (s += a[i]);
+  auto r = Mod.kernel("prefix_sums")(stn::ArrayView::of(a.data(), {200}));
+  EXPECT_EQ(valuesOf<double>(r, {200}), want);
+}
+
+TEST_F(Lists, PopFromAnEmptyListRaises) {
+  EXPECT_EQ(Mod.kernel("drain")(int64_t(2)).asInt(), 3);
+  std::string msg = errorOf([&] { Mod.kernel("drain")(int64_t(3)); });
+  EXPECT_NE(msg.find("IndexError: pop from empty list"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("lists.stn:"), std::string::npos) << msg;
+}
+
+} // namespace
