@@ -180,17 +180,17 @@ TEST_F(Lists, AppendGrowsAndReturnsAnArray) {
 
 TEST_F(Lists, ElementKinds) {
   auto w = Mod.kernel("widened")(2.5);
-  EXPECT_EQ(w.array().dtype(), stn::DType::F64);
+  EXPECT_EQ(w.array().dtype(), stn::DType::Float64);
   EXPECT_EQ(valuesOf<double>(w, {3}), (std::vector<double>{1, 2, 2.5}));
   auto z = Mod.kernel("widened")(std::complex<double>(0, 1));
-  EXPECT_EQ(z.array().dtype(), stn::DType::C128);
+  EXPECT_EQ(z.array().dtype(), stn::DType::Complex128);
   EXPECT_EQ(valuesOf<std::complex<double>>(z, {3}),
             (std::vector<std::complex<double>>{{1, 0}, {2, 0}, {0, 1}}));
   auto i = Mod.kernel("widened")(int64_t(7));
-  EXPECT_EQ(i.array().dtype(), stn::DType::I64);
+  EXPECT_EQ(i.array().dtype(), stn::DType::Int64);
   EXPECT_EQ(valuesOf<int64_t>(i, {3}), (std::vector<int64_t>{1, 2, 7}));
   auto e = Mod.kernel("nothing")(int64_t(1));
-  EXPECT_EQ(e.array().dtype(), stn::DType::F64);
+  EXPECT_EQ(e.array().dtype(), stn::DType::Float64);
   EXPECT_EQ(e.array().shape(), (std::vector<int64_t>{0}));
 }
 

@@ -1691,7 +1691,7 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
               fmt::format("a list can be held by one variable only; this would share '{}'",
                           t.describe()),
               "make a copy with .copy(), or convert it with np.array(...)");
-        return;
+        // The targets still get the type (no "used before it is assigned").
       }
     }
     for (auto &target : a.targets)
@@ -1915,7 +1915,6 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
       if (t.isList()) {
         error(el->range(), "a tuple cannot hold a list",
               "a list can be held by one variable only; convert it with np.array(...)");
-        ok = false;
       }
       elts.push_back(t);
     }
@@ -4545,7 +4544,6 @@ Type FunctionChecker::listDisplay(const ast::List &l) {
                                 F.decl->options.target == "gpu"))) {
     error(l.range(), "lists are not available in GPU code",
           "GPU code cannot allocate: use cuda.local.array, or an array argument");
-    return {};
   }
   std::optional<ScalarKind> kind;
   bool ok = true;
