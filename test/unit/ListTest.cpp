@@ -13,6 +13,8 @@
 //   - loops over lists (plain, enumerate, zip with an array), `in`, len;
 //   - lists passed to NumPy functions (np.sum, np.array, np.asarray,
 //     np.sort) and lists made inside a prange body;
+//   - arguments that change the list (xs.insert(0, xs.pop())) and the
+//     truth of a list (`while xs:`, `if not xs:`);
 //   - pop from an empty list raises IndexError with the kernel's location.
 //
 //===----------------------------------------------------------------------===//
@@ -130,6 +132,24 @@ def prefix_sums(a):
             ys.append(a[j])
         out[i] = np.sum(ys)
     return out
+
+@njit
+def rotate(a, k):
+    xs = []
+    for x in a:
+        xs.append(x)
+    for i in range(k):
+        xs.insert(0, xs.pop())
+    xs.append(xs.pop(0))
+    ys = xs.copy()
+    n = 0
+    while xs:
+        if xs[-1] > 0:
+            n += 1
+        xs.pop()
+    if not xs:
+        n += 100
+    return np.array(ys), n, len(xs)
 
 @njit
 def drain(n):
@@ -271,6 +291,27 @@ TEST_F(Lists, MadeInsideParallelLoops) {
     want[i] = (s += a[i]);
   auto r = Mod.kernel("prefix_sums")(stn::ArrayView::of(a.data(), {200}));
   EXPECT_EQ(valuesOf<double>(r, {200}), want);
+}
+
+TEST_F(Lists, ArgumentsThatChangeTheListAndTruth) {
+  // The arguments of a method are evaluated before it reads the list, as in
+  // Python: xs.insert(0, xs.pop()) rotates.
+  std::vector<int16_t> a = {4, -1, 7, 0, 3};
+  auto r = Mod.kernel("rotate")(stn::ArrayView::of(a.data(), {5}), int64_t(2));
+  std::vector<int16_t> xs = a;
+  for (int i = 0; i < 2; ++i) {
+    int16_t last = xs.back();
+    xs.pop_back();
+    xs.insert(xs.begin(), last);
+  }
+  xs.push_back(xs.front());
+  xs.erase(xs.begin());
+  int64_t n = 100;
+  for (int16_t x : xs)
+    n += x > 0;
+  EXPECT_EQ(valuesOf<int16_t>(r[0], {5}), xs);
+  EXPECT_EQ(r[1].asInt(), n);
+  EXPECT_EQ(r[2].asInt(), 0);
 }
 
 TEST_F(Lists, PopFromAnEmptyListRaises) {

@@ -2193,6 +2193,9 @@ Value FunctionGen::truth(const CGValue &v) {
     return castScalar(v.single(), v.type.scalarKind(), ScalarKind::Bool);
   if (v.type.isTuple())
     return constBool(!v.type.elements().empty());
+  if (v.type.isList()) // Python: a list is true when it has items
+    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v.leaves[1],
+                                   constInt(0, ScalarKind::I64));
   return constBool(false); // None
 }
 
@@ -4435,6 +4438,10 @@ Value FunctionGen::listReserve(Value data, Value len, Value need, ScalarKind k) 
 }
 
 CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
+  // The arguments first: they may change the list (xs.insert(0, xs.pop())).
+  std::vector<CGValue> args;
+  for (const ast::Expr *o : info.operands)
+    args.push_back(expr(*o));
   CGValue list = expr(*info.receiver);
   ScalarKind k = list.type.scalarKind();
   CGValue none;
@@ -4457,7 +4464,7 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     list = convertList(list, Type::list(k));
     data = list.leaves[0];
   }
-  auto operand = [&](size_t i) { return expr(*info.operands[i]); };
+  auto operand = [&](size_t i) { return args[i]; };
   auto indexOperand = [&](size_t i) {
     CGValue v = operand(i);
     return castScalar(v.single(), v.type.scalarKind(), ScalarKind::I64);
