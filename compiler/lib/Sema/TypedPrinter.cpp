@@ -134,6 +134,8 @@ private:
       if (it != F.calls.end() && it->second.builtin == Builtin::Conjugate)
         if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
           args = expr(*a->value);
+      if (it != F.calls.end() && isListBuiltin(it->second.builtin) && it->second.receiver)
+        callee = fmt::format("{}.{}", expr(*it->second.receiver), callee);
       return annotate(e, fmt::format("{}({})", callee, args));
     }
     case K::BinOp: {
