@@ -2,7 +2,8 @@
 //
 // Each kernel against the same steps written in C++ with std::vector:
 //   - `[]` grown by append in a loop (past several capacity doublings) and
-//     returned (the caller gets a 1-d array), for int8, int64, float32,
+//     returned (the caller gets a 1-d array; also inside a returned
+//     tuple), for int8, int64, float32,
 //     float64, complex128 and bool items;
 //   - the element kind of `[1, 2]` widened by an appended float, and `[]`
 //     that nothing is appended to (float64, as np.array([]));
@@ -150,6 +151,17 @@ def rotate(a, k):
     if not xs:
         n += 100
     return np.array(ys), n, len(xs)
+
+@njit
+def two_lists(a):
+    xs = []
+    ys = [0]
+    for x in a:
+        if x % 2 == 0:
+            xs.append(x)
+        else:
+            ys.append(x * 1.5)
+    return xs, ys, len(xs)
 
 @njit
 def drain(n):
@@ -312,6 +324,21 @@ TEST_F(Lists, ArgumentsThatChangeTheListAndTruth) {
   EXPECT_EQ(valuesOf<int16_t>(r[0], {5}), xs);
   EXPECT_EQ(r[1].asInt(), n);
   EXPECT_EQ(r[2].asInt(), 0);
+}
+
+TEST_F(Lists, ListsInAReturnedTuple) {
+  std::vector<int32_t> a = {4, 7, -2, 9, 0, 3};
+  std::vector<int32_t> even;
+  std::vector<double> odd = {0};
+  for (int32_t x : a)
+    if (x % 2 == 0)
+      even.push_back(x);
+    else
+      odd.push_back(x * 1.5);
+  auto r = Mod.kernel("two_lists")(stn::ArrayView::of(a.data(), {6}));
+  EXPECT_EQ(valuesOf<int32_t>(r[0], {int64_t(even.size())}), even);
+  EXPECT_EQ(valuesOf<double>(r[1], {int64_t(odd.size())}), odd);
+  EXPECT_EQ(r[2].asInt(), int64_t(even.size()));
 }
 
 TEST_F(Lists, PopFromAnEmptyListRaises) {

@@ -650,6 +650,8 @@ private:
   std::vector<std::set<std::string>> ParallelAssigned;
   /// Lists that enclosing loops iterate over: they must not change size.
   std::vector<std::string> IteratedLists;
+  /// The value of the return statement being checked.
+  const ast::Expr *Returned = nullptr;
 
   void analyzeParallelLoop(const ast::For &f, ForInfo &info);
 };
@@ -1051,8 +1053,10 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
 void FunctionChecker::checkReturn(const ast::Return &r) {
   Type t = Type::none();
   if (r.value) {
-    // A returned list is the array of its items.
+    // A returned list is the array of its items (also in a returned tuple).
+    Returned = r.value.get();
     t = viewList(*r.value, expr(*r.value));
+    Returned = nullptr;
     if (!t.isValid())
       return;
   }
@@ -1912,7 +1916,9 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
       Type t = expr(*el);
       if (!t.isValid())
         ok = false;
-      if (t.isList()) {
+      if (t.isList() && &e == Returned) {
+        t = viewList(*el, t); // `return xs, n`: the array of its items
+      } else if (t.isList()) {
         error(el->range(), "a tuple cannot hold a list",
               "a list can be held by one variable only; convert it with np.array(...)");
       }
@@ -4685,8 +4691,6 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
   }
   if (added) {
     Type t = recv.isKnownList() ? Type::list(promote(elem, *added)) : Type::list(*added);
-    if (isComplex(*added) && recv.isKnownList() && !isComplex(elem))
-      t = Type::list(promote(elem, *added));
     if (t != recv)
       assignName(n->id, n->range(), t);
   }
