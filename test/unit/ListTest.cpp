@@ -16,7 +16,8 @@
 //     np.sort) and lists made inside a prange body;
 //   - arguments that change the list (xs.insert(0, xs.pop())) and the
 //     truth of a list (`while xs:`, `if not xs:`);
-//   - pop from an empty list raises IndexError with the kernel's location.
+//   - pop from an empty list and pop(i) out of range raise IndexError with
+//     the kernel's location.
 //
 //===----------------------------------------------------------------------===//
 
@@ -162,6 +163,11 @@ def two_lists(a):
         else:
             ys.append(x * 1.5)
     return xs, ys, len(xs)
+
+@njit
+def pop_at(i):
+    xs = [1, 2, 3]
+    return xs.pop(i) * 10 + len(xs)
 
 @njit
 def drain(n):
@@ -346,6 +352,14 @@ TEST_F(Lists, PopFromAnEmptyListRaises) {
   std::string msg = errorOf([&] { Mod.kernel("drain")(int64_t(3)); });
   EXPECT_NE(msg.find("IndexError: pop from empty list"), std::string::npos) << msg;
   EXPECT_NE(msg.find("lists.stn:"), std::string::npos) << msg;
+  // pop(i): Python's positions (negative ones from the end), else IndexError.
+  std::vector<int64_t> xs = {1, 2, 3};
+  for (int64_t i : {0, 2, -1, -3})
+    EXPECT_EQ(Mod.kernel("pop_at")(i).asInt(), xs[size_t(i < 0 ? i + 3 : i)] * 10 + 2) << i;
+  for (int64_t i : {3, -4}) {
+    std::string m = errorOf([&] { Mod.kernel("pop_at")(i); });
+    EXPECT_NE(m.find("IndexError: pop index out of range"), std::string::npos) << i << m;
+  }
 }
 
 } // namespace

@@ -641,8 +641,10 @@ private:
   /// large, at least `need`) holding its first `len` items.
   Value listReserve(Value data, Value len, Value need, ScalarKind k);
   /// Copies items [from, from + n) of `src` to `dst` starting at `to`
-  /// (index values; overlapping ranges are copied as memmove does).
-  void moveItems(Value src, Value from, Value dst, Value to, Value n, ScalarKind k);
+  /// (index values), last item first where `backward` (items moving up
+  /// within one storage: insert), else first item first.
+  void moveItems(Value src, Value from, Value dst, Value to, Value n, ScalarKind k,
+                 bool backward = false);
   CGValue listMethod(const ast::Call &c, const CallInfo &info);
   /// An scf.for over index values [lo, hi) (usable inside scf regions).
   void indexLoop(Value lo, Value hi, const std::function<void(Value)> &body);
@@ -4380,8 +4382,7 @@ Value FunctionGen::listItems(const CGValue &list, bool copy) {
 CGValue FunctionGen::convertList(const CGValue &v, const Type &to) {
   ScalarKind from = v.type.scalarKind(), k = to.scalarKind();
   if (!v.type.isKnownList() && from != k)
-    return makeList(k, MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{constIndex(0)}),
-                    constInt(0, ScalarKind::I64));
+    return defaultValue(to, /*onHeap=*/true); // `[]`: nothing to convert
   if (from == k)
     return makeList(k, v.leaves[0], v.leaves[1]);
   Value n = toIndex(v.leaves[1], ScalarKind::I64);
@@ -4394,26 +4395,13 @@ CGValue FunctionGen::convertList(const CGValue &v, const Type &to) {
 }
 
 void FunctionGen::moveItems(Value src, Value from, Value dst, Value to, Value n,
-                            ScalarKind k) {
-  // Forward where the items move down (or to other storage), backward where
-  // they move up within one storage (insert).
-  Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, to, from);
-  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{}, up, /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard g(B);
-    B.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    indexLoop(constIndex(0), n, [&](Value j) {
-      Value back = B.create<arith::SubIOp>(
-          CurLoc, B.create<arith::SubIOp>(CurLoc, n, constIndex(1)), j);
-      Value x = loadElement(src, {B.create<arith::AddIOp>(CurLoc, from, back)}, k);
-      storeElement(x, dst, {B.create<arith::AddIOp>(CurLoc, to, back)}, k);
-    });
-    B.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-    indexLoop(constIndex(0), n, [&](Value j) {
-      Value x = loadElement(src, {B.create<arith::AddIOp>(CurLoc, from, j)}, k);
-      storeElement(x, dst, {B.create<arith::AddIOp>(CurLoc, to, j)}, k);
-    });
-  }
+                            ScalarKind k, bool backward) {
+  indexLoop(constIndex(0), n, [&](Value j) {
+    if (backward)
+      j = B.create<arith::SubIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, n, constIndex(1)), j);
+    Value x = loadElement(src, {B.create<arith::AddIOp>(CurLoc, from, j)}, k);
+    storeElement(x, dst, {B.create<arith::AddIOp>(CurLoc, to, j)}, k);
+  });
 }
 
 Value FunctionGen::listReserve(Value data, Value len, Value need, ScalarKind k) {
@@ -4446,12 +4434,8 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
   ScalarKind k = list.type.scalarKind();
   CGValue none;
   none.type = Type::none();
-  if (info.builtin == Builtin::ListCopy) {
-    Value n = toIndex(list.leaves[1], ScalarKind::I64);
-    Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{n});
-    moveItems(list.leaves[0], constIndex(0), data, constIndex(0), n, k);
-    return makeList(k, data, list.leaves[1]);
-  }
+  if (info.builtin == Builtin::ListCopy)
+    return makeList(k, listItems(list, /*copy=*/true), list.leaves[1]);
   const std::string &name = llvm::cast<ast::Name>(info.receiver)->id;
   Value data = list.leaves[0], len = list.leaves[1];
   Value n = toIndex(len, ScalarKind::I64);
@@ -4464,14 +4448,12 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     list = convertList(list, Type::list(k));
     data = list.leaves[0];
   }
-  auto operand = [&](size_t i) { return args[i]; };
   auto indexOperand = [&](size_t i) {
-    CGValue v = operand(i);
-    return castScalar(v.single(), v.type.scalarKind(), ScalarKind::I64);
+    return castScalar(args[i].single(), args[i].type.scalarKind(), ScalarKind::I64);
   };
   switch (info.builtin) {
   case Builtin::ListAppend: {
-    CGValue x = operand(0);
+    const CGValue &x = args[0];
     Value need = B.create<arith::AddIOp>(CurLoc, n, one);
     data = listReserve(data, len, need, k);
     storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {n}, k);
@@ -4479,7 +4461,7 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     return none;
   }
   case Builtin::ListExtend: {
-    CGValue items = operand(0); // the array of the items (Sema's listViews)
+    const CGValue &items = args[0]; // the array of the items (Sema's listViews)
     ScalarKind ik = items.type.scalarKind();
     Value src = items.single();
     Value m = B.create<memref::DimOp>(CurLoc, src, 0);
@@ -4496,18 +4478,17 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     // Python clamps the position to [0, len] (negative ones count from
     // the end).
     Value at = indexOperand(0);
-    CGValue x = operand(1);
-    Value len64 = len;
+    const CGValue &x = args[1];
     Value z64 = constInt(0, ScalarKind::I64);
     Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64);
-    at = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, at, len64), at);
+    at = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, at, len), at);
     at = B.create<arith::MaxSIOp>(CurLoc, at, z64);
-    at = B.create<arith::MinSIOp>(CurLoc, at, len64);
+    at = B.create<arith::MinSIOp>(CurLoc, at, len);
     Value pos = toIndex(at, ScalarKind::I64);
     Value need = B.create<arith::AddIOp>(CurLoc, n, one);
     data = listReserve(data, len, need, k);
     moveItems(data, pos, data, B.create<arith::AddIOp>(CurLoc, pos, one),
-              B.create<arith::SubIOp>(CurLoc, n, pos), k);
+              B.create<arith::SubIOp>(CurLoc, n, pos), k, /*backward=*/true);
     storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {pos}, k);
     writeVar(name, makeList(k, data, i64(need)));
     return none;
@@ -4524,13 +4505,15 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     Value bad = B.create<arith::OrIOp>(
         CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64),
         B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, at, len));
-    Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, len, z64);
-    raiseIf(B.create<arith::AndIOp>(CurLoc, bad, empty), KernelFaultKind::Raise,
-            "IndexError: pop from empty list", {});
-    raiseIf(B.create<arith::AndIOp>(CurLoc, bad, logicalNot(empty)), KernelFaultKind::Raise,
-            info.operands.empty() ? "IndexError: pop from empty list"
-                                  : "IndexError: pop index out of range",
-            {});
+    if (info.operands.empty()) {
+      raiseIf(bad, KernelFaultKind::Raise, "IndexError: pop from empty list", {});
+    } else {
+      Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, len, z64);
+      raiseIf(B.create<arith::AndIOp>(CurLoc, bad, empty), KernelFaultKind::Raise,
+              "IndexError: pop from empty list", {});
+      raiseIf(B.create<arith::AndIOp>(CurLoc, bad, logicalNot(empty)), KernelFaultKind::Raise,
+              "IndexError: pop index out of range", {});
+    }
     // Where a raise returned (parallel regions): nothing is removed, and
     // the value read is a zero.
     CGValue r;

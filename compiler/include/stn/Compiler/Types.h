@@ -2,7 +2,8 @@
 //
 // Scalars (bool, int8..64, uint8..64, float32/64, complex64/128), arrays of
 // scalars with a rank and a layout (C-contiguous or any strides), tuples,
-// lists of scalars (a kernel's own growable sequences) and None. The promotion rules follow Numba's rules for scalars: integers
+// lists of scalars (a kernel's own growable sequences) and None. The
+// promotion rules follow Numba's rules for scalars: integers
 // narrower than 64 bits compute at 64 bits, `/` on integers gives float64,
 // float32 stays float32 with float32 operands, int64 mixed with uint64 gives
 // float64. Both the type checker and the code generator use these functions,
