@@ -410,6 +410,53 @@ struct ModuleImpl {
     return types;
   }
 
+  /// The argument types of the GPU kernel the host calls for the
+  /// target="cuda" driver `k` given `args`: a ufunc signature's element
+  /// types become 1-d arrays (as numba.cuda compiles them), and an out= is
+  /// added. Call with `mutex` held.
+  std::vector<Type> gpuDriverArgs(const KernelDecl &k, std::vector<Type> args) {
+    bool anyArray = std::any_of(args.begin(), args.end(), [](auto &t) { return t.isArray(); });
+    if (!anyArray)
+      for (auto &t : args)
+        if (t.isScalar())
+          t = Type::array(t.scalarKind(), 1, Type::Layout::C);
+    return gpuDriverTypes(k, std::move(args));
+  }
+
+  /// Generates the GPU code of `k` for `args` (a GPU kernel, a target="cuda"
+  /// driver, or the GPU loops of a @jit(target="cuda") kernel) up to MLIR,
+  /// which needs no device, so that the errors only GPU code generation
+  /// finds (an array allocated in GPU code) are reported when a file with
+  /// explicit signatures is loaded, as the CPU kernels' are. The code itself
+  /// is made for the device on the first launch. Call with `mutex` held.
+  void checkGpuCode(const KernelDecl &k, std::vector<Type> args) {
+    bool driver = isGpuDriver(k);
+    // A gufunc signature gives core types; the driver loops over (at least)
+    // one more axis.
+    if (driver && k.kind == KernelKind::Gufunc)
+      for (Type &t : args)
+        if (t.isArray())
+          t = t.withRank(t.rank() + 1, t.layout());
+    if (driver)
+      args = gpuDriverArgs(k, std::move(args));
+    DiagnosticEngine diags;
+    TypedFunction *tf = program->specialize(k, args, diags, driver);
+    if (!tf)
+      throw Error(diags.format());
+    std::vector<const TypedFunction *> kernels;
+    if (k.kind == KernelKind::Gpu || driver)
+      kernels.push_back(tf);
+    else
+      for (const GpuRegion &r : tf->gpuRegions)
+        kernels.push_back(r.kernel.get());
+    for (const TypedFunction *g : kernels) {
+      std::string ir;
+      if (!backend().emitGPUStage(*g, static_cast<int>(IRStage::MLIR), "sm_90",
+                                  engine->options.optLevel, ir, diags))
+        throw Error(diags.format());
+    }
+  }
+
   static std::string describeTypes(const std::vector<Type> &types) {
     std::string s;
     for (size_t i = 0; i < types.size(); ++i)
@@ -609,15 +656,21 @@ Module Engine::loadString(std::string_view source, std::string_view name) {
   std::string errors;
   for (auto &k : impl->program->kernels())
     for (auto &sig : k.signatures) {
-      // GPU code compiles on the first launch, for the device's architecture
-      // (Sema checked the signature when loading).
-      if (k.kind == KernelKind::Gpu || k.gpuDevice)
+      // A device function is checked with the kernels that call it.
+      if (k.gpuDevice)
         continue;
       std::vector<Type> args = sig.args;
       if (k.kind == KernelKind::Gufunc)
         args.resize(std::min(args.size(), Program::hostArity(k)));
       try {
-        impl->getSpec(k, args);
+        // GPU code is made on the first launch, for the device's
+        // architecture; here it is only generated, to report its errors.
+        if (k.kind != KernelKind::Gpu)
+          impl->getSpec(k, args);
+        if (k.kind == KernelKind::Gpu || isGpuDriver(k) || k.gpuLoops()) {
+          std::lock_guard<std::mutex> lock(impl->mutex);
+          impl->checkGpuCode(k, args);
+        }
       } catch (const Error &e) {
         if (errors.find(e.what()) == std::string::npos)
           errors += e.what();
@@ -713,16 +766,8 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
   }
   std::lock_guard<std::mutex> lock(Impl->mutex);
   bool gpuDriver = isGpuDriver(k);
-  if (gpuDriver) {
-    // The kernel the host calls: for arrays (a ufunc signature's element
-    // types become 1-d arrays, as numba.cuda compiles them) and an out=.
-    bool anyArray = std::any_of(args.begin(), args.end(), [](auto &t) { return t.isArray(); });
-    if (!anyArray)
-      for (auto &t : args)
-        if (t.isScalar())
-          t = Type::array(t.scalarKind(), 1, Type::Layout::C);
-    args = Impl->gpuDriverTypes(k, args);
-  }
+  if (gpuDriver) // the kernel the host calls
+    args = Impl->gpuDriverArgs(k, args);
   TypedFunction *tf = Impl->program->specialize(k, args, diags, gpuDriver);
   if (!tf)
     throw Error(diags.format());
