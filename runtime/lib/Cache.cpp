@@ -602,6 +602,9 @@ private:
       for (auto &x : cast<ast::List>(e)->elts)
         expr(x.get());
       return;
+    case ast::Expr::Kind::ListComp:
+      ast::forEachChild(*e, [&](const ast::Expr &c) { expr(&c); });
+      return;
     }
   }
 

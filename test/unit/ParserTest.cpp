@@ -1033,7 +1033,8 @@ TEST(Expressions, Calls) {
             "(call (name f) (name a) (kw k (int 1)) (kw j (binop + (name b) (int 1))))");
   EXPECT_EQ(expr("f(*a, **k)"),
             "(call (name f) (unsupported \"argument unpacking\") (unsupported \"argument unpacking\"))");
-  EXPECT_EQ(expr("sum(x for x in y)"), "(call (name sum) (unsupported \"generator expressions\"))");
+  EXPECT_EQ(expr("sum(x for x in y)"),
+            "(call (name sum) (genexpr (name x@1) (for (name x@1) (name y))))");
   EXPECT_EQ(expr("f(a == b)"), "(call (name f) (compare (name a) == (name b)))");
   auto file = std::make_shared<SourceFile>("e", "f(a,  key = 2)");
   DiagnosticEngine d;
@@ -1092,8 +1093,7 @@ TEST(Expressions, UnsupportedForms) {
   EXPECT_EQ(expr("{1, 2}"), "(set (int 1) (int 2))");
   EXPECT_EQ(expr("{\"nnan\", \"ninf\",}"), "(set (str \"nnan\") (str \"ninf\"))");
   EXPECT_EQ(expr("{a[1:2]}"), "(set (subscript (name a) (slice (int 1) (int 2) _)))");
-  EXPECT_EQ(expr("[x * 2 for x in y if x]"), "(unsupported \"list comprehensions\")");
-  EXPECT_EQ(expr("(x for x in y)"), "(unsupported \"generator expressions\")");
+  EXPECT_EQ(expr("[x async for x in y]"), "(unsupported \"asynchronous comprehensions\")");
   EXPECT_EQ(expr("{k: v for k, v in d}"), "(unsupported \"dict comprehensions\")");
   EXPECT_EQ(expr("{x for x in [1, 2]}"), "(unsupported \"set comprehensions\")");
   EXPECT_EQ(expr("(y := 3)"), "(unsupported \"assignment expressions (:=)\")");
@@ -1104,18 +1104,46 @@ TEST(Expressions, UnsupportedForms) {
   EXPECT_EQ(expr("g({1: [x for x in y]}) + 1"),
             "(binop + (call (name g) (unsupported \"dict displays\")) (int 1))");
   // The unsupported node covers the whole construct.
-  auto file = std::make_shared<SourceFile>("e", "f([i for i in (1, 2)], z)");
+  auto file = std::make_shared<SourceFile>("e", "f([i async for i in (1, 2)], z)");
   DiagnosticEngine d;
   auto e = parseExpression(file, d, 0, static_cast<uint32_t>(file->text().size()));
   auto &call = cast<ast::Call>(*e);
-  EXPECT_EQ(textOf(*file, call.args[0]->range()), "[i for i in (1, 2)]");
+  EXPECT_EQ(textOf(*file, call.args[0]->range()), "[i async for i in (1, 2)]");
   EXPECT_EQ(textOf(*file, call.args[1]->range()), "z");
 }
 
+TEST(Expressions, Comprehensions) {
+  // Targets are renamed name@N in their scope (ListComp).
+  EXPECT_EQ(expr("[x * 2 for x in y if x]"),
+            "(listcomp (binop * (name x@1) (int 2)) (for (name x@1) (name y) (if (name x@1))))");
+  EXPECT_EQ(expr("(x for x in y)"), "(genexpr (name x@1) (for (name x@1) (name y)))");
+  EXPECT_EQ(expr("f(x for x in y)"),
+            "(call (name f) (genexpr (name x@1) (for (name x@1) (name y))))");
+  // The first iterable is read outside: `x` there is the enclosing one.
+  EXPECT_EQ(expr("[x for x in x]"), "(listcomp (name x@1) (for (name x@1) (name x)))");
+  EXPECT_EQ(expr("[(a, b) for a, b in z]"),
+            "(listcomp (tuple (name a@1) (name b@2)) (for (tuple (name a@1) (name b@2)) "
+            "(name z)))");
+  // A generator expression's range leaves out the call's parentheses.
+  auto file = std::make_shared<SourceFile>("e", "sum(v * v for v in a)");
+  DiagnosticEngine d;
+  auto e = parseExpression(file, d, 0, static_cast<uint32_t>(file->text().size()));
+  EXPECT_EQ(textOf(*file, cast<ast::Call>(*e).args[0]->range()), "v * v for v in a");
+  // Errors.
+  EXPECT_EQ(exprError("f(x for x in y, 1)"),
+            "1:15: a generator expression must be parenthesized when it is not the only "
+            "argument");
+  EXPECT_EQ(exprError("f(1, x for x in y)"),
+            "1:6: a generator expression must be parenthesized when it is not the only "
+            "argument");
+  EXPECT_EQ(exprError("[x for x in]"), "1:12: expected expression");
+  EXPECT_EQ(exprError("[x for 1 in y]"), "1:8: cannot assign to literal");
+}
+
 TEST(Expressions, UnsupportedInStatements) {
-  EXPECT_EQ(body("x = [i for i in range(3)]\nif (n := 10) > 5: pass\nx = yield\nf = lambda: 1\n"),
+  EXPECT_EQ(body("x = [i async for i in y]\nif (n := 10) > 5: pass\nx = yield\nf = lambda: 1\n"),
             "(def f (params)\n"
-            "  (assign (name x) (unsupported \"list comprehensions\"))\n"
+            "  (assign (name x) (unsupported \"asynchronous comprehensions\"))\n"
             "  (if (compare (unsupported \"assignment expressions (:=)\") > (int 5))\n"
             "    (pass))\n"
             "  (assign (name x) (unsupported \"generators (yield)\"))\n"

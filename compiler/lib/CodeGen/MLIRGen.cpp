@@ -632,6 +632,16 @@ private:
   // list (Sema), so a change is a new value written back to it.
   CGValue makeList(ScalarKind k, Value data, Value len);
   CGValue listDisplay(const ast::List &l, ScalarKind k);
+  CGValue listComp(const ast::ListComp &l);
+  /// The loops of comprehension `l` carrying a state of `types`, which
+  /// `init` makes from the first clause's item count (int64): `sink` gets
+  /// the state and each element, and gives the next state.
+  SmallVector<Value>
+  comprehensionLoops(const ast::ListComp &l, mlir::TypeRange types,
+                     const std::function<SmallVector<Value>(Value)> &init,
+                     const std::function<SmallVector<Value>(SmallVector<Value>, CGValue)> &sink);
+  /// Binds a comprehension's target (a name or a tuple of names) to `v`.
+  void bindTarget(const ast::Expr &target, const CGValue &v);
   /// The items as a 1-d C-contiguous array: a view of the storage, or a
   /// new array where `copy`.
   Value listItems(const CGValue &list, bool copy);
@@ -769,7 +779,16 @@ private:
     /// The arrays its elements are loaded from (storeInto checks them
     /// against the destination).
     SmallVector<Value> reads;
+    /// Set for the items of a comprehension, which reductions take as they
+    /// are made (no list, no shape): calls its argument with each item.
+    std::function<void(const std::function<void(Value)> &)> each;
   };
+  /// Calls `fn` with each element of `a`, in C order.
+  void eachElement(const LazyArray &a, const std::function<void(Value)> &fn);
+  /// The comprehension `l` seen as the array of its items (of kind `k`),
+  /// for the reductions that take each item once (Sum, Prod, ReduceMin,
+  /// ReduceMax, Any, All).
+  LazyArray comprehensionItems(const ast::ListComp &l, ScalarKind k);
   bool isElementwise(const ast::Expr &e);
   LazyArray lazy(const ast::Expr &e);
   LazyArray leaf(Value mem, const Type &t);
@@ -797,8 +816,12 @@ private:
   CGValue arrayCall(const ast::Call &c, const CallInfo &info);
   SmallVector<Value> shapeOperand(const ast::Expr &e);
   /// `skipNan`: np.nansum and the like (NaNs left out; an all-NaN min or
-  /// max is NaN, an all-NaN argmin or argmax an error).
-  Value reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan = false);
+  /// max is NaN, an all-NaN argmin or argmax an error). The min or max of
+  /// no elements raises ValueError with NumPy's message, or Python's for
+  /// the builtins min() and max(), unless the caller handles that case.
+  enum class EmptyMinMax { NumPyError, PythonError, Handled };
+  Value reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan = false,
+               EmptyMinMax empty = EmptyMinMax::NumPyError);
   /// A view of `s`'s base with integer and slice components (Python's
   /// slice rules); it aliases the base.
   Value sliceView(const ast::Subscript &s);
@@ -4360,6 +4383,95 @@ CGValue FunctionGen::listDisplay(const ast::List &l, ScalarKind k) {
   return makeList(k, data, constInt(static_cast<int64_t>(l.elts.size()), ScalarKind::I64));
 }
 
+void FunctionGen::bindTarget(const ast::Expr &target, const CGValue &v) {
+  if (auto *n = dyn_cast<ast::Name>(&target)) {
+    writeVar(n->id, v);
+    return;
+  }
+  unsigned pos = 0;
+  const auto &elts = llvm::cast<ast::Tuple>(target).elts;
+  for (size_t i = 0; i < elts.size(); ++i) {
+    CGValue part;
+    part.type = v.type.elements()[i];
+    unsigned n = countLeaves(part.type);
+    part.leaves.append(v.leaves.begin() + pos, v.leaves.begin() + pos + n);
+    pos += n;
+    bindTarget(*elts[i], part);
+  }
+}
+
+/// One scf.for per clause of `l` over its items (iterItems), carrying the
+/// state; a clause's conditions decide (scf.if, in order, each only if the
+/// ones before it hold) whether the rest runs; the innermost part hands the
+/// element to `sink`. Structured loops rather than blocks, so that a
+/// comprehension can be part of any expression, an IfExp's region included.
+SmallVector<Value> FunctionGen::comprehensionLoops(
+    const ast::ListComp &l, mlir::TypeRange types,
+    const std::function<SmallVector<Value>(Value)> &init,
+    const std::function<SmallVector<Value>(SmallVector<Value>, CGValue)> &sink) {
+  auto i64 = [&](Value idx) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx); };
+  std::function<SmallVector<Value>(size_t, const IterItems &, SmallVector<Value>)> clause =
+      [&](size_t gi, const IterItems &items, SmallVector<Value> state) {
+        const ast::Comprehension &g = l.generators[gi];
+        // The rest of the comprehension after this clause's condition `ci`.
+        std::function<SmallVector<Value>(size_t, SmallVector<Value>)> rest =
+            [&](size_t ci, SmallVector<Value> cur) -> SmallVector<Value> {
+          if (ci < g.ifs.size()) {
+            Value c = truth(expr(*g.ifs[ci]));
+            return emitIf(
+                c, types, [&] { return rest(ci + 1, cur); }, [&] { return cur; });
+          }
+          if (gi + 1 == l.generators.size())
+            return sink(cur, expr(*l.elt));
+          return clause(gi + 1, iterItems(F.comprehensions.at(&l.generators[gi + 1])), cur);
+        };
+        // The body is generated once the loop is in its block (raises find
+        // the module from there).
+        auto loop = B.create<scf::ForOp>(CurLoc, constIndex(0),
+                                         toIndex(items.length, ScalarKind::I64), constIndex(1),
+                                         mlir::ValueRange(state));
+        {
+          OpBuilder::InsertionGuard guard(B);
+          Block *body = loop.getBody();
+          if (!body->empty() && body->back().hasTrait<mlir::OpTrait::IsTerminator>())
+            body->back().erase();
+          B.setInsertionPointToEnd(body);
+          bindTarget(*g.target, items.item(i64(loop.getInductionVar())));
+          auto args = loop.getRegionIterArgs();
+          SmallVector<Value> out = rest(0, SmallVector<Value>(args.begin(), args.end()));
+          B.create<scf::YieldOp>(CurLoc, out);
+        }
+        return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+      };
+  IterItems first = iterItems(F.comprehensions.at(&l.generators.front()));
+  return clause(0, first, init(first.length));
+}
+
+/// `[elt for x in it if c ...]`: comprehensionLoops appending each element.
+/// The storage starts as large as the first clause's item count (all that
+/// one clause can give) and doubles when full, as an append's does.
+CGValue FunctionGen::listComp(const ast::ListComp &l) {
+  ScalarKind k = F.typeOf(l).scalarKind();
+  auto i64 = [&](Value idx) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx); };
+  mlir::Type memT = memrefType(Ctx, Type::array(k, 1));
+  SmallVector<mlir::Type> types{memT, B.getI64Type()};
+  auto init = [&](Value length) -> SmallVector<Value> {
+    Value cap = B.create<arith::MaxSIOp>(CurLoc, toIndex(length, ScalarKind::I64), constIndex(1));
+    Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+    CGValue empty = makeList(k, data, constInt(0, ScalarKind::I64));
+    return {empty.leaves[0], empty.leaves[1]};
+  };
+  auto append = [&](SmallVector<Value> state, CGValue x) -> SmallVector<Value> {
+    Value n = toIndex(state[1], ScalarKind::I64);
+    Value need = B.create<arith::AddIOp>(CurLoc, n, constIndex(1));
+    Value d = listReserve(state[0], state[1], need, k);
+    storeElement(castScalar(x.single(), x.type.scalarKind(), k), d, {n}, k);
+    return {d, i64(need)};
+  };
+  SmallVector<Value> done = comprehensionLoops(l, types, init, append);
+  return makeList(k, done[0], done[1]);
+}
+
 Value FunctionGen::listItems(const CGValue &list, bool copy) {
   ScalarKind k = list.type.scalarKind();
   Type at = Type::array(k, 1, Type::Layout::C);
@@ -4715,6 +4827,8 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   }
   case ast::Expr::Kind::List:
     return listDisplay(static_cast<const ast::List &>(e), t.scalarKind());
+  case ast::Expr::Kind::ListComp:
+    return listComp(static_cast<const ast::ListComp &>(e));
   default:
     Failed = true;
     Diags.error(F.file, e.range(), "internal compiler error: unexpected expression");
@@ -6211,7 +6325,31 @@ SmallVector<Value> FunctionGen::shapeOperand(const ast::Expr &e) {
 
 /// A whole-array reduction over a lazy array (no temporary), in an
 /// accumulator the optimizer keeps in a register.
-Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
+void FunctionGen::eachElement(const LazyArray &a, const std::function<void(Value)> &fn) {
+  if (a.each) {
+    a.each(fn);
+    return;
+  }
+  forEach(a.shape, [&](mlir::ValueRange ivs) { fn(a.element(ivs)); });
+}
+
+FunctionGen::LazyArray FunctionGen::comprehensionItems(const ast::ListComp &l, ScalarKind k) {
+  LazyArray a;
+  a.type = Type::array(k, 1, Type::Layout::C);
+  a.prepare = [](mlir::ValueRange) {};
+  a.each = [this, &l, k](const std::function<void(Value)> &fn) {
+    comprehensionLoops(
+        l, {}, [](Value) { return SmallVector<Value>{}; },
+        [&](SmallVector<Value> state, CGValue x) {
+          fn(castScalar(x.single(), x.type.scalarKind(), k));
+          return state;
+        });
+  };
+  return a;
+}
+
+Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan,
+                          EmptyMinMax empty) {
   ScalarKind ek = a.type.scalarKind();
   a.prepare(a.shape);
   auto accOf = [&](ScalarKind k) { return entryAlloca(scalarType(Ctx, k)); };
@@ -6253,8 +6391,7 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
     Value acc = accOf(ak);
     B.create<memref::StoreOp>(CurLoc, prod ? constFloatOrInt(1, ak) : zeroOf(Type::scalar(ak)),
                               acc);
-    forEach(a.shape, [&](mlir::ValueRange ivs) {
-      Value e = a.element(ivs);
+    eachElement(a, [&](Value e) {
       Value x = castScalar(e, ek, ak);
       Value cur = B.create<memref::LoadOp>(CurLoc, acc);
       Value next = arith2(prod ? ast::BinOpKind::Mul : ast::BinOpKind::Add, cur, x, ak, CurLoc);
@@ -6304,8 +6441,20 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
     CallInfo ci;
     ci.builtin = mn ? Builtin::Minimum : Builtin::Maximum;
     ci.operandKind = isBool(ek) ? ScalarKind::U8 : ek;
-    forEach(a.shape, [&](mlir::ValueRange ivs) {
-      Value x = a.element(ivs), cur = B.create<memref::LoadOp>(CurLoc, acc);
+    // No elements: an error, as in Python and NumPy (there is no identity).
+    Value items = count;
+    if (a.each) {
+      items = entryAlloca(B.getIndexType());
+      B.create<memref::StoreOp>(CurLoc, constIndex(0), items);
+    }
+    eachElement(a, [&](Value x) {
+      if (a.each)
+        B.create<memref::StoreOp>(
+            CurLoc,
+            B.create<arith::AddIOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, items),
+                                    constIndex(1)),
+            items);
+      Value cur = B.create<memref::LoadOp>(CurLoc, acc);
       Value v;
       if (isBool(ek))
         v = mn ? Value(B.create<arith::AndIOp>(CurLoc, cur, x))
@@ -6319,8 +6468,20 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
       }
       B.create<memref::StoreOp>(CurLoc, v, acc);
     });
+    if (a.each)
+      items = B.create<memref::LoadOp>(CurLoc, items);
+    const char *op = mn ? "min" : "max";
+    if (empty != EmptyMinMax::Handled)
+      raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, items, constIndex(0)),
+              KernelFaultKind::Raise,
+              empty == EmptyMinMax::PythonError
+                  ? fmt::format("ValueError: {}() arg is an empty sequence", op)
+                  : fmt::format("ValueError: zero-size array to reduction operation {}imum "
+                                "which has no identity",
+                                op),
+              {});
     Value result = B.create<memref::LoadOp>(CurLoc, acc);
-    if (skipNan) // all NaN (or empty): NaN, as NumPy
+    if (skipNan) // all NaN: NaN, as NumPy
       result = B.create<arith::SelectOp>(
           CurLoc,
           B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq,
@@ -6377,8 +6538,8 @@ Value FunctionGen::reduce(LazyArray a, Builtin b, ScalarKind r, bool skipNan) {
     bool any = b == Builtin::Any;
     Value acc = accOf(ScalarKind::Bool);
     B.create<memref::StoreOp>(CurLoc, constBool(!any), acc);
-    forEach(a.shape, [&](mlir::ValueRange ivs) {
-      Value x = castScalar(a.element(ivs), ek, ScalarKind::Bool);
+    eachElement(a, [&](Value e) {
+      Value x = castScalar(e, ek, ScalarKind::Bool);
       Value cur = B.create<memref::LoadOp>(CurLoc, acc);
       B.create<memref::StoreOp>(CurLoc, any ? Value(B.create<arith::OrIOp>(CurLoc, cur, x))
                                             : Value(B.create<arith::AndIOp>(CurLoc, cur, x)),
@@ -6804,7 +6965,14 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     return r;
   }
   if (b >= Builtin::Sum && b <= Builtin::All) {
-    r.leaves.push_back(reduce(lazy(*ops[0]), b, info.operandKind, info.skipNan));
+    // sum(x * x for x in a): the items as they are made, without a list.
+    auto *lc = dyn_cast<ast::ListComp>(ops[0]);
+    bool fused = lc && (b == Builtin::Sum || b == Builtin::Prod || b == Builtin::ReduceMin ||
+                        b == Builtin::ReduceMax || b == Builtin::Any || b == Builtin::All);
+    LazyArray a = fused ? comprehensionItems(*lc, F.typeOf(*lc).scalarKind()) : lazy(*ops[0]);
+    bool python = !info.viaNumpy && !info.receiver; // max(xs), not np.max or a.max()
+    r.leaves.push_back(reduce(a, b, info.operandKind, info.skipNan,
+                              python ? EmptyMinMax::PythonError : EmptyMinMax::NumPyError));
     return r;
   }
   if (!r.type.isArray()) {
@@ -7626,7 +7794,8 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
       } else {
         Type at = Type::array(ak, 1, Type::Layout::Any);
         auto asF64 = [&](Builtin which) {
-          return castScalar(reduce(leaf(a, at), which, ak), ak, f64);
+          return castScalar(reduce(leaf(a, at), which, ak, false, EmptyMinMax::Handled), ak,
+                            f64);
         };
         Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
         lo = B.create<arith::SelectOp>(CurLoc, empty, constFloat(0.0, f64),

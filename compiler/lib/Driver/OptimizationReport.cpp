@@ -217,6 +217,9 @@ struct TreeIndex {
       for (auto &o : llvm::cast<ast::List>(e).elts)
         sub(o);
       break;
+    case ast::Expr::Kind::ListComp:
+      ast::forEachChild(e, [&](const ast::Expr &c) { expr(c, &e, s); });
+      break;
     default:
       break;
     }

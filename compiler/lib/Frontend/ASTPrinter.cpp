@@ -267,6 +267,26 @@ void Printer::expr(const Expr *e) {
     Out += ')';
     return;
   }
+  case Expr::Kind::ListComp: {
+    // The targets as renamed (`x@1`: local to the comprehension).
+    auto &l = cast<ListComp>(*e);
+    Out += l.generator ? "(genexpr " : "(listcomp ";
+    expr(l.elt.get());
+    for (const Comprehension &g : l.generators) {
+      Out += " (for ";
+      expr(g.target.get());
+      Out += ' ';
+      expr(g.iter.get());
+      for (const ExprPtr &c : g.ifs) {
+        Out += " (if ";
+        expr(c.get());
+        Out += ')';
+      }
+      Out += ')';
+    }
+    Out += ')';
+    return;
+  }
   case Expr::Kind::Unsupported:
     Out += "(unsupported " + quoted(cast<Unsupported>(*e).what) + ")";
     return;

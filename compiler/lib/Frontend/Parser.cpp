@@ -39,6 +39,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 
 namespace stn {
 namespace {
@@ -113,6 +114,12 @@ unsigned heightFromChildren(const Expr &e) {
     for (auto &x : llvm::cast<List>(e).elts)
       m = std::max(m, h(x));
     return 1 + m;
+  case Expr::Kind::ListComp: {
+    // One nested loop per clause around the element.
+    auto &x = llvm::cast<ListComp>(e);
+    forEachChild(e, [&](const Expr &c) { m = std::max(m, c.height()); });
+    return m + static_cast<unsigned>(x.generators.size());
+  }
   default:
     return 1;
   }
@@ -200,6 +207,7 @@ const char *describeNonTarget(const Expr &e) {
   case Expr::Kind::Slice: return "slice";
   case Expr::Kind::Tuple: return "tuple";
   case Expr::Kind::List: return "list";
+  case Expr::Kind::ListComp: return "list comprehension";
   default: return "expression";
   }
 }
@@ -229,6 +237,7 @@ private:
   size_t Pos = 0;
   uint32_t PrevEnd;           ///< end of the last consumed non-layout token
   unsigned Depth = 0;         ///< expression nesting, see kMaxDepth
+  unsigned Comprehensions = 0; ///< numbers the renamed targets (ListComp)
   uint32_t LastErrorAt = UINT32_MAX;
 
   //===--- Tokens ---------------------------------------------------------===//
@@ -426,6 +435,8 @@ private:
   ExprPtr parseParenAtom();
   ExprPtr parseListAtom();
   ExprPtr parseBraceAtom();
+  ExprPtr parseComprehension(ExprPtr elt, uint32_t begin, uint32_t openBegin, Tok closer,
+                             bool generator);
   ExprPtr finishBinary(ExprPtr lhs, uint32_t begin, BinOpKind op,
                        ExprPtr (Parser::*next)());
 };
@@ -1786,11 +1797,24 @@ ExprPtr Parser::parseCall(ExprPtr func, uint32_t begin) {
       ExprPtr e = parseNamedExpression();
       if (!e)
         return nullptr;
-      if (at(Tok::KwFor) || at(Tok::KwAsync)) {
+      if (at(Tok::KwFor) && args.empty() && keywords.empty()) {
+        // f(x for x in a): the sole argument (a parenthesized one anywhere).
+        e = parseComprehension(std::move(e), argBegin, openBegin, Tok::RParen,
+                               /*generator=*/true);
+        if (!e)
+          return nullptr;
+      } else if (at(Tok::KwFor) || at(Tok::KwAsync)) {
+        bool async = at(Tok::KwAsync);
         if (!skipBalancedTo(Tok::RParen))
           break;
+        if (!async) {
+          error(SourceRange(argBegin, PrevEnd),
+                "a generator expression must be parenthesized when it is not the only "
+                "argument");
+          return nullptr;
+        }
         e = std::make_unique<Unsupported>(SourceRange(argBegin, PrevEnd),
-                                          "generator expressions");
+                                          "asynchronous comprehensions");
       }
       if (!keywords.empty())
         error(e->range(), "positional argument follows keyword argument");
@@ -1938,14 +1962,17 @@ ExprPtr Parser::parseParenAtom() {
                                    : parseNamedExpression();
   if (!first)
     return nullptr;
-  if (at(Tok::KwFor) || at(Tok::KwAsync)) {
+  if (at(Tok::KwFor))
+    return parseComprehension(std::move(first), openBegin, openBegin, Tok::RParen,
+                              /*generator=*/true);
+  if (at(Tok::KwAsync)) {
     if (!skipBalancedTo(Tok::RParen)) {
       expectCloser(Tok::RParen, openBegin);
       return nullptr;
     }
     advance();
     return std::make_unique<Unsupported>(SourceRange(openBegin, PrevEnd),
-                                         "generator expressions");
+                                         "asynchronous comprehensions");
   }
   if (consumeIf(Tok::RParen)) {
     // A group keeps the range of what is inside the parentheses, as in
@@ -1982,14 +2009,17 @@ ExprPtr Parser::parseListAtom() {
     ExprPtr first = at(Tok::Star) ? parseStarExpression() : parseNamedExpression();
     if (!first)
       return nullptr;
-    if (at(Tok::KwFor) || at(Tok::KwAsync)) {
+    if (at(Tok::KwFor))
+      return parseComprehension(std::move(first), openBegin, openBegin, Tok::RBracket,
+                                /*generator=*/false);
+    if (at(Tok::KwAsync)) {
       if (!skipBalancedTo(Tok::RBracket)) {
         expectCloser(Tok::RBracket, openBegin);
         return nullptr;
       }
       advance();
       return std::make_unique<Unsupported>(SourceRange(openBegin, PrevEnd),
-                                           "list comprehensions");
+                                           "asynchronous comprehensions");
     }
     elts.push_back(std::move(first));
     while (consumeIf(Tok::Comma)) {
@@ -2007,6 +2037,86 @@ ExprPtr Parser::parseListAtom() {
   }
   advance();
   return sized(std::make_unique<List>(SourceRange(openBegin, PrevEnd), std::move(elts)));
+}
+
+namespace {
+/// Renames the reads of `from` in `e` (at any depth) to `to`.
+void renameName(Expr &e, const std::string &from, const std::string &to) {
+  if (auto *n = llvm::dyn_cast<Name>(&e)) {
+    if (n->id == from)
+      n->id = to;
+    return;
+  }
+  forEachChild(e, [&](const Expr &c) { renameName(const_cast<Expr &>(c), from, to); });
+}
+} // namespace
+
+/// for_if_clauses: ('for' star_targets 'in' disjunction ('if' disjunction)*)+
+/// after `elt`, up to `closer` (the bracket opened at `openBegin`), which a
+/// list comprehension or a parenthesized generator expression includes
+/// (`begin` is then the bracket) and a call's sole argument does not (the
+/// call consumes it). Each clause's target names become `name@N`
+/// (ListComp) in its scope: its own conditions, the later clauses and the
+/// element; the first iterable is read outside.
+ExprPtr Parser::parseComprehension(ExprPtr elt, uint32_t begin, uint32_t openBegin, Tok closer,
+                                   bool generator) {
+  std::vector<Comprehension> gens;
+  while (at(Tok::KwFor)) {
+    advance();
+    Comprehension g;
+    g.target = parseTargetList();
+    if (!g.target || !checkTarget(*g.target, /*isAssign=*/false))
+      return nullptr;
+    if (!at(Tok::KwIn)) {
+      error(expectedLoc(), "expected 'in' after 'for' target");
+      return nullptr;
+    }
+    advance();
+    g.iter = parseDisjunction();
+    if (!g.iter)
+      return nullptr;
+    while (consumeIf(Tok::KwIf)) {
+      ExprPtr c = parseDisjunction();
+      if (!c)
+        return nullptr;
+      g.ifs.push_back(std::move(c));
+    }
+    gens.push_back(std::move(g));
+  }
+  if (at(Tok::KwAsync)) {
+    error(tok().range, "asynchronous comprehensions are not supported");
+    return nullptr;
+  }
+  if (!at(closer)) {
+    if (generator && closer == Tok::RParen && at(Tok::Comma))
+      error(tok().range, "a generator expression must be parenthesized when it is not the "
+                         "only argument");
+    else
+      expectCloser(closer, openBegin);
+    return nullptr;
+  }
+  if (begin == openBegin)
+    advance();
+  // Innermost clause first, so that a name bound again by a later clause
+  // is renamed in that clause's scope before the earlier binding's.
+  for (size_t i = gens.size(); i-- > 0;) {
+    std::set<std::string> names;
+    collectTargets(*gens[i].target, names);
+    for (const std::string &n : names) {
+      std::string to = n + "@" + std::to_string(++Comprehensions);
+      renameName(*gens[i].target, n, to);
+      for (auto &c : gens[i].ifs)
+        renameName(*c, n, to);
+      for (size_t j = i + 1; j < gens.size(); ++j) {
+        renameName(*gens[j].iter, n, to);
+        for (auto &c : gens[j].ifs)
+          renameName(*c, n, to);
+      }
+      renameName(*elt, n, to);
+    }
+  }
+  return sized(std::make_unique<ListComp>(SourceRange(begin, PrevEnd), std::move(elt),
+                                          std::move(gens), generator));
 }
 
 /// dict: '{' [double_starred_kvpairs] '}'

@@ -171,6 +171,18 @@ private:
     case ast::Expr::Kind::List:
       escapes(e);
       return;
+    case ast::Expr::Kind::ListComp: {
+      // As a for loop: its targets get views of the iterables' rows.
+      auto &l = static_cast<const ast::ListComp &>(e);
+      for (auto &g : l.generators) {
+        escapes(*g.iter);
+        target(*g.target);
+        for (auto &c : g.ifs)
+          consumed(*c);
+      }
+      consumed(*l.elt);
+      return;
+    }
     default:
       return;
     }

@@ -538,6 +538,20 @@ private:
   bool checkRangeCall(const ast::Call &call);
   Type membership(const ast::Compare &c, const Type &x, const Type &seq);
   Type listDisplay(const ast::List &l);
+  Type listComp(const ast::ListComp &l);
+  /// Pushes the list variables `src` iterates over onto IteratedLists.
+  void pushIteratedLists(const IterSource &src);
+  /// The GPU error of a list made at `r` in GPU code; false if none.
+  bool listOnGpu(SourceRange r);
+  /// An error where a generator expression would be kept (assigned,
+  /// returned): kernels consume one where it is written.
+  void keptGenerator(const ast::Expr *e) {
+    auto *l = dyn_cast_or_null<ast::ListComp>(e);
+    if (l && l->generator)
+      error(l->range(), "a generator expression is used where it is written: it cannot be "
+                        "stored or returned",
+            "write a list comprehension, [... for ...], to keep the items");
+  }
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
   /// A list used where an array is expected (TypedFunction::listViews):
   /// records `e` as that array and returns its type; other types unchanged.
@@ -931,7 +945,8 @@ void FunctionChecker::assignName(const std::string &name, SourceRange r, const T
   if (!u) {
     auto [line, col] = F.file->lineCol(v.firstRange.begin);
     error(r,
-          fmt::format("cannot unify the types of '{}': '{}' here, but '{}' at line {}", name,
+          fmt::format("cannot unify the types of '{}': '{}' here, but '{}' at line {}",
+                      ast::sourceName(name),
                       t.describe(), v.type.describe(), line),
           "a variable keeps one type in a kernel; use a new name for the new value");
     return;
@@ -1053,6 +1068,10 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
 void FunctionChecker::checkReturn(const ast::Return &r) {
   Type t = Type::none();
   if (r.value) {
+    keptGenerator(r.value.get());
+    if (auto *tu = dyn_cast<ast::Tuple>(r.value.get()))
+      for (auto &el : tu->elts)
+        keptGenerator(el.get());
     // A returned list is the array of its items (also in a returned tuple).
     Returned = r.value.get();
     t = viewList(*r.value, expr(*r.value));
@@ -1310,6 +1329,15 @@ FunctionChecker::nestedShape(const ast::Expr &e, const std::string &fn,
   return s;
 }
 
+void FunctionChecker::pushIteratedLists(const IterSource &src) {
+  if (auto *n = src.expr ? dyn_cast<ast::Name>(src.expr) : nullptr;
+      n && src.kind == IterSource::Kind::Array && Vars.count(n->id) &&
+      Vars[n->id].type.isList())
+    IteratedLists.push_back(n->id);
+  for (auto &c : src.children)
+    pushIteratedLists(c);
+}
+
 void FunctionChecker::checkFor(const ast::For &f) {
   ForInfo info;
   Type elem;
@@ -1366,16 +1394,8 @@ void FunctionChecker::checkFor(const ast::For &f) {
     ast::collectAssigned(f.body, ParallelAssigned.back());
   }
   size_t iterated = IteratedLists.size();
-  std::function<void(const IterSource &)> lists = [&](const IterSource &src) {
-    if (auto *n = src.expr ? dyn_cast<ast::Name>(src.expr) : nullptr;
-        n && src.kind == IterSource::Kind::Array && Vars.count(n->id) &&
-        Vars[n->id].type.isList())
-      IteratedLists.push_back(n->id);
-    for (auto &c : src.children)
-      lists(c);
-  };
   if (info.kind != ForInfo::Kind::Range)
-    lists(info.source);
+    pushIteratedLists(info.source);
   checkBlock(f.body);
   IteratedLists.resize(iterated);
   if (runsParallel)
@@ -1681,6 +1701,7 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       if (!a.value)
         return;
     }
+    keptGenerator(a.value.get());
     Type t = expr(*a.value);
     if (!t.isValid())
       return;
@@ -1689,7 +1710,8 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       // (Python's aliasing, which stn's lists do not have).
       auto *c = dyn_cast<ast::Call>(a.value.get());
       auto *m = c ? dyn_cast<ast::Attribute>(c->func.get()) : nullptr;
-      bool fresh = isa<ast::List>(a.value.get()) || (m && m->attr == "copy");
+      bool fresh = isa<ast::List>(a.value.get()) || isa<ast::ListComp>(a.value.get()) ||
+                   (m && m->attr == "copy");
       if (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get())) {
         error(a.value->range(),
               fmt::format("a list can be held by one variable only; this would share '{}'",
@@ -1934,6 +1956,8 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
       return {};
     }
     return listDisplay(static_cast<const ast::List &>(e));
+  case ast::Expr::Kind::ListComp:
+    return listComp(static_cast<const ast::ListComp &>(e));
   case ast::Expr::Kind::Unsupported:
     Failed = true; // reported by the resolver
     return {};
@@ -2963,6 +2987,9 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   info.operands = ops;
   // np.nansum and the other np.nan<name> functions leave NaNs out.
   if (!receiver) {
+    bool viaMath = false;
+    std::optional<ScalarKind> cast;
+    resolveBuiltin(*c.func, info.viaNumpy, viaMath, cast); // np.max, not max
     std::string called;
     if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
       called = a->attr;
@@ -4282,7 +4309,8 @@ Type FunctionChecker::call(const ast::Call &c) {
   auto b = resolveBuiltin(*c.func, viaNumpy, viaMath, cast);
   if (!b) {
     if (auto *n = dyn_cast<ast::Name>(c.func.get()); n && Vars.count(n->id)) {
-      error(n->range(), fmt::format("'{}' is a variable of type '{}', not a function", n->id,
+      error(n->range(), fmt::format("'{}' is a variable of type '{}', not a function",
+                                    ast::sourceName(n->id),
                                     Vars[n->id].type.describe()));
       return {};
     }
@@ -4545,12 +4573,62 @@ Type FunctionChecker::ifexp(const ast::IfExp &e) {
 
 /// `[]`, `[x, y, ...]`: a list of numbers (their common kind, promoted as in
 /// arithmetic).
-Type FunctionChecker::listDisplay(const ast::List &l) {
-  if (F.onGpu() || (F.decl && (F.decl->options.target == "cuda" ||
-                                F.decl->options.target == "gpu"))) {
-    error(l.range(), "lists are not available in GPU code",
-          "GPU code cannot allocate: use cuda.local.array, or an array argument");
+bool FunctionChecker::listOnGpu(SourceRange r) {
+  if (!F.onGpu() &&
+      !(F.decl && (F.decl->options.target == "cuda" || F.decl->options.target == "gpu")))
+    return false;
+  error(r, "lists are not available in GPU code",
+        "GPU code cannot allocate: use cuda.local.array, or an array argument");
+  return true;
+}
+
+/// `[elt for x in it if c ...]`: each clause iterates as a for loop does
+/// (iterItems) and binds its target, local to the comprehension (the parser
+/// renamed it); the conditions are truth values; the items have the
+/// element's kind. Its `for` clauses are TypedFunction::comprehensions.
+Type FunctionChecker::listComp(const ast::ListComp &l) {
+  listOnGpu(l.range());
+  size_t iterated = IteratedLists.size();
+  auto done = [&](Type t) {
+    IteratedLists.resize(iterated);
+    return t;
+  };
+  for (const ast::Comprehension &g : l.generators) {
+    IterSource src;
+    Type item = iterItems(*g.iter, src);
+    if (!item.isValid())
+      return done({});
+    bool single = src.kind == IterSource::Kind::Range || src.kind == IterSource::Kind::Array;
+    if (!isa<ast::Name>(g.target.get()) && (single || !isa<ast::Tuple>(g.target.get()))) {
+      error(g.target->range(), single ? "the loop variable must be a single name"
+                                      : "the loop variable must be a name or a tuple of names");
+      return done({});
+    }
+    assignTarget(*g.target, item, g.iter->range());
+    pushIteratedLists(src);
+    bool ok = true;
+    for (auto &c : g.ifs)
+      ok = checkCondition(*c) && ok;
+    if (!ok)
+      return done({});
+    if (Final)
+      F.comprehensions[&g] = src;
   }
+  Type t = expr(*l.elt);
+  if (!t.isValid())
+    return done({});
+  if (!t.isScalar()) {
+    error(l.elt->range(), fmt::format("a list holds numbers; this element is '{}'", t.describe()),
+          t.isArray() ? "a list of rows is not supported: make the array with np.empty and "
+                        "fill its rows in a loop"
+                      : "use a tuple for values of different kinds");
+    return done({});
+  }
+  return done(Type::list(t.scalarKind()));
+}
+
+Type FunctionChecker::listDisplay(const ast::List &l) {
+  listOnGpu(l.range());
   std::optional<ScalarKind> kind;
   bool ok = true;
   for (auto &el : l.elts) {
@@ -4921,7 +4999,18 @@ private:
       return;
     if (n.id == "print")
       return;
-    std::vector<std::string> candidates(Locals.begin(), Locals.end());
+    std::vector<std::string> candidates;
+    for (const std::string &l : Locals) {
+      if (ast::sourceName(l) == n.id && l != n.id) { // a comprehension's `x@N`
+        Diags.error(P.file(), n.range(), fmt::format("name '{}' is not defined", n.id),
+                    fmt::format("'{}' is a comprehension's variable, which exists only inside "
+                                "it (as in Python 3): write a for loop to keep its value",
+                                n.id));
+        return;
+      }
+      if (l.find('@') == std::string::npos)
+        candidates.push_back(l);
+    }
     for (auto &[k, v] : P.constants())
       candidates.push_back(k);
     for (auto &k : P.kernels())
@@ -5006,6 +5095,19 @@ private:
       for (auto &o : static_cast<const ast::List &>(e).elts)
         expr(*o);
       return;
+    case ast::Expr::Kind::ListComp: {
+      // Its targets (renamed `x@N` by the parser) are local to it.
+      auto &l = static_cast<const ast::ListComp &>(e);
+      for (auto &g : l.generators) {
+        expr(*g.iter);
+        ast::collectTargets(*g.target, Locals);
+        target(*g.target);
+        for (auto &c : g.ifs)
+          expr(*c);
+      }
+      expr(*l.elt);
+      return;
+    }
     case ast::Expr::Kind::Unsupported:
       unsupported(e.range(), static_cast<const ast::Unsupported &>(e).what);
       return;

@@ -175,6 +175,16 @@ private:
     }
     case K::List: // np.array's nested lists; their numbers are typed
       return fmt::format("[{}]", elements(static_cast<const ast::List &>(e).elts));
+    case K::ListComp: {
+      auto &l = static_cast<const ast::ListComp &>(e);
+      std::string s = expr(*l.elt);
+      for (const ast::Comprehension &g : l.generators) {
+        s += fmt::format(" for {} in {}", expr(*g.target), expr(*g.iter));
+        for (auto &c : g.ifs)
+          s += " if " + expr(*c);
+      }
+      return annotate(e, l.generator ? "(" + s + ")" : "[" + s + "]");
+    }
     case K::Unsupported:
       return "<unsupported>";
     }

@@ -116,8 +116,33 @@ private:
     }
   }
 
+  /// The targets of the comprehensions in `e`: views of their iterables'
+  /// rows, as a for loop's.
+  void aliasExpr(const ast::Expr *e, bool &changed) {
+    if (!e)
+      return;
+    if (auto *l = dyn_cast<ast::ListComp>(e))
+      for (auto &g : l->generators)
+        bind(*g.target, mayBe(*g.iter), changed);
+    ast::forEachChild(*e, [&](const ast::Expr &c) { aliasExpr(&c, changed); });
+  }
+
   void aliasBlock(const ast::Block &b, bool &changed) {
     for (auto &s : b) {
+      if (auto *e = dyn_cast<ast::ExprStmt>(s.get()))
+        aliasExpr(e->value.get(), changed);
+      else if (auto *a = dyn_cast<ast::Assign>(s.get()))
+        aliasExpr(a->value.get(), changed);
+      else if (auto *aa = dyn_cast<ast::AugAssign>(s.get()))
+        aliasExpr(aa->value.get(), changed);
+      else if (auto *r = dyn_cast<ast::Return>(s.get()))
+        aliasExpr(r->value.get(), changed);
+      else if (auto *i = dyn_cast<ast::If>(s.get()))
+        aliasExpr(i->cond.get(), changed);
+      else if (auto *w = dyn_cast<ast::While>(s.get()))
+        aliasExpr(w->cond.get(), changed);
+      else if (auto *fo = dyn_cast<ast::For>(s.get()))
+        aliasExpr(fo->iter.get(), changed);
       if (auto *a = dyn_cast<ast::Assign>(s.get())) {
         if (a->value)
           for (auto &t : a->targets)
@@ -217,7 +242,8 @@ private:
     case ast::Expr::Kind::Attribute:
       writeExpr(*static_cast<const ast::Attribute &>(e).value);
       return;
-    default:
+    default: // list displays and comprehensions
+      ast::forEachChild(e, [&](const ast::Expr &c) { writeExpr(c); });
       return;
     }
   }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stn::ast {
@@ -46,7 +47,7 @@ public:
   enum class Kind {
     IntLit, FloatLit, ImagLit, BoolLit, NoneLit, EllipsisLit, StrLit,
     Name, Attribute, Subscript, Slice, Call,
-    BinOp, UnaryOp, Compare, BoolOp, IfExp, Tuple, List,
+    BinOp, UnaryOp, Compare, BoolOp, IfExp, Tuple, List, ListComp,
     Unsupported // a Python construct stn rejects (lambda, dict, ...)
   };
   Expr(Kind k, SourceRange r) : TheKind(k), Range(r) {}
@@ -270,6 +271,36 @@ public:
   static bool classof(const Expr *e) { return e->kind() == Kind::List; }
 };
 
+/// One `for target in iter [if cond]...` clause of a comprehension.
+struct Comprehension {
+  ExprPtr target; ///< a Name or a Tuple of Names (renamed: see ListComp)
+  ExprPtr iter;
+  std::vector<ExprPtr> ifs;
+};
+
+/// `[elt for target in iter if cond ...]`, or the generator expression
+/// `(elt for ...)` (`generator`), which the kernels use as the list of its
+/// items where it is consumed (`sum(x * x for x in a)`). As in Python 3,
+/// the targets are local to the comprehension: the parser renames each (and
+/// the names in its scope that read it) to `name@N`, a name no source can
+/// spell, unique in the file; `sourceName` gives back what was written.
+class ListComp : public Expr {
+public:
+  ListComp(SourceRange r, ExprPtr elt, std::vector<Comprehension> generators,
+           bool generator = false)
+      : Expr(Kind::ListComp, r), elt(std::move(elt)), generators(std::move(generators)),
+        generator(generator) {}
+  ExprPtr elt;
+  std::vector<Comprehension> generators; ///< at least one, outermost first
+  bool generator;
+  static bool classof(const Expr *e) { return e->kind() == Kind::ListComp; }
+};
+
+/// The name as written in the source: `x` for a comprehension's `x@3`.
+inline std::string_view sourceName(std::string_view id) {
+  return id.substr(0, id.find('@'));
+}
+
 /// Calls `fn` on each direct sub-expression of `e` in source order (a
 /// call's function, arguments, then keyword values; absent slice bounds are
 /// skipped), for walks that treat every child alike.
@@ -331,6 +362,18 @@ template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
   case Expr::Kind::List:
     all(static_cast<const List &>(e).elts);
     break;
+  case Expr::Kind::ListComp: {
+    // In evaluation order: each clause's iterable, target and conditions,
+    // then the element.
+    auto &l = static_cast<const ListComp &>(e);
+    for (auto &g : l.generators) {
+      one(g.iter);
+      one(g.target);
+      all(g.ifs);
+    }
+    one(l.elt);
+    break;
+  }
   default:
     break;
   }

@@ -324,6 +324,8 @@ struct TypedFunction {
   /// Constant tuple indices (after wrapping negatives); -1 if dynamic.
   std::unordered_map<const ast::Expr *, int> tupleIndex;
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
+  /// What each `for` clause of a list comprehension iterates over.
+  std::unordered_map<const ast::Comprehension *, IterSource> comprehensions;
   /// Lists used where an array is expected (a subscript's base, an
   /// iterable, a NumPy function's operand, a returned value): seen as a 1-d
   /// C-contiguous array of their items, which is their type in `types`.
