@@ -2283,6 +2283,25 @@ void FunctionGen::condBranch(Value cond, Block *t, Block *f) {
 //===----------------------------------------------------------------------===//
 
 /// Collects names assigned other than as `range` loop targets.
+/// range(n), or range(c, n[, s]) with a literal c >= 0 and a literal s > 0:
+/// every value is non-negative.
+static bool nonNegativeRange(const ast::Call &call) {
+  auto nonNegLit = [](const ast::Expr &e) {
+    auto *i = dyn_cast<ast::IntLit>(&e);
+    return i && !i->isUnsigned;
+  };
+  bool ok = false;
+  if (call.args.size() == 1)
+    ok = true;
+  else if (call.args.size() >= 2 && nonNegLit(*call.args[0]))
+    ok = call.args.size() == 2 || nonNegLit(*call.args[2]);
+  if (call.args.size() == 3) {
+    auto *st = dyn_cast<ast::IntLit>(call.args[2].get());
+    ok = ok && st && st->value > 0;
+  }
+  return ok;
+}
+
 static void collectOtherAssigned(const ast::Block &b, std::set<std::string> &out,
                                  std::map<std::string, bool> &rangeLoopOk,
                                  const TypedFunction &f) {
@@ -2302,23 +2321,8 @@ static void collectOtherAssigned(const ast::Block &b, std::set<std::string> &out
     } else if (auto *fo = dyn_cast<ast::For>(s.get())) {
       auto *n = dyn_cast<ast::Name>(fo->target.get());
       auto it = f.loops.find(fo);
-      bool ok = false;
-      if (n && it != f.loops.end() && it->second.kind == ForInfo::Kind::Range) {
-        auto *call = dyn_cast<ast::Call>(fo->iter.get());
-        // range(n) or range(c, n[, s]) with a literal c >= 0 and literal s > 0.
-        auto nonNegLit = [](const ast::Expr &e) {
-          auto *i = dyn_cast<ast::IntLit>(&e);
-          return i && !i->isUnsigned;
-        };
-        if (call->args.size() == 1)
-          ok = true;
-        else if (call->args.size() >= 2 && nonNegLit(*call->args[0]))
-          ok = call->args.size() == 2 || nonNegLit(*call->args[2]);
-        if (call->args.size() == 3) {
-          auto *st = dyn_cast<ast::IntLit>(call->args[2].get());
-          ok = ok && st && st->value > 0;
-        }
-      }
+      bool ok = n && it != f.loops.end() && it->second.kind == ForInfo::Kind::Range &&
+                nonNegativeRange(*dyn_cast<ast::Call>(fo->iter.get()));
       if (n) {
         auto [pos, inserted] = rangeLoopOk.emplace(n->id, ok);
         if (!inserted)
@@ -2395,6 +2399,12 @@ bool FunctionGen::generate() {
       NonNegVars.insert(name);
   for (auto &p : F.def->params)
     NonNegVars.erase(p.name);
+  // A comprehension's target has one binding: its clause's.
+  for (auto &[g, src] : F.comprehensions)
+    if (auto *n = dyn_cast<ast::Name>(g->target.get());
+        n && src.kind == IterSource::Kind::Range &&
+        nonNegativeRange(*llvm::cast<ast::Call>(src.expr)))
+      NonNegVars.insert(n->id);
 
   setBlock(Entry);
   SSA->seal(Entry);
