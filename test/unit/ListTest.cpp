@@ -17,7 +17,10 @@
 //   - arguments that change the list (xs.insert(0, xs.pop())) and the
 //     truth of a list (`while xs:`, `if not xs:`);
 //   - pop from an empty list and pop(i) out of range raise IndexError with
-//     the kernel's location.
+//     the kernel's location;
+//   - `xs + ys` (kinds promoted, `[]` on either side), `n * xs` and
+//     `xs * n` (n <= 0: empty), `xs += ys` (a list, an array, itself) and
+//     `xs *= n`; a list plus an array is NumPy's elementwise sum.
 //
 //===----------------------------------------------------------------------===//
 
@@ -176,6 +179,25 @@ def drain(n):
     for i in range(n):
         s += xs.pop()
     return s
+
+@njit
+def joined(a, n):
+    xs = [1, 2] + [0.5]
+    ys = [] + xs + np.ones(3) * len(a)
+    zs = n * [7, 8]
+    ws = [3] * n + [] * 5
+    zs.append(9)
+    return xs, ys, zs, ws
+
+@njit
+def aug_ops(a, n):
+    xs = [1, 2]
+    xs += [3]
+    xs += a
+    xs += xs
+    ys = [1.5, -2.0]
+    ys *= n
+    return xs, ys, [x for x in a] + [x * 2 for x in a]
 )STN";
 
 class Lists : public ::testing::Test {
@@ -359,6 +381,40 @@ TEST_F(Lists, PopFromAnEmptyListRaises) {
   for (int64_t i : {3, -4}) {
     std::string m = errorOf([&] { Mod.kernel("pop_at")(i); });
     EXPECT_NE(m.find("IndexError: pop index out of range"), std::string::npos) << i << m;
+  }
+}
+
+TEST_F(Lists, JoinRepeatAndAugmentedAssignment) {
+  std::vector<double> a = {4, -1.5};
+  for (int64_t n : {-1, 0, 1, 3}) {
+    auto r = Mod.kernel("joined")(stn::ArrayView::of(a.data(), {2}), n);
+    EXPECT_EQ(valuesOf<double>(r[0], {3}), (std::vector<double>{1, 2, 0.5})) << n;
+    // ([] + xs) + an array: a list plus an array is the elementwise sum.
+    EXPECT_EQ(valuesOf<double>(r[1], {3}), (std::vector<double>{3, 4, 2.5})) << n;
+    std::vector<double> zs, ws;
+    for (int64_t i = 0; i < n; ++i) {
+      zs.insert(zs.end(), {7, 8});
+      ws.push_back(3);
+    }
+    zs.push_back(9);
+    EXPECT_EQ(valuesOf<int64_t>(r[2], {int64_t(zs.size())}),
+              std::vector<int64_t>(zs.begin(), zs.end()))
+        << n;
+    EXPECT_EQ(valuesOf<int64_t>(r[3], {int64_t(ws.size())}),
+              std::vector<int64_t>(ws.begin(), ws.end()))
+        << n;
+  }
+  for (int64_t n : {0, 2, 5}) {
+    auto r = Mod.kernel("aug_ops")(stn::ArrayView::of(a.data(), {2}), n);
+    std::vector<double> xs = {1, 2, 3, 4, -1.5};
+    std::vector<double> twice = xs;
+    xs.insert(xs.end(), twice.begin(), twice.end());
+    EXPECT_EQ(valuesOf<double>(r[0], {10}), xs) << n;
+    std::vector<double> ys;
+    for (int64_t i = 0; i < n; ++i)
+      ys.insert(ys.end(), {1.5, -2.0});
+    EXPECT_EQ(valuesOf<double>(r[1], {int64_t(ys.size())}), ys) << n;
+    EXPECT_EQ(valuesOf<double>(r[2], {4}), (std::vector<double>{4, -1.5, 8, -3})) << n;
   }
 }
 

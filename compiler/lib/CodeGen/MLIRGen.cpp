@@ -656,6 +656,13 @@ private:
   void moveItems(Value src, Value from, Value dst, Value to, Value n, ScalarKind k,
                  bool backward = false);
   CGValue listMethod(const ast::Call &c, const CallInfo &info);
+  /// The list `data`/`len` (kind `k`) with the items of the 1-d array
+  /// `items` added at its end: new storage and length.
+  std::pair<Value, Value> extendList(Value data, Value len, const CGValue &items, ScalarKind k);
+  /// `xs + ys` (a new list of both's items) and `xs * n` / `n * xs`.
+  CGValue listBinop(const ast::BinOp &b);
+  /// `xs += ys` and `xs *= n`.
+  void listAugAssign(const ast::AugAssign &a);
   /// An scf.for over index values [lo, hi) (usable inside scf regions).
   void indexLoop(Value lo, Value hi, const std::function<void(Value)> &body);
   Value mathUnary(Builtin b, Value x, ScalarKind k);
@@ -2720,6 +2727,10 @@ void FunctionGen::releaseOnOverwrite(const std::string &name, const CGValue &v) 
 }
 
 void FunctionGen::genAugAssign(const ast::AugAssign &a) {
+  if (F.typeOf(*a.target).isList()) {
+    listAugAssign(a);
+    return;
+  }
   if (F.typeOf(*a.target).isArray()) {
     augAssignArray(a);
     return;
@@ -4547,6 +4558,87 @@ Value FunctionGen::listReserve(Value data, Value len, Value need, ScalarKind k) 
   return ifOp.getResult(0);
 }
 
+std::pair<Value, Value> FunctionGen::extendList(Value data, Value len, const CGValue &items,
+                                                ScalarKind k) {
+  ScalarKind ik = items.type.scalarKind();
+  Value src = items.single();
+  Value n = toIndex(len, ScalarKind::I64);
+  Value m = B.create<memref::DimOp>(CurLoc, src, 0);
+  Value need = B.create<arith::AddIOp>(CurLoc, n, m);
+  data = listReserve(data, len, need, k);
+  indexLoop(constIndex(0), m, [&](Value j) {
+    Value x = loadElement(src, {j}, ik);
+    storeElement(castScalar(x, ik, k), data, {B.create<arith::AddIOp>(CurLoc, n, j)}, k);
+  });
+  return {data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), need)};
+}
+
+CGValue FunctionGen::listBinop(const ast::BinOp &b) {
+  ScalarKind k = F.typeOf(b).scalarKind();
+  CGValue l = expr(*b.lhs), r = expr(*b.rhs);
+  auto items = [&](const CGValue &v) { return toIndex(v.leaves[1], ScalarKind::I64); };
+  auto copyInto = [&](const CGValue &from, Value to, Value at) {
+    ScalarKind fk = from.type.scalarKind();
+    indexLoop(constIndex(0), items(from), [&](Value j) {
+      Value x = loadElement(from.leaves[0], {j}, fk);
+      storeElement(castScalar(x, fk, k), to, {B.create<arith::AddIOp>(CurLoc, at, j)}, k);
+    });
+  };
+  auto fresh = [&](Value n) {
+    Value cap = B.create<arith::MaxSIOp>(CurLoc, n, constIndex(1));
+    return MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+  };
+  if (b.op == ast::BinOpKind::Add) {
+    // Each side's items, converted; `[]` (kind unknown) has none.
+    Value ln = l.type.isKnownList() ? items(l) : constIndex(0);
+    Value rn = r.type.isKnownList() ? items(r) : constIndex(0);
+    Value total = B.create<arith::AddIOp>(CurLoc, ln, rn);
+    Value data = fresh(total);
+    if (l.type.isKnownList())
+      copyInto(l, data, constIndex(0));
+    if (r.type.isKnownList())
+      copyInto(r, data, ln);
+    return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), total));
+  }
+  // Repetition: n <= 0 gives an empty list, as in Python.
+  const CGValue &list = l.type.isList() ? l : r;
+  const CGValue &count = l.type.isList() ? r : l;
+  Value times = castScalar(count.single(), count.type.scalarKind(), ScalarKind::I64);
+  times = toIndex(B.create<arith::MaxSIOp>(CurLoc, times, constInt(0, ScalarKind::I64)),
+                  ScalarKind::I64);
+  Value n = list.type.isKnownList() ? items(list) : constIndex(0);
+  Value total = B.create<arith::MulIOp>(CurLoc, n, times);
+  Value data = fresh(total);
+  if (list.type.isKnownList())
+    indexLoop(constIndex(0), times, [&](Value rep) {
+      copyInto(list, data, B.create<arith::MulIOp>(CurLoc, rep, n));
+    });
+  return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), total));
+}
+
+void FunctionGen::listAugAssign(const ast::AugAssign &a) {
+  const std::string &name = llvm::cast<ast::Name>(*a.target).id;
+  CGValue val = expr(*a.value); // the array of the items for +=
+  ScalarKind k = F.vars.at(name).scalarKind();
+  CGValue cur = convert(readVar(name), Type::list(k));
+  if (a.op == ast::BinOpKind::Add) {
+    auto [d, l] = extendList(cur.leaves[0], cur.leaves[1], val, k);
+    writeVar(name, makeList(k, d, l));
+    return;
+  }
+  // xs *= n: the items repeated in the same storage, grown once.
+  Value times = castScalar(val.single(), val.type.scalarKind(), ScalarKind::I64);
+  times = toIndex(B.create<arith::MaxSIOp>(CurLoc, times, constInt(0, ScalarKind::I64)),
+                  ScalarKind::I64);
+  Value n = toIndex(cur.leaves[1], ScalarKind::I64);
+  Value total = B.create<arith::MulIOp>(CurLoc, n, times);
+  Value data = listReserve(cur.leaves[0], cur.leaves[1], total, k);
+  indexLoop(constIndex(1), times, [&](Value rep) {
+    moveItems(data, constIndex(0), data, B.create<arith::MulIOp>(CurLoc, rep, n), n, k);
+  });
+  writeVar(name, makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), total)));
+}
+
 CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
   // The arguments first: they may change the list (xs.insert(0, xs.pop())).
   std::vector<CGValue> args;
@@ -4561,7 +4653,7 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
   const std::string &name = llvm::cast<ast::Name>(info.receiver)->id;
   Value data = list.leaves[0], len = list.leaves[1];
   Value n = toIndex(len, ScalarKind::I64);
-  Value one = constIndex(1), zero = constIndex(0);
+  Value one = constIndex(1);
   auto i64 = [&](Value idx) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx); };
   // The list's kind may be wider than the receiver's value (Sema widened
   // the variable for what this call adds).
@@ -4583,17 +4675,9 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     return none;
   }
   case Builtin::ListExtend: {
-    const CGValue &items = args[0]; // the array of the items (Sema's listViews)
-    ScalarKind ik = items.type.scalarKind();
-    Value src = items.single();
-    Value m = B.create<memref::DimOp>(CurLoc, src, 0);
-    Value need = B.create<arith::AddIOp>(CurLoc, n, m);
-    data = listReserve(data, len, need, k);
-    indexLoop(zero, m, [&](Value j) {
-      Value x = loadElement(src, {j}, ik);
-      storeElement(castScalar(x, ik, k), data, {B.create<arith::AddIOp>(CurLoc, n, j)}, k);
-    });
-    writeVar(name, makeList(k, data, i64(need)));
+    // args[0] is the array of the items (Sema's listViews).
+    auto [d, l] = extendList(data, len, args[0], k);
+    writeVar(name, makeList(k, d, l));
     return none;
   }
   case Builtin::ListInsert: {
@@ -4814,6 +4898,8 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::BinOp:
   case ast::Expr::Kind::UnaryOp:
   case ast::Expr::Kind::Compare:
+    if (t.isList() || F.listViews.count(&e)) // (a viewed list has the array type)
+      return listBinop(static_cast<const ast::BinOp &>(e));
     if (t.isArray()) {
       // The whole elementwise tree below becomes one loop nest.
       r.leaves.push_back(materialize(lazy(e)));
@@ -5889,7 +5975,7 @@ CGValue FunctionGen::subscript(const ast::Subscript &s) {
 /// operands): arithmetic, comparisons and math on arrays, np.where,
 /// minimum/maximum, astype.
 bool FunctionGen::isElementwise(const ast::Expr &e) {
-  if (!F.typeOf(e).isArray())
+  if (!F.typeOf(e).isArray() || F.listViews.count(&e)) // (xs + ys is a list)
     return false;
   if (isa<ast::BinOp>(&e) || isa<ast::UnaryOp>(&e) || isa<ast::Compare>(&e))
     return true;

@@ -553,6 +553,13 @@ private:
             "write a list comprehension, [... for ...], to keep the items");
   }
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  std::optional<Type> listBinop(const ast::BinOp &b, Type &l, Type &r);
+  /// `xs += ys` (extends) and `xs *= n` (repeats) for the list `xs`.
+  void listAugAssign(const ast::AugAssign &a, const ast::Name &n, const Type &cur,
+                     const Type &val);
+  /// Whether list `name` may change size at `r` (not while a loop iterates
+  /// over it, nor in a parallel loop unless made in its body); reports why not.
+  bool listMayChangeSize(const std::string &name, SourceRange r);
   /// A list used where an array is expected (TypedFunction::listViews):
   /// records `e` as that array and returns its type; other types unchanged.
   Type viewList(const ast::Expr &e, const Type &t, bool copy = false) {
@@ -1711,7 +1718,7 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       auto *c = dyn_cast<ast::Call>(a.value.get());
       auto *m = c ? dyn_cast<ast::Attribute>(c->func.get()) : nullptr;
       bool fresh = isa<ast::List>(a.value.get()) || isa<ast::ListComp>(a.value.get()) ||
-                   (m && m->attr == "copy");
+                   isa<ast::BinOp>(a.value.get()) || (m && m->attr == "copy");
       if (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get())) {
         error(a.value->range(),
               fmt::format("a list can be held by one variable only; this would share '{}'",
@@ -1732,6 +1739,10 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
     Type val = expr(*a.value);
     if (!cur.isValid() || !val.isValid())
       return;
+    if (auto *n = dyn_cast<ast::Name>(a.target.get()); n && cur.isList()) {
+      listAugAssign(a, *n, cur, val);
+      return;
+    }
     if (cur.isArray() && (val.isArray() || val.isScalar())) {
       // In place, as NumPy does: the result must cast back to the array's
       // dtype under NumPy's "same_kind" rule.
@@ -4358,6 +4369,8 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
   Type l = expr(*b.lhs), r = expr(*b.rhs);
   if (!l.isValid() || !r.isValid())
     return {};
+  if (auto t = listBinop(b, l, r))
+    return *t;
   if ((l.isArray() || r.isArray()) && (l.isArray() || l.isScalar()) &&
       (r.isArray() || r.isScalar())) {
     // Elementwise, with NumPy broadcasting and NEP 50 promotion.
@@ -4375,10 +4388,7 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
     error(b.opRange,
           fmt::format("unsupported operand types for {}: '{}' and '{}'", spelling(b.op),
                       l.describe(), r.describe()),
-          l.isList() || r.isList()
-              ? "lists do no arithmetic (+ and * join and repeat lists in Python): use "
-                "xs.extend(ys), or np.array(xs) for elementwise arithmetic"
-          : l.isArray() || r.isArray()
+          l.isArray() || r.isArray()
               ? "whole-array arithmetic is not supported yet; write a loop over the elements"
               : "");
     return {};
@@ -4652,6 +4662,83 @@ Type FunctionChecker::listDisplay(const ast::List &l) {
   return kind ? Type::list(*kind) : Type::emptyList();
 }
 
+bool FunctionChecker::listMayChangeSize(const std::string &name, SourceRange r) {
+  if (std::count(IteratedLists.begin(), IteratedLists.end(), name)) {
+    error(r, fmt::format("'{}' changes size while a loop iterates over it", name),
+          "iterate over a copy (for x in xs.copy()), or collect the changes in another list");
+    return false;
+  }
+  if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(name)) {
+    error(r,
+          fmt::format("list '{}' is made outside this parallel loop and cannot change size "
+                      "in it: the threads would race",
+                      name),
+          "write each iteration's result into an array indexed by the loop variable, or "
+          "make the list inside the loop body");
+    return false;
+  }
+  return true;
+}
+
+/// `xs + ys` joins two lists and `xs * n` (or `n * xs`) repeats one, into a
+/// new list; a list with an array is the array of its items (NumPy's
+/// elementwise arithmetic, as `[1, 2] + a` is in Python). Null when neither
+/// operand is a list.
+std::optional<Type> FunctionChecker::listBinop(const ast::BinOp &b, Type &l, Type &r) {
+  if (!l.isList() && !r.isList())
+    return std::nullopt;
+  if (l.isArray() || r.isArray()) {
+    l = viewList(*b.lhs, l);
+    r = viewList(*b.rhs, r);
+    return std::nullopt;
+  }
+  auto count = [](const Type &t) {
+    return t.isScalar() && (isInteger(t.scalarKind()) || isBool(t.scalarKind()));
+  };
+  if (b.op == ast::BinOpKind::Add && l.isList() && r.isList()) {
+    if (!l.isKnownList())
+      return r;
+    if (!r.isKnownList())
+      return l;
+    return Type::list(promote(l.scalarKind(), r.scalarKind()));
+  }
+  if (b.op == ast::BinOpKind::Mul && ((l.isList() && count(r)) || (count(l) && r.isList())))
+    return l.isList() ? l : r;
+  error(b.opRange,
+        fmt::format("unsupported operand types for {}: '{}' and '{}'", spelling(b.op),
+                    l.describe(), r.describe()),
+        "lists join with + and repeat with * (an integer); np.array(xs) does elementwise "
+        "arithmetic");
+  return Type();
+}
+
+void FunctionChecker::listAugAssign(const ast::AugAssign &a, const ast::Name &n,
+                                    const Type &cur, const Type &val) {
+  if (!listMayChangeSize(n.id, a.range()))
+    return;
+  std::optional<ScalarKind> added;
+  if (a.op == ast::BinOpKind::Add && (val.isList() || (val.isArray() && val.rank() == 1))) {
+    // As xs.extend(ys): the items of a list or a 1-d array (xs += xs too).
+    if (!val.isList() || val.isKnownList())
+      added = val.scalarKind();
+    auto *self = dyn_cast<ast::Name>(a.value.get());
+    viewList(*a.value, val, self && self->id == n.id);
+  } else if (a.op != ast::BinOpKind::Mul || !val.isScalar() ||
+             !(isInteger(val.scalarKind()) || isBool(val.scalarKind()))) {
+    error(a.opRange,
+          fmt::format("unsupported operand types for {}=: '{}' and '{}'", spelling(a.op),
+                      cur.describe(), val.describe()),
+          "a list extends with += (a list or a 1-d array) and repeats with *= (an integer)");
+    return;
+  }
+  if (added) {
+    Type t = cur.isKnownList() ? Type::list(promote(cur.scalarKind(), *added))
+                               : Type::list(*added);
+    if (t != cur)
+      assignName(n.id, n.range(), t);
+  }
+}
+
 /// Methods of a list variable: `append(x)`, `extend(xs)`, `insert(i, x)`,
 /// `pop()`, `pop(i)`, `clear()`, and `copy()` of any list.
 Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
@@ -4712,21 +4799,8 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
                                         a.attr));
     return {};
   }
-  if (std::count(IteratedLists.begin(), IteratedLists.end(), n->id)) {
-    error(c.range(),
-          fmt::format("'{}' changes size while a loop iterates over it", n->id),
-          "iterate over a copy (for x in xs.copy()), or collect the changes in another list");
+  if (!listMayChangeSize(n->id, c.range()))
     return {};
-  }
-  if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(n->id)) {
-    error(c.range(),
-          fmt::format("list '{}' is made outside this parallel loop and cannot change size "
-                      "in it: the threads would race",
-                      n->id),
-          "write each iteration's result into an array indexed by the loop variable, or "
-          "make the list inside the loop body");
-    return {};
-  }
   Type result = Type::none();
   ScalarKind elem = recv.scalarKind();
   std::optional<ScalarKind> added;
