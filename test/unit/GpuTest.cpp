@@ -1700,4 +1700,77 @@ def twice(x):
       << e;
 }
 
+//===----------------------------------------------------------------------===//
+// Generator expressions in reductions (no list: GPU code may use them)
+//===----------------------------------------------------------------------===//
+
+const char *GeneratorSource = R"stn(
+import numpy as np
+from numba import cuda, jit, prange
+
+@cuda.jit
+def matmul_gen(A, B, C):
+    i, j = cuda.grid(2)
+    if i < C.shape[0] and j < C.shape[1]:
+        C[i, j] = sum(A[i, k] * B[k, j] for k in range(A.shape[1]))
+
+@cuda.jit
+def row_stats(A, big, pos):
+    i = cuda.grid(1)
+    if i < A.shape[0]:
+        big[i] = max(abs(v) for v in A[i] if v != 0)
+        pos[i] = any(v > 0 for v in A[i]) and all(v > -50 for v in A[i])
+
+@jit(target="cuda")
+def row_squares(A, out):
+    for i in prange(A.shape[0]):
+        out[i] = sum(v * v for v in A[i] if v % 2 == 0)
+)stn";
+
+TEST_F(GpuDevice, GeneratorReductionsInGpuCode) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(GeneratorSource, "gen.stn");
+  const int64_t n = 37, m = 23, p = 29;
+  HostArray<int64_t> a = randomArray<int64_t>(Rng, {n, m}, -100, 100);
+  HostArray<int64_t> b = randomArray<int64_t>(Rng, {m, p}, -100, 100);
+  for (int64_t j = 0; j < m; ++j)
+    a.Data[j] = j + 1; // row 0 has no zero, no negative
+  HostArray<int64_t> c({n, p}, -1);
+  mod.kernel("matmul_gen").launch(stn::Dim3(3, 2), stn::Dim3(16, 16), a.view(), b.view(), c.view());
+  std::vector<int64_t> cref(n * p, 0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < p; ++j)
+      for (int64_t k = 0; k < m; ++k)
+        cref[i * p + j] += a.Data[i * m + k] * b.Data[k * p + j];
+  EXPECT_EQ(c.elements(), cref) << seedNote();
+
+  HostArray<int64_t> big({n}, -1);
+  HostArray<uint8_t> pos({n}, 2);
+  mod.kernel("row_stats")
+      .launch(stn::Dim3(2), stn::Dim3(32), a.view(),
+              big.view(), stn::ArrayView(pos.Data.data(), stn::DType::Bool, {n}, {1}));
+  HostArray<int64_t> sq({n}, -1);
+  mod.kernel("row_squares")(a.view(), sq.view());
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t mx = 0, s = 0;
+    bool any = false, all = true, some = false;
+    for (int64_t k = 0; k < m; ++k) {
+      int64_t v = a.Data[i * m + k];
+      if (v != 0) {
+        mx = std::max(mx, std::abs(v));
+        some = true;
+      }
+      any |= v > 0;
+      all &= v > -50;
+      if (v % 2 == 0)
+        s += v * v;
+    }
+    if (some) { // a row of zeros raises ValueError instead
+      EXPECT_EQ(big.Data[i], mx) << i << ", " << seedNote();
+    }
+    EXPECT_EQ(pos.Data[i], uint8_t(any && all)) << i << ", " << seedNote();
+    EXPECT_EQ(sq.Data[i], s) << i << ", " << seedNote();
+  }
+}
+
 } // namespace

@@ -673,6 +673,9 @@ private:
   std::vector<std::string> IteratedLists;
   /// The value of the return statement being checked.
   const ast::Expr *Returned = nullptr;
+  /// The comprehension a reduction is about to take as its sole argument
+  /// (sum(x for x in a)): it makes no list.
+  const ast::ListComp *Reduced = nullptr;
 
   void analyzeParallelLoop(const ast::For &f, ForInfo &info);
 };
@@ -4284,6 +4287,14 @@ Type FunctionChecker::call(const ast::Call &c) {
         dtypeAt = 1;
       else if (*b == Builtin::Full)
         dtypeAt = 2;
+      // sum(x * x for x in a): MLIRGen reduces the items as they are made
+      // (no list), which GPU code can do too.
+      bool fusedReduction = *b == Builtin::Sum || *b == Builtin::Prod ||
+                            *b == Builtin::ReduceMin || *b == Builtin::ReduceMax ||
+                            *b == Builtin::Min || *b == Builtin::Max || // max(items)
+                            *b == Builtin::Any || *b == Builtin::All;
+      if (fusedReduction && c.args.size() == 1 && c.keywords.empty())
+        Reduced = dyn_cast<ast::ListComp>(c.args[0].get());
     }
   }
   for (size_t i = 0; i < c.args.size(); ++i) {
@@ -4597,7 +4608,10 @@ bool FunctionChecker::listOnGpu(SourceRange r) {
 /// renamed it); the conditions are truth values; the items have the
 /// element's kind. Its `for` clauses are TypedFunction::comprehensions.
 Type FunctionChecker::listComp(const ast::ListComp &l) {
-  listOnGpu(l.range());
+  bool reduced = &l == Reduced;
+  Reduced = nullptr;
+  if (!reduced && listOnGpu(l.range()))
+    return {};
   size_t iterated = IteratedLists.size();
   auto done = [&](Type t) {
     IteratedLists.resize(iterated);
