@@ -222,7 +222,9 @@ private:
       reductions.insert(red.var);
     for (const std::string &n : named) {
       auto v = F.vars.find(n);
-      if (v == F.vars.end() || targets.count(n) || reductions.count(n))
+      // A comprehension's target is bound where it is read, in the region.
+      if (v == F.vars.end() || targets.count(n) || reductions.count(n) ||
+          ast::isComprehensionTarget(n))
         continue;
       if (assignedInside.count(n) && !v->second.isScalar())
         continue;

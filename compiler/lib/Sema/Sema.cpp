@@ -5096,7 +5096,7 @@ private:
                                 n.id));
         return;
       }
-      if (l.find('@') == std::string::npos)
+      if (!ast::isComprehensionTarget(l))
         candidates.push_back(l);
     }
     for (auto &[k, v] : P.constants())

@@ -301,6 +301,11 @@ inline std::string_view sourceName(std::string_view id) {
   return id.substr(0, id.find('@'));
 }
 
+/// Whether `id` is a comprehension's target (`x@3`), bound only inside it.
+inline bool isComprehensionTarget(std::string_view id) {
+  return id.find('@') != std::string_view::npos;
+}
+
 /// Calls `fn` on each direct sub-expression of `e` in source order (a
 /// call's function, arguments, then keyword values; absent slice bounds are
 /// skipped), for walks that treat every child alike.
