@@ -20,7 +20,9 @@
 //     the kernel's location;
 //   - `xs + ys` (kinds promoted, `[]` on either side), `n * xs` and
 //     `xs * n` (n <= 0: empty), `xs += ys` (a list, an array, itself) and
-//     `xs *= n`; a list plus an array is NumPy's elementwise sum.
+//     `xs *= n`; a list plus an array is NumPy's elementwise sum;
+//   - list() of nothing, of an array (a copy), a range and a generator;
+//     sorted() of an array, a list and a generator, reverse= or not.
 //
 //===----------------------------------------------------------------------===//
 
@@ -188,6 +190,16 @@ def joined(a, n):
     ws = [3] * n + [] * 5
     zs.append(9)
     return xs, ys, zs, ws
+
+@njit
+def made_by_list(a, n, rev):
+    xs = list(a)
+    ys = list(range(n, 0, -2))
+    zs = list(x * 2 for x in a if x > 0)
+    e = list()
+    e.append(n)
+    xs.append(100.0)
+    return xs, ys, zs, e, sorted(a), sorted(list(a), reverse=rev), sorted(x % 3 for x in ys)
 
 @njit
 def aug_ops(a, n):
@@ -416,6 +428,35 @@ TEST_F(Lists, JoinRepeatAndAugmentedAssignment) {
     EXPECT_EQ(valuesOf<double>(r[1], {int64_t(ys.size())}), ys) << n;
     EXPECT_EQ(valuesOf<double>(r[2], {4}), (std::vector<double>{4, -1.5, 8, -3})) << n;
   }
+}
+
+TEST_F(Lists, ListAndSortedMakeNewLists) {
+  std::vector<double> a = {2.5, -1, 7, 0, -3};
+  for (bool rev : {false, true})
+    for (int64_t n : {0, 1, 6, 7}) {
+      auto r = Mod.kernel("made_by_list")(stn::ArrayView::of(a.data(), {5}), n, rev);
+      std::vector<double> xs = a;
+      xs.push_back(100);
+      EXPECT_EQ(valuesOf<double>(r[0], {6}), xs);
+      EXPECT_EQ(a[4], -3); // list(a) copied: the array is unchanged
+      std::vector<int64_t> ys;
+      for (int64_t i = n; i > 0; i -= 2)
+        ys.push_back(i);
+      EXPECT_EQ(valuesOf<int64_t>(r[1], {int64_t(ys.size())}), ys) << n;
+      EXPECT_EQ(valuesOf<double>(r[2], {2}), (std::vector<double>{5, 14}));
+      EXPECT_EQ(valuesOf<int64_t>(r[3], {1}), std::vector<int64_t>{n});
+      std::vector<double> up = {-3, -1, 0, 2.5, 7};
+      EXPECT_EQ(valuesOf<double>(r[4], {5}), up);
+      std::vector<double> down = up;
+      if (rev)
+        std::reverse(down.begin(), down.end());
+      EXPECT_EQ(valuesOf<double>(r[5], {5}), down) << rev;
+      std::vector<int64_t> mods;
+      for (int64_t y : ys)
+        mods.push_back(y % 3);
+      std::sort(mods.begin(), mods.end());
+      EXPECT_EQ(valuesOf<int64_t>(r[6], {int64_t(mods.size())}), mods) << n;
+    }
 }
 
 } // namespace

@@ -633,6 +633,8 @@ private:
   CGValue makeList(ScalarKind k, Value data, Value len);
   CGValue listDisplay(const ast::List &l, ScalarKind k);
   CGValue listComp(const ast::ListComp &l);
+  CGValue listOf(const ast::Call &c);
+  CGValue sortedList(const ast::Call &c, const CallInfo &info);
   /// The loops of comprehension `l` carrying a state of `types`, which
   /// `init` makes from the first clause's item count (int64): `sink` gets
   /// the state and each element, and gives the next state.
@@ -4404,6 +4406,50 @@ CGValue FunctionGen::listDisplay(const ast::List &l, ScalarKind k) {
   return makeList(k, data, constInt(static_cast<int64_t>(l.elts.size()), ScalarKind::I64));
 }
 
+/// list(iterable): storage as large as the items, each stored in turn.
+CGValue FunctionGen::listOf(const ast::Call &c) {
+  ScalarKind k = F.typeOf(c).scalarKind();
+  auto src = F.listSources.find(&c);
+  if (src == F.listSources.end()) {
+    if (!c.args.empty()) // list(a comprehension): its list
+      return expr(*c.args[0]);
+    Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{constIndex(1)});
+    return makeList(k, data, constInt(0, ScalarKind::I64));
+  }
+  IterItems items = iterItems(src->second);
+  Value n = toIndex(items.length, ScalarKind::I64);
+  Value cap = B.create<arith::MaxSIOp>(CurLoc, n, constIndex(1));
+  Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+  indexLoop(constIndex(0), n, [&](Value j) {
+    CGValue x = items.item(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), j));
+    storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {j}, k);
+  });
+  return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n));
+}
+
+/// sorted(iterable, reverse=r): list(iterable) sorted in place (as
+/// np.sort sorts), then reversed where r holds.
+CGValue FunctionGen::sortedList(const ast::Call &c, const CallInfo &info) {
+  CGValue list = listOf(c);
+  ScalarKind k = list.type.scalarKind();
+  Value items = listItems(list, /*copy=*/false);
+  sortLanes(items, k, 0);
+  if (!info.operands.empty()) {
+    Value reverse = truth(expr(*info.operands[0]));
+    Value n = toIndex(list.leaves[1], ScalarKind::I64);
+    ifThen(reverse, [&] {
+      Value last = B.create<arith::SubIOp>(CurLoc, n, constIndex(1));
+      indexLoop(constIndex(0), B.create<arith::DivUIOp>(CurLoc, n, constIndex(2)), [&](Value i) {
+        Value j = B.create<arith::SubIOp>(CurLoc, last, i);
+        Value x = loadElement(items, {i}, k), y = loadElement(items, {j}, k);
+        storeElement(y, items, {i}, k);
+        storeElement(x, items, {j}, k);
+      });
+    });
+  }
+  return list;
+}
+
 void FunctionGen::bindTarget(const ast::Expr &target, const CGValue &v) {
   if (auto *n = dyn_cast<ast::Name>(&target)) {
     writeVar(n->id, v);
@@ -5395,6 +5441,10 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
 }
 
 CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
+  if (info.builtin == Builtin::ListOf)
+    return listOf(c);
+  if (info.builtin == Builtin::Sorted)
+    return sortedList(c, info);
   if (isListBuiltin(info.builtin))
     return listMethod(c, info);
   if (info.builtin >= Builtin::RandomRandom)

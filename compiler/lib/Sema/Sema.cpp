@@ -85,7 +85,7 @@ const char *builtinName(Builtin b) {
       "eye", "identity", "trace", "flip", "fliplr", "flipud",
       "reshape", "ravel", "flatten", "transpose",
       "random", "uniform", "randint", "normal", "exponential", "seed",
-      "append", "extend", "insert", "pop", "clear", "copy"};
+      "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
 }
 
@@ -234,6 +234,7 @@ const BuiltinEntry PyBuiltins[] = {
     {"bool", Builtin::Bool},   {"complex", Builtin::Complex}, {"range", Builtin::Range},
     {"prange", Builtin::Range}, {"pow", Builtin::Pow}, {"round", Builtin::Round},
     {"enumerate", Builtin::Enumerate}, {"zip", Builtin::Zip}, {"reversed", Builtin::Reversed},
+    {"list", Builtin::ListOf}, {"sorted", Builtin::Sorted},
 };
 
 std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end,
@@ -539,6 +540,7 @@ private:
   Type membership(const ast::Compare &c, const Type &x, const Type &seq);
   Type listDisplay(const ast::List &l);
   Type listComp(const ast::ListComp &l);
+  Type listOf(const ast::Call &c, Builtin b);
   /// Pushes the list variables `src` iterates over onto IteratedLists.
   void pushIteratedLists(const IterSource &src);
   /// The GPU error of a list made at `r` in GPU code; false if none.
@@ -1720,8 +1722,12 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       // (Python's aliasing, which stn's lists do not have).
       auto *c = dyn_cast<ast::Call>(a.value.get());
       auto *m = c ? dyn_cast<ast::Attribute>(c->func.get()) : nullptr;
+      bool vn = false, vm = false;
+      std::optional<ScalarKind> cast;
+      auto maker = c ? resolveBuiltin(*c->func, vn, vm, cast) : std::nullopt;
+      bool made = maker == Builtin::ListOf || maker == Builtin::Sorted; // list(...), sorted(...)
       bool fresh = isa<ast::List>(a.value.get()) || isa<ast::ListComp>(a.value.get()) ||
-                   isa<ast::BinOp>(a.value.get()) || (m && m->attr == "copy");
+                   isa<ast::BinOp>(a.value.get()) || made || (m && m->attr == "copy");
       if (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get())) {
         error(a.value->range(),
               fmt::format("a list can be held by one variable only; this would share '{}'",
@@ -4281,7 +4287,10 @@ Type FunctionChecker::call(const ast::Call &c) {
   {
     bool vn = false, vm = false;
     std::optional<ScalarKind> cast;
-    if (auto b = resolveBuiltin(*c.func, vn, vm, cast)) {
+    auto b = resolveBuiltin(*c.func, vn, vm, cast);
+    if (b && (*b == Builtin::ListOf || *b == Builtin::Sorted)) // iterables, as a loop's
+      return listOf(c, *b);
+    if (b) {
       if (*b == Builtin::Empty || *b == Builtin::Zeros || *b == Builtin::Ones ||
           *b == Builtin::ArrayOf || *b == Builtin::Asarray)
         dtypeAt = 1;
@@ -4649,6 +4658,67 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
     return done({});
   }
   return done(Type::list(t.scalarKind()));
+}
+
+/// `list()`, and `list(iterable)`: a new list of the items a for loop over
+/// `iterable` gets (TypedFunction::listSources); `list(a comprehension)` is
+/// that comprehension's list. `sorted(iterable, reverse=False)`: that list,
+/// sorted (the operand is `reverse`, or none).
+Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
+  if (listOnGpu(c.range()))
+    return {};
+  const char *fn = builtinName(b);
+  CallInfo info;
+  info.kind = CallInfo::Kind::Builtin;
+  info.builtin = b;
+  for (auto &kw : c.keywords) {
+    if (b != Builtin::Sorted || kw.name != "reverse" || !info.operands.empty()) {
+      error(kw.nameRange, fmt::format("{}() does not take the keyword argument '{}'", fn,
+                                      kw.name),
+            b == Builtin::Sorted ? "sorted() takes reverse=; sort by a key with np.argsort"
+                                 : "");
+      return {};
+    }
+    Type r = expr(*kw.value);
+    if (!r.isValid())
+      return {};
+    if (!r.isScalar() || isComplex(r.scalarKind())) {
+      error(kw.value->range(),
+            fmt::format("reverse= must be a bool or an integer, not '{}'", r.describe()));
+      return {};
+    }
+    info.operands.push_back(kw.value.get());
+  }
+  size_t least = b == Builtin::Sorted ? 1 : 0;
+  if (c.args.size() < least || c.args.size() > 1) {
+    error(c.range(), b == Builtin::Sorted
+                         ? fmt::format("sorted() takes 1 argument ({} given)", c.args.size())
+                         : fmt::format("list() takes at most 1 argument ({} given)",
+                                       c.args.size()));
+    return {};
+  }
+  if (Final)
+    F.calls[&c] = info;
+  if (c.args.empty())
+    return Type::emptyList();
+  const ast::Expr &arg = *c.args[0];
+  if (auto *lc = dyn_cast<ast::ListComp>(&arg))
+    return expr(*lc);
+  IterSource src;
+  Type item = iterItems(arg, src);
+  if (!item.isValid())
+    return {};
+  if (!item.isScalar()) {
+    error(arg.range(), fmt::format("a list holds numbers; the items of this are '{}'",
+                                   item.describe()),
+          item.isArray() ? "a list of rows is not supported: np.array(a) or a.copy() copies "
+                           "an array"
+                         : "");
+    return {};
+  }
+  if (Final)
+    F.listSources[&c] = src;
+  return Type::list(item.scalarKind());
 }
 
 Type FunctionChecker::listDisplay(const ast::List &l) {

@@ -68,6 +68,8 @@ enum class Builtin : uint8_t {
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
   ListAppend, ListExtend, ListInsert, ListPop, ListClear, ListCopy,
+  // list(iterable) and sorted(iterable, reverse=...): a new list
+  ListOf, Sorted,
 };
 inline bool isListBuiltin(Builtin b) { return b >= Builtin::ListAppend; }
 const char *builtinName(Builtin b);
@@ -326,6 +328,9 @@ struct TypedFunction {
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
   /// What each `for` clause of a list comprehension iterates over.
   std::unordered_map<const ast::Comprehension *, IterSource> comprehensions;
+  /// What `list(iterable)` calls take their items from (not for
+  /// list(a comprehension), which is that comprehension's list).
+  std::unordered_map<const ast::Expr *, IterSource> listSources;
   /// Lists used where an array is expected (a subscript's base, an
   /// iterable, a NumPy function's operand, a returned value): seen as a 1-d
   /// C-contiguous array of their items, which is their type in `types`.
