@@ -4652,9 +4652,10 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
     return done({});
   if (!t.isScalar()) {
     error(l.elt->range(), fmt::format("a list holds numbers; this element is '{}'", t.describe()),
-          t.isArray() ? "a list of rows is not supported: make the array with np.empty and "
-                        "fill its rows in a loop"
-                      : "use a tuple for values of different kinds");
+          t.isArray()   ? "a list of rows is not supported: make the array with np.empty and "
+                          "fill its rows in a loop"
+          : t.isTuple() ? "lists of tuples are not supported: keep one list per field"
+                        : "");
     return done({});
   }
   return done(Type::list(t.scalarKind()));
@@ -4734,9 +4735,10 @@ Type FunctionChecker::listDisplay(const ast::List &l) {
     if (!t.isScalar()) {
       error(el->range(),
             fmt::format("a list holds numbers; this element is '{}'", t.describe()),
-            t.isArray() ? "np.array([...]) of arrays is np.stack; a list of rows is not "
-                          "supported"
-                        : "use a tuple for values of different kinds");
+            t.isArray()   ? "np.array([...]) of arrays is np.stack; a list of rows is not "
+                            "supported"
+            : t.isTuple() ? "lists of tuples are not supported: keep one list per field"
+                          : "");
       return {};
     }
     kind = kind ? promote(*kind, t.scalarKind()) : t.scalarKind();
