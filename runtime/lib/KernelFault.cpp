@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <csetjmp>
 #include <cstring>
 #include <memory>
@@ -35,6 +36,18 @@ template <typename T> std::string floatText(T x) {
   if (s.find_first_not_of("-0123456789") == std::string::npos)
     s += ".0";
   return s;
+}
+
+/// Python's repr() of a complex number: `2j` where the real part is +0,
+/// else `(1.5-2j)`; the parts without a trailing ".0". `gpuFloats`: the
+/// parts as printf's %f (what GPU code prints).
+template <typename T> std::string complexText(T re, T im, bool gpuFloats) {
+  if (gpuFloats)
+    return fmt::format("({:f}{:+f}j)", re, im);
+  auto part = [](T x) { return fmt::format("{}", x); }; // shortest: 2, 2.5, inf, nan
+  if (re == 0 && !std::signbit(re))
+    return fmt::format("{}j", part(im));
+  return fmt::format("({}{}{}j)", part(re), std::signbit(im) ? '-' : '+', part(std::fabs(im)));
 }
 
 } // namespace
@@ -66,6 +79,16 @@ std::string fillMessage(const std::string &text, const std::vector<int64_t> &val
     case 'f':
       out += gpuFloats ? fmt::format("{:f}", d) : floatText(static_cast<float>(d));
       break;
+    case 'z':
+    case 'y': { // two values: the real part (d), then the imaginary part
+      int64_t w = next < values.size() ? values[next] : 0;
+      ++next;
+      double im;
+      std::memcpy(&im, &w, sizeof im);
+      out += how == 'z' ? complexText(d, im, gpuFloats)
+                        : complexText(static_cast<float>(d), static_cast<float>(im), gpuFloats);
+      break;
+    }
     default:
       out += fmt::format("{}", v);
       break;

@@ -173,6 +173,14 @@ public:
         format += "%f";
         args.push_back(b.create<arith::BitcastOp>(l, b.getF64Type(), v));
         break;
+      case 'z':
+      case 'y': { // (re+imj), as printf's %f
+        Value im = next < n ? values[next++] : c64(0);
+        format += "(%f%+fj)";
+        args.push_back(b.create<arith::BitcastOp>(l, b.getF64Type(), v));
+        args.push_back(b.create<arith::BitcastOp>(l, b.getF64Type(), im));
+        break;
+      }
       case 'u':
         format += "%llu";
         args.push_back(v);

@@ -4259,6 +4259,15 @@ SmallVector<Value> FunctionGen::messageValues(const std::vector<const ast::Expr 
     CGValue v = expr(*e);
     Value x = v.single();
     ScalarKind k = v.type.scalarKind();
+    if (isComplex(k)) { // the real part, then the imaginary part
+      for (Value part : {Value(B.create<complex::ReOp>(CurLoc, x)),
+                         Value(B.create<complex::ImOp>(CurLoc, x))}) {
+        if (!part.getType().isF64())
+          part = B.create<arith::ExtFOp>(CurLoc, B.getF64Type(), part);
+        values.push_back(B.create<arith::BitcastOp>(CurLoc, i64, part));
+      }
+      continue;
+    }
     if (isFloat(k)) {
       if (!x.getType().isF64())
         x = B.create<arith::ExtFOp>(CurLoc, B.getF64Type(), x);

@@ -824,11 +824,13 @@ static std::string pythonRepr(const std::string &text) {
 
 /// How a value of kind `k` is shown in a message (KernelFaults.h, Raise).
 static char messageLetter(ScalarKind k) {
-  return k == ScalarKind::Bool ? 'b'
-         : k == ScalarKind::F64 ? 'd'
-         : isFloat(k)           ? 'f'
-         : isUnsignedInt(k)     ? 'u'
-                                : 'i';
+  return k == ScalarKind::Bool   ? 'b'
+         : k == ScalarKind::F64  ? 'd'
+         : isFloat(k)            ? 'f'
+         : k == ScalarKind::C128 ? 'z'
+         : isComplex(k)          ? 'y'
+         : isUnsignedInt(k)      ? 'u'
+                                 : 'i';
 }
 
 /// One argument of a message (a raise's or a print's): a string literal as
@@ -849,13 +851,16 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
     return std::nullopt;
   if (showNone && t.isNone())
     return "None";
-  if (!t.isScalar() || isComplex(t.scalarKind())) {
+  if (!t.isScalar()) {
     error(a.range(),
           fmt::format("{} can show strings, numbers and bools, not '{}'", what, t.describe()),
-          "show its parts, for example z.real and z.imag, or an element a[i]");
+          t.isArray() || t.isList() ? "show its elements, a[i], or values computed from it "
+                                      "(a.sum(), len(xs))"
+                                    : "show its parts, t[0], t[1], ...");
     return std::nullopt;
   }
   r.values.push_back(&a);
+  r.slots += isComplex(t.scalarKind()) ? 2 : 1;
   return std::string{kRaisedValue, messageLetter(t.scalarKind())};
 }
 
@@ -870,7 +875,7 @@ void FunctionChecker::checkRaise(const ast::Stmt &s, const std::string &cls,
   for (const ast::Expr *a : args)
     if (auto part = messagePart(*a, tuple, /*showNone=*/false, "an error message", r))
       parts.push_back(std::move(*part));
-  if (r.values.size() > static_cast<size_t>(kMaxFaultValues))
+  if (r.slots > static_cast<size_t>(kMaxFaultValues))
     error(args[0]->range(),
           fmt::format("an error message can show at most {} values computed at run time",
                       kMaxFaultValues));
@@ -919,7 +924,7 @@ Type FunctionChecker::printCall(const ast::Call &c) {
     else
       ok = false;
   }
-  if (r.values.size() > static_cast<size_t>(kMaxFaultValues)) {
+  if (r.slots > static_cast<size_t>(kMaxFaultValues)) {
     error(c.range(), fmt::format("print() can show at most {} values computed at run time",
                                  kMaxFaultValues),
           "split it into several prints");

@@ -50,7 +50,9 @@ enum class KernelFaultKind : int32_t {
   /// `raise` and `assert` statements: text = the message, "ValueError: n
   /// is -3", with each value shown as kRaisedValue and a letter for how
   /// to print it, in the values' order: 'i' int64, 'u' uint64, 'b' bool,
-  /// 'd' float64 and 'f' float32 (both the bits of a float64).
+  /// 'd' float64 and 'f' float32 (both the bits of a float64), 'z'
+  /// complex128 and 'y' complex64 (two values: the real and the imaginary
+  /// part, each the bits of a float64).
   Raise = 6,
   /// An integer-array (fancy) index out of bounds; fancy indices are always
   /// checked, as NumPy does: values as for Index.

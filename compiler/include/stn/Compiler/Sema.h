@@ -383,6 +383,8 @@ struct TypedFunction {
   struct RaisedError {
     std::string text;
     std::vector<const ast::Expr *> values;
+    /// The values _stn_raise gets: one per scalar, two per complex number.
+    size_t slots = 0;
   };
   std::unordered_map<const ast::Stmt *, RaisedError> raises;
   /// print(...) calls: the line they print (separators and end included),
