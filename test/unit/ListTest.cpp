@@ -22,7 +22,9 @@
 //     `xs * n` (n <= 0: empty), `xs += ys` (a list, an array, itself) and
 //     `xs *= n`; a list plus an array is NumPy's elementwise sum;
 //   - list() of nothing, of an array (a copy), a range and a generator;
-//     sorted() of an array, a list and a generator, reverse= or not.
+//     sorted() of an array, a list and a generator, reverse= or not;
+//   - slices xs[a:b:c] (new lists) for bounds past either end, negative
+//     bounds and steps, against Python's slice rules written in C++.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +38,8 @@
 #include <complex>
 #include <cstdint>
 #include <numeric>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace {
@@ -200,6 +204,13 @@ def made_by_list(a, n, rev):
     e.append(n)
     xs.append(100.0)
     return xs, ys, zs, e, sorted(a), sorted(list(a), reverse=rev), sorted(x % 3 for x in ys)
+
+@njit
+def sliced(n, lo, hi, step):
+    xs = [i * 10 for i in range(n)]
+    ys = xs[lo:hi:step]
+    ys.append(-1)
+    return ys, xs[lo:], xs[:hi], xs[::step]
 
 @njit
 def aug_ops(a, n):
@@ -457,6 +468,45 @@ TEST_F(Lists, ListAndSortedMakeNewLists) {
       std::sort(mods.begin(), mods.end());
       EXPECT_EQ(valuesOf<int64_t>(r[6], {int64_t(mods.size())}), mods) << n;
     }
+}
+
+/// Python's xs[lo:hi:step] of xs = [0, 10, ..., 10 * (n - 1)] (step != 0).
+std::vector<int64_t> pythonSlice(int64_t n, std::optional<int64_t> lo, std::optional<int64_t> hi,
+                                 int64_t step) {
+  auto clamp = [&](int64_t v, int64_t low, int64_t high) {
+    if (v < 0)
+      v += n;
+    return std::min(std::max(v, low), high);
+  };
+  int64_t start = step > 0 ? (lo ? clamp(*lo, 0, n) : 0) : (lo ? clamp(*lo, -1, n - 1) : n - 1);
+  int64_t stop = step > 0 ? (hi ? clamp(*hi, 0, n) : n) : (hi ? clamp(*hi, -1, n - 1) : -1);
+  std::vector<int64_t> out;
+  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+    out.push_back(i * 10);
+  return out;
+}
+
+TEST_F(Lists, SlicesAreNewLists) {
+  for (int64_t n : {0, 1, 7})
+    for (int64_t lo : {-9, -2, 0, 3, 12})
+      for (int64_t hi : {-8, -1, 2, 6, 20})
+        for (int64_t step : {-3, -1, 1, 2}) {
+          SCOPED_TRACE("n=" + std::to_string(n) + " lo=" + std::to_string(lo) +
+                       " hi=" + std::to_string(hi) + " step=" + std::to_string(step));
+          auto r = Mod.kernel("sliced")(n, lo, hi, step);
+          std::vector<int64_t> want = pythonSlice(n, lo, hi, step);
+          want.push_back(-1);
+          EXPECT_EQ(valuesOf<int64_t>(r[0], {int64_t(want.size())}), want);
+          auto from = pythonSlice(n, lo, std::nullopt, 1);
+          EXPECT_EQ(valuesOf<int64_t>(r[1], {int64_t(from.size())}), from);
+          auto upto = pythonSlice(n, std::nullopt, hi, 1);
+          EXPECT_EQ(valuesOf<int64_t>(r[2], {int64_t(upto.size())}), upto);
+          auto every = pythonSlice(n, std::nullopt, std::nullopt, step);
+          EXPECT_EQ(valuesOf<int64_t>(r[3], {int64_t(every.size())}), every);
+        }
+  std::string e =
+      errorOf([&] { Mod.kernel("sliced")(int64_t(3), int64_t(0), int64_t(2), int64_t(0)); });
+  EXPECT_NE(e.find("ValueError: slice step cannot be zero"), std::string::npos) << e;
 }
 
 } // namespace

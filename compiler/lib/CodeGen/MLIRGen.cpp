@@ -634,6 +634,8 @@ private:
   CGValue listDisplay(const ast::List &l, ScalarKind k);
   CGValue listComp(const ast::ListComp &l);
   CGValue listOf(const ast::Call &c);
+  /// xs[a:b:c]: a new list of those items (Python's slice rules).
+  CGValue listSlice(const ast::Subscript &s, const ast::Slice &sl);
   CGValue sortedList(const ast::Call &c, const CallInfo &info);
   /// The loops of comprehension `l` carrying a state of `types`, which
   /// `init` makes from the first clause's item count (int64): `sink` gets
@@ -4415,6 +4417,23 @@ CGValue FunctionGen::listDisplay(const ast::List &l, ScalarKind k) {
   return makeList(k, data, constInt(static_cast<int64_t>(l.elts.size()), ScalarKind::I64));
 }
 
+CGValue FunctionGen::listSlice(const ast::Subscript &s, const ast::Slice &sl) {
+  CGValue list = expr(*s.value);
+  ScalarKind from = list.type.scalarKind(), k = F.typeOf(s).scalarKind();
+  Value lo, count, step;
+  sliceBounds(sl, toIndex(list.leaves[1], ScalarKind::I64), lo, count, step);
+  if (sl.step && !literalInt(*sl.step))
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, step, constIndex(0)),
+            KernelFaultKind::Raise, "ValueError: slice step cannot be zero", {});
+  Value cap = B.create<arith::MaxSIOp>(CurLoc, count, constIndex(1));
+  Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+  indexLoop(constIndex(0), count, [&](Value j) {
+    Value at = B.create<arith::AddIOp>(CurLoc, lo, B.create<arith::MulIOp>(CurLoc, j, step));
+    storeElement(castScalar(loadElement(list.leaves[0], {at}, from), from, k), data, {j}, k);
+  });
+  return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), count));
+}
+
 /// list(iterable): storage as large as the items, each stored in turn.
 CGValue FunctionGen::listOf(const ast::Call &c) {
   ScalarKind k = F.typeOf(c).scalarKind();
@@ -5965,6 +5984,8 @@ Value FunctionGen::stencilLoad(const ast::Subscript &s,
 }
 
 CGValue FunctionGen::subscript(const ast::Subscript &s) {
+  if (auto *sl = dyn_cast<ast::Slice>(s.index.get()); sl && F.typeOf(*s.value).isList())
+    return listSlice(s, *sl);
   CGValue r;
   r.type = F.typeOf(s);
   if (StencilBody) {

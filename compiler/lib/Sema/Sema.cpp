@@ -1046,6 +1046,11 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
     Type elem = expr(target); // checks the indices
     if (!elem.isValid())
       return;
+    if (elem.isList()) {
+      error(target.range(), "a slice of a list cannot be assigned to",
+            "assign the items one by one (xs[i] = v), or build a new list (xs[:a] + ys)");
+      return;
+    }
     if (elem.isArray()) {
       // Slice (or row) assignment: a[1:-1] = b[2:], a[:] = 0, a[i] = row.
       if (!t.isScalar() && !t.isArray()) {
@@ -1731,9 +1736,13 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       std::optional<ScalarKind> cast;
       auto maker = c ? resolveBuiltin(*c->func, vn, vm, cast) : std::nullopt;
       bool made = maker == Builtin::ListOf || maker == Builtin::Sorted; // list(...), sorted(...)
+      auto *sub = dyn_cast<ast::Subscript>(a.value.get()); // xs[a:b] is a new list
       bool fresh = isa<ast::List>(a.value.get()) || isa<ast::ListComp>(a.value.get()) ||
-                   isa<ast::BinOp>(a.value.get()) || made || (m && m->attr == "copy");
-      if (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get())) {
+                   isa<ast::BinOp>(a.value.get()) || made || (m && m->attr == "copy") ||
+                   (sub && isa<ast::Slice>(sub->index.get()));
+      bool intoSubscript = a.targets.size() == 1 && isa<ast::Subscript>(a.targets[0].get());
+      if (!intoSubscript && // (assignTarget reports what a subscript cannot take)
+          (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get()))) {
         error(a.value->range(),
               fmt::format("a list can be held by one variable only; this would share '{}'",
                           t.describe()),
@@ -2114,11 +2123,32 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
   if (!base.isValid())
     return {};
   if (base.isList()) {
+    // xs[a:b:c]: a new list of those items, as in Python.
+    if (auto *sl = dyn_cast<ast::Slice>(s.index.get())) {
+      bool ok = true;
+      for (const ast::ExprPtr *part : {&sl->lower, &sl->upper, &sl->step}) {
+        if (!*part)
+          continue;
+        Type pt = expr(**part);
+        if (!pt.isValid()) {
+          ok = false;
+        } else if (!pt.isIntegerScalar()) {
+          error((*part)->range(),
+                fmt::format("slice bounds and steps must be integers, not '{}'", pt.describe()));
+          ok = false;
+        }
+      }
+      if (auto c = sl->step ? foldIndex(*sl->step) : std::nullopt; c && c->i == 0) {
+        error(sl->step->range(), "slice step cannot be zero");
+        ok = false;
+      }
+      return ok ? (base.isKnownList() ? base : Type::list(ScalarKind::F64)) : Type();
+    }
     // One integer index (negative ones count from the end): an element of
     // the array of the list's items.
-    if (isa<ast::Slice>(s.index.get()) || isa<ast::Tuple>(s.index.get())) {
-      error(s.index->range(), "a list takes one integer index; lists cannot be sliced",
-            "slice the array of its items: np.array(xs)[a:b]");
+    if (isa<ast::Tuple>(s.index.get())) {
+      error(s.index->range(), "a list takes one integer index or one slice",
+            "index the array of its items: np.array(xs)[i, j]");
       return {};
     }
     Type it = expr(*s.index);
