@@ -512,6 +512,16 @@ private:
   CGValue convert(const CGValue &v, const Type &to);
   Value truth(const CGValue &v);
   Value toIndex(Value v, ScalarKind k);
+  /// An index value as an int64 (a list's length).
+  Value indexToI64(Value idx) {
+    return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx);
+  }
+  /// How many times `xs * n` repeats a list: n, or 0 where n < 0 (an index).
+  Value repeatCount(const CGValue &n) {
+    Value times = castScalar(n.single(), n.type.scalarKind(), ScalarKind::I64);
+    return toIndex(B.create<arith::MaxSIOp>(CurLoc, times, constInt(0, ScalarKind::I64)),
+                   ScalarKind::I64);
+  }
 
   // Variables.
   std::string leafVar(const std::string &name, unsigned i) {
@@ -659,6 +669,12 @@ private:
   /// within one storage: insert), else first item first.
   void moveItems(Value src, Value from, Value dst, Value to, Value n, ScalarKind k,
                  bool backward = false);
+  /// Stores items at, at + step, ... (n of them) of `src` (kind `from`),
+  /// converted to `k`, into `dst` from `to` on (index values; no overlap).
+  void copyItems(Value src, ScalarKind from, Value at, Value step, Value dst, Value to, Value n,
+                 ScalarKind k);
+  /// New storage for n items of a list of kind `k` (room for one at least).
+  Value newListStorage(Value n, ScalarKind k);
   CGValue listMethod(const ast::Call &c, const CallInfo &info);
   /// The list `data`/`len` (kind `k`) with the items of the 1-d array
   /// `items` added at its end: new storage and length.
@@ -4425,13 +4441,9 @@ CGValue FunctionGen::listSlice(const ast::Subscript &s, const ast::Slice &sl) {
   if (sl.step && !literalInt(*sl.step))
     raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, step, constIndex(0)),
             KernelFaultKind::Raise, "ValueError: slice step cannot be zero", {});
-  Value cap = B.create<arith::MaxSIOp>(CurLoc, count, constIndex(1));
-  Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
-  indexLoop(constIndex(0), count, [&](Value j) {
-    Value at = B.create<arith::AddIOp>(CurLoc, lo, B.create<arith::MulIOp>(CurLoc, j, step));
-    storeElement(castScalar(loadElement(list.leaves[0], {at}, from), from, k), data, {j}, k);
-  });
-  return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), count));
+  Value data = newListStorage(count, k);
+  copyItems(list.leaves[0], from, lo, step, data, constIndex(0), count, k);
+  return makeList(k, data, indexToI64(count));
 }
 
 /// list(iterable): storage as large as the items, each stored in turn.
@@ -4441,18 +4453,16 @@ CGValue FunctionGen::listOf(const ast::Call &c) {
   if (src == F.listSources.end()) {
     if (!c.args.empty()) // list(a comprehension): its list
       return expr(*c.args[0]);
-    Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{constIndex(1)});
-    return makeList(k, data, constInt(0, ScalarKind::I64));
+    return makeList(k, newListStorage(constIndex(0), k), constInt(0, ScalarKind::I64));
   }
   IterItems items = iterItems(src->second);
   Value n = toIndex(items.length, ScalarKind::I64);
-  Value cap = B.create<arith::MaxSIOp>(CurLoc, n, constIndex(1));
-  Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+  Value data = newListStorage(n, k);
   indexLoop(constIndex(0), n, [&](Value j) {
-    CGValue x = items.item(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), j));
+    CGValue x = items.item(indexToI64(j));
     storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {j}, k);
   });
-  return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n));
+  return makeList(k, data, indexToI64(n));
 }
 
 /// sorted(iterable, reverse=r): list(iterable) sorted in place (as
@@ -4504,7 +4514,6 @@ SmallVector<Value> FunctionGen::comprehensionLoops(
     const ast::ListComp &l, mlir::TypeRange types,
     const std::function<SmallVector<Value>(Value)> &init,
     const std::function<SmallVector<Value>(SmallVector<Value>, CGValue)> &sink) {
-  auto i64 = [&](Value idx) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx); };
   std::function<SmallVector<Value>(size_t, const IterItems &, SmallVector<Value>)> clause =
       [&](size_t gi, const IterItems &items, SmallVector<Value> state) {
         const ast::Comprehension &g = l.generators[gi];
@@ -4531,7 +4540,7 @@ SmallVector<Value> FunctionGen::comprehensionLoops(
           if (!body->empty() && body->back().hasTrait<mlir::OpTrait::IsTerminator>())
             body->back().erase();
           B.setInsertionPointToEnd(body);
-          bindTarget(*g.target, items.item(i64(loop.getInductionVar())));
+          bindTarget(*g.target, items.item(indexToI64(loop.getInductionVar())));
           auto args = loop.getRegionIterArgs();
           SmallVector<Value> out = rest(0, SmallVector<Value>(args.begin(), args.end()));
           B.create<scf::YieldOp>(CurLoc, out);
@@ -4547,12 +4556,10 @@ SmallVector<Value> FunctionGen::comprehensionLoops(
 /// one clause can give) and doubles when full, as an append's does.
 CGValue FunctionGen::listComp(const ast::ListComp &l) {
   ScalarKind k = F.typeOf(l).scalarKind();
-  auto i64 = [&](Value idx) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx); };
   mlir::Type memT = memrefType(Ctx, Type::array(k, 1));
   SmallVector<mlir::Type> types{memT, B.getI64Type()};
   auto init = [&](Value length) -> SmallVector<Value> {
-    Value cap = B.create<arith::MaxSIOp>(CurLoc, toIndex(length, ScalarKind::I64), constIndex(1));
-    Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+    Value data = newListStorage(toIndex(length, ScalarKind::I64), k);
     CGValue empty = makeList(k, data, constInt(0, ScalarKind::I64));
     return {empty.leaves[0], empty.leaves[1]};
   };
@@ -4561,7 +4568,7 @@ CGValue FunctionGen::listComp(const ast::ListComp &l) {
     Value need = B.create<arith::AddIOp>(CurLoc, n, constIndex(1));
     Value d = listReserve(state[0], state[1], need, k);
     storeElement(castScalar(x.single(), x.type.scalarKind(), k), d, {n}, k);
-    return {d, i64(need)};
+    return {d, indexToI64(need)};
   };
   SmallVector<Value> done = comprehensionLoops(l, types, init, append);
   return makeList(k, done[0], done[1]);
@@ -4593,12 +4600,23 @@ CGValue FunctionGen::convertList(const CGValue &v, const Type &to) {
   if (from == k)
     return makeList(k, v.leaves[0], v.leaves[1]);
   Value n = toIndex(v.leaves[1], ScalarKind::I64);
-  Value data = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{n});
-  indexLoop(constIndex(0), n, [&](Value i) {
-    Value x = loadElement(v.leaves[0], {i}, from);
-    storeElement(castScalar(x, from, k), data, {i}, k);
-  });
+  Value data = newListStorage(n, k);
+  copyItems(v.leaves[0], from, constIndex(0), constIndex(1), data, constIndex(0), n, k);
   return makeList(k, data, v.leaves[1]);
+}
+
+void FunctionGen::copyItems(Value src, ScalarKind from, Value at, Value step, Value dst,
+                            Value to, Value n, ScalarKind k) {
+  indexLoop(constIndex(0), n, [&](Value j) {
+    Value i = B.create<arith::AddIOp>(CurLoc, at, B.create<arith::MulIOp>(CurLoc, j, step));
+    storeElement(castScalar(loadElement(src, {i}, from), from, k), dst,
+                 {B.create<arith::AddIOp>(CurLoc, to, j)}, k);
+  });
+}
+
+Value FunctionGen::newListStorage(Value n, ScalarKind k) {
+  Value cap = B.create<arith::MaxSIOp>(CurLoc, n, constIndex(1));
+  return MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
 }
 
 void FunctionGen::moveItems(Value src, Value from, Value dst, Value to, Value n,
@@ -4640,11 +4658,8 @@ std::pair<Value, Value> FunctionGen::extendList(Value data, Value len, const CGV
   Value m = B.create<memref::DimOp>(CurLoc, src, 0);
   Value need = B.create<arith::AddIOp>(CurLoc, n, m);
   data = listReserve(data, len, need, k);
-  indexLoop(constIndex(0), m, [&](Value j) {
-    Value x = loadElement(src, {j}, ik);
-    storeElement(castScalar(x, ik, k), data, {B.create<arith::AddIOp>(CurLoc, n, j)}, k);
-  });
-  return {data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), need)};
+  copyItems(src, ik, constIndex(0), constIndex(1), data, n, m, k);
+  return {data, indexToI64(need)};
 }
 
 CGValue FunctionGen::listBinop(const ast::BinOp &b) {
@@ -4652,42 +4667,33 @@ CGValue FunctionGen::listBinop(const ast::BinOp &b) {
   CGValue l = expr(*b.lhs), r = expr(*b.rhs);
   auto items = [&](const CGValue &v) { return toIndex(v.leaves[1], ScalarKind::I64); };
   auto copyInto = [&](const CGValue &from, Value to, Value at) {
-    ScalarKind fk = from.type.scalarKind();
-    indexLoop(constIndex(0), items(from), [&](Value j) {
-      Value x = loadElement(from.leaves[0], {j}, fk);
-      storeElement(castScalar(x, fk, k), to, {B.create<arith::AddIOp>(CurLoc, at, j)}, k);
-    });
-  };
-  auto fresh = [&](Value n) {
-    Value cap = B.create<arith::MaxSIOp>(CurLoc, n, constIndex(1));
-    return MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+    copyItems(from.leaves[0], from.type.scalarKind(), constIndex(0), constIndex(1), to, at,
+              items(from), k);
   };
   if (b.op == ast::BinOpKind::Add) {
     // Each side's items, converted; `[]` (kind unknown) has none.
     Value ln = l.type.isKnownList() ? items(l) : constIndex(0);
     Value rn = r.type.isKnownList() ? items(r) : constIndex(0);
     Value total = B.create<arith::AddIOp>(CurLoc, ln, rn);
-    Value data = fresh(total);
+    Value data = newListStorage(total, k);
     if (l.type.isKnownList())
       copyInto(l, data, constIndex(0));
     if (r.type.isKnownList())
       copyInto(r, data, ln);
-    return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), total));
+    return makeList(k, data, indexToI64(total));
   }
   // Repetition: n <= 0 gives an empty list, as in Python.
   const CGValue &list = l.type.isList() ? l : r;
   const CGValue &count = l.type.isList() ? r : l;
-  Value times = castScalar(count.single(), count.type.scalarKind(), ScalarKind::I64);
-  times = toIndex(B.create<arith::MaxSIOp>(CurLoc, times, constInt(0, ScalarKind::I64)),
-                  ScalarKind::I64);
+  Value times = repeatCount(count);
   Value n = list.type.isKnownList() ? items(list) : constIndex(0);
   Value total = B.create<arith::MulIOp>(CurLoc, n, times);
-  Value data = fresh(total);
+  Value data = newListStorage(total, k);
   if (list.type.isKnownList())
     indexLoop(constIndex(0), times, [&](Value rep) {
       copyInto(list, data, B.create<arith::MulIOp>(CurLoc, rep, n));
     });
-  return makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), total));
+  return makeList(k, data, indexToI64(total));
 }
 
 void FunctionGen::listAugAssign(const ast::AugAssign &a) {
@@ -4701,16 +4707,14 @@ void FunctionGen::listAugAssign(const ast::AugAssign &a) {
     return;
   }
   // xs *= n: the items repeated in the same storage, grown once.
-  Value times = castScalar(val.single(), val.type.scalarKind(), ScalarKind::I64);
-  times = toIndex(B.create<arith::MaxSIOp>(CurLoc, times, constInt(0, ScalarKind::I64)),
-                  ScalarKind::I64);
+  Value times = repeatCount(val);
   Value n = toIndex(cur.leaves[1], ScalarKind::I64);
   Value total = B.create<arith::MulIOp>(CurLoc, n, times);
   Value data = listReserve(cur.leaves[0], cur.leaves[1], total, k);
   indexLoop(constIndex(1), times, [&](Value rep) {
     moveItems(data, constIndex(0), data, B.create<arith::MulIOp>(CurLoc, rep, n), n, k);
   });
-  writeVar(name, makeList(k, data, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), total)));
+  writeVar(name, makeList(k, data, indexToI64(total)));
 }
 
 CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
@@ -4728,7 +4732,6 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
   Value data = list.leaves[0], len = list.leaves[1];
   Value n = toIndex(len, ScalarKind::I64);
   Value one = constIndex(1);
-  auto i64 = [&](Value idx) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), idx); };
   // The list's kind may be wider than the receiver's value (Sema widened
   // the variable for what this call adds).
   k = F.vars.at(name).scalarKind();
@@ -4745,7 +4748,7 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     Value need = B.create<arith::AddIOp>(CurLoc, n, one);
     data = listReserve(data, len, need, k);
     storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {n}, k);
-    writeVar(name, makeList(k, data, i64(need)));
+    writeVar(name, makeList(k, data, indexToI64(need)));
     return none;
   }
   case Builtin::ListExtend: {
@@ -4770,7 +4773,7 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     moveItems(data, pos, data, B.create<arith::AddIOp>(CurLoc, pos, one),
               B.create<arith::SubIOp>(CurLoc, n, pos), k, /*backward=*/true);
     storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {pos}, k);
-    writeVar(name, makeList(k, data, i64(need)));
+    writeVar(name, makeList(k, data, indexToI64(need)));
     return none;
   }
   case Builtin::ListPop: {

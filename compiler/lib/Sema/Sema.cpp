@@ -540,6 +540,9 @@ private:
   Type membership(const ast::Compare &c, const Type &x, const Type &seq);
   Type listDisplay(const ast::List &l);
   Type listComp(const ast::ListComp &l);
+  /// Checks lower:upper:step of an array's or a list's slice: optional
+  /// integers, and a step that is not the constant 0.
+  bool checkSliceParts(const ast::Slice &sl);
   Type listOf(const ast::Call &c, Builtin b);
   /// Pushes the list variables `src` iterates over onto IteratedLists.
   void pushIteratedLists(const IterSource &src);
@@ -607,8 +610,9 @@ private:
   /// under `cuda.`; empty if `e` is no GPU intrinsic.
   std::string gpuPath(const ast::Expr &e);
   Type gpuIntrinsic(const ast::Expr &e, const std::string &path, const ast::Call *call);
+  /// `viaNumpy`: called as np.<name> (np.max, not max).
   Type arrayBuiltin(const ast::Call &c, Builtin b, const ast::Expr *receiver,
-                    const std::vector<Type> &args);
+                    const std::vector<Type> &args, bool viaNumpy = false);
   std::optional<ScalarKind> dtypeArgument(const ast::Expr &e);
   std::optional<unsigned> shapeRank(const ast::Expr &e, const Type &t);
   /// The axis `e` names of an array of `rank` dimensions (negative ones
@@ -2116,6 +2120,27 @@ Type FunctionChecker::stencilAccess(const ast::Subscript &s, const ast::Name &ba
   return bt.dtypeType();
 }
 
+bool FunctionChecker::checkSliceParts(const ast::Slice &sl) {
+  bool ok = true;
+  for (const ast::ExprPtr *part : {&sl.lower, &sl.upper, &sl.step}) {
+    if (!*part)
+      continue;
+    Type pt = expr(**part);
+    if (!pt.isValid()) {
+      ok = false;
+    } else if (!pt.isScalar() || !(isInteger(pt.scalarKind()) || isBool(pt.scalarKind()))) {
+      error((*part)->range(),
+            fmt::format("slice bounds and steps must be integers, not '{}'", pt.describe()));
+      ok = false;
+    }
+  }
+  if (auto c = sl.step ? foldIndex(*sl.step) : std::nullopt; c && c->i == 0) {
+    error(sl.step->range(), "slice step cannot be zero");
+    ok = false;
+  }
+  return ok;
+}
+
 Type FunctionChecker::subscript(const ast::Subscript &s) {
   if (auto *n = dyn_cast<ast::Name>(s.value.get()); n && RelativeNames.count(n->id))
     return stencilAccess(s, *n);
@@ -2124,26 +2149,10 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
     return {};
   if (base.isList()) {
     // xs[a:b:c]: a new list of those items, as in Python.
-    if (auto *sl = dyn_cast<ast::Slice>(s.index.get())) {
-      bool ok = true;
-      for (const ast::ExprPtr *part : {&sl->lower, &sl->upper, &sl->step}) {
-        if (!*part)
-          continue;
-        Type pt = expr(**part);
-        if (!pt.isValid()) {
-          ok = false;
-        } else if (!pt.isIntegerScalar()) {
-          error((*part)->range(),
-                fmt::format("slice bounds and steps must be integers, not '{}'", pt.describe()));
-          ok = false;
-        }
-      }
-      if (auto c = sl->step ? foldIndex(*sl->step) : std::nullopt; c && c->i == 0) {
-        error(sl->step->range(), "slice step cannot be zero");
-        ok = false;
-      }
-      return ok ? (base.isKnownList() ? base : Type::list(ScalarKind::F64)) : Type();
-    }
+    if (auto *sl = dyn_cast<ast::Slice>(s.index.get()))
+      return !checkSliceParts(*sl)  ? Type()
+             : base.isKnownList() ? base
+                                  : Type::list(ScalarKind::F64);
     // One integer index (negative ones count from the end): an element of
     // the array of the list's items.
     if (isa<ast::Tuple>(s.index.get())) {
@@ -2285,24 +2294,7 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
     items.push_back({i, false});
     if (auto *sl = dyn_cast<ast::Slice>(i)) {
       // A view: lower:upper:step, each an optional integer.
-      for (const ast::ExprPtr *part : {&sl->lower, &sl->upper, &sl->step}) {
-        if (!*part)
-          continue;
-        Type pt = expr(**part);
-        if (!pt.isValid()) {
-          ok = false;
-          continue;
-        }
-        if (!pt.isScalar() || !(isInteger(pt.scalarKind()) || isBool(pt.scalarKind()))) {
-          error((*part)->range(),
-                fmt::format("slice bounds and steps must be integers, not '{}'", pt.describe()));
-          ok = false;
-        }
-      }
-      if (auto c = sl->step ? foldIndex(*sl->step) : std::nullopt; c && c->i == 0) {
-        error(sl->step->range(), "slice step cannot be zero");
-        ok = false;
-      }
+      ok = checkSliceParts(*sl) && ok;
       // The view stays C-contiguous only if every axis after the first is
       // taken whole and the first is taken with step 1.
       bool whole = !sl->lower && !sl->upper && !sl->step;
@@ -2711,7 +2703,7 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     anyArray |= a.isArray();
   if (anyArray && (b == Builtin::Min || b == Builtin::Max) && args.size() == 1)
     return arrayBuiltin(c, b == Builtin::Min ? Builtin::ReduceMin : Builtin::ReduceMax, nullptr,
-                        args);
+                        args, viaNumpy);
   if (anyArray && (isUnaryMath(b) || isPredicate(b) || b == Builtin::Abs || isBinaryMath(b) ||
                    b == Builtin::Int || b == Builtin::Float)) {
     // Elementwise over arrays (NumPy's ufuncs): broadcasting, NEP 50.
@@ -2994,7 +2986,7 @@ std::optional<int> FunctionChecker::constantAxis(const ast::Expr &e, int64_t ran
 
 /// NumPy's array functions, methods and reductions (whole-array).
 Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Expr *receiver,
-                                   const std::vector<Type> &argsIn) {
+                                   const std::vector<Type> &argsIn, bool viaNumpy) {
   std::vector<const ast::Expr *> ops;
   std::vector<Type> args;
   if (receiver) {
@@ -3040,11 +3032,9 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   info.builtin = b;
   info.receiver = receiver;
   info.operands = ops;
+  info.viaNumpy = viaNumpy;
   // np.nansum and the other np.nan<name> functions leave NaNs out.
   if (!receiver) {
-    bool viaMath = false;
-    std::optional<ScalarKind> cast;
-    resolveBuiltin(*c.func, info.viaNumpy, viaMath, cast); // np.max, not max
     std::string called;
     if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
       called = a->attr;
@@ -4396,7 +4386,7 @@ Type FunctionChecker::call(const ast::Call &c) {
   for (size_t i = 0; i < args.size(); ++i)
     args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
   if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
-    return arrayBuiltin(c, *b, nullptr, args);
+    return arrayBuiltin(c, *b, nullptr, args, viaNumpy);
   if (*b == Builtin::Cast) {
     Type t;
     CallInfo info;
