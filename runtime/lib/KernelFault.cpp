@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelFault.h"
+#include "ArrayFormat.h"
 
 #include "stn/Compiler/Diagnostics.h"
 
@@ -29,25 +30,10 @@ std::string shapeText(const int64_t *dims, int64_t rank) {
   return s + (rank == 1 ? ",)" : ")");
 }
 
-/// Python's repr() of a float: the shortest text that reads back the same,
-/// with ".0" on integral values ("1.0", "1e+16", "inf").
-template <typename T> std::string floatText(T x) {
-  std::string s = fmt::format("{}", x);
-  if (s.find_first_not_of("-0123456789") == std::string::npos)
-    s += ".0";
-  return s;
-}
-
-/// Python's repr() of a complex number: `2j` where the real part is +0,
-/// else `(1.5-2j)`; the parts without a trailing ".0". `gpuFloats`: the
-/// parts as printf's %f (what GPU code prints).
+/// Python's repr() of a complex number, or where `gpuFloats` the parts as
+/// printf's %f (what GPU code prints).
 template <typename T> std::string complexText(T re, T im, bool gpuFloats) {
-  if (gpuFloats)
-    return fmt::format("({:f}{:+f}j)", re, im);
-  auto part = [](T x) { return fmt::format("{}", x); }; // shortest: 2, 2.5, inf, nan
-  if (re == 0 && !std::signbit(re))
-    return fmt::format("{}j", part(im));
-  return fmt::format("({}{}{}j)", part(re), std::signbit(im) ? '-' : '+', part(std::fabs(im)));
+  return gpuFloats ? fmt::format("({:f}{:+f}j)", re, im) : pythonComplex(re, im);
 }
 
 } // namespace
@@ -74,10 +60,10 @@ std::string fillMessage(const std::string &text, const std::vector<int64_t> &val
       out += v ? "True" : "False";
       break;
     case 'd':
-      out += gpuFloats ? fmt::format("{:f}", d) : floatText(d);
+      out += gpuFloats ? fmt::format("{:f}", d) : pythonFloat(d);
       break;
     case 'f':
-      out += gpuFloats ? fmt::format("{:f}", d) : floatText(static_cast<float>(d));
+      out += gpuFloats ? fmt::format("{:f}", d) : pythonFloat(static_cast<float>(d));
       break;
     case 'z':
     case 'y': { // two values: the real part (d), then the imaginary part
@@ -89,6 +75,10 @@ std::string fillMessage(const std::string &text, const std::vector<int64_t> &val
                         : complexText(static_cast<float>(d), static_cast<float>(im), gpuFloats);
       break;
     }
+    case 'A': // an array or a list (ArrayFormat.h, kernelArrayText)
+    case 'L':
+      out += kernelArrayText(v, how == 'L');
+      break;
     default:
       out += fmt::format("{}", v);
       break;

@@ -601,7 +601,18 @@ private:
   void genRaise(const ast::Stmt &s);
   void genAssert(const ast::Assert &a);
   void stopAfterRaise();
-  SmallVector<Value> messageValues(const std::vector<const ast::Expr *> &exprs);
+  /// The values of a message as int64 words (KernelFaults.h, Raise); a
+  /// print's arrays and lists as the address of their description
+  /// (printedArray), and their new arrays in `fresh` (to free after use).
+  SmallVector<Value> messageValues(const std::vector<const ast::Expr *> &exprs,
+                                   SmallVector<Value> *fresh = nullptr);
+  void messageWords(const Type &t, llvm::ArrayRef<Value> leaves, size_t &next,
+                    SmallVector<Value> &out);
+  /// The address (an int64) of `kind, rank, data address, sizes, strides`
+  /// (int64 words, strides in elements) of array `mem`, or of a list's
+  /// storage and length `listLength`: what print() passes _stn_print for an
+  /// array or a list (ArrayFormat.h, kernelArrayText).
+  Value printedArray(Value mem, ScalarKind k, Value listLength = {});
   void genPrint(const TypedFunction::RaisedError &line);
   void exitIf(Value cond, bool when, const std::function<void()> &body);
   struct RaiseCheck {
@@ -4270,45 +4281,120 @@ void FunctionGen::genRaise(const ast::Stmt &s) {
 
 /// The values of a message (a raise's or a print's) as int64 words: floats
 /// as the bits of a float64, the others widened.
-SmallVector<Value> FunctionGen::messageValues(const std::vector<const ast::Expr *> &exprs) {
-  auto i64 = B.getI64Type();
+SmallVector<Value> FunctionGen::messageValues(const std::vector<const ast::Expr *> &exprs,
+                                              SmallVector<Value> *fresh) {
   SmallVector<Value> values;
   for (const ast::Expr *e : exprs) {
     CGValue v = expr(*e);
-    Value x = v.single();
-    ScalarKind k = v.type.scalarKind();
-    if (isComplex(k)) { // the real part, then the imaginary part
-      for (Value part : {Value(B.create<complex::ReOp>(CurLoc, x)),
-                         Value(B.create<complex::ImOp>(CurLoc, x))}) {
-        if (!part.getType().isF64())
-          part = B.create<arith::ExtFOp>(CurLoc, B.getF64Type(), part);
-        values.push_back(B.create<arith::BitcastOp>(CurLoc, i64, part));
-      }
-      continue;
-    }
-    if (isFloat(k)) {
-      if (!x.getType().isF64())
-        x = B.create<arith::ExtFOp>(CurLoc, B.getF64Type(), x);
-      x = B.create<arith::BitcastOp>(CurLoc, i64, x);
-    } else if (x.getType() != i64) {
-      x = isUnsignedInt(k) || k == ScalarKind::Bool
-              ? B.create<arith::ExtUIOp>(CurLoc, i64, x).getResult()
-              : B.create<arith::ExtSIOp>(CurLoc, i64, x).getResult();
-    }
-    values.push_back(x);
+    size_t next = 0;
+    messageWords(v.type, v.leaves, next, values);
+    if (fresh && v.type.isArray() && isFreshArray(F, *e))
+      fresh->push_back(v.single());
   }
   return values;
 }
 
-/// print(...): the line goes to standard output, written at once (CPU:
-/// _stn_print; GPU code: GPUIntrinsicEmitter::print).
-void FunctionGen::genPrint(const TypedFunction::RaisedError &line) {
-  SmallVector<Value> values = messageValues(line.values);
-  if (MG.Gpu) {
-    MG.Gpu->print(B, CurLoc, line.text, values);
+void FunctionGen::messageWords(const Type &t, llvm::ArrayRef<Value> leaves, size_t &next,
+                               SmallVector<Value> &out) {
+  auto i64 = B.getI64Type();
+  if (t.isTuple()) {
+    for (const Type &e : t.elements())
+      messageWords(e, leaves, next, out);
     return;
   }
+  if (t.isList()) { // storage and length; none of an empty list of no kind
+    if (t.isKnownList())
+      out.push_back(printedArray(leaves[next], t.scalarKind(), leaves[next + 1]));
+    next += 2;
+    return;
+  }
+  Value x = leaves[next++];
+  if (t.isArray()) {
+    out.push_back(printedArray(x, t.scalarKind()));
+    return;
+  }
+  ScalarKind k = t.scalarKind();
+  if (isComplex(k)) { // the real part, then the imaginary part
+    for (Value part : {Value(B.create<complex::ReOp>(CurLoc, x)),
+                       Value(B.create<complex::ImOp>(CurLoc, x))}) {
+      if (!part.getType().isF64())
+        part = B.create<arith::ExtFOp>(CurLoc, B.getF64Type(), part);
+      out.push_back(B.create<arith::BitcastOp>(CurLoc, i64, part));
+    }
+    return;
+  }
+  if (isFloat(k)) {
+    if (!x.getType().isF64())
+      x = B.create<arith::ExtFOp>(CurLoc, B.getF64Type(), x);
+    x = B.create<arith::BitcastOp>(CurLoc, i64, x);
+  } else if (x.getType() != i64) {
+    x = isUnsignedInt(k) || k == ScalarKind::Bool
+            ? B.create<arith::ExtUIOp>(CurLoc, i64, x).getResult()
+            : B.create<arith::ExtSIOp>(CurLoc, i64, x).getResult();
+  }
+  out.push_back(x);
+}
+
+Value FunctionGen::printedArray(Value mem, ScalarKind k, Value listLength) {
+  auto i64 = B.getI64Type();
+  auto mt = llvm::cast<mlir::MemRefType>(mem.getType());
+  int64_t rank = listLength ? 1 : mt.getRank();
+  Value desc;
+  {
+    // Once per function or parallel region, not per loop iteration.
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPointToStart(AllocaBlock ? AllocaBlock : Entry);
+    desc = B.create<memref::AllocaOp>(CurLoc, mlir::MemRefType::get({3 + 2 * rank}, i64));
+  }
+  int64_t slot = 0;
+  auto put = [&](Value v) {
+    if (v.getType().isIndex())
+      v = B.create<arith::IndexCastOp>(CurLoc, i64, v);
+    B.create<memref::StoreOp>(CurLoc, v, desc, mlir::ValueRange{constIndex(slot++)});
+  };
+  put(B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(k), 64));
+  put(B.create<arith::ConstantIntOp>(CurLoc, rank, 64));
+  SmallVector<Value> origin(mt.getRank(), constIndex(0));
+  put(elementAddress(mem, origin));
+  if (listLength) {
+    put(listLength);
+    put(B.create<arith::ConstantIntOp>(CurLoc, 1, 64));
+  } else {
+    auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
+    for (Value size : md.getSizes())
+      put(size);
+    for (Value stride : md.getStrides())
+      put(stride);
+  }
+  Value addr = B.create<memref::ExtractAlignedPointerAsIndexOp>(CurLoc, desc);
+  return B.create<arith::IndexCastOp>(CurLoc, i64, addr);
+}
+
+/// print(...): the line goes to standard output, written at once (CPU:
+/// _stn_print; GPU code: GPUIntrinsicEmitter::print, numbers and bools
+/// only).
+void FunctionGen::genPrint(const TypedFunction::RaisedError &line) {
+  if (MG.Gpu) {
+    for (const ast::Expr *e : line.values) {
+      Type t = F.typeOf(*e);
+      if (t.isScalar())
+        continue;
+      Failed = true;
+      Diags.error(F.file, e->range(),
+                  fmt::format("print() in GPU code can show strings, numbers and bools, not "
+                              "'{}'",
+                              t.describe()),
+                  "print its elements, a[i], or values computed from it");
+      return;
+    }
+    MG.Gpu->print(B, CurLoc, line.text, messageValues(line.values));
+    return;
+  }
+  SmallVector<Value> fresh;
+  SmallVector<Value> values = messageValues(line.values, &fresh);
   MG.callRuntime(B, CurLoc, "_stn_print", messageArguments(B, CurLoc, line.text, values), {});
+  for (Value a : fresh)
+    B.create<memref::DeallocOp>(CurLoc, a);
 }
 
 /// Where _stn_raise returned (or a GPU thread raised): the end of the

@@ -595,8 +595,10 @@ private:
   Type attribute(const ast::Attribute &a);
   Type subscript(const ast::Subscript &s);
   Type printCall(const ast::Call &c);
-  std::optional<std::string> messagePart(const ast::Expr &a, bool quote, bool showNone,
+  std::optional<std::string> messagePart(const ast::Expr &a, bool quote, bool printing,
                                          const char *what, TypedFunction::RaisedError &r);
+  std::optional<std::string> printedValue(const ast::Expr &a, const Type &t,
+                                          TypedFunction::RaisedError &r);
   /// `None`, `np.newaxis` or a `newaxis` imported from numpy.
   bool isNewAxis(const ast::Expr &e) const;
   Type stencilAccess(const ast::Subscript &s, const ast::Name &base);
@@ -838,12 +840,13 @@ static char messageLetter(ScalarKind k) {
 }
 
 /// One argument of a message (a raise's or a print's): a string literal as
-/// written (repr()'d where `quote`), `None` where `showNone`, or a scalar
-/// as a value mark (KernelFaults.h, Raise), its expression added to
-/// `r.values`. Empty for anything else (an error, reported, that names the
-/// message as `what`).
+/// written (repr()'d where `quote`), or a scalar as a value mark
+/// (KernelFaults.h, Raise), its expression added to `r.values`; where
+/// `printing`, also `None`, arrays, lists and tuples (printedValue). Empty
+/// for anything else (an error, reported, that names the message as
+/// `what`).
 std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool quote,
-                                                        bool showNone, const char *what,
+                                                        bool printing, const char *what,
                                                         TypedFunction::RaisedError &r) {
   if (auto *str = dyn_cast<ast::StrLit>(&a)) {
     std::string text = quote ? pythonRepr(str->value) : str->value;
@@ -853,8 +856,10 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
   Type t = expr(a);
   if (!t.isValid())
     return std::nullopt;
-  if (showNone && t.isNone())
+  if (printing && t.isNone())
     return "None";
+  if (printing && !t.isScalar())
+    return printedValue(a, t, r);
   if (!t.isScalar()) {
     error(a.range(),
           fmt::format("{} can show strings, numbers and bools, not '{}'", what, t.describe()),
@@ -868,6 +873,52 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
   return std::string{kRaisedValue, messageLetter(t.scalarKind())};
 }
 
+/// print()'s text of an array (NumPy's str()), a list (Python's str()) or a
+/// tuple of numbers and lists (Python's str(): `(1, 2.5, [3, 4])`): marks
+/// 'A' and 'L' (one word each: the address of the array's description,
+/// ArrayFormat.h) and those of the tuple's scalars, in order; `a` is added
+/// to `r.values` once. An empty list of no known kind prints as `[]`.
+std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, const Type &t,
+                                                         TypedFunction::RaisedError &r) {
+  size_t slots = 0;
+  std::function<std::optional<std::string>(const Type &, bool)> part;
+  part = [&](const Type &x, bool inTuple) -> std::optional<std::string> {
+    if (x.isScalar()) {
+      slots += isComplex(x.scalarKind()) ? 2 : 1;
+      return std::string{kRaisedValue, messageLetter(x.scalarKind())};
+    }
+    if (x.isList() && !x.isKnownList())
+      return "[]";
+    if (x.isList() || (x.isArray() && !inTuple)) {
+      ++slots;
+      return std::string{kRaisedValue, x.isList() ? 'L' : 'A'};
+    }
+    if (x.isTuple()) {
+      std::string s = "(";
+      for (size_t i = 0; i < x.elements().size(); ++i) {
+        auto e = part(x.elements()[i], true);
+        if (!e)
+          return std::nullopt;
+        s += (i ? ", " : "") + *e;
+      }
+      return s + (x.elements().size() == 1 ? ",)" : ")");
+    }
+    return std::nullopt;
+  };
+  std::optional<std::string> text = part(t, false);
+  if (!text) {
+    error(a.range(),
+          fmt::format("print() can show strings, numbers, bools, arrays, lists and tuples of "
+                      "numbers, not '{}'",
+                      t.describe()),
+          t.isTuple() ? "print the tuple's arrays on their own: print(t[0], t[1])" : "");
+    return std::nullopt;
+  }
+  r.values.push_back(&a);
+  r.slots += slots;
+  return text;
+}
+
 /// `raise cls(args...)` and `assert test, args` (as a tuple where `tuple`):
 /// the message is Python's: the class, then str() of the one argument or
 /// repr() of the tuple of them. Strings must be literals; other arguments
@@ -877,7 +928,7 @@ void FunctionChecker::checkRaise(const ast::Stmt &s, const std::string &cls,
   TypedFunction::RaisedError r;
   std::vector<std::string> parts;
   for (const ast::Expr *a : args)
-    if (auto part = messagePart(*a, tuple, /*showNone=*/false, "an error message", r))
+    if (auto part = messagePart(*a, tuple, /*printing=*/false, "an error message", r))
       parts.push_back(std::move(*part));
   if (r.slots > static_cast<size_t>(kMaxFaultValues))
     error(args[0]->range(),
@@ -923,7 +974,7 @@ Type FunctionChecker::printCall(const ast::Call &c) {
   TypedFunction::RaisedError r;
   std::vector<std::string> parts;
   for (const ast::ExprPtr &a : c.args) {
-    if (auto part = messagePart(*a, /*quote=*/false, /*showNone=*/true, "print()", r))
+    if (auto part = messagePart(*a, /*quote=*/false, /*printing=*/true, "print()", r))
       parts.push_back(std::move(*part));
     else
       ok = false;

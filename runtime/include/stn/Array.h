@@ -137,6 +137,13 @@ private:
   std::vector<int64_t> Strides;
 };
 
+/// NumPy's str() of the array: `[[1.  2.5]\n [3.  4. ]]`, with NumPy's
+/// default print options (8 digits at most after the point, rows wrapped at
+/// 75 columns, arrays of more than 1000 elements summarized with "...").
+/// What print(a) shows in kernel code. Throws stn::Error for a view whose
+/// strides do not match its shape.
+std::string toString(const ArrayView &a);
+
 } // namespace stn
 
 #endif // STN_ARRAY_H

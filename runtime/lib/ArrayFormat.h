@@ -1,0 +1,48 @@
+//===- ArrayFormat.h - Python's and NumPy's text of values ------*- C++ -*-===//
+//
+// What print() in kernel code shows, and stn::toString (stn/Array.h):
+//
+//   - scalars as Python's str() shows them: floats as their shortest repr
+//     (float32 values with their own digits), complex numbers as `(1.5-2j)`
+//     and `2j`;
+//   - arrays as NumPy's str() with its default print options (precision 8,
+//     threshold 1000, edgeitems 3, linewidth 75): one format for every
+//     element shown, chosen from all of them, rows wrapped at 75 columns,
+//     and arrays of more than 1000 elements summarized with "...";
+//   - lists as Python's str() of a list: `[1.5, 2.0, True]`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STN_RUNTIME_ARRAYFORMAT_H
+#define STN_RUNTIME_ARRAYFORMAT_H
+
+#include "stn/Array.h"
+
+#include <cstdint>
+#include <string>
+
+namespace stn::detail {
+
+/// Python's repr() of a float: `2.0`, `0.1`, `1e+16`, `inf`, `nan`.
+std::string pythonFloat(double x);
+/// The same with a float32's own shortest digits (`0.1`, not `0.10000000149`).
+std::string pythonFloat(float x);
+/// Python's repr() of a complex number: `2j` where the real part is +0,
+/// else `(1.5-2j)`, the parts without a trailing ".0".
+std::string pythonComplex(double re, double im);
+std::string pythonComplex(float re, float im);
+
+/// NumPy's str() of `a` (a 0-d array: its element's str()).
+std::string numpyStr(const ArrayView &a);
+
+/// Python's str() of a list of the `n` elements of type `dt` at `data`.
+std::string pythonList(DType dt, const void *data, int64_t n);
+
+/// What compiled code passes print() for an array or a list: the address
+/// (an int64 word) of `kind, rank, data address, sizes[rank],
+/// strides[rank]` (int64; ScalarKind; strides in elements).
+std::string kernelArrayText(int64_t descriptor, bool asList);
+
+} // namespace stn::detail
+
+#endif // STN_RUNTIME_ARRAYFORMAT_H
