@@ -7,7 +7,8 @@
 // zeros, float32 digits, complex numbers, random values over many
 // magnitudes, rows wrapped at 75 columns and summarized arrays of more
 // than 1000 elements in 1 to 5 dimensions. Views with other strides must
-// print as their contiguous copies do.
+// print as their contiguous copies do. Inputs/compare-array-format.py
+// compares thousands of random arrays with NumPy outside CI.
 //
 //===----------------------------------------------------------------------===//
 
