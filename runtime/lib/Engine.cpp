@@ -743,6 +743,9 @@ std::string Module::emit(std::string_view kernelName, std::string_view signature
     if (!sig)
       throw Error(diags.format());
     args = sig->args;
+    // Parameters the signature leaves out take their default values' types.
+    for (size_t i = args.size(); i < k.defaults.size() && k.defaults[i]; ++i)
+      args.push_back(k.defaults[i]->type);
     // A kernel's signatures give its argument types; a ufunc's and a
     // gufunc's give element types and core types, which its specialization
     // checks against the arrays it is called with (as a call does).
@@ -861,7 +864,86 @@ struct Slot {
   void *ptr() { return isArray ? static_cast<void *>(descriptor.data()) : scalar; }
 };
 
+/// A default parameter value as the host passes it.
+Arg defaultArgument(const ConstValue &c, const std::string &kernel, const std::string &param) {
+  if (c.type.isNone())
+    return Arg::none();
+  if (!c.type.isScalar())
+    throw Error(fmt::format("error: kernel '{}': parameter '{}' defaults to a tuple, which a "
+                            "host call cannot pass; call '{}' from a kernel instead",
+                            kernel, param, kernel));
+  DType dt = dtypeOf(c.type.scalarKind());
+  switch (c.type.scalarKind()) {
+  case ScalarKind::Bool:
+    return Scalar(c.i != 0);
+  case ScalarKind::F32:
+  case ScalarKind::F64:
+    return Scalar::ofType(dt, c.f);
+  case ScalarKind::C64:
+    return Scalar(std::complex<float>(c.c));
+  case ScalarKind::C128:
+    return Scalar(c.c);
+  case ScalarKind::U8:
+  case ScalarKind::U16:
+  case ScalarKind::U32:
+  case ScalarKind::U64:
+    return Scalar::ofType(dt, static_cast<int64_t>(c.u));
+  default:
+    return Scalar::ofType(dt, c.i);
+  }
+}
+
+/// The arguments of a host call of @jit kernel `k` by parameter, bound as
+/// Python binds them: positional ones, then keywords by name, then the
+/// parameters' default values.
+std::vector<Arg> bindArguments(const KernelDecl &k, const std::string &name,
+                               const std::vector<Arg> &args, const Kernel::KwArgs &kwargs) {
+  const auto &params = k.def->params;
+  size_t n = params.size(), required = Program::requiredArity(k);
+  auto names = [&] {
+    std::string s;
+    for (size_t i = 0; i < n; ++i)
+      s += (i ? ", " : "") + params[i].name;
+    return s;
+  };
+  if (args.size() > n || (kwargs.empty() && args.size() < required))
+    throw Error(fmt::format("error: kernel '{}' takes {} argument{} ({}) but {} {} given", name,
+                            required == n ? fmt::format("{}", n)
+                                          : fmt::format("from {} to {}", required, n),
+                            n == 1 ? "" : "s", names(), args.size(),
+                            args.size() == 1 ? "was" : "were"));
+  std::vector<std::optional<Arg>> bound(n);
+  for (size_t i = 0; i < args.size(); ++i)
+    bound[i] = args[i];
+  for (const auto &[kw, value] : kwargs) {
+    auto it = std::find_if(params.begin(), params.end(),
+                           [&](const ast::Param &p) { return p.name == kw; });
+    if (it == params.end())
+      throw Error(fmt::format("error: kernel '{}' does not take the keyword argument '{}'; its "
+                              "parameters are: {}",
+                              name, kw, names()));
+    size_t i = static_cast<size_t>(it - params.begin());
+    if (bound[i])
+      throw Error(fmt::format("error: kernel '{}' got two values for argument '{}'", name, kw));
+    bound[i] = value;
+  }
+  std::vector<Arg> out;
+  for (size_t i = 0; i < n; ++i) {
+    if (bound[i])
+      out.push_back(*bound[i]);
+    else if (i < k.defaults.size() && k.defaults[i])
+      out.push_back(defaultArgument(*k.defaults[i], name, params[i].name));
+    else
+      throw Error(fmt::format("error: kernel '{}' is missing argument '{}' (it has no default "
+                              "value)",
+                              name, params[i].name));
+  }
+  return out;
+}
+
 Type argumentType(const Arg &a, const std::string &param) {
+  if (a.isNone())
+    return Type::none();
   if (!a.isArray())
     return typeOfDType(a.scalar().dtype());
   const ArrayView &v = a.array();
@@ -1080,7 +1162,11 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
                             Name));
   const auto &params = k.def->params;
   size_t arity = Program::hostArity(k);
-  if (argsIn.size() != arity) {
+  // @jit kernels: keywords and default values bound to the parameters.
+  std::vector<Arg> withOut;
+  if (k.kind == KernelKind::Jit)
+    withOut = bindArguments(k, Name, argsIn, kwargs);
+  if (k.kind != KernelKind::Jit && argsIn.size() != arity) {
     std::string names;
     for (size_t i = 0; i < arity; ++i)
       names += (i ? ", " : "") + params[i].name;
@@ -1089,12 +1175,12 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
                             argsIn.size() == 1 ? "was" : "were"));
   }
   // The arguments, with out= last (a copy only when there are keywords).
-  std::vector<Arg> withOut;
-  if (!kwargs.empty())
+  if (!kwargs.empty() && k.kind != KernelKind::Jit)
     withOut = argsIn;
-  const std::vector<Arg> &args = kwargs.empty() ? argsIn : withOut;
+  const std::vector<Arg> &args =
+      k.kind == KernelKind::Jit || !kwargs.empty() ? withOut : argsIn;
   bool hasOut = false;
-  for (auto &[name, value] : kwargs) {
+  for (auto &[name, value] : k.kind == KernelKind::Jit ? Kernel::KwArgs{} : kwargs) {
     if (name != "out" || k.kind == KernelKind::Jit || hasOut)
       throw Error(fmt::format("error: kernel '{}' does not take the keyword argument '{}'{}",
                               Name, name,
@@ -1110,8 +1196,14 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   if (k.gpuLoops()) {
     // target="cuda" @jit: the prange nests run on the GPU.
     std::vector<GpuArg> gpuArgs;
-    for (const Arg &a : args)
+    for (size_t i = 0; i < args.size(); ++i) {
+      const Arg &a = args[i];
+      if (a.isNone())
+        throw Error(fmt::format("error: kernel '{}': argument '{}' is None, which a "
+                                "target=\"cuda\" kernel does not take from the host",
+                                Name, params[i].name));
       gpuArgs.push_back(a.isArray() ? GpuArg(a.array()) : GpuArg(a.scalar()));
+    }
     return runGpuLoopKernel(*Impl, k, gpuArgs);
   }
   if (isGpuDriver(k) &&
@@ -1160,7 +1252,7 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
         d[3 + j] = v.shape[j];
         d[3 + r + j] = v.strides[j] / item;
       }
-    } else {
+    } else if (t.isScalar()) {
       Scalar s = args[i].scalar();
       DType want = dtypeOf(t.scalarKind());
       if (s.dtype() != want) {

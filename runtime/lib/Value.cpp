@@ -230,6 +230,13 @@ const char *describe(Value::Kind k) {
 }
 } // namespace
 
+const Scalar &Arg::scalar() const {
+  if (const Scalar *s = std::get_if<Scalar>(&V))
+    return *s;
+  throw Error(isNone() ? "error: None where a number is expected"
+                       : "error: an array where a number is expected");
+}
+
 const Scalar &Value::scalar() const {
   if (K != Kind::Scalar)
     wrongKind(K, "a scalar");

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <tuple>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -462,21 +463,54 @@ void writeArrayFile(const std::string &path, const stn::ArrayView &array) {
     stn::writeNpy(path, array);
 }
 
+/// `NAME=VALUE`: a keyword argument (NAME a Python identifier).
+std::optional<std::pair<std::string, std::string>> keywordArg(const std::string &text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return std::nullopt;
+  for (size_t i = 0; i < eq; ++i) {
+    char c = text[i];
+    if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+          (i > 0 && std::isdigit(static_cast<unsigned char>(c)))))
+      return std::nullopt;
+  }
+  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
 int runCommand(const RunOptions &opt) {
   // Arguments first: a bad literal should not cost a compile.
   std::vector<stn::Arg> args;
-  std::vector<std::pair<size_t, stn::Array>> arrays; // (argument index, array)
+  stn::Kernel::KwArgs kwargs;
+  // The arrays read, with the argument's position or keyword.
+  std::vector<std::tuple<size_t, std::string, stn::Array>> arrays;
   arrays.reserve(opt.args.size());
   for (size_t i = 0; i < opt.args.size(); ++i) {
-    const std::string &text = opt.args[i];
+    std::string text = opt.args[i];
     size_t index = i + 1;
+    auto keyword = keywordArg(text);
+    if (keyword)
+      text = keyword->second;
+    else if (!kwargs.empty())
+      argError(index, fmt::format("'{}' follows a keyword argument; positional arguments "
+                                  "come first, as in Python",
+                                  text));
+    auto add = [&](stn::Arg a) {
+      if (keyword)
+        kwargs.emplace_back(keyword->first, a);
+      else
+        args.push_back(a);
+    };
+    if (text == "None" || text == "none") {
+      add(stn::Arg::none());
+      continue;
+    }
     bool pathLike = text.size() > 4 && text.compare(text.size() - 4, 4, ".npy") == 0;
     pathLike = pathLike || hasPngExtension(text) || text.find('/') != std::string::npos;
     std::optional<stn::Scalar> scalar;
     if (!pathLike && !text.empty())
       scalar = parseLiteralArg(index, text);
     if (scalar) {
-      args.emplace_back(*scalar);
+      add(*scalar);
       continue;
     }
     std::error_code ec;
@@ -490,8 +524,9 @@ int runCommand(const RunOptions &opt) {
     }
     if (fs::is_directory(text, ec))
       argError(index, fmt::format("'{}' is a directory, not an .npy file", text));
-    arrays.emplace_back(i, hasPngExtension(text) ? stn::readPng(text) : stn::readNpy(text));
-    args.emplace_back(arrays.back().second.view());
+    arrays.emplace_back(args.size(), keyword ? keyword->first : std::string(),
+                        hasPngExtension(text) ? stn::readPng(text) : stn::readNpy(text));
+    add(std::get<2>(arrays.back()).view());
   }
 
   stn::EngineOptions engineOpts = engineOptions(opt.quiet);
@@ -508,6 +543,10 @@ int runCommand(const RunOptions &opt) {
     // back, so --save-args sees the results.
     if (opt.grid.empty() || opt.block.empty())
       throw stn::Error("stn: error: a GPU launch needs both --grid and --block\n");
+    if (!kwargs.empty())
+      throw stn::Error(fmt::format("stn: error: a GPU kernel takes its arguments in order, "
+                                   "not as keywords ({}=...)\n",
+                                   kwargs.front().first));
     std::vector<stn::GpuArg> gpuArgs;
     for (size_t i = 0; i < args.size(); ++i)
       gpuArgs.push_back(args[i].isArray() ? stn::GpuArg(args[i].array())
@@ -515,15 +554,17 @@ int runCommand(const RunOptions &opt) {
     kernel.launch(parseDim3("--grid", opt.grid), parseDim3("--block", opt.block), gpuArgs);
   } else {
     // The call checks the argument count and types (and names the parameters
-    // when the count is wrong).
-    result = kernel.call(args);
+    // when the count is wrong), binds keywords and fills in default values.
+    result = kernel.call(args, kwargs);
   }
 
   if (!opt.saveArgs.empty()) {
     std::vector<std::string> params = kernel.parameterNames();
     fs::create_directories(opt.saveArgs);
-    for (const auto &[i, array] : arrays) {
-      std::string name = i < params.size() ? params[i] : fmt::format("arg{}", i);
+    for (const auto &[i, keyword, array] : arrays) {
+      std::string name = !keyword.empty()     ? keyword
+                         : i < params.size() ? params[i]
+                                              : fmt::format("arg{}", i);
       writeArrayFile((fs::path(opt.saveArgs) / (name + "." + opt.saveFormat)).string(), array);
     }
     if (arrays.empty())
@@ -761,7 +802,7 @@ std::string versionString() {
 #endif
 }
 
-constexpr const char *RunFooter = R"TXT(ARG syntax (each ARG is one kernel argument, in parameter order):
+constexpr const char *RunFooter = R"TXT(ARG syntax (each ARG is one kernel argument; positional ones in parameter order):
   x.npy             an array argument, read from a NumPy .npy file (any stn
                     dtype, either byte order, C or Fortran order); an ARG that
                     ends in .npy or contains '/' is always taken as a file
@@ -780,6 +821,11 @@ constexpr const char *RunFooter = R"TXT(ARG syntax (each ARG is one kernel argum
                     is int8 and u8 is uint8). An integer that does not fit
                     TYPE is an error, and so is a float given for an integer
                     type or a complex number for a real one.
+  None  none        Python's None (for a parameter tested with `x is None`)
+  NAME=VALUE        a keyword argument of a @jit function: out=y.npy, tol=1e-6,
+                    axis=None; keywords come after the positional ARGs, and
+                    parameters not given take their default values (write
+                    ./a=b.npy for a file whose name looks like a keyword)
   Negative literals need no quoting or "--": stn run k.stn f -3 -inf works.
 
 Result:

@@ -2153,6 +2153,8 @@ Value FunctionGen::constFloat(double v, ScalarKind k) { return constFloatB(B, Cu
 CGValue FunctionGen::constValue(const ConstValue &c) {
   CGValue r;
   r.type = c.type;
+  if (c.type.isNone())
+    return r;
   if (c.type.isTuple()) {
     for (auto &e : c.elts) {
       CGValue ev = constValue(e);
@@ -2220,9 +2222,9 @@ CGValue FunctionGen::convert(const CGValue &v, const Type &to) {
     r.leaves.push_back(castScalar(v.single(), v.type.scalarKind(), to.scalarKind()));
     return r;
   }
-  if (to.isArray()) {
+  if (to.isArray() || (to.isScalar() && v.type.isNone())) {
     if (v.type.isNone() || v.leaves.empty())
-      return defaultValue(to);
+      return defaultValue(to); // None held by an optional local
     r.leaves.push_back(B.create<memref::CastOp>(CurLoc, memrefType(Ctx, to), v.single()));
     return r;
   }
@@ -2294,6 +2296,12 @@ void FunctionGen::writeVar(const std::string &name, const CGValue &v) {
   CGValue c = convert(v, it->second);
   for (unsigned i = 0; i < c.leaves.size(); ++i)
     SSA->write(leafVar(name, i), Cur, c.leaves[i]);
+  if (F.optionals.count(name)) { // whether it holds None now
+    CGValue flag;
+    flag.type = Type::scalar(ScalarKind::Bool);
+    flag.leaves.push_back(constBool(v.type.isNone()));
+    writeVar(noneFlag(name), flag);
+  }
 }
 
 void FunctionGen::ensureBlock() {
@@ -2547,6 +2555,8 @@ void FunctionGen::genBlock(const ast::Block &b) {
     if (Failed)
       return;
     genStmt(*s);
+    if (F.endsBlock.count(s.get()))
+      return; // the rest is unreachable (and was not checked)
   }
 }
 
@@ -2827,6 +2837,12 @@ static bool isRunningExtremum(const ast::If &s, const TypedFunction &f) {
 }
 
 void FunctionGen::genIf(const ast::If &s) {
+  // `if x is None:` known from the types: only the branch that runs (Sema
+  // did not check the other).
+  if (auto p = F.prunedIfs.find(&s); p != F.prunedIfs.end()) {
+    genBlock(p->second ? s.body : s.orelse);
+    return;
+  }
   Value c = truth(expr(*s.cond));
   // A running extremum is updated rarely: saying so (LLVM's expect, turned
   // into branch weights) keeps the update a predictable branch instead of
@@ -5050,8 +5066,13 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::NoneLit:
     r.type = Type::none();
     return r;
-  case ast::Expr::Kind::Name:
-    return readVar(static_cast<const ast::Name &>(e).id);
+  case ast::Expr::Kind::Name: {
+    const std::string &id = static_cast<const ast::Name &>(e).id;
+    if (F.noneChecked.count(&e)) // an optional local that may hold None
+      raiseIf(readVar(noneFlag(id)).single(), KernelFaultKind::Raise,
+              fmt::format("TypeError: '{}' is None here", ast::sourceName(id)), {});
+    return readVar(id);
+  }
   case ast::Expr::Kind::Attribute:
     return attribute(static_cast<const ast::Attribute &>(e));
   case ast::Expr::Kind::Subscript:
@@ -5393,6 +5414,24 @@ Value FunctionGen::compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r,
 }
 
 CGValue FunctionGen::compare(const ast::Compare &c) {
+  if (c.ops[0] == ast::CmpOpKind::Is || c.ops[0] == ast::CmpOpKind::IsNot) {
+    // x is None: known from the types (the operands still run, for their
+    // effects), or the flag of optional local x.
+    CGValue r;
+    r.type = Type::scalar(ScalarKind::Bool);
+    bool isNot = c.ops[0] == ast::CmpOpKind::IsNot;
+    if (auto known = F.noneTests.find(&c); known != F.noneTests.end()) {
+      for (auto &o : c.operands)
+        if (!isa<ast::Name>(o.get()) && !isa<ast::NoneLit>(o.get()))
+          expr(*o);
+      r.leaves.push_back(constBool(known->second));
+      return r;
+    }
+    const ast::Expr *x = c.operands[isa<ast::NoneLit>(c.operands[0].get()) ? 1 : 0].get();
+    Value none = readVar(noneFlag(llvm::cast<ast::Name>(x)->id)).single();
+    r.leaves.push_back(isNot ? logicalNot(none) : none);
+    return r;
+  }
   if (c.ops[0] == ast::CmpOpKind::In || c.ops[0] == ast::CmpOpKind::NotIn) {
     // x in seq (Sema: alone, a number in a tuple of numbers or an array).
     CGValue x = expr(*c.operands[0]), seq = expr(*c.operands[1]);
@@ -5715,8 +5754,15 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
 
 void FunctionGen::callArguments(const ast::Call &c, const TypedFunction &callee,
                                 SmallVector<Value> &operands, std::vector<CGValue> &args) {
-  for (size_t i = 0; i < c.args.size(); ++i) {
-    CGValue v = convert(expr(*c.args[i]), callee.argTypes[i]);
+  // @jit callees: the arguments bound to the parameters (Sema's
+  // bindArguments), default values where null.
+  auto it = F.calls.find(&c);
+  bool bound = it != F.calls.end() && callee.decl && callee.decl->kind == KernelKind::Jit;
+  size_t n = bound ? it->second.operands.size() : c.args.size();
+  for (size_t i = 0; i < n; ++i) {
+    const ast::Expr *e = bound ? it->second.operands[i] : c.args[i].get();
+    CGValue v = e ? expr(*e) : constValue(*callee.decl->defaults[i]);
+    v = convert(v, callee.argTypes[i]);
     operands.append(v.leaves.begin(), v.leaves.end());
     args.push_back(v);
   }

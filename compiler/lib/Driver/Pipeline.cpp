@@ -208,6 +208,8 @@ bool addEntryWrapper(llvm::Module &m, const TypedFunction &f, const std::string 
         callArgs.push_back(b.CreateTrunc(b.CreateLoad(i8, p), pt));
       else
         callArgs.push_back(b.CreateLoad(pt, p));
+    } else if (t.isNone()) {
+      continue; // None: no value
     } else {
       diags.error(f.file, f.def->nameRange,
                   "kernel parameters of type " + t.describe() +

@@ -318,13 +318,18 @@ namespace {
 
 /// Folds literal expressions built from numbers, bools, tuples, unary and
 /// binary arithmetic and other constants. Returns nullopt if not constant.
+/// With `definitions` (module constants and default values) also complex
+/// arithmetic (`1 - 2j`) and NumPy scalar constructors (`np.float32(0.5)`).
 class ConstFolder {
 public:
   explicit ConstFolder(const std::map<std::string, ConstValue> &env,
-                       const std::map<std::string, std::string> &aliases)
-      : Env(env), Aliases(aliases) {}
+                       const std::map<std::string, std::string> &aliases,
+                       bool definitions = false)
+      : Env(env), Aliases(aliases), Definitions(definitions) {}
 
   std::optional<ConstValue> fold(const ast::Expr &e) const {
+    if (auto *call = dyn_cast<ast::Call>(&e))
+      return Definitions ? foldScalarConstructor(*call) : std::nullopt;
     if (auto *i = dyn_cast<ast::IntLit>(&e)) {
       ConstValue c;
       if (i->isUnsigned) {
@@ -456,6 +461,29 @@ public:
           return std::nullopt;
         }
       }
+      if (Definitions && (isComplex(lk) || isComplex(rk)) && !isUnsignedInt(lk) &&
+          !isUnsignedInt(rk)) {
+        auto asComplex = [](const ConstValue &v) {
+          return isComplex(v.type.scalarKind()) ? v.c : std::complex<double>(constAsDouble(v));
+        };
+        std::complex<double> x = asComplex(*l), y = asComplex(*r), z;
+        switch (b->op) {
+        case ast::BinOpKind::Add: z = x + y; break;
+        case ast::BinOpKind::Sub: z = x - y; break;
+        case ast::BinOpKind::Mul: z = x * y; break;
+        case ast::BinOpKind::Div:
+          if (y == 0.0)
+            return std::nullopt;
+          z = x / y;
+          break;
+        default:
+          return std::nullopt;
+        }
+        ConstValue c;
+        c.type = Type::scalar(ScalarKind::C128);
+        c.c = z;
+        return c;
+      }
       if (isComplex(lk) || isComplex(rk) || isUnsignedInt(lk) || isUnsignedInt(rk))
         return std::nullopt;
       double a = constAsDouble(*l), c = constAsDouble(*r);
@@ -500,6 +528,56 @@ public:
 private:
   const std::map<std::string, ConstValue> &Env;
   const std::map<std::string, std::string> &Aliases;
+  bool Definitions;
+
+  /// `np.float32(0.5)`, `np.int8(-3)`, `np.complex64(1j)`: a constant of
+  /// that dtype (an integer that does not fit, or a float for an integer
+  /// dtype, is not a constant).
+  std::optional<ConstValue> foldScalarConstructor(const ast::Call &call) const {
+    auto *a = dyn_cast<ast::Attribute>(call.func.get());
+    auto *base = a ? dyn_cast<ast::Name>(a->value.get()) : nullptr;
+    auto alias = base ? Aliases.find(base->id) : Aliases.end();
+    if (alias == Aliases.end() || alias->second != "numpy" || call.args.size() != 1 ||
+        !call.keywords.empty())
+      return std::nullopt;
+    std::optional<ScalarKind> k = parseScalarName(a->attr);
+    auto v = fold(*call.args[0]);
+    if (!k || !v || !v->type.isScalar())
+      return std::nullopt;
+    ScalarKind from = v->type.scalarKind();
+    ConstValue c;
+    c.type = Type::scalar(*k);
+    if (isComplex(*k)) {
+      c.c = isComplex(from) ? v->c : std::complex<double>(constAsDouble(*v));
+      if (*k == ScalarKind::C64)
+        c.c = std::complex<double>(std::complex<float>(c.c));
+    } else if (isFloat(*k)) {
+      if (isComplex(from))
+        return std::nullopt;
+      c.f = constAsDouble(*v);
+      if (*k == ScalarKind::F32)
+        c.f = static_cast<float>(c.f);
+    } else if (isBool(*k)) {
+      if (isComplex(from))
+        return std::nullopt;
+      c.i = constAsDouble(*v) != 0;
+    } else {
+      if (!(isSignedInt(from) || isBool(from)) || isUnsignedInt(from))
+        return std::nullopt;
+      int64_t x = v->i;
+      unsigned bits = bitWidth(*k);
+      if (isUnsignedInt(*k)) {
+        if (x < 0 || (bits < 64 && x >= (int64_t(1) << bits)))
+          return std::nullopt;
+        c.u = static_cast<uint64_t>(x);
+      } else {
+        if (bits < 64 && (x < -(int64_t(1) << (bits - 1)) || x >= (int64_t(1) << (bits - 1))))
+          return std::nullopt;
+        c.i = x;
+      }
+    }
+    return c;
+  }
 };
 
 } // namespace
@@ -523,7 +601,12 @@ private:
     Type type;
     SourceRange firstRange;
     bool declared = false; ///< fixed by an annotation or a parameter's signature
+    /// Holds None on some path and a value of `type` on others
+    /// (TypedFunction::optionals).
+    bool optional = false;
   };
+  /// `x is None` tests known from the types in this pass (noneTest).
+  std::unordered_map<const ast::Expr *, bool> NoneTests;
 
   // Reporting: only the final pass reports; earlier passes run silently.
   void error(SourceRange r, std::string msg, std::string hint = {}) {
@@ -607,6 +690,17 @@ private:
                    const std::vector<Type> &args);
   Type randomCall(const ast::Call &c, Builtin b, bool viaNumpy, const std::vector<Type> &args);
   Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
+  std::optional<std::pair<std::vector<const ast::Expr *>, std::vector<Type>>>
+  bindArguments(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
+  Type noneTest(const ast::Compare &c, const std::vector<Type> &ts, size_t op);
+  std::optional<bool> staticTruth(const ast::Expr &test) const;
+  /// Reads of optional locals that do not raise where they hold None
+  /// (TypedFunction::noneChecked): `x is None`, and `return x` of an array
+  /// (an empty array, as before None had a flag).
+  std::set<const ast::Expr *> PassedOn, ReturnedOn;
+  /// The pruned `if` just checked, where its branch that runs always
+  /// returns: checkBlock stops after it (TypedFunction::endsBlock).
+  const ast::If *PrunedExits = nullptr;
   /// GPU intrinsics: the dotted name `e` refers to without its `cuda.`
   /// prefix ("threadIdx.x", "shared.array"); "?name" for an unknown name
   /// under `cuda.`; empty if `e` is no GPU intrinsic.
@@ -782,13 +876,22 @@ bool FunctionChecker::run() {
     if (!v.type.isValid())
       continue; // assigned only in unreachable code
     F.vars[name] = v.type;
+    if (v.optional) {
+      F.optionals.insert(name);
+      F.vars[noneFlag(name)] = Type::scalar(ScalarKind::Bool);
+    }
   }
   return true;
 }
 
 bool FunctionChecker::pass(bool final) {
   Final = final;
+  NoneTests.clear();
   if (final) {
+    F.noneTests.clear();
+    F.prunedIfs.clear();
+    F.noneChecked.clear();
+    F.endsBlock.clear();
     F.types.clear();
     F.calls.clear();
     F.consts.clear();
@@ -805,8 +908,16 @@ bool FunctionChecker::pass(bool final) {
 }
 
 void FunctionChecker::checkBlock(const ast::Block &b) {
-  for (auto &s : b)
+  for (auto &s : b) {
     checkStmt(*s);
+    if (auto *i = dyn_cast<ast::If>(s.get()); i && PrunedExits == i) {
+      // What follows a pruned `if` that returns is unreachable.
+      PrunedExits = nullptr;
+      if (Final)
+        F.endsBlock.insert(i);
+      return;
+    }
+  }
 }
 
 bool FunctionChecker::checkCondition(const ast::Expr &e) {
@@ -1013,6 +1124,20 @@ void FunctionChecker::assignName(const std::string &name, SourceRange r, const T
                            t.describe(), name, v.type.describe()));
     return;
   }
+  // None on some paths, a number or an array on others: the variable has
+  // the value's type and a flag for `x is None`.
+  if ((v.type.isNone() && (t.isScalar() || t.isArray())) ||
+      (t.isNone() && (v.type.isScalar() || v.type.isArray()))) {
+    if (!v.optional) {
+      v.optional = true;
+      Changed = true;
+    }
+    if (v.type.isNone()) {
+      v.type = t;
+      Changed = true;
+    }
+    return;
+  }
   auto u = unify(v.type, t);
   if (!u) {
     auto [line, col] = F.file->lineCol(v.firstRange.begin);
@@ -1145,6 +1270,7 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
 void FunctionChecker::checkReturn(const ast::Return &r) {
   Type t = Type::none();
   if (r.value) {
+    ReturnedOn.insert(r.value.get());
     keptGenerator(r.value.get());
     if (auto *tu = dyn_cast<ast::Tuple>(r.value.get()))
       for (auto &el : tu->elts)
@@ -1871,6 +1997,17 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
   case ast::Stmt::Kind::If: {
     auto &i = static_cast<const ast::If &>(s);
     checkCondition(*i.cond);
+    // `if x is None:` with x a parameter of type None (or never None):
+    // only the branch that runs is checked, as Numba prunes the other.
+    if (std::optional<bool> taken = staticTruth(*i.cond)) {
+      if (Final)
+        F.prunedIfs[&s] = *taken;
+      const ast::Block &runs = *taken ? i.body : i.orelse;
+      checkBlock(runs);
+      if (alwaysReturns(runs))
+        PrunedExits = &i;
+      return;
+    }
     checkBlock(i.body);
     checkBlock(i.orelse);
     return;
@@ -2056,8 +2193,12 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
 
 Type FunctionChecker::name(const ast::Name &n) {
   auto it = Vars.find(n.id);
-  if (it != Vars.end() && it->second.type.isValid())
+  if (it != Vars.end() && it->second.type.isValid()) {
+    if (Final && it->second.optional && !PassedOn.count(&n) &&
+        !(ReturnedOn.count(&n) && it->second.type.isArray()))
+      F.noneChecked.insert(&n);
     return it->second.type;
+  }
   if (Assigned.count(n.id)) {
     if (Final)
       error(n.range(), fmt::format("local variable '{}' is used before it is assigned", n.id));
@@ -4224,6 +4365,77 @@ Type FunctionChecker::gpuIntrinsic(const ast::Expr &e, const std::string &path,
   return {};
 }
 
+/// The arguments of a call of @jit function `k` by parameter, as Python
+/// binds them: positional ones (of types `args`), then keywords by name,
+/// then default values (a null expression); with their types. Empty after
+/// an error (Python's messages).
+std::optional<std::pair<std::vector<const ast::Expr *>, std::vector<Type>>>
+FunctionChecker::bindArguments(const ast::Call &c, const KernelDecl &k,
+                               const std::vector<Type> &args) {
+  const auto &params = k.def->params;
+  const std::string &name = k.def->name;
+  size_t n = params.size(), required = Program::requiredArity(k);
+  if (args.size() > n) {
+    error(c.range(), fmt::format("{}() takes {} positional argument{} but {} were given", name,
+                                 required == n ? fmt::format("{}", n)
+                                               : fmt::format("from {} to {}", required, n),
+                                 n == 1 ? "" : "s", args.size()));
+    return std::nullopt;
+  }
+  std::vector<const ast::Expr *> bound(n, nullptr);
+  std::vector<Type> types(n);
+  for (size_t i = 0; i < args.size(); ++i) {
+    bound[i] = c.args[i].get();
+    types[i] = args[i];
+  }
+  for (const ast::Keyword &kw : c.keywords) {
+    auto it = std::find_if(params.begin(), params.end(),
+                           [&](const ast::Param &p) { return p.name == kw.name; });
+    if (it == params.end()) {
+      std::string names;
+      for (const ast::Param &p : params)
+        names += (names.empty() ? "" : ", ") + p.name;
+      error(kw.nameRange,
+            fmt::format("{}() got an unexpected keyword argument '{}'", name, kw.name),
+            fmt::format("its parameters are: {}", names.empty() ? "none" : names));
+      return std::nullopt;
+    }
+    size_t i = static_cast<size_t>(it - params.begin());
+    if (bound[i]) {
+      error(kw.nameRange, fmt::format("{}() got multiple values for argument '{}'", name, kw.name));
+      return std::nullopt;
+    }
+    Type t = expr(*kw.value);
+    if (!t.isValid())
+      return std::nullopt;
+    if (t.isList()) {
+      error(kw.value->range(), fmt::format("a kernel cannot take a list ('{}')", t.describe()),
+            "a list can be held by one variable only; pass np.array(...) of it");
+      return std::nullopt;
+    }
+    bound[i] = kw.value.get();
+    types[i] = t;
+  }
+  std::vector<std::string> missing;
+  for (size_t i = 0; i < n; ++i) {
+    if (bound[i])
+      continue;
+    if (i < k.defaults.size() && k.defaults[i])
+      types[i] = k.defaults[i]->type;
+    else
+      missing.push_back("'" + params[i].name + "'");
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (size_t i = 0; i < missing.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == missing.size() ? " and " : ", ") + missing[i];
+    error(c.range(), fmt::format("{}() missing {} required argument{}: {}", name, missing.size(),
+                                 missing.size() == 1 ? "" : "s", list));
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(bound), std::move(types));
+}
+
 Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
                                  const std::vector<Type> &args) {
   if (k.kind == KernelKind::Gpu) {
@@ -4239,9 +4451,18 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
                                  k.def->name));
     return {};
   }
+  std::vector<const ast::Expr *> bound;
   std::vector<Type> callTypes = args;
+  if (k.kind == KernelKind::Jit) {
+    auto b = bindArguments(c, k, args);
+    if (!b)
+      return {};
+    std::tie(bound, callTypes) = std::move(*b);
+  }
   bool hasOut = false;
   for (auto &kw : c.keywords) {
+    if (k.kind == KernelKind::Jit)
+      break; // bound above
     if (kw.name == "out" && k.kind != KernelKind::Jit && !hasOut) {
       Type ot = expr(*kw.value);
       if (!ot.isValid())
@@ -4254,21 +4475,19 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
       callTypes.push_back(ot);
       continue;
     }
-    error(kw.nameRange, k.kind == KernelKind::Jit
-                            ? "keyword arguments to kernels are not supported yet"
-                            : fmt::format("unknown keyword argument '{}' (only out= is accepted)",
-                                          kw.name));
+    error(kw.nameRange,
+          fmt::format("unknown keyword argument '{}' (only out= is accepted)", kw.name));
     return {};
   }
   size_t arity = Program::hostArity(k);
-  if (args.size() != arity) {
+  if (callTypes.size() != arity + (hasOut ? 1 : 0)) {
     error(c.range(), fmt::format("{}() takes {} argument{} but {} were given", k.def->name,
                                  arity, arity == 1 ? "" : "s", args.size()));
     return {};
   }
   if (!k.signatures.empty() && k.kind == KernelKind::Jit) {
     std::string err;
-    const Signature *sig = P.matchSignature(k, args, err);
+    const Signature *sig = P.matchSignature(k, callTypes, err);
     if (!sig) {
       error(c.range(), err);
       return {};
@@ -4295,6 +4514,7 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
     CallInfo info;
     info.kind = CallInfo::Kind::Kernel;
     info.callee = callee;
+    info.operands = std::move(bound);
     F.calls[&c] = info;
     if (std::find(F.callees.begin(), F.callees.end(), callee) == F.callees.end())
       F.callees.push_back(callee);
@@ -4539,6 +4759,9 @@ Type FunctionChecker::unary(const ast::UnaryOp &u) {
 Type FunctionChecker::compare(const ast::Compare &c) {
   std::vector<Type> ts;
   bool ok = true;
+  if (c.ops.size() == 1 && (c.ops[0] == ast::CmpOpKind::Is || c.ops[0] == ast::CmpOpKind::IsNot))
+    for (auto &o : c.operands)
+      PassedOn.insert(o.get());
   for (auto &o : c.operands) {
     Type t = expr(*o);
     if (!t.isValid())
@@ -4547,6 +4770,9 @@ Type FunctionChecker::compare(const ast::Compare &c) {
   }
   if (!ok)
     return {};
+  for (size_t i = 0; i < c.ops.size(); ++i)
+    if (c.ops[i] == ast::CmpOpKind::Is || c.ops[i] == ast::CmpOpKind::IsNot)
+      return noneTest(c, ts, i);
   for (size_t i = 0; i < c.ops.size(); ++i)
     if (c.ops[i] == ast::CmpOpKind::In || c.ops[i] == ast::CmpOpKind::NotIn) {
       if (c.ops.size() != 1) {
@@ -4594,6 +4820,70 @@ Type FunctionChecker::compare(const ast::Compare &c) {
     }
   }
   return Type::scalar(ScalarKind::Bool);
+}
+
+/// `x is None` and `x is not None` (either way round): known from x's type,
+/// or read from the flag of an optional local (TypedFunction::noneTests).
+Type FunctionChecker::noneTest(const ast::Compare &c, const std::vector<Type> &ts, size_t op) {
+  const char *spelled = c.ops[op] == ast::CmpOpKind::Is ? "is" : "is not";
+  if (c.ops.size() != 1) {
+    error(c.opRanges[op], fmt::format("'{}' cannot be chained with other comparisons", spelled),
+          "compare separately and join the results with 'and'");
+    return {};
+  }
+  bool leftNone = ts[0].isNone(), rightNone = ts[1].isNone();
+  if (!leftNone && !rightNone) {
+    error(c.opRanges[0],
+          fmt::format("'{}' compares a value with None in stn kernels, not '{}' with '{}'",
+                      spelled, ts[0].describe(), ts[1].describe()),
+          "compare numbers with == and !=");
+    return {};
+  }
+  const ast::Expr &x = leftNone ? *c.operands[1] : *c.operands[0];
+  bool isNot = c.ops[0] == ast::CmpOpKind::IsNot;
+  auto *n = dyn_cast<ast::Name>(&x);
+  auto v = n ? Vars.find(n->id) : Vars.end();
+  if (v == Vars.end() || !v->second.optional) {
+    bool none = leftNone && rightNone;
+    NoneTests[&c] = none != isNot;
+    if (Final)
+      F.noneTests[&c] = none != isNot;
+  }
+  return Type::scalar(ScalarKind::Bool);
+}
+
+/// Whether `test` is known from the types: `x is None` and `x is not None`
+/// of a name x (or None) with a known answer, `not` of one, and `and` /
+/// `or` of those (only operands evaluated before the answer is known
+/// count). Empty for anything else.
+std::optional<bool> FunctionChecker::staticTruth(const ast::Expr &test) const {
+  if (auto *c = dyn_cast<ast::Compare>(&test)) {
+    auto it = NoneTests.find(c);
+    if (it == NoneTests.end() || c->operands.size() != 2)
+      return std::nullopt;
+    for (auto &o : c->operands)
+      if (!isa<ast::Name>(o.get()) && !isa<ast::NoneLit>(o.get()))
+        return std::nullopt; // evaluated for its effects
+    return it->second;
+  }
+  if (auto *u = dyn_cast<ast::UnaryOp>(&test)) {
+    if (u->op != ast::UnaryOpKind::Not)
+      return std::nullopt;
+    auto t = staticTruth(*u->operand);
+    return t ? std::optional<bool>(!*t) : std::nullopt;
+  }
+  if (auto *b = dyn_cast<ast::BoolOp>(&test)) {
+    bool isAnd = b->op == ast::BoolOpKind::And;
+    for (auto &v : b->values) {
+      auto t = staticTruth(*v);
+      if (!t)
+        return std::nullopt;
+      if (*t != isAnd) // a false operand of `and`, a true one of `or`
+        return *t;
+    }
+    return isAnd;
+  }
+  return std::nullopt;
 }
 
 /// `x in seq` and `x not in seq`: whether a number equals an element of a
@@ -5889,6 +6179,41 @@ private:
 
 } // namespace
 
+/// Default parameter values: constants (numbers, bools, None and tuples of
+/// those, module constants, math.pi, ...), on @jit functions. (The parser
+/// checked that they follow the parameters without one.)
+static void readDefaults(KernelDecl &k, const ConstFolder &folder,
+                         const std::shared_ptr<const SourceFile> &file,
+                         DiagnosticEngine &diags) {
+  bool first = true;
+  for (const ast::Param &prm : k.def->params) {
+    if (!prm.defaultValue) {
+      k.defaults.emplace_back();
+      continue;
+    }
+    if (first && k.kind != KernelKind::Jit)
+      diags.error(file, prm.defaultValue->range(),
+                  fmt::format("default parameter values are for @jit functions; a {} takes "
+                              "every argument",
+                              k.kind == KernelKind::Gpu ? "GPU kernel" : kernelKindName(k.kind)));
+    first = false;
+    if (isa<ast::NoneLit>(prm.defaultValue.get())) {
+      ConstValue none;
+      none.type = Type::none();
+      k.defaults.emplace_back(none);
+      continue;
+    }
+    auto v = folder.fold(*prm.defaultValue);
+    if (!v)
+      diags.error(file, prm.defaultValue->range(),
+                  fmt::format("the default value of '{}' must be a constant: a number, a bool, "
+                              "None, or a tuple of those",
+                              prm.name),
+                  "compute it in the body: pass None and test `if x is None:`");
+    k.defaults.push_back(v);
+  }
+}
+
 std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
                                        DiagnosticEngine &diags) {
   std::unique_ptr<Program> p(new Program());
@@ -5917,7 +6242,7 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
   p->ModuleAliases.emplace("np", "numpy");
   p->ModuleAliases.emplace("numpy", "numpy");
   // Module constants, in order (later ones may use earlier ones).
-  ConstFolder folder(p->Constants, p->ModuleAliases);
+  ConstFolder folder(p->Constants, p->ModuleAliases, /*definitions=*/true);
   for (auto &g : p->Mod->globals) {
     auto v = folder.fold(*g.value);
     if (!v) {
@@ -5947,11 +6272,8 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
     }
     KernelDecl k;
     k.def = f.get();
-    for (auto &prm : f->params)
-      if (prm.defaultValue)
-        diags.error(file, prm.defaultValue->range(),
-                    "default parameter values are not supported yet");
     DecoratorReader(*f, k, file, diags).run();
+    readDefaults(k, folder, file, diags);
     // STN_BOUNDSCHECK=0/1 overrides every kernel's boundscheck option, as
     // NUMBA_BOUNDSCHECK does (the option is part of the cache key).
     if (const char *env = std::getenv("STN_BOUNDSCHECK"); env && (!std::strcmp(env, "0") ||
@@ -6083,6 +6405,14 @@ size_t Program::hostArity(const KernelDecl &k) {
   return k.def->params.size();
 }
 
+size_t Program::requiredArity(const KernelDecl &k) {
+  size_t n = hostArity(k);
+  for (size_t i = 0; i < n && i < k.defaults.size(); ++i)
+    if (k.defaults[i])
+      return i;
+  return n;
+}
+
 TypedFunction *Program::specialize(const KernelDecl &k, const std::vector<Type> &args,
                                    DiagnosticEngine &diags, bool hasOut) {
   return specializeAs(k, k.kind, args, hasOut, diags);
@@ -6110,10 +6440,10 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
   if (it != Specializations.end())
     return it->second.get();
   size_t want = kind == KernelKind::Gufunc ? hostArity(k) : k.def->params.size();
-  if (args.size() != want + (hasOut ? 1 : 0)) {
+  if (args.size() != want + (hasOut ? 1 : 0)) { // a signature (stn ir --sig) of another length
     diags.error(File, k.def->nameRange,
-                fmt::format("'{}' takes {} arguments but {} were given", k.def->name, want,
-                            args.size() - (hasOut ? 1 : 0)));
+                fmt::format("'{}' takes {} arguments but the signature gives {}", k.def->name,
+                            want, args.size() - (hasOut ? 1 : 0)));
     return nullptr;
   }
   std::string inProgress = fmt::format("{}:{}", static_cast<const void *>(k.def),

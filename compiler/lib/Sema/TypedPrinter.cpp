@@ -198,8 +198,14 @@ private:
   void block(const ast::Block &b, int depth, std::string &out) {
     if (b.empty())
       line(depth, "pass", out);
-    for (auto &s : b)
+    for (auto &s : b) {
       stmt(*s, depth, out);
+      if (F.endsBlock.count(s.get())) {
+        if (&s != &b.back())
+          line(depth, "# the rest is unreachable (not checked)", out);
+        return;
+      }
+    }
   }
 
   void stmt(const ast::Stmt &s, int depth, std::string &out) {
@@ -226,6 +232,20 @@ private:
     }
     case K::If: {
       auto &i = static_cast<const ast::If &>(s);
+      if (auto p = F.prunedIfs.find(&s); p != F.prunedIfs.end()) {
+        // Known from the types: only the branch that runs was checked.
+        line(depth, fmt::format("if {}:  # always {}", expr(*i.cond), p->second), out);
+        if (p->second) {
+          block(i.body, depth + 1, out);
+        } else {
+          line(depth + 1, "# not checked", out);
+          if (!i.orelse.empty()) {
+            line(depth, "else:", out);
+            block(i.orelse, depth + 1, out);
+          }
+        }
+        return;
+      }
       line(depth, fmt::format("if {}:", expr(*i.cond)), out);
       block(i.body, depth + 1, out);
       if (!i.orelse.empty()) {

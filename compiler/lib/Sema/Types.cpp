@@ -384,7 +384,9 @@ std::optional<ScalarKind> compareRule(ast::CmpOpKind op, ScalarKind l, ScalarKin
                                       std::string &error) {
   using C = ast::CmpOpKind;
   if (op == C::Is || op == C::IsNot || op == C::In || op == C::NotIn) {
-    error = fmt::format("'{}' comparisons are not supported in stn kernels", spelling(op));
+    // Sema handles these before it compares numbers (noneTest, membership).
+    error = fmt::format("internal compiler error: '{}' is not a comparison of numbers",
+                        spelling(op));
     return std::nullopt;
   }
   ScalarKind c = promote(l, r);

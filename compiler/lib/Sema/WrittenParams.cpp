@@ -90,11 +90,16 @@ private:
         return mayBe(*it->second.operands[0]);
       bool iteration = it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
                        isIterationBuiltin(it->second.builtin);
-      if (it != F.calls.end() && (it->second.kind == CallInfo::Kind::Kernel || iteration))
+      if (it != F.calls.end() && (it->second.kind == CallInfo::Kind::Kernel || iteration)) {
         for (auto &a : c->args) {
           auto o = mayBe(*a);
           out.insert(o.begin(), o.end());
         }
+        for (auto &kw : c->keywords) {
+          auto o = mayBe(*kw.value);
+          out.insert(o.begin(), o.end());
+        }
+      }
     }
     return out;
   }
@@ -184,9 +189,15 @@ private:
       auto it = F.calls.find(c);
       if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Kernel && it->second.callee) {
         const Writes &w = analyzeMemo(*it->second.callee);
-        for (size_t i = 0; i < c->args.size() && i < w.size(); ++i)
-          if (w[i])
-            wrote(mayBe(*c->args[i]), c->range());
+        // @jit callees: the arguments by parameter (keywords bound, null
+        // for default values).
+        const auto &bound = it->second.operands;
+        size_t n = bound.empty() ? c->args.size() : bound.size();
+        for (size_t i = 0; i < n && i < w.size(); ++i) {
+          const ast::Expr *a = bound.empty() ? c->args[i].get() : bound[i];
+          if (w[i] && a)
+            wrote(mayBe(*a), c->range());
+        }
         if (it->second.callee->hasOut && !w.empty() && w.back())
           for (auto &kw : c->keywords)
             if (kw.name == "out")

@@ -77,7 +77,8 @@ private:
   std::complex<double> C{};
 };
 
-/// One argument of a kernel call: a scalar or an array view.
+/// One argument of a kernel call: a scalar, an array view, or None (for a
+/// parameter a @jit function tests with `x is None`).
 class Arg {
 public:
   template <class T, class = decltype(Scalar(std::declval<T>()))>
@@ -85,13 +86,18 @@ public:
   Arg(const Scalar &s) : V(s) {}
   Arg(const ArrayView &a) : V(a) {}
   Arg(const Array &a) : V(a.view()) {}
+  /// Python's None.
+  static Arg none() { return Arg(std::monostate{}); }
 
   bool isArray() const { return std::holds_alternative<ArrayView>(V); }
-  const Scalar &scalar() const { return std::get<Scalar>(V); }
+  bool isNone() const { return std::holds_alternative<std::monostate>(V); }
+  /// The scalar (throws stn::Error for an array or None).
+  const Scalar &scalar() const;
   const ArrayView &array() const { return std::get<ArrayView>(V); }
 
 private:
-  std::variant<Scalar, ArrayView> V;
+  explicit Arg(std::monostate) : V(std::monostate{}) {}
+  std::variant<Scalar, ArrayView, std::monostate> V;
 };
 
 /// A kernel's result: None, a scalar, an owning array, or a tuple of values.

@@ -566,7 +566,7 @@ struct Param {
   std::string name;
   SourceRange range;
   ExprPtr annotation; ///< may be null
-  ExprPtr defaultValue; ///< may be null (defaults are rejected by Sema)
+  ExprPtr defaultValue; ///< may be null (KernelDecl::defaults)
 };
 
 /// A top-level `def` with its decorators (outermost first, as written).

@@ -20,6 +20,7 @@
 
 #include <complex>
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 #include <string>
@@ -37,6 +38,10 @@ struct ConstValue {
   std::complex<double> c; ///< complex
   std::vector<ConstValue> elts; ///< tuples
 };
+
+/// The bool local that says whether optional local `name` holds None
+/// (TypedFunction::optionals).
+inline std::string noneFlag(const std::string &name) { return name + "@none"; }
 
 /// Functions and conversions the language provides.
 enum class Builtin : uint8_t {
@@ -114,7 +119,9 @@ struct CallInfo {
   /// to; for Floor/Ceil/Trunc called through `math` the result is int64.
   ScalarKind operandKind = ScalarKind::F64;
   /// Kernel calls: the callee's specialization; arguments are converted to
-  /// callee->argTypes.
+  /// callee->argTypes. For @jit callees `operands` holds the argument of
+  /// each parameter, positional or keyword, in the parameters' order, null
+  /// where the parameter takes its default (KernelDecl::defaults).
   TypedFunction *callee = nullptr;
   /// Array builtins: the receiver of a method call (`a.sum()`), else null.
   const ast::Expr *receiver = nullptr;
@@ -218,6 +225,10 @@ struct KernelDecl {
   /// `@cuda.jit(device=True)` / `@kernel(device=True)`: a Jit kernel that
   /// runs only on the GPU (may use GPU intrinsics, called from GPU kernels).
   bool gpuDevice = false;
+  /// Default values of the parameters, one per parameter: empty where it
+  /// has none (a value of type None for `=None`). Only @jit functions have
+  /// them; those with one follow those without, as in Python.
+  std::vector<std::optional<ConstValue>> defaults;
   /// `@jit(target="cuda")` (or "gpu"): the body runs on the host and its
   /// prange loop nests run on the GPU (GpuRegions.h).
   bool gpuLoops() const {
@@ -320,6 +331,26 @@ struct TypedFunction {
   Type resultType; ///< Type::none() when nothing is returned
   /// Every local (parameters included) with its unified type.
   std::map<std::string, Type> vars;
+  /// Locals that hold None on some path and a value of their type on
+  /// others (`out=None` later assigned an array): each has a bool local
+  /// named noneFlag(name), true while it holds None, which `x is None`
+  /// reads.
+  std::set<std::string> optionals;
+  /// Reads of an optional local that raise TypeError where it holds None:
+  /// every read but `x is None` and `return x` of an array (which returns
+  /// an empty array for None).
+  std::set<const ast::Expr *> noneChecked;
+  /// `x is None`, `x is not None` (either side None): the result where it
+  /// is known from the types (x of type None, or never None); absent where
+  /// x is an optional local, whose flag is read.
+  std::unordered_map<const ast::Expr *, bool> noneTests;
+  /// `if` statements whose test is known from the types (a parameter
+  /// compared with None): the branch that runs. The other is not checked
+  /// or generated, as Numba prunes it.
+  std::unordered_map<const ast::Stmt *, bool> prunedIfs;
+  /// Pruned `if`s whose branch that runs always returns or raises: the
+  /// statements after them in their block are not checked or generated.
+  std::set<const ast::Stmt *> endsBlock;
   std::unordered_map<const ast::Expr *, Type> types;
   std::unordered_map<const ast::Expr *, CallInfo> calls;
   std::unordered_map<const ast::Expr *, ConstValue> consts;
@@ -469,6 +500,9 @@ public:
   /// How many arguments a caller passes (without out=): the parameters, or
   /// for a gufunc the inputs of its layout.
   static size_t hostArity(const KernelDecl &k);
+  /// How many of those a caller must pass: the parameters before the first
+  /// with a default value.
+  static size_t requiredArity(const KernelDecl &k);
 
   /// Module constants by name.
   const std::map<std::string, ConstValue> &constants() const { return Constants; }
