@@ -572,8 +572,12 @@ int runCommand(const RunOptions &opt) {
   }
 
   if (result.isArray()) {
-    if (opt.output.empty())
-      throw stn::Error("stn: error: the result is an array; use -o OUT.npy to write it\n");
+    if (opt.output.empty()) {
+      // Shown as NumPy's str() shows it (long arrays summarized with ...).
+      if (!opt.quiet)
+        std::cout << stn::toString(result.array()) << '\n';
+      return 0;
+    }
     writeArrayFile(opt.output, result.array());
     return 0;
   }
@@ -834,7 +838,8 @@ Result:
                     printed to stdout as JSON: 42, 2.5, true, NaN, Infinity,
                     {"real": 1.0, "imag": 2.0}, [1, 2.5, true]
   an array          written to OUT (-o OUT.npy, or -o OUT.png for uint8 and
-                    uint16 images); an error without -o
+                    uint16 images); without -o, printed as NumPy's str()
+                    shows it ([[1. 2.] [3. 4.]], long arrays with ...)
   a tuple holding arrays
                     OUT (-o DIR) is a directory, created if needed; element i
                     is written to DIR/i.npy if it is an array (a nested
