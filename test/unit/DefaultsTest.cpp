@@ -26,10 +26,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -265,6 +268,167 @@ TEST(DefaultsCache, NoneArgumentsComeBackFromTheCache) {
     EXPECT_EQ(engine.cacheStats().hits, run == 0 ? 0u : 1u) << run;
   }
   fs::remove_all(dir);
+}
+
+} // namespace
+
+namespace {
+
+const char *AxisKernels = R"STN(
+import numpy as np
+from numba import njit, prange
+
+@njit
+def sums(a, axis=0):
+    return np.sum(a, axis=axis), a.max(axis), np.argmin(a, axis=axis), np.mean(a, axis)
+
+@njit
+def running(a, axis):
+    return np.cumsum(a, axis=axis), np.sort(a, axis=axis), np.median(a, axis=axis)
+
+@njit(parallel=True)
+def per_row(a, axis):
+    out = np.zeros(a.shape[0])
+    for i in prange(a.shape[0]):
+        out[i] = np.sum(a[i] * 2, axis=axis)[0]
+    return out
+)STN";
+
+/// A 3-d array of shape (2, 3, 4) with distinct values in no order.
+std::vector<double> cube() {
+  std::vector<double> v(24);
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<double>((i * 7) % 24) - 5.0;
+  return v;
+}
+
+/// The elements of `a` (shape `shape`, C order) reduced along `axis` by
+/// `fn`, which gets each lane.
+template <class R>
+std::vector<R> alongAxis(const std::vector<double> &a, std::vector<int64_t> shape, int axis,
+                         const std::function<R(std::vector<double>)> &fn) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  std::vector<R> out;
+  int64_t total = static_cast<int64_t>(a.size()) / shape[axis];
+  for (int64_t k = 0; k < total; ++k) {
+    // k enumerates the other axes in C order.
+    int64_t rest = k, base = 0;
+    for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+      if (d == axis)
+        continue;
+      base += (rest % shape[d]) * strides[d];
+      rest /= shape[d];
+    }
+    std::vector<double> lane;
+    for (int64_t j = 0; j < shape[axis]; ++j)
+      lane.push_back(a[base + j * strides[axis]]);
+    out.push_back(fn(lane));
+  }
+  return out;
+}
+
+TEST(RuntimeAxis, ReductionsAlongAnAxisGivenAtRunTime) {
+  stn::Engine engine(stn::test::noCache());
+  stn::Module m = engine.loadString(AxisKernels, "axis.stn");
+  std::vector<double> a = cube();
+  std::vector<int64_t> shape = {2, 3, 4};
+  for (int64_t given : {0, 1, 2, -1, -3}) {
+    int axis = static_cast<int>(given < 0 ? given + 3 : given);
+    std::vector<int64_t> out;
+    for (int d = 0; d < 3; ++d)
+      if (d != axis)
+        out.push_back(shape[d]);
+    stn::Value r = m.kernel("sums")(stn::ArrayView::of(a.data(), shape), given);
+    auto sum = alongAxis<double>(a, shape, axis, [](std::vector<double> l) {
+      double s = 0;
+      for (double x : l)
+        s += x;
+      return s;
+    });
+    auto mx = alongAxis<double>(a, shape, axis, [](std::vector<double> l) {
+      return *std::max_element(l.begin(), l.end());
+    });
+    auto amin = alongAxis<int64_t>(a, shape, axis, [](std::vector<double> l) {
+      return static_cast<int64_t>(std::min_element(l.begin(), l.end()) - l.begin());
+    });
+    EXPECT_EQ(valuesOf<double>(r[0], out), sum) << given;
+    EXPECT_EQ(valuesOf<double>(r[1], out), mx) << given;
+    EXPECT_EQ(valuesOf<int64_t>(r[2], out), amin) << given;
+    std::vector<double> mean = sum;
+    for (double &x : mean)
+      x /= static_cast<double>(shape[axis]);
+    std::vector<double> got = valuesOf<double>(r[3], out);
+    for (size_t i = 0; i < mean.size(); ++i)
+      EXPECT_NEAR(got[i], mean[i], 1e-12) << given;
+  }
+  // The default value: axis 0.
+  stn::Value r0 = m.kernel("sums")(stn::ArrayView::of(a.data(), shape));
+  EXPECT_EQ(r0[0].array().shape(), (std::vector<int64_t>{3, 4}));
+  std::string msg = errorOf([&] { m.kernel("sums")(stn::ArrayView::of(a.data(), shape), 3L); });
+  EXPECT_NE(msg.find("AxisError: axis 3 is out of bounds for array of dimension 3"),
+            std::string::npos)
+      << msg;
+  msg = errorOf([&] { m.kernel("sums")(stn::ArrayView::of(a.data(), shape), -4L); });
+  EXPECT_NE(msg.find("AxisError: axis -4 is out of bounds"), std::string::npos) << msg;
+}
+
+TEST(RuntimeAxis, ScansSortsAndMediansAlongAnAxisGivenAtRunTime) {
+  stn::Engine engine(stn::test::noCache());
+  stn::Module m = engine.loadString(AxisKernels, "axis.stn");
+  std::vector<double> a = cube();
+  std::vector<int64_t> shape = {2, 3, 4};
+  for (int axis = 0; axis < 3; ++axis) {
+    stn::Value r = m.kernel("running")(stn::ArrayView::of(a.data(), shape), int64_t(axis));
+    // cumsum and sort keep the shape: compare lane by lane.
+    std::vector<double> cs = valuesOf<double>(r[0], shape), so = valuesOf<double>(r[1], shape);
+    auto lanes = [&](const std::vector<double> &v) {
+      return alongAxis<std::vector<double>>(v, shape, axis,
+                                            [](std::vector<double> l) { return l; });
+    };
+    auto in = lanes(a), gotCs = lanes(cs), gotSo = lanes(so);
+    for (size_t k = 0; k < in.size(); ++k) {
+      std::vector<double> want = in[k];
+      std::partial_sum(want.begin(), want.end(), want.begin());
+      EXPECT_EQ(gotCs[k], want) << axis;
+      want = in[k];
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(gotSo[k], want) << axis;
+    }
+    std::vector<int64_t> out;
+    for (int d = 0; d < 3; ++d)
+      if (d != axis)
+        out.push_back(shape[d]);
+    auto med = alongAxis<double>(a, shape, axis, [](std::vector<double> l) {
+      std::sort(l.begin(), l.end());
+      size_t n = l.size();
+      return n % 2 ? l[n / 2] : (l[n / 2 - 1] + l[n / 2]) / 2;
+    });
+    EXPECT_EQ(valuesOf<double>(r[2], out), med) << axis;
+  }
+}
+
+TEST(RuntimeAxis, InsideAParallelLoop) {
+  stn::Engine engine(stn::test::noCache(4));
+  stn::Module m = engine.loadString(AxisKernels, "axis.stn");
+  std::vector<double> a = cube();
+  // a[i] is (3, 4); np.sum(a[i] * 2, axis)[0].
+  for (int64_t axis : {0, 1}) {
+    stn::Value r = m.kernel("per_row")(stn::ArrayView::of(a.data(), {2, 3, 4}), axis);
+    std::vector<double> want;
+    for (int i = 0; i < 2; ++i) {
+      double s = 0;
+      if (axis == 0)
+        for (int j = 0; j < 3; ++j)
+          s += 2 * a[i * 12 + j * 4];
+      else
+        for (int k = 0; k < 4; ++k)
+          s += 2 * a[i * 12 + k];
+      want.push_back(s);
+    }
+    EXPECT_EQ(valuesOf<double>(r, {2}), want) << axis;
+  }
 }
 
 } // namespace

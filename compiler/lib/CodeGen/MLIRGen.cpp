@@ -648,6 +648,9 @@ private:
   /// GPU intrinsics (TypedFunction::gpu), emitted by GPUGen.cpp's hook.
   CGValue gpuIntrinsic(const ast::Expr &e, const GpuCall &g);
   CGValue builtin(const ast::Call &c, const CallInfo &info);
+  /// A builtin whose axis is known at run time (CallInfo::axisValue): the
+  /// axis checked (AxisError), then the code of each axis, one runs.
+  CGValue runtimeAxis(const ast::Call &c, const CallInfo &info);
   // Lists (Type::List) are two leaves: their storage, a 1-d array whose
   // extent is the capacity, and their length (int64). One variable owns a
   // list (Sema), so a change is a new value written back to it.
@@ -5596,7 +5599,72 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
   }
 }
 
+CGValue FunctionGen::runtimeAxis(const ast::Call &c, const CallInfo &info) {
+  const ast::Expr *src = info.receiver ? info.receiver : c.args[0].get();
+  auto rank = static_cast<int64_t>(F.typeOf(*src).rank());
+  auto i64 = ScalarKind::I64;
+  CGValue given = expr(*info.axisValue);
+  Value ax = castScalar(given.single(), given.type.scalarKind(), i64);
+  Value n = constInt(rank, i64), zero = constInt(0, i64);
+  Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, ax, zero);
+  Value axis = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, ax, n), ax);
+  Value bad = B.create<arith::OrIOp>(
+      CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, axis, zero),
+      B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, axis, n));
+  raiseIf(bad, KernelFaultKind::Raise,
+          fmt::format("AxisError: axis {}i is out of bounds for array of dimension {}",
+                      kRaisedValue, rank),
+          {ax});
+  axis = B.create<arith::SelectOp>(CurLoc, bad, zero, axis); // where the raise returned
+  CallInfo fixed = info;
+  fixed.axisValue = nullptr;
+  if (rank == 1) // Sema's code for axis 0 is the only one
+    return builtin(c, fixed);
+  CGValue r;
+  r.type = F.typeOf(c);
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, r.type, types);
+  Block *merge = newBlock();
+  for (mlir::Type t : types)
+    merge->addArgument(t, CurLoc);
+  for (int64_t d = 0; d < rank; ++d) {
+    Block *body = newBlock(), *next = d + 1 < rank ? newBlock() : nullptr;
+    if (next)
+      condBranch(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, axis,
+                                         constInt(d, i64)),
+                 body, next);
+    else
+      branch(body);
+    appendBlock(body);
+    SSA->seal(body);
+    setBlock(body);
+    fixed.axis = static_cast<int>(d);
+    CGValue v = builtin(c, fixed);
+    SmallVector<Value> leaves;
+    for (size_t i = 0; i < v.leaves.size() && i < types.size(); ++i) {
+      Value x = v.leaves[i];
+      if (x.getType() != types[i])
+        x = B.create<memref::CastOp>(CurLoc, types[i], x);
+      leaves.push_back(x);
+    }
+    B.create<cf::BranchOp>(CurLoc, merge, leaves);
+    Cur = nullptr;
+    if (next) {
+      appendBlock(next);
+      SSA->seal(next);
+      setBlock(next);
+    }
+  }
+  appendBlock(merge);
+  SSA->seal(merge);
+  setBlock(merge);
+  r.leaves.append(merge->getArguments().begin(), merge->getArguments().end());
+  return r;
+}
+
 CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
+  if (info.axisValue)
+    return runtimeAxis(c, info);
   if (info.builtin == Builtin::ListOf)
     return listOf(c);
   if (info.builtin == Builtin::Sorted)

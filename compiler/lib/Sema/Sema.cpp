@@ -714,7 +714,12 @@ private:
   /// The axis `e` names of an array of `rank` dimensions (negative ones
   /// count from the end): a constant, or None (-1) where `noneAllowed`.
   /// Reports an error and returns nullopt for anything else.
-  std::optional<int> constantAxis(const ast::Expr &e, int64_t rank, bool noneAllowed);
+  /// The axis `e` names (negative ones wrapped), -1 for None where
+  /// `noneAllowed`. Where `runtime` is given, an integer computed at run
+  /// time is accepted too: it is stored there and the axis returned is 0
+  /// (CallInfo::axisValue).
+  std::optional<int> constantAxis(const ast::Expr &e, int64_t rank, bool noneAllowed,
+                                  CallInfo *runtime = nullptr);
   Type binop(const ast::BinOp &b);
   Type unary(const ast::UnaryOp &u);
   Type compare(const ast::Compare &c);
@@ -3162,10 +3167,22 @@ std::optional<unsigned> FunctionChecker::shapeRank(const ast::Expr &e, const Typ
 }
 
 std::optional<int> FunctionChecker::constantAxis(const ast::Expr &e, int64_t rank,
-                                                 bool noneAllowed) {
+                                                 bool noneAllowed, CallInfo *runtime) {
   if (noneAllowed && isa<ast::NoneLit>(&e))
     return -1;
   auto v = foldIndex(e);
+  if (!v) {
+    // A parameter that defaults to None, or an integer known at run time.
+    Type t = expr(e);
+    if (!t.isValid())
+      return std::nullopt;
+    if (noneAllowed && t.isNone())
+      return -1;
+    if (runtime && t.isScalar() && isInteger(t.scalarKind()) && !F.onGpu()) {
+      runtime->axisValue = &e;
+      return 0;
+    }
+  }
   if (!v || v->i < -rank || v->i >= rank) {
     error(e.range(), v ? fmt::format("axis {} is out of bounds for an array of {}", v->i,
                                      counted(rank, "dimension", "dimensions"))
@@ -3522,7 +3539,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       return {};
     int axis = -1;
     if (axisExpr) {
-      auto a = constantAxis(*axisExpr, args[0].rank(), false);
+      auto a = constantAxis(*axisExpr, args[0].rank(), true, &info);
       if (!a)
         return {};
       axis = info.axis = *a;
@@ -3624,7 +3641,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     bool sorting = b == Builtin::Sort || b == Builtin::Argsort;
     int axis = sorting ? static_cast<int>(rank - 1) : -1;
     if (axisExpr) {
-      auto a = constantAxis(*axisExpr, rank, true);
+      auto a = constantAxis(*axisExpr, rank, true, &info);
       if (!a)
         return {};
       axis = *a;
@@ -3962,7 +3979,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     const int64_t rank = args[0].rank();
     int axis = -1;
     if (axisExpr) {
-      auto a = constantAxis(*axisExpr, rank, true);
+      auto a = constantAxis(*axisExpr, rank, true, &info);
       if (!a)
         return {};
       axis = *a;

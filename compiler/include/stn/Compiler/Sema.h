@@ -131,6 +131,11 @@ struct CallInfo {
   /// Reductions along one axis (`axis=`), else -1; cumsum, cumprod, sort
   /// and argsort: the axis, or -1 for the flattened array (axis=None).
   int axis = -1;
+  /// Reductions, cumsum/cumprod, sort/argsort, median and the quantiles
+  /// with an `axis=` computed at run time: its expression (`axis` is then
+  /// 0). The result's type is the same for every axis; MLIRGen checks the
+  /// value and runs the code of that axis.
+  const ast::Expr *axisValue = nullptr;
   /// Transpose: axis d of the result is axis permutation[d] of the operand;
   /// Flip, Fliplr, Flipud: the axes reversed.
   std::vector<unsigned> permutation;
