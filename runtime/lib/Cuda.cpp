@@ -266,6 +266,8 @@ GpuSpec::~GpuSpec() {
 }
 
 Type gpuArgumentType(const GpuArg &a, const std::string &param) {
+  if (a.isNone())
+    return Type::none();
   if (a.isScalar())
     return Type::scalar(static_cast<ScalarKind>(a.scalar().dtype()));
   if (a.isDeviceArray()) {
@@ -382,6 +384,13 @@ public:
     const auto &paramDecls = k.def->params;
     for (size_t i = 0; i < args.size(); ++i) {
       const std::string pname = i < paramDecls.size() ? paramDecls[i].name : "out";
+      if (types[i].isNone()) { // no value (the entry wrapper skips it)
+        if (!args[i].isNone())
+          throw Error(fmt::format("error: argument '{}' of kernel '{}' must be None", pname,
+                                  name));
+        Scalars[i].fill(0);
+        continue;
+      }
       if (!types[i].isArray()) {
         if (!args[i].isScalar())
           throw Error(fmt::format("error: argument '{}' of kernel '{}' must be a scalar", pname,

@@ -1104,7 +1104,9 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
   std::vector<Arg> views; // for the read-only check
   for (size_t i = 0; i < args.size(); ++i) {
     types.push_back(detail::gpuArgumentType(args[i], params[i].name));
-    if (args[i].isScalar())
+    if (args[i].isNone())
+      views.push_back(Arg::none());
+    else if (args[i].isScalar())
       views.push_back(Arg(args[i].scalar()));
     else if (args[i].isHostArray())
       views.push_back(Arg(args[i].hostArray()));
@@ -1196,14 +1198,10 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
   if (k.gpuLoops()) {
     // target="cuda" @jit: the prange nests run on the GPU.
     std::vector<GpuArg> gpuArgs;
-    for (size_t i = 0; i < args.size(); ++i) {
-      const Arg &a = args[i];
-      if (a.isNone())
-        throw Error(fmt::format("error: kernel '{}': argument '{}' is None, which a "
-                                "target=\"cuda\" kernel does not take from the host",
-                                Name, params[i].name));
-      gpuArgs.push_back(a.isArray() ? GpuArg(a.array()) : GpuArg(a.scalar()));
-    }
+    for (const Arg &a : args)
+      gpuArgs.push_back(a.isNone()    ? GpuArg::none()
+                        : a.isArray() ? GpuArg(a.array())
+                                      : GpuArg(a.scalar()));
     return runGpuLoopKernel(*Impl, k, gpuArgs);
   }
   if (isGpuDriver(k) &&
@@ -1344,11 +1342,18 @@ Value Kernel::callWithDeviceArrays(const std::vector<GpuArg> &args) const {
                                              "callOnDevice"
                             : k.kind == KernelKind::Gpu ? "launch a GPU kernel with Kernel::launch"
                                                         : "call it with Kernel::call"));
-  if (args.size() != k.def->params.size())
+  size_t n = k.def->params.size(), required = Program::requiredArity(k);
+  if (args.size() > n || args.size() < required)
     throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", Name,
-                            k.def->params.size(), k.def->params.size() == 1 ? "" : "s",
-                            args.size(), args.size() == 1 ? "was" : "were"));
-  return runGpuLoopKernel(*Impl, k, args);
+                            required == n ? fmt::format("{}", n)
+                                          : fmt::format("from {} to {}", required, n),
+                            n == 1 ? "" : "s", args.size(), args.size() == 1 ? "was" : "were"));
+  std::vector<GpuArg> all = args; // the parameters left out take their default values
+  for (size_t i = args.size(); i < n; ++i) {
+    Arg a = defaultArgument(*k.defaults[i], Name, k.def->params[i].name);
+    all.push_back(a.isNone() ? GpuArg::none() : GpuArg(a.scalar()));
+  }
+  return runGpuLoopKernel(*Impl, k, all);
 }
 
 DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args) const {

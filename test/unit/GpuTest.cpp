@@ -1675,6 +1675,48 @@ TEST_F(GpuDevice, JitCudaDeviceArraysStayOnTheDevice) {
       << e;
 }
 
+/// A @jit(target="cuda") kernel with default values: left out, passed by
+/// keyword or as None, from host arrays and from DeviceArrays; `w is None`
+/// is known in the GPU loop (no value is passed for it).
+TEST_F(GpuDevice, DefaultValuesAndNoneInGpuLoops) {
+  stn::Engine engine(noCache());
+  stn::Module mod = engine.loadString(R"stn(
+from numba import njit, prange
+
+@njit(target="cuda")
+def weigh(a, w=None, scale=2.0):
+    s = 0.0
+    for i in prange(a.shape[0]):
+        if w is None:
+            a[i] = a[i] * scale
+        else:
+            a[i] = a[i] * w[i]
+        s += a[i]
+    return s
+)stn",
+                                      "gpu_defaults.stn");
+  std::vector<double> x = {1, 2, 3}, w = {0.5, -1, 4};
+  std::vector<double> a = x;
+  EXPECT_DOUBLE_EQ(mod.kernel("weigh")(stn::ArrayView::of(a.data(), {3})).asDouble(), 12.0);
+  EXPECT_EQ(a, (std::vector<double>{2, 4, 6}));
+  a = x;
+  EXPECT_DOUBLE_EQ(mod.kernel("weigh")
+                       .call({stn::ArrayView::of(a.data(), {3})}, {{"scale", 3.0}})
+                       .asDouble(),
+                   18.0);
+  a = x;
+  EXPECT_DOUBLE_EQ(mod.kernel("weigh")(stn::ArrayView::of(a.data(), {3}),
+                                       stn::ArrayView::of(w.data(), {3}))
+                       .asDouble(),
+                   0.5 - 2 + 12);
+  stn::DeviceArray da = stn::DeviceArray::fromHost(stn::ArrayView::of(x.data(), {3}));
+  EXPECT_DOUBLE_EQ(mod.kernel("weigh").callWithDeviceArrays({da}).asDouble(), 12.0);
+  EXPECT_DOUBLE_EQ(mod.kernel("weigh").callWithDeviceArrays({da, stn::GpuArg::none(), 0.5})
+                       .asDouble(),
+                   6.0);
+  EXPECT_EQ(elementsOf<double>(da.toHost().view()), (std::vector<double>{1, 2, 3}));
+}
+
 TEST(GpuNoDevice, CallWithDeviceArraysTakesJitCudaKernelsOnly) {
   stn::Engine engine(noCache());
   stn::Module mod = engine.loadString(R"stn(

@@ -228,6 +228,8 @@ private:
         continue;
       if (assignedInside.count(n) && !v->second.isScalar())
         continue;
+      if (v->second.isNone()) // no value to pass (`w is None` is known)
+        continue;
       r.freeVars.push_back(n);
     }
     F.gpuRegions.push_back(std::move(r));

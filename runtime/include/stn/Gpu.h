@@ -85,16 +85,21 @@ public:
   GpuArg(const ArrayView &a) : V(a) {}
   GpuArg(const Array &a) : V(a.view()) {}
   GpuArg(const DeviceArray &d) : V(d) {}
+  /// Python's None (for a parameter of a @jit(target="cuda") kernel tested
+  /// with `x is None` in its host part).
+  static GpuArg none() { return GpuArg(std::monostate{}); }
 
   bool isScalar() const { return std::holds_alternative<Scalar>(V); }
   bool isHostArray() const { return std::holds_alternative<ArrayView>(V); }
   bool isDeviceArray() const { return std::holds_alternative<DeviceArray>(V); }
+  bool isNone() const { return std::holds_alternative<std::monostate>(V); }
   const Scalar &scalar() const { return std::get<Scalar>(V); }
   const ArrayView &hostArray() const { return std::get<ArrayView>(V); }
   const DeviceArray &deviceArray() const { return std::get<DeviceArray>(V); }
 
 private:
-  std::variant<Scalar, ArrayView, DeviceArray> V;
+  explicit GpuArg(std::monostate) : V(std::monostate{}) {}
+  std::variant<Scalar, ArrayView, DeviceArray, std::monostate> V;
 };
 
 namespace gpu {
