@@ -1097,6 +1097,24 @@ static DeviceArray runGpuDriver(detail::ModuleImpl &impl, const KernelDecl &k,
 /// back where the kernel may write them), its prange nests on the current
 /// device. Returns the host part's result; with `noResult` (callOnDevice),
 /// a kernel that returns a value is refused before it runs.
+/// The arguments of a @jit(target="cuda") kernel given DeviceArrays: the
+/// parameters left out take their default values.
+static std::vector<GpuArg> withDefaults(const KernelDecl &k, const std::string &name,
+                                        const std::vector<GpuArg> &args) {
+  size_t n = k.def->params.size(), required = Program::requiredArity(k);
+  if (args.size() > n || args.size() < required)
+    throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", name,
+                            required == n ? fmt::format("{}", n)
+                                          : fmt::format("from {} to {}", required, n),
+                            n == 1 ? "" : "s", args.size(), args.size() == 1 ? "was" : "were"));
+  std::vector<GpuArg> all = args;
+  for (size_t i = args.size(); i < n; ++i) {
+    Arg a = defaultArgument(*k.defaults[i], name, k.def->params[i].name);
+    all.push_back(a.isNone() ? GpuArg::none() : GpuArg(a.scalar()));
+  }
+  return all;
+}
+
 static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
                               const std::vector<GpuArg> &args, bool noResult = false) {
   const auto &params = k.def->params;
@@ -1120,7 +1138,7 @@ static Value runGpuLoopKernel(detail::ModuleImpl &impl, const KernelDecl &k,
     const Signature *sig = impl.program->matchSignature(k, types, err);
     if (!sig)
       throw Error("error: " + err);
-    types = sig->args;
+    types = Program::signatureTypes(*sig, types);
   }
   impl.checkReadOnly(k, types, views, false);
   // The host part first: its errors do not need a driver.
@@ -1228,7 +1246,7 @@ Value Kernel::call(const std::vector<Arg> &argsIn, const KwArgs &kwargs) const {
     const Signature *sig = Impl->program->matchSignature(k, types, err);
     if (!sig)
       throw Error("error: " + err);
-    types = sig->args;
+    types = Program::signatureTypes(*sig, types);
   }
   Impl->checkReadOnly(k, types, args, hasOut);
   auto spec = Impl->getSpec(k, types, hasOut);
@@ -1324,7 +1342,7 @@ void Kernel::launch(Dim3 grid, Dim3 block, const std::vector<GpuArg> &args) cons
     const Signature *sig = Impl->program->matchSignature(k, types, err);
     if (!sig)
       throw Error("error: " + err);
-    types = sig->args;
+    types = Program::signatureTypes(*sig, types);
   }
   int device = gpu::currentDevice();
   std::string arch = detail::gpuTargetArch(device); // throws without a driver
@@ -1342,18 +1360,7 @@ Value Kernel::callWithDeviceArrays(const std::vector<GpuArg> &args) const {
                                              "callOnDevice"
                             : k.kind == KernelKind::Gpu ? "launch a GPU kernel with Kernel::launch"
                                                         : "call it with Kernel::call"));
-  size_t n = k.def->params.size(), required = Program::requiredArity(k);
-  if (args.size() > n || args.size() < required)
-    throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", Name,
-                            required == n ? fmt::format("{}", n)
-                                          : fmt::format("from {} to {}", required, n),
-                            n == 1 ? "" : "s", args.size(), args.size() == 1 ? "was" : "were"));
-  std::vector<GpuArg> all = args; // the parameters left out take their default values
-  for (size_t i = args.size(); i < n; ++i) {
-    Arg a = defaultArgument(*k.defaults[i], Name, k.def->params[i].name);
-    all.push_back(a.isNone() ? GpuArg::none() : GpuArg(a.scalar()));
-  }
-  return runGpuLoopKernel(*Impl, k, all);
+  return runGpuLoopKernel(*Impl, k, withDefaults(k, Name, args));
 }
 
 DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args) const {
@@ -1366,11 +1373,7 @@ DeviceArray Kernel::callOnDevice(const std::vector<GpuArg> &args, const DeviceAr
     if (!out.isNull())
       throw Error(fmt::format("error: kernel '{}' does not take out= (it is a @jit kernel)",
                               Name));
-    if (args.size() != k.def->params.size())
-      throw Error(fmt::format("error: kernel '{}' takes {} argument{} but {} {} given", Name,
-                              k.def->params.size(), k.def->params.size() == 1 ? "" : "s",
-                              args.size(), args.size() == 1 ? "was" : "were"));
-    runGpuLoopKernel(*Impl, k, args, /*noResult=*/true);
+    runGpuLoopKernel(*Impl, k, withDefaults(k, Name, args), /*noResult=*/true);
     return DeviceArray();
   }
   if (!isGpuDriver(k))

@@ -528,6 +528,18 @@ private:
     return i == 0 ? name : fmt::format("{}#{}", name, i);
   }
   CGValue readVar(const std::string &name);
+  /// The value of name `n`; where it is an optional local that may hold
+  /// None here (TypedFunction::noneChecked), TypeError if it does.
+  CGValue readChecked(const ast::Name &n) {
+    if (F.noneChecked.count(&n)) {
+      SourceRange saved = CurRange;
+      CurRange = n.range();
+      raiseIf(readVar(noneFlag(n.id)).single(), KernelFaultKind::Raise,
+              fmt::format("TypeError: '{}' is None here", ast::sourceName(n.id)), {});
+      CurRange = saved;
+    }
+    return readVar(n.id);
+  }
   void writeVar(const std::string &name, const CGValue &v);
 
   // Control flow.
@@ -2780,7 +2792,7 @@ void FunctionGen::genAugAssign(const ast::AugAssign &a) {
     return;
   }
   if (auto *n = dyn_cast<ast::Name>(a.target.get())) {
-    CGValue cur = readVar(n->id);
+    CGValue cur = readChecked(*n);
     CGValue val = expr(*a.value);
     std::string err;
     auto rule = binaryRule(a.op, cur.type.scalarKind(), val.type.scalarKind(), err);
@@ -3512,15 +3524,16 @@ bool FunctionGen::invariantCount(const ast::Expr &e, const std::set<std::string>
     return false;
   if (isa<ast::IntLit>(&e))
     return true;
+  // (Not a local that may hold None: reading it early could raise.)
   if (auto *n = dyn_cast<ast::Name>(&e))
-    return !variant.count(n->id) && F.vars.count(n->id);
+    return !variant.count(n->id) && F.vars.count(n->id) && !F.optionals.count(n->id);
   if (auto *b = dyn_cast<ast::BinOp>(&e))
     return (b->op == ast::BinOpKind::Add || b->op == ast::BinOpKind::Sub ||
             b->op == ast::BinOpKind::Mul) &&
            invariantCount(*b->lhs, variant) && invariantCount(*b->rhs, variant);
   auto arrayName = [&](const ast::Expr &a) {
     auto *n = dyn_cast<ast::Name>(&a);
-    return n && !variant.count(n->id) && F.typeOf(a).isArray();
+    return n && !variant.count(n->id) && F.typeOf(a).isArray() && !F.optionals.count(n->id);
   };
   if (auto *s = dyn_cast<ast::Subscript>(&e))
     if (auto *at = dyn_cast<ast::Attribute>(s->value.get()))
@@ -5069,13 +5082,8 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::NoneLit:
     r.type = Type::none();
     return r;
-  case ast::Expr::Kind::Name: {
-    const std::string &id = static_cast<const ast::Name &>(e).id;
-    if (F.noneChecked.count(&e)) // an optional local that may hold None
-      raiseIf(readVar(noneFlag(id)).single(), KernelFaultKind::Raise,
-              fmt::format("TypeError: '{}' is None here", ast::sourceName(id)), {});
-    return readVar(id);
-  }
+  case ast::Expr::Kind::Name:
+    return readChecked(static_cast<const ast::Name &>(e));
   case ast::Expr::Kind::Attribute:
     return attribute(static_cast<const ast::Attribute &>(e));
   case ast::Expr::Kind::Subscript:
@@ -5482,9 +5490,12 @@ CGValue FunctionGen::compare(const ast::Compare &c) {
 
 CGValue FunctionGen::boolop(const ast::BoolOp &b) {
   const Type &t = F.typeOf(b);
+  // Operands after one known to decide the result are not generated.
+  auto cut = F.boolCut.find(&b);
+  size_t n = cut != F.boolCut.end() ? cut->second : b.values.size();
   std::function<CGValue(size_t)> gen = [&](size_t i) -> CGValue {
     CGValue v = convert(expr(*b.values[i]), t);
-    if (i + 1 == b.values.size())
+    if (i + 1 == n)
       return v;
     Value cond = truth(v);
     mlir::Type mt = scalarType(Ctx, t.scalarKind());
@@ -5620,45 +5631,32 @@ CGValue FunctionGen::runtimeAxis(const ast::Call &c, const CallInfo &info) {
   fixed.axisValue = nullptr;
   if (rank == 1) // Sema's code for axis 0 is the only one
     return builtin(c, fixed);
+  // One branch per axis, as nested scf.if (structured: this may be inside
+  // another scf region, such as an `and` operand or a conditional
+  // expression).
   CGValue r;
   r.type = F.typeOf(c);
   SmallVector<mlir::Type> types;
   leafTypes(Ctx, r.type, types);
-  Block *merge = newBlock();
-  for (mlir::Type t : types)
-    merge->addArgument(t, CurLoc);
-  for (int64_t d = 0; d < rank; ++d) {
-    Block *body = newBlock(), *next = d + 1 < rank ? newBlock() : nullptr;
-    if (next)
-      condBranch(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, axis,
-                                         constInt(d, i64)),
-                 body, next);
-    else
-      branch(body);
-    appendBlock(body);
-    SSA->seal(body);
-    setBlock(body);
-    fixed.axis = static_cast<int>(d);
-    CGValue v = builtin(c, fixed);
-    SmallVector<Value> leaves;
-    for (size_t i = 0; i < v.leaves.size() && i < types.size(); ++i) {
-      Value x = v.leaves[i];
-      if (x.getType() != types[i])
-        x = B.create<memref::CastOp>(CurLoc, types[i], x);
-      leaves.push_back(x);
-    }
-    B.create<cf::BranchOp>(CurLoc, merge, leaves);
-    Cur = nullptr;
-    if (next) {
-      appendBlock(next);
-      SSA->seal(next);
-      setBlock(next);
-    }
-  }
-  appendBlock(merge);
-  SSA->seal(merge);
-  setBlock(merge);
-  r.leaves.append(merge->getArguments().begin(), merge->getArguments().end());
+  std::function<SmallVector<Value>(int64_t)> from = [&](int64_t d) -> SmallVector<Value> {
+    auto code = [&, d]() {
+      fixed.axis = static_cast<int>(d);
+      CGValue v = builtin(c, fixed);
+      SmallVector<Value> leaves;
+      for (size_t i = 0; i < v.leaves.size() && i < types.size(); ++i) {
+        Value x = v.leaves[i];
+        if (x.getType() != types[i])
+          x = B.create<memref::CastOp>(CurLoc, types[i], x);
+        leaves.push_back(x);
+      }
+      return leaves;
+    };
+    if (d + 1 == rank)
+      return code();
+    Value here = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, axis, constInt(d, i64));
+    return emitIf(here, types, code, [&, d] { return from(d + 1); });
+  };
+  r.leaves = from(0);
   return r;
 }
 
@@ -5827,9 +5825,17 @@ void FunctionGen::callArguments(const ast::Call &c, const TypedFunction &callee,
   auto it = F.calls.find(&c);
   bool bound = it != F.calls.end() && callee.decl && callee.decl->kind == KernelKind::Jit;
   size_t n = bound ? it->second.operands.size() : c.args.size();
+  // Evaluated in source order (positional, then keywords as written).
+  std::map<const ast::Expr *, CGValue> given;
+  if (bound) {
+    for (auto &a : c.args)
+      given[a.get()] = expr(*a);
+    for (auto &kw : c.keywords)
+      given[kw.value.get()] = expr(*kw.value);
+  }
   for (size_t i = 0; i < n; ++i) {
     const ast::Expr *e = bound ? it->second.operands[i] : c.args[i].get();
-    CGValue v = e ? expr(*e) : constValue(*callee.decl->defaults[i]);
+    CGValue v = !e ? constValue(*callee.decl->defaults[i]) : bound ? given.at(e) : expr(*e);
     v = convert(v, callee.argTypes[i]);
     operands.append(v.leaves.begin(), v.leaves.end());
     args.push_back(v);
@@ -8932,7 +8938,7 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   const ast::Subscript *gathered = nullptr;
   std::optional<FancyIndex> fi;
   if (auto *n = dyn_cast<ast::Name>(a.target.get())) {
-    CGValue cur = readVar(n->id);
+    CGValue cur = readChecked(*n);
     dest = cur.single();
     dt = cur.type;
   } else {

@@ -231,6 +231,8 @@ private:
       if (v->second.isNone()) // no value to pass (`w is None` is known)
         continue;
       r.freeVars.push_back(n);
+      if (F.optionals.count(n)) // and whether it holds None
+        r.freeVars.push_back(noneFlag(n));
     }
     F.gpuRegions.push_back(std::move(r));
   }

@@ -861,6 +861,18 @@ bool FunctionChecker::run() {
   if (Failed)
     return false;
 
+  // Pruned branches (`if x is None: return ...`) do not fall off.
+  std::function<bool(const ast::Block &)> returns = [&](const ast::Block &b) {
+    for (auto &st : b) {
+      auto *i = dyn_cast<ast::If>(st.get());
+      auto p = i ? F.prunedIfs.find(i) : F.prunedIfs.end();
+      if (p != F.prunedIfs.end() ? returns(p->second ? i->body : i->orelse)
+                                 : alwaysReturns(st.get()))
+        return true;
+    }
+    return false;
+  };
+  FallsOff = !returns(def.body);
   if (FallsOff && ResultSeen && !Result.isNone()) {
     if (F.decl && !F.decl->signatures.empty() && F.resultType.isValid()) {
       Diags.error(F.file, def.nameRange,
@@ -897,6 +909,7 @@ bool FunctionChecker::pass(bool final) {
     F.prunedIfs.clear();
     F.noneChecked.clear();
     F.endsBlock.clear();
+    F.boolCut.clear();
     F.types.clear();
     F.calls.clear();
     F.consts.clear();
@@ -3640,15 +3653,17 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     const int64_t rank = args[0].rank();
     bool sorting = b == Builtin::Sort || b == Builtin::Argsort;
     int axis = sorting ? static_cast<int>(rank - 1) : -1;
+    bool flattened = false; // axis=None, or a parameter passed None
     if (axisExpr) {
       auto a = constantAxis(*axisExpr, rank, true, &info);
       if (!a)
         return {};
       axis = *a;
+      flattened = axis < 0;
     }
     if (rank == 1 && axis == 0)
       axis = -1; // the same thing
-    if (receiver && b == Builtin::Sort && axisExpr && isa<ast::NoneLit>(axisExpr)) {
+    if (receiver && b == Builtin::Sort && flattened) {
       error(axisExpr->range(), "a.sort() sorts in place along an axis, not the flattened array",
             "np.sort(a, axis=None) returns the sorted elements");
       return {};
@@ -4509,7 +4524,7 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
       error(c.range(), err);
       return {};
     }
-    callTypes = sig->args;
+    callTypes = Program::signatureTypes(*sig, callTypes);
   }
   // Specialize silently in exploratory passes; report in the final one.
   DiagnosticEngine scratch;
@@ -4857,9 +4872,23 @@ Type FunctionChecker::noneTest(const ast::Compare &c, const std::vector<Type> &t
     return {};
   }
   const ast::Expr &x = leftNone ? *c.operands[1] : *c.operands[0];
+  const Type &xt = leftNone ? ts[1] : ts[0];
   bool isNot = c.ops[0] == ast::CmpOpKind::IsNot;
   auto *n = dyn_cast<ast::Name>(&x);
   auto v = n ? Vars.find(n->id) : Vars.end();
+  // An array that is neither a parameter nor an optional local may be a
+  // None that became an array on the way (a kernel that returns None on
+  // some paths, `a if c else None`): its test cannot be decided.
+  bool param = n && std::any_of(F.def->params.begin(), F.def->params.end(),
+                                [&](const ast::Param &p) { return p.name == n->id; });
+  if (xt.isArray() && !(v != Vars.end() && v->second.optional) && !param) {
+    error(x.range(),
+          fmt::format("stn cannot tell whether this array is None: only parameters and "
+                      "locals assigned None are tested with '{}'",
+                      spelled),
+          "keep the None in a local: `r = None`, then assign the array to it");
+    return {};
+  }
   if (v == Vars.end() || !v->second.optional) {
     bool none = leftNone && rightNone;
     NoneTests[&c] = none != isNot;
@@ -4944,7 +4973,19 @@ Type FunctionChecker::membership(const ast::Compare &c, const Type &x, const Typ
 Type FunctionChecker::boolop(const ast::BoolOp &b) {
   Type result;
   bool ok = true;
-  for (auto &v : b.values) {
+  bool isAnd = b.op == ast::BoolOpKind::And;
+  for (size_t i = 0; i < b.values.size(); ++i) {
+    const ast::ExprPtr &v = b.values[i];
+    // An operand known from the types to decide the result: the rest is
+    // never evaluated, so it is not checked (boolCut).
+    if (i > 0) {
+      std::optional<bool> prev = staticTruth(*b.values[i - 1]);
+      if (prev && *prev != isAnd) {
+        if (Final)
+          F.boolCut[&b] = i;
+        break;
+      }
+    }
     Type t = expr(*v);
     if (!t.isValid()) {
       ok = false;
@@ -6385,6 +6426,14 @@ const Signature *Program::matchSignature(const KernelDecl &k, const std::vector<
   error = fmt::format("no signature of '{}' accepts argument types ({}); its signatures are:{}",
                       k.def->name, given, accepted);
   return nullptr;
+}
+
+std::vector<Type> Program::signatureTypes(const Signature &sig, const std::vector<Type> &args) {
+  std::vector<Type> types = sig.args;
+  for (size_t i = 0; i < types.size() && i < args.size(); ++i)
+    if (args[i].isNone())
+      types[i] = args[i];
+  return types;
 }
 
 /// A readable symbol: matmul__f64a2__f64a2C.

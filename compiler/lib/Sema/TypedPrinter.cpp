@@ -136,6 +136,9 @@ private:
           args = expr(*a->value);
       if (it != F.calls.end() && isListBuiltin(it->second.builtin) && it->second.receiver)
         callee = fmt::format("{}.{}", expr(*it->second.receiver), callee);
+      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Kernel)
+        for (auto &kw : c.keywords) // keywords as written (out=, bound parameters)
+          args += fmt::format("{}{}={}", args.empty() ? "" : ", ", kw.name, expr(*kw.value));
       return annotate(e, fmt::format("{}({})", callee, args));
     }
     case K::BinOp: {

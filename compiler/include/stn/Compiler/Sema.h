@@ -353,6 +353,10 @@ struct TypedFunction {
   /// compared with None): the branch that runs. The other is not checked
   /// or generated, as Numba prunes it.
   std::unordered_map<const ast::Stmt *, bool> prunedIfs;
+  /// `and` / `or` whose operand k is known from the types to decide the
+  /// result (`w is not None and w[0] > 0` with w None): only the first k+1
+  /// operands are checked and generated, as Python evaluates only those.
+  std::unordered_map<const ast::Expr *, size_t> boolCut;
   /// Pruned `if`s whose branch that runs always returns or raises: the
   /// statements after them in their block are not checked or generated.
   std::set<const ast::Stmt *> endsBlock;
@@ -495,6 +499,10 @@ public:
   /// match first, then by conversion); null with a message in `error`.
   const Signature *matchSignature(const KernelDecl &k, const std::vector<Type> &args,
                                   std::string &error) const;
+  /// The argument types a call of `sig` (matched for `args`) is compiled
+  /// for: the signature's, but None where the argument is None (a
+  /// parameter `w: f8[:] = None` left out stays None, for `w is None`).
+  static std::vector<Type> signatureTypes(const Signature &sig, const std::vector<Type> &args);
 
   /// Infers types of `k` called with `args` (memoized). Errors are reported
   /// to `diags`; returns null on error. For stencils, ufuncs and gufuncs
