@@ -326,7 +326,8 @@ TEST_F(Defaults, HostCallErrors) {
   EXPECT_EQ(errorOf([&] { k.call({}, {{"factor", 1.0}}); }),
             "error: kernel 'scale' is missing argument 'a' (it has no default value)");
   std::vector<double> m = {3, 1, 2, 0};
-  std::string sorted = errorOf([&] { Mod.kernel("sort_rows")(stn::ArrayView::of(m.data(), {2, 2})); });
+  std::string sorted =
+      errorOf([&] { Mod.kernel("sort_rows")(stn::ArrayView::of(m.data(), {2, 2})); });
   EXPECT_NE(sorted.find("a.sort() sorts in place along an axis, not the flattened array"),
             std::string::npos)
       << sorted;
