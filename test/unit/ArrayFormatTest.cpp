@@ -81,7 +81,8 @@ stn::Array build(const Case &c) {
       break;
     }
   }
-  std::memcpy(a.data(), buf.data(), buf.size());
+  if (!buf.empty()) // (an empty array may have no data pointer)
+    std::memcpy(a.data(), buf.data(), buf.size());
   return a;
 }
 
