@@ -853,22 +853,33 @@ KernelAnalysis analyzeKernel(const std::string &stnPath, const std::string &name
     throw Error(fmt::format("{}: error: no kernel named '{}'{}", stnPath, name,
                             best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
   }
+  // The stack, and the other parameters' default values (as a host call
+  // passes them).
   size_t arity = Program::hostArity(*k);
-  if (arity != 1) {
+  if (arity == 0 || Program::requiredArity(*k) > 1) {
     std::string params;
     for (size_t i = 0; i < arity && i < k->def->params.size(); ++i)
       params += (i ? ", " : "") + k->def->params[i].name;
     throw Error(fmt::format("error: stn apply calls the kernel with one argument, the image "
-                            "stack, but '{}' takes {} ({})",
-                            name, arity, params));
+                            "stack, but '{}' takes {} ({}){}",
+                            name, arity, params,
+                            arity > 1 ? "; give the others default values" : ""));
   }
   std::vector<Type> args{Type::array(static_cast<ScalarKind>(dtype), rank, Type::Layout::C)};
+  for (size_t i = 1; i < arity; ++i) {
+    const ConstValue &c = *k->defaults[i];
+    if (!c.type.isNone() && !c.type.isScalar())
+      throw Error(fmt::format("error: kernel '{}': parameter '{}' defaults to a tuple, which "
+                              "stn apply cannot pass",
+                              name, k->def->params[i].name));
+    args.push_back(c.type);
+  }
   if (!k->signatures.empty() && k->kind == KernelKind::Jit) {
     std::string err;
     const Signature *sig = program->matchSignature(*k, args, err);
     if (!sig)
       throw Error("error: " + err);
-    args = sig->args;
+    args = Program::signatureTypes(*sig, args);
   }
   TypedFunction *tf = program->specialize(*k, args, diags);
   if (!tf)
