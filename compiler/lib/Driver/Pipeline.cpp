@@ -257,6 +257,12 @@ std::unique_ptr<llvm::TargetMachine> hostTargetMachine(unsigned optLevel,
                            : optLevel == 0 ? llvm::CodeGenOptLevel::None
                                            : llvm::CodeGenOptLevel::Default);
   jtmb->setRelocationModel(llvm::Reloc::PIC_);
+  // The small code model: one object's code and data are linked into one
+  // block (JITLink), so calls between its functions and loads of its
+  // constants are PC-relative; calls into the runtime and libraries go
+  // through the stubs JITLink makes. detectHost() picks the large model,
+  // where every call is an indirect call through an absolute address.
+  jtmb->setCodeModel(llvm::CodeModel::Small);
   auto tm = jtmb->createTargetMachine();
   if (!tm) {
     diags.error(nullptr, {}, "cannot create the host target machine: " +
