@@ -11,10 +11,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csetjmp>
 #include <cstring>
 #include <memory>
+
+#include <pthread.h>
 
 namespace stn::detail {
 
@@ -219,10 +222,40 @@ STN_EXPORT void _stn_check_raised() {
 /// returned, inside a parallel region).
 STN_EXPORT int64_t _stn_raise_count() { return stn::detail::RaisedOnThisThread; }
 
+namespace {
+
+/// The lowest address this thread's stack may grow to before recursive
+/// kernels raise RecursionError: its end plus a reserve for the frames of
+/// the functions the last recursive call makes and for raising the error.
+uintptr_t stackLimit() {
+  pthread_attr_t attr;
+  void *low = nullptr;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    return 0;
+  int got = pthread_attr_getstack(&attr, &low, &size);
+  pthread_attr_destroy(&attr);
+  if (got != 0 || !low)
+    return 0;
+  // 256 KiB, or a quarter of a small stack.
+  size_t reserve = std::min<size_t>(size_t{256} << 10, size / 4);
+  return reinterpret_cast<uintptr_t>(low) + reserve;
+}
+
+} // namespace
+
+/// The stack address below which a recursive kernel call raises
+/// RecursionError (0 where the thread's stack is unknown).
+STN_EXPORT int64_t _stn_stack_limit() {
+  static thread_local uintptr_t limit = stackLimit();
+  return static_cast<int64_t>(limit);
+}
+
 namespace stn::detail {
 
 std::vector<std::pair<std::string, void *>> faultRuntimeSymbols() {
   return {
+      {"_stn_stack_limit", reinterpret_cast<void *>(&_stn_stack_limit)},
       {"_stn_raise_count", reinterpret_cast<void *>(&_stn_raise_count)},
       {"_stn_raise", reinterpret_cast<void *>(&_stn_raise)},
       {"_stn_check_raised", reinterpret_cast<void *>(&_stn_check_raised)},

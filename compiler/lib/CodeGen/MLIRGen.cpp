@@ -484,6 +484,7 @@ public:
   }
   bool generate();
   void genFunctionBody();
+  void checkStackDepth();
   void genRegionBody();
   /// Generates the GPU kernel of a region (`F` is its kernel, GpuRegions.h)
   /// around its body function `body`: one thread per iteration of the grid
@@ -809,6 +810,9 @@ private:
   /// What `return` produces: the stencil body's element, or the result.
   Type ResultT;
   func::FuncOp Override;
+  /// The body of a recursive function: the thread's stack limit
+  /// (checkStackDepth).
+  Value StackLimit;
   const GpuRegion *RegionBody = nullptr;
   bool StencilBody = false;
   bool Remap = false;
@@ -995,6 +999,7 @@ private:
 
 class ModuleGen {
   std::map<std::pair<const TypedFunction *, bool>, bool> RaiseMemo;
+  std::map<const TypedFunction *, bool> RecursiveMemo;
 
 public:
   ModuleGen(mlir::MLIRContext &ctx, DiagnosticEngine &diags) : Ctx(ctx), Diags(diags) {}
@@ -1006,10 +1011,29 @@ public:
     if (auto it = RaiseMemo.find(key); it != RaiseMemo.end())
       return it->second;
     RaiseMemo[key] = false; // a recursive call sees no raise
-    bool r = !f->raises.empty() || (boundsChecks && f->decl && f->decl->options.boundscheck);
+    // A recursive function raises RecursionError where the stack runs out.
+    bool r = !f->raises.empty() || (boundsChecks && f->decl && f->decl->options.boundscheck) ||
+             isRecursive(f);
     for (const TypedFunction *c : f->callees)
       r = r || mayRaise(c, boundsChecks);
     return RaiseMemo[key] = r;
+  }
+
+  /// Whether `f` can call itself (directly or through other functions).
+  bool isRecursive(const TypedFunction *f) {
+    if (auto it = RecursiveMemo.find(f); it != RecursiveMemo.end())
+      return it->second;
+    std::vector<const TypedFunction *> todo(f->callees.begin(), f->callees.end());
+    std::set<const TypedFunction *> seen;
+    bool r = false;
+    while (!todo.empty() && !r) {
+      const TypedFunction *g = todo.back();
+      todo.pop_back();
+      r = g == f;
+      if (seen.insert(g).second)
+        todo.insert(todo.end(), g->callees.begin(), g->callees.end());
+    }
+    return RecursiveMemo[f] = r;
   }
 
   mlir::OwningOpRef<mlir::ModuleOp> run(const TypedFunction &entry) {
@@ -1031,6 +1055,16 @@ public:
     if (!Gpu && entry.kind == KernelKind::Jit && entry.decl && entry.decl->gpuLoops() &&
         entry.regionIndex < 0)
       GpuHost = &entry;
+    if (Gpu)
+      for (auto *f : order)
+        if (f->def && isRecursive(f)) {
+          Diags.error(f->file, f->def->nameRange,
+                      fmt::format("'{}' calls itself (directly or through other functions); "
+                                  "recursion is not supported in GPU code",
+                                  f->def->name),
+                      "write the recursion as a loop, or run this part on the CPU");
+          return nullptr;
+        }
     // Declare every function first so calls can refer to them.
     for (auto *f : order)
       declare(*module, *f, f == &entry);
@@ -1043,6 +1077,8 @@ public:
       case KernelKind::Gpu:
         ok = f->regionIndex >= 0 ? genGpuRegion(*module, *f)
                                  : FunctionGen(*this, *f, *module, Diags).generate();
+        if (ok && recursiveBody(f))
+          genRecursionWrapper(*f);
         break;
       case KernelKind::Stencil:
         ok = genStencil(*module, *f);
@@ -2140,11 +2176,39 @@ private:
     if (!isEntry)
       fn.setPrivate();
     Funcs[&f] = fn;
+    if (!Gpu && f.def && (f.kind == KernelKind::Jit || f.kind == KernelKind::Gpu) &&
+        f.regionIndex < 0 && isRecursive(&f)) {
+      SmallVector<mlir::Type> in(ft.getInputs());
+      in.push_back(b.getI64Type());
+      auto body = b.create<func::FuncOp>(l, f.symbol + "$rec",
+                                         mlir::FunctionType::get(&Ctx, in, ft.getResults()));
+      body.setPrivate();
+      RecursiveBodies[&f] = body;
+    }
+  }
+
+  /// `f` calls the body (with the caller's stack limit, which the wrapper
+  /// gets from the runtime).
+  void genRecursionWrapper(const TypedFunction &f) {
+    func::FuncOp fn = funcFor(&f), body = RecursiveBodies.lookup(&f);
+    OpBuilder b(&Ctx);
+    b.setInsertionPointToEnd(fn.addEntryBlock());
+    Location l = fn.getLoc();
+    SmallVector<Value> args(fn.getArguments().begin(), fn.getArguments().end());
+    args.push_back(callRuntime(b, l, "_stn_stack_limit", {}, {b.getI64Type()}));
+    auto call = b.create<func::CallOp>(l, body, args);
+    b.create<func::ReturnOp>(l, call.getResults());
   }
 
   mlir::MLIRContext &Ctx;
   DiagnosticEngine &Diags;
   llvm::DenseMap<const TypedFunction *, func::FuncOp> Funcs;
+  llvm::DenseMap<const TypedFunction *, func::FuncOp> RecursiveBodies;
+
+public:
+  /// The body of recursive function `f` (CPU code), whose last argument is
+  /// the thread's stack limit (checkStackDepth); null for other functions.
+  func::FuncOp recursiveBody(const TypedFunction *f) { return RecursiveBodies.lookup(f); }
 };
 
 FunctionGen::FunctionGen(ModuleGen &mg, const TypedFunction &f, mlir::ModuleOp module,
@@ -2407,6 +2471,9 @@ bool FunctionGen::isNonNegative(const ast::Expr &e) {
 
 bool FunctionGen::generate() {
   Func = Override ? Override : MG.funcFor(&F);
+  if (!Override)
+    if (func::FuncOp body = MG.recursiveBody(&F))
+      Func = body;
   ResultT = StencilBody ? Type::scalar(F.stencil.bodyKind) : F.resultType;
   Region = &Func.getBody();
   Entry = Func.addEntryBlock();
@@ -2510,6 +2577,10 @@ void FunctionGen::genFunctionBody() {
       }
   }
 
+  if (MG.recursiveBody(&F) == Func) {
+    StackLimit = Entry->getArgument(argNo);
+    checkStackDepth();
+  }
   genBlock(F.def->body);
   if (Cur) {
     // Falling off the end returns None (Sema rejected it for other results).
@@ -2517,6 +2588,34 @@ void FunctionGen::genFunctionBody() {
     B.create<func::ReturnOp>(CurLoc, r.leaves);
     Cur = nullptr;
   }
+}
+
+/// A recursive function first checks that the thread's stack has room for
+/// more calls, and raises RecursionError where it has not, as Python does at
+/// its depth limit, rather than overflow the stack. Its body takes the
+/// limit (_stn_stack_limit: the lowest address the stack may grow to, less
+/// a reserve for the calls and the error path below it) as a last
+/// argument: the wrapper under the function's own name asks the runtime
+/// once, and the recursive calls pass it on, so that a call costs one
+/// comparison.
+void FunctionGen::checkStackDepth() {
+  auto i64 = B.getI64Type();
+  Value sp = B.create<mlir::LLVM::StackSaveOp>(CurLoc,
+                                               mlir::LLVM::LLVMPointerType::get(B.getContext()));
+  Value here = B.create<mlir::LLVM::PtrToIntOp>(CurLoc, i64, sp);
+  Value full = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, here, StackLimit);
+  full = B.create<mlir::LLVM::ExpectOp>(CurLoc, full, constBool(false));
+  SourceRange saved = CurRange;
+  CurRange = F.def->nameRange;
+  exitIf(full, true, [&] {
+    raiseIf(constBool(true), KernelFaultKind::Raise,
+            fmt::format("RecursionError: maximum recursion depth exceeded in '{}' (the "
+                        "thread's stack is nearly full)",
+                        F.def->name),
+            {});
+    stopAfterRaise();
+  });
+  CurRange = saved;
 }
 
 /// The body of a GPU region's nest (GpuRegions.h): one iteration, with the
@@ -5870,6 +5969,12 @@ CGValue FunctionGen::call(const ast::Call &c) {
         args.push_back(v);
       }
   auto fn = MG.funcFor(callee);
+  // A recursive function's calls of recursive functions pass on its stack
+  // limit; not from a parallel loop, whose threads have other stacks.
+  if (func::FuncOp body = MG.recursiveBody(callee); body && StackLimit && ParallelDepth == 0) {
+    fn = body;
+    operands.push_back(StackLimit);
+  }
   CGValue r;
   r.type = callee->resultType;
   Value bad = checkCallShapes(c, *callee, args);

@@ -586,6 +586,17 @@ private:
 // FunctionChecker
 //===----------------------------------------------------------------------===//
 
+/// Argument types as messages show them: "i64, f64[:]", cut short where
+/// they are very long (a recursion nesting tuples ever deeper).
+static std::string argumentList(const std::vector<Type> &args) {
+  std::string s;
+  for (size_t i = 0; i < args.size(); ++i)
+    s += (i ? ", " : "") + args[i].str();
+  if (s.size() > 160)
+    s = s.substr(0, 150) + " ...";
+  return s;
+}
+
 class FunctionChecker {
 public:
   FunctionChecker(Program &p, TypedFunction &f, DiagnosticEngine &diags)
@@ -766,6 +777,10 @@ private:
   std::set<std::string> Assigned; ///< names assigned anywhere in the body
   Type Result;
   bool ResultSeen = false;
+  /// The result type comes from a signature.
+  bool Declared = false;
+  /// Names whose assignment failed in the final pass.
+  std::set<std::string> Unbound;
   bool Changed = false;
   bool Final = false;
   bool Failed = false;
@@ -841,8 +856,30 @@ bool FunctionChecker::run() {
     if (F.resultType.isValid()) {
       Result = F.resultType;
       ResultSeen = true;
+      Declared = true;
     }
   }
+  // F.resultType follows Result while the passes run, for recursive calls
+  // (Program::notePartialResult); a function that returns no value returns
+  // None from the start.
+  std::function<bool(const ast::Block &)> returnsValue = [&](const ast::Block &b) {
+    for (auto &st : b) {
+      if (auto *r = dyn_cast<ast::Return>(st.get()); r && r->value)
+        return true;
+      if (auto *i = dyn_cast<ast::If>(st.get()); i && (returnsValue(i->body) ||
+                                                       returnsValue(i->orelse)))
+        return true;
+      if (auto *f = dyn_cast<ast::For>(st.get()); f && (returnsValue(f->body) ||
+                                                        returnsValue(f->orelse)))
+        return true;
+      if (auto *w = dyn_cast<ast::While>(st.get()); w && (returnsValue(w->body) ||
+                                                          returnsValue(w->orelse)))
+        return true;
+    }
+    return false;
+  };
+  if (!Declared && !returnsValue(def.body))
+    F.resultType = Type::none();
 
   // Iterate to a fixed point; each pass only widens types, so this ends.
   for (int iter = 0; iter < 32; ++iter) {
@@ -874,7 +911,7 @@ bool FunctionChecker::run() {
   };
   FallsOff = !returns(def.body);
   if (FallsOff && ResultSeen && !Result.isNone()) {
-    if (F.decl && !F.decl->signatures.empty() && F.resultType.isValid()) {
+    if (Declared) {
       Diags.error(F.file, def.nameRange,
                   fmt::format("function '{}' must return a value of type '{}' on every "
                               "path, but can reach its end",
@@ -1306,8 +1343,7 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
           "@cuda.jit(device=True), may return values)");
     return;
   }
-  bool declared = F.decl && !F.decl->signatures.empty() && F.resultType.isValid();
-  if (declared) {
+  if (Declared) {
     if (!canConvert(t, Result))
       error(r.value ? r.value->range() : r.range(),
             fmt::format("cannot return a value of type '{}' from a function whose "
@@ -1319,6 +1355,8 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     Result = t;
     ResultSeen = true;
     Changed = true;
+    F.resultType = Result;
+    P.notePartialResult(F);
     return;
   }
   auto u = unify(Result, t);
@@ -1331,6 +1369,8 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
   if (*u != Result) {
     Result = *u;
     Changed = true;
+    F.resultType = Result;
+    P.notePartialResult(F);
   }
 }
 
@@ -1924,8 +1964,14 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
     }
     keptGenerator(a.value.get());
     Type t = expr(*a.value);
-    if (!t.isValid())
+    if (!t.isValid()) {
+      // Its error is reported; the names it would bind are not reported
+      // again as used before assignment.
+      if (Final)
+        for (auto &target : a.targets)
+          ast::collectTargets(*target, Unbound);
       return;
+    }
     if (t.isList()) {
       // One variable owns a list: `b = a` would make two names for one list
       // (Python's aliasing, which stn's lists do not have).
@@ -2218,7 +2264,9 @@ Type FunctionChecker::name(const ast::Name &n) {
     return it->second.type;
   }
   if (Assigned.count(n.id)) {
-    if (Final)
+    if (Final && Unbound.count(n.id))
+      Failed = true; // its assignment's error is reported
+    else if (Final)
       error(n.range(), fmt::format("local variable '{}' is used before it is assigned", n.id));
     return {};
   }
@@ -3152,9 +3200,19 @@ std::optional<ScalarKind> FunctionChecker::dtypeArgument(const ast::Expr &e) {
     name = n->id;
   else if (auto *a = dyn_cast<ast::Attribute>(&e))
     name = a->attr;
+  // `a.dtype` of an array (or a NumPy scalar): its element type.
+  if (auto *a = dyn_cast<ast::Attribute>(&e); a && a->attr == "dtype") {
+    Type t = expr(*a->value);
+    if (!t.isValid())
+      return std::nullopt;
+    if (t.isScalar() || t.isArray() || t.isKnownList())
+      return t.scalarKind();
+    error(e.range(), fmt::format("'{}' has no dtype", t.describe()));
+    return std::nullopt;
+  }
   if (auto k = parseScalarName(name))
     return k;
-  error(e.range(), "dtype must name a type such as np.float32, float or \"int8\"");
+  error(e.range(), "dtype must name a type such as np.float32, float, \"int8\" or a.dtype");
   return std::nullopt;
 }
 
@@ -4534,12 +4592,7 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
     if (Final)
       Diags.note(F.file, c.range(),
                  fmt::format("in the call of '{}' with argument types ({})", k.def->name,
-                             [&] {
-                               std::string s;
-                               for (size_t i = 0; i < callTypes.size(); ++i)
-                                 s += (i ? ", " : "") + callTypes[i].str();
-                               return s;
-                             }()));
+                             argumentList(callTypes)));
     return {};
   }
   if (Final) {
@@ -6479,17 +6532,25 @@ size_t Program::requiredArity(const KernelDecl &k) {
   return n;
 }
 
+void Program::notePartialResult(const TypedFunction &f) {
+  for (Typing &t : InProgress) {
+    if (t.tf != &f)
+      continue;
+    // What was typed on the narrower result is typed again when called.
+    for (const std::string &key : t.dependents)
+      if (auto it = Specializations.find(key); it != Specializations.end()) {
+        Retired.push_back(std::move(it->second));
+        Specializations.erase(it);
+      }
+    t.dependents.clear();
+  }
+}
+
 TypedFunction *Program::specialize(const KernelDecl &k, const std::vector<Type> &args,
                                    DiagnosticEngine &diags, bool hasOut) {
   return specializeAs(k, k.kind, args, hasOut, diags);
 }
 
-static std::string argList(const std::vector<Type> &args) {
-  std::string s;
-  for (size_t i = 0; i < args.size(); ++i)
-    s += (i ? ", " : "") + args[i].str();
-  return s;
-}
 
 TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
                                      const std::vector<Type> &args, bool hasOut,
@@ -6502,9 +6563,21 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
                            args);
   if (hasOut)
     key += "__out";
+  if (auto f = Failures.find(key); f != Failures.end()) {
+    for (const Diagnostic &d : f->second)
+      diags.report(d.severity, d.file, d.range, d.message, d.hint);
+    return nullptr;
+  }
   auto it = Specializations.find(key);
-  if (it != Specializations.end())
+  if (it != Specializations.end()) {
+    // Typed on the partial result of a specialization still being typed:
+    // so is every one typed above that one now.
+    for (size_t i = 0; i < InProgress.size(); ++i)
+      if (InProgress[i].dependents.count(key))
+        for (size_t j = i + 1; j < InProgress.size(); ++j)
+          InProgress[i].dependents.insert(InProgress[j].key);
     return it->second.get();
+  }
   size_t want = kind == KernelKind::Gufunc ? hostArity(k) : k.def->params.size();
   if (args.size() != want + (hasOut ? 1 : 0)) { // a signature (stn ir --sig) of another length
     diags.error(File, k.def->nameRange,
@@ -6512,13 +6585,40 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
                             want, args.size() - (hasOut ? 1 : 0)));
     return nullptr;
   }
-  std::string inProgress = fmt::format("{}:{}", static_cast<const void *>(k.def),
-                                       kernelKindName(kind));
-  if (std::find(InProgress.begin(), InProgress.end(), inProgress) != InProgress.end()) {
+  for (size_t i = 0; i < InProgress.size(); ++i) {
+    Typing &t = InProgress[i];
+    if (t.key != key && !(t.decl == &k && t.kind == kind && kind != KernelKind::Jit))
+      continue;
+    if (kind != KernelKind::Jit) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("'{}' calls itself (directly or through other kernels); "
+                              "recursion is supported only in @jit functions{}",
+                              k.def->name, kind == KernelKind::Gpu ? ", not in GPU code" : ""));
+      return nullptr;
+    }
+    // A recursive call: the result so far.
+    if (!t.tf->resultType.isValid()) {
+      diags.error(File, k.def->nameRange,
+                  fmt::format("cannot infer the result type of '{}': every return reached so "
+                              "far calls '{}' again",
+                              k.def->name, k.def->name),
+                  "return the base case's value in a return statement of its own (`if n < "
+                  "2: return n`), or give the result type in a signature");
+      return nullptr;
+    }
+    for (size_t j = i + 1; j < InProgress.size(); ++j)
+      t.dependents.insert(InProgress[j].key);
+    return t.tf;
+  }
+  // A kernel specialized within its own specialization again and again with
+  // ever other argument types (f(x) calling f((x, x))) would not end.
+  if (std::count_if(InProgress.begin(), InProgress.end(),
+                    [&](const Typing &t) { return t.decl == &k; }) >= 8) {
     diags.error(File, k.def->nameRange,
-                fmt::format("'{}' calls itself (directly or through other kernels); "
-                            "recursion is not supported in stn kernels",
-                            k.def->name));
+                fmt::format("'{}' calls itself with ever new argument types (8 nested "
+                            "specializations, the last ({}))",
+                            k.def->name, argumentList(args)),
+                "recursive calls must come back to argument types seen before");
     return nullptr;
   }
   auto tf = std::make_unique<TypedFunction>();
@@ -6535,30 +6635,43 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
       if (sig.args == args && sig.result)
         tf->resultType = *sig.result;
   }
-  InProgress.push_back(inProgress);
+  InProgress.push_back({key, &k, kind, tf.get(), {}});
+  // Diagnostics are collected here first, so that a failure can be
+  // reported again without typing again (below).
+  DiagnosticEngine local;
   bool ok = false;
   switch (kind) {
   case KernelKind::Jit:
   case KernelKind::Gpu: {
-    FunctionChecker checker(*this, *tf, diags);
+    FunctionChecker checker(*this, *tf, local);
     ok = checker.run();
     if (ok && kind == KernelKind::Jit && k.gpuLoops())
-      ok = planGpuRegions(*tf, diags);
+      ok = planGpuRegions(*tf, local);
     break;
   }
   case KernelKind::Stencil:
-    ok = typeStencil(*tf, diags);
+    ok = typeStencil(*tf, local);
     break;
   case KernelKind::Ufunc:
-    ok = typeUfunc(*tf, diags);
+    ok = typeUfunc(*tf, local);
     break;
   case KernelKind::Gufunc:
-    ok = typeGufunc(*tf, diags);
+    ok = typeGufunc(*tf, local);
     break;
   }
   InProgress.pop_back();
-  if (!ok)
+  for (const Diagnostic &d : local.diagnostics())
+    diags.report(d.severity, d.file, d.range, d.message, d.hint);
+  if (!ok) {
+    // Callers type their calls in several passes: a failure is kept (unless
+    // it rests on the partial result of a recursion still being typed), so
+    // that they do not type it again each time (which, along a chain of
+    // specializations, would take exponential time).
+    if (std::none_of(InProgress.begin(), InProgress.end(),
+                     [&](const Typing &t) { return t.dependents.count(key) != 0; }))
+      Failures[key] = local.diagnostics();
     return nullptr;
+  }
   TypedFunction *raw = tf.get();
   Specializations[key] = std::move(tf);
   return raw;
@@ -6599,7 +6712,7 @@ bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
     diags.error(File, k.def->nameRange,
                 fmt::format("stencil '{}' needs at least one array argument indexed relatively "
                             "(called with ({}))",
-                            k.def->name, argList(tf.argTypes)));
+                            k.def->name, argumentList(tf.argTypes)));
     return false;
   }
   if (rank > 4) {
@@ -6752,7 +6865,7 @@ bool Program::typeUfunc(TypedFunction &tf, DiagnosticEngine &diags) {
       if (sig.args == elems)
         match = &sig;
     if (!match) {
-      diags.error(File, k.def->nameRange, noSignatureMessage("ufunc", k, argList(elems)));
+      diags.error(File, k.def->nameRange, noSignatureMessage("ufunc", k, argumentList(elems)));
       return false;
     }
     if (match->result && match->result->isScalar() && !declared)
@@ -6864,7 +6977,7 @@ bool Program::typeGufunc(TypedFunction &tf, DiagnosticEngine &diags) {
         match = &sig;
     }
     if (!match) {
-      diags.error(File, k.def->nameRange, noSignatureMessage("gufunc", k, argList(core)));
+      diags.error(File, k.def->nameRange, noSignatureMessage("gufunc", k, argumentList(core)));
       return false;
     }
     if (match->args.size() > g.numInputs)

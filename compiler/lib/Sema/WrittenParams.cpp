@@ -23,13 +23,22 @@ namespace {
 
 using Writes = std::vector<std::optional<ParamWrite>>;
 
-Writes analyze(const TypedFunction &f, std::map<const TypedFunction *, Writes> &memo);
+/// The writes of the functions analysed so far. A recursive call, of a
+/// function whose analysis is under way, gets its writes from the previous
+/// round (`seeds`); writtenParameters repeats rounds until they agree.
+struct Memo {
+  std::map<const TypedFunction *, Writes> done, seeds;
+  std::set<const TypedFunction *> active;
+  bool usedSeed = false;
+};
+
+Writes analyze(const TypedFunction &f, Memo &memo);
 
 /// The writes of a Jit (or GPU device) function's body.
 class BodyWalk {
 public:
-  BodyWalk(const TypedFunction &f, std::map<const TypedFunction *, Writes> &memo)
-      : F(f), Memo(memo) {}
+  BodyWalk(const TypedFunction &f, Memo &memo)
+      : F(f), M(memo) {}
 
   Writes run() {
     const auto &params = F.def->params;
@@ -47,7 +56,7 @@ public:
 
 private:
   const TypedFunction &F;
-  std::map<const TypedFunction *, Writes> &Memo;
+  Memo &M;
   /// Variable -> the parameters whose arrays it may refer to.
   std::map<std::string, std::set<size_t>> Aliases;
   Writes Result;
@@ -299,17 +308,22 @@ private:
     }
   }
 
-  const Writes &analyzeMemo(const TypedFunction &callee) {
-    auto it = Memo.find(&callee);
-    if (it != Memo.end())
+  Writes analyzeMemo(const TypedFunction &callee) {
+    if (auto it = M.done.find(&callee); it != M.done.end())
       return it->second;
-    Memo[&callee] = Writes(callee.argTypes.size()); // recursion: nothing yet
-    Writes w = analyze(callee, Memo);
-    return Memo[&callee] = std::move(w);
+    if (M.active.count(&callee)) { // a recursive call
+      M.usedSeed = true;
+      auto s = M.seeds.find(&callee);
+      return s != M.seeds.end() ? s->second : Writes(callee.argTypes.size());
+    }
+    M.active.insert(&callee);
+    Writes w = analyze(callee, M);
+    M.active.erase(&callee);
+    return M.done[&callee] = std::move(w);
   }
 };
 
-Writes analyze(const TypedFunction &f, std::map<const TypedFunction *, Writes> &memo) {
+Writes analyze(const TypedFunction &f, Memo &memo) {
   Writes w(f.argTypes.size());
   if (!f.def)
     return w;
@@ -343,8 +357,27 @@ Writes analyze(const TypedFunction &f, std::map<const TypedFunction *, Writes> &
 } // namespace
 
 std::vector<std::optional<ParamWrite>> writtenParameters(const TypedFunction &f) {
-  std::map<const TypedFunction *, Writes> memo;
-  return analyze(f, memo);
+  Memo memo;
+  auto written = [](const std::map<const TypedFunction *, Writes> &m) {
+    std::map<const TypedFunction *, std::vector<bool>> out;
+    for (auto &[g, w] : m)
+      for (auto &p : w)
+        out[g].push_back(p.has_value());
+    return out;
+  };
+  // Writes only grow from round to round, so the rounds end.
+  for (;;) {
+    memo.done.clear();
+    memo.usedSeed = false;
+    memo.active = {&f};
+    Writes w = analyze(f, memo);
+    if (!memo.usedSeed)
+      return w;
+    memo.done[&f] = w;
+    if (written(memo.done) == written(memo.seeds))
+      return w;
+    memo.seeds = memo.done;
+  }
 }
 
 } // namespace stn

@@ -46,9 +46,14 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <cmath>
+#include <functional>
 
 namespace stn {
 namespace {
@@ -134,6 +139,34 @@ bool isNarrowableCmp(arith::CmpIOp cmp) {
 struct NarrowIntegersPass : PassWrapper<NarrowIntegersPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(NarrowIntegersPass)
 
+  /// Whether some function of the module can call itself.
+  bool hasCallCycle() {
+    llvm::DenseMap<Operation *, llvm::SmallVector<Operation *>> calls;
+    getOperation()->walk([&](CallOpInterface call) {
+      Operation *callee = call.resolveCallable();
+      Operation *caller = call->getParentOfType<FunctionOpInterface>();
+      if (callee && caller)
+        calls[caller].push_back(callee);
+    });
+    // Depth-first search for a back edge: 1 = on the path, 2 = done.
+    llvm::DenseMap<Operation *, int> state;
+    std::function<bool(Operation *)> cyclic = [&](Operation *f) {
+      int &s = state[f];
+      if (s)
+        return s == 1;
+      s = 1;
+      for (Operation *g : calls.lookup(f))
+        if (cyclic(g))
+          return true;
+      state[f] = 2;
+      return false;
+    };
+    for (auto &[f, callees] : calls)
+      if (cyclic(f))
+        return true;
+    return false;
+  }
+
   StringRef getArgument() const final { return "stn-narrow-integers"; }
   StringRef getDescription() const final {
     return "Compute i64 arithmetic in 16 or 32 bits where ranges prove it exact";
@@ -143,7 +176,11 @@ struct NarrowIntegersPass : PassWrapper<NarrowIntegersPass, OperationPass<Module
   }
 
   void runOnOperation() override {
-    DataFlowSolver solver;
+    // Across calls, the analysis follows arguments into callees and results
+    // back; around a recursive cycle (`f(n + 1)`, `f(n - 1) + 1`) a range
+    // widens by one per round and would not settle. Modules with recursion
+    // are analysed one function at a time.
+    DataFlowSolver solver(DataFlowConfig().setInterprocedural(!hasCallCycle()));
     solver.load<dataflow::DeadCodeAnalysis>();
     solver.load<dataflow::SparseConstantPropagation>();
     solver.load<dataflow::IntegerRangeAnalysis>();

@@ -532,7 +532,27 @@ private:
   std::map<std::string, std::string> ModuleAliases; ///< "np" -> "numpy"
   std::map<std::string, std::pair<std::string, std::string>> FromImports;
   std::map<std::string, std::unique_ptr<TypedFunction>> Specializations;
-  std::vector<std::string> InProgress;
+  /// A specialization being typed. A recursive call of it (the same kernel
+  /// with the same argument types) gets `tf`, whose result type is what its
+  /// returns have shown so far; the specializations typed meanwhile that
+  /// relied on it (`dependents`, by key) are typed again when that result
+  /// widens.
+  struct Typing {
+    std::string key;
+    const KernelDecl *decl = nullptr;
+    KernelKind kind = KernelKind::Jit;
+    TypedFunction *tf = nullptr;
+    std::set<std::string> dependents;
+  };
+  std::vector<Typing> InProgress;
+  /// The diagnostics of specializations that failed, by key.
+  std::map<std::string, std::vector<Diagnostic>> Failures;
+  /// Specializations dropped from the cache for a widened partial result:
+  /// kept alive because the passes that used them may still point at them.
+  std::vector<std::unique_ptr<TypedFunction>> Retired;
+  /// The function being typed (FunctionChecker) has widened its result
+  /// type (f.resultType, which its recursive calls read).
+  void notePartialResult(const TypedFunction &f);
   unsigned Counter = 0;
   friend class FunctionChecker;
 
