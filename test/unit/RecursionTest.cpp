@@ -157,6 +157,12 @@ def fibs(n):
     for i in prange(n):
         out[i] = fib(i)
     return out
+
+@njit
+def steps(n):
+    if n <= 0:
+        return 0.0
+    return steps(n - 1) * 0.5 + 1.0 if n % 2 == 0 else steps(n - 2) * 0.5 + 2.0
 )STN";
 
 int64_t cppFib(int64_t n) { return n < 2 ? n : cppFib(n - 1) + cppFib(n - 2); }
@@ -167,6 +173,12 @@ int64_t cppAckermann(int64_t m, int64_t n) {
   if (n == 0)
     return cppAckermann(m - 1, 1);
   return cppAckermann(m - 1, cppAckermann(m, n - 1));
+}
+
+double cppSteps(int64_t n) {
+  if (n <= 0)
+    return 0.0;
+  return n % 2 == 0 ? cppSteps(n - 1) * 0.5 + 1.0 : cppSteps(n - 2) * 0.5 + 2.0;
 }
 
 /// chain(ones(n), 0): s = s * 0.5 + 1 from the last element to the first.
@@ -300,8 +312,15 @@ TEST(Recursion, WritesThroughTheRecursionRefuseReadOnlyArguments) {
 TEST(Recursion, RecursionErrorInsteadOfAStackOverflow) {
   EXPECT_EQ(module().kernel("chain_of")(int64_t{1000}).asDouble(), cppChain(1000));
   std::string e = errorOf([] { module().kernel("chain_of")(int64_t{1000000}); });
-  EXPECT_NE(e.find("recursion.stn:94:5: error: RecursionError: maximum recursion depth "
+  EXPECT_NE(e.find("recursion.stn:97:9: error: RecursionError: maximum recursion depth "
                    "exceeded in 'chain' (the thread's stack is nearly full)"),
+            std::string::npos)
+      << e;
+  // Recursive calls inside a conditional expression check the stack too.
+  for (int64_t n : {0, 1, 2, 7, 1000})
+    EXPECT_EQ(module().kernel("steps")(n).asDouble(), cppSteps(n)) << n;
+  e = errorOf([] { module().kernel("steps")(int64_t{4000000}); });
+  EXPECT_NE(e.find("RecursionError: maximum recursion depth exceeded in 'steps'"),
             std::string::npos)
       << e;
   // The engine goes on normally.

@@ -484,7 +484,7 @@ public:
   }
   bool generate();
   void genFunctionBody();
-  void checkStackDepth();
+  Value stackFull();
   void genRegionBody();
   /// Generates the GPU kernel of a region (`F` is its kernel, GpuRegions.h)
   /// around its body function `body`: one thread per iteration of the grid
@@ -2577,10 +2577,8 @@ void FunctionGen::genFunctionBody() {
       }
   }
 
-  if (MG.recursiveBody(&F) == Func) {
+  if (MG.recursiveBody(&F) == Func)
     StackLimit = Entry->getArgument(argNo);
-    checkStackDepth();
-  }
   genBlock(F.def->body);
   if (Cur) {
     // Falling off the end returns None (Sema rejected it for other results).
@@ -2590,32 +2588,22 @@ void FunctionGen::genFunctionBody() {
   }
 }
 
-/// A recursive function first checks that the thread's stack has room for
-/// more calls, and raises RecursionError where it has not, as Python does at
-/// its depth limit, rather than overflow the stack. Its body takes the
-/// limit (_stn_stack_limit: the lowest address the stack may grow to, less
-/// a reserve for the calls and the error path below it) as a last
-/// argument: the wrapper under the function's own name asks the runtime
-/// once, and the recursive calls pass it on, so that a call costs one
-/// comparison.
-void FunctionGen::checkStackDepth() {
+/// A recursive call (from the body of a recursive function, CPU code)
+/// first checks that the thread's stack has room for it, and raises
+/// RecursionError where it has not, as Python does at its depth limit,
+/// rather than overflow the stack. The body takes the limit
+/// (_stn_stack_limit: the lowest address the stack may grow to, less a
+/// reserve for the calls and the error path below it) as a last argument:
+/// the wrapper under the function's own name asks the runtime once, and the
+/// recursive calls pass it on. So a call costs one comparison, and a call
+/// that recurses no further (fib's base case) none.
+Value FunctionGen::stackFull() {
   auto i64 = B.getI64Type();
   Value sp = B.create<mlir::LLVM::StackSaveOp>(CurLoc,
                                                mlir::LLVM::LLVMPointerType::get(B.getContext()));
   Value here = B.create<mlir::LLVM::PtrToIntOp>(CurLoc, i64, sp);
   Value full = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, here, StackLimit);
-  full = B.create<mlir::LLVM::ExpectOp>(CurLoc, full, constBool(false));
-  SourceRange saved = CurRange;
-  CurRange = F.def->nameRange;
-  exitIf(full, true, [&] {
-    raiseIf(constBool(true), KernelFaultKind::Raise,
-            fmt::format("RecursionError: maximum recursion depth exceeded in '{}' (the "
-                        "thread's stack is nearly full)",
-                        F.def->name),
-            {});
-    stopAfterRaise();
-  });
-  CurRange = saved;
+  return B.create<mlir::LLVM::ExpectOp>(CurLoc, full, constBool(false));
 }
 
 /// The body of a GPU region's nest (GpuRegions.h): one iteration, with the
@@ -5969,14 +5957,49 @@ CGValue FunctionGen::call(const ast::Call &c) {
         args.push_back(v);
       }
   auto fn = MG.funcFor(callee);
-  // A recursive function's calls of recursive functions pass on its stack
-  // limit; not from a parallel loop, whose threads have other stacks.
-  if (func::FuncOp body = MG.recursiveBody(callee); body && StackLimit && ParallelDepth == 0) {
-    fn = body;
-    operands.push_back(StackLimit);
-  }
   CGValue r;
   r.type = callee->resultType;
+  // A recursive function's calls of recursive functions pass on its stack
+  // limit, and check it (stackFull); not from a parallel loop, whose
+  // threads have other stacks.
+  if (func::FuncOp body = MG.recursiveBody(callee); body && StackLimit && ParallelDepth == 0) {
+    operands.push_back(StackLimit);
+    RaiseCheck before = raiseCountBefore(*callee);
+    SmallVector<mlir::Type> types;
+    leafTypes(Ctx, r.type, types);
+    SourceRange saved = CurRange;
+    CurRange = c.range();
+    auto restore = llvm::make_scope_exit([&] { CurRange = saved; });
+    std::string text = fmt::format("RecursionError: maximum recursion depth exceeded in '{}' "
+                                   "(the thread's stack is nearly full)",
+                                   callee->def->name);
+    if (Cur && B.getInsertionBlock() == Cur) {
+      // In the function's own blocks: a branch to the raise, and a plain
+      // call (which LLVM can still turn into a loop where it is the tail).
+      exitIf(stackFull(), true, [&] {
+        raiseIf(constBool(true), KernelFaultKind::Raise, text, {});
+        stopAfterRaise();
+      });
+      auto op = B.create<func::CallOp>(CurLoc, body, operands);
+      r.leaves.append(op.getResults().begin(), op.getResults().end());
+    } else {
+      // Inside an expression's region (`f(n - 1) if c else 0`): the call
+      // or the raise.
+      auto results = emitIf(
+          stackFull(), types,
+          [&] {
+            raiseIf(constBool(true), KernelFaultKind::Raise, text, {});
+            return defaultValue(r.type, /*onHeap=*/true).leaves;
+          },
+          [&] {
+            auto op = B.create<func::CallOp>(CurLoc, body, operands);
+            return SmallVector<Value>(op.getResults().begin(), op.getResults().end());
+          });
+      r.leaves.append(results.begin(), results.end());
+    }
+    stopIfCalleeRaised(before);
+    return r;
+  }
   Value bad = checkCallShapes(c, *callee, args);
   if (!bad) {
     RaiseCheck before = raiseCountBefore(*callee);
