@@ -574,11 +574,36 @@ private:
   Value tripCount(Value start, Value stop, Value step);
   std::tuple<Value, Value, Value> rangeBounds(const ast::Call &c);
   Value rangeLength(Value start, Value stop, Value step);
+  /// The operands of np.ndindex, np.ndenumerate and a.flat, evaluated.
+  struct NdSource {
+    IterSource::Kind kind;
+    SmallVector<Value> dims; ///< index values
+    Value length;            ///< int64: the number of items
+    Value mem;               ///< the array (not for np.ndindex)
+    Type at;
+  };
   struct IterItems {
     Value length; ///< int64
     std::function<CGValue(Value)> item;
+    /// Where set (stateful iterItems), item() reads counters that this
+    /// moves on to the next item: the loop calls it once per iteration.
+    std::function<void()> advance;
   };
-  IterItems iterItems(const IterSource &src);
+  /// `stateful`: for a `for` loop, which calls `advance` in its latch;
+  /// multi-dimensional positions are then counters carried from item to
+  /// item instead of divisions of k.
+  IterItems iterItems(const IterSource &src, bool stateful = false,
+                      const NdSource *evaluated = nullptr);
+  struct NdPositions {
+    std::function<SmallVector<Value>(Value)> at; ///< k (int64) -> indices
+    std::function<void()> advance;               ///< set where stateful
+  };
+  NdPositions ndPositions(SmallVector<Value> dims, bool stateful);
+  NdSource ndSource(const IterSource &src);
+  CGValue ndItem(const NdSource &nd, const SmallVector<Value> &idx);
+  void genNdLoop(const ast::For &s, const NdSource &nd);
+  bool flatAddress(const ast::Subscript &s, Value &mem, SmallVector<Value> &indices,
+                   Type &baseType);
   /// A GPU region of a target="cuda" kernel's host part: the launch.
   void genGpuLaunch(const ast::For &s, Value start, Value stop, Value step);
   /// A scalar in an 8-byte launch slot (zero-extended bits), and back.
@@ -609,7 +634,8 @@ private:
   }
   void genLoop(const ast::For &s, const std::string &counter, Value start, Value stop,
                Value step, std::optional<int64_t> constStep,
-               const std::function<void(Value)> &bindTarget);
+               const std::function<void(Value)> &bindTarget,
+               const std::function<void()> &onLatch = {});
   void genReturn(const ast::Return &r);
   void genRaise(const ast::Stmt &s);
   void genAssert(const ast::Assert &a);
@@ -2448,10 +2474,28 @@ static void collectOtherAssigned(const ast::Block &b, std::set<std::string> &out
       auto it = f.loops.find(fo);
       bool ok = n && it != f.loops.end() && it->second.kind == ForInfo::Kind::Range &&
                 nonNegativeRange(*dyn_cast<ast::Call>(fo->iter.get()));
-      if (n) {
-        auto [pos, inserted] = rangeLoopOk.emplace(n->id, ok);
-        if (!inserted)
-          pos->second = pos->second && ok;
+      auto mark = [&](const ast::Expr &t, bool good) {
+        std::set<std::string> names;
+        ast::collectTargets(t, names);
+        for (const std::string &name : names) {
+          auto [pos, inserted] = rangeLoopOk.emplace(name, good);
+          if (!inserted)
+            pos->second = pos->second && good;
+        }
+      };
+      // The index tuples of np.ndindex and np.ndenumerate count up from 0.
+      using K = IterSource::Kind;
+      K kind = it != f.loops.end() && it->second.kind == ForInfo::Kind::Source
+                   ? it->second.source.kind
+                   : K::Range;
+      auto *tu = dyn_cast<ast::Tuple>(fo->target.get());
+      if (kind == K::NdIndex) {
+        mark(*fo->target, true);
+      } else if (kind == K::NdEnumerate && tu && tu->elts.size() == 2) {
+        mark(*tu->elts[0], true);
+        targets(*tu->elts[1]);
+      } else if (n) {
+        mark(*n, ok);
       } else {
         targets(*fo->target);
       }
@@ -3006,7 +3050,8 @@ void FunctionGen::genWhile(const ast::While &s) {
 
 void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value start,
                           Value stop, Value step, std::optional<int64_t> constStep,
-                          const std::function<void(Value)> &bindTarget) {
+                          const std::function<void(Value)> &bindTarget,
+                          const std::function<void()> &onLatch) {
   VarTypes[counter] = Type::scalar(ScalarKind::I64);
   SSA->write(counter, Cur, start);
   // A step known only at run time: the loop counts its trips, computed
@@ -3049,16 +3094,19 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   appendBlock(latch);
   SSA->seal(latch);
   setBlock(latch);
-  Value cur = SSA->read(counter, latch);
+  if (onLatch)
+    onLatch(); // may end in another block
+  Block *tail = Cur;
+  Value cur = SSA->read(counter, tail);
   auto next = B.create<arith::AddIOp>(CurLoc, cur, step);
   if (constStep) // else the last step may pass INT64_MAX; the trip count ends the loop
     next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
-  SSA->write(counter, latch, next);
+  SSA->write(counter, tail, next);
   if (!constStep) {
-    auto t = B.create<arith::AddIOp>(CurLoc, SSA->read(trips, latch),
+    auto t = B.create<arith::AddIOp>(CurLoc, SSA->read(trips, tail),
                                      constInt(1, ScalarKind::I64));
     t.setOverflowFlags(arith::IntegerOverflowFlags::nuw);
-    SSA->write(trips, latch, t);
+    SSA->write(trips, tail, t);
   }
   branch(header);
   SSA->seal(header);
@@ -3095,10 +3143,36 @@ Value FunctionGen::rangeLength(Value start, Value stop, Value step) {
 /// The length of a for loop's source and a function giving its k-th item
 /// (k an int64 in [0, length)). The operands are evaluated here, once,
 /// before the loop.
-FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src) {
+FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src, bool stateful,
+                                              const NdSource *evaluated) {
   using K = IterSource::Kind;
   IterItems out;
   switch (src.kind) {
+  case K::NdIndex:
+  case K::NdEnumerate:
+  case K::Flat: {
+    NdSource nd = evaluated ? *evaluated : ndSource(src);
+    out.length = nd.length;
+    if (src.kind == K::Flat && nd.at.layout() == Type::Layout::C) {
+      // Contiguous: the k-th element of the 1-d view of all of them.
+      ScalarKind sk = nd.at.scalarKind();
+      Type flat = Type::array(sk, 1, Type::Layout::C);
+      Value view = nd.at.rank() == 1 ? nd.mem
+                                     : withCShape(nd.mem, {toIndex(nd.length, ScalarKind::I64)},
+                                                  flat);
+      out.item = [this, view, sk](Value k) {
+        CGValue v;
+        v.type = Type::scalar(sk);
+        v.leaves.push_back(loadElement(view, {toIndex(k, ScalarKind::I64)}, sk));
+        return v;
+      };
+      return out;
+    }
+    NdPositions pos = ndPositions(nd.dims, stateful);
+    out.item = [this, pos, nd](Value k) { return ndItem(nd, pos.at(k)); };
+    out.advance = pos.advance;
+    return out;
+  }
   case K::Range: {
     auto [start, stop, step] = rangeBounds(*llvm::cast<ast::Call>(src.expr));
     out.length = rangeLength(start, stop, step);
@@ -3141,7 +3215,8 @@ FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src) {
     return out;
   }
   case K::Enumerate: {
-    IterItems inner = iterItems(src.children.front());
+    IterItems inner = iterItems(src.children.front(), stateful);
+    out.advance = inner.advance;
     Value start = constInt(0, ScalarKind::I64);
     if (src.start) {
       CGValue s = expr(*src.start);
@@ -3161,7 +3236,7 @@ FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src) {
   case K::Zip: {
     std::vector<IterItems> parts;
     for (const IterSource &c : src.children) {
-      parts.push_back(iterItems(c));
+      parts.push_back(iterItems(c, stateful));
       out.length = out.length ? B.create<arith::MinSIOp>(CurLoc, out.length,
                                                          parts.back().length)
                               : parts.back().length;
@@ -3177,10 +3252,274 @@ FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src) {
       v.type = Type::tuple(std::move(types));
       return v;
     };
+    out.advance = [parts] {
+      for (const IterItems &p : parts)
+        if (p.advance)
+          p.advance();
+    };
     return out;
   }
   }
   return out;
+}
+
+/// Evaluates the operands of np.ndindex(...), np.ndenumerate(a) or a.flat
+/// (once, before the loop): the extents (index values; a negative extent
+/// of np.ndindex raises NumPy's ValueError, and counts as 0 where that
+/// returns) and the array.
+FunctionGen::NdSource FunctionGen::ndSource(const IterSource &src) {
+  NdSource nd;
+  nd.kind = src.kind;
+  Value zero = constInt(0, ScalarKind::I64);
+  nd.length = constInt(1, ScalarKind::I64);
+  if (src.kind == IterSource::Kind::NdIndex) {
+    SmallVector<Value> dims;
+    auto add = [&](Value v, ScalarKind k) { dims.push_back(castScalar(v, k, ScalarKind::I64)); };
+    for (auto &a : llvm::cast<ast::Call>(src.expr)->args) {
+      CGValue v = expr(*a);
+      if (v.type.isTuple())
+        for (size_t d = 0; d < v.leaves.size(); ++d)
+          add(v.leaves[d], v.type.elements()[d].scalarKind());
+      else
+        add(v.single(), v.type.scalarKind());
+    }
+    Value negative = constBool(false);
+    for (Value d : dims) {
+      negative = B.create<arith::OrIOp>(
+          CurLoc, negative, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, d, zero));
+      d = B.create<arith::MaxSIOp>(CurLoc, d, zero);
+      nd.length = B.create<arith::MulIOp>(CurLoc, nd.length, d);
+      nd.dims.push_back(toIndex(d, ScalarKind::I64));
+    }
+    SourceRange saved = CurRange;
+    CurRange = src.expr->range();
+    raiseIf(negative, KernelFaultKind::Raise, "ValueError: negative dimensions are not allowed",
+            {});
+    CurRange = saved;
+    return nd;
+  }
+  CGValue arr = expr(*src.expr);
+  nd.mem = arr.single();
+  nd.at = arr.type;
+  for (unsigned d = 0; d < nd.at.rank(); ++d)
+    nd.dims.push_back(B.create<memref::DimOp>(CurLoc, nd.mem, d));
+  nd.length = indexToI64(elementCount(nd.mem, nd.at.rank()));
+  return nd;
+}
+
+/// The item of `nd` at indices `idx`: the index tuple (np.ndindex), the
+/// tuple and the element (np.ndenumerate), or the element (a.flat).
+CGValue FunctionGen::ndItem(const NdSource &nd, const SmallVector<Value> &idx) {
+  CGValue v;
+  Type index = Type::tuple(std::vector<Type>(idx.size(), Type::scalar(ScalarKind::I64)));
+  if (nd.kind != IterSource::Kind::Flat)
+    for (Value i : idx)
+      v.leaves.push_back(indexToI64(i));
+  if (nd.kind == IterSource::Kind::NdIndex) {
+    v.type = index;
+    return v;
+  }
+  v.leaves.push_back(loadElement(nd.mem, idx, nd.at.scalarKind()));
+  v.type = nd.kind == IterSource::Kind::Flat ? nd.at.dtypeType()
+                                             : Type::tuple({index, nd.at.dtypeType()});
+  return v;
+}
+
+/// `for target in np.ndindex(...)` / `np.ndenumerate(a)` / `a.flat` (a
+/// multi-dimensional array that is not contiguous): one loop per axis, as
+/// hand-written nested range loops are, so the inner loop has a trip count
+/// and the outer indices' work is hoisted out of it. `continue` goes to the
+/// innermost latch, `break` leaves the whole nest (skipping `else`).
+void FunctionGen::genNdLoop(const ast::For &s, const NdSource &nd) {
+  size_t rank = nd.dims.size();
+  SmallVector<std::string> names;
+  for (size_t d = 0; d < rank; ++d) {
+    names.push_back(fmt::format("$nd{}", Counter++));
+    VarTypes[names.back()] = Type::scalar(ScalarKind::I64);
+  }
+  SSA->write(names[0], Cur, constInt(0, ScalarKind::I64));
+  Block *exit = newBlock();
+  Block *elseB = s.orelse.empty() ? exit : newBlock();
+  SmallVector<Block *> headers, latches;
+  for (size_t d = 0; d < rank; ++d) {
+    headers.push_back(newBlock());
+    latches.push_back(newBlock());
+  }
+  branch(headers[0]);
+  for (size_t d = 0; d < rank; ++d) {
+    appendBlock(headers[d]);
+    setBlock(headers[d]);
+    Value i = SSA->read(names[d], headers[d]);
+    Block *body = newBlock();
+    condBranch(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, i,
+                                       indexToI64(nd.dims[d])),
+               body, d == 0 ? elseB : latches[d - 1]);
+    appendBlock(body);
+    SSA->seal(body);
+    setBlock(body);
+    if (d + 1 < rank) {
+      SSA->write(names[d + 1], body, constInt(0, ScalarKind::I64));
+      branch(headers[d + 1]);
+    }
+  }
+  SmallVector<Value> idx;
+  for (const std::string &n : names)
+    idx.push_back(toIndex(SSA->read(n, Cur), ScalarKind::I64));
+  assignTo(*s.target, ndItem(nd, idx));
+  Loops.push_back({latches.back(), exit});
+  genBlock(s.body);
+  Loops.pop_back();
+  if (Cur)
+    branch(latches.back());
+  for (size_t d = rank; d-- > 0;) {
+    appendBlock(latches[d]);
+    SSA->seal(latches[d]);
+    setBlock(latches[d]);
+    auto next = B.create<arith::AddIOp>(CurLoc, SSA->read(names[d], latches[d]),
+                                        constInt(1, ScalarKind::I64));
+    next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
+    SSA->write(names[d], latches[d], next);
+    branch(headers[d]);
+    SSA->seal(headers[d]);
+  }
+  if (elseB != exit) {
+    appendBlock(elseB);
+    SSA->seal(elseB);
+    setBlock(elseB);
+    genBlock(s.orelse);
+    if (Cur)
+      branch(exit);
+  }
+  appendBlock(exit);
+  SSA->seal(exit);
+  setBlock(exit);
+}
+
+/// The indices of the k-th position, in C order, of an array of extents
+/// `dims` (index values, none of them negative). A for loop (`stateful`)
+/// carries one counter per axis from item to item and moves them on in its
+/// latch (the last axis fastest, a carry into the one before it where it
+/// reaches its extent): no division per item. Elsewhere (comprehensions,
+/// list()) k is divided by the extents.
+FunctionGen::NdPositions FunctionGen::ndPositions(SmallVector<Value> dims, bool stateful) {
+  NdPositions p;
+  size_t rank = dims.size();
+  if (rank == 1) {
+    p.at = [this](Value k) { return SmallVector<Value>{toIndex(k, ScalarKind::I64)}; };
+    return p;
+  }
+  if (!stateful) {
+    p.at = [this, dims](Value k) {
+      Value rest = toIndex(k, ScalarKind::I64);
+      SmallVector<Value> idx(dims.size());
+      for (size_t d = dims.size(); d-- > 1;) {
+        // An empty extent has no positions to divide into (k is never
+        // valid then); 1 keeps the division defined.
+        Value n = B.create<arith::MaxUIOp>(CurLoc, dims[d], constIndex(1));
+        idx[d] = B.create<arith::RemUIOp>(CurLoc, rest, n);
+        rest = B.create<arith::DivUIOp>(CurLoc, rest, n);
+      }
+      idx[0] = rest;
+      return idx;
+    };
+    return p;
+  }
+  SmallVector<std::string> names;
+  for (size_t d = 0; d < rank; ++d) {
+    names.push_back(fmt::format("$nd{}", Counter++));
+    VarTypes[names.back()] = Type::scalar(ScalarKind::I64);
+    SSA->write(names.back(), Cur, constInt(0, ScalarKind::I64));
+  }
+  p.at = [this, names](Value) {
+    SmallVector<Value> idx;
+    for (const std::string &n : names)
+      idx.push_back(toIndex(SSA->read(n, Cur), ScalarKind::I64));
+    return idx;
+  };
+  p.advance = [this, names, dims] {
+    // The last axis moves on; where it reaches its extent it goes back to
+    // 0 and the one before it moves on (a rarely taken branch, so the
+    // common step is one increment and one compare).
+    Block *done = newBlock();
+    Value one = constInt(1, ScalarKind::I64), zero = constInt(0, ScalarKind::I64);
+    for (size_t d = names.size(); d-- > 0;) {
+      auto next = B.create<arith::AddIOp>(CurLoc, SSA->read(names[d], Cur), one);
+      next.setOverflowFlags(arith::IntegerOverflowFlags::nsw);
+      if (d == 0) { // the loop's count ends it; no carry out of axis 0
+        SSA->write(names[d], Cur, next);
+        break;
+      }
+      Value wraps = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, next,
+                                            indexToI64(dims[d]));
+      Block *carry = newBlock(), *stay = newBlock();
+      condBranch(wraps, carry, stay);
+      appendBlock(stay);
+      SSA->seal(stay);
+      setBlock(stay);
+      SSA->write(names[d], stay, next);
+      branch(done);
+      appendBlock(carry);
+      SSA->seal(carry);
+      setBlock(carry);
+      SSA->write(names[d], carry, zero);
+    }
+    branch(done);
+    appendBlock(done);
+    SSA->seal(done);
+    setBlock(done);
+  };
+  return p;
+}
+
+/// `a.flat[i]`: the element at position i of `a` in C order (negative i
+/// counts from the end; boundscheck compares it with a.size), as the
+/// indices of each axis, or of the 1-d view of a contiguous array.
+bool FunctionGen::flatAddress(const ast::Subscript &s, Value &mem, SmallVector<Value> &indices,
+                              Type &baseType) {
+  CGValue base = expr(*llvm::cast<ast::Attribute>(s.value.get())->value);
+  baseType = base.type;
+  mem = base.single();
+  unsigned rank = baseType.rank();
+  ScalarKind sk = baseType.scalarKind();
+  SmallVector<Value> dims;
+  for (unsigned d = 0; d < rank; ++d)
+    dims.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
+  Value size = elementCount(mem, rank);
+  CGValue v = expr(*s.index);
+  ScalarKind ik = v.type.scalarKind();
+  Value i = toIndex(v.single(), ik), given = i;
+  if (isSignedInt(ik) && !isNonNegative(*s.index))
+    i = wrapIndex(i, ik, size);
+  Value bad;
+  if (boundsChecked()) {
+    SourceRange saved = CurRange;
+    CurRange = s.range();
+    bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::uge, i, size);
+    std::string text = "IndexError: index ";
+    text += kRaisedValue;
+    text += "i is out of bounds for size ";
+    text += kRaisedValue;
+    text += 'i';
+    raiseIf(bad, KernelFaultKind::Raise, text, {given, size});
+    CurRange = saved;
+    // Reached only where the raise returned (parallel regions): a scratch
+    // element instead.
+    i = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), i);
+  }
+  if (baseType.layout() == Type::Layout::C) {
+    baseType = Type::array(sk, 1, Type::Layout::C);
+    if (rank != 1)
+      mem = withCShape(mem, {size}, baseType);
+    indices.push_back(i);
+  } else {
+    indices = ndPositions(dims, /*stateful=*/false).at(indexToI64(i));
+  }
+  if (bad) {
+    for (Value &x : indices)
+      x = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), x);
+    mem = B.create<arith::SelectOp>(CurLoc, bad, scratchElement(mem), mem);
+  }
+  return true;
 }
 
 /// The start, stop and step of `range(...)` / `prange(...)` as int64.
@@ -3238,10 +3577,27 @@ void FunctionGen::genFor(const ast::For &s) {
     return;
   }
   if (info.kind == ForInfo::Kind::Source) {
+    using K = IterSource::Kind;
+    K k = info.source.kind;
+    if (k == K::NdIndex || k == K::NdEnumerate || k == K::Flat) {
+      // A nest of loops where there is more than one axis to walk.
+      NdSource nd = ndSource(info.source);
+      bool linear = k == K::Flat && nd.at.layout() == Type::Layout::C;
+      if (nd.dims.size() > 1 && !linear) {
+        genNdLoop(s, nd);
+        return;
+      }
+      IterItems items = iterItems(info.source, /*stateful=*/true, &nd);
+      genLoop(
+          s, counter, constInt(0, ScalarKind::I64), items.length, constInt(1, ScalarKind::I64),
+          1, [&](Value k) { assignTo(*s.target, items.item(k)); }, items.advance);
+      return;
+    }
     // enumerate, zip, reversed: k counts the items.
-    IterItems items = iterItems(info.source);
-    genLoop(s, counter, constInt(0, ScalarKind::I64), items.length,
-            constInt(1, ScalarKind::I64), 1, [&](Value k) { assignTo(*s.target, items.item(k)); });
+    IterItems items = iterItems(info.source, /*stateful=*/true);
+    genLoop(
+        s, counter, constInt(0, ScalarKind::I64), items.length, constInt(1, ScalarKind::I64), 1,
+        [&](Value k) { assignTo(*s.target, items.item(k)); }, items.advance);
     return;
   }
   // Iteration over the first axis of an array.
@@ -6200,16 +6556,31 @@ CGValue FunctionGen::attribute(const ast::Attribute &a) {
 
 bool FunctionGen::address(const ast::Subscript &s, Value &mem, SmallVector<Value> &indices,
                           Type &baseType) {
+  if (F.flatSubscripts.count(&s))
+    return flatAddress(s, mem, indices, baseType);
   CGValue base = expr(*s.value);
   baseType = base.type;
   mem = base.single();
-  // An element: one integer per axis (`...` may stand for none).
+  // An element: one integer per axis (`...` may stand for none), or the
+  // integers of one tuple value (a[idx]).
   std::vector<const ast::Expr *> idx;
-  for (const TypedFunction::SubscriptItem &item : F.arraySubscript(s, baseType.rank()))
-    idx.push_back(item.expr);
+  SmallVector<CGValue> parts;
+  if (F.tupleSubscripts.count(&s)) {
+    CGValue t = expr(*s.index);
+    for (size_t d = 0; d < t.leaves.size(); ++d) {
+      CGValue part;
+      part.type = t.type.elements()[d];
+      part.leaves.push_back(t.leaves[d]);
+      parts.push_back(part);
+      idx.push_back(s.index.get());
+    }
+  } else {
+    for (const TypedFunction::SubscriptItem &item : F.arraySubscript(s, baseType.rank()))
+      idx.push_back(item.expr);
+  }
   Value anyBad;
   for (size_t d = 0; d < idx.size(); ++d) {
-    CGValue v = expr(*idx[d]);
+    CGValue v = parts.empty() ? expr(*idx[d]) : parts[d];
     Value i = toIndex(v.single(), v.type.scalarKind());
     Value given = i;
     // Python's negative indices count from the end.

@@ -68,7 +68,7 @@ const char *boundaryModeName(BoundaryMode m) {
 const char *builtinName(Builtin b) {
   static const char *names[] = {
       "len",   "abs",   "min",   "max",   "int",   "float", "bool",  "complex",
-      "cast",  "range", "enumerate", "zip", "reversed",
+      "cast",  "range", "enumerate", "zip", "reversed", "ndindex", "ndenumerate",
       "sqrt",  "exp",   "log",   "log2",  "log10", "log1p",
       "expm1", "sin",   "cos",   "tan",   "asin",  "acos",  "atan",  "sinh",
       "cosh",  "tanh",  "asinh", "acosh", "atanh", "erf",   "erfc",  "floor",
@@ -187,6 +187,7 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"fliplr", Builtin::Fliplr},         {"flipud", Builtin::Flipud},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},
+    {"ndindex", Builtin::NdIndex},       {"ndenumerate", Builtin::NdEnumerate},
 };
 
 const BuiltinEntry ArrayMethods[] = {
@@ -675,6 +676,15 @@ private:
                                                   std::vector<const ast::Expr *> &leaves,
                                                   std::optional<ScalarKind> &kind);
   Type iterItems(const ast::Expr &e, IterSource &src);
+  Type tupleSubscript(const ast::Subscript &s, const Type &base, const Type &index);
+  Type flatSubscript(const ast::Subscript &s, const ast::Expr &arr);
+  /// np.ndindex(...) and np.ndenumerate(a) as iterables (iterItems).
+  Type ndIterItems(const ast::Call &call, Builtin b, IterSource &src);
+  /// The array expression of `a.flat`, or null if `e` is not one.
+  static const ast::Expr *flatBase(const ast::Expr &e) {
+    auto *at = dyn_cast<ast::Attribute>(&e);
+    return at && at->attr == "flat" ? at->value.get() : nullptr;
+  }
   void assignTarget(const ast::Expr &target, const Type &t, SourceRange valueRange);
   void planStencilInto(const ast::Assign &a);
   void assignName(const std::string &name, SourceRange r, const Type &t);
@@ -1271,7 +1281,8 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
       error(target.range(), fmt::format("stencil input '{}' is read-only", n->id));
       return;
     }
-    Type base = expr(*s->value);
+    const ast::Expr *flat = flatBase(*s->value);
+    Type base = expr(flat ? *flat : *s->value);
     if (!base.isValid())
       return;
     if (base.isTuple()) {
@@ -1495,6 +1506,22 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
     }
     return Type::tuple({Type::scalar(ScalarKind::I64), items.front()});
   }
+  if (b && (*b == Builtin::NdIndex || *b == Builtin::NdEnumerate))
+    return ndIterItems(*call, *b, src);
+  if (const ast::Expr *arr = flatBase(e)) {
+    // `for x in a.flat`: the elements in C order.
+    Type at = expr(*arr);
+    if (!at.isValid())
+      return {};
+    if (!at.isArray()) {
+      error(e.range(), fmt::format("'{}' has no attribute 'flat'", at.describe()));
+      return {};
+    }
+    record(e, at);
+    src.kind = IterSource::Kind::Flat;
+    src.expr = arr;
+    return at.dtypeType();
+  }
   Type it = viewList(e, expr(e));
   if (!it.isValid())
     return {};
@@ -1507,6 +1534,82 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
   src.kind = IterSource::Kind::Array;
   return it.rank() == 1 ? it.dtypeType()
                         : Type::array(it.scalarKind(), it.rank() - 1, it.layout());
+}
+
+/// np.ndindex(3, 4), np.ndindex(a.shape), np.ndindex((3, 4)): tuples of
+/// one int64 per dimension; np.ndenumerate(a): (that tuple, the element).
+Type FunctionChecker::ndIterItems(const ast::Call &call, Builtin b, IterSource &src) {
+  const char *fn = builtinName(b);
+  record(call, Type::none());
+  if (Final) {
+    CallInfo ci;
+    ci.builtin = b;
+    F.calls[&call] = ci;
+  }
+  if (!call.keywords.empty()) {
+    error(call.keywords.front().value->range(),
+          fmt::format("np.{}() got an unexpected keyword argument '{}'", fn,
+                      call.keywords.front().name));
+    return {};
+  }
+  if (b == Builtin::NdEnumerate) {
+    if (call.args.size() != 1) {
+      error(call.range(), "np.ndenumerate() takes one array");
+      return {};
+    }
+    Type at = viewList(*call.args[0], expr(*call.args[0]));
+    if (!at.isValid())
+      return {};
+    if (!at.isArray() || at.rank() == 0) {
+      error(call.args[0]->range(),
+            fmt::format("np.ndenumerate() takes an array of at least one dimension, not '{}'",
+                        at.describe()));
+      return {};
+    }
+    src.kind = IterSource::Kind::NdEnumerate;
+    src.expr = call.args[0].get();
+    std::vector<Type> index(at.rank(), Type::scalar(ScalarKind::I64));
+    return Type::tuple({Type::tuple(std::move(index)), at.dtypeType()});
+  }
+  // The extents: integers, or tuples of integers (a.shape).
+  size_t rank = 0;
+  bool ok = true;
+  for (auto &a : call.args) {
+    Type t = expr(*a);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    auto integral = [](const Type &u) {
+      return u.isScalar() && (isInteger(u.scalarKind()) || isBool(u.scalarKind()));
+    };
+    bool good = integral(t);
+    size_t n = 1;
+    if (t.isTuple()) {
+      good = true;
+      n = t.elements().size();
+      for (auto &el : t.elements())
+        good = good && integral(el);
+    }
+    if (!good) {
+      error(a->range(),
+            fmt::format("np.ndindex() takes the extents as integers or one tuple of integers, "
+                        "not '{}'",
+                        t.describe()));
+      ok = false;
+    }
+    rank += n;
+  }
+  if (!ok)
+    return {};
+  if (rank == 0) {
+    error(call.range(), "np.ndindex() needs at least one extent",
+          "np.ndindex(n) counts (0,) ... (n-1,); np.ndindex(a.shape) walks every index of a");
+    return {};
+  }
+  src.kind = IterSource::Kind::NdIndex;
+  src.expr = &call;
+  return Type::tuple(std::vector<Type>(rank, Type::scalar(ScalarKind::I64)));
 }
 
 /// The extents of the nested lists and tuples `e` (given to np.array),
@@ -1592,8 +1695,8 @@ FunctionChecker::nestedShape(const ast::Expr &e, const std::string &fn,
 
 void FunctionChecker::pushIteratedLists(const IterSource &src) {
   if (auto *n = src.expr ? dyn_cast<ast::Name>(src.expr) : nullptr;
-      n && src.kind == IterSource::Kind::Array && Vars.count(n->id) &&
-      Vars[n->id].type.isList())
+      n && (src.kind == IterSource::Kind::Array || src.kind == IterSource::Kind::NdEnumerate) &&
+      Vars.count(n->id) && Vars[n->id].type.isList())
     IteratedLists.push_back(n->id);
   for (auto &c : src.children)
     pushIteratedLists(c);
@@ -2312,6 +2415,12 @@ Type FunctionChecker::attribute(const ast::Attribute &a) {
     if (a.attr == "T") // reversed axes, a view
       return Type::array(t.scalarKind(), t.rank(),
                          t.rank() == 1 ? t.layout() : Type::Layout::Any);
+    if (a.attr == "flat") {
+      error(a.range(), "a.flat can only be iterated over (for x in a.flat) or indexed with one "
+                       "integer (a.flat[i])",
+            "a.ravel() is the 1-d array of the elements in C order");
+      return {};
+    }
   }
   if (t.isScalar()) {
     if (a.attr == "real" || a.attr == "imag")
@@ -2402,6 +2511,8 @@ bool FunctionChecker::checkSliceParts(const ast::Slice &sl) {
 Type FunctionChecker::subscript(const ast::Subscript &s) {
   if (auto *n = dyn_cast<ast::Name>(s.value.get()); n && RelativeNames.count(n->id))
     return stencilAccess(s, *n);
+  if (const ast::Expr *arr = flatBase(*s.value))
+    return flatSubscript(s, *arr);
   Type base = expr(*s.value);
   if (!base.isValid())
     return {};
@@ -2488,6 +2599,8 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
           F.masks.insert(&s);
         return Type::array(base.scalarKind(), 1, Type::Layout::C);
       }
+      if (it.isTuple())
+        return tupleSubscript(s, base, it);
     }
   }
   // `...` stands for as many whole axes as the other indices leave; new
@@ -2624,6 +2737,62 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
   if (kept == 0)
     return base.dtypeType();
   return Type::array(base.scalarKind(), kept, contiguous ? Type::Layout::C : Type::Layout::Any);
+}
+
+/// `a[idx]` with idx a tuple value (not written out): one integer per
+/// axis, an element, as `a[idx[0], idx[1], ...]`.
+Type FunctionChecker::tupleSubscript(const ast::Subscript &s, const Type &base,
+                                     const Type &index) {
+  const auto &elts = index.elements();
+  for (auto &el : elts)
+    if (!el.isScalar() || !(isInteger(el.scalarKind()) || isBool(el.scalarKind()))) {
+      error(s.index->range(),
+            fmt::format("an array indexed with a tuple value needs integers in it, not '{}'",
+                        index.describe()),
+            "write the indices out (a[i, 1:]) to index with slices or arrays");
+      return {};
+    }
+  if (elts.size() != base.rank()) {
+    error(s.index->range(),
+          fmt::format("a tuple of {} used as an index of a {}-dimensional array: it needs "
+                      "one integer per axis",
+                      counted(elts.size(), "integer", "integers"), base.rank()),
+          "write the indices out (a[idx[0]]) for a view of fewer axes");
+    return {};
+  }
+  if (Final)
+    F.tupleSubscripts.insert(&s);
+  return base.dtypeType();
+}
+
+/// `a.flat[i]`: element i of `a` in C order (negative i counts from the
+/// end), read or written.
+Type FunctionChecker::flatSubscript(const ast::Subscript &s, const ast::Expr &arr) {
+  Type at = expr(arr);
+  if (!at.isValid())
+    return {};
+  if (!at.isArray()) {
+    error(s.value->range(), fmt::format("'{}' has no attribute 'flat'", at.describe()));
+    return {};
+  }
+  record(*s.value, at);
+  if (isa<ast::Slice>(s.index.get()) || isa<ast::Tuple>(s.index.get())) {
+    error(s.index->range(), "a.flat takes one integer index",
+          "a.ravel()[i:j] is a slice of the elements in C order");
+    return {};
+  }
+  Type it = expr(*s.index);
+  if (!it.isValid())
+    return {};
+  if (!it.isScalar() || !(isInteger(it.scalarKind()) || isBool(it.scalarKind()))) {
+    error(s.index->range(),
+          fmt::format("a.flat takes one integer index, not '{}'", it.describe()),
+          "a.ravel()[idx] selects elements in C order with an index array");
+    return {};
+  }
+  if (Final)
+    F.flatSubscripts.insert(&s);
+  return at.dtypeType();
 }
 
 bool FunctionChecker::isNewAxis(const ast::Expr &e) const {
@@ -3034,8 +3203,12 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   case Builtin::Enumerate:
   case Builtin::Zip:
   case Builtin::Reversed:
-    error(c.range(), fmt::format("{}() can only be used as the iterable of a for loop",
-                                 b == Builtin::Range ? "range" : builtinName(b)));
+  case Builtin::NdIndex:
+  case Builtin::NdEnumerate:
+    error(c.range(),
+          fmt::format("{}{}() can only be used as the iterable of a for loop or a comprehension",
+                      b == Builtin::NdIndex || b == Builtin::NdEnumerate ? "np." : "",
+                      b == Builtin::Range ? "range" : builtinName(b)));
     return {};
   case Builtin::Len:
     if (!arity(1, 1))

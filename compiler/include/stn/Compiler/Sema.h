@@ -47,7 +47,7 @@ inline std::string noneFlag(const std::string &name) { return name + "@none"; }
 enum class Builtin : uint8_t {
   Len, Abs, Min, Max, Int, Float, Bool, Complex, Cast, Range,
   // iterables of a for loop besides range and arrays
-  Enumerate, Zip, Reversed,
+  Enumerate, Zip, Reversed, NdIndex, NdEnumerate,
   // unary math
   Sqrt, Exp, Log, Log2, Log10, Log1p, Expm1, Sin, Cos, Tan, Asin, Acos, Atan,
   Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Erf, Erfc, Floor, Ceil, Trunc, Fabs,
@@ -90,7 +90,8 @@ inline bool isViewBuiltin(Builtin b) {
 /// enumerate, zip and reversed: iterables of a for loop whose items are
 /// (or hold) the items of their operands, rows of arrays included.
 inline bool isIterationBuiltin(Builtin b) {
-  return b == Builtin::Enumerate || b == Builtin::Zip || b == Builtin::Reversed;
+  return b == Builtin::Enumerate || b == Builtin::Zip || b == Builtin::Reversed ||
+         b == Builtin::NdEnumerate;
 }
 /// How many distribution parameters a random builtin's CallInfo::operands
 /// start with (null where the call leaves the default); the operands after
@@ -284,9 +285,15 @@ struct Reduction {
 /// ranges and arrays. The loop counts k from 0 to the length of its source
 /// and binds the k-th item.
 struct IterSource {
-  enum class Kind { Range, Array, Enumerate, Zip, Reversed } kind = Kind::Range;
+  enum class Kind {
+    Range, Array, Enumerate, Zip, Reversed,
+    /// np.ndindex(shape): the index tuples of an array of that shape in C
+    /// order; np.ndenumerate(a): (index tuple, element); `a.flat`: the
+    /// elements in C order.
+    NdIndex, NdEnumerate, Flat
+  } kind = Kind::Range;
   /// Range: the range() call; Array: the array expression; Enumerate, Zip,
-  /// Reversed: their call.
+  /// Reversed, NdIndex: their call; NdEnumerate and Flat: the array.
   const ast::Expr *expr = nullptr;
   /// Enumerate: the start value (an integer expression), or null for 0.
   const ast::Expr *start = nullptr;
@@ -377,6 +384,11 @@ struct TypedFunction {
   /// True where that array must be a copy (np.asarray(xs), views of it):
   /// a later append may move the items.
   std::unordered_map<const ast::Expr *, bool> listViews;
+  /// Element subscripts whose index is one tuple value of integers, one
+  /// per axis (`a[idx]` with idx from np.ndindex or a.shape-like tuples).
+  std::set<const ast::Expr *> tupleSubscripts;
+  /// `a.flat[i]`: element i of the array in C order.
+  std::set<const ast::Expr *> flatSubscripts;
   /// Subscripts whose index is a boolean mask (a[a > 0]).
   std::set<const ast::Expr *> masks;
   /// Subscripts with integer-array (fancy) indices, NumPy's advanced
