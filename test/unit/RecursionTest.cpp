@@ -7,6 +7,8 @@
 //     recursive cases), a tuple result, keyword and default arguments in
 //     the recursive call, a chain of specializations (f(int) calls
 //     f(float), which calls itself);
+//   - the base case in a conditional expression with the recursion
+//     (`return 1 if n <= 1 else n * fact(n - 1)`);
 //   - a merge sort that returns new arrays (float64, int32, int8), and a
 //     flood fill that writes its argument and counts the cells;
 //   - the writes a recursion makes to its arguments, also through swapped
@@ -159,6 +161,18 @@ def fibs(n):
     return out
 
 @njit
+def fact(n):
+    return 1 if n <= 1 else n * fact(n - 1)
+
+@njit
+def fib_expr(n):
+    return n if n < 2 else fib_expr(n - 1) + fib_expr(n - 2)
+
+@njit
+def mixed(n):
+    return fact(n) * 1.5 if n > 3 else (0 if n < 0 else mixed(n + 1) + 1)
+
+@njit
 def steps(n):
     if n <= 0:
         return 0.0
@@ -205,6 +219,30 @@ TEST(Recursion, FibForEachArgumentType) {
               static_cast<double>(want))
         << n;
   }
+}
+
+// The base case and the recursion in one conditional expression: the
+// branches without the call type the result (float64 in `mixed`: its
+// branches give float64 and int64).
+TEST(Recursion, BaseCaseInAConditionalExpression) {
+  int64_t f = 1;
+  for (int64_t n = 0; n <= 20; ++n) {
+    f *= std::max<int64_t>(n, 1);
+    EXPECT_EQ(module().kernel("fact")(n).asInt(), f) << n;
+    EXPECT_EQ(module().kernel("fib_expr")(n).asInt(), cppFib(n)) << n;
+  }
+  // mixed(n) for n <= 3 climbs to mixed(4) = 4! * 1.5 = 36, adding 1 a step.
+  for (int64_t n = -2; n <= 6; ++n) {
+    double fn = 1;
+    for (int64_t k = 2; k <= n; ++k)
+      fn *= static_cast<double>(k);
+    double want = n < 0 ? 0.0 : n > 3 ? fn * 1.5 : 36.0 + static_cast<double>(4 - n);
+    stn::Value r = module().kernel("mixed")(n);
+    EXPECT_EQ(r.asDouble(), want) << n;
+  }
+  EXPECT_NE(errorOf([] { module().kernel("fact")(int64_t{100000000}); })
+                .find("RecursionError: maximum recursion depth exceeded in 'fact'"),
+            std::string::npos);
 }
 
 TEST(Recursion, AckermannAndMutualRecursion) {

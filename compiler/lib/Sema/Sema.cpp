@@ -676,6 +676,8 @@ private:
                                                   std::vector<const ast::Expr *> &leaves,
                                                   std::optional<ScalarKind> &kind);
   Type iterItems(const ast::Expr &e, IterSource &src);
+  bool callsItself(const ast::Expr &e) const;
+  void seedResultFromBranches(const ast::Expr &e);
   Type tupleSubscript(const ast::Subscript &s, const Type &base, const Type &index);
   Type flatSubscript(const ast::Subscript &s, const ast::Expr &arr);
   /// np.ndindex(...) and np.ndenumerate(a) as iterables (iterItems).
@@ -1341,6 +1343,9 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     if (auto *tu = dyn_cast<ast::Tuple>(r.value.get()))
       for (auto &el : tu->elts)
         keptGenerator(el.get());
+    if (!Declared && !ResultSeen && F.kind == KernelKind::Jit &&
+        isa<ast::IfExp>(r.value.get()) && callsItself(*r.value))
+      seedResultFromBranches(*r.value);
     // A returned list is the array of its items (also in a returned tuple).
     Returned = r.value.get();
     t = viewList(*r.value, expr(*r.value));
@@ -1383,6 +1388,46 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     F.resultType = Result;
     P.notePartialResult(F);
   }
+}
+
+/// Whether `e` calls the function being checked by its name.
+bool FunctionChecker::callsItself(const ast::Expr &e) const {
+  if (auto *c = dyn_cast<ast::Call>(&e))
+    if (auto *n = dyn_cast<ast::Name>(c->func.get());
+        n && n->id == F.def->name && !Vars.count(n->id))
+      return true;
+  bool found = false;
+  ast::forEachChild(e, [&](const ast::Expr &child) { found = found || callsItself(child); });
+  return found;
+}
+
+/// `return base if c else n * f(n - 1)` in a recursive function whose
+/// result type is not known yet: the branches of the conditional (of nested
+/// ones too) that do not call the function give the first result, as if
+/// each were a return of its own (CPython compiles the conditional into two
+/// returns, and Numba types those). Each is typed as a probe, without
+/// diagnostics; the whole expression is checked afterwards as usual.
+void FunctionChecker::seedResultFromBranches(const ast::Expr &e) {
+  if (auto *ie = dyn_cast<ast::IfExp>(&e)) {
+    seedResultFromBranches(*ie->body);
+    seedResultFromBranches(*ie->orelse);
+    return;
+  }
+  if (ResultSeen || callsItself(e))
+    return;
+  bool final = Final, failed = Failed;
+  Final = false;
+  Type t = expr(e);
+  Final = final;
+  bool ok = !Failed;
+  Failed = failed;
+  if (!ok || !t.isValid() || t.isList())
+    return;
+  Result = t;
+  ResultSeen = true;
+  Changed = true;
+  F.resultType = Result;
+  P.notePartialResult(F);
 }
 
 /// Checks the arguments of a range() call (one to three integers, a
