@@ -530,11 +530,11 @@ TEST(Errors, UnificationFailureNamesBothTypes) {
 TEST(Errors, RecursionWithoutABaseCaseIsReported) {
   std::string err = errorOf([] {
     stn::Engine e;
-    e.loadString("@jit\ndef f(n):\n    return f(n - 1) if n > 0 else 0\n").kernel("f")(
-        int64_t(3));
+    e.loadString("@jit\ndef f(n):\n    return f(n - 1) + 1 if n > 0 else f(n + 1)\n")
+        .kernel("f")(int64_t(3));
   });
-  // The only return mixes the recursive call and the base case: nothing
-  // gives the result type before the call needs it.
+  // Every return (each branch of the conditional) calls f: nothing gives
+  // the result type before the call needs it.
   EXPECT_NE(err.find("<string>:2:5: error: cannot infer the result type of 'f'"),
             std::string::npos)
       << err;

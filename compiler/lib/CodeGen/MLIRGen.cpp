@@ -600,6 +600,11 @@ private:
   };
   NdPositions ndPositions(SmallVector<Value> dims, bool stateful);
   NdSource ndSource(const IterSource &src);
+  /// np.dot, np.matmul and `@` of vectors and matrices, in kind `ok`, of
+  /// result type `rt`; `matmulText`: NumPy's matmul message for extents
+  /// that do not match, else np.dot's.
+  CGValue matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind ok, const Type &rt,
+                 bool matmulText);
   CGValue ndItem(const NdSource &nd, const SmallVector<Value> &idx);
   void genNdLoop(const ast::For &s, const NdSource &nd);
   bool flatAddress(const ast::Subscript &s, Value &mem, SmallVector<Value> &indices,
@@ -3263,6 +3268,143 @@ FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src, bool statef
   return out;
 }
 
+/// np.dot / np.matmul / `@`. vector . vector: the products summed as they
+/// are made (no temporary). matrix @ vector: one such sum per row. With a
+/// matrix on the right, out (zeros first) gets x[i, k] * y[k, :] added to
+/// its row i for each k: the innermost loop runs along rows of y and out,
+/// so it vectorizes. The elements are converted to `ok` before they
+/// multiply; bool products are `and`, their sums `or`, as in NumPy.
+CGValue FunctionGen::matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind ok,
+                            const Type &rt, bool matmulText) {
+  CGValue r;
+  r.type = rt;
+  auto mul = [&](Value a, Value b) -> Value {
+    return isBool(ok) ? B.create<arith::AndIOp>(CurLoc, a, b).getResult()
+                      : arith2(ast::BinOpKind::Mul, a, b, ok, CurLoc);
+  };
+  auto add = [&](Value a, Value b) -> Value {
+    return isBool(ok) ? B.create<arith::OrIOp>(CurLoc, a, b).getResult()
+                      : arith2(ast::BinOpKind::Add, a, b, ok, CurLoc);
+  };
+  CGValue xv = expr(xe), yv = expr(ye);
+  Value X = xv.single(), Y = yv.single();
+  const Type &xt = xv.type, &yt = yv.type;
+  ScalarKind xk = xt.scalarKind(), yk = yt.scalarKind();
+  unsigned xr = xt.rank(), yr = yt.rank();
+  SmallVector<Value> xs, ys;
+  for (unsigned d = 0; d < xr; ++d)
+    xs.push_back(B.create<memref::DimOp>(CurLoc, X, d));
+  for (unsigned d = 0; d < yr; ++d)
+    ys.push_back(B.create<memref::DimOp>(CurLoc, Y, d));
+  // The inner extents must agree: NumPy's ValueError.
+  Value kx = xs.back(), ky = ys.front();
+  std::string text;
+  SmallVector<Value> values;
+  auto mark = [&] {
+    text += kRaisedValue;
+    text += 'i';
+  };
+  if (matmulText) {
+    text = "ValueError: matmul: Input operand 1 has a mismatch in its core dimension 0, with "
+           "gufunc signature (n?,k),(k,m?)->(n?,m?) (size ";
+    mark();
+    text += " is different from ";
+    mark();
+    text += ")";
+    values = {ky, kx};
+  } else {
+    auto shape = [&](const SmallVector<Value> &dims) {
+      text += "(";
+      for (size_t d = 0; d < dims.size(); ++d) {
+        if (d)
+          text += ",";
+        mark();
+        values.push_back(dims[d]);
+      }
+      text += dims.size() == 1 ? ",)" : ")";
+    };
+    text = "ValueError: shapes ";
+    shape(xs);
+    text += " and ";
+    shape(ys);
+    text += " not aligned: ";
+    mark();
+    text += fmt::format(" (dim {}) != ", xr - 1);
+    mark();
+    text += " (dim 0)";
+    values.push_back(kx);
+    values.push_back(ky);
+  }
+  raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, kx, ky),
+          KernelFaultKind::Raise, text, values);
+  // Where the raise returned (parallel regions): the shorter extent.
+  Value k = B.create<arith::MinUIOp>(CurLoc, kx, ky);
+  auto xAt = [&](Value i, Value p) {
+    SmallVector<Value> idx;
+    if (xr == 2)
+      idx.push_back(i);
+    idx.push_back(p);
+    return castScalar(loadElement(X, idx, xk), xk, ok);
+  };
+  auto yAt = [&](Value p, Value j) {
+    SmallVector<Value> idx{p};
+    if (yr == 2)
+      idx.push_back(j);
+    return castScalar(loadElement(Y, idx, yk), yk, ok);
+  };
+  Value zero = zeroOf(Type::scalar(ok));
+  // sum over p in [0, k) of x(i, p) * y(p, j), carried in a register.
+  auto dotAt = [&](Value i, Value j) {
+    auto loop = B.create<scf::ForOp>(CurLoc, constIndex(0), k, constIndex(1),
+                                     mlir::ValueRange{zero});
+    {
+      OpBuilder::InsertionGuard g(B);
+      Block *body = loop.getBody();
+      if (!body->empty() && body->back().hasTrait<mlir::OpTrait::IsTerminator>())
+        body->back().erase();
+      B.setInsertionPointToEnd(body);
+      Value p = loop.getInductionVar();
+      Value acc = add(loop.getRegionIterArgs()[0], mul(xAt(i, p), yAt(p, j)));
+      B.create<scf::YieldOp>(CurLoc, acc);
+    }
+    return loop.getResult(0);
+  };
+  if (yr == 1) {
+    Value c0 = constIndex(0);
+    if (xr == 1) {
+      r.leaves.push_back(dotAt(c0, c0));
+      return r;
+    }
+    Value out = MG.allocArray(B, CurLoc, rt, mlir::ValueRange{xs[0]});
+    indexLoop(c0, xs[0], [&](Value i) { storeElement(dotAt(i, c0), out, {i}, ok); });
+    r.leaves.push_back(out);
+    return r;
+  }
+  SmallVector<Value> outShape;
+  if (xr == 2)
+    outShape.push_back(xs[0]);
+  outShape.push_back(ys[1]);
+  Value out = MG.allocArray(B, CurLoc, rt, outShape);
+  forEach(outShape, [&](mlir::ValueRange ivs) {
+    storeElement(zero, out, SmallVector<Value>(ivs.begin(), ivs.end()), ok);
+  });
+  Value rows = xr == 2 ? xs[0] : constIndex(1);
+  indexLoop(constIndex(0), rows, [&](Value i) {
+    indexLoop(constIndex(0), k, [&](Value p) {
+      Value a = xAt(i, p);
+      indexLoop(constIndex(0), ys[1], [&](Value j) {
+        SmallVector<Value> at;
+        if (xr == 2)
+          at.push_back(i);
+        at.push_back(j);
+        storeElement(add(loadElement(out, at, ok), mul(a, yAt(p, j))), out, at, ok);
+      });
+    });
+  });
+  r.leaves.push_back(out);
+  return r;
+}
+
 /// Evaluates the operands of np.ndindex(...), np.ndenumerate(a) or a.flat
 /// (once, before the loop): the extents (index values; a negative extent
 /// of np.ndindex raises NumPy's ValueError, and counts as 0 where that
@@ -5536,6 +5678,14 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::BinOp:
   case ast::Expr::Kind::UnaryOp:
   case ast::Expr::Kind::Compare:
+    if (auto mm = F.matmuls.find(&e); mm != F.matmuls.end()) {
+      auto &b = static_cast<const ast::BinOp &>(e);
+      SourceRange saved = CurRange;
+      CurRange = b.opRange;
+      CGValue v = matmul(*b.lhs, *b.rhs, mm->second, t, /*matmulText=*/true);
+      CurRange = saved;
+      return v;
+    }
     if (t.isList() || F.listViews.count(&e)) // (a viewed list has the array type)
       return listBinop(static_cast<const ast::BinOp &>(e));
     if (t.isArray()) {
@@ -6763,7 +6913,7 @@ CGValue FunctionGen::subscript(const ast::Subscript &s) {
 /// operands): arithmetic, comparisons and math on arrays, np.where,
 /// minimum/maximum, astype.
 bool FunctionGen::isElementwise(const ast::Expr &e) {
-  if (!F.typeOf(e).isArray() || F.listViews.count(&e)) // (xs + ys is a list)
+  if (!F.typeOf(e).isArray() || F.listViews.count(&e) || F.matmuls.count(&e)) // (xs + ys is a list)
     return false;
   if (isa<ast::BinOp>(&e) || isa<ast::UnaryOp>(&e) || isa<ast::Compare>(&e))
     return true;
@@ -7807,17 +7957,9 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     sortLanes(src.single(), src.type.scalarKind(), info.axis < 0 ? 0 : info.axis);
     return r;
   }
-  case Builtin::Dot: {
-    LazyArray x = lazy(*ops[0]), y = lazy(*ops[1]);
-    ScalarKind xk = x.type.scalarKind(), yk = y.type.scalarKind(), ok = info.operandKind;
-    Type pt = Type::array(ok, 1, Type::Layout::C);
-    LazyArray prod = elementwise(pt, {x, y}, [this, xk, yk, ok](const SmallVector<Value> &v) {
-      return arith2(ast::BinOpKind::Mul, castScalar(v[0], xk, ok), castScalar(v[1], yk, ok), ok,
-                    CurLoc);
-    });
-    r.leaves.push_back(reduce(prod, Builtin::Sum, ok));
-    return r;
-  }
+  case Builtin::Dot:
+  case Builtin::Matmul:
+    return matmul(*ops[0], *ops[1], info.operandKind, r.type, b == Builtin::Matmul);
   default:
     break;
   }

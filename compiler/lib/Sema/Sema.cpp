@@ -83,7 +83,7 @@ const char *builtinName(Builtin b) {
       "isclose", "allclose", "count_nonzero", "diff", "outer",
       "unique", "searchsorted", "bincount", "histogram", "interp",
       "eye", "identity", "trace", "flip", "fliplr", "flipud",
-      "reshape", "ravel", "flatten", "transpose",
+      "reshape", "ravel", "flatten", "transpose", "matmul",
       "random", "uniform", "randint", "normal", "exponential", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
@@ -186,7 +186,7 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"trace", Builtin::Trace},           {"flip", Builtin::Flip},
     {"fliplr", Builtin::Fliplr},         {"flipud", Builtin::Flipud},
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
-    {"transpose", Builtin::Transpose},
+    {"transpose", Builtin::Transpose},   {"matmul", Builtin::Matmul},
     {"ndindex", Builtin::NdIndex},       {"ndenumerate", Builtin::NdEnumerate},
 };
 
@@ -677,6 +677,8 @@ private:
                                                   std::optional<ScalarKind> &kind);
   Type iterItems(const ast::Expr &e, IterSource &src);
   bool callsItself(const ast::Expr &e) const;
+  Type matmulType(SourceRange at, const Type &l, const Type &r, const char *fn,
+                  ScalarKind &kind);
   void seedResultFromBranches(const ast::Expr &e);
   Type tupleSubscript(const ast::Subscript &s, const Type &base, const Type &index);
   Type flatSubscript(const ast::Subscript &s, const ast::Expr &arr);
@@ -3870,16 +3872,13 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       return done(Type::array(r, args[0].rank() - 1, Type::Layout::C));
     return done(Type::scalar(r));
   }
-  case Builtin::Dot: {
+  case Builtin::Dot:
+  case Builtin::Matmul: {
     if (!arity(2, 2) || !needArray(0) || !needArray(1))
       return {};
-    if (args[0].rank() != 1 || args[1].rank() != 1) {
-      error(c.range(), "dot() supports vectors (1-dimensional arrays) for now");
-      return {};
-    }
-    ScalarKind k = promote(args[0].scalarKind(), args[1].scalarKind());
-    info.operandKind = k;
-    return done(Type::scalar(k));
+    Type t = matmulType(c.range(), args[0], args[1], b == Builtin::Dot ? "np.dot" : "np.matmul",
+                        info.operandKind);
+    return t.isValid() ? done(t) : Type();
   }
   case Builtin::Clip: {
     // np.clip(a, lo, hi) is np.minimum(np.maximum(a, lo), hi); either bound
@@ -4990,6 +4989,20 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
     return {};
   if (auto t = listBinop(b, l, r))
     return *t;
+  if (b.op == ast::BinOpKind::MatMul && (l.isArray() || r.isArray())) {
+    if (!l.isArray() || !r.isArray()) {
+      error(b.opRange,
+            fmt::format("the '@' operator multiplies arrays, not a scalar ('{}' @ '{}')",
+                        l.describe(), r.describe()),
+            "use '*' to scale an array");
+      return {};
+    }
+    ScalarKind k;
+    Type t = matmulType(b.opRange, l, r, "the '@' operator", k);
+    if (t.isValid() && Final)
+      F.matmuls[&b] = k;
+    return t;
+  }
   if ((l.isArray() || r.isArray()) && (l.isArray() || l.isScalar()) &&
       (r.isArray() || r.isScalar())) {
     // Elementwise, with NumPy broadcasting and NEP 50 promotion.
@@ -5019,6 +5032,26 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
     return {};
   }
   return Type::scalar(rule->result);
+}
+
+/// np.dot, np.matmul and `@` of vectors and matrices: vector . vector is
+/// a number, matrix @ vector and vector @ matrix are vectors, matrix @
+/// matrix a matrix; the elements multiply and add as NumPy's result type
+/// of the two dtypes.
+Type FunctionChecker::matmulType(SourceRange at, const Type &l, const Type &r, const char *fn,
+                                 ScalarKind &kind) {
+  for (const Type *t : {&l, &r})
+    if (t->rank() < 1 || t->rank() > 2) {
+      error(at,
+            fmt::format("{} multiplies vectors and matrices (1 or 2 dimensions), not a "
+                        "{}-dimensional array",
+                        fn, t->rank()),
+            "loop over the leading axes and multiply their matrices");
+      return {};
+    }
+  kind = promote(l.scalarKind(), r.scalarKind());
+  unsigned rank = l.rank() + r.rank() - 2;
+  return rank == 0 ? Type::scalar(kind) : Type::array(kind, rank, Type::Layout::C);
 }
 
 Type FunctionChecker::unary(const ast::UnaryOp &u) {

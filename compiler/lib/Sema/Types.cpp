@@ -486,7 +486,7 @@ std::optional<BinaryRule> arrayBinaryRule(ast::BinOpKind op, ScalarKind l, bool 
       return BinaryRule{ScalarKind::I64, ScalarKind::I64};
     return BinaryRule{c, c};
   case B::MatMul:
-    error = "the '@' operator is not supported yet; use np.dot for vectors";
+    error = "'@=' is not supported: a matrix product is a new array; write a = a @ b";
     return std::nullopt;
   }
   error = "unknown operator";

@@ -69,6 +69,8 @@ enum class Builtin : uint8_t {
   Eye, Identity, Trace, Flip, Fliplr, Flipud,
   // shapes: views of their array operand (Flatten copies)
   Reshape, Ravel, Flatten, Transpose,
+  // matrix products of vectors and matrices (Dot is also the vector dot)
+  Matmul,
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
@@ -389,6 +391,9 @@ struct TypedFunction {
   std::set<const ast::Expr *> tupleSubscripts;
   /// `a.flat[i]`: element i of the array in C order.
   std::set<const ast::Expr *> flatSubscripts;
+  /// `a @ b` of arrays: np.matmul of vectors and matrices (the kind both
+  /// are converted to).
+  std::unordered_map<const ast::Expr *, ScalarKind> matmuls;
   /// Subscripts whose index is a boolean mask (a[a > 0]).
   std::set<const ast::Expr *> masks;
   /// Subscripts with integer-array (fancy) indices, NumPy's advanced
