@@ -1017,6 +1017,8 @@ private:
   void fancyStore(FancyIndex &fi, const CGValue &v);
   void releaseFancy(FancyIndex &fi);
   void augAssignArray(const ast::AugAssign &a);
+  Value augCombine(const ast::AugAssign &a, Value l, Value r, ScalarKind k, Location at);
+  void ufuncAtFancy(const ast::AugAssign &a, const ast::Subscript &s);
   /// Runs `body` only where `cond` holds (inside a loop nest).
   void ifThen(Value cond, const std::function<void()> &body);
   /// A 0-d scratch memref allocated once in the entry block, so that
@@ -2955,7 +2957,7 @@ void FunctionGen::genAugAssign(const ast::AugAssign &a) {
   Value l = castScalar(cur, ek, rule->operand);
   Value r = castScalar(val.single(), val.type.scalarKind(), rule->operand);
   checkDivisor(a.op, r, rule->operand, a.range());
-  Value res = arith2(a.op, l, r, rule->operand, loc(a.opRange));
+  Value res = augCombine(a, l, r, rule->operand, loc(a.opRange));
   storeElement(castScalar(res, rule->result, ek), mem, idx, ek);
 }
 
@@ -9570,6 +9572,62 @@ void FunctionGen::releaseFancy(FancyIndex &fi) {
 /// a op= v on an array (or a slice of one): in place, as NumPy does. The
 /// result is computed into a temporary first so that overlapping operands
 /// (a += a[::-1]) give NumPy's answer.
+/// How `a` combines the current value `l` with `r` (both of kind `k`):
+/// its operator, or np.maximum / np.minimum for those ufuncs' .at.
+Value FunctionGen::augCombine(const ast::AugAssign &a, Value l, Value r, ScalarKind k,
+                              Location at) {
+  if (!a.atMinMax())
+    return arith2(a.op, l, r, k, at);
+  bool mn = a.atUfunc == "minimum";
+  if (isFloat(k)) // NaN-propagating, as np.maximum
+    return mn ? Value(B.create<arith::MinimumFOp>(at, l, r))
+              : Value(B.create<arith::MaximumFOp>(at, l, r));
+  if (isSignedInt(k))
+    return mn ? Value(B.create<arith::MinSIOp>(at, l, r)) : Value(B.create<arith::MaxSIOp>(at, l, r));
+  return mn ? Value(B.create<arith::MinUIOp>(at, l, r)) : Value(B.create<arith::MaxUIOp>(at, l, r));
+}
+
+/// np.add.at(a, idx, v) with index arrays: unlike a[idx] += v, each index
+/// updates its element in turn, so an element indexed twice gets both
+/// updates (NumPy's unbuffered ufunc.at). v broadcasts to the shape of the
+/// indices' result, as for a[idx] = v.
+void FunctionGen::ufuncAtFancy(const ast::AugAssign &a, const ast::Subscript &s) {
+  FancyIndex fi = fancyIndex(s, /*forStore=*/true);
+  CGValue v = expr(*a.value);
+  ScalarKind ck = fi.baseType.scalarKind(), vk = v.type.scalarKind();
+  std::string err;
+  auto rule = arrayBinaryRule(a.op, ck, true, false, vk, v.type.isArray(), F.isWeak(*a.value),
+                              err);
+  ScalarKind ok = rule->operand;
+  Location at = loc(a.opRange);
+  Value src, copied;
+  if (v.type.isArray()) {
+    SmallVector<Value> vs;
+    for (unsigned d = 0; d < v.type.rank(); ++d)
+      vs.push_back(B.create<memref::DimOp>(CurLoc, v.single(), d));
+    SourceRange saved = CurRange;
+    CurRange = fi.range;
+    Value bad = broadcastFails(vs, {}, fi.shape);
+    raiseIf(bad, KernelFaultKind::IndexValue, fi.name, shapePair(vs, fi.shape));
+    for (Value &e : fi.shape)
+      e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
+    CurRange = saved;
+    src = snapshot(v.single(), v.type, fi.base, fi.shape, copied);
+  }
+  forEach(fi.shape, [&](mlir::ValueRange ivs) {
+    fi.select(ivs, [&](Value mem, const SmallVector<Value> &idx) {
+      Value x =
+          src ? loadElement(src, SmallVector<Value>(ivs.begin(), ivs.end()), vk) : v.single();
+      Value y = castScalar(x, vk, ok);
+      Value cur = castScalar(loadElement(mem, idx, ck), ck, ok);
+      storeElement(castScalar(augCombine(a, cur, y, ok, at), ok, ck), mem, idx, ck);
+    });
+  });
+  if (src)
+    ifThen(copied, [&] { B.create<memref::DeallocOp>(CurLoc, src); });
+  releaseFancy(fi);
+}
+
 void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   Value dest;
   Type dt;
@@ -9585,6 +9643,10 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   } else {
     auto *s = static_cast<const ast::Subscript *>(a.target.get());
     dt = F.typeOf(*s);
+    if (F.fancy.count(s) && a.isUfuncAt()) {
+      ufuncAtFancy(a, *s);
+      return;
+    }
     if (F.fancy.count(s)) {
       gathered = s;
       fi = fancyIndex(*s, /*forStore=*/true);
@@ -9601,12 +9663,11 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   auto rule = arrayBinaryRule(a.op, dt.scalarKind(), true, false, val.type.scalarKind(),
                               val.type.isArray(), F.isWeak(*a.value), err);
   ScalarKind ck = dt.scalarKind(), vk = val.type.scalarKind(), ok = rule->operand;
-  ast::BinOpKind op = a.op;
   Location at = loc(a.opRange);
   Type rt = Type::array(ck, dt.rank(), Type::Layout::C);
-  LazyArray e = elementwise(rt, {cur, val}, [this, ck, vk, ok, op, at](const SmallVector<Value> &v) {
-    return castScalar(arith2(op, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at), ok,
-                      ck);
+  LazyArray e = elementwise(rt, {cur, val}, [this, &a, ck, vk, ok, at](const SmallVector<Value> &v) {
+    return castScalar(augCombine(a, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at),
+                      ok, ck);
   });
   if (gathered) {
     CGValue res;

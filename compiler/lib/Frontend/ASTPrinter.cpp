@@ -344,7 +344,10 @@ void Printer::stmt(const Stmt &s, unsigned indent) {
   }
   case Stmt::Kind::AugAssign: {
     auto &a = cast<AugAssign>(s);
-    Out += std::string("(aug-assign ") + spelling(a.op) + "= ";
+    if (a.isUfuncAt())
+      Out += "(ufunc-at " + a.atModule + "." + a.atUfunc + " ";
+    else
+      Out += std::string("(aug-assign ") + spelling(a.op) + "= ";
     expr(a.target.get());
     Out += ' ';
     expr(a.value.get());

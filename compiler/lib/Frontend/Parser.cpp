@@ -387,6 +387,7 @@ private:
   bool parseSimpleStmt(Block &out);
   bool parseExprOrAssign(Block &out);
   bool checkTarget(const Expr &e, bool isAssign);
+  StmtPtr ufuncAt(ExprPtr &call, SourceRange range);
   bool parseImportName(Block &out);
   bool parseImportFrom(Block &out);
   bool parseDottedName(std::string &out);
@@ -857,8 +858,47 @@ bool Parser::parseExprOrAssign(Block &out) {
     out.push_back(std::make_unique<UnsupportedStmt>(u->range(), u->what));
     return true;
   }
+  if (auto at = ufuncAt(first, SourceRange(begin, PrevEnd))) {
+    out.push_back(std::move(at));
+    return true;
+  }
   out.push_back(std::make_unique<ExprStmt>(SourceRange(begin, PrevEnd), std::move(first)));
   return true;
+}
+
+/// `M.add.at(a, idx, v)` as a statement: NumPy's unbuffered in-place
+/// ufunc, an AugAssign of `a[idx]` marked with its module and ufunc (Sema
+/// checks that M is numpy). Null (and `call` untouched) for anything else.
+StmtPtr Parser::ufuncAt(ExprPtr &call, SourceRange range) {
+  static const std::pair<const char *, BinOpKind> Ufuncs[] = {
+      {"add", BinOpKind::Add},           {"subtract", BinOpKind::Sub},
+      {"multiply", BinOpKind::Mul},      {"divide", BinOpKind::Div},
+      {"true_divide", BinOpKind::Div},   {"floor_divide", BinOpKind::FloorDiv},
+      {"remainder", BinOpKind::Mod},     {"mod", BinOpKind::Mod},
+      {"power", BinOpKind::Pow},         {"bitwise_and", BinOpKind::BitAnd},
+      {"bitwise_or", BinOpKind::BitOr},  {"bitwise_xor", BinOpKind::BitXor},
+      {"left_shift", BinOpKind::LShift}, {"right_shift", BinOpKind::RShift},
+      {"maximum", BinOpKind::Add},       {"minimum", BinOpKind::Add}};
+  auto *c = dyn_cast<Call>(call.get());
+  auto *at = c ? dyn_cast<Attribute>(c->func.get()) : nullptr;
+  auto *ufunc = at && at->attr == "at" ? dyn_cast<Attribute>(at->value.get()) : nullptr;
+  auto *module = ufunc ? dyn_cast<Name>(ufunc->value.get()) : nullptr;
+  if (!module || c->args.size() != 3 || !c->keywords.empty())
+    return nullptr;
+  const auto *entry = std::find_if(std::begin(Ufuncs), std::end(Ufuncs),
+                                   [&](const auto &u) { return ufunc->attr == u.first; });
+  if (entry == std::end(Ufuncs))
+    return nullptr;
+  SourceRange opRange = at->range();
+  std::string moduleName = module->id, ufuncName = ufunc->attr;
+  ExprPtr target = sized(std::make_unique<Subscript>(c->range(), std::move(c->args[0]),
+                                                     std::move(c->args[1])));
+  auto stmt = std::make_unique<AugAssign>(range, std::move(target), entry->second, opRange,
+                                          std::move(c->args[2]));
+  stmt->atModule = moduleName;
+  stmt->atUfunc = ufuncName;
+  call.reset();
+  return stmt;
 }
 
 /// star_targets: star_target (',' star_target)* [',']

@@ -677,6 +677,7 @@ private:
                                                   std::optional<ScalarKind> &kind);
   Type iterItems(const ast::Expr &e, IterSource &src);
   bool callsItself(const ast::Expr &e) const;
+  bool checkUfuncAt(const ast::AugAssign &a);
   Type matmulType(SourceRange at, const Type &l, const Type &r, const char *fn,
                   ScalarKind &kind);
   void seedResultFromBranches(const ast::Expr &e);
@@ -1390,6 +1391,29 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     F.resultType = Result;
     P.notePartialResult(F);
   }
+}
+
+/// `M.add.at(a, idx, v)`: M must be numpy, `a` an array (a list is not
+/// changed in place by NumPy either).
+bool FunctionChecker::checkUfuncAt(const ast::AugAssign &a) {
+  auto m = P.ModuleAliases.find(a.atModule);
+  if (Vars.count(a.atModule) || m == P.ModuleAliases.end() || m->second != "numpy") {
+    error(a.opRange, fmt::format("'{}.{}.at' is not a function stn knows", a.atModule,
+                                 a.atUfunc),
+          "ufunc.at is NumPy's: import numpy as np, then np.add.at(a, idx, v)");
+    return false;
+  }
+  auto &s = static_cast<const ast::Subscript &>(*a.target);
+  Type base = expr(*s.value);
+  if (!base.isValid())
+    return false;
+  if (!base.isArray()) {
+    error(s.value->range(), fmt::format("np.{}.at() changes an array in place, not a value of "
+                                        "type '{}'",
+                                        a.atUfunc, base.describe()));
+    return false;
+  }
+  return true;
 }
 
 /// Whether `e` calls the function being checked by its name.
@@ -2153,10 +2177,17 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
   }
   case ast::Stmt::Kind::AugAssign: {
     auto &a = static_cast<const ast::AugAssign &>(s);
+    if (a.isUfuncAt() && !checkUfuncAt(a))
+      return;
     Type cur = expr(*a.target);
     Type val = expr(*a.value);
     if (!cur.isValid() || !val.isValid())
       return;
+    if (a.atMinMax() && (isComplex(cur.scalarKind()) || isComplex(val.scalarKind()))) {
+      error(a.opRange, fmt::format("np.{}.at() takes real numbers, not '{}' and '{}'",
+                                   a.atUfunc, cur.describe(), val.describe()));
+      return;
+    }
     if (auto *n = dyn_cast<ast::Name>(a.target.get()); n && cur.isList()) {
       listAugAssign(a, *n, cur, val);
       return;

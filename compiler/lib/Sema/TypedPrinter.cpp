@@ -229,8 +229,14 @@ private:
     }
     case K::AugAssign: {
       auto &a = static_cast<const ast::AugAssign &>(s);
-      line(depth, fmt::format("{} {}= {}", expr(*a.target), spelling(a.op), expr(*a.value)),
-           out);
+      if (a.isUfuncAt()) // unbuffered: once per index, duplicates too
+        line(depth,
+             fmt::format("{}.{}.at: {} <- {}", a.atModule, a.atUfunc, expr(*a.target),
+                         expr(*a.value)),
+             out);
+      else
+        line(depth, fmt::format("{} {}= {}", expr(*a.target), spelling(a.op), expr(*a.value)),
+             out);
       return;
     }
     case K::If: {

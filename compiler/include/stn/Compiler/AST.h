@@ -449,6 +449,15 @@ public:
   BinOpKind op;
   SourceRange opRange;
   ExprPtr value;
+  /// `np.add.at(a, idx, v)` (the parser's desugaring): `a[idx] += v`
+  /// applied once per index, duplicates included (unbuffered, as NumPy's
+  /// ufunc.at). `atModule` is the name the call went through (Sema checks
+  /// that it is numpy), `atUfunc` the ufunc ("add"); empty for an ordinary
+  /// augmented assignment. "maximum" and "minimum" have no operator: `op`
+  /// is then Add, and `atUfunc` says which.
+  std::string atModule, atUfunc;
+  bool isUfuncAt() const { return !atUfunc.empty(); }
+  bool atMinMax() const { return atUfunc == "maximum" || atUfunc == "minimum"; }
   static bool classof(const Stmt *s) { return s->kind() == Kind::AugAssign; }
 };
 
