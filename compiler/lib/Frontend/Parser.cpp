@@ -388,6 +388,7 @@ private:
   bool parseExprOrAssign(Block &out);
   bool checkTarget(const Expr &e, bool isAssign);
   StmtPtr ufuncAt(ExprPtr &call, SourceRange range);
+  ExprPtr ufuncOperator(SourceRange range, const Expr &func, std::vector<ExprPtr> &args);
   bool parseImportName(Block &out);
   bool parseImportFrom(Block &out);
   bool parseDottedName(std::string &out);
@@ -1868,8 +1869,94 @@ ExprPtr Parser::parseCall(ExprPtr func, uint32_t begin) {
     return nullptr;
   }
   advance();
-  return sized(std::make_unique<Call>(SourceRange(begin, PrevEnd), std::move(func),
-                                      std::move(args), std::move(keywords)));
+  SourceRange range(begin, PrevEnd);
+  if (keywords.empty())
+    if (ExprPtr op = ufuncOperator(range, *func, args))
+      return op;
+  return sized(std::make_unique<Call>(range, std::move(func), std::move(args),
+                                      std::move(keywords)));
+}
+
+/// `M.add(a, b)` and the other NumPy ufuncs that are operators, as those
+/// operators (UfuncSpelling); null, leaving `args` as they are, for any
+/// other call. The logical ufuncs compare their operands with 0 first.
+ExprPtr Parser::ufuncOperator(SourceRange range, const Expr &func, std::vector<ExprPtr> &args) {
+  auto *at = dyn_cast<Attribute>(&func);
+  auto *module = at ? dyn_cast<Name>(at->value.get()) : nullptr;
+  if (!module)
+    return nullptr;
+  static const std::pair<const char *, BinOpKind> Binary[] = {
+      {"add", BinOpKind::Add},           {"subtract", BinOpKind::Sub},
+      {"multiply", BinOpKind::Mul},      {"divide", BinOpKind::Div},
+      {"true_divide", BinOpKind::Div},   {"floor_divide", BinOpKind::FloorDiv},
+      {"remainder", BinOpKind::Mod},     {"mod", BinOpKind::Mod},
+      {"bitwise_and", BinOpKind::BitAnd}, {"bitwise_or", BinOpKind::BitOr},
+      {"bitwise_xor", BinOpKind::BitXor}, {"left_shift", BinOpKind::LShift},
+      {"right_shift", BinOpKind::RShift}};
+  static const std::pair<const char *, CmpOpKind> Comparisons[] = {
+      {"equal", CmpOpKind::Eq},         {"not_equal", CmpOpKind::Ne},
+      {"less", CmpOpKind::Lt},          {"less_equal", CmpOpKind::Le},
+      {"greater", CmpOpKind::Gt},       {"greater_equal", CmpOpKind::Ge}};
+  static const std::pair<const char *, UnaryOpKind> Unary[] = {
+      {"negative", UnaryOpKind::Neg},   {"positive", UnaryOpKind::Pos},
+      {"invert", UnaryOpKind::Invert},  {"bitwise_not", UnaryOpKind::Invert}};
+  static const std::pair<const char *, BinOpKind> Logical[] = {
+      {"logical_and", BinOpKind::BitAnd}, {"logical_or", BinOpKind::BitOr},
+      {"logical_xor", BinOpKind::BitXor}};
+  const std::string &name = at->attr;
+  UfuncSpelling spelling{module->id, name, func.range()};
+  auto find = [&](const auto &table) {
+    const auto *e = std::find_if(std::begin(table), std::end(table),
+                                 [&](const auto &u) { return name == u.first; });
+    return e == std::end(table) ? nullptr : e;
+  };
+  // `x != 0` (logical_not: `x == 0`) over x's range.
+  auto truth = [&](ExprPtr x, CmpOpKind op) {
+    SourceRange r = x->range();
+    std::vector<ExprPtr> operands;
+    operands.push_back(std::move(x));
+    operands.push_back(sized(std::make_unique<IntLit>(r, 0)));
+    return sized(std::make_unique<Compare>(r, std::vector<CmpOpKind>{op},
+                                           std::vector<SourceRange>{r}, std::move(operands)));
+  };
+  if (args.size() == 2) {
+    if (const auto *b = find(Binary)) {
+      auto op = std::make_unique<BinOp>(range, b->second, func.range(), std::move(args[0]),
+                                        std::move(args[1]));
+      op->ufunc = spelling;
+      return sized(std::move(op));
+    }
+    if (const auto *l = find(Logical)) {
+      auto op = std::make_unique<BinOp>(range, l->second, func.range(),
+                                        truth(std::move(args[0]), CmpOpKind::Ne),
+                                        truth(std::move(args[1]), CmpOpKind::Ne));
+      op->ufunc = spelling;
+      return sized(std::move(op));
+    }
+    if (const auto *c = find(Comparisons)) {
+      std::vector<ExprPtr> operands;
+      operands.push_back(std::move(args[0]));
+      operands.push_back(std::move(args[1]));
+      auto op = std::make_unique<Compare>(range, std::vector<CmpOpKind>{c->second},
+                                          std::vector<SourceRange>{func.range()},
+                                          std::move(operands));
+      op->ufunc = spelling;
+      return sized(std::move(op));
+    }
+  }
+  if (args.size() == 1) {
+    if (const auto *u = find(Unary)) {
+      auto op = std::make_unique<UnaryOp>(range, u->second, std::move(args[0]));
+      op->ufunc = spelling;
+      return sized(std::move(op));
+    }
+    if (name == "logical_not") {
+      ExprPtr c = truth(std::move(args[0]), CmpOpKind::Eq);
+      static_cast<Compare &>(*c).ufunc = spelling;
+      return c;
+    }
+  }
+  return nullptr;
 }
 
 /// slices: slice | slice (',' slice)* [',']

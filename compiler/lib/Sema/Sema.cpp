@@ -678,6 +678,7 @@ private:
   Type iterItems(const ast::Expr &e, IterSource &src);
   bool callsItself(const ast::Expr &e) const;
   bool checkUfuncAt(const ast::AugAssign &a);
+  bool checkUfuncSpelling(const ast::UfuncSpelling &u);
   Type matmulType(SourceRange at, const Type &l, const Type &r, const char *fn,
                   ScalarKind &kind);
   void seedResultFromBranches(const ast::Expr &e);
@@ -5014,7 +5015,21 @@ Type FunctionChecker::call(const ast::Call &c) {
   return builtinCall(c, *b, viaNumpy, viaMath, args);
 }
 
+/// An operator written as a ufunc call (`np.add(a, b)`) must name numpy.
+bool FunctionChecker::checkUfuncSpelling(const ast::UfuncSpelling &u) {
+  if (u.empty())
+    return true;
+  auto m = P.ModuleAliases.find(u.module);
+  if (!Vars.count(u.module) && m != P.ModuleAliases.end() && m->second == "numpy")
+    return true;
+  error(u.range, fmt::format("'{}.{}' is not a function stn knows", u.module, u.name),
+        fmt::format("{} is a NumPy ufunc: import numpy as np, then np.{}(...)", u.name, u.name));
+  return false;
+}
+
 Type FunctionChecker::binop(const ast::BinOp &b) {
+  if (!checkUfuncSpelling(b.ufunc))
+    return {};
   Type l = expr(*b.lhs), r = expr(*b.rhs);
   if (!l.isValid() || !r.isValid())
     return {};
@@ -5086,6 +5101,8 @@ Type FunctionChecker::matmulType(SourceRange at, const Type &l, const Type &r, c
 }
 
 Type FunctionChecker::unary(const ast::UnaryOp &u) {
+  if (!checkUfuncSpelling(u.ufunc))
+    return {};
   Type t = expr(*u.operand);
   if (!t.isValid())
     return {};
@@ -5124,6 +5141,8 @@ Type FunctionChecker::unary(const ast::UnaryOp &u) {
 }
 
 Type FunctionChecker::compare(const ast::Compare &c) {
+  if (!checkUfuncSpelling(c.ufunc))
+    return {};
   std::vector<Type> ts;
   bool ok = true;
   if (c.ops.size() == 1 && (c.ops[0] == ast::CmpOpKind::Is || c.ops[0] == ast::CmpOpKind::IsNot))

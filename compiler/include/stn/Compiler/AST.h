@@ -187,6 +187,16 @@ public:
   static bool classof(const Expr *e) { return e->kind() == Kind::Call; }
 };
 
+/// An operator written as a NumPy ufunc call: `np.add(a, b)` is parsed as
+/// `a + b` (`np.logical_and(a, b)` as `(a != 0) & (b != 0)`), with the
+/// module name and the ufunc kept here: Sema checks that the module is
+/// numpy. Empty for an operator written as one.
+struct UfuncSpelling {
+  std::string module, name;
+  SourceRange range; ///< `np.add`
+  bool empty() const { return name.empty(); }
+};
+
 class BinOp : public Expr {
 public:
   BinOp(SourceRange r, BinOpKind op, SourceRange opRange, ExprPtr lhs, ExprPtr rhs)
@@ -195,6 +205,8 @@ public:
   BinOpKind op;
   SourceRange opRange;
   ExprPtr lhs, rhs;
+  /// Written as a NumPy ufunc call (`np.add(a, b)`, UfuncSpelling).
+  UfuncSpelling ufunc;
   static bool classof(const Expr *e) { return e->kind() == Kind::BinOp; }
 };
 
@@ -204,6 +216,7 @@ public:
       : Expr(Kind::UnaryOp, r), op(op), operand(std::move(operand)) {}
   UnaryOpKind op;
   ExprPtr operand;
+  UfuncSpelling ufunc; ///< `np.negative(a)`
   static bool classof(const Expr *e) { return e->kind() == Kind::UnaryOp; }
 };
 
@@ -217,6 +230,7 @@ public:
   std::vector<CmpOpKind> ops;
   std::vector<SourceRange> opRanges;
   std::vector<ExprPtr> operands;
+  UfuncSpelling ufunc; ///< `np.less(a, b)`
   static bool classof(const Expr *e) { return e->kind() == Kind::Compare; }
 };
 
