@@ -600,6 +600,7 @@ private:
   };
   NdPositions ndPositions(SmallVector<Value> dims, bool stateful);
   NdSource ndSource(const IterSource &src);
+  CGValue nonzeroPositions(const ast::Expr &e, Builtin b, const Type &rt);
   /// np.dot, np.matmul and `@` of vectors and matrices, in kind `ok`, of
   /// result type `rt`; `matmulText`: NumPy's matmul message for extents
   /// that do not match, else np.dot's.
@@ -3404,6 +3405,62 @@ CGValue FunctionGen::matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind
     });
   });
   r.leaves.push_back(out);
+  return r;
+}
+
+/// np.nonzero(a) (a tuple of the indices along each axis), np.flatnonzero
+/// (the positions in C order) and np.argwhere (one row of indices per
+/// element) of the elements of `a` that are not zero, in C order: a count,
+/// then one pass that writes them.
+CGValue FunctionGen::nonzeroPositions(const ast::Expr &e, Builtin b, const Type &rt) {
+  CGValue r;
+  r.type = rt;
+  LazyArray a = lazy(e);
+  ScalarKind ak = a.type.scalarKind();
+  unsigned rank = a.type.rank();
+  LazyArray nz = elementwise(Type::array(ScalarKind::I64, rank, Type::Layout::C), {a},
+                             [this, ak](const SmallVector<Value> &v) {
+                               Value ne = compare1(ast::CmpOpKind::Ne, v[0], ak,
+                                                   zeroOf(Type::scalar(ak)), ak);
+                               return castScalar(ne, ScalarKind::Bool, ScalarKind::I64);
+                             });
+  SmallVector<Value> shape = nz.shape;
+  Value count = toIndex(reduce(nz, Builtin::Sum, ScalarKind::I64), ScalarKind::I64);
+  Type index = Type::array(ScalarKind::I64, 1, Type::Layout::C);
+  SmallVector<Value> outs;
+  if (b == Builtin::Nonzero)
+    for (unsigned d = 0; d < rank; ++d)
+      outs.push_back(MG.allocArray(B, CurLoc, index, mlir::ValueRange{count}));
+  else if (b == Builtin::Argwhere)
+    outs.push_back(MG.allocArray(B, CurLoc, rt, mlir::ValueRange{count, constIndex(rank)}));
+  else
+    outs.push_back(MG.allocArray(B, CurLoc, index, mlir::ValueRange{count}));
+  nz.prepare(shape);
+  Value next = entryAlloca(B.getIndexType());
+  B.create<memref::StoreOp>(CurLoc, constIndex(0), next);
+  forEach(shape, [&](mlir::ValueRange ivs) {
+    Value keep = castScalar(nz.element(ivs), ScalarKind::I64, ScalarKind::Bool);
+    ifThen(keep, [&] {
+      Value j = B.create<memref::LoadOp>(CurLoc, next);
+      if (b == Builtin::Flatnonzero) {
+        Value flat = constIndex(0);
+        for (unsigned d = 0; d < rank; ++d)
+          flat = B.create<arith::AddIOp>(CurLoc, B.create<arith::MulIOp>(CurLoc, flat, shape[d]),
+                                         ivs[d]);
+        storeElement(indexToI64(flat), outs[0], {j}, ScalarKind::I64);
+      } else {
+        for (unsigned d = 0; d < rank; ++d) {
+          Value i = indexToI64(ivs[d]);
+          if (b == Builtin::Nonzero)
+            storeElement(i, outs[d], {j}, ScalarKind::I64);
+          else
+            storeElement(i, outs[0], {j, constIndex(d)}, ScalarKind::I64);
+        }
+      }
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, j, constIndex(1)), next);
+    });
+  });
+  r.leaves.append(outs.begin(), outs.end());
   return r;
 }
 
@@ -7925,6 +7982,10 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     r.leaves.push_back(cur);
     return r;
   }
+  case Builtin::Nonzero:
+  case Builtin::Flatnonzero:
+  case Builtin::Argwhere:
+    return nonzeroPositions(*ops[0], b, r.type);
   case Builtin::Outer: {
     // out[i, j] = a.ravel()[i] * b.ravel()[j]
     SmallVector<Value> flat;

@@ -83,7 +83,8 @@ const char *builtinName(Builtin b) {
       "isclose", "allclose", "count_nonzero", "diff", "outer",
       "unique", "searchsorted", "bincount", "histogram", "interp",
       "eye", "identity", "trace", "flip", "fliplr", "flipud",
-      "reshape", "ravel", "flatten", "transpose", "matmul",
+      "reshape", "ravel", "flatten", "transpose", "matmul", "nonzero", "flatnonzero",
+      "argwhere",
       "random", "uniform", "randint", "normal", "exponential", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
@@ -188,6 +189,8 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"reshape", Builtin::Reshape},       {"ravel", Builtin::Ravel},
     {"transpose", Builtin::Transpose},   {"matmul", Builtin::Matmul},
     {"ndindex", Builtin::NdIndex},       {"ndenumerate", Builtin::NdEnumerate},
+    {"nonzero", Builtin::Nonzero},       {"flatnonzero", Builtin::Flatnonzero},
+    {"argwhere", Builtin::Argwhere},
 };
 
 const BuiltinEntry ArrayMethods[] = {
@@ -200,6 +203,7 @@ const BuiltinEntry ArrayMethods[] = {
     {"sort", Builtin::Sort},     {"argsort", Builtin::Argsort},
     {"reshape", Builtin::Reshape}, {"trace", Builtin::Trace},
     {"ravel", Builtin::Ravel},   {"flatten", Builtin::Flatten}, {"transpose", Builtin::Transpose},
+    {"nonzero", Builtin::Nonzero},
 };
 
 // Python builtins.
@@ -3565,6 +3569,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   info.receiver = receiver;
   info.operands = ops;
   info.viaNumpy = viaNumpy;
+  if (b == Builtin::Where && args.size() == 1) // np.where(cond) is np.nonzero(cond)
+    info.builtin = Builtin::Nonzero;
   // np.nansum and the other np.nan<name> functions leave NaNs out.
   if (!receiver) {
     std::string called;
@@ -3634,7 +3640,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     args.pop_back();
     info.operands = ops;
   }
-  switch (b) {
+  switch (info.builtin) {
   case Builtin::Empty:
   case Builtin::Zeros:
   case Builtin::Ones: {
@@ -4414,6 +4420,19 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       return done(Type::scalar(k));
     }
     return done(Type::array(k, args[0].rank(), Type::Layout::C));
+  }
+  case Builtin::Nonzero:
+  case Builtin::Flatnonzero:
+  case Builtin::Argwhere: {
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    unsigned rank = args[0].rank(); // arrays have at least one dimension
+    Type index = Type::array(ScalarKind::I64, 1, Type::Layout::C);
+    if (info.builtin == Builtin::Flatnonzero)
+      return done(index);
+    if (info.builtin == Builtin::Argwhere)
+      return done(Type::array(ScalarKind::I64, 2, Type::Layout::C));
+    return done(Type::tuple(std::vector<Type>(rank, index)));
   }
   case Builtin::Where:
   case Builtin::Minimum:

@@ -71,6 +71,8 @@ enum class Builtin : uint8_t {
   Reshape, Ravel, Flatten, Transpose,
   // matrix products of vectors and matrices (Dot is also the vector dot)
   Matmul,
+  // positions of the elements that are not zero
+  Nonzero, Flatnonzero, Argwhere,
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
