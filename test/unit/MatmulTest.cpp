@@ -7,7 +7,8 @@
 //     bool (and/or), and mixed dtypes (promoted);
 //   - C-contiguous, transposed and strided operands, operands that are
 //     array expressions, empty extents;
-//   - extents that do not match: NumPy's ValueError for np.dot and matmul.
+//   - extents that do not match: NumPy's ValueError for np.dot and matmul;
+//   - np.linalg.norm of vectors and matrices (the 2-norm of the elements).
 // The float data are small integers, so every sum is exact in any order.
 //
 //===----------------------------------------------------------------------===//
@@ -18,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <complex>
 #include <cstdint>
 #include <string>
@@ -51,6 +53,10 @@ def method(a, b):
 @njit
 def expression(a, b):
     return (a + 1) @ b.T * 2
+
+@njit
+def norm(a):
+    return np.linalg.norm(a)
 )STN";
 
 stn::Module &module() {
@@ -198,6 +204,30 @@ TEST(Matmul, ExtentsThatDoNotMatch) {
   // The engine goes on after the error.
   EXPECT_EQ(valuesOf<double>(module().kernel("at")(V, A), {4}),
             reference(v.data(), 1, 3, 0, 1, a.data(), 4, 4, 1));
+}
+
+TEST(Matmul, NormOfTheElements) {
+  std::vector<double> a = matrix<double>(3, 4, 9);
+  double ss = 0;
+  for (double x : a)
+    ss += x * x;
+  EXPECT_DOUBLE_EQ(module().kernel("norm")(stn::ArrayView::of(a.data(), {3, 4})).asDouble(),
+                   std::sqrt(ss));
+  // Every other element: a strided view.
+  const int64_t s = sizeof(double);
+  double half = 0;
+  for (size_t i = 0; i < a.size(); i += 2)
+    half += a[i] * a[i];
+  EXPECT_DOUBLE_EQ(
+      module().kernel("norm")(stn::ArrayView(a.data(), stn::DType::Float64, {6}, {2 * s}))
+          .asDouble(),
+      std::sqrt(half));
+  std::vector<int32_t> i = {3, -4, 12};
+  EXPECT_EQ(module().kernel("norm")(stn::ArrayView::of(i.data(), {3})).asDouble(), 13.0);
+  std::vector<float> f = {6.0f, 8.0f};
+  EXPECT_EQ(module().kernel("norm")(stn::ArrayView::of(f.data(), {2})).asDouble(), 10.0);
+  std::vector<std::complex<double>> z = {{3, 4}, {0, 12}};
+  EXPECT_EQ(module().kernel("norm")(stn::ArrayView::of(z.data(), {2})).asDouble(), 13.0);
 }
 
 } // namespace

@@ -7986,6 +7986,24 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Flatnonzero:
   case Builtin::Argwhere:
     return nonzeroPositions(*ops[0], b, r.type);
+  case Builtin::Norm: {
+    // sqrt of the sum of |x|^2, summed in the result kind.
+    LazyArray a = lazy(*ops[0]);
+    ScalarKind ak = a.type.scalarKind(), fk = info.operandKind;
+    LazyArray sq = elementwise(Type::array(fk, a.type.rank(), Type::Layout::C), {a},
+                               [this, ak, fk](const SmallVector<Value> &v) -> Value {
+                                 auto mul = [&](Value x) {
+                                   return arith2(ast::BinOpKind::Mul, x, x, fk, CurLoc);
+                                 };
+                                 if (!isComplex(ak))
+                                   return mul(castScalar(v[0], ak, fk));
+                                 Value re = B.create<complex::ReOp>(CurLoc, v[0]);
+                                 Value im = B.create<complex::ImOp>(CurLoc, v[0]);
+                                 return arith2(ast::BinOpKind::Add, mul(re), mul(im), fk, CurLoc);
+                               });
+    r.leaves.push_back(B.create<math::SqrtOp>(CurLoc, reduce(sq, Builtin::Sum, fk)));
+    return r;
+  }
   case Builtin::Outer: {
     // out[i, j] = a.ravel()[i] * b.ravel()[j]
     SmallVector<Value> flat;

@@ -84,7 +84,7 @@ const char *builtinName(Builtin b) {
       "unique", "searchsorted", "bincount", "histogram", "interp",
       "eye", "identity", "trace", "flip", "fliplr", "flipud",
       "reshape", "ravel", "flatten", "transpose", "matmul", "nonzero", "flatnonzero",
-      "argwhere",
+      "argwhere", "linalg.norm",
       "random", "uniform", "randint", "normal", "exponential", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
@@ -309,6 +309,7 @@ BuiltinNameTables builtinNameTables() {
     t.python.push_back(n);
   t.math = names(MathFunctions);
   t.numpy = names(NumpyArrayFunctions);
+  t.numpy.push_back("linalg.norm"); // np.linalg.norm (resolveBuiltin)
   t.methods = names(ArrayMethods);
   for (const std::string &n : randomFunctionNames())
     t.random.push_back(n);
@@ -2940,6 +2941,17 @@ std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bo
       viaNumpy = true;
       return randomBuiltin(a->attr, true);
     }
+    // np.linalg.norm
+    if (auto *inner = dyn_cast<ast::Attribute>(a->value.get()); inner && inner->attr == "linalg") {
+      auto *nb = dyn_cast<ast::Name>(inner->value.get());
+      if (!nb || Vars.count(nb->id))
+        return std::nullopt;
+      auto it = P.ModuleAliases.find(nb->id);
+      if (it == P.ModuleAliases.end() || it->second != "numpy" || a->attr != "norm")
+        return std::nullopt;
+      viaNumpy = true;
+      return Builtin::Norm;
+    }
     if (!base || Vars.count(base->id))
       return std::nullopt;
     auto it = P.ModuleAliases.find(base->id);
@@ -4421,6 +4433,15 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     }
     return done(Type::array(k, args[0].rank(), Type::Layout::C));
   }
+  case Builtin::Norm: {
+    // The 2-norm of all the elements (NumPy's default ord), in the float
+    // kind of the elements (float64 for integers, the parts' for complex).
+    if (!arity(1, 1) || !needArray(0))
+      return {};
+    ScalarKind ak = args[0].scalarKind();
+    info.operandKind = isComplex(ak) ? complexPart(ak) : isFloat(ak) ? ak : ScalarKind::F64;
+    return done(Type::scalar(info.operandKind));
+  }
   case Builtin::Nonzero:
   case Builtin::Flatnonzero:
   case Builtin::Argwhere: {
@@ -4886,8 +4907,9 @@ Type FunctionChecker::call(const ast::Call &c) {
     bool isModule = false;
     if (auto *base = dyn_cast<ast::Name>(a->value.get()))
       isModule = !Vars.count(base->id) && P.ModuleAliases.count(base->id);
-    // np.random.<name>: a function of the np.random module.
-    if (auto *inner = dyn_cast<ast::Attribute>(a->value.get()); inner && inner->attr == "random")
+    // np.random.<name>, np.linalg.<name>: functions of NumPy's modules.
+    if (auto *inner = dyn_cast<ast::Attribute>(a->value.get());
+        inner && (inner->attr == "random" || inner->attr == "linalg"))
       if (auto *base = dyn_cast<ast::Name>(inner->value.get()))
         isModule = !Vars.count(base->id) && P.ModuleAliases.count(base->id) &&
                    P.ModuleAliases.at(base->id) == "numpy";
@@ -4995,9 +5017,16 @@ Type FunctionChecker::call(const ast::Call &c) {
       return {};
     }
     if (auto *a = dyn_cast<ast::Attribute>(c.func.get())) {
-      auto *base = dyn_cast<ast::Name>(a->value.get());
+      // The dotted name as written: np.linalg.inv.
+      std::string dotted = a->attr;
+      const ast::Expr *e = a->value.get();
+      while (auto *inner = dyn_cast<ast::Attribute>(e)) {
+        dotted = inner->attr + "." + dotted;
+        e = inner->value.get();
+      }
+      auto *base = dyn_cast<ast::Name>(e);
       error(a->attrRange, fmt::format("'{}.{}' is not supported in stn kernels",
-                                      base ? base->id : std::string("?"), a->attr));
+                                      base ? base->id : std::string("?"), dotted));
       return {};
     }
     error(c.func->range(), "this expression is not callable");

@@ -73,6 +73,8 @@ enum class Builtin : uint8_t {
   Matmul,
   // positions of the elements that are not zero
   Nonzero, Flatnonzero, Argwhere,
+  // np.linalg.norm (the 2-norm of the elements)
+  Norm,
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
