@@ -526,6 +526,14 @@ def unary_math(a):
             np.expm1(a), np.sin(a), np.cos(a), np.tan(a), np.sinh(a), np.cosh(a), np.tanh(a))
 
 @njit
+def more_math(a):
+    return np.cbrt(a), np.exp2(a), np.deg2rad(a), np.rad2deg(a), np.radians(a), np.degrees(a)
+
+@njit
+def more_math_scalar(x):
+    return math.cbrt(x), math.exp2(x), math.radians(x), math.degrees(x)
+
+@njit
 def inverse_trig(a):
     return np.arcsin(a), np.arccos(a), np.arctan(a), np.arcsinh(a), np.arctanh(a)
 
@@ -1279,6 +1287,35 @@ TEST_F(ArrayExprTest, UnaryMathFunctions) {
     run.template operator()<int32_t, double>(s, 1, 100000);
     run.template operator()<uint8_t, double>(s, 1, 255);
   }
+}
+
+TEST_F(ArrayExprTest, CbrtExp2AndAngles) {
+  // cbrt is libm's; exp2 LLVM's intrinsic (libm's exp2); the angle
+  // conversions multiply by pi / 180 or 180 / pi, as NumPy and Python do.
+  stn::Module mod = source(kMath);
+  auto run = [&]<class T, class R>(std::vector<T> values) {
+    SCOPED_TRACE(stn::dtypeName(stn::DTypeOf<T>::value));
+    auto n = static_cast<int64_t>(values.size());
+    Operand<T> a = operandOf<T>({n}, values);
+    stn::Value r = mod.kernel("more_math")(a.arg());
+    ASSERT_EQ(r.size(), 6u);
+    const R toRad = static_cast<R>(M_PI / 180.0), toDeg = static_cast<R>(180.0 / M_PI);
+    expectArray<R>(r[0], {n}, refUnary<R>(a, [](T x) { return std::cbrt(R(x)); }));
+    expectArray<R>(r[1], {n}, refUnary<R>(a, [](T x) { return std::exp2(R(x)); }));
+    for (int k : {2, 4})
+      expectArray<R>(r[k], {n}, refUnary<R>(a, [&](T x) { return R(x) * toRad; }));
+    for (int k : {3, 5})
+      expectArray<R>(r[k], {n}, refUnary<R>(a, [&](T x) { return R(x) * toDeg; }));
+  };
+  run.template operator()<double, double>({-27.0, 8.0, 0.5, -0.0, 1e-300, 100.25});
+  run.template operator()<float, float>({-27.0f, 8.0f, 0.5f, 3.25f});
+  run.template operator()<int32_t, double>({-27, 8, 1000, 0});
+  stn::Value s = mod.kernel("more_math_scalar")(2.5);
+  volatile double x = 2.5; // libm's results, not GCC's correctly rounded constants
+  EXPECT_EQ(s[0].asDouble(), std::cbrt(x));
+  EXPECT_EQ(s[1].asDouble(), std::exp2(x));
+  EXPECT_EQ(s[2].asDouble(), 2.5 * (M_PI / 180.0));
+  EXPECT_EQ(s[3].asDouble(), 2.5 * (180.0 / M_PI));
 }
 
 TEST_F(ArrayExprTest, Log1pExpm1OfSmallArguments) {

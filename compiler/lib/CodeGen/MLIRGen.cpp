@@ -6248,6 +6248,17 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
   case Builtin::Acosh: return B.create<math::AcoshOp>(CurLoc, x);
   case Builtin::Atanh: return B.create<math::AtanhOp>(CurLoc, x);
   case Builtin::Erf: return B.create<math::ErfOp>(CurLoc, x);
+  case Builtin::Cbrt: { // libm, as NumPy and Python call it
+    auto fn = MG.libmFunction(Module, k == ScalarKind::F32 ? "cbrtf" : "cbrt", x.getType(), 1);
+    return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x}).getResult(0);
+  }
+  case Builtin::Exp2: return B.create<math::Exp2Op>(CurLoc, x);
+  case Builtin::Radians: // x * (pi / 180), as NumPy and Python compute it
+  case Builtin::Degrees: {
+    double f = b == Builtin::Radians ? M_PI / 180.0 : 180.0 / M_PI;
+    auto c = B.create<arith::ConstantOp>(CurLoc, B.getFloatAttr(x.getType(), f));
+    return B.create<arith::MulFOp>(CurLoc, x, c);
+  }
   case Builtin::Floor: return B.create<math::FloorOp>(CurLoc, x);
   case Builtin::Ceil: return B.create<math::CeilOp>(CurLoc, x);
   case Builtin::Trunc: return B.create<math::TruncOp>(CurLoc, x);

@@ -50,7 +50,8 @@ enum class Builtin : uint8_t {
   Enumerate, Zip, Reversed, NdIndex, NdEnumerate,
   // unary math
   Sqrt, Exp, Log, Log2, Log10, Log1p, Expm1, Sin, Cos, Tan, Asin, Acos, Atan,
-  Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Erf, Erfc, Floor, Ceil, Trunc, Fabs,
+  Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Erf, Erfc, Cbrt, Exp2, Radians, Degrees,
+  Floor, Ceil, Trunc, Fabs,
   // binary math
   Atan2, Pow, Hypot, Copysign,
   // predicates
