@@ -1,10 +1,12 @@
-//===- NonzeroTest.cpp - np.nonzero, np.flatnonzero, np.argwhere ----------===//
+//===- NonzeroTest.cpp - np.nonzero, np.argwhere, np.roll -----------------===//
 //
 // The positions of the elements that are not zero, against a C++ scan in C
 // order: np.nonzero (one index array per axis, also as a.nonzero() and
 // np.where(cond)), np.flatnonzero and np.argwhere, for float64 (NaN and -0.0
 // included), int32, bool and complex128 arrays of 1 to 3 dimensions, a
-// transposed view, an array expression and an empty result.
+// transposed view, an array expression and an empty result. np.roll of
+// the elements in C order and along each axis, for shifts of either sign
+// and larger than the extent, against index arithmetic in C++.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,6 +53,18 @@ def argwhere(a):
 @njit
 def above(a, t):
     return np.flatnonzero(a > t)
+
+@njit
+def roll(a, s):
+    return np.roll(a, s)
+
+@njit
+def roll0(a, s):
+    return np.roll(a, s, axis=0)
+
+@njit
+def roll1(a, s):
+    return np.roll(a, s, 1)
 )STN";
 
 stn::Module &module() {
@@ -142,6 +156,47 @@ TEST(Nonzero, OfAnExpression) {
   EXPECT_EQ(valuesOf<int64_t>(module().kernel("above")(stn::ArrayView::of(a.data(), {5}), 4.0),
                               {3}),
             (std::vector<int64_t>{0, 2, 4}));
+}
+
+/// (x mod n) in [0, n).
+int64_t wrap(int64_t x, int64_t n) { return ((x % n) + n) % n; }
+
+TEST(Roll, FlatAndAlongEachAxis) {
+  const int64_t rows = 3, cols = 4, s = sizeof(int32_t);
+  std::vector<int32_t> a(rows * cols);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = static_cast<int32_t>(i * 3 + 1);
+  auto A = stn::ArrayView::of(a.data(), {rows, cols});
+  // The transpose, (cols, rows): element (i, j) is a[j * cols + i].
+  stn::ArrayView T(a.data(), stn::DType::Int32, {cols, rows}, {s, cols * s});
+  for (int64_t shift : {0, 1, -1, 5, -14, 25}) {
+    SCOPED_TRACE(shift);
+    std::vector<int32_t> flat(a.size()), t(a.size()), r0(a.size()), r1(a.size());
+    std::vector<int32_t> tc; // the transpose in C order
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < rows; ++j)
+        tc.push_back(a[static_cast<size_t>(j * cols + i)]);
+    const int64_t n = rows * cols;
+    for (int64_t i = 0; i < n; ++i) {
+      flat[static_cast<size_t>(wrap(i + shift, n))] = a[static_cast<size_t>(i)];
+      t[static_cast<size_t>(wrap(i + shift, n))] = tc[static_cast<size_t>(i)];
+    }
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        r0[static_cast<size_t>(wrap(i + shift, rows) * cols + j)] = a[static_cast<size_t>(i * cols + j)];
+        r1[static_cast<size_t>(i * cols + wrap(j + shift, cols))] = a[static_cast<size_t>(i * cols + j)];
+      }
+    EXPECT_EQ(valuesOf<int32_t>(module().kernel("roll")(A, shift), {rows, cols}), flat);
+    EXPECT_EQ(valuesOf<int32_t>(module().kernel("roll")(T, shift), {cols, rows}), t);
+    EXPECT_EQ(valuesOf<int32_t>(module().kernel("roll0")(A, shift), {rows, cols}), r0);
+    EXPECT_EQ(valuesOf<int32_t>(module().kernel("roll1")(A, shift), {rows, cols}), r1);
+  }
+  // float64, 1-d, and an empty array.
+  std::vector<double> v = {1.5, 2.5, 3.5};
+  EXPECT_EQ(valuesOf<double>(module().kernel("roll")(stn::ArrayView::of(v.data(), {3}), int64_t{-1}), {3}),
+            (std::vector<double>{2.5, 3.5, 1.5}));
+  EXPECT_EQ(valuesOf<double>(module().kernel("roll")(stn::ArrayView::of(v.data(), {0}), int64_t{2}), {0}),
+            std::vector<double>{});
 }
 
 } // namespace

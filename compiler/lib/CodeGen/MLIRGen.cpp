@@ -7997,6 +7997,46 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Flatnonzero:
   case Builtin::Argwhere:
     return nonzeroPositions(*ops[0], b, r.type);
+  case Builtin::Roll: {
+    // out[..., (i + shift) mod n, ...] = a[..., i, ...] along the axis, or
+    // along the elements in C order (axis=None).
+    CGValue src = expr(*ops[0]);
+    CGValue sh = expr(*ops[1]);
+    Value mem = src.single();
+    Type st = src.type;
+    unsigned ax = 0;
+    if (info.axis < 0) {
+      mem = flatView(mem, st);
+      st = Type::array(k, 1, Type::Layout::C);
+    } else {
+      ax = static_cast<unsigned>(info.axis);
+    }
+    SmallVector<Value> shape, full;
+    for (unsigned d = 0; d < st.rank(); ++d)
+      shape.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
+    for (unsigned d = 0; d < src.type.rank(); ++d)
+      full.push_back(B.create<memref::DimOp>(CurLoc, src.single(), d));
+    Value out = MG.allocArray(B, CurLoc, r.type, full);
+    Value dest = info.axis < 0 ? flatView(out, r.type) : out;
+    // The shift as a position in [0, n) (Python's modulo; 0 for n == 0).
+    Value n = indexToI64(shape[ax]);
+    Value one = constInt(1, ScalarKind::I64), zero = constInt(0, ScalarKind::I64);
+    Value safe = B.create<arith::MaxSIOp>(CurLoc, n, one);
+    Value s64 = castScalar(sh.single(), sh.type.scalarKind(), ScalarKind::I64);
+    Value m = B.create<arith::RemSIOp>(CurLoc, s64, safe);
+    Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, m, zero);
+    m = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, m, safe), m);
+    Value shift = toIndex(m, ScalarKind::I64), ni = toIndex(safe, ScalarKind::I64);
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> from(ivs.begin(), ivs.end()), to = from;
+      Value j = B.create<arith::AddIOp>(CurLoc, ivs[ax], shift);
+      Value wraps = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::uge, j, ni);
+      to[ax] = B.create<arith::SelectOp>(CurLoc, wraps, B.create<arith::SubIOp>(CurLoc, j, ni), j);
+      storeElement(loadElement(mem, from, k), dest, to, k);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
   case Builtin::Norm: {
     // sqrt of the sum of |x|^2, summed in the result kind.
     LazyArray a = lazy(*ops[0]);

@@ -85,7 +85,7 @@ const char *builtinName(Builtin b) {
       "unique", "searchsorted", "bincount", "histogram", "interp",
       "eye", "identity", "trace", "flip", "fliplr", "flipud",
       "reshape", "ravel", "flatten", "transpose", "matmul", "nonzero", "flatnonzero",
-      "argwhere", "linalg.norm",
+      "argwhere", "linalg.norm", "roll",
       "random", "uniform", "randint", "normal", "exponential", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
@@ -193,7 +193,7 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"transpose", Builtin::Transpose},   {"matmul", Builtin::Matmul},
     {"ndindex", Builtin::NdIndex},       {"ndenumerate", Builtin::NdEnumerate},
     {"nonzero", Builtin::Nonzero},       {"flatnonzero", Builtin::Flatnonzero},
-    {"argwhere", Builtin::Argwhere},
+    {"argwhere", Builtin::Argwhere},     {"roll", Builtin::Roll},
 };
 
 const BuiltinEntry ArrayMethods[] = {
@@ -3567,7 +3567,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     } else if (kw.name == "axis" && ((b >= Builtin::Sum && b <= Builtin::All) ||
                                      (b >= Builtin::CumSum && b <= Builtin::Stack) ||
                                      (b >= Builtin::Median && b <= Builtin::Quantile) ||
-                                     b == Builtin::Flip)) {
+                                     b == Builtin::Flip || b == Builtin::Roll)) {
       axisExpr = kw.value.get();
     } else if ((b == Builtin::Linspace && kw.name == "num") ||
                (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
@@ -4435,6 +4435,28 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       return done(Type::scalar(k));
     }
     return done(Type::array(k, args[0].rank(), Type::Layout::C));
+  }
+  case Builtin::Roll: {
+    // np.roll(a, shift, axis=None): a C-ordered copy, the elements moved
+    // `shift` places along the axis (or along a.ravel()), wrapping around.
+    positionalAxis(2);
+    if (!arity(2, 2) || !needArray(0))
+      return {};
+    if (!args[1].isScalar() || !(isInteger(args[1].scalarKind()) || isBool(args[1].scalarKind()))) {
+      error(ops[1]->range(),
+            fmt::format("roll() takes one integer shift, not '{}'", args[1].describe()),
+            "roll twice to shift along two axes");
+      return {};
+    }
+    const int64_t rank = args[0].rank();
+    info.axis = -1;
+    if (axisExpr) {
+      auto a = constantAxis(*axisExpr, rank, true);
+      if (!a)
+        return {};
+      info.axis = *a;
+    }
+    return done(Type::array(args[0].scalarKind(), static_cast<unsigned>(rank), Type::Layout::C));
   }
   case Builtin::Norm: {
     // The 2-norm of all the elements (NumPy's default ord), in the float

@@ -76,6 +76,8 @@ enum class Builtin : uint8_t {
   Nonzero, Flatnonzero, Argwhere,
   // np.linalg.norm (the 2-norm of the elements)
   Norm,
+  // np.roll (a shifted copy)
+  Roll,
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
