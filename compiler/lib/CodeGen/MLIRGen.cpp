@@ -1016,6 +1016,7 @@ private:
   Value wrapIndex(Value i, ScalarKind k, Value extent);
   Value fancyGather(FancyIndex &fi, const Type &resultType);
   void fancyStore(FancyIndex &fi, const CGValue &v);
+  Value fancyValues(FancyIndex &fi, const CGValue &v, Value &copied);
   void releaseFancy(FancyIndex &fi);
   void augAssignArray(const ast::AugAssign &a);
   Value augCombine(const ast::AugAssign &a, Value l, Value r, ScalarKind k, Location at);
@@ -9643,26 +9644,34 @@ Value FunctionGen::fancyGather(FancyIndex &fi, const Type &resultType) {
   return out;
 }
 
+/// The array `v` broadcast to the shape `fi` selects (a copy where it
+/// shares memory with the target: `copied` says so), or null for a number.
+/// A shape that does not broadcast raises NumPy's error; where the raise
+/// returns (parallel regions), nothing is selected.
+Value FunctionGen::fancyValues(FancyIndex &fi, const CGValue &v, Value &copied) {
+  if (!v.type.isArray())
+    return Value();
+  SmallVector<Value> vs;
+  for (unsigned d = 0; d < v.type.rank(); ++d)
+    vs.push_back(B.create<memref::DimOp>(CurLoc, v.single(), d));
+  SourceRange saved = CurRange;
+  CurRange = fi.range;
+  Value bad = broadcastFails(vs, {}, fi.shape);
+  raiseIf(bad, KernelFaultKind::IndexValue, fi.name, shapePair(vs, fi.shape));
+  for (Value &e : fi.shape)
+    e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
+  CurRange = saved;
+  return snapshot(v.single(), v.type, fi.base, fi.shape, copied);
+}
+
 /// a[idx] = v: a scalar goes to every selected element; an array is
 /// broadcast to the indexed shape (copied first only where it shares memory
 /// with the target), then stored element by element in order, so that
 /// where an index repeats the last value stays, as in NumPy.
 void FunctionGen::fancyStore(FancyIndex &fi, const CGValue &v) {
   ScalarKind k = fi.baseType.scalarKind(), vk = v.type.scalarKind();
-  Value src, copied;
-  if (v.type.isArray()) {
-    SmallVector<Value> vs;
-    for (unsigned d = 0; d < v.type.rank(); ++d)
-      vs.push_back(B.create<memref::DimOp>(CurLoc, v.single(), d));
-    SourceRange saved = CurRange;
-    CurRange = fi.range;
-    Value bad = broadcastFails(vs, {}, fi.shape);
-    raiseIf(bad, KernelFaultKind::IndexValue, fi.name, shapePair(vs, fi.shape));
-    for (Value &e : fi.shape)
-      e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
-    CurRange = saved;
-    src = snapshot(v.single(), v.type, fi.base, fi.shape, copied);
-  }
+  Value copied;
+  Value src = fancyValues(fi, v, copied);
   forEach(fi.shape, [&](mlir::ValueRange ivs) {
     fi.select(ivs, [&](Value mem, const SmallVector<Value> &at) {
       Value x =
@@ -9730,20 +9739,8 @@ void FunctionGen::ufuncAtFancy(const ast::AugAssign &a, const ast::Subscript &s)
                               err);
   ScalarKind ok = rule->operand;
   Location at = loc(a.opRange);
-  Value src, copied;
-  if (v.type.isArray()) {
-    SmallVector<Value> vs;
-    for (unsigned d = 0; d < v.type.rank(); ++d)
-      vs.push_back(B.create<memref::DimOp>(CurLoc, v.single(), d));
-    SourceRange saved = CurRange;
-    CurRange = fi.range;
-    Value bad = broadcastFails(vs, {}, fi.shape);
-    raiseIf(bad, KernelFaultKind::IndexValue, fi.name, shapePair(vs, fi.shape));
-    for (Value &e : fi.shape)
-      e = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), e);
-    CurRange = saved;
-    src = snapshot(v.single(), v.type, fi.base, fi.shape, copied);
-  }
+  Value copied;
+  Value src = fancyValues(fi, v, copied);
   forEach(fi.shape, [&](mlir::ValueRange ivs) {
     fi.select(ivs, [&](Value mem, const SmallVector<Value> &idx) {
       Value x =
