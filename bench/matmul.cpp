@@ -256,7 +256,8 @@ void BM_N1000_StnAt(benchmark::State &state) {
     state.SkipWithError("stn result differs from the C++ loop");
   for (auto _ : state)
     benchmark::DoNotOptimize(mm(a, b));
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * BigN * BigN * BigN, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * BigN * BigN * BigN,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_N1000_StnIJK(benchmark::State &state) { bigStn(state, false); }

@@ -182,7 +182,8 @@ TEST(Matmul, StridedAndExpressionOperands) {
   std::vector<double> none;
   EXPECT_EQ(valuesOf<double>(module().kernel("at")(
                                  stn::ArrayView(none.data(), stn::DType::Float64, {2, 0}, {0, s}),
-                                 stn::ArrayView(none.data(), stn::DType::Float64, {0, 3}, {3 * s, s})),
+                                 stn::ArrayView(none.data(), stn::DType::Float64, {0, 3},
+                                                {3 * s, s})),
                              {2, 3}),
             std::vector<double>(6, 0.0));
 }

@@ -75,7 +75,8 @@ def find(a, x):
 
 @njit
 def pairs(n, m):
-    return [i * 10 + j for i, j in np.ndindex(n, m) if i != j], sum(i * j for i, j in np.ndindex(n, m))
+    return ([i * 10 + j for i, j in np.ndindex(n, m) if i != j],
+            sum(i * j for i, j in np.ndindex(n, m)))
 
 @njit
 def enum_sum(a):

@@ -183,8 +183,9 @@ TEST(Roll, FlatAndAlongEachAxis) {
     }
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) {
-        r0[static_cast<size_t>(wrap(i + shift, rows) * cols + j)] = a[static_cast<size_t>(i * cols + j)];
-        r1[static_cast<size_t>(i * cols + wrap(j + shift, cols))] = a[static_cast<size_t>(i * cols + j)];
+        int32_t x = a[static_cast<size_t>(i * cols + j)];
+        r0[static_cast<size_t>(wrap(i + shift, rows) * cols + j)] = x;
+        r1[static_cast<size_t>(i * cols + wrap(j + shift, cols))] = x;
       }
     EXPECT_EQ(valuesOf<int32_t>(module().kernel("roll")(A, shift), {rows, cols}), flat);
     EXPECT_EQ(valuesOf<int32_t>(module().kernel("roll")(T, shift), {cols, rows}), t);
@@ -193,9 +194,10 @@ TEST(Roll, FlatAndAlongEachAxis) {
   }
   // float64, 1-d, and an empty array.
   std::vector<double> v = {1.5, 2.5, 3.5};
-  EXPECT_EQ(valuesOf<double>(module().kernel("roll")(stn::ArrayView::of(v.data(), {3}), int64_t{-1}), {3}),
+  stn::Kernel roll = module().kernel("roll");
+  EXPECT_EQ(valuesOf<double>(roll(stn::ArrayView::of(v.data(), {3}), int64_t{-1}), {3}),
             (std::vector<double>{2.5, 3.5, 1.5}));
-  EXPECT_EQ(valuesOf<double>(module().kernel("roll")(stn::ArrayView::of(v.data(), {0}), int64_t{2}), {0}),
+  EXPECT_EQ(valuesOf<double>(roll(stn::ArrayView::of(v.data(), {0}), int64_t{2}), {0}),
             std::vector<double>{});
 }
 

@@ -133,8 +133,12 @@ TEST(UfuncAt, MaximumAndMinimum) {
   module().kernel("min_at")(stn::ArrayView::of(lo.data(), {5}), I,
                             stn::ArrayView::of(v.data(), {7}));
   // np.maximum and np.minimum propagate NaN: index 3 saw one.
-  auto nanMax = [](double x, double y) { return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y); };
-  auto nanMin = [](double x, double y) { return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y); };
+  auto nanMax = [](double x, double y) {
+    return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y);
+  };
+  auto nanMin = [](double x, double y) {
+    return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y);
+  };
   auto wantHi = sequential(std::vector<double>(5, 0.0), Idx, v, nanMax);
   auto wantLo = sequential(std::vector<double>(5, 0.0), Idx, v, nanMin);
   for (size_t i = 0; i < 5; ++i) {

@@ -9722,7 +9722,8 @@ Value FunctionGen::augCombine(const ast::AugAssign &a, Value l, Value r, ScalarK
     return mn ? Value(B.create<arith::MinimumFOp>(at, l, r))
               : Value(B.create<arith::MaximumFOp>(at, l, r));
   if (isSignedInt(k))
-    return mn ? Value(B.create<arith::MinSIOp>(at, l, r)) : Value(B.create<arith::MaxSIOp>(at, l, r));
+    return mn ? Value(B.create<arith::MinSIOp>(at, l, r))
+              : Value(B.create<arith::MaxSIOp>(at, l, r));
   return mn ? Value(B.create<arith::MinUIOp>(at, l, r)) : Value(B.create<arith::MaxUIOp>(at, l, r));
 }
 
@@ -9792,10 +9793,11 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
   ScalarKind ck = dt.scalarKind(), vk = val.type.scalarKind(), ok = rule->operand;
   Location at = loc(a.opRange);
   Type rt = Type::array(ck, dt.rank(), Type::Layout::C);
-  LazyArray e = elementwise(rt, {cur, val}, [this, &a, ck, vk, ok, at](const SmallVector<Value> &v) {
+  auto combine = [this, &a, ck, vk, ok, at](const SmallVector<Value> &v) {
     return castScalar(augCombine(a, castScalar(v[0], ck, ok), castScalar(v[1], vk, ok), ok, at),
                       ok, ck);
-  });
+  };
+  LazyArray e = elementwise(rt, {cur, val}, combine);
   if (gathered) {
     CGValue res;
     res.type = rt;
