@@ -202,6 +202,15 @@ TEST(Matmul, ExtentsThatDoNotMatch) {
                 .find("ValueError: matmul: Input operand 1 has a mismatch in its core dimension 0, "
                       "with gufunc signature (n?,k),(k,m?)->(n?,m?) (size 3 is different from 4)"),
             std::string::npos);
+  // Vectors of other lengths: no broadcasting of a length-1 vector either.
+  std::vector<double> w = {2.0};
+  auto W = stn::ArrayView::of(w.data(), {1});
+  EXPECT_NE(errorOf([&] { module().kernel("dot")(V, W); })
+                .find("ValueError: shapes (3,) and (1,) not aligned: 3 (dim 0) != 1 (dim 0)"),
+            std::string::npos);
+  EXPECT_NE(errorOf([&] { module().kernel("at")(W, V); })
+                .find("(size 3 is different from 1)"),
+            std::string::npos);
   // The engine goes on after the error.
   EXPECT_EQ(valuesOf<double>(module().kernel("at")(V, A), {4}),
             reference(v.data(), 1, 3, 0, 1, a.data(), 4, 4, 1));

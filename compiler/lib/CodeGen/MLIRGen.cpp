@@ -638,6 +638,7 @@ private:
   bool parallelArrays() const {
     return F.decl && F.decl->options.parallel && ParallelDepth == 0 && !StencilBody;
   }
+  void loopElseAndExit(const ast::Block &orelse, Block *elseB, Block *exit);
   void genLoop(const ast::For &s, const std::string &counter, Value start, Value stop,
                Value step, std::optional<int64_t> constStep,
                const std::function<void(Value)> &bindTarget,
@@ -3044,11 +3045,17 @@ void FunctionGen::genWhile(const ast::While &s) {
   if (Cur)
     branch(header);
   SSA->seal(header);
+  loopElseAndExit(s.orelse, elseB, exit);
+}
+
+/// The end of a loop: its `else` block (entered where the loop ran out,
+/// not by `break`; `elseB` is `exit` when there is none), then the exit.
+void FunctionGen::loopElseAndExit(const ast::Block &orelse, Block *elseB, Block *exit) {
   if (elseB != exit) {
     appendBlock(elseB);
     SSA->seal(elseB);
     setBlock(elseB);
-    genBlock(s.orelse);
+    genBlock(orelse);
     if (Cur)
       branch(exit);
   }
@@ -3119,17 +3126,7 @@ void FunctionGen::genLoop(const ast::For &s, const std::string &counter, Value s
   }
   branch(header);
   SSA->seal(header);
-  if (elseB != exit) {
-    appendBlock(elseB);
-    SSA->seal(elseB);
-    setBlock(elseB);
-    genBlock(s.orelse);
-    if (Cur)
-      branch(exit);
-  }
-  appendBlock(exit);
-  SSA->seal(exit);
-  setBlock(exit);
+  loopElseAndExit(s.orelse, elseB, exit);
 }
 
 /// How many values range(start, stop, step) has (int64 operands): a
@@ -3273,7 +3270,7 @@ FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src, bool statef
 }
 
 /// np.dot / np.matmul / `@`. vector . vector: the products summed as they
-/// are made (no temporary). matrix @ vector: one such sum per row. With a
+/// are made (no temporary). matrix @ vector: one sum per row, in a register. With a
 /// matrix on the right, out (zeros first) gets x[i, k] * y[k, :] added to
 /// its row i for each k: the innermost loop runs along rows of y and out,
 /// so it vectorizes. The elements are converted to `ok` before they
@@ -3290,6 +3287,48 @@ CGValue FunctionGen::matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind
     return isBool(ok) ? B.create<arith::OrIOp>(CurLoc, a, b).getResult()
                       : arith2(ast::BinOpKind::Add, a, b, ok, CurLoc);
   };
+  if (F.typeOf(xe).rank() == 1 && F.typeOf(ye).rank() == 1) {
+    // vector . vector: the products summed as they are made, operands that
+    // are array expressions included (no temporaries); the lengths must be
+    // equal (no broadcasting of a length-1 vector, as in NumPy).
+    LazyArray x = lazy(xe), y = lazy(ye);
+    ScalarKind xk = x.type.scalarKind(), yk = y.type.scalarKind();
+    Value kx = x.shape[0], ky = y.shape[0];
+    std::string text;
+    auto mark = [&] {
+      text += kRaisedValue;
+      text += 'i';
+    };
+    if (matmulText) {
+      text = "ValueError: matmul: Input operand 1 has a mismatch in its core dimension 0, with "
+             "gufunc signature (n?,k),(k,m?)->(n?,m?) (size ";
+      mark();
+      text += " is different from ";
+      mark();
+      text += ")";
+    } else {
+      text = "ValueError: shapes (";
+      mark();
+      text += ",) and (";
+      mark();
+      text += ",) not aligned: ";
+      mark();
+      text += " (dim 0) != ";
+      mark();
+      text += " (dim 0)";
+    }
+    SmallVector<Value> values = matmulText ? SmallVector<Value>{ky, kx}
+                                           : SmallVector<Value>{kx, ky, kx, ky};
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, kx, ky),
+            KernelFaultKind::Raise, text, values);
+    LazyArray prod = elementwise(Type::array(ok, 1, Type::Layout::C), {x, y},
+                                 [&, xk, yk](const SmallVector<Value> &v) {
+                                   return mul(castScalar(v[0], xk, ok), castScalar(v[1], yk, ok));
+                                 });
+    r.leaves.push_back(isBool(ok) ? reduce(prod, Builtin::Any, ok)
+                                  : reduce(prod, Builtin::Sum, ok));
+    return r;
+  }
   CGValue xv = expr(xe), yv = expr(ye);
   Value X = xv.single(), Y = yv.single();
   const Type &xt = xv.type, &yt = yv.type;
@@ -3375,10 +3414,6 @@ CGValue FunctionGen::matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind
   };
   if (yr == 1) {
     Value c0 = constIndex(0);
-    if (xr == 1) {
-      r.leaves.push_back(dotAt(c0, c0));
-      return r;
-    }
     Value out = MG.allocArray(B, CurLoc, rt, mlir::ValueRange{xs[0]});
     indexLoop(c0, xs[0], [&](Value i) { storeElement(dotAt(i, c0), out, {i}, ok); });
     r.leaves.push_back(out);
@@ -3584,17 +3619,7 @@ void FunctionGen::genNdLoop(const ast::For &s, const NdSource &nd) {
     branch(headers[d]);
     SSA->seal(headers[d]);
   }
-  if (elseB != exit) {
-    appendBlock(elseB);
-    SSA->seal(elseB);
-    setBlock(elseB);
-    genBlock(s.orelse);
-    if (Cur)
-      branch(exit);
-  }
-  appendBlock(exit);
-  SSA->seal(exit);
-  setBlock(exit);
+  loopElseAndExit(s.orelse, elseB, exit);
 }
 
 /// The indices of the k-th position, in C order, of an array of extents
@@ -3683,9 +3708,6 @@ bool FunctionGen::flatAddress(const ast::Subscript &s, Value &mem, SmallVector<V
   mem = base.single();
   unsigned rank = baseType.rank();
   ScalarKind sk = baseType.scalarKind();
-  SmallVector<Value> dims;
-  for (unsigned d = 0; d < rank; ++d)
-    dims.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
   Value size = elementCount(mem, rank);
   CGValue v = expr(*s.index);
   ScalarKind ik = v.type.scalarKind();
@@ -3714,6 +3736,9 @@ bool FunctionGen::flatAddress(const ast::Subscript &s, Value &mem, SmallVector<V
       mem = withCShape(mem, {size}, baseType);
     indices.push_back(i);
   } else {
+    SmallVector<Value> dims;
+    for (unsigned d = 0; d < rank; ++d)
+      dims.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
     indices = ndPositions(dims, /*stateful=*/false).at(indexToI64(i));
   }
   if (bad) {
