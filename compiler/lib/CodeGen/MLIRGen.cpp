@@ -884,6 +884,8 @@ private:
   LazyArray leaf(Value mem, const Type &t);
   LazyArray elementwise(const Type &t, std::vector<LazyArray> parts,
                         std::function<Value(const SmallVector<Value> &)> combine);
+  /// np.real, np.imag or np.conj (`part`) of `x` (kind `k`).
+  Value partOf(Builtin part, Value x, ScalarKind k);
   Value elementMath(const CallInfo &info, const SmallVector<Value> &vals,
                     const SmallVector<ScalarKind> &kinds, ScalarKind resultKind);
   Value clipValue(const SmallVector<Value> &vals, const SmallVector<ScalarKind> &kinds,
@@ -958,6 +960,14 @@ private:
   Value searchSorted(Value mem, ScalarKind mk, Value n, Value v, ScalarKind vk, bool right);
   /// np.unique, np.searchsorted, np.bincount, np.histogram, np.interp.
   CGValue lookupCall(const CallInfo &info, const Type &rt);
+  /// np.repeat, np.tile, np.cross, np.append, np.convolve, np.digitize,
+  /// np.isin, np.triu, np.tril: new arrays made from others' elements.
+  CGValue rearrangedCall(const CallInfo &info, const Type &rt);
+  /// `src` (rank of `rt`) with the axes `axes` reversed: a view (np.flip);
+  /// `rt` has Layout::Any (the strides become negative).
+  Value flippedView(Value src, llvm::ArrayRef<unsigned> axes, const Type &rt);
+  /// A number as a new 1-d array of one element; an array as it is.
+  CGValue asArray(const CGValue &v);
   /// The address (as int64) of the element at `idx` of `mem`.
   Value elementAddress(Value mem, mlir::ValueRange idx);
   /// Runs `body` on each 1-d lane along axis `ax` of the arrays `arrays` (C
@@ -6765,6 +6775,10 @@ CGValue FunctionGen::gpuIntrinsic(const ast::Expr &e, const GpuCall &g) {
 CGValue FunctionGen::attribute(const ast::Attribute &a) {
   CGValue r;
   r.type = F.typeOf(a);
+  if ((a.attr == "real" || a.attr == "imag") && r.type.isArray()) {
+    r.leaves.push_back(materialize(lazy(a)));
+    return r;
+  }
   CGValue base = expr(*a.value);
   if (base.type.isArray()) {
     Value mem = base.single();
@@ -7020,8 +7034,11 @@ bool FunctionGen::isElementwise(const ast::Expr &e) {
     Builtin b = it->second.builtin;
     return b < Builtin::Conjugate || b == Builtin::Where || b == Builtin::Minimum ||
            b == Builtin::Maximum || b == Builtin::Astype || b == Builtin::Clip ||
-           b == Builtin::Sign || b == Builtin::Square || b == Builtin::Round;
+           b == Builtin::Sign || b == Builtin::Square || b == Builtin::Round ||
+           b == Builtin::RealPart || b == Builtin::ImagPart || b == Builtin::Conj;
   }
+  if (auto *a = dyn_cast<ast::Attribute>(&e))
+    return (a->attr == "real" || a->attr == "imag") && F.typeOf(*a->value).isArray();
   return false;
 }
 
@@ -7104,6 +7121,17 @@ FunctionGen::elementwise(const Type &t, std::vector<LazyArray> parts,
   return a;
 }
 
+Value FunctionGen::partOf(Builtin part, Value x, ScalarKind k) {
+  if (isComplex(k)) {
+    if (part == Builtin::RealPart)
+      return B.create<complex::ReOp>(CurLoc, x);
+    if (part == Builtin::ImagPart)
+      return B.create<complex::ImOp>(CurLoc, x);
+    return B.create<complex::ConjOp>(CurLoc, x);
+  }
+  return part == Builtin::ImagPart ? zeroOf(Type::scalar(k)) : x;
+}
+
 Value FunctionGen::elementMath(const CallInfo &info, const SmallVector<Value> &vals,
                                const SmallVector<ScalarKind> &kinds, ScalarKind resultKind) {
   Builtin b = info.builtin;
@@ -7119,6 +7147,8 @@ Value FunctionGen::elementMath(const CallInfo &info, const SmallVector<Value> &v
   }
   if (b == Builtin::Sign || b == Builtin::Square || b == Builtin::Round)
     return castScalar(signSquareRound(b, vals, kinds), kinds[0], resultKind);
+  if (b == Builtin::RealPart || b == Builtin::ImagPart || b == Builtin::Conj)
+    return partOf(b, vals[0], kinds[0]);
   if (b == Builtin::IsNan || b == Builtin::IsInf || b == Builtin::IsFinite) {
     ScalarKind ak = kinds[0];
     if (isInteger(ak) || isBool(ak))
@@ -7310,6 +7340,14 @@ FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
       return compare1(op, v[0], lk, v[1], k2);
     });
   }
+  if (auto *a = dyn_cast<ast::Attribute>(&e)) { // a.real, a.imag
+    LazyArray x = lazy(*a->value);
+    ScalarKind xk = x.type.scalarKind();
+    Builtin part = a->attr == "real" ? Builtin::RealPart : Builtin::ImagPart;
+    return elementwise(t, {x}, [this, part, xk](const SmallVector<Value> &v) {
+      return partOf(part, v[0], xk);
+    });
+  }
   auto *c = dyn_cast<ast::Call>(&e);
   const CallInfo &info = F.calls.at(c);
   std::vector<LazyArray> parts;
@@ -7331,7 +7369,8 @@ FunctionGen::LazyArray FunctionGen::lazy(const ast::Expr &e) {
   if (info.builtin == Builtin::Where || info.builtin == Builtin::Minimum ||
       info.builtin == Builtin::Maximum || info.builtin == Builtin::Astype ||
       info.builtin == Builtin::Sign || info.builtin == Builtin::Square ||
-      info.builtin == Builtin::Round) {
+      info.builtin == Builtin::Round || info.builtin == Builtin::RealPart ||
+      info.builtin == Builtin::ImagPart || info.builtin == Builtin::Conj) {
     for (auto *o : info.operands) {
       if (info.builtin == Builtin::Astype && parts.size() == 1)
         break; // the dtype operand
@@ -7862,31 +7901,19 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     return r;
   case Builtin::Flip:
   case Builtin::Fliplr:
-  case Builtin::Flipud: {
-    // Each reversed axis starts at its last element and steps backwards.
-    Value src = expr(*ops[0]).single();
-    auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, src);
-    Value offset = meta.getOffset();
-    SmallVector<mlir::OpFoldResult> sizes, strides;
-    for (unsigned d = 0; d < r.type.rank(); ++d) {
-      Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
-      sizes.push_back(size);
-      if (!llvm::is_contained(info.permutation, d)) {
-        strides.push_back(stride);
-        continue;
-      }
-      Value last = B.create<arith::MaxSIOp>(
-          CurLoc, B.create<arith::SubIOp>(CurLoc, size, constIndex(1)), constIndex(0));
-      offset = B.create<arith::AddIOp>(CurLoc, offset,
-                                       B.create<arith::MulIOp>(CurLoc, last, stride));
-      strides.push_back(
-          B.create<arith::SubIOp>(CurLoc, constIndex(0), stride).getResult());
-    }
-    r.leaves.push_back(B.create<memref::ReinterpretCastOp>(
-        CurLoc, memrefType(Ctx, r.type), meta.getBaseBuffer(), mlir::OpFoldResult(offset), sizes,
-        strides));
+  case Builtin::Flipud:
+    r.leaves.push_back(flippedView(expr(*ops[0]).single(), info.permutation, r.type));
     return r;
-  }
+  case Builtin::Repeat:
+  case Builtin::Tile:
+  case Builtin::Cross:
+  case Builtin::Append:
+  case Builtin::Convolve:
+  case Builtin::Digitize:
+  case Builtin::Isin:
+  case Builtin::Triu:
+  case Builtin::Tril:
+    return rearrangedCall(info, r.type);
   case Builtin::Eye:
   case Builtin::Identity: {
     // out[i, j] = 1 where j - i == k.
@@ -8791,6 +8818,420 @@ Value FunctionGen::searchSorted(Value mem, ScalarKind mk, Value n, Value v, Scal
                                             B.create<arith::SelectOp>(CurLoc, goRight, hi, mid)});
   }
   return loop.getResult(0);
+}
+
+Value FunctionGen::flippedView(Value src, llvm::ArrayRef<unsigned> axes, const Type &rt) {
+  // Each reversed axis starts at its last element and steps backwards.
+  auto meta = B.create<memref::ExtractStridedMetadataOp>(CurLoc, src);
+  Value offset = meta.getOffset();
+  SmallVector<mlir::OpFoldResult> sizes, strides;
+  for (unsigned d = 0; d < rt.rank(); ++d) {
+    Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
+    sizes.push_back(size);
+    if (!llvm::is_contained(axes, d)) {
+      strides.push_back(stride);
+      continue;
+    }
+    Value last = B.create<arith::MaxSIOp>(
+        CurLoc, B.create<arith::SubIOp>(CurLoc, size, constIndex(1)), constIndex(0));
+    offset =
+        B.create<arith::AddIOp>(CurLoc, offset, B.create<arith::MulIOp>(CurLoc, last, stride));
+    strides.push_back(B.create<arith::SubIOp>(CurLoc, constIndex(0), stride).getResult());
+  }
+  return B.create<memref::ReinterpretCastOp>(CurLoc, memrefType(Ctx, rt), meta.getBaseBuffer(),
+                                             mlir::OpFoldResult(offset), sizes, strides);
+}
+
+CGValue FunctionGen::asArray(const CGValue &v) {
+  if (v.type.isArray())
+    return v;
+  ScalarKind k = v.type.scalarKind();
+  CGValue a;
+  a.type = Type::array(k, 1, Type::Layout::C);
+  Value mem = MG.allocArray(B, CurLoc, a.type, {constIndex(1)});
+  storeElement(v.single(), mem, {constIndex(0)}, k);
+  a.leaves.push_back(mem);
+  return a;
+}
+
+CGValue FunctionGen::rearrangedCall(const CallInfo &info, const Type &rt) {
+  const auto &ops = info.operands;
+  CGValue r;
+  r.type = rt;
+  const ScalarKind rk = rt.scalarKind(), i64 = ScalarKind::I64;
+  auto dim = [&](Value m, unsigned d) { return B.create<memref::DimOp>(CurLoc, m, d).getResult(); };
+  auto dims = [&](Value m, unsigned rank) {
+    SmallVector<Value> s;
+    for (unsigned d = 0; d < rank; ++d)
+      s.push_back(dim(m, d));
+    return s;
+  };
+  auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+    return B.create<arith::CmpIOp>(CurLoc, p, x, y).getResult();
+  };
+  auto add = [&](Value x, Value y) { return B.create<arith::AddIOp>(CurLoc, x, y).getResult(); };
+  auto sub = [&](Value x, Value y) { return B.create<arith::SubIOp>(CurLoc, x, y).getResult(); };
+  auto mul = [&](Value x, Value y) { return B.create<arith::MulIOp>(CurLoc, x, y).getResult(); };
+  auto select = [&](Value c, Value x, Value y) {
+    return B.create<arith::SelectOp>(CurLoc, c, x, y).getResult();
+  };
+  // An optional bool operand (false where not given).
+  auto flag = [&](size_t i) {
+    if (i >= ops.size() || !ops[i])
+      return constBool(false);
+    return expr(*ops[i]).single();
+  };
+  const char *negativeRepeats = "ValueError: repeats may not contain negative values.";
+  switch (info.builtin) {
+  case Builtin::Repeat: {
+    CGValue src = asArray(expr(*ops[0]));
+    Value mem = src.single();
+    unsigned ax = 0;
+    if (info.axis < 0)
+      mem = flatView(mem, src.type);
+    else
+      ax = static_cast<unsigned>(info.axis);
+    const unsigned R = rt.rank();
+    SmallVector<Value> shape = dims(mem, R);
+    Value n = shape[ax];
+    // The count of element i along the axis: one number, or repeats[i]
+    // (a length-1 array broadcasts).
+    CGValue rep = expr(*ops[1]);
+    ScalarKind ck = rep.type.scalarKind();
+    Value counts = rep.type.isArray() ? rep.single() : Value();
+    Value total;
+    std::function<Value(Value)> countAt;
+    if (!counts) {
+      Value c = castScalar(rep.single(), ck, i64);
+      Value neg = cmp(arith::CmpIPredicate::slt, c, constInt(0, i64));
+      raiseIf(neg, KernelFaultKind::Raise, negativeRepeats, {});
+      Value ci = toIndex(select(neg, constInt(0, i64), c), i64);
+      countAt = [ci](Value) { return ci; };
+      total = mul(n, ci);
+    } else {
+      Value m = dim(counts, 0);
+      Value one = cmp(arith::CmpIPredicate::eq, m, constIndex(1));
+      Value bad = B.create<arith::AndIOp>(CurLoc, logicalNot(one),
+                                          cmp(arith::CmpIPredicate::ne, m, n));
+      raiseIf(bad, KernelFaultKind::Raise,
+              fmt::format("ValueError: operands could not be broadcast together with shape "
+                          "({}i,) ({}i,)",
+                          kRaisedValue, kRaisedValue),
+              {n, m});
+      countAt = [this, counts, ck, one, i64, select](Value i) {
+        Value at = select(one, constIndex(0), i);
+        Value c = castScalar(loadElement(counts, {at}, ck), ck, i64);
+        c = B.create<arith::MaxSIOp>(CurLoc, c, constInt(0, i64));
+        return toIndex(c, i64);
+      };
+      // The total (and whether a count is negative) before the copy.
+      Value sum = entryAlloca(B.getIndexType()), negative = entryAlloca(B.getI1Type());
+      B.create<memref::StoreOp>(CurLoc, constIndex(0), sum);
+      B.create<memref::StoreOp>(CurLoc, constBool(false), negative);
+      Value len = select(bad, constIndex(0), n);
+      forEach({len}, [&](mlir::ValueRange i) {
+        Value at = select(one, constIndex(0), i[0]);
+        Value c = castScalar(loadElement(counts, {at}, ck), ck, i64);
+        B.create<memref::StoreOp>(
+            CurLoc,
+            B.create<arith::OrIOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, negative),
+                                   cmp(arith::CmpIPredicate::slt, c, constInt(0, i64))),
+            negative);
+        B.create<memref::StoreOp>(CurLoc, add(B.create<memref::LoadOp>(CurLoc, sum), countAt(i[0])),
+                                  sum);
+      });
+      Value neg = B.create<memref::LoadOp>(CurLoc, negative);
+      raiseIf(neg, KernelFaultKind::Raise, negativeRepeats, {});
+      n = len;
+      total = B.create<memref::LoadOp>(CurLoc, sum);
+    }
+    SmallVector<Value> outShape = shape, inner = shape;
+    outShape[ax] = total;
+    inner[ax] = constIndex(1);
+    Value out = MG.allocArray(B, CurLoc, rt, outShape);
+    // Slice i of the axis goes to positions pos .. pos + count(i) - 1.
+    Value pos = entryAlloca(B.getIndexType());
+    B.create<memref::StoreOp>(CurLoc, constIndex(0), pos);
+    ScalarKind sk = src.type.scalarKind();
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value p = B.create<memref::LoadOp>(CurLoc, pos);
+      Value c = countAt(i[0]);
+      forEach({c}, [&](mlir::ValueRange t) {
+        forEach(inner, [&](mlir::ValueRange ivs) {
+          SmallVector<Value> from(ivs.begin(), ivs.end()), to = from;
+          from[ax] = i[0];
+          to[ax] = add(p, t[0]);
+          storeElement(loadElement(mem, from, sk), out, to, rk);
+        });
+      });
+      B.create<memref::StoreOp>(CurLoc, add(p, c), pos);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Tile: {
+    // out[idx] = A[idx mod A.shape], A's shape and reps padded with
+    // leading ones to the result's rank.
+    CGValue src = asArray(expr(*ops[0]));
+    const unsigned R = rt.rank(), sr = src.type.rank();
+    CGValue reps = expr(*ops[1]);
+    std::vector<Type> repTypes;
+    reps.type.collectLeaves(repTypes);
+    SmallVector<Value> srcShape(R, constIndex(1)), outShape;
+    for (unsigned d = 0; d < sr; ++d)
+      srcShape[R - sr + d] = dim(src.single(), d);
+    Value neg = constBool(false);
+    SmallVector<Value> counts(R, constIndex(1));
+    for (size_t j = 0; j < repTypes.size(); ++j) {
+      Value c = castScalar(reps.leaves[j], repTypes[j].scalarKind(), i64);
+      Value isNeg = cmp(arith::CmpIPredicate::slt, c, constInt(0, i64));
+      neg = B.create<arith::OrIOp>(CurLoc, neg, isNeg);
+      counts[R - repTypes.size() + j] = toIndex(select(isNeg, constInt(0, i64), c), i64);
+    }
+    raiseIf(neg, KernelFaultKind::Raise, negativeRepeats, {});
+    for (unsigned d = 0; d < R; ++d)
+      outShape.push_back(mul(srcShape[d], counts[d]));
+    Value out = MG.allocArray(B, CurLoc, rt, outShape);
+    ScalarKind sk = src.type.scalarKind();
+    forEach(outShape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> from;
+      for (unsigned d = R - sr; d < R; ++d)
+        from.push_back(B.create<arith::RemUIOp>(CurLoc, ivs[d], srcShape[d]));
+      storeElement(loadElement(src.single(), from, sk), out,
+                   SmallVector<Value>(ivs.begin(), ivs.end()), rk);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Cross: {
+    CGValue a = expr(*ops[0]), b = expr(*ops[1]);
+    const unsigned R = rt.rank(), ra = a.type.rank(), rb = b.type.rank();
+    SmallVector<Value> sa = dims(a.single(), ra), sb = dims(b.single(), rb);
+    Value three = constIndex(3);
+    Value bad = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::ne, sa.back(), three),
+                                       cmp(arith::CmpIPredicate::ne, sb.back(), three));
+    raiseIf(bad, KernelFaultKind::Raise,
+            "ValueError: incompatible dimensions for cross product (dimension must be 3)", {});
+    SmallVector<Value> la(sa.begin(), sa.end() - 1), lb(sb.begin(), sb.end() - 1);
+    SmallVector<Value> lead = broadcastShape({la, lb}, R - 1);
+    Value fails = broadcastFails(la, lb, lead);
+    raiseIf(fails, KernelFaultKind::Broadcast, "", shapePair(sa, sb));
+    SmallVector<Value> outShape = lead;
+    outShape.push_back(three);
+    Value out = MG.allocArray(B, CurLoc, rt, outShape);
+    Value va = MG.broadcastView(B, CurLoc, a.single(), ra, lead, 1);
+    Value vb = MG.broadcastView(B, CurLoc, b.single(), rb, lead, 1);
+    // One more loop of one trip, none where a check failed and returned.
+    SmallVector<Value> loops = lead;
+    loops.push_back(select(B.create<arith::OrIOp>(CurLoc, bad, fails), constIndex(0),
+                           constIndex(1)));
+    ScalarKind ka = a.type.scalarKind(), kb = b.type.scalarKind();
+    forEach(loops, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> at(ivs.begin(), ivs.end());
+      at.pop_back();
+      auto comp = [&](Value m, ScalarKind mk, int64_t c) {
+        SmallVector<Value> idx = at;
+        idx.push_back(constIndex(c));
+        return castScalar(loadElement(m, idx, mk), mk, rk);
+      };
+      Value x[3], y[3];
+      for (int c = 0; c < 3; ++c) {
+        x[c] = comp(va, ka, c);
+        y[c] = comp(vb, kb, c);
+      }
+      auto term = [&](int i, int j) {
+        return arith2(ast::BinOpKind::Sub,
+                      arith2(ast::BinOpKind::Mul, x[i], y[j], rk, CurLoc),
+                      arith2(ast::BinOpKind::Mul, x[j], y[i], rk, CurLoc), rk, CurLoc);
+      };
+      Value z[3] = {term(1, 2), term(2, 0), term(0, 1)};
+      for (int c = 0; c < 3; ++c) {
+        SmallVector<Value> idx = at;
+        idx.push_back(constIndex(c));
+        storeElement(z[c], out, idx, rk);
+      }
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Append: {
+    // np.concatenate((arr, values), axis), numbers as 1-element arrays.
+    CGValue a = asArray(expr(*ops[0])), v = asArray(expr(*ops[1]));
+    CGValue parts;
+    parts.type = Type::tuple({a.type, v.type});
+    parts.leaves = {a.single(), v.single()};
+    r.leaves.push_back(joined(info, parts, rt));
+    return r;
+  }
+  case Builtin::Convolve: {
+    CGValue a = expr(*ops[0]), v = expr(*ops[1]);
+    ScalarKind ka = a.type.scalarKind(), kv = v.type.scalarKind();
+    Value n = dim(a.single(), 0), m = dim(v.single(), 0);
+    Value lo = B.create<arith::MinUIOp>(CurLoc, n, m), hi = B.create<arith::MaxUIOp>(CurLoc, n, m);
+    Value zero = constIndex(0), one = constIndex(1);
+    Value noA = cmp(arith::CmpIPredicate::eq, hi, zero);
+    raiseIf(noA, KernelFaultKind::Raise, "ValueError: a cannot be empty", {});
+    Value noV = cmp(arith::CmpIPredicate::eq, lo, zero);
+    raiseIf(noV, KernelFaultKind::Raise, "ValueError: v cannot be empty", {});
+    // The full convolution has n + m - 1 elements; "same" keeps the
+    // max(n, m) in its middle, "valid" the max - min + 1 where both overlap.
+    Value start = zero, len = sub(add(n, m), one);
+    if (info.mode == 1) {
+      start = B.create<arith::DivUIOp>(CurLoc, sub(lo, one), constIndex(2));
+      len = hi;
+    } else if (info.mode == 2) {
+      start = sub(lo, one);
+      len = add(sub(hi, lo), one);
+    }
+    len = select(noV, zero, len);
+    Value out = MG.allocArray(B, CurLoc, rt, {len});
+    Value acc0 = zeroOf(Type::scalar(rk));
+    forEach({len}, [&](mlir::ValueRange i) {
+      // out[i] = sum over j of a[j] * v[s - j], s = start + i.
+      Value s = add(start, i[0]);
+      Value jlo = select(cmp(arith::CmpIPredicate::uge, s, m), add(sub(s, m), one), zero);
+      Value jhi = B.create<arith::MinUIOp>(CurLoc, n, add(s, one));
+      auto loop = B.create<scf::ForOp>(CurLoc, jlo, jhi, one, mlir::ValueRange{acc0});
+      {
+        OpBuilder::InsertionGuard g(B);
+        Block *body = loop.getBody();
+        if (!body->empty() && body->back().hasTrait<mlir::OpTrait::IsTerminator>())
+          body->back().erase();
+        B.setInsertionPointToEnd(body);
+        Value j = loop.getInductionVar();
+        Value x = castScalar(loadElement(a.single(), {j}, ka), ka, rk);
+        Value y = castScalar(loadElement(v.single(), {sub(s, j)}, kv), kv, rk);
+        Value sum = arith2(ast::BinOpKind::Add, loop.getRegionIterArgs()[0],
+                           arith2(ast::BinOpKind::Mul, x, y, rk, CurLoc), rk, CurLoc);
+        B.create<scf::YieldOp>(CurLoc, sum);
+      }
+      storeElement(loop.getResult(0), out, {i[0]}, rk);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Digitize: {
+    CGValue bins = expr(*ops[1]);
+    ScalarKind bk = bins.type.scalarKind();
+    Value mem = bins.single(), n = dim(mem, 0);
+    // Which way the bins go (NumPy's check: each step one way, equal
+    // neighbours allowed; NaN goes neither way).
+    Value up = entryAlloca(B.getI1Type()), down = entryAlloca(B.getI1Type());
+    B.create<memref::StoreOp>(CurLoc, constBool(true), up);
+    B.create<memref::StoreOp>(CurLoc, constBool(true), down);
+    Value steps = select(cmp(arith::CmpIPredicate::ugt, n, constIndex(1)),
+                         sub(n, constIndex(1)), constIndex(0));
+    forEach({steps}, [&](mlir::ValueRange i) {
+      Value x = loadElement(mem, {i[0]}, bk);
+      Value y = loadElement(mem, {add(i[0], constIndex(1))}, bk);
+      for (auto [flagMem, op] : {std::pair{up, ast::CmpOpKind::Le},
+                                 std::pair{down, ast::CmpOpKind::Ge}})
+        B.create<memref::StoreOp>(
+            CurLoc,
+            B.create<arith::AndIOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, flagMem),
+                                    compare1(op, x, bk, y, bk)),
+            flagMem);
+    });
+    Value inc = B.create<memref::LoadOp>(CurLoc, up);
+    Value dec = B.create<memref::LoadOp>(CurLoc, down);
+    raiseIf(logicalNot(B.create<arith::OrIOp>(CurLoc, inc, dec)), KernelFaultKind::Raise,
+            "ValueError: bins must be monotonically increasing or decreasing", {});
+    Value rev = flippedView(mem, {0u}, Type::array(bk, 1, Type::Layout::Any));
+    Value right = flag(2);
+    const Type &xt = F.typeOf(*ops[0]);
+    ScalarKind xk = xt.scalarKind();
+    // right=False: searchsorted(bins, x, side="right"); decreasing bins
+    // count from the end of the reversed ones.
+    auto bin = [this, mem, rev, n, bk, xk, inc, right, i64](Value x) {
+      mlir::Type idx = B.getIndexType();
+      auto search = [&](Value m, bool side) {
+        return SmallVector<Value>{searchSorted(m, bk, n, x, xk, side)};
+      };
+      Value p = emitIf(
+          inc, {idx},
+          [&] {
+            return emitIf(right, {idx}, [&] { return search(mem, false); },
+                          [&] { return search(mem, true); });
+          },
+          [&] {
+            Value q = emitIf(right, {idx}, [&] { return search(rev, false); },
+                             [&] { return search(rev, true); })[0];
+            return SmallVector<Value>{B.create<arith::SubIOp>(CurLoc, n, q).getResult()};
+          })[0];
+      return castScalar(p, ScalarKind::I64, i64);
+    };
+    if (xt.isScalar()) {
+      r.leaves.push_back(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(),
+                                                      bin(expr(*ops[0]).single())));
+      return r;
+    }
+    r.leaves.push_back(materialize(
+        elementwise(rt, {lazy(*ops[0])}, [this, bin](const SmallVector<Value> &x) {
+          return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), bin(x[0])).getResult();
+        })));
+    return r;
+  }
+  case Builtin::Isin: {
+    // A sorted copy of the test elements, then a binary search for each.
+    CGValue tests = asArray(expr(*ops[1]));
+    ScalarKind tk = tests.type.scalarKind();
+    CallInfo sortInfo = info;
+    sortInfo.builtin = Builtin::Sort;
+    sortInfo.axis = -1;
+    Value table = sorted(sortInfo, tests, Type::array(tk, 1, Type::Layout::C));
+    Value m = dim(table, 0);
+    Value invert = flag(3);
+    const Type &xt = F.typeOf(*ops[0]);
+    ScalarKind xk = xt.scalarKind();
+    auto member = [this, table, m, tk, xk, invert](Value x) {
+      Value p = searchSorted(table, tk, m, x, xk, false);
+      Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, p, m);
+      Value found = emitIf(
+          inside, {B.getI1Type()},
+          [&] {
+            Value y = loadElement(table, {p}, tk);
+            return SmallVector<Value>{compare1(ast::CmpOpKind::Eq, x, xk, y, tk)};
+          },
+          [&] { return SmallVector<Value>{constBool(false)}; })[0];
+      return B.create<arith::XOrIOp>(CurLoc, found, invert).getResult();
+    };
+    if (xt.isScalar())
+      r.leaves.push_back(member(expr(*ops[0]).single()));
+    else
+      r.leaves.push_back(materialize(elementwise(
+          rt, {lazy(*ops[0])}, [member](const SmallVector<Value> &x) { return member(x[0]); })));
+    B.create<memref::DeallocOp>(CurLoc, table);
+    return r;
+  }
+  case Builtin::Triu:
+  case Builtin::Tril: {
+    CGValue src = expr(*ops[0]);
+    ScalarKind sk = src.type.scalarKind();
+    const unsigned R = rt.rank();
+    Value k = constInt(0, i64);
+    if (ops.size() > 1 && ops[1]) {
+      CGValue kv = expr(*ops[1]);
+      k = castScalar(kv.single(), kv.type.scalarKind(), i64);
+    }
+    SmallVector<Value> shape = dims(src.single(), R);
+    Value out = MG.allocArray(B, CurLoc, rt, shape);
+    bool upper = info.builtin == Builtin::Triu;
+    Value zero = zeroOf(Type::scalar(rk));
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> at(ivs.begin(), ivs.end());
+      // The diagonal of (i, j) is j - i.
+      Value d = sub(indexToI64(ivs[R - 1]), indexToI64(ivs[R - 2]));
+      Value keep = cmp(upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle, d, k);
+      storeElement(select(keep, castScalar(loadElement(src.single(), at, sk), sk, rk), zero), out,
+                   at, rk);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  default:
+    break;
+  }
+  llvm_unreachable("not a rearranging builtin");
 }
 
 CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {

@@ -86,6 +86,8 @@ const char *builtinName(Builtin b) {
       "eye", "identity", "trace", "flip", "fliplr", "flipud",
       "reshape", "ravel", "flatten", "transpose", "matmul", "nonzero", "flatnonzero",
       "argwhere", "linalg.norm", "roll",
+      "repeat", "tile", "cross", "append", "convolve", "digitize", "isin", "triu", "tril",
+      "real", "imag", "conj",
       "random", "uniform", "randint", "normal", "exponential", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
@@ -194,6 +196,13 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"ndindex", Builtin::NdIndex},       {"ndenumerate", Builtin::NdEnumerate},
     {"nonzero", Builtin::Nonzero},       {"flatnonzero", Builtin::Flatnonzero},
     {"argwhere", Builtin::Argwhere},     {"roll", Builtin::Roll},
+    {"repeat", Builtin::Repeat},         {"tile", Builtin::Tile},
+    {"cross", Builtin::Cross},           {"append", Builtin::Append},
+    {"convolve", Builtin::Convolve},     {"digitize", Builtin::Digitize},
+    {"isin", Builtin::Isin},             {"triu", Builtin::Triu},
+    {"tril", Builtin::Tril},
+    {"real", Builtin::RealPart},         {"imag", Builtin::ImagPart},
+    {"conj", Builtin::Conj},             {"conjugate", Builtin::Conj},
 };
 
 const BuiltinEntry ArrayMethods[] = {
@@ -206,7 +215,8 @@ const BuiltinEntry ArrayMethods[] = {
     {"sort", Builtin::Sort},     {"argsort", Builtin::Argsort},
     {"reshape", Builtin::Reshape}, {"trace", Builtin::Trace},
     {"ravel", Builtin::Ravel},   {"flatten", Builtin::Flatten}, {"transpose", Builtin::Transpose},
-    {"nonzero", Builtin::Nonzero},
+    {"nonzero", Builtin::Nonzero}, {"repeat", Builtin::Repeat},
+    {"conj", Builtin::Conj},       {"conjugate", Builtin::Conj},
 };
 
 // Python builtins.
@@ -686,6 +696,9 @@ private:
   Type iterItems(const ast::Expr &e, IterSource &src);
   bool callsItself(const ast::Expr &e) const;
   bool checkUfuncAt(const ast::AugAssign &a);
+  /// Reports a store into `a.real[...]` or `a.imag[...]` of an array (new
+  /// arrays in stn, views in NumPy) and returns true.
+  bool writesComplexPart(const ast::Expr &target);
   bool checkUfuncSpelling(const ast::UfuncSpelling &u);
   Type matmulType(SourceRange at, const Type &l, const Type &r, const char *fn,
                   ScalarKind &kind);
@@ -1291,6 +1304,8 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
     return;
   }
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    if (writesComplexPart(target))
+      return;
     if (auto *n = dyn_cast<ast::Name>(s->value.get()); n && RelativeNames.count(n->id)) {
       error(target.range(), fmt::format("stencil input '{}' is read-only", n->id));
       return;
@@ -1404,6 +1419,24 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
 
 /// `M.add.at(a, idx, v)`: M must be numpy, `a` an array (a list is not
 /// changed in place by NumPy either).
+bool FunctionChecker::writesComplexPart(const ast::Expr &target) {
+  const ast::Expr *e = &target;
+  while (auto *s = dyn_cast<ast::Subscript>(e))
+    e = s->value.get();
+  auto *a = dyn_cast<ast::Attribute>(e);
+  if (e == &target || !a || (a->attr != "real" && a->attr != "imag") ||
+      !expr(*a->value).isArray())
+    return false;
+  auto *n = dyn_cast<ast::Name>(a->value.get());
+  error(target.range(),
+        fmt::format("cannot assign to {0}.{1}[...]: an array's .{1} is a new array in stn, "
+                    "not a view",
+                    n ? ast::sourceName(n->id) : std::string("a"), a->attr),
+        a->attr == "real" ? "assign whole numbers: z[i] = complex(x, z[i].imag)"
+                          : "assign whole numbers: z[i] = complex(z[i].real, y)");
+  return true;
+}
+
 bool FunctionChecker::checkUfuncAt(const ast::AugAssign &a) {
   auto m = P.ModuleAliases.find(a.atModule);
   if (Vars.count(a.atModule) || m == P.ModuleAliases.end() || m->second != "numpy") {
@@ -2188,6 +2221,8 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
     auto &a = static_cast<const ast::AugAssign &>(s);
     if (a.isUfuncAt() && !checkUfuncAt(a))
       return;
+    if (writesComplexPart(*a.target))
+      return;
     Type cur = expr(*a.target);
     Type val = expr(*a.value);
     if (!cur.isValid() || !val.isValid())
@@ -2502,6 +2537,10 @@ Type FunctionChecker::attribute(const ast::Attribute &a) {
     if (a.attr == "T") // reversed axes, a view
       return Type::array(t.scalarKind(), t.rank(),
                          t.rank() == 1 ? t.layout() : Type::Layout::Any);
+    if (a.attr == "real" || a.attr == "imag") // elementwise values, not views
+      return Type::array(isComplex(t.scalarKind()) ? complexPart(t.scalarKind())
+                                                   : t.scalarKind(),
+                         t.rank(), Type::Layout::C);
     if (a.attr == "flat") {
       error(a.range(), "a.flat can only be iterated over (for x in a.flat) or indexed with one "
                        "integer (a.flat[i])",
@@ -3558,7 +3597,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         (b == Builtin::Searchsorted && kw.name == "side") ||
         (b == Builtin::Bincount && (kw.name == "weights" || kw.name == "minlength")) ||
         (b == Builtin::Histogram && (kw.name == "bins" || kw.name == "range")) ||
-        (b == Builtin::Interp && (kw.name == "left" || kw.name == "right")))
+        (b == Builtin::Interp && (kw.name == "left" || kw.name == "right")) ||
+        (b >= Builtin::Repeat && b <= Builtin::Tril))
       continue; // read by their case below
     if (kw.name == "dtype" && b != Builtin::Where) {
       dtype = dtypeArgument(*kw.value);
@@ -3639,6 +3679,57 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   auto literalKind = [&](size_t i) {
     // A Python literal fill value gives NumPy's default types.
     return args[i].scalarKind();
+  };
+  // Parameters by position or keyword, in the order of `names` (functions
+  // that read their own keywords): `given` is null where one is absent.
+  std::vector<const ast::Expr *> given;
+  std::vector<Type> types;
+  auto bindParams = [&](std::vector<const char *> names, size_t required) {
+    if (args.size() < required || args.size() > names.size()) {
+      arity(required, names.size());
+      return false;
+    }
+    given.assign(names.size(), nullptr);
+    types.assign(names.size(), Type());
+    for (size_t i = 0; i < args.size(); ++i) {
+      given[i] = ops[i];
+      types[i] = args[i];
+    }
+    for (auto &kw : c.keywords) {
+      size_t i = 0;
+      while (i < names.size() && kw.name != names[i])
+        ++i;
+      if (i == names.size()) {
+        error(kw.nameRange,
+              fmt::format("{}() does not take the keyword argument '{}'", fn, kw.name));
+        return false;
+      }
+      if (given[i]) {
+        error(kw.nameRange, fmt::format("{}() got multiple values for argument '{}'", fn, kw.name));
+        return false;
+      }
+      given[i] = kw.value.get();
+      if (isa<ast::StrLit>(kw.value.get()) && std::string_view(names[i]) == "mode") {
+        types[i] = Type::none();
+        continue;
+      }
+      types[i] = viewList(*kw.value, expr(*kw.value));
+      if (!types[i].isValid())
+        return false;
+    }
+    info.operands = given;
+    return true;
+  };
+  auto integral = [](const Type &t) {
+    return t.isScalar() && (isInteger(t.scalarKind()) || isBool(t.scalarKind()));
+  };
+  // Parameter i, where given, must satisfy `ok` (else: "must be <what>").
+  auto wantParam = [&](size_t i, bool ok, const char *name, const char *what) {
+    if (!given[i] || ok)
+      return true;
+    error(given[i]->range(),
+          fmt::format("{}()'s {} must be {}, not '{}'", fn, name, what, types[i].describe()));
+    return false;
   };
   if (((b == Builtin::Empty || b == Builtin::Zeros || b == Builtin::Ones ||
         b == Builtin::ArrayOf || b == Builtin::Asarray) &&
@@ -4458,6 +4549,189 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     }
     return done(Type::array(args[0].scalarKind(), static_cast<unsigned>(rank), Type::Layout::C));
   }
+  case Builtin::Repeat: {
+    // np.repeat(a, repeats, axis=None): each element (or each slice along
+    // the axis) `repeats` times; repeats one integer or one per element.
+    if (!bindParams({"a", "repeats", "axis"}, 2))
+      return {};
+    bool vector = types[1].isArray() && types[1].rank() == 1 && integral(types[1].dtypeType());
+    if (!wantParam(0, types[0].isArray() || types[0].isScalar(), "a", "an array or a number") ||
+        !wantParam(1, integral(types[1]) || vector, "repeats",
+                   "an integer or a 1-d array of integers"))
+      return {};
+    info.axis = -1;
+    if (given[2]) {
+      if (!types[0].isArray() && !types[2].isNone()) {
+        error(given[2]->range(), "repeat() of a number takes no axis");
+        return {};
+      }
+      auto a = constantAxis(*given[2], types[0].rank(), true);
+      if (!a)
+        return {};
+      info.axis = *a;
+    }
+    ScalarKind k = types[0].scalarKind();
+    if (info.axis < 0)
+      return done(Type::array(k, 1, Type::Layout::C));
+    return done(Type::array(k, types[0].rank(), Type::Layout::C));
+  }
+  case Builtin::Tile: {
+    // np.tile(A, reps): A repeated reps[d] times along each axis; the
+    // shorter of A's shape and reps gets leading ones.
+    if (!bindParams({"A", "reps"}, 2))
+      return {};
+    bool repsOk = integral(types[1]);
+    if (types[1].isTuple()) {
+      repsOk = !types[1].elements().empty();
+      for (const Type &e : types[1].elements())
+        repsOk = repsOk && integral(e);
+    }
+    if (!wantParam(0, types[0].isArray() || types[0].isScalar(), "A", "an array or a number") ||
+        !wantParam(1, repsOk, "reps", "an integer or a tuple of integers"))
+      return {};
+    unsigned n = types[1].isTuple() ? static_cast<unsigned>(types[1].elements().size()) : 1;
+    unsigned rank = std::max(types[0].isArray() ? types[0].rank() : 0u, n);
+    return done(Type::array(types[0].scalarKind(), rank, Type::Layout::C));
+  }
+  case Builtin::Cross: {
+    // np.cross(a, b): of 3-vectors along the last axis; the other axes
+    // broadcast.
+    if (!bindParams({"a", "b"}, 2))
+      return {};
+    for (size_t i = 0; i < 2; ++i)
+      if (!wantParam(i, types[i].isArray() && !isBool(types[i].scalarKind()), i ? "b" : "a",
+                     "an array of numbers"))
+        return {};
+    std::string why;
+    auto rule = arrayBinaryRule(ast::BinOpKind::Mul, types[0].scalarKind(), true, false,
+                                types[1].scalarKind(), true, false, why);
+    if (!rule) {
+      error(c.range(), why);
+      return {};
+    }
+    info.operandKind = rule->result;
+    return done(Type::array(rule->result, std::max(types[0].rank(), types[1].rank()),
+                            Type::Layout::C));
+  }
+  case Builtin::Append: {
+    // np.append(arr, values, axis=None): both flattened and joined, or
+    // joined along a constant axis (arrays of one rank).
+    if (!bindParams({"arr", "values", "axis"}, 2))
+      return {};
+    for (size_t i = 0; i < 2; ++i)
+      if (!wantParam(i, types[i].isArray() || types[i].isScalar(), i ? "values" : "arr",
+                     "an array or a number"))
+        return {};
+    ScalarKind k = promote(types[0].scalarKind(), types[1].scalarKind());
+    info.operandKind = k;
+    info.axis = -1;
+    if (given[2] && !types[2].isNone()) {
+      if (!types[0].isArray() || !types[1].isArray() || types[0].rank() != types[1].rank()) {
+        error(given[2]->range(),
+              fmt::format("append() along an axis takes two arrays of one number of "
+                          "dimensions, not '{}' and '{}'",
+                          types[0].describe(), types[1].describe()),
+              "make them the same with a[np.newaxis] or .reshape(), or leave out axis");
+        return {};
+      }
+      auto a = constantAxis(*given[2], types[0].rank(), true);
+      if (!a)
+        return {};
+      info.axis = *a;
+      return done(Type::array(k, types[0].rank(), Type::Layout::C));
+    }
+    return done(Type::array(k, 1, Type::Layout::C));
+  }
+  case Builtin::Convolve: {
+    // np.convolve(a, v, mode="full"): the discrete convolution of two
+    // 1-d arrays.
+    if (!bindParams({"a", "v", "mode"}, 2))
+      return {};
+    for (size_t i = 0; i < 2; ++i)
+      if (!wantParam(i, types[i].isArray() && types[i].rank() == 1 &&
+                            !isBool(types[i].scalarKind()),
+                     i ? "v" : "a", "a 1-d array of numbers"))
+        return {};
+    info.mode = 0;
+    if (given[2]) {
+      auto *str = dyn_cast<ast::StrLit>(given[2]);
+      if (!str || (str->value != "full" && str->value != "same" && str->value != "valid")) {
+        error(given[2]->range(), "convolve()'s mode is \"full\", \"same\" or \"valid\"");
+        return {};
+      }
+      info.mode = str->value == "full" ? 0 : str->value == "same" ? 1 : 2;
+    }
+    ScalarKind k = promote(types[0].scalarKind(), types[1].scalarKind());
+    info.operandKind = k;
+    return done(Type::array(k, 1, Type::Layout::C));
+  }
+  case Builtin::Digitize: {
+    // np.digitize(x, bins, right=False): the bin of each x, for bins that
+    // increase or decrease.
+    if (!bindParams({"x", "bins", "right"}, 2))
+      return {};
+    auto real = [](const Type &t) { return !isComplex(t.scalarKind()); };
+    if (!wantParam(0, (types[0].isArray() || types[0].isScalar()) && real(types[0]), "x",
+                   "a real array or number") ||
+        !wantParam(1, types[1].isArray() && types[1].rank() == 1 && real(types[1]), "bins",
+                   "a 1-d real array") ||
+        !wantParam(2, types[2].isScalar() && isBool(types[2].scalarKind()), "right", "a bool"))
+      return {};
+    if (types[0].isScalar())
+      return done(Type::scalar(ScalarKind::I64));
+    return done(Type::array(ScalarKind::I64, types[0].rank(), Type::Layout::C));
+  }
+  case Builtin::Isin: {
+    // np.isin(element, test_elements, assume_unique=False, invert=False):
+    // whether each element is among the test elements.
+    if (!bindParams({"element", "test_elements", "assume_unique", "invert"}, 2))
+      return {};
+    auto real = [](const Type &t) {
+      return (t.isArray() || t.isScalar()) && !isComplex(t.scalarKind());
+    };
+    auto flag = [](const Type &t) { return t.isScalar() && isBool(t.scalarKind()); };
+    if (!wantParam(0, real(types[0]), "element", "a real array or number") ||
+        !wantParam(1, real(types[1]), "test_elements", "a real array or number") ||
+        !wantParam(2, flag(types[2]), "assume_unique", "a bool") ||
+        !wantParam(3, flag(types[3]), "invert", "a bool"))
+      return {};
+    info.operandKind = promote(types[0].scalarKind(), types[1].scalarKind());
+    if (types[0].isScalar())
+      return done(Type::scalar(ScalarKind::Bool));
+    return done(Type::array(ScalarKind::Bool, types[0].rank(), Type::Layout::C));
+  }
+  case Builtin::RealPart:
+  case Builtin::ImagPart:
+  case Builtin::Conj: {
+    // Elementwise: the parts of complex numbers (real numbers are their own
+    // real part, with imaginary part 0, and their own conjugate).
+    if (!arity(1, 1))
+      return {};
+    if (!args[0].isArray() && !args[0].isScalar()) {
+      error(ops[0]->range(),
+            fmt::format("{}() expects an array or a number, not '{}'", fn, args[0].describe()));
+      return {};
+    }
+    ScalarKind k = args[0].scalarKind();
+    if (b != Builtin::Conj && isComplex(k))
+      k = complexPart(k);
+    info.operandKind = args[0].scalarKind();
+    if (args[0].isScalar())
+      return done(Type::scalar(k));
+    return done(Type::array(k, args[0].rank(), Type::Layout::C));
+  }
+  case Builtin::Triu:
+  case Builtin::Tril: {
+    // np.triu(m, k=0) / np.tril: a copy with the elements below (above)
+    // the k-th diagonal of the last two axes zeroed.
+    if (!bindParams({"m", "k"}, 1))
+      return {};
+    if (!wantParam(0, types[0].isArray() && types[0].rank() >= 2, "m",
+                   "an array of 2 or more dimensions") ||
+        !wantParam(1, integral(types[1]), "k", "an integer"))
+      return {};
+    return done(Type::array(types[0].scalarKind(), types[0].rank(), Type::Layout::C));
+  }
   case Builtin::Norm: {
     // The 2-norm of all the elements (NumPy's default ord), in the float
     // kind of the elements (float64 for integers, the parts' for complex).
@@ -4980,6 +5254,8 @@ Type FunctionChecker::call(const ast::Call &c) {
   bool ok = true;
   // np.zeros(n, np.int8): a positional dtype is no value.
   size_t dtypeAt = SIZE_MAX;
+  // np.convolve(a, v, "same"): a positional string is no value either.
+  size_t stringAt = SIZE_MAX;
   {
     bool vn = false, vm = false;
     std::optional<ScalarKind> cast;
@@ -4992,6 +5268,8 @@ Type FunctionChecker::call(const ast::Call &c) {
         dtypeAt = 1;
       else if (*b == Builtin::Full)
         dtypeAt = 2;
+      else if (*b == Builtin::Convolve)
+        stringAt = 2; // mode, read by arrayBuiltin
       // sum(x * x for x in a): MLIRGen reduces the items as they are made
       // (no list), which GPU code can do too.
       bool fusedReduction = *b == Builtin::Sum || *b == Builtin::Prod ||
@@ -5004,7 +5282,8 @@ Type FunctionChecker::call(const ast::Call &c) {
   }
   for (size_t i = 0; i < c.args.size(); ++i) {
     // np.array([...]): a nested list is typed by arrayBuiltin.
-    if (i == dtypeAt || (i == 0 && dtypeAt == 1 && isDisplay(*c.args[0]))) {
+    if (i == dtypeAt || (i == 0 && dtypeAt == 1 && isDisplay(*c.args[0])) ||
+        (i == stringAt && isa<ast::StrLit>(c.args[i].get()))) {
       args.push_back(Type::none());
       continue;
     }

@@ -78,6 +78,11 @@ enum class Builtin : uint8_t {
   Norm,
   // np.roll (a shifted copy)
   Roll,
+  // new arrays from the elements of others: repeated, tiled, joined,
+  // combined (cross products, convolutions), looked up, triangles
+  Repeat, Tile, Cross, Append, Convolve, Digitize, Isin, Triu, Tril,
+  // parts of complex numbers, elementwise (np.real, np.imag, np.conj)
+  RealPart, ImagPart, Conj,
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
@@ -158,8 +163,10 @@ struct CallInfo {
   /// Reductions, median, percentile and quantile called as np.nan<name>:
   /// NaNs are left out.
   bool skipNan = false;
-  /// Searchsorted: side="right".
+  /// Searchsorted: side="right"; Digitize: right=True.
   bool sideRight = false;
+  /// Convolve: the mode (0 "full", 1 "same", 2 "valid").
+  int mode = 0;
   /// Concatenate/Stack/Vstack/Hstack: whether the arrays get a new axis at
   /// `axis` (stack) before they are joined along it.
   bool newAxis = false;
