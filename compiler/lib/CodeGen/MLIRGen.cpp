@@ -564,6 +564,7 @@ private:
   void genWhile(const ast::While &s);
   void genFor(const ast::For &s);
   CGValue randomCall(const ast::Call &c, const CallInfo &info);
+  CGValue sampling(const CallInfo &info, const Type &rt);
   Value randomUniform();
   /// The thread's generator state (!llvm.ptr to 4 x i64), fetched once per
   /// function or parallel region (RandomStates is keyed by AllocaBlock).
@@ -4171,6 +4172,10 @@ CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::RandomSeed:
     MG.callRuntime(B, CurLoc, "_stn_random_seed", {param(0, i64, Value())}, {});
     return r;
+  case Builtin::RandomShuffle:
+  case Builtin::RandomPermutation:
+  case Builtin::RandomChoice:
+    return sampling(info, r.type);
   default:
     return r;
   }
@@ -4186,6 +4191,144 @@ CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
     B.create<memref::StoreOp>(CurLoc, draw(), out, ivs);
   });
   r.leaves.push_back(out);
+  return r;
+}
+
+/// np.random.shuffle, np.random.permutation and np.random.choice: the
+/// Fisher-Yates shuffle (rows along the first axis), uniform positions drawn
+/// with _stn_random_int on the calling thread's generator.
+CGValue FunctionGen::sampling(const CallInfo &info, const Type &rt) {
+  CGValue r;
+  r.type = rt;
+  const auto &ops = info.operands;
+  const ScalarKind i64 = ScalarKind::I64;
+  mlir::Type i64T = B.getI64Type();
+  // A uniform integer in [lo, hi] (index values).
+  auto position = [&](Value lo, Value hi) {
+    Value p = MG.callRuntime(B, CurLoc, "_stn_random_int", {indexToI64(lo), indexToI64(hi)},
+                             {i64T});
+    return toIndex(p, i64);
+  };
+  auto sub = [&](Value x, Value y) { return B.create<arith::SubIOp>(CurLoc, x, y).getResult(); };
+  // Shuffles the rows of `mem` (type `t`) in place: for i = n - 1 down to
+  // 1, swap rows i and a uniform j in [0, i].
+  auto shuffle = [&](Value mem, const Type &t) {
+    ScalarKind k = t.scalarKind();
+    SmallVector<Value> rest;
+    for (unsigned d = 1; d < t.rank(); ++d)
+      rest.push_back(B.create<memref::DimOp>(CurLoc, mem, d));
+    Value n = B.create<memref::DimOp>(CurLoc, mem, 0);
+    Value steps = B.create<arith::MaxSIOp>(CurLoc, sub(n, constIndex(1)), constIndex(0));
+    forEach({steps}, [&](mlir::ValueRange s) {
+      Value i = sub(sub(n, constIndex(1)), s[0]);
+      Value j = position(constIndex(0), i);
+      forEach(rest, [&](mlir::ValueRange ivs) {
+        SmallVector<Value> at = {i}, other = {j};
+        at.append(ivs.begin(), ivs.end());
+        other.append(ivs.begin(), ivs.end());
+        Value x = loadElement(mem, at, k), y = loadElement(mem, other, k);
+        storeElement(y, mem, at, k);
+        storeElement(x, mem, other, k);
+      });
+    });
+  };
+  CGValue x = expr(*ops[0]);
+  const Type &xt = x.type;
+  if (info.builtin == Builtin::RandomShuffle) {
+    shuffle(x.single(), xt);
+    return r;
+  }
+  if (info.builtin == Builtin::RandomPermutation) {
+    Value out;
+    if (xt.isArray()) {
+      out = materialize(leaf(x.single(), xt));
+    } else {
+      // np.arange(n) (no elements for n <= 0, as NumPy's permutation).
+      Value n = B.create<arith::MaxSIOp>(CurLoc, castScalar(x.single(), xt.scalarKind(), i64),
+                                         constInt(0, i64));
+      Value ni = toIndex(n, i64);
+      out = MG.allocArray(B, CurLoc, rt, {ni});
+      forEach({ni}, [&](mlir::ValueRange i) {
+        storeElement(indexToI64(i[0]), out, {i[0]}, i64);
+      });
+    }
+    shuffle(out, rt);
+    r.leaves.push_back(out);
+    return r;
+  }
+  // choice(a, size=None, replace=True): positions in [0, n), then a's
+  // elements there (a number n: the positions themselves).
+  Value n;
+  if (xt.isArray())
+    n = B.create<memref::DimOp>(CurLoc, x.single(), 0);
+  else
+    n = toIndex(B.create<arith::MaxSIOp>(CurLoc, castScalar(x.single(), xt.scalarKind(), i64),
+                                         constInt(0, i64)),
+                i64);
+  SmallVector<Value> shape;
+  if (ops.size() > 1)
+    shape = shapeOperand(*ops[1]);
+  Value count = constIndex(1);
+  for (Value e : shape)
+    count = B.create<arith::MulIOp>(CurLoc, count, e);
+  Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
+  Value some = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, count, constIndex(0));
+  raiseIf(B.create<arith::AndIOp>(CurLoc, none, some), KernelFaultKind::Raise,
+          xt.isArray() ? "ValueError: 'a' cannot be empty unless no samples are taken"
+                       : "ValueError: a must be greater than 0 unless no samples are taken",
+          {});
+  bool replace = info.mode == 0;
+  Value pool; // replace=False: the positions, shuffled as they are drawn
+  if (!replace) {
+    Value tooMany = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, count, n);
+    raiseIf(tooMany, KernelFaultKind::Raise,
+            "ValueError: Cannot take a larger sample than population when 'replace=False'", {});
+    pool = MG.allocArray(B, CurLoc, Type::array(i64, 1, Type::Layout::C), {n});
+    forEach({n}, [&](mlir::ValueRange i) { storeElement(indexToI64(i[0]), pool, {i[0]}, i64); });
+  }
+  Value drawn = entryAlloca(B.getIndexType());
+  B.create<memref::StoreOp>(CurLoc, constIndex(0), drawn);
+  ScalarKind rk = rt.scalarKind();
+  auto draw = [&]() -> Value {
+    Value p;
+    if (replace) {
+      p = position(constIndex(0), sub(n, constIndex(1)));
+    } else {
+      // Partial Fisher-Yates: swap a uniform one of pool[t:] into pool[t].
+      Value t = B.create<memref::LoadOp>(CurLoc, drawn);
+      Value j = position(t, sub(n, constIndex(1)));
+      Value a = loadElement(pool, {t}, i64), b = loadElement(pool, {j}, i64);
+      storeElement(b, pool, {t}, i64);
+      storeElement(a, pool, {j}, i64);
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, t, constIndex(1)),
+                                drawn);
+      p = toIndex(b, i64);
+    }
+    if (xt.isArray())
+      return loadElement(x.single(), {p}, rk);
+    return indexToI64(p);
+  };
+  if (!rt.isArray()) {
+    // One draw; where the check above failed and returned, nothing is read.
+    Value v = emitIf(none, {scalarType(Ctx, rk)},
+                     [&] { return SmallVector<Value>{zeroOf(Type::scalar(rk))}; },
+                     [&] { return SmallVector<Value>{draw()}; })[0];
+    r.leaves.push_back(v);
+  } else {
+    Value out = MG.allocArray(B, CurLoc, rt, shape);
+    Value bad = B.create<arith::AndIOp>(CurLoc, none, some);
+    if (!replace)
+      bad = B.create<arith::OrIOp>(
+          CurLoc, bad, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, count, n));
+    ifThen(logicalNot(bad), [&] {
+      forEach(shape, [&](mlir::ValueRange ivs) {
+        storeElement(draw(), out, SmallVector<Value>(ivs.begin(), ivs.end()), rk);
+      });
+    });
+    r.leaves.push_back(out);
+  }
+  if (pool)
+    B.create<memref::DeallocOp>(CurLoc, pool);
   return r;
 }
 

@@ -88,7 +88,8 @@ const char *builtinName(Builtin b) {
       "argwhere", "linalg.norm", "roll",
       "repeat", "tile", "cross", "append", "convolve", "digitize", "isin", "triu", "tril",
       "real", "imag", "conj",
-      "random", "uniform", "randint", "normal", "exponential", "seed",
+      "random", "uniform", "randint", "normal", "exponential", "shuffle", "permutation",
+      "choice", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
 }
@@ -737,6 +738,8 @@ private:
   Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
                    const std::vector<Type> &args);
   Type randomCall(const ast::Call &c, Builtin b, bool viaNumpy, const std::vector<Type> &args);
+  Type samplingCall(const ast::Call &c, Builtin b, const std::string &qual,
+                    const std::vector<const ast::Expr *> &given, const std::vector<Type> &types);
   Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
   std::optional<std::pair<std::vector<const ast::Expr *>, std::vector<Type>>>
   bindArguments(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
@@ -3063,6 +3066,10 @@ const RandomFunction RandomFunctions[] = {
     {"standard_normal", true, Builtin::RandomNormal, {}, 0, RandomFunction::Size},
     {"randn", true, Builtin::RandomNormal, {}, 0, RandomFunction::Extents},
     {"exponential", true, Builtin::RandomExponential, {"scale"}, 0, RandomFunction::Size},
+    {"shuffle", true, Builtin::RandomShuffle, {"x"}, 1, RandomFunction::Scalar},
+    {"permutation", true, Builtin::RandomPermutation, {"x"}, 1, RandomFunction::Scalar},
+    {"choice", true, Builtin::RandomChoice, {"a", "size", "replace"}, 1, RandomFunction::Scalar},
+    {"shuffle", false, Builtin::RandomShuffle, {"x"}, 1, RandomFunction::Scalar},
     {"seed", true, Builtin::RandomSeed, {"seed"}, 1, RandomFunction::Scalar},
 };
 
@@ -3162,6 +3169,8 @@ Type FunctionChecker::randomCall(const ast::Call &c, Builtin b, bool viaNumpy,
       error(c.range(), fmt::format("{} is missing its argument '{}'", qual, paramName(i)));
       return {};
     }
+  if (b >= Builtin::RandomShuffle && b <= Builtin::RandomChoice)
+    return samplingCall(c, b, qual, given, types);
   bool intOnly = b == Builtin::RandomRandint || b == Builtin::RandomSeed;
   for (size_t i = 0; i < fn.params.size(); ++i) {
     const Type &t = types[i];
@@ -3219,6 +3228,70 @@ Type FunctionChecker::randomCall(const ast::Call &c, Builtin b, bool viaNumpy,
   if (Final)
     F.calls[&c] = info;
   return t;
+}
+
+/// np.random.shuffle(x) (also random.shuffle), np.random.permutation(x)
+/// and np.random.choice(a, size=None, replace=True), their arguments bound.
+Type FunctionChecker::samplingCall(const ast::Call &c, Builtin b, const std::string &qual,
+                                   const std::vector<const ast::Expr *> &given,
+                                   const std::vector<Type> &types) {
+  CallInfo info;
+  info.kind = CallInfo::Kind::Builtin;
+  info.builtin = b;
+  info.viaNumpy = true;
+  info.operands = {given[0]};
+  const Type &x = types[0];
+  auto integer = [](const Type &t) {
+    return t.isScalar() && (isInteger(t.scalarKind()) || isBool(t.scalarKind()));
+  };
+  auto finish = [&](Type t) {
+    if (Final)
+      F.calls[&c] = info;
+    return t;
+  };
+  if (b == Builtin::RandomShuffle) {
+    if (!x.isArray()) {
+      error(given[0]->range(), fmt::format("{} shuffles an array in place, not '{}'", qual,
+                                           x.describe()),
+            x.isList() ? "shuffle np.array(xs), or draw positions with np.random.permutation"
+                       : "");
+      return {};
+    }
+    return finish(Type::none());
+  }
+  if (b == Builtin::RandomPermutation) {
+    if (integer(x))
+      return finish(Type::array(ScalarKind::I64, 1, Type::Layout::C));
+    if (!x.isArray()) {
+      error(given[0]->range(),
+            fmt::format("{} takes an integer or an array, not '{}'", qual, x.describe()));
+      return {};
+    }
+    return finish(Type::array(x.scalarKind(), x.rank(), Type::Layout::C));
+  }
+  // choice(a, size=None, replace=True)
+  if (!integer(x) && !(x.isArray() && x.rank() == 1)) {
+    error(given[0]->range(), fmt::format("{} takes an integer or a 1-d array, not '{}'", qual,
+                                         x.describe()),
+          x.isArray() ? "choose positions instead: a[np.random.choice(len(a))]" : "");
+    return {};
+  }
+  if (given[2]) {
+    auto *lit = dyn_cast<ast::BoolLit>(given[2]);
+    if (!lit) {
+      error(given[2]->range(), fmt::format("{}'s replace must be True or False", qual));
+      return {};
+    }
+    info.mode = lit->value ? 0 : 1;
+  }
+  ScalarKind k = x.isArray() ? x.scalarKind() : ScalarKind::I64;
+  if (!given[1] || types[1].isNone())
+    return finish(Type::scalar(k));
+  auto rank = shapeRank(*given[1], types[1]);
+  if (!rank)
+    return {};
+  info.operands.push_back(given[1]);
+  return finish(Type::array(k, *rank, Type::Layout::C));
 }
 
 /// The float kind math functions compute in for an argument of kind `k`.

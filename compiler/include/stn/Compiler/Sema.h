@@ -84,7 +84,9 @@ enum class Builtin : uint8_t {
   // parts of complex numbers, elementwise (np.real, np.imag, np.conj)
   RealPart, ImagPart, Conj,
   // random numbers (random.* and np.random.*): a number, or an array of them
-  RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential, RandomSeed,
+  RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential,
+  // ... and samples of arrays: shuffled in place, permuted copies, choices
+  RandomShuffle, RandomPermutation, RandomChoice, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
   ListAppend, ListExtend, ListInsert, ListPop, ListClear, ListCopy,
   // list(iterable) and sorted(iterable, reverse=...): a new list
@@ -165,7 +167,8 @@ struct CallInfo {
   bool skipNan = false;
   /// Searchsorted: side="right"; Digitize: right=True.
   bool sideRight = false;
-  /// Convolve: the mode (0 "full", 1 "same", 2 "valid").
+  /// Convolve: the mode (0 "full", 1 "same", 2 "valid"); RandomChoice: 1
+  /// for replace=False.
   int mode = 0;
   /// Concatenate/Stack/Vstack/Hstack: whether the arrays get a new axis at
   /// `axis` (stack) before they are joined along it.
