@@ -5,7 +5,8 @@
 // beside it), negative indices, values that broadcast, index tuples of a
 // 2-d array, maximum/minimum (NaN wins, as np.maximum), float64, int32,
 // uint8 (wrapping) and complex128, scalar indices; an index out of bounds
-// is an IndexError.
+// is an IndexError. Ufuncs with out= (keyword, positional, a view, a larger
+// array the inputs broadcast to, out=None) against C++ loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,6 +64,25 @@ def add_at_2d(a, rows, cols, v):
 @njit
 def add_at_row(a, i, v):
     np.add.at(a, i, v)
+
+@njit
+def into(a, b, c):
+    np.add(a, b, out=c)
+    np.multiply(c, 2, c)
+    return c
+
+@njit
+def into_math(a, c):
+    np.sqrt(a, out=c)
+    np.negative(c, c[::-1])
+    np.maximum(c, -1.5, out=c)
+    np.exp(a, out=None)
+    return c
+
+@njit
+def into_rows(a, m):
+    np.subtract(m, a, out=m)
+    return m
 )STN";
 
 stn::Module &module() {
@@ -181,6 +201,31 @@ TEST(UfuncAt, IndexOutOfBounds) {
                               stn::ArrayView::of(idx.data(), {2}), 1.0);
   });
   EXPECT_NE(err.find("index 3 is out of bounds for axis 0"), std::string::npos) << err;
+}
+
+TEST(UfuncOut, StatementsWriteIntoTheirOutArray) {
+  std::vector<int32_t> a = {1, -2, 3, 40}, b = {5, 6, -7, 8}, c(4, 0);
+  auto view = [](auto &v) { return stn::ArrayView::of(v.data(), {int64_t(v.size())}); };
+  std::vector<int32_t> want;
+  for (size_t i = 0; i < a.size(); ++i)
+    want.push_back((a[i] + b[i]) * 2);
+  EXPECT_EQ(valuesOf<int32_t>(module().kernel("into")(view(a), view(b), view(c)), {4}), want);
+  EXPECT_EQ(c, want); // the argument itself
+  std::vector<double> x = {4, 0.25, 9, 2}, y(4, 0);
+  // sqrt, then negated into the reversed view, then max(., -1.5).
+  std::vector<double> s(4), r(4);
+  for (size_t i = 0; i < 4; ++i)
+    s[i] = std::sqrt(x[i]);
+  for (size_t i = 0; i < 4; ++i)
+    r[3 - i] = -s[i];
+  for (double &v : r)
+    v = std::max(v, -1.5);
+  EXPECT_EQ(valuesOf<double>(module().kernel("into_math")(view(x), view(y)), {4}), r);
+  // The inputs broadcast to a larger out (NumPy's rule).
+  std::vector<float> row = {1, 2, 3}, m = {10, 20, 30, 40, 50, 60};
+  auto M = stn::ArrayView::of(m.data(), {2, 3});
+  EXPECT_EQ(valuesOf<float>(module().kernel("into_rows")(view(row), M), {2, 3}),
+            (std::vector<float>{9, 18, 27, 39, 48, 57}));
 }
 
 } // namespace

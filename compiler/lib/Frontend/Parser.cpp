@@ -388,6 +388,7 @@ private:
   bool parseExprOrAssign(Block &out);
   bool checkTarget(const Expr &e, bool isAssign);
   StmtPtr ufuncAt(ExprPtr &call, SourceRange range);
+  StmtPtr ufuncOut(ExprPtr &call, SourceRange range);
   ExprPtr ufuncOperator(SourceRange range, const Expr &func, std::vector<ExprPtr> &args);
   bool parseImportName(Block &out);
   bool parseImportFrom(Block &out);
@@ -861,6 +862,10 @@ bool Parser::parseExprOrAssign(Block &out) {
   }
   if (auto at = ufuncAt(first, SourceRange(begin, PrevEnd))) {
     out.push_back(std::move(at));
+    return true;
+  }
+  if (auto into = ufuncOut(first, SourceRange(begin, PrevEnd))) {
+    out.push_back(std::move(into));
     return true;
   }
   out.push_back(std::make_unique<ExprStmt>(SourceRange(begin, PrevEnd), std::move(first)));
@@ -1877,6 +1882,80 @@ ExprPtr Parser::parseCall(ExprPtr func, uint32_t begin) {
                                       std::move(keywords)));
 }
 
+namespace {
+// NumPy's ufuncs that are operators (np.add is +), by arity.
+static const std::pair<const char *, BinOpKind> Binary[] = {
+    {"add", BinOpKind::Add},           {"subtract", BinOpKind::Sub},
+    {"multiply", BinOpKind::Mul},      {"divide", BinOpKind::Div},
+    {"true_divide", BinOpKind::Div},   {"floor_divide", BinOpKind::FloorDiv},
+    {"remainder", BinOpKind::Mod},     {"mod", BinOpKind::Mod},
+    {"bitwise_and", BinOpKind::BitAnd}, {"bitwise_or", BinOpKind::BitOr},
+    {"bitwise_xor", BinOpKind::BitXor}, {"left_shift", BinOpKind::LShift},
+    {"right_shift", BinOpKind::RShift}};
+static const std::pair<const char *, CmpOpKind> Comparisons[] = {
+    {"equal", CmpOpKind::Eq},         {"not_equal", CmpOpKind::Ne},
+    {"less", CmpOpKind::Lt},          {"less_equal", CmpOpKind::Le},
+    {"greater", CmpOpKind::Gt},       {"greater_equal", CmpOpKind::Ge}};
+static const std::pair<const char *, UnaryOpKind> Unary[] = {
+    {"negative", UnaryOpKind::Neg},   {"positive", UnaryOpKind::Pos},
+    {"invert", UnaryOpKind::Invert},  {"bitwise_not", UnaryOpKind::Invert}};
+static const std::pair<const char *, BinOpKind> Logical[] = {
+    {"logical_and", BinOpKind::BitAnd}, {"logical_or", BinOpKind::BitOr},
+    {"logical_xor", BinOpKind::BitXor}};
+
+/// The number of operands of the operator ufunc `name` (np.add: 2), or 0.
+unsigned operatorUfuncArity(const std::string &name) {
+  auto in = [&](const auto &table) {
+    return std::any_of(std::begin(table), std::end(table),
+                       [&](const auto &u) { return name == u.first; });
+  };
+  if (in(Binary) || in(Comparisons) || in(Logical))
+    return 2;
+  if (in(Unary) || name == "logical_not")
+    return 1;
+  return 0;
+}
+} // namespace
+
+/// `M.f(args..., out=x)`, and an operator ufunc's positional out
+/// (`M.add(a, b, x)`), as a statement: `x[...] = M.f(args...)`, NumPy's
+/// result written into the array x. `out=None` is dropped. Null (and `call`
+/// untouched) for any other statement.
+StmtPtr Parser::ufuncOut(ExprPtr &call, SourceRange range) {
+  auto *c = dyn_cast<Call>(call.get());
+  auto *at = c ? dyn_cast<Attribute>(c->func.get()) : nullptr;
+  if (!at || !isa<Name>(at->value.get()))
+    return nullptr;
+  ExprPtr out;
+  auto kw = std::find_if(c->keywords.begin(), c->keywords.end(),
+                         [](const Keyword &k) { return k.name == "out"; });
+  if (kw != c->keywords.end()) {
+    out = std::move(kw->value);
+    c->keywords.erase(kw);
+  } else if (c->keywords.empty() && operatorUfuncArity(at->attr) &&
+             c->args.size() == operatorUfuncArity(at->attr) + 1) {
+    out = std::move(c->args.back());
+    c->args.pop_back();
+  } else {
+    return nullptr;
+  }
+  ExprPtr value;
+  if (c->keywords.empty())
+    value = ufuncOperator(c->range(), *c->func, c->args);
+  if (!value)
+    value = std::move(call);
+  call.reset();
+  if (isa<NoneLit>(out.get()))
+    return std::make_unique<ExprStmt>(range, std::move(value));
+  SourceRange outRange = out->range();
+  ExprPtr whole = sized(std::make_unique<EllipsisLit>(outRange));
+  ExprPtr target =
+      sized(std::make_unique<Subscript>(outRange, std::move(out), std::move(whole)));
+  std::vector<ExprPtr> targets;
+  targets.push_back(std::move(target));
+  return std::make_unique<Assign>(range, std::move(targets), std::move(value));
+}
+
 /// `M.add(a, b)` and the other NumPy ufuncs that are operators, as those
 /// operators (UfuncSpelling); null, leaving `args` as they are, for any
 /// other call. The logical ufuncs compare their operands with 0 first.
@@ -1885,24 +1964,6 @@ ExprPtr Parser::ufuncOperator(SourceRange range, const Expr &func, std::vector<E
   auto *module = at ? dyn_cast<Name>(at->value.get()) : nullptr;
   if (!module)
     return nullptr;
-  static const std::pair<const char *, BinOpKind> Binary[] = {
-      {"add", BinOpKind::Add},           {"subtract", BinOpKind::Sub},
-      {"multiply", BinOpKind::Mul},      {"divide", BinOpKind::Div},
-      {"true_divide", BinOpKind::Div},   {"floor_divide", BinOpKind::FloorDiv},
-      {"remainder", BinOpKind::Mod},     {"mod", BinOpKind::Mod},
-      {"bitwise_and", BinOpKind::BitAnd}, {"bitwise_or", BinOpKind::BitOr},
-      {"bitwise_xor", BinOpKind::BitXor}, {"left_shift", BinOpKind::LShift},
-      {"right_shift", BinOpKind::RShift}};
-  static const std::pair<const char *, CmpOpKind> Comparisons[] = {
-      {"equal", CmpOpKind::Eq},         {"not_equal", CmpOpKind::Ne},
-      {"less", CmpOpKind::Lt},          {"less_equal", CmpOpKind::Le},
-      {"greater", CmpOpKind::Gt},       {"greater_equal", CmpOpKind::Ge}};
-  static const std::pair<const char *, UnaryOpKind> Unary[] = {
-      {"negative", UnaryOpKind::Neg},   {"positive", UnaryOpKind::Pos},
-      {"invert", UnaryOpKind::Invert},  {"bitwise_not", UnaryOpKind::Invert}};
-  static const std::pair<const char *, BinOpKind> Logical[] = {
-      {"logical_and", BinOpKind::BitAnd}, {"logical_or", BinOpKind::BitOr},
-      {"logical_xor", BinOpKind::BitXor}};
   const std::string &name = at->attr;
   UfuncSpelling spelling{module->id, name, func.range()};
   auto find = [&](const auto &table) {

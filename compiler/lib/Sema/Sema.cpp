@@ -5279,6 +5279,15 @@ Type FunctionChecker::call(const ast::Call &c) {
     bool isModule = false;
     if (auto *base = dyn_cast<ast::Name>(a->value.get()))
       isModule = !Vars.count(base->id) && P.ModuleAliases.count(base->id);
+    // np.add(a, b, out=c) as a statement is `c[...] = a + b` (the parser's
+    // ufuncOut); inside an expression it has no value stn gives.
+    for (auto &kw : c.keywords)
+      if (isModule && kw.name == "out") {
+        error(kw.nameRange,
+              "out= is supported where the call is a statement of its own",
+              "write it on its own line (np.add(a, b, out=c)), then use the array it wrote");
+        return {};
+      }
     // np.random.<name>, np.linalg.<name>: functions of NumPy's modules.
     if (auto *inner = dyn_cast<ast::Attribute>(a->value.get());
         inner && (inner->attr == "random" || inner->attr == "linalg"))
