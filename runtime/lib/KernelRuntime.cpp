@@ -162,6 +162,8 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
   };
   auto parallel = parallelRuntimeSymbols();
   symbols.insert(symbols.end(), parallel.begin(), parallel.end());
+  auto dists = randomDistributionSymbols();
+  symbols.insert(symbols.end(), dists.begin(), dists.end());
   auto sorts = sortRuntimeSymbols();
   symbols.insert(symbols.end(), sorts.begin(), sorts.end());
   auto faults = faultRuntimeSymbols();

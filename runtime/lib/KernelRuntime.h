@@ -80,6 +80,8 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols();
 void printMessage(const char *text, int64_t n, const int64_t *v, bool gpuFloats);
 /// Those of parallel loops and random numbers (ParallelRuntime.cpp).
 std::vector<std::pair<std::string, void *>> parallelRuntimeSymbols();
+/// RandomDistributions.cpp: _stn_random_real, _stn_random_count.
+std::vector<std::pair<std::string, void *>> randomDistributionSymbols();
 /// SortRuntime.cpp: _stn_sort, _stn_argsort.
 std::vector<std::pair<std::string, void *>> sortRuntimeSymbols();
 

@@ -205,6 +205,9 @@ STN_EXPORT int64_t _stn_random_int(int64_t lo, int64_t hi) {
   return static_cast<int64_t>(static_cast<uint64_t>(lo) + static_cast<uint64_t>(m >> 64));
 }
 
+/// Uniform in [0, 1) (what kernels inline; for the runtime's samplers).
+STN_EXPORT double _stn_random_uniform() { return stn::detail::generator().uniform(); }
+
 /// A standard normal deviate (Marsaglia's polar form of Box-Muller).
 STN_EXPORT double _stn_random_normal() {
   auto &g = stn::detail::generator();
@@ -236,6 +239,7 @@ std::vector<std::pair<std::string, void *>> parallelRuntimeSymbols() {
       {"_stn_random_seed", reinterpret_cast<void *>(&_stn_random_seed)},
       {"_stn_random_int", reinterpret_cast<void *>(&_stn_random_int)},
       {"_stn_random_normal", reinterpret_cast<void *>(&_stn_random_normal)},
+      {"_stn_random_uniform", reinterpret_cast<void *>(&_stn_random_uniform)},
   };
 }
 

@@ -4176,6 +4176,83 @@ CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::RandomPermutation:
   case Builtin::RandomChoice:
     return sampling(info, r.type);
+  case Builtin::RandomDistribution: {
+    // The parameters as float64 (defaults where not given), checked as
+    // NumPy checks them, then one runtime call per draw.
+    auto dist = static_cast<RandomDistribution>(info.mode);
+    SmallVector<Value, 3> p;
+    for (size_t i = 0; i < 3; ++i)
+      p.push_back(param(i, f64, constFloat(info.randomDefaults[i], f64)));
+    using P = arith::CmpFPredicate;
+    auto holds = [&](P pred, Value x, Value y) {
+      return B.create<arith::CmpFOp>(CurLoc, pred, x, y).getResult();
+    };
+    auto zero = constFloat(0.0, f64), one = constFloat(1.0, f64);
+    // Raises `text` unless `ok` (NaN parameters fail the ordered tests).
+    auto need = [&](Value ok, const char *text) {
+      raiseIf(logicalNot(ok), KernelFaultKind::Raise, text, {});
+    };
+    switch (dist) {
+    case RandomDistribution::Gamma:
+      need(holds(P::OGE, p[0], zero), "ValueError: shape < 0");
+      need(holds(P::OGE, p[1], zero), "ValueError: scale < 0");
+      break;
+    case RandomDistribution::Beta:
+      need(holds(P::OGT, p[0], zero), "ValueError: a <= 0");
+      need(holds(P::OGT, p[1], zero), "ValueError: b <= 0");
+      break;
+    case RandomDistribution::Chisquare:
+    case RandomDistribution::StudentT:
+      need(holds(P::OGT, p[0], zero), "ValueError: df <= 0");
+      break;
+    case RandomDistribution::Lognormal:
+      need(holds(P::OGE, p[1], zero), "ValueError: sigma < 0");
+      break;
+    case RandomDistribution::Laplace:
+    case RandomDistribution::Logistic:
+    case RandomDistribution::Gumbel:
+      need(holds(P::OGE, p[1], zero), "ValueError: scale < 0");
+      break;
+    case RandomDistribution::Rayleigh:
+      need(holds(P::OGE, p[0], zero), "ValueError: scale < 0");
+      break;
+    case RandomDistribution::Weibull:
+      need(holds(P::OGE, p[0], zero), "ValueError: a < 0");
+      break;
+    case RandomDistribution::Pareto:
+      need(holds(P::OGT, p[0], zero), "ValueError: a <= 0");
+      break;
+    case RandomDistribution::Triangular:
+      need(holds(P::OLE, p[0], p[1]), "ValueError: left > mode");
+      need(holds(P::OLE, p[1], p[2]), "ValueError: mode > right");
+      need(holds(P::OLT, p[0], p[2]), "ValueError: left == right");
+      break;
+    case RandomDistribution::Poisson:
+      need(holds(P::OGE, p[0], zero), "ValueError: lam < 0");
+      break;
+    case RandomDistribution::Binomial:
+      need(holds(P::OGE, p[0], zero), "ValueError: n < 0");
+      need(B.create<arith::AndIOp>(CurLoc, holds(P::OGE, p[1], zero), holds(P::OLE, p[1], one)),
+           "ValueError: p < 0, p > 1 or p is NaN");
+      break;
+    case RandomDistribution::Geometric:
+      need(B.create<arith::AndIOp>(CurLoc, holds(P::OGT, p[0], zero), holds(P::OLE, p[0], one)),
+           "ValueError: p <= 0, p > 1 or p contains NaNs");
+      break;
+    default:
+      break;
+    }
+    Value kind = constInt(info.mode, ScalarKind::I32);
+    if (isCountDistribution(dist))
+      draw = [&, kind, p] {
+        return MG.callRuntime(B, CurLoc, "_stn_random_count", {kind, p[0], p[1]}, {i64T});
+      };
+    else
+      draw = [&, kind, p] {
+        return MG.callRuntime(B, CurLoc, "_stn_random_real", {kind, p[0], p[1], p[2]}, {f64T});
+      };
+    break;
+  }
   default:
     return r;
   }

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -89,7 +90,7 @@ const char *builtinName(Builtin b) {
       "repeat", "tile", "cross", "append", "convolve", "digitize", "isin", "triu", "tril",
       "real", "imag", "conj",
       "random", "uniform", "randint", "normal", "exponential", "shuffle", "permutation",
-      "choice", "seed",
+      "choice", "distribution", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
   return names[static_cast<int>(b)];
 }
@@ -3049,7 +3050,14 @@ struct RandomFunction {
   /// parameter after the others (None, an integer or a tuple, as NumPy),
   /// or with the extents as the arguments (np.random.rand(2, 3)).
   enum Shape : uint8_t { Scalar, Size, Extents } shape;
+  /// Builtin::RandomDistribution: which, and the parameters' defaults.
+  RandomDistribution dist = RandomDistribution::Gamma;
+  std::array<double, 3> defaults = {0, 0, 0};
 };
+
+constexpr Builtin Dist = Builtin::RandomDistribution;
+constexpr RandomFunction::Shape Sized = RandomFunction::Size;
+using RD = RandomDistribution;
 
 const RandomFunction RandomFunctions[] = {
     {"random", false, Builtin::RandomRandom, {}, 0, RandomFunction::Scalar},
@@ -3066,6 +3074,26 @@ const RandomFunction RandomFunctions[] = {
     {"standard_normal", true, Builtin::RandomNormal, {}, 0, RandomFunction::Size},
     {"randn", true, Builtin::RandomNormal, {}, 0, RandomFunction::Extents},
     {"exponential", true, Builtin::RandomExponential, {"scale"}, 0, RandomFunction::Size},
+    // np.random's other distributions, each with size=: the parameters, how
+    // many are required, which distribution, the defaults.
+    {"gamma", true, Dist, {"shape", "scale"}, 1, Sized, RD::Gamma, {0, 1, 0}},
+    {"standard_gamma", true, Dist, {"shape"}, 1, Sized, RD::Gamma, {0, 1, 0}},
+    {"beta", true, Dist, {"a", "b"}, 2, Sized, RD::Beta, {0, 0, 0}},
+    {"chisquare", true, Dist, {"df"}, 1, Sized, RD::Chisquare, {0, 0, 0}},
+    {"lognormal", true, Dist, {"mean", "sigma"}, 0, Sized, RD::Lognormal, {0, 1, 0}},
+    {"laplace", true, Dist, {"loc", "scale"}, 0, Sized, RD::Laplace, {0, 1, 0}},
+    {"logistic", true, Dist, {"loc", "scale"}, 0, Sized, RD::Logistic, {0, 1, 0}},
+    {"gumbel", true, Dist, {"loc", "scale"}, 0, Sized, RD::Gumbel, {0, 1, 0}},
+    {"weibull", true, Dist, {"a"}, 1, Sized, RD::Weibull, {0, 0, 0}},
+    {"pareto", true, Dist, {"a"}, 1, Sized, RD::Pareto, {0, 0, 0}},
+    {"rayleigh", true, Dist, {"scale"}, 0, Sized, RD::Rayleigh, {1, 0, 0}},
+    {"standard_cauchy", true, Dist, {}, 0, Sized, RD::Cauchy, {0, 0, 0}},
+    {"standard_exponential", true, Dist, {}, 0, Sized, RD::StdExponential, {0, 0, 0}},
+    {"standard_t", true, Dist, {"df"}, 1, Sized, RD::StudentT, {0, 0, 0}},
+    {"triangular", true, Dist, {"left", "mode", "right"}, 3, Sized, RD::Triangular, {0, 0, 0}},
+    {"poisson", true, Dist, {"lam"}, 0, Sized, RD::Poisson, {1, 0, 0}},
+    {"binomial", true, Dist, {"n", "p"}, 2, Sized, RD::Binomial, {0, 0, 0}},
+    {"geometric", true, Dist, {"p"}, 1, Sized, RD::Geometric, {0, 0, 0}},
     {"shuffle", true, Builtin::RandomShuffle, {"x"}, 1, RandomFunction::Scalar},
     {"permutation", true, Builtin::RandomPermutation, {"x"}, 1, RandomFunction::Scalar},
     {"choice", true, Builtin::RandomChoice, {"a", "size", "replace"}, 1, RandomFunction::Scalar},
@@ -3104,6 +3132,8 @@ unsigned randomParameterCount(Builtin b) {
   case Builtin::RandomExponential:
   case Builtin::RandomSeed:
     return 1;
+  case Builtin::RandomDistribution:
+    return 3;
   default:
     return 0;
   }
@@ -3174,11 +3204,14 @@ Type FunctionChecker::randomCall(const ast::Call &c, Builtin b, bool viaNumpy,
   bool intOnly = b == Builtin::RandomRandint || b == Builtin::RandomSeed;
   for (size_t i = 0; i < fn.params.size(); ++i) {
     const Type &t = types[i];
+    // binomial's n counts trials.
+    bool wantInt = intOnly || (b == Builtin::RandomDistribution &&
+                               fn.dist == RandomDistribution::Binomial && i == 0);
     if (!given[i] || (t.isScalar() && !isComplex(t.scalarKind()) &&
-                      (!intOnly || isInteger(t.scalarKind()) || isBool(t.scalarKind()))))
+                      (!wantInt || isInteger(t.scalarKind()) || isBool(t.scalarKind()))))
       continue;
     error(given[i]->range(),
-          fmt::format("{} expects {}, not '{}'", qual, intOnly ? "an integer" : "a real number",
+          fmt::format("{} expects {}, not '{}'", qual, wantInt ? "an integer" : "a real number",
                       t.describe()),
           t.isArray() && fn.shape == RandomFunction::Size
               ? "one distribution per call: size= gives an array of draws from it; for "
@@ -3191,6 +3224,8 @@ Type FunctionChecker::randomCall(const ast::Call &c, Builtin b, bool viaNumpy,
   info.kind = CallInfo::Kind::Builtin;
   info.builtin = b;
   info.viaNumpy = viaNumpy;
+  info.mode = static_cast<int>(fn.dist);
+  std::copy(fn.defaults.begin(), fn.defaults.end(), info.randomDefaults);
   info.operands.assign(given.begin(), given.begin() + fn.params.size());
   info.operands.resize(randomParameterCount(b), nullptr);
   unsigned rank = 0;
@@ -3221,7 +3256,9 @@ Type FunctionChecker::randomCall(const ast::Call &c, Builtin b, bool viaNumpy,
     error(c.range(), "arrays have 1 to 8 dimensions");
     return {};
   }
-  ScalarKind k = b == Builtin::RandomRandint ? ScalarKind::I64 : ScalarKind::F64;
+  bool counts = b == Builtin::RandomRandint ||
+                (b == Builtin::RandomDistribution && isCountDistribution(fn.dist));
+  ScalarKind k = counts ? ScalarKind::I64 : ScalarKind::F64;
   Type t = b == Builtin::RandomSeed ? Type::none()
            : rank              ? Type::array(k, rank, Type::Layout::C)
                                : Type::scalar(k);

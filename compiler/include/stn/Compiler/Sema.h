@@ -86,7 +86,9 @@ enum class Builtin : uint8_t {
   // random numbers (random.* and np.random.*): a number, or an array of them
   RandomRandom, RandomUniform, RandomRandint, RandomNormal, RandomExponential,
   // ... and samples of arrays: shuffled in place, permuted copies, choices
-  RandomShuffle, RandomPermutation, RandomChoice, RandomSeed,
+  RandomShuffle, RandomPermutation, RandomChoice,
+  // ... and the other distributions (CallInfo::mode: a RandomDistribution)
+  RandomDistribution, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
   ListAppend, ListExtend, ListInsert, ListPop, ListClear, ListCopy,
   // list(iterable) and sorted(iterable, reverse=...): a new list
@@ -108,6 +110,17 @@ inline bool isViewBuiltin(Builtin b) {
 inline bool isIterationBuiltin(Builtin b) {
   return b == Builtin::Enumerate || b == Builtin::Zip || b == Builtin::Reversed ||
          b == Builtin::NdEnumerate;
+}
+/// The distributions of Builtin::RandomDistribution, drawn by the runtime's
+/// _stn_random_real (the first ones, float64) and _stn_random_count (from
+/// Poisson on, int64) from up to three float64 parameters.
+enum class RandomDistribution : int32_t {
+  Gamma, Beta, Chisquare, Lognormal, Laplace, Logistic, Gumbel, Weibull, Pareto, Rayleigh,
+  Cauchy, StdExponential, StudentT, Triangular,
+  Poisson, Binomial, Geometric,
+};
+inline bool isCountDistribution(RandomDistribution d) {
+  return d >= RandomDistribution::Poisson;
 }
 /// How many distribution parameters a random builtin's CallInfo::operands
 /// start with (null where the call leaves the default); the operands after
@@ -168,8 +181,10 @@ struct CallInfo {
   /// Searchsorted: side="right"; Digitize: right=True.
   bool sideRight = false;
   /// Convolve: the mode (0 "full", 1 "same", 2 "valid"); RandomChoice: 1
-  /// for replace=False.
+  /// for replace=False; RandomDistribution: the RandomDistribution.
   int mode = 0;
+  /// RandomDistribution: the parameters' defaults where not given.
+  double randomDefaults[3] = {0, 0, 0};
   /// Concatenate/Stack/Vstack/Hstack: whether the arrays get a new axis at
   /// `axis` (stack) before they are joined along it.
   bool newAxis = false;
