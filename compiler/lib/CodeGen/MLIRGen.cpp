@@ -958,7 +958,10 @@ private:
   /// The first index i of the sorted 1-d `mem` (kind `mk`, `n` elements)
   /// where v (kind `vk`) sorts before mem[i] (`right`), or where mem[i]
   /// does not sort before v (NumPy's searchsorted, side left or right).
-  Value searchSorted(Value mem, ScalarKind mk, Value n, Value v, ScalarKind vk, bool right);
+  /// `sideAtRunTime` (an i1), where given, chooses the side when the kernel
+  /// runs instead of `right`.
+  Value searchSorted(Value mem, ScalarKind mk, Value n, Value v, ScalarKind vk, bool right,
+                     Value sideAtRunTime = {});
   /// np.unique, np.searchsorted, np.bincount, np.histogram, np.interp.
   CGValue lookupCall(const CallInfo &info, const Type &rt);
   /// np.repeat, np.tile, np.cross, np.append, np.convolve, np.digitize,
@@ -3298,14 +3301,11 @@ CGValue FunctionGen::matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind
     return isBool(ok) ? B.create<arith::OrIOp>(CurLoc, a, b).getResult()
                       : arith2(ast::BinOpKind::Add, a, b, ok, CurLoc);
   };
-  if (F.typeOf(xe).rank() == 1 && F.typeOf(ye).rank() == 1) {
-    // vector . vector: the products summed as they are made, operands that
-    // are array expressions included (no temporaries); the lengths must be
-    // equal (no broadcasting of a length-1 vector, as in NumPy).
-    LazyArray x = lazy(xe), y = lazy(ye);
-    ScalarKind xk = x.type.scalarKind(), yk = y.type.scalarKind();
-    Value kx = x.shape[0], ky = y.shape[0];
+  // NumPy's ValueError where the inner extents (xs.back(), ys.front()) differ.
+  auto raiseMismatch = [&](const SmallVector<Value> &xs, const SmallVector<Value> &ys) {
+    Value kx = xs.back(), ky = ys.front();
     std::string text;
+    SmallVector<Value> values;
     auto mark = [&] {
       text += kRaisedValue;
       text += 'i';
@@ -3317,21 +3317,41 @@ CGValue FunctionGen::matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind
       text += " is different from ";
       mark();
       text += ")";
+      values = {ky, kx};
     } else {
-      text = "ValueError: shapes (";
+      auto shape = [&](const SmallVector<Value> &dims) {
+        text += "(";
+        for (size_t d = 0; d < dims.size(); ++d) {
+          if (d)
+            text += ",";
+          mark();
+          values.push_back(dims[d]);
+        }
+        text += dims.size() == 1 ? ",)" : ")";
+      };
+      text = "ValueError: shapes ";
+      shape(xs);
+      text += " and ";
+      shape(ys);
+      text += " not aligned: ";
       mark();
-      text += ",) and (";
-      mark();
-      text += ",) not aligned: ";
-      mark();
-      text += " (dim 0) != ";
+      text += fmt::format(" (dim {}) != ", xs.size() - 1);
       mark();
       text += " (dim 0)";
+      values.push_back(kx);
+      values.push_back(ky);
     }
-    SmallVector<Value> values = matmulText ? SmallVector<Value>{ky, kx}
-                                           : SmallVector<Value>{kx, ky, kx, ky};
     raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, kx, ky),
             KernelFaultKind::Raise, text, values);
+  };
+  if (F.typeOf(xe).rank() == 1 && F.typeOf(ye).rank() == 1) {
+    // vector . vector: the products summed as they are made, operands that
+    // are array expressions included (no temporaries); the lengths must be
+    // equal (no broadcasting of a length-1 vector, as in NumPy).
+    LazyArray x = lazy(xe), y = lazy(ye);
+    ScalarKind xk = x.type.scalarKind(), yk = y.type.scalarKind();
+    Value kx = x.shape[0], ky = y.shape[0];
+    raiseMismatch({kx}, {ky});
     LazyArray prod = elementwise(Type::array(ok, 1, Type::Layout::C), {x, y},
                                  [&, xk, yk](const SmallVector<Value> &v) {
                                    return mul(castScalar(v[0], xk, ok), castScalar(v[1], yk, ok));
@@ -3352,45 +3372,7 @@ CGValue FunctionGen::matmul(const ast::Expr &xe, const ast::Expr &ye, ScalarKind
     ys.push_back(B.create<memref::DimOp>(CurLoc, Y, d));
   // The inner extents must agree: NumPy's ValueError.
   Value kx = xs.back(), ky = ys.front();
-  std::string text;
-  SmallVector<Value> values;
-  auto mark = [&] {
-    text += kRaisedValue;
-    text += 'i';
-  };
-  if (matmulText) {
-    text = "ValueError: matmul: Input operand 1 has a mismatch in its core dimension 0, with "
-           "gufunc signature (n?,k),(k,m?)->(n?,m?) (size ";
-    mark();
-    text += " is different from ";
-    mark();
-    text += ")";
-    values = {ky, kx};
-  } else {
-    auto shape = [&](const SmallVector<Value> &dims) {
-      text += "(";
-      for (size_t d = 0; d < dims.size(); ++d) {
-        if (d)
-          text += ",";
-        mark();
-        values.push_back(dims[d]);
-      }
-      text += dims.size() == 1 ? ",)" : ")";
-    };
-    text = "ValueError: shapes ";
-    shape(xs);
-    text += " and ";
-    shape(ys);
-    text += " not aligned: ";
-    mark();
-    text += fmt::format(" (dim {}) != ", xr - 1);
-    mark();
-    text += " (dim 0)";
-    values.push_back(kx);
-    values.push_back(ky);
-  }
-  raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, kx, ky),
-          KernelFaultKind::Raise, text, values);
+  raiseMismatch(xs, ys);
   // Where the raise returned (parallel regions): the shorter extent.
   Value k = B.create<arith::MinUIOp>(CurLoc, kx, ky);
   auto xAt = [&](Value i, Value p) {
@@ -9011,7 +8993,7 @@ Value FunctionGen::sortsBefore(Value x, Value y, ScalarKind k) {
 }
 
 Value FunctionGen::searchSorted(Value mem, ScalarKind mk, Value n, Value v, ScalarKind vk,
-                                bool right) {
+                                bool right, Value sideAtRunTime) {
   ScalarKind ck = promote(mk, vk);
   Value key = castScalar(v, vk, ck);
   mlir::Type indexT = B.getIndexType();
@@ -9031,7 +9013,12 @@ Value FunctionGen::searchSorted(Value mem, ScalarKind mk, Value n, Value v, Scal
                                          constIndex(2));
     Value x = castScalar(loadElement(mem, {mid}, mk), mk, ck);
     // left: go right while mem[mid] < v; right: while not v < mem[mid].
-    Value goRight = right ? logicalNot(sortsBefore(key, x, ck)) : sortsBefore(x, key, ck);
+    Value goRight =
+        sideAtRunTime
+            ? B.create<arith::SelectOp>(CurLoc, sideAtRunTime, logicalNot(sortsBefore(key, x, ck)),
+                                        sortsBefore(x, key, ck))
+        : right ? logicalNot(sortsBefore(key, x, ck))
+                : sortsBefore(x, key, ck);
     Value next = B.create<arith::AddIOp>(CurLoc, mid, constIndex(1));
     B.create<scf::YieldOp>(CurLoc,
                            mlir::ValueRange{B.create<arith::SelectOp>(CurLoc, goRight, next, lo),
@@ -9356,29 +9343,19 @@ CGValue FunctionGen::rearrangedCall(const CallInfo &info, const Type &rt) {
     Value dec = B.create<memref::LoadOp>(CurLoc, down);
     raiseIf(logicalNot(B.create<arith::OrIOp>(CurLoc, inc, dec)), KernelFaultKind::Raise,
             "ValueError: bins must be monotonically increasing or decreasing", {});
-    Value rev = flippedView(mem, {0u}, Type::array(bk, 1, Type::Layout::Any));
-    Value right = flag(2);
-    const Type &xt = F.typeOf(*ops[0]);
-    ScalarKind xk = xt.scalarKind();
     // right=False: searchsorted(bins, x, side="right"); decreasing bins
     // count from the end of the reversed ones.
-    auto bin = [this, mem, rev, n, bk, xk, inc, right, i64](Value x) {
-      mlir::Type idx = B.getIndexType();
-      auto search = [&](Value m, bool side) {
-        return SmallVector<Value>{searchSorted(m, bk, n, x, xk, side)};
-      };
-      Value p = emitIf(
-          inc, {idx},
-          [&] {
-            return emitIf(right, {idx}, [&] { return search(mem, false); },
-                          [&] { return search(mem, true); });
-          },
-          [&] {
-            Value q = emitIf(right, {idx}, [&] { return search(rev, false); },
-                             [&] { return search(rev, true); })[0];
-            return SmallVector<Value>{B.create<arith::SubIOp>(CurLoc, n, q).getResult()};
-          })[0];
-      return castScalar(p, ScalarKind::I64, i64);
+    Type anyT = Type::array(bk, 1, Type::Layout::Any);
+    Value table = B.create<arith::SelectOp>(
+        CurLoc, inc, B.create<memref::CastOp>(CurLoc, memrefType(Ctx, anyT), mem),
+        flippedView(mem, {0u}, anyT));
+    Value sideRight = logicalNot(flag(2));
+    const Type &xt = F.typeOf(*ops[0]);
+    ScalarKind xk = xt.scalarKind();
+    auto bin = [this, table, n, bk, xk, inc, sideRight](Value x) {
+      Value p = searchSorted(table, bk, n, x, xk, false, sideRight);
+      return B.create<arith::SelectOp>(CurLoc, inc, p, B.create<arith::SubIOp>(CurLoc, n, p))
+          .getResult();
     };
     if (xt.isScalar()) {
       r.leaves.push_back(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(),

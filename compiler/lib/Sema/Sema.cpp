@@ -3704,10 +3704,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (((b == Builtin::Isclose || b == Builtin::Allclose) &&
          (kw.name == "rtol" || kw.name == "atol" || kw.name == "equal_nan")) ||
         (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")) ||
-        (b == Builtin::Searchsorted && kw.name == "side") ||
-        (b == Builtin::Bincount && (kw.name == "weights" || kw.name == "minlength")) ||
-        (b == Builtin::Histogram && (kw.name == "bins" || kw.name == "range")) ||
-        (b == Builtin::Interp && (kw.name == "left" || kw.name == "right")) ||
+        (b >= Builtin::Searchsorted && b <= Builtin::Interp) ||
         (b >= Builtin::Repeat && b <= Builtin::Tril))
       continue; // read by their case below
     if (kw.name == "dtype" && b != Builtin::Where) {
@@ -3795,7 +3792,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   std::vector<const ast::Expr *> given;
   std::vector<Type> types;
   auto bindParams = [&](std::vector<const char *> names, size_t required) {
-    if (args.size() < required || args.size() > names.size()) {
+    if (args.size() > names.size() || args.size() + c.keywords.size() < required) {
       arity(required, names.size());
       return false;
     }
@@ -3819,7 +3816,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         return false;
       }
       given[i] = kw.value.get();
-      if (isa<ast::StrLit>(kw.value.get()) && std::string_view(names[i]) == "mode") {
+      if (isa<ast::StrLit>(kw.value.get()) &&
+          (std::string_view(names[i]) == "mode" || std::string_view(names[i]) == "side")) {
         types[i] = Type::none();
         continue;
       }
@@ -3827,6 +3825,11 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       if (!types[i].isValid())
         return false;
     }
+    for (size_t i = 0; i < required; ++i)
+      if (!given[i]) {
+        error(c.range(), fmt::format("{}() is missing its argument '{}'", fn, names[i]));
+        return false;
+      }
     info.operands = given;
     return true;
   };
@@ -4397,60 +4400,35 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
   case Builtin::Bincount:
   case Builtin::Histogram:
   case Builtin::Interp: {
-    // Parameters by position or keyword (names[i]); operands in that order,
-    // null where not given. side= is a string literal.
+    // Parameters by position or keyword; operands in that order, null where
+    // not given. side= is a string literal.
     std::vector<const char *> names =
-        b == Builtin::Searchsorted ? std::vector<const char *>{"a", "v"}
+        b == Builtin::Searchsorted ? std::vector<const char *>{"a", "v", "side"}
         : b == Builtin::Bincount   ? std::vector<const char *>{"x", "weights", "minlength"}
         : b == Builtin::Histogram  ? std::vector<const char *>{"a", "bins", "range"}
                                    : std::vector<const char *>{"x", "xp", "fp", "left", "right"};
     size_t required = b == Builtin::Interp ? 3 : b == Builtin::Searchsorted ? 2 : 1;
-    if (args.size() < required || args.size() > names.size()) {
-      arity(required, names.size());
+    if (!bindParams(names, required))
       return {};
-    }
-    std::vector<const ast::Expr *> given(names.size(), nullptr);
-    std::vector<Type> types(names.size());
-    for (size_t i = 0; i < args.size(); ++i) {
-      given[i] = ops[i];
-      types[i] = args[i];
-    }
-    for (auto &kw : c.keywords) {
-      if (b == Builtin::Searchsorted) {
-        auto *str = dyn_cast<ast::StrLit>(kw.value.get());
+    if (b == Builtin::Searchsorted) {
+      if (given[2]) {
+        auto *str = dyn_cast<ast::StrLit>(given[2]);
         if (!str || (str->value != "left" && str->value != "right")) {
-          error(kw.value->range(), "searchsorted()'s side is \"left\" or \"right\"");
+          error(given[2]->range(), "searchsorted()'s side is \"left\" or \"right\"");
           return {};
         }
         info.sideRight = str->value == "right";
-        continue;
       }
-      size_t i = 0;
-      while (i < names.size() && kw.name != names[i])
-        ++i;
-      if (given[i]) {
-        error(kw.nameRange,
-              fmt::format("{}() got multiple values for argument '{}'", fn, kw.name));
-        return {};
-      }
-      given[i] = kw.value.get();
-      types[i] = viewList(*kw.value, expr(*kw.value));
-      if (!types[i].isValid())
-        return {};
+      info.operands.resize(2);
     }
     auto isReal = [](const Type &t) { return !isComplex(t.scalarKind()); };
     auto isInt = [](const Type &t) {
       return isInteger(t.scalarKind()) || isBool(t.scalarKind());
     };
     auto want = [&](size_t i, bool ok, const char *what) {
-      if (!given[i] || ok)
-        return true;
-      error(given[i]->range(), fmt::format("{}()'s {} must be {}, not '{}'", fn, names[i], what,
-                                           types[i].describe()));
-      return false;
+      return wantParam(i, ok, names[i], what);
     };
     auto vector1d = [](const Type &t) { return t.isArray() && t.rank() == 1; };
-    info.operands = given;
     switch (b) {
     case Builtin::Searchsorted: {
       if (!want(0, vector1d(types[0]) && isReal(types[0]), "a 1-d real array") ||
@@ -5373,7 +5351,8 @@ Type FunctionChecker::call(const ast::Call &c) {
   bool ok = true;
   // np.zeros(n, np.int8): a positional dtype is no value.
   size_t dtypeAt = SIZE_MAX;
-  // np.convolve(a, v, "same"): a positional string is no value either.
+  // np.convolve(a, v, "same"), np.searchsorted(a, v, "right"): a positional
+  // string is no value either.
   size_t stringAt = SIZE_MAX;
   {
     bool vn = false, vm = false;
@@ -5387,8 +5366,8 @@ Type FunctionChecker::call(const ast::Call &c) {
         dtypeAt = 1;
       else if (*b == Builtin::Full)
         dtypeAt = 2;
-      else if (*b == Builtin::Convolve)
-        stringAt = 2; // mode, read by arrayBuiltin
+      else if (*b == Builtin::Convolve || *b == Builtin::Searchsorted)
+        stringAt = 2; // mode, side: read by arrayBuiltin
       // sum(x * x for x in a): MLIRGen reduces the items as they are made
       // (no list), which GPU code can do too.
       bool fusedReduction = *b == Builtin::Sum || *b == Builtin::Prod ||
