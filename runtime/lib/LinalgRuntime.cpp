@@ -12,24 +12,26 @@
 //   _stn_linalg_cholesky(a, n, cplx, upper, out)  L (a = L L^H) or U = L^H
 //   _stn_linalg_matrix_power(a, n, p, kind, out)  a^p (kind: LinalgPowerKind)
 //   _stn_linalg_eig(a, n, cplx, w, v)             general: w, v (v may be 0)
-//   _stn_linalg_eigh(a, n, upper, w, v)           symmetric: ascending w, v
-//   _stn_linalg_svd(a, m, n, full, u, s, vt)      u, vt may be 0
-//   _stn_linalg_qr(a, m, n, mode, q, r)           q may be 0 (mode "r")
-//   _stn_linalg_pinv(a, m, n, rcond, out)
-//   _stn_linalg_lstsq(a, m, n, b, k, rcond, x, res, rank, s)
-//   _stn_linalg_rank(a, m, n, tol, vector)        tol < 0: NumPy's default
-//   _stn_linalg_cond(a, m, n)
+//   _stn_linalg_eigh(a, n, cplx, upper, w, v)     Hermitian: ascending w, v
+//   _stn_linalg_svd(a, m, n, cplx, full, u, s, vt) u, vt may be 0
+//   _stn_linalg_qr(a, m, n, cplx, mode, q, r)     q may be 0 (mode "r")
+//   _stn_linalg_pinv(a, m, n, cplx, rcond, out)
+//   _stn_linalg_lstsq(a, m, n, b, k, cplx, rcond, x, res, rank, s)
+//   _stn_linalg_rank(a, m, n, cplx, tol, vector)  tol < 0: NumPy's default
+//   _stn_linalg_cond(a, m, n, cplx, kind, p, out)  p: a NormOrder and number
+//   _stn_linalg_matrix_norm(a, m, n, cplx, kind, p, out)
 //
 // The algorithms are the textbook ones, written for matrices the size a
 // kernel holds: LU with partial pivoting (singular only where a pivot is
 // exactly zero, as LAPACK's getrf), Cholesky by columns, the shifted QR
 // algorithm on a Hessenberg form for general eigenproblems, Householder QR with
 // LAPACK's reflector convention (so R's signs are NumPy's), the cyclic
-// Jacobi method for symmetric eigenproblems and the one-sided (Hestenes)
-// Jacobi SVD; the singular vectors of zero singular values and the extra
-// columns of full_matrices=True come from a Householder QR of the others.
-// Eigen- and singular vectors are unique only up to sign (and within
-// repeated values), as LAPACK's are.
+// Jacobi method for Hermitian eigenproblems and the one-sided (Hestenes)
+// Jacobi SVD, with complex rotations where the work is complex; the
+// singular vectors of zero singular values and the extra columns of
+// full_matrices=True come from a Householder QR of the others. Eigen- and
+// singular vectors are unique only up to sign (a unit phase for complex
+// ones) and within repeated values, as LAPACK's are.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,6 +53,7 @@ namespace {
 
 using stn::LinalgPowerKind;
 using stn::LinalgStatus;
+using stn::NormOrder;
 using cdouble = std::complex<double>;
 
 constexpr double Eps = std::numeric_limits<double>::epsilon();
@@ -202,16 +205,19 @@ template <class T> int32_t matrixPower(T *a, int64_t n, int64_t p, T *out, bool 
 }
 
 //===----------------------------------------------------------------------===//
-// Real orthogonal factorizations
+// Orthogonal (unitary) factorizations
 //===----------------------------------------------------------------------===//
 
-/// Applies H = I - tau v v^T (v[j] = 1, v[i] for i > j; rows below j) to
+double realOf(double x) { return x; }
+double realOf(cdouble x) { return x.real(); }
+
+/// Applies H = I - tau v v^H (v[j] = 1, v[i] for i > j; rows below j) to
 /// column `c` of the m-row row-major `x` whose rows are `stride` apart.
-void reflectColumn(double *x, int64_t stride, int64_t m, int64_t j, const double *v, double tau,
-                   int64_t c) {
-  double dot = x[j * stride + c];
+template <class T>
+void reflectColumn(T *x, int64_t stride, int64_t m, int64_t j, const T *v, T tau, int64_t c) {
+  T dot = x[j * stride + c];
   for (int64_t i = j + 1; i < m; ++i)
-    dot += v[i] * x[i * stride + c];
+    dot += conjOf(v[i]) * x[i * stride + c];
   dot *= tau;
   x[j * stride + c] -= dot;
   for (int64_t i = j + 1; i < m; ++i)
@@ -219,41 +225,43 @@ void reflectColumn(double *x, int64_t stride, int64_t m, int64_t j, const double
 }
 
 /// Householder QR of the m x n row-major `a` with k = min(m, n) reflectors
-/// (LAPACK's geqrf convention: H = I - tau v v^T, v[0] = 1, no reflection
-/// where the column below the diagonal is zero). `r` gets the m x n
-/// triangle; `q`, where not null, the first `qCols` columns of Q (m x qCols
-/// row-major).
-void householderQR(const double *a, int64_t m, int64_t n, double *r, double *q, int64_t qCols) {
+/// (LAPACK's geqrf convention: H = I - tau v v^H, v[0] = 1, the diagonal of
+/// R real, no reflection where the column below the diagonal is zero and
+/// its diagonal element real). `r` gets the m x n triangle; `q`, where not
+/// null, the first `qCols` columns of Q = H_1 ... H_k (m x qCols row-major).
+template <class T>
+void householderQR(const T *a, int64_t m, int64_t n, T *r, T *q, int64_t qCols) {
   int64_t k = std::min(m, n);
   std::copy(a, a + m * n, r);
-  std::vector<double> v(static_cast<size_t>(m) * std::max<int64_t>(k, 1)), tau(k);
+  std::vector<T> v(static_cast<size_t>(m) * std::max<int64_t>(k, 1)), tau(k);
   for (int64_t j = 0; j < k; ++j) {
-    double alpha = r[j * n + j], tail = 0;
+    T alpha = r[j * n + j];
+    double tail = 0;
     for (int64_t i = j + 1; i < m; ++i)
-      tail = std::hypot(tail, r[i * n + j]);
-    double *vj = &v[j * m];
-    if (tail == 0) {
+      tail = std::hypot(tail, magnitude(r[i * n + j]));
+    T *vj = &v[j * m];
+    if (tail == 0 && std::imag(alpha) == 0) {
       tau[j] = 0;
       continue;
     }
-    double beta = -std::copysign(std::hypot(alpha, tail), alpha);
+    double beta = -std::copysign(std::hypot(magnitude(alpha), tail), realOf(alpha));
     tau[j] = (beta - alpha) / beta;
     vj[j] = 1;
     for (int64_t i = j + 1; i < m; ++i)
       vj[i] = r[i * n + j] / (alpha - beta);
-    for (int64_t c = j + 1; c < n; ++c)
-      reflectColumn(r, n, m, j, vj, tau[j], c);
+    for (int64_t c = j + 1; c < n; ++c) // R = H_j^H ...
+      reflectColumn(r, n, m, j, vj, conjOf(tau[j]), c);
     r[j * n + j] = beta;
     for (int64_t i = j + 1; i < m; ++i)
       r[i * n + j] = 0;
   }
   if (!q)
     return;
-  std::fill(q, q + m * qCols, 0.0);
+  std::fill(q, q + m * qCols, T(0));
   for (int64_t i = 0; i < std::min(m, qCols); ++i)
     q[i * qCols + i] = 1;
   for (int64_t j = k - 1; j >= 0; --j) {
-    if (tau[j] == 0)
+    if (tau[j] == T(0))
       continue;
     for (int64_t c = 0; c < qCols; ++c)
       reflectColumn(q, qCols, m, j, &v[j * m], tau[j], c);
@@ -263,10 +271,10 @@ void householderQR(const double *a, int64_t m, int64_t n, double *r, double *q, 
 /// Fills columns `have`..`want`-1 of the m x `stride` row-major `u` (its
 /// first `have` columns orthonormal) with an orthonormal basis of their
 /// complement, from a complete Householder QR of those columns.
-void completeBasis(double *u, int64_t m, int64_t stride, int64_t have, int64_t want) {
+template <class T> void completeBasis(T *u, int64_t m, int64_t stride, int64_t have, int64_t want) {
   if (want <= have)
     return;
-  std::vector<double> cols(m * have), r(m * have), q(m * m);
+  std::vector<T> cols(m * have), r(m * have), q(m * m);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < have; ++j)
       cols[i * have + j] = u[i * stride + j];
@@ -276,42 +284,59 @@ void completeBasis(double *u, int64_t m, int64_t stride, int64_t have, int64_t w
       u[i * stride + j] = q[i * m + j];
 }
 
-/// The cyclic Jacobi method on the symmetric n x n row-major `s` (both
+/// The Jacobi rotation that zeroes the off-diagonal element g (of modulus
+/// `mag` > 0) of the Hermitian 2 x 2 [[x, g], [conj(g), y]]: U = [[c, s],
+/// [-s p', c p']] with p' = conj(g / mag). `rotate(u, w)` applies it to a
+/// pair of columns: u := c u - s p' w, w := s u + c p' w.
+template <class T> struct JacobiRotation {
+  double c, s;
+  T pc; // p'
+  JacobiRotation(double x, double y, T g, double mag) : pc(conjOf(g / mag)) {
+    double theta = (y - x) / (2 * mag);
+    double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::hypot(1.0, theta));
+    c = 1 / std::hypot(1.0, t);
+    s = c * t;
+  }
+  void rotate(T &u, T &w) const {
+    T x = u, y = pc * w;
+    u = c * x - s * y;
+    w = s * x + c * y;
+  }
+};
+
+/// The cyclic Jacobi method on the Hermitian n x n row-major `s` (both
 /// triangles), in place: the eigenvalues end on its diagonal and the
 /// eigenvectors in the columns of `v` (n x n, row-major). False where 100
 /// sweeps do not converge.
-bool jacobiEigen(double *s, double *v, int64_t n) {
+template <class T> bool jacobiEigen(T *s, T *v, int64_t n) {
   identity(v, n);
   for (int sweep = 0; sweep < 100; ++sweep) {
     bool rotated = false;
     for (int64_t p = 0; p < n; ++p)
       for (int64_t q = p + 1; q < n; ++q) {
-        double apq = s[p * n + q], app = s[p * n + p], aqq = s[q * n + q];
-        if (!(std::fabs(apq) > Eps * std::sqrt(std::fabs(app * aqq))) ||
-            std::fabs(apq) < std::numeric_limits<double>::min()) {
-          s[p * n + q] = s[q * n + p] = (std::isnan(apq) ? apq : 0.0);
+        T apq = s[p * n + q];
+        double mag = magnitude(apq), app = realOf(s[p * n + p]), aqq = realOf(s[q * n + q]);
+        if (!(mag > Eps * std::sqrt(std::fabs(app * aqq))) ||
+            mag < std::numeric_limits<double>::min()) {
+          s[p * n + q] = std::isnan(mag) ? apq : T(0);
+          s[q * n + p] = conjOf(s[p * n + q]);
           continue;
         }
         rotated = true;
-        double theta = (aqq - app) / (2 * apq);
-        double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::hypot(1.0, theta));
-        double c = 1 / std::hypot(1.0, t), sn = c * t;
-        for (int64_t k = 0; k < n; ++k) { // columns p, q
-          double kp = s[k * n + p], kq = s[k * n + q];
-          s[k * n + p] = c * kp - sn * kq;
-          s[k * n + q] = sn * kp + c * kq;
-        }
-        for (int64_t k = 0; k < n; ++k) { // rows p, q
-          double pk = s[p * n + k], qk = s[q * n + k];
-          s[p * n + k] = c * pk - sn * qk;
-          s[q * n + k] = sn * pk + c * qk;
+        JacobiRotation<T> g(app, aqq, apq, mag);
+        for (int64_t k = 0; k < n; ++k) // A U: columns p, q
+          g.rotate(s[k * n + p], s[k * n + q]);
+        for (int64_t k = 0; k < n; ++k) { // U^H A: rows p, q (conjugated)
+          T pk = conjOf(s[p * n + k]), qk = conjOf(s[q * n + k]);
+          g.rotate(pk, qk);
+          s[p * n + k] = conjOf(pk);
+          s[q * n + k] = conjOf(qk);
         }
         s[p * n + q] = s[q * n + p] = 0;
-        for (int64_t k = 0; k < n; ++k) {
-          double kp = v[k * n + p], kq = v[k * n + q];
-          v[k * n + p] = c * kp - sn * kq;
-          v[k * n + q] = sn * kp + c * kq;
-        }
+        s[p * n + p] = realOf(s[p * n + p]);
+        s[q * n + q] = realOf(s[q * n + q]);
+        for (int64_t k = 0; k < n; ++k)
+          g.rotate(v[k * n + p], v[k * n + q]);
       }
     if (!rotated)
       return true;
@@ -324,10 +349,10 @@ bool jacobiEigen(double *s, double *v, int64_t n) {
 /// singular vectors; the rest, and those of zero singular values, complete
 /// the basis) and `v` (n x n, columns the right singular vectors). Returns
 /// false where 100 sweeps do not converge.
-bool jacobiSVD(const double *a, int64_t m, int64_t n, double *s, double *u, int64_t uCols,
-               double *v) {
+template <class T>
+bool jacobiSVD(const T *a, int64_t m, int64_t n, double *s, T *u, int64_t uCols, T *v) {
   // Column j of the work matrix is w[j * m ...] (contiguous); vc likewise.
-  std::vector<double> w(m * n), vc(n * n, 0.0);
+  std::vector<T> w(m * n), vc(n * n, T(0));
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
       w[j * m + i] = a[i * n + j];
@@ -338,38 +363,31 @@ bool jacobiSVD(const double *a, int64_t m, int64_t n, double *s, double *u, int6
     converged = true;
     for (int64_t p = 0; p < n; ++p)
       for (int64_t q = p + 1; q < n; ++q) {
-        double *wp = &w[p * m], *wq = &w[q * m];
-        double alpha = 0, beta = 0, gamma = 0;
+        T *wp = &w[p * m], *wq = &w[q * m];
+        double alpha = 0, beta = 0;
+        T gamma = 0; // (W^H W)[p, q]
         for (int64_t i = 0; i < m; ++i) {
-          alpha += wp[i] * wp[i];
-          beta += wq[i] * wq[i];
-          gamma += wp[i] * wq[i];
+          alpha += std::norm(wp[i]);
+          beta += std::norm(wq[i]);
+          gamma += conjOf(wp[i]) * wq[i];
         }
-        if (!(std::fabs(gamma) > Eps * std::sqrt(alpha * beta)) ||
-            std::fabs(gamma) < std::numeric_limits<double>::min())
+        double mag = magnitude(gamma);
+        if (!(mag > Eps * std::sqrt(alpha * beta)) || mag < std::numeric_limits<double>::min())
           continue;
         converged = false;
-        double zeta = (beta - alpha) / (2 * gamma);
-        double t = (zeta >= 0 ? 1.0 : -1.0) / (std::fabs(zeta) + std::hypot(1.0, zeta));
-        double c = 1 / std::hypot(1.0, t), sn = c * t;
-        for (int64_t i = 0; i < m; ++i) {
-          double x = wp[i], y = wq[i];
-          wp[i] = c * x - sn * y;
-          wq[i] = sn * x + c * y;
-        }
-        double *vp = &vc[p * n], *vq = &vc[q * n];
-        for (int64_t i = 0; i < n; ++i) {
-          double x = vp[i], y = vq[i];
-          vp[i] = c * x - sn * y;
-          vq[i] = sn * x + c * y;
-        }
+        JacobiRotation<T> g(alpha, beta, gamma, mag);
+        for (int64_t i = 0; i < m; ++i)
+          g.rotate(wp[i], wq[i]);
+        T *vp = &vc[p * n], *vq = &vc[q * n];
+        for (int64_t i = 0; i < n; ++i)
+          g.rotate(vp[i], vq[i]);
       }
   }
   std::vector<double> norm(n);
   for (int64_t j = 0; j < n; ++j) {
     double sum = 0;
     for (int64_t i = 0; i < m; ++i)
-      sum += w[j * m + i] * w[j * m + i];
+      sum += std::norm(w[j * m + i]);
     norm[j] = std::sqrt(sum);
   }
   std::vector<int64_t> order(n);
@@ -386,17 +404,18 @@ bool jacobiSVD(const double *a, int64_t m, int64_t n, double *s, double *u, int6
       v[i * n + r] = vc[j * n + i];
     if (u)
       for (int64_t i = 0; i < m; ++i)
-        u[i * uCols + r] = norm[j] > 0 ? w[j * m + i] / norm[j] : 0.0;
+        u[i * uCols + r] = norm[j] > 0 ? w[j * m + i] / norm[j] : T(0);
   }
   if (u)
     completeBasis(u, m, uCols, nonzero, uCols);
   return converged;
 }
 
-/// The SVD of any m x n row-major `a`: s (k = min(m, n)), and where `u` is
-/// not null u (m x uCols) and vt (vtRows x n), uCols and vtRows being m and
-/// n for full matrices, else k.
-bool svdAny(const double *a, int64_t m, int64_t n, bool full, double *u, double *s, double *vt) {
+/// The SVD a = U S V^H of any m x n row-major `a`: s (k = min(m, n)), and
+/// where `u` is not null u (m x uCols) and vt = V^H (vtRows x n), uCols and
+/// vtRows being m and n for full matrices, else k.
+template <class T>
+bool svdAny(const T *a, int64_t m, int64_t n, bool full, T *u, double *s, T *vt) {
   int64_t k = std::min(m, n);
   if (k == 0) {
     if (u && full) { // (m x 0) and (0 x n) are empty; full ones are identities
@@ -406,50 +425,58 @@ bool svdAny(const double *a, int64_t m, int64_t n, bool full, double *u, double 
     return true;
   }
   if (m >= n) {
-    std::vector<double> v(n * n), uw(u ? m * (full ? m : n) : 0);
+    std::vector<T> v(n * n), uw(u ? m * (full ? m : n) : 0);
     bool ok = jacobiSVD(a, m, n, s, u ? uw.data() : nullptr, full ? m : n, v.data());
     if (u) {
       std::copy(uw.begin(), uw.end(), u);
-      for (int64_t i = 0; i < n; ++i) // vt = v^T (n x n either way)
+      for (int64_t i = 0; i < n; ++i) // vt = v^H (n x n either way)
         for (int64_t j = 0; j < n; ++j)
-          vt[i * n + j] = v[j * n + i];
+          vt[i * n + j] = conjOf(v[j * n + i]);
     }
     return ok;
   }
-  // m < n: a^T = U' S V'^T, so a = V' S U'^T.
-  std::vector<double> at(n * m);
+  // m < n: a^H = U' S V'^H, so a = V' S U'^H.
+  std::vector<T> ah(n * m);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
-      at[j * m + i] = a[i * n + j];
+      ah[j * m + i] = conjOf(a[i * n + j]);
   int64_t rows = full ? n : m;
-  std::vector<double> v(m * m), uw(u ? n * rows : 0);
-  bool ok = jacobiSVD(at.data(), n, m, s, u ? uw.data() : nullptr, rows, v.data());
+  std::vector<T> v(m * m), uw(u ? n * rows : 0);
+  bool ok = jacobiSVD(ah.data(), n, m, s, u ? uw.data() : nullptr, rows, v.data());
   if (u) {
     std::copy(v.begin(), v.end(), u); // m x m
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < n; ++j)
-        vt[i * n + j] = uw[j * rows + i];
+        vt[i * n + j] = conjOf(uw[j * rows + i]);
   }
   return ok;
 }
 
-/// a+ (n x m) of the m x n `a`, from its SVD: singular values at most
-/// `rcond` times the largest count as zero.
-bool pseudoInverse(const double *a, int64_t m, int64_t n, double rcond, double *out) {
+/// a+ = V S+ U^H (n x m) of the m x n `a`, from its SVD: singular values at
+/// most `rcond` times the largest count as zero.
+template <class T> bool pseudoInverse(const T *a, int64_t m, int64_t n, double rcond, T *out) {
   int64_t k = std::min(m, n);
-  std::vector<double> u(m * k), s(k), vt(k * n);
+  std::vector<T> u(m * k), vt(k * n);
+  std::vector<double> s(k);
   bool ok = svdAny(a, m, n, false, u.data(), s.data(), vt.data());
   double cutoff = k ? rcond * s[0] : 0;
-  std::fill(out, out + n * m, 0.0);
+  std::fill(out, out + n * m, T(0));
   for (int64_t r = 0; r < k; ++r) {
     if (!(s[r] > cutoff))
       continue;
     double inv = 1 / s[r];
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < m; ++j)
-        out[i * m + j] += vt[r * n + i] * inv * u[j * k + r];
+        out[i * m + j] += conjOf(vt[r * n + i]) * inv * conjOf(u[j * k + r]);
   }
   return ok;
+}
+
+/// The singular values (descending) of the m x n `a`.
+template <class T> std::vector<double> singularValues(const T *a, int64_t m, int64_t n) {
+  std::vector<double> s(std::min(m, n));
+  svdAny<T>(a, m, n, false, nullptr, s.data(), nullptr);
+  return s;
 }
 
 //===----------------------------------------------------------------------===//
@@ -622,6 +649,48 @@ int32_t statusOf(bool converged) {
   return converged ? LinalgStatus::Ok : LinalgStatus::NoConvergence;
 }
 
+/// The matrix norm of the m x n row-major `a` of order `kind` (NormOrder)
+/// and, for NormOrder::Number, `p`, as NumPy's np.linalg.norm: Frobenius,
+/// the nuclear norm (the sum of the singular values), the largest or
+/// smallest singular value (2, -2), column sum of magnitudes (1, -1) or row
+/// sum (inf, -inf).
+template <class T>
+int32_t matrixNorm(const T *a, int64_t m, int64_t n, NormOrder kind, double p, double &out) {
+  if (kind == NormOrder::Default || kind == NormOrder::Fro) {
+    double sum = 0;
+    for (int64_t i = 0; i < m * n; ++i)
+      sum += std::norm(a[i]);
+    out = std::sqrt(sum);
+    return LinalgStatus::Ok;
+  }
+  const bool largest = kind == NormOrder::Nuc || p > 0;
+  auto extreme = [&](const std::vector<double> &v) {
+    if (v.empty())
+      return int32_t(largest ? LinalgStatus::EmptyMaximum : LinalgStatus::EmptyMinimum);
+    out = v[0];
+    for (double x : v) // NaN propagates, as NumPy's max and min
+      out = std::isnan(out) || std::isnan(x) ? NAN : largest ? std::max(out, x) : std::min(out, x);
+    return int32_t(LinalgStatus::Ok);
+  };
+  if (kind == NormOrder::Nuc || std::fabs(p) == 2) {
+    std::vector<double> s(std::min(m, n));
+    bool ok = svdAny<T>(a, m, n, false, nullptr, s.data(), nullptr);
+    if (kind == NormOrder::Nuc)
+      out = std::accumulate(s.begin(), s.end(), 0.0);
+    else if (int32_t st = extreme(s); st != LinalgStatus::Ok)
+      return st;
+    return statusOf(ok);
+  }
+  const bool columns = std::fabs(p) == 1; // else rows (inf, -inf)
+  if (!columns && !std::isinf(p))
+    return LinalgStatus::InvalidNormOrder;
+  std::vector<double> sums(columns ? n : m, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      sums[columns ? j : i] += magnitude(a[i * n + j]);
+  return extreme(sums);
+}
+
 } // namespace
 
 STN_EXPORT int32_t _stn_linalg_det(int64_t a, int64_t n, int32_t cplx, int64_t out) {
@@ -732,26 +801,32 @@ STN_EXPORT int32_t _stn_linalg_matrix_power(int64_t a, int64_t n, int64_t p, int
   return LinalgStatus::Ok;
 }
 
-STN_EXPORT int32_t _stn_linalg_eigh(int64_t a, int64_t n, int32_t upper, int64_t w, int64_t v) {
-  const double *x = at<double>(a);
-  std::vector<double> s(n * n), vec(n * n);
-  for (int64_t i = 0; i < n; ++i) // symmetric, from the triangle NumPy reads
-    for (int64_t j = 0; j < n; ++j) {
-      bool inLower = i >= j;
-      s[i * n + j] = inLower != bool(upper) || i == j ? x[i * n + j] : x[j * n + i];
+STN_EXPORT int32_t _stn_linalg_eigh(int64_t a, int64_t n, int32_t cplx, int32_t upper, int64_t w,
+                                    int64_t v) {
+  return withWork(cplx, [&]<class T>() {
+    const T *x = at<T>(a);
+    std::vector<T> s(n * n), vec(n * n);
+    for (int64_t i = 0; i < n; ++i) // Hermitian, from the triangle NumPy reads
+      for (int64_t j = 0; j < n; ++j) {
+        bool inLower = i >= j;
+        s[i * n + j] = i == j                   ? T(realOf(x[i * n + i]))
+                       : inLower != bool(upper) ? x[i * n + j]
+                                                : conjOf(x[j * n + i]);
+      }
+    bool ok = jacobiEigen(s.data(), vec.data(), n);
+    std::vector<int64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    auto value = [&](int64_t p) { return realOf(s[p * n + p]); };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t p, int64_t q) { return value(p) < value(q); });
+    for (int64_t r = 0; r < n; ++r) {
+      at<double>(w)[r] = value(order[r]);
+      if (v)
+        for (int64_t i = 0; i < n; ++i)
+          at<T>(v)[i * n + r] = vec[i * n + order[r]];
     }
-  bool ok = jacobiEigen(s.data(), vec.data(), n);
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t p, int64_t q) { return s[p * n + p] < s[q * n + q]; });
-  for (int64_t r = 0; r < n; ++r) {
-    at<double>(w)[r] = s[order[r] * n + order[r]];
-    if (v)
-      for (int64_t i = 0; i < n; ++i)
-        at<double>(v)[i * n + r] = vec[i * n + order[r]];
-  }
-  return statusOf(ok);
+    return statusOf(ok);
+  });
 }
 
 STN_EXPORT int32_t _stn_linalg_eig(int64_t a, int64_t n, int32_t cplx, int64_t w, int64_t v) {
@@ -783,97 +858,138 @@ STN_EXPORT int32_t _stn_linalg_eig(int64_t a, int64_t n, int32_t cplx, int64_t w
   return LinalgStatus::Ok;
 }
 
-STN_EXPORT int32_t _stn_linalg_svd(int64_t a, int64_t m, int64_t n, int32_t full, int64_t u,
-                                   int64_t s, int64_t vt) {
-  return statusOf(
-      svdAny(at<double>(a), m, n, full, u ? at<double>(u) : nullptr, at<double>(s),
-             at<double>(vt)));
+STN_EXPORT int32_t _stn_linalg_svd(int64_t a, int64_t m, int64_t n, int32_t cplx, int32_t full,
+                                   int64_t u, int64_t s, int64_t vt) {
+  return withWork(cplx, [&]<class T>() {
+    return statusOf(svdAny(at<T>(a), m, n, full, u ? at<T>(u) : nullptr, at<double>(s),
+                           at<T>(vt)));
+  });
 }
 
-STN_EXPORT int32_t _stn_linalg_qr(int64_t a, int64_t m, int64_t n, int32_t complete, int64_t q,
-                                  int64_t r) {
-  int64_t k = std::min(m, n);
-  std::vector<double> full(m * n);
-  int64_t qCols = complete ? m : k;
-  householderQR(at<double>(a), m, n, full.data(), q ? at<double>(q) : nullptr, qCols);
-  int64_t rows = complete ? m : k;
-  std::copy(full.begin(), full.begin() + rows * n, at<double>(r));
-  return LinalgStatus::Ok;
+STN_EXPORT int32_t _stn_linalg_qr(int64_t a, int64_t m, int64_t n, int32_t cplx,
+                                  int32_t complete, int64_t q, int64_t r) {
+  return withWork(cplx, [&]<class T>() {
+    int64_t k = std::min(m, n);
+    std::vector<T> full(m * n);
+    int64_t qCols = complete ? m : k;
+    householderQR(at<T>(a), m, n, full.data(), q ? at<T>(q) : nullptr, qCols);
+    int64_t rows = complete ? m : k;
+    std::copy(full.begin(), full.begin() + rows * n, at<T>(r));
+    return int32_t(LinalgStatus::Ok);
+  });
 }
 
-STN_EXPORT int32_t _stn_linalg_pinv(int64_t a, int64_t m, int64_t n, double rcond, int64_t out) {
-  return statusOf(pseudoInverse(at<double>(a), m, n, rcond, at<double>(out)));
+STN_EXPORT int32_t _stn_linalg_pinv(int64_t a, int64_t m, int64_t n, int32_t cplx, double rcond,
+                                    int64_t out) {
+  return withWork(cplx, [&]<class T>() {
+    return statusOf(pseudoInverse(at<T>(a), m, n, rcond, at<T>(out)));
+  });
 }
 
 STN_EXPORT int32_t _stn_linalg_lstsq(int64_t a, int64_t m, int64_t n, int64_t b, int64_t k,
-                                     double rcond, int64_t x, int64_t residuals, int64_t rank,
-                                     int64_t s) {
-  const double *A = at<double>(a), *Bm = at<double>(b);
-  double *X = at<double>(x), *S = at<double>(s);
-  int64_t kk = std::min(m, n);
-  std::vector<double> u(m * kk), vt(kk * n);
-  bool ok = svdAny(A, m, n, false, u.data(), S, vt.data());
-  if (rcond < 0)
-    rcond = Eps * double(std::max(m, n));
-  double cutoff = kk ? rcond * S[0] : 0;
-  int64_t r = 0;
-  std::fill(X, X + n * k, 0.0);
-  for (int64_t j = 0; j < kk; ++j) {
-    if (!(S[j] > cutoff))
-      continue;
-    ++r;
-    for (int64_t c = 0; c < k; ++c) {
-      double ub = 0; // (u_j . b_c) / s_j
-      for (int64_t i = 0; i < m; ++i)
-        ub += u[i * kk + j] * Bm[i * k + c];
-      ub /= S[j];
-      for (int64_t i = 0; i < n; ++i)
-        X[i * k + c] += vt[j * n + i] * ub;
-    }
-  }
-  *at<int64_t>(rank) = r;
-  // Squared residuals of each column, where a has full column rank and
-  // more rows than columns (else the kernel makes them an empty array).
-  if (r == n && m > n)
-    for (int64_t c = 0; c < k; ++c) {
-      double sum = 0;
-      for (int64_t i = 0; i < m; ++i) {
-        double e = Bm[i * k + c];
-        for (int64_t j = 0; j < n; ++j)
-          e -= A[i * n + j] * X[j * k + c];
-        sum += e * e;
+                                     int32_t cplx, double rcond, int64_t x, int64_t residuals,
+                                     int64_t rank, int64_t s) {
+  return withWork(cplx, [&]<class T>() {
+    const T *A = at<T>(a), *Bm = at<T>(b);
+    T *X = at<T>(x);
+    double *S = at<double>(s);
+    int64_t kk = std::min(m, n);
+    std::vector<T> u(m * kk), vt(kk * n);
+    bool ok = svdAny(A, m, n, false, u.data(), S, vt.data());
+    double cut = rcond < 0 ? Eps * double(std::max(m, n)) : rcond;
+    double cutoff = kk ? cut * S[0] : 0;
+    int64_t r = 0;
+    std::fill(X, X + n * k, T(0));
+    for (int64_t j = 0; j < kk; ++j) {
+      if (!(S[j] > cutoff))
+        continue;
+      ++r;
+      for (int64_t c = 0; c < k; ++c) {
+        T ub = 0; // (u_j^H b_c) / s_j
+        for (int64_t i = 0; i < m; ++i)
+          ub += conjOf(u[i * kk + j]) * Bm[i * k + c];
+        ub /= S[j];
+        for (int64_t i = 0; i < n; ++i)
+          X[i * k + c] += conjOf(vt[j * n + i]) * ub;
       }
-      at<double>(residuals)[c] = sum;
     }
-  return statusOf(ok);
+    *at<int64_t>(rank) = r;
+    // Squared residuals of each column, where a has full column rank and
+    // more rows than columns (else the kernel makes them an empty array).
+    if (r == n && m > n)
+      for (int64_t c = 0; c < k; ++c) {
+        double sum = 0;
+        for (int64_t i = 0; i < m; ++i) {
+          T e = Bm[i * k + c];
+          for (int64_t j = 0; j < n; ++j)
+            e -= A[i * n + j] * X[j * k + c];
+          sum += std::norm(e);
+        }
+        at<double>(residuals)[c] = sum;
+      }
+    return statusOf(ok);
+  });
 }
 
-STN_EXPORT int64_t _stn_linalg_rank(int64_t a, int64_t m, int64_t n, double tol, int32_t vector) {
-  const double *A = at<double>(a);
-  if (vector) // a 1-d array: whether any element is not zero
-    return std::any_of(A, A + m * n, [](double x) { return x != 0; }) ? 1 : 0;
-  int64_t k = std::min(m, n);
-  if (k == 0)
-    return 0;
-  std::vector<double> s(k);
-  svdAny(A, m, n, false, nullptr, s.data(), nullptr);
-  if (tol < 0)
-    tol = s[0] * double(std::max(m, n)) * Eps;
-  return std::count_if(s.begin(), s.end(), [&](double x) { return x > tol; });
+STN_EXPORT int64_t _stn_linalg_rank(int64_t a, int64_t m, int64_t n, int32_t cplx, double tol,
+                                    int32_t vector) {
+  auto count = [&]<class T>() -> int64_t {
+    const T *A = at<T>(a);
+    if (vector) // a 1-d array: whether any element is not zero
+      return std::any_of(A, A + m * n, [](T x) { return x != T(0); }) ? 1 : 0;
+    if (std::min(m, n) == 0)
+      return 0;
+    std::vector<double> s = singularValues(A, m, n);
+    double cutoff = tol < 0 ? s[0] * double(std::max(m, n)) * Eps : tol;
+    return std::count_if(s.begin(), s.end(), [&](double x) { return x > cutoff; });
+  };
+  return cplx ? count.operator()<cdouble>() : count.operator()<double>();
 }
 
-STN_EXPORT double _stn_linalg_cond(int64_t a, int64_t m, int64_t n) {
-  const double *A = at<double>(a);
-  int64_t k = std::min(m, n);
-  if (k == 0) // the kernel raises NumPy's error first
-    return NAN;
-  std::vector<double> s(k);
-  svdAny(A, m, n, false, nullptr, s.data(), nullptr);
-  double c = s[0] / s[k - 1];
-  // NumPy turns the NaN of 0 / 0 into infinity unless a held a NaN.
-  if (std::isnan(c) && std::none_of(A, A + m * n, [](double x) { return std::isnan(x); }))
-    c = INFINITY;
-  return c;
+STN_EXPORT int32_t _stn_linalg_cond(int64_t a, int64_t m, int64_t n, int32_t cplx, int32_t kind,
+                                    double p, int64_t out) {
+  return withWork(cplx, [&]<class T>() -> int32_t {
+    const T *A = at<T>(a);
+    double &c = *at<double>(out);
+    auto order = static_cast<NormOrder>(kind);
+    if (order == NormOrder::Default || (order == NormOrder::Number && std::fabs(p) == 2)) {
+      if (std::min(m, n) == 0) // the kernel raises NumPy's error first
+        return LinalgStatus::Ok;
+      std::vector<double> s = singularValues(A, m, n);
+      c = p == -2 && order == NormOrder::Number ? s.back() / s.front() : s.front() / s.back();
+    } else {
+      // norm(x, p) * norm(inv(x), p), NaN where x is singular (NumPy's
+      // inverse with its errors ignored), which becomes infinity below.
+      if (m != n)
+        return LinalgStatus::NotSquare;
+      double normX = 0, normInv = 0;
+      if (int32_t st = matrixNorm(A, n, n, order, p, normX); st != LinalgStatus::Ok)
+        return st;
+      std::vector<T> lu(A, A + n * n), inv(n * n);
+      std::vector<int64_t> pivot;
+      int64_t swaps;
+      c = NAN;
+      if (luFactor(lu.data(), n, pivot, swaps)) {
+        identity(inv.data(), n);
+        luSolve(lu.data(), n, pivot, inv.data(), n);
+        matrixNorm(inv.data(), n, n, order, p, normInv);
+        c = normX * normInv;
+      }
+    }
+    // NumPy turns a NaN into infinity unless x held a NaN.
+    if (std::isnan(c) && std::none_of(A, A + m * n, [](T x) { return std::isnan(magnitude(x)); }))
+      c = INFINITY;
+    return LinalgStatus::Ok;
+  });
+}
+
+/// np.linalg.norm of the m x n matrix at `a` (order `kind` and `p`, a
+/// NormOrder), into `out`.
+STN_EXPORT int32_t _stn_linalg_matrix_norm(int64_t a, int64_t m, int64_t n, int32_t cplx,
+                                           int32_t kind, double p, int64_t out) {
+  return withWork(cplx, [&]<class T>() {
+    return matrixNorm(at<T>(a), m, n, static_cast<NormOrder>(kind), p, *at<double>(out));
+  });
 }
 
 namespace stn::detail {
@@ -894,6 +1010,7 @@ std::vector<std::pair<std::string, void *>> linalgRuntimeSymbols() {
       {"_stn_linalg_lstsq", reinterpret_cast<void *>(&_stn_linalg_lstsq)},
       {"_stn_linalg_rank", reinterpret_cast<void *>(&_stn_linalg_rank)},
       {"_stn_linalg_cond", reinterpret_cast<void *>(&_stn_linalg_cond)},
+      {"_stn_linalg_matrix_norm", reinterpret_cast<void *>(&_stn_linalg_matrix_norm)},
   };
 }
 

@@ -969,6 +969,16 @@ private:
   CGValue lookupCall(const CallInfo &info, const Type &rt);
   /// np.linalg's functions but norm (LinalgRuntime.cpp does the work).
   CGValue linalgCall(const CallInfo &info, const Type &rt);
+  /// np.linalg.norm: vector norms here, matrix norms by the runtime.
+  CGValue normCall(const CallInfo &info, const Type &rt);
+  /// The vector norm of all of `a`'s elements in kind `k`: of order `p`
+  /// (float64, chosen when the kernel runs), the 2-norm where `p` is null.
+  Value vectorNorm(LazyArray a, ScalarKind k, Value p);
+  /// `then()` where `cond` holds, else `otherwise()`: a value of kind `k`.
+  Value choose(Value cond, ScalarKind k, const std::function<Value()> &then,
+               const std::function<Value()> &otherwise);
+  /// Raises NumPy's error for a matrix norm's LinalgStatus `status`.
+  void raiseNormStatus(Value status);
   /// np.repeat, np.tile, np.cross, np.append, np.convolve, np.digitize,
   /// np.isin, np.triu, np.tril, np.diag, np.diagflat, np.kron: new arrays
   /// made from others' elements; np.vdot.
@@ -8285,24 +8295,8 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
     r.leaves.push_back(out);
     return r;
   }
-  case Builtin::Norm: {
-    // sqrt of the sum of |x|^2, summed in the result kind.
-    LazyArray a = lazy(*ops[0]);
-    ScalarKind ak = a.type.scalarKind(), fk = info.operandKind;
-    LazyArray sq = elementwise(Type::array(fk, a.type.rank(), Type::Layout::C), {a},
-                               [this, ak, fk](const SmallVector<Value> &v) -> Value {
-                                 auto mul = [&](Value x) {
-                                   return arith2(ast::BinOpKind::Mul, x, x, fk, CurLoc);
-                                 };
-                                 if (!isComplex(ak))
-                                   return mul(castScalar(v[0], ak, fk));
-                                 Value re = B.create<complex::ReOp>(CurLoc, v[0]);
-                                 Value im = B.create<complex::ImOp>(CurLoc, v[0]);
-                                 return arith2(ast::BinOpKind::Add, mul(re), mul(im), fk, CurLoc);
-                               });
-    r.leaves.push_back(B.create<math::SqrtOp>(CurLoc, reduce(sq, Builtin::Sum, fk)));
-    return r;
-  }
+  case Builtin::Norm:
+    return normCall(info, r.type);
   case Builtin::Outer: {
     // out[i, j] = a.ravel()[i] * b.ravel()[j]
     SmallVector<Value> flat;
@@ -10099,50 +10093,51 @@ CGValue FunctionGen::linalgCall(const CallInfo &info, const Type &rt) {
   case LF::Eigh:
   case LF::Eigvalsh: {
     Value w = stackOut(f64, {n});
-    Value v = lf == LF::Eigh ? stackOut(f64, {n, n}) : Value();
+    Value v = lf == LF::Eigh ? stackOut(wk, {n, n}) : Value();
     Value upper = i32(info.flags & LinalgUpper ? 1 : 0);
     forEach(lead, [&](mlir::ValueRange ivs) {
       fails(call("_stn_linalg_eigh",
-                 {addr(a, ivs), n64, upper, addr(w, ivs), v ? addr(v, ivs) : none}),
+                 {addr(a, ivs), n64, cplx, upper, addr(w, ivs), v ? addr(v, ivs) : none}),
             LinalgStatus::NoConvergence, "LinAlgError: Eigenvalues did not converge");
     });
     result(w, f64, part(0));
     if (v)
-      result(v, f64, part(1));
+      result(v, wk, part(1));
     break;
   }
   case LF::Svd: {
     bool full = info.flags & LinalgFullMatrices, uv = info.flags & LinalgComputeUV;
     Value k = B.create<arith::MinSIOp>(CurLoc, m, n);
     Value s = stackOut(f64, {k});
-    Value u = uv ? stackOut(f64, {m, full ? m : k}) : Value();
-    Value vt = uv ? stackOut(f64, {full ? n : k, n}) : Value();
+    Value u = uv ? stackOut(wk, {m, full ? m : k}) : Value();
+    Value vt = uv ? stackOut(wk, {full ? n : k, n}) : Value();
     forEach(lead, [&](mlir::ValueRange ivs) {
-      fails(call("_stn_linalg_svd", {addr(a, ivs), m64, n64, i32(full), u ? addr(u, ivs) : none,
-                                     addr(s, ivs), vt ? addr(vt, ivs) : none}),
+      fails(call("_stn_linalg_svd", {addr(a, ivs), m64, n64, cplx, i32(full),
+                                     u ? addr(u, ivs) : none, addr(s, ivs),
+                                     vt ? addr(vt, ivs) : none}),
             LinalgStatus::NoConvergence, svdFailed);
     });
     if (!uv) {
       result(s, f64, rt);
       break;
     }
-    result(u, f64, part(0));
+    result(u, wk, part(0));
     result(s, f64, part(1));
-    result(vt, f64, part(2));
+    result(vt, wk, part(2));
     break;
   }
   case LF::Qr: {
     bool complete = info.flags & LinalgComplete, rOnly = info.flags & LinalgROnly;
     Value k = B.create<arith::MinSIOp>(CurLoc, m, n);
-    Value q = rOnly ? Value() : stackOut(f64, {m, complete ? m : k});
-    Value rr = stackOut(f64, {complete ? m : k, n});
+    Value q = rOnly ? Value() : stackOut(wk, {m, complete ? m : k});
+    Value rr = stackOut(wk, {complete ? m : k, n});
     forEach(lead, [&](mlir::ValueRange ivs) {
-      call("_stn_linalg_qr", {addr(a, ivs), m64, n64, i32(complete), q ? addr(q, ivs) : none,
-                              addr(rr, ivs)});
+      call("_stn_linalg_qr", {addr(a, ivs), m64, n64, cplx, i32(complete),
+                              q ? addr(q, ivs) : none, addr(rr, ivs)});
     });
     if (q)
-      result(q, f64, part(0));
-    result(rr, f64, part(rOnly ? 0 : 1));
+      result(q, wk, part(0));
+    result(rr, wk, part(rOnly ? 0 : 1));
     break;
   }
   case LF::Pinv: {
@@ -10151,41 +10146,51 @@ CGValue FunctionGen::linalgCall(const CallInfo &info, const Type &rt) {
       CGValue c = expr(*ops[1]);
       rcond = castScalar(c.single(), c.type.scalarKind(), f64);
     }
-    Value out = stackOut(f64, {n, m});
+    Value out = stackOut(wk, {n, m});
     forEach(lead, [&](mlir::ValueRange ivs) {
-      fails(call("_stn_linalg_pinv", {addr(a, ivs), m64, n64, rcond, addr(out, ivs)}),
+      fails(call("_stn_linalg_pinv", {addr(a, ivs), m64, n64, cplx, rcond, addr(out, ivs)}),
             LinalgStatus::NoConvergence, svdFailed);
     });
-    result(out, f64, rt);
+    result(out, wk, rt);
     break;
   }
-  case LF::MatrixRank:
-  case LF::Cond: {
+  case LF::MatrixRank: {
     Value tol = constFloat(-1.0, f64);
-    if (lf == LF::MatrixRank && ops[1] && !F.typeOf(*ops[1]).isNone()) {
+    if (ops[1] && !F.typeOf(*ops[1]).isNone()) {
       CGValue c = expr(*ops[1]);
       tol = castScalar(c.single(), c.type.scalarKind(), f64);
     }
-    if (lf == LF::Cond) {
-      Value empty = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::eq, m, constIndex(0)),
-                                           cmp(arith::CmpIPredicate::eq, n, constIndex(0)));
-      raiseIf(empty, KernelFaultKind::Raise, "LinAlgError: cond is not defined on empty arrays",
-              {});
-    }
-    ScalarKind ok = lf == LF::Cond ? f64 : i64;
-    Value out = stackOut(ok, {});
+    Value out = stackOut(i64, {});
     forEach(lead, [&](mlir::ValueRange ivs) {
-      Value v = lf == LF::Cond
-                    ? call("_stn_linalg_cond", {addr(a, ivs), m64, n64}, B.getF64Type())
-                    : call("_stn_linalg_rank",
-                           {addr(a, ivs), m64, n64, tol, i32(rank == 1 ? 1 : 0)},
-                           B.getI64Type());
+      Value v = call("_stn_linalg_rank",
+                     {addr(a, ivs), m64, n64, cplx, tol, i32(rank == 1 ? 1 : 0)}, B.getI64Type());
       SmallVector<Value> at(ivs.begin(), ivs.end());
       if (at.empty())
         at.push_back(constIndex(0));
-      storeElement(v, out, at, ok);
+      storeElement(v, out, at, i64);
     });
-    result(out, ok, rt);
+    result(out, i64, rt);
+    break;
+  }
+  case LF::Cond: {
+    Value empty = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::eq, m, constIndex(0)),
+                                         cmp(arith::CmpIPredicate::eq, n, constIndex(0)));
+    raiseIf(empty, KernelFaultKind::Raise, "LinAlgError: cond is not defined on empty arrays", {});
+    auto order = static_cast<NormOrder>(info.flags);
+    Value p = constFloat(0, f64);
+    if (order == NormOrder::Number) {
+      CGValue c = expr(*ops[1]);
+      p = castScalar(c.single(), c.type.scalarKind(), f64);
+    }
+    Value out = stackOut(f64, {});
+    forEach(lead, [&](mlir::ValueRange ivs) {
+      Value st = call("_stn_linalg_cond", {addr(a, ivs), m64, n64, cplx,
+                                           i32(static_cast<int>(order)), p, addr(out, ivs)});
+      raiseNormStatus(st);
+      fails(st, LinalgStatus::NotSquare,
+            "LinAlgError: Last 2 dimensions of the array must be square");
+    });
+    result(out, f64, rt);
     break;
   }
   case LF::Solve: {
@@ -10244,7 +10249,7 @@ CGValue FunctionGen::linalgCall(const CallInfo &info, const Type &rt) {
     break;
   }
   case LF::Lstsq: {
-    Value b = workCopy(*ops[1], f64);
+    Value b = workCopy(*ops[1], wk);
     SmallVector<Value> bs = dims(b);
     const bool vector = bs.size() == 1;
     Value kk = vector ? constIndex(1) : bs[1];
@@ -10261,13 +10266,13 @@ CGValue FunctionGen::linalgCall(const CallInfo &info, const Type &rt) {
     SmallVector<Value> xs = {n};
     if (!vector)
       xs.push_back(kk);
-    Value x = MG.allocArray(B, CurLoc, Type::array(f64, xs.size(), Type::Layout::C), xs);
+    Value x = MG.allocArray(B, CurLoc, Type::array(wk, xs.size(), Type::Layout::C), xs);
     auto vec = [&](ScalarKind vk, Value len) {
       return MG.allocArray(B, CurLoc, Type::array(vk, 1, Type::Layout::C), {len});
     };
     Value res = vec(f64, kk), rk = vec(i64, constIndex(1)), s = vec(f64, k);
-    fails(call("_stn_linalg_lstsq", {addr(a, {}), m64, n64, addr(b, {}), indexToI64(kk), rcond,
-                                     addr(x, {}), addr(res, {}), addr(rk, {}), addr(s, {})}),
+    fails(call("_stn_linalg_lstsq", {addr(a, {}), m64, n64, addr(b, {}), indexToI64(kk), cplx,
+                                     rcond, addr(x, {}), addr(res, {}), addr(rk, {}), addr(s, {})}),
           LinalgStatus::NoConvergence, "LinAlgError: SVD did not converge in Linear Least Squares");
     // The squared residuals exist where a has full column rank and more
     // rows than columns; else they are an empty array.
@@ -10281,7 +10286,7 @@ CGValue FunctionGen::linalgCall(const CallInfo &info, const Type &rt) {
     });
     for (Value t : {b, res, rk})
       B.create<memref::DeallocOp>(CurLoc, t);
-    result(x, f64, part(0));
+    result(x, wk, part(0));
     result(residuals, f64, part(1));
     r.leaves.push_back(rankV);
     result(s, f64, part(3));
@@ -10290,6 +10295,200 @@ CGValue FunctionGen::linalgCall(const CallInfo &info, const Type &rt) {
   }
   }
   B.create<memref::DeallocOp>(CurLoc, a);
+  return r;
+}
+
+Value FunctionGen::choose(Value cond, ScalarKind k, const std::function<Value()> &then,
+                          const std::function<Value()> &otherwise) {
+  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{scalarType(Ctx, k)}, cond,
+                                  /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard g(B);
+  B.setInsertionPointToStart(ifOp.thenBlock());
+  B.create<scf::YieldOp>(CurLoc, then());
+  B.setInsertionPointToStart(ifOp.elseBlock());
+  B.create<scf::YieldOp>(CurLoc, otherwise());
+  return ifOp.getResult(0);
+}
+
+Value FunctionGen::vectorNorm(LazyArray a, ScalarKind k, Value p) {
+  const ScalarKind ak = a.type.scalarKind(), f64 = ScalarKind::F64;
+  const Type t = Type::array(k, a.type.rank(), Type::Layout::C);
+  // The elements mapped by `f`, in kind k.
+  auto mapped = [&](std::function<Value(Value)> f) {
+    return elementwise(t, {a}, [f](const SmallVector<Value> &v) { return f(v[0]); });
+  };
+  auto magnitude = [this, ak, k](Value x) -> Value {
+    if (isComplex(ak))
+      return castScalar(B.create<complex::AbsOp>(CurLoc, x), complexPart(ak), k);
+    return B.create<math::AbsFOp>(CurLoc, castScalar(x, ak, k));
+  };
+  auto square = [this, ak, k](Value x) {
+    auto mul = [&](Value y) { return arith2(ast::BinOpKind::Mul, y, y, k, CurLoc); };
+    if (!isComplex(ak))
+      return mul(castScalar(x, ak, k));
+    Value re = B.create<complex::ReOp>(CurLoc, x), im = B.create<complex::ImOp>(CurLoc, x);
+    return arith2(ast::BinOpKind::Add, mul(re), mul(im), k, CurLoc);
+  };
+  auto sumOf = [&](std::function<Value(Value)> f) { return reduce(mapped(f), Builtin::Sum, k); };
+  auto twoNorm = [&]() -> Value { return B.create<math::SqrtOp>(CurLoc, sumOf(square)); };
+  if (!p)
+    return twoNorm();
+  // NumPy's orders, chosen when the kernel runs (constant ones fold).
+  auto is = [&](double v) -> Value {
+    return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, p, constFloat(v, f64));
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  auto extreme = [&](Builtin b) { return reduce(mapped(magnitude), b, k); };
+  auto nonzero = [&](Value x) -> Value { // a NaN counts, as NumPy's x != 0
+    Value ne = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::UNE, magnitude(x),
+                                       constFloat(0, k));
+    return B.create<arith::SelectOp>(CurLoc, ne, constFloat(1, k), constFloat(0, k));
+  };
+  auto general = [&]() -> Value { // sum(|x|^p)^(1/p)
+    Value pk = castScalar(p, f64, k);
+    Value sum = sumOf([&](Value x) { return B.create<math::PowFOp>(CurLoc, magnitude(x), pk); });
+    Value inv = B.create<arith::DivFOp>(CurLoc, constFloat(1, k), pk);
+    return B.create<math::PowFOp>(CurLoc, sum, inv);
+  };
+  return choose(is(inf), k, [&] { return extreme(Builtin::ReduceMax); }, [&] {
+    return choose(is(-inf), k, [&] { return extreme(Builtin::ReduceMin); }, [&] {
+      return choose(is(0), k, [&] { return sumOf(nonzero); }, [&] {
+        return choose(is(1), k, [&] { return sumOf(magnitude); }, [&] {
+          return choose(is(2), k, twoNorm, general);
+        });
+      });
+    });
+  });
+}
+
+void FunctionGen::raiseNormStatus(Value status) {
+  auto fails = [&](int32_t code, llvm::StringRef text) {
+    Value c = B.create<arith::ConstantIntOp>(CurLoc, code, 32);
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, status, c),
+            KernelFaultKind::Raise, text, {});
+  };
+  fails(LinalgStatus::InvalidNormOrder, "ValueError: Invalid norm order for matrices.");
+  fails(LinalgStatus::EmptyMaximum,
+        "ValueError: zero-size array to reduction operation maximum which has no identity");
+  fails(LinalgStatus::EmptyMinimum,
+        "ValueError: zero-size array to reduction operation minimum which has no identity");
+  fails(LinalgStatus::NoConvergence, "LinAlgError: SVD did not converge");
+}
+
+CGValue FunctionGen::normCall(const CallInfo &info, const Type &rt) {
+  const auto &ops = info.operands;
+  const ScalarKind k = info.operandKind, f64 = ScalarKind::F64;
+  const auto order = static_cast<NormOrder>(info.mode);
+  const std::vector<unsigned> &axes = info.permutation;
+  const bool keep = info.flags & 1;
+  CGValue r;
+  r.type = rt;
+  Value p;
+  if (order == NormOrder::Number) {
+    CGValue o = expr(*ops[1]);
+    p = castScalar(o.single(), o.type.scalarKind(), f64);
+  }
+  const Type xt = F.typeOf(*ops[0]);
+  const unsigned rank = xt.rank();
+  // The axes kept, in order; the result's element for their indices `ivs`
+  // is at `ivs` with a 0 for each reduced axis (keepdims) or at `ivs`.
+  SmallVector<unsigned> kept;
+  for (unsigned d = 0; d < rank; ++d)
+    if (!axes.empty() && !llvm::is_contained(axes, d))
+      kept.push_back(d);
+  auto place = [&](mlir::ValueRange ivs) {
+    SmallVector<Value> at;
+    for (unsigned d = 0, i = 0; d < rank; ++d) {
+      if (i < kept.size() && kept[i] == d)
+        at.push_back(ivs[i++]);
+      else if (keep)
+        at.push_back(constIndex(0));
+    }
+    return at;
+  };
+  // A new array of the result's shape (extents of the kept axes `sizes`).
+  auto resultArray = [&](llvm::ArrayRef<Value> sizes) {
+    SmallVector<Value> shape;
+    for (unsigned d = 0, i = 0; d < rank; ++d) {
+      if (i < kept.size() && kept[i] == d)
+        shape.push_back(sizes[i++]);
+      else if (keep)
+        shape.push_back(constIndex(1));
+    }
+    return MG.allocArray(B, CurLoc, rt, shape);
+  };
+  if (axes.size() < 2) {
+    // A vector norm of all the elements (flattened), or along one axis.
+    LazyArray x = lazy(*ops[0]);
+    if (axes.empty() || !rt.isArray() || kept.empty()) {
+      Value v = vectorNorm(x, k, axes.empty() ? Value() : p);
+      if (!rt.isArray()) {
+        r.leaves.push_back(v);
+        return r;
+      }
+      Value out = resultArray({});
+      storeElement(v, out, place({}), k);
+      r.leaves.push_back(out);
+      return r;
+    }
+    const unsigned axis = axes[0];
+    x.prepare(x.shape);
+    SmallVector<Value> sizes;
+    for (unsigned d : kept)
+      sizes.push_back(x.shape[d]);
+    Value out = resultArray(sizes);
+    forEach(sizes, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> outer(ivs.begin(), ivs.end());
+      LazyArray line;
+      line.type = Type::array(x.type.scalarKind(), 1, Type::Layout::C);
+      line.shape = {x.shape[axis]};
+      line.prepare = [](mlir::ValueRange) {};
+      line.element = [&x, outer, axis](mlir::ValueRange iv) {
+        SmallVector<Value> full(outer.begin(), outer.end());
+        full.insert(full.begin() + axis, iv[0]);
+        return x.element(full);
+      };
+      storeElement(vectorNorm(line, k, p), out, place(ivs), k);
+    });
+    r.leaves.push_back(out);
+    return r;
+  }
+  // Matrix norms: the kept axes, then the row and column axes, copied in
+  // C order as float64 (complex128) matrices the runtime reads.
+  CGValue x = expr(*ops[0]);
+  SmallVector<unsigned> perm(kept.begin(), kept.end());
+  perm.append({axes[0], axes[1]});
+  const Type view = Type::array(xt.scalarKind(), rank, Type::Layout::Any);
+  const bool cplx = isComplex(xt.scalarKind());
+  Value a = materialize(converted(leaf(permutedView(x.single(), perm, view), view),
+                                  cplx ? ScalarKind::C128 : f64));
+  SmallVector<Value> sizes;
+  for (unsigned d = 0; d < rank; ++d)
+    sizes.push_back(B.create<memref::DimOp>(CurLoc, a, d));
+  Value m64 = indexToI64(sizes[rank - 2]), n64 = indexToI64(sizes[rank - 1]);
+  sizes.resize(rank - 2);
+  Value vals = MG.allocArray(B, CurLoc, Type::array(f64, 1, Type::Layout::C), {constIndex(1)});
+  Value out = rt.isArray() ? resultArray(sizes) : Value();
+  auto i32 = [&](int64_t v) { return B.create<arith::ConstantIntOp>(CurLoc, v, 32).getResult(); };
+  forEach(sizes, [&](mlir::ValueRange ivs) {
+    SmallVector<Value> at(ivs.begin(), ivs.end());
+    at.append({constIndex(0), constIndex(0)});
+    Value st = MG.callRuntime(B, CurLoc, "_stn_linalg_matrix_norm",
+                              {elementAddress(a, at), m64, n64, i32(cplx ? 1 : 0),
+                               i32(static_cast<int>(order)), p ? p : constFloat(0, f64),
+                               elementAddress(vals, {constIndex(0)})},
+                              mlir::TypeRange(B.getI32Type()));
+    raiseNormStatus(st);
+    if (out)
+      storeElement(castScalar(loadElement(vals, {constIndex(0)}, f64), f64, k), out, place(ivs),
+                   k);
+  });
+  if (!out)
+    r.leaves.push_back(castScalar(loadElement(vals, {constIndex(0)}, f64), f64, k));
+  else
+    r.leaves.push_back(out);
+  B.create<memref::DeallocOp>(CurLoc, a);
+  B.create<memref::DeallocOp>(CurLoc, vals);
   return r;
 }
 

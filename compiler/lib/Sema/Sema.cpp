@@ -802,6 +802,12 @@ private:
   /// (CallInfo::axisValue).
   std::optional<int> constantAxis(const ast::Expr &e, int64_t rank, bool noneAllowed,
                                   CallInfo *runtime = nullptr);
+  /// np.linalg.norm's ord or cond's p (`cond`): `e` (typed `t`; null where
+  /// absent) is None, a real number or the string "fro" or "nuc".
+  std::optional<NormOrder> normOrder(const ast::Expr *e, const Type &t, bool cond);
+  /// Whether the number `e`, a matrix norm's order, may be one: an integer
+  /// constant must be 1, -1, 2 or -2 (others are checked at run time).
+  bool matrixNormOrder(const ast::Expr &e, bool cond);
   Type binop(const ast::BinOp &b);
   Type unary(const ast::UnaryOp &u);
   Type compare(const ast::Compare &c);
@@ -3716,6 +3722,41 @@ std::optional<int> FunctionChecker::constantAxis(const ast::Expr &e, int64_t ran
   return static_cast<int>(v->i < 0 ? v->i + rank : v->i);
 }
 
+std::optional<NormOrder> FunctionChecker::normOrder(const ast::Expr *e, const Type &t,
+                                                   bool cond) {
+  const char *what = cond ? "linalg.cond()'s p" : "linalg.norm()'s ord";
+  if (!e)
+    return NormOrder::Default;
+  if (auto *str = dyn_cast<ast::StrLit>(e)) {
+    if (str->value == "fro")
+      return NormOrder::Fro;
+    if (str->value == "nuc")
+      return NormOrder::Nuc;
+    error(e->range(), fmt::format("{} is None, a number, \"fro\" or \"nuc\", not \"{}\"", what,
+                                  str->value));
+    return std::nullopt;
+  }
+  if (t.isNone()) // strings are typed None too
+    return NormOrder::Default;
+  if (!t.isScalar() || isComplex(t.scalarKind())) {
+    error(e->range(), fmt::format("{} must be None, a real number, \"fro\" or \"nuc\", not '{}'",
+                                  what, t.describe()));
+    return std::nullopt;
+  }
+  return NormOrder::Number;
+}
+
+bool FunctionChecker::matrixNormOrder(const ast::Expr &e, bool cond) {
+  auto v = foldIndex(e);
+  if (!v || v->i == 1 || v->i == -1 || v->i == 2 || v->i == -2)
+    return true;
+  error(e.range(),
+        fmt::format("{} {} is not a matrix norm's order",
+                    cond ? "linalg.cond()'s p" : "linalg.norm()'s ord", v->i),
+        "matrix norms are 1, -1, 2, -2, np.inf, -np.inf, \"fro\" and \"nuc\"");
+  return false;
+}
+
 /// NumPy's array functions, methods and reductions (whole-array).
 Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Expr *receiver,
                                    const std::vector<Type> &argsIn, bool viaNumpy) {
@@ -3737,7 +3778,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
          (kw.name == "rtol" || kw.name == "atol" || kw.name == "equal_nan")) ||
         (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")) ||
         (b >= Builtin::Searchsorted && b <= Builtin::Interp) ||
-        (b >= Builtin::Repeat && b <= Builtin::Vdot) || b == Builtin::Linalg)
+        (b >= Builtin::Repeat && b <= Builtin::Vdot) || b == Builtin::Linalg ||
+        b == Builtin::Norm)
       continue; // read by their case below
     if (kw.name == "dtype" && b != Builtin::Where) {
       dtype = dtypeArgument(*kw.value);
@@ -4945,7 +4987,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     case LF::Cond: names = {"x", "p"}; break;
     default: break;
     }
-    if (!bindParams(names, required, {"mode", "UPLO"})) // qr's mode, eigh's UPLO
+    if (!bindParams(names, required, {"mode", "UPLO", "p"})) // qr's, eigh's, cond's
       return {};
     auto constFlag = [&](size_t i, int bit, bool byDefault) {
       if (!given[i])
@@ -4966,24 +5008,12 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
                    minRank == 1 ? "an array" : "an array of 2 or more dimensions (a matrix)"))
       return {};
     ScalarKind ak = a.scalarKind();
-    bool realOnly = lf >= LF::Eigh;
-    if (realOnly && isComplex(ak)) {
-      error(given[0]->range(),
-            fmt::format("{}() of a complex matrix is not supported in stn yet", fn),
-            "det, slogdet, inv, solve, cholesky, matrix_power, eig and eigvals take "
-            "complex matrices");
-      return {};
-    }
     ScalarKind operandKind = ak;
     if (lf == LF::Solve || lf == LF::Lstsq) {
       const Type &bt = types[1];
       if (!wantParam(1, bt.isArray() && (lf == LF::Solve || bt.rank() <= 2), "b",
                      lf == LF::Lstsq ? "a 1-d or 2-d array" : "an array"))
         return {};
-      if (lf == LF::Lstsq && isComplex(bt.scalarKind())) {
-        error(given[1]->range(), "linalg.lstsq() of complex arrays is not supported in stn yet");
-        return {};
-      }
       if (lf == LF::Lstsq && a.rank() != 2) {
         error(given[0]->range(),
               fmt::format("linalg.lstsq()'s a must be a 2-d array, not '{}'", a.describe()));
@@ -5103,24 +5133,98 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         return {};
       return done(r <= 2 ? Type::scalar(ScalarKind::I64)
                          : Type::array(ScalarKind::I64, r - 2, Type::Layout::C));
-    case LF::Cond:
-      if (given[1] && !types[1].isNone()) {
-        error(given[1]->range(), "linalg.cond()'s p must be None (the 2-norm) in stn",
-              "for other norms, write them with np.linalg.inv and np.abs");
+    case LF::Cond: {
+      auto order = normOrder(given[1], types[1], true);
+      if (!order || (*order == NormOrder::Number && !matrixNormOrder(*given[1], true)))
         return {};
-      }
+      info.flags = static_cast<int>(*order);
       return done(stacked(realK, 2));
+    }
     }
     return {};
   }
   case Builtin::Norm: {
-    // The 2-norm of all the elements (NumPy's default ord), in the float
+    // np.linalg.norm(x, ord=None, axis=None, keepdims=False), NumPy's rules:
+    // with neither ord nor axis the 2-norm of all the elements; else a
+    // vector norm along one axis or a matrix norm over two (axis=None: a
+    // 1-d x is a vector, a 2-d one a matrix). The result is in the float
     // kind of the elements (float64 for integers, the parts' for complex).
-    if (!arity(1, 1) || !needArray(0))
+    fn = "linalg.norm";
+    if (!bindParams({"x", "ord", "axis", "keepdims"}, 1, {"ord"}) ||
+        !wantParam(0, types[0].isArray(), "x", "an array"))
       return {};
-    ScalarKind ak = args[0].scalarKind();
+    const int64_t rank = types[0].rank();
+    ScalarKind ak = types[0].scalarKind();
     info.operandKind = isComplex(ak) ? complexPart(ak) : isFloat(ak) ? ak : ScalarKind::F64;
-    return done(Type::scalar(info.operandKind));
+    auto order = normOrder(given[1], types[1], false);
+    if (!order)
+      return {};
+    info.mode = static_cast<int>(*order);
+    bool keep = false;
+    if (given[3]) {
+      auto *lit = dyn_cast<ast::BoolLit>(given[3]);
+      if (!lit) {
+        error(given[3]->range(), "linalg.norm()'s keepdims must be True or False",
+              "stn needs it when it compiles the call: it decides the rank of the result");
+        return {};
+      }
+      keep = lit->value;
+    }
+    info.flags = keep ? 1 : 0;
+    std::vector<unsigned> axes; // empty: all, flattened
+    if (given[2] && !types[2].isNone()) {
+      std::vector<const ast::Expr *> items;
+      if (auto *t = dyn_cast<ast::Tuple>(given[2]))
+        for (auto &e : t->elts)
+          items.push_back(e.get());
+      else
+        items.push_back(given[2]);
+      if (items.empty() || items.size() > 2) {
+        error(given[2]->range(), "linalg.norm()'s axis must be an integer or a tuple of 2 "
+                                 "(a vector norm along one axis, a matrix norm over two)");
+        return {};
+      }
+      for (const ast::Expr *e : items) {
+        auto a = constantAxis(*e, rank, false);
+        if (!a)
+          return {};
+        axes.push_back(static_cast<unsigned>(*a));
+      }
+      if (axes.size() == 2 && axes[0] == axes[1]) {
+        error(given[2]->range(), "linalg.norm()'s axis names the same axis twice");
+        return {};
+      }
+    } else if (*order != NormOrder::Default) {
+      // ord without axis: NumPy's vector norm of a 1-d x, matrix norm of a
+      // 2-d one ("fro" of a 2-d x is the 2-norm of its elements, either way).
+      if (rank > 2) {
+        error(given[0]->range(),
+              fmt::format("linalg.norm() with ord needs a 1-d or 2-d array, not '{}'",
+                          types[0].describe()),
+              "name the axes: axis=k for vector norms, axis=(j, k) for matrix norms");
+        return {};
+      }
+      for (unsigned d = 0; d < rank; ++d)
+        axes.push_back(d);
+    }
+    if (axes.size() == 1 && (*order == NormOrder::Fro || *order == NormOrder::Nuc)) {
+      error(given[1]->range(),
+            fmt::format("linalg.norm()'s ord \"{}\" is a matrix norm, for 2 axes",
+                        *order == NormOrder::Fro ? "fro" : "nuc"),
+            "vector norms take None or a number (np.inf, -np.inf, 0, 1, 2, ...)");
+      return {};
+    }
+    if (axes.size() == 2 && *order == NormOrder::Number && !matrixNormOrder(*given[1], false))
+      return {};
+    if (F.onGpu() && (given[1] || given[2] || given[3])) {
+      error(c.range(), "linalg.norm()'s ord, axis and keepdims are not available in GPU code",
+            "np.linalg.norm(x) (the 2-norm of all the elements) is");
+      return {};
+    }
+    info.permutation = axes;
+    unsigned left = keep ? rank : axes.empty() ? 0 : rank - axes.size();
+    return done(left == 0 ? Type::scalar(info.operandKind)
+                          : Type::array(info.operandKind, left, Type::Layout::C));
   }
   case Builtin::Nonzero:
   case Builtin::Flatnonzero:
@@ -5661,8 +5765,8 @@ Type FunctionChecker::call(const ast::Call &c) {
         dtypeAt = 2;
       else if (*b == Builtin::Convolve || *b == Builtin::Searchsorted)
         stringAt = 2; // mode, side: read by arrayBuiltin
-      else if (*b == Builtin::Linalg)
-        stringAt = 1; // qr's mode, eigh's UPLO
+      else if (*b == Builtin::Linalg || *b == Builtin::Norm)
+        stringAt = 1; // qr's mode, eigh's UPLO, norm's ord, cond's p
       // sum(x * x for x in a): MLIRGen reduces the items as they are made
       // (no list), which GPU code can do too.
       bool fusedReduction = *b == Builtin::Sum || *b == Builtin::Prod ||

@@ -74,7 +74,7 @@ enum class Builtin : uint8_t {
   Matmul,
   // positions of the elements that are not zero
   Nonzero, Flatnonzero, Argwhere,
-  // np.linalg.norm (the 2-norm of the elements)
+  // np.linalg.norm (vector and matrix norms; ord=, axis=, keepdims=)
   Norm,
   // np.linalg's other functions (CallInfo::mode: a LinalgFunction)
   Linalg,
@@ -144,9 +144,17 @@ enum LinalgOption : int {
 /// LinAlgError for each but Ok.
 struct LinalgStatus {
   enum : int32_t {
-    Ok, Singular, NotPositiveDefinite, NoConvergence, NegativeIntegerPower, DomainChange
+    Ok, Singular, NotPositiveDefinite, NoConvergence, NegativeIntegerPower, DomainChange,
+    InvalidNormOrder, ///< a matrix norm's ord not 1, -1, 2, -2, inf or -inf
+    EmptyMaximum,     ///< the maximum of no sums or singular values
+    EmptyMinimum,     ///< the minimum of none
+    NotSquare,        ///< cond(x, p) with p other than None, 2 and -2
   };
 };
+/// np.linalg.norm's and cond's ord / p (CallInfo::mode for Norm; passed to
+/// _stn_linalg_matrix_norm and _stn_linalg_cond): None, a number (its value
+/// at run time), "fro" or "nuc".
+enum class NormOrder : int32_t { Default, Number, Fro, Nuc };
 /// The element types _stn_linalg_matrix_power multiplies.
 enum class LinalgPowerKind : int32_t { Real, Complex, Integer, Bool };
 
@@ -195,7 +203,9 @@ struct CallInfo {
   /// value and runs the code of that axis.
   const ast::Expr *axisValue = nullptr;
   /// Transpose: axis d of the result is axis permutation[d] of the operand;
-  /// Flip, Fliplr, Flipud: the axes reversed.
+  /// Flip, Fliplr, Flipud: the axes reversed. Norm: the axes reduced (none:
+  /// all, flattened; one: a vector norm along it; two: the row and column
+  /// axes of a matrix norm).
   std::vector<unsigned> permutation;
   /// ArrayOf (np.array of a nested list or tuple): the result's extents;
   /// the operands are the scalar and tuple expressions whose scalars fill
@@ -210,9 +220,9 @@ struct CallInfo {
   bool sideRight = false;
   /// Convolve: the mode (0 "full", 1 "same", 2 "valid"); RandomChoice: 1
   /// for replace=False; RandomDistribution: the RandomDistribution;
-  /// Linalg: the LinalgFunction.
+  /// Linalg: the LinalgFunction; Norm: the NormOrder.
   int mode = 0;
-  /// Linalg: LinalgOption bits.
+  /// Linalg: LinalgOption bits. Norm: 1 for keepdims=True.
   int flags = 0;
   /// RandomDistribution: the parameters' defaults where not given.
   double randomDefaults[3] = {0, 0, 0};
