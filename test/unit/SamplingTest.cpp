@@ -5,7 +5,9 @@
 // seed), rows of 2-d arrays moved whole; np.random.permutation as the shuffle
 // of np.arange(n) or of a copy; np.random.choice with replacement (counts of
 // 60000 draws near uniform, fixed seed) and without (distinct positions),
-// of an integer and of an array, with NumPy's errors.
+// of an integer and of an array; with p=, frequencies near p (and the
+// conditional frequencies of a second draw without replacement) over fixed
+// seeds; with NumPy's errors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <set>
@@ -71,6 +74,20 @@ def choices(n, k, seed):
 def distinct(n, k, seed):
     np.random.seed(seed)
     return np.random.choice(n, size=k, replace=False)
+
+@njit
+def weighted(n, k, p, seed):
+    np.random.seed(seed)
+    return np.random.choice(n, k, p=p)
+
+@njit
+def weighted_distinct(a, k, p, seed):
+    np.random.seed(seed)
+    return np.random.choice(a, size=k, replace=False, p=p)
+
+@njit
+def weighted_one(p):
+    return np.random.choice(len(p), p=p)
 
 @njit
 def pick(a, seed):
@@ -178,6 +195,73 @@ TEST(Sampling, ChoiceWithoutReplacementIsDistinct) {
   EXPECT_EQ(std::set<double>(three.begin(), three.end()).size(), 3u);
   for (double v : three)
     EXPECT_TRUE(in(v));
+}
+
+TEST(Sampling, ChoiceWithProbabilities) {
+  // With replacement: the frequencies are p's (binomial standard
+  // deviations below 0.0016 for 100000 draws); zero weights never come.
+  std::vector<double> p = {0.1, 0.0, 0.6, 0.25, 0.05};
+  const int64_t n = 5, k = 100000;
+  std::vector<int64_t> c = valuesOf<int64_t>(
+      module().kernel("weighted")(n, k, stn::ArrayView::of(p.data(), {n}), int64_t{3}), {k});
+  std::vector<double> freq(n, 0.0);
+  for (int64_t v : c) {
+    ASSERT_GE(v, 0);
+    ASSERT_LT(v, n);
+    freq[static_cast<size_t>(v)] += 1.0 / k;
+  }
+  for (size_t i = 0; i < p.size(); ++i)
+    EXPECT_NEAR(freq[i], p[i], 0.008) << i;
+  EXPECT_EQ(freq[1], 0.0);
+  // float32 probabilities, and a certain outcome.
+  std::vector<float> pf = {0, 0, 1};
+  EXPECT_EQ(module().kernel("weighted_one")(stn::ArrayView::of(pf.data(), {3})).asInt(), 2);
+  // Without replacement: distinct elements of a with positive weight; the
+  // first draw follows p, the second the weights left (P(second = 10 |
+  // first = 30) = 0.2 / 0.5).
+  std::vector<int64_t> a = {10, 20, 30, 40};
+  std::vector<double> q = {0.2, 0.0, 0.5, 0.3};
+  const int64_t runs = 20000;
+  std::vector<double> first(4, 0.0);
+  double afterThirty = 0, thirtyFirst = 0;
+  for (int64_t r = 0; r < runs; ++r) {
+    std::vector<int64_t> d = valuesOf<int64_t>(
+        module().kernel("weighted_distinct")(stn::ArrayView::of(a.data(), {4}), int64_t{3},
+                                             stn::ArrayView::of(q.data(), {4}), r),
+        {3});
+    ASSERT_EQ(std::set<int64_t>(d.begin(), d.end()).size(), 3u);
+    ASSERT_EQ(std::count(d.begin(), d.end(), 20), 0);
+    first[static_cast<size_t>(d[0] / 10 - 1)] += 1.0 / runs;
+    if (d[0] == 30) {
+      thirtyFirst += 1;
+      afterThirty += d[1] == 10;
+    }
+  }
+  for (size_t i = 0; i < q.size(); ++i)
+    EXPECT_NEAR(first[i], q[i], 0.015) << i;
+  EXPECT_NEAR(afterThirty / thirtyFirst, 0.4, 0.03);
+  // NumPy's checks of p.
+  auto fails = [&](std::vector<double> bad, int64_t size, const char *text) {
+    EXPECT_NE(errorOf([&] {
+                module().kernel("weighted")(int64_t{3}, size,
+                                            stn::ArrayView::of(bad.data(),
+                                                               {int64_t(bad.size())}),
+                                            int64_t{1});
+              }).find(text),
+              std::string::npos)
+        << text;
+  };
+  fails({0.5, 0.5}, 2, "ValueError: 'a' and 'p' must have same size");
+  fails({0.5, 0.7, -0.2}, 2, "ValueError: probabilities are not non-negative");
+  fails({0.5, 0.4, 0.2}, 2, "ValueError: probabilities do not sum to 1");
+  fails({0.5, NAN, 0.5}, 2, "ValueError: probabilities contain NaN");
+  std::vector<double> one = {0, 1, 0};
+  EXPECT_NE(errorOf([&] {
+              module().kernel("weighted_distinct")(stn::ArrayView::of(a.data(), {3}), int64_t{2},
+                                                   stn::ArrayView::of(one.data(), {3}),
+                                                   int64_t{1});
+            }).find("ValueError: Fewer non-zero entries in p than size"),
+            std::string::npos);
 }
 
 TEST(Sampling, Errors) {

@@ -4343,7 +4343,7 @@ CGValue FunctionGen::sampling(const CallInfo &info, const Type &rt) {
                                          constInt(0, i64)),
                 i64);
   SmallVector<Value> shape;
-  if (ops.size() > 1)
+  if (ops.size() > 1 && ops[1])
     shape = shapeOperand(*ops[1]);
   Value count = constIndex(1);
   for (Value e : shape)
@@ -4356,19 +4356,141 @@ CGValue FunctionGen::sampling(const CallInfo &info, const Type &rt) {
           {});
   bool replace = info.mode == 0;
   Value pool; // replace=False: the positions, shuffled as they are drawn
+  Value failed = B.create<arith::AndIOp>(CurLoc, none, some);
   if (!replace) {
     Value tooMany = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, count, n);
     raiseIf(tooMany, KernelFaultKind::Raise,
             "ValueError: Cannot take a larger sample than population when 'replace=False'", {});
-    pool = MG.allocArray(B, CurLoc, Type::array(i64, 1, Type::Layout::C), {n});
-    forEach({n}, [&](mlir::ValueRange i) { storeElement(indexToI64(i[0]), pool, {i[0]}, i64); });
+    failed = B.create<arith::OrIOp>(CurLoc, failed, tooMany);
+    if (ops.size() < 3) {
+      pool = MG.allocArray(B, CurLoc, Type::array(i64, 1, Type::Layout::C), {n});
+      forEach({n}, [&](mlir::ValueRange i) {
+        storeElement(indexToI64(i[0]), pool, {i[0]}, i64);
+      });
+    }
   }
+  // p=: the weights as float64, checked as NumPy checks them; with
+  // replacement their running sums, scaled to end at 1.
+  const ScalarKind f64 = ScalarKind::F64;
+  Value weights, total;
+  if (ops.size() > 2) {
+    const ScalarKind pk = F.typeOf(*ops[2]).scalarKind();
+    weights = materialize(converted(lazy(*ops[2]), f64));
+    Value differ = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne,
+                                           B.create<memref::DimOp>(CurLoc, weights, 0), n);
+    raiseIf(differ, KernelFaultKind::Raise, "ValueError: 'a' and 'p' must have same size", {});
+    failed = B.create<arith::OrIOp>(CurLoc, failed, differ);
+    n = B.create<arith::SelectOp>(CurLoc, differ, constIndex(0), n);
+    Value sum = entryAlloca(B.getF64Type()), nan = entryAlloca(B.getI1Type()),
+          negative = entryAlloca(B.getI1Type()), positive = entryAlloca(B.getIndexType());
+    B.create<memref::StoreOp>(CurLoc, constFloat(0, f64), sum);
+    B.create<memref::StoreOp>(CurLoc, constBool(false), nan);
+    B.create<memref::StoreOp>(CurLoc, constBool(false), negative);
+    B.create<memref::StoreOp>(CurLoc, constIndex(0), positive);
+    auto update = [&](Value slot, Value v) { B.create<memref::StoreOp>(CurLoc, v, slot); };
+    auto load = [&](Value slot) { return B.create<memref::LoadOp>(CurLoc, slot).getResult(); };
+    auto cmpf = [&](arith::CmpFPredicate pr, Value x, Value y) {
+      return B.create<arith::CmpFOp>(CurLoc, pr, x, y).getResult();
+    };
+    Value zero = constFloat(0, f64);
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value w = loadElement(weights, {i[0]}, f64);
+      update(nan, B.create<arith::OrIOp>(CurLoc, load(nan),
+                                         cmpf(arith::CmpFPredicate::UNO, w, w)));
+      update(negative, B.create<arith::OrIOp>(CurLoc, load(negative),
+                                              cmpf(arith::CmpFPredicate::OLT, w, zero)));
+      Value pos = B.create<arith::SelectOp>(CurLoc, cmpf(arith::CmpFPredicate::OGT, w, zero),
+                                            constIndex(1), constIndex(0));
+      update(positive, B.create<arith::AddIOp>(CurLoc, load(positive), pos));
+      Value s = B.create<arith::AddFOp>(CurLoc, load(sum), w);
+      update(sum, s);
+      if (replace) // the running sum, in place
+        storeElement(s, weights, {i[0]}, f64);
+    });
+    // NumPy's tolerance: the square root of float64's epsilon, or of
+    // float32's for float32 probabilities.
+    double atol = std::sqrt(pk == ScalarKind::F32 ? double(std::numeric_limits<float>::epsilon())
+                                                  : std::numeric_limits<double>::epsilon());
+    total = load(sum);
+    Value off = B.create<math::AbsFOp>(CurLoc,
+                                       B.create<arith::SubFOp>(CurLoc, total, constFloat(1, f64)));
+    SmallVector<std::pair<Value, const char *>> checks = {
+        {load(nan), "ValueError: probabilities contain NaN"},
+        {load(negative), "ValueError: probabilities are not non-negative"},
+        {cmpf(arith::CmpFPredicate::OGT, off, constFloat(atol, f64)),
+         "ValueError: probabilities do not sum to 1"}};
+    if (!replace)
+      checks.push_back({B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult,
+                                                load(positive), count),
+                        "ValueError: Fewer non-zero entries in p than size"});
+    for (auto [bad, text] : checks) {
+      bad = B.create<arith::AndIOp>(CurLoc, bad, logicalNot(failed)); // the first error only
+      raiseIf(bad, KernelFaultKind::Raise, text, {});
+      failed = B.create<arith::OrIOp>(CurLoc, failed, bad);
+    }
+    if (replace) {
+      forEach({n}, [&](mlir::ValueRange i) {
+        Value c = loadElement(weights, {i[0]}, f64);
+        storeElement(B.create<arith::DivFOp>(CurLoc, c, total), weights, {i[0]}, f64);
+      });
+    } else {
+      Value left = entryAlloca(B.getF64Type()); // the weight not drawn yet
+      B.create<memref::StoreOp>(CurLoc, total, left);
+      total = left;
+    }
+  }
+  // Without replacement, by weight: the first position whose running sum
+  // of the weights left passes a uniform draw of their total (the last
+  // positive one where rounding leaves none); its weight then drops out.
+  auto weightedPosition = [&]() -> Value {
+    Value u = B.create<arith::MulFOp>(
+        CurLoc, MG.callRuntime(B, CurLoc, "_stn_random_uniform", {}, {B.getF64Type()}),
+        B.create<memref::LoadOp>(CurLoc, total));
+    Value acc = entryAlloca(B.getF64Type()), pick = entryAlloca(B.getIndexType()),
+          last = entryAlloca(B.getIndexType());
+    Value unset = B.create<arith::ConstantIndexOp>(CurLoc, -1);
+    B.create<memref::StoreOp>(CurLoc, constFloat(0, f64), acc);
+    B.create<memref::StoreOp>(CurLoc, unset, pick);
+    B.create<memref::StoreOp>(CurLoc, unset, last);
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value w = loadElement(weights, {i[0]}, f64);
+      Value live = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OGT, w,
+                                           constFloat(0, f64));
+      Value a = B.create<arith::AddFOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, acc), w);
+      B.create<memref::StoreOp>(CurLoc, a, acc);
+      Value p = B.create<memref::LoadOp>(CurLoc, pick);
+      Value hit = B.create<arith::AndIOp>(
+          CurLoc, B.create<arith::AndIOp>(CurLoc, live,
+                                          B.create<arith::CmpFOp>(
+                                              CurLoc, arith::CmpFPredicate::OGT, a, u)),
+          B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, p, unset));
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::SelectOp>(CurLoc, hit, i[0], p), pick);
+      Value l = B.create<memref::LoadOp>(CurLoc, last);
+      B.create<memref::StoreOp>(CurLoc, B.create<arith::SelectOp>(CurLoc, live, i[0], l), last);
+    });
+    Value p = B.create<memref::LoadOp>(CurLoc, pick);
+    p = B.create<arith::SelectOp>(
+        CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, p, unset),
+        B.create<memref::LoadOp>(CurLoc, last), p);
+    Value w = loadElement(weights, {p}, f64);
+    B.create<memref::StoreOp>(
+        CurLoc, B.create<arith::SubFOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, total), w),
+        total);
+    storeElement(constFloat(0, f64), weights, {p}, f64);
+    return p;
+  };
   Value drawn = entryAlloca(B.getIndexType());
   B.create<memref::StoreOp>(CurLoc, constIndex(0), drawn);
   ScalarKind rk = rt.scalarKind();
   auto draw = [&]() -> Value {
     Value p;
-    if (replace) {
+    if (weights && replace) {
+      Value u = MG.callRuntime(B, CurLoc, "_stn_random_uniform", {}, {B.getF64Type()});
+      p = B.create<arith::MinUIOp>(CurLoc, searchSorted(weights, f64, n, u, f64, true),
+                                   sub(n, constIndex(1)));
+    } else if (weights) {
+      p = weightedPosition();
+    } else if (replace) {
       p = position(constIndex(0), sub(n, constIndex(1)));
     } else {
       // Partial Fisher-Yates: swap a uniform one of pool[t:] into pool[t].
@@ -4387,25 +4509,22 @@ CGValue FunctionGen::sampling(const CallInfo &info, const Type &rt) {
   };
   if (!rt.isArray()) {
     // One draw; where the check above failed and returned, nothing is read.
-    Value v = emitIf(none, {scalarType(Ctx, rk)},
+    Value v = emitIf(B.create<arith::OrIOp>(CurLoc, none, failed), {scalarType(Ctx, rk)},
                      [&] { return SmallVector<Value>{zeroOf(Type::scalar(rk))}; },
                      [&] { return SmallVector<Value>{draw()}; })[0];
     r.leaves.push_back(v);
   } else {
     Value out = MG.allocArray(B, CurLoc, rt, shape);
-    Value bad = B.create<arith::AndIOp>(CurLoc, none, some);
-    if (!replace)
-      bad = B.create<arith::OrIOp>(
-          CurLoc, bad, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, count, n));
-    ifThen(logicalNot(bad), [&] {
+    ifThen(logicalNot(failed), [&] {
       forEach(shape, [&](mlir::ValueRange ivs) {
         storeElement(draw(), out, SmallVector<Value>(ivs.begin(), ivs.end()), rk);
       });
     });
     r.leaves.push_back(out);
   }
-  if (pool)
-    B.create<memref::DeallocOp>(CurLoc, pool);
+  for (Value t : {pool, weights})
+    if (t)
+      B.create<memref::DeallocOp>(CurLoc, t);
   return r;
 }
 

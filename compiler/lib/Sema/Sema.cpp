@@ -3134,7 +3134,8 @@ const RandomFunction RandomFunctions[] = {
     {"geometric", true, Dist, {"p"}, 1, Sized, RD::Geometric, {0, 0, 0}},
     {"shuffle", true, Builtin::RandomShuffle, {"x"}, 1, RandomFunction::Scalar},
     {"permutation", true, Builtin::RandomPermutation, {"x"}, 1, RandomFunction::Scalar},
-    {"choice", true, Builtin::RandomChoice, {"a", "size", "replace"}, 1, RandomFunction::Scalar},
+    {"choice", true, Builtin::RandomChoice, {"a", "size", "replace", "p"}, 1,
+     RandomFunction::Scalar},
     {"shuffle", false, Builtin::RandomShuffle, {"x"}, 1, RandomFunction::Scalar},
     {"seed", true, Builtin::RandomSeed, {"seed"}, 1, RandomFunction::Scalar},
 };
@@ -3359,14 +3360,25 @@ Type FunctionChecker::samplingCall(const ast::Call &c, Builtin b, const std::str
     }
     info.mode = lit->value ? 0 : 1;
   }
-  ScalarKind k = x.isArray() ? x.scalarKind() : ScalarKind::I64;
-  if (!given[1] || types[1].isNone())
-    return finish(Type::scalar(k));
-  auto rank = shapeRank(*given[1], types[1]);
-  if (!rank)
+  // The operands: a, the shape (null for one draw), p (where given).
+  const bool weighted = given[3] && !types[3].isNone();
+  if (weighted && (!types[3].isArray() || types[3].rank() != 1 ||
+                   isComplex(types[3].scalarKind()))) {
+    error(given[3]->range(), fmt::format("{}'s p must be a 1-d array of probabilities, not '{}'",
+                                         qual, types[3].describe()));
     return {};
-  info.operands.push_back(given[1]);
-  return finish(Type::array(k, *rank, Type::Layout::C));
+  }
+  ScalarKind k = x.isArray() ? x.scalarKind() : ScalarKind::I64;
+  std::optional<unsigned> rank;
+  if (given[1] && !types[1].isNone()) {
+    rank = shapeRank(*given[1], types[1]);
+    if (!rank)
+      return {};
+  }
+  info.operands.push_back(rank ? given[1] : nullptr);
+  if (weighted)
+    info.operands.push_back(given[3]);
+  return finish(rank ? Type::array(k, *rank, Type::Layout::C) : Type::scalar(k));
 }
 
 /// The float kind math functions compute in for an argument of kind `k`.
