@@ -6,8 +6,9 @@
 // np.cross (3-vectors along the last axis, the other axes broadcasting),
 // np.append, np.convolve (every mode and length pair), np.digitize
 // (increasing and decreasing bins, right either way), np.isin, np.triu and
-// np.tril, and the parts of complex arrays (np.real, np.imag, np.conj,
-// a.real, a.imag), for several dtypes, with the errors NumPy raises.
+// np.tril, np.delete (positions, masks, each axis), and the parts of
+// complex arrays (np.real, np.imag, np.conj, a.real, a.imag), for several
+// dtypes, with the errors NumPy raises.
 //
 //===----------------------------------------------------------------------===//
 
@@ -125,6 +126,18 @@ def norm2(z):
 @njit
 def scalar_parts(x):
     return np.real(x), np.imag(x), np.conj(x)
+
+@njit
+def delete_flat(a, obj):
+    return np.delete(a, obj)
+
+@njit
+def delete_rows(a, obj):
+    return np.delete(a, obj, axis=0)
+
+@njit
+def delete_columns(a, obj):
+    return np.delete(a, obj, 1)
 )STN";
 
 stn::Module &module() {
@@ -305,6 +318,72 @@ TEST(Append, FlattenedOrAlongAnAxis) {
                                              int64_t{1});
             }).find("ValueError: all the input array dimensions except for the concatenation "
                     "axis must match exactly"),
+            std::string::npos);
+}
+
+/// np.delete by its definition: the elements whose position along the
+/// axis (of a C-ordered rows x cols matrix; axis -1: flattened) is not in
+/// `gone` (negative positions counted from the end).
+template <class T>
+std::vector<T> deleteRef(const std::vector<T> &a, int64_t rows, int64_t cols, int axis,
+                         std::vector<int64_t> gone) {
+  int64_t n = axis < 0 ? rows * cols : axis == 0 ? rows : cols;
+  for (int64_t &g : gone)
+    g = g < 0 ? g + n : g;
+  auto kept = [&](int64_t p) { return std::find(gone.begin(), gone.end(), p) == gone.end(); };
+  std::vector<T> out;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      if (kept(axis < 0 ? i * cols + j : axis == 0 ? i : j))
+        out.push_back(a[static_cast<size_t>(i * cols + j)]);
+  return out;
+}
+
+TEST(Delete, PositionsMasksAndAxes) {
+  const int64_t r = 4, c = 5;
+  std::vector<int32_t> a = iota<int32_t>(static_cast<size_t>(r * c), 3, 2);
+  auto A = stn::ArrayView::of(a.data(), {r, c});
+  // One position, negative ones, repeats and none, flattened.
+  EXPECT_EQ(valuesOf<int32_t>(module().kernel("delete_flat")(A, int64_t{7}), {19}),
+            deleteRef(a, r, c, -1, {7}));
+  std::vector<int64_t> some = {0, -1, 4, 4, 12};
+  EXPECT_EQ(valuesOf<int32_t>(module().kernel("delete_flat")(
+                                  A, stn::ArrayView::of(some.data(), {5})),
+                              {16}),
+            deleteRef(a, r, c, -1, some));
+  std::vector<int64_t> none;
+  EXPECT_EQ(valuesOf<int32_t>(module().kernel("delete_flat")(
+                                  A, stn::ArrayView::of(none.data(), {0})),
+                              {20}),
+            a);
+  // Along each axis.
+  std::vector<int64_t> rows = {-4, 2};
+  EXPECT_EQ(valuesOf<int32_t>(module().kernel("delete_rows")(
+                                  A, stn::ArrayView::of(rows.data(), {2})),
+                              {2, c}),
+            deleteRef(a, r, c, 0, rows));
+  EXPECT_EQ(valuesOf<int32_t>(module().kernel("delete_columns")(A, int64_t{-2}), {r, 4}),
+            deleteRef(a, r, c, 1, {-2}));
+  // A boolean mask of the axis's length: its true positions go.
+  std::vector<uint8_t> mask = {1, 0, 0, 1, 0};
+  std::vector<double> d = iota<double>(static_cast<size_t>(r * c), 0.5, 1);
+  EXPECT_EQ(valuesOf<double>(module().kernel("delete_columns")(
+                                 stn::ArrayView::of(d.data(), {r, c}),
+                                 stn::ArrayView::of(reinterpret_cast<bool *>(mask.data()), {c})),
+                             {r, 3}),
+            deleteRef(d, r, c, 1, {0, 3}));
+  // NumPy's errors.
+  EXPECT_NE(errorOf([&] { module().kernel("delete_rows")(A, int64_t{4}); })
+                .find("IndexError: index 4 is out of bounds for axis 0 with size 4"),
+            std::string::npos);
+  EXPECT_NE(errorOf([&] { module().kernel("delete_flat")(A, int64_t{-21}); })
+                .find("IndexError: index -21 is out of bounds for axis 0 with size 20"),
+            std::string::npos);
+  EXPECT_NE(errorOf([&] {
+              module().kernel("delete_rows")(
+                  A, stn::ArrayView::of(reinterpret_cast<bool *>(mask.data()), {5}));
+            }).find("ValueError: boolean array argument obj to delete must be one dimensional "
+                    "and match the axis length of 4"),
             std::string::npos);
 }
 

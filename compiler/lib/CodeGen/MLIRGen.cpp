@@ -8262,6 +8262,7 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Diagflat:
   case Builtin::Kron:
   case Builtin::Vdot:
+  case Builtin::Delete:
     return rearrangedCall(info, r.type);
   case Builtin::Eye:
   case Builtin::Identity: {
@@ -9627,6 +9628,78 @@ CGValue FunctionGen::rearrangedCall(const CallInfo &info, const Type &rt) {
       Value y = castScalar(loadElement(b.single(), ib, bk), bk, ok);
       storeElement(productOf(x, y, ok), out, SmallVector<Value>(ivs.begin(), ivs.end()), rk);
     });
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Delete: {
+    // Which positions along the axis stay (obj's marked), their list, then
+    // the elements at them.
+    CGValue a = expr(*ops[0]);
+    Value src = info.axis < 0 ? flatView(a.single(), a.type) : a.single();
+    const unsigned ax = info.axis < 0 ? 0 : static_cast<unsigned>(info.axis), R = rt.rank();
+    SmallVector<Value> shape = dims(src, R);
+    Value n = shape[ax], zero = constIndex(0), one = constIndex(1);
+    const ScalarKind u8 = ScalarKind::U8;
+    Value keep = MG.allocArray(B, CurLoc, Type::array(u8, 1, Type::Layout::C), {n});
+    forEach({n}, [&](mlir::ValueRange i) { storeElement(constInt(1, u8), keep, {i[0]}, u8); });
+    CGValue o = expr(*ops[1]);
+    ScalarKind ok = o.type.scalarKind();
+    Value n64 = indexToI64(n);
+    // Drops position `p` (an int64; negative ones count from the end).
+    auto drop = [&](Value p) {
+      Value q = castScalar(p, ok, i64);
+      Value neg = cmp(arith::CmpIPredicate::slt, q, constInt(0, i64));
+      Value w = select(neg, B.create<arith::AddIOp>(CurLoc, q, n64), q);
+      Value bad = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::slt, w, constInt(0, i64)),
+                                         cmp(arith::CmpIPredicate::sge, w, n64));
+      raiseIf(bad, KernelFaultKind::Raise,
+              fmt::format("IndexError: index {}i is out of bounds for axis {} with size {}i",
+                          kRaisedValue, ax, kRaisedValue),
+              {q, n64});
+      ifThen(logicalNot(bad), [&] { storeElement(constInt(0, u8), keep, {toIndex(w, i64)}, u8); });
+    };
+    if (!o.type.isArray()) {
+      drop(o.single());
+    } else if (isBool(ok)) {
+      Value m = o.single(), len = dim(m, 0);
+      Value differ = cmp(arith::CmpIPredicate::ne, len, n);
+      raiseIf(differ, KernelFaultKind::Raise,
+              fmt::format("ValueError: boolean array argument obj to delete must be one "
+                          "dimensional and match the axis length of {}i",
+                          kRaisedValue),
+              {n64});
+      ifThen(logicalNot(differ), [&] {
+        forEach({n}, [&](mlir::ValueRange i) {
+          Value gone = loadElement(m, {i[0]}, ok);
+          storeElement(select(gone, constInt(0, u8), constInt(1, u8)), keep, {i[0]}, u8);
+        });
+      });
+    } else {
+      Value m = o.single();
+      forEach({dim(m, 0)}, [&](mlir::ValueRange i) { drop(loadElement(m, {i[0]}, ok)); });
+    }
+    Value count = entryAlloca(B.getIndexType());
+    B.create<memref::StoreOp>(CurLoc, zero, count);
+    Value at = MG.allocArray(B, CurLoc, Type::array(i64, 1, Type::Layout::C), {n});
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value c = B.create<memref::LoadOp>(CurLoc, count);
+      Value stays = cmp(arith::CmpIPredicate::ne, loadElement(keep, {i[0]}, u8),
+                        constInt(0, u8));
+      ifThen(stays, [&] { storeElement(indexToI64(i[0]), at, {c}, i64); });
+      B.create<memref::StoreOp>(CurLoc, select(stays, add(c, one), c), count);
+    });
+    SmallVector<Value> outShape = shape;
+    outShape[ax] = B.create<memref::LoadOp>(CurLoc, count);
+    Value out = MG.allocArray(B, CurLoc, rt, outShape);
+    const ScalarKind ak = a.type.scalarKind();
+    forEach(outShape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> from(ivs.begin(), ivs.end());
+      from[ax] = toIndex(loadElement(at, {ivs[ax]}, i64), i64);
+      storeElement(loadElement(src, from, ak), out, SmallVector<Value>(ivs.begin(), ivs.end()),
+                   rk);
+    });
+    B.create<memref::DeallocOp>(CurLoc, keep);
+    B.create<memref::DeallocOp>(CurLoc, at);
     r.leaves.push_back(out);
     return r;
   }

@@ -88,7 +88,7 @@ const char *builtinName(Builtin b) {
       "reshape", "ravel", "flatten", "transpose", "matmul", "nonzero", "flatnonzero",
       "argwhere", "linalg.norm", "linalg", "roll",
       "repeat", "tile", "cross", "append", "convolve", "digitize", "isin", "triu", "tril",
-      "diag", "diagflat", "kron", "vdot",
+      "diag", "diagflat", "kron", "vdot", "delete",
       "real", "imag", "conj",
       "random", "uniform", "randint", "normal", "exponential", "shuffle", "permutation",
       "choice", "distribution", "seed",
@@ -206,6 +206,7 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"tril", Builtin::Tril},             {"diag", Builtin::Diag},
     {"diagonal", Builtin::Diag},         {"diagflat", Builtin::Diagflat},
     {"kron", Builtin::Kron},             {"vdot", Builtin::Vdot},
+    {"delete", Builtin::Delete},
     {"real", Builtin::RealPart},         {"imag", Builtin::ImagPart},
     {"conj", Builtin::Conj},             {"conjugate", Builtin::Conj},
 };
@@ -3790,7 +3791,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
          (kw.name == "rtol" || kw.name == "atol" || kw.name == "equal_nan")) ||
         (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")) ||
         (b >= Builtin::Searchsorted && b <= Builtin::Interp) ||
-        (b >= Builtin::Repeat && b <= Builtin::Vdot) || b == Builtin::Linalg ||
+        (b >= Builtin::Repeat && b <= Builtin::Delete) || b == Builtin::Linalg ||
         b == Builtin::Norm)
       continue; // read by their case below
     if (kw.name == "dtype" && b != Builtin::Where) {
@@ -4952,6 +4953,30 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     ScalarKind k = promote(types[0].scalarKind(), types[1].scalarKind());
     info.operandKind = k;
     return done(Type::array(k, std::max(types[0].rank(), types[1].rank()), Type::Layout::C));
+  }
+  case Builtin::Delete: {
+    // np.delete(arr, obj, axis=None): a copy of arr without the positions
+    // obj names (an integer, or a 1-d array or list of integers or of
+    // booleans), along a constant axis or of the flattened array.
+    if (!bindParams({"arr", "obj", "axis"}, 2))
+      return {};
+    types[1] = viewList(*given[1], types[1]);
+    const Type &o = types[1];
+    bool positions = (integral(o) && !isBool(o.scalarKind())) ||
+                     (o.isArray() && o.rank() == 1 &&
+                      (isInteger(o.scalarKind()) || isBool(o.scalarKind())));
+    if (!wantParam(0, types[0].isArray(), "arr", "an array") ||
+        !wantParam(1, positions, "obj", "an integer or a 1-d array of integers or booleans"))
+      return {};
+    info.axis = -1;
+    if (given[2]) {
+      auto a = constantAxis(*given[2], types[0].rank(), true);
+      if (!a)
+        return {};
+      info.axis = *a;
+    }
+    return done(Type::array(types[0].scalarKind(), info.axis < 0 ? 1 : types[0].rank(),
+                            Type::Layout::C));
   }
   case Builtin::Vdot: {
     // np.vdot(a, b): the dot product of the flattened arrays, a conjugated.
