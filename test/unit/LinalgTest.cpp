@@ -14,6 +14,7 @@
 
 #include "stn/stn.h"
 
+#include "MatrixSupport.h"
 #include "TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -29,6 +30,7 @@
 namespace {
 
 using stn::test::errorOf;
+using stn::test::multiply;
 using stn::test::valuesOf;
 using cdouble = std::complex<double>;
 using Matrix = std::vector<double>; // row-major
@@ -162,21 +164,11 @@ def det_of_view(a):
     return np.linalg.det(a[::2, ::-1].T)
 )STN";
 
-stn::Module &module() {
-  static stn::Engine engine(stn::test::noCache());
-  static stn::Module m = engine.loadString(Kernels, "linalg.stn");
-  return m;
-}
+stn::Module &module() { return stn::test::linalgKernels(); }
 
 /// A reproducible matrix of uniform entries in [-1, 1).
 Matrix randomMatrix(int64_t rows, int64_t cols, uint64_t seed) {
-  Matrix out(static_cast<size_t>(rows * cols));
-  uint64_t x = seed * 6364136223846793005ull + 1442695040888963407ull;
-  for (double &v : out) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    v = static_cast<double>(x >> 11) / 9007199254740992.0 * 2 - 1;
-  }
-  return out;
+  return stn::test::randomValues(static_cast<size_t>(rows * cols), seed);
 }
 
 double &el(Matrix &a, int64_t cols, int64_t i, int64_t j) {
@@ -184,16 +176,6 @@ double &el(Matrix &a, int64_t cols, int64_t i, int64_t j) {
 }
 double el(const Matrix &a, int64_t cols, int64_t i, int64_t j) {
   return a[static_cast<size_t>(i * cols + j)];
-}
-
-/// x (r x k) times y (k x c).
-Matrix multiply(const Matrix &x, const Matrix &y, int64_t r, int64_t k, int64_t c) {
-  Matrix out(static_cast<size_t>(r * c), 0.0);
-  for (int64_t i = 0; i < r; ++i)
-    for (int64_t l = 0; l < k; ++l)
-      for (int64_t j = 0; j < c; ++j)
-        el(out, c, i, j) += el(x, k, i, l) * el(y, c, l, j);
-  return out;
 }
 
 Matrix transpose(const Matrix &x, int64_t r, int64_t c) {
@@ -204,12 +186,7 @@ Matrix transpose(const Matrix &x, int64_t r, int64_t c) {
   return out;
 }
 
-Matrix identity(int64_t n) {
-  Matrix out(static_cast<size_t>(n * n), 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    el(out, n, i, i) = 1;
-  return out;
-}
+Matrix identity(int64_t n) { return stn::test::identityOf<double>(n); }
 
 /// The determinant by cofactor expansion along the first row.
 template <class T> T cofactorDet(const std::vector<T> &a, int64_t n) {
@@ -923,3 +900,9 @@ TEST(LinalgEig, GeneralMatricesWithKnownEigenvalues) {
 }
 
 } // namespace
+
+stn::Module &stn::test::linalgKernels() {
+  static stn::Engine engine(stn::test::noCache());
+  static stn::Module m = engine.loadString(Kernels, "linalg.stn");
+  return m;
+}

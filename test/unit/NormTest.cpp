@@ -13,6 +13,7 @@
 
 #include "stn/stn.h"
 
+#include "MatrixSupport.h"
 #include "TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -27,6 +28,8 @@
 namespace {
 
 using stn::test::errorOf;
+using stn::test::multiply;
+using stn::test::randomValues;
 using stn::test::valuesOf;
 using cdouble = std::complex<double>;
 using CMatrix = std::vector<cdouble>; // row-major
@@ -88,54 +91,6 @@ def cond_fro(x):
 @njit
 def cond_nuc(x):
     return np.linalg.cond(x, "nuc")
-
-@njit
-def cond(x):
-    return np.linalg.cond(x)
-
-@njit
-def eigh(a):
-    return np.linalg.eigh(a)
-
-@njit
-def eigh_upper(a):
-    return np.linalg.eigh(a, UPLO="U")
-
-@njit
-def eigvalsh(a):
-    return np.linalg.eigvalsh(a)
-
-@njit
-def svd(a):
-    return np.linalg.svd(a)
-
-@njit
-def svd_reduced(a):
-    return np.linalg.svd(a, full_matrices=False)
-
-@njit
-def singular_values(a):
-    return np.linalg.svd(a, compute_uv=False)
-
-@njit
-def qr(a):
-    return np.linalg.qr(a)
-
-@njit
-def qr_complete(a):
-    return np.linalg.qr(a, mode="complete")
-
-@njit
-def pinv(a):
-    return np.linalg.pinv(a)
-
-@njit
-def lstsq(a, b):
-    return np.linalg.lstsq(a, b)
-
-@njit
-def matrix_rank(a):
-    return np.linalg.matrix_rank(a)
 )STN";
 
 stn::Module &module() {
@@ -144,16 +99,8 @@ stn::Module &module() {
   return m;
 }
 
-/// Reproducible numbers in [-1, 1).
-std::vector<double> randomValues(size_t n, uint64_t seed) {
-  std::vector<double> out(n);
-  uint64_t x = seed * 6364136223846793005ull + 1442695040888963407ull;
-  for (double &v : out) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    v = static_cast<double>(x >> 11) / 9007199254740992.0 * 2 - 1;
-  }
-  return out;
-}
+/// LinalgTest's kernels: eigh, svd, qr, pinv, lstsq, matrix_rank, cond, ...
+stn::Module &linalg() { return stn::test::linalgKernels(); }
 
 CMatrix randomComplex(int64_t rows, int64_t cols, uint64_t seed) {
   auto n = static_cast<size_t>(rows * cols);
@@ -161,17 +108,6 @@ CMatrix randomComplex(int64_t rows, int64_t cols, uint64_t seed) {
   CMatrix out(n);
   for (size_t i = 0; i < n; ++i)
     out[i] = cdouble(re[i], im[i]);
-  return out;
-}
-
-/// x (r x k) times y (k x c).
-CMatrix multiply(const CMatrix &x, const CMatrix &y, int64_t r, int64_t k, int64_t c) {
-  CMatrix out(static_cast<size_t>(r * c), 0.0);
-  for (int64_t i = 0; i < r; ++i)
-    for (int64_t l = 0; l < k; ++l)
-      for (int64_t j = 0; j < c; ++j)
-        out[static_cast<size_t>(i * c + j)] +=
-            x[static_cast<size_t>(i * k + l)] * y[static_cast<size_t>(l * c + j)];
   return out;
 }
 
@@ -184,12 +120,7 @@ CMatrix adjoint(const CMatrix &x, int64_t r, int64_t c) {
   return out;
 }
 
-CMatrix identity(int64_t n) {
-  CMatrix out(static_cast<size_t>(n * n), 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    out[static_cast<size_t>(i * n + i)] = 1;
-  return out;
-}
+CMatrix identity(int64_t n) { return stn::test::identityOf<cdouble>(n); }
 
 /// A unitary n x n matrix: complex plane rotations [[c, s p], [-s p*, c]]
 /// with unit phases p, then a diagonal of phases.
@@ -410,7 +341,7 @@ TEST(NormCond, EveryOrder) {
   CMatrix k = withSingularValues({8, 2, 0.5}, 3, 3, 50);
   EXPECT_NEAR(module().kernel("cond_p")(view(k, {3, 3}), 2.0).asDouble(), 16, 1e-12);
   EXPECT_NEAR(module().kernel("cond_p")(view(k, {3, 3}), -2.0).asDouble(), 1 / 16.0, 1e-14);
-  EXPECT_NEAR(module().kernel("cond")(view(k, {3, 3})).asDouble(), 16, 1e-12);
+  EXPECT_NEAR(linalg().kernel("cond")(view(k, {3, 3})).asDouble(), 16, 1e-12);
   EXPECT_NEAR(module().kernel("cond_nuc")(view(k, {3, 3})).asDouble(), 10.5 * (1 / 8.0 + 0.5 + 2),
               1e-12);
   // Singular: infinity, as NumPy's. Not square: NumPy's LinAlgError.
@@ -421,7 +352,7 @@ TEST(NormCond, EveryOrder) {
                 .find("LinAlgError: Last 2 dimensions of the array must be square"),
             std::string::npos);
   EXPECT_NEAR(module().kernel("cond_p")(view(wide, {2, 3}), 2.0).asDouble(),
-              module().kernel("cond")(view(wide, {2, 3})).asDouble(), 0);
+              linalg().kernel("cond")(view(wide, {2, 3})).asDouble(), 0);
 }
 
 TEST(LinalgComplex, EighOfHermitianMatrices) {
@@ -433,7 +364,7 @@ TEST(LinalgComplex, EighOfHermitianMatrices) {
     for (int64_t j = 0; j < n; ++j)
       ud[static_cast<size_t>(i * n + j)] *= d[static_cast<size_t>(j)];
   CMatrix a = multiply(ud, adjoint(u, n, n), n, n, n);
-  stn::Value r = module().kernel("eigh")(view(a, {n, n}));
+  stn::Value r = linalg().kernel("eigh")(view(a, {n, n}));
   std::vector<double> w = valuesOf<double>(r[0], {n});
   CMatrix v = valuesOf<cdouble>(r[1], {n, n});
   for (int64_t i = 0; i < n; ++i)
@@ -456,16 +387,16 @@ TEST(LinalgComplex, EighOfHermitianMatrices) {
         lowerOnly[static_cast<size_t>(i * n + i)] += cdouble(0, 5);
     }
   std::vector<double> wl =
-      valuesOf<double>(module().kernel("eigvalsh")(view(lowerOnly, {n, n})), {n});
+      valuesOf<double>(linalg().kernel("eigvalsh")(view(lowerOnly, {n, n})), {n});
   std::vector<double> wu =
-      valuesOf<double>(module().kernel("eigh_upper")(view(upperOnly, {n, n}))[0], {n});
+      valuesOf<double>(linalg().kernel("eigh_upper")(view(upperOnly, {n, n}))[0], {n});
   for (size_t i = 0; i < d.size(); ++i) {
     EXPECT_NEAR(wl[i], d[i], 1e-13);
     EXPECT_NEAR(wu[i], d[i], 1e-13);
   }
   // complex64 in: float32 eigenvalues, complex64 vectors.
   std::vector<std::complex<float>> f = {{2, 0}, {0, 1}, {0, -1}, {2, 0}};
-  stn::Value fr = module().kernel("eigh")(stn::ArrayView::of(f.data(), {2, 2}));
+  stn::Value fr = linalg().kernel("eigh")(stn::ArrayView::of(f.data(), {2, 2}));
   EXPECT_EQ(valuesOf<float>(fr[0], {2}), (std::vector<float>{1, 3}));
   EXPECT_EQ(fr[1].array().dtype(), stn::DType::Complex64);
 }
@@ -475,7 +406,7 @@ TEST(LinalgComplex, EighOfHermitianMatrices) {
 void checkSvd(CMatrix a, int64_t m, int64_t n) {
   SCOPED_TRACE(m * 10 + n);
   int64_t k = std::min(m, n);
-  stn::Value r = module().kernel("svd")(view(a, {m, n}));
+  stn::Value r = linalg().kernel("svd")(view(a, {m, n}));
   CMatrix u = valuesOf<cdouble>(r[0], {m, m}), vh = valuesOf<cdouble>(r[2], {n, n});
   std::vector<double> s = valuesOf<double>(r[1], {k});
   EXPECT_TRUE(std::is_sorted(s.rbegin(), s.rend()));
@@ -487,14 +418,14 @@ void checkSvd(CMatrix a, int64_t m, int64_t n) {
       us[static_cast<size_t>(i * n + j)] =
           u[static_cast<size_t>(i * m + j)] * s[static_cast<size_t>(j)];
   EXPECT_LT(maxDiff(multiply(us, vh, m, n, n), a), 1e-13) << "U S Vh";
-  stn::Value rr = module().kernel("svd_reduced")(view(a, {m, n}));
+  stn::Value rr = linalg().kernel("svd_reduced")(view(a, {m, n}));
   CMatrix ur = valuesOf<cdouble>(rr[0], {m, k}), vr = valuesOf<cdouble>(rr[2], {k, n});
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < k; ++j)
       ur[static_cast<size_t>(i * k + j)] *= s[static_cast<size_t>(j)];
   EXPECT_LT(maxDiff(multiply(ur, vr, m, k, n), a), 1e-13) << "reduced";
   std::vector<double> alone =
-      valuesOf<double>(module().kernel("singular_values")(view(a, {m, n})), {k});
+      valuesOf<double>(linalg().kernel("singular_values")(view(a, {m, n})), {k});
   for (int64_t j = 0; j < k; ++j)
     EXPECT_NEAR(alone[static_cast<size_t>(j)], s[static_cast<size_t>(j)], 1e-13);
 }
@@ -507,15 +438,15 @@ TEST(LinalgComplex, SvdReconstructsAndKnownValues) {
   CMatrix a = withSingularValues(s, 6, 4, 80);
   checkSvd(a, 6, 4);
   std::vector<double> got =
-      valuesOf<double>(module().kernel("singular_values")(view(a, {6, 4})), {4});
+      valuesOf<double>(linalg().kernel("singular_values")(view(a, {6, 4})), {4});
   for (size_t j = 0; j < s.size(); ++j)
     EXPECT_NEAR(got[j], s[j], 1e-13);
-  EXPECT_EQ(module().kernel("matrix_rank")(view(a, {6, 4})).asInt(), 3);
+  EXPECT_EQ(linalg().kernel("matrix_rank")(view(a, {6, 4})).asInt(), 3);
   // The zero singular value comes out as a rounding error: cond is huge.
-  EXPECT_GT(module().kernel("cond")(view(a, {6, 4})).asDouble(), 1e14);
+  EXPECT_GT(linalg().kernel("cond")(view(a, {6, 4})).asDouble(), 1e14);
   CMatrix b = withSingularValues({4, 0.5}, 2, 3, 82);
-  EXPECT_NEAR(module().kernel("cond")(view(b, {2, 3})).asDouble(), 8, 1e-12);
-  EXPECT_EQ(module().kernel("matrix_rank")(view(b, {2, 3})).asInt(), 2);
+  EXPECT_NEAR(linalg().kernel("cond")(view(b, {2, 3})).asDouble(), 8, 1e-12);
+  EXPECT_EQ(linalg().kernel("matrix_rank")(view(b, {2, 3})).asInt(), 2);
 }
 
 TEST(LinalgComplex, QrFactors) {
@@ -524,7 +455,7 @@ TEST(LinalgComplex, QrFactors) {
     SCOPED_TRACE(m * 10 + n);
     CMatrix a = randomComplex(m, n, ++seed);
     int64_t k = std::min(m, n);
-    stn::Value r = module().kernel("qr")(view(a, {m, n}));
+    stn::Value r = linalg().kernel("qr")(view(a, {m, n}));
     CMatrix q = valuesOf<cdouble>(r[0], {m, k}), rr = valuesOf<cdouble>(r[1], {k, n});
     EXPECT_LT(maxDiff(multiply(q, rr, m, k, n), a), 1e-13) << "Q R";
     EXPECT_LT(maxDiff(multiply(adjoint(q, m, k), q, k, m, k), identity(k)), 1e-13) << "Q^H Q";
@@ -539,7 +470,7 @@ TEST(LinalgComplex, QrFactors) {
     for (int64_t i = 0; i < m; ++i)
       col0 = std::hypot(col0, std::abs(a[static_cast<size_t>(i * n)]));
     EXPECT_NEAR(rr[0].real(), a[0].real() > 0 ? -col0 : col0, 1e-14);
-    stn::Value full = module().kernel("qr_complete")(view(a, {m, n}));
+    stn::Value full = linalg().kernel("qr_complete")(view(a, {m, n}));
     CMatrix qc = valuesOf<cdouble>(full[0], {m, m}), rc = valuesOf<cdouble>(full[1], {m, n});
     EXPECT_LT(maxDiff(multiply(qc, rc, m, m, n), a), 1e-13) << "complete Q R";
     EXPECT_LT(maxDiff(multiply(adjoint(qc, m, m), qc, m, m, m), identity(m)), 1e-13);
@@ -550,7 +481,7 @@ TEST(LinalgComplex, PinvAndLstsq) {
   for (auto [m, n] : {std::pair<int64_t, int64_t>{5, 3}, {3, 5}}) {
     SCOPED_TRACE(m * 10 + n);
     CMatrix a = randomComplex(m, n, 100 + static_cast<uint64_t>(m));
-    CMatrix p = valuesOf<cdouble>(module().kernel("pinv")(view(a, {m, n})), {n, m});
+    CMatrix p = valuesOf<cdouble>(linalg().kernel("pinv")(view(a, {m, n})), {n, m});
     CMatrix ap = multiply(a, p, m, n, m), pa = multiply(p, a, n, m, n);
     EXPECT_LT(maxDiff(multiply(ap, a, m, m, n), a), 1e-13) << "A A+ A";
     EXPECT_LT(maxDiff(multiply(pa, p, n, n, m), p), 1e-13) << "A+ A A+";
@@ -562,7 +493,7 @@ TEST(LinalgComplex, PinvAndLstsq) {
   const int64_t m = 6, n = 3;
   std::vector<double> s = {4, 2, 1};
   CMatrix a = withSingularValues(s, m, n, 110), b = randomComplex(m, 1, 111);
-  stn::Value r = module().kernel("lstsq")(view(a, {m, n}), view(b, {m}));
+  stn::Value r = linalg().kernel("lstsq")(view(a, {m, n}), view(b, {m}));
   CMatrix x = valuesOf<cdouble>(r[0], {n});
   CMatrix e = multiply(a, x, m, n, 1);
   double sq = 0;
@@ -580,7 +511,7 @@ TEST(LinalgComplex, PinvAndLstsq) {
   // A real a with a complex b: the work is complex.
   std::vector<double> line = {1, 1, 1, 2, 1, 3};
   CMatrix zb = {{1, 2}, {2, 4}, {3, 6}};
-  stn::Value rl = module().kernel("lstsq")(view(line, {3, 2}), view(zb, {3}));
+  stn::Value rl = linalg().kernel("lstsq")(view(line, {3, 2}), view(zb, {3}));
   CMatrix xl = valuesOf<cdouble>(rl[0], {2});
   EXPECT_LT(maxDiff(xl, {cdouble(0, 0), cdouble(1, 2)}), 1e-14);
 }

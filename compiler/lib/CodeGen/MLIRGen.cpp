@@ -10588,26 +10588,22 @@ CGValue FunctionGen::normCall(const CallInfo &info, const Type &rt) {
   for (unsigned d = 0; d < rank; ++d)
     if (!axes.empty() && !llvm::is_contained(axes, d))
       kept.push_back(d);
-  auto place = [&](mlir::ValueRange ivs) {
-    SmallVector<Value> at;
+  // `vals` (one per kept axis) with `fill` for each reduced axis where
+  // keepdims keeps it.
+  auto withReduced = [&](mlir::ValueRange vals, Value fill) {
+    SmallVector<Value> out;
     for (unsigned d = 0, i = 0; d < rank; ++d) {
       if (i < kept.size() && kept[i] == d)
-        at.push_back(ivs[i++]);
+        out.push_back(vals[i++]);
       else if (keep)
-        at.push_back(constIndex(0));
+        out.push_back(fill);
     }
-    return at;
+    return out;
   };
+  auto place = [&](mlir::ValueRange ivs) { return withReduced(ivs, constIndex(0)); };
   // A new array of the result's shape (extents of the kept axes `sizes`).
-  auto resultArray = [&](llvm::ArrayRef<Value> sizes) {
-    SmallVector<Value> shape;
-    for (unsigned d = 0, i = 0; d < rank; ++d) {
-      if (i < kept.size() && kept[i] == d)
-        shape.push_back(sizes[i++]);
-      else if (keep)
-        shape.push_back(constIndex(1));
-    }
-    return MG.allocArray(B, CurLoc, rt, shape);
+  auto resultArray = [&](mlir::ValueRange sizes) {
+    return MG.allocArray(B, CurLoc, rt, withReduced(sizes, constIndex(1)));
   };
   if (axes.size() < 2) {
     // A vector norm of all the elements (flattened), or along one axis.

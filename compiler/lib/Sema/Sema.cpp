@@ -5210,12 +5210,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     info.flags = keep ? 1 : 0;
     std::vector<unsigned> axes; // empty: all, flattened
     if (given[2] && !types[2].isNone()) {
-      std::vector<const ast::Expr *> items;
-      if (auto *t = dyn_cast<ast::Tuple>(given[2]))
-        for (auto &e : t->elts)
-          items.push_back(e.get());
-      else
-        items.push_back(given[2]);
+      std::vector<const ast::Expr *> items = ast::tupleItems(*given[2]);
       if (items.empty() || items.size() > 2) {
         error(given[2]->range(), "linalg.norm()'s axis must be an integer or a tuple of 2 "
                                  "(a vector norm along one axis, a matrix norm over two)");
@@ -5465,12 +5460,7 @@ Type FunctionChecker::gpuIntrinsic(const ast::Expr &e, const std::string &path,
       return {};
     g.op = path == "shared.array" ? GpuOp::SharedArray : GpuOp::LocalArray;
     // Module constants and literals only: the size is fixed at compile time.
-    std::vector<const ast::Expr *> dims1;
-    if (auto *t = dyn_cast<ast::Tuple>(a[0]))
-      for (auto &el : t->elts)
-        dims1.push_back(el.get());
-    else
-      dims1.push_back(a[0]);
+    std::vector<const ast::Expr *> dims1 = ast::tupleItems(*a[0]);
     int64_t elems = 1;
     for (auto *d : dims1) {
       auto n = foldIndex(*d);

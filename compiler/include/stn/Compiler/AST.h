@@ -263,14 +263,19 @@ public:
   static bool classof(const Expr *e) { return e->kind() == Kind::Tuple; }
 };
 
-inline std::vector<const Expr *> subscriptIndices(const Subscript &s) {
-  std::vector<const Expr *> idx;
-  if (auto *t = llvm::dyn_cast<Tuple>(s.index.get()))
-    for (auto &e : t->elts)
-      idx.push_back(e.get());
+/// The elements of `e` where it is a tuple display, else `e` alone.
+inline std::vector<const Expr *> tupleItems(const Expr &e) {
+  std::vector<const Expr *> items;
+  if (auto *t = llvm::dyn_cast<Tuple>(&e))
+    for (auto &x : t->elts)
+      items.push_back(x.get());
   else
-    idx.push_back(s.index.get());
-  return idx;
+    items.push_back(&e);
+  return items;
+}
+
+inline std::vector<const Expr *> subscriptIndices(const Subscript &s) {
+  return tupleItems(*s.index);
 }
 
 /// `[a, b]` (decorator signature lists, shapes).
