@@ -223,7 +223,8 @@ struct CallInfo {
   /// for replace=False; RandomDistribution: the RandomDistribution;
   /// Linalg: the LinalgFunction; Norm: the NormOrder.
   int mode = 0;
-  /// Linalg: LinalgOption bits. Norm: 1 for keepdims=True.
+  /// Linalg: LinalgOption bits, but for cond the NormOrder of its p.
+  /// Norm: 1 for keepdims=True.
   int flags = 0;
   /// RandomDistribution: the parameters' defaults where not given.
   double randomDefaults[3] = {0, 0, 0};
