@@ -472,11 +472,11 @@ template <class T> bool pseudoInverse(const T *a, int64_t m, int64_t n, double r
   return ok;
 }
 
-/// The singular values (descending) of the m x n `a`.
-template <class T> std::vector<double> singularValues(const T *a, int64_t m, int64_t n) {
-  std::vector<double> s(std::min(m, n));
-  svdAny<T>(a, m, n, false, nullptr, s.data(), nullptr);
-  return s;
+/// The singular values (descending) of the m x n `a`, into `s`; false
+/// where the SVD did not converge.
+template <class T> bool singularValues(const T *a, int64_t m, int64_t n, std::vector<double> &s) {
+  s.resize(static_cast<size_t>(std::min(m, n)));
+  return svdAny<T>(a, m, n, false, nullptr, s.data(), nullptr);
 }
 
 //===----------------------------------------------------------------------===//
@@ -673,8 +673,8 @@ int32_t matrixNorm(const T *a, int64_t m, int64_t n, NormOrder kind, double p, d
     return int32_t(LinalgStatus::Ok);
   };
   if (kind == NormOrder::Nuc || std::fabs(p) == 2) {
-    std::vector<double> s(std::min(m, n));
-    bool ok = svdAny<T>(a, m, n, false, nullptr, s.data(), nullptr);
+    std::vector<double> s;
+    bool ok = singularValues(a, m, n, s);
     if (kind == NormOrder::Nuc)
       out = std::accumulate(s.begin(), s.end(), 0.0);
     else if (int32_t st = extreme(s); st != LinalgStatus::Ok)
@@ -939,7 +939,8 @@ STN_EXPORT int64_t _stn_linalg_rank(int64_t a, int64_t m, int64_t n, int32_t cpl
       return std::any_of(A, A + m * n, [](T x) { return x != T(0); }) ? 1 : 0;
     if (std::min(m, n) == 0)
       return 0;
-    std::vector<double> s = singularValues(A, m, n);
+    std::vector<double> s;
+    singularValues(A, m, n, s);
     double cutoff = tol < 0 ? s[0] * double(std::max(m, n)) * Eps : tol;
     return std::count_if(s.begin(), s.end(), [&](double x) { return x > cutoff; });
   };
@@ -955,7 +956,8 @@ STN_EXPORT int32_t _stn_linalg_cond(int64_t a, int64_t m, int64_t n, int32_t cpl
     if (order == NormOrder::Default || (order == NormOrder::Number && std::fabs(p) == 2)) {
       if (std::min(m, n) == 0) // the kernel raises NumPy's error first
         return LinalgStatus::Ok;
-      std::vector<double> s = singularValues(A, m, n);
+      std::vector<double> s;
+      singularValues(A, m, n, s);
       c = p == -2 && order == NormOrder::Number ? s.back() / s.front() : s.front() / s.back();
     } else {
       // norm(x, p) * norm(inv(x), p), NaN where x is singular (NumPy's

@@ -974,9 +974,9 @@ private:
   /// The vector norm of all of `a`'s elements in kind `k`: of order `p`
   /// (float64, chosen when the kernel runs), the 2-norm where `p` is null.
   Value vectorNorm(LazyArray a, ScalarKind k, Value p);
-  /// `then()` where `cond` holds, else `otherwise()`: a value of kind `k`.
-  Value choose(Value cond, ScalarKind k, const std::function<Value()> &then,
-               const std::function<Value()> &otherwise);
+  /// The 1-d lane of `a` (prepared for its own shape; it must outlive the
+  /// lane) along `axis`, at the indices `outer` of its other axes.
+  LazyArray laneOf(const LazyArray &a, unsigned axis, SmallVector<Value> outer);
   /// Raises NumPy's error for a matrix norm's LinalgStatus `status`.
   void raiseNormStatus(Value status);
   /// np.repeat, np.tile, np.cross, np.append, np.convolve, np.digitize,
@@ -8465,19 +8465,10 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
       if (d != axis)
         outShape.push_back(a.shape[d]);
     Value out = MG.allocArray(B, CurLoc, r.type, outShape);
-    Value n = a.shape[axis];
     forEach(outShape, [&](mlir::ValueRange ivsOut) {
       SmallVector<Value> outer(ivsOut.begin(), ivsOut.end());
-      LazyArray line;
-      line.type = Type::array(a.type.scalarKind(), 1, Type::Layout::C);
-      line.shape = {n};
-      line.prepare = [](mlir::ValueRange) {};
-      line.element = [&a, outer, axis](mlir::ValueRange iv) {
-        SmallVector<Value> full(outer.begin(), outer.end());
-        full.insert(full.begin() + axis, iv[0]);
-        return a.element(full);
-      };
-      storeElement(reduce(line, b, info.operandKind, info.skipNan), out, outer, k);
+      storeElement(reduce(laneOf(a, axis, outer), b, info.operandKind, info.skipNan), out, outer,
+                   k);
     });
     r.leaves.push_back(out);
     return r;
@@ -10490,16 +10481,18 @@ CGValue FunctionGen::linalgCall(const CallInfo &info, const Type &rt) {
   return r;
 }
 
-Value FunctionGen::choose(Value cond, ScalarKind k, const std::function<Value()> &then,
-                          const std::function<Value()> &otherwise) {
-  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{scalarType(Ctx, k)}, cond,
-                                  /*withElseRegion=*/true);
-  OpBuilder::InsertionGuard g(B);
-  B.setInsertionPointToStart(ifOp.thenBlock());
-  B.create<scf::YieldOp>(CurLoc, then());
-  B.setInsertionPointToStart(ifOp.elseBlock());
-  B.create<scf::YieldOp>(CurLoc, otherwise());
-  return ifOp.getResult(0);
+FunctionGen::LazyArray FunctionGen::laneOf(const LazyArray &a, unsigned axis,
+                                           SmallVector<Value> outer) {
+  LazyArray line;
+  line.type = Type::array(a.type.scalarKind(), 1, Type::Layout::C);
+  line.shape = {a.shape[axis]};
+  line.prepare = [](mlir::ValueRange) {};
+  line.element = [&a, outer = std::move(outer), axis](mlir::ValueRange iv) {
+    SmallVector<Value> full(outer.begin(), outer.end());
+    full.insert(full.begin() + axis, iv[0]);
+    return a.element(full);
+  };
+  return line;
 }
 
 Value FunctionGen::vectorNorm(LazyArray a, ScalarKind k, Value p) {
@@ -10526,6 +10519,11 @@ Value FunctionGen::vectorNorm(LazyArray a, ScalarKind k, Value p) {
   if (!p)
     return twoNorm();
   // NumPy's orders, chosen when the kernel runs (constant ones fold).
+  auto choose = [&](Value cond, const std::function<Value()> &then,
+                    const std::function<Value()> &otherwise) {
+    return emitIf(cond, {scalarType(Ctx, k)}, [&] { return SmallVector<Value>{then()}; },
+                  [&] { return SmallVector<Value>{otherwise()}; })[0];
+  };
   auto is = [&](double v) -> Value {
     return B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, p, constFloat(v, f64));
   };
@@ -10542,11 +10540,11 @@ Value FunctionGen::vectorNorm(LazyArray a, ScalarKind k, Value p) {
     Value inv = B.create<arith::DivFOp>(CurLoc, constFloat(1, k), pk);
     return B.create<math::PowFOp>(CurLoc, sum, inv);
   };
-  return choose(is(inf), k, [&] { return extreme(Builtin::ReduceMax); }, [&] {
-    return choose(is(-inf), k, [&] { return extreme(Builtin::ReduceMin); }, [&] {
-      return choose(is(0), k, [&] { return sumOf(nonzero); }, [&] {
-        return choose(is(1), k, [&] { return sumOf(magnitude); }, [&] {
-          return choose(is(2), k, twoNorm, general);
+  return choose(is(inf), [&] { return extreme(Builtin::ReduceMax); }, [&] {
+    return choose(is(-inf), [&] { return extreme(Builtin::ReduceMin); }, [&] {
+      return choose(is(0), [&] { return sumOf(nonzero); }, [&] {
+        return choose(is(1), [&] { return sumOf(magnitude); }, [&] {
+          return choose(is(2), twoNorm, general);
         });
       });
     });
@@ -10626,17 +10624,8 @@ CGValue FunctionGen::normCall(const CallInfo &info, const Type &rt) {
       sizes.push_back(x.shape[d]);
     Value out = resultArray(sizes);
     forEach(sizes, [&](mlir::ValueRange ivs) {
-      SmallVector<Value> outer(ivs.begin(), ivs.end());
-      LazyArray line;
-      line.type = Type::array(x.type.scalarKind(), 1, Type::Layout::C);
-      line.shape = {x.shape[axis]};
-      line.prepare = [](mlir::ValueRange) {};
-      line.element = [&x, outer, axis](mlir::ValueRange iv) {
-        SmallVector<Value> full(outer.begin(), outer.end());
-        full.insert(full.begin() + axis, iv[0]);
-        return x.element(full);
-      };
-      storeElement(vectorNorm(line, k, p), out, place(ivs), k);
+      storeElement(vectorNorm(laneOf(x, axis, SmallVector<Value>(ivs.begin(), ivs.end())), k, p),
+                   out, place(ivs), k);
     });
     r.leaves.push_back(out);
     return r;
