@@ -302,8 +302,8 @@ void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &o
 unsigned countLeaves(const Type &t) {
   if (t.isScalar() || t.isArray())
     return 1;
-  if (t.isList())
-    return 2;
+  if (t.isList()) // a storage per number of an item, and the length
+    return t.listItem().numLeaves() + 1;
   if (t.isTuple()) {
     unsigned n = 0;
     for (auto &e : t.elements())
@@ -698,15 +698,31 @@ private:
   /// A builtin whose axis is known at run time (CallInfo::axisValue): the
   /// axis checked (AxisError), then the code of each axis, one runs.
   CGValue runtimeAxis(const ast::Call &c, const CallInfo &info);
-  // Lists (Type::List) are two leaves: their storage, a 1-d array whose
-  // extent is the capacity, and their length (int64). One variable owns a
+  // Lists (Type::List) are their storage, one 1-d array per number of an
+  // item (one for a list of numbers, one per number of a tuple) whose
+  // extent is the capacity, then their length (int64). One variable owns a
   // list (Sema), so a change is a new value written back to it.
-  CGValue makeList(ScalarKind k, Value data, Value len);
-  CGValue listDisplay(const ast::List &l, ScalarKind k);
+  /// The type of list expression `e`, also where it is seen as an array.
+  Type listTypeOf(const ast::Expr &e);
+  /// The numbers of a list item (a scalar or a tuple of them), in order.
+  SmallVector<ScalarKind> itemKinds(const Type &item);
+  CGValue makeList(const Type &item, mlir::ValueRange data, Value len);
+  /// A list value's storages: all its leaves but the length.
+  SmallVector<Value> listData(const CGValue &list);
+  CGValue loadItem(mlir::ValueRange data, Value i, const Type &item);
+  /// Stores `x` converted to `item` (a number, or a tuple of the item's
+  /// structure) at position `i`.
+  void storeItem(const CGValue &x, mlir::ValueRange data, Value i, const Type &item);
+  CGValue listDisplay(const ast::List &l, const Type &item);
   CGValue listComp(const ast::ListComp &l);
   CGValue listOf(const ast::Call &c);
   /// xs[a:b:c]: a new list of those items (Python's slice rules).
   CGValue listSlice(const ast::Subscript &s, const ast::Slice &sl);
+  Value listPosition(const ast::Subscript &s, const CGValue &list, SmallVector<Value> &data);
+  /// xs[i] of a list of tuples (a list of numbers is read as its array).
+  CGValue listElement(const ast::Subscript &s);
+  /// xs[i] = v for a list of tuples.
+  void storeListElement(const ast::Subscript &s, const CGValue &v);
   CGValue sortedList(const ast::Call &c, const CallInfo &info);
   /// The loops of comprehension `l` carrying a state of `types`, which
   /// `init` makes from the first clause's item count (int64): `sink` gets
@@ -717,29 +733,35 @@ private:
                      const std::function<SmallVector<Value>(SmallVector<Value>, CGValue)> &sink);
   /// Binds a comprehension's target (a name or a tuple of names) to `v`.
   void bindTarget(const ast::Expr &target, const CGValue &v);
-  /// The items as a 1-d C-contiguous array: a view of the storage, or a
-  /// new array where `copy`.
+  /// The first n items of one storage as a 1-d C-contiguous view.
+  Value storageView(Value data, Value n, ScalarKind k);
+  /// The items as an array: for a list of numbers 1-d, a view of the
+  /// storage or a new array where `copy`; for a list of tuples a new 2-d
+  /// array, a row per item (np.array(xs)).
   Value listItems(const CGValue &list, bool copy);
-  /// A list of kind `to.scalarKind()` with the items of `v` converted.
+  /// A list of `to`'s item type with the items of `v` converted.
   CGValue convertList(const CGValue &v, const Type &to);
   /// `data` with room for `need` items: itself, or new storage (twice as
   /// large, at least `need`) holding its first `len` items.
-  Value listReserve(Value data, Value len, Value need, ScalarKind k);
+  SmallVector<Value> listReserve(mlir::ValueRange data, Value len, Value need, const Type &item);
   /// Copies items [from, from + n) of `src` to `dst` starting at `to`
   /// (index values), last item first where `backward` (items moving up
   /// within one storage: insert), else first item first.
-  void moveItems(Value src, Value from, Value dst, Value to, Value n, ScalarKind k,
-                 bool backward = false);
-  /// Stores items at, at + step, ... (n of them) of `src` (kind `from`),
-  /// converted to `k`, into `dst` from `to` on (index values; no overlap).
-  void copyItems(Value src, ScalarKind from, Value at, Value step, Value dst, Value to, Value n,
-                 ScalarKind k);
-  /// New storage for n items of a list of kind `k` (room for one at least).
-  Value newListStorage(Value n, ScalarKind k);
+  void moveItems(mlir::ValueRange src, Value from, mlir::ValueRange dst, Value to, Value n,
+                 const Type &item, bool backward = false);
+  /// Stores items at, at + step, ... (n of them) of `src` (items `from`),
+  /// converted to `item`, into `dst` from `to` on (index values; no
+  /// overlap).
+  void copyItems(mlir::ValueRange src, const Type &from, Value at, Value step,
+                 mlir::ValueRange dst, Value to, Value n, const Type &item);
+  /// New storage for n items (room for one at least).
+  SmallVector<Value> newListStorage(Value n, const Type &item);
   CGValue listMethod(const ast::Call &c, const CallInfo &info);
-  /// The list `data`/`len` (kind `k`) with the items of the 1-d array
-  /// `items` added at its end: new storage and length.
-  std::pair<Value, Value> extendList(Value data, Value len, const CGValue &items, ScalarKind k);
+  /// `list` with the items of `items` (a list of tuples, or the 1-d array
+  /// of a list's items) added at its end.
+  CGValue extendList(const CGValue &list, const CGValue &items);
+  CGValue listCopy(const CGValue &list);
+  CGValue extendItems(const ast::Expr &e, const std::string &name);
   /// `xs + ys` (a new list of both's items) and `xs * n` / `n * xs`.
   CGValue listBinop(const ast::BinOp &b);
   /// `xs += ys` and `xs *= n`.
@@ -2360,7 +2382,8 @@ CGValue FunctionGen::defaultValue(const Type &t, bool onHeap) {
   } else if (t.isList()) {
     // An empty list (growing it frees nothing: the free of storage the
     // arena did not allocate does nothing).
-    r.leaves.push_back(defaultValue(Type::array(t.scalarKind(), 1), onHeap).single());
+    for (ScalarKind k : itemKinds(t.listItem()))
+      r.leaves.push_back(defaultValue(Type::array(k, 1), onHeap).single());
     r.leaves.push_back(constInt(0, ScalarKind::I64));
   }
   return r;
@@ -2416,7 +2439,7 @@ Value FunctionGen::truth(const CGValue &v) {
   if (v.type.isTuple())
     return constBool(!v.type.elements().empty());
   if (v.type.isList()) // Python: a list is true when it has items
-    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v.leaves[1],
+    return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v.leaves.back(),
                                    constInt(0, ScalarKind::I64));
   return constBool(false); // None
 }
@@ -2601,7 +2624,8 @@ bool FunctionGen::generate() {
         } else if (t.isScalar() || t.isArray()) {
           VarTypes[leafVar(name, i++)] = t;
         } else if (t.isList()) {
-          VarTypes[leafVar(name, i++)] = Type::array(t.scalarKind(), 1);
+          for (ScalarKind k : itemKinds(t.listItem()))
+            VarTypes[leafVar(name, i++)] = Type::array(k, 1);
           VarTypes[leafVar(name, i++)] = Type::scalar(ScalarKind::I64);
         }
       };
@@ -2924,6 +2948,10 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
     return;
   }
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    if (F.typeOf(*s->value).isTupleList()) {
+      storeListElement(*s, v);
+      return;
+    }
     if (F.masks.count(s)) {
       maskStore(*s, v);
       return;
@@ -3250,6 +3278,16 @@ FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src, bool statef
         v.leaves.push_back(rowView(mem, idx, at, v.type));
       }
       return v;
+    };
+    return out;
+  }
+  case K::List: { // a list of tuples (one of numbers is iterated as its array)
+    CGValue list = expr(*src.expr);
+    SmallVector<Value> data = listData(list);
+    Type item = list.type.listItem();
+    out.length = list.leaves.back();
+    out.item = [this, data, item](Value k) {
+      return loadItem(data, toIndex(k, ScalarKind::I64), item);
     };
     return out;
   }
@@ -5354,9 +5392,10 @@ void FunctionGen::messageWords(const Type &t, llvm::ArrayRef<Value> leaves, size
     return;
   }
   if (t.isList()) { // storage and length; none of an empty list of no kind
+    // (Sema prints no list of tuples.)
     if (t.isKnownList())
       out.push_back(printedArray(leaves[next], t.scalarKind(), leaves[next + 1]));
-    next += 2;
+    next += countLeaves(t);
     return;
   }
   Value x = leaves[next++];
@@ -5525,9 +5564,10 @@ CGValue FunctionGen::expr(const ast::Expr &e) {
   if (v.type.isList())
     if (auto it = F.listViews.find(&e); it != F.listViews.end()) {
       // A list where an array is expected (Sema's TypedFunction::listViews).
-      Value items = listItems(v, it->second);
+      Value items = listItems(v, it->second.copy);
+      unsigned rank = v.type.isTupleList() ? 2 : 1;
       v = CGValue();
-      v.type = Type::array(F.typeOf(e).scalarKind(), 1, Type::Layout::C);
+      v.type = Type::array(F.typeOf(e).scalarKind(), rank, Type::Layout::C);
       v.leaves.push_back(items);
     }
   CurLoc = saved;
@@ -5539,16 +5579,53 @@ CGValue FunctionGen::expr(const ast::Expr &e) {
 // Lists
 //===----------------------------------------------------------------------===//
 
-CGValue FunctionGen::makeList(ScalarKind k, Value data, Value len) {
+Type FunctionGen::listTypeOf(const ast::Expr &e) {
+  auto it = F.listViews.find(&e);
+  return it != F.listViews.end() ? it->second.list : F.typeOf(e);
+}
+
+SmallVector<ScalarKind> FunctionGen::itemKinds(const Type &item) {
+  std::vector<Type> leaves;
+  item.collectLeaves(leaves);
+  SmallVector<ScalarKind> kinds;
+  for (const Type &l : leaves)
+    kinds.push_back(l.scalarKind());
+  return kinds;
+}
+
+CGValue FunctionGen::makeList(const Type &item, mlir::ValueRange data, Value len) {
   CGValue r;
-  r.type = Type::list(k);
-  Value d = data;
-  mlir::MemRefType want = memrefType(Ctx, Type::array(k, 1));
-  if (d.getType() != want)
-    d = B.create<memref::CastOp>(CurLoc, want, d);
-  r.leaves.push_back(d);
+  r.type = Type::list(item);
+  SmallVector<ScalarKind> kinds = itemKinds(item);
+  for (size_t f = 0; f < kinds.size(); ++f) {
+    Value d = data[f];
+    mlir::MemRefType want = memrefType(Ctx, Type::array(kinds[f], 1));
+    if (d.getType() != want)
+      d = B.create<memref::CastOp>(CurLoc, want, d);
+    r.leaves.push_back(d);
+  }
   r.leaves.push_back(len);
   return r;
+}
+
+SmallVector<Value> FunctionGen::listData(const CGValue &list) {
+  return SmallVector<Value>(list.leaves.begin(), list.leaves.end() - 1);
+}
+
+CGValue FunctionGen::loadItem(mlir::ValueRange data, Value i, const Type &item) {
+  CGValue v;
+  v.type = item;
+  SmallVector<ScalarKind> kinds = itemKinds(item);
+  for (size_t f = 0; f < kinds.size(); ++f)
+    v.leaves.push_back(loadElement(data[f], {i}, kinds[f]));
+  return v;
+}
+
+void FunctionGen::storeItem(const CGValue &x, mlir::ValueRange data, Value i, const Type &item) {
+  CGValue c = convert(x, item);
+  SmallVector<ScalarKind> kinds = itemKinds(item);
+  for (size_t f = 0; f < kinds.size(); ++f)
+    storeElement(c.leaves[f], data[f], {i}, kinds[f]);
 }
 
 void FunctionGen::indexLoop(Value lo, Value hi, const std::function<void(Value)> &body) {
@@ -5558,52 +5635,87 @@ void FunctionGen::indexLoop(Value lo, Value hi, const std::function<void(Value)>
   body(loop.getInductionVar());
 }
 
-CGValue FunctionGen::listDisplay(const ast::List &l, ScalarKind k) {
-  Type at = Type::array(k, 1);
+
+CGValue FunctionGen::listDisplay(const ast::List &l, const Type &item) {
   Value n = constIndex(static_cast<int64_t>(l.elts.size()));
-  Value data = MG.allocArray(B, CurLoc, at, mlir::ValueRange{n});
-  for (size_t i = 0; i < l.elts.size(); ++i) {
-    CGValue v = expr(*l.elts[i]);
-    storeElement(castScalar(v.single(), v.type.scalarKind(), k), data,
-                 {constIndex(static_cast<int64_t>(i))}, k);
-  }
-  return makeList(k, data, constInt(static_cast<int64_t>(l.elts.size()), ScalarKind::I64));
+  SmallVector<Value> data = newListStorage(n, item);
+  for (size_t i = 0; i < l.elts.size(); ++i)
+    storeItem(expr(*l.elts[i]), data, constIndex(static_cast<int64_t>(i)), item);
+  CGValue r = makeList(item, data, constInt(static_cast<int64_t>(l.elts.size()), ScalarKind::I64));
+  if (l.elts.empty()) // `[]`: its items take the type of what joins it
+    r.type = Type::emptyList();
+  return r;
 }
 
 CGValue FunctionGen::listSlice(const ast::Subscript &s, const ast::Slice &sl) {
   CGValue list = expr(*s.value);
-  ScalarKind from = list.type.scalarKind(), k = F.typeOf(s).scalarKind();
+  Type from = list.type.listItem(), item = listTypeOf(s).listItem();
   Value lo, count, step;
-  sliceBounds(sl, toIndex(list.leaves[1], ScalarKind::I64), lo, count, step);
+  sliceBounds(sl, toIndex(list.leaves.back(), ScalarKind::I64), lo, count, step);
   if (sl.step && !literalInt(*sl.step))
     raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, step, constIndex(0)),
             KernelFaultKind::Raise, "ValueError: slice step cannot be zero", {});
-  Value data = newListStorage(count, k);
-  copyItems(list.leaves[0], from, lo, step, data, constIndex(0), count, k);
-  return makeList(k, data, indexToI64(count));
+  SmallVector<Value> data = newListStorage(count, item);
+  copyItems(listData(list), from, lo, step, data, constIndex(0), count, item);
+  return makeList(item, data, indexToI64(count));
+}
+
+/// xs[i] of a list of tuples: the position, with Python's negative indices
+/// and the bounds check of arrays (checked against the length, as a
+/// scalar list's index is against the view of its items); `data` are the
+/// storages to use (a scratch element where a raise returned).
+Value FunctionGen::listPosition(const ast::Subscript &s, const CGValue &list,
+                                SmallVector<Value> &data) {
+  data = listData(list);
+  CGValue iv = expr(*s.index);
+  ScalarKind ik = iv.type.scalarKind();
+  Value n = toIndex(list.leaves.back(), ScalarKind::I64);
+  Value i = toIndex(iv.single(), ik), given = i;
+  if (isSignedInt(ik) && !isNonNegative(*s.index))
+    i = wrapIndex(i, ik, n);
+  if (!boundsChecked())
+    return i;
+  SmallVector<ScalarKind> kinds = itemKinds(list.type.listItem());
+  Value bad = indexOutOfBounds(s, storageView(data[0], n, kinds[0]), 1, 0, i, given);
+  for (size_t f = 0; f < data.size(); ++f)
+    data[f] = B.create<arith::SelectOp>(CurLoc, bad, scratchElement(data[f]), data[f]);
+  return B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), i);
+}
+
+CGValue FunctionGen::listElement(const ast::Subscript &s) {
+  CGValue list = expr(*s.value);
+  SmallVector<Value> data;
+  Value i = listPosition(s, list, data);
+  return loadItem(data, i, list.type.listItem());
+}
+
+void FunctionGen::storeListElement(const ast::Subscript &s, const CGValue &v) {
+  CGValue list = expr(*s.value);
+  SmallVector<Value> data;
+  Value i = listPosition(s, list, data);
+  storeItem(v, data, i, list.type.listItem());
 }
 
 /// list(iterable): storage as large as the items, each stored in turn.
 CGValue FunctionGen::listOf(const ast::Call &c) {
-  ScalarKind k = F.typeOf(c).scalarKind();
+  Type item = listTypeOf(c).listItem();
   auto src = F.listSources.find(&c);
   if (src == F.listSources.end()) {
     if (!c.args.empty()) // list(a comprehension): its list
       return expr(*c.args[0]);
-    return makeList(k, newListStorage(constIndex(0), k), constInt(0, ScalarKind::I64));
+    CGValue r = makeList(item, newListStorage(constIndex(0), item), constInt(0, ScalarKind::I64));
+    r.type = Type::emptyList(); // list(): as `[]`
+    return r;
   }
   IterItems items = iterItems(src->second);
   Value n = toIndex(items.length, ScalarKind::I64);
-  Value data = newListStorage(n, k);
-  indexLoop(constIndex(0), n, [&](Value j) {
-    CGValue x = items.item(indexToI64(j));
-    storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {j}, k);
-  });
-  return makeList(k, data, indexToI64(n));
+  SmallVector<Value> data = newListStorage(n, item);
+  indexLoop(constIndex(0), n, [&](Value j) { storeItem(items.item(indexToI64(j)), data, j, item); });
+  return makeList(item, data, indexToI64(n));
 }
 
 /// sorted(iterable, reverse=r): list(iterable) sorted in place (as
-/// np.sort sorts), then reversed where r holds.
+/// np.sort sorts), then reversed where r holds. (Lists of numbers only.)
 CGValue FunctionGen::sortedList(const ast::Call &c, const CallInfo &info) {
   CGValue list = listOf(c);
   ScalarKind k = list.type.scalarKind();
@@ -5611,7 +5723,7 @@ CGValue FunctionGen::sortedList(const ast::Call &c, const CallInfo &info) {
   sortLanes(items, k, 0);
   if (!info.operands.empty()) {
     Value reverse = truth(expr(*info.operands[0]));
-    Value n = toIndex(list.leaves[1], ScalarKind::I64);
+    Value n = toIndex(list.leaves.back(), ScalarKind::I64);
     ifThen(reverse, [&] {
       Value last = B.create<arith::SubIOp>(CurLoc, n, constIndex(1));
       indexLoop(constIndex(0), B.create<arith::DivUIOp>(CurLoc, n, constIndex(2)), [&](Value i) {
@@ -5691,133 +5803,199 @@ SmallVector<Value> FunctionGen::comprehensionLoops(
 /// `[elt for x in it if c ...]`: comprehensionLoops appending each element.
 /// The storage starts as large as the first clause's item count (all that
 /// one clause can give) and doubles when full, as an append's does.
+
+/// `[elt for x in it if c ...]`: comprehensionLoops appending each element.
+/// The storage starts as large as the first clause's item count (all that
+/// one clause can give) and doubles when full, as an append's does.
 CGValue FunctionGen::listComp(const ast::ListComp &l) {
-  ScalarKind k = F.typeOf(l).scalarKind();
-  mlir::Type memT = memrefType(Ctx, Type::array(k, 1));
-  SmallVector<mlir::Type> types{memT, B.getI64Type()};
+  Type item = listTypeOf(l).listItem();
+  SmallVector<mlir::Type> types;
+  for (ScalarKind k : itemKinds(item))
+    types.push_back(memrefType(Ctx, Type::array(k, 1)));
+  types.push_back(B.getI64Type());
   auto init = [&](Value length) -> SmallVector<Value> {
-    Value data = newListStorage(toIndex(length, ScalarKind::I64), k);
-    CGValue empty = makeList(k, data, constInt(0, ScalarKind::I64));
-    return {empty.leaves[0], empty.leaves[1]};
+    CGValue empty = makeList(item, newListStorage(toIndex(length, ScalarKind::I64), item),
+                             constInt(0, ScalarKind::I64));
+    return SmallVector<Value>(empty.leaves.begin(), empty.leaves.end());
   };
   auto append = [&](SmallVector<Value> state, CGValue x) -> SmallVector<Value> {
-    Value n = toIndex(state[1], ScalarKind::I64);
+    Value len = state.back();
+    state.pop_back();
+    Value n = toIndex(len, ScalarKind::I64);
     Value need = B.create<arith::AddIOp>(CurLoc, n, constIndex(1));
-    Value d = listReserve(state[0], state[1], need, k);
-    storeElement(castScalar(x.single(), x.type.scalarKind(), k), d, {n}, k);
-    return {d, indexToI64(need)};
+    SmallVector<Value> data = listReserve(state, len, need, item);
+    storeItem(x, data, n, item);
+    data.push_back(indexToI64(need));
+    return data;
   };
   SmallVector<Value> done = comprehensionLoops(l, types, init, append);
-  return makeList(k, done[0], done[1]);
+  return makeList(item, mlir::ValueRange(done).drop_back(), done.back());
+}
+
+Value FunctionGen::storageView(Value data, Value n, ScalarKind k) {
+  SmallVector<mlir::OpFoldResult> offsets{B.getIndexAttr(0)}, sizes{n},
+      strides{B.getIndexAttr(1)};
+  auto srcType = llvm::cast<mlir::MemRefType>(data.getType());
+  auto vt = memref::SubViewOp::inferResultType(srcType, offsets, sizes, strides);
+  Value view = B.create<memref::SubViewOp>(CurLoc, llvm::cast<mlir::MemRefType>(vt), data,
+                                           offsets, sizes, strides);
+  // The storage is contiguous: its items have unit stride.
+  return B.create<memref::CastOp>(CurLoc, memrefType(Ctx, Type::array(k, 1, Type::Layout::C)),
+                                  view);
 }
 
 Value FunctionGen::listItems(const CGValue &list, bool copy) {
   ScalarKind k = list.type.scalarKind();
-  Type at = Type::array(k, 1, Type::Layout::C);
-  Value n = toIndex(list.leaves[1], ScalarKind::I64);
-  if (copy) {
-    Value out = MG.allocArray(B, CurLoc, at, mlir::ValueRange{n});
-    moveItems(list.leaves[0], constIndex(0), out, constIndex(0), n, k);
+  Value n = toIndex(list.leaves.back(), ScalarKind::I64);
+  if (list.type.isTupleList()) {
+    // np.array of tuples: one row per item, one column per number, of the
+    // numbers' common kind.
+    SmallVector<ScalarKind> kinds = itemKinds(list.type.listItem());
+    Value out = MG.allocArray(B, CurLoc, Type::array(k, 2, Type::Layout::C),
+                              mlir::ValueRange{n, constIndex(static_cast<int64_t>(kinds.size()))});
+    indexLoop(constIndex(0), n, [&](Value i) {
+      for (size_t f = 0; f < kinds.size(); ++f)
+        storeElement(castScalar(loadElement(list.leaves[f], {i}, kinds[f]), kinds[f], k), out,
+                     {i, constIndex(static_cast<int64_t>(f))}, k);
+    });
     return out;
   }
-  SmallVector<mlir::OpFoldResult> offsets{B.getIndexAttr(0)}, sizes{n},
-      strides{B.getIndexAttr(1)};
-  auto srcType = llvm::cast<mlir::MemRefType>(list.leaves[0].getType());
-  auto vt = memref::SubViewOp::inferResultType(srcType, offsets, sizes, strides);
-  Value view = B.create<memref::SubViewOp>(CurLoc, llvm::cast<mlir::MemRefType>(vt),
-                                           list.leaves[0], offsets, sizes, strides);
-  // The storage is contiguous: its items have unit stride.
-  return B.create<memref::CastOp>(CurLoc, memrefType(Ctx, at), view);
+  if (copy) {
+    Value out = MG.allocArray(B, CurLoc, Type::array(k, 1, Type::Layout::C), mlir::ValueRange{n});
+    moveItems(listData(list), constIndex(0), {out}, constIndex(0), n, list.type.listItem());
+    return out;
+  }
+  return storageView(list.leaves[0], n, k);
 }
 
 CGValue FunctionGen::convertList(const CGValue &v, const Type &to) {
-  ScalarKind from = v.type.scalarKind(), k = to.scalarKind();
-  if (!v.type.isKnownList() && from != k)
+  Type from = v.type.listItem(), item = to.listItem();
+  if (!v.type.isKnownList() && from != item)
     return defaultValue(to, /*onHeap=*/true); // `[]`: nothing to convert
-  if (from == k)
-    return makeList(k, v.leaves[0], v.leaves[1]);
-  Value n = toIndex(v.leaves[1], ScalarKind::I64);
-  Value data = newListStorage(n, k);
-  copyItems(v.leaves[0], from, constIndex(0), constIndex(1), data, constIndex(0), n, k);
-  return makeList(k, data, v.leaves[1]);
+  if (from == item)
+    return makeList(item, listData(v), v.leaves.back());
+  Value n = toIndex(v.leaves.back(), ScalarKind::I64);
+  SmallVector<Value> data = newListStorage(n, item);
+  copyItems(listData(v), from, constIndex(0), constIndex(1), data, constIndex(0), n, item);
+  return makeList(item, data, v.leaves.back());
 }
 
-void FunctionGen::copyItems(Value src, ScalarKind from, Value at, Value step, Value dst,
-                            Value to, Value n, ScalarKind k) {
+void FunctionGen::copyItems(mlir::ValueRange src, const Type &from, Value at, Value step,
+                            mlir::ValueRange dst, Value to, Value n, const Type &item) {
+  SmallVector<ScalarKind> fk = itemKinds(from), tk = itemKinds(item);
   indexLoop(constIndex(0), n, [&](Value j) {
     Value i = B.create<arith::AddIOp>(CurLoc, at, B.create<arith::MulIOp>(CurLoc, j, step));
-    storeElement(castScalar(loadElement(src, {i}, from), from, k), dst,
-                 {B.create<arith::AddIOp>(CurLoc, to, j)}, k);
+    Value o = B.create<arith::AddIOp>(CurLoc, to, j);
+    for (size_t f = 0; f < tk.size(); ++f)
+      storeElement(castScalar(loadElement(src[f], {i}, fk[f]), fk[f], tk[f]), dst[f], {o}, tk[f]);
   });
 }
 
-Value FunctionGen::newListStorage(Value n, ScalarKind k) {
+SmallVector<Value> FunctionGen::newListStorage(Value n, const Type &item) {
   Value cap = B.create<arith::MaxSIOp>(CurLoc, n, constIndex(1));
-  return MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap});
+  SmallVector<Value> data;
+  for (ScalarKind k : itemKinds(item))
+    data.push_back(MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{cap}));
+  return data;
 }
 
-void FunctionGen::moveItems(Value src, Value from, Value dst, Value to, Value n,
-                            ScalarKind k, bool backward) {
+void FunctionGen::moveItems(mlir::ValueRange src, Value from, mlir::ValueRange dst, Value to,
+                            Value n, const Type &item, bool backward) {
+  SmallVector<ScalarKind> kinds = itemKinds(item);
   indexLoop(constIndex(0), n, [&](Value j) {
     if (backward)
       j = B.create<arith::SubIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, n, constIndex(1)), j);
-    Value x = loadElement(src, {B.create<arith::AddIOp>(CurLoc, from, j)}, k);
-    storeElement(x, dst, {B.create<arith::AddIOp>(CurLoc, to, j)}, k);
+    Value i = B.create<arith::AddIOp>(CurLoc, from, j);
+    Value o = B.create<arith::AddIOp>(CurLoc, to, j);
+    for (size_t f = 0; f < kinds.size(); ++f)
+      storeElement(loadElement(src[f], {i}, kinds[f]), dst[f], {o}, kinds[f]);
   });
 }
 
-Value FunctionGen::listReserve(Value data, Value len, Value need, ScalarKind k) {
-  Value cap = B.create<memref::DimOp>(CurLoc, data, 0);
+SmallVector<Value> FunctionGen::listReserve(mlir::ValueRange data, Value len, Value need,
+                                            const Type &item) {
+  Value cap = B.create<memref::DimOp>(CurLoc, data[0], 0);
   Value full = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, need, cap);
-  auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{data.getType()}, full,
-                                  /*withElse=*/true);
+  auto ifOp = B.create<scf::IfOp>(CurLoc, data.getTypes(), full, /*withElse=*/true);
   OpBuilder::InsertionGuard g(B);
   B.setInsertionPointToStart(ifOp.thenBlock());
   Value twice = B.create<arith::MaxUIOp>(
       CurLoc, B.create<arith::MulIOp>(CurLoc, cap, constIndex(2)), constIndex(4));
   Value size = B.create<arith::MaxUIOp>(CurLoc, twice, need);
-  Value grown = MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{size});
-  moveItems(data, constIndex(0), grown, constIndex(0), toIndex(len, ScalarKind::I64), k);
-  B.create<memref::DeallocOp>(CurLoc, data);
-  if (grown.getType() != data.getType())
-    grown = B.create<memref::CastOp>(CurLoc, data.getType(), grown);
+  SmallVector<Value> grown = newListStorage(size, item);
+  moveItems(data, constIndex(0), grown, constIndex(0), toIndex(len, ScalarKind::I64), item);
+  for (size_t f = 0; f < data.size(); ++f) {
+    B.create<memref::DeallocOp>(CurLoc, data[f]);
+    if (grown[f].getType() != data[f].getType())
+      grown[f] = B.create<memref::CastOp>(CurLoc, data[f].getType(), grown[f]);
+  }
   B.create<scf::YieldOp>(CurLoc, grown);
   B.setInsertionPointToStart(ifOp.elseBlock());
   B.create<scf::YieldOp>(CurLoc, data);
-  return ifOp.getResult(0);
+  return SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
 }
 
-std::pair<Value, Value> FunctionGen::extendList(Value data, Value len, const CGValue &items,
-                                                ScalarKind k) {
-  ScalarKind ik = items.type.scalarKind();
-  Value src = items.single();
-  Value n = toIndex(len, ScalarKind::I64);
-  Value m = B.create<memref::DimOp>(CurLoc, src, 0);
-  Value need = B.create<arith::AddIOp>(CurLoc, n, m);
-  data = listReserve(data, len, need, k);
-  copyItems(src, ik, constIndex(0), constIndex(1), data, n, m, k);
-  return {data, indexToI64(need)};
+CGValue FunctionGen::extendList(const CGValue &list, const CGValue &items) {
+  Type item = list.type.listItem();
+  SmallVector<Value> src;
+  Type from;
+  Value m;
+  if (items.type.isList()) { // a list of tuples
+    src = listData(items);
+    from = items.type.listItem();
+    m = toIndex(items.leaves.back(), ScalarKind::I64);
+  } else { // the 1-d array of the items
+    src.push_back(items.single());
+    from = items.type.dtypeType();
+    m = B.create<memref::DimOp>(CurLoc, src[0], 0);
+  }
+  Value len = list.leaves.back();
+  Value need = B.create<arith::AddIOp>(CurLoc, toIndex(len, ScalarKind::I64), m);
+  SmallVector<Value> data = listReserve(listData(list), len, need, item);
+  copyItems(src, from, constIndex(0), constIndex(1), data, toIndex(len, ScalarKind::I64), m,
+            item);
+  return makeList(item, data, indexToI64(need));
+}
+
+CGValue FunctionGen::listCopy(const CGValue &list) {
+  Type item = list.type.listItem();
+  Value n = toIndex(list.leaves.back(), ScalarKind::I64);
+  SmallVector<Value> data = newListStorage(n, item);
+  moveItems(listData(list), constIndex(0), data, constIndex(0), n, item);
+  return makeList(item, data, list.leaves.back());
+}
+
+/// The items of `v`, a list or the array of a list's items, that `xs` gets
+/// in `xs += v` or `xs.extend(v)`: a copy where `v` is `xs` itself (its
+/// storage may move as `xs` grows). Scalar lists' own items are already a
+/// copy (Sema's listViews).
+CGValue FunctionGen::extendItems(const ast::Expr &e, const std::string &name) {
+  CGValue v = expr(e);
+  auto *self = dyn_cast<ast::Name>(&e);
+  if (v.type.isList() && self && self->id == name)
+    return listCopy(v);
+  return v;
 }
 
 CGValue FunctionGen::listBinop(const ast::BinOp &b) {
-  ScalarKind k = F.typeOf(b).scalarKind();
+  Type item = listTypeOf(b).listItem();
   CGValue l = expr(*b.lhs), r = expr(*b.rhs);
-  auto items = [&](const CGValue &v) { return toIndex(v.leaves[1], ScalarKind::I64); };
-  auto copyInto = [&](const CGValue &from, Value to, Value at) {
-    copyItems(from.leaves[0], from.type.scalarKind(), constIndex(0), constIndex(1), to, at,
-              items(from), k);
+  auto items = [&](const CGValue &v) { return toIndex(v.leaves.back(), ScalarKind::I64); };
+  auto copyInto = [&](const CGValue &from, mlir::ValueRange to, Value at) {
+    copyItems(listData(from), from.type.listItem(), constIndex(0), constIndex(1), to, at,
+              items(from), item);
   };
   if (b.op == ast::BinOpKind::Add) {
     // Each side's items, converted; `[]` (kind unknown) has none.
     Value ln = l.type.isKnownList() ? items(l) : constIndex(0);
     Value rn = r.type.isKnownList() ? items(r) : constIndex(0);
     Value total = B.create<arith::AddIOp>(CurLoc, ln, rn);
-    Value data = newListStorage(total, k);
+    SmallVector<Value> data = newListStorage(total, item);
     if (l.type.isKnownList())
       copyInto(l, data, constIndex(0));
     if (r.type.isKnownList())
       copyInto(r, data, ln);
-    return makeList(k, data, indexToI64(total));
+    return makeList(item, data, indexToI64(total));
   }
   // Repetition: n <= 0 gives an empty list, as in Python.
   const CGValue &list = l.type.isList() ? l : r;
@@ -5825,80 +6003,77 @@ CGValue FunctionGen::listBinop(const ast::BinOp &b) {
   Value times = repeatCount(count);
   Value n = list.type.isKnownList() ? items(list) : constIndex(0);
   Value total = B.create<arith::MulIOp>(CurLoc, n, times);
-  Value data = newListStorage(total, k);
+  SmallVector<Value> data = newListStorage(total, item);
   if (list.type.isKnownList())
     indexLoop(constIndex(0), times, [&](Value rep) {
       copyInto(list, data, B.create<arith::MulIOp>(CurLoc, rep, n));
     });
-  return makeList(k, data, indexToI64(total));
+  return makeList(item, data, indexToI64(total));
 }
 
 void FunctionGen::listAugAssign(const ast::AugAssign &a) {
   const std::string &name = llvm::cast<ast::Name>(*a.target).id;
-  CGValue val = expr(*a.value); // the array of the items for +=
-  ScalarKind k = F.vars.at(name).scalarKind();
-  CGValue cur = convert(readVar(name), Type::list(k));
+  CGValue val = extendItems(*a.value, name); // the array of the items for +=
+  Type t = F.vars.at(name);
+  CGValue cur = convert(readVar(name), t);
   if (a.op == ast::BinOpKind::Add) {
-    auto [d, l] = extendList(cur.leaves[0], cur.leaves[1], val, k);
-    writeVar(name, makeList(k, d, l));
+    writeVar(name, extendList(cur, val));
     return;
   }
   // xs *= n: the items repeated in the same storage, grown once.
+  Type item = t.listItem();
   Value times = repeatCount(val);
-  Value n = toIndex(cur.leaves[1], ScalarKind::I64);
+  Value n = toIndex(cur.leaves.back(), ScalarKind::I64);
   Value total = B.create<arith::MulIOp>(CurLoc, n, times);
-  Value data = listReserve(cur.leaves[0], cur.leaves[1], total, k);
+  SmallVector<Value> data = listReserve(listData(cur), cur.leaves.back(), total, item);
   indexLoop(constIndex(1), times, [&](Value rep) {
-    moveItems(data, constIndex(0), data, B.create<arith::MulIOp>(CurLoc, rep, n), n, k);
+    moveItems(data, constIndex(0), data, B.create<arith::MulIOp>(CurLoc, rep, n), n, item);
   });
-  writeVar(name, makeList(k, data, indexToI64(total)));
+  writeVar(name, makeList(item, data, indexToI64(total)));
 }
 
 CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
+  const std::string *name = nullptr;
+  if (auto *n = dyn_cast<ast::Name>(info.receiver))
+    name = &n->id;
   // The arguments first: they may change the list (xs.insert(0, xs.pop())).
   std::vector<CGValue> args;
   for (const ast::Expr *o : info.operands)
-    args.push_back(expr(*o));
+    args.push_back(info.builtin == Builtin::ListExtend && name ? extendItems(*o, *name)
+                                                               : expr(*o));
   CGValue list = expr(*info.receiver);
-  ScalarKind k = list.type.scalarKind();
   CGValue none;
   none.type = Type::none();
   if (info.builtin == Builtin::ListCopy)
-    return makeList(k, listItems(list, /*copy=*/true), list.leaves[1]);
-  const std::string &name = llvm::cast<ast::Name>(info.receiver)->id;
-  Value data = list.leaves[0], len = list.leaves[1];
+    return listCopy(list);
+  // The list's type may be wider than the receiver's value (Sema widened
+  // the variable for what this call adds).
+  Type t = F.vars.at(*name), item = t.listItem();
+  list = convert(list, t);
+  SmallVector<Value> data = listData(list);
+  Value len = list.leaves.back();
   Value n = toIndex(len, ScalarKind::I64);
   Value one = constIndex(1);
-  // The list's kind may be wider than the receiver's value (Sema widened
-  // the variable for what this call adds).
-  k = F.vars.at(name).scalarKind();
-  if (k != list.type.scalarKind()) {
-    list = convertList(list, Type::list(k));
-    data = list.leaves[0];
-  }
   auto indexOperand = [&](size_t i) {
     return castScalar(args[i].single(), args[i].type.scalarKind(), ScalarKind::I64);
   };
   switch (info.builtin) {
   case Builtin::ListAppend: {
-    const CGValue &x = args[0];
     Value need = B.create<arith::AddIOp>(CurLoc, n, one);
-    data = listReserve(data, len, need, k);
-    storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {n}, k);
-    writeVar(name, makeList(k, data, indexToI64(need)));
+    data = listReserve(data, len, need, item);
+    storeItem(args[0], data, n, item);
+    writeVar(*name, makeList(item, data, indexToI64(need)));
     return none;
   }
-  case Builtin::ListExtend: {
-    // args[0] is the array of the items (Sema's listViews).
-    auto [d, l] = extendList(data, len, args[0], k);
-    writeVar(name, makeList(k, d, l));
+  case Builtin::ListExtend:
+    // args[0] is a list of tuples, or the array of the items (Sema's
+    // listViews).
+    writeVar(*name, extendList(list, args[0]));
     return none;
-  }
   case Builtin::ListInsert: {
     // Python clamps the position to [0, len] (negative ones count from
     // the end).
     Value at = indexOperand(0);
-    const CGValue &x = args[1];
     Value z64 = constInt(0, ScalarKind::I64);
     Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64);
     at = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, at, len), at);
@@ -5906,11 +6081,11 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     at = B.create<arith::MinSIOp>(CurLoc, at, len);
     Value pos = toIndex(at, ScalarKind::I64);
     Value need = B.create<arith::AddIOp>(CurLoc, n, one);
-    data = listReserve(data, len, need, k);
+    data = listReserve(data, len, need, item);
     moveItems(data, pos, data, B.create<arith::AddIOp>(CurLoc, pos, one),
-              B.create<arith::SubIOp>(CurLoc, n, pos), k, /*backward=*/true);
-    storeElement(castScalar(x.single(), x.type.scalarKind(), k), data, {pos}, k);
-    writeVar(name, makeList(k, data, indexToI64(need)));
+              B.create<arith::SubIOp>(CurLoc, n, pos), item, /*backward=*/true);
+    storeItem(args[1], data, pos, item);
+    writeVar(*name, makeList(item, data, indexToI64(need)));
     return none;
   }
   case Builtin::ListPop: {
@@ -5935,30 +6110,36 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
               "IndexError: pop index out of range", {});
     }
     // Where a raise returned (parallel regions): nothing is removed, and
-    // the value read is a zero.
+    // the value read is zeros.
     CGValue r;
-    r.type = Type::scalar(k);
-    auto ifOp = B.create<scf::IfOp>(CurLoc, mlir::TypeRange{scalarType(Ctx, k)}, bad,
-                                    /*withElse=*/true);
+    r.type = item;
+    SmallVector<ScalarKind> kinds = itemKinds(item);
+    SmallVector<mlir::Type> types;
+    for (ScalarKind k : kinds)
+      types.push_back(scalarType(Ctx, k));
+    auto ifOp = B.create<scf::IfOp>(CurLoc, types, bad, /*withElse=*/true);
     {
       OpBuilder::InsertionGuard g(B);
       B.setInsertionPointToStart(ifOp.thenBlock());
-      B.create<scf::YieldOp>(CurLoc, zeroOf(Type::scalar(k)));
+      SmallVector<Value> zeros;
+      for (ScalarKind k : kinds)
+        zeros.push_back(zeroOf(Type::scalar(k)));
+      B.create<scf::YieldOp>(CurLoc, zeros);
       B.setInsertionPointToStart(ifOp.elseBlock());
       Value pos = toIndex(at, ScalarKind::I64);
-      Value x = loadElement(data, {pos}, k);
+      CGValue x = loadItem(data, pos, item);
       Value next = B.create<arith::AddIOp>(CurLoc, pos, one);
-      moveItems(data, next, data, pos, B.create<arith::SubIOp>(CurLoc, n, next), k);
-      B.create<scf::YieldOp>(CurLoc, x);
+      moveItems(data, next, data, pos, B.create<arith::SubIOp>(CurLoc, n, next), item);
+      B.create<scf::YieldOp>(CurLoc, mlir::ValueRange(x.leaves));
     }
-    r.leaves.push_back(ifOp.getResult(0));
+    r.leaves.append(ifOp.getResults().begin(), ifOp.getResults().end());
     Value left = B.create<arith::SelectOp>(
         CurLoc, bad, len, B.create<arith::SubIOp>(CurLoc, len, constInt(1, ScalarKind::I64)));
-    writeVar(name, makeList(k, data, left));
+    writeVar(*name, makeList(item, data, left));
     return r;
   }
   case Builtin::ListClear:
-    writeVar(name, makeList(k, data, constInt(0, ScalarKind::I64)));
+    writeVar(*name, makeList(item, data, constInt(0, ScalarKind::I64)));
     return none;
   default:
     break;
@@ -6144,7 +6325,7 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
     return r;
   }
   case ast::Expr::Kind::List:
-    return listDisplay(static_cast<const ast::List &>(e), t.scalarKind());
+    return listDisplay(static_cast<const ast::List &>(e), listTypeOf(e).listItem());
   case ast::Expr::Kind::ListComp:
     return listComp(static_cast<const ast::ListComp &>(e));
   default:
@@ -6722,6 +6903,10 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
   switch (info.builtin) {
   case Builtin::Len: {
     CGValue a = arg(0);
+    if (a.type.isList()) {
+      r.leaves.push_back(a.leaves.back());
+      return r;
+    }
     Value d = B.create<memref::DimOp>(CurLoc, a.single(), 0);
     r.leaves.push_back(B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), d));
     return r;
@@ -6769,6 +6954,10 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
   case Builtin::Float:
   case Builtin::Bool:
   case Builtin::Cast:
+    if (info.builtin == Builtin::Bool && F.typeOf(*c.args[0]).isList()) {
+      r.leaves.push_back(truth(arg(0)));
+      return r;
+    }
     r.leaves.push_back(argAs(0, k));
     return r;
   case Builtin::Complex: {
@@ -7293,6 +7482,8 @@ Value FunctionGen::stencilLoad(const ast::Subscript &s,
 CGValue FunctionGen::subscript(const ast::Subscript &s) {
   if (auto *sl = dyn_cast<ast::Slice>(s.index.get()); sl && F.typeOf(*s.value).isList())
     return listSlice(s, *sl);
+  if (F.typeOf(*s.value).isTupleList())
+    return listElement(s);
   CGValue r;
   r.type = F.typeOf(s);
   if (StencilBody) {

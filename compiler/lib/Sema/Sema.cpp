@@ -694,6 +694,13 @@ private:
   void pushIteratedLists(const IterSource &src);
   /// The GPU error of a list made at `r` in GPU code; false if none.
   bool listOnGpu(SourceRange r);
+  /// Reports that `e`, of type `t`, cannot be an item of a list (`what`
+  /// says which part: "this element is", ...).
+  void notListable(const ast::Expr &e, const Type &t, const char *what);
+  /// The item type of a list of `recv` once `added` joins it (numbers
+  /// promote, tuples number by number), or an error at `e` where the two
+  /// differ in shape.
+  std::optional<Type> joinItems(const Type &recv, const Type &added, const ast::Expr &e);
   /// An error where a generator expression would be kept (assigned,
   /// returned): kernels consume one where it is written.
   void keptGenerator(const ast::Expr *e) {
@@ -708,18 +715,25 @@ private:
   /// `xs += ys` (extends) and `xs *= n` (repeats) for the list `xs`.
   void listAugAssign(const ast::AugAssign &a, const ast::Name &n, const Type &cur,
                      const Type &val);
+  /// `recv.extend(x)` and `recv += x` for list `name` (x is a list or a 1-d
+  /// array, at `e`): sets `added` to the item type x adds (none for `[]`);
+  /// false after an error.
+  bool extendedBy(const Type &recv, const Type &x, const ast::Expr &e, const std::string &name,
+                  std::optional<Type> &added);
   /// Whether list `name` may change size at `r` (not while a loop iterates
   /// over it, nor in a parallel loop unless made in its body); reports why not.
   bool listMayChangeSize(const std::string &name, SourceRange r);
   /// A list used where an array is expected (TypedFunction::listViews):
   /// records `e` as that array and returns its type; other types unchanged.
+  /// A list of tuples is a new 2-d array, a row per item, as np.array
+  /// makes of one.
   Type viewList(const ast::Expr &e, const Type &t, bool copy = false) {
     if (!t.isList())
       return t;
-    Type a = Type::array(t.scalarKind(), 1, Type::Layout::C);
+    Type a = Type::array(t.scalarKind(), t.isTupleList() ? 2 : 1, Type::Layout::C);
     if (Final) {
       F.types[&e] = a;
-      F.listViews[&e] = copy;
+      F.listViews[&e] = {copy || t.isTupleList(), t};
     }
     return a;
   }
@@ -1102,6 +1116,15 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
     return std::nullopt;
   if (printing && t.isNone())
     return "None";
+  std::function<bool(const Type &)> tupleList = [&](const Type &x) {
+    return x.isTupleList() || (x.isTuple() && std::any_of(x.elements().begin(),
+                                                          x.elements().end(), tupleList));
+  };
+  if (tupleList(t)) {
+    error(a.range(), fmt::format("{} cannot show a list of tuples yet", what),
+          "show np.array(xs) (a row per item), or the items in a loop");
+    return std::nullopt;
+  }
   if (printing && !t.isScalar())
     return printedValue(a, t, r);
   if (!t.isScalar()) {
@@ -1362,6 +1385,27 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
     Type elem = expr(target); // checks the indices
     if (!elem.isValid())
       return;
+    if (base.isTupleList() && !elem.isList()) {
+      // xs[i] = (a, b): number by number, as into arrays of those kinds.
+      std::function<bool(const Type &, const Type &)> fits = [&](const Type &to,
+                                                                 const Type &from) {
+        if (to.isScalar())
+          return from.isScalar() &&
+                 (!isComplex(from.scalarKind()) || isComplex(to.scalarKind()));
+        if (!from.isTuple() || from.elements().size() != to.elements().size())
+          return false;
+        for (size_t i = 0; i < to.elements().size(); ++i)
+          if (!fits(to.elements()[i], from.elements()[i]))
+            return false;
+        return true;
+      };
+      if (!fits(elem, t))
+        error(valueRange, fmt::format("cannot store a value of type '{}' into an item of '{}'",
+                                      t.describe(), base.describe()),
+              "an item is replaced by a tuple of the same length; complex numbers go into "
+              "complex ones only");
+      return;
+    }
     if (elem.isList()) {
       error(target.range(), "a slice of a list cannot be assigned to",
             "assign the items one by one (xs[i] = v), or build a new list (xs[:a] + ys)");
@@ -1630,7 +1674,8 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
     if (*b == Builtin::Reversed) {
       src.kind = IterSource::Kind::Reversed;
       auto k = src.children.front().kind;
-      if (k != IterSource::Kind::Range && k != IterSource::Kind::Array) {
+      if (k != IterSource::Kind::Range && k != IterSource::Kind::Array &&
+          k != IterSource::Kind::List) {
         error(call->args[0]->range(),
               fmt::format("'{}' is not reversible",
                           k == IterSource::Kind::Zip ? "zip" : "enumerate"),
@@ -1676,7 +1721,12 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
     src.expr = arr;
     return at.dtypeType();
   }
-  Type it = viewList(e, expr(e));
+  Type seq = expr(e);
+  if (seq.isTupleList()) {
+    src.kind = IterSource::Kind::List;
+    return seq.listItem();
+  }
+  Type it = viewList(e, seq);
   if (!it.isValid())
     return {};
   if (!it.isArray()) {
@@ -1849,7 +1899,9 @@ FunctionChecker::nestedShape(const ast::Expr &e, const std::string &fn,
 
 void FunctionChecker::pushIteratedLists(const IterSource &src) {
   if (auto *n = src.expr ? dyn_cast<ast::Name>(src.expr) : nullptr;
-      n && (src.kind == IterSource::Kind::Array || src.kind == IterSource::Kind::NdEnumerate) &&
+      n &&
+      (src.kind == IterSource::Kind::Array || src.kind == IterSource::Kind::List ||
+       src.kind == IterSource::Kind::NdEnumerate) &&
       Vars.count(n->id) && Vars[n->id].type.isList())
     IteratedLists.push_back(n->id);
   for (auto &c : src.children)
@@ -2704,6 +2756,8 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
             fmt::format("list indices must be integers, not '{}'", it.describe()));
       return {};
     }
+    if (base.isTupleList())
+      return base.listItem(); // read from the storages (MLIRGen's listElement)
     base = viewList(*s.value, base);
   }
   if (base.isTuple()) {
@@ -3511,7 +3565,7 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   case Builtin::Len:
     if (!arity(1, 1))
       return {};
-    if (args[0].isArray())
+    if (args[0].isArray() || args[0].isList())
       return done(Type::scalar(ScalarKind::I64));
     if (args[0].isTuple()) {
       if (Final)
@@ -3560,6 +3614,10 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   case Builtin::Int:
   case Builtin::Float:
   case Builtin::Bool: {
+    if (b == Builtin::Bool && args.size() == 1 && args[0].isList()) {
+      info.operandKind = ScalarKind::Bool; // Python's: true when it has items
+      return done(Type::scalar(ScalarKind::Bool));
+    }
     if (!arity(1, 1) || !scalarArg(0))
       return {};
     if (b != Builtin::Bool && isComplex(args[0].scalarKind())) {
@@ -5865,7 +5923,8 @@ Type FunctionChecker::call(const ast::Call &c) {
   // A list passed to a function is the array of its items; functions whose
   // result may be a view of it (np.asarray, np.reshape, ...) get a copy.
   for (size_t i = 0; i < args.size(); ++i)
-    args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
+    if ((*b != Builtin::Len && *b != Builtin::Bool) || !args[i].isList()) // (their length)
+      args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
   if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
     return arrayBuiltin(c, *b, nullptr, args, viaNumpy);
   if (*b == Builtin::Cast) {
@@ -6041,6 +6100,12 @@ Type FunctionChecker::compare(const ast::Compare &c) {
         error(c.opRanges[i],
               fmt::format("'{}' cannot be chained with other comparisons", spelling(c.ops[i])),
               "compare separately and join the results with 'and'");
+        return {};
+      }
+      if (ts[1].isTupleList()) {
+        error(c.opRanges[i],
+              fmt::format("'{}' is not supported for a list of tuples", spelling(c.ops[i])),
+              "compare the items in a loop: for a, b in xs: ...");
         return {};
       }
       return membership(c, ts[0], viewList(*c.operands[1], ts[1]));
@@ -6266,6 +6331,42 @@ bool FunctionChecker::listOnGpu(SourceRange r) {
   return true;
 }
 
+/// Whether a list can hold `t`: a number, or a tuple of numbers (whose
+/// array, np.array(xs), has a row per item).
+static bool listable(const Type &t) {
+  if (t.isScalar())
+    return true;
+  return t.isTuple() && !t.elements().empty() &&
+         std::all_of(t.elements().begin(), t.elements().end(),
+                     [](const Type &x) { return x.isScalar(); });
+}
+
+void FunctionChecker::notListable(const ast::Expr &e, const Type &t, const char *what) {
+  error(e.range(),
+        fmt::format("a list holds numbers or tuples of numbers; {} '{}'", what, t.describe()),
+        t.isArray()   ? "a list of arrays is not supported: np.stack makes one 2-d array of "
+                        "them, and extend() adds an array's items to a list"
+        : t.isList()  ? "a list of lists is not supported: extend() adds the items of a list"
+        : t.isTuple() ? "a tuple in a list holds numbers only (no arrays, tuples or lists)"
+                      : "");
+}
+
+std::optional<Type> FunctionChecker::joinItems(const Type &recv, const Type &added,
+                                               const ast::Expr &e) {
+  if (!recv.isKnownList())
+    return added;
+  auto u = unify(recv.listItem(), added);
+  if (!u || !listable(*u)) {
+    error(e.range(),
+          fmt::format("a list's items have one type: this list holds '{}', not '{}'",
+                      recv.listItem().describe(), added.describe()),
+          "numbers promote to a common kind, and tuples number by number, when they have the "
+          "same length");
+    return std::nullopt;
+  }
+  return *u;
+}
+
 /// `[elt for x in it if c ...]`: each clause iterates as a for loop does
 /// (iterItems) and binds its target, local to the comprehension (the parser
 /// renamed it); the conditions are truth values; the items have the
@@ -6304,15 +6405,11 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
   Type t = expr(*l.elt);
   if (!t.isValid())
     return done({});
-  if (!t.isScalar()) {
-    error(l.elt->range(), fmt::format("a list holds numbers; this element is '{}'", t.describe()),
-          t.isArray()   ? "a list of rows is not supported: make the array with np.empty and "
-                          "fill its rows in a loop"
-          : t.isTuple() ? "lists of tuples are not supported: keep one list per field"
-                        : "");
+  if (!listable(t)) {
+    notListable(*l.elt, t, "this element is");
     return done({});
   }
-  return done(Type::list(t.scalarKind()));
+  return done(Type::list(t));
 }
 
 /// `list()`, and `list(iterable)`: a new list of the items a for loop over
@@ -6363,22 +6460,24 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   Type item = iterItems(arg, src);
   if (!item.isValid())
     return {};
-  if (!item.isScalar()) {
-    error(arg.range(), fmt::format("a list holds numbers; the items of this are '{}'",
+  if (!listable(item)) {
+    notListable(arg, item, "the items of this are");
+    return {};
+  }
+  if (b == Builtin::Sorted && !item.isScalar()) {
+    error(arg.range(), fmt::format("sorted() takes numbers; the items of this are '{}'",
                                    item.describe()),
-          item.isArray() ? "a list of rows is not supported: np.array(a) or a.copy() copies "
-                           "an array"
-                         : "");
+          "sort the positions of one field with np.argsort, then read the items in that order");
     return {};
   }
   if (Final)
     F.listSources[&c] = src;
-  return Type::list(item.scalarKind());
+  return Type::list(item);
 }
 
 Type FunctionChecker::listDisplay(const ast::List &l) {
   listOnGpu(l.range());
-  std::optional<ScalarKind> kind;
+  Type list = Type::emptyList();
   bool ok = true;
   for (auto &el : l.elts) {
     Type t = expr(*el);
@@ -6386,20 +6485,18 @@ Type FunctionChecker::listDisplay(const ast::List &l) {
       ok = false;
       continue;
     }
-    if (!t.isScalar()) {
-      error(el->range(),
-            fmt::format("a list holds numbers; this element is '{}'", t.describe()),
-            t.isArray()   ? "np.array([...]) of arrays is np.stack; a list of rows is not "
-                            "supported"
-            : t.isTuple() ? "lists of tuples are not supported: keep one list per field"
-                          : "");
+    if (!listable(t)) {
+      notListable(*el, t, "this element is");
       return {};
     }
-    kind = kind ? promote(*kind, t.scalarKind()) : t.scalarKind();
+    auto item = joinItems(list, t, *el);
+    if (!item)
+      return {};
+    list = Type::list(*item);
   }
   if (!ok)
     return {};
-  return kind ? Type::list(*kind) : Type::emptyList();
+  return list;
 }
 
 bool FunctionChecker::listMayChangeSize(const std::string &name, SourceRange r) {
@@ -6436,11 +6533,10 @@ std::optional<Type> FunctionChecker::listBinop(const ast::BinOp &b, Type &l, Typ
     return t.isScalar() && (isInteger(t.scalarKind()) || isBool(t.scalarKind()));
   };
   if (b.op == ast::BinOpKind::Add && l.isList() && r.isList()) {
-    if (!l.isKnownList())
-      return r;
     if (!r.isKnownList())
       return l;
-    return Type::list(promote(l.scalarKind(), r.scalarKind()));
+    auto item = joinItems(l, r.listItem(), *b.rhs);
+    return item ? Type::list(*item) : Type();
   }
   if (b.op == ast::BinOpKind::Mul && ((l.isList() && count(r)) || (count(l) && r.isList())))
     return l.isList() ? l : r;
@@ -6456,13 +6552,11 @@ void FunctionChecker::listAugAssign(const ast::AugAssign &a, const ast::Name &n,
                                     const Type &cur, const Type &val) {
   if (!listMayChangeSize(n.id, a.range()))
     return;
-  std::optional<ScalarKind> added;
+  std::optional<Type> added;
   if (a.op == ast::BinOpKind::Add && (val.isList() || (val.isArray() && val.rank() == 1))) {
     // As xs.extend(ys): the items of a list or a 1-d array (xs += xs too).
-    if (!val.isList() || val.isKnownList())
-      added = val.scalarKind();
-    auto *self = dyn_cast<ast::Name>(a.value.get());
-    viewList(*a.value, val, self && self->id == n.id);
+    if (!extendedBy(cur, val, *a.value, n.id, added))
+      return;
   } else if (a.op != ast::BinOpKind::Mul || !val.isScalar() ||
              !(isInteger(val.scalarKind()) || isBool(val.scalarKind()))) {
     error(a.opRange,
@@ -6472,11 +6566,38 @@ void FunctionChecker::listAugAssign(const ast::AugAssign &a, const ast::Name &n,
     return;
   }
   if (added) {
-    Type t = cur.isKnownList() ? Type::list(promote(cur.scalarKind(), *added))
-                               : Type::list(*added);
+    auto item = joinItems(cur, *added, *a.value);
+    if (!item)
+      return;
+    Type t = Type::list(*item);
     if (t != cur)
       assignName(n.id, n.range(), t);
   }
+}
+
+bool FunctionChecker::extendedBy(const Type &recv, const Type &x, const ast::Expr &e,
+                                 const std::string &name, std::optional<Type> &added) {
+  auto *self = dyn_cast<ast::Name>(&e);
+  bool same = self && self->id == name;
+  if (recv.isTupleList() || x.isTupleList()) {
+    // A list of tuples extends by one (a copy of itself where it is
+    // itself; MLIRGen's extendItems): no array of items between them.
+    if (!x.isTupleList() || !(recv.isTupleList() || !recv.isKnownList())) {
+      error(e.range(),
+            fmt::format("a list of '{}' cannot be extended by '{}'",
+                        recv.isKnownList() ? recv.listItem().describe() : "unknown",
+                        x.describe()),
+            "a list of tuples extends by another list of tuples of the same length");
+      return false;
+    }
+    added = x.listItem();
+    return true;
+  }
+  if (!x.isList() || x.isKnownList())
+    added = x.dtypeType();
+  // xs.extend(xs): the items are copied before the list grows.
+  viewList(e, x, same);
+  return true;
 }
 
 /// Methods of a list variable: `append(x)`, `extend(xs)`, `insert(i, x)`,
@@ -6542,21 +6663,18 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
   if (!listMayChangeSize(n->id, c.range()))
     return {};
   Type result = Type::none();
-  ScalarKind elem = recv.scalarKind();
-  std::optional<ScalarKind> added;
+  std::optional<Type> added;
   switch (b) {
   case Builtin::ListAppend:
   case Builtin::ListInsert: {
     if (b == Builtin::ListInsert && !integer(0))
       return {};
     const Type &x = args.back();
-    if (!x.isScalar()) {
-      error(c.args.back()->range(),
-            fmt::format("a list holds numbers; this value is '{}'", x.describe()),
-            x.isList() || x.isArray() ? "extend() adds the items of a list or an array" : "");
+    if (!listable(x)) {
+      notListable(*c.args.back(), x, "this value is");
       return {};
     }
-    added = x.scalarKind();
+    added = x;
     break;
   }
   case Builtin::ListExtend: {
@@ -6566,23 +6684,23 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
             fmt::format("extend() takes a list or a 1-d array, not '{}'", x.describe()));
       return {};
     }
-    if (!x.isList() || x.isKnownList())
-      added = x.scalarKind();
-    // xs.extend(xs): the items are copied before the list grows.
-    auto *self = dyn_cast<ast::Name>(c.args[0].get());
-    viewList(*c.args[0], x, self && self->id == n->id);
+    if (!extendedBy(recv, x, *c.args[0], n->id, added))
+      return {};
     break;
   }
   case Builtin::ListPop:
     if (!args.empty() && !integer(0))
       return {};
-    result = Type::scalar(elem);
+    result = recv.listItem();
     break;
   default:
     break;
   }
   if (added) {
-    Type t = recv.isKnownList() ? Type::list(promote(elem, *added)) : Type::list(*added);
+    auto item = joinItems(recv, *added, *c.args.back());
+    if (!item)
+      return {};
+    Type t = Type::list(*item);
     if (t != recv)
       assignName(n->id, n->range(), t);
   }

@@ -136,6 +136,20 @@ Type Type::list(ScalarKind k) {
   return t;
 }
 
+Type Type::list(const Type &item) {
+  if (!item.isTuple())
+    return list(item.scalarKind());
+  std::vector<Type> leaves;
+  item.collectLeaves(leaves);
+  Type t = list(leaves.empty() ? ScalarKind::F64 : leaves.front().scalarKind());
+  for (const Type &l : leaves)
+    t.SK = promote(t.SK, l.scalarKind());
+  t.Elts = std::make_shared<const std::vector<Type>>(std::vector<Type>{item});
+  return t;
+}
+
+Type Type::listItem() const { return Elts ? elements().front() : scalar(SK); }
+
 Type Type::emptyList() {
   Type t;
   t.K = Kind::List;
@@ -163,7 +177,7 @@ bool Type::operator==(const Type &o) const {
   case Kind::Tuple:
     return elements() == o.elements();
   case Kind::List:
-    return Rank == o.Rank && (Rank == 0 || SK == o.SK);
+    return Rank == o.Rank && (Rank == 0 || (SK == o.SK && elements() == o.elements()));
   }
   return false;
 }
@@ -197,7 +211,9 @@ std::string Type::str() const {
     return s + ")";
   }
   case Kind::List:
-    return Rank ? fmt::format("list({})", scalarName(SK)) : "list(?)";
+    return !Rank  ? "list(?)"
+           : Elts ? fmt::format("list({})", listItem().str())
+                  : fmt::format("list({})", scalarName(SK));
   }
   return "?";
 }
@@ -219,7 +235,9 @@ std::string Type::describe() const {
     return s + ")";
   }
   case Kind::List:
-    return Rank ? fmt::format("list({})", numpyName(SK)) : "list(unknown)";
+    return !Rank  ? "list(unknown)"
+           : Elts ? fmt::format("list({})", listItem().describe())
+                  : fmt::format("list({})", numpyName(SK));
   default:
     return str();
   }
@@ -241,7 +259,10 @@ void Type::collectLeaves(std::vector<Type> &out) const {
   } else if (isScalar() || isArray()) {
     out.push_back(*this);
   } else if (isList()) {
-    out.push_back(Type::array(SK, 1));
+    std::vector<Type> items;
+    listItem().collectLeaves(items);
+    for (const Type &x : items)
+      out.push_back(Type::array(x.scalarKind(), 1));
     out.push_back(Type::scalar(ScalarKind::I64));
   }
 }
@@ -516,7 +537,10 @@ std::optional<Type> unify(const Type &a, const Type &b) {
       return b;
     if (!b.isKnownList())
       return a;
-    return Type::list(promote(a.scalarKind(), b.scalarKind()));
+    auto item = unify(a.listItem(), b.listItem());
+    if (!item || item->hasArrayLeaf())
+      return std::nullopt;
+    return Type::list(*item);
   }
   if (a.isTuple() && b.isTuple() && a.elements().size() == b.elements().size()) {
     std::vector<Type> elts;

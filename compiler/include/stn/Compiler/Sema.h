@@ -367,9 +367,12 @@ struct IterSource {
     /// np.ndindex(shape): the index tuples of an array of that shape in C
     /// order; np.ndenumerate(a): (index tuple, element); `a.flat`: the
     /// elements in C order.
-    NdIndex, NdEnumerate, Flat
+    NdIndex, NdEnumerate, Flat,
+    /// The items of a list of tuples (a list of numbers is iterated as the
+    /// array of its items: Array).
+    List
   } kind = Kind::Range;
-  /// Range: the range() call; Array: the array expression; Enumerate, Zip,
+  /// Range: the range() call; Array, List: the expression; Enumerate, Zip,
   /// Reversed, NdIndex: their call; NdEnumerate and Flat: the array.
   const ast::Expr *expr = nullptr;
   /// Enumerate: the start value (an integer expression), or null for 0.
@@ -455,12 +458,18 @@ struct TypedFunction {
   /// What `list(iterable)` calls take their items from (not for
   /// list(a comprehension), which is that comprehension's list).
   std::unordered_map<const ast::Expr *, IterSource> listSources;
+  /// A list used where an array is expected: `list` is its own type;
+  /// `copy` is true where the array must be a copy (np.asarray(xs), views
+  /// of it: a later append may move the items; always for tuples).
+  struct ListView {
+    bool copy = false;
+    Type list;
+  };
   /// Lists used where an array is expected (a subscript's base, an
-  /// iterable, a NumPy function's operand, a returned value): seen as a 1-d
-  /// C-contiguous array of their items, which is their type in `types`.
-  /// True where that array must be a copy (np.asarray(xs), views of it):
-  /// a later append may move the items.
-  std::unordered_map<const ast::Expr *, bool> listViews;
+  /// iterable, a NumPy function's operand, a returned value): seen as a
+  /// C-contiguous array of their items (1-d, or 2-d with a row per tuple),
+  /// which is their type in `types`.
+  std::unordered_map<const ast::Expr *, ListView> listViews;
   /// Element subscripts whose index is one tuple value of integers, one
   /// per axis (`a[idx]` with idx from np.ndindex or a.shape-like tuples).
   std::set<const ast::Expr *> tupleSubscripts;

@@ -61,6 +61,11 @@ public:
   /// A list of numbers of kind `k`: a kernel-local, growable sequence
   /// (`[]`, `[1, 2]`, `xs.append(x)`).
   static Type list(ScalarKind k);
+  /// A list of `item`: a number (as list(k)) or a tuple of numbers, stored
+  /// as one sequence per number of the tuple. Its
+  /// scalarKind() is the common kind of those numbers: the dtype of the
+  /// array of its items (np.array(xs), 2-d for tuples).
+  static Type list(const Type &item);
   /// The type of `[]` before appends decide its element kind.
   static Type emptyList();
 
@@ -73,6 +78,10 @@ public:
   bool isList() const { return K == Kind::List; }
   /// A list whose element kind is known (not the type of `[]`).
   bool isKnownList() const { return isList() && Rank == 1; }
+  /// A list of tuples.
+  bool isTupleList() const { return isList() && Elts != nullptr; }
+  /// The item type of a list: a scalar, or a tuple for isTupleList().
+  Type listItem() const;
   bool isScalarOf(ScalarKind s) const { return isScalar() && SK == s; }
   bool isIntegerScalar() const { return isScalar() && isInteger(SK); }
   bool isNumericScalar() const { return isScalar(); }
@@ -102,7 +111,8 @@ public:
   /// The scalar and array leaves of a (possibly nested) tuple in order:
   /// the values an MLIR function passes for it (itself for a scalar or an
   /// array, nothing for none; for a list, its storage as a 1-d array whose
-  /// extent is the capacity, then its length as an int64).
+  /// extent is the capacity, one per number of a tuple item, then its
+  /// length as an int64).
   void collectLeaves(std::vector<Type> &out) const;
   /// Whether it is an array or a tuple holding one.
   bool hasArrayLeaf() const;
