@@ -5922,9 +5922,21 @@ Type FunctionChecker::call(const ast::Call &c) {
     return {};
   // A list passed to a function is the array of its items; functions whose
   // result may be a view of it (np.asarray, np.reshape, ...) get a copy.
-  for (size_t i = 0; i < args.size(); ++i)
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto *fn = dyn_cast<ast::Name>(c.func.get());
+    if (args[i].isTupleList() && fn && *b != Builtin::Len && *b != Builtin::Bool) {
+      // Python's min/max compare tuples and sum cannot add them: not the
+      // numbers of the array NumPy's functions see.
+      error(c.args[i]->range(),
+            fmt::format("{}() of a list of tuples is not supported", fn->id),
+            fmt::format("np.{}(xs) takes all of the numbers; a loop over the items takes one "
+                        "field",
+                        fn->id));
+      return {};
+    }
     if ((*b != Builtin::Len && *b != Builtin::Bool) || !args[i].isList()) // (their length)
       args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
+  }
   if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
     return arrayBuiltin(c, *b, nullptr, args, viaNumpy);
   if (*b == Builtin::Cast) {
