@@ -5710,7 +5710,8 @@ CGValue FunctionGen::listOf(const ast::Call &c) {
   IterItems items = iterItems(src->second);
   Value n = toIndex(items.length, ScalarKind::I64);
   SmallVector<Value> data = newListStorage(n, item);
-  indexLoop(constIndex(0), n, [&](Value j) { storeItem(items.item(indexToI64(j)), data, j, item); });
+  indexLoop(constIndex(0), n,
+            [&](Value j) { storeItem(items.item(indexToI64(j)), data, j, item); });
   return makeList(item, data, indexToI64(n));
 }
 
