@@ -307,10 +307,14 @@ TEST_F(TupleLists, ItemTypesWidenNumberByNumber) {
   auto f = Mod.kernel("widened")(2.5);
   EXPECT_EQ(f[0].array().dtype(), stn::DType::Float64);
   EXPECT_EQ(valuesOf<double>(f[0], {2, 2}), (std::vector<double>{1, 2, 2.5, 4}));
-  EXPECT_EQ(f[1].asDouble(), 1.0); // the first field is float64 now
-  EXPECT_EQ(f[2].asInt(), 2);      // the second is still int64
+  // The first field is float64 now, the second still int64.
+  EXPECT_EQ(f[1].scalar().dtype(), stn::DType::Float64);
+  EXPECT_EQ(f[1].asDouble(), 1.0);
+  EXPECT_EQ(f[2].scalar().dtype(), stn::DType::Int64);
+  EXPECT_EQ(f[2].asInt(), 2);
   auto i = Mod.kernel("widened")(int64_t(-3));
   EXPECT_EQ(i[0].array().dtype(), stn::DType::Int64);
+  EXPECT_EQ(i[1].scalar().dtype(), stn::DType::Int64);
   EXPECT_EQ(valuesOf<int64_t>(i[0], {2, 2}), (std::vector<int64_t>{1, 2, -3, 4}));
 }
 

@@ -5565,9 +5565,8 @@ CGValue FunctionGen::expr(const ast::Expr &e) {
     if (auto it = F.listViews.find(&e); it != F.listViews.end()) {
       // A list where an array is expected (Sema's TypedFunction::listViews).
       Value items = listItems(v, it->second.copy);
-      unsigned rank = v.type.isTupleList() ? 2 : 1;
       v = CGValue();
-      v.type = Type::array(F.typeOf(e).scalarKind(), rank, Type::Layout::C);
+      v.type = F.typeOf(e); // the array Sema's viewList gave it
       v.leaves.push_back(items);
     }
   CurLoc = saved;

@@ -1386,20 +1386,15 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
     if (!elem.isValid())
       return;
     if (base.isTupleList() && !elem.isList()) {
-      // xs[i] = (a, b): number by number, as into arrays of those kinds.
-      std::function<bool(const Type &, const Type &)> fits = [&](const Type &to,
-                                                                 const Type &from) {
-        if (to.isScalar())
-          return from.isScalar() &&
-                 (!isComplex(from.scalarKind()) || isComplex(to.scalarKind()));
-        if (!from.isTuple() || from.elements().size() != to.elements().size())
-          return false;
-        for (size_t i = 0; i < to.elements().size(); ++i)
-          if (!fits(to.elements()[i], from.elements()[i]))
-            return false;
-        return true;
-      };
-      if (!fits(elem, t))
+      // xs[i] = (a, b): number by number, as into arrays of those kinds
+      // (an item is a flat tuple of numbers).
+      bool fits = t.isTuple() && t.elements().size() == elem.elements().size();
+      for (size_t i = 0; fits && i < t.elements().size(); ++i) {
+        const Type &from = t.elements()[i];
+        fits = from.isScalar() &&
+               (!isComplex(from.scalarKind()) || isComplex(elem.elements()[i].scalarKind()));
+      }
+      if (!fits)
         error(valueRange, fmt::format("cannot store a value of type '{}' into an item of '{}'",
                                       t.describe(), base.describe()),
               "an item is replaced by a tuple of the same length; complex numbers go into "
@@ -5922,9 +5917,10 @@ Type FunctionChecker::call(const ast::Call &c) {
     return {};
   // A list passed to a function is the array of its items; functions whose
   // result may be a view of it (np.asarray, np.reshape, ...) get a copy.
+  auto *fn = dyn_cast<ast::Name>(c.func.get());
+  bool python = fn && !viaNumpy && !viaMath; // Python's builtins, not NumPy's functions
   for (size_t i = 0; i < args.size(); ++i) {
-    auto *fn = dyn_cast<ast::Name>(c.func.get());
-    if (args[i].isTupleList() && fn && *b != Builtin::Len && *b != Builtin::Bool) {
+    if (args[i].isTupleList() && python && *b != Builtin::Len && *b != Builtin::Bool) {
       // Python's min/max compare tuples and sum cannot add them: not the
       // numbers of the array NumPy's functions see.
       error(c.args[i]->range(),
