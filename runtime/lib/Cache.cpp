@@ -308,6 +308,16 @@ void encodeType(const Type &t, std::string &out) {
     // Kernel-local only: never a host argument or result.
     out += fmt::format("l{}", static_cast<unsigned>(t.scalarKind()));
     return;
+  case Type::Kind::Dict: // kernel-local only, as lists
+    out += 'd';
+    if (t.isKnownDict()) {
+      out += '(';
+      encodeType(t.dictKey(), out);
+      out += ',';
+      encodeType(t.dictValue(), out);
+      out += ')';
+    }
+    return;
   }
 }
 
@@ -603,6 +613,7 @@ private:
         expr(x.get());
       return;
     case ast::Expr::Kind::ListComp:
+    case ast::Expr::Kind::Dict:
       ast::forEachChild(*e, [&](const ast::Expr &c) { expr(&c); });
       return;
     }

@@ -288,10 +288,13 @@ void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &o
     for (auto &e : t.elements())
       leafTypes(ctx, e, out);
     return;
-  case Type::Kind::List: {
-    // The storage (extent: the capacity) and the length.
-    out.push_back(memrefType(ctx, Type::array(t.scalarKind(), 1)));
-    out.push_back(mlir::IntegerType::get(ctx, 64));
+  case Type::Kind::List:
+  case Type::Kind::Dict: {
+    // Their storages (1-d arrays) and counts (Type::collectLeaves).
+    std::vector<Type> leaves;
+    t.collectLeaves(leaves);
+    for (const Type &l : leaves)
+      leafTypes(ctx, l, out);
     return;
   }
   default:
@@ -304,6 +307,11 @@ unsigned countLeaves(const Type &t) {
     return 1;
   if (t.isList()) // a storage per number of an item, and the length
     return t.listItem().numLeaves() + 1;
+  if (t.isDict()) { // Type::collectLeaves
+    std::vector<Type> leaves;
+    t.collectLeaves(leaves);
+    return static_cast<unsigned>(leaves.size());
+  }
   if (t.isTuple()) {
     unsigned n = 0;
     for (auto &e : t.elements())
@@ -766,6 +774,57 @@ private:
   CGValue listBinop(const ast::BinOp &b);
   /// `xs += ys` and `xs *= n`.
   void listAugAssign(const ast::AugAssign &a);
+  /// An scf.for over [lo, hi) carrying `init`: `body` gets the index and
+  /// the state and gives the next state; returns the last one.
+  SmallVector<Value>
+  carryLoop(Value lo, Value hi, mlir::ValueRange init,
+            const std::function<SmallVector<Value>(Value, SmallVector<Value>)> &body);
+  // Dicts (Type::dict; the storage layout is in the Dicts section).
+  struct DictParts {
+    Type type;
+    SmallVector<Value> keys, values; ///< a storage per number of a key, of a value
+    Value live;                      ///< bool per entry
+    Value index;                     ///< int64 per slot: an entry, or -1
+    Value used, len;                 ///< int64
+  };
+  CGValue dictValue(const Type &t, mlir::ValueRange leaves);
+  DictParts dictParts(const CGValue &d);
+  CGValue makeDict(const DictParts &p);
+  Value dictCapacity(const DictParts &p);
+  /// An empty dict of type `t` with room for `cap` entries (a power of two).
+  DictParts newDict(const Type &t, Value cap);
+  Value hashKey(const CGValue &key);
+  /// Whether key `a` equals the one at entry `e` (index) of `keys`.
+  Value keysEqual(const CGValue &a, mlir::ValueRange keys, Value e, const Type &keyType);
+  /// The slot where the probe for `key` (of the key type) ends, and the
+  /// entry there (int64): key's live entry, or -1 (an empty slot).
+  std::pair<Value, Value> dictFind(const DictParts &p, const CGValue &key);
+  /// The live entries of `p` in order in new storage for `cap` entries,
+  /// with a new index; frees the old storage where `freeOld`.
+  DictParts dictRebuild(const DictParts &p, Value cap, bool freeOld);
+  /// `p` with `value` at `key`: replaced, or a new entry (growing the
+  /// storage when every entry is used). `mustExist`: a new key raises
+  /// RuntimeError instead (a loop iterates over the dict).
+  DictParts dictSet(DictParts p, const CGValue &key, const CGValue &value, bool mustExist);
+  /// The entry (int64) of `key`, or -1; KeyError where missing and
+  /// `raiseMissing`.
+  Value dictEntry(const DictParts &p, const CGValue &key, bool raiseMissing);
+  CGValue convertDict(const CGValue &v, const Type &to);
+  CGValue dictDisplay(const ast::Dict &d);
+  CGValue dictComp(const ast::ListComp &l);
+  CGValue dictOf(const ast::Call &c);
+  CGValue dictCopy(const CGValue &d);
+  /// `d`'s live entries at positions 0..len-1: itself, or a compacted copy
+  /// where some were popped.
+  DictParts dictEntries(const CGValue &d, bool freeOld);
+  CGValue dictSubscript(const ast::Subscript &s);
+  void storeIntoDict(const ast::Subscript &s, const CGValue &v);
+  void dictAugAssign(const ast::AugAssign &a);
+  Value dictContains(const CGValue &d, const CGValue &key);
+  CGValue dictMethod(const ast::Call &c, const CallInfo &info);
+  /// Set while a for loop's iterable is evaluated (a loop over a dict
+  /// variable keeps its compacted entries: iterItems).
+  bool IteratingForLoop = false;
   /// An scf.for over index values [lo, hi) (usable inside scf regions).
   void indexLoop(Value lo, Value hi, const std::function<void(Value)> &body);
   Value mathUnary(Builtin b, Value x, ScalarKind k);
@@ -2385,6 +2444,9 @@ CGValue FunctionGen::defaultValue(const Type &t, bool onHeap) {
     for (ScalarKind k : itemKinds(t.listItem()))
       r.leaves.push_back(defaultValue(Type::array(k, 1), onHeap).single());
     r.leaves.push_back(constInt(0, ScalarKind::I64));
+  } else if (t.isDict()) {
+    // An empty dict: its probes need an index to end at.
+    r = makeDict(newDict(t, constIndex(8)));
   }
   return r;
 }
@@ -2427,6 +2489,8 @@ CGValue FunctionGen::convert(const CGValue &v, const Type &to) {
     return r;
   if (to.isList() && v.type.isList())
     return convertList(v, to);
+  if (to.isDict() && v.type.isDict())
+    return convertDict(v, to);
   Failed = true;
   Diags.error(F.file, {}, fmt::format("internal compiler error: cannot convert '{}' to '{}'",
                                       v.type.str(), to.str()));
@@ -2438,7 +2502,7 @@ Value FunctionGen::truth(const CGValue &v) {
     return castScalar(v.single(), v.type.scalarKind(), ScalarKind::Bool);
   if (v.type.isTuple())
     return constBool(!v.type.elements().empty());
-  if (v.type.isList()) // Python: a list is true when it has items
+  if (v.type.isContainer()) // Python: a list or a dict is true when it has items
     return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v.leaves.back(),
                                    constInt(0, ScalarKind::I64));
   return constBool(false); // None
@@ -2623,10 +2687,11 @@ bool FunctionGen::generate() {
             addLeaves(name, e, i);
         } else if (t.isScalar() || t.isArray()) {
           VarTypes[leafVar(name, i++)] = t;
-        } else if (t.isList()) {
-          for (ScalarKind k : itemKinds(t.listItem()))
-            VarTypes[leafVar(name, i++)] = Type::array(k, 1);
-          VarTypes[leafVar(name, i++)] = Type::scalar(ScalarKind::I64);
+        } else if (t.isContainer()) { // storages and counts
+          std::vector<Type> leaves;
+          t.collectLeaves(leaves);
+          for (const Type &l : leaves)
+            VarTypes[leafVar(name, i++)] = l;
         }
       };
   for (auto &[name, t] : F.vars) {
@@ -2948,6 +3013,10 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
     return;
   }
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
+    if (F.typeOf(*s->value).isDict()) {
+      storeIntoDict(*s, v);
+      return;
+    }
     if (F.typeOf(*s->value).isTupleList()) {
       storeListElement(*s, v);
       return;
@@ -2994,6 +3063,10 @@ void FunctionGen::releaseOnOverwrite(const std::string &name, const CGValue &v) 
 }
 
 void FunctionGen::genAugAssign(const ast::AugAssign &a) {
+  if (auto *s = dyn_cast<ast::Subscript>(a.target.get()); s && F.typeOf(*s->value).isDict()) {
+    dictAugAssign(a);
+    return;
+  }
   if (F.typeOf(*a.target).isList()) {
     listAugAssign(a);
     return;
@@ -3288,6 +3361,37 @@ FunctionGen::IterItems FunctionGen::iterItems(const IterSource &src, bool statef
     out.length = list.leaves.back();
     out.item = [this, data, item](Value k) {
       return loadItem(data, toIndex(k, ScalarKind::I64), item);
+    };
+    return out;
+  }
+  case K::Dict: {
+    // The live entries in order: the dict's own storage, or a compacted
+    // copy where some were popped (which a for loop keeps: the dict
+    // changes no size while it runs, so its body's stores reach the
+    // entries it reads).
+    CGValue d = expr(*src.expr);
+    auto *n = dyn_cast<ast::Name>(src.expr);
+    bool keep = IteratingForLoop && n && F.vars.count(n->id);
+    if (keep)
+      d = convert(d, F.vars.at(n->id));
+    DictParts p = dictEntries(d, /*freeOld=*/keep);
+    if (keep)
+      writeVar(n->id, makeDict(p));
+    Type kt = p.type.dictKey(), vt = p.type.dictValue();
+    out.length = p.len;
+    auto part = src.dictPart;
+    out.item = [this, p, kt, vt, part](Value k) {
+      Value at = toIndex(k, ScalarKind::I64);
+      if (part == IterSource::DictPart::Keys)
+        return loadItem(p.keys, at, kt);
+      if (part == IterSource::DictPart::Values)
+        return loadItem(p.values, at, vt);
+      CGValue key = loadItem(p.keys, at, kt), value = loadItem(p.values, at, vt);
+      CGValue r;
+      r.type = Type::tuple({kt, vt});
+      r.leaves.append(key.leaves.begin(), key.leaves.end());
+      r.leaves.append(value.leaves.begin(), value.leaves.end());
+      return r;
     };
     return out;
   }
@@ -3869,8 +3973,10 @@ void FunctionGen::genFor(const ast::For &s) {
           1, [&](Value k) { assignTo(*s.target, items.item(k)); }, items.advance);
       return;
     }
-    // enumerate, zip, reversed: k counts the items.
+    // enumerate, zip, reversed, dicts: k counts the items.
+    IteratingForLoop = true;
     IterItems items = iterItems(info.source, /*stateful=*/true);
+    IteratingForLoop = false;
     genLoop(
         s, counter, constInt(0, ScalarKind::I64), items.length, constInt(1, ScalarKind::I64), 1,
         [&](Value k) { assignTo(*s.target, items.item(k)); }, items.advance);
@@ -6150,6 +6256,673 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
 }
 
 //===----------------------------------------------------------------------===//
+// Dicts
+//===----------------------------------------------------------------------===//
+//
+// A dict keeps its entries in insertion order (keys and values stored as a
+// list's items are, one storage per number) with a live flag each, and an
+// open-addressing hash index of twice the capacity (a power of two) holding
+// entry positions, -1 where empty, probed linearly. pop() clears an entry's
+// live flag and leaves its position in the index, so later probes pass over
+// it; when every entry is used the entries are copied, live ones only, into
+// storage twice as large (or as large, where at most half of them live), and
+// the index is built again.
+
+SmallVector<Value>
+FunctionGen::carryLoop(Value lo, Value hi, mlir::ValueRange init,
+                       const std::function<SmallVector<Value>(Value, SmallVector<Value>)> &body) {
+  auto loop = B.create<scf::ForOp>(CurLoc, lo, hi, constIndex(1), init);
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *b = loop.getBody();
+    if (!b->empty() && b->back().hasTrait<mlir::OpTrait::IsTerminator>())
+      b->back().erase();
+    B.setInsertionPointToEnd(b);
+    auto args = loop.getRegionIterArgs();
+    B.create<scf::YieldOp>(
+        CurLoc, body(loop.getInductionVar(), SmallVector<Value>(args.begin(), args.end())));
+  }
+  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+CGValue FunctionGen::dictValue(const Type &t, mlir::ValueRange leaves) {
+  CGValue d;
+  d.type = t;
+  d.leaves.append(leaves.begin(), leaves.end());
+  return d;
+}
+
+FunctionGen::DictParts FunctionGen::dictParts(const CGValue &d) {
+  DictParts p;
+  p.type = d.type;
+  size_t nk = countLeaves(d.type.dictKey()), nv = countLeaves(d.type.dictValue());
+  p.keys.append(d.leaves.begin(), d.leaves.begin() + nk);
+  p.values.append(d.leaves.begin() + nk, d.leaves.begin() + nk + nv);
+  p.live = d.leaves[nk + nv];
+  p.index = d.leaves[nk + nv + 1];
+  p.used = d.leaves[nk + nv + 2];
+  p.len = d.leaves[nk + nv + 3];
+  return p;
+}
+
+CGValue FunctionGen::makeDict(const DictParts &p) {
+  CGValue d;
+  d.type = p.type;
+  d.leaves.append(p.keys.begin(), p.keys.end());
+  d.leaves.append(p.values.begin(), p.values.end());
+  d.leaves.append({p.live, p.index, p.used, p.len});
+  return d;
+}
+
+Value FunctionGen::dictCapacity(const DictParts &p) {
+  return B.create<memref::DimOp>(CurLoc, p.live, 0);
+}
+
+FunctionGen::DictParts FunctionGen::newDict(const Type &t, Value cap) {
+  DictParts p;
+  p.type = t;
+  auto storage = [&](ScalarKind k, Value n) {
+    return MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{n});
+  };
+  for (ScalarKind k : itemKinds(t.dictKey()))
+    p.keys.push_back(storage(k, cap));
+  for (ScalarKind k : itemKinds(t.dictValue()))
+    p.values.push_back(storage(k, cap));
+  p.live = storage(ScalarKind::Bool, cap);
+  Value slots = B.create<arith::MulIOp>(CurLoc, cap, constIndex(2));
+  p.index = storage(ScalarKind::I64, slots);
+  Value empty = constInt(-1, ScalarKind::I64);
+  indexLoop(constIndex(0), slots,
+            [&](Value i) { storeElement(empty, p.index, {i}, ScalarKind::I64); });
+  p.used = p.len = constInt(0, ScalarKind::I64);
+  return p;
+}
+
+Value FunctionGen::hashKey(const CGValue &key) {
+  auto i64 = B.getI64Type();
+  auto c64 = [&](uint64_t v) {
+    return B.create<arith::ConstantOp>(CurLoc, B.getI64IntegerAttr(static_cast<int64_t>(v)))
+        .getResult();
+  };
+  SmallVector<ScalarKind> kinds = itemKinds(key.type);
+  SmallVector<std::pair<Value, ScalarKind>> parts;
+  for (size_t f = 0; f < kinds.size(); ++f) {
+    ScalarKind k = kinds[f];
+    Value x = key.leaves[f];
+    if (isComplex(k)) {
+      parts.push_back({B.create<complex::ReOp>(CurLoc, x), complexPart(k)});
+      parts.push_back({B.create<complex::ImOp>(CurLoc, x), complexPart(k)});
+    } else {
+      parts.push_back({x, k});
+    }
+  }
+  Value h = c64(0x243f6a8885a308d3ULL);
+  for (auto [x, k] : parts) {
+    Value bits;
+    if (isFloat(k)) {
+      // 0.0 and -0.0 are one key: hash them alike.
+      Value zero = zeroOf(Type::scalar(k));
+      Value isZero = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, zero);
+      x = B.create<arith::SelectOp>(CurLoc, isZero, zero, x);
+      mlir::Type it = B.getIntegerType(bitWidth(k));
+      bits = B.create<arith::BitcastOp>(CurLoc, it, x);
+      if (it != i64)
+        bits = B.create<arith::ExtUIOp>(CurLoc, i64, bits);
+    } else if (x.getType() != i64) {
+      bits = isSignedInt(k) ? B.create<arith::ExtSIOp>(CurLoc, i64, x).getResult()
+                            : B.create<arith::ExtUIOp>(CurLoc, i64, x).getResult();
+    } else {
+      bits = x;
+    }
+    h = B.create<arith::MulIOp>(CurLoc, B.create<arith::XOrIOp>(CurLoc, h, bits),
+                                c64(0x9e3779b97f4a7c15ULL));
+    h = B.create<arith::XOrIOp>(CurLoc, h,
+                                B.create<arith::ShRUIOp>(CurLoc, h, c64(29)));
+  }
+  // A final mix (splitmix64's), so that the low bits the index uses depend
+  // on all of them.
+  h = B.create<arith::XOrIOp>(CurLoc, h, B.create<arith::ShRUIOp>(CurLoc, h, c64(32)));
+  h = B.create<arith::MulIOp>(CurLoc, h, c64(0xd6e8feb86659fd93ULL));
+  h = B.create<arith::XOrIOp>(CurLoc, h, B.create<arith::ShRUIOp>(CurLoc, h, c64(32)));
+  return h;
+}
+
+Value FunctionGen::keysEqual(const CGValue &a, mlir::ValueRange keys, Value e,
+                             const Type &keyType) {
+  SmallVector<ScalarKind> kinds = itemKinds(keyType);
+  Value eq = constBool(true);
+  for (size_t f = 0; f < kinds.size(); ++f) {
+    Value stored = loadElement(keys[f], {e}, kinds[f]);
+    eq = B.create<arith::AndIOp>(
+        CurLoc, eq, compare1(ast::CmpOpKind::Eq, a.leaves[f], kinds[f], stored, kinds[f]));
+  }
+  return eq;
+}
+
+std::pair<Value, Value> FunctionGen::dictFind(const DictParts &p, const CGValue &key) {
+  auto indexT = B.getIndexType();
+  Value mask = B.create<arith::SubIOp>(
+      CurLoc, B.create<memref::DimOp>(CurLoc, p.index, 0), constIndex(1));
+  Value start = B.create<arith::AndIOp>(
+      CurLoc, B.create<arith::IndexCastOp>(CurLoc, indexT, hashKey(key)), mask);
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT}, mlir::ValueRange{start});
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *before = B.createBlock(&loop.getBefore(), {}, {indexT}, {CurLoc});
+    B.setInsertionPointToEnd(before);
+    Value slot = before->getArgument(0);
+    Value e = loadElement(p.index, {slot}, ScalarKind::I64);
+    Value empty =
+        B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, e, constInt(-1, ScalarKind::I64));
+    // Go on past other keys and popped entries.
+    SmallVector<Value> go = emitIf(
+        empty, {B.getI1Type()}, [&]() -> SmallVector<Value> { return {constBool(false)}; },
+        [&]() -> SmallVector<Value> {
+          Value at = toIndex(e, ScalarKind::I64);
+          Value live = loadElement(p.live, {at}, ScalarKind::Bool);
+          Value found = B.create<arith::AndIOp>(CurLoc, live,
+                                                keysEqual(key, p.keys, at, p.type.dictKey()));
+          return {logicalNot(found)};
+        });
+    B.create<scf::ConditionOp>(CurLoc, go[0], mlir::ValueRange{slot});
+  }
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {CurLoc});
+    B.setInsertionPointToEnd(after);
+    Value next = B.create<arith::AndIOp>(
+        CurLoc, B.create<arith::AddIOp>(CurLoc, after->getArgument(0), constIndex(1)), mask);
+    B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{next});
+  }
+  Value slot = loop.getResult(0);
+  return {slot, loadElement(p.index, {slot}, ScalarKind::I64)};
+}
+
+FunctionGen::DictParts FunctionGen::dictRebuild(const DictParts &p, Value cap, bool freeOld) {
+  DictParts q = newDict(p.type, cap);
+  Type kt = p.type.dictKey(), vt = p.type.dictValue();
+  Value mask = B.create<arith::SubIOp>(CurLoc, B.create<memref::DimOp>(CurLoc, q.index, 0),
+                                       constIndex(1));
+  SmallVector<Value> kept = carryLoop(
+      constIndex(0), toIndex(p.used, ScalarKind::I64), {constIndex(0)},
+      [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
+    Value n = state[0];
+    Value live = loadElement(p.live, {e}, ScalarKind::Bool);
+    SmallVector<Value> next = emitIf(
+        live, {B.getIndexType()},
+        [&]() -> SmallVector<Value> {
+          CGValue k = loadItem(p.keys, e, kt);
+          storeItem(k, q.keys, n, kt);
+          storeItem(loadItem(p.values, e, vt), q.values, n, vt);
+          storeElement(constBool(true), q.live, {n}, ScalarKind::Bool);
+          // The first empty slot from the key's hash (the keys differ).
+          Value start = B.create<arith::AndIOp>(
+              CurLoc, B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), hashKey(k)), mask);
+          auto probe = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{B.getIndexType()},
+                                              mlir::ValueRange{start});
+          {
+            OpBuilder::InsertionGuard g2(B);
+            Block *before =
+                B.createBlock(&probe.getBefore(), {}, {B.getIndexType()}, {CurLoc});
+            B.setInsertionPointToEnd(before);
+            Value slot = before->getArgument(0);
+            Value taken = B.create<arith::CmpIOp>(
+                CurLoc, arith::CmpIPredicate::ne,
+                loadElement(q.index, {slot}, ScalarKind::I64), constInt(-1, ScalarKind::I64));
+            B.create<scf::ConditionOp>(CurLoc, taken, mlir::ValueRange{slot});
+            Block *after = B.createBlock(&probe.getAfter(), {}, {B.getIndexType()}, {CurLoc});
+            B.setInsertionPointToEnd(after);
+            B.create<scf::YieldOp>(
+                CurLoc, mlir::ValueRange{B.create<arith::AndIOp>(
+                            CurLoc,
+                            B.create<arith::AddIOp>(CurLoc, after->getArgument(0),
+                                                    constIndex(1)),
+                            mask)});
+          }
+          storeElement(indexToI64(n), q.index, {probe.getResult(0)}, ScalarKind::I64);
+          return {B.create<arith::AddIOp>(CurLoc, n, constIndex(1))};
+        },
+        [&]() -> SmallVector<Value> { return {n}; });
+    return next;
+      });
+  q.used = q.len = indexToI64(kept[0]);
+  if (freeOld) {
+    for (Value m : p.keys)
+      B.create<memref::DeallocOp>(CurLoc, m);
+    for (Value m : p.values)
+      B.create<memref::DeallocOp>(CurLoc, m);
+    B.create<memref::DeallocOp>(CurLoc, p.live);
+    B.create<memref::DeallocOp>(CurLoc, p.index);
+  }
+  return q;
+}
+
+FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
+                                            const CGValue &valueIn, bool mustExist) {
+  Type kt = p.type.dictKey(), vt = p.type.dictValue();
+  CGValue key = convert(keyIn, kt);
+  auto [slot, e] = dictFind(p, key);
+  Value found =
+      B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e, constInt(-1, ScalarKind::I64));
+  if (mustExist) {
+    // A new key while a loop iterates over the dict: Python's RuntimeError.
+    raiseIf(logicalNot(found), KernelFaultKind::Raise,
+            "RuntimeError: dictionary changed size during iteration", {});
+    ifThen(found, [&] { storeItem(valueIn, p.values, toIndex(e, ScalarKind::I64), vt); });
+    return p;
+  }
+  CGValue whole = makeDict(p);
+  SmallVector<mlir::Type> types;
+  for (Value v : whole.leaves)
+    types.push_back(v.getType());
+  SmallVector<Value> out = emitIf(
+      found, types,
+      [&]() -> SmallVector<Value> {
+        storeItem(valueIn, p.values, toIndex(e, ScalarKind::I64), vt);
+        return SmallVector<Value>(whole.leaves.begin(), whole.leaves.end());
+      },
+      [&]() -> SmallVector<Value> {
+        // Full: copy the live entries to storage twice as large, or as
+        // large where at most half of them live.
+        Value cap = dictCapacity(p);
+        Value full = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq,
+                                             toIndex(p.used, ScalarKind::I64), cap);
+        SmallVector<Value> grown = emitIf(
+            full, types,
+            [&]() -> SmallVector<Value> {
+              Value twice = B.create<arith::MulIOp>(CurLoc, toIndex(p.len, ScalarKind::I64),
+                                                    constIndex(2));
+              Value small =
+                  B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule, twice, cap);
+              Value to = B.create<arith::SelectOp>(
+                  CurLoc, small, cap, B.create<arith::MulIOp>(CurLoc, cap, constIndex(2)));
+              CGValue q = makeDict(dictRebuild(p, to, /*freeOld=*/true));
+              SmallVector<Value> leaves;
+              for (size_t i = 0; i < q.leaves.size(); ++i)
+                leaves.push_back(q.leaves[i].getType() == types[i]
+                                     ? q.leaves[i]
+                                     : B.create<memref::CastOp>(CurLoc, types[i], q.leaves[i])
+                                           .getResult());
+              return leaves;
+            },
+            [&]() -> SmallVector<Value> {
+              return SmallVector<Value>(whole.leaves.begin(), whole.leaves.end());
+            });
+        DictParts q = dictParts(dictValue(p.type, grown));
+        // The key is not there: its probe ends at an empty slot.
+        Value at = dictFind(q, key).first;
+        Value n = toIndex(q.used, ScalarKind::I64);
+        storeItem(key, q.keys, n, kt);
+        storeItem(valueIn, q.values, n, vt);
+        storeElement(constBool(true), q.live, {n}, ScalarKind::Bool);
+        storeElement(q.used, q.index, {at}, ScalarKind::I64);
+        Value one = constInt(1, ScalarKind::I64);
+        q.used = B.create<arith::AddIOp>(CurLoc, q.used, one);
+        q.len = B.create<arith::AddIOp>(CurLoc, q.len, one);
+        CGValue r = makeDict(q);
+        return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+      });
+  return dictParts(dictValue(p.type, out));
+}
+
+Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool raiseMissing) {
+  CGValue key = convert(keyIn, p.type.dictKey());
+  Value e = dictFind(p, key).second;
+  Value missing =
+      B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, e, constInt(-1, ScalarKind::I64));
+  if (raiseMissing) {
+    // Python's message: KeyError and the key's repr.
+    std::string text = "KeyError: ";
+    SmallVector<ScalarKind> kinds = itemKinds(key.type);
+    if (key.type.isTuple())
+      text += '(';
+    for (size_t f = 0; f < kinds.size(); ++f) {
+      ScalarKind k = kinds[f];
+      if (f)
+        text += ", ";
+      text += kRaisedValue;
+      text += k == ScalarKind::Bool   ? 'b'
+              : k == ScalarKind::F64  ? 'd'
+              : isFloat(k)            ? 'f'
+              : k == ScalarKind::C128 ? 'z'
+              : isComplex(k)          ? 'y'
+              : isUnsignedInt(k)      ? 'u'
+                                      : 'i';
+    }
+    if (key.type.isTuple())
+      text += kinds.size() == 1 ? ",)" : ")";
+    SmallVector<Value> words;
+    size_t next = 0;
+    messageWords(key.type, key.leaves, next, words);
+    raiseIf(missing, KernelFaultKind::Raise, text, words);
+  }
+  return e;
+}
+
+CGValue FunctionGen::convertDict(const CGValue &v, const Type &to) {
+  if (!v.type.isKnownDict() || v.type == to) {
+    if (v.type == to)
+      return v;
+    return makeDict(newDict(to, constIndex(8))); // `{}`: nothing to convert
+  }
+  // Each entry converted and set again (converted keys hash differently).
+  DictParts p = dictParts(v);
+  DictParts q = newDict(to, dictCapacity(p));
+  CGValue qv = makeDict(q);
+  SmallVector<mlir::Type> types;
+  for (Value x : qv.leaves)
+    types.push_back(x.getType());
+  SmallVector<Value> out = carryLoop(
+      constIndex(0), toIndex(p.used, ScalarKind::I64), qv.leaves,
+      [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
+        return emitIf(
+            loadElement(p.live, {e}, ScalarKind::Bool), types,
+            [&]() -> SmallVector<Value> {
+              CGValue r = makeDict(dictSet(dictParts(dictValue(to, state)),
+                                           loadItem(p.keys, e, v.type.dictKey()),
+                                           loadItem(p.values, e, v.type.dictValue()), false));
+              return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+            },
+            [&]() -> SmallVector<Value> { return state; });
+      });
+  return dictValue(to, out);
+}
+
+CGValue FunctionGen::dictDisplay(const ast::Dict &d) {
+  Type t = F.typeOf(d);
+  if (!t.isKnownDict())
+    t = Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64));
+  int64_t cap = 8;
+  while (cap < static_cast<int64_t>(d.keys.size()))
+    cap *= 2;
+  DictParts p = newDict(t, constIndex(cap));
+  for (size_t i = 0; i < d.keys.size(); ++i) {
+    CGValue k = expr(*d.keys[i]);
+    CGValue v = expr(*d.values[i]);
+    p = dictSet(p, k, v, false);
+  }
+  CGValue r = makeDict(p);
+  if (d.keys.empty()) // `{}`: its types are those of what is stored into it
+    r.type = F.typeOf(d);
+  return r;
+}
+
+CGValue FunctionGen::dictComp(const ast::ListComp &l) {
+  Type t = F.typeOf(l);
+  CGValue empty = makeDict(newDict(t, constIndex(8)));
+  SmallVector<mlir::Type> types;
+  for (Value x : empty.leaves)
+    types.push_back(x.getType());
+  auto init = [&](Value) { return SmallVector<Value>(empty.leaves.begin(), empty.leaves.end()); };
+  auto set = [&](SmallVector<Value> state, CGValue k) -> SmallVector<Value> {
+    CGValue v = expr(*l.value);
+    CGValue r = makeDict(dictSet(dictParts(dictValue(t, state)), k, v, false));
+    return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+  };
+  return dictValue(t, comprehensionLoops(l, types, init, set));
+}
+
+CGValue FunctionGen::dictOf(const ast::Call &c) {
+  Type t = F.typeOf(c);
+  auto src = F.listSources.find(&c);
+  if (src == F.listSources.end()) {
+    if (!c.args.empty()) // dict(d): a copy
+      return dictCopy(expr(*c.args[0]));
+    CGValue r = makeDict(newDict(
+        Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64)), constIndex(8)));
+    r.type = Type::emptyDict(); // dict(): as `{}`
+    return convertDict(r, F.typeOf(c).isKnownDict() ? F.typeOf(c) : r.type);
+  }
+  IterItems items = iterItems(src->second);
+  CGValue empty = makeDict(newDict(t, constIndex(8)));
+  SmallVector<Value> out = carryLoop(
+      constIndex(0), toIndex(items.length, ScalarKind::I64), empty.leaves,
+      [&](Value j, SmallVector<Value> state) -> SmallVector<Value> {
+        CGValue pair = items.item(indexToI64(j));
+        unsigned nk = countLeaves(pair.type.elements()[0]);
+        CGValue k, v;
+        k.type = pair.type.elements()[0];
+        v.type = pair.type.elements()[1];
+        k.leaves.append(pair.leaves.begin(), pair.leaves.begin() + nk);
+        v.leaves.append(pair.leaves.begin() + nk, pair.leaves.end());
+        CGValue r = makeDict(dictSet(dictParts(dictValue(t, state)), k, v, false));
+        return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+      });
+  return dictValue(t, out);
+}
+
+CGValue FunctionGen::dictCopy(const CGValue &d) {
+  DictParts p = dictParts(d);
+  return makeDict(dictRebuild(p, dictCapacity(p), /*freeOld=*/false));
+}
+
+FunctionGen::DictParts FunctionGen::dictEntries(const CGValue &d, bool freeOld) {
+  DictParts p = dictParts(d);
+  Value holes = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, p.used, p.len);
+  CGValue whole = makeDict(p);
+  SmallVector<mlir::Type> types;
+  for (Value v : whole.leaves)
+    types.push_back(v.getType());
+  SmallVector<Value> out = emitIf(
+      holes, types,
+      [&]() -> SmallVector<Value> {
+        CGValue q = makeDict(dictRebuild(p, dictCapacity(p), freeOld));
+        SmallVector<Value> leaves;
+        for (size_t i = 0; i < q.leaves.size(); ++i)
+          leaves.push_back(q.leaves[i].getType() == types[i]
+                               ? q.leaves[i]
+                               : B.create<memref::CastOp>(CurLoc, types[i], q.leaves[i])
+                                     .getResult());
+        return leaves;
+      },
+      [&]() -> SmallVector<Value> { return SmallVector<Value>(whole.leaves.begin(), whole.leaves.end()); });
+  return dictParts(dictValue(d.type, out));
+}
+
+CGValue FunctionGen::dictSubscript(const ast::Subscript &s) {
+  CGValue d = expr(*s.value);
+  CGValue key = expr(*s.index);
+  DictParts p = dictParts(d);
+  Value e = dictEntry(p, key, /*raiseMissing=*/true);
+  // Where a raise returned (parallel regions): the first entry's storage.
+  Value at = B.create<arith::MaxSIOp>(CurLoc, e, constInt(0, ScalarKind::I64));
+  return loadItem(p.values, toIndex(at, ScalarKind::I64), d.type.dictValue());
+}
+
+void FunctionGen::storeIntoDict(const ast::Subscript &s, const CGValue &v) {
+  const std::string &name = llvm::cast<ast::Name>(*s.value).id;
+  CGValue key = expr(*s.index);
+  Type t = F.vars.at(name);
+  CGValue d = convert(readVar(name), t);
+  DictParts p = dictSet(dictParts(d), key, v, F.dictStoresInLoop.count(&s) != 0);
+  writeVar(name, makeDict(p));
+}
+
+void FunctionGen::dictAugAssign(const ast::AugAssign &a) {
+  auto &s = llvm::cast<ast::Subscript>(*a.target);
+  const std::string &name = llvm::cast<ast::Name>(*s.value).id;
+  Type t = F.vars.at(name), vt = t.dictValue();
+  CGValue key = expr(*s.index);
+  CGValue d = convert(readVar(name), t);
+  DictParts p = dictParts(d);
+  Value e = dictEntry(p, key, /*raiseMissing=*/true);
+  Value at = toIndex(B.create<arith::MaxSIOp>(CurLoc, e, constInt(0, ScalarKind::I64)),
+                     ScalarKind::I64);
+  CGValue cur = loadItem(p.values, at, vt);
+  CGValue val = expr(*a.value);
+  std::string err;
+  auto rule = binaryRule(a.op, vt.scalarKind(), val.type.scalarKind(), err);
+  Value l = castScalar(cur.single(), vt.scalarKind(), rule->operand);
+  Value r = castScalar(val.single(), val.type.scalarKind(), rule->operand);
+  checkDivisor(a.op, r, rule->operand, a.range());
+  CGValue res;
+  res.type = Type::scalar(rule->result);
+  res.leaves.push_back(augCombine(a, l, r, rule->operand, loc(a.opRange)));
+  ifThen(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
+                                 constInt(-1, ScalarKind::I64)),
+         [&] { storeItem(res, p.values, at, vt); });
+  writeVar(name, d);
+}
+
+Value FunctionGen::dictContains(const CGValue &d, const CGValue &key) {
+  Value e = dictEntry(dictParts(d), key, /*raiseMissing=*/false);
+  return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
+                                 constInt(-1, ScalarKind::I64));
+}
+
+CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
+  const std::string *name = nullptr;
+  if (auto *n = dyn_cast<ast::Name>(info.receiver))
+    name = &n->id;
+  std::vector<CGValue> args;
+  for (const ast::Expr *o : info.operands)
+    args.push_back(expr(*o));
+  CGValue d = expr(*info.receiver);
+  CGValue none;
+  none.type = Type::none();
+  Type rt = F.typeOf(c);
+  switch (info.builtin) {
+  case Builtin::DictCopy:
+    return dictCopy(d);
+  case Builtin::DictKeys:
+  case Builtin::DictValues:
+  case Builtin::DictItems: {
+    // A new list of them, in order.
+    DictParts p = dictEntries(d, /*freeOld=*/false);
+    Value n = toIndex(p.len, ScalarKind::I64);
+    Type item = rt.listItem();
+    SmallVector<Value> data = newListStorage(n, item);
+    SmallVector<Value> from;
+    if (info.builtin != Builtin::DictValues)
+      from.append(p.keys.begin(), p.keys.end());
+    if (info.builtin != Builtin::DictKeys)
+      from.append(p.values.begin(), p.values.end());
+    moveItems(from, constIndex(0), data, constIndex(0), n, item);
+    return makeList(item, data, p.len);
+  }
+  case Builtin::DictGet: {
+    DictParts p = dictParts(d);
+    Value e = dictEntry(p, args[0], /*raiseMissing=*/false);
+    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
+                                          constInt(-1, ScalarKind::I64));
+    SmallVector<mlir::Type> types;
+    for (ScalarKind k : itemKinds(rt))
+      types.push_back(scalarType(Ctx, k));
+    CGValue r;
+    r.type = rt;
+    r.leaves = emitIf(
+        found, types,
+        [&]() -> SmallVector<Value> {
+          CGValue x = convert(loadItem(p.values, toIndex(e, ScalarKind::I64), d.type.dictValue()),
+                              rt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        },
+        [&]() -> SmallVector<Value> {
+          CGValue x = convert(args[1], rt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        });
+    return r;
+  }
+  default:
+    break;
+  }
+  // The dict's type may be wider than the receiver's value (Sema widened
+  // the variable for what this call adds).
+  Type t = F.vars.at(*name);
+  d = convert(d, t);
+  DictParts p = dictParts(d);
+  switch (info.builtin) {
+  case Builtin::DictClear:
+    writeVar(*name, makeDict(newDict(t, constIndex(8))));
+    return none;
+  case Builtin::DictPop: {
+    Value e = dictEntry(p, args[0], /*raiseMissing=*/args.size() == 1);
+    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
+                                          constInt(-1, ScalarKind::I64));
+    SmallVector<mlir::Type> types;
+    for (ScalarKind k : itemKinds(rt))
+      types.push_back(scalarType(Ctx, k));
+    CGValue r;
+    r.type = rt;
+    r.leaves = emitIf(
+        found, types,
+        [&]() -> SmallVector<Value> {
+          Value at = toIndex(e, ScalarKind::I64);
+          storeElement(constBool(false), p.live, {at}, ScalarKind::Bool);
+          CGValue x = convert(loadItem(p.values, at, t.dictValue()), rt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        },
+        [&]() -> SmallVector<Value> {
+          CGValue x = args.size() == 2 ? convert(args[1], rt) : defaultValue(rt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        });
+    p.len = B.create<arith::SubIOp>(
+        CurLoc, p.len,
+        B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
+    writeVar(*name, makeDict(p));
+    return r;
+  }
+  case Builtin::DictSetdefault: {
+    // The value there, else `args[1]`, set.
+    Value e = dictEntry(p, args[0], /*raiseMissing=*/false);
+    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
+                                          constInt(-1, ScalarKind::I64));
+    Type vt = t.dictValue();
+    SmallVector<mlir::Type> types;
+    for (ScalarKind k : itemKinds(vt))
+      types.push_back(scalarType(Ctx, k));
+    CGValue r;
+    r.type = vt;
+    r.leaves = emitIf(
+        found, types,
+        [&]() -> SmallVector<Value> {
+          CGValue x = loadItem(p.values, toIndex(e, ScalarKind::I64), vt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        },
+        [&]() -> SmallVector<Value> {
+          CGValue x = convert(args[1], vt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        });
+    // Setting the value it has changes nothing where the key is there.
+    writeVar(*name, makeDict(dictSet(p, args[0], r, F.dictStoresInLoop.count(&c) != 0)));
+    return r;
+  }
+  case Builtin::DictUpdate: {
+    if (!args[0].type.isKnownDict())
+      return none;
+    DictParts from = dictParts(args[0]);
+    CGValue cur = makeDict(p);
+    SmallVector<mlir::Type> types;
+    for (Value x : cur.leaves)
+      types.push_back(x.getType());
+    bool inLoop = F.dictStoresInLoop.count(&c) != 0;
+    SmallVector<Value> out = carryLoop(
+        constIndex(0), toIndex(from.used, ScalarKind::I64), cur.leaves,
+        [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
+          return emitIf(
+              loadElement(from.live, {e}, ScalarKind::Bool), types,
+              [&]() -> SmallVector<Value> {
+                CGValue x = makeDict(dictSet(dictParts(dictValue(t, state)),
+                                             loadItem(from.keys, e, args[0].type.dictKey()),
+                                             loadItem(from.values, e, args[0].type.dictValue()),
+                                             inLoop));
+                return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+              },
+              [&]() -> SmallVector<Value> { return state; });
+        });
+    CGValue r = dictValue(t, out);
+    writeVar(*name, r);
+    return none;
+  }
+  default:
+    break;
+  }
+  Failed = true;
+  Diags.error(F.file, c.range(), "internal compiler error: unexpected dict method");
+  return none;
+}
+
+//===----------------------------------------------------------------------===//
 // Errors raised at run time
 //===----------------------------------------------------------------------===//
 
@@ -6327,7 +7100,11 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::List:
     return listDisplay(static_cast<const ast::List &>(e), listTypeOf(e).listItem());
   case ast::Expr::Kind::ListComp:
+    if (static_cast<const ast::ListComp &>(e).isDict())
+      return dictComp(static_cast<const ast::ListComp &>(e));
     return listComp(static_cast<const ast::ListComp &>(e));
+  case ast::Expr::Kind::Dict:
+    return dictDisplay(static_cast<const ast::Dict &>(e));
   default:
     Failed = true;
     Diags.error(F.file, e.range(), "internal compiler error: unexpected expression");
@@ -6657,7 +7434,9 @@ CGValue FunctionGen::compare(const ast::Compare &c) {
     Value xv = x.single();
     ScalarKind xk = x.type.scalarKind();
     Value found = constBool(false);
-    if (seq.type.isTuple()) {
+    if (seq.type.isDict()) {
+      found = dictContains(seq, x);
+    } else if (seq.type.isTuple()) {
       for (size_t j = 0; j < seq.leaves.size(); ++j)
         found = B.create<arith::OrIOp>(
             CurLoc, found,
@@ -6886,6 +7665,10 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
     return listOf(c);
   if (info.builtin == Builtin::Sorted)
     return sortedList(c, info);
+  if (info.builtin == Builtin::DictOf)
+    return dictOf(c);
+  if (isDictBuiltin(info.builtin))
+    return dictMethod(c, info);
   if (isListBuiltin(info.builtin))
     return listMethod(c, info);
   if (info.builtin >= Builtin::RandomRandom)
@@ -6903,7 +7686,7 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
   switch (info.builtin) {
   case Builtin::Len: {
     CGValue a = arg(0);
-    if (a.type.isList()) {
+    if (a.type.isContainer()) { // (the length is their last leaf)
       r.leaves.push_back(a.leaves.back());
       return r;
     }
@@ -6954,7 +7737,7 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
   case Builtin::Float:
   case Builtin::Bool:
   case Builtin::Cast:
-    if (info.builtin == Builtin::Bool && F.typeOf(*c.args[0]).isList()) {
+    if (info.builtin == Builtin::Bool && F.typeOf(*c.args[0]).isContainer()) {
       r.leaves.push_back(truth(arg(0)));
       return r;
     }
@@ -7480,6 +8263,8 @@ Value FunctionGen::stencilLoad(const ast::Subscript &s,
 }
 
 CGValue FunctionGen::subscript(const ast::Subscript &s) {
+  if (F.typeOf(*s.value).isDict())
+    return dictSubscript(s);
   if (auto *sl = dyn_cast<ast::Slice>(s.index.get()); sl && F.typeOf(*s.value).isList())
     return listSlice(s, *sl);
   if (F.typeOf(*s.value).isTupleList())

@@ -218,6 +218,7 @@ struct TreeIndex {
         sub(o);
       break;
     case ast::Expr::Kind::ListComp:
+    case ast::Expr::Kind::Dict:
       ast::forEachChild(e, [&](const ast::Expr &c) { expr(c, &e, s); });
       break;
     default:

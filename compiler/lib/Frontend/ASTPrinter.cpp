@@ -267,11 +267,28 @@ void Printer::expr(const Expr *e) {
     Out += ')';
     return;
   }
+  case Expr::Kind::Dict: {
+    auto &d = cast<Dict>(*e);
+    Out += "(dict";
+    for (size_t i = 0; i < d.keys.size(); ++i) {
+      Out += " (";
+      expr(d.keys[i].get());
+      Out += ' ';
+      expr(d.values[i].get());
+      Out += ')';
+    }
+    Out += ')';
+    return;
+  }
   case Expr::Kind::ListComp: {
     // The targets as renamed (`x@1`: local to the comprehension).
     auto &l = cast<ListComp>(*e);
-    Out += l.generator ? "(genexpr " : "(listcomp ";
+    Out += l.generator ? "(genexpr " : l.isDict() ? "(dictcomp " : "(listcomp ";
     expr(l.elt.get());
+    if (l.isDict()) {
+      Out += ' ';
+      expr(l.value.get());
+    }
     for (const Comprehension &g : l.generators) {
       Out += " (for ";
       expr(g.target.get());

@@ -114,6 +114,9 @@ unsigned heightFromChildren(const Expr &e) {
     for (auto &x : llvm::cast<List>(e).elts)
       m = std::max(m, h(x));
     return 1 + m;
+  case Expr::Kind::Dict:
+    forEachChild(e, [&](const Expr &c) { m = std::max(m, c.height()); });
+    return 1 + m;
   case Expr::Kind::ListComp: {
     // One nested loop per clause around the element.
     auto &x = llvm::cast<ListComp>(e);
@@ -207,7 +210,9 @@ const char *describeNonTarget(const Expr &e) {
   case Expr::Kind::Slice: return "slice";
   case Expr::Kind::Tuple: return "tuple";
   case Expr::Kind::List: return "list";
-  case Expr::Kind::ListComp: return "list comprehension";
+  case Expr::Kind::ListComp:
+    return llvm::cast<ListComp>(e).isDict() ? "dict comprehension" : "list comprehension";
+  case Expr::Kind::Dict: return "dict display";
   default: return "expression";
   }
 }
@@ -439,7 +444,7 @@ private:
   ExprPtr parseListAtom();
   ExprPtr parseBraceAtom();
   ExprPtr parseComprehension(ExprPtr elt, uint32_t begin, uint32_t openBegin, Tok closer,
-                             bool generator);
+                             bool generator, ExprPtr value = nullptr);
   ExprPtr finishBinary(ExprPtr lhs, uint32_t begin, BinOpKind op,
                        ExprPtr (Parser::*next)());
 };
@@ -2247,7 +2252,7 @@ void renameName(Expr &e, const std::string &from, const std::string &to) {
 /// (ListComp) in its scope: its own conditions, the later clauses and the
 /// element; the first iterable is read outside.
 ExprPtr Parser::parseComprehension(ExprPtr elt, uint32_t begin, uint32_t openBegin, Tok closer,
-                                   bool generator) {
+                                   bool generator, ExprPtr value) {
   std::vector<Comprehension> gens;
   while (at(Tok::KwFor)) {
     advance();
@@ -2301,10 +2306,14 @@ ExprPtr Parser::parseComprehension(ExprPtr elt, uint32_t begin, uint32_t openBeg
           renameName(*c, n, to);
       }
       renameName(*elt, n, to);
+      if (value)
+        renameName(*value, n, to);
     }
   }
-  return sized(std::make_unique<ListComp>(SourceRange(begin, PrevEnd), std::move(elt),
-                                          std::move(gens), generator));
+  auto l = std::make_unique<ListComp>(SourceRange(begin, PrevEnd), std::move(elt),
+                                      std::move(gens), generator);
+  l->value = std::move(value);
+  return sized(std::move(l));
 }
 
 /// dict: '{' [double_starred_kvpairs] '}'
@@ -2313,16 +2322,18 @@ ExprPtr Parser::parseComprehension(ExprPtr elt, uint32_t begin, uint32_t openBeg
 /// setcomp: '{' named_expression for_if_clauses '}'
 ///
 /// The contents are first scanned (at depth 0, a ':' or '**' means dict, a
-/// 'for' means comprehension): those are unsupported and skipped. A set
-/// display is parsed (as a List with braces): decorator options take one
-/// (fastmath={"nnan", "ninf"}), kernels reject it.
+/// 'for' means comprehension). Dict displays and comprehensions are parsed
+/// (Dict, ListComp with a value); `**` unpacking and set comprehensions are
+/// unsupported and skipped. A set display is parsed (as a List with
+/// braces): decorator options take one (fastmath={"nnan", "ninf"}), kernels
+/// reject it.
 ExprPtr Parser::parseBraceAtom() {
   uint32_t openBegin = tok().range.begin;
   advance();
   size_t contentPos = Pos;
   uint32_t openEnd = PrevEnd;
   bool dict = at(Tok::RBrace) || at(Tok::DoubleStar);
-  bool comprehension = false;
+  bool unpacks = false, comprehension = false;
   int depth = 0;
   bool inLambda = false;
   while (!at(Tok::Eof) && !at(Tok::Newline)) {
@@ -2335,6 +2346,8 @@ ExprPtr Parser::parseBraceAtom() {
       --depth;
     else if (depth == 0 && k == Tok::KwLambda)
       inLambda = true;
+    else if (depth == 0 && k == Tok::DoubleStar)
+      unpacks = true;
     else if (depth == 0 && k == Tok::Colon && !comprehension) {
       if (inLambda)
         inLambda = false;
@@ -2348,31 +2361,50 @@ ExprPtr Parser::parseBraceAtom() {
     expectCloser(Tok::RBrace, openBegin);
     return nullptr;
   }
-  if (!dict && !comprehension) {
-    // A set display: parse it again, as elements.
-    Pos = contentPos;
-    PrevEnd = openEnd;
-    std::vector<ExprPtr> elts;
-    while (!at(Tok::RBrace)) {
-      ExprPtr e = at(Tok::Star) ? parseStarExpression() : parseNamedExpression();
-      if (!e)
-        return nullptr;
-      elts.push_back(std::move(e));
-      if (!consumeIf(Tok::Comma))
-        break;
-    }
-    if (!at(Tok::RBrace)) {
-      expectCloser(Tok::RBrace, openBegin);
-      return nullptr;
-    }
+  if ((dict && unpacks) || (!dict && comprehension)) {
     advance();
-    return sized(std::make_unique<List>(SourceRange(openBegin, PrevEnd), std::move(elts),
-                                        /*braces=*/true));
+    return std::make_unique<Unsupported>(SourceRange(openBegin, PrevEnd),
+                                         dict ? "dict unpacking with '**'"
+                                              : "set comprehensions");
+  }
+  // Parse it again, as elements (or key: value pairs).
+  Pos = contentPos;
+  PrevEnd = openEnd;
+  std::vector<ExprPtr> elts, values;
+  while (!at(Tok::RBrace)) {
+    ExprPtr e = !dict && at(Tok::Star) ? parseStarExpression()
+                : dict                 ? parseExpression()
+                                       : parseNamedExpression();
+    if (!e)
+      return nullptr;
+    if (dict) {
+      if (!at(Tok::Colon)) {
+        error(expectedLoc(), "expected ':' after a dict key");
+        return nullptr;
+      }
+      advance();
+      ExprPtr v = parseExpression();
+      if (!v)
+        return nullptr;
+      if (comprehension && elts.empty() && at(Tok::KwFor))
+        return parseComprehension(std::move(e), openBegin, openBegin, Tok::RBrace,
+                                  /*generator=*/false, std::move(v));
+      values.push_back(std::move(v));
+    }
+    elts.push_back(std::move(e));
+    if (!consumeIf(Tok::Comma))
+      break;
+  }
+  if (!at(Tok::RBrace)) {
+    expectCloser(Tok::RBrace, openBegin);
+    return nullptr;
   }
   advance();
-  const char *what = dict ? (comprehension ? "dict comprehensions" : "dict displays")
-                          : (comprehension ? "set comprehensions" : "set displays");
-  return std::make_unique<Unsupported>(SourceRange(openBegin, PrevEnd), what);
+  if (dict)
+    return sized(std::make_unique<Dict>(SourceRange(openBegin, PrevEnd), std::move(elts),
+                                        std::move(values)));
+  return sized(std::make_unique<List>(SourceRange(openBegin, PrevEnd), std::move(elts),
+                                      /*braces=*/true));
 }
 
 /// signature: expression (',' expression)* [',']

@@ -181,8 +181,14 @@ private:
           consumed(*c);
       }
       consumed(*l.elt);
+      if (l.value)
+        consumed(*l.value);
       return;
     }
+    case ast::Expr::Kind::Dict:
+      // Keys and values are numbers (Sema): read, not held.
+      ast::forEachChild(e, [&](const ast::Expr &c) { consumed(c); });
+      return;
     default:
       return;
     }

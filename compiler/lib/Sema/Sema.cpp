@@ -92,7 +92,8 @@ const char *builtinName(Builtin b) {
       "real", "imag", "conj",
       "random", "uniform", "randint", "normal", "exponential", "shuffle", "permutation",
       "choice", "distribution", "seed",
-      "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted"};
+      "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted",
+      "dict", "get", "pop", "setdefault", "keys", "values", "items", "clear", "copy", "update"};
   return names[static_cast<int>(b)];
 }
 
@@ -259,7 +260,7 @@ const BuiltinEntry PyBuiltins[] = {
     {"bool", Builtin::Bool},   {"complex", Builtin::Complex}, {"range", Builtin::Range},
     {"prange", Builtin::Range}, {"pow", Builtin::Pow}, {"round", Builtin::Round},
     {"enumerate", Builtin::Enumerate}, {"zip", Builtin::Zip}, {"reversed", Builtin::Reversed},
-    {"list", Builtin::ListOf}, {"sorted", Builtin::Sorted},
+    {"list", Builtin::ListOf}, {"sorted", Builtin::Sorted}, {"dict", Builtin::DictOf},
 };
 
 std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end,
@@ -692,8 +693,9 @@ private:
   Type listOf(const ast::Call &c, Builtin b);
   /// Pushes the list variables `src` iterates over onto IteratedLists.
   void pushIteratedLists(const IterSource &src);
-  /// The GPU error of a list made at `r` in GPU code; false if none.
-  bool listOnGpu(SourceRange r);
+  /// The GPU error of a list (or a dict, `dict`) made at `r` in GPU code;
+  /// false if none.
+  bool listOnGpu(SourceRange r, bool dict = false);
   /// Reports that `e`, of type `t`, cannot be an item of a list (`what`
   /// says which part: "this element is", ...).
   void notListable(const ast::Expr &e, const Type &t, const char *what);
@@ -711,6 +713,30 @@ private:
             "write a list comprehension, [... for ...], to keep the items");
   }
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  // Dicts (Type::dict): one variable owns one, as a list.
+  Type dictDisplay(const ast::Dict &d);
+  /// `{k: v for ...}`, once its clauses are checked.
+  Type dictComp(const ast::ListComp &l);
+  /// dict(), dict(d), dict(iterable of (key, value) pairs).
+  Type dictOf(const ast::Call &c);
+  /// The dict `recv` once entries of types `key` and `value` join it
+  /// (numbers promote, tuples number by number), or an error at `e`.
+  std::optional<Type> joinEntry(const Type &recv, const Type &key, const Type &value,
+                                const ast::Expr &e);
+  /// Whether `t` can be a dict's key or value (`what`: "key", "value");
+  /// reports why not at `e`.
+  bool dictEntry(const ast::Expr &e, const Type &t, const char *what);
+  /// Whether `e` (of type `given`) can look up a key of `dict`; reports
+  /// why not.
+  bool lookupKey(const ast::Expr &e, const Type &given, const Type &dict);
+  /// `d[k] = v`: the dict variable's type grows to hold the entry.
+  void storeIntoDict(const ast::Subscript &s, const Type &base, const Type &v,
+                     SourceRange valueRange);
+  Type dictMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  /// The dict variable `name` may get a new key at `r`: inside a loop over
+  /// it only an existing one (TypedFunction::dictStoresInLoop), in a
+  /// parallel loop only if made in its body.
+  bool dictMayGrow(const std::string &name, const ast::Expr &store, SourceRange r);
   std::optional<Type> listBinop(const ast::BinOp &b, Type &l, Type &r);
   /// `xs += ys` (extends) and `xs *= n` (repeats) for the list `xs`.
   void listAugAssign(const ast::AugAssign &a, const ast::Name &n, const Type &cur,
@@ -985,6 +1011,8 @@ bool FunctionChecker::run() {
   for (auto &[name, v] : Vars)
     if (v.type.isList() && !v.type.isKnownList())
       v.type = Type::list(ScalarKind::F64);
+    else if (v.type.isDict() && !v.type.isKnownDict()) // as Numba's dict of unknown types
+      v.type = Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64));
   Failed = false;
   pass(true);
   if (Failed)
@@ -1178,7 +1206,9 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
           fmt::format("print() can show strings, numbers, bools, arrays, lists and tuples of "
                       "numbers, not '{}'",
                       t.describe()),
-          t.isTuple() ? "print the tuple's arrays on their own: print(t[0], t[1])" : "");
+          t.isTuple()  ? "print the tuple's arrays on their own: print(t[0], t[1])"
+          : t.isDict() ? "print its entries in a loop: for k, v in d.items(): print(k, v)"
+                       : "");
     return std::nullopt;
   }
   r.values.push_back(&a);
@@ -1382,6 +1412,10 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
       error(target.range(), "tuples are immutable: cannot assign to a tuple element");
       return;
     }
+    if (base.isDict()) {
+      storeIntoDict(*s, base, t, valueRange);
+      return;
+    }
     Type elem = expr(target); // checks the indices
     if (!elem.isValid())
       return;
@@ -1459,6 +1493,11 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     Returned = nullptr;
     if (!t.isValid())
       return;
+    if (t.isDict()) {
+      error(r.value->range(), fmt::format("a kernel cannot return a dict ('{}')", t.describe()),
+            "return arrays of its keys and values: np.array(d.keys()), np.array(d.values())");
+      return;
+    }
   }
   if (F.kind == KernelKind::Gpu && !t.isNone()) {
     error(r.value->range(), "a GPU kernel cannot return a value",
@@ -1670,7 +1709,7 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
       src.kind = IterSource::Kind::Reversed;
       auto k = src.children.front().kind;
       if (k != IterSource::Kind::Range && k != IterSource::Kind::Array &&
-          k != IterSource::Kind::List) {
+          k != IterSource::Kind::List && k != IterSource::Kind::Dict) {
         error(call->args[0]->range(),
               fmt::format("'{}' is not reversible",
                           k == IterSource::Kind::Zip ? "zip" : "enumerate"),
@@ -1716,7 +1755,42 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
     src.expr = arr;
     return at.dtypeType();
   }
+  if (auto *a = call ? dyn_cast<ast::Attribute>(call->func.get()) : nullptr;
+      a && call->args.empty() && call->keywords.empty() &&
+      (a->attr == "keys" || a->attr == "values" || a->attr == "items")) {
+    // d.keys(), d.values(), d.items(): the dict's own entries, no list.
+    bool final = Final, failed = Failed;
+    Final = false;
+    Type recv = expr(*a->value);
+    Final = final;
+    Failed = failed;
+    if (recv.isDict() && !recv.isKnownDict() && !Final)
+      return {}; // typed in a later pass, as d[k]
+    if (recv.isDict()) {
+      recv = expr(*a->value);
+      record(*call, Type::none());
+      src.kind = IterSource::Kind::Dict;
+      src.expr = a->value.get();
+      Type d = recv.isKnownDict() ? recv
+                                  : Type::dict(Type::scalar(ScalarKind::I64),
+                                               Type::scalar(ScalarKind::F64));
+      if (a->attr == "keys")
+        return d.dictKey();
+      if (a->attr == "values") {
+        src.dictPart = IterSource::DictPart::Values;
+        return d.dictValue();
+      }
+      src.dictPart = IterSource::DictPart::Items;
+      return Type::tuple({d.dictKey(), d.dictValue()});
+    }
+  }
   Type seq = expr(e);
+  if (seq.isDict()) { // its keys
+    if (!seq.isKnownDict() && !Final)
+      return {};
+    src.kind = IterSource::Kind::Dict;
+    return seq.isKnownDict() ? seq.dictKey() : Type::scalar(ScalarKind::I64);
+  }
   if (seq.isTupleList()) {
     src.kind = IterSource::Kind::List;
     return seq.listItem();
@@ -1896,8 +1970,8 @@ void FunctionChecker::pushIteratedLists(const IterSource &src) {
   if (auto *n = src.expr ? dyn_cast<ast::Name>(src.expr) : nullptr;
       n &&
       (src.kind == IterSource::Kind::Array || src.kind == IterSource::Kind::List ||
-       src.kind == IterSource::Kind::NdEnumerate) &&
-      Vars.count(n->id) && Vars[n->id].type.isList())
+       src.kind == IterSource::Kind::NdEnumerate || src.kind == IterSource::Kind::Dict) &&
+      Vars.count(n->id) && Vars[n->id].type.isContainer())
     IteratedLists.push_back(n->id);
   for (auto &c : src.children)
     pushIteratedLists(c);
@@ -2276,26 +2350,31 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
           ast::collectTargets(*target, Unbound);
       return;
     }
-    if (t.isList()) {
-      // One variable owns a list: `b = a` would make two names for one list
-      // (Python's aliasing, which stn's lists do not have).
+    if (t.isContainer()) {
+      // One variable owns a list or a dict: `b = a` would make two names
+      // for one (Python's aliasing, which stn's containers do not have).
       auto *c = dyn_cast<ast::Call>(a.value.get());
       auto *m = c ? dyn_cast<ast::Attribute>(c->func.get()) : nullptr;
       bool vn = false, vm = false;
       std::optional<ScalarKind> cast;
       auto maker = c ? resolveBuiltin(*c->func, vn, vm, cast) : std::nullopt;
-      bool made = maker == Builtin::ListOf || maker == Builtin::Sorted; // list(...), sorted(...)
+      bool made = maker == Builtin::ListOf || maker == Builtin::Sorted || // list(...), sorted(...)
+                  maker == Builtin::DictOf;                                 // dict(...)
       auto *sub = dyn_cast<ast::Subscript>(a.value.get()); // xs[a:b] is a new list
       bool fresh = isa<ast::List>(a.value.get()) || isa<ast::ListComp>(a.value.get()) ||
+                   isa<ast::Dict>(a.value.get()) ||
+                   (m && t.isList() && (m->attr == "keys" || m->attr == "values" ||
+                                        m->attr == "items")) ||
                    isa<ast::BinOp>(a.value.get()) || made || (m && m->attr == "copy") ||
                    (sub && isa<ast::Slice>(sub->index.get()));
       bool intoSubscript = a.targets.size() == 1 && isa<ast::Subscript>(a.targets[0].get());
       if (!intoSubscript && // (assignTarget reports what a subscript cannot take)
           (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get()))) {
         error(a.value->range(),
-              fmt::format("a list can be held by one variable only; this would share '{}'",
-                          t.describe()),
-              "make a copy with .copy(), or convert it with np.array(...)");
+              fmt::format("a {} can be held by one variable only; this would share '{}'",
+                          t.isDict() ? "dict" : "list", t.describe()),
+              t.isDict() ? "make a copy with .copy()"
+                         : "make a copy with .copy(), or convert it with np.array(...)");
         // The targets still get the type (no "used before it is assigned").
       }
     }
@@ -2546,6 +2625,9 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
       } else if (t.isList()) {
         error(el->range(), "a tuple cannot hold a list",
               "a list can be held by one variable only; convert it with np.array(...)");
+      } else if (t.isDict()) {
+        error(el->range(), "a tuple cannot hold a dict",
+              "a dict can be held by one variable only");
       }
       elts.push_back(t);
     }
@@ -2561,6 +2643,8 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
     return listDisplay(static_cast<const ast::List &>(e));
   case ast::Expr::Kind::ListComp:
     return listComp(static_cast<const ast::ListComp &>(e));
+  case ast::Expr::Kind::Dict:
+    return dictDisplay(static_cast<const ast::Dict &>(e));
   case ast::Expr::Kind::Unsupported:
     Failed = true; // reported by the resolver
     return {};
@@ -2730,6 +2814,19 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
   Type base = expr(*s.value);
   if (!base.isValid())
     return {};
+  if (base.isDict()) {
+    // d[k]: the value (KeyError where k is missing).
+    if (isa<ast::Slice>(s.index.get())) {
+      error(s.index->range(), "a dict takes a key, not a slice");
+      return {};
+    }
+    Type k = expr(*s.index);
+    if (!k.isValid() || !lookupKey(*s.index, k, base))
+      return {};
+    if (!base.isKnownDict() && !Final)
+      return {}; // `{}` before the stores that decide its types: a later pass
+    return base.isKnownDict() ? base.dictValue() : Type::scalar(ScalarKind::F64);
+  }
   if (base.isList()) {
     // xs[a:b:c]: a new list of those items, as in Python.
     if (auto *sl = dyn_cast<ast::Slice>(s.index.get()))
@@ -3560,7 +3657,7 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   case Builtin::Len:
     if (!arity(1, 1))
       return {};
-    if (args[0].isArray() || args[0].isList())
+    if (args[0].isArray() || args[0].isContainer())
       return done(Type::scalar(ScalarKind::I64));
     if (args[0].isTuple()) {
       if (Final)
@@ -3609,7 +3706,7 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   case Builtin::Int:
   case Builtin::Float:
   case Builtin::Bool: {
-    if (b == Builtin::Bool && args.size() == 1 && args[0].isList()) {
+    if (b == Builtin::Bool && args.size() == 1 && args[0].isContainer()) {
       info.operandKind = ScalarKind::Bool; // Python's: true when it has items
       return done(Type::scalar(ScalarKind::Bool));
     }
@@ -5651,9 +5748,13 @@ FunctionChecker::bindArguments(const ast::Call &c, const KernelDecl &k,
     Type t = expr(*kw.value);
     if (!t.isValid())
       return std::nullopt;
-    if (t.isList()) {
-      error(kw.value->range(), fmt::format("a kernel cannot take a list ('{}')", t.describe()),
-            "a list can be held by one variable only; pass np.array(...) of it");
+    if (t.isContainer()) {
+      error(kw.value->range(),
+            fmt::format("a kernel cannot take a {} ('{}')", t.isDict() ? "dict" : "list",
+                        t.describe()),
+            t.isDict() ? "a dict can be held by one variable only; pass arrays of its keys "
+                         "and values (np.array(d.keys()))"
+                       : "a list can be held by one variable only; pass np.array(...) of it");
       return std::nullopt;
     }
     bound[i] = kw.value.get();
@@ -5792,6 +5893,8 @@ Type FunctionChecker::call(const ast::Call &c) {
         return {};
       if (recv.isList())
         return listMethod(c, *a, recv);
+      if (recv.isDict())
+        return dictMethod(c, *a, recv);
       if (recv.isScalar() && (a->attr == "conjugate" || a->attr == "conj")) {
         if (!c.args.empty() || !c.keywords.empty()) {
           error(c.range(), "conjugate() takes no arguments");
@@ -5837,6 +5940,8 @@ Type FunctionChecker::call(const ast::Call &c) {
     auto b = resolveBuiltin(*c.func, vn, vm, cast);
     if (b && (*b == Builtin::ListOf || *b == Builtin::Sorted)) // iterables, as a loop's
       return listOf(c, *b);
+    if (b && *b == Builtin::DictOf)
+      return dictOf(c);
     if (b) {
       if (*b == Builtin::Empty || *b == Builtin::Zeros || *b == Builtin::Ones ||
           *b == Builtin::ArrayOf || *b == Builtin::Asarray)
@@ -5877,10 +5982,14 @@ Type FunctionChecker::call(const ast::Call &c) {
         if (!ok)
           return {};
         for (size_t i = 0; i < args.size(); ++i)
-          if (args[i].isList()) {
+          if (args[i].isContainer()) {
+            bool dict = args[i].isDict();
             error(c.args[i]->range(),
-                  fmt::format("a kernel cannot take a list ('{}')", args[i].describe()),
-                  "a list can be held by one variable only; pass np.array(...) of it");
+                  fmt::format("a kernel cannot take a {} ('{}')", dict ? "dict" : "list",
+                              args[i].describe()),
+                  dict ? "a dict can be held by one variable only; pass arrays of its keys and "
+                         "values (np.array(d.keys()))"
+                       : "a list can be held by one variable only; pass np.array(...) of it");
             return {};
           }
         return kernelCall(c, *k, args);
@@ -5930,7 +6039,7 @@ Type FunctionChecker::call(const ast::Call &c) {
                         fn->id));
       return {};
     }
-    if ((*b != Builtin::Len && *b != Builtin::Bool) || !args[i].isList()) // (their length)
+    if ((*b != Builtin::Len && *b != Builtin::Bool) || !args[i].isContainer()) // (their length)
       args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
   }
   if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
@@ -6109,6 +6218,11 @@ Type FunctionChecker::compare(const ast::Compare &c) {
               fmt::format("'{}' cannot be chained with other comparisons", spelling(c.ops[i])),
               "compare separately and join the results with 'and'");
         return {};
+      }
+      if (ts[1].isDict()) {
+        if (!lookupKey(*c.operands[0], ts[0], ts[1]))
+          return {};
+        return Type::scalar(ScalarKind::Bool);
       }
       if (ts[1].isTupleList()) {
         error(c.opRanges[i],
@@ -6313,9 +6427,11 @@ Type FunctionChecker::ifexp(const ast::IfExp &e) {
   Type a = expr(*e.body), b = expr(*e.orelse);
   if (!condOk || !a.isValid() || !b.isValid())
     return {};
-  if (a.isList() || b.isList()) {
-    error(e.range(), "a conditional expression cannot choose between lists",
-          "a list can be held by one variable only; use an if statement");
+  if (a.isContainer() || b.isContainer()) {
+    error(e.range(),
+          fmt::format("a conditional expression cannot choose between {}",
+                      a.isDict() || b.isDict() ? "dicts" : "lists"),
+          "a list or a dict can be held by one variable only; use an if statement");
     return {};
   }
   auto u = unify(a, b);
@@ -6330,11 +6446,11 @@ Type FunctionChecker::ifexp(const ast::IfExp &e) {
 
 /// `[]`, `[x, y, ...]`: a list of numbers (their common kind, promoted as in
 /// arithmetic).
-bool FunctionChecker::listOnGpu(SourceRange r) {
+bool FunctionChecker::listOnGpu(SourceRange r, bool dict) {
   if (!F.onGpu() &&
       !(F.decl && (F.decl->options.target == "cuda" || F.decl->options.target == "gpu")))
     return false;
-  error(r, "lists are not available in GPU code",
+  error(r, dict ? "dicts are not available in GPU code" : "lists are not available in GPU code",
         "GPU code cannot allocate: use cuda.local.array, or an array argument");
   return true;
 }
@@ -6382,7 +6498,7 @@ std::optional<Type> FunctionChecker::joinItems(const Type &recv, const Type &add
 Type FunctionChecker::listComp(const ast::ListComp &l) {
   bool reduced = &l == Reduced;
   Reduced = nullptr;
-  if (!reduced && listOnGpu(l.range()))
+  if (!reduced && listOnGpu(l.range(), l.isDict()))
     return {};
   size_t iterated = IteratedLists.size();
   auto done = [&](Type t) {
@@ -6410,6 +6526,8 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
     if (Final)
       F.comprehensions[&g] = src;
   }
+  if (l.isDict())
+    return done(dictComp(l));
   Type t = expr(*l.elt);
   if (!t.isValid())
     return done({});
@@ -6715,6 +6833,365 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
   if (Final)
     F.calls[&c] = info;
   return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Dicts
+//===----------------------------------------------------------------------===//
+
+bool FunctionChecker::dictEntry(const ast::Expr &e, const Type &t, const char *what) {
+  if (listable(t))
+    return true;
+  error(e.range(),
+        fmt::format("a dict's keys and values are numbers or tuples of numbers; this {} is "
+                    "'{}'",
+                    what, t.describe()),
+        t.isArray()       ? "a dict of arrays is not supported: keep the arrays in one 2-d "
+                            "array and map each key to its row number"
+        : t.isContainer() ? "a dict cannot hold lists or dicts"
+        : t.isTuple()     ? "a tuple in a dict holds numbers only (no arrays, tuples or lists)"
+                          : "");
+  return false;
+}
+
+std::optional<Type> FunctionChecker::joinEntry(const Type &recv, const Type &key,
+                                               const Type &value, const ast::Expr &e) {
+  if (!recv.isKnownDict())
+    return Type::dict(key, value);
+  auto k = unify(recv.dictKey(), key);
+  auto v = unify(recv.dictValue(), value);
+  if (!k || !listable(*k) || !v || !listable(*v)) {
+    bool keys = !k || !listable(*k);
+    error(e.range(),
+          fmt::format("a dict's {} have one type: this dict holds '{}', not '{}'",
+                      keys ? "keys" : "values",
+                      (keys ? recv.dictKey() : recv.dictValue()).describe(),
+                      (keys ? key : value).describe()),
+          "numbers promote to a common kind, and tuples number by number, when they have the "
+          "same length");
+    return std::nullopt;
+  }
+  return Type::dict(*k, *v);
+}
+
+/// Whether a key of type `given` converts to `key` and keeps its value's
+/// identity: no float key looks up an integer one (Python would find 1.0 in
+/// {1: x}; stn reports it), no complex key a real one.
+static bool keyFits(const Type &given, const Type &key) {
+  auto level = [](ScalarKind k) {
+    return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3;
+  };
+  if (given.isScalar() && key.isScalar())
+    return level(given.scalarKind()) <= level(key.scalarKind());
+  if (!given.isTuple() || !key.isTuple() || given.elements().size() != key.elements().size())
+    return false;
+  for (size_t i = 0; i < key.elements().size(); ++i)
+    if (!keyFits(given.elements()[i], key.elements()[i]))
+      return false;
+  return true;
+}
+
+bool FunctionChecker::lookupKey(const ast::Expr &e, const Type &given, const Type &dict) {
+  if (!dict.isKnownDict() || keyFits(given, dict.dictKey()))
+    return true;
+  error(e.range(),
+        fmt::format("a key of type '{}' cannot look up the keys of '{}'", given.describe(),
+                    dict.describe()),
+        given.isScalar() && dict.dictKey().isScalar()
+            ? "convert it to the keys' type, or store keys of its type"
+            : "a key has the keys' structure: a number, or a tuple of as many numbers");
+  return false;
+}
+
+bool FunctionChecker::dictMayGrow(const std::string &name, const ast::Expr &store,
+                                  SourceRange r) {
+  if (std::count(IteratedLists.begin(), IteratedLists.end(), name)) {
+    // Only keys it has: a new one raises, as Python's RuntimeError.
+    if (Final)
+      F.dictStoresInLoop.insert(&store);
+    return true;
+  }
+  if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(name)) {
+    error(r,
+          fmt::format("dict '{}' is made outside this parallel loop and cannot change in it: "
+                      "the threads would race",
+                      name),
+          "write each iteration's result into an array indexed by the loop variable, or "
+          "make the dict inside the loop body");
+    return false;
+  }
+  return true;
+}
+
+Type FunctionChecker::dictDisplay(const ast::Dict &d) {
+  if (listOnGpu(d.range(), /*dict=*/true))
+    return {};
+  Type dict = Type::emptyDict();
+  bool ok = true;
+  for (size_t i = 0; i < d.keys.size(); ++i) {
+    Type k = expr(*d.keys[i]), v = expr(*d.values[i]);
+    if (!k.isValid() || !v.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!dictEntry(*d.keys[i], k, "key") || !dictEntry(*d.values[i], v, "value"))
+      return {};
+    auto t = joinEntry(dict, k, v, *d.keys[i]);
+    if (!t)
+      return {};
+    dict = *t;
+  }
+  return ok ? dict : Type();
+}
+
+Type FunctionChecker::dictComp(const ast::ListComp &l) {
+  Type k = expr(*l.elt), v = expr(*l.value);
+  if (!k.isValid() || !v.isValid())
+    return {};
+  if (!dictEntry(*l.elt, k, "key") || !dictEntry(*l.value, v, "value"))
+    return {};
+  return Type::dict(k, v);
+}
+
+/// `dict()`, `dict(d)` (a copy) and `dict(pairs)`: the (key, value) items a
+/// for loop over `pairs` gets (TypedFunction::listSources), later ones
+/// replacing earlier ones' values.
+Type FunctionChecker::dictOf(const ast::Call &c) {
+  if (listOnGpu(c.range(), /*dict=*/true))
+    return {};
+  if (!c.keywords.empty()) {
+    error(c.keywords[0].nameRange, "dict() takes no keyword arguments",
+          "keys are numbers here: write {k: v, ...}");
+    return {};
+  }
+  if (c.args.size() > 1) {
+    error(c.range(), fmt::format("dict() takes at most 1 argument ({} given)", c.args.size()));
+    return {};
+  }
+  CallInfo info;
+  info.kind = CallInfo::Kind::Builtin;
+  info.builtin = Builtin::DictOf;
+  if (Final)
+    F.calls[&c] = info;
+  if (c.args.empty())
+    return Type::emptyDict();
+  const ast::Expr &arg = *c.args[0];
+  IterSource src;
+  Type item;
+  if (auto *n = dyn_cast<ast::Name>(&arg); n && Vars.count(n->id) && Vars[n->id].type.isDict())
+    item = Type(); // dict(d): a copy (no iteration)
+  else
+    item = iterItems(arg, src);
+  if (!src.expr) {
+    Type d = expr(arg);
+    return d.isValid() ? d : Type();
+  }
+  if (!item.isValid())
+    return {};
+  if (!item.isTuple() || item.elements().size() != 2) {
+    error(arg.range(),
+          fmt::format("dict() takes (key, value) pairs; the items of this are '{}'",
+                      item.describe()),
+          "dict(zip(keys, values)) pairs two sequences");
+    return {};
+  }
+  const Type &k = item.elements()[0], &v = item.elements()[1];
+  if (!dictEntry(arg, k, "key") || !dictEntry(arg, v, "value"))
+    return {};
+  if (Final)
+    F.listSources[&c] = src;
+  return Type::dict(k, v);
+}
+
+void FunctionChecker::storeIntoDict(const ast::Subscript &s, const Type &base, const Type &v,
+                                    SourceRange valueRange) {
+  auto *n = dyn_cast<ast::Name>(s.value.get());
+  if (!n) {
+    error(s.value->range(), "this stores into a dict that no variable holds",
+          "assign the dict to a variable first");
+    return;
+  }
+  if (isa<ast::Slice>(s.index.get())) {
+    error(s.index->range(), "a dict takes a key, not a slice");
+    return;
+  }
+  Type k = expr(*s.index);
+  if (!k.isValid())
+    return;
+  if (!dictEntry(*s.index, k, "key"))
+    return;
+  if (!listable(v)) {
+    error(valueRange,
+          fmt::format("a dict's keys and values are numbers or tuples of numbers; this value "
+                      "is '{}'",
+                      v.describe()));
+    return;
+  }
+  if (!dictMayGrow(n->id, s, s.range()))
+    return;
+  auto t = joinEntry(base, k, v, s);
+  if (!t)
+    return;
+  if (*t != base)
+    assignName(n->id, n->range(), *t);
+  record(s, t->dictValue());
+}
+
+/// Methods of dicts: `get(k, default)`, `pop(k[, default])`,
+/// `setdefault(k, v)`, `keys()`, `values()`, `items()` (new lists; a for
+/// loop iterates over the dict itself), `clear()`, `copy()`, `update(d2)`.
+Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
+                                 const Type &recv) {
+  static const std::map<std::string, std::tuple<Builtin, unsigned, unsigned>> methods = {
+      {"get", {Builtin::DictGet, 2, 2}},          {"pop", {Builtin::DictPop, 1, 2}},
+      {"setdefault", {Builtin::DictSetdefault, 2, 2}}, {"keys", {Builtin::DictKeys, 0, 0}},
+      {"values", {Builtin::DictValues, 0, 0}},    {"items", {Builtin::DictItems, 0, 0}},
+      {"clear", {Builtin::DictClear, 0, 0}},      {"copy", {Builtin::DictCopy, 0, 0}},
+      {"update", {Builtin::DictUpdate, 1, 1}}};
+  auto m = methods.find(a.attr);
+  if (m == methods.end()) {
+    error(a.attrRange, fmt::format("'{}' has no method '{}'", recv.describe(), a.attr),
+          "dicts have get, pop, setdefault, keys, values, items, clear, copy and update");
+    return {};
+  }
+  auto [b, minArgs, maxArgs] = m->second;
+  if (!c.keywords.empty()) {
+    error(c.keywords[0].value->range(), fmt::format("{}() takes no keyword arguments", a.attr));
+    return {};
+  }
+  if (b == Builtin::DictGet && c.args.size() == 1) {
+    error(c.range(), "get() without a default is not supported: it would return None "
+                     "for a missing key",
+          "give the default: d.get(k, 0), or test 'k in d' first");
+    return {};
+  }
+  if (c.args.size() < minArgs || c.args.size() > maxArgs) {
+    error(c.range(), minArgs == maxArgs
+                         ? fmt::format("{}() takes {} argument{}", a.attr, maxArgs,
+                                       maxArgs == 1 ? "" : "s")
+                         : fmt::format("{}() takes {} or {} arguments", a.attr, minArgs,
+                                       maxArgs));
+    return {};
+  }
+  std::vector<Type> args;
+  for (auto &arg : c.args) {
+    Type t = expr(*arg);
+    if (!t.isValid())
+      return {};
+    args.push_back(t);
+  }
+  CallInfo info;
+  info.builtin = b;
+  info.receiver = a.value.get();
+  for (auto &arg : c.args)
+    info.operands.push_back(arg.get());
+  auto done = [&](Type t) {
+    if (Final)
+      F.calls[&c] = info;
+    return t;
+  };
+  Type known = recv.isKnownDict()
+                   ? recv
+                   : Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64));
+  // `{}` before the stores that decide its types: its reads are typed in
+  // a later pass.
+  if (!recv.isKnownDict() && !Final && b != Builtin::DictSetdefault &&
+      b != Builtin::DictUpdate && b != Builtin::DictClear)
+    return {};
+  switch (b) {
+  case Builtin::DictKeys:
+    return done(Type::list(known.dictKey()));
+  case Builtin::DictValues:
+    return done(Type::list(known.dictValue()));
+  case Builtin::DictItems: {
+    Type item = Type::tuple({known.dictKey(), known.dictValue()});
+    if (!listable(item)) {
+      error(c.range(), fmt::format("items() of '{}' would be a list of nested tuples",
+                                   recv.describe()),
+            "iterate over them instead: for k, v in d.items(): ...");
+      return {};
+    }
+    return done(Type::list(item));
+  }
+  case Builtin::DictCopy:
+    return done(recv);
+  case Builtin::DictGet: {
+    if (!lookupKey(*c.args[0], args[0], recv))
+      return {};
+    auto r = unify(known.dictValue(), args[1]);
+    if (!r || !listable(*r)) {
+      error(c.args[1]->range(),
+            fmt::format("the default has type '{}', but the values are '{}'", args[1].describe(),
+                        known.dictValue().describe()));
+      return {};
+    }
+    return done(*r);
+  }
+  default:
+    break;
+  }
+  auto *n = dyn_cast<ast::Name>(a.value.get());
+  if (!n) {
+    error(a.value->range(),
+          fmt::format("{}() changes a dict, and this dict is held by no variable", a.attr));
+    return {};
+  }
+  Type result = Type::none();
+  std::optional<Type> grown;
+  switch (b) {
+  case Builtin::DictPop:
+  case Builtin::DictClear:
+    if (!listMayChangeSize(n->id, c.range()))
+      return {};
+    if (b == Builtin::DictClear)
+      break;
+    if (!lookupKey(*c.args[0], args[0], recv))
+      return {};
+    result = known.dictValue();
+    if (args.size() == 2) {
+      auto r = unify(result, args[1]);
+      if (!r || !listable(*r)) {
+        error(c.args[1]->range(), fmt::format("the default has type '{}', but the values are "
+                                              "'{}'",
+                                              args[1].describe(), result.describe()));
+        return {};
+      }
+      result = *r;
+    }
+    break;
+  case Builtin::DictSetdefault: {
+    if (!dictEntry(*c.args[0], args[0], "key") || !dictEntry(*c.args[1], args[1], "value"))
+      return {};
+    if (!dictMayGrow(n->id, c, c.range()))
+      return {};
+    grown = joinEntry(recv, args[0], args[1], c);
+    if (!grown)
+      return {};
+    result = grown->dictValue();
+    break;
+  }
+  case Builtin::DictUpdate: {
+    if (!args[0].isDict()) {
+      error(c.args[0]->range(),
+            fmt::format("update() takes a dict, not '{}'", args[0].describe()),
+            "for pairs, update(dict(pairs))");
+      return {};
+    }
+    if (!dictMayGrow(n->id, c, c.range()))
+      return {};
+    if (args[0].isKnownDict()) {
+      grown = joinEntry(recv, args[0].dictKey(), args[0].dictValue(), *c.args[0]);
+      if (!grown)
+        return {};
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  if (grown && *grown != recv)
+    assignName(n->id, n->range(), *grown);
+  return done(result);
 }
 
 //===----------------------------------------------------------------------===//
@@ -7046,8 +7523,13 @@ private:
           expr(*c);
       }
       expr(*l.elt);
+      if (l.value)
+        expr(*l.value);
       return;
     }
+    case ast::Expr::Kind::Dict:
+      ast::forEachChild(e, [&](const ast::Expr &c) { expr(c); });
+      return;
     case ast::Expr::Kind::Unsupported:
       unsupported(e.range(), static_cast<const ast::Unsupported &>(e).what);
       return;

@@ -181,12 +181,23 @@ private:
     case K::ListComp: {
       auto &l = static_cast<const ast::ListComp &>(e);
       std::string s = expr(*l.elt);
+      if (l.value)
+        s += ": " + expr(*l.value);
       for (const ast::Comprehension &g : l.generators) {
         s += fmt::format(" for {} in {}", expr(*g.target), expr(*g.iter));
         for (auto &c : g.ifs)
           s += " if " + expr(*c);
       }
-      return annotate(e, l.generator ? "(" + s + ")" : "[" + s + "]");
+      return annotate(e, l.generator ? "(" + s + ")"
+                         : l.value   ? "{" + s + "}"
+                                     : "[" + s + "]");
+    }
+    case K::Dict: {
+      auto &d = static_cast<const ast::Dict &>(e);
+      std::string s;
+      for (size_t i = 0; i < d.keys.size(); ++i)
+        s += fmt::format("{}{}: {}", i ? ", " : "", expr(*d.keys[i]), expr(*d.values[i]));
+      return annotate(e, "{" + s + "}");
     }
     case K::Unsupported:
       return "<unsupported>";

@@ -158,6 +158,21 @@ Type Type::emptyList() {
   return t;
 }
 
+Type Type::dict(const Type &key, const Type &value) {
+  Type t;
+  t.K = Kind::Dict;
+  t.Rank = 1;
+  t.Elts = std::make_shared<const std::vector<Type>>(std::vector<Type>{key, value});
+  return t;
+}
+
+Type Type::emptyDict() {
+  Type t;
+  t.K = Kind::Dict;
+  t.Rank = 0;
+  return t;
+}
+
 const std::vector<Type> &Type::elements() const {
   static const std::vector<Type> empty;
   return Elts ? *Elts : empty;
@@ -178,6 +193,8 @@ bool Type::operator==(const Type &o) const {
     return elements() == o.elements();
   case Kind::List:
     return Rank == o.Rank && (Rank == 0 || (SK == o.SK && elements() == o.elements()));
+  case Kind::Dict:
+    return Rank == o.Rank && elements() == o.elements();
   }
   return false;
 }
@@ -214,6 +231,8 @@ std::string Type::str() const {
     return !Rank  ? "list(?)"
            : Elts ? fmt::format("list({})", listItem().str())
                   : fmt::format("list({})", scalarName(SK));
+  case Kind::Dict:
+    return !Rank ? "dict(?)" : fmt::format("dict({}, {})", dictKey().str(), dictValue().str());
   }
   return "?";
 }
@@ -238,6 +257,9 @@ std::string Type::describe() const {
     return !Rank  ? "list(unknown)"
            : Elts ? fmt::format("list({})", listItem().describe())
                   : fmt::format("list({})", numpyName(SK));
+  case Kind::Dict:
+    return !Rank ? "dict(unknown)"
+                 : fmt::format("dict({}, {})", dictKey().describe(), dictValue().describe());
   default:
     return str();
   }
@@ -263,6 +285,23 @@ void Type::collectLeaves(std::vector<Type> &out) const {
     listItem().collectLeaves(items);
     for (const Type &x : items)
       out.push_back(Type::array(x.scalarKind(), 1));
+    out.push_back(Type::scalar(ScalarKind::I64));
+  } else if (isDict()) {
+    // Entries in insertion order: one 1-d storage per number of the key,
+    // then per number of the value, whose extent is the capacity; whether
+    // each entry is live (bool: pop() kills one); the hash index (int64,
+    // twice the capacity: an entry's position, -1 where empty); then the
+    // number of entries used (live or not) and the length (live ones).
+    std::vector<Type> items;
+    if (isKnownDict()) {
+      dictKey().collectLeaves(items);
+      dictValue().collectLeaves(items);
+    }
+    for (const Type &x : items)
+      out.push_back(Type::array(x.scalarKind(), 1));
+    out.push_back(Type::array(ScalarKind::Bool, 1));
+    out.push_back(Type::array(ScalarKind::I64, 1));
+    out.push_back(Type::scalar(ScalarKind::I64));
     out.push_back(Type::scalar(ScalarKind::I64));
   }
 }
@@ -541,6 +580,18 @@ std::optional<Type> unify(const Type &a, const Type &b) {
     if (!item || item->hasArrayLeaf())
       return std::nullopt;
     return Type::list(*item);
+  }
+  if (a.isDict() && b.isDict()) {
+    // {} takes the types of what is stored; keys and values promote.
+    if (!a.isKnownDict())
+      return b;
+    if (!b.isKnownDict())
+      return a;
+    auto key = unify(a.dictKey(), b.dictKey());
+    auto value = unify(a.dictValue(), b.dictValue());
+    if (!key || !value || key->hasArrayLeaf() || value->hasArrayLeaf())
+      return std::nullopt;
+    return Type::dict(*key, *value);
   }
   if (a.isTuple() && b.isTuple() && a.elements().size() == b.elements().size()) {
     std::vector<Type> elts;

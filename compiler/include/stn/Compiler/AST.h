@@ -47,7 +47,7 @@ public:
   enum class Kind {
     IntLit, FloatLit, ImagLit, BoolLit, NoneLit, EllipsisLit, StrLit,
     Name, Attribute, Subscript, Slice, Call,
-    BinOp, UnaryOp, Compare, BoolOp, IfExp, Tuple, List, ListComp,
+    BinOp, UnaryOp, Compare, BoolOp, IfExp, Tuple, List, ListComp, Dict,
     Unsupported // a Python construct stn rejects (lambda, dict, ...)
   };
   Expr(Kind k, SourceRange r) : TheKind(k), Range(r) {}
@@ -290,6 +290,16 @@ public:
   static bool classof(const Expr *e) { return e->kind() == Kind::List; }
 };
 
+/// `{k: v, ...}` and `{}`: a dict display (keys[i] maps to values[i]).
+class Dict : public Expr {
+public:
+  Dict(SourceRange r, std::vector<ExprPtr> keys, std::vector<ExprPtr> values)
+      : Expr(Kind::Dict, r), keys(std::move(keys)), values(std::move(values)) {}
+  std::vector<ExprPtr> keys;
+  std::vector<ExprPtr> values; ///< as many as keys
+  static bool classof(const Expr *e) { return e->kind() == Kind::Dict; }
+};
+
 /// One `for target in iter [if cond]...` clause of a comprehension.
 struct Comprehension {
   ExprPtr target; ///< a Name or a Tuple of Names (renamed: see ListComp)
@@ -303,6 +313,8 @@ struct Comprehension {
 /// the targets are local to the comprehension: the parser renames each (and
 /// the names in its scope that read it) to `name@N`, a name no source can
 /// spell, unique in the file; `sourceName` gives back what was written.
+/// A dict comprehension `{k: v for ...}` is one with a `value`: `elt` is
+/// then the key.
 class ListComp : public Expr {
 public:
   ListComp(SourceRange r, ExprPtr elt, std::vector<Comprehension> generators,
@@ -312,6 +324,8 @@ public:
   ExprPtr elt;
   std::vector<Comprehension> generators; ///< at least one, outermost first
   bool generator;
+  ExprPtr value; ///< a dict comprehension's value, else null
+  bool isDict() const { return value != nullptr; }
   static bool classof(const Expr *e) { return e->kind() == Kind::ListComp; }
 };
 
@@ -396,6 +410,15 @@ template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
       all(g.ifs);
     }
     one(l.elt);
+    one(l.value);
+    break;
+  }
+  case Expr::Kind::Dict: {
+    auto &d = static_cast<const Dict &>(e);
+    for (size_t i = 0; i < d.keys.size(); ++i) {
+      one(d.keys[i]);
+      one(d.values[i]);
+    }
     break;
   }
   default:

@@ -97,7 +97,12 @@ enum class Builtin : uint8_t {
   ListAppend, ListExtend, ListInsert, ListPop, ListClear, ListCopy,
   // list(iterable) and sorted(iterable, reverse=...): a new list
   ListOf, Sorted,
+  // dict(...), and methods of dicts (`d.get(k, x)`)
+  DictOf, DictGet, DictPop, DictSetdefault, DictKeys, DictValues, DictItems, DictClear,
+  DictCopy, DictUpdate,
 };
+inline bool isDictBuiltin(Builtin b) { return b >= Builtin::DictOf; }
+/// Methods of lists and dicts, list(), sorted() and dict().
 inline bool isListBuiltin(Builtin b) { return b >= Builtin::ListAppend; }
 const char *builtinName(Builtin b);
 /// Builtins whose result is a view of their first operand (the receiver of
@@ -370,8 +375,12 @@ struct IterSource {
     NdIndex, NdEnumerate, Flat,
     /// The items of a list of tuples (a list of numbers is iterated as the
     /// array of its items: Array).
-    List
+    List,
+    /// A dict's keys (`d`, `d.keys()`), values or (key, value) items, in
+    /// insertion order (`expr` is the dict).
+    Dict
   } kind = Kind::Range;
+  enum class DictPart { Keys, Values, Items } dictPart = DictPart::Keys;
   /// Range: the range() call; Array, List: the expression; Enumerate, Zip,
   /// Reversed, NdIndex: their call; NdEnumerate and Flat: the array.
   const ast::Expr *expr = nullptr;
@@ -470,6 +479,10 @@ struct TypedFunction {
   /// C-contiguous array of their items (1-d, or 2-d with a row per tuple),
   /// which is their type in `types`.
   std::unordered_map<const ast::Expr *, ListView> listViews;
+  /// `d[k] = v` inside a loop over dict d: the key must be there already
+  /// (a new one would change d's size while it is iterated: RuntimeError,
+  /// as in Python).
+  std::set<const ast::Expr *> dictStoresInLoop;
   /// Element subscripts whose index is one tuple value of integers, one
   /// per axis (`a[idx]` with idx from np.ndindex or a.shape-like tuples).
   std::set<const ast::Expr *> tupleSubscripts;

@@ -2,7 +2,7 @@
 //
 // Scalars (bool, int8..64, uint8..64, float32/64, complex64/128), arrays of
 // scalars with a rank and a layout (C-contiguous or any strides), tuples,
-// lists of scalars (a kernel's own growable sequences) and None. The
+// lists and dicts (a kernel's own growable containers) and None. The
 // promotion rules follow Numba's rules for scalars: integers
 // narrower than 64 bits compute at 64 bits, `/` on integers gives float64,
 // float32 stays float32 with float32 operands, int64 mixed with uint64 gives
@@ -50,7 +50,7 @@ std::optional<ScalarKind> parseScalarName(std::string_view name);
 
 class Type {
 public:
-  enum class Kind : uint8_t { Invalid, None, Scalar, Array, Tuple, List };
+  enum class Kind : uint8_t { Invalid, None, Scalar, Array, Tuple, List, Dict };
   enum class Layout : uint8_t { Any, C };
 
   Type() = default;
@@ -68,6 +68,11 @@ public:
   static Type list(const Type &item);
   /// The type of `[]` before appends decide its element kind.
   static Type emptyList();
+  /// A dict from `key` to `value` (each a number or a flat tuple of
+  /// numbers): a kernel-local hash table that keeps insertion order.
+  static Type dict(const Type &key, const Type &value);
+  /// The type of `{}` and `dict()` before stores decide its types.
+  static Type emptyDict();
 
   Kind kind() const { return K; }
   bool isValid() const { return K != Kind::Invalid; }
@@ -76,6 +81,14 @@ public:
   bool isArray() const { return K == Kind::Array; }
   bool isTuple() const { return K == Kind::Tuple; }
   bool isList() const { return K == Kind::List; }
+  bool isDict() const { return K == Kind::Dict; }
+  /// A dict whose key and value types are known (not the type of `{}`).
+  bool isKnownDict() const { return isDict() && Rank == 1; }
+  /// A list or a dict: a container one variable owns.
+  bool isContainer() const { return isList() || isDict(); }
+  /// A dict's key and value types.
+  Type dictKey() const { return elements().at(0); }
+  Type dictValue() const { return elements().at(1); }
   /// A list whose element kind is known (not the type of `[]`).
   bool isKnownList() const { return isList() && Rank == 1; }
   /// A list of tuples.
@@ -112,7 +125,8 @@ public:
   /// the values an MLIR function passes for it (itself for a scalar or an
   /// array, nothing for none; for a list, its storage as a 1-d array whose
   /// extent is the capacity, one per number of a tuple item, then its
-  /// length as an int64).
+  /// length as an int64; for a dict, see Type::dict's storage in
+  /// Types.cpp).
   void collectLeaves(std::vector<Type> &out) const;
   /// Whether it is an array or a tuple holding one.
   bool hasArrayLeaf() const;
