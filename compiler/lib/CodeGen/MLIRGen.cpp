@@ -6731,6 +6731,9 @@ CGValue FunctionGen::dictSubscript(const ast::Subscript &s) {
 
 void FunctionGen::storeIntoDict(const ast::Subscript &s, const CGValue &v) {
   const std::string &name = llvm::cast<ast::Name>(*s.value).id;
+  SourceRange saved = CurRange;
+  CurRange = s.range(); // (where a new key in a loop over the dict raises)
+  auto restore = llvm::make_scope_exit([&] { CurRange = saved; });
   CGValue key = expr(*s.index);
   Type t = F.vars.at(name);
   CGValue d = convert(readVar(name), t);
@@ -6740,6 +6743,9 @@ void FunctionGen::storeIntoDict(const ast::Subscript &s, const CGValue &v) {
 
 void FunctionGen::dictAugAssign(const ast::AugAssign &a) {
   auto &s = llvm::cast<ast::Subscript>(*a.target);
+  SourceRange saved = CurRange;
+  CurRange = s.range(); // (where a missing key raises KeyError)
+  auto restore = llvm::make_scope_exit([&] { CurRange = saved; });
   const std::string &name = llvm::cast<ast::Name>(*s.value).id;
   Type t = F.vars.at(name), vt = t.dictValue();
   CGValue key = expr(*s.index);

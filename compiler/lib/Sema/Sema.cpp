@@ -7093,11 +7093,15 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
   Type known = recv.isKnownDict()
                    ? recv
                    : Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64));
-  // `{}` before the stores that decide its types: its reads are typed in
-  // a later pass.
-  if (!recv.isKnownDict() && !Final && b != Builtin::DictSetdefault &&
-      b != Builtin::DictUpdate && b != Builtin::DictClear)
-    return {};
+  // `{}` before the stores that decide its types: get and pop with a
+  // default give the default's type (the values join it), its other
+  // reads are typed in a later pass.
+  if (!recv.isKnownDict() && !Final) {
+    if ((b == Builtin::DictGet || b == Builtin::DictPop) && args.size() == 2)
+      return done(args[1]);
+    if (b != Builtin::DictSetdefault && b != Builtin::DictUpdate && b != Builtin::DictClear)
+      return {};
+  }
   switch (b) {
   case Builtin::DictKeys:
     return done(Type::list(known.dictKey()));
