@@ -326,7 +326,7 @@ private:
       if (cls)
         text += fmt::format(" {}", cls->id);
       if (c)
-        text += "(" + elements(c->args) + ")";
+        text += fmt::format("({})", elements(c->args));
       line(depth, text, out);
       return;
     }
