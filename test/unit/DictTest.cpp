@@ -20,7 +20,8 @@
 //   - values changed in a loop over the dict; a new key in that loop
 //     raises RuntimeError; d[k] and pop(k) of a missing key raise
 //     KeyError naming the key (a tuple too), at the kernel's line;
-//   - a dict made in each iteration of a prange loop.
+//   - a dict made in each iteration of a prange loop, and one a loop
+//     that may not run assigns.
 //
 //===----------------------------------------------------------------------===//
 
@@ -174,6 +175,14 @@ def per_row(a):
             seen[a[i, j]] = j
         out[i] = len(seen)
     return out
+
+@njit
+def last_made(n):
+    for i in range(n):
+        d = {i: 1}
+        d[i + 1] = 2
+    d[-1] = 0
+    return len(d), d.get(n, 5), d.get(0, 5)
 )STN";
 
 /// Python's dict of K -> V: entries in insertion order; a key popped
@@ -427,6 +436,18 @@ TEST_F(Dicts, MissingKeysRaiseKeyError) {
   EXPECT_EQ(Mod.kernel("pop_missing")(int64_t(1)).asInt(), 1);
   msg = errorOf([&] { Mod.kernel("pop_missing")(int64_t(3)); });
   EXPECT_NE(msg.find("KeyError: 3"), std::string::npos) << msg;
+}
+
+TEST_F(Dicts, AssignedOnSomePathsOnly) {
+  // With no iteration d is not assigned: its storage is an empty dict's
+  // (a run of stn, not Python's UnboundLocalError), which grows on a store.
+  auto r = Mod.kernel("last_made")(int64_t(0));
+  EXPECT_EQ(r[0].asInt(), 1);
+  EXPECT_EQ(r[1].asInt(), 5);
+  r = Mod.kernel("last_made")(int64_t(3));
+  EXPECT_EQ(r[0].asInt(), 3); // {2: 1, 3: 2, -1: 0}
+  EXPECT_EQ(r[1].asInt(), 2);
+  EXPECT_EQ(r[2].asInt(), 5);
 }
 
 TEST_F(Dicts, MadeInParallelLoopBodies) {

@@ -851,7 +851,7 @@ TEST(Layout, ImplicitJoiningInsideBrackets) {
             "(module\n"
             "  (global x (call (name foo) (int 1) (int 2) (int 3)))\n"
             "  (global y (list (int 1) (int 2)))\n"
-            "  (global z (unsupported \"dict displays\")))\n");
+            "  (global z (dict)))\n");
 }
 
 TEST(Layout, CommentAfterColonThenBlock) {
@@ -1086,15 +1086,19 @@ TEST(Expressions, TuplesAndLists) {
 TEST(Expressions, UnsupportedForms) {
   EXPECT_EQ(expr("lambda x, y=(1, 2): x + y"), "(unsupported \"lambda expressions\")");
   EXPECT_EQ(expr("lambda: 0"), "(unsupported \"lambda expressions\")");
-  EXPECT_EQ(expr("{}"), "(unsupported \"dict displays\")");
-  EXPECT_EQ(expr("{'a': 1, **b}"), "(unsupported \"dict displays\")");
+  // Dict displays and comprehensions are parsed; `**` unpacking is not.
+  EXPECT_EQ(expr("{}"), "(dict)");
+  EXPECT_EQ(expr("{1: a, (b, 2): c + 1,}"),
+            "(dict ((int 1) (name a)) ((tuple (name b) (int 2)) (binop + (name c) (int 1))))");
+  EXPECT_EQ(expr("{'a': 1, **b}"), "(unsupported \"dict unpacking with '**'\")");
   // Set displays are parsed (decorator options take one: fastmath={...});
   // Sema rejects them in kernels.
   EXPECT_EQ(expr("{1, 2}"), "(set (int 1) (int 2))");
   EXPECT_EQ(expr("{\"nnan\", \"ninf\",}"), "(set (str \"nnan\") (str \"ninf\"))");
   EXPECT_EQ(expr("{a[1:2]}"), "(set (subscript (name a) (slice (int 1) (int 2) _)))");
   EXPECT_EQ(expr("[x async for x in y]"), "(unsupported \"asynchronous comprehensions\")");
-  EXPECT_EQ(expr("{k: v for k, v in d}"), "(unsupported \"dict comprehensions\")");
+  EXPECT_EQ(expr("{k: v for k, v in d}"),
+            "(dictcomp (name k@1) (name v@2) (for (tuple (name k@1) (name v@2)) (name d)))");
   EXPECT_EQ(expr("{x for x in [1, 2]}"), "(unsupported \"set comprehensions\")");
   EXPECT_EQ(expr("(y := 3)"), "(unsupported \"assignment expressions (:=)\")");
   EXPECT_EQ(expr("*a"), "(unsupported \"starred expressions\")");
@@ -1102,7 +1106,8 @@ TEST(Expressions, UnsupportedForms) {
   EXPECT_EQ(expr("await f(x)"), "(unsupported \"await\")");
   EXPECT_EQ(expr("f(lambda t: t)"), "(call (name f) (unsupported \"lambda expressions\"))");
   EXPECT_EQ(expr("g({1: [x for x in y]}) + 1"),
-            "(binop + (call (name g) (unsupported \"dict displays\")) (int 1))");
+            "(binop + (call (name g) (dict ((int 1) (listcomp (name x@1) (for (name x@1) "
+            "(name y)))))) (int 1))");
   // The unsupported node covers the whole construct.
   auto file = std::make_shared<SourceFile>("e", "f([i async for i in (1, 2)], z)");
   DiagnosticEngine d;

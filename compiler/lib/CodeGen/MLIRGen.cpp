@@ -799,6 +799,8 @@ private:
   /// The slot where the probe for `key` (of the key type) ends, and the
   /// entry there (int64): key's live entry, or -1 (an empty slot).
   std::pair<Value, Value> dictFind(const DictParts &p, const CGValue &key);
+  /// dictFind's linear probe of an index of `slots` slots (at least one).
+  std::pair<Value, Value> probe(const DictParts &p, const CGValue &key, Value slots);
   /// The live entries of `p` in order in new storage for `cap` entries,
   /// with a new index; frees the old storage where `freeOld`.
   DictParts dictRebuild(const DictParts &p, Value cap, bool freeOld);
@@ -809,6 +811,12 @@ private:
   /// The entry (int64) of `key`, or -1; KeyError where missing and
   /// `raiseMissing`.
   Value dictEntry(const DictParts &p, const CGValue &key, bool raiseMissing);
+  /// Whether entry `e` (int64, from dictEntry) was found.
+  Value dictHas(Value e);
+  /// The value at entry `e` of `p` as `rt` where found, else `otherwise()`
+  /// as `rt`; `kill`: the entry found is popped (its live flag cleared).
+  CGValue valueOr(const DictParts &p, Value e, const Type &rt,
+                  const std::function<CGValue()> &otherwise, bool kill);
   CGValue convertDict(const CGValue &v, const Type &to);
   CGValue dictDisplay(const ast::Dict &d);
   CGValue dictComp(const ast::ListComp &l);
@@ -6400,9 +6408,24 @@ Value FunctionGen::keysEqual(const CGValue &a, mlir::ValueRange keys, Value e,
 }
 
 std::pair<Value, Value> FunctionGen::dictFind(const DictParts &p, const CGValue &key) {
+  // A dict with no index (the storage of a variable not assigned on every
+  // path, which is an empty dict) has no keys.
   auto indexT = B.getIndexType();
-  Value mask = B.create<arith::SubIOp>(
-      CurLoc, B.create<memref::DimOp>(CurLoc, p.index, 0), constIndex(1));
+  Value slots = B.create<memref::DimOp>(CurLoc, p.index, 0);
+  Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, slots, constIndex(0));
+  SmallVector<Value> found = emitIf(
+      none, {indexT, B.getI64Type()},
+      [&]() -> SmallVector<Value> { return {constIndex(0), constInt(-1, ScalarKind::I64)}; },
+      [&]() -> SmallVector<Value> {
+        auto [slot, e] = probe(p, key, slots);
+        return {slot, e};
+      });
+  return {found[0], found[1]};
+}
+
+std::pair<Value, Value> FunctionGen::probe(const DictParts &p, const CGValue &key, Value slots) {
+  auto indexT = B.getIndexType();
+  Value mask = B.create<arith::SubIOp>(CurLoc, slots, constIndex(1));
   Value start = B.create<arith::AndIOp>(
       CurLoc, B.create<arith::IndexCastOp>(CurLoc, indexT, hashKey(key)), mask);
   auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT}, mlir::ValueRange{start});
@@ -6503,7 +6526,7 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
   CGValue key = convert(keyIn, kt);
   auto [slot, e] = dictFind(p, key);
   Value found =
-      B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e, constInt(-1, ScalarKind::I64));
+      dictHas(e);
   if (mustExist) {
     // A new key while a loop iterates over the dict: Python's RuntimeError.
     raiseIf(logicalNot(found), KernelFaultKind::Raise,
@@ -6536,6 +6559,7 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
                   B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule, twice, cap);
               Value to = B.create<arith::SelectOp>(
                   CurLoc, small, cap, B.create<arith::MulIOp>(CurLoc, cap, constIndex(2)));
+              to = B.create<arith::MaxUIOp>(CurLoc, to, constIndex(8)); // (none: 8)
               CGValue q = makeDict(dictRebuild(p, to, /*freeOld=*/true));
               SmallVector<Value> leaves;
               for (size_t i = 0; i < q.leaves.size(); ++i)
@@ -6577,17 +6601,10 @@ Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool rais
     if (key.type.isTuple())
       text += '(';
     for (size_t f = 0; f < kinds.size(); ++f) {
-      ScalarKind k = kinds[f];
       if (f)
         text += ", ";
       text += kRaisedValue;
-      text += k == ScalarKind::Bool   ? 'b'
-              : k == ScalarKind::F64  ? 'd'
-              : isFloat(k)            ? 'f'
-              : k == ScalarKind::C128 ? 'z'
-              : isComplex(k)          ? 'y'
-              : isUnsignedInt(k)      ? 'u'
-                                      : 'i';
+      text += messageLetter(kinds[f]);
     }
     if (key.type.isTuple())
       text += kinds.size() == 1 ? ",)" : ")";
@@ -6597,6 +6614,33 @@ Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool rais
     raiseIf(missing, KernelFaultKind::Raise, text, words);
   }
   return e;
+}
+
+Value FunctionGen::dictHas(Value e) {
+  return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
+                                 constInt(-1, ScalarKind::I64));
+}
+
+CGValue FunctionGen::valueOr(const DictParts &p, Value e, const Type &rt,
+                             const std::function<CGValue()> &otherwise, bool kill) {
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, rt, types);
+  CGValue r;
+  r.type = rt;
+  r.leaves = emitIf(
+      dictHas(e), types,
+      [&]() -> SmallVector<Value> {
+        Value at = toIndex(e, ScalarKind::I64);
+        if (kill)
+          storeElement(constBool(false), p.live, {at}, ScalarKind::Bool);
+        CGValue x = convert(loadItem(p.values, at, p.type.dictValue()), rt);
+        return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+      },
+      [&]() -> SmallVector<Value> {
+        CGValue x = convert(otherwise(), rt);
+        return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+      });
+  return r;
 }
 
 CGValue FunctionGen::convertDict(const CGValue &v, const Type &to) {
@@ -6764,16 +6808,14 @@ void FunctionGen::dictAugAssign(const ast::AugAssign &a) {
   CGValue res;
   res.type = Type::scalar(rule->result);
   res.leaves.push_back(augCombine(a, l, r, rule->operand, loc(a.opRange)));
-  ifThen(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
-                                 constInt(-1, ScalarKind::I64)),
+  ifThen(dictHas(e),
          [&] { storeItem(res, p.values, at, vt); });
   writeVar(name, d);
 }
 
 Value FunctionGen::dictContains(const CGValue &d, const CGValue &key) {
   Value e = dictEntry(dictParts(d), key, /*raiseMissing=*/false);
-  return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
-                                 constInt(-1, ScalarKind::I64));
+  return dictHas(e);
 }
 
 CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
@@ -6809,25 +6851,7 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictGet: {
     DictParts p = dictParts(d);
     Value e = dictEntry(p, args[0], /*raiseMissing=*/false);
-    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
-                                          constInt(-1, ScalarKind::I64));
-    SmallVector<mlir::Type> types;
-    for (ScalarKind k : itemKinds(rt))
-      types.push_back(scalarType(Ctx, k));
-    CGValue r;
-    r.type = rt;
-    r.leaves = emitIf(
-        found, types,
-        [&]() -> SmallVector<Value> {
-          CGValue x = convert(loadItem(p.values, toIndex(e, ScalarKind::I64), d.type.dictValue()),
-                              rt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        },
-        [&]() -> SmallVector<Value> {
-          CGValue x = convert(args[1], rt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        });
-    return r;
+    return valueOr(p, e, rt, [&] { return args[1]; }, /*kill=*/false);
   }
   default:
     break;
@@ -6843,25 +6867,9 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
     return none;
   case Builtin::DictPop: {
     Value e = dictEntry(p, args[0], /*raiseMissing=*/args.size() == 1);
-    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
-                                          constInt(-1, ScalarKind::I64));
-    SmallVector<mlir::Type> types;
-    for (ScalarKind k : itemKinds(rt))
-      types.push_back(scalarType(Ctx, k));
-    CGValue r;
-    r.type = rt;
-    r.leaves = emitIf(
-        found, types,
-        [&]() -> SmallVector<Value> {
-          Value at = toIndex(e, ScalarKind::I64);
-          storeElement(constBool(false), p.live, {at}, ScalarKind::Bool);
-          CGValue x = convert(loadItem(p.values, at, t.dictValue()), rt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        },
-        [&]() -> SmallVector<Value> {
-          CGValue x = args.size() == 2 ? convert(args[1], rt) : defaultValue(rt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        });
+    Value found = dictHas(e);
+    CGValue r = valueOr(
+        p, e, rt, [&] { return args.size() == 2 ? args[1] : defaultValue(rt); }, /*kill=*/true);
     p.len = B.create<arith::SubIOp>(
         CurLoc, p.len,
         B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
@@ -6871,24 +6879,7 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictSetdefault: {
     // The value there, else `args[1]`, set.
     Value e = dictEntry(p, args[0], /*raiseMissing=*/false);
-    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
-                                          constInt(-1, ScalarKind::I64));
-    Type vt = t.dictValue();
-    SmallVector<mlir::Type> types;
-    for (ScalarKind k : itemKinds(vt))
-      types.push_back(scalarType(Ctx, k));
-    CGValue r;
-    r.type = vt;
-    r.leaves = emitIf(
-        found, types,
-        [&]() -> SmallVector<Value> {
-          CGValue x = loadItem(p.values, toIndex(e, ScalarKind::I64), vt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        },
-        [&]() -> SmallVector<Value> {
-          CGValue x = convert(args[1], vt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        });
+    CGValue r = valueOr(p, e, t.dictValue(), [&] { return args[1]; }, /*kill=*/false);
     // Setting the value it has changes nothing where the key is there.
     writeVar(*name, makeDict(dictSet(p, args[0], r, F.dictStoresInLoop.count(&c) != 0)));
     return r;

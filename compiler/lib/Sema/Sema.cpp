@@ -713,6 +713,17 @@ private:
             "write a list comprehension, [... for ...], to keep the items");
   }
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  /// The types of a method call's positional arguments; false where one
+  /// is not valid (reported).
+  bool argumentTypes(const ast::Call &c, std::vector<Type> &out) {
+    for (auto &arg : c.args) {
+      Type t = expr(*arg);
+      if (!t.isValid())
+        return false;
+      out.push_back(t);
+    }
+    return true;
+  }
   // Dicts (Type::dict): one variable owns one, as a list.
   Type dictDisplay(const ast::Dict &d);
   /// `{k: v for ...}`, once its clauses are checked.
@@ -1114,16 +1125,6 @@ static std::string pythonRepr(const std::string &text) {
   return ast::quoted(text, useDouble ? '"' : '\'');
 }
 
-/// How a value of kind `k` is shown in a message (KernelFaults.h, Raise).
-static char messageLetter(ScalarKind k) {
-  return k == ScalarKind::Bool   ? 'b'
-         : k == ScalarKind::F64  ? 'd'
-         : isFloat(k)            ? 'f'
-         : k == ScalarKind::C128 ? 'z'
-         : isComplex(k)          ? 'y'
-         : isUnsignedInt(k)      ? 'u'
-                                 : 'i';
-}
 
 /// One argument of a message (a raise's or a print's): a string literal as
 /// written (repr()'d where `quote`), or a scalar as a value mark
@@ -6756,12 +6757,8 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
     return {};
   }
   std::vector<Type> args;
-  for (auto &arg : c.args) {
-    Type t = expr(*arg);
-    if (!t.isValid())
-      return {};
-    args.push_back(t);
-  }
+  if (!argumentTypes(c, args))
+    return {};
   auto integer = [&](size_t i) {
     if (args[i].isScalar() && (isInteger(args[i].scalarKind()) || isBool(args[i].scalarKind())))
       return true;
@@ -7074,12 +7071,8 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
     return {};
   }
   std::vector<Type> args;
-  for (auto &arg : c.args) {
-    Type t = expr(*arg);
-    if (!t.isValid())
-      return {};
-    args.push_back(t);
-  }
+  if (!argumentTypes(c, args))
+    return {};
   CallInfo info;
   info.builtin = b;
   info.receiver = a.value.get();

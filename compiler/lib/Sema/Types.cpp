@@ -55,6 +55,16 @@ const char *scalarName(ScalarKind k) {
   return names[static_cast<int>(k)];
 }
 
+char messageLetter(ScalarKind k) {
+  return k == ScalarKind::Bool   ? 'b'
+         : k == ScalarKind::F64  ? 'd'
+         : isFloat(k)            ? 'f'
+         : k == ScalarKind::C128 ? 'z'
+         : isComplex(k)          ? 'y'
+         : isUnsignedInt(k)      ? 'u'
+                                 : 'i';
+}
+
 const char *numpyName(ScalarKind k) {
   static const char *names[] = {"bool",   "int8",    "int16",   "int32",    "int64",
                                 "uint8",  "uint16",  "uint32",  "uint64",   "float32",

@@ -44,6 +44,9 @@ ScalarKind complexPart(ScalarKind k);
 const char *scalarName(ScalarKind k);
 /// NumPy name: "bool", "int8", ..., "complex128".
 const char *numpyName(ScalarKind k);
+/// How a value of kind `k` is shown in a run-time error message: the letter
+/// after kRaisedValue (KernelFaults.h, KernelFaultKind::Raise).
+char messageLetter(ScalarKind k);
 /// Parses every dtype spelling stn accepts (NumPy names, bit-count short
 /// names i8..c128, unambiguous byte-count names i4/f8/c16, numba aliases).
 std::optional<ScalarKind> parseScalarName(std::string_view name);
