@@ -6633,12 +6633,14 @@ bool FunctionChecker::listMayChangeSize(const std::string &name, SourceRange r) 
     return false;
   }
   if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(name)) {
+    const char *what = Vars.count(name) && Vars[name].type.isDict() ? "dict" : "list";
     error(r,
-          fmt::format("list '{}' is made outside this parallel loop and cannot change size "
+          fmt::format("{} '{}' is made outside this parallel loop and cannot change size "
                       "in it: the threads would race",
-                      name),
-          "write each iteration's result into an array indexed by the loop variable, or "
-          "make the list inside the loop body");
+                      what, name),
+          fmt::format("write each iteration's result into an array indexed by the loop "
+                      "variable, or make the {} inside the loop body",
+                      what));
     return false;
   }
   return true;
