@@ -791,7 +791,8 @@ private:
   DictParts dictParts(const CGValue &d);
   CGValue makeDict(const DictParts &p);
   Value dictCapacity(const DictParts &p);
-  /// An empty dict of type `t` with room for `cap` entries (a power of two).
+  /// An empty dict of type `t` with room for `cap` entries (0, or a power
+  /// of two).
   DictParts newDict(const Type &t, Value cap);
   Value hashKey(const CGValue &key);
   /// Whether key `a` equals the one at entry `e` (index) of `keys`.
@@ -817,6 +818,12 @@ private:
   /// as `rt`; `kill`: the entry found is popped (its live flag cleared).
   CGValue valueOr(const DictParts &p, Value e, const Type &rt,
                   const std::function<CGValue()> &otherwise, bool kill);
+  /// An empty dict of type `t` (also `{}`'s unknown type): no storage
+  /// until its first store (dictFind finds nothing in it, dictSet grows it).
+  CGValue emptyDict(const Type &t);
+  /// `into` with the live entries of dict `from` set in it, in order (as
+  /// dictSet with `mustExist`).
+  CGValue insertEntries(const CGValue &into, const CGValue &from, bool mustExist);
   CGValue convertDict(const CGValue &v, const Type &to);
   CGValue dictDisplay(const ast::Dict &d);
   CGValue dictComp(const ast::ListComp &l);
@@ -2453,8 +2460,7 @@ CGValue FunctionGen::defaultValue(const Type &t, bool onHeap) {
       r.leaves.push_back(defaultValue(Type::array(k, 1), onHeap).single());
     r.leaves.push_back(constInt(0, ScalarKind::I64));
   } else if (t.isDict()) {
-    // An empty dict: its probes need an index to end at.
-    r = makeDict(newDict(t, constIndex(8)));
+    r = emptyDict(t);
   }
   return r;
 }
@@ -6303,7 +6309,9 @@ CGValue FunctionGen::dictValue(const Type &t, mlir::ValueRange leaves) {
 FunctionGen::DictParts FunctionGen::dictParts(const CGValue &d) {
   DictParts p;
   p.type = d.type;
-  size_t nk = countLeaves(d.type.dictKey()), nv = countLeaves(d.type.dictValue());
+  bool known = d.type.isKnownDict(); // (`{}` has no key or value storage)
+  size_t nk = known ? countLeaves(d.type.dictKey()) : 0;
+  size_t nv = known ? countLeaves(d.type.dictValue()) : 0;
   p.keys.append(d.leaves.begin(), d.leaves.begin() + nk);
   p.values.append(d.leaves.begin() + nk, d.leaves.begin() + nk + nv);
   p.live = d.leaves[nk + nv];
@@ -6332,10 +6340,12 @@ FunctionGen::DictParts FunctionGen::newDict(const Type &t, Value cap) {
   auto storage = [&](ScalarKind k, Value n) {
     return MG.allocArray(B, CurLoc, Type::array(k, 1), mlir::ValueRange{n});
   };
-  for (ScalarKind k : itemKinds(t.dictKey()))
-    p.keys.push_back(storage(k, cap));
-  for (ScalarKind k : itemKinds(t.dictValue()))
-    p.values.push_back(storage(k, cap));
+  if (t.isKnownDict()) {
+    for (ScalarKind k : itemKinds(t.dictKey()))
+      p.keys.push_back(storage(k, cap));
+    for (ScalarKind k : itemKinds(t.dictValue()))
+      p.values.push_back(storage(k, cap));
+  }
   p.live = storage(ScalarKind::Bool, cap);
   Value slots = B.create<arith::MulIOp>(CurLoc, cap, constIndex(2));
   p.index = storage(ScalarKind::I64, slots);
@@ -6408,8 +6418,8 @@ Value FunctionGen::keysEqual(const CGValue &a, mlir::ValueRange keys, Value e,
 }
 
 std::pair<Value, Value> FunctionGen::dictFind(const DictParts &p, const CGValue &key) {
-  // A dict with no index (the storage of a variable not assigned on every
-  // path, which is an empty dict) has no keys.
+  // A dict with no index (emptyDict: `{}` before its first store, or a
+  // variable not assigned on every path) has no keys.
   auto indexT = B.getIndexType();
   Value slots = B.create<memref::DimOp>(CurLoc, p.index, 0);
   Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, slots, constIndex(0));
@@ -6464,49 +6474,25 @@ std::pair<Value, Value> FunctionGen::probe(const DictParts &p, const CGValue &ke
 FunctionGen::DictParts FunctionGen::dictRebuild(const DictParts &p, Value cap, bool freeOld) {
   DictParts q = newDict(p.type, cap);
   Type kt = p.type.dictKey(), vt = p.type.dictValue();
-  Value mask = B.create<arith::SubIOp>(CurLoc, B.create<memref::DimOp>(CurLoc, q.index, 0),
-                                       constIndex(1));
+  Value slots = B.create<memref::DimOp>(CurLoc, q.index, 0);
   SmallVector<Value> kept = carryLoop(
       constIndex(0), toIndex(p.used, ScalarKind::I64), {constIndex(0)},
       [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
-    Value n = state[0];
-    Value live = loadElement(p.live, {e}, ScalarKind::Bool);
-    SmallVector<Value> next = emitIf(
-        live, {B.getIndexType()},
-        [&]() -> SmallVector<Value> {
-          CGValue k = loadItem(p.keys, e, kt);
-          storeItem(k, q.keys, n, kt);
-          storeItem(loadItem(p.values, e, vt), q.values, n, vt);
-          storeElement(constBool(true), q.live, {n}, ScalarKind::Bool);
-          // The first empty slot from the key's hash (the keys differ).
-          Value start = B.create<arith::AndIOp>(
-              CurLoc, B.create<arith::IndexCastOp>(CurLoc, B.getIndexType(), hashKey(k)), mask);
-          auto probe = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{B.getIndexType()},
-                                              mlir::ValueRange{start});
-          {
-            OpBuilder::InsertionGuard g2(B);
-            Block *before =
-                B.createBlock(&probe.getBefore(), {}, {B.getIndexType()}, {CurLoc});
-            B.setInsertionPointToEnd(before);
-            Value slot = before->getArgument(0);
-            Value taken = B.create<arith::CmpIOp>(
-                CurLoc, arith::CmpIPredicate::ne,
-                loadElement(q.index, {slot}, ScalarKind::I64), constInt(-1, ScalarKind::I64));
-            B.create<scf::ConditionOp>(CurLoc, taken, mlir::ValueRange{slot});
-            Block *after = B.createBlock(&probe.getAfter(), {}, {B.getIndexType()}, {CurLoc});
-            B.setInsertionPointToEnd(after);
-            B.create<scf::YieldOp>(
-                CurLoc, mlir::ValueRange{B.create<arith::AndIOp>(
-                            CurLoc,
-                            B.create<arith::AddIOp>(CurLoc, after->getArgument(0),
-                                                    constIndex(1)),
-                            mask)});
-          }
-          storeElement(indexToI64(n), q.index, {probe.getResult(0)}, ScalarKind::I64);
-          return {B.create<arith::AddIOp>(CurLoc, n, constIndex(1))};
-        },
-        [&]() -> SmallVector<Value> { return {n}; });
-    return next;
+        Value n = state[0];
+        return emitIf(
+            loadElement(p.live, {e}, ScalarKind::Bool), {B.getIndexType()},
+            [&]() -> SmallVector<Value> {
+              CGValue k = loadItem(p.keys, e, kt);
+              storeItem(k, q.keys, n, kt);
+              storeItem(loadItem(p.values, e, vt), q.values, n, vt);
+              storeElement(constBool(true), q.live, {n}, ScalarKind::Bool);
+              // The keys differ: each probe ends at an empty slot (a new
+              // dict of live entries has at least one slot: cap > 0).
+              Value slot = probe(q, k, slots).first;
+              storeElement(indexToI64(n), q.index, {slot}, ScalarKind::I64);
+              return {B.create<arith::AddIOp>(CurLoc, n, constIndex(1))};
+            },
+            [&]() -> SmallVector<Value> { return {n}; });
       });
   q.used = q.len = indexToI64(kept[0]);
   if (freeOld) {
@@ -6525,8 +6511,7 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
   Type kt = p.type.dictKey(), vt = p.type.dictValue();
   CGValue key = convert(keyIn, kt);
   auto [slot, e] = dictFind(p, key);
-  Value found =
-      dictHas(e);
+  Value found = dictHas(e);
   if (mustExist) {
     // A new key while a loop iterates over the dict: Python's RuntimeError.
     raiseIf(logicalNot(found), KernelFaultKind::Raise,
@@ -6535,23 +6520,26 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
     return p;
   }
   CGValue whole = makeDict(p);
+  SmallVector<Value> same(whole.leaves.begin(), whole.leaves.end());
   SmallVector<mlir::Type> types;
-  for (Value v : whole.leaves)
-    types.push_back(v.getType());
+  leafTypes(Ctx, p.type, types);
   SmallVector<Value> out = emitIf(
       found, types,
       [&]() -> SmallVector<Value> {
         storeItem(valueIn, p.values, toIndex(e, ScalarKind::I64), vt);
-        return SmallVector<Value>(whole.leaves.begin(), whole.leaves.end());
+        return same;
       },
       [&]() -> SmallVector<Value> {
         // Full: copy the live entries to storage twice as large, or as
-        // large where at most half of them live.
+        // large where at most half of them live (at least 8), and probe the
+        // new index; else the probe above ended at the slot for the key.
         Value cap = dictCapacity(p);
         Value full = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq,
                                              toIndex(p.used, ScalarKind::I64), cap);
+        SmallVector<mlir::Type> withSlot(types);
+        withSlot.push_back(B.getIndexType());
         SmallVector<Value> grown = emitIf(
-            full, types,
+            full, withSlot,
             [&]() -> SmallVector<Value> {
               Value twice = B.create<arith::MulIOp>(CurLoc, toIndex(p.len, ScalarKind::I64),
                                                     constIndex(2));
@@ -6560,21 +6548,20 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
               Value to = B.create<arith::SelectOp>(
                   CurLoc, small, cap, B.create<arith::MulIOp>(CurLoc, cap, constIndex(2)));
               to = B.create<arith::MaxUIOp>(CurLoc, to, constIndex(8)); // (none: 8)
-              CGValue q = makeDict(dictRebuild(p, to, /*freeOld=*/true));
-              SmallVector<Value> leaves;
-              for (size_t i = 0; i < q.leaves.size(); ++i)
-                leaves.push_back(q.leaves[i].getType() == types[i]
-                                     ? q.leaves[i]
-                                     : B.create<memref::CastOp>(CurLoc, types[i], q.leaves[i])
-                                           .getResult());
+              DictParts q = dictRebuild(p, to, /*freeOld=*/true);
+              Value at = probe(q, key, B.create<memref::DimOp>(CurLoc, q.index, 0)).first;
+              CGValue r = makeDict(q);
+              SmallVector<Value> leaves(r.leaves.begin(), r.leaves.end());
+              leaves.push_back(at);
               return leaves;
             },
             [&]() -> SmallVector<Value> {
-              return SmallVector<Value>(whole.leaves.begin(), whole.leaves.end());
+              SmallVector<Value> leaves(same);
+              leaves.push_back(slot);
+              return leaves;
             });
+        Value at = grown.pop_back_val();
         DictParts q = dictParts(dictValue(p.type, grown));
-        // The key is not there: its probe ends at an empty slot.
-        Value at = dictFind(q, key).first;
         Value n = toIndex(q.used, ScalarKind::I64);
         storeItem(key, q.keys, n, kt);
         storeItem(valueIn, q.values, n, vt);
@@ -6643,39 +6630,44 @@ CGValue FunctionGen::valueOr(const DictParts &p, Value e, const Type &rt,
   return r;
 }
 
-CGValue FunctionGen::convertDict(const CGValue &v, const Type &to) {
-  if (!v.type.isKnownDict() || v.type == to) {
-    if (v.type == to)
-      return v;
-    return makeDict(newDict(to, constIndex(8))); // `{}`: nothing to convert
-  }
-  // Each entry converted and set again (converted keys hash differently).
-  DictParts p = dictParts(v);
-  DictParts q = newDict(to, dictCapacity(p));
-  CGValue qv = makeDict(q);
+CGValue FunctionGen::emptyDict(const Type &t) { return makeDict(newDict(t, constIndex(0))); }
+
+CGValue FunctionGen::insertEntries(const CGValue &into, const CGValue &from, bool mustExist) {
+  if (!from.type.isKnownDict())
+    return into;
+  DictParts src = dictParts(from);
   SmallVector<mlir::Type> types;
-  for (Value x : qv.leaves)
-    types.push_back(x.getType());
+  leafTypes(Ctx, into.type, types);
   SmallVector<Value> out = carryLoop(
-      constIndex(0), toIndex(p.used, ScalarKind::I64), qv.leaves,
+      constIndex(0), toIndex(src.used, ScalarKind::I64), into.leaves,
       [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
         return emitIf(
-            loadElement(p.live, {e}, ScalarKind::Bool), types,
+            loadElement(src.live, {e}, ScalarKind::Bool), types,
             [&]() -> SmallVector<Value> {
-              CGValue r = makeDict(dictSet(dictParts(dictValue(to, state)),
-                                           loadItem(p.keys, e, v.type.dictKey()),
-                                           loadItem(p.values, e, v.type.dictValue()), false));
+              CGValue r = makeDict(dictSet(dictParts(dictValue(into.type, state)),
+                                           loadItem(src.keys, e, from.type.dictKey()),
+                                           loadItem(src.values, e, from.type.dictValue()),
+                                           mustExist));
               return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
             },
             [&]() -> SmallVector<Value> { return state; });
       });
-  return dictValue(to, out);
+  return dictValue(into.type, out);
+}
+
+CGValue FunctionGen::convertDict(const CGValue &v, const Type &to) {
+  if (v.type == to)
+    return v;
+  // Each entry converted and set again (converted keys hash differently).
+  CGValue into = makeDict(
+      newDict(to, v.type.isKnownDict() ? dictCapacity(dictParts(v)) : constIndex(0)));
+  return insertEntries(into, v, /*mustExist=*/false);
 }
 
 CGValue FunctionGen::dictDisplay(const ast::Dict &d) {
   Type t = F.typeOf(d);
-  if (!t.isKnownDict())
-    t = Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64));
+  if (d.keys.empty()) // `{}`: its types are those of what is stored into it
+    return emptyDict(t);
   int64_t cap = 8;
   while (cap < static_cast<int64_t>(d.keys.size()))
     cap *= 2;
@@ -6685,18 +6677,14 @@ CGValue FunctionGen::dictDisplay(const ast::Dict &d) {
     CGValue v = expr(*d.values[i]);
     p = dictSet(p, k, v, false);
   }
-  CGValue r = makeDict(p);
-  if (d.keys.empty()) // `{}`: its types are those of what is stored into it
-    r.type = F.typeOf(d);
-  return r;
+  return makeDict(p);
 }
 
 CGValue FunctionGen::dictComp(const ast::ListComp &l) {
   Type t = F.typeOf(l);
-  CGValue empty = makeDict(newDict(t, constIndex(8)));
+  CGValue empty = emptyDict(t);
   SmallVector<mlir::Type> types;
-  for (Value x : empty.leaves)
-    types.push_back(x.getType());
+  leafTypes(Ctx, t, types);
   auto init = [&](Value) { return SmallVector<Value>(empty.leaves.begin(), empty.leaves.end()); };
   auto set = [&](SmallVector<Value> state, CGValue k) -> SmallVector<Value> {
     CGValue v = expr(*l.value);
@@ -6712,13 +6700,10 @@ CGValue FunctionGen::dictOf(const ast::Call &c) {
   if (src == F.listSources.end()) {
     if (!c.args.empty()) // dict(d): a copy
       return dictCopy(expr(*c.args[0]));
-    CGValue r = makeDict(newDict(
-        Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64)), constIndex(8)));
-    r.type = Type::emptyDict(); // dict(): as `{}`
-    return convertDict(r, F.typeOf(c).isKnownDict() ? F.typeOf(c) : r.type);
+    return emptyDict(t); // dict(): as `{}`
   }
   IterItems items = iterItems(src->second);
-  CGValue empty = makeDict(newDict(t, constIndex(8)));
+  CGValue empty = emptyDict(t);
   SmallVector<Value> out = carryLoop(
       constIndex(0), toIndex(items.length, ScalarKind::I64), empty.leaves,
       [&](Value j, SmallVector<Value> state) -> SmallVector<Value> {
@@ -6745,21 +6730,16 @@ FunctionGen::DictParts FunctionGen::dictEntries(const CGValue &d, bool freeOld) 
   Value holes = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, p.used, p.len);
   CGValue whole = makeDict(p);
   SmallVector<mlir::Type> types;
-  for (Value v : whole.leaves)
-    types.push_back(v.getType());
+  leafTypes(Ctx, p.type, types);
   SmallVector<Value> out = emitIf(
       holes, types,
       [&]() -> SmallVector<Value> {
         CGValue q = makeDict(dictRebuild(p, dictCapacity(p), freeOld));
-        SmallVector<Value> leaves;
-        for (size_t i = 0; i < q.leaves.size(); ++i)
-          leaves.push_back(q.leaves[i].getType() == types[i]
-                               ? q.leaves[i]
-                               : B.create<memref::CastOp>(CurLoc, types[i], q.leaves[i])
-                                     .getResult());
-        return leaves;
+        return SmallVector<Value>(q.leaves.begin(), q.leaves.end());
       },
-      [&]() -> SmallVector<Value> { return SmallVector<Value>(whole.leaves.begin(), whole.leaves.end()); });
+      [&]() -> SmallVector<Value> {
+        return SmallVector<Value>(whole.leaves.begin(), whole.leaves.end());
+      });
   return dictParts(dictValue(d.type, out));
 }
 
@@ -6863,7 +6843,7 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   DictParts p = dictParts(d);
   switch (info.builtin) {
   case Builtin::DictClear:
-    writeVar(*name, makeDict(newDict(t, constIndex(8))));
+    writeVar(*name, emptyDict(t));
     return none;
   case Builtin::DictPop: {
     Value e = dictEntry(p, args[0], /*raiseMissing=*/args.size() == 1);
@@ -6884,33 +6864,9 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
     writeVar(*name, makeDict(dictSet(p, args[0], r, F.dictStoresInLoop.count(&c) != 0)));
     return r;
   }
-  case Builtin::DictUpdate: {
-    if (!args[0].type.isKnownDict())
-      return none;
-    DictParts from = dictParts(args[0]);
-    CGValue cur = makeDict(p);
-    SmallVector<mlir::Type> types;
-    for (Value x : cur.leaves)
-      types.push_back(x.getType());
-    bool inLoop = F.dictStoresInLoop.count(&c) != 0;
-    SmallVector<Value> out = carryLoop(
-        constIndex(0), toIndex(from.used, ScalarKind::I64), cur.leaves,
-        [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
-          return emitIf(
-              loadElement(from.live, {e}, ScalarKind::Bool), types,
-              [&]() -> SmallVector<Value> {
-                CGValue x = makeDict(dictSet(dictParts(dictValue(t, state)),
-                                             loadItem(from.keys, e, args[0].type.dictKey()),
-                                             loadItem(from.values, e, args[0].type.dictValue()),
-                                             inLoop));
-                return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-              },
-              [&]() -> SmallVector<Value> { return state; });
-        });
-    CGValue r = dictValue(t, out);
-    writeVar(*name, r);
+  case Builtin::DictUpdate:
+    writeVar(*name, insertEntries(d, args[0], F.dictStoresInLoop.count(&c) != 0));
     return none;
-  }
   default:
     break;
   }

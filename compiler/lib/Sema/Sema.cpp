@@ -735,8 +735,8 @@ private:
   std::optional<Type> joinEntry(const Type &recv, const Type &key, const Type &value,
                                 const ast::Expr &e);
   /// Whether `t` can be a dict's key or value (`what`: "key", "value");
-  /// reports why not at `e`.
-  bool dictEntry(const ast::Expr &e, const Type &t, const char *what);
+  /// reports why not at `at`.
+  bool dictEntry(SourceRange at, const Type &t, const char *what);
   /// Whether `e` (of type `given`) can look up a key of `dict`; reports
   /// why not.
   bool lookupKey(const ast::Expr &e, const Type &given, const Type &dict);
@@ -1023,7 +1023,7 @@ bool FunctionChecker::run() {
     if (v.type.isList() && !v.type.isKnownList())
       v.type = Type::list(ScalarKind::F64);
     else if (v.type.isDict() && !v.type.isKnownDict()) // as Numba's dict of unknown types
-      v.type = Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64));
+      v.type = Type::defaultDict();
   Failed = false;
   pass(true);
   if (Failed)
@@ -1772,9 +1772,7 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
       record(*call, Type::none());
       src.kind = IterSource::Kind::Dict;
       src.expr = a->value.get();
-      Type d = recv.isKnownDict() ? recv
-                                  : Type::dict(Type::scalar(ScalarKind::I64),
-                                               Type::scalar(ScalarKind::F64));
+      Type d = recv.isKnownDict() ? recv : Type::defaultDict();
       if (a->attr == "keys")
         return d.dictKey();
       if (a->attr == "values") {
@@ -2414,8 +2412,7 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
         error(a.opRange, err);
         return;
       }
-      auto cls = [](ScalarKind k) { return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3; };
-      if (cls(rule->result) > cls(cur.scalarKind())) {
+      if (kindClass(rule->result) > kindClass(cur.scalarKind())) {
         error(a.opRange,
               fmt::format("cannot store the {} result of '{}=' in place into an array of {}",
                           numpyName(rule->result), spelling(a.op), numpyName(cur.scalarKind())),
@@ -6838,10 +6835,10 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
 // Dicts
 //===----------------------------------------------------------------------===//
 
-bool FunctionChecker::dictEntry(const ast::Expr &e, const Type &t, const char *what) {
+bool FunctionChecker::dictEntry(SourceRange at, const Type &t, const char *what) {
   if (listable(t))
     return true;
-  error(e.range(),
+  error(at,
         fmt::format("a dict's keys and values are numbers or tuples of numbers; this {} is "
                     "'{}'",
                     what, t.describe()),
@@ -6877,11 +6874,8 @@ std::optional<Type> FunctionChecker::joinEntry(const Type &recv, const Type &key
 /// identity: no float key looks up an integer one (Python would find 1.0 in
 /// {1: x}; stn reports it), no complex key a real one.
 static bool keyFits(const Type &given, const Type &key) {
-  auto level = [](ScalarKind k) {
-    return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3;
-  };
   if (given.isScalar() && key.isScalar())
-    return level(given.scalarKind()) <= level(key.scalarKind());
+    return kindClass(given.scalarKind()) <= kindClass(key.scalarKind());
   if (!given.isTuple() || !key.isTuple() || given.elements().size() != key.elements().size())
     return false;
   for (size_t i = 0; i < key.elements().size(); ++i)
@@ -6933,7 +6927,8 @@ Type FunctionChecker::dictDisplay(const ast::Dict &d) {
       ok = false;
       continue;
     }
-    if (!dictEntry(*d.keys[i], k, "key") || !dictEntry(*d.values[i], v, "value"))
+    if (!dictEntry(d.keys[i]->range(), k, "key") ||
+        !dictEntry(d.values[i]->range(), v, "value"))
       return {};
     auto t = joinEntry(dict, k, v, *d.keys[i]);
     if (!t)
@@ -6947,7 +6942,7 @@ Type FunctionChecker::dictComp(const ast::ListComp &l) {
   Type k = expr(*l.elt), v = expr(*l.value);
   if (!k.isValid() || !v.isValid())
     return {};
-  if (!dictEntry(*l.elt, k, "key") || !dictEntry(*l.value, v, "value"))
+  if (!dictEntry(l.elt->range(), k, "key") || !dictEntry(l.value->range(), v, "value"))
     return {};
   return Type::dict(k, v);
 }
@@ -6975,16 +6970,10 @@ Type FunctionChecker::dictOf(const ast::Call &c) {
   if (c.args.empty())
     return Type::emptyDict();
   const ast::Expr &arg = *c.args[0];
-  IterSource src;
-  Type item;
   if (auto *n = dyn_cast<ast::Name>(&arg); n && Vars.count(n->id) && Vars[n->id].type.isDict())
-    item = Type(); // dict(d): a copy (no iteration)
-  else
-    item = iterItems(arg, src);
-  if (!src.expr) {
-    Type d = expr(arg);
-    return d.isValid() ? d : Type();
-  }
+    return expr(arg); // dict(d): a copy (no iteration)
+  IterSource src;
+  Type item = iterItems(arg, src);
   if (!item.isValid())
     return {};
   if (!item.isTuple() || item.elements().size() != 2) {
@@ -6995,7 +6984,7 @@ Type FunctionChecker::dictOf(const ast::Call &c) {
     return {};
   }
   const Type &k = item.elements()[0], &v = item.elements()[1];
-  if (!dictEntry(arg, k, "key") || !dictEntry(arg, v, "value"))
+  if (!dictEntry(arg.range(), k, "key") || !dictEntry(arg.range(), v, "value"))
     return {};
   if (Final)
     F.listSources[&c] = src;
@@ -7017,15 +7006,8 @@ void FunctionChecker::storeIntoDict(const ast::Subscript &s, const Type &base, c
   Type k = expr(*s.index);
   if (!k.isValid())
     return;
-  if (!dictEntry(*s.index, k, "key"))
+  if (!dictEntry(s.index->range(), k, "key") || !dictEntry(valueRange, v, "value"))
     return;
-  if (!listable(v)) {
-    error(valueRange,
-          fmt::format("a dict's keys and values are numbers or tuples of numbers; this value "
-                      "is '{}'",
-                      v.describe()));
-    return;
-  }
   if (!dictMayGrow(n->id, s, s.range()))
     return;
   auto t = joinEntry(base, k, v, s);
@@ -7087,7 +7069,7 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
   };
   Type known = recv.isKnownDict()
                    ? recv
-                   : Type::dict(Type::scalar(ScalarKind::I64), Type::scalar(ScalarKind::F64));
+                   : Type::defaultDict();
   // `{}` before the stores that decide its types: get and pop with a
   // default give the default's type (the values join it), its other
   // reads are typed in a later pass.
@@ -7159,7 +7141,8 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
     }
     break;
   case Builtin::DictSetdefault: {
-    if (!dictEntry(*c.args[0], args[0], "key") || !dictEntry(*c.args[1], args[1], "value"))
+    if (!dictEntry(c.args[0]->range(), args[0], "key") ||
+        !dictEntry(c.args[1]->range(), args[1], "value"))
       return {};
     if (!dictMayGrow(n->id, c, c.range()))
       return {};
@@ -8607,12 +8590,7 @@ bool Program::typeStencil(TypedFunction &tf, DiagnosticEngine &diags) {
   return true;
 }
 
-static bool sameKindClass(ScalarKind a, ScalarKind b) {
-  auto cls = [](ScalarKind k) {
-    return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3;
-  };
-  return cls(a) == cls(b);
-}
+static bool sameKindClass(ScalarKind a, ScalarKind b) { return kindClass(a) == kindClass(b); }
 
 /// "no signature of ufunc 'f' accepts element types (...); its signatures
 /// are: ..." for ufuncs and gufuncs.

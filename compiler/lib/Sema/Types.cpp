@@ -176,6 +176,10 @@ Type Type::dict(const Type &key, const Type &value) {
   return t;
 }
 
+Type Type::defaultDict() {
+  return dict(scalar(ScalarKind::I64), scalar(ScalarKind::F64));
+}
+
 Type Type::emptyDict() {
   Type t;
   t.K = Kind::Dict;
@@ -485,7 +489,7 @@ std::optional<ScalarKind> unaryRule(ast::UnaryOpKind op, ScalarKind k, std::stri
   return std::nullopt;
 }
 
-static int kindClass(ScalarKind k) {
+int kindClass(ScalarKind k) {
   return isBool(k) ? 0 : isInteger(k) ? 1 : isFloat(k) ? 2 : 3;
 }
 

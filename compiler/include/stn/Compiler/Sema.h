@@ -464,8 +464,9 @@ struct TypedFunction {
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
   /// What each `for` clause of a list comprehension iterates over.
   std::unordered_map<const ast::Comprehension *, IterSource> comprehensions;
-  /// What `list(iterable)` calls take their items from (not for
-  /// list(a comprehension), which is that comprehension's list).
+  /// What `list(iterable)` and `dict(pairs)` calls take their items from
+  /// (not for list(a comprehension), which is that comprehension's list,
+  /// nor dict(d), a copy).
   std::unordered_map<const ast::Expr *, IterSource> listSources;
   /// A list used where an array is expected: `list` is its own type;
   /// `copy` is true where the array must be a copy (np.asarray(xs), views

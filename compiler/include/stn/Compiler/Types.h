@@ -44,6 +44,9 @@ ScalarKind complexPart(ScalarKind k);
 const char *scalarName(ScalarKind k);
 /// NumPy name: "bool", "int8", ..., "complex128".
 const char *numpyName(ScalarKind k);
+/// 0 for bool, 1 for integers, 2 for floats, 3 for complex: NumPy's kinds,
+/// which "same_kind" casting and weak (literal) operands compare.
+int kindClass(ScalarKind k);
 /// How a value of kind `k` is shown in a run-time error message: the letter
 /// after kRaisedValue (KernelFaults.h, KernelFaultKind::Raise).
 char messageLetter(ScalarKind k);
@@ -76,6 +79,8 @@ public:
   static Type dict(const Type &key, const Type &value);
   /// The type of `{}` and `dict()` before stores decide its types.
   static Type emptyDict();
+  /// The types of a `{}` nothing is stored into: dict(int64, float64).
+  static Type defaultDict();
 
   Kind kind() const { return K; }
   bool isValid() const { return K != Kind::Invalid; }
