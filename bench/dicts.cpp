@@ -1,4 +1,4 @@
-//===- dicts.cpp - Dicts against std::unordered_map -----------------------===//
+//===- dicts.cpp - Dicts and sets against std::unordered_map/set ----------===//
 //
 // Counting the distinct values of 4M int64 (K distinct ones: 1000, or 1M so
 // that the table no longer fits in cache), written three ways:
@@ -9,9 +9,16 @@
 //                     reserved for K, then its keys and counts copied out
 //   BM_CppOrderedMap  ++m[x] in a std::map (a sorted tree)
 //
-// The stn kernel is checked against the std::unordered_map counts once,
-// outside the timing. Compare BM_StnDictCount with BM_CppUnorderedMap of
-// the same run and K. STN_BENCH_DICT_N sets the number of values.
+// and collecting them (the same values) without counts:
+//
+//   BM_StnSetDistinct   s.add(x); then np.array(list(s))   (stn set)
+//   BM_CppUnorderedSet  s.insert(x) in a std::unordered_set<int64_t>
+//                     reserved for K, then its items copied out
+//
+// The stn kernels are checked against the std::unordered_map counts once,
+// outside the timing. Compare BM_StnDictCount with BM_CppUnorderedMap, and
+// BM_StnSetDistinct with BM_CppUnorderedSet, of the same run and K.
+// STN_BENCH_DICT_N sets the number of values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +31,7 @@
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -38,6 +46,13 @@ def tally(a):
     for x in a:
         d[x] = d.get(x, 0) + 1
     return np.array(d.keys()), np.array(d.values())
+
+@njit
+def distinct(a):
+    s = set()
+    for x in a:
+        s.add(x)
+    return np.array(list(s))
 )stn";
 
 int64_t count() {
@@ -84,6 +99,38 @@ void BM_StnDictCount(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * int64_t(in.size()));
 }
 
+void BM_StnSetDistinct(benchmark::State &state) {
+  const auto &in = input(state.range(0));
+  stn::Module m = engine().loadString(Source, "dicts.stn");
+  auto a = stn::ArrayView::of(in.data(), {int64_t(in.size())});
+  std::unordered_set<int64_t> want(in.begin(), in.end());
+  stn::Value r = m.kernel("distinct")(a);
+  const stn::Array &items = r.array();
+  if (items.shape()[0] != int64_t(want.size()))
+    throw std::runtime_error("distinct: wrong number of items");
+  for (int64_t i = 0; i < items.shape()[0]; ++i)
+    if (!want.count(items.data<int64_t>()[i]))
+      throw std::runtime_error("distinct differs from std::unordered_set");
+  for (auto _ : state) {
+    stn::Value v = m.kernel("distinct")(a);
+    benchmark::DoNotOptimize(v.array().data<int64_t>());
+  }
+  state.SetItemsProcessed(state.iterations() * int64_t(in.size()));
+}
+
+void BM_CppUnorderedSet(benchmark::State &state) {
+  const auto &in = input(state.range(0));
+  for (auto _ : state) {
+    std::unordered_set<int64_t> s;
+    s.reserve(static_cast<size_t>(state.range(0)));
+    for (int64_t x : in)
+      s.insert(x);
+    std::vector<int64_t> items(s.begin(), s.end());
+    benchmark::DoNotOptimize(items.data());
+  }
+  state.SetItemsProcessed(state.iterations() * int64_t(in.size()));
+}
+
 template <class Map> void runCpp(benchmark::State &state) {
   const auto &in = input(state.range(0));
   for (auto _ : state) {
@@ -114,5 +161,7 @@ void BM_CppOrderedMap(benchmark::State &state) { runCpp<std::map<int64_t, int64_
 BENCHMARK(BM_StnDictCount)->Arg(1000)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CppUnorderedMap)->Arg(1000)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CppOrderedMap)->Arg(1000)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StnSetDistinct)->Arg(1000)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CppUnorderedSet)->Arg(1000)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -309,7 +309,7 @@ void encodeType(const Type &t, std::string &out) {
     out += fmt::format("l{}", static_cast<unsigned>(t.scalarKind()));
     return;
   case Type::Kind::Dict: // kernel-local only, as lists
-    out += 'd';
+    out += t.isSet() ? 'e' : 'd';
     if (t.isKnownDict()) {
       out += '(';
       encodeType(t.dictKey(), out);

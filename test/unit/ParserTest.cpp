@@ -1091,15 +1091,19 @@ TEST(Expressions, UnsupportedForms) {
   EXPECT_EQ(expr("{1: a, (b, 2): c + 1,}"),
             "(dict ((int 1) (name a)) ((tuple (name b) (int 2)) (binop + (name c) (int 1))))");
   EXPECT_EQ(expr("{'a': 1, **b}"), "(unsupported \"dict unpacking with '**'\")");
-  // Set displays are parsed (decorator options take one: fastmath={...});
-  // Sema rejects them in kernels.
+  // Set displays (decorator options take one too: fastmath={...}) and set
+  // comprehensions.
   EXPECT_EQ(expr("{1, 2}"), "(set (int 1) (int 2))");
   EXPECT_EQ(expr("{\"nnan\", \"ninf\",}"), "(set (str \"nnan\") (str \"ninf\"))");
   EXPECT_EQ(expr("{a[1:2]}"), "(set (subscript (name a) (slice (int 1) (int 2) _)))");
   EXPECT_EQ(expr("[x async for x in y]"), "(unsupported \"asynchronous comprehensions\")");
   EXPECT_EQ(expr("{k: v for k, v in d}"),
             "(dictcomp (name k@1) (name v@2) (for (tuple (name k@1) (name v@2)) (name d)))");
-  EXPECT_EQ(expr("{x for x in [1, 2]}"), "(unsupported \"set comprehensions\")");
+  EXPECT_EQ(expr("{x for x in [1, 2]}"),
+            "(setcomp (name x@1) (for (name x@1) (list (int 1) (int 2))))");
+  EXPECT_EQ(expr("{(x, y) for x in a if x for y in b}"),
+            "(setcomp (tuple (name x@2) (name y@1)) (for (name x@2) (name a) (if (name x@2))) "
+            "(for (name y@1) (name b)))");
   EXPECT_EQ(expr("(y := 3)"), "(unsupported \"assignment expressions (:=)\")");
   EXPECT_EQ(expr("*a"), "(unsupported \"starred expressions\")");
   EXPECT_EQ(expr("[*a, b]"), "(list (unsupported \"starred expressions\") (name b))");

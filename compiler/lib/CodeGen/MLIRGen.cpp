@@ -810,14 +810,20 @@ private:
   /// RuntimeError instead (a loop iterates over the dict).
   DictParts dictSet(DictParts p, const CGValue &key, const CGValue &value, bool mustExist);
   /// The entry (int64) of `key`, or -1; KeyError where missing and
-  /// `raiseMissing`.
-  Value dictEntry(const DictParts &p, const CGValue &key, bool raiseMissing);
+  /// `raiseMissing`. `slot`, where given, gets the index slot that holds
+  /// the entry.
+  Value dictEntry(const DictParts &p, const CGValue &key, bool raiseMissing,
+                  Value *slot = nullptr);
+  /// Removes entry `e` (int64), held by index slot `slot`: clears its live
+  /// flag and empties the slot, moving later slots of its probe run back
+  /// (so every slot holds a live entry, and probes stop at empty ones).
+  void unlinkEntry(const DictParts &p, Value slot, Value e);
   /// Whether entry `e` (int64, from dictEntry) was found.
   Value dictHas(Value e);
   /// The value at entry `e` of `p` as `rt` where found, else `otherwise()`
-  /// as `rt`; `kill`: the entry found is popped (its live flag cleared).
+  /// as `rt`.
   CGValue valueOr(const DictParts &p, Value e, const Type &rt,
-                  const std::function<CGValue()> &otherwise, bool kill);
+                  const std::function<CGValue()> &otherwise);
   /// An empty dict of type `t` (also `{}`'s unknown type): no storage
   /// until its first store (dictFind finds nothing in it, dictSet grows it).
   CGValue emptyDict(const Type &t);
@@ -837,6 +843,30 @@ private:
   void dictAugAssign(const ast::AugAssign &a);
   Value dictContains(const CGValue &d, const CGValue &key);
   CGValue dictMethod(const ast::Call &c, const CallInfo &info);
+  // Sets (Type::set: a dict without values; the Sets section).
+  /// Folds `body` over the items of set `s` in order (a known set's live
+  /// entries), carrying `init`.
+  SmallVector<Value>
+  foldItems(const CGValue &s, mlir::ValueRange init,
+            const std::function<SmallVector<Value>(const CGValue &, SmallVector<Value>)> &body);
+  /// `p` with `item` added (a no-op where it is there).
+  DictParts setAdd(const DictParts &p, const CGValue &item, bool mustExist);
+  /// A new set of type `t` from sets `a` and `b` (of type `t`): `op` is |,
+  /// &, - or ^.
+  CGValue setCombine(ast::BinOpKind op, const CGValue &a, const CGValue &b, const Type &t);
+  /// Whether every item of `a` is in `b` (sets of one type).
+  Value setSubset(const CGValue &a, const CGValue &b);
+  /// Frees the storage of a set a variable held before it was replaced.
+  void freeDict(const DictParts &p);
+  /// Sets `a` and `b` converted to their common type.
+  std::pair<CGValue, CGValue> commonSets(const CGValue &a, const CGValue &b);
+  CGValue setDisplay(const ast::List &l);
+  CGValue setComp(const ast::ListComp &l);
+  CGValue setOf(const ast::Call &c);
+  CGValue setMethod(const ast::Call &c, const CallInfo &info);
+  CGValue setBinop(const ast::BinOp &b);
+  CGValue setCompare(const ast::Compare &c);
+  void setAugAssign(const ast::AugAssign &a);
   /// Set while a for loop's iterable is evaluated (a loop over a dict
   /// variable keeps its compacted entries: iterItems).
   bool IteratingForLoop = false;
@@ -3083,6 +3113,10 @@ void FunctionGen::genAugAssign(const ast::AugAssign &a) {
   }
   if (F.typeOf(*a.target).isList()) {
     listAugAssign(a);
+    return;
+  }
+  if (F.typeOf(*a.target).isSet()) {
+    setAugAssign(a);
     return;
   }
   if (F.typeOf(*a.target).isArray()) {
@@ -5681,6 +5715,13 @@ CGValue FunctionGen::expr(const ast::Expr &e) {
   CurLoc = loc(e);
   CurRange = e.range();
   CGValue v = exprImpl(e);
+  if (v.type.isSet())
+    if (auto it = F.listViews.find(&e); it != F.listViews.end()) {
+      // A set given to sum(), min() or max(): an array of its items, in
+      // order (its live entries, as a list).
+      DictParts p = dictEntries(v, /*freeOld=*/false);
+      v = makeList(v.type.dictKey(), p.keys, p.len);
+    }
   if (v.type.isList())
     if (auto it = F.listViews.find(&e); it != F.listViews.end()) {
       // A list where an array is expected (Sema's TypedFunction::listViews).
@@ -6277,10 +6318,11 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
 // list's items are, one storage per number) with a live flag each, and an
 // open-addressing hash index of twice the capacity (a power of two) holding
 // entry positions, -1 where empty, probed linearly. pop() clears an entry's
-// live flag and leaves its position in the index, so later probes pass over
-// it; when every entry is used the entries are copied, live ones only, into
-// storage twice as large (or as large, where at most half of them live), and
-// the index is built again.
+// live flag and empties its index slot, moving the later slots of its probe
+// run back (unlinkEntry), so every slot holds a live entry; when every entry
+// is used the entries are copied, live ones only, into storage twice as
+// large (or as large, where at most half of them live), and the index is
+// built again.
 
 SmallVector<Value>
 FunctionGen::carryLoop(Value lo, Value hi, mlir::ValueRange init,
@@ -6447,15 +6489,12 @@ std::pair<Value, Value> FunctionGen::probe(const DictParts &p, const CGValue &ke
     Value e = loadElement(p.index, {slot}, ScalarKind::I64);
     Value empty =
         B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, e, constInt(-1, ScalarKind::I64));
-    // Go on past other keys and popped entries.
+    // Go on past other keys (every slot holds a live entry: unlinkEntry).
     SmallVector<Value> go = emitIf(
         empty, {B.getI1Type()}, [&]() -> SmallVector<Value> { return {constBool(false)}; },
         [&]() -> SmallVector<Value> {
           Value at = toIndex(e, ScalarKind::I64);
-          Value live = loadElement(p.live, {at}, ScalarKind::Bool);
-          Value found = B.create<arith::AndIOp>(CurLoc, live,
-                                                keysEqual(key, p.keys, at, p.type.dictKey()));
-          return {logicalNot(found)};
+          return {logicalNot(keysEqual(key, p.keys, at, p.type.dictKey()))};
         });
     B.create<scf::ConditionOp>(CurLoc, go[0], mlir::ValueRange{slot});
   }
@@ -6515,7 +6554,9 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
   if (mustExist) {
     // A new key while a loop iterates over the dict: Python's RuntimeError.
     raiseIf(logicalNot(found), KernelFaultKind::Raise,
-            "RuntimeError: dictionary changed size during iteration", {});
+            p.type.isSet() ? "RuntimeError: Set changed size during iteration"
+                           : "RuntimeError: dictionary changed size during iteration",
+            {});
     ifThen(found, [&] { storeItem(valueIn, p.values, toIndex(e, ScalarKind::I64), vt); });
     return p;
   }
@@ -6576,9 +6617,12 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
   return dictParts(dictValue(p.type, out));
 }
 
-Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool raiseMissing) {
+Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool raiseMissing,
+                             Value *slot) {
   CGValue key = convert(keyIn, p.type.dictKey());
-  Value e = dictFind(p, key).second;
+  auto [at, e] = dictFind(p, key);
+  if (slot)
+    *slot = at;
   Value missing =
       B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, e, constInt(-1, ScalarKind::I64));
   if (raiseMissing) {
@@ -6603,13 +6647,64 @@ Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool rais
   return e;
 }
 
+void FunctionGen::unlinkEntry(const DictParts &p, Value slot, Value e) {
+  storeElement(constBool(false), p.live, {toIndex(e, ScalarKind::I64)}, ScalarKind::Bool);
+  // Linear probing's deletion: each later slot of the run moves into the
+  // hole unless its key's home slot lies cyclically in (hole, slot].
+  auto indexT = B.getIndexType();
+  Value mask = B.create<arith::SubIOp>(
+      CurLoc, B.create<memref::DimOp>(CurLoc, p.index, 0), constIndex(1));
+  Value empty = constInt(-1, ScalarKind::I64);
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT, indexT},
+                                     mlir::ValueRange{slot, slot});
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *before = B.createBlock(&loop.getBefore(), {}, {indexT, indexT}, {CurLoc, CurLoc});
+    B.setInsertionPointToEnd(before);
+    Value hole = before->getArgument(0);
+    Value j = B.create<arith::AndIOp>(
+        CurLoc, B.create<arith::AddIOp>(CurLoc, before->getArgument(1), constIndex(1)), mask);
+    Value at = loadElement(p.index, {j}, ScalarKind::I64);
+    Value more = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, at, empty);
+    B.create<scf::ConditionOp>(CurLoc, more, mlir::ValueRange{hole, j});
+  }
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT, indexT}, {CurLoc, CurLoc});
+    B.setInsertionPointToEnd(after);
+    Value hole = after->getArgument(0), j = after->getArgument(1);
+    Value at = loadElement(p.index, {j}, ScalarKind::I64);
+    CGValue key = loadItem(p.keys, toIndex(at, ScalarKind::I64), p.type.dictKey());
+    Value home = B.create<arith::AndIOp>(
+        CurLoc, B.create<arith::IndexCastOp>(CurLoc, indexT, hashKey(key)), mask);
+    auto ule = [&](Value a, Value b) {
+      return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule, a, b).getResult();
+    };
+    auto ult = [&](Value a, Value b) {
+      return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, a, b).getResult();
+    };
+    // home in (hole, j], cyclically: the slot stays.
+    Value noWrap = B.create<arith::AndIOp>(CurLoc, ult(hole, home), ule(home, j));
+    Value wrap = B.create<arith::OrIOp>(CurLoc, ult(hole, home), ule(home, j));
+    Value stays = B.create<arith::SelectOp>(CurLoc, ule(hole, j), noWrap, wrap);
+    SmallVector<Value> next = emitIf(
+        stays, {indexT}, [&]() -> SmallVector<Value> { return {hole}; },
+        [&]() -> SmallVector<Value> {
+          storeElement(at, p.index, {hole}, ScalarKind::I64);
+          return {j};
+        });
+    B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{next[0], j});
+  }
+  storeElement(empty, p.index, {loop.getResult(0)}, ScalarKind::I64);
+}
+
 Value FunctionGen::dictHas(Value e) {
   return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, e,
                                  constInt(-1, ScalarKind::I64));
 }
 
 CGValue FunctionGen::valueOr(const DictParts &p, Value e, const Type &rt,
-                             const std::function<CGValue()> &otherwise, bool kill) {
+                             const std::function<CGValue()> &otherwise) {
   SmallVector<mlir::Type> types;
   leafTypes(Ctx, rt, types);
   CGValue r;
@@ -6618,8 +6713,6 @@ CGValue FunctionGen::valueOr(const DictParts &p, Value e, const Type &rt,
       dictHas(e), types,
       [&]() -> SmallVector<Value> {
         Value at = toIndex(e, ScalarKind::I64);
-        if (kill)
-          storeElement(constBool(false), p.live, {at}, ScalarKind::Bool);
         CGValue x = convert(loadItem(p.values, at, p.type.dictValue()), rt);
         return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
       },
@@ -6831,7 +6924,7 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictGet: {
     DictParts p = dictParts(d);
     Value e = dictEntry(p, args[0], /*raiseMissing=*/false);
-    return valueOr(p, e, rt, [&] { return args[1]; }, /*kill=*/false);
+    return valueOr(p, e, rt, [&] { return args[1]; });
   }
   default:
     break;
@@ -6846,10 +6939,12 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
     writeVar(*name, emptyDict(t));
     return none;
   case Builtin::DictPop: {
-    Value e = dictEntry(p, args[0], /*raiseMissing=*/args.size() == 1);
+    Value slot;
+    Value e = dictEntry(p, args[0], /*raiseMissing=*/args.size() == 1, &slot);
     Value found = dictHas(e);
-    CGValue r = valueOr(
-        p, e, rt, [&] { return args.size() == 2 ? args[1] : defaultValue(rt); }, /*kill=*/true);
+    CGValue r =
+        valueOr(p, e, rt, [&] { return args.size() == 2 ? args[1] : defaultValue(rt); });
+    ifThen(found, [&] { unlinkEntry(p, slot, e); });
     p.len = B.create<arith::SubIOp>(
         CurLoc, p.len,
         B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
@@ -6859,7 +6954,7 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictSetdefault: {
     // The value there, else `args[1]`, set.
     Value e = dictEntry(p, args[0], /*raiseMissing=*/false);
-    CGValue r = valueOr(p, e, t.dictValue(), [&] { return args[1]; }, /*kill=*/false);
+    CGValue r = valueOr(p, e, t.dictValue(), [&] { return args[1]; });
     // Setting the value it has changes nothing where the key is there.
     writeVar(*name, makeDict(dictSet(p, args[0], r, F.dictStoresInLoop.count(&c) != 0)));
     return r;
@@ -6873,6 +6968,366 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   Failed = true;
   Diags.error(F.file, c.range(), "internal compiler error: unexpected dict method");
   return none;
+}
+
+//===----------------------------------------------------------------------===//
+// Sets
+//===----------------------------------------------------------------------===//
+//
+// A set is a dict whose values are none: its items are the dict's keys,
+// with the dict's storage (no value storage), lookups, growth and loops.
+// Operations between two sets first convert both to their common type
+// (Sema's joinSets), so that items compare as Python compares numbers.
+
+SmallVector<Value> FunctionGen::foldItems(
+    const CGValue &s, mlir::ValueRange init,
+    const std::function<SmallVector<Value>(const CGValue &, SmallVector<Value>)> &body) {
+  if (!s.type.isKnownDict()) // (no storage, no items)
+    return SmallVector<Value>(init.begin(), init.end());
+  DictParts p = dictParts(s);
+  SmallVector<mlir::Type> types;
+  for (Value v : init)
+    types.push_back(v.getType());
+  return carryLoop(constIndex(0), toIndex(p.used, ScalarKind::I64), init,
+                   [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
+                     return emitIf(
+                         loadElement(p.live, {e}, ScalarKind::Bool), types,
+                         [&]() -> SmallVector<Value> {
+                           return body(loadItem(p.keys, e, s.type.dictKey()), state);
+                         },
+                         [&]() -> SmallVector<Value> { return state; });
+                   });
+}
+
+FunctionGen::DictParts FunctionGen::setAdd(const DictParts &p, const CGValue &item,
+                                           bool mustExist) {
+  CGValue none;
+  none.type = Type::none();
+  return dictSet(p, item, none, mustExist);
+}
+
+CGValue FunctionGen::setCombine(ast::BinOpKind op, const CGValue &a, const CGValue &b,
+                                const Type &t) {
+  if (op == ast::BinOpKind::BitOr) // a copy of a, and b's items
+    return insertEntries(dictCopy(a), b, /*mustExist=*/false);
+  CGValue r = emptyDict(t);
+  // The items of `from` that are (`in`) or are not in `other`.
+  auto keep = [&](const CGValue &into, const CGValue &from, const CGValue &other, bool in) {
+    return dictValue(t, foldItems(from, into.leaves,
+                                  [&](const CGValue &x, SmallVector<Value> state) {
+                                    Value has = dictContains(other, x);
+                                    SmallVector<mlir::Type> types;
+                                    leafTypes(Ctx, t, types);
+                                    return emitIf(
+                                        in ? has : logicalNot(has), types,
+                                        [&]() -> SmallVector<Value> {
+                                          CGValue s = makeDict(
+                                              setAdd(dictParts(dictValue(t, state)), x, false));
+                                          return SmallVector<Value>(s.leaves.begin(),
+                                                                    s.leaves.end());
+                                        },
+                                        [&]() -> SmallVector<Value> { return state; });
+                                  }));
+  };
+  switch (op) {
+  case ast::BinOpKind::BitAnd:
+    return keep(r, a, b, true);
+  case ast::BinOpKind::Sub:
+    return keep(r, a, b, false);
+  default: // ^: a's items not in b, then b's not in a
+    return keep(keep(r, a, b, false), b, a, false);
+  }
+}
+
+Value FunctionGen::setSubset(const CGValue &a, const CGValue &b) {
+  return foldItems(a, {constBool(true)},
+                   [&](const CGValue &x, SmallVector<Value> state) -> SmallVector<Value> {
+                     return {B.create<arith::AndIOp>(CurLoc, state[0], dictContains(b, x))};
+                   })[0];
+}
+
+void FunctionGen::freeDict(const DictParts &p) {
+  for (Value m : p.keys)
+    B.create<memref::DeallocOp>(CurLoc, m);
+  for (Value m : p.values)
+    B.create<memref::DeallocOp>(CurLoc, m);
+  B.create<memref::DeallocOp>(CurLoc, p.live);
+  B.create<memref::DeallocOp>(CurLoc, p.index);
+}
+
+std::pair<CGValue, CGValue> FunctionGen::commonSets(const CGValue &a, const CGValue &b) {
+  auto u = unify(a.type, b.type);
+  Type t = u && u->isKnownDict() ? *u : Type::defaultSet();
+  return {convert(a, t), convert(b, t)};
+}
+
+CGValue FunctionGen::setDisplay(const ast::List &l) {
+  Type t = F.typeOf(l);
+  int64_t cap = 8;
+  while (cap < static_cast<int64_t>(l.elts.size()))
+    cap *= 2;
+  DictParts p = newDict(t, constIndex(cap));
+  for (auto &e : l.elts)
+    p = setAdd(p, expr(*e), false);
+  return makeDict(p);
+}
+
+CGValue FunctionGen::setComp(const ast::ListComp &l) {
+  Type t = F.typeOf(l);
+  CGValue empty = emptyDict(t);
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, t, types);
+  auto init = [&](Value) { return SmallVector<Value>(empty.leaves.begin(), empty.leaves.end()); };
+  auto add = [&](SmallVector<Value> state, CGValue x) -> SmallVector<Value> {
+    CGValue r = makeDict(setAdd(dictParts(dictValue(t, state)), x, false));
+    return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+  };
+  return dictValue(t, comprehensionLoops(l, types, init, add));
+}
+
+CGValue FunctionGen::setOf(const ast::Call &c) {
+  Type t = F.typeOf(c);
+  auto src = F.listSources.find(&c);
+  if (src == F.listSources.end()) {
+    if (!c.args.empty()) // set(s): a copy
+      return dictCopy(expr(*c.args[0]));
+    return emptyDict(t); // set()
+  }
+  IterItems items = iterItems(src->second);
+  CGValue empty = emptyDict(t);
+  SmallVector<Value> out = carryLoop(
+      constIndex(0), toIndex(items.length, ScalarKind::I64), empty.leaves,
+      [&](Value j, SmallVector<Value> state) -> SmallVector<Value> {
+        CGValue r = makeDict(setAdd(dictParts(dictValue(t, state)), items.item(indexToI64(j)),
+                                    false));
+        return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+      });
+  return dictValue(t, out);
+}
+
+static ast::BinOpKind setOperator(Builtin b) {
+  switch (b) {
+  case Builtin::SetUnion:
+    return ast::BinOpKind::BitOr;
+  case Builtin::SetIntersection:
+  case Builtin::SetIntersectionUpdate:
+    return ast::BinOpKind::BitAnd;
+  case Builtin::SetDifference:
+  case Builtin::SetDifferenceUpdate:
+    return ast::BinOpKind::Sub;
+  default:
+    return ast::BinOpKind::BitXor;
+  }
+}
+
+CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
+  CGValue none;
+  none.type = Type::none();
+  Type rt = F.typeOf(c);
+  auto boolean = [&](Value v) {
+    CGValue r;
+    r.type = Type::scalar(ScalarKind::Bool);
+    r.leaves.push_back(v);
+    return r;
+  };
+  switch (info.builtin) {
+  case Builtin::SetUnion:
+  case Builtin::SetIntersection:
+  case Builtin::SetDifference:
+  case Builtin::SetSymmetricDifference: {
+    CGValue a = convert(expr(*info.receiver), rt);
+    CGValue b = convert(expr(*info.operands[0]), rt);
+    return setCombine(setOperator(info.builtin), a, b, rt);
+  }
+  case Builtin::SetIsSubset:
+  case Builtin::SetIsSuperset:
+  case Builtin::SetIsDisjoint: {
+    CGValue x = expr(*info.receiver);
+    CGValue y = expr(*info.operands[0]);
+    auto [a, b] = commonSets(x, y);
+    if (info.builtin == Builtin::SetIsSubset)
+      return boolean(setSubset(a, b));
+    if (info.builtin == Builtin::SetIsSuperset)
+      return boolean(setSubset(b, a));
+    return boolean(foldItems(a, {constBool(true)},
+                             [&](const CGValue &v, SmallVector<Value> state) -> SmallVector<Value> {
+                               return {B.create<arith::AndIOp>(CurLoc, state[0],
+                                                               logicalNot(dictContains(b, v)))};
+                             })[0]);
+  }
+  default:
+    break;
+  }
+  // The methods that change the set variable (whose type may be wider than
+  // the receiver's value: Sema widened it for what this call adds).
+  const std::string &name = llvm::cast<ast::Name>(*info.receiver).id;
+  std::vector<CGValue> args;
+  if (info.builtin != Builtin::SetUpdate)
+    for (const ast::Expr *o : info.operands)
+      args.push_back(expr(*o));
+  Type t = F.vars.at(name);
+  CGValue d = convert(readVar(name), t);
+  DictParts p = dictParts(d);
+  switch (info.builtin) {
+  case Builtin::SetAdd:
+    writeVar(name, makeDict(setAdd(p, args[0], F.dictStoresInLoop.count(&c) != 0)));
+    return none;
+  case Builtin::SetUpdate: {
+    IterItems items = iterItems(F.listSources.at(&c));
+    bool mustExist = F.dictStoresInLoop.count(&c) != 0;
+    SmallVector<Value> out = carryLoop(
+        constIndex(0), toIndex(items.length, ScalarKind::I64), d.leaves,
+        [&](Value j, SmallVector<Value> state) -> SmallVector<Value> {
+          CGValue r = makeDict(
+              setAdd(dictParts(dictValue(t, state)), items.item(indexToI64(j)), mustExist));
+          return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+        });
+    writeVar(name, dictValue(t, out));
+    return none;
+  }
+  case Builtin::SetDiscard:
+  case Builtin::SetRemove: {
+    Value slot;
+    Value e = dictEntry(p, args[0], /*raiseMissing=*/info.builtin == Builtin::SetRemove, &slot);
+    Value found = dictHas(e);
+    ifThen(found, [&] { unlinkEntry(p, slot, e); });
+    p.len = B.create<arith::SubIOp>(CurLoc, p.len,
+                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
+    writeVar(name, makeDict(p));
+    return none;
+  }
+  case Builtin::SetPop: {
+    // The last item added (Python pops an arbitrary one): the last live
+    // entry. The entries after it are dead and no slot holds them
+    // (unlinkEntry), so `used` drops to it: each dead entry is passed
+    // once.
+    Value zero = constInt(0, ScalarKind::I64);
+    Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, p.len, zero);
+    raiseIf(empty, KernelFaultKind::Raise, "KeyError: 'pop from an empty set'", {});
+    auto i64 = B.getI64Type();
+    auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{i64},
+                                       mlir::ValueRange{B.create<arith::SubIOp>(
+                                           CurLoc, p.used, constInt(1, ScalarKind::I64))});
+    {
+      OpBuilder::InsertionGuard g(B);
+      Block *before = B.createBlock(&loop.getBefore(), {}, {i64}, {CurLoc});
+      B.setInsertionPointToEnd(before);
+      Value e = before->getArgument(0);
+      Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
+      SmallVector<Value> dead = emitIf(
+          inside, {B.getI1Type()},
+          [&]() -> SmallVector<Value> {
+            return {logicalNot(loadElement(p.live, {toIndex(e, ScalarKind::I64)},
+                                           ScalarKind::Bool))};
+          },
+          [&]() -> SmallVector<Value> { return {constBool(false)}; });
+      B.create<scf::ConditionOp>(CurLoc, dead[0], mlir::ValueRange{e});
+    }
+    {
+      OpBuilder::InsertionGuard g(B);
+      Block *after = B.createBlock(&loop.getAfter(), {}, {i64}, {CurLoc});
+      B.setInsertionPointToEnd(after);
+      B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{B.create<arith::SubIOp>(
+                                         CurLoc, after->getArgument(0),
+                                         constInt(1, ScalarKind::I64))});
+    }
+    Value e = loop.getResult(0); // -1 where empty (a raise returned: parallel regions)
+    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
+    SmallVector<mlir::Type> types;
+    leafTypes(Ctx, rt, types);
+    CGValue r;
+    r.type = rt;
+    r.leaves = emitIf(
+        found, types,
+        [&]() -> SmallVector<Value> {
+          Value at = toIndex(e, ScalarKind::I64);
+          CGValue item = loadItem(p.keys, at, t.dictKey());
+          Value slot = probe(p, item, B.create<memref::DimOp>(CurLoc, p.index, 0)).first;
+          unlinkEntry(p, slot, e);
+          CGValue x = convert(item, rt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        },
+        [&]() -> SmallVector<Value> {
+          CGValue x = defaultValue(rt);
+          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+        });
+    p.used = B.create<arith::SelectOp>(CurLoc, found, e, p.used);
+    p.len = B.create<arith::SubIOp>(CurLoc, p.len,
+                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
+    writeVar(name, makeDict(p));
+    return r;
+  }
+  case Builtin::SetIntersectionUpdate:
+  case Builtin::SetDifferenceUpdate:
+  case Builtin::SetSymmetricDifferenceUpdate: {
+    CGValue r = setCombine(setOperator(info.builtin), d, convert(args[0], t), t);
+    freeDict(p);
+    writeVar(name, r);
+    return none;
+  }
+  default:
+    break;
+  }
+  Failed = true;
+  Diags.error(F.file, c.range(), "internal compiler error: unexpected set method");
+  return none;
+}
+
+CGValue FunctionGen::setBinop(const ast::BinOp &b) {
+  Type t = F.typeOf(b);
+  CGValue l = convert(expr(*b.lhs), t);
+  CGValue r = convert(expr(*b.rhs), t);
+  return setCombine(b.op, l, r, t);
+}
+
+CGValue FunctionGen::setCompare(const ast::Compare &c) {
+  CGValue x = expr(*c.operands[0]), y = expr(*c.operands[1]);
+  auto [a, b] = commonSets(x, y);
+  Value la = dictParts(a).len, lb = dictParts(b).len;
+  auto cmp = [&](arith::CmpIPredicate p, Value l, Value r) {
+    return B.create<arith::CmpIOp>(CurLoc, p, l, r).getResult();
+  };
+  auto both = [&](Value l, Value r) { return B.create<arith::AndIOp>(CurLoc, l, r).getResult(); };
+  CGValue res;
+  res.type = Type::scalar(ScalarKind::Bool);
+  Value v;
+  switch (c.ops[0]) {
+  case ast::CmpOpKind::Eq:
+  case ast::CmpOpKind::Ne:
+    v = both(cmp(arith::CmpIPredicate::eq, la, lb), setSubset(a, b));
+    if (c.ops[0] == ast::CmpOpKind::Ne)
+      v = logicalNot(v);
+    break;
+  case ast::CmpOpKind::Le:
+    v = setSubset(a, b);
+    break;
+  case ast::CmpOpKind::Lt:
+    v = both(cmp(arith::CmpIPredicate::slt, la, lb), setSubset(a, b));
+    break;
+  case ast::CmpOpKind::Ge:
+    v = setSubset(b, a);
+    break;
+  default: // >
+    v = both(cmp(arith::CmpIPredicate::sgt, la, lb), setSubset(b, a));
+    break;
+  }
+  res.leaves.push_back(v);
+  return res;
+}
+
+void FunctionGen::setAugAssign(const ast::AugAssign &a) {
+  const std::string &name = llvm::cast<ast::Name>(*a.target).id;
+  Type t = F.vars.at(name);
+  CGValue cur = readVar(name);
+  CGValue d = convert(cur, t);
+  CGValue other = convert(expr(*a.value), t);
+  if (a.op == ast::BinOpKind::BitOr) { // in place, as update()
+    writeVar(name, insertEntries(d, other, /*mustExist=*/false));
+    return;
+  }
+  CGValue r = setCombine(a.op, d, other, t);
+  freeDict(dictParts(d));
+  writeVar(name, r);
 }
 
 //===----------------------------------------------------------------------===//
@@ -7051,10 +7506,14 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
     return r;
   }
   case ast::Expr::Kind::List:
+    if (static_cast<const ast::List &>(e).braces)
+      return setDisplay(static_cast<const ast::List &>(e));
     return listDisplay(static_cast<const ast::List &>(e), listTypeOf(e).listItem());
   case ast::Expr::Kind::ListComp:
     if (static_cast<const ast::ListComp &>(e).isDict())
       return dictComp(static_cast<const ast::ListComp &>(e));
+    if (static_cast<const ast::ListComp &>(e).isSet())
+      return setComp(static_cast<const ast::ListComp &>(e));
     return listComp(static_cast<const ast::ListComp &>(e));
   case ast::Expr::Kind::Dict:
     return dictDisplay(static_cast<const ast::Dict &>(e));
@@ -7282,6 +7741,8 @@ Value FunctionGen::intPow(Value base, Value exp, ScalarKind k) {
 }
 
 CGValue FunctionGen::binop(const ast::BinOp &b) {
+  if (F.typeOf(b).isSet())
+    return setBinop(b);
   CGValue l = expr(*b.lhs), r = expr(*b.rhs);
   std::string err;
   auto rule = binaryRule(b.op, l.type.scalarKind(), r.type.scalarKind(), err);
@@ -7363,6 +7824,9 @@ Value FunctionGen::compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r,
 }
 
 CGValue FunctionGen::compare(const ast::Compare &c) {
+  if (c.ops[0] != ast::CmpOpKind::In && c.ops[0] != ast::CmpOpKind::NotIn &&
+      F.typeOf(*c.operands[0]).isSet())
+    return setCompare(c);
   if (c.ops[0] == ast::CmpOpKind::Is || c.ops[0] == ast::CmpOpKind::IsNot) {
     // x is None: known from the types (the operands still run, for their
     // effects), or the flag of optional local x.
@@ -7620,6 +8084,10 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
     return sortedList(c, info);
   if (info.builtin == Builtin::DictOf)
     return dictOf(c);
+  if (info.builtin == Builtin::SetOf)
+    return setOf(c);
+  if (isSetBuiltin(info.builtin))
+    return setMethod(c, info);
   if (isDictBuiltin(info.builtin))
     return dictMethod(c, info);
   if (isListBuiltin(info.builtin))

@@ -283,7 +283,10 @@ void Printer::expr(const Expr *e) {
   case Expr::Kind::ListComp: {
     // The targets as renamed (`x@1`: local to the comprehension).
     auto &l = cast<ListComp>(*e);
-    Out += l.generator ? "(genexpr " : l.isDict() ? "(dictcomp " : "(listcomp ";
+    Out += l.generator ? "(genexpr "
+           : l.isDict() ? "(dictcomp "
+           : l.isSet()  ? "(setcomp "
+                        : "(listcomp ";
     expr(l.elt.get());
     if (l.isDict()) {
       Out += ' ';

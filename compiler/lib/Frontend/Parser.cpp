@@ -209,9 +209,11 @@ const char *describeNonTarget(const Expr &e) {
   case Expr::Kind::IfExp: return "conditional expression";
   case Expr::Kind::Slice: return "slice";
   case Expr::Kind::Tuple: return "tuple";
-  case Expr::Kind::List: return "list";
+  case Expr::Kind::List: return llvm::cast<List>(e).braces ? "set display" : "list";
   case Expr::Kind::ListComp:
-    return llvm::cast<ListComp>(e).isDict() ? "dict comprehension" : "list comprehension";
+    return llvm::cast<ListComp>(e).isDict()  ? "dict comprehension"
+           : llvm::cast<ListComp>(e).isSet() ? "set comprehension"
+                                             : "list comprehension";
   case Expr::Kind::Dict: return "dict display";
   default: return "expression";
   }
@@ -928,6 +930,8 @@ bool Parser::checkTarget(const Expr &e, bool isAssign) {
         return false;
     return true;
   case Expr::Kind::List:
+    if (llvm::cast<List>(e).braces)
+      break; // a set display
     for (const ExprPtr &elt : llvm::cast<List>(e).elts)
       if (!checkTarget(*elt, isAssign))
         return false;
@@ -2323,10 +2327,10 @@ ExprPtr Parser::parseComprehension(ExprPtr elt, uint32_t begin, uint32_t openBeg
 ///
 /// The contents are first scanned (at depth 0, a ':' or '**' means dict, a
 /// 'for' means comprehension). Dict displays and comprehensions are parsed
-/// (Dict, ListComp with a value); `**` unpacking and set comprehensions are
-/// unsupported and skipped. A set display is parsed (as a List with
-/// braces): decorator options take one (fastmath={"nnan", "ninf"}), kernels
-/// reject it.
+/// (Dict, ListComp with a value); `**` unpacking is unsupported and
+/// skipped. A set display is parsed as a List with braces (decorator
+/// options take one: fastmath={"nnan", "ninf"}), a set comprehension as a
+/// ListComp with `set`.
 ExprPtr Parser::parseBraceAtom() {
   uint32_t openBegin = tok().range.begin;
   advance();
@@ -2361,11 +2365,10 @@ ExprPtr Parser::parseBraceAtom() {
     expectCloser(Tok::RBrace, openBegin);
     return nullptr;
   }
-  if ((dict && unpacks) || (!dict && comprehension)) {
+  if (dict && unpacks) {
     advance();
     return std::make_unique<Unsupported>(SourceRange(openBegin, PrevEnd),
-                                         dict ? "dict unpacking with '**'"
-                                              : "set comprehensions");
+                                         "dict unpacking with '**'");
   }
   // Parse it again, as elements (or key: value pairs).
   Pos = contentPos;
@@ -2377,6 +2380,13 @@ ExprPtr Parser::parseBraceAtom() {
                                        : parseNamedExpression();
     if (!e)
       return nullptr;
+    if (!dict && comprehension && elts.empty() && at(Tok::KwFor)) {
+      ExprPtr l = parseComprehension(std::move(e), openBegin, openBegin, Tok::RBrace,
+                                     /*generator=*/false);
+      if (auto *lc = llvm::dyn_cast_or_null<ListComp>(l.get()))
+        lc->set = true;
+      return l;
+    }
     if (dict) {
       if (!at(Tok::Colon)) {
         error(expectedLoc(), "expected ':' after a dict key");

@@ -61,6 +61,15 @@ static std::string counted(uint64_t n, const char *one, const char *many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+/// The hint where a list, a dict or a set is passed to a kernel.
+static const char *containerArgHint(const Type &t) {
+  return t.isSet()    ? "a set can be held by one variable only; pass an array of its items "
+                        "(np.array(sorted(s)))"
+         : t.isDict() ? "a dict can be held by one variable only; pass arrays of its keys and "
+                        "values (np.array(d.keys()))"
+                      : "a list can be held by one variable only; pass np.array(...) of it";
+}
+
 const char *boundaryModeName(BoundaryMode m) {
   static const char *names[] = {"constant", "nearest", "reflect", "mirror", "wrap"};
   return names[static_cast<int>(m)];
@@ -93,7 +102,10 @@ const char *builtinName(Builtin b) {
       "random", "uniform", "randint", "normal", "exponential", "shuffle", "permutation",
       "choice", "distribution", "seed",
       "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted",
-      "dict", "get", "pop", "setdefault", "keys", "values", "items", "clear", "copy", "update"};
+      "dict", "get", "pop", "setdefault", "keys", "values", "items", "clear", "copy", "update",
+      "set", "add", "discard", "remove", "pop", "update", "union", "intersection", "difference",
+      "symmetric_difference", "intersection_update", "difference_update",
+      "symmetric_difference_update", "issubset", "issuperset", "isdisjoint"};
   return names[static_cast<int>(b)];
 }
 
@@ -261,6 +273,7 @@ const BuiltinEntry PyBuiltins[] = {
     {"prange", Builtin::Range}, {"pow", Builtin::Pow}, {"round", Builtin::Round},
     {"enumerate", Builtin::Enumerate}, {"zip", Builtin::Zip}, {"reversed", Builtin::Reversed},
     {"list", Builtin::ListOf}, {"sorted", Builtin::Sorted}, {"dict", Builtin::DictOf},
+    {"set", Builtin::SetOf},
 };
 
 std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end,
@@ -693,9 +706,9 @@ private:
   Type listOf(const ast::Call &c, Builtin b);
   /// Pushes the list variables `src` iterates over onto IteratedLists.
   void pushIteratedLists(const IterSource &src);
-  /// The GPU error of a list (or a dict, `dict`) made at `r` in GPU code;
-  /// false if none.
-  bool listOnGpu(SourceRange r, bool dict = false);
+  /// The GPU error of a list (or `what`: "dicts", "sets") made at `r` in
+  /// GPU code; false if none.
+  bool listOnGpu(SourceRange r, const char *what = "lists");
   /// Reports that `e`, of type `t`, cannot be an item of a list (`what`
   /// says which part: "this element is", ...).
   void notListable(const ast::Expr &e, const Type &t, const char *what);
@@ -748,6 +761,27 @@ private:
   /// it only an existing one (TypedFunction::dictStoresInLoop), in a
   /// parallel loop only if made in its body.
   bool dictMayGrow(const std::string &name, const ast::Expr &store, SourceRange r);
+  // Sets (Type::set): dicts without values.
+  /// `{x, y, ...}` (a List with braces).
+  Type setDisplay(const ast::List &l);
+  /// `{x for ...}`, once its clauses are checked.
+  Type setComp(const ast::ListComp &l);
+  /// set(), set(s) (a copy), set(iterable).
+  Type setOf(const ast::Call &c);
+  /// Whether `t` can be an item of a set; reports why not at `at`.
+  bool setItem(SourceRange at, const Type &t);
+  Type setMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  /// The set two sets of types `l` and `r` combine into (their items
+  /// promote), or an error at `at`; set(int64) for two sets of unknown
+  /// items in the last pass.
+  Type joinSets(SourceRange at, const Type &l, const Type &r);
+  /// `a | b`, `a & b`, `a - b`, `a ^ b` where either side is a set.
+  Type setBinop(const ast::BinOp &b, const Type &l, const Type &r);
+  /// `a == b`, `a != b`, `a <= b` (subset), `a < b`, `>=`, `>` of sets.
+  Type setCompare(const ast::Compare &c, const std::vector<Type> &ts);
+  /// `s |= t`, `s &= t`, `s -= t`, `s ^= t` for the set variable `s`.
+  void setAugAssign(const ast::AugAssign &a, const ast::Name &n, const Type &cur,
+                    const Type &val);
   std::optional<Type> listBinop(const ast::BinOp &b, Type &l, Type &r);
   /// `xs += ys` (extends) and `xs *= n` (repeats) for the list `xs`.
   void listAugAssign(const ast::AugAssign &a, const ast::Name &n, const Type &cur,
@@ -1023,7 +1057,7 @@ bool FunctionChecker::run() {
     if (v.type.isList() && !v.type.isKnownList())
       v.type = Type::list(ScalarKind::F64);
     else if (v.type.isDict() && !v.type.isKnownDict()) // as Numba's dict of unknown types
-      v.type = Type::defaultDict();
+      v.type = v.type.isSet() ? Type::defaultSet() : Type::defaultDict();
   Failed = false;
   pass(true);
   if (Failed)
@@ -1208,6 +1242,7 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
                       "numbers, not '{}'",
                       t.describe()),
           t.isTuple()  ? "print the tuple's arrays on their own: print(t[0], t[1])"
+          : t.isSet()  ? "print(sorted(s)) shows its items, as a list"
           : t.isDict() ? "print its entries in a loop: for k, v in d.items(): print(k, v)"
                        : "");
     return std::nullopt;
@@ -1413,6 +1448,12 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
       error(target.range(), "tuples are immutable: cannot assign to a tuple element");
       return;
     }
+    if (base.isSet()) {
+      error(s->range(), "a set's items cannot be assigned: 'set' object does not support "
+                        "item assignment",
+            "add items with s.add(x) and remove them with s.discard(x)");
+      return;
+    }
     if (base.isDict()) {
       storeIntoDict(*s, base, t, valueRange);
       return;
@@ -1495,8 +1536,11 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     if (!t.isValid())
       return;
     if (t.isDict()) {
-      error(r.value->range(), fmt::format("a kernel cannot return a dict ('{}')", t.describe()),
-            "return arrays of its keys and values: np.array(d.keys()), np.array(d.values())");
+      error(r.value->range(),
+            fmt::format("a kernel cannot return a {} ('{}')", t.containerName(), t.describe()),
+            t.isSet() ? "return an array of its items: np.array(sorted(s))"
+                      : "return arrays of its keys and values: np.array(d.keys()), "
+                        "np.array(d.values())");
       return;
     }
   }
@@ -1709,6 +1753,12 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
     if (*b == Builtin::Reversed) {
       src.kind = IterSource::Kind::Reversed;
       auto k = src.children.front().kind;
+      if (k == IterSource::Kind::Dict && src.children.front().expr == call->args[0].get() &&
+          expr(*call->args[0]).isSet()) {
+        error(call->args[0]->range(), "'set' object is not reversible",
+              "a set has no order in Python: reversed(sorted(s)) goes from the largest item");
+        return {};
+      }
       if (k != IterSource::Kind::Range && k != IterSource::Kind::Array &&
           k != IterSource::Kind::List && k != IterSource::Kind::Dict) {
         error(call->args[0]->range(),
@@ -1765,9 +1815,9 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
     Type recv = expr(*a->value);
     Final = final;
     Failed = failed;
-    if (recv.isDict() && !recv.isKnownDict() && !Final)
+    if (recv.isDict() && !recv.isSet() && !recv.isKnownDict() && !Final)
       return {}; // typed in a later pass, as d[k]
-    if (recv.isDict()) {
+    if (recv.isDict() && !recv.isSet()) {
       recv = expr(*a->value);
       record(*call, Type::none());
       src.kind = IterSource::Kind::Dict;
@@ -1787,7 +1837,7 @@ Type FunctionChecker::iterItems(const ast::Expr &e, IterSource &src) {
   if (seq.isDict()) { // its keys
     if (!seq.isKnownDict() && !Final)
       return {};
-    src.kind = IterSource::Kind::Dict;
+    src.kind = IterSource::Kind::Dict; // (a set's items)
     return seq.isKnownDict() ? seq.dictKey() : Type::scalar(ScalarKind::I64);
   }
   if (seq.isTupleList()) {
@@ -1958,7 +2008,11 @@ FunctionChecker::nestedShape(const ast::Expr &e, const std::string &fn,
   auto s = tupleShape(t);
   if (!s) {
     error(e.range(), fmt::format("{}() cannot make an array of '{}'", fn, t.describe()),
-          "it takes numbers in nested lists or tuples of one shape");
+          t.isSet()    ? "NumPy makes a 0-d object array of a set: np.array(list(s)) or "
+                         "np.array(sorted(s)) makes one of its items"
+          : t.isDict() ? "np.array(d.keys()) and np.array(d.values()) make arrays of its "
+                         "entries"
+                       : "it takes numbers in nested lists or tuples of one shape");
     return std::nullopt;
   }
   leaves.push_back(&e);
@@ -2358,12 +2412,15 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
       std::optional<ScalarKind> cast;
       auto maker = c ? resolveBuiltin(*c->func, vn, vm, cast) : std::nullopt;
       bool made = maker == Builtin::ListOf || maker == Builtin::Sorted || // list(...), sorted(...)
-                  maker == Builtin::DictOf;                                 // dict(...)
+                  maker == Builtin::DictOf || maker == Builtin::SetOf;      // dict(...), set(...)
       auto *sub = dyn_cast<ast::Subscript>(a.value.get()); // xs[a:b] is a new list
       bool fresh = isa<ast::List>(a.value.get()) || isa<ast::ListComp>(a.value.get()) ||
                    isa<ast::Dict>(a.value.get()) ||
                    (m && t.isList() && (m->attr == "keys" || m->attr == "values" ||
                                         m->attr == "items")) ||
+                   (m && t.isSet() && (m->attr == "union" || m->attr == "intersection" ||
+                                       m->attr == "difference" ||
+                                       m->attr == "symmetric_difference")) ||
                    isa<ast::BinOp>(a.value.get()) || made || (m && m->attr == "copy") ||
                    (sub && isa<ast::Slice>(sub->index.get()));
       bool intoSubscript = a.targets.size() == 1 && isa<ast::Subscript>(a.targets[0].get());
@@ -2371,7 +2428,7 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
           (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get()))) {
         error(a.value->range(),
               fmt::format("a {} can be held by one variable only; this would share '{}'",
-                          t.isDict() ? "dict" : "list", t.describe()),
+                          t.containerName(), t.describe()),
               t.isDict() ? "make a copy with .copy()"
                          : "make a copy with .copy(), or convert it with np.array(...)");
         // The targets still get the type (no "used before it is assigned").
@@ -2400,6 +2457,10 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
     }
     if (auto *n = dyn_cast<ast::Name>(a.target.get()); n && cur.isList()) {
       listAugAssign(a, *n, cur, val);
+      return;
+    }
+    if (auto *n = dyn_cast<ast::Name>(a.target.get()); n && cur.isSet()) {
+      setAugAssign(a, *n, cur, val);
       return;
     }
     if (cur.isArray() && (val.isArray() || val.isScalar())) {
@@ -2624,8 +2685,8 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
         error(el->range(), "a tuple cannot hold a list",
               "a list can be held by one variable only; convert it with np.array(...)");
       } else if (t.isDict()) {
-        error(el->range(), "a tuple cannot hold a dict",
-              "a dict can be held by one variable only");
+        error(el->range(), fmt::format("a tuple cannot hold a {}", t.containerName()),
+              fmt::format("a {} can be held by one variable only", t.containerName()));
       }
       elts.push_back(t);
     }
@@ -2634,10 +2695,8 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
     return Type::tuple(std::move(elts));
   }
   case ast::Expr::Kind::List:
-    if (static_cast<const ast::List &>(e).braces) {
-      Failed = true; // a set display: reported by the resolver
-      return {};
-    }
+    if (static_cast<const ast::List &>(e).braces)
+      return setDisplay(static_cast<const ast::List &>(e));
     return listDisplay(static_cast<const ast::List &>(e));
   case ast::Expr::Kind::ListComp:
     return listComp(static_cast<const ast::ListComp &>(e));
@@ -2812,6 +2871,11 @@ Type FunctionChecker::subscript(const ast::Subscript &s) {
   Type base = expr(*s.value);
   if (!base.isValid())
     return {};
+  if (base.isSet()) {
+    error(s.range(), "a set cannot be indexed: 'set' object is not subscriptable",
+          "test membership with 'x in s', or loop over it: for x in s: ...");
+    return {};
+  }
   if (base.isDict()) {
     // d[k]: the value (KeyError where k is missing).
     if (isa<ast::Slice>(s.index.get())) {
@@ -5748,11 +5812,8 @@ FunctionChecker::bindArguments(const ast::Call &c, const KernelDecl &k,
       return std::nullopt;
     if (t.isContainer()) {
       error(kw.value->range(),
-            fmt::format("a kernel cannot take a {} ('{}')", t.isDict() ? "dict" : "list",
-                        t.describe()),
-            t.isDict() ? "a dict can be held by one variable only; pass arrays of its keys "
-                         "and values (np.array(d.keys()))"
-                       : "a list can be held by one variable only; pass np.array(...) of it");
+            fmt::format("a kernel cannot take a {} ('{}')", t.containerName(), t.describe()),
+            containerArgHint(t));
       return std::nullopt;
     }
     bound[i] = kw.value.get();
@@ -5891,6 +5952,8 @@ Type FunctionChecker::call(const ast::Call &c) {
         return {};
       if (recv.isList())
         return listMethod(c, *a, recv);
+      if (recv.isSet())
+        return setMethod(c, *a, recv);
       if (recv.isDict())
         return dictMethod(c, *a, recv);
       if (recv.isScalar() && (a->attr == "conjugate" || a->attr == "conj")) {
@@ -5940,6 +6003,8 @@ Type FunctionChecker::call(const ast::Call &c) {
       return listOf(c, *b);
     if (b && *b == Builtin::DictOf)
       return dictOf(c);
+    if (b && *b == Builtin::SetOf)
+      return setOf(c);
     if (b) {
       if (*b == Builtin::Empty || *b == Builtin::Zeros || *b == Builtin::Ones ||
           *b == Builtin::ArrayOf || *b == Builtin::Asarray)
@@ -5981,13 +6046,10 @@ Type FunctionChecker::call(const ast::Call &c) {
           return {};
         for (size_t i = 0; i < args.size(); ++i)
           if (args[i].isContainer()) {
-            bool dict = args[i].isDict();
             error(c.args[i]->range(),
-                  fmt::format("a kernel cannot take a {} ('{}')", dict ? "dict" : "list",
+                  fmt::format("a kernel cannot take a {} ('{}')", args[i].containerName(),
                               args[i].describe()),
-                  dict ? "a dict can be held by one variable only; pass arrays of its keys and "
-                         "values (np.array(d.keys()))"
-                       : "a list can be held by one variable only; pass np.array(...) of it");
+                  containerArgHint(args[i]));
             return {};
           }
         return kernelCall(c, *k, args);
@@ -6027,14 +6089,29 @@ Type FunctionChecker::call(const ast::Call &c) {
   auto *fn = dyn_cast<ast::Name>(c.func.get());
   bool python = fn && !viaNumpy && !viaMath; // Python's builtins, not NumPy's functions
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i].isTupleList() && python && *b != Builtin::Len && *b != Builtin::Bool) {
+    bool tupleSet = args[i].isKnownDict() && args[i].isSet() && args[i].dictKey().isTuple();
+    if (args[i].isSet() && python && *b != Builtin::Len && *b != Builtin::Bool && !tupleSet) {
+      // sum(s), min(s), max(s): over the array of its items (a copy).
+      Type item = args[i].isKnownDict() ? args[i].dictKey() : Type::scalar(ScalarKind::I64);
+      args[i] = Type::array(item.scalarKind(), 1, Type::Layout::C);
+      if (Final) {
+        F.types[c.args[i].get()] = args[i];
+        F.listViews[c.args[i].get()] = {true, Type::list(item)};
+      }
+      continue;
+    }
+    if ((args[i].isTupleList() || tupleSet) && python && *b != Builtin::Len &&
+        *b != Builtin::Bool) {
       // Python's min/max compare tuples and sum cannot add them: not the
       // numbers of the array NumPy's functions see.
       error(c.args[i]->range(),
-            fmt::format("{}() of a list of tuples is not supported", fn->id),
-            fmt::format("np.{}(xs) takes all of the numbers; a loop over the items takes one "
-                        "field",
-                        fn->id));
+            fmt::format("{}() of a {} of tuples is not supported", fn->id,
+                        args[i].containerName()),
+            tupleSet ? std::string("a loop over the items takes one field: "
+                                   "for a, b in s: ...")
+                     : fmt::format("np.{}(xs) takes all of the numbers; a loop over the items "
+                                   "takes one field",
+                                   fn->id));
       return {};
     }
     if ((*b != Builtin::Len && *b != Builtin::Bool) || !args[i].isContainer()) // (their length)
@@ -6072,6 +6149,11 @@ bool FunctionChecker::checkUfuncSpelling(const ast::UfuncSpelling &u) {
   auto m = P.ModuleAliases.find(u.module);
   if (!Vars.count(u.module) && m != P.ModuleAliases.end() && m->second == "numpy")
     return true;
+  if (auto v = Vars.find(u.module); v != Vars.end() && v->second.type.isSet() && u.name == "add") {
+    // s.add(x, y), read as np.add(x, y) spelled with a module
+    error(u.range, "add() takes 1 argument (2 given)", "add one item per call");
+    return false;
+  }
   error(u.range, fmt::format("'{}.{}' is not a function stn knows", u.module, u.name),
         fmt::format("{} is a NumPy ufunc: import numpy as np, then np.{}(...)", u.name, u.name));
   return false;
@@ -6083,6 +6165,8 @@ Type FunctionChecker::binop(const ast::BinOp &b) {
   Type l = expr(*b.lhs), r = expr(*b.rhs);
   if (!l.isValid() || !r.isValid())
     return {};
+  if (l.isSet() || r.isSet())
+    return setBinop(b, l, r);
   if (auto t = listBinop(b, l, r))
     return *t;
   if (b.op == ast::BinOpKind::MatMul && (l.isArray() || r.isArray())) {
@@ -6230,6 +6314,8 @@ Type FunctionChecker::compare(const ast::Compare &c) {
       }
       return membership(c, ts[0], viewList(*c.operands[1], ts[1]));
     }
+  if (std::any_of(ts.begin(), ts.end(), [](const Type &t) { return t.isSet(); }))
+    return setCompare(c, ts);
   bool anyArray = false;
   for (auto &t : ts)
     anyArray |= t.isArray();
@@ -6427,9 +6513,9 @@ Type FunctionChecker::ifexp(const ast::IfExp &e) {
     return {};
   if (a.isContainer() || b.isContainer()) {
     error(e.range(),
-          fmt::format("a conditional expression cannot choose between {}",
-                      a.isDict() || b.isDict() ? "dicts" : "lists"),
-          "a list or a dict can be held by one variable only; use an if statement");
+          fmt::format("a conditional expression cannot choose between {}s",
+                      (a.isContainer() ? a : b).containerName()),
+          "a list, a dict or a set can be held by one variable only; use an if statement");
     return {};
   }
   auto u = unify(a, b);
@@ -6444,11 +6530,11 @@ Type FunctionChecker::ifexp(const ast::IfExp &e) {
 
 /// `[]`, `[x, y, ...]`: a list of numbers (their common kind, promoted as in
 /// arithmetic).
-bool FunctionChecker::listOnGpu(SourceRange r, bool dict) {
+bool FunctionChecker::listOnGpu(SourceRange r, const char *what) {
   if (!F.onGpu() &&
       !(F.decl && (F.decl->options.target == "cuda" || F.decl->options.target == "gpu")))
     return false;
-  error(r, dict ? "dicts are not available in GPU code" : "lists are not available in GPU code",
+  error(r, fmt::format("{} are not available in GPU code", what),
         "GPU code cannot allocate: use cuda.local.array, or an array argument");
   return true;
 }
@@ -6496,7 +6582,7 @@ std::optional<Type> FunctionChecker::joinItems(const Type &recv, const Type &add
 Type FunctionChecker::listComp(const ast::ListComp &l) {
   bool reduced = &l == Reduced;
   Reduced = nullptr;
-  if (!reduced && listOnGpu(l.range(), l.isDict()))
+  if (!reduced && listOnGpu(l.range(), l.isDict() ? "dicts" : l.isSet() ? "sets" : "lists"))
     return {};
   size_t iterated = IteratedLists.size();
   auto done = [&](Type t) {
@@ -6526,6 +6612,8 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
   }
   if (l.isDict())
     return done(dictComp(l));
+  if (l.isSet())
+    return done(setComp(l));
   Type t = expr(*l.elt);
   if (!t.isValid())
     return done({});
@@ -6630,7 +6718,7 @@ bool FunctionChecker::listMayChangeSize(const std::string &name, SourceRange r) 
     return false;
   }
   if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(name)) {
-    const char *what = Vars.count(name) && Vars[name].type.isDict() ? "dict" : "list";
+    const char *what = Vars.count(name) ? Vars[name].type.containerName() : "list";
     error(r,
           fmt::format("{} '{}' is made outside this parallel loop and cannot change size "
                       "in it: the threads would race",
@@ -6852,22 +6940,25 @@ bool FunctionChecker::dictEntry(SourceRange at, const Type &t, const char *what)
 
 std::optional<Type> FunctionChecker::joinEntry(const Type &recv, const Type &key,
                                                const Type &value, const ast::Expr &e) {
+  bool set = recv.isSet();
   if (!recv.isKnownDict())
-    return Type::dict(key, value);
+    return set ? Type::set(key) : Type::dict(key, value);
   auto k = unify(recv.dictKey(), key);
-  auto v = unify(recv.dictValue(), value);
-  if (!k || !listable(*k) || !v || !listable(*v)) {
+  auto v = set ? std::optional<Type>(Type::none()) : unify(recv.dictValue(), value);
+  if (!k || !listable(*k) || !v || (!set && !listable(*v))) {
     bool keys = !k || !listable(*k);
     error(e.range(),
-          fmt::format("a dict's {} have one type: this dict holds '{}', not '{}'",
-                      keys ? "keys" : "values",
-                      (keys ? recv.dictKey() : recv.dictValue()).describe(),
-                      (keys ? key : value).describe()),
+          set ? fmt::format("a set's items have one type: this set holds '{}', not '{}'",
+                            recv.dictKey().describe(), key.describe())
+              : fmt::format("a dict's {} have one type: this dict holds '{}', not '{}'",
+                            keys ? "keys" : "values",
+                            (keys ? recv.dictKey() : recv.dictValue()).describe(),
+                            (keys ? key : value).describe()),
           "numbers promote to a common kind, and tuples number by number, when they have the "
           "same length");
     return std::nullopt;
   }
-  return Type::dict(*k, *v);
+  return set ? Type::set(*k) : Type::dict(*k, *v);
 }
 
 /// Whether a key of type `given` converts to `key` and keeps its value's
@@ -6887,12 +6978,16 @@ static bool keyFits(const Type &given, const Type &key) {
 bool FunctionChecker::lookupKey(const ast::Expr &e, const Type &given, const Type &dict) {
   if (!dict.isKnownDict() || keyFits(given, dict.dictKey()))
     return true;
+  bool set = dict.isSet();
   error(e.range(),
-        fmt::format("a key of type '{}' cannot look up the keys of '{}'", given.describe(),
-                    dict.describe()),
+        fmt::format("{} of type '{}' cannot look up the {} of '{}'", set ? "an item" : "a key",
+                    given.describe(), set ? "items" : "keys", dict.describe()),
         given.isScalar() && dict.dictKey().isScalar()
-            ? "convert it to the keys' type, or store keys of its type"
-            : "a key has the keys' structure: a number, or a tuple of as many numbers");
+            ? (set ? "convert it to the items' type, or add items of its type"
+                   : "convert it to the keys' type, or store keys of its type")
+            : (set ? "an item has the items' structure: a number, or a tuple of as many "
+                     "numbers"
+                   : "a key has the keys' structure: a number, or a tuple of as many numbers"));
   return false;
 }
 
@@ -6905,19 +7000,21 @@ bool FunctionChecker::dictMayGrow(const std::string &name, const ast::Expr &stor
     return true;
   }
   if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(name)) {
+    const char *what = Vars.count(name) ? Vars[name].type.containerName() : "dict";
     error(r,
-          fmt::format("dict '{}' is made outside this parallel loop and cannot change in it: "
+          fmt::format("{} '{}' is made outside this parallel loop and cannot change in it: "
                       "the threads would race",
-                      name),
-          "write each iteration's result into an array indexed by the loop variable, or "
-          "make the dict inside the loop body");
+                      what, name),
+          fmt::format("write each iteration's result into an array indexed by the loop "
+                      "variable, or make the {} inside the loop body",
+                      what));
     return false;
   }
   return true;
 }
 
 Type FunctionChecker::dictDisplay(const ast::Dict &d) {
-  if (listOnGpu(d.range(), /*dict=*/true))
+  if (listOnGpu(d.range(), "dicts"))
     return {};
   Type dict = Type::emptyDict();
   bool ok = true;
@@ -6951,7 +7048,7 @@ Type FunctionChecker::dictComp(const ast::ListComp &l) {
 /// for loop over `pairs` gets (TypedFunction::listSources), later ones
 /// replacing earlier ones' values.
 Type FunctionChecker::dictOf(const ast::Call &c) {
-  if (listOnGpu(c.range(), /*dict=*/true))
+  if (listOnGpu(c.range(), "dicts"))
     return {};
   if (!c.keywords.empty()) {
     error(c.keywords[0].nameRange, "dict() takes no keyword arguments",
@@ -6970,7 +7067,8 @@ Type FunctionChecker::dictOf(const ast::Call &c) {
   if (c.args.empty())
     return Type::emptyDict();
   const ast::Expr &arg = *c.args[0];
-  if (auto *n = dyn_cast<ast::Name>(&arg); n && Vars.count(n->id) && Vars[n->id].type.isDict())
+  if (auto *n = dyn_cast<ast::Name>(&arg);
+      n && Vars.count(n->id) && Vars[n->id].type.isDict() && !Vars[n->id].type.isSet())
     return expr(arg); // dict(d): a copy (no iteration)
   IterSource src;
   Type item = iterItems(arg, src);
@@ -7153,7 +7251,7 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
     break;
   }
   case Builtin::DictUpdate: {
-    if (!args[0].isDict()) {
+    if (!args[0].isDict() || args[0].isSet()) {
       error(c.args[0]->range(),
             fmt::format("update() takes a dict, not '{}'", args[0].describe()),
             "for pairs, update(dict(pairs))");
@@ -7173,6 +7271,316 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
   }
   if (grown && *grown != recv)
     assignName(n->id, n->range(), *grown);
+  return done(result);
+}
+
+//===----------------------------------------------------------------------===//
+// Sets
+//===----------------------------------------------------------------------===//
+//
+// A set is a dict whose values are none (Type::set): its items are the
+// dict's keys, and it has the dict's storage, lookups and loops (over its
+// items, in the order they were first added). Operations between two sets
+// convert both to their common type (MLIRGen), so {1} == {1.0} holds.
+
+bool FunctionChecker::setItem(SourceRange at, const Type &t) {
+  if (listable(t))
+    return true;
+  error(at,
+        fmt::format("a set holds numbers or tuples of numbers; this item is '{}'",
+                    t.describe()),
+        t.isArray()       ? "a set of arrays is not supported: s.update(a) adds the items of "
+                            "a 1-d array, and np.unique(a) gives its distinct values"
+        : t.isContainer() ? "a set cannot hold lists, dicts or sets"
+        : t.isTuple()     ? "a tuple in a set holds numbers only (no arrays, tuples or lists)"
+                          : "");
+  return false;
+}
+
+Type FunctionChecker::setDisplay(const ast::List &l) {
+  if (listOnGpu(l.range(), "sets"))
+    return {};
+  Type set = Type::emptySet();
+  bool ok = true;
+  for (auto &e : l.elts) {
+    Type t = expr(*e);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!setItem(e->range(), t))
+      return {};
+    auto joined = joinEntry(set, t, Type::none(), *e);
+    if (!joined)
+      return {};
+    set = *joined;
+  }
+  return ok ? set : Type();
+}
+
+Type FunctionChecker::setComp(const ast::ListComp &l) {
+  Type t = expr(*l.elt);
+  if (!t.isValid() || !setItem(l.elt->range(), t))
+    return {};
+  return Type::set(t);
+}
+
+/// `set()`, `set(s)` (a copy) and `set(iterable)`: the items a for loop
+/// over `iterable` gets (TypedFunction::listSources).
+Type FunctionChecker::setOf(const ast::Call &c) {
+  if (listOnGpu(c.range(), "sets"))
+    return {};
+  if (!c.keywords.empty()) {
+    error(c.keywords[0].nameRange, "set() takes no keyword arguments");
+    return {};
+  }
+  if (c.args.size() > 1) {
+    error(c.range(), fmt::format("set() takes at most 1 argument ({} given)", c.args.size()),
+          "set(a) makes a set of the items of one iterable; s.update(b) adds more");
+    return {};
+  }
+  CallInfo info;
+  info.kind = CallInfo::Kind::Builtin;
+  info.builtin = Builtin::SetOf;
+  if (Final)
+    F.calls[&c] = info;
+  if (c.args.empty())
+    return Type::emptySet();
+  const ast::Expr &arg = *c.args[0];
+  if (auto *n = dyn_cast<ast::Name>(&arg); n && Vars.count(n->id) && Vars[n->id].type.isSet())
+    return expr(arg); // set(s): a copy (no iteration)
+  IterSource src;
+  Type item = iterItems(arg, src);
+  if (!item.isValid() || !setItem(arg.range(), item))
+    return {};
+  if (Final)
+    F.listSources[&c] = src;
+  return Type::set(item);
+}
+
+Type FunctionChecker::joinSets(SourceRange at, const Type &l, const Type &r) {
+  auto u = unify(l, r);
+  if (!u || (u->isKnownDict() && !listable(u->dictKey()))) {
+    error(at,
+          fmt::format("the items of '{}' and '{}' have different structures", l.describe(),
+                      r.describe()),
+          "items of two sets compare after promotion: numbers with numbers, tuples with "
+          "tuples of as many numbers");
+    return {};
+  }
+  if (!u->isKnownDict() && Final)
+    return Type::defaultSet();
+  return *u;
+}
+
+static bool isSetOperator(ast::BinOpKind op) {
+  return op == ast::BinOpKind::BitOr || op == ast::BinOpKind::BitAnd ||
+         op == ast::BinOpKind::Sub || op == ast::BinOpKind::BitXor;
+}
+
+Type FunctionChecker::setBinop(const ast::BinOp &b, const Type &l, const Type &r) {
+  if (!l.isSet() || !r.isSet() || !isSetOperator(b.op) || !b.ufunc.empty()) {
+    error(b.opRange,
+          fmt::format("unsupported operand types for {}: '{}' and '{}'",
+                      b.ufunc.empty() ? std::string(spelling(b.op)) : "np." + b.ufunc.name,
+                      l.describe(), r.describe()),
+          "sets combine with sets: | (union), & (intersection), - (difference) and ^ "
+          "(symmetric difference)");
+    return {};
+  }
+  return joinSets(b.opRange, l, r);
+}
+
+Type FunctionChecker::setCompare(const ast::Compare &c, const std::vector<Type> &ts) {
+  if (c.ops.size() != 1) {
+    error(c.opRanges[1], "comparisons of sets cannot be chained",
+          "compare separately and join the results with 'and'");
+    return {};
+  }
+  ast::CmpOpKind op = c.ops[0];
+  if (!ts[0].isSet() || !ts[1].isSet() || !c.ufunc.empty()) {
+    error(c.opRanges[0],
+          fmt::format("'{}' is not supported between '{}' and '{}'", spelling(op),
+                      ts[0].describe(), ts[1].describe()),
+          "a set compares with a set: == and != (the same items), <= and < (subset), >= "
+          "and > (superset)");
+    return {};
+  }
+  if (!joinSets(c.opRanges[0], ts[0], ts[1]).isValid())
+    return {};
+  return Type::scalar(ScalarKind::Bool);
+}
+
+void FunctionChecker::setAugAssign(const ast::AugAssign &a, const ast::Name &n,
+                                   const Type &cur, const Type &val) {
+  if (!val.isSet() || !isSetOperator(a.op) || a.isUfuncAt()) {
+    error(a.opRange,
+          fmt::format("unsupported operand types for {}=: '{}' and '{}'", spelling(a.op),
+                      cur.describe(), val.describe()),
+          "a set is updated by a set: |=, &=, -= and ^=; s.update(a) adds the items of "
+          "an array or a list");
+    return;
+  }
+  if (!listMayChangeSize(n.id, a.range()))
+    return;
+  Type t = joinSets(a.opRange, cur, val);
+  if (t.isValid() && t != cur)
+    assignName(n.id, n.range(), t);
+}
+
+/// Methods of sets: add, discard, remove, pop, clear, copy, update
+/// (any iterable), union, intersection, difference, symmetric_difference
+/// and their _update forms, issubset, issuperset, isdisjoint (of one
+/// set).
+Type FunctionChecker::setMethod(const ast::Call &c, const ast::Attribute &a,
+                                const Type &recv) {
+  static const std::map<std::string, Builtin> methods = {
+      {"add", Builtin::SetAdd},
+      {"discard", Builtin::SetDiscard},
+      {"remove", Builtin::SetRemove},
+      {"pop", Builtin::SetPop},
+      {"clear", Builtin::DictClear},
+      {"copy", Builtin::DictCopy},
+      {"update", Builtin::SetUpdate},
+      {"union", Builtin::SetUnion},
+      {"intersection", Builtin::SetIntersection},
+      {"difference", Builtin::SetDifference},
+      {"symmetric_difference", Builtin::SetSymmetricDifference},
+      {"intersection_update", Builtin::SetIntersectionUpdate},
+      {"difference_update", Builtin::SetDifferenceUpdate},
+      {"symmetric_difference_update", Builtin::SetSymmetricDifferenceUpdate},
+      {"issubset", Builtin::SetIsSubset},
+      {"issuperset", Builtin::SetIsSuperset},
+      {"isdisjoint", Builtin::SetIsDisjoint}};
+  auto m = methods.find(a.attr);
+  if (m == methods.end()) {
+    error(a.attrRange, fmt::format("'{}' has no method '{}'", recv.describe(), a.attr),
+          "sets have add, discard, remove, pop, clear, copy, update, union, intersection, "
+          "difference, symmetric_difference (and their _update forms), issubset, "
+          "issuperset and isdisjoint");
+    return {};
+  }
+  Builtin b = m->second;
+  if (!c.keywords.empty()) {
+    error(c.keywords[0].value->range(), fmt::format("{}() takes no keyword arguments", a.attr));
+    return {};
+  }
+  size_t want = b == Builtin::SetPop || b == Builtin::DictClear || b == Builtin::DictCopy ? 0 : 1;
+  if (c.args.size() != want) {
+    bool several = want == 1 && c.args.size() > 1 && b != Builtin::SetAdd &&
+                   b != Builtin::SetDiscard && b != Builtin::SetRemove;
+    error(c.range(),
+          fmt::format("{}() takes {} argument{} ({} given)", a.attr, want,
+                      want == 1 ? "" : "s", c.args.size()),
+          several ? fmt::format("stn's {}() takes one; chain the calls for more", a.attr)
+                  : "");
+    return {};
+  }
+  CallInfo info;
+  info.builtin = b;
+  info.receiver = a.value.get();
+  for (auto &arg : c.args)
+    info.operands.push_back(arg.get());
+  auto done = [&](Type t) {
+    if (Final)
+      F.calls[&c] = info;
+    return t;
+  };
+  // update(iterable): the items a for loop over it gets.
+  IterSource src;
+  std::vector<Type> args;
+  if (b == Builtin::SetUpdate) {
+    Type item = iterItems(*c.args[0], src);
+    if (!item.isValid() || !setItem(c.args[0]->range(), item))
+      return {};
+    args.push_back(Type::set(item));
+  } else if (!argumentTypes(c, args)) {
+    return {};
+  }
+  bool ofSet = b >= Builtin::SetUnion; // its argument is a set
+  if (ofSet && !args[0].isSet()) {
+    error(c.args[0]->range(),
+          fmt::format("{}() takes a set here, not '{}'", a.attr, args[0].describe()),
+          "make one with set(...): s.union(set(a))");
+    return {};
+  }
+  Type known = recv.isKnownDict() ? recv : Type::defaultSet();
+  switch (b) {
+  case Builtin::DictCopy:
+    return done(recv);
+  case Builtin::SetUnion:
+  case Builtin::SetIntersection:
+  case Builtin::SetDifference:
+  case Builtin::SetSymmetricDifference:
+    return done(joinSets(c.range(), recv, args[0]));
+  case Builtin::SetIsSubset:
+  case Builtin::SetIsSuperset:
+  case Builtin::SetIsDisjoint:
+    if (!joinSets(c.range(), recv, args[0]).isValid())
+      return {};
+    return done(Type::scalar(ScalarKind::Bool));
+  default:
+    break;
+  }
+  auto *n = dyn_cast<ast::Name>(a.value.get());
+  if (!n) {
+    error(a.value->range(),
+          fmt::format("{}() changes a set, and this set is held by no variable", a.attr));
+    return {};
+  }
+  Type result = Type::none();
+  Type grown = recv;
+  switch (b) {
+  case Builtin::SetAdd: {
+    if (!setItem(c.args[0]->range(), args[0]) || !dictMayGrow(n->id, c, c.range()))
+      return {};
+    auto j = joinEntry(recv, args[0], Type::none(), *c.args[0]);
+    if (!j)
+      return {};
+    grown = *j;
+    break;
+  }
+  case Builtin::SetUpdate: {
+    if (!dictMayGrow(n->id, c, c.range()))
+      return {};
+    auto j = joinEntry(recv, args[0].dictKey(), Type::none(), *c.args[0]);
+    if (!j)
+      return {};
+    grown = *j;
+    if (Final)
+      F.listSources[&c] = src;
+    break;
+  }
+  case Builtin::SetDiscard:
+  case Builtin::SetRemove:
+    if (!listMayChangeSize(n->id, c.range()) || !lookupKey(*c.args[0], args[0], recv))
+      return {};
+    break;
+  case Builtin::SetPop:
+    if (!listMayChangeSize(n->id, c.range()))
+      return {};
+    if (!recv.isKnownDict() && !Final)
+      return {}; // typed in a later pass, once adds decide the items' type
+    result = known.dictKey();
+    break;
+  case Builtin::DictClear:
+    if (!listMayChangeSize(n->id, c.range()))
+      return {};
+    break;
+  case Builtin::SetIntersectionUpdate:
+  case Builtin::SetDifferenceUpdate:
+  case Builtin::SetSymmetricDifferenceUpdate:
+    if (!listMayChangeSize(n->id, c.range()))
+      return {};
+    grown = joinSets(c.range(), recv, args[0]);
+    if (!grown.isValid())
+      return {};
+    break;
+  default:
+    break;
+  }
+  if (grown != recv && grown.isKnownDict())
+    assignName(n->id, n->range(), grown);
   return done(result);
 }
 
@@ -7487,10 +7895,6 @@ private:
         expr(*o);
       return;
     case ast::Expr::Kind::List:
-      if (static_cast<const ast::List &>(e).braces) {
-        unsupported(e.range(), "set displays");
-        return;
-      }
       for (auto &o : static_cast<const ast::List &>(e).elts)
         expr(*o);
       return;

@@ -177,6 +177,8 @@ private:
       return annotate(e, elements(t.elts));
     }
     case K::List: // np.array's nested lists; their numbers are typed
+      if (static_cast<const ast::List &>(e).braces) // a set display
+        return annotate(e, "{" + elements(static_cast<const ast::List &>(e).elts) + "}");
       return fmt::format("[{}]", elements(static_cast<const ast::List &>(e).elts));
     case K::ListComp: {
       auto &l = static_cast<const ast::ListComp &>(e);
@@ -188,9 +190,9 @@ private:
         for (auto &c : g.ifs)
           s += " if " + expr(*c);
       }
-      return annotate(e, l.generator ? "(" + s + ")"
-                         : l.value   ? "{" + s + "}"
-                                     : "[" + s + "]");
+      return annotate(e, l.generator           ? "(" + s + ")"
+                         : l.value || l.set ? "{" + s + "}"
+                                            : "[" + s + "]");
     }
     case K::Dict: {
       auto &d = static_cast<const ast::Dict &>(e);

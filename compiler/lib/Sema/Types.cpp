@@ -187,6 +187,24 @@ Type Type::emptyDict() {
   return t;
 }
 
+Type Type::set(const Type &item) {
+  Type t = dict(item, none());
+  t.IsSet = true;
+  return t;
+}
+
+Type Type::emptySet() {
+  Type t = emptyDict();
+  t.IsSet = true;
+  return t;
+}
+
+Type Type::defaultSet() { return set(scalar(ScalarKind::I64)); }
+
+const char *Type::containerName() const {
+  return isSet() ? "set" : isDict() ? "dict" : "list";
+}
+
 const std::vector<Type> &Type::elements() const {
   static const std::vector<Type> empty;
   return Elts ? *Elts : empty;
@@ -208,7 +226,7 @@ bool Type::operator==(const Type &o) const {
   case Kind::List:
     return Rank == o.Rank && (Rank == 0 || (SK == o.SK && elements() == o.elements()));
   case Kind::Dict:
-    return Rank == o.Rank && elements() == o.elements();
+    return IsSet == o.IsSet && Rank == o.Rank && elements() == o.elements();
   }
   return false;
 }
@@ -246,6 +264,8 @@ std::string Type::str() const {
            : Elts ? fmt::format("list({})", listItem().str())
                   : fmt::format("list({})", scalarName(SK));
   case Kind::Dict:
+    if (IsSet)
+      return !Rank ? "set(?)" : fmt::format("set({})", dictKey().str());
     return !Rank ? "dict(?)" : fmt::format("dict({}, {})", dictKey().str(), dictValue().str());
   }
   return "?";
@@ -272,6 +292,8 @@ std::string Type::describe() const {
            : Elts ? fmt::format("list({})", listItem().describe())
                   : fmt::format("list({})", numpyName(SK));
   case Kind::Dict:
+    if (IsSet)
+      return !Rank ? "set(unknown)" : fmt::format("set({})", dictKey().describe());
     return !Rank ? "dict(unknown)"
                  : fmt::format("dict({}, {})", dictKey().describe(), dictValue().describe());
   default:
@@ -597,6 +619,8 @@ std::optional<Type> unify(const Type &a, const Type &b) {
   }
   if (a.isDict() && b.isDict()) {
     // {} takes the types of what is stored; keys and values promote.
+    if (a.isSet() != b.isSet())
+      return std::nullopt;
     if (!a.isKnownDict())
       return b;
     if (!b.isKnownDict())
@@ -605,7 +629,7 @@ std::optional<Type> unify(const Type &a, const Type &b) {
     auto value = unify(a.dictValue(), b.dictValue());
     if (!key || !value || key->hasArrayLeaf() || value->hasArrayLeaf())
       return std::nullopt;
-    return Type::dict(*key, *value);
+    return a.isSet() ? Type::set(*key) : Type::dict(*key, *value);
   }
   if (a.isTuple() && b.isTuple() && a.elements().size() == b.elements().size()) {
     std::vector<Type> elts;

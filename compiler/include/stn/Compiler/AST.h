@@ -314,7 +314,7 @@ struct Comprehension {
 /// the names in its scope that read it) to `name@N`, a name no source can
 /// spell, unique in the file; `sourceName` gives back what was written.
 /// A dict comprehension `{k: v for ...}` is one with a `value`: `elt` is
-/// then the key.
+/// then the key. A set comprehension `{x for ...}` is one with `set`.
 class ListComp : public Expr {
 public:
   ListComp(SourceRange r, ExprPtr elt, std::vector<Comprehension> generators,
@@ -325,7 +325,9 @@ public:
   std::vector<Comprehension> generators; ///< at least one, outermost first
   bool generator;
   ExprPtr value; ///< a dict comprehension's value, else null
+  bool set = false; ///< a set comprehension
   bool isDict() const { return value != nullptr; }
+  bool isSet() const { return set; }
   static bool classof(const Expr *e) { return e->kind() == Kind::ListComp; }
 };
 

@@ -100,9 +100,16 @@ enum class Builtin : uint8_t {
   // dict(...), and methods of dicts (`d.get(k, x)`)
   DictOf, DictGet, DictPop, DictSetdefault, DictKeys, DictValues, DictItems, DictClear,
   DictCopy, DictUpdate,
+  // set(...), and the methods of sets (clear and copy are DictClear and
+  // DictCopy): a set is a dict without values
+  SetOf, SetAdd, SetDiscard, SetRemove, SetPop, SetUpdate, SetUnion, SetIntersection,
+  SetDifference, SetSymmetricDifference, SetIntersectionUpdate, SetDifferenceUpdate,
+  SetSymmetricDifferenceUpdate, SetIsSubset, SetIsSuperset, SetIsDisjoint,
 };
+/// Methods of dicts and sets, dict() and set().
 inline bool isDictBuiltin(Builtin b) { return b >= Builtin::DictOf; }
-/// Methods of lists and dicts, list(), sorted() and dict().
+inline bool isSetBuiltin(Builtin b) { return b >= Builtin::SetOf; }
+/// Methods of lists, dicts and sets, list(), sorted(), dict() and set().
 inline bool isListBuiltin(Builtin b) { return b >= Builtin::ListAppend; }
 const char *builtinName(Builtin b);
 /// Builtins whose result is a view of their first operand (the receiver of

@@ -81,6 +81,14 @@ public:
   static Type emptyDict();
   /// The types of a `{}` nothing is stored into: dict(int64, float64).
   static Type defaultDict();
+  /// A set of `item`s (a number or a flat tuple of numbers): a dict whose
+  /// values are none (no storage), so isDict() holds for it too and it
+  /// shares the dict's storage and code; isSet() tells them apart.
+  static Type set(const Type &item);
+  /// The type of `set()` before adds decide its item type.
+  static Type emptySet();
+  /// The type of a `set()` nothing is added to: set(int64).
+  static Type defaultSet();
 
   Kind kind() const { return K; }
   bool isValid() const { return K != Kind::Invalid; }
@@ -89,11 +97,15 @@ public:
   bool isArray() const { return K == Kind::Array; }
   bool isTuple() const { return K == Kind::Tuple; }
   bool isList() const { return K == Kind::List; }
+  /// A dict or a set (a set is a dict without values).
   bool isDict() const { return K == Kind::Dict; }
+  bool isSet() const { return K == Kind::Dict && IsSet; }
   /// A dict whose key and value types are known (not the type of `{}`).
   bool isKnownDict() const { return isDict() && Rank == 1; }
-  /// A list or a dict: a container one variable owns.
+  /// A list, a dict or a set: a container one variable owns.
   bool isContainer() const { return isList() || isDict(); }
+  /// "list", "dict" or "set", for messages.
+  const char *containerName() const;
   /// A dict's key and value types.
   Type dictKey() const { return elements().at(0); }
   Type dictValue() const { return elements().at(1); }
@@ -144,6 +156,7 @@ private:
   ScalarKind SK = ScalarKind::I64;
   uint8_t Rank = 0;
   Layout L = Layout::Any;
+  bool IsSet = false;
   std::shared_ptr<const std::vector<Type>> Elts;
 };
 
