@@ -832,7 +832,9 @@ private:
   CGValue insertEntries(const CGValue &into, const CGValue &from, bool mustExist);
   CGValue convertDict(const CGValue &v, const Type &to);
   CGValue dictDisplay(const ast::Dict &d);
+  /// `{k: v for ...}`, and `{x for ...}` of a set.
   CGValue dictComp(const ast::ListComp &l);
+  /// dict(...) and set(...).
   CGValue dictOf(const ast::Call &c);
   CGValue dictCopy(const CGValue &d);
   /// `d`'s live entries at positions 0..len-1: itself, or a compacted copy
@@ -861,8 +863,6 @@ private:
   /// Sets `a` and `b` converted to their common type.
   std::pair<CGValue, CGValue> commonSets(const CGValue &a, const CGValue &b);
   CGValue setDisplay(const ast::List &l);
-  CGValue setComp(const ast::ListComp &l);
-  CGValue setOf(const ast::Call &c);
   CGValue setMethod(const ast::Call &c, const CallInfo &info);
   CGValue setBinop(const ast::BinOp &b);
   CGValue setCompare(const ast::Compare &c);
@@ -6780,7 +6780,10 @@ CGValue FunctionGen::dictComp(const ast::ListComp &l) {
   leafTypes(Ctx, t, types);
   auto init = [&](Value) { return SmallVector<Value>(empty.leaves.begin(), empty.leaves.end()); };
   auto set = [&](SmallVector<Value> state, CGValue k) -> SmallVector<Value> {
-    CGValue v = expr(*l.value);
+    CGValue v; // (none: a set comprehension's)
+    v.type = Type::none();
+    if (l.value)
+      v = expr(*l.value);
     CGValue r = makeDict(dictSet(dictParts(dictValue(t, state)), k, v, false));
     return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
   };
@@ -6791,9 +6794,9 @@ CGValue FunctionGen::dictOf(const ast::Call &c) {
   Type t = F.typeOf(c);
   auto src = F.listSources.find(&c);
   if (src == F.listSources.end()) {
-    if (!c.args.empty()) // dict(d): a copy
+    if (!c.args.empty()) // dict(d), set(s): a copy
       return dictCopy(expr(*c.args[0]));
-    return emptyDict(t); // dict(): as `{}`
+    return emptyDict(t); // dict() (as `{}`), set()
   }
   IterItems items = iterItems(src->second);
   CGValue empty = emptyDict(t);
@@ -6801,12 +6804,17 @@ CGValue FunctionGen::dictOf(const ast::Call &c) {
       constIndex(0), toIndex(items.length, ScalarKind::I64), empty.leaves,
       [&](Value j, SmallVector<Value> state) -> SmallVector<Value> {
         CGValue pair = items.item(indexToI64(j));
-        unsigned nk = countLeaves(pair.type.elements()[0]);
         CGValue k, v;
-        k.type = pair.type.elements()[0];
-        v.type = pair.type.elements()[1];
-        k.leaves.append(pair.leaves.begin(), pair.leaves.begin() + nk);
-        v.leaves.append(pair.leaves.begin() + nk, pair.leaves.end());
+        v.type = Type::none();
+        if (t.isSet()) { // set(iterable): each item
+          k = pair;
+        } else { // dict(pairs): (key, value)
+          unsigned nk = countLeaves(pair.type.elements()[0]);
+          k.type = pair.type.elements()[0];
+          v.type = pair.type.elements()[1];
+          k.leaves.append(pair.leaves.begin(), pair.leaves.begin() + nk);
+          v.leaves.append(pair.leaves.begin() + nk, pair.leaves.end());
+        }
         CGValue r = makeDict(dictSet(dictParts(dictValue(t, state)), k, v, false));
         return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
       });
@@ -7070,39 +7078,6 @@ CGValue FunctionGen::setDisplay(const ast::List &l) {
   for (auto &e : l.elts)
     p = setAdd(p, expr(*e), false);
   return makeDict(p);
-}
-
-CGValue FunctionGen::setComp(const ast::ListComp &l) {
-  Type t = F.typeOf(l);
-  CGValue empty = emptyDict(t);
-  SmallVector<mlir::Type> types;
-  leafTypes(Ctx, t, types);
-  auto init = [&](Value) { return SmallVector<Value>(empty.leaves.begin(), empty.leaves.end()); };
-  auto add = [&](SmallVector<Value> state, CGValue x) -> SmallVector<Value> {
-    CGValue r = makeDict(setAdd(dictParts(dictValue(t, state)), x, false));
-    return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
-  };
-  return dictValue(t, comprehensionLoops(l, types, init, add));
-}
-
-CGValue FunctionGen::setOf(const ast::Call &c) {
-  Type t = F.typeOf(c);
-  auto src = F.listSources.find(&c);
-  if (src == F.listSources.end()) {
-    if (!c.args.empty()) // set(s): a copy
-      return dictCopy(expr(*c.args[0]));
-    return emptyDict(t); // set()
-  }
-  IterItems items = iterItems(src->second);
-  CGValue empty = emptyDict(t);
-  SmallVector<Value> out = carryLoop(
-      constIndex(0), toIndex(items.length, ScalarKind::I64), empty.leaves,
-      [&](Value j, SmallVector<Value> state) -> SmallVector<Value> {
-        CGValue r = makeDict(setAdd(dictParts(dictValue(t, state)), items.item(indexToI64(j)),
-                                    false));
-        return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
-      });
-  return dictValue(t, out);
 }
 
 static ast::BinOpKind setOperator(Builtin b) {
@@ -7510,10 +7485,9 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
       return setDisplay(static_cast<const ast::List &>(e));
     return listDisplay(static_cast<const ast::List &>(e), listTypeOf(e).listItem());
   case ast::Expr::Kind::ListComp:
-    if (static_cast<const ast::ListComp &>(e).isDict())
+    if (static_cast<const ast::ListComp &>(e).isDict() ||
+        static_cast<const ast::ListComp &>(e).isSet())
       return dictComp(static_cast<const ast::ListComp &>(e));
-    if (static_cast<const ast::ListComp &>(e).isSet())
-      return setComp(static_cast<const ast::ListComp &>(e));
     return listComp(static_cast<const ast::ListComp &>(e));
   case ast::Expr::Kind::Dict:
     return dictDisplay(static_cast<const ast::Dict &>(e));
@@ -8082,10 +8056,8 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
     return listOf(c);
   if (info.builtin == Builtin::Sorted)
     return sortedList(c, info);
-  if (info.builtin == Builtin::DictOf)
+  if (info.builtin == Builtin::DictOf || info.builtin == Builtin::SetOf)
     return dictOf(c);
-  if (info.builtin == Builtin::SetOf)
-    return setOf(c);
   if (isSetBuiltin(info.builtin))
     return setMethod(c, info);
   if (isDictBuiltin(info.builtin))
