@@ -853,13 +853,20 @@ private:
             const std::function<SmallVector<Value>(const CGValue &, SmallVector<Value>)> &body);
   /// `p` with `item` added (a no-op where it is there).
   DictParts setAdd(const DictParts &p, const CGValue &item, bool mustExist);
+  /// `p` without `item` (a no-op where it is not there, or KeyError where
+  /// `raiseMissing`).
+  DictParts setDiscard(DictParts p, const CGValue &item, bool raiseMissing = false);
   /// A new set of type `t` from sets `a` and `b` (of type `t`): `op` is |,
-  /// &, - or ^.
-  CGValue setCombine(ast::BinOpKind op, const CGValue &a, const CGValue &b, const Type &t);
+  /// &, - or ^. `aIsNew`: `a` is a set no variable holds (a conversion),
+  /// which | may take over instead of copying.
+  CGValue setCombine(ast::BinOpKind op, const CGValue &a, const CGValue &b, const Type &t,
+                     bool aIsNew);
+  /// `s op= other` in place (`s` is a variable's set; both of one type):
+  /// |= adds other's items, -= discards them, &= discards s's items not
+  /// in other, ^= discards or adds each of other's.
+  CGValue setUpdate(ast::BinOpKind op, const CGValue &s, const CGValue &other);
   /// Whether every item of `a` is in `b` (sets of one type).
   Value setSubset(const CGValue &a, const CGValue &b);
-  /// Frees the storage of a set a variable held before it was replaced.
-  void freeDict(const DictParts &p);
   /// Sets `a` and `b` converted to their common type.
   std::pair<CGValue, CGValue> commonSets(const CGValue &a, const CGValue &b);
   CGValue setDisplay(const ast::List &l);
@@ -7014,10 +7021,21 @@ FunctionGen::DictParts FunctionGen::setAdd(const DictParts &p, const CGValue &it
   return dictSet(p, item, none, mustExist);
 }
 
+FunctionGen::DictParts FunctionGen::setDiscard(DictParts p, const CGValue &item,
+                                               bool raiseMissing) {
+  Value slot;
+  Value e = dictEntry(p, item, raiseMissing, &slot);
+  Value found = dictHas(e);
+  ifThen(found, [&] { unlinkEntry(p, slot, e); });
+  p.len = B.create<arith::SubIOp>(CurLoc, p.len,
+                                  B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
+  return p;
+}
+
 CGValue FunctionGen::setCombine(ast::BinOpKind op, const CGValue &a, const CGValue &b,
-                                const Type &t) {
+                                const Type &t, bool aIsNew) {
   if (op == ast::BinOpKind::BitOr) // a copy of a, and b's items
-    return insertEntries(dictCopy(a), b, /*mustExist=*/false);
+    return insertEntries(aIsNew ? a : dictCopy(a), b, /*mustExist=*/false);
   CGValue r = emptyDict(t);
   // The items of `from` that are (`in`) or are not in `other`.
   auto keep = [&](const CGValue &into, const CGValue &from, const CGValue &other, bool in) {
@@ -7054,13 +7072,42 @@ Value FunctionGen::setSubset(const CGValue &a, const CGValue &b) {
                    })[0];
 }
 
-void FunctionGen::freeDict(const DictParts &p) {
-  for (Value m : p.keys)
-    B.create<memref::DeallocOp>(CurLoc, m);
-  for (Value m : p.values)
-    B.create<memref::DeallocOp>(CurLoc, m);
-  B.create<memref::DeallocOp>(CurLoc, p.live);
-  B.create<memref::DeallocOp>(CurLoc, p.index);
+CGValue FunctionGen::setUpdate(ast::BinOpKind op, const CGValue &s, const CGValue &other) {
+  Type t = s.type;
+  if (op == ast::BinOpKind::BitOr)
+    return insertEntries(s, other, /*mustExist=*/false);
+  // Removing an item unlinks it and leaves the storage in place, so a loop
+  // over s (for &=, or other being s itself) reads the entries it started
+  // with; ^= adds only items s does not hold (so never while other is s).
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, t, types);
+  bool intersect = op == ast::BinOpKind::BitAnd;
+  return dictValue(
+      t, foldItems(intersect ? s : other, s.leaves,
+                   [&](const CGValue &x, SmallVector<Value> state) -> SmallVector<Value> {
+                     DictParts p = dictParts(dictValue(t, state));
+                     CGValue r;
+                     if (op == ast::BinOpKind::Sub) {
+                       r = makeDict(setDiscard(p, x));
+                     } else {
+                       Value has = dictContains(intersect ? other : makeDict(p), x);
+                       if (intersect)
+                         has = logicalNot(has); // s's items not in other go
+                       r = dictValue(t, emitIf(
+                                            has, types,
+                                            [&]() -> SmallVector<Value> {
+                                              CGValue q = makeDict(setDiscard(p, x));
+                                              return {q.leaves.begin(), q.leaves.end()};
+                                            },
+                                            [&]() -> SmallVector<Value> {
+                                              if (intersect)
+                                                return state;
+                                              CGValue q = makeDict(setAdd(p, x, false));
+                                              return {q.leaves.begin(), q.leaves.end()};
+                                            }));
+                     }
+                     return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+                   }));
 }
 
 std::pair<CGValue, CGValue> FunctionGen::commonSets(const CGValue &a, const CGValue &b) {
@@ -7110,9 +7157,9 @@ CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::SetIntersection:
   case Builtin::SetDifference:
   case Builtin::SetSymmetricDifference: {
-    CGValue a = convert(expr(*info.receiver), rt);
+    CGValue x = expr(*info.receiver);
     CGValue b = convert(expr(*info.operands[0]), rt);
-    return setCombine(setOperator(info.builtin), a, b, rt);
+    return setCombine(setOperator(info.builtin), convert(x, rt), b, rt, x.type != rt);
   }
   case Builtin::SetIsSubset:
   case Builtin::SetIsSuperset:
@@ -7161,16 +7208,9 @@ CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
     return none;
   }
   case Builtin::SetDiscard:
-  case Builtin::SetRemove: {
-    Value slot;
-    Value e = dictEntry(p, args[0], /*raiseMissing=*/info.builtin == Builtin::SetRemove, &slot);
-    Value found = dictHas(e);
-    ifThen(found, [&] { unlinkEntry(p, slot, e); });
-    p.len = B.create<arith::SubIOp>(CurLoc, p.len,
-                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
-    writeVar(name, makeDict(p));
+  case Builtin::SetRemove:
+    writeVar(name, makeDict(setDiscard(p, args[0], info.builtin == Builtin::SetRemove)));
     return none;
-  }
   case Builtin::SetPop: {
     // The last item added (Python pops an arbitrary one): the last live
     // entry. The entries after it are dead and no slot holds them
@@ -7235,9 +7275,7 @@ CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::SetIntersectionUpdate:
   case Builtin::SetDifferenceUpdate:
   case Builtin::SetSymmetricDifferenceUpdate: {
-    CGValue r = setCombine(setOperator(info.builtin), d, convert(args[0], t), t);
-    freeDict(p);
-    writeVar(name, r);
+    writeVar(name, setUpdate(setOperator(info.builtin), d, convert(args[0], t)));
     return none;
   }
   default:
@@ -7250,9 +7288,9 @@ CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
 
 CGValue FunctionGen::setBinop(const ast::BinOp &b) {
   Type t = F.typeOf(b);
-  CGValue l = convert(expr(*b.lhs), t);
+  CGValue x = expr(*b.lhs);
   CGValue r = convert(expr(*b.rhs), t);
-  return setCombine(b.op, l, r, t);
+  return setCombine(b.op, convert(x, t), r, t, x.type != t);
 }
 
 CGValue FunctionGen::setCompare(const ast::Compare &c) {
@@ -7296,13 +7334,7 @@ void FunctionGen::setAugAssign(const ast::AugAssign &a) {
   CGValue cur = readVar(name);
   CGValue d = convert(cur, t);
   CGValue other = convert(expr(*a.value), t);
-  if (a.op == ast::BinOpKind::BitOr) { // in place, as update()
-    writeVar(name, insertEntries(d, other, /*mustExist=*/false));
-    return;
-  }
-  CGValue r = setCombine(a.op, d, other, t);
-  freeDict(dictParts(d));
-  writeVar(name, r);
+  writeVar(name, setUpdate(a.op, d, other));
 }
 
 //===----------------------------------------------------------------------===//

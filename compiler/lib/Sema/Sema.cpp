@@ -761,6 +761,10 @@ private:
   /// it only an existing one (TypedFunction::dictStoresInLoop), in a
   /// parallel loop only if made in its body.
   bool dictMayGrow(const std::string &name, const ast::Expr &store, SourceRange r);
+  /// Reports at `r` that container `name`, made outside the parallel loop
+  /// being checked, would `change` ("change", "change size") in it; false
+  /// where it was made in the loop's body (or no parallel loop is open).
+  bool racesInParallelLoop(const std::string &name, SourceRange r, const char *change);
   // Sets (Type::set): dicts without values.
   /// `{x, y, ...}` (a List with braces).
   Type setDisplay(const ast::List &l);
@@ -6717,18 +6721,7 @@ bool FunctionChecker::listMayChangeSize(const std::string &name, SourceRange r) 
           "iterate over a copy (for x in xs.copy()), or collect the changes in another list");
     return false;
   }
-  if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(name)) {
-    const char *what = Vars.count(name) ? Vars[name].type.containerName() : "list";
-    error(r,
-          fmt::format("{} '{}' is made outside this parallel loop and cannot change size "
-                      "in it: the threads would race",
-                      what, name),
-          fmt::format("write each iteration's result into an array indexed by the loop "
-                      "variable, or make the {} inside the loop body",
-                      what));
-    return false;
-  }
-  return true;
+  return !racesInParallelLoop(name, r, "change size");
 }
 
 /// `xs + ys` joins two lists and `xs * n` (or `n * xs`) repeats one, into a
@@ -6999,17 +6992,21 @@ bool FunctionChecker::dictMayGrow(const std::string &name, const ast::Expr &stor
       F.dictStoresInLoop.insert(&store);
     return true;
   }
-  if (!ParallelAssigned.empty() && !ParallelAssigned.back().count(name)) {
-    const char *what = Vars.count(name) ? Vars[name].type.containerName() : "dict";
-    error(r,
-          fmt::format("{} '{}' is made outside this parallel loop and cannot change in it: "
-                      "the threads would race",
-                      what, name),
-          fmt::format("write each iteration's result into an array indexed by the loop "
-                      "variable, or make the {} inside the loop body",
-                      what));
+  return !racesInParallelLoop(name, r, "change");
+}
+
+bool FunctionChecker::racesInParallelLoop(const std::string &name, SourceRange r,
+                                          const char *change) {
+  if (ParallelAssigned.empty() || ParallelAssigned.back().count(name))
     return false;
-  }
+  const char *what = Vars.count(name) ? Vars[name].type.containerName() : "list";
+  error(r,
+        fmt::format("{} '{}' is made outside this parallel loop and cannot {} in it: the "
+                    "threads would race",
+                    what, name, change),
+        fmt::format("write each iteration's result into an array indexed by the loop "
+                    "variable, or make the {} inside the loop body",
+                    what));
   return true;
 }
 
