@@ -85,6 +85,11 @@ using mlir::Location;
 using mlir::OpBuilder;
 using mlir::Value;
 
+/// A dict's index: the slots a probe loads at once, and the slots stored
+/// after the last (copies of the first ones) so that such a load from any
+/// slot stays in bounds.
+constexpr int64_t kMirroredSlots = 8;
+
 /// A value of any stn type: zero (None), one (scalar, array) or several
 /// (tuple) MLIR values.
 struct CGValue {
@@ -784,8 +789,13 @@ private:
     Type type;
     SmallVector<Value> keys, values; ///< a storage per number of a key, of a value
     Value live;                      ///< bool per entry
-    Value index;                     ///< int64 per slot: an entry, or -1
+    Value index;                     ///< int64 per slot: a slot word, or -1
     Value used, len;                 ///< int64
+  };
+  /// Where a probe of the index ended: the slot (index), the entry there
+  /// (int64: the key's, or -1 where the slot is empty) and the key's hash.
+  struct ProbeEnd {
+    Value slot, entry, hash;
   };
   CGValue dictValue(const Type &t, mlir::ValueRange leaves);
   DictParts dictParts(const CGValue &d);
@@ -797,11 +807,32 @@ private:
   Value hashKey(const CGValue &key);
   /// Whether key `a` equals the one at entry `e` (index) of `keys`.
   Value keysEqual(const CGValue &a, mlir::ValueRange keys, Value e, const Type &keyType);
-  /// The slot where the probe for `key` (of the key type) ends, and the
-  /// entry there (int64): key's live entry, or -1 (an empty slot).
-  std::pair<Value, Value> dictFind(const DictParts &p, const CGValue &key);
-  /// dictFind's linear probe of an index of `slots` slots (at least one).
-  std::pair<Value, Value> probe(const DictParts &p, const CGValue &key, Value slots);
+  /// The number of slots of `p`'s index, one that has some (its storage
+  /// holds kMirroredSlots more).
+  Value indexSlots(const DictParts &p);
+  /// Stores `word` (a slot word, or -1) at slot `i` of `p`'s index of
+  /// `slots` slots, and at its mirror where `i` has one.
+  void storeSlot(const DictParts &p, Value slots, Value i, Value word);
+  /// The slot word of entry `e` (int64) whose key hashes to `hash`.
+  Value slotWord(Value hash, Value e);
+  /// The entry (int64) of a full slot's word.
+  Value wordEntry(Value word);
+  /// Where the probe for `key` (of the key type) ends: key's live entry, or
+  /// the empty slot where it would go.
+  ProbeEnd dictFind(const DictParts &p, const CGValue &key);
+  /// dictFind's results in this statement: a find of the same key in the
+  /// same dict storage (index, used and len: a store or a removal gives
+  /// new ones) in the same block reuses the probe, as the store of
+  /// `d[k] = d.get(k, 0) + 1` does its get's.
+  struct RecentFind {
+    Block *block;
+    SmallVector<Value> state; ///< index, used, len, then the key's leaves
+    ProbeEnd end;
+  };
+  SmallVector<RecentFind, 2> Finds;
+  /// dictFind's linear probe of an index of `slots` slots (at least one);
+  /// `hash` is hashKey(key) where already computed.
+  ProbeEnd probe(const DictParts &p, const CGValue &key, Value slots, Value hash = {});
   /// The live entries of `p` in order in new storage for `cap` entries,
   /// with a new index; frees the old storage where `freeOld`.
   DictParts dictRebuild(const DictParts &p, Value cap, bool freeOld);
@@ -2901,6 +2932,7 @@ void FunctionGen::genBlock(const ast::Block &b) {
 void FunctionGen::genStmt(const ast::Stmt &s) {
   ensureBlock();
   CurLoc = loc(s.range());
+  Finds.clear();
   switch (s.kind()) {
   case ast::Stmt::Kind::ExprStmt: {
     auto &e = *static_cast<const ast::ExprStmt &>(s).value;
@@ -6323,8 +6355,16 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
 //
 // A dict keeps its entries in insertion order (keys and values stored as a
 // list's items are, one storage per number) with a live flag each, and an
-// open-addressing hash index of twice the capacity (a power of two) holding
-// entry positions, -1 where empty, probed linearly. pop() clears an entry's
+// open-addressing hash index of twice the capacity (a power of two), probed
+// linearly. An index slot holds -1 where empty, else a slot word: the entry's
+// position in bits 0-47 and the top 15 bits of its key's hash in bits 48-62
+// (the slot itself comes from the low bits). A probe loads 8 slots at once
+// from where the key's hash points, compares their hash bits with the key's
+// and compares keys only where those match (rarely more than once): it
+// takes a predictable branch or two where a probe slot by slot mispredicted
+// its exit on about every third key. The storage holds kMirroredSlots more
+// slots after the last, copies of the first ones, so that 8 slots from any
+// slot are in bounds and in probe order. pop() clears an entry's
 // live flag and empties its index slot, moving the later slots of its probe
 // run back (unlinkEntry), so every slot holds a live entry; when every entry
 // is used the entries are copied, live ones only, into storage twice as
@@ -6396,10 +6436,11 @@ FunctionGen::DictParts FunctionGen::newDict(const Type &t, Value cap) {
       p.values.push_back(storage(k, cap));
   }
   p.live = storage(ScalarKind::Bool, cap);
-  Value slots = B.create<arith::MulIOp>(CurLoc, cap, constIndex(2));
-  p.index = storage(ScalarKind::I64, slots);
+  Value stored = B.create<arith::AddIOp>(
+      CurLoc, B.create<arith::MulIOp>(CurLoc, cap, constIndex(2)), constIndex(kMirroredSlots));
+  p.index = storage(ScalarKind::I64, stored);
   Value empty = constInt(-1, ScalarKind::I64);
-  indexLoop(constIndex(0), slots,
+  indexLoop(constIndex(0), stored,
             [&](Value i) { storeElement(empty, p.index, {i}, ScalarKind::I64); });
   p.used = p.len = constInt(0, ScalarKind::I64);
   return p;
@@ -6466,61 +6507,184 @@ Value FunctionGen::keysEqual(const CGValue &a, mlir::ValueRange keys, Value e,
   return eq;
 }
 
-std::pair<Value, Value> FunctionGen::dictFind(const DictParts &p, const CGValue &key) {
-  // A dict with no index (emptyDict: `{}` before its first store, or a
-  // variable not assigned on every path) has no keys.
+Value FunctionGen::indexSlots(const DictParts &p) {
+  return B.create<arith::SubIOp>(CurLoc, B.create<memref::DimOp>(CurLoc, p.index, 0),
+                                 constIndex(kMirroredSlots));
+}
+
+void FunctionGen::storeSlot(const DictParts &p, Value slots, Value i, Value word) {
+  storeElement(word, p.index, {i}, ScalarKind::I64);
+  Value mirrored =
+      B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, i, constIndex(kMirroredSlots));
+  ifThen(mirrored, [&] {
+    storeElement(word, p.index, {B.create<arith::AddIOp>(CurLoc, slots, i)}, ScalarKind::I64);
+  });
+}
+
+Value FunctionGen::slotWord(Value hash, Value e) {
+  Value tag = B.create<arith::ShLIOp>(
+      CurLoc, B.create<arith::ShRUIOp>(CurLoc, hash, constInt(49, ScalarKind::I64)),
+      constInt(48, ScalarKind::I64));
+  return B.create<arith::OrIOp>(CurLoc, tag, e);
+}
+
+Value FunctionGen::wordEntry(Value word) {
+  return B.create<arith::AndIOp>(CurLoc, word,
+                                 constInt((int64_t(1) << 48) - 1, ScalarKind::I64));
+}
+
+FunctionGen::ProbeEnd FunctionGen::dictFind(const DictParts &p, const CGValue &key) {
+  SmallVector<Value> state{p.index, p.used, p.len};
+  state.append(key.leaves.begin(), key.leaves.end());
+  for (const RecentFind &f : Finds)
+    if (f.block == B.getInsertionBlock() && f.state == state)
+      return f.end;
+  // A dict with no index slots has no keys: emptyDict's (`{}` before its
+  // first store), or a variable not assigned on every path (whose storage
+  // is empty: no mirrored slots either).
   auto indexT = B.getIndexType();
-  Value slots = B.create<memref::DimOp>(CurLoc, p.index, 0);
-  Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, slots, constIndex(0));
+  Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ule,
+                                       B.create<memref::DimOp>(CurLoc, p.index, 0),
+                                       constIndex(kMirroredSlots));
+  Value slots = indexSlots(p);
+  Value hash = hashKey(key);
   SmallVector<Value> found = emitIf(
       none, {indexT, B.getI64Type()},
       [&]() -> SmallVector<Value> { return {constIndex(0), constInt(-1, ScalarKind::I64)}; },
       [&]() -> SmallVector<Value> {
-        auto [slot, e] = probe(p, key, slots);
-        return {slot, e};
+        ProbeEnd r = probe(p, key, slots, hash);
+        return {r.slot, r.entry};
       });
-  return {found[0], found[1]};
+  ProbeEnd end{found[0], found[1], hash};
+  Finds.push_back({B.getInsertionBlock(), std::move(state), end});
+  return end;
 }
 
-std::pair<Value, Value> FunctionGen::probe(const DictParts &p, const CGValue &key, Value slots) {
+FunctionGen::ProbeEnd FunctionGen::probe(const DictParts &p, const CGValue &key, Value slots,
+                                         Value hash) {
   auto indexT = B.getIndexType();
+  auto i32 = B.getI32Type(), i64 = B.getI64Type();
+  auto groupT = mlir::VectorType::get({kMirroredSlots}, i64);
+  auto ptrT = mlir::LLVM::LLVMPointerType::get(Ctx);
+  auto splat = [&](int64_t v) -> Value {
+    return B.create<arith::ConstantOp>(CurLoc, mlir::DenseElementsAttr::get(
+                                                   groupT, llvm::APInt(64, static_cast<uint64_t>(v))));
+  };
+  // The lanes of `cond` (vector<8xi1>) as the low bits of an i32.
+  auto laneBits = [&](Value cond) -> Value {
+    Value bits = B.create<mlir::LLVM::BitcastOp>(CurLoc, B.getIntegerType(kMirroredSlots), cond);
+    return B.create<arith::ExtUIOp>(CurLoc, i32, bits);
+  };
+  if (!hash)
+    hash = hashKey(key);
   Value mask = B.create<arith::SubIOp>(CurLoc, slots, constIndex(1));
-  Value start = B.create<arith::AndIOp>(
-      CurLoc, B.create<arith::IndexCastOp>(CurLoc, indexT, hashKey(key)), mask);
-  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT}, mlir::ValueRange{start});
+  Value start =
+      B.create<arith::AndIOp>(CurLoc, B.create<arith::IndexCastOp>(CurLoc, indexT, hash), mask);
+  // The key's hash bits in every lane, as the slot words hold them.
+  Value tag = B.create<arith::ShRUIOp>(CurLoc, hash, constInt(49, ScalarKind::I64));
+  Value tags = B.create<mlir::LLVM::ShuffleVectorOp>(
+      CurLoc,
+      B.create<mlir::LLVM::InsertElementOp>(
+          CurLoc, B.create<mlir::LLVM::PoisonOp>(CurLoc, groupT), tag,
+          B.create<arith::ConstantOp>(CurLoc, B.getI32IntegerAttr(0))),
+      B.create<mlir::LLVM::PoisonOp>(CurLoc, groupT),
+      llvm::SmallVector<int32_t>(kMirroredSlots, 0));
+  Value base = B.create<mlir::LLVM::IntToPtrOp>(
+      CurLoc, ptrT,
+      B.create<arith::IndexCastOp>(
+          CurLoc, i64, B.create<memref::ExtractAlignedPointerAsIndexOp>(CurLoc, p.index)));
+  Value zero32 = B.create<arith::ConstantOp>(CurLoc, B.getI32IntegerAttr(0));
+  // (group start, slot, entry): the probe ends at the first slot from the
+  // key's whose word is the key's, or at the first empty one.
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT, indexT, i64},
+                                     mlir::ValueRange{start, start, constInt(-1, ScalarKind::I64)});
   {
     OpBuilder::InsertionGuard g(B);
-    Block *before = B.createBlock(&loop.getBefore(), {}, {indexT}, {CurLoc});
+    Block *before = B.createBlock(&loop.getBefore(), {}, {indexT, indexT, i64},
+                                  {CurLoc, CurLoc, CurLoc});
     B.setInsertionPointToEnd(before);
-    Value slot = before->getArgument(0);
-    Value e = loadElement(p.index, {slot}, ScalarKind::I64);
+    Value at = before->getArgument(0);
+    Value at64 = B.create<arith::IndexCastOp>(CurLoc, i64, at);
+    Value ptr = B.create<mlir::LLVM::GEPOp>(CurLoc, ptrT, i64, base,
+                                            llvm::ArrayRef<mlir::LLVM::GEPArg>{at64});
+    Value group = B.create<mlir::LLVM::LoadOp>(CurLoc, groupT, ptr, /*alignment=*/8);
+    Value same = laneBits(B.create<arith::CmpIOp>(
+        CurLoc, arith::CmpIPredicate::eq, B.create<arith::ShRUIOp>(CurLoc, group, splat(48)),
+        tags));
     Value empty =
-        B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, e, constInt(-1, ScalarKind::I64));
-    // Go on past other keys (every slot holds a live entry: unlinkEntry).
-    SmallVector<Value> go = emitIf(
-        empty, {B.getI1Type()}, [&]() -> SmallVector<Value> { return {constBool(false)}; },
-        [&]() -> SmallVector<Value> {
-          Value at = toIndex(e, ScalarKind::I64);
-          return {logicalNot(keysEqual(key, p.keys, at, p.type.dictKey()))};
-        });
-    B.create<scf::ConditionOp>(CurLoc, go[0], mlir::ValueRange{slot});
+        laneBits(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, group, splat(0)));
+    auto lane = [&](Value bits) {
+      return B.create<mlir::math::CountTrailingZerosOp>(CurLoc, bits).getResult();
+    };
+    // The word of a lane, loaded again (in bounds: the mirrored slots),
+    // which costs less than taking it from the group by a variable lane.
+    auto laneWord = [&](Value l) -> Value {
+      Value slot = B.create<arith::AddIOp>(CurLoc, at64, B.create<arith::ExtUIOp>(CurLoc, i64, l));
+      Value ptr = B.create<mlir::LLVM::GEPOp>(CurLoc, ptrT, i64, base,
+                                              llvm::ArrayRef<mlir::LLVM::GEPArg>{slot});
+      return B.create<mlir::LLVM::LoadOp>(CurLoc, i64, ptr, /*alignment=*/8);
+    };
+    // The first lane with the key's hash bits whose key is the key (an
+    // empty slot's -1 has other bits; one further on belongs to another key).
+    auto match = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{i32}, mlir::ValueRange{same});
+    {
+      OpBuilder::InsertionGuard g2(B);
+      Block *mb = B.createBlock(&match.getBefore(), {}, {i32}, {CurLoc});
+      B.setInsertionPointToEnd(mb);
+      Value bits = mb->getArgument(0);
+      Value any = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, bits, zero32);
+      SmallVector<Value> other = emitIf(
+          any, {B.getI1Type()},
+          [&]() -> SmallVector<Value> {
+            Value e = toIndex(wordEntry(laneWord(lane(bits))), ScalarKind::I64);
+            return {logicalNot(keysEqual(key, p.keys, e, p.type.dictKey()))};
+          },
+          [&]() -> SmallVector<Value> { return {constBool(false)}; });
+      B.create<scf::ConditionOp>(CurLoc, other[0], mlir::ValueRange{bits});
+      Block *ma = B.createBlock(&match.getAfter(), {}, {i32}, {CurLoc});
+      B.setInsertionPointToEnd(ma);
+      Value rest = ma->getArgument(0);
+      B.create<scf::YieldOp>(
+          CurLoc, mlir::ValueRange{B.create<arith::AndIOp>(
+                      CurLoc, rest,
+                      B.create<arith::SubIOp>(
+                          CurLoc, rest, B.create<arith::ConstantOp>(CurLoc, B.getI32IntegerAttr(1))))});
+    }
+    Value hitBits = match.getResult(0);
+    Value hit = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, hitBits, zero32);
+    Value gap = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, empty, zero32);
+    Value hitLane = lane(hitBits);
+    Value endLane = B.create<arith::SelectOp>(CurLoc, hit, hitLane, lane(empty));
+    Value slot = B.create<arith::AndIOp>(
+        CurLoc,
+        B.create<arith::AddIOp>(CurLoc, at,
+                                B.create<arith::IndexCastUIOp>(CurLoc, indexT, endLane)),
+        mask);
+    Value entry = B.create<arith::SelectOp>(
+        CurLoc, hit, wordEntry(laneWord(B.create<arith::SelectOp>(CurLoc, hit, hitLane, zero32))),
+        constInt(-1, ScalarKind::I64));
+    Value goOn = logicalNot(B.create<arith::OrIOp>(CurLoc, hit, gap));
+    B.create<scf::ConditionOp>(CurLoc, goOn, mlir::ValueRange{at, slot, entry});
   }
   {
     OpBuilder::InsertionGuard g(B);
-    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {CurLoc});
+    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT, indexT, i64},
+                                 {CurLoc, CurLoc, CurLoc});
     B.setInsertionPointToEnd(after);
     Value next = B.create<arith::AndIOp>(
-        CurLoc, B.create<arith::AddIOp>(CurLoc, after->getArgument(0), constIndex(1)), mask);
-    B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{next});
+        CurLoc,
+        B.create<arith::AddIOp>(CurLoc, after->getArgument(0), constIndex(kMirroredSlots)),
+        mask);
+    B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{next, after->getArgument(1),
+                                                    after->getArgument(2)});
   }
-  Value slot = loop.getResult(0);
-  return {slot, loadElement(p.index, {slot}, ScalarKind::I64)};
+  return {loop.getResult(1), loop.getResult(2), hash};
 }
 
 FunctionGen::DictParts FunctionGen::dictRebuild(const DictParts &p, Value cap, bool freeOld) {
   DictParts q = newDict(p.type, cap);
   Type kt = p.type.dictKey(), vt = p.type.dictValue();
-  Value slots = B.create<memref::DimOp>(CurLoc, q.index, 0);
+  Value slots = indexSlots(q);
   SmallVector<Value> kept = carryLoop(
       constIndex(0), toIndex(p.used, ScalarKind::I64), {constIndex(0)},
       [&](Value e, SmallVector<Value> state) -> SmallVector<Value> {
@@ -6534,8 +6698,8 @@ FunctionGen::DictParts FunctionGen::dictRebuild(const DictParts &p, Value cap, b
               storeElement(constBool(true), q.live, {n}, ScalarKind::Bool);
               // The keys differ: each probe ends at an empty slot (a new
               // dict of live entries has at least one slot: cap > 0).
-              Value slot = probe(q, k, slots).first;
-              storeElement(indexToI64(n), q.index, {slot}, ScalarKind::I64);
+              ProbeEnd end = probe(q, k, slots);
+              storeSlot(q, slots, end.slot, slotWord(end.hash, indexToI64(n)));
               return {B.create<arith::AddIOp>(CurLoc, n, constIndex(1))};
             },
             [&]() -> SmallVector<Value> { return {n}; });
@@ -6556,7 +6720,7 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
                                             const CGValue &valueIn, bool mustExist) {
   Type kt = p.type.dictKey(), vt = p.type.dictValue();
   CGValue key = convert(keyIn, kt);
-  auto [slot, e] = dictFind(p, key);
+  auto [slot, e, hash] = dictFind(p, key);
   Value found = dictHas(e);
   if (mustExist) {
     // A new key while a loop iterates over the dict: Python's RuntimeError.
@@ -6597,7 +6761,7 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
                   CurLoc, small, cap, B.create<arith::MulIOp>(CurLoc, cap, constIndex(2)));
               to = B.create<arith::MaxUIOp>(CurLoc, to, constIndex(8)); // (none: 8)
               DictParts q = dictRebuild(p, to, /*freeOld=*/true);
-              Value at = probe(q, key, B.create<memref::DimOp>(CurLoc, q.index, 0)).first;
+              Value at = probe(q, key, indexSlots(q), hash).slot;
               CGValue r = makeDict(q);
               SmallVector<Value> leaves(r.leaves.begin(), r.leaves.end());
               leaves.push_back(at);
@@ -6614,7 +6778,7 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
         storeItem(key, q.keys, n, kt);
         storeItem(valueIn, q.values, n, vt);
         storeElement(constBool(true), q.live, {n}, ScalarKind::Bool);
-        storeElement(q.used, q.index, {at}, ScalarKind::I64);
+        storeSlot(q, indexSlots(q), at, slotWord(hash, q.used));
         Value one = constInt(1, ScalarKind::I64);
         q.used = B.create<arith::AddIOp>(CurLoc, q.used, one);
         q.len = B.create<arith::AddIOp>(CurLoc, q.len, one);
@@ -6627,9 +6791,10 @@ FunctionGen::DictParts FunctionGen::dictSet(DictParts p, const CGValue &keyIn,
 Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool raiseMissing,
                              Value *slot) {
   CGValue key = convert(keyIn, p.type.dictKey());
-  auto [at, e] = dictFind(p, key);
+  ProbeEnd end = dictFind(p, key);
+  Value e = end.entry;
   if (slot)
-    *slot = at;
+    *slot = end.slot;
   Value missing =
       B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, e, constInt(-1, ScalarKind::I64));
   if (raiseMissing) {
@@ -6659,8 +6824,8 @@ void FunctionGen::unlinkEntry(const DictParts &p, Value slot, Value e) {
   // Linear probing's deletion: each later slot of the run moves into the
   // hole unless its key's home slot lies cyclically in (hole, slot].
   auto indexT = B.getIndexType();
-  Value mask = B.create<arith::SubIOp>(
-      CurLoc, B.create<memref::DimOp>(CurLoc, p.index, 0), constIndex(1));
+  Value slots = indexSlots(p);
+  Value mask = B.create<arith::SubIOp>(CurLoc, slots, constIndex(1));
   Value empty = constInt(-1, ScalarKind::I64);
   auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT, indexT},
                                      mlir::ValueRange{slot, slot});
@@ -6681,7 +6846,7 @@ void FunctionGen::unlinkEntry(const DictParts &p, Value slot, Value e) {
     B.setInsertionPointToEnd(after);
     Value hole = after->getArgument(0), j = after->getArgument(1);
     Value at = loadElement(p.index, {j}, ScalarKind::I64);
-    CGValue key = loadItem(p.keys, toIndex(at, ScalarKind::I64), p.type.dictKey());
+    CGValue key = loadItem(p.keys, toIndex(wordEntry(at), ScalarKind::I64), p.type.dictKey());
     Value home = B.create<arith::AndIOp>(
         CurLoc, B.create<arith::IndexCastOp>(CurLoc, indexT, hashKey(key)), mask);
     auto ule = [&](Value a, Value b) {
@@ -6697,12 +6862,12 @@ void FunctionGen::unlinkEntry(const DictParts &p, Value slot, Value e) {
     SmallVector<Value> next = emitIf(
         stays, {indexT}, [&]() -> SmallVector<Value> { return {hole}; },
         [&]() -> SmallVector<Value> {
-          storeElement(at, p.index, {hole}, ScalarKind::I64);
+          storeSlot(p, slots, hole, at);
           return {j};
         });
     B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{next[0], j});
   }
-  storeElement(empty, p.index, {loop.getResult(0)}, ScalarKind::I64);
+  storeSlot(p, slots, loop.getResult(0), empty);
 }
 
 Value FunctionGen::dictHas(Value e) {
@@ -7257,7 +7422,7 @@ CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
         [&]() -> SmallVector<Value> {
           Value at = toIndex(e, ScalarKind::I64);
           CGValue item = loadItem(p.keys, at, t.dictKey());
-          Value slot = probe(p, item, B.create<memref::DimOp>(CurLoc, p.index, 0)).first;
+          Value slot = probe(p, item, indexSlots(p)).slot;
           unlinkEntry(p, slot, e);
           CGValue x = convert(item, rt);
           return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
