@@ -6567,8 +6567,8 @@ FunctionGen::ProbeEnd FunctionGen::probe(const DictParts &p, const CGValue &key,
   auto groupT = mlir::VectorType::get({kMirroredSlots}, i64);
   auto ptrT = mlir::LLVM::LLVMPointerType::get(Ctx);
   auto splat = [&](int64_t v) -> Value {
-    return B.create<arith::ConstantOp>(CurLoc, mlir::DenseElementsAttr::get(
-                                                   groupT, llvm::APInt(64, static_cast<uint64_t>(v))));
+    auto bits = llvm::APInt(64, static_cast<uint64_t>(v));
+    return B.create<arith::ConstantOp>(CurLoc, mlir::DenseElementsAttr::get(groupT, bits));
   };
   // The lanes of `cond` (vector<8xi1>) as the low bits of an i32.
   auto laneBits = [&](Value cond) -> Value {
@@ -6594,6 +6594,7 @@ FunctionGen::ProbeEnd FunctionGen::probe(const DictParts &p, const CGValue &key,
       B.create<arith::IndexCastOp>(
           CurLoc, i64, B.create<memref::ExtractAlignedPointerAsIndexOp>(CurLoc, p.index)));
   Value zero32 = B.create<arith::ConstantOp>(CurLoc, B.getI32IntegerAttr(0));
+  Value one32 = B.create<arith::ConstantOp>(CurLoc, B.getI32IntegerAttr(1));
   // (group start, slot, entry): the probe ends at the first slot from the
   // key's whose word is the key's, or at the first empty one.
   auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT, indexT, i64},
@@ -6643,12 +6644,10 @@ FunctionGen::ProbeEnd FunctionGen::probe(const DictParts &p, const CGValue &key,
       B.create<scf::ConditionOp>(CurLoc, other[0], mlir::ValueRange{bits});
       Block *ma = B.createBlock(&match.getAfter(), {}, {i32}, {CurLoc});
       B.setInsertionPointToEnd(ma);
-      Value rest = ma->getArgument(0);
-      B.create<scf::YieldOp>(
-          CurLoc, mlir::ValueRange{B.create<arith::AndIOp>(
-                      CurLoc, rest,
-                      B.create<arith::SubIOp>(
-                          CurLoc, rest, B.create<arith::ConstantOp>(CurLoc, B.getI32IntegerAttr(1))))});
+      Value rest = ma->getArgument(0); // without its lowest lane
+      Value next =
+          B.create<arith::AndIOp>(CurLoc, rest, B.create<arith::SubIOp>(CurLoc, rest, one32));
+      B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{next});
     }
     Value hitBits = match.getResult(0);
     Value hit = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, hitBits, zero32);
