@@ -6361,8 +6361,9 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
 // (the slot itself comes from the low bits). A probe loads 8 slots at once
 // from where the key's hash points, compares their hash bits with the key's
 // and compares keys only where those match (rarely more than once): it
-// takes a predictable branch or two where a probe slot by slot mispredicted
-// its exit on about every third key. The storage holds kMirroredSlots more
+// takes a predictable branch or two where a probe slot by slot branched on
+// each slot, as many times as varied from key to key (bench/README.md,
+// stn-bench-dicts). The storage holds kMirroredSlots more
 // slots after the last, copies of the first ones, so that 8 slots from any
 // slot are in bounds and in probe order. pop() clears an entry's
 // live flag and empties its index slot, moving the later slots of its probe
@@ -6826,7 +6827,10 @@ void FunctionGen::unlinkEntry(const DictParts &p, Value slot, Value e) {
   Value slots = indexSlots(p);
   Value mask = B.create<arith::SubIOp>(CurLoc, slots, constIndex(1));
   Value empty = constInt(-1, ScalarKind::I64);
-  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT, indexT},
+  // Carries (hole, last slot looked at); the body also gets the next
+  // slot's word, which the condition loaded.
+  auto i64 = B.getI64Type();
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT, indexT, i64},
                                      mlir::ValueRange{slot, slot});
   {
     OpBuilder::InsertionGuard g(B);
@@ -6837,14 +6841,14 @@ void FunctionGen::unlinkEntry(const DictParts &p, Value slot, Value e) {
         CurLoc, B.create<arith::AddIOp>(CurLoc, before->getArgument(1), constIndex(1)), mask);
     Value at = loadElement(p.index, {j}, ScalarKind::I64);
     Value more = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, at, empty);
-    B.create<scf::ConditionOp>(CurLoc, more, mlir::ValueRange{hole, j});
+    B.create<scf::ConditionOp>(CurLoc, more, mlir::ValueRange{hole, j, at});
   }
   {
     OpBuilder::InsertionGuard g(B);
-    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT, indexT}, {CurLoc, CurLoc});
+    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT, indexT, i64},
+                                 {CurLoc, CurLoc, CurLoc});
     B.setInsertionPointToEnd(after);
-    Value hole = after->getArgument(0), j = after->getArgument(1);
-    Value at = loadElement(p.index, {j}, ScalarKind::I64);
+    Value hole = after->getArgument(0), j = after->getArgument(1), at = after->getArgument(2);
     CGValue key = loadItem(p.keys, toIndex(wordEntry(at), ScalarKind::I64), p.type.dictKey());
     Value home = B.create<arith::AndIOp>(
         CurLoc, B.create<arith::IndexCastOp>(CurLoc, indexT, hashKey(key)), mask);
@@ -7201,13 +7205,13 @@ CGValue FunctionGen::setCombine(ast::BinOpKind op, const CGValue &a, const CGVal
   if (op == ast::BinOpKind::BitOr) // a copy of a, and b's items
     return insertEntries(aIsNew ? a : dictCopy(a), b, /*mustExist=*/false);
   CGValue r = emptyDict(t);
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, t, types);
   // The items of `from` that are (`in`) or are not in `other`.
   auto keep = [&](const CGValue &into, const CGValue &from, const CGValue &other, bool in) {
     return dictValue(t, foldItems(from, into.leaves,
                                   [&](const CGValue &x, SmallVector<Value> state) {
                                     Value has = dictContains(other, x);
-                                    SmallVector<mlir::Type> types;
-                                    leafTypes(Ctx, t, types);
                                     return emitIf(
                                         in ? has : logicalNot(has), types,
                                         [&]() -> SmallVector<Value> {

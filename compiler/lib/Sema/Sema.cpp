@@ -61,6 +61,17 @@ static std::string counted(uint64_t n, const char *one, const char *many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+/// The CallInfo of method `b` of a list, a dict or a set, called as `c`
+/// on the receiver of `a`.
+static CallInfo methodCall(Builtin b, const ast::Attribute &a, const ast::Call &c) {
+  CallInfo info;
+  info.builtin = b;
+  info.receiver = a.value.get();
+  for (auto &arg : c.args)
+    info.operands.push_back(arg.get());
+  return info;
+}
+
 /// The hint where a list, a dict or a set is passed to a kernel.
 static const char *containerArgHint(const Type &t) {
   return t.isSet()    ? "a set can be held by one variable only; pass an array of its items "
@@ -6846,11 +6857,7 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
           fmt::format("{}() takes an integer index, not '{}'", a.attr, args[i].describe()));
     return false;
   };
-  CallInfo info;
-  info.builtin = b;
-  info.receiver = a.value.get();
-  for (auto &arg : c.args)
-    info.operands.push_back(arg.get());
+  CallInfo info = methodCall(b, a, c);
   if (b == Builtin::ListCopy) {
     if (Final)
       F.calls[&c] = info;
@@ -7152,11 +7159,7 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
   std::vector<Type> args;
   if (!argumentTypes(c, args))
     return {};
-  CallInfo info;
-  info.builtin = b;
-  info.receiver = a.value.get();
-  for (auto &arg : c.args)
-    info.operands.push_back(arg.get());
+  CallInfo info = methodCall(b, a, c);
   auto done = [&](Type t) {
     if (Final)
       F.calls[&c] = info;
@@ -7337,7 +7340,6 @@ Type FunctionChecker::setOf(const ast::Call &c) {
     return {};
   }
   CallInfo info;
-  info.kind = CallInfo::Kind::Builtin;
   info.builtin = Builtin::SetOf;
   if (Final)
     F.calls[&c] = info;
@@ -7473,11 +7475,7 @@ Type FunctionChecker::setMethod(const ast::Call &c, const ast::Attribute &a,
                   : "");
     return {};
   }
-  CallInfo info;
-  info.builtin = b;
-  info.receiver = a.value.get();
-  for (auto &arg : c.args)
-    info.operands.push_back(arg.get());
+  CallInfo info = methodCall(b, a, c);
   auto done = [&](Type t) {
     if (Final)
       F.calls[&c] = info;
