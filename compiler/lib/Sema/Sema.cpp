@@ -772,6 +772,9 @@ private:
   /// it only an existing one (TypedFunction::dictStoresInLoop), in a
   /// parallel loop only if made in its body.
   bool dictMayGrow(const std::string &name, const ast::Expr &store, SourceRange r);
+  /// The variable whose container (`recv`) method `a` changes; reports
+  /// that none holds it where the receiver is not a name.
+  const ast::Name *changedVariable(const ast::Attribute &a, const Type &recv);
   /// Reports at `r` that container `name`, made outside the parallel loop
   /// being checked, would `change` ("change", "change size") in it; false
   /// where it was made in the loop's body (or no parallel loop is open).
@@ -6863,13 +6866,9 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
       F.calls[&c] = info;
     return recv.isKnownList() ? recv : Type::list(ScalarKind::F64);
   }
-  auto *n = dyn_cast<ast::Name>(a.value.get());
-  if (!n) {
-    error(a.value->range(), fmt::format("{}() changes a list, and this list is held by no "
-                                        "variable",
-                                        a.attr));
+  const ast::Name *n = changedVariable(a, recv);
+  if (!n)
     return {};
-  }
   if (!listMayChangeSize(n->id, c.range()))
     return {};
   Type result = Type::none();
@@ -7000,6 +6999,14 @@ bool FunctionChecker::dictMayGrow(const std::string &name, const ast::Expr &stor
     return true;
   }
   return !racesInParallelLoop(name, r, "change");
+}
+
+const ast::Name *FunctionChecker::changedVariable(const ast::Attribute &a, const Type &recv) {
+  auto *n = dyn_cast<ast::Name>(a.value.get());
+  if (!n)
+    error(a.value->range(), fmt::format("{}() changes a {}, and this {} is held by no variable",
+                                        a.attr, recv.containerName(), recv.containerName()));
+  return n;
 }
 
 bool FunctionChecker::racesInParallelLoop(const std::string &name, SourceRange r,
@@ -7209,12 +7216,9 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
   default:
     break;
   }
-  auto *n = dyn_cast<ast::Name>(a.value.get());
-  if (!n) {
-    error(a.value->range(),
-          fmt::format("{}() changes a dict, and this dict is held by no variable", a.attr));
+  const ast::Name *n = changedVariable(a, recv);
+  if (!n)
     return {};
-  }
   Type result = Type::none();
   std::optional<Type> grown;
   switch (b) {
@@ -7517,12 +7521,9 @@ Type FunctionChecker::setMethod(const ast::Call &c, const ast::Attribute &a,
   default:
     break;
   }
-  auto *n = dyn_cast<ast::Name>(a.value.get());
-  if (!n) {
-    error(a.value->range(),
-          fmt::format("{}() changes a set, and this set is held by no variable", a.attr));
+  const ast::Name *n = changedVariable(a, recv);
+  if (!n)
     return {};
-  }
   Type result = Type::none();
   Type grown = recv;
   switch (b) {
