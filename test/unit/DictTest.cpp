@@ -9,7 +9,8 @@
 //     so that the storage grows many times; np.array(d.keys()) and
 //     np.array(d.values()) in insertion order;
 //   - a random sequence of sets, pops (with and without popping what is
-//     there), `op=` of present keys and get() with a default, on keys
+//     there), `op=` of present keys, get() with a default, `del d[k]` and
+//     popitem() (the last entry), on keys
 //     that repeat, so that popped entries are skipped, compacted and
 //     reused; also loops over d, d.values() and d.items() after pops;
 //   - tuple keys and tuple values (cells of points);
@@ -70,8 +71,14 @@ def churn(keys, ops):
         elif op == 2:
             if k in d:
                 d[k] += 5
-        else:
+        elif op == 3:
             got += d.get(k, 7) * 3
+        elif op == 4:
+            if k in d:
+                del d[k]
+        elif d:
+            a, b = d.popitem()
+            got = got * 7 % 1000003 + a * 1000 + b
     s = 0
     for k in d:
         s = s * 31 % 1000003 + k
@@ -271,7 +278,7 @@ TEST_F(Dicts, CountsInInsertionOrderAcrossGrowth) {
   checkCounts(f32, stn::DType::Float32);
 }
 
-TEST_F(Dicts, SetPopUpdateGetAndLoopsAfterPops) {
+TEST_F(Dicts, SetPopDelPopitemGetAndLoopsAfterPops) {
   for (int64_t keyRange : {3, 40, 600}) {
     const size_t n = 6000;
     std::vector<int64_t> keys(n), ops(n);
@@ -279,7 +286,7 @@ TEST_F(Dicts, SetPopUpdateGetAndLoopsAfterPops) {
     for (size_t i = 0; i < n; ++i) {
       s = s * 2862933555777941757ULL + 3037000493ULL;
       keys[i] = static_cast<int64_t>((s >> 20) % static_cast<uint64_t>(keyRange));
-      ops[i] = static_cast<int64_t>((s >> 44) % 4);
+      ops[i] = static_cast<int64_t>((s >> 44) % 6);
     }
     OrderedDict<int64_t, int64_t> d;
     int64_t got = 0;
@@ -296,8 +303,18 @@ TEST_F(Dicts, SetPopUpdateGetAndLoopsAfterPops) {
         if (d.has(k))
           d[k] += 5;
         break;
-      default:
+      case 3:
         got += d.get(k, 7) * 3;
+        break;
+      case 4:
+        d.pop(k, 0);
+        break;
+      default:
+        if (!d.entries.empty()) {
+          auto [a, b] = d.entries.back(); // popitem(): the last entry
+          d.pop(a, 0);
+          got = got * 7 % 1000003 + a * 1000 + b;
+        }
       }
     }
     int64_t ks = 0, vs = 0, us = 0;
@@ -421,7 +438,7 @@ TEST_F(Dicts, LoopsOverTheDict) {
     EXPECT_NE(msg.find("RuntimeError: dictionary changed size during iteration"),
               std::string::npos)
         << msg;
-    EXPECT_NE(msg.find("dicts.stn:107:9"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("dicts.stn:113:9"), std::string::npos) << msg;
   }
 }
 
@@ -429,7 +446,7 @@ TEST_F(Dicts, MissingKeysRaiseKeyError) {
   EXPECT_EQ(Mod.kernel("missing")(int64_t(2)).asDouble(), 2.5);
   std::string msg = errorOf([&] { Mod.kernel("missing")(int64_t(-7)); });
   EXPECT_NE(msg.find("KeyError: -7"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("dicts.stn:113:12"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dicts.stn:119:12"), std::string::npos) << msg;
   EXPECT_EQ(Mod.kernel("missing_pair")(int64_t(1), int64_t(2)).asDouble(), 0.5);
   msg = errorOf([&] { Mod.kernel("missing_pair")(int64_t(2), int64_t(1)); });
   EXPECT_NE(msg.find("KeyError: (2, 1)"), std::string::npos) << msg;

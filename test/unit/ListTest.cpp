@@ -24,7 +24,10 @@
 //   - list() of nothing, of an array (a copy), a range and a generator;
 //     sorted() of an array, a list and a generator, reverse= or not;
 //   - slices xs[a:b:c] (new lists) for bounds past either end, negative
-//     bounds and steps, against Python's slice rules written in C++.
+//     bounds and steps, against Python's slice rules written in C++, and
+//     `del xs[a:b:c]` of the same slices;
+//   - a random sequence of append, remove, index, count, reverse, sort
+//     (reverse= or not), `del xs[i]` (negative i too) and insert.
 //
 //===----------------------------------------------------------------------===//
 
@@ -212,6 +215,50 @@ def sliced(n, lo, hi, step):
     ys = xs[lo:hi:step]
     ys.append(-1)
     return ys, xs[lo:], xs[:hi], xs[::step]
+
+@njit
+def reordered(xs0, ops, args):
+    xs = list(xs0)
+    got = 0
+    for k in range(len(ops)):
+        op = ops[k]
+        x = args[k]
+        if op == 0:
+            xs.append(x)
+        elif op == 1:
+            if x in xs:
+                xs.remove(x)
+        elif op == 2:
+            if x in xs:
+                got = got * 7 % 1000003 + xs.index(x)
+        elif op == 3:
+            got = got * 7 % 1000003 + xs.count(x)
+        elif op == 4:
+            xs.reverse()
+        elif op == 5:
+            xs.sort()
+        elif op == 6:
+            xs.sort(reverse=x % 2 == 1)
+        elif op == 7:
+            if xs:
+                i = x % len(xs)
+                if x % 2 == 1:
+                    i -= len(xs)
+                del xs[i]
+        else:
+            xs.insert(x % 5, x)
+    return xs, got
+
+@njit
+def deleted(n, lo, hi, step):
+    xs = [i * 10 for i in range(n)]
+    ys = xs.copy()
+    del ys[lo:hi:step]
+    zs = xs.copy()
+    del zs[lo:hi]
+    ws = xs.copy()
+    del ws[lo:], xs[:hi]
+    return ys, zs, ws, xs
 
 @njit
 def aug_ops(a, n):
@@ -508,6 +555,96 @@ TEST_F(Lists, SlicesAreNewLists) {
         }
   std::string e =
       errorOf([&] { Mod.kernel("sliced")(int64_t(3), int64_t(0), int64_t(2), int64_t(0)); });
+  EXPECT_NE(e.find("ValueError: slice step cannot be zero"), std::string::npos) << e;
+}
+
+TEST_F(Lists, RemoveIndexCountReverseSortDelete) {
+  // A random sequence of the methods on a list of small numbers (repeats
+  // are common), against the same steps on a std::vector.
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    const size_t n = 3000;
+    std::vector<int64_t> start = {4, 1, 4, 9}, ops(n), args(n);
+    uint64_t s = seed * 7919;
+    for (size_t i = 0; i < n; ++i) {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      // More appends and inserts than removals, so that the list grows.
+      uint64_t r = (s >> 33) % 12;
+      ops[i] = r >= 9 ? int64_t(r % 2 ? 0 : 8) : int64_t(r);
+      args[i] = static_cast<int64_t>((s >> 17) % 23);
+    }
+    std::vector<int64_t> xs = start;
+    int64_t got = 0;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t x = args[i];
+      auto at = std::find(xs.begin(), xs.end(), x);
+      switch (ops[i]) {
+      case 0:
+        xs.push_back(x);
+        break;
+      case 1:
+        if (at != xs.end())
+          xs.erase(at);
+        break;
+      case 2:
+        if (at != xs.end())
+          got = got * 7 % 1000003 + (at - xs.begin());
+        break;
+      case 3:
+        got = got * 7 % 1000003 + std::count(xs.begin(), xs.end(), x);
+        break;
+      case 4:
+        std::reverse(xs.begin(), xs.end());
+        break;
+      case 5:
+        std::sort(xs.begin(), xs.end());
+        break;
+      case 6:
+        std::sort(xs.begin(), xs.end());
+        if (x % 2 == 1)
+          std::reverse(xs.begin(), xs.end());
+        break;
+      case 7:
+        if (!xs.empty())
+          xs.erase(xs.begin() + x % int64_t(xs.size())); // (a negative i is the same item)
+        break;
+      default:
+        xs.insert(xs.begin() + std::min<int64_t>(x % 5, int64_t(xs.size())), x);
+      }
+    }
+    auto r = Mod.kernel("reordered")(stn::ArrayView::of(start.data(), {4}),
+                                     stn::ArrayView::of(ops.data(), {int64_t(n)}),
+                                     stn::ArrayView::of(args.data(), {int64_t(n)}));
+    EXPECT_EQ(valuesOf<int64_t>(r[0], {int64_t(xs.size())}), xs) << seed;
+    EXPECT_EQ(r[1].asInt(), got) << seed;
+  }
+}
+
+TEST_F(Lists, DelOfSlices) {
+  // del xs[lo:hi:step] keeps the items xs[lo:hi:step] does not read.
+  auto without = [](int64_t n, std::vector<int64_t> gone) {
+    std::vector<int64_t> out;
+    for (int64_t i = 0; i < n; ++i)
+      if (std::find(gone.begin(), gone.end(), i * 10) == gone.end())
+        out.push_back(i * 10);
+    return out;
+  };
+  for (int64_t n : {0, 1, 7, 12})
+    for (int64_t lo : {-9, -2, 0, 3, 12})
+      for (int64_t hi : {-8, -1, 2, 6, 20})
+        for (int64_t step : {-3, -2, -1, 1, 2, 5}) {
+          SCOPED_TRACE("n=" + std::to_string(n) + " lo=" + std::to_string(lo) +
+                       " hi=" + std::to_string(hi) + " step=" + std::to_string(step));
+          auto r = Mod.kernel("deleted")(n, lo, hi, step);
+          auto check = [&](const stn::Value &v, const std::vector<int64_t> &want) {
+            EXPECT_EQ(valuesOf<int64_t>(v, {int64_t(want.size())}), want);
+          };
+          check(r[0], without(n, pythonSlice(n, lo, hi, step)));
+          check(r[1], without(n, pythonSlice(n, lo, hi, 1)));
+          check(r[2], without(n, pythonSlice(n, lo, std::nullopt, 1)));
+          check(r[3], without(n, pythonSlice(n, std::nullopt, hi, 1)));
+        }
+  std::string e =
+      errorOf([&] { Mod.kernel("deleted")(int64_t(3), int64_t(0), int64_t(2), int64_t(0)); });
   EXPECT_NE(e.find("ValueError: slice step cannot be zero"), std::string::npos) << e;
 }
 

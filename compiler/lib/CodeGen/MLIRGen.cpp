@@ -770,6 +770,19 @@ private:
   /// New storage for n items (room for one at least).
   SmallVector<Value> newListStorage(Value n, const Type &item);
   CGValue listMethod(const ast::Call &c, const CallInfo &info);
+  /// Whether item `a` equals `b` (a number, or a tuple of as many numbers),
+  /// each number compared by ==.
+  Value itemEquals(const CGValue &a, const CGValue &b);
+  /// The position (index) of the first of the n items equal to `x`, or n.
+  Value findItem(mlir::ValueRange data, Value n, const Type &item, const CGValue &x);
+  /// The first n items in reverse order, in place.
+  void reverseItems(mlir::ValueRange data, Value n, const Type &item);
+  /// Python's repr() of a value of type `t` (a number or a tuple of
+  /// numbers) as message marks (KernelFaults.h), its words from
+  /// messageWords.
+  std::string reprMarks(const Type &t);
+  /// Raises `ValueError: x is not in list` (list.index) where `fail`.
+  void raiseNotInList(Value fail, const CGValue &x);
   /// `list` with the items of `items` (a list of tuples, or the 1-d array
   /// of a list's items) added at its end.
   CGValue extendList(const CGValue &list, const CGValue &items);
@@ -798,6 +811,7 @@ private:
     Value slot, entry, hash;
   };
   CGValue dictValue(const Type &t, mlir::ValueRange leaves);
+  CGValue popLastEntry(DictParts &p, const Type &rt, llvm::StringRef emptyText);
   DictParts dictParts(const CGValue &d);
   CGValue makeDict(const DictParts &p);
   Value dictCapacity(const DictParts &p);
@@ -5924,15 +5938,7 @@ CGValue FunctionGen::sortedList(const ast::Call &c, const CallInfo &info) {
   if (!info.operands.empty()) {
     Value reverse = truth(expr(*info.operands[0]));
     Value n = toIndex(list.leaves.back(), ScalarKind::I64);
-    ifThen(reverse, [&] {
-      Value last = B.create<arith::SubIOp>(CurLoc, n, constIndex(1));
-      indexLoop(constIndex(0), B.create<arith::DivUIOp>(CurLoc, n, constIndex(2)), [&](Value i) {
-        Value j = B.create<arith::SubIOp>(CurLoc, last, i);
-        Value x = loadElement(items, {i}, k), y = loadElement(items, {j}, k);
-        storeElement(y, items, {i}, k);
-        storeElement(x, items, {j}, k);
-      });
-    });
+    ifThen(reverse, [&] { reverseItems(listData(list), n, list.type.listItem()); });
   }
   return list;
 }
@@ -6238,14 +6244,44 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     name = &n->id;
   // The arguments first: they may change the list (xs.insert(0, xs.pop())).
   std::vector<CGValue> args;
-  for (const ast::Expr *o : info.operands)
+  const ast::Slice *slice = nullptr; // del xs[a:b:c] (its parts are read below)
+  for (const ast::Expr *o : info.operands) {
+    if ((slice = dyn_cast<ast::Slice>(o)))
+      continue;
     args.push_back(info.builtin == Builtin::ListExtend && name ? extendItems(*o, *name)
                                                                : expr(*o));
+  }
   CGValue list = expr(*info.receiver);
   CGValue none;
   none.type = Type::none();
   if (info.builtin == Builtin::ListCopy)
     return listCopy(list);
+  if (info.builtin == Builtin::ListIndex || info.builtin == Builtin::ListCount) {
+    CGValue r;
+    r.type = Type::scalar(ScalarKind::I64);
+    Value z64 = constInt(0, ScalarKind::I64);
+    if (!list.type.isKnownList()) { // no items
+      if (info.builtin == Builtin::ListIndex)
+        raiseNotInList(constBool(true), args[0]);
+      r.leaves.push_back(z64);
+      return r;
+    }
+    Type item = list.type.listItem();
+    SmallVector<Value> data = listData(list);
+    Value n = toIndex(list.leaves.back(), ScalarKind::I64);
+    if (info.builtin == Builtin::ListCount) {
+      r.leaves = carryLoop(constIndex(0), n, {z64}, [&](Value i, SmallVector<Value> st) {
+        Value eq = itemEquals(loadItem(data, i, item), args[0]);
+        return SmallVector<Value>{B.create<arith::AddIOp>(
+            CurLoc, st[0], B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), eq))};
+      });
+      return r;
+    }
+    Value at = findItem(data, n, item, args[0]);
+    raiseNotInList(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, at, n), args[0]);
+    r.leaves.push_back(indexToI64(at));
+    return r;
+  }
   // The list's type may be wider than the receiver's value (Sema widened
   // the variable for what this call adds).
   Type t = F.vars.at(*name), item = t.listItem();
@@ -6341,12 +6377,171 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::ListClear:
     writeVar(*name, makeList(item, data, constInt(0, ScalarKind::I64)));
     return none;
+  case Builtin::ListRemove: {
+    // The first item equal to x (ValueError where none is).
+    Value at = findItem(data, n, item, args[0]);
+    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, at, n);
+    raiseIf(logicalNot(found), KernelFaultKind::Raise,
+            "ValueError: list.remove(x): x not in list", {});
+    ifThen(found, [&] {
+      Value next = B.create<arith::AddIOp>(CurLoc, at, one);
+      moveItems(data, next, data, at, B.create<arith::SubIOp>(CurLoc, n, next), item);
+    });
+    writeVar(*name, makeList(item, data,
+                             B.create<arith::SubIOp>(
+                                 CurLoc, len, B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(),
+                                                                       found))));
+    return none;
+  }
+  case Builtin::ListReverse:
+    reverseItems(data, n, item);
+    return none;
+  case Builtin::ListSort: {
+    ScalarKind k = item.scalarKind();
+    sortLanes(storageView(data[0], n, k), k, 0);
+    if (!args.empty())
+      ifThen(truth(args[0]), [&] { reverseItems(data, n, item); });
+    return none;
+  }
+  case Builtin::ListDelete: {
+    if (!slice) {
+      // del xs[i]: Python's negative positions; IndexError outside.
+      Value z64 = constInt(0, ScalarKind::I64);
+      Value at = indexOperand(0);
+      Value neg = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64);
+      at = B.create<arith::SelectOp>(CurLoc, neg, B.create<arith::AddIOp>(CurLoc, at, len), at);
+      Value bad = B.create<arith::OrIOp>(
+          CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, at, z64),
+          B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, at, len));
+      raiseIf(bad, KernelFaultKind::Raise, "IndexError: list assignment index out of range",
+              {});
+      ifThen(logicalNot(bad), [&] {
+        Value pos = toIndex(at, ScalarKind::I64);
+        Value next = B.create<arith::AddIOp>(CurLoc, pos, one);
+        moveItems(data, next, data, pos, B.create<arith::SubIOp>(CurLoc, n, next), item);
+      });
+      writeVar(*name, makeList(item, data,
+                               B.create<arith::SelectOp>(
+                                   CurLoc, bad, len,
+                                   B.create<arith::SubIOp>(CurLoc, len,
+                                                           constInt(1, ScalarKind::I64)))));
+      return none;
+    }
+    // del xs[a:b:c]: the `count` items lo, lo + step, ... go; the others
+    // keep their order.
+    Value lo, count, step;
+    sliceBounds(*slice, n, lo, count, step);
+    if (slice->step && !literalInt(*slice->step))
+      raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, step, constIndex(0)),
+              KernelFaultKind::Raise, "ValueError: slice step cannot be zero", {});
+    Value left = B.create<arith::SubIOp>(CurLoc, n, count);
+    std::optional<int64_t> constStep =
+        slice->step ? literalInt(*slice->step) : std::optional<int64_t>(1);
+    if (constStep == 1) {
+      Value end = B.create<arith::AddIOp>(CurLoc, lo, count);
+      moveItems(data, end, data, lo, B.create<arith::SubIOp>(CurLoc, n, end), item);
+    } else {
+      // The deleted positions in ascending order: first, first + by, ...
+      Value zero = constIndex(0);
+      Value down = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, step, zero);
+      Value by = B.create<arith::SelectOp>(CurLoc, down,
+                                           B.create<arith::SubIOp>(CurLoc, zero, step), step);
+      // (A zero step raised above; where the raise returns, in parallel
+      // regions, the remainder below still divides by at least 1.)
+      by = B.create<arith::MaxSIOp>(CurLoc, by, one);
+      Value lastOffset = B.create<arith::MulIOp>(
+          CurLoc, B.create<arith::MaxSIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, count, one),
+                                           zero),
+          step);
+      Value first = B.create<arith::SelectOp>(
+          CurLoc, down, B.create<arith::AddIOp>(CurLoc, lo, lastOffset), lo);
+      Value span = B.create<arith::MulIOp>(CurLoc, count, by); // past the last deleted
+      carryLoop(first, n, {first}, [&](Value i, SmallVector<Value> st) {
+        Value off = B.create<arith::SubIOp>(CurLoc, i, first);
+        Value gone = B.create<arith::AndIOp>(
+            CurLoc, B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, off, span),
+            B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq,
+                                    B.create<arith::RemSIOp>(CurLoc, off, by), zero));
+        Value keep = logicalNot(gone);
+        ifThen(keep, [&] { moveItems(data, i, data, st[0], one, item); });
+        return SmallVector<Value>{B.create<arith::SelectOp>(
+            CurLoc, keep, B.create<arith::AddIOp>(CurLoc, st[0], one), st[0])};
+      });
+    }
+    writeVar(*name, makeList(item, data, indexToI64(left)));
+    return none;
+  }
   default:
     break;
   }
   Failed = true;
   Diags.error(F.file, c.range(), "internal compiler error: unexpected list method");
   return none;
+}
+
+Value FunctionGen::itemEquals(const CGValue &a, const CGValue &b) {
+  SmallVector<ScalarKind> ak = itemKinds(a.type), bk = itemKinds(b.type);
+  Value eq = constBool(true);
+  for (size_t f = 0; f < ak.size(); ++f)
+    eq = B.create<arith::AndIOp>(
+        CurLoc, eq, compare1(ast::CmpOpKind::Eq, a.leaves[f], ak[f], b.leaves[f], bk[f]));
+  return eq;
+}
+
+Value FunctionGen::findItem(mlir::ValueRange data, Value n, const Type &item, const CGValue &x) {
+  mlir::Type indexT = B.getIndexType();
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT},
+                                     mlir::ValueRange{constIndex(0)});
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *before = B.createBlock(&loop.getBefore(), {}, {indexT}, {CurLoc});
+    Value i = before->getArgument(0);
+    Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, i, n);
+    SmallVector<Value> on = emitIf(
+        inside, {B.getI1Type()},
+        [&]() -> SmallVector<Value> { return {logicalNot(itemEquals(loadItem(data, i, item), x))}; },
+        [&]() -> SmallVector<Value> { return {constBool(false)}; });
+    B.create<scf::ConditionOp>(CurLoc, on[0], mlir::ValueRange{i});
+    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {CurLoc});
+    B.create<scf::YieldOp>(
+        CurLoc, mlir::ValueRange{B.create<arith::AddIOp>(CurLoc, after->getArgument(0),
+                                                         constIndex(1))});
+  }
+  return loop.getResult(0);
+}
+
+void FunctionGen::reverseItems(mlir::ValueRange data, Value n, const Type &item) {
+  Value last = B.create<arith::SubIOp>(CurLoc, n, constIndex(1));
+  indexLoop(constIndex(0), B.create<arith::DivUIOp>(CurLoc, n, constIndex(2)), [&](Value i) {
+    Value j = B.create<arith::SubIOp>(CurLoc, last, i);
+    CGValue x = loadItem(data, i, item), y = loadItem(data, j, item);
+    storeItem(y, data, i, item);
+    storeItem(x, data, j, item);
+  });
+}
+
+std::string FunctionGen::reprMarks(const Type &t) {
+  std::string text;
+  SmallVector<ScalarKind> kinds = itemKinds(t);
+  if (t.isTuple())
+    text += '(';
+  for (size_t f = 0; f < kinds.size(); ++f) {
+    if (f)
+      text += ", ";
+    text += kRaisedValue;
+    text += messageLetter(kinds[f]);
+  }
+  if (t.isTuple())
+    text += kinds.size() == 1 ? ",)" : ")";
+  return text;
+}
+
+void FunctionGen::raiseNotInList(Value fail, const CGValue &x) {
+  SmallVector<Value> words;
+  size_t next = 0;
+  messageWords(x.type, x.leaves, next, words);
+  raiseIf(fail, KernelFaultKind::Raise,
+          "ValueError: " + reprMarks(x.type) + " is not in list", words);
 }
 
 //===----------------------------------------------------------------------===//
@@ -6799,18 +6994,7 @@ Value FunctionGen::dictEntry(const DictParts &p, const CGValue &keyIn, bool rais
       B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, e, constInt(-1, ScalarKind::I64));
   if (raiseMissing) {
     // Python's message: KeyError and the key's repr.
-    std::string text = "KeyError: ";
-    SmallVector<ScalarKind> kinds = itemKinds(key.type);
-    if (key.type.isTuple())
-      text += '(';
-    for (size_t f = 0; f < kinds.size(); ++f) {
-      if (f)
-        text += ", ";
-      text += kRaisedValue;
-      text += messageLetter(kinds[f]);
-    }
-    if (key.type.isTuple())
-      text += kinds.size() == 1 ? ",)" : ")";
+    std::string text = "KeyError: " + reprMarks(key.type);
     SmallVector<Value> words;
     size_t next = 0;
     messageWords(key.type, key.leaves, next, words);
@@ -7121,12 +7305,16 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictClear:
     writeVar(*name, emptyDict(t));
     return none;
-  case Builtin::DictPop: {
+  case Builtin::DictPop:
+  case Builtin::DictDelete: {
+    // (del d[k]: pop(k), the value unused.)
     Value slot;
     Value e = dictEntry(p, args[0], /*raiseMissing=*/args.size() == 1, &slot);
     Value found = dictHas(e);
-    CGValue r =
-        valueOr(p, e, rt, [&] { return args.size() == 2 ? args[1] : defaultValue(rt); });
+    CGValue r = info.builtin == Builtin::DictDelete
+                    ? none
+                    : valueOr(p, e, rt,
+                              [&] { return args.size() == 2 ? args[1] : defaultValue(rt); });
     ifThen(found, [&] { unlinkEntry(p, slot, e); });
     p.len = B.create<arith::SubIOp>(
         CurLoc, p.len,
@@ -7145,6 +7333,11 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictUpdate:
     writeVar(*name, insertEntries(d, args[0], F.dictStoresInLoop.count(&c) != 0));
     return none;
+  case Builtin::DictPopitem: {
+    CGValue r = popLastEntry(p, rt, "KeyError: 'popitem(): dictionary is empty'");
+    writeVar(*name, makeDict(p));
+    return r;
+  }
   default:
     break;
   }
@@ -7310,6 +7503,74 @@ static ast::BinOpKind setOperator(Builtin b) {
   }
 }
 
+/// The last live entry removed from `p` (set.pop(), dict.popitem()): the
+/// entries after it are dead and no slot holds them (unlinkEntry), so
+/// `used` drops to it and each dead entry is passed once. Gives its key (a
+/// set), or (key, value), as `rt`; raises KeyError `emptyText` where `p` is
+/// empty (zeros where the raise returns: parallel regions).
+CGValue FunctionGen::popLastEntry(DictParts &p, const Type &rt, llvm::StringRef emptyText) {
+  Value zero = constInt(0, ScalarKind::I64);
+  Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, p.len, zero);
+  raiseIf(empty, KernelFaultKind::Raise, emptyText, {});
+  auto i64 = B.getI64Type();
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{i64},
+                                     mlir::ValueRange{B.create<arith::SubIOp>(
+                                         CurLoc, p.used, constInt(1, ScalarKind::I64))});
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *before = B.createBlock(&loop.getBefore(), {}, {i64}, {CurLoc});
+    B.setInsertionPointToEnd(before);
+    Value e = before->getArgument(0);
+    Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
+    SmallVector<Value> dead = emitIf(
+        inside, {B.getI1Type()},
+        [&]() -> SmallVector<Value> {
+          return {logicalNot(
+              loadElement(p.live, {toIndex(e, ScalarKind::I64)}, ScalarKind::Bool))};
+        },
+        [&]() -> SmallVector<Value> { return {constBool(false)}; });
+    B.create<scf::ConditionOp>(CurLoc, dead[0], mlir::ValueRange{e});
+  }
+  {
+    OpBuilder::InsertionGuard g(B);
+    Block *after = B.createBlock(&loop.getAfter(), {}, {i64}, {CurLoc});
+    B.setInsertionPointToEnd(after);
+    B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{B.create<arith::SubIOp>(
+                                       CurLoc, after->getArgument(0),
+                                       constInt(1, ScalarKind::I64))});
+  }
+  Value e = loop.getResult(0); // -1 where empty (a raise returned)
+  Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, rt, types);
+  CGValue r;
+  r.type = rt;
+  r.leaves = emitIf(
+      found, types,
+      [&]() -> SmallVector<Value> {
+        Value at = toIndex(e, ScalarKind::I64);
+        CGValue key = loadItem(p.keys, at, p.type.dictKey());
+        Value slot = probe(p, key, indexSlots(p)).slot;
+        unlinkEntry(p, slot, e);
+        CGValue x = key;
+        if (!p.type.isSet()) {
+          CGValue value = loadItem(p.values, at, p.type.dictValue());
+          x.type = Type::tuple({key.type, value.type});
+          x.leaves.append(value.leaves.begin(), value.leaves.end());
+        }
+        x = convert(x, rt);
+        return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+      },
+      [&]() -> SmallVector<Value> {
+        CGValue x = defaultValue(rt);
+        return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
+      });
+  p.used = B.create<arith::SelectOp>(CurLoc, found, e, p.used);
+  p.len = B.create<arith::SubIOp>(CurLoc, p.len,
+                                  B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
+  return r;
+}
+
 CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
   CGValue none;
   none.type = Type::none();
@@ -7380,63 +7641,7 @@ CGValue FunctionGen::setMethod(const ast::Call &c, const CallInfo &info) {
     writeVar(name, makeDict(setDiscard(p, args[0], info.builtin == Builtin::SetRemove)));
     return none;
   case Builtin::SetPop: {
-    // The last item added (Python pops an arbitrary one): the last live
-    // entry. The entries after it are dead and no slot holds them
-    // (unlinkEntry), so `used` drops to it: each dead entry is passed
-    // once.
-    Value zero = constInt(0, ScalarKind::I64);
-    Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, p.len, zero);
-    raiseIf(empty, KernelFaultKind::Raise, "KeyError: 'pop from an empty set'", {});
-    auto i64 = B.getI64Type();
-    auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{i64},
-                                       mlir::ValueRange{B.create<arith::SubIOp>(
-                                           CurLoc, p.used, constInt(1, ScalarKind::I64))});
-    {
-      OpBuilder::InsertionGuard g(B);
-      Block *before = B.createBlock(&loop.getBefore(), {}, {i64}, {CurLoc});
-      B.setInsertionPointToEnd(before);
-      Value e = before->getArgument(0);
-      Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
-      SmallVector<Value> dead = emitIf(
-          inside, {B.getI1Type()},
-          [&]() -> SmallVector<Value> {
-            return {logicalNot(loadElement(p.live, {toIndex(e, ScalarKind::I64)},
-                                           ScalarKind::Bool))};
-          },
-          [&]() -> SmallVector<Value> { return {constBool(false)}; });
-      B.create<scf::ConditionOp>(CurLoc, dead[0], mlir::ValueRange{e});
-    }
-    {
-      OpBuilder::InsertionGuard g(B);
-      Block *after = B.createBlock(&loop.getAfter(), {}, {i64}, {CurLoc});
-      B.setInsertionPointToEnd(after);
-      B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{B.create<arith::SubIOp>(
-                                         CurLoc, after->getArgument(0),
-                                         constInt(1, ScalarKind::I64))});
-    }
-    Value e = loop.getResult(0); // -1 where empty (a raise returned: parallel regions)
-    Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
-    SmallVector<mlir::Type> types;
-    leafTypes(Ctx, rt, types);
-    CGValue r;
-    r.type = rt;
-    r.leaves = emitIf(
-        found, types,
-        [&]() -> SmallVector<Value> {
-          Value at = toIndex(e, ScalarKind::I64);
-          CGValue item = loadItem(p.keys, at, t.dictKey());
-          Value slot = probe(p, item, indexSlots(p)).slot;
-          unlinkEntry(p, slot, e);
-          CGValue x = convert(item, rt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        },
-        [&]() -> SmallVector<Value> {
-          CGValue x = defaultValue(rt);
-          return SmallVector<Value>(x.leaves.begin(), x.leaves.end());
-        });
-    p.used = B.create<arith::SelectOp>(CurLoc, found, e, p.used);
-    p.len = B.create<arith::SubIOp>(CurLoc, p.len,
-                                    B.create<arith::ExtUIOp>(CurLoc, B.getI64Type(), found));
+    CGValue r = popLastEntry(p, rt, "KeyError: 'pop from an empty set'");
     writeVar(name, makeDict(p));
     return r;
   }

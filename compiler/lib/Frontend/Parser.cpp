@@ -38,6 +38,7 @@
 #include "llvm/Support/Casting.h"
 
 #include <algorithm>
+#include <functional>
 #include <iterator>
 #include <set>
 
@@ -734,10 +735,39 @@ bool Parser::parseSimpleStmt(Block &out) {
   case Tok::KwDel: {
     // del_stmt: 'del' del_targets
     advance();
+    // `del x[i]` is the call `x.__delitem__(i)` (Sema: a dict entry or a
+    // list item, or a list slice), one statement per target, in order.
     ExprPtr targets = parseStarExpressions();
     if (!targets)
       return false;
-    out.push_back(std::make_unique<UnsupportedStmt>(SourceRange(begin, PrevEnd), "del statements"));
+    std::vector<ExprPtr> flat;
+    std::function<void(ExprPtr)> add = [&](ExprPtr e) {
+      if (auto *t = dyn_cast<Tuple>(e.get())) {
+        for (ExprPtr &x : t->elts)
+          add(std::move(x));
+      } else if (auto *l = dyn_cast<List>(e.get()); l && !l->braces) {
+        for (ExprPtr &x : l->elts)
+          add(std::move(x));
+      } else {
+        flat.push_back(std::move(e));
+      }
+    };
+    add(std::move(targets));
+    for (ExprPtr &e : flat) {
+      auto *s = dyn_cast<Subscript>(e.get());
+      if (!s) {
+        out.push_back(std::make_unique<UnsupportedStmt>(
+            e->range(), isa<Name>(e.get()) ? "del of a variable" : "del of this target"));
+        continue;
+      }
+      SourceRange r = s->range();
+      std::vector<ExprPtr> args;
+      args.push_back(std::move(s->index));
+      auto method = std::make_unique<Attribute>(r, std::move(s->value), "__delitem__", r);
+      auto call = std::make_unique<Call>(r, std::move(method), std::move(args),
+                                         std::vector<Keyword>{});
+      out.push_back(std::make_unique<ExprStmt>(r, std::move(call)));
+    }
     return true;
   }
   case Tok::KwRaise: {

@@ -112,11 +112,15 @@ const char *builtinName(Builtin b) {
       "real", "imag", "conj",
       "random", "uniform", "randint", "normal", "exponential", "shuffle", "permutation",
       "choice", "distribution", "seed",
-      "append", "extend", "insert", "pop", "clear", "copy", "list", "sorted",
+      "append", "extend", "insert", "pop", "clear", "copy", "index", "count", "remove",
+      "reverse", "sort", "__delitem__", "list", "sorted",
       "dict", "get", "pop", "setdefault", "keys", "values", "items", "clear", "copy", "update",
+      "popitem", "__delitem__",
       "set", "add", "discard", "remove", "pop", "update", "union", "intersection", "difference",
       "symmetric_difference", "intersection_update", "difference_update",
       "symmetric_difference_update", "issubset", "issuperset", "isdisjoint"};
+  static_assert(std::size(names) == static_cast<size_t>(Builtin::SetIsDisjoint) + 1,
+                "a name per Builtin, in order");
   return names[static_cast<int>(b)];
 }
 
@@ -737,6 +741,10 @@ private:
             "write a list comprehension, [... for ...], to keep the items");
   }
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  /// Whether `x` (the argument `e` of index, count or remove) can be
+  /// compared with the items of list `recv`; reports why not.
+  bool comparableItem(const ast::Expr &e, const Type &x, const Type &recv,
+                      const std::string &method);
   /// The types of a method call's positional arguments; false where one
   /// is not valid (reported).
   bool argumentTypes(const ast::Call &c, std::vector<Type> &out) {
@@ -5968,6 +5976,17 @@ Type FunctionChecker::call(const ast::Call &c) {
       Type recv = expr(*a->value);
       if (!recv.isValid())
         return {};
+      if (a->attr == "__delitem__" && !recv.isList() && (!recv.isDict() || recv.isSet())) {
+        error(c.range(),
+              fmt::format("del removes an entry of a dict or an item of a list, not an "
+                          "element of '{}'",
+                          recv.describe()),
+              recv.isArray() ? "an array keeps its size: np.delete(a, i) is a new array "
+                               "without element i"
+              : recv.isSet() ? "remove an item of a set with s.discard(x) or s.remove(x)"
+                             : "");
+        return {};
+      }
       if (recv.isList())
         return listMethod(c, *a, recv);
       if (recv.isSet())
@@ -6822,25 +6841,50 @@ bool FunctionChecker::extendedBy(const Type &recv, const Type &x, const ast::Exp
 }
 
 /// Methods of a list variable: `append(x)`, `extend(xs)`, `insert(i, x)`,
-/// `pop()`, `pop(i)`, `clear()`, and `copy()` of any list.
+/// `pop()`, `pop(i)`, `remove(x)`, `reverse()`, `sort(reverse=False)`,
+/// `clear()` and `del xs[i]` / `del xs[a:b:c]` (`__delitem__`); `index(x)`,
+/// `count(x)` and `copy()` of any list.
 Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
                                  const Type &recv) {
   static const std::map<std::string, std::pair<Builtin, unsigned>> methods = {
-      {"append", {Builtin::ListAppend, 1}}, {"extend", {Builtin::ListExtend, 1}},
-      {"insert", {Builtin::ListInsert, 2}}, {"pop", {Builtin::ListPop, 1}},
-      {"clear", {Builtin::ListClear, 0}},   {"copy", {Builtin::ListCopy, 0}}};
+      {"append", {Builtin::ListAppend, 1}},   {"extend", {Builtin::ListExtend, 1}},
+      {"insert", {Builtin::ListInsert, 2}},   {"pop", {Builtin::ListPop, 1}},
+      {"clear", {Builtin::ListClear, 0}},     {"copy", {Builtin::ListCopy, 0}},
+      {"index", {Builtin::ListIndex, 1}},     {"count", {Builtin::ListCount, 1}},
+      {"remove", {Builtin::ListRemove, 1}},   {"reverse", {Builtin::ListReverse, 0}},
+      {"sort", {Builtin::ListSort, 0}},       {"__delitem__", {Builtin::ListDelete, 1}}};
   auto m = methods.find(a.attr);
   if (m == methods.end()) {
     error(a.attrRange, fmt::format("'{}' has no method '{}'", recv.describe(), a.attr),
-          "lists have append, extend, insert, pop, clear and copy; np.array(xs) gives an "
-          "array with NumPy's methods");
+          "lists have append, extend, insert, pop, remove, index, count, reverse, sort, clear "
+          "and copy; np.array(xs) gives an array with NumPy's methods");
     return {};
   }
   auto [b, maxArgs] = m->second;
-  if (!c.keywords.empty()) {
-    error(c.keywords[0].value->range(),
-          fmt::format("{}() takes no keyword arguments", a.attr));
+  CallInfo info = methodCall(b, a, c);
+  if (!c.keywords.empty() && b != Builtin::ListSort) {
+    error(c.keywords[0].value->range(), fmt::format("{}() takes no keyword arguments", a.attr));
     return {};
+  }
+  for (const ast::Keyword &kw : c.keywords) {
+    if (kw.name != "reverse" || !info.operands.empty()) {
+      error(kw.nameRange, fmt::format("{}() does not take the keyword argument '{}'", a.attr,
+                                      kw.name),
+            kw.name == "key"
+                ? "stn has no lambdas: sort the positions of the keys with np.argsort, then "
+                  "read the items in that order"
+                : "");
+      return {};
+    }
+    Type r = expr(*kw.value);
+    if (!r.isValid())
+      return {};
+    if (!r.isScalar() || isComplex(r.scalarKind())) {
+      error(kw.value->range(),
+            fmt::format("reverse= must be a bool or an integer, not '{}'", r.describe()));
+      return {};
+    }
+    info.operands.push_back(kw.value.get());
   }
   unsigned minArgs = b == Builtin::ListPop ? 0 : maxArgs;
   if (c.args.size() < minArgs || c.args.size() > maxArgs) {
@@ -6850,26 +6894,44 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
               : fmt::format("{}() takes at most {} argument", a.attr, maxArgs));
     return {};
   }
+  // del xs[a:b:c]: the bounds and the step are integers or None.
+  auto *slice = b == Builtin::ListDelete ? dyn_cast<ast::Slice>(c.args[0].get()) : nullptr;
   std::vector<Type> args;
-  if (!argumentTypes(c, args))
+  if (slice) {
+    if (!checkSliceParts(*slice))
+      return {};
+  } else if (!argumentTypes(c, args)) {
     return {};
+  }
   auto integer = [&](size_t i) {
     if (args[i].isScalar() && (isInteger(args[i].scalarKind()) || isBool(args[i].scalarKind())))
       return true;
     error(c.args[i]->range(),
-          fmt::format("{}() takes an integer index, not '{}'", a.attr, args[i].describe()));
+          b == Builtin::ListDelete
+              ? fmt::format("list indices must be integers or slices, not '{}'",
+                            args[i].describe())
+              : fmt::format("{}() takes an integer index, not '{}'", a.attr,
+                            args[i].describe()));
     return false;
   };
-  CallInfo info = methodCall(b, a, c);
   if (b == Builtin::ListCopy) {
     if (Final)
       F.calls[&c] = info;
     return recv.isKnownList() ? recv : Type::list(ScalarKind::F64);
   }
+  if (b == Builtin::ListIndex || b == Builtin::ListCount) {
+    if (!comparableItem(*c.args[0], args[0], recv, a.attr))
+      return {};
+    if (Final)
+      F.calls[&c] = info;
+    return Type::scalar(ScalarKind::I64);
+  }
   const ast::Name *n = changedVariable(a, recv);
   if (!n)
     return {};
-  if (!listMayChangeSize(n->id, c.range()))
+  bool reorders = b == Builtin::ListReverse || b == Builtin::ListSort;
+  if (reorders ? racesInParallelLoop(n->id, c.range(), "change")
+               : !listMayChangeSize(n->id, c.range()))
     return {};
   Type result = Type::none();
   std::optional<Type> added;
@@ -6902,6 +6964,23 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
       return {};
     result = recv.listItem();
     break;
+  case Builtin::ListDelete:
+    if (!slice && !integer(0))
+      return {};
+    break;
+  case Builtin::ListRemove:
+    if (!comparableItem(*c.args[0], args[0], recv, a.attr))
+      return {};
+    break;
+  case Builtin::ListSort:
+    if (recv.isTupleList()) {
+      error(c.range(), fmt::format("sort() sorts numbers; the items of '{}' are '{}'", n->id,
+                                   recv.listItem().describe()),
+            "sort the positions of one field with np.argsort, then read the items in that "
+            "order");
+      return {};
+    }
+    break;
   default:
     break;
   }
@@ -6916,6 +6995,46 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
   if (Final)
     F.calls[&c] = info;
   return result;
+}
+
+/// `xs.index(x)`, `xs.count(x)`, `xs.remove(x)`: `x` is compared with the
+/// items by ==, so it is a number for a list of numbers and a tuple of as
+/// many numbers for a list of tuples.
+bool FunctionChecker::comparableItem(const ast::Expr &e, const Type &x, const Type &recv,
+                                     const std::string &method) {
+  if (!recv.isKnownList()) {
+    if (x.isScalar() || x.isTuple())
+      return true;
+  } else {
+    const Type &item = recv.listItem();
+    auto leaves = [](const Type &t) {
+      std::vector<Type> out;
+      if (t.isScalar())
+        out.push_back(t);
+      else if (t.isTuple())
+        out = t.elements();
+      return out;
+    };
+    std::vector<Type> xs = leaves(x), items = leaves(item);
+    bool same = x.isTuple() == item.isTuple() && xs.size() == items.size() &&
+                std::all_of(xs.begin(), xs.end(), [](const Type &t) { return t.isScalar(); });
+    for (size_t i = 0; same && i < xs.size(); ++i) {
+      std::string err;
+      if (!compareRule(ast::CmpOpKind::Eq, xs[i].scalarKind(), items[i].scalarKind(), err)) {
+        error(e.range(), err);
+        return false;
+      }
+    }
+    if (same)
+      return true;
+  }
+  error(e.range(),
+        fmt::format("{}() compares items with this '{}'; the items are '{}'", method,
+                    x.describe(),
+                    recv.isKnownList() ? recv.listItem().describe() : "numbers"),
+        "look for a number in a list of numbers, a tuple of as many numbers in a list of "
+        "tuples");
+  return false;
 }
 
 //===----------------------------------------------------------------------===//
@@ -7004,8 +7123,9 @@ bool FunctionChecker::dictMayGrow(const std::string &name, const ast::Expr &stor
 const ast::Name *FunctionChecker::changedVariable(const ast::Attribute &a, const Type &recv) {
   auto *n = dyn_cast<ast::Name>(a.value.get());
   if (!n)
-    error(a.value->range(), fmt::format("{}() changes a {}, and this {} is held by no variable",
-                                        a.attr, recv.containerName(), recv.containerName()));
+    error(a.value->range(), fmt::format("{} changes a {}, and this {} is held by no variable",
+                                        a.attr == "__delitem__" ? "del" : a.attr + "()",
+                                        recv.containerName(), recv.containerName()));
   return n;
 }
 
@@ -7127,7 +7247,8 @@ void FunctionChecker::storeIntoDict(const ast::Subscript &s, const Type &base, c
   record(s, t->dictValue());
 }
 
-/// Methods of dicts: `get(k, default)`, `pop(k[, default])`,
+/// Methods of dicts: `get(k, default)`, `pop(k[, default])`, `popitem()`,
+/// `del d[k]` (`__delitem__`),
 /// `setdefault(k, v)`, `keys()`, `values()`, `items()` (new lists; a for
 /// loop iterates over the dict itself), `clear()`, `copy()`, `update(d2)`.
 Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
@@ -7137,11 +7258,13 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
       {"setdefault", {Builtin::DictSetdefault, 2, 2}}, {"keys", {Builtin::DictKeys, 0, 0}},
       {"values", {Builtin::DictValues, 0, 0}},    {"items", {Builtin::DictItems, 0, 0}},
       {"clear", {Builtin::DictClear, 0, 0}},      {"copy", {Builtin::DictCopy, 0, 0}},
-      {"update", {Builtin::DictUpdate, 1, 1}}};
+      {"update", {Builtin::DictUpdate, 1, 1}},    {"popitem", {Builtin::DictPopitem, 0, 0}},
+      {"__delitem__", {Builtin::DictDelete, 1, 1}}};
   auto m = methods.find(a.attr);
   if (m == methods.end()) {
     error(a.attrRange, fmt::format("'{}' has no method '{}'", recv.describe(), a.attr),
-          "dicts have get, pop, setdefault, keys, values, items, clear, copy and update");
+          "dicts have get, pop, popitem, setdefault, keys, values, items, clear, copy and "
+          "update");
     return {};
   }
   auto [b, minArgs, maxArgs] = m->second;
@@ -7223,13 +7346,21 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
   std::optional<Type> grown;
   switch (b) {
   case Builtin::DictPop:
+  case Builtin::DictDelete:
+  case Builtin::DictPopitem:
   case Builtin::DictClear:
     if (!listMayChangeSize(n->id, c.range()))
       return {};
     if (b == Builtin::DictClear)
       break;
+    if (b == Builtin::DictPopitem) {
+      result = Type::tuple({known.dictKey(), known.dictValue()});
+      break;
+    }
     if (!lookupKey(*c.args[0], args[0], recv))
       return {};
+    if (b == Builtin::DictDelete)
+      break;
     result = known.dictValue();
     if (args.size() == 2) {
       auto r = unify(result, args[1]);

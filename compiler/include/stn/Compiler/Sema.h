@@ -94,12 +94,16 @@ enum class Builtin : uint8_t {
   // ... and the other distributions (CallInfo::mode: a RandomDistribution)
   RandomDistribution, RandomSeed,
   // methods of lists (`xs.append(x)`): the receiver is a list variable
-  ListAppend, ListExtend, ListInsert, ListPop, ListClear, ListCopy,
+  // (ListIndex, ListCount and ListCopy: any list); ListDelete is `del xs[i]`
+  // and `del xs[a:b:c]`
+  ListAppend, ListExtend, ListInsert, ListPop, ListClear, ListCopy, ListIndex, ListCount,
+  ListRemove, ListReverse, ListSort, ListDelete,
   // list(iterable) and sorted(iterable, reverse=...): a new list
   ListOf, Sorted,
   // dict(...), and methods of dicts (`d.get(k, x)`)
+  // (DictDelete: `del d[k]`)
   DictOf, DictGet, DictPop, DictSetdefault, DictKeys, DictValues, DictItems, DictClear,
-  DictCopy, DictUpdate,
+  DictCopy, DictUpdate, DictPopitem, DictDelete,
   // set(...), and the methods of sets (clear and copy are DictClear and
   // DictCopy): a set is a dict without values
   SetOf, SetAdd, SetDiscard, SetRemove, SetPop, SetUpdate, SetUnion, SetIntersection,
