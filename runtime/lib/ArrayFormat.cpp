@@ -20,7 +20,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <complex>
 #include <cstring>
 #include <functional>
@@ -367,6 +369,173 @@ std::string pythonFloat(double x) { return floatRepr(x); }
 std::string pythonFloat(float x) { return floatRepr(x); }
 std::string pythonComplex(double re, double im) { return complexRepr(re, im); }
 std::string pythonComplex(float re, float im) { return complexRepr(re, im); }
+
+//===----------------------------------------------------------------------===//
+// Python's format(x, spec) of numbers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// `digits` (a run of digits) with `sep` between groups of `every`, from
+/// the right; where the padding is zeros after the sign ('0' in the spec),
+/// leading zeros first, grouped as well, until `room` characters are
+/// filled (Python: format(1234, "010,") is "00,001,234").
+std::string grouped(std::string digits, char sep, int every, size_t room) {
+  auto group = [&](const std::string &d) {
+    std::string out;
+    for (size_t i = 0; i < d.size(); ++i) {
+      if (i && (d.size() - i) % static_cast<size_t>(every) == 0)
+        out += sep;
+      out += d[i];
+    }
+    return out;
+  };
+  std::string out = group(digits);
+  while (out.size() < room) {
+    digits.insert(digits.begin(), '0');
+    out = group(digits);
+  }
+  return out;
+}
+
+/// The sign, a prefix (0x) and `body`, padded to the spec's width.
+std::string padded(const FormatSpec &f, bool negative, const std::string &prefix,
+                   const std::string &body) {
+  std::string sign = negative ? "-" : f.sign == '+' ? "+" : f.sign == ' ' ? " " : "";
+  size_t len = sign.size() + prefix.size() + body.size();
+  size_t pad = static_cast<size_t>(f.width) > len ? static_cast<size_t>(f.width) - len : 0;
+  std::string fill(pad, f.fill);
+  switch (f.align ? f.align : '>') {
+  case '<':
+    return sign + prefix + body + fill;
+  case '^':
+    return std::string(pad / 2, f.fill) + sign + prefix + body +
+           std::string(pad - pad / 2, f.fill);
+  case '=':
+    return sign + prefix + fill + body;
+  default:
+    return fill + sign + prefix + body;
+  }
+}
+
+/// The room the digits before the point may fill with zeros ('0' flag and
+/// grouping): the width less the sign, the prefix and what follows them.
+size_t zeroRoom(const FormatSpec &f, bool negative, size_t others) {
+  if (!f.grouping || f.align != '=' || f.fill != '0')
+    return 0;
+  size_t sign = negative || f.sign != '-' ? 1 : 0;
+  size_t used = sign + others;
+  return static_cast<size_t>(f.width) > used ? static_cast<size_t>(f.width) - used : 0;
+}
+
+/// Python's 'g' (and, where `noType`, the float format of no type with a
+/// precision: a digit after the point in fixed notation, scientific from
+/// exponent p - 1 on) of a finite non-negative `a`, p significant digits.
+std::string generalFloat(double a, int p, bool alternate, bool noType) {
+  std::string sci = fmt::format("{:.{}e}", a, p - 1);
+  int exp = std::atoi(sci.c_str() + sci.find('e') + 1);
+  std::string s = exp >= -4 && exp < (noType ? p - 1 : p)
+                      ? fmt::format("{:.{}f}", a, std::max(p - 1 - exp, 0))
+                      : sci;
+  if (!alternate) {
+    size_t e = s.find('e');
+    std::string mant = s.substr(0, e), tail = e == std::string::npos ? "" : s.substr(e);
+    if (mant.find('.') != std::string::npos) {
+      while (mant.back() == '0')
+        mant.pop_back();
+      if (mant.back() == '.')
+        mant.pop_back();
+    }
+    s = mant + tail;
+  }
+  if (noType && s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s;
+}
+
+} // namespace
+
+std::string pythonFormat(const FormatSpec &f, int64_t x, bool isUnsigned) {
+  if (f.type && std::strchr("eEfFgG%", f.type))
+    return pythonFormat(f, isUnsigned ? static_cast<double>(static_cast<uint64_t>(x))
+                                      : static_cast<double>(x));
+  bool negative = !isUnsigned && x < 0;
+  uint64_t mag = negative ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
+  std::string digits, prefix;
+  switch (f.type) {
+  case 'b':
+    digits = fmt::format("{:b}", mag);
+    prefix = "0b";
+    break;
+  case 'o':
+    digits = fmt::format("{:o}", mag);
+    prefix = "0o";
+    break;
+  case 'x':
+  case 'X':
+    digits = f.type == 'x' ? fmt::format("{:x}", mag) : fmt::format("{:X}", mag);
+    prefix = f.type == 'x' ? "0x" : "0X";
+    break;
+  default:
+    digits = fmt::format("{}", mag);
+  }
+  if (!f.alternate)
+    prefix.clear();
+  if (f.grouping)
+    digits = grouped(digits, f.grouping, std::strchr("boxX", f.type) && f.type ? 4 : 3,
+                     zeroRoom(f, negative, prefix.size()));
+  return padded(f, negative, prefix, digits);
+}
+
+std::string pythonFormat(const FormatSpec &f, double x) {
+  bool negative = std::signbit(x) && !std::isnan(x);
+  double a = std::fabs(x);
+  bool upper = f.type == 'E' || f.type == 'F' || f.type == 'G';
+  int p = f.precision;
+  std::string body;
+  if (!std::isfinite(a)) {
+    body = std::isnan(a) ? "nan" : "inf";
+    if (f.type == '%')
+      body += '%';
+  } else {
+    switch (f.type) {
+    case 'f':
+    case 'F':
+    case '%':
+      body = fmt::format("{:.{}f}", f.type == '%' ? a * 100 : a, p < 0 ? 6 : p);
+      if (f.alternate && p == 0)
+        body += '.';
+      if (f.type == '%')
+        body += '%';
+      break;
+    case 'e':
+    case 'E': {
+      body = fmt::format("{:.{}e}", a, p < 0 ? 6 : p);
+      if (f.alternate && p == 0)
+        body.insert(body.find('e'), ".");
+      break;
+    }
+    case 'g':
+    case 'G':
+    case 'n':
+      body = generalFloat(a, p < 0 ? 6 : std::max(p, 1), f.alternate, false);
+      break;
+    default:
+      body = p < 0 ? pythonFloat(a) : generalFloat(a, std::max(p, 1), f.alternate, true);
+    }
+  }
+  if (upper)
+    for (char &c : body)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (f.grouping && std::isfinite(a)) {
+    size_t n = body.find_first_not_of("0123456789");
+    if (n == std::string::npos)
+      n = body.size();
+    body = grouped(body.substr(0, n), f.grouping, 3, zeroRoom(f, negative, body.size() - n)) +
+           body.substr(n);
+  }
+  return padded(f, negative, "", body);
+}
 
 std::string numpyStr(const ArrayView &a) {
   if (a.shape.empty())

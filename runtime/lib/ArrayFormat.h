@@ -17,6 +17,7 @@
 #define STN_RUNTIME_ARRAYFORMAT_H
 
 #include "stn/Array.h"
+#include "stn/Compiler/FormatSpec.h"
 
 #include <cstdint>
 #include <string>
@@ -31,6 +32,12 @@ std::string pythonFloat(float x);
 /// else `(1.5-2j)`, the parts without a trailing ".0".
 std::string pythonComplex(double re, double im);
 std::string pythonComplex(float re, float im);
+
+/// Python's format(x, spec) of an integer (`isUnsigned`: the bits of a
+/// uint64) and of a float (a float32 is formatted as the float64 it
+/// converts to, as NumPy's float32.__format__ does for a spec).
+std::string pythonFormat(const FormatSpec &spec, int64_t x, bool isUnsigned);
+std::string pythonFormat(const FormatSpec &spec, double x);
 
 /// NumPy's str() of `a` (a 0-d array: its element's str()).
 std::string numpyStr(const ArrayView &a);

@@ -16,6 +16,7 @@
 #include <csetjmp>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include <pthread.h>
 
@@ -51,10 +52,35 @@ std::string fillMessage(const std::string &text, const std::vector<int64_t> &val
       continue;
     }
     char how = text[++i];
+    // A format spec (FormatSpec.h): 'S', the spec, kRaisedValue, the
+    // value's letter.
+    std::string spec;
+    if (how == 'S') {
+      size_t close = text.find(kRaisedValue, i + 1);
+      if (close == std::string::npos || close + 1 == text.size()) {
+        out += '?';
+        i = text.size();
+        continue;
+      }
+      spec = text.substr(i + 1, close - i - 1);
+      i = close + 1;
+      how = text[i];
+    }
     int64_t v = next < values.size() ? values[next] : 0;
     ++next;
     double d;
     std::memcpy(&d, &v, sizeof d);
+    if (!spec.empty()) {
+      std::string err;
+      std::optional<FormatSpec> f = parseFormatSpec(spec, err);
+      if (!f)
+        out += '?';
+      else if (how == 'd' || how == 'f')
+        out += pythonFormat(*f, d);
+      else
+        out += pythonFormat(*f, v, how == 'u');
+      continue;
+    }
     switch (how) {
     case 'u':
       out += fmt::format("{}", static_cast<uint64_t>(v));

@@ -719,14 +719,18 @@ TEST(Parser, UnsupportedStatements) {
     if (auto *u = dyn_cast<ast::UnsupportedStmt>(s.get()))
       whats.push_back(u->what);
   EXPECT_EQ(whats, (Strings{"classes", "try/except", "with statements", "global declarations",
-                            "nonlocal declarations", "del statements",
+                            "nonlocal declarations", "del of a variable",
                             "'raise ... from' (exception chaining)", "generators (yield)",
                             "lambda expressions",
                             "async functions", "match statements"}));
   const auto &b = p->module->functions[0]->body;
-  ASSERT_EQ(b.size(), 16u);
+  ASSERT_EQ(b.size(), 17u);
+  // `del a[0], b` is a.__delitem__(0), then an unsupported `del b`.
+  EXPECT_EQ(ast::printModule(*p->module).find(
+                "(expr (call (attr (name a) __delitem__) (int 0)))") != std::string::npos,
+            true);
   // assert is a statement of its own (Sema checks it).
-  EXPECT_TRUE(isa<ast::Assert>(b[7].get()));
+  EXPECT_TRUE(isa<ast::Assert>(b[8].get()));
   EXPECT_EQ(textOf(*p->file, b[1]->range()).substr(0, 4), "try:");
   EXPECT_EQ(textOf(*p->file, b[1]->range()).substr(textOf(*p->file, b[1]->range()).size() - 4),
             "pass");
@@ -944,10 +948,38 @@ TEST(Literals, Strings) {
   EXPECT_EQ(expr("'caf\xc3\xa9'"), "(str \"caf\xc3\xa9\")");
 }
 
-TEST(Literals, FStringsAreUnsupported) {
-  EXPECT_EQ(expr("f'{x}'"), "(unsupported \"f-strings\")");
-  EXPECT_EQ(expr("F\"a\" 'b'"), "(unsupported \"f-strings\")");
-  EXPECT_EQ(expr("rf'{x}\\n'"), "(unsupported \"f-strings\")");
+TEST(Literals, FStringsAreCallsOfTheirParts) {
+  // Text parts are string literals (escapes decoded unless raw; {{ and }}
+  // are braces), fields `f-string field(x, spec, conversion)`; `{x=}`
+  // puts the expression's text before its field.
+  auto field = [](const std::string &x, const std::string &spec = "",
+                  const std::string &conv = "") {
+    return "(call (name f-string field) " + x + " (str \"" + spec + "\") (str \"" + conv +
+           "\"))";
+  };
+  EXPECT_EQ(expr("f'{x}'"), "(call (name f-string) " + field("(name x)") + ")");
+  EXPECT_EQ(expr("F\"a\" 'b'"), "(call (name f-string) (str \"ab\"))");
+  EXPECT_EQ(expr("rf'{x}\\n'"),
+            "(call (name f-string) " + field("(name x)") + " (str \"\\\\n\"))");
+  EXPECT_EQ(expr("f'{x!r} {y=:>4} {{}}'"),
+            "(call (name f-string) " + field("(name x)", "", "r") + " (str \" y=\") " +
+                field("(name y)", ">4") + " (str \" {}\"))");
+  EXPECT_EQ(expr("f'a\\tb{q[1]:.2f}'"),
+            "(call (name f-string) (str \"a\\tb\") " +
+                field("(subscript (name q) (int 1))", ".2f") + ")");
+  EXPECT_EQ(expr("f'{a[\"k\"]}{x==y}{x!=y}'"),
+            "(call (name f-string) " + field("(subscript (name a) (str \"k\"))") + " " +
+                field("(compare (name x) == (name y))") + " " +
+                field("(compare (name x) != (name y))") + ")");
+  EXPECT_EQ(exprError("f'{}'"), "1:3: f-string: empty expression not allowed");
+  EXPECT_EQ(exprError("f'}'"), "1:3: f-string: single '}' is not allowed");
+  EXPECT_EQ(exprError("f'{x!q}'"),
+            "1:5: f-string: invalid conversion character: expected 's', 'r', or 'a'");
+  EXPECT_EQ(exprError("f'{x'"), "1:3: f-string: expecting '}'");
+  EXPECT_EQ(exprError("f'{x:{y}}'"),
+            "1:6: f-string: a format spec with a nested field ({...}) is not supported");
+  EXPECT_EQ(exprError("f'{x!r:>3}'"), "1:7: f-string: a format spec after !r is not supported");
+  EXPECT_EQ(exprError("f'{x +}'"), "1:7: expected expression");
 }
 
 TEST(Literals, NumberFollowedByKeyword) {

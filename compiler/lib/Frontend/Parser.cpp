@@ -38,6 +38,8 @@
 #include "llvm/Support/Casting.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <set>
@@ -443,6 +445,9 @@ private:
   ExprPtr parseSlice();
   ExprPtr parseAtom();
   ExprPtr parseStrings();
+  bool parseFString(const Token &t, std::string &value, std::vector<ExprPtr> &parts,
+                    const std::function<void(SourceRange)> &flush);
+  static uint32_t decodeEscape(std::string_view src, uint32_t i, std::string &out);
   ExprPtr parseParenAtom();
   ExprPtr parseListAtom();
   ExprPtr parseBraceAtom();
@@ -2162,18 +2167,214 @@ ExprPtr Parser::parseAtom() {
 }
 
 /// strings: STRING+   (adjacent literals concatenate)
+///
+/// With an f-string among them the result is the call `f-string(parts...)`
+/// (a name no source can spell): string literals for the text, and for each
+/// replacement field `{x!r:spec}` the call `f-string field(x, spec, conv)`
+/// (spec and conv as string literals, empty where absent). Sema shows them
+/// where a message is made (print(), raise, assert); `{x=}` adds the text
+/// "x=" before its field, as Python does.
 ExprPtr Parser::parseStrings() {
   uint32_t begin = tok().range.begin;
   bool fstring = false;
   std::string value;
+  std::vector<ExprPtr> parts;
+  auto flush = [&](SourceRange r) {
+    if (!value.empty())
+      parts.push_back(std::make_unique<StrLit>(r, std::move(value)));
+    value.clear();
+  };
   while (at(Tok::String) || at(Tok::FString)) {
-    fstring |= at(Tok::FString);
+    if (at(Tok::FString)) {
+      fstring = true;
+      Token t = tok();
+      advance();
+      if (!parseFString(t, value, parts, flush))
+        return nullptr;
+      continue;
+    }
     value += tok().strValue;
     advance();
   }
-  if (fstring)
-    return std::make_unique<Unsupported>(SourceRange(begin, PrevEnd), "f-strings");
-  return std::make_unique<StrLit>(SourceRange(begin, PrevEnd), std::move(value));
+  SourceRange all(begin, PrevEnd);
+  if (!fstring)
+    return std::make_unique<StrLit>(all, std::move(value));
+  flush(all);
+  return std::make_unique<Call>(all, std::make_unique<Name>(all, "f-string"), std::move(parts),
+                                std::vector<Keyword>{});
+}
+
+/// The text and fields of f-string token `t`, read from the source (the
+/// lexer keeps an f-string's backslashes): literal text goes to `value`,
+/// each field to `parts` after `flush` has moved the text before it there.
+bool Parser::parseFString(const Token &t, std::string &value, std::vector<ExprPtr> &parts,
+                          const std::function<void(SourceRange)> &flush) {
+  std::string_view src = File->text();
+  uint32_t i = t.range.begin, end = t.range.end;
+  bool raw = false;
+  while (i < end && src[i] != '"' && src[i] != '\'') {
+    raw |= src[i] == 'r' || src[i] == 'R';
+    ++i;
+  }
+  if (i >= end)
+    return false;
+  char q = src[i];
+  uint32_t quotes = i + 2 < end && src[i + 1] == q && src[i + 2] == q ? 3 : 1;
+  i += quotes;
+  if (end - i >= quotes && src.substr(end - quotes, quotes) == std::string(quotes, q))
+    end -= quotes; // (an unterminated literal was reported by the lexer)
+  uint32_t textBegin = i;
+  while (i < end) {
+    char c = src[i];
+    if (c == '}') {
+      if (i + 1 < end && src[i + 1] == '}') {
+        value += '}';
+        i += 2;
+        continue;
+      }
+      error(SourceRange(i, i + 1), "f-string: single '}' is not allowed");
+      return false;
+    }
+    if (c == '\\' && !raw && i + 1 < end) {
+      if (src[i + 1] == 'N' && i + 2 < end && src[i + 2] == '{') {
+        size_t close = src.find('}', i);
+        error(SourceRange(i, std::min<uint32_t>(close == std::string_view::npos
+                                                    ? end
+                                                    : static_cast<uint32_t>(close) + 1,
+                                                end)),
+              "f-string: \\N{...} escapes are not supported",
+              "write the character itself");
+        return false;
+      }
+      i = decodeEscape(src, i, value);
+      continue;
+    }
+    if (c != '{') {
+      value += c;
+      ++i;
+      continue;
+    }
+    if (i + 1 < end && src[i + 1] == '{') {
+      value += '{';
+      i += 2;
+      continue;
+    }
+    // A field: the expression runs to the first '}', ':', '!' or '=' (of
+    // `{x=}`) outside brackets and strings.
+    uint32_t open = i, exprBegin = i + 1, j = exprBegin;
+    int depth = 0;
+    char inString = 0;
+    for (; j < end; ++j) {
+      char d = src[j];
+      if (inString) {
+        if (d == inString)
+          inString = 0;
+        continue;
+      }
+      if (d == '\'' || d == '"') {
+        inString = d;
+      } else if (d == '(' || d == '[' || d == '{') {
+        ++depth;
+      } else if (d == ')' || d == ']' || (d == '}' && depth > 0)) {
+        --depth;
+      } else if (depth == 0) {
+        char next = j + 1 < end ? src[j + 1] : 0;
+        char prev = src[j - 1];
+        if (d == '}' || d == ':' || (d == '!' && next != '='))
+          break;
+        if (d == '=' && next != '=' && !std::strchr("=!<>", prev) &&
+            (next == '}' || next == '!' || next == ':' || next == ' '))
+          break;
+      }
+    }
+    uint32_t exprEnd = j;
+    if (std::string_view(src.substr(exprBegin, exprEnd - exprBegin))
+            .find_first_not_of(" \t\n\r") == std::string_view::npos) {
+      error(SourceRange(open, std::min(j + 1, end)), "f-string: empty expression not allowed");
+      return false;
+    }
+    std::string selfDoc;
+    if (j < end && src[j] == '=') {
+      ++j;
+      while (j < end && src[j] == ' ')
+        ++j;
+      selfDoc = std::string(src.substr(exprBegin, j - exprBegin));
+    }
+    std::string conv, spec;
+    if (j < end && src[j] == '!') {
+      if (j + 1 >= end || !std::strchr("rsa", src[j + 1])) {
+        error(SourceRange(j, std::min(j + 2, end)),
+              "f-string: invalid conversion character: expected 's', 'r', or 'a'");
+        return false;
+      }
+      conv = src[j + 1];
+      j += 2;
+    }
+    uint32_t specBegin = j;
+    if (j < end && src[j] == ':') {
+      ++j;
+      while (j < end && src[j] != '}') {
+        if (src[j] == '{') {
+          error(SourceRange(j, j + 1),
+                "f-string: a format spec with a nested field ({...}) is not supported");
+          return false;
+        }
+        spec += src[j++];
+      }
+    }
+    if (j >= end || src[j] != '}') {
+      error(SourceRange(open, j), "f-string: expecting '}'");
+      return false;
+    }
+    if (!conv.empty() && specBegin < j) {
+      error(SourceRange(specBegin, j), "f-string: a format spec after !" + conv +
+                                           " is not supported",
+            "numbers show the same with and without !r: drop it");
+      return false;
+    }
+    value += selfDoc;
+    flush(SourceRange(textBegin, open));
+    frontend::LexResult lexed =
+        frontend::lex(File, exprBegin, exprEnd, /*layout=*/false, Diags);
+    Parser sub(File, std::move(lexed), Diags, exprBegin);
+    ExprPtr x = sub.parseSignature();
+    if (!x)
+      return false;
+    SourceRange field(open, j + 1);
+    std::vector<ExprPtr> args;
+    args.push_back(std::move(x));
+    args.push_back(std::make_unique<StrLit>(field, spec));
+    args.push_back(std::make_unique<StrLit>(field, conv));
+    parts.push_back(std::make_unique<Call>(field,
+                                           std::make_unique<Name>(field, "f-string field"),
+                                           std::move(args), std::vector<Keyword>{}));
+    i = j + 1;
+    textBegin = i;
+  }
+  return true;
+}
+
+/// Decodes the escape sequence at src[i] (a backslash) of an f-string's
+/// text into `out`, as the lexer does for other strings; returns the
+/// position after it. Unknown escapes are kept verbatim, as in Python.
+uint32_t Parser::decodeEscape(std::string_view src, uint32_t i, std::string &out) {
+  char c = src[i + 1];
+  static const char *const from = "nrt0abfv\\'\"";
+  static const char *const to = "\n\r\t\0\a\b\f\v\\'\"";
+  if (const char *p = std::strchr(from, c); p && c) {
+    out += to[p - from];
+    return i + 2;
+  }
+  if (c == '\n')
+    return i + 2; // a line continuation
+  if (c == 'x' && i + 3 < src.size() && std::isxdigit(static_cast<unsigned char>(src[i + 2])) &&
+      std::isxdigit(static_cast<unsigned char>(src[i + 3]))) {
+    out += static_cast<char>(std::stoi(std::string(src.substr(i + 2, 2)), nullptr, 16));
+    return i + 4;
+  }
+  out += '\\';
+  out += c;
+  return i + 2;
 }
 
 /// tuple: '(' [star_named_expression ',' [star_named_expressions]] ')'

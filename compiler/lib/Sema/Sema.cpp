@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stn/Compiler/Sema.h"
+#include "stn/Compiler/FormatSpec.h"
 #include "stn/Compiler/GpuRegions.h"
 #include "stn/Compiler/KernelFaults.h"
 #include "stn/Compiler/Parser.h"
@@ -874,6 +875,11 @@ private:
                                          const char *what, TypedFunction::RaisedError &r);
   std::optional<std::string> printedValue(const ast::Expr &a, const Type &t,
                                           TypedFunction::RaisedError &r);
+  /// The text of f-string `c` (Parser.cpp, parseStrings) in a message:
+  /// its literal text, and each field marked as messagePart marks a value
+  /// (with a format spec: kRaisedValue 'S' spec kRaisedValue letter).
+  std::optional<std::string> fstringText(const ast::Call &c, bool printing, const char *what,
+                                         TypedFunction::RaisedError &r);
   /// `None`, `np.newaxis` or a `newaxis` imported from numpy.
   bool isNewAxis(const ast::Expr &e) const;
   Type stencilAccess(const ast::Subscript &s, const ast::Name &base);
@@ -1200,6 +1206,15 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
     std::replace(text.begin(), text.end(), kRaisedValue, '?');
     return text;
   }
+  if (auto *c = dyn_cast<ast::Call>(&a)) {
+    auto *n = dyn_cast<ast::Name>(c->func.get());
+    if (n && n->id == "f-string") {
+      auto text = fstringText(*c, printing, what, r);
+      if (text && quote)
+        return "'" + *text + "'";
+      return text;
+    }
+  }
   Type t = expr(a);
   if (!t.isValid())
     return std::nullopt;
@@ -1227,6 +1242,71 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
   r.values.push_back(&a);
   r.slots += isComplex(t.scalarKind()) ? 2 : 1;
   return std::string{kRaisedValue, messageLetter(t.scalarKind())};
+}
+
+std::optional<std::string> FunctionChecker::fstringText(const ast::Call &c, bool printing,
+                                                        const char *what,
+                                                        TypedFunction::RaisedError &r) {
+  std::string text;
+  bool ok = true;
+  for (const ast::ExprPtr &part : c.args) {
+    if (auto *str = dyn_cast<ast::StrLit>(part.get())) {
+      std::string t = str->value;
+      std::replace(t.begin(), t.end(), kRaisedValue, '?');
+      text += t;
+      continue;
+    }
+    const auto &field = llvm::cast<ast::Call>(*part);
+    const ast::Expr &x = *field.args[0];
+    const std::string &spec = llvm::cast<ast::StrLit>(*field.args[1]).value;
+    // (The conversion, args[2], changes nothing stn shows but arrays,
+    // which show their str() as well: docs/language.md.)
+    if (spec.empty()) {
+      auto shown = messagePart(x, /*quote=*/false, printing, what, r);
+      if (!shown) {
+        ok = false;
+        continue;
+      }
+      text += *shown;
+      continue;
+    }
+    Type t = expr(x);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    std::string err;
+    std::optional<FormatSpec> f = parseFormatSpec(spec, err);
+    if (f && !t.isScalar()) {
+      err = fmt::format("a format spec formats a number, not '{}'", t.describe());
+      f.reset();
+    }
+    if (f) {
+      ScalarKind k = t.scalarKind();
+      FormatOperand o = isComplex(k) ? FormatOperand::Complex
+                        : isFloat(k) ? FormatOperand::Float
+                        : isBool(k)  ? FormatOperand::Bool
+                                     : FormatOperand::Integer;
+      if (!formatSpecFits(*f, o, err))
+        f.reset();
+    }
+    if (f && F.onGpu()) {
+      err = "format specs are not supported in GPU code";
+      f.reset();
+    }
+    if (!f) {
+      error(field.range(), err);
+      ok = false;
+      continue;
+    }
+    r.values.push_back(&x);
+    r.slots += 1;
+    text += std::string{kRaisedValue, 'S'} + spec +
+            std::string{kRaisedValue, messageLetter(t.scalarKind())};
+  }
+  if (!ok)
+    return std::nullopt;
+  return text;
 }
 
 /// print()'s text of an array (NumPy's str()), a list (Python's str()) or a
@@ -5947,6 +6027,12 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
 }
 
 Type FunctionChecker::call(const ast::Call &c) {
+  if (auto *n = dyn_cast<ast::Name>(c.func.get()); n && n->id == "f-string") {
+    error(c.range(), "an f-string is text, and stn kernels have no string values",
+          "f-strings can be printed, print(f\"x = {x}\"), and be the message of a raise or "
+          "an assert");
+    return {};
+  }
   if (std::string g = gpuPath(*c.func); !g.empty())
     return gpuIntrinsic(c, g, &c);
   if (auto *n = dyn_cast<ast::Name>(c.func.get());
@@ -7931,7 +8017,7 @@ private:
         "gridDim", "shared", "local",    "syncthreads", "atomic"};
     if (gpuNames.count(n.id))
       return;
-    if (n.id == "print")
+    if (n.id == "print" || n.id == "f-string" || n.id == "f-string field") // (Parser.cpp)
       return;
     std::vector<std::string> candidates;
     for (const std::string &l : Locals) {

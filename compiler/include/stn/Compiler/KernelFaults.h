@@ -52,7 +52,9 @@ enum class KernelFaultKind : int32_t {
   /// to print it, in the values' order: 'i' int64, 'u' uint64, 'b' bool,
   /// 'd' float64 and 'f' float32 (both the bits of a float64), 'z'
   /// complex128 and 'y' complex64 (two values: the real and the imaginary
-  /// part, each the bits of a float64).
+  /// part, each the bits of a float64). An f-string's field with a format
+  /// spec is kRaisedValue, 'S', the spec, kRaisedValue, then the letter
+  /// (FormatSpec.h).
   Raise = 6,
   /// An integer-array (fancy) index out of bounds; fancy indices are always
   /// checked, as NumPy does: values as for Index.
