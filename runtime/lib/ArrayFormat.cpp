@@ -555,6 +555,45 @@ std::string pythonList(DType dt, const void *data, int64_t n) {
   return s + ']';
 }
 
+std::string kernelCollectionText(int64_t descriptor, char style, int key, int value) {
+  const int64_t *w = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(descriptor));
+  if (!w)
+    return "?";
+  int64_t n = w[0];
+  const auto *live = reinterpret_cast<const uint8_t *>(static_cast<uintptr_t>(w[1]));
+  auto field = [&](size_t f, int64_t i) {
+    auto dt = static_cast<DType>(w[2 + 2 * f]);
+    const char *p = reinterpret_cast<const char *>(static_cast<uintptr_t>(w[3 + 2 * f]));
+    return scalarText(dt, p + i * static_cast<int64_t>(itemSize(dt)));
+  };
+  // A number (shape 0) or a tuple of `shape` numbers from field `first` on.
+  auto part = [&](size_t first, int shape, int64_t i) {
+    if (!shape)
+      return field(first, i);
+    std::string t = "(";
+    for (int k = 0; k < shape; ++k)
+      t += (k ? ", " : "") + field(first + static_cast<size_t>(k), i);
+    return t + (shape == 1 ? ",)" : ")");
+  };
+  size_t keyFields = key ? static_cast<size_t>(key) : 1;
+  std::string s;
+  bool any = false;
+  for (int64_t i = 0; i < n; ++i) {
+    if (live && !live[i])
+      continue;
+    s += any ? ", " : "";
+    any = true;
+    s += part(0, key, i);
+    if (style == 'd')
+      s += ": " + part(keyFields, value, i);
+  }
+  if (style == 'l')
+    return "[" + s + "]";
+  if (!any)
+    return style == 's' ? "set()" : "{}";
+  return "{" + s + "}";
+}
+
 std::string kernelArrayText(int64_t descriptor, bool asList) {
   const int64_t *w = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(descriptor));
   if (!w)

@@ -9,7 +9,8 @@
 //     threshold 1000, edgeitems 3, linewidth 75): one format for every
 //     element shown, chosen from all of them, rows wrapped at 75 columns,
 //     and arrays of more than 1000 elements summarized with "...";
-//   - lists as Python's str() of a list: `[1.5, 2.0, True]`.
+//   - lists as Python's str() of a list: `[1.5, 2.0, True]`, `[(1, 2.5)]`;
+//     sets and dicts as Python's str(): `{1, 2}`, `set()`, `{1: 2.5}`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,6 +50,14 @@ std::string pythonList(DType dt, const void *data, int64_t n);
 /// (an int64 word) of `kind, rank, data address, sizes[rank],
 /// strides[rank]` (int64; ScalarKind; strides in elements).
 std::string kernelArrayText(int64_t descriptor, bool asList);
+
+/// Python's str() of a list of tuples (`style` 'l'), a set ('s') or a
+/// dict ('d') from what compiled code passes print() (MLIRGen.cpp,
+/// printedCollection): the address of `n, live flags (uint8 per entry, or
+/// 0: all live), then kind and address of each number's storage`. `key`
+/// and `value`: 0 where the item (key) or value is a number, else the
+/// length of its tuple.
+std::string kernelCollectionText(int64_t descriptor, char style, int key, int value);
 
 } // namespace stn::detail
 

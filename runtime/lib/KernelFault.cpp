@@ -108,6 +108,22 @@ std::string fillMessage(const std::string &text, const std::vector<int64_t> &val
     case 'L':
       out += kernelArrayText(v, how == 'L');
       break;
+    case 'C': { // a list of tuples, a set or a dict: 'C', style, shapes
+      char style = i + 1 < text.size() ? text[++i] : 'l';
+      auto shape = [&]() { // 's' a number (0), 'tNN' a tuple of NN
+        if (i + 3 < text.size() && text[i + 1] == 't') {
+          int n = (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
+          i += 3;
+          return n;
+        }
+        ++i;
+        return 0;
+      };
+      int key = shape();
+      int value = style == 'd' ? shape() : 0;
+      out += kernelCollectionText(v, style, key, value);
+      break;
+    }
     default:
       out += fmt::format("{}", v);
       break;

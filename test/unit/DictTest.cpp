@@ -13,6 +13,8 @@
 //     popitem() (the last entry), on keys
 //     that repeat, so that popped entries are skipped, compacted and
 //     reused; also loops over d, d.values() and d.items() after pops;
+//   - print(d) after those steps (Python's `{k: v, ...}`, the entries
+//     popped or deleted skipped);
 //   - tuple keys and tuple values (cells of points);
 //   - {k: v} displays, dict comprehensions, dict(zip(...)), dict(d),
 //     copy() (not following the original), update(), setdefault(),
@@ -79,6 +81,7 @@ def churn(keys, ops):
         elif d:
             a, b = d.popitem()
             got = got * 7 % 1000003 + a * 1000 + b
+    print(d)
     s = 0
     for k in d:
         s = s * 31 % 1000003 + k
@@ -323,8 +326,15 @@ TEST_F(Dicts, SetPopDelPopitemGetAndLoopsAfterPops) {
       vs = vs * 17 % 1000003 + v;
       us = us * 13 % 1000003 + k * v;
     }
+    ::testing::internal::CaptureStdout();
     auto r = Mod.kernel("churn")(stn::ArrayView::of(keys.data(), {int64_t(n)}),
                                  stn::ArrayView::of(ops.data(), {int64_t(n)}));
+    // print(d) skips the entries popped and deleted, in Python's format.
+    std::string printed = ::testing::internal::GetCapturedStdout(), want = "{";
+    for (size_t i = 0; i < d.entries.size(); ++i)
+      want += (i ? ", " : "") + std::to_string(d.entries[i].first) + ": " +
+              std::to_string(d.entries[i].second);
+    EXPECT_EQ(printed, want + "}\n") << keyRange;
     int64_t len = static_cast<int64_t>(d.entries.size());
     ASSERT_EQ(r[6].asInt(), len) << keyRange;
     std::vector<int64_t> rk = valuesOf<int64_t>(r[0], {len}),
@@ -438,7 +448,7 @@ TEST_F(Dicts, LoopsOverTheDict) {
     EXPECT_NE(msg.find("RuntimeError: dictionary changed size during iteration"),
               std::string::npos)
         << msg;
-    EXPECT_NE(msg.find("dicts.stn:113:9"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("dicts.stn:114:9"), std::string::npos) << msg;
   }
 }
 
@@ -446,7 +456,7 @@ TEST_F(Dicts, MissingKeysRaiseKeyError) {
   EXPECT_EQ(Mod.kernel("missing")(int64_t(2)).asDouble(), 2.5);
   std::string msg = errorOf([&] { Mod.kernel("missing")(int64_t(-7)); });
   EXPECT_NE(msg.find("KeyError: -7"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("dicts.stn:119:12"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dicts.stn:120:12"), std::string::npos) << msg;
   EXPECT_EQ(Mod.kernel("missing_pair")(int64_t(1), int64_t(2)).asDouble(), 0.5);
   msg = errorOf([&] { Mod.kernel("missing_pair")(int64_t(2), int64_t(1)); });
   EXPECT_NE(msg.find("KeyError: (2, 1)"), std::string::npos) << msg;

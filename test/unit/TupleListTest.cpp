@@ -19,6 +19,8 @@
 //     original), clear, len, truth;
 //   - bool and complex fields (np.array of them is complex128);
 //   - a list of tuples made in each iteration of a prange loop;
+//   - `in`, index, count, remove and reverse of (int64, float64) pairs
+//     with repeats, and print() of a slice of them;
 //   - pop from an empty list and pop(i) out of range raise IndexError,
 //     xs[i] out of range (boundscheck=True) the error of an array index,
 //     with the kernel's location.
@@ -144,6 +146,24 @@ def at(n, i):
 def pop_at(n, i):
     xs = [(j, j * 0.5) for j in range(n)]
     return xs.pop(i)[0]
+
+@njit
+def searched(a, b, qa, qb):
+    xs = list(zip(a, b))
+    found = 0
+    where = 0
+    for j in range(len(qa)):
+        q = (qa[j], qb[j])
+        if q in xs:
+            found += 1
+            where = where * 31 % 1000003 + xs.index(q) + xs.count(q) * 7
+    ys = xs.copy()
+    for j in range(len(qa)):
+        if (qa[j], qb[j]) in ys:
+            ys.remove((qa[j], qb[j]))
+    ys.reverse()
+    print(ys[:3])
+    return found, where, np.array(ys)
 )STN";
 
 class TupleLists : public ::testing::Test {
@@ -364,6 +384,64 @@ TEST_F(TupleLists, OutOfRangeRaises) {
   EXPECT_NE(msg.find("IndexError: pop index out of range"), std::string::npos) << msg;
   msg = errorOf([&] { Mod.kernel("pop_at")(int64_t(0), int64_t(0)); });
   EXPECT_NE(msg.find("IndexError: pop from empty list"), std::string::npos) << msg;
+}
+
+TEST_F(TupleLists, InIndexCountRemoveReverseAndPrint) {
+  // Pairs with repeats, and queries some of which are there.
+  std::vector<int64_t> a, qa;
+  std::vector<double> b, qb;
+  uint64_t s = 4242;
+  auto next = [&] {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return s >> 33;
+  };
+  for (int i = 0; i < 300; ++i) {
+    a.push_back(static_cast<int64_t>(next() % 20));
+    b.push_back(static_cast<double>(next() % 4) * 0.5);
+  }
+  for (int i = 0; i < 200; ++i) {
+    qa.push_back(static_cast<int64_t>(next() % 24));
+    qb.push_back(static_cast<double>(next() % 5) * 0.5);
+  }
+  using Item = std::pair<int64_t, double>;
+  std::vector<Item> xs;
+  for (size_t i = 0; i < a.size(); ++i)
+    xs.push_back({a[i], b[i]});
+  int64_t found = 0, where = 0;
+  for (size_t j = 0; j < qa.size(); ++j) {
+    Item q{qa[j], qb[j]};
+    auto at = std::find(xs.begin(), xs.end(), q);
+    if (at != xs.end()) {
+      ++found;
+      where = where * 31 % 1000003 + (at - xs.begin()) + std::count(xs.begin(), xs.end(), q) * 7;
+    }
+  }
+  std::vector<Item> ys = xs;
+  for (size_t j = 0; j < qa.size(); ++j)
+    if (auto at = std::find(ys.begin(), ys.end(), Item{qa[j], qb[j]}); at != ys.end())
+      ys.erase(at);
+  std::reverse(ys.begin(), ys.end());
+  std::string printed = "[";
+  for (size_t i = 0; i < 3 && i < ys.size(); ++i)
+    printed += (i ? ", (" : "(") + std::to_string(ys[i].first) + ", " +
+               (ys[i].second == 1.5 ? "1.5" : ys[i].second == 1 ? "1.0"
+                                          : ys[i].second == 0.5 ? "0.5" : "0.0") + ")";
+  printed += "]\n";
+
+  ::testing::internal::CaptureStdout();
+  auto r = Mod.kernel("searched")(stn::ArrayView::of(a.data(), {300}),
+                                  stn::ArrayView::of(b.data(), {300}),
+                                  stn::ArrayView::of(qa.data(), {200}),
+                                  stn::ArrayView::of(qb.data(), {200}));
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), printed);
+  EXPECT_EQ(r[0].asInt(), found);
+  EXPECT_EQ(r[1].asInt(), where);
+  int64_t n = static_cast<int64_t>(ys.size());
+  std::vector<double> rows = valuesOf<double>(r[2], {n, 2});
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_EQ(rows[size_t(2 * i)], double(ys[size_t(i)].first)) << i;
+    EXPECT_EQ(rows[size_t(2 * i + 1)], ys[size_t(i)].second) << i;
+  }
 }
 
 } // namespace

@@ -673,6 +673,14 @@ private:
   /// storage and length `listLength`: what print() passes _stn_print for an
   /// array or a list (ArrayFormat.h, kernelArrayText).
   Value printedArray(Value mem, ScalarKind k, Value listLength = {});
+  /// The address of a stack array (one per function or parallel region)
+  /// holding `words` (int64 or index values) as int64.
+  Value wordsAddress(llvm::ArrayRef<Value> words);
+  /// What print() passes _stn_print for a dict, a set or a list of tuples
+  /// (Sema's 'C' mark): the address of `n, live flags (0: all live), then
+  /// kind and address of each number's storage` (keys, then values), n the
+  /// entries to look at.
+  Value printedCollection(const Type &t, llvm::ArrayRef<Value> leaves);
   void genPrint(const TypedFunction::RaisedError &line);
   void exitIf(Value cond, bool when, const std::function<void()> &body);
   struct RaiseCheck {
@@ -5598,8 +5606,14 @@ void FunctionGen::messageWords(const Type &t, llvm::ArrayRef<Value> leaves, size
       messageWords(e, leaves, next, out);
     return;
   }
+  if (t.isDict() || t.isTupleList()) { // none of `{}` or `set()` of no kind
+    size_t n = countLeaves(t);
+    if (t.isKnownDict() || t.isTupleList())
+      out.push_back(printedCollection(t, leaves.slice(next, n)));
+    next += n;
+    return;
+  }
   if (t.isList()) { // storage and length; none of an empty list of no kind
-    // (Sema prints no list of tuples.)
     if (t.isKnownList())
       out.push_back(printedArray(leaves[next], t.scalarKind(), leaves[next + 1]));
     next += countLeaves(t);
@@ -5632,39 +5646,69 @@ void FunctionGen::messageWords(const Type &t, llvm::ArrayRef<Value> leaves, size
   out.push_back(x);
 }
 
-Value FunctionGen::printedArray(Value mem, ScalarKind k, Value listLength) {
+Value FunctionGen::wordsAddress(llvm::ArrayRef<Value> words) {
   auto i64 = B.getI64Type();
-  auto mt = llvm::cast<mlir::MemRefType>(mem.getType());
-  int64_t rank = listLength ? 1 : mt.getRank();
   Value desc;
   {
     // Once per function or parallel region, not per loop iteration.
     OpBuilder::InsertionGuard g(B);
     B.setInsertionPointToStart(AllocaBlock ? AllocaBlock : Entry);
-    desc = B.create<memref::AllocaOp>(CurLoc, mlir::MemRefType::get({3 + 2 * rank}, i64));
+    desc = B.create<memref::AllocaOp>(
+        CurLoc, mlir::MemRefType::get({static_cast<int64_t>(words.size())}, i64));
   }
-  int64_t slot = 0;
-  auto put = [&](Value v) {
+  for (size_t slot = 0; slot < words.size(); ++slot) {
+    Value v = words[slot];
     if (v.getType().isIndex())
       v = B.create<arith::IndexCastOp>(CurLoc, i64, v);
-    B.create<memref::StoreOp>(CurLoc, v, desc, mlir::ValueRange{constIndex(slot++)});
-  };
-  put(B.create<arith::ConstantIntOp>(CurLoc, static_cast<int64_t>(k), 64));
-  put(B.create<arith::ConstantIntOp>(CurLoc, rank, 64));
-  SmallVector<Value> origin(mt.getRank(), constIndex(0));
-  put(elementAddress(mem, origin));
-  if (listLength) {
-    put(listLength);
-    put(B.create<arith::ConstantIntOp>(CurLoc, 1, 64));
-  } else {
-    auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
-    for (Value size : md.getSizes())
-      put(size);
-    for (Value stride : md.getStrides())
-      put(stride);
+    B.create<memref::StoreOp>(CurLoc, v, desc, mlir::ValueRange{constIndex(slot)});
   }
   Value addr = B.create<memref::ExtractAlignedPointerAsIndexOp>(CurLoc, desc);
   return B.create<arith::IndexCastOp>(CurLoc, i64, addr);
+}
+
+Value FunctionGen::printedArray(Value mem, ScalarKind k, Value listLength) {
+  auto mt = llvm::cast<mlir::MemRefType>(mem.getType());
+  int64_t rank = listLength ? 1 : mt.getRank();
+  SmallVector<Value> words;
+  words.push_back(constInt(static_cast<int64_t>(k), ScalarKind::I64));
+  words.push_back(constInt(rank, ScalarKind::I64));
+  SmallVector<Value> origin(mt.getRank(), constIndex(0));
+  words.push_back(elementAddress(mem, origin));
+  if (listLength) {
+    words.push_back(listLength);
+    words.push_back(constInt(1, ScalarKind::I64));
+  } else {
+    auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
+    words.append(md.getSizes().begin(), md.getSizes().end());
+    words.append(md.getStrides().begin(), md.getStrides().end());
+  }
+  return wordsAddress(words);
+}
+
+Value FunctionGen::printedCollection(const Type &t, llvm::ArrayRef<Value> leaves) {
+  SmallVector<Value> fields;
+  SmallVector<ScalarKind> kinds;
+  SmallVector<Value> words;
+  if (t.isDict()) {
+    DictParts p = dictParts(dictValue(t, leaves));
+    fields.append(p.keys.begin(), p.keys.end());
+    fields.append(p.values.begin(), p.values.end());
+    kinds = itemKinds(t.dictKey());
+    if (!t.isSet())
+      kinds.append(itemKinds(t.dictValue()));
+    words.push_back(p.used);
+    words.push_back(elementAddress(p.live, {constIndex(0)}));
+  } else {
+    fields.append(leaves.begin(), leaves.end() - 1);
+    kinds = itemKinds(t.listItem());
+    words.push_back(leaves.back());
+    words.push_back(constInt(0, ScalarKind::I64)); // all live
+  }
+  for (size_t f = 0; f < fields.size(); ++f) {
+    words.push_back(constInt(static_cast<int64_t>(kinds[f]), ScalarKind::I64));
+    words.push_back(elementAddress(fields[f], {constIndex(0)}));
+  }
+  return wordsAddress(words);
 }
 
 /// print(...): the line goes to standard output, written at once (CPU:
@@ -8225,13 +8269,18 @@ CGValue FunctionGen::compare(const ast::Compare &c) {
     return r;
   }
   if (c.ops[0] == ast::CmpOpKind::In || c.ops[0] == ast::CmpOpKind::NotIn) {
-    // x in seq (Sema: alone, a number in a tuple of numbers or an array).
+    // x in seq (Sema: alone, a number in a tuple of numbers or an array, a
+    // tuple in a list of tuples, a key in a dict).
     CGValue x = expr(*c.operands[0]), seq = expr(*c.operands[1]);
     Value xv = x.single();
     ScalarKind xk = x.type.scalarKind();
     Value found = constBool(false);
     if (seq.type.isDict()) {
       found = dictContains(seq, x);
+    } else if (seq.type.isTupleList()) {
+      Value n = toIndex(seq.leaves.back(), ScalarKind::I64);
+      found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult,
+                                      findItem(listData(seq), n, seq.type.listItem(), x), n);
     } else if (seq.type.isTuple()) {
       for (size_t j = 0; j < seq.leaves.size(); ++j)
         found = B.create<arith::OrIOp>(

@@ -742,8 +742,9 @@ private:
             "write a list comprehension, [... for ...], to keep the items");
   }
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
-  /// Whether `x` (the argument `e` of index, count or remove) can be
-  /// compared with the items of list `recv`; reports why not.
+  /// Whether `x` (the argument `e` of index, count or remove, or the left
+  /// operand of `in`: `method` spells which) can be compared with the
+  /// items of list `recv`; reports why not.
   bool comparableItem(const ast::Expr &e, const Type &x, const Type &recv,
                       const std::string &method);
   /// The types of a method call's positional arguments; false where one
@@ -1220,15 +1221,6 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
     return std::nullopt;
   if (printing && t.isNone())
     return "None";
-  std::function<bool(const Type &)> tupleList = [&](const Type &x) {
-    return x.isTupleList() || (x.isTuple() && std::any_of(x.elements().begin(),
-                                                          x.elements().end(), tupleList));
-  };
-  if (tupleList(t)) {
-    error(a.range(), fmt::format("{} cannot show a list of tuples yet", what),
-          "show np.array(xs) (a row per item), or the items in a loop");
-    return std::nullopt;
-  }
   if (printing && !t.isScalar())
     return printedValue(a, t, r);
   if (!t.isScalar()) {
@@ -1325,6 +1317,22 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
     }
     if (x.isList() && !x.isKnownList())
       return "[]";
+    if (x.isDict() && !x.isKnownDict())
+      return x.isSet() ? "set()" : "{}";
+    if (x.isDict() || x.isTupleList()) {
+      // A collection (FunctionGen::printedCollection): 'C', the style
+      // (list, set, dict), then the shape of the key (or item) and of the
+      // value: 's' a number, 't' and two digits a tuple of that many.
+      auto shape = [](const Type &e) {
+        return e.isTuple() ? fmt::format("t{:02}", e.elements().size()) : std::string("s");
+      };
+      ++slots;
+      if (x.isTupleList())
+        return std::string{kRaisedValue, 'C', 'l'} + shape(x.listItem());
+      if (x.isSet())
+        return std::string{kRaisedValue, 'C', 's'} + shape(x.dictKey());
+      return std::string{kRaisedValue, 'C', 'd'} + shape(x.dictKey()) + shape(x.dictValue());
+    }
     if (x.isList() || (x.isArray() && !inTuple)) {
       ++slots;
       return std::string{kRaisedValue, x.isList() ? 'L' : 'A'};
@@ -1344,13 +1352,10 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
   std::optional<std::string> text = part(t, false);
   if (!text) {
     error(a.range(),
-          fmt::format("print() can show strings, numbers, bools, arrays, lists and tuples of "
-                      "numbers, not '{}'",
+          fmt::format("print() can show strings, numbers, bools, arrays, lists, dicts, sets "
+                      "and tuples of numbers, not '{}'",
                       t.describe()),
-          t.isTuple()  ? "print the tuple's arrays on their own: print(t[0], t[1])"
-          : t.isSet()  ? "print(sorted(s)) shows its items, as a list"
-          : t.isDict() ? "print its entries in a loop: for k, v in d.items(): print(k, v)"
-                       : "");
+          t.isTuple() ? "print the tuple's arrays on their own: print(t[0], t[1])" : "");
     return std::nullopt;
   }
   r.values.push_back(&a);
@@ -6429,11 +6434,11 @@ Type FunctionChecker::compare(const ast::Compare &c) {
           return {};
         return Type::scalar(ScalarKind::Bool);
       }
-      if (ts[1].isTupleList()) {
-        error(c.opRanges[i],
-              fmt::format("'{}' is not supported for a list of tuples", spelling(c.ops[i])),
-              "compare the items in a loop: for a, b in xs: ...");
-        return {};
+      if (ts[1].isTupleList()) { // (MLIRGen: findItem)
+        if (!comparableItem(*c.operands[0], ts[0], ts[1],
+                            fmt::format("'{}'", spelling(c.ops[i]))))
+          return {};
+        return Type::scalar(ScalarKind::Bool);
       }
       return membership(c, ts[0], viewList(*c.operands[1], ts[1]));
     }
@@ -7006,7 +7011,7 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
     return recv.isKnownList() ? recv : Type::list(ScalarKind::F64);
   }
   if (b == Builtin::ListIndex || b == Builtin::ListCount) {
-    if (!comparableItem(*c.args[0], args[0], recv, a.attr))
+    if (!comparableItem(*c.args[0], args[0], recv, a.attr + "()"))
       return {};
     if (Final)
       F.calls[&c] = info;
@@ -7055,7 +7060,7 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
       return {};
     break;
   case Builtin::ListRemove:
-    if (!comparableItem(*c.args[0], args[0], recv, a.attr))
+    if (!comparableItem(*c.args[0], args[0], recv, a.attr + "()"))
       return {};
     break;
   case Builtin::ListSort:
@@ -7115,7 +7120,7 @@ bool FunctionChecker::comparableItem(const ast::Expr &e, const Type &x, const Ty
       return true;
   }
   error(e.range(),
-        fmt::format("{}() compares items with this '{}'; the items are '{}'", method,
+        fmt::format("{} compares items with this '{}'; the items are '{}'", method,
                     x.describe(),
                     recv.isKnownList() ? recv.listItem().describe() : "numbers"),
         "look for a number in a list of numbers, a tuple of as many numbers in a list of "
