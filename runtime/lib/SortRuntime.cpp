@@ -24,6 +24,7 @@
 #include <complex>
 #include <cstdint>
 #include <numeric>
+#include <vector>
 
 namespace {
 
@@ -81,7 +82,51 @@ template <class Fn> void withType(int32_t kind, Fn &&f) {
   }
 }
 
+/// -1, 0 or 1 as element a of the numbers at `base` sorts before, with or
+/// after element b.
+template <class T> int compareAt(const char *base, int64_t a, int64_t b) {
+  const T *p = reinterpret_cast<const T *>(base);
+  Less<T> less;
+  return less(p[a], p[b]) ? -1 : less(p[b], p[a]) ? 1 : 0;
+}
+
+template <class T> void permuteAt(char *base, const std::vector<int64_t> &order) {
+  T *p = reinterpret_cast<T *>(base);
+  std::vector<T> from(p, p + order.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    p[i] = from[static_cast<size_t>(order[i])];
+}
+
 } // namespace
+
+/// Sorts the n items of a list of tuples in place, as Python sorts tuples
+/// (the first numbers, then the second where they tie, ...; each number
+/// in NumPy's order, NaN last), stably. `items` is the address of `n,
+/// the number of fields, then kind and address of each field's storage`.
+extern "C" __attribute__((visibility("default"))) void _stn_sort_items(int64_t items) {
+  const int64_t *w = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(items));
+  int64_t n = w[0], fields = w[1];
+  if (n < 2)
+    return;
+  std::vector<int (*)(const char *, int64_t, int64_t)> compare;
+  std::vector<char *> base;
+  for (int64_t f = 0; f < fields; ++f) {
+    withType(static_cast<int32_t>(w[2 + 2 * f]),
+             [&]<class T>() { compare.push_back(&compareAt<T>); });
+    base.push_back(reinterpret_cast<char *>(static_cast<uintptr_t>(w[3 + 2 * f])));
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    for (size_t f = 0; f < compare.size(); ++f)
+      if (int c = compare[f](base[f], a, b))
+        return c < 0;
+    return false;
+  });
+  for (int64_t f = 0; f < fields; ++f)
+    withType(static_cast<int32_t>(w[2 + 2 * f]),
+             [&]<class T>() { permuteAt<T>(base[static_cast<size_t>(f)], order); });
+}
 
 extern "C" __attribute__((visibility("default"))) void _stn_sort(int64_t data, int64_t n,
                                                                   int32_t kind) {
@@ -101,6 +146,7 @@ std::vector<std::pair<std::string, void *>> sortRuntimeSymbols() {
   return {
       {"_stn_sort", reinterpret_cast<void *>(&_stn_sort)},
       {"_stn_argsort", reinterpret_cast<void *>(&_stn_argsort)},
+      {"_stn_sort_items", reinterpret_cast<void *>(&_stn_sort_items)},
   };
 }
 

@@ -26,6 +26,9 @@
 //   - slices xs[a:b:c] (new lists) for bounds past either end, negative
 //     bounds and steps, against Python's slice rules written in C++, and
 //     `del xs[a:b:c]` of the same slices;
+//   - slice assignment xs[a:b:c] = ys for the same slices and 0, 1 or 3
+//     new items (a step of 1 resizes the list; another needs as many
+//     items as the slice has, else ValueError), also of an array;
 //   - a random sequence of append, remove, index, count, reverse, sort
 //     (reverse= or not), `del xs[i]` (negative i too) and insert.
 //
@@ -259,6 +262,15 @@ def deleted(n, lo, hi, step):
     ws = xs.copy()
     del ws[lo:], xs[:hi]
     return ys, zs, ws, xs
+
+@njit
+def slice_assigned(n, lo, hi, step, m):
+    xs = [i * 10 for i in range(n)]
+    ys = [-(j + 1) for j in range(m)]
+    zs = xs.copy()
+    xs[lo:hi:step] = ys
+    zs[lo:hi] = np.array(ys)
+    return xs, zs
 
 @njit
 def aug_ops(a, n):
@@ -646,6 +658,53 @@ TEST_F(Lists, DelOfSlices) {
   std::string e =
       errorOf([&] { Mod.kernel("deleted")(int64_t(3), int64_t(0), int64_t(2), int64_t(0)); });
   EXPECT_NE(e.find("ValueError: slice step cannot be zero"), std::string::npos) << e;
+}
+
+TEST_F(Lists, SliceAssignment) {
+  // Python's rules: a step of 1 replaces [start, stop) by the new items
+  // (the list grows or shrinks); another step needs as many items as the
+  // slice has, else ValueError.
+  auto bound = [](int64_t v, int64_t n) {
+    return v < 0 ? std::max(v + n, int64_t(0)) : std::min(v, n);
+  };
+  for (int64_t n : {0, 1, 7})
+    for (int64_t lo : {-9, -2, 0, 3, 12})
+      for (int64_t hi : {-8, -1, 2, 6, 20})
+        for (int64_t step : {-2, -1, 1, 2})
+          for (int64_t m : {0, 1, 3}) {
+            SCOPED_TRACE("n=" + std::to_string(n) + " lo=" + std::to_string(lo) + " hi=" +
+                         std::to_string(hi) + " step=" + std::to_string(step) +
+                         " m=" + std::to_string(m));
+            std::vector<int64_t> xs, ys;
+            for (int64_t i = 0; i < n; ++i)
+              xs.push_back(i * 10);
+            for (int64_t j = 0; j < m; ++j)
+              ys.push_back(-(j + 1));
+            std::vector<int64_t> simple = xs;
+            int64_t start = bound(lo, n), stop = std::max(bound(hi, n), start);
+            simple.erase(simple.begin() + start, simple.begin() + stop);
+            simple.insert(simple.begin() + start, ys.begin(), ys.end());
+            std::vector<int64_t> want = simple;
+            std::vector<int64_t> at = pythonSlice(n, lo, hi, step);
+            bool fails = step != 1 && int64_t(at.size()) != m;
+            if (step != 1 && !fails) {
+              want = xs;
+              for (size_t k = 0; k < at.size(); ++k)
+                want[size_t(at[k] / 10)] = ys[k];
+            }
+            if (fails) {
+              std::string e = errorOf([&] { Mod.kernel("slice_assigned")(n, lo, hi, step, m); });
+              EXPECT_NE(e.find("ValueError: attempt to assign sequence of size " +
+                               std::to_string(m) + " to extended slice of size " +
+                               std::to_string(at.size())),
+                        std::string::npos)
+                  << e;
+              continue;
+            }
+            auto r = Mod.kernel("slice_assigned")(n, lo, hi, step, m);
+            EXPECT_EQ(valuesOf<int64_t>(r[0], {int64_t(want.size())}), want);
+            EXPECT_EQ(valuesOf<int64_t>(r[1], {int64_t(simple.size())}), simple);
+          }
 }
 
 } // namespace

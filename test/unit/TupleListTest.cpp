@@ -21,6 +21,8 @@
 //   - a list of tuples made in each iteration of a prange loop;
 //   - `in`, index, count, remove and reverse of (int64, float64) pairs
 //     with repeats, and print() of a slice of them;
+//   - sorted() and sort() (reverse= both ways) of (int8, float32) pairs
+//     with ties in the first field, against std::stable_sort of pairs;
 //   - pop from an empty list and pop(i) out of range raise IndexError,
 //     xs[i] out of range (boundscheck=True) the error of an array index,
 //     with the kernel's location.
@@ -164,6 +166,13 @@ def searched(a, b, qa, qb):
     ys.reverse()
     print(ys[:3])
     return found, where, np.array(ys)
+
+@njit
+def ordered(a, b, rev):
+    xs = list(zip(a, b))
+    ys = sorted(xs)
+    xs.sort(reverse=rev)
+    return np.array(ys), np.array(xs), sorted(xs, reverse=True)[0][1]
 )STN";
 
 class TupleLists : public ::testing::Test {
@@ -441,6 +450,38 @@ TEST_F(TupleLists, InIndexCountRemoveReverseAndPrint) {
   for (int64_t i = 0; i < n; ++i) {
     EXPECT_EQ(rows[size_t(2 * i)], double(ys[size_t(i)].first)) << i;
     EXPECT_EQ(rows[size_t(2 * i + 1)], ys[size_t(i)].second) << i;
+  }
+}
+
+TEST_F(TupleLists, SortedAsPythonSortsTuples) {
+  // Many ties in the first field, so that the second decides; int8 and
+  // float32 fields, both kinds of sort, both directions.
+  std::vector<int8_t> a;
+  std::vector<float> b;
+  uint64_t s = 99;
+  for (int i = 0; i < 500; ++i) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    a.push_back(static_cast<int8_t>((s >> 40) % 9) - 4);
+    b.push_back(static_cast<float>((s >> 20) % 50) * 0.25f - 6.0f);
+  }
+  std::vector<std::pair<int8_t, float>> want;
+  for (size_t i = 0; i < a.size(); ++i)
+    want.push_back({a[i], b[i]});
+  std::stable_sort(want.begin(), want.end());
+  for (bool rev : {false, true}) {
+    auto r = Mod.kernel("ordered")(stn::ArrayView::of(a.data(), {500}),
+                                   stn::ArrayView::of(b.data(), {500}), rev);
+    // (np.array of (int8, float32) items is float32, as NumPy promotes.)
+    std::vector<float> up = valuesOf<float>(r[0], {500, 2}),
+                       got = valuesOf<float>(r[1], {500, 2});
+    for (size_t i = 0; i < want.size(); ++i) {
+      const auto &w = rev ? want[want.size() - 1 - i] : want[i];
+      EXPECT_EQ(up[2 * i], float(want[i].first)) << i;
+      EXPECT_EQ(up[2 * i + 1], want[i].second) << i;
+      EXPECT_EQ(got[2 * i], float(w.first)) << rev << " " << i;
+      EXPECT_EQ(got[2 * i + 1], w.second) << rev << " " << i;
+    }
+    EXPECT_EQ(r[2].asDouble(), double(want.back().second));
   }
 }
 

@@ -744,6 +744,10 @@ private:
   CGValue listElement(const ast::Subscript &s);
   /// xs[i] = v for a list of tuples.
   void storeListElement(const ast::Subscript &s, const CGValue &v);
+  /// xs[a:b:c] = v (a list or a 1-d array): Python's slice assignment,
+  /// the list resized where the step is 1 (ValueError where an extended
+  /// slice and v differ in size).
+  void assignListSlice(const ast::Subscript &s, const ast::Slice &sl, const CGValue &v);
   CGValue sortedList(const ast::Call &c, const CallInfo &info);
   /// The loops of comprehension `l` carrying a state of `types`, which
   /// `init` makes from the first clause's item count (int64): `sink` gets
@@ -783,6 +787,9 @@ private:
   Value itemEquals(const CGValue &a, const CGValue &b);
   /// The position (index) of the first of the n items equal to `x`, or n.
   Value findItem(mlir::ValueRange data, Value n, const Type &item, const CGValue &x);
+  /// Sorts the first n items of a list of tuples in place, as Python sorts
+  /// tuples (runtime: _stn_sort_items).
+  void sortItems(mlir::ValueRange data, Value n, const Type &item);
   /// The first n items in reverse order, in place.
   void reverseItems(mlir::ValueRange data, Value n, const Type &item);
   /// Python's repr() of a value of type `t` (a number or a tuple of
@@ -1195,7 +1202,11 @@ private:
   /// after.
   void forEachLane(llvm::ArrayRef<Value> arrays, llvm::ArrayRef<ScalarKind> kinds, unsigned ax,
                    const std::function<void(llvm::ArrayRef<Value> addresses, Value n)> &body);
-  void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step);
+  /// Python's slice `sl` of n items: the first position, the count and the
+  /// step (index values); an empty slice starts at 0 unless not
+  /// `emptyAtZero`.
+  void sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count, Value &step,
+                   bool emptyAtZero = true);
   void assignSlice(const ast::Subscript &target, const CGValue &v);
   /// target[...] = src for an array value, into `view` (null: target's).
   void assignArray(const ast::Subscript &target, LazyArray src, Value view = {});
@@ -3120,6 +3131,11 @@ void FunctionGen::assignTo(const ast::Expr &target, const CGValue &v) {
   if (auto *s = dyn_cast<ast::Subscript>(&target)) {
     if (F.typeOf(*s->value).isDict()) {
       storeIntoDict(*s, v);
+      return;
+    }
+    if (auto *sl = dyn_cast<ast::Slice>(s->index.get());
+        sl && F.typeOf(*s->value).isList()) {
+      assignListSlice(*s, *sl, v);
       return;
     }
     if (F.typeOf(*s->value).isTupleList()) {
@@ -5946,6 +5962,95 @@ CGValue FunctionGen::listElement(const ast::Subscript &s) {
   return loadItem(data, i, list.type.listItem());
 }
 
+void FunctionGen::assignListSlice(const ast::Subscript &s, const ast::Slice &sl,
+                                  const CGValue &v) {
+  CurRange = s.range(); // (where its errors are reported)
+  const std::string &name = llvm::cast<ast::Name>(*s.value).id;
+  Type t = F.vars.at(name), item = t.listItem();
+  // The new items first, copied: `v` may be the list itself or a view of
+  // its storage, which the moves below change.
+  SmallVector<Value> src;
+  Value m;
+  if (v.type.isList()) {
+    m = v.type.isKnownList() ? toIndex(v.leaves.back(), ScalarKind::I64) : constIndex(0);
+    src = newListStorage(m, item);
+    if (v.type.isKnownList())
+      copyItems(listData(v), v.type.listItem(), constIndex(0), constIndex(1), src,
+                constIndex(0), m, item);
+  } else {
+    m = B.create<memref::DimOp>(CurLoc, v.single(), 0);
+    src = newListStorage(m, item);
+    copyItems({v.single()}, v.type.dtypeType(), constIndex(0), constIndex(1), src,
+              constIndex(0), m, item);
+  }
+  CGValue list = convert(readVar(name), t);
+  SmallVector<Value> data = listData(list);
+  Value len = list.leaves.back();
+  Value n = toIndex(len, ScalarKind::I64);
+  Value lo, count, step;
+  sliceBounds(sl, n, lo, count, step, /*emptyAtZero=*/false);
+  if (sl.step && !literalInt(*sl.step))
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, step, constIndex(0)),
+            KernelFaultKind::Raise, "ValueError: slice step cannot be zero", {});
+  // Step 1: the m items replace the count there, the rest moves.
+  auto resize = [&]() -> SmallVector<Value> {
+    Value rest = B.create<arith::SubIOp>(
+        CurLoc, n, B.create<arith::AddIOp>(CurLoc, lo, count)); // after the slice
+    Value total = B.create<arith::AddIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, n, count), m);
+    SmallVector<Value> to = listReserve(data, len, total, item);
+    Value from = B.create<arith::AddIOp>(CurLoc, lo, count);
+    Value at = B.create<arith::AddIOp>(CurLoc, lo, m);
+    Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, m, count);
+    emitIf(
+        up, {},
+        [&]() -> SmallVector<Value> {
+          moveItems(to, from, to, at, rest, item, /*backward=*/true);
+          return {};
+        },
+        [&]() -> SmallVector<Value> {
+          moveItems(to, from, to, at, rest, item);
+          return {};
+        });
+    moveItems(src, constIndex(0), to, lo, m, item);
+    CGValue r = makeList(item, to, indexToI64(total));
+    return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
+  };
+  // Any other step: as many items as the slice has, in its places.
+  auto extended = [&]() -> SmallVector<Value> {
+    Value bad = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, m, count);
+    raiseIf(bad, KernelFaultKind::Raise,
+            std::string("ValueError: attempt to assign sequence of size ") + kRaisedValue +
+                "i to extended slice of size " + kRaisedValue + "i",
+            {indexToI64(m), indexToI64(count)});
+    Value k = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), count);
+    indexLoop(constIndex(0), k, [&](Value i) {
+      Value at = B.create<arith::AddIOp>(CurLoc, lo, B.create<arith::MulIOp>(CurLoc, i, step));
+      storeItem(loadItem(src, i, item), data, at, item);
+    });
+    SmallVector<Value> r(data.begin(), data.end());
+    r.push_back(len);
+    return r;
+  };
+  std::optional<int64_t> constStep = sl.step ? literalInt(*sl.step) : std::optional<int64_t>(1);
+  SmallVector<Value> leaves;
+  if (constStep == 1) {
+    leaves = resize();
+  } else if (constStep) {
+    leaves = extended();
+  } else {
+    SmallVector<mlir::Type> types;
+    for (Value x : data)
+      types.push_back(x.getType());
+    types.push_back(len.getType());
+    leaves = emitIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, step, constIndex(1)),
+                    types, resize, extended);
+  }
+  CGValue r;
+  r.type = t;
+  r.leaves.assign(leaves.begin(), leaves.end());
+  writeVar(name, r);
+}
+
 void FunctionGen::storeListElement(const ast::Subscript &s, const CGValue &v) {
   CGValue list = expr(*s.value);
   SmallVector<Value> data;
@@ -5976,9 +6081,13 @@ CGValue FunctionGen::listOf(const ast::Call &c) {
 /// np.sort sorts), then reversed where r holds. (Lists of numbers only.)
 CGValue FunctionGen::sortedList(const ast::Call &c, const CallInfo &info) {
   CGValue list = listOf(c);
-  ScalarKind k = list.type.scalarKind();
-  Value items = listItems(list, /*copy=*/false);
-  sortLanes(items, k, 0);
+  if (list.type.isTupleList()) {
+    sortItems(listData(list), toIndex(list.leaves.back(), ScalarKind::I64),
+              list.type.listItem());
+  } else {
+    ScalarKind k = list.type.scalarKind();
+    sortLanes(listItems(list, /*copy=*/false), k, 0);
+  }
   if (!info.operands.empty()) {
     Value reverse = truth(expr(*info.operands[0]));
     Value n = toIndex(list.leaves.back(), ScalarKind::I64);
@@ -6441,8 +6550,12 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     reverseItems(data, n, item);
     return none;
   case Builtin::ListSort: {
-    ScalarKind k = item.scalarKind();
-    sortLanes(storageView(data[0], n, k), k, 0);
+    if (item.isTuple()) {
+      sortItems(data, n, item);
+    } else {
+      ScalarKind k = item.scalarKind();
+      sortLanes(storageView(data[0], n, k), k, 0);
+    }
     if (!args.empty())
       ifThen(truth(args[0]), [&] { reverseItems(data, n, item); });
     return none;
@@ -6543,7 +6656,9 @@ Value FunctionGen::findItem(mlir::ValueRange data, Value n, const Type &item, co
     Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, i, n);
     SmallVector<Value> on = emitIf(
         inside, {B.getI1Type()},
-        [&]() -> SmallVector<Value> { return {logicalNot(itemEquals(loadItem(data, i, item), x))}; },
+        [&]() -> SmallVector<Value> {
+          return {logicalNot(itemEquals(loadItem(data, i, item), x))};
+        },
         [&]() -> SmallVector<Value> { return {constBool(false)}; });
     B.create<scf::ConditionOp>(CurLoc, on[0], mlir::ValueRange{i});
     Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {CurLoc});
@@ -6552,6 +6667,16 @@ Value FunctionGen::findItem(mlir::ValueRange data, Value n, const Type &item, co
                                                          constIndex(1))});
   }
   return loop.getResult(0);
+}
+
+void FunctionGen::sortItems(mlir::ValueRange data, Value n, const Type &item) {
+  SmallVector<ScalarKind> kinds = itemKinds(item);
+  SmallVector<Value> words = {n, constInt(static_cast<int64_t>(kinds.size()), ScalarKind::I64)};
+  for (size_t f = 0; f < kinds.size(); ++f) {
+    words.push_back(constInt(static_cast<int64_t>(kinds[f]), ScalarKind::I64));
+    words.push_back(elementAddress(data[f], {constIndex(0)}));
+  }
+  MG.callRuntime(B, CurLoc, "_stn_sort_items", {wordsAddress(words)}, {});
 }
 
 void FunctionGen::reverseItems(mlir::ValueRange data, Value n, const Type &item) {
@@ -10344,7 +10469,7 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
 /// Python's slice(lower, upper, step).indices(n): the first index, the
 /// number of elements and the step, all as index values.
 void FunctionGen::sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &count,
-                              Value &step) {
+                              Value &step, bool emptyAtZero) {
   auto idx = [&](const ast::ExprPtr &e) {
     CGValue v = expr(*e);
     return toIndex(v.single(), v.type.scalarKind());
@@ -10392,9 +10517,12 @@ void FunctionGen::sliceBounds(const ast::Slice &sl, Value n, Value &lo, Value &c
     lo = B.create<arith::SelectOp>(CurLoc, pos, lf, lb);
     count = B.create<arith::SelectOp>(CurLoc, pos, kf, kb);
   }
-  // An empty slice may start one past either end; keep the offset in range.
-  Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, count, c(0));
-  lo = B.create<arith::SelectOp>(CurLoc, empty, c(0), lo);
+  // An empty slice may start one past either end; keep the offset in range
+  // (unless the caller wants where it starts: an insertion point).
+  if (emptyAtZero) {
+    Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, count, c(0));
+    lo = B.create<arith::SelectOp>(CurLoc, empty, c(0), lo);
+  }
 }
 
 Value FunctionGen::sliceView(const ast::Subscript &s) {

@@ -1589,8 +1589,34 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
       return;
     }
     if (elem.isList()) {
-      error(target.range(), "a slice of a list cannot be assigned to",
-            "assign the items one by one (xs[i] = v), or build a new list (xs[:a] + ys)");
+      // xs[a:b:c] = ys (MLIRGen: assignListSlice): the items of a list or
+      // a 1-d array replace the slice's; the list grows or shrinks where
+      // the step is 1.
+      auto *n = dyn_cast<ast::Name>(s->value.get());
+      if (!n) {
+        error(s->value->range(), "a slice assignment changes a list, and this list is held "
+                                 "by no variable");
+        return;
+      }
+      if (!(t.isList() || (t.isArray() && t.rank() == 1)) ||
+          (base.isTupleList() && t.isKnownList() && !t.isTupleList()) ||
+          (t.isArray() && base.isTupleList())) {
+        error(valueRange,
+              fmt::format("a slice of '{}' is assigned the items of a list or a 1-d array, "
+                          "not '{}'",
+                          base.describe(), t.describe()),
+              base.isTupleList() ? "a list of tuples takes a list of tuples" : "");
+        return;
+      }
+      if (!listMayChangeSize(n->id, target.range()))
+        return;
+      if (t.isArray() || t.isKnownList()) {
+        auto item = joinItems(base, t.isArray() ? t.dtypeType() : t.listItem(), target);
+        if (!item)
+          return;
+        if (Type::list(*item) != base)
+          assignName(n->id, n->range(), Type::list(*item));
+      }
       return;
     }
     if (elem.isArray()) {
@@ -6804,12 +6830,6 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
     notListable(arg, item, "the items of this are");
     return {};
   }
-  if (b == Builtin::Sorted && !item.isScalar()) {
-    error(arg.range(), fmt::format("sorted() takes numbers; the items of this are '{}'",
-                                   item.describe()),
-          "sort the positions of one field with np.argsort, then read the items in that order");
-    return {};
-  }
   if (Final)
     F.listSources[&c] = src;
   return Type::list(item);
@@ -7062,15 +7082,6 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
   case Builtin::ListRemove:
     if (!comparableItem(*c.args[0], args[0], recv, a.attr + "()"))
       return {};
-    break;
-  case Builtin::ListSort:
-    if (recv.isTupleList()) {
-      error(c.range(), fmt::format("sort() sorts numbers; the items of '{}' are '{}'", n->id,
-                                   recv.listItem().describe()),
-            "sort the positions of one field with np.argsort, then read the items in that "
-            "order");
-      return {};
-    }
     break;
   default:
     break;
