@@ -2217,7 +2217,7 @@ bool Parser::parseFString(const Token &t, std::string &value, std::vector<ExprPt
     ++i;
   }
   if (i >= end)
-    return false;
+    return true; // (no quote: the lexer made no such token)
   char q = src[i];
   uint32_t quotes = i + 2 < end && src[i + 1] == q && src[i + 2] == q ? 3 : 1;
   i += quotes;

@@ -742,6 +742,8 @@ private:
             "write a list comprehension, [... for ...], to keep the items");
   }
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
+  bool reverseKeyword(const ast::Call &c, const std::string &fn, bool takesReverse,
+                      CallInfo &info);
   /// Whether `x` (the argument `e` of index, count or remove, or the left
   /// operand of `in`: `method` spells which) can be compared with the
   /// items of list `recv`; reports why not.
@@ -6778,6 +6780,34 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
   return done(Type::list(t));
 }
 
+/// The keywords of sorted() and list.sort(): `reverse=` where `takesReverse`
+/// (a bool or an integer; the call's operand), no other.
+bool FunctionChecker::reverseKeyword(const ast::Call &c, const std::string &fn,
+                                     bool takesReverse, CallInfo &info) {
+  for (const ast::Keyword &kw : c.keywords) {
+    if (!takesReverse || kw.name != "reverse" || !info.operands.empty()) {
+      error(kw.nameRange,
+            fmt::format("{}() does not take the keyword argument '{}'", fn, kw.name),
+            !takesReverse ? ""
+            : kw.name == "key"
+                ? "stn has no lambdas: sort (key, item) tuples, which sort by their first "
+                  "number, or the positions of the keys with np.argsort"
+                : fmt::format("{}() takes reverse=", fn));
+      return false;
+    }
+    Type r = expr(*kw.value);
+    if (!r.isValid())
+      return false;
+    if (!r.isScalar() || isComplex(r.scalarKind())) {
+      error(kw.value->range(),
+            fmt::format("reverse= must be a bool or an integer, not '{}'", r.describe()));
+      return false;
+    }
+    info.operands.push_back(kw.value.get());
+  }
+  return true;
+}
+
 /// `list()`, and `list(iterable)`: a new list of the items a for loop over
 /// `iterable` gets (TypedFunction::listSources); `list(a comprehension)` is
 /// that comprehension's list. `sorted(iterable, reverse=False)`: that list,
@@ -6789,24 +6819,8 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   CallInfo info;
   info.kind = CallInfo::Kind::Builtin;
   info.builtin = b;
-  for (auto &kw : c.keywords) {
-    if (b != Builtin::Sorted || kw.name != "reverse" || !info.operands.empty()) {
-      error(kw.nameRange, fmt::format("{}() does not take the keyword argument '{}'", fn,
-                                      kw.name),
-            b == Builtin::Sorted ? "sorted() takes reverse=; sort by a key with np.argsort"
-                                 : "");
-      return {};
-    }
-    Type r = expr(*kw.value);
-    if (!r.isValid())
-      return {};
-    if (!r.isScalar() || isComplex(r.scalarKind())) {
-      error(kw.value->range(),
-            fmt::format("reverse= must be a bool or an integer, not '{}'", r.describe()));
-      return {};
-    }
-    info.operands.push_back(kw.value.get());
-  }
+  if (!reverseKeyword(c, fn, /*takesReverse=*/b == Builtin::Sorted, info))
+    return {};
   size_t least = b == Builtin::Sorted ? 1 : 0;
   if (c.args.size() < least || c.args.size() > 1) {
     error(c.range(), b == Builtin::Sorted
@@ -6977,26 +6991,8 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
     error(c.keywords[0].value->range(), fmt::format("{}() takes no keyword arguments", a.attr));
     return {};
   }
-  for (const ast::Keyword &kw : c.keywords) {
-    if (kw.name != "reverse" || !info.operands.empty()) {
-      error(kw.nameRange, fmt::format("{}() does not take the keyword argument '{}'", a.attr,
-                                      kw.name),
-            kw.name == "key"
-                ? "stn has no lambdas: sort the positions of the keys with np.argsort, then "
-                  "read the items in that order"
-                : "");
-      return {};
-    }
-    Type r = expr(*kw.value);
-    if (!r.isValid())
-      return {};
-    if (!r.isScalar() || isComplex(r.scalarKind())) {
-      error(kw.value->range(),
-            fmt::format("reverse= must be a bool or an integer, not '{}'", r.describe()));
-      return {};
-    }
-    info.operands.push_back(kw.value.get());
-  }
+  if (!reverseKeyword(c, a.attr, /*takesReverse=*/true, info))
+    return {};
   unsigned minArgs = b == Builtin::ListPop ? 0 : maxArgs;
   if (c.args.size() < minArgs || c.args.size() > maxArgs) {
     error(c.range(),
