@@ -9,7 +9,8 @@
 //     so that the storage grows many times; np.array(d.keys()) and
 //     np.array(d.values()) in insertion order;
 //   - a random sequence of sets, pops (with and without popping what is
-//     there), `op=` of present keys, get() with a default, `del d[k]` and
+//     there), `op=` of present keys, get() without a default (None where
+//     missing, tested with `is None`), `del d[k]` and
 //     popitem() (the last entry), on keys
 //     that repeat, so that popped entries are skipped, compacted and
 //     reused; also loops over d, d.values() and d.items() after pops;
@@ -74,7 +75,11 @@ def churn(keys, ops):
             if k in d:
                 d[k] += 5
         elif op == 3:
-            got += d.get(k, 7) * 3
+            v = d.get(k)
+            if v is None:
+                got += 21
+            else:
+                got += v * 3
         elif op == 4:
             if k in d:
                 del d[k]
@@ -448,7 +453,7 @@ TEST_F(Dicts, LoopsOverTheDict) {
     EXPECT_NE(msg.find("RuntimeError: dictionary changed size during iteration"),
               std::string::npos)
         << msg;
-    EXPECT_NE(msg.find("dicts.stn:114:9"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("dicts.stn:118:9"), std::string::npos) << msg;
   }
 }
 
@@ -456,7 +461,7 @@ TEST_F(Dicts, MissingKeysRaiseKeyError) {
   EXPECT_EQ(Mod.kernel("missing")(int64_t(2)).asDouble(), 2.5);
   std::string msg = errorOf([&] { Mod.kernel("missing")(int64_t(-7)); });
   EXPECT_NE(msg.find("KeyError: -7"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("dicts.stn:120:12"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dicts.stn:124:12"), std::string::npos) << msg;
   EXPECT_EQ(Mod.kernel("missing_pair")(int64_t(1), int64_t(2)).asDouble(), 0.5);
   msg = errorOf([&] { Mod.kernel("missing_pair")(int64_t(2), int64_t(1)); });
   EXPECT_NE(msg.find("KeyError: (2, 1)"), std::string::npos) << msg;

@@ -95,6 +95,9 @@ constexpr int64_t kMirroredSlots = 8;
 struct CGValue {
   Type type;
   SmallVector<Value, 2> leaves;
+  /// i1, true where the value is None (`d.get(k)` of a missing key); null
+  /// where it is not an optional value. writeVar sets the variable's flag.
+  Value isNone;
   Value single() const { return leaves.empty() ? Value() : leaves[0]; }
 };
 
@@ -2658,7 +2661,7 @@ void FunctionGen::writeVar(const std::string &name, const CGValue &v) {
   if (F.optionals.count(name)) { // whether it holds None now
     CGValue flag;
     flag.type = Type::scalar(ScalarKind::Bool);
-    flag.leaves.push_back(constBool(v.type.isNone()));
+    flag.leaves.push_back(v.isNone ? v.isNone : constBool(v.type.isNone()));
     writeVar(noneFlag(name), flag);
   }
 }
@@ -7460,6 +7463,11 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictGet: {
     DictParts p = dictParts(d);
     Value e = dictEntry(p, args[0], /*raiseMissing=*/false);
+    if (args.size() == 1) { // v = d.get(k): None (zeros, flagged) where missing
+      CGValue r = valueOr(p, e, rt, [&] { return defaultValue(rt); });
+      r.isNone = logicalNot(dictHas(e));
+      return r;
+    }
     return valueOr(p, e, rt, [&] { return args[1]; });
   }
   default:

@@ -741,6 +741,10 @@ private:
                         "stored or returned",
             "write a list comprehension, [... for ...], to keep the items");
   }
+  /// `v = d.get(k)` being checked (its value), and the gets without a
+  /// default seen so far (MLIRGen: CGValue::isNone).
+  const ast::Expr *GetIntoName = nullptr;
+  std::set<const ast::Expr *> MaybeNone;
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
   bool reverseKeyword(const ast::Call &c, const std::string &fn, bool takesReverse,
                       CallInfo &info);
@@ -2533,7 +2537,12 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
         return;
     }
     keptGenerator(a.value.get());
+    // v = d.get(k): the one place a get without a default may be (dictMethod).
+    GetIntoName = a.targets.size() == 1 && isa<ast::Name>(a.targets[0].get())
+                      ? a.value.get()
+                      : nullptr;
     Type t = expr(*a.value);
+    GetIntoName = nullptr;
     if (!t.isValid()) {
       // Its error is reported; the names it would bind are not reported
       // again as used before assignment.
@@ -2575,6 +2584,13 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
     }
     for (auto &target : a.targets)
       assignTarget(*target, t, a.value->range());
+    if (MaybeNone.count(a.value.get())) { // v = d.get(k): v may hold None
+      auto &v = Vars[llvm::cast<ast::Name>(*a.targets[0]).id];
+      if (!v.optional) {
+        v.optional = true;
+        Changed = true;
+      }
+    }
     if (Final)
       planStencilInto(a);
     return;
@@ -7370,11 +7386,34 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
     error(c.keywords[0].value->range(), fmt::format("{}() takes no keyword arguments", a.attr));
     return {};
   }
-  if (b == Builtin::DictGet && c.args.size() == 1) {
-    error(c.range(), "get() without a default is not supported: it would return None "
-                     "for a missing key",
-          "give the default: d.get(k, 0), or test 'k in d' first");
+  // get(k) without a default: None for a missing key, so only as the value
+  // of a name (`v = d.get(k)`, then `if v is None:`), of number values.
+  bool getOrNone = b == Builtin::DictGet && c.args.size() == 1;
+  if (getOrNone && (GetIntoName != &c || (recv.isKnownDict() && !recv.dictValue().isScalar()))) {
+    error(c.range(),
+          GetIntoName != &c
+              ? "get() without a default returns None for a missing key: assign it to a name "
+                "and test that name"
+              : "get() without a default of a dict of tuple values is not supported",
+          GetIntoName != &c ? "v = d.get(k), then 'if v is None:'; or give a default, "
+                              "d.get(k, 0)"
+                            : "give the default: d.get(k, (0, 0)), or test 'k in d' first");
     return {};
+  }
+  if (getOrNone && c.keywords.empty()) {
+    std::vector<Type> key;
+    if (!argumentTypes(c, key))
+      return {};
+    // (`{}` is typed by a later pass: the stores, else int64 to float64.)
+    Type known = recv.isKnownDict() ? recv : Type::defaultDict();
+    if (!recv.isKnownDict() && !Final)
+      return {};
+    if (!lookupKey(*c.args[0], key[0], known))
+      return {};
+    MaybeNone.insert(&c);
+    if (Final)
+      F.calls[&c] = methodCall(b, a, c);
+    return known.dictValue();
   }
   if (c.args.size() < minArgs || c.args.size() > maxArgs) {
     error(c.range(), minArgs == maxArgs
