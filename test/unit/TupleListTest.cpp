@@ -425,6 +425,9 @@ TEST_F(TupleLists, InIndexCountRemoveReverseAndPrint) {
       where = where * 31 % 1000003 + (at - xs.begin()) + std::count(xs.begin(), xs.end(), q) * 7;
     }
   }
+  // Some queries are there and some are not (both paths run).
+  ASSERT_GT(found, 20);
+  ASSERT_LT(found, 180);
   std::vector<Item> ys = xs;
   for (size_t j = 0; j < qa.size(); ++j)
     if (auto at = std::find(ys.begin(), ys.end(), Item{qa[j], qb[j]}); at != ys.end())

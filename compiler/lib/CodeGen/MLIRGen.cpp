@@ -788,6 +788,11 @@ private:
   /// Whether item `a` equals `b` (a number, or a tuple of as many numbers),
   /// each number compared by ==.
   Value itemEquals(const CGValue &a, const CGValue &b);
+  /// From `start` (index or an integer), steps of `step` while `more(i)`
+  /// holds, which is asked only where `inRange(i)`: the first i where it
+  /// does not (or the first out of range).
+  Value walkWhile(Value start, int64_t step, const std::function<Value(Value)> &inRange,
+                  const std::function<Value(Value)> &more);
   /// The position (index) of the first of the n items equal to `x`, or n.
   Value findItem(mlir::ValueRange data, Value n, const Type &item, const CGValue &x);
   /// Sorts the first n items of a list of tuples in place, as Python sorts
@@ -837,8 +842,6 @@ private:
   /// of two).
   DictParts newDict(const Type &t, Value cap);
   Value hashKey(const CGValue &key);
-  /// Whether key `a` equals the one at entry `e` (index) of `keys`.
-  Value keysEqual(const CGValue &a, mlir::ValueRange keys, Value e, const Type &keyType);
   /// The number of slots of `p`'s index, one that has some (its storage
   /// holds kMirroredSlots more).
   Value indexSlots(const DictParts &p);
@@ -5970,26 +5973,29 @@ void FunctionGen::assignListSlice(const ast::Subscript &s, const ast::Slice &sl,
   CurRange = s.range(); // (where its errors are reported)
   const std::string &name = llvm::cast<ast::Name>(*s.value).id;
   Type t = F.vars.at(name), item = t.listItem();
-  // The new items first, copied: `v` may be the list itself or a view of
-  // its storage, which the moves below change.
-  SmallVector<Value> src;
-  Value m;
-  if (v.type.isList()) {
-    m = v.type.isKnownList() ? toIndex(v.leaves.back(), ScalarKind::I64) : constIndex(0);
-    src = newListStorage(m, item);
-    if (v.type.isKnownList())
-      copyItems(listData(v), v.type.listItem(), constIndex(0), constIndex(1), src,
-                constIndex(0), m, item);
-  } else {
-    m = B.create<memref::DimOp>(CurLoc, v.single(), 0);
-    src = newListStorage(m, item);
-    copyItems({v.single()}, v.type.dtypeType(), constIndex(0), constIndex(1), src,
-              constIndex(0), m, item);
-  }
   CGValue list = convert(readVar(name), t);
   SmallVector<Value> data = listData(list);
   Value len = list.leaves.back();
   Value n = toIndex(len, ScalarKind::I64);
+  // The new items: `v`'s own storage (a list's, or the 1-d array), of
+  // item type `from`; a copy where `v` is this list (xs[a:b] = xs), whose
+  // storage the moves below change.
+  SmallVector<Value> src;
+  Type from = item;
+  Value m = constIndex(0); // `[]` of no kind has none
+  if (v.type.isKnownList() && v.leaves.front() == data.front()) {
+    m = n;
+    src = newListStorage(m, item);
+    moveItems(data, constIndex(0), src, constIndex(0), m, item);
+  } else if (v.type.isKnownList()) {
+    m = toIndex(v.leaves.back(), ScalarKind::I64);
+    src = listData(v);
+    from = v.type.listItem();
+  } else if (v.type.isArray()) {
+    m = B.create<memref::DimOp>(CurLoc, v.single(), 0);
+    src.push_back(v.single());
+    from = v.type.dtypeType();
+  }
   Value lo, count, step;
   sliceBounds(sl, n, lo, count, step, /*emptyAtZero=*/false);
   if (sl.step && !literalInt(*sl.step))
@@ -6001,20 +6007,21 @@ void FunctionGen::assignListSlice(const ast::Subscript &s, const ast::Slice &sl,
         CurLoc, n, B.create<arith::AddIOp>(CurLoc, lo, count)); // after the slice
     Value total = B.create<arith::AddIOp>(CurLoc, B.create<arith::SubIOp>(CurLoc, n, count), m);
     SmallVector<Value> to = listReserve(data, len, total, item);
-    Value from = B.create<arith::AddIOp>(CurLoc, lo, count);
+    Value tail = B.create<arith::AddIOp>(CurLoc, lo, count);
     Value at = B.create<arith::AddIOp>(CurLoc, lo, m);
     Value up = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ugt, m, count);
     emitIf(
         up, {},
         [&]() -> SmallVector<Value> {
-          moveItems(to, from, to, at, rest, item, /*backward=*/true);
+          moveItems(to, tail, to, at, rest, item, /*backward=*/true);
           return {};
         },
         [&]() -> SmallVector<Value> {
-          moveItems(to, from, to, at, rest, item);
+          moveItems(to, tail, to, at, rest, item);
           return {};
         });
-    moveItems(src, constIndex(0), to, lo, m, item);
+    if (!src.empty())
+      copyItems(src, from, constIndex(0), constIndex(1), to, lo, m, item);
     CGValue r = makeList(item, to, indexToI64(total));
     return SmallVector<Value>(r.leaves.begin(), r.leaves.end());
   };
@@ -6028,7 +6035,7 @@ void FunctionGen::assignListSlice(const ast::Subscript &s, const ast::Slice &sl,
     Value k = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), count);
     indexLoop(constIndex(0), k, [&](Value i) {
       Value at = B.create<arith::AddIOp>(CurLoc, lo, B.create<arith::MulIOp>(CurLoc, i, step));
-      storeItem(loadItem(src, i, item), data, at, item);
+      storeItem(loadItem(src, i, from), data, at, item);
     });
     SmallVector<Value> r(data.begin(), data.end());
     r.push_back(len);
@@ -6648,28 +6655,30 @@ Value FunctionGen::itemEquals(const CGValue &a, const CGValue &b) {
   return eq;
 }
 
-Value FunctionGen::findItem(mlir::ValueRange data, Value n, const Type &item, const CGValue &x) {
-  mlir::Type indexT = B.getIndexType();
-  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{indexT},
-                                     mlir::ValueRange{constIndex(0)});
-  {
-    OpBuilder::InsertionGuard g(B);
-    Block *before = B.createBlock(&loop.getBefore(), {}, {indexT}, {CurLoc});
-    Value i = before->getArgument(0);
-    Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, i, n);
-    SmallVector<Value> on = emitIf(
-        inside, {B.getI1Type()},
-        [&]() -> SmallVector<Value> {
-          return {logicalNot(itemEquals(loadItem(data, i, item), x))};
-        },
-        [&]() -> SmallVector<Value> { return {constBool(false)}; });
-    B.create<scf::ConditionOp>(CurLoc, on[0], mlir::ValueRange{i});
-    Block *after = B.createBlock(&loop.getAfter(), {}, {indexT}, {CurLoc});
-    B.create<scf::YieldOp>(
-        CurLoc, mlir::ValueRange{B.create<arith::AddIOp>(CurLoc, after->getArgument(0),
-                                                         constIndex(1))});
-  }
+Value FunctionGen::walkWhile(Value start, int64_t step,
+                             const std::function<Value(Value)> &inRange,
+                             const std::function<Value(Value)> &more) {
+  mlir::Type t = start.getType();
+  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{t}, mlir::ValueRange{start});
+  OpBuilder::InsertionGuard g(B);
+  Block *before = B.createBlock(&loop.getBefore(), {}, {t}, {CurLoc});
+  Value i = before->getArgument(0);
+  SmallVector<Value> on = emitIf(
+      inRange(i), {B.getI1Type()}, [&]() -> SmallVector<Value> { return {more(i)}; },
+      [&]() -> SmallVector<Value> { return {constBool(false)}; });
+  B.create<scf::ConditionOp>(CurLoc, on[0], mlir::ValueRange{i});
+  Block *after = B.createBlock(&loop.getAfter(), {}, {t}, {CurLoc});
+  Value by = B.create<arith::ConstantOp>(CurLoc, B.getIntegerAttr(t, step));
+  B.create<scf::YieldOp>(
+      CurLoc, mlir::ValueRange{B.create<arith::AddIOp>(CurLoc, after->getArgument(0), by)});
   return loop.getResult(0);
+}
+
+Value FunctionGen::findItem(mlir::ValueRange data, Value n, const Type &item, const CGValue &x) {
+  return walkWhile(
+      constIndex(0), 1,
+      [&](Value i) { return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ult, i, n); },
+      [&](Value i) { return logicalNot(itemEquals(loadItem(data, i, item), x)); });
 }
 
 void FunctionGen::sortItems(mlir::ValueRange data, Value n, const Type &item) {
@@ -6863,18 +6872,6 @@ Value FunctionGen::hashKey(const CGValue &key) {
   return h;
 }
 
-Value FunctionGen::keysEqual(const CGValue &a, mlir::ValueRange keys, Value e,
-                             const Type &keyType) {
-  SmallVector<ScalarKind> kinds = itemKinds(keyType);
-  Value eq = constBool(true);
-  for (size_t f = 0; f < kinds.size(); ++f) {
-    Value stored = loadElement(keys[f], {e}, kinds[f]);
-    eq = B.create<arith::AndIOp>(
-        CurLoc, eq, compare1(ast::CmpOpKind::Eq, a.leaves[f], kinds[f], stored, kinds[f]));
-  }
-  return eq;
-}
-
 Value FunctionGen::indexSlots(const DictParts &p) {
   return B.create<arith::SubIOp>(CurLoc, B.create<memref::DimOp>(CurLoc, p.index, 0),
                                  constIndex(kMirroredSlots));
@@ -7006,7 +7003,7 @@ FunctionGen::ProbeEnd FunctionGen::probe(const DictParts &p, const CGValue &key,
           any, {B.getI1Type()},
           [&]() -> SmallVector<Value> {
             Value e = toIndex(wordEntry(laneWord(lane(bits))), ScalarKind::I64);
-            return {logicalNot(keysEqual(key, p.keys, e, p.type.dictKey()))};
+            return {logicalNot(itemEquals(key, loadItem(p.keys, e, p.type.dictKey())))};
           },
           [&]() -> SmallVector<Value> { return {constBool(false)}; });
       B.create<scf::ConditionOp>(CurLoc, other[0], mlir::ValueRange{bits});
@@ -7689,34 +7686,14 @@ CGValue FunctionGen::popLastEntry(DictParts &p, const Type &rt, llvm::StringRef 
   Value zero = constInt(0, ScalarKind::I64);
   Value empty = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, p.len, zero);
   raiseIf(empty, KernelFaultKind::Raise, emptyText, {});
-  auto i64 = B.getI64Type();
-  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{i64},
-                                     mlir::ValueRange{B.create<arith::SubIOp>(
-                                         CurLoc, p.used, constInt(1, ScalarKind::I64))});
-  {
-    OpBuilder::InsertionGuard g(B);
-    Block *before = B.createBlock(&loop.getBefore(), {}, {i64}, {CurLoc});
-    B.setInsertionPointToEnd(before);
-    Value e = before->getArgument(0);
-    Value inside = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
-    SmallVector<Value> dead = emitIf(
-        inside, {B.getI1Type()},
-        [&]() -> SmallVector<Value> {
-          return {logicalNot(
-              loadElement(p.live, {toIndex(e, ScalarKind::I64)}, ScalarKind::Bool))};
-        },
-        [&]() -> SmallVector<Value> { return {constBool(false)}; });
-    B.create<scf::ConditionOp>(CurLoc, dead[0], mlir::ValueRange{e});
-  }
-  {
-    OpBuilder::InsertionGuard g(B);
-    Block *after = B.createBlock(&loop.getAfter(), {}, {i64}, {CurLoc});
-    B.setInsertionPointToEnd(after);
-    B.create<scf::YieldOp>(CurLoc, mlir::ValueRange{B.create<arith::SubIOp>(
-                                       CurLoc, after->getArgument(0),
-                                       constInt(1, ScalarKind::I64))});
-  }
-  Value e = loop.getResult(0); // -1 where empty (a raise returned)
+  // The last live entry: -1 where empty (a raise returned).
+  Value e = walkWhile(
+      B.create<arith::SubIOp>(CurLoc, p.used, constInt(1, ScalarKind::I64)), -1,
+      [&](Value i) { return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, i, zero); },
+      [&](Value i) {
+        return logicalNot(
+            loadElement(p.live, {toIndex(i, ScalarKind::I64)}, ScalarKind::Bool));
+      });
   Value found = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sge, e, zero);
   SmallVector<mlir::Type> types;
   leafTypes(Ctx, rt, types);
