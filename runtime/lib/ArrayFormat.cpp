@@ -48,6 +48,8 @@ template <class T> T load(const char *p) {
 /// Python's repr(): the shortest digits, an exponent below 1e-4 and from
 /// 1e16 on (fmt's default follows Python's rules), "inf" and "nan".
 template <class T> std::string floatRepr(T x) {
+  if (std::isnan(x)) // Python shows no sign on a nan
+    return "nan";
   std::string s = fmt::format("{}", x);
   if (s.find_first_not_of("-0123456789") == std::string::npos)
     s += ".0";
@@ -56,10 +58,10 @@ template <class T> std::string floatRepr(T x) {
 
 template <class T> std::string complexRepr(T re, T im) {
   // The parts without a trailing ".0": 2, 2.5, inf, nan.
-  auto part = [](T x) { return fmt::format("{}", x); };
+  auto part = [](T x) { return std::isnan(x) ? std::string("nan") : fmt::format("{}", x); };
   if (re == 0 && !std::signbit(re))
     return part(im) + "j";
-  return fmt::format("({}{}{}j)", part(re), std::signbit(im) ? '-' : '+', part(std::fabs(im)));
+  return fmt::format("({}{}{}j)", part(re), std::signbit(im) && !std::isnan(im) ? '-' : '+', part(std::fabs(im)));
 }
 
 //===----------------------------------------------------------------------===//

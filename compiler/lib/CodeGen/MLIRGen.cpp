@@ -946,6 +946,24 @@ private:
   /// An scf.for over index values [lo, hi) (usable inside scf regions).
   void indexLoop(Value lo, Value hi, const std::function<void(Value)> &body);
   Value mathUnary(Builtin b, Value x, ScalarKind k);
+  /// atan2, hypot, fmod, remainder, copysign, gcd and lcm of x and y (both
+  /// of kind k).
+  Value mathBinary(Builtin b, Value x, Value y, ScalarKind k);
+  /// ldexp(x, e): x (of float kind k) times 2**e (an integer of kind ek).
+  Value ldexp(Value x, Value e, ScalarKind ek, ScalarKind k);
+  /// gcd(x, y) of integers of kind k: non-negative, gcd(0, 0) = 0.
+  Value gcd(Value x, Value y, ScalarKind k);
+  /// math.gcd, lcm, isqrt, factorial, comb, perm (Python's errors), divmod,
+  /// frexp, modf and math.log(x, base).
+  CGValue moreMath(const ast::Call &c, const CallInfo &info);
+  /// The product lo * (lo + 1) * ... * hi of int64s (1 where lo > hi),
+  /// raising OverflowError (naming `fn`) where it does not fit int64.
+  Value checkedProduct(Value lo, Value hi, const char *fn);
+  /// An scf.while: `body` maps the carried values to their next ones while
+  /// `cond` of them holds; returns the values it ends with.
+  SmallVector<Value> loopWhile(mlir::ValueRange init,
+                               const std::function<Value(mlir::ValueRange)> &cond,
+                               const std::function<SmallVector<Value>(mlir::ValueRange)> &body);
   CGValue attribute(const ast::Attribute &a);
   CGValue subscript(const ast::Subscript &s);
   /// The memref and index values of an element access or a row view.
@@ -8119,6 +8137,11 @@ Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Loc
                                              constFloat(0.5, k));
         fl = B.create<arith::SelectOp>(
             CurLoc, half, B.create<arith::AddFOp>(CurLoc, fl, constFloat(1.0, k)), fl);
+        // A zero quotient has the sign of l / r (-0.0 // 2.0 is -0.0).
+        Value divZero = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, div, zero);
+        fl = B.create<arith::SelectOp>(
+            CurLoc, divZero,
+            B.create<math::CopySignOp>(CurLoc, zero, B.create<arith::DivFOp>(CurLoc, l, r)), fl);
         // Division by zero keeps IEEE's answer (Python would raise).
         Value rZero = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, r, zero);
         Value ieee = B.create<math::FloorOp>(CurLoc, B.create<arith::DivFOp>(CurLoc, l, r));
@@ -8133,6 +8156,10 @@ Value FunctionGen::arith2(ast::BinOpKind op, Value l, Value r, ScalarKind k, Loc
         Value differ = B.create<arith::XOrIOp>(CurLoc, mNeg, rNeg);
         Value fix = B.create<arith::AndIOp>(CurLoc, mNz, differ);
         res = B.create<arith::SelectOp>(CurLoc, fix, B.create<arith::AddFOp>(CurLoc, m, r), m);
+        // A zero remainder has the sign of the divisor too (-0.0 % 2.0 is 0.0).
+        Value mZero = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, m, zero);
+        res = B.create<arith::SelectOp>(CurLoc, mZero,
+                                        B.create<math::CopySignOp>(CurLoc, zero, r), res);
       }
       break;
     }
@@ -8553,13 +8580,301 @@ Value FunctionGen::mathUnary(Builtin b, Value x, ScalarKind k) {
   case Builtin::Ceil: return B.create<math::CeilOp>(CurLoc, x);
   case Builtin::Trunc: return B.create<math::TruncOp>(CurLoc, x);
   case Builtin::Fabs: return B.create<math::AbsFOp>(CurLoc, x);
-  case Builtin::Erfc: {
-    auto fn = MG.libmFunction(Module, k == ScalarKind::F32 ? "erfcf" : "erfc",
-                              x.getType(), 1);
+  case Builtin::Erfc:
+  case Builtin::Gamma:
+  case Builtin::Lgamma: { // libm's (libdevice's on GPUs)
+    std::string name = b == Builtin::Erfc ? "erfc" : b == Builtin::Gamma ? "tgamma" : "lgamma";
+    if (k == ScalarKind::F32)
+      name += "f";
+    auto fn = MG.libmFunction(Module, name, x.getType(), 1);
     return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x}).getResult(0);
   }
   default:
     return x;
+  }
+}
+
+Value FunctionGen::mathBinary(Builtin b, Value x, Value y, ScalarKind k) {
+  switch (b) {
+  case Builtin::Atan2: return B.create<math::Atan2Op>(CurLoc, x, y);
+  case Builtin::Copysign: return B.create<math::CopySignOp>(CurLoc, x, y);
+  case Builtin::Fmod: {
+    if (isFloat(k)) // LLVM's frem is C's fmod
+      return B.create<arith::RemFOp>(CurLoc, x, y);
+    // np.fmod of integers: C's `%`, 0 for a zero divisor (NumPy's); -1
+    // divides everything (and INT_MIN % -1 would trap).
+    Value zero = constInt(0, k);
+    Value trivial = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, y, zero);
+    if (isSignedInt(k))
+      trivial = B.create<arith::OrIOp>(
+          CurLoc, trivial,
+          B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, y, constInt(-1, k)));
+    Value safe = B.create<arith::SelectOp>(CurLoc, trivial, constInt(1, k), y);
+    return isSignedInt(k) ? Value(B.create<arith::RemSIOp>(CurLoc, x, safe))
+                          : Value(B.create<arith::RemUIOp>(CurLoc, x, safe));
+  }
+  case Builtin::Gcd: return gcd(x, y, k);
+  case Builtin::Lcm: {
+    // |x| / gcd * |y|: 0 where either is 0 (Python's and NumPy's); the gcd
+    // is 0 only where both are.
+    Value g = gcd(x, y, k);
+    Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, g, constInt(0, k));
+    Value safe = B.create<arith::SelectOp>(CurLoc, none, constInt(1, k), g);
+    Value ax = isSignedInt(k) ? Value(B.create<math::AbsIOp>(CurLoc, x)) : x;
+    Value ay = isSignedInt(k) ? Value(B.create<math::AbsIOp>(CurLoc, y)) : y;
+    return B.create<arith::MulIOp>(CurLoc, B.create<arith::DivUIOp>(CurLoc, ax, safe), ay);
+  }
+  default: { // hypot, remainder: libm's (libdevice's on GPUs)
+    std::string name = b == Builtin::Hypot ? "hypot" : "remainder";
+    if (k == ScalarKind::F32)
+      name += "f";
+    auto fn = MG.libmFunction(Module, name, x.getType(), 2);
+    return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x, y}).getResult(0);
+  }
+  }
+}
+
+Value FunctionGen::gcd(Value x, Value y, ScalarKind k) {
+  // Euclid's on the magnitudes, as unsigned numbers (|INT64_MIN| is 2**63).
+  if (isSignedInt(k)) {
+    x = B.create<math::AbsIOp>(CurLoc, x);
+    y = B.create<math::AbsIOp>(CurLoc, y);
+  }
+  Value zero = constInt(0, k);
+  auto ends = loopWhile(
+      {x, y},
+      [&](mlir::ValueRange v) {
+        return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v[1], zero);
+      },
+      [&](mlir::ValueRange v) -> SmallVector<Value> {
+        return {v[1], B.create<arith::RemUIOp>(CurLoc, v[0], v[1])};
+      });
+  return ends[0];
+}
+
+Value FunctionGen::ldexp(Value x, Value e, ScalarKind ek, ScalarKind k) {
+  // libm's ldexp takes an int; exponents beyond it give 0 or inf anyway.
+  ScalarKind i64 = ScalarKind::I64;
+  if (ek == ScalarKind::U64)
+    e = B.create<arith::MinUIOp>(CurLoc, e, constInt(INT32_MAX, ek));
+  Value w = castScalar(e, ek, i64);
+  w = B.create<arith::MaxSIOp>(CurLoc, B.create<arith::MinSIOp>(CurLoc, w, constInt(INT32_MAX, i64)),
+                               constInt(INT32_MIN, i64));
+  Value e32 = B.create<arith::TruncIOp>(CurLoc, B.getI32Type(), w);
+  auto fn = MG.externFunction(Module, k == ScalarKind::F32 ? "ldexpf" : "ldexp",
+                              {x.getType(), B.getI32Type()}, {x.getType()});
+  return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x, e32}).getResult(0);
+}
+
+SmallVector<Value>
+FunctionGen::loopWhile(mlir::ValueRange init, const std::function<Value(mlir::ValueRange)> &cond,
+                       const std::function<SmallVector<Value>(mlir::ValueRange)> &body) {
+  SmallVector<mlir::Type> types(init.getTypes());
+  SmallVector<Location> locs(types.size(), CurLoc);
+  auto loop = B.create<scf::WhileOp>(CurLoc, types, init);
+  OpBuilder::InsertionGuard g(B);
+  Block *before = B.createBlock(&loop.getBefore(), {}, types, locs);
+  B.create<scf::ConditionOp>(CurLoc, cond(before->getArguments()), before->getArguments());
+  Block *after = B.createBlock(&loop.getAfter(), {}, types, locs);
+  B.create<scf::YieldOp>(CurLoc, body(after->getArguments()));
+  return SmallVector<Value>(loop.getResults());
+}
+
+Value FunctionGen::checkedProduct(Value lo, Value hi, const char *fn) {
+  // Both factors are below 2**63: the product fits where its high word is 0
+  // and its low word's top bit is clear. The loop stops at an overflow.
+  ScalarKind i64 = ScalarKind::I64;
+  Value zero = constInt(0, i64);
+  auto ends = loopWhile(
+      {lo, constInt(1, i64), constBool(false)},
+      [&](mlir::ValueRange v) {
+        Value more = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::sle, v[0], hi);
+        return B.create<arith::AndIOp>(CurLoc, more, logicalNot(v[2]));
+      },
+      [&](mlir::ValueRange v) -> SmallVector<Value> {
+        auto m = B.create<arith::MulUIExtendedOp>(CurLoc, v[1], v[0]);
+        Value over = B.create<arith::OrIOp>(
+            CurLoc,
+            B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, m.getHigh(), zero),
+            B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::slt, m.getLow(), zero));
+        return {B.create<arith::AddIOp>(CurLoc, v[0], constInt(1, i64)), m.getLow(), over};
+      });
+  raiseIf(ends[2], KernelFaultKind::Raise,
+          fmt::format("OverflowError: {}() result does not fit in int64", fn), {});
+  return ends[1];
+}
+
+CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
+  CGValue r;
+  r.type = F.typeOf(c);
+  ScalarKind k = info.operandKind, i64 = ScalarKind::I64;
+  auto argAs = [&](size_t i, ScalarKind to) {
+    CGValue v = expr(*c.args[i]);
+    return castScalar(v.single(), v.type.scalarKind(), to);
+  };
+  auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) -> Value {
+    return B.create<arith::CmpIOp>(CurLoc, p, a, b);
+  };
+  auto negative = [&](Value v, const char *message) {
+    raiseIf(cmp(arith::CmpIPredicate::slt, v, constInt(0, i64)), KernelFaultKind::Raise, message,
+            {});
+  };
+  switch (info.builtin) {
+  case Builtin::Gcd:
+  case Builtin::Lcm: {
+    // Python's fold: gcd() is 0, lcm() is 1, one argument its magnitude.
+    bool g = info.builtin == Builtin::Gcd;
+    Value acc = constInt(g ? 0 : 1, k);
+    for (size_t i = 0; i < c.args.size(); ++i)
+      acc = mathBinary(info.builtin, acc, argAs(i, k), k);
+    r.leaves.push_back(acc);
+    return r;
+  }
+  case Builtin::Isqrt: {
+    Value n = argAs(0, k);
+    if (isSignedInt(k))
+      negative(n, "ValueError: isqrt() argument must be nonnegative");
+    // The float square root is never below the answer r: n >= 2**53 is
+    // rounded by at most n * 2**-53, which moves its root by less than half
+    // of r's ulp. It may be above (n = r*r + 2r rounds up to (r+1)**2):
+    // step down with divisions, which cannot overflow: r*r > n is r > n / r.
+    auto f64 = ScalarKind::F64;
+    Value guess = castScalar(B.create<math::SqrtOp>(CurLoc, castScalar(n, ScalarKind::U64, f64)),
+                             f64, ScalarKind::U64);
+    auto u = arith::CmpIPredicate::ugt;
+    Value one = constInt(1, ScalarKind::U64), zero = constInt(0, ScalarKind::U64);
+    auto down = loopWhile(
+        {guess},
+        [&](mlir::ValueRange v) {
+          Value pos = cmp(arith::CmpIPredicate::ne, v[0], zero);
+          Value safe = B.create<arith::SelectOp>(CurLoc, pos, v[0], one);
+          return B.create<arith::AndIOp>(
+              CurLoc, pos, cmp(u, v[0], B.create<arith::DivUIOp>(CurLoc, n, safe)));
+        },
+        [&](mlir::ValueRange v) -> SmallVector<Value> {
+          return {B.create<arith::SubIOp>(CurLoc, v[0], one)};
+        });
+    r.leaves.push_back(down[0]);
+    return r;
+  }
+  case Builtin::Factorial: {
+    Value n = argAs(0, i64);
+    negative(n, "ValueError: factorial() not defined for negative values");
+    r.leaves.push_back(checkedProduct(constInt(2, i64), n, "factorial"));
+    return r;
+  }
+  case Builtin::Perm:
+  case Builtin::Comb: {
+    bool perm = info.builtin == Builtin::Perm;
+    Value n = argAs(0, i64);
+    Value kk = c.args.size() == 2 ? argAs(1, i64) : n;
+    negative(n, "ValueError: n must be a non-negative integer");
+    negative(kk, "ValueError: k must be a non-negative integer");
+    Value none = cmp(arith::CmpIPredicate::sgt, kk, n); // 0 ways
+    Value one = constInt(1, i64);
+    Value kUsed = B.create<arith::SelectOp>(CurLoc, none, constInt(0, i64), kk);
+    Value rest = B.create<arith::SubIOp>(CurLoc, n, kUsed);
+    Value result;
+    if (perm) { // n * (n - 1) * ... * (n - k + 1)
+      result = checkedProduct(B.create<arith::AddIOp>(CurLoc, rest, one), n, "perm");
+    } else {
+      // C(n, k) = C(n, n - k); C(m + i, i) = C(m + i - 1, i - 1) * (m + i) / i,
+      // each step exact and no larger than the result: divide out the
+      // common factor of the running value and i first.
+      Value small = B.create<arith::MinSIOp>(CurLoc, kUsed, rest);
+      Value m = B.create<arith::SubIOp>(CurLoc, n, small);
+      Value zero = constInt(0, i64);
+      auto ends = loopWhile(
+          {one, one, constBool(false)},
+          [&](mlir::ValueRange v) {
+            return B.create<arith::AndIOp>(CurLoc, cmp(arith::CmpIPredicate::sle, v[0], small),
+                                           logicalNot(v[2]));
+          },
+          [&](mlir::ValueRange v) -> SmallVector<Value> {
+            Value i = v[0], acc = v[1];
+            Value g = gcd(acc, i, i64);
+            Value a = B.create<arith::DivSIOp>(CurLoc, acc, g);
+            Value d = B.create<arith::DivSIOp>(CurLoc, i, g);
+            Value f = B.create<arith::DivSIOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, m, i), d);
+            auto p = B.create<arith::MulUIExtendedOp>(CurLoc, a, f);
+            Value over = B.create<arith::OrIOp>(
+                CurLoc, cmp(arith::CmpIPredicate::ne, p.getHigh(), zero),
+                cmp(arith::CmpIPredicate::slt, p.getLow(), zero));
+            return {B.create<arith::AddIOp>(CurLoc, i, one), p.getLow(), over};
+          });
+      raiseIf(ends[2], KernelFaultKind::Raise,
+              "OverflowError: comb() result does not fit in int64", {});
+      result = ends[1];
+    }
+    r.leaves.push_back(B.create<arith::SelectOp>(CurLoc, none, constInt(0, i64), result));
+    return r;
+  }
+  case Builtin::Ldexp: {
+    CGValue e = expr(*c.args[1]);
+    Value x = argAs(0, k);
+    r.leaves.push_back(ldexp(x, e.single(), e.type.scalarKind(), k));
+    return r;
+  }
+  case Builtin::Divmod: {
+    ScalarKind rk = r.type.elements()[0].scalarKind();
+    Value x = argAs(0, k), y = argAs(1, k);
+    checkDivisor(ast::BinOpKind::FloorDiv, y, k, c.range());
+    Location l = loc(c.range());
+    r.leaves.push_back(castScalar(arith2(ast::BinOpKind::FloorDiv, x, y, k, l), k, rk));
+    r.leaves.push_back(castScalar(arith2(ast::BinOpKind::Mod, x, y, k, l), k, rk));
+    return r;
+  }
+  case Builtin::Frexp: {
+    // From the bits of the float64: a subnormal is first scaled by 2**54;
+    // 0, inf and nan are (x, 0).
+    auto f64 = ScalarKind::F64;
+    Value x = argAs(0, f64);
+    Value bits = B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), x);
+    auto field = [&](Value b) {
+      return B.create<arith::AndIOp>(
+          CurLoc, B.create<arith::ShRUIOp>(CurLoc, b, constInt(52, i64)), constInt(0x7ff, i64));
+    };
+    Value e = field(bits);
+    Value tiny = cmp(arith::CmpIPredicate::eq, e, constInt(0, i64));
+    Value y = B.create<arith::SelectOp>(
+        CurLoc, tiny, B.create<arith::MulFOp>(CurLoc, x, constFloat(0x1p54, f64)), x);
+    Value ybits = B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), y);
+    Value exp = B.create<arith::SubIOp>(
+        CurLoc, field(ybits),
+        B.create<arith::SelectOp>(CurLoc, tiny, constInt(1022 + 54, i64), constInt(1022, i64)));
+    Value mbits = B.create<arith::OrIOp>(
+        CurLoc,
+        B.create<arith::AndIOp>(CurLoc, ybits,
+                                constInt(static_cast<int64_t>(0x800FFFFFFFFFFFFFULL), i64)),
+        constInt(0x3FE0000000000000LL, i64));
+    Value mant = B.create<arith::BitcastOp>(CurLoc, B.getF64Type(), mbits);
+    Value special = B.create<arith::OrIOp>(
+        CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, constFloat(0, f64)),
+        cmp(arith::CmpIPredicate::eq, e, constInt(0x7ff, i64)));
+    mant = B.create<arith::SelectOp>(CurLoc, special, x, mant);
+    exp = B.create<arith::SelectOp>(CurLoc, special, constInt(0, i64), exp);
+    r.leaves.push_back(castScalar(mant, f64, k));
+    r.leaves.push_back(exp);
+    return r;
+  }
+  case Builtin::Modf: {
+    Value x = argAs(0, k);
+    Value whole = B.create<math::TruncOp>(CurLoc, x);
+    Value inf = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ,
+                                        B.create<math::AbsFOp>(CurLoc, x),
+                                        constFloat(INFINITY, k));
+    Value frac = B.create<arith::SelectOp>(CurLoc, inf, constFloat(0, k),
+                                           B.create<arith::SubFOp>(CurLoc, x, whole));
+    r.leaves.push_back(B.create<math::CopySignOp>(CurLoc, frac, x));
+    r.leaves.push_back(whole);
+    return r;
+  }
+  default: { // math.log(x, base)
+    Value x = argAs(0, k), base = argAs(1, k);
+    r.leaves.push_back(B.create<arith::DivFOp>(CurLoc, B.create<math::LogOp>(CurLoc, x),
+                                               B.create<math::LogOp>(CurLoc, base)));
+    return r;
+  }
   }
 }
 
@@ -8754,6 +9069,8 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
   case Builtin::Atan2:
   case Builtin::Pow:
   case Builtin::Hypot:
+  case Builtin::Fmod:
+  case Builtin::Remainder:
   case Builtin::Copysign: {
     Value x = argAs(0, k), y = argAs(1, k);
     if (info.builtin == Builtin::Pow) {
@@ -8763,21 +9080,15 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
         r.leaves[0] = castScalar(r.leaves[0], k, r.type.scalarKind());
       return r;
     }
-    if (info.builtin == Builtin::Atan2)
-      r.leaves.push_back(B.create<math::Atan2Op>(CurLoc, x, y));
-    else if (info.builtin == Builtin::Copysign)
-      r.leaves.push_back(B.create<math::CopySignOp>(CurLoc, x, y));
-    else {
-      auto fn = MG.libmFunction(Module, k == ScalarKind::F32 ? "hypotf" : "hypot",
-                                x.getType(), 2);
-      r.leaves.push_back(
-          B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x, y}).getResult(0));
-    }
+    r.leaves.push_back(mathBinary(info.builtin, x, y, k));
     return r;
   }
   default:
     break;
   }
+  if ((info.builtin >= Builtin::Gcd && info.builtin <= Builtin::Modf) ||
+      (info.builtin == Builtin::Log && c.args.size() == 2))
+    return moreMath(c, info);
   // Unary math functions.
   Value x = argAs(0, k);
   Value y = mathUnary(info.builtin, x, k);
@@ -9452,18 +9763,20 @@ Value FunctionGen::elementMath(const CallInfo &info, const SmallVector<Value> &v
     return test(vals[0], ak);
   }
   if (vals.size() == 2) {
+    if (b == Builtin::Ldexp)
+      return ldexp(castScalar(vals[0], kinds[0], k), vals[1], kinds[1], k);
     Value x = castScalar(vals[0], kinds[0], k), y = castScalar(vals[1], kinds[1], k);
     switch (b) {
     case Builtin::Pow:
       return castScalar(arith2(ast::BinOpKind::Pow, x, y, k, CurLoc), k, resultKind);
     case Builtin::Atan2:
-      return B.create<math::Atan2Op>(CurLoc, x, y);
     case Builtin::Copysign:
-      return B.create<math::CopySignOp>(CurLoc, x, y);
-    case Builtin::Hypot: {
-      auto fn = MG.libmFunction(Module, k == ScalarKind::F32 ? "hypotf" : "hypot", x.getType(), 2);
-      return B.create<func::CallOp>(CurLoc, fn, mlir::ValueRange{x, y}).getResult(0);
-    }
+    case Builtin::Hypot:
+    case Builtin::Fmod:
+    case Builtin::Remainder:
+    case Builtin::Gcd:
+    case Builtin::Lcm:
+      return mathBinary(b, x, y, k);
     case Builtin::Minimum:
     case Builtin::Maximum: {
       bool mn = b == Builtin::Minimum;

@@ -2009,6 +2009,9 @@ ExprPtr Parser::ufuncOperator(SourceRange range, const Expr &func, std::vector<E
   if (!module)
     return nullptr;
   const std::string &name = at->attr;
+  // math.remainder is IEEE's remainder, not `%` (Sema's math functions).
+  if (module->id == "math" && name == "remainder")
+    return nullptr;
   UfuncSpelling spelling{module->id, name, func.range()};
   auto find = [&](const auto &table) {
     const auto *e = std::find_if(std::begin(table), std::end(table),

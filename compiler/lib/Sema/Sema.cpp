@@ -94,9 +94,11 @@ const char *builtinName(Builtin b) {
       "sqrt",  "exp",   "log",   "log2",  "log10", "log1p",
       "expm1", "sin",   "cos",   "tan",   "asin",  "acos",  "atan",  "sinh",
       "cosh",  "tanh",  "asinh", "acosh", "atanh", "erf",   "erfc",  "cbrt",
-      "exp2",  "radians", "degrees", "floor",
-      "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "copysign",
-      "isnan", "isinf", "isfinite", "conjugate",
+      "exp2",  "radians", "degrees", "gamma", "lgamma", "floor",
+      "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "fmod", "remainder", "copysign",
+      "isnan", "isinf", "isfinite",
+      "gcd", "lcm", "isqrt", "factorial", "comb", "perm", "ldexp", "divmod", "frexp", "modf",
+      "conjugate",
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "array", "asarray",
       "copy", "astype", "sum", "prod", "mean", "std", "var", "min", "max",
@@ -180,6 +182,19 @@ const BuiltinEntry MathFunctions[] = {
     {"pow", Builtin::Pow},     {"power", Builtin::Pow},     {"hypot", Builtin::Hypot},
     {"copysign", Builtin::Copysign}, {"isnan", Builtin::IsNan}, {"isinf", Builtin::IsInf},
     {"isfinite", Builtin::IsFinite}, {"absolute", Builtin::Abs}, {"abs", Builtin::Abs},
+    {"fmod", Builtin::Fmod},   {"gcd", Builtin::Gcd},       {"lcm", Builtin::Lcm},
+    {"ldexp", Builtin::Ldexp},
+};
+
+// Functions of Python's math module that NumPy lacks, or has with other
+// semantics (np.remainder is `%`; np.frexp and np.modf return arrays):
+// `f` or `math.f`, never `np.f`.
+const BuiltinEntry MathOnlyFunctions[] = {
+    {"gamma", Builtin::Gamma},         {"lgamma", Builtin::Lgamma},
+    {"remainder", Builtin::Remainder}, {"isqrt", Builtin::Isqrt},
+    {"factorial", Builtin::Factorial}, {"comb", Builtin::Comb},
+    {"perm", Builtin::Perm},           {"frexp", Builtin::Frexp},
+    {"modf", Builtin::Modf},
 };
 
 // NumPy array functions (`np.f(...)`); reductions also as methods (`a.f()`).
@@ -289,7 +304,7 @@ const BuiltinEntry PyBuiltins[] = {
     {"prange", Builtin::Range}, {"pow", Builtin::Pow}, {"round", Builtin::Round},
     {"enumerate", Builtin::Enumerate}, {"zip", Builtin::Zip}, {"reversed", Builtin::Reversed},
     {"list", Builtin::ListOf}, {"sorted", Builtin::Sorted}, {"dict", Builtin::DictOf},
-    {"set", Builtin::SetOf},
+    {"set", Builtin::SetOf}, {"divmod", Builtin::Divmod},
 };
 
 std::optional<Builtin> lookup(const BuiltinEntry *begin, const BuiltinEntry *end,
@@ -382,6 +397,8 @@ BuiltinNameTables builtinNameTables() {
   for (const char *n : {"sum", "any", "all"})
     t.python.push_back(n);
   t.math = names(MathFunctions);
+  for (const std::string &n : names(MathOnlyFunctions))
+    t.math.push_back(n);
   t.numpy = names(NumpyArrayFunctions);
   t.numpy.push_back("linalg.norm"); // np.linalg.norm (resolveBuiltin)
   for (const LinalgEntry &e : LinalgFunctions)
@@ -893,6 +910,8 @@ private:
   Type call(const ast::Call &c);
   Type builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
                    const std::vector<Type> &args);
+  bool integerMath(const ast::Call &c, Builtin b, bool viaNumpy, const std::vector<Type> &args,
+                   CallInfo &info);
   Type randomCall(const ast::Call &c, Builtin b, bool viaNumpy, const std::vector<Type> &args);
   Type samplingCall(const ast::Call &c, Builtin b, const std::string &qual,
                     const std::vector<const ast::Expr *> &given, const std::vector<Type> &types);
@@ -3429,6 +3448,9 @@ std::optional<Builtin> FunctionChecker::resolveBuiltin(const ast::Expr &func, bo
     return name == "sum" ? Builtin::Sum : name == "any" ? Builtin::Any : Builtin::All;
   if (auto b = lookup(std::begin(MathFunctions), std::end(MathFunctions), name))
     return b;
+  if (!viaNumpy)
+    if (auto b = lookup(std::begin(MathOnlyFunctions), std::end(MathOnlyFunctions), name))
+      return b;
   if (auto b = lookup(std::begin(PyBuiltins), std::end(PyBuiltins), name))
     return b;
   return std::nullopt;
@@ -3752,6 +3774,54 @@ static ScalarKind mathKind(ScalarKind k) {
   return ScalarKind::F64;
 }
 
+/// Types math.gcd, lcm, isqrt, factorial, comb and perm of numbers (and
+/// np.gcd, np.lcm): integers in, an integer out (info.operandKind).
+bool FunctionChecker::integerMath(const ast::Call &c, Builtin b, bool viaNumpy,
+                                  const std::vector<Type> &args, CallInfo &info) {
+  const char *name = builtinName(b);
+  size_t lo = 1, hi = 1;
+  if (b == Builtin::Gcd || b == Builtin::Lcm)
+    lo = viaNumpy ? 2 : 0, hi = viaNumpy ? 2 : SIZE_MAX; // Python's take any number
+  else if (b == Builtin::Comb)
+    lo = hi = 2;
+  else if (b == Builtin::Perm)
+    hi = 2;
+  if (args.size() < lo || args.size() > hi) {
+    error(c.range(), hi == SIZE_MAX ? fmt::format("{}() takes integers", name)
+                     : lo == hi     ? fmt::format("{}() takes {} argument{} ({} given)", name, lo,
+                                                  lo == 1 ? "" : "s", args.size())
+                                    : fmt::format("{}() takes {} to {} arguments ({} given)",
+                                                  name, lo, hi, args.size()));
+    return false;
+  }
+  ScalarKind k = ScalarKind::I64;
+  for (size_t i = 0; i < args.size(); ++i) {
+    ScalarKind ak = args[i].isScalar() ? args[i].scalarKind() : ScalarKind::F64;
+    if (!args[i].isScalar() || !(isInteger(ak) || isBool(ak))) {
+      error(c.args[i]->range(),
+            fmt::format("{}() takes integers, not '{}'", name, args[i].describe()),
+            args[i].isScalar() && isFloat(ak) ? "convert with int(x) (which truncates)" : "");
+      return false;
+    }
+    ScalarKind p = i == 0 ? ak : promote(k, ak);
+    if (!isInteger(p) && !isBool(p)) {
+      error(c.range(), fmt::format("{}() of {} and {} has no common integer type; convert one "
+                                   "of them with int(x)",
+                                   name, numpyName(k), numpyName(ak)));
+      return false;
+    }
+    k = p;
+  }
+  if (isBool(k))
+    k = ScalarKind::I64;
+  // gcd and lcm keep their operands' type (NumPy's); Python's others return
+  // int: int64, or uint64 for isqrt of an unsigned number.
+  if (b != Builtin::Gcd && b != Builtin::Lcm)
+    k = b == Builtin::Isqrt && isUnsignedInt(k) ? ScalarKind::U64 : ScalarKind::I64;
+  info.operandKind = k;
+  return true;
+}
+
 Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, bool viaMath,
                                   const std::vector<Type> &args) {
   CallInfo info;
@@ -3789,10 +3859,31 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   bool anyArray = false;
   for (auto &a : args)
     anyArray |= a.isArray();
+  if (b == Builtin::Ldexp) { // ldexp(x, i): x's float kind; elementwise over arrays
+    if (!arity(2, 2))
+      return {};
+    for (size_t i = 0; i < 2; ++i) {
+      ScalarKind k = args[i].isScalar() || args[i].isArray() ? args[i].scalarKind()
+                                                              : ScalarKind::C128;
+      if (i == 0 ? isComplex(k) : !(isInteger(k) || isBool(k))) {
+        error(c.args[i]->range(), fmt::format("ldexp() takes {}, not '{}'",
+                                              i == 0 ? "a real number or an array of them"
+                                                     : "an integer exponent (or an array of them)",
+                                              args[i].describe()));
+        return {};
+      }
+    }
+    info.operandKind = mathKind(args[0].scalarKind());
+    unsigned rank = std::max(args[0].isArray() ? args[0].rank() : 0u,
+                             args[1].isArray() ? args[1].rank() : 0u);
+    return done(anyArray ? Type::array(info.operandKind, rank, Type::Layout::C)
+                         : Type::scalar(info.operandKind));
+  }
   if (anyArray && (b == Builtin::Min || b == Builtin::Max) && args.size() == 1)
     return arrayBuiltin(c, b == Builtin::Min ? Builtin::ReduceMin : Builtin::ReduceMax, nullptr,
                         args, viaNumpy);
   if (anyArray && (isUnaryMath(b) || isPredicate(b) || b == Builtin::Abs || isBinaryMath(b) ||
+                   b == Builtin::Gcd || b == Builtin::Lcm ||
                    b == Builtin::Int || b == Builtin::Float)) {
     // Elementwise over arrays (NumPy's ufuncs): broadcasting, NEP 50.
     for (size_t i = 0; i < args.size(); ++i)
@@ -3856,7 +3947,19 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
       error(c.range(), fmt::format("{}() is not defined for complex numbers", fnName()));
       return {};
     }
-    info.operandKind = mathKind(k);
+    bool integers = isInteger(k) || isBool(k);
+    if (b == Builtin::Gcd || b == Builtin::Lcm) {
+      if (!integers) {
+        error(c.range(), fmt::format("{}() takes integers, not '{}' and '{}'", fnName(),
+                                     args[0].describe(), args[1].describe()));
+        return {};
+      }
+      info.operandKind = isBool(k) ? ScalarKind::I8 : k; // (NumPy's)
+      return done(Type::array(info.operandKind, rank, Type::Layout::C));
+    }
+    // np.fmod of integers is C's `%` on them (0 for a zero divisor, as NumPy).
+    info.operandKind = b == Builtin::Fmod && integers ? (isBool(k) ? ScalarKind::I8 : k)
+                                                       : mathKind(k);
     return done(Type::array(info.operandKind, rank, Type::Layout::C));
   }
   switch (b) {
@@ -3967,8 +4070,61 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
       return {};
     return {};
   }
+  case Builtin::Gcd:
+  case Builtin::Lcm:
+  case Builtin::Isqrt:
+  case Builtin::Factorial:
+  case Builtin::Comb:
+  case Builtin::Perm:
+    return integerMath(c, b, viaNumpy, args, info) ? done(Type::scalar(info.operandKind))
+                                                   : Type();
+  case Builtin::Divmod: {
+    if (!arity(2, 2) || !scalarArg(0) || !scalarArg(1))
+      return {};
+    for (size_t i = 0; i < 2; ++i)
+      if (isComplex(args[i].scalarKind())) {
+        error(c.args[i]->range(), "divmod() is not defined for complex numbers");
+        return {};
+      }
+    std::string err;
+    auto rule = binaryRule(ast::BinOpKind::FloorDiv, args[0].scalarKind(),
+                           args[1].scalarKind(), err);
+    if (!rule) {
+      error(c.range(), err);
+      return {};
+    }
+    info.operandKind = rule->operand;
+    Type part = Type::scalar(rule->result);
+    return done(Type::tuple({part, part}));
+  }
+  case Builtin::Frexp:
+  case Builtin::Modf: {
+    if (!arity(1, 1) || !scalarArg(0))
+      return {};
+    ScalarKind k = mathKind(args[0].scalarKind());
+    if (isComplex(k)) {
+      error(c.args[0]->range(), fmt::format("{}() is not defined for complex numbers", fnName()));
+      return {};
+    }
+    info.operandKind = k;
+    return done(Type::tuple({Type::scalar(k), Type::scalar(b == Builtin::Frexp
+                                                               ? ScalarKind::I64
+                                                               : k)}));
+  }
   default:
     break;
+  }
+  if (b == Builtin::Log && args.size() == 2 && viaMath && !viaNumpy) {
+    // math.log(x, base): log(x) / log(base)
+    if (!scalarArg(0) || !scalarArg(1))
+      return {};
+    ScalarKind k = mathKind(promote(args[0].scalarKind(), args[1].scalarKind()));
+    if (isComplex(k)) {
+      error(c.range(), "log() with a base is not defined for complex numbers");
+      return {};
+    }
+    info.operandKind = k;
+    return done(Type::scalar(k));
   }
   if (isUnaryMath(b) || isPredicate(b)) {
     if (!arity(1, 1) || !scalarArg(0))
@@ -4020,6 +4176,8 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
       return {};
     }
     ScalarKind k = mathKind(promote(l, r));
+    if (b == Builtin::Fmod && viaNumpy && (isInteger(promote(l, r)) || isBool(promote(l, r))))
+      k = isBool(promote(l, r)) ? ScalarKind::I8 : promote(l, r); // C's `%`, as NumPy
     if (b == Builtin::Pow && viaMath && !viaNumpy)
       k = ScalarKind::F64; // math.pow always returns a Python float
     info.operandKind = k;
@@ -6326,8 +6484,13 @@ bool FunctionChecker::checkUfuncSpelling(const ast::UfuncSpelling &u) {
     error(u.range, "add() takes 1 argument (2 given)", "add one item per call");
     return false;
   }
+  bool mathModule = m != P.ModuleAliases.end() && m->second == "math";
   error(u.range, fmt::format("'{}.{}' is not a function stn knows", u.module, u.name),
-        fmt::format("{} is a NumPy ufunc: import numpy as np, then np.{}(...)", u.name, u.name));
+        mathModule && u.name == "remainder"
+            ? std::string("stn reads M.remainder as NumPy's `%` unless M is spelled math: "
+                          "write math.remainder(...)")
+            : fmt::format("{} is a NumPy ufunc: import numpy as np, then np.{}(...)", u.name,
+                          u.name));
   return false;
 }
 

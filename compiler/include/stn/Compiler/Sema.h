@@ -51,11 +51,14 @@ enum class Builtin : uint8_t {
   // unary math
   Sqrt, Exp, Log, Log2, Log10, Log1p, Expm1, Sin, Cos, Tan, Asin, Acos, Atan,
   Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Erf, Erfc, Cbrt, Exp2, Radians, Degrees,
-  Floor, Ceil, Trunc, Fabs,
+  Gamma, Lgamma, Floor, Ceil, Trunc, Fabs,
   // binary math
-  Atan2, Pow, Hypot, Copysign,
+  Atan2, Pow, Hypot, Fmod, Remainder, Copysign,
   // predicates
   IsNan, IsInf, IsFinite,
+  // integer math (Python's math module; Gcd, Lcm also NumPy's), ldexp, and
+  // the functions with a tuple result
+  Gcd, Lcm, Isqrt, Factorial, Comb, Perm, Ldexp, Divmod, Frexp, Modf,
   // methods
   Conjugate,
   // arrays (issue 3): creation, conversion, reductions, selection

@@ -1,0 +1,447 @@
+//===- MathModuleTest.cpp - math.gamma ... divmod against references ------===//
+//
+// The math-module functions beyond the elementary ones, and divmod, each
+// against a reference written here:
+//   - gamma, lgamma, fmod, remainder, ldexp, frexp, modf, divmod and
+//     log(x, base) of float64 and float32 numbers, over ordinary values,
+//     signed zeros, infinities, nan, subnormals and the poles of gamma:
+//     frexp, modf and divmod (generated code) against std::frexp,
+//     std::modf and CPython's float_divmod written out in C++; the libm
+//     calls (gamma, lgamma, fmod, remainder, ldexp) against the same libm
+//     called from C++ (which checks the wiring: operand order, the float32
+//     variants) and known values (gamma(n) = (n-1)!, gamma(1/2) = sqrt(pi));
+//   - gcd, lcm (with 0, negatives, more or fewer than two arguments), divmod
+//     and np.fmod of integers against std::gcd, std::lcm and floor division;
+//   - isqrt of int64 and uint64 numbers around every perfect square's edges
+//     up to the largest, against r*r <= n < (r+1)*(r+1) in 128-bit integers;
+//   - factorial, comb and perm for n up to 70 and every k, against Pascal's
+//     triangle and products in 128-bit integers: the results that fit int64
+//     exactly, the others raise OverflowError;
+//   - np.gcd, np.lcm, np.fmod, np.ldexp and math.gamma over arrays;
+//   - Python's errors: isqrt, factorial, comb and perm of negative numbers
+//     (ValueError) and divmod by an integer zero (ZeroDivisionError).
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/stn.h"
+
+#include "TestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace {
+
+using stn::test::errorOf;
+using stn::test::valuesOf;
+
+const char *Kernels = R"STN(
+import math
+import numpy as np
+from numba import njit
+
+@njit
+def floats(x, y, e):
+    n = len(x)
+    out = np.empty((n, 12))
+    for i in range(n):
+        m, p = math.frexp(x[i])
+        f, w = math.modf(x[i])
+        q, r = divmod(x[i], y[i])
+        out[i, 0] = math.gamma(x[i])
+        out[i, 1] = math.lgamma(x[i])
+        out[i, 2] = math.fmod(x[i], y[i])
+        out[i, 3] = math.remainder(x[i], y[i])
+        out[i, 4] = math.ldexp(x[i], e[i])
+        out[i, 5] = m
+        out[i, 6] = p
+        out[i, 7] = f
+        out[i, 8] = w
+        out[i, 9] = q
+        out[i, 10] = r
+        out[i, 11] = math.log(x[i], y[i])
+    return out
+
+@njit
+def integers(a, b):
+    n = len(a)
+    out = np.empty((n, 6), dtype=np.int64)
+    for i in range(n):
+        q, r = divmod(a[i], b[i])
+        out[i, 0] = math.gcd(a[i], b[i])
+        out[i, 1] = math.lcm(a[i], b[i])
+        out[i, 2] = q
+        out[i, 3] = r
+        out[i, 4] = math.gcd(a[i], b[i], 30)
+        out[i, 5] = np.fmod(a[i], b[i])
+    return out
+
+@njit
+def folds(a):
+    return math.gcd(), math.lcm(), math.gcd(a), math.lcm(a), math.lcm(a, 6, 10), math.gcd(0, 0)
+
+@njit
+def isqrts(a):
+    out = np.empty_like(a)
+    for i in range(len(a)):
+        out[i] = math.isqrt(a[i])
+    return out
+
+@njit
+def comb_of(n, k):
+    return math.comb(n, k)
+
+@njit
+def perm_of(n, k):
+    return math.perm(n, k)
+
+@njit
+def perm_all(n):
+    return math.perm(n)
+
+@njit
+def factorial_of(n):
+    return math.factorial(n)
+
+@njit
+def isqrt_of(n):
+    return math.isqrt(n)
+
+@njit
+def divmod_of(a, b):
+    return divmod(a, b)
+
+@njit
+def elementwise(a, b, x, e):
+    return np.gcd(a, b), np.lcm(a, b), np.fmod(a, b), np.ldexp(x, e), math.gamma(x)
+)STN";
+
+class MathModule : public ::testing::Test {
+protected:
+  MathModule() : Mod(Engine.loadString(Kernels, "math_module.stn")) {}
+  stn::Engine Engine{stn::test::noCache()};
+  stn::Module Mod;
+};
+
+/// Equal, with equal signs of zeros, or both nan.
+template <class T> bool same(T a, T b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::isnan(a) && std::isnan(b);
+  return a == b && std::signbit(a) == std::signbit(b);
+}
+
+/// CPython's float_divmod (Objects/floatobject.c's algorithm, in T), with
+/// IEEE's values for a zero divisor as stn keeps them.
+template <class T> std::pair<T, T> pyDivmod(T x, T y) {
+  if (y == 0)
+    return {std::floor(x / y), std::fmod(x, y)};
+  T mod = std::fmod(x, y);
+  T div = (x - mod) / y;
+  if (mod != 0) {
+    if ((y < 0) != (mod < 0)) {
+      mod += y;
+      div -= 1;
+    }
+  } else {
+    mod = std::copysign(T(0), y);
+  }
+  T floordiv;
+  if (div != 0) {
+    floordiv = std::floor(div);
+    if (div - floordiv > T(0.5))
+      floordiv += 1;
+  } else {
+    floordiv = std::copysign(T(0), x / y);
+  }
+  return {floordiv, mod};
+}
+
+/// The inputs of the float functions: (x, y, e) triples.
+template <class T> void floatInputs(std::vector<T> &x, std::vector<T> &y, std::vector<int64_t> &e) {
+  const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  const T tiny = std::numeric_limits<T>::denorm_min();
+  std::vector<T> special = {T(0),   -T(0), T(1),    T(-1),     T(0.5),   T(-2.5), T(2.5),
+                            T(3),   T(-3), T(171.5), T(35.5),  T(1e-30), inf,     -inf,
+                            nan,    tiny,  -tiny,   tiny * 37, T(7.25),  T(-7.25)};
+  std::vector<T> divisors = {T(0.75), T(-0.75), T(2), T(-3), T(0.1), inf, -inf, T(0), nan, T(1e-3)};
+  for (T a : special)
+    for (T b : divisors) {
+      x.push_back(a);
+      y.push_back(b);
+      e.push_back(static_cast<int64_t>(x.size() % 11) - 5);
+    }
+  // Ordinary values, with exponents from far below to far above the range.
+  uint64_t s = 12345;
+  for (int i = 0; i < 1500; ++i) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u = static_cast<double>(s >> 11) / 9007199254740992.0; // [0, 1)
+    T a = static_cast<T>((u - 0.3) * 60.0);
+    T b = static_cast<T>((0.61 - u) * 7.0 + (i % 3 == 0 ? 0.0 : 0.5));
+    x.push_back(a);
+    y.push_back(b);
+    e.push_back(static_cast<int64_t>(i % 2301) - 1150);
+  }
+  e.back() = int64_t(1) << 40; // beyond int: saturates to inf
+  e[e.size() - 2] = -(int64_t(1) << 40);
+}
+
+template <class T> void checkFloats(stn::Module &mod, stn::DType dtype) {
+  std::vector<T> x, y;
+  std::vector<int64_t> e;
+  floatInputs(x, y, e);
+  int64_t n = static_cast<int64_t>(x.size());
+  auto r = mod.kernel("floats")(stn::ArrayView::of(x.data(), {n}),
+                                stn::ArrayView::of(y.data(), {n}),
+                                stn::ArrayView::of(e.data(), {n}));
+  (void)dtype;
+  std::vector<double> got = valuesOf<double>(r, {n, 12});
+  int failures = 0;
+  for (int64_t i = 0; i < n && failures < 20; ++i) {
+    T a = x[i], b = y[i];
+    int exp = 0;
+    T mant = std::frexp(a, &exp);
+    T whole = 0;
+    T frac = std::modf(a, &whole);
+    auto [q, m] = pyDivmod(a, b);
+    double ldexpWant =
+        std::ldexp(a, static_cast<int>(std::clamp<int64_t>(e[i], INT32_MIN, INT32_MAX)));
+    const double want[12] = {std::tgamma(a),       std::lgamma(a),
+                             std::fmod(a, b),      std::remainder(a, b),
+                             static_cast<T>(ldexpWant), mant,
+                             double(exp),          frac,
+                             whole,                q,
+                             m,                    std::log(a) / std::log(b)};
+    for (int c = 0; c < 12; ++c) {
+      const double g = got[i * 12 + c];
+      bool ok = c == 11 ? (same(static_cast<T>(g), static_cast<T>(want[c])) ||
+                           std::fabs(g - want[c]) <= 4 * std::numeric_limits<T>::epsilon() *
+                                                         std::fabs(want[c]))
+                        : same(static_cast<T>(g), static_cast<T>(want[c]));
+      if (!ok) {
+        ADD_FAILURE() << "column " << c << " of x = " << a << ", y = " << b << ", e = " << e[i]
+                      << ": got " << g << ", want " << want[c];
+        ++failures;
+      }
+    }
+  }
+}
+
+TEST_F(MathModule, FloatFunctionsFloat64) { checkFloats<double>(Mod, stn::DType::Float64); }
+
+TEST_F(MathModule, FloatFunctionsFloat32) { checkFloats<float>(Mod, stn::DType::Float32); }
+
+TEST_F(MathModule, GammaKnownValues) {
+  // gamma(n) = (n - 1)!, gamma(1/2) = sqrt(pi), lgamma(1/2) = log(sqrt(pi)).
+  std::vector<double> x = {1, 2, 3, 4, 5, 6, 10, 0.5, 21};
+  std::vector<double> y(x.size(), 2.0);
+  std::vector<int64_t> e(x.size(), 0);
+  int64_t n = static_cast<int64_t>(x.size());
+  auto r = Mod.kernel("floats")(stn::ArrayView::of(x.data(), {n}),
+                                stn::ArrayView::of(y.data(), {n}),
+                                stn::ArrayView::of(e.data(), {n}));
+  std::vector<double> got = valuesOf<double>(r, {n, 12});
+  const double want[] = {1, 1, 2, 6, 24, 120, 362880, 1.7724538509055160273,
+                         2432902008176640000.0};
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(got[i * 12], want[i], want[i] * 4e-16) << "gamma(" << x[i] << ")";
+    EXPECT_NEAR(got[i * 12 + 1], std::log(want[i]), 4e-16 + std::fabs(std::log(want[i])) * 4e-16)
+        << "lgamma(" << x[i] << ")";
+  }
+}
+
+TEST_F(MathModule, GcdLcmDivmodOfIntegers) {
+  std::vector<int64_t> a, b;
+  uint64_t s = 99;
+  for (int i = 0; i < 3000; ++i) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    int64_t u = static_cast<int64_t>(s >> 34) - (int64_t(1) << 29); // |u| < 2**30
+    int64_t v = static_cast<int64_t>((s >> 5) % 2001) - 1000;
+    if (i % 7 == 0)
+      u = 0;
+    if (v == 0)
+      v = i % 2 ? 7 : -7;
+    if (i % 11 == 0)
+      u *= 60; // many common factors
+    a.push_back(u);
+    b.push_back(i % 13 == 0 ? v * 360 : v);
+  }
+  a.push_back(std::numeric_limits<int64_t>::min()); // fmod(INT64_MIN, -1) is 0
+  b.push_back(-1);
+  int64_t n = static_cast<int64_t>(a.size());
+  auto r = Mod.kernel("integers")(stn::ArrayView::of(a.data(), {n}),
+                                  stn::ArrayView::of(b.data(), {n}));
+  std::vector<int64_t> got = valuesOf<int64_t>(r, {n, 6});
+  for (int64_t i = 0; i + 1 < n; ++i) {
+    int64_t x = a[i], y = b[i];
+    int64_t q = x / y - ((x % y != 0) && ((x < 0) != (y < 0)));
+    const int64_t want[6] = {std::gcd(x, y), std::lcm(x, y), q, x - q * y,
+                             std::gcd(std::gcd(x, y), int64_t(30)), x % y};
+    for (int c = 0; c < 6; ++c)
+      ASSERT_EQ(got[i * 6 + c], want[c]) << "column " << c << " of " << x << ", " << y;
+  }
+  EXPECT_EQ(got[(n - 1) * 6 + 5], 0);
+  // Python's folds: gcd() 0, lcm() 1, one argument its magnitude.
+  auto f = Mod.kernel("folds")(int64_t(-12));
+  EXPECT_EQ(f[0].asInt(), 0);
+  EXPECT_EQ(f[1].asInt(), 1);
+  EXPECT_EQ(f[2].asInt(), 12);
+  EXPECT_EQ(f[3].asInt(), 12);
+  EXPECT_EQ(f[4].asInt(), 60);
+  EXPECT_EQ(f[5].asInt(), 0);
+  EXPECT_EQ(Mod.kernel("folds")(int64_t(0))[4].asInt(), 0);
+}
+
+TEST_F(MathModule, IsqrtAtTheEdgesOfSquares) {
+  std::vector<int64_t> a;
+  std::vector<uint64_t> u;
+  for (uint64_t r = 0; r < 40; ++r)
+    for (int d = -1; d <= 1; ++d)
+      if (r * r + d < (uint64_t(1) << 63) && !(r == 0 && d < 0))
+        a.push_back(static_cast<int64_t>(r * r + d));
+  // Around large squares up to the largest that fits, where the float
+  // square root is off by one.
+  for (uint64_t r : {uint64_t(94906265), uint64_t(3037000499), uint64_t(2147483647),
+                     uint64_t(1) << 31, uint64_t(4294967295)}) {
+    for (int64_t d = -2; d <= 2; ++d) {
+      unsigned __int128 v = (unsigned __int128)r * r + d;
+      if (v < ((unsigned __int128)1 << 63))
+        a.push_back(static_cast<int64_t>(v));
+      if (v < ((unsigned __int128)1 << 64))
+        u.push_back(static_cast<uint64_t>(v));
+    }
+  }
+  a.push_back(std::numeric_limits<int64_t>::max());
+  u.push_back(std::numeric_limits<uint64_t>::max());
+  u.push_back(std::numeric_limits<uint64_t>::max() - 1);
+  for (uint64_t s = 1; s < (uint64_t(1) << 63); s = s * 3 + 1) {
+    a.push_back(static_cast<int64_t>(s));
+    u.push_back(s * 2 + 1);
+  }
+  auto ok = [](unsigned __int128 n, unsigned __int128 r) {
+    return r * r <= n && n < (r + 1) * (r + 1);
+  };
+  auto ra = Mod.kernel("isqrts")(stn::ArrayView::of(a.data(), {int64_t(a.size())}));
+  std::vector<int64_t> ga = valuesOf<int64_t>(ra, {int64_t(a.size())});
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(ok(a[i], ga[i])) << "isqrt(" << a[i] << ") = " << ga[i];
+  auto ru = Mod.kernel("isqrts")(stn::ArrayView::of(u.data(), {int64_t(u.size())}));
+  EXPECT_EQ(ru.array().dtype(), stn::DType::UInt64);
+  std::vector<uint64_t> gu = valuesOf<uint64_t>(ru, {int64_t(u.size())});
+  for (size_t i = 0; i < u.size(); ++i)
+    EXPECT_TRUE(ok(u[i], gu[i])) << "isqrt(" << u[i] << ") = " << gu[i];
+}
+
+TEST_F(MathModule, FactorialCombPermFitOrRaise) {
+  constexpr int N = 70;
+  const unsigned __int128 big = std::numeric_limits<int64_t>::max();
+  // Pascal's triangle, saturating above int64's range.
+  std::vector<std::vector<unsigned __int128>> c(N + 1);
+  for (int n = 0; n <= N; ++n) {
+    c[n].assign(n + 1, 1);
+    for (int k = 1; k < n; ++k)
+      c[n][k] = std::min(c[n - 1][k - 1] + c[n - 1][k], big + 1);
+  }
+  auto perm = [&](int n, int k) {
+    unsigned __int128 p = 1;
+    for (int i = n - k + 1; i <= n && p <= big; ++i)
+      p *= i;
+    return p;
+  };
+  for (int n = 0; n <= N; ++n)
+    for (int k = 0; k <= n + 1; ++k) {
+      unsigned __int128 cw = k > n ? 0 : c[n][k];
+      unsigned __int128 pw = k > n ? 0 : perm(n, k);
+      SCOPED_TRACE(testing::Message() << "n = " << n << ", k = " << k);
+      if (cw <= big)
+        ASSERT_EQ(Mod.kernel("comb_of")(int64_t(n), int64_t(k)).asInt(), int64_t(cw))
+            << "comb";
+      else
+        ASSERT_NE(errorOf([&] { Mod.kernel("comb_of")(int64_t(n), int64_t(k)); })
+                      .find("OverflowError: comb() result does not fit in int64"),
+                  std::string::npos)
+            << "comb";
+      if (pw <= big)
+        ASSERT_EQ(Mod.kernel("perm_of")(int64_t(n), int64_t(k)).asInt(), int64_t(pw))
+            << "perm";
+      else
+        ASSERT_NE(errorOf([&] { Mod.kernel("perm_of")(int64_t(n), int64_t(k)); })
+                      .find("OverflowError: perm() result does not fit in int64"),
+                  std::string::npos)
+            << "perm";
+    }
+  int64_t f = 1;
+  for (int n = 0; n <= 20; ++n) {
+    f *= n ? n : 1;
+    EXPECT_EQ(Mod.kernel("factorial_of")(int64_t(n)).asInt(), f) << n;
+    EXPECT_EQ(Mod.kernel("perm_all")(int64_t(n)).asInt(), f) << n;
+  }
+  EXPECT_NE(errorOf([&] { Mod.kernel("factorial_of")(int64_t(21)); })
+                .find("OverflowError: factorial() result does not fit in int64"),
+            std::string::npos);
+  // Huge arguments end at the overflow (or need few steps).
+  const int64_t e18 = 1000000000000000000;
+  EXPECT_NE(errorOf([&] { Mod.kernel("factorial_of")(e18); }).find("OverflowError"),
+            std::string::npos);
+  EXPECT_EQ(Mod.kernel("comb_of")(e18, e18 - 1).asInt(), e18);
+  EXPECT_EQ(Mod.kernel("perm_of")(e18, int64_t(1)).asInt(), e18);
+  EXPECT_NE(errorOf([&] { Mod.kernel("comb_of")(e18, int64_t(2)); }).find("OverflowError"),
+            std::string::npos);
+}
+
+TEST_F(MathModule, ElementwiseOverArrays) {
+  std::vector<int32_t> a = {12, -18, 0, 7, 0, 100, -2147483647, 45};
+  std::vector<int32_t> b = {18, 12, 5, 0, 0, -75, -1, 27};
+  std::vector<float> x = {0.5f, 1.5f, -2.25f, 3.0f, 10.0f, 1e-3f, 6.5f, -0.0f};
+  std::vector<int64_t> e = {1, -3, 4, 100, -200, 7, 0, 2};
+  int64_t n = static_cast<int64_t>(a.size());
+  auto r = Mod.kernel("elementwise")(
+      stn::ArrayView::of(a.data(), {n}), stn::ArrayView::of(b.data(), {n}),
+      stn::ArrayView::of(x.data(), {n}), stn::ArrayView::of(e.data(), {n}));
+  std::vector<int32_t> g = valuesOf<int32_t>(r[0], {n}), l = valuesOf<int32_t>(r[1], {n}),
+                       m = valuesOf<int32_t>(r[2], {n});
+  std::vector<float> ld = valuesOf<float>(r[3], {n}), ga = valuesOf<float>(r[4], {n});
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_EQ(g[i], std::gcd(a[i], b[i])) << i;
+    EXPECT_EQ(l[i], std::lcm(a[i], b[i])) << i;
+    EXPECT_EQ(m[i], b[i] == 0 || b[i] == -1 ? 0 : a[i] % b[i]) << i; // NumPy's 0
+    EXPECT_TRUE(same(ld[i], std::ldexp(x[i], static_cast<int>(e[i])))) << i;
+    EXPECT_TRUE(same(ga[i], std::tgamma(x[i]))) << i;
+  }
+}
+
+TEST_F(MathModule, PythonErrors) {
+  auto raised = [&](const char *kernel, int64_t x, int64_t y, int args) {
+    return errorOf([&] {
+      if (args == 1)
+        Mod.kernel(kernel)(x);
+      else
+        Mod.kernel(kernel)(x, y);
+    });
+  };
+  auto has = [](const std::string &msg, const char *want) {
+    return msg.find(want) != std::string::npos;
+  };
+  EXPECT_TRUE(has(raised("isqrt_of", -1, 0, 1), "ValueError: isqrt() argument must be nonnegative"));
+  EXPECT_TRUE(has(raised("factorial_of", -3, 0, 1),
+                  "ValueError: factorial() not defined for negative values"));
+  EXPECT_TRUE(has(raised("comb_of", -1, 2, 2), "ValueError: n must be a non-negative integer"));
+  EXPECT_TRUE(has(raised("comb_of", 3, -2, 2), "ValueError: k must be a non-negative integer"));
+  EXPECT_TRUE(has(raised("perm_of", 3, -1, 2), "ValueError: k must be a non-negative integer"));
+  EXPECT_TRUE(has(raised("perm_all", -1, 0, 1), "ValueError: n must be a non-negative integer"));
+  std::string zero = raised("divmod_of", 7, 0, 2);
+  EXPECT_TRUE(has(zero, "integer division by zero")) << zero;
+  EXPECT_TRUE(has(zero, "math_module.stn:")) << zero; // located at the call
+  // The errors leave nothing behind: the kernels still answer.
+  EXPECT_EQ(Mod.kernel("isqrt_of")(int64_t(99)).asInt(), 9);
+  auto d = Mod.kernel("divmod_of")(int64_t(-7), int64_t(2));
+  EXPECT_EQ(d[0].asInt(), -4);
+  EXPECT_EQ(d[1].asInt(), 1);
+}
+
+} // namespace
