@@ -3787,11 +3787,10 @@ bool FunctionChecker::integerMath(const ast::Call &c, Builtin b, bool viaNumpy,
   else if (b == Builtin::Perm)
     hi = 2;
   if (args.size() < lo || args.size() > hi) {
-    error(c.range(), hi == SIZE_MAX ? fmt::format("{}() takes integers", name)
-                     : lo == hi     ? fmt::format("{}() takes {} argument{} ({} given)", name, lo,
-                                                  lo == 1 ? "" : "s", args.size())
-                                    : fmt::format("{}() takes {} to {} arguments ({} given)",
-                                                  name, lo, hi, args.size()));
+    error(c.range(), lo == hi ? fmt::format("{}() takes {} argument{} ({} given)", name, lo,
+                                            lo == 1 ? "" : "s", args.size())
+                              : fmt::format("{}() takes {} to {} arguments ({} given)", name,
+                                            lo, hi, args.size()));
     return false;
   }
   ScalarKind k = ScalarKind::I64;
@@ -4175,9 +4174,9 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
       error(c.range(), fmt::format("{}() is not defined for complex numbers", fnName()));
       return {};
     }
-    ScalarKind k = mathKind(promote(l, r));
-    if (b == Builtin::Fmod && viaNumpy && (isInteger(promote(l, r)) || isBool(promote(l, r))))
-      k = isBool(promote(l, r)) ? ScalarKind::I8 : promote(l, r); // C's `%`, as NumPy
+    ScalarKind p = promote(l, r), k = mathKind(p);
+    if (b == Builtin::Fmod && viaNumpy && (isInteger(p) || isBool(p)))
+      k = isBool(p) ? ScalarKind::I8 : p; // C's `%`, as NumPy
     if (b == Builtin::Pow && viaMath && !viaNumpy)
       k = ScalarKind::F64; // math.pow always returns a Python float
     info.operandKind = k;
