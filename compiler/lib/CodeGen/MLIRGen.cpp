@@ -956,9 +956,11 @@ private:
   /// math.gcd, lcm, isqrt, factorial, comb, perm (Python's errors), divmod,
   /// frexp, modf and math.log(x, base).
   CGValue moreMath(const ast::Call &c, const CallInfo &info);
-  /// The product lo * (lo + 1) * ... * hi of int64s (1 where lo > hi),
-  /// raising OverflowError (naming `fn`) where it does not fit int64.
-  Value checkedProduct(Value lo, Value hi, const char *fn);
+  /// From acc = 1, for i = lo ... hi (int64s): acc = a * b of the pair
+  /// `factors(i, acc)` gives (both below 2**63), raising OverflowError
+  /// (naming `fn`) where a product does not fit int64; stops there.
+  Value checkedFold(Value lo, Value hi, const char *fn,
+                    const std::function<std::pair<Value, Value>(Value, Value)> &factors);
   /// An scf.while: `body` maps the carried values to their next ones while
   /// `cond` of them holds; returns the values it ends with.
   SmallVector<Value> loopWhile(mlir::ValueRange init,
@@ -6677,19 +6679,17 @@ Value FunctionGen::walkWhile(Value start, int64_t step,
                              const std::function<Value(Value)> &inRange,
                              const std::function<Value(Value)> &more) {
   mlir::Type t = start.getType();
-  auto loop = B.create<scf::WhileOp>(CurLoc, mlir::TypeRange{t}, mlir::ValueRange{start});
-  OpBuilder::InsertionGuard g(B);
-  Block *before = B.createBlock(&loop.getBefore(), {}, {t}, {CurLoc});
-  Value i = before->getArgument(0);
-  SmallVector<Value> on = emitIf(
-      inRange(i), {B.getI1Type()}, [&]() -> SmallVector<Value> { return {more(i)}; },
-      [&]() -> SmallVector<Value> { return {constBool(false)}; });
-  B.create<scf::ConditionOp>(CurLoc, on[0], mlir::ValueRange{i});
-  Block *after = B.createBlock(&loop.getAfter(), {}, {t}, {CurLoc});
-  Value by = B.create<arith::ConstantOp>(CurLoc, B.getIntegerAttr(t, step));
-  B.create<scf::YieldOp>(
-      CurLoc, mlir::ValueRange{B.create<arith::AddIOp>(CurLoc, after->getArgument(0), by)});
-  return loop.getResult(0);
+  return loopWhile(
+      {start},
+      [&](mlir::ValueRange v) {
+        return emitIf(
+            inRange(v[0]), {B.getI1Type()}, [&]() -> SmallVector<Value> { return {more(v[0])}; },
+            [&]() -> SmallVector<Value> { return {constBool(false)}; })[0];
+      },
+      [&](mlir::ValueRange v) -> SmallVector<Value> {
+        Value by = B.create<arith::ConstantOp>(CurLoc, B.getIntegerAttr(t, step));
+        return {B.create<arith::AddIOp>(CurLoc, v[0], by)};
+      })[0];
 }
 
 Value FunctionGen::findItem(mlir::ValueRange data, Value n, const Type &item, const CGValue &x) {
@@ -8680,9 +8680,11 @@ FunctionGen::loopWhile(mlir::ValueRange init, const std::function<Value(mlir::Va
   return SmallVector<Value>(loop.getResults());
 }
 
-Value FunctionGen::checkedProduct(Value lo, Value hi, const char *fn) {
+Value FunctionGen::checkedFold(
+    Value lo, Value hi, const char *fn,
+    const std::function<std::pair<Value, Value>(Value, Value)> &factors) {
   // Both factors are below 2**63: the product fits where its high word is 0
-  // and its low word's top bit is clear. The loop stops at an overflow.
+  // and its low word's top bit is clear.
   ScalarKind i64 = ScalarKind::I64;
   Value zero = constInt(0, i64);
   auto ends = loopWhile(
@@ -8692,7 +8694,8 @@ Value FunctionGen::checkedProduct(Value lo, Value hi, const char *fn) {
         return B.create<arith::AndIOp>(CurLoc, more, logicalNot(v[2]));
       },
       [&](mlir::ValueRange v) -> SmallVector<Value> {
-        auto m = B.create<arith::MulUIExtendedOp>(CurLoc, v[1], v[0]);
+        auto [a, b] = factors(v[0], v[1]);
+        auto m = B.create<arith::MulUIExtendedOp>(CurLoc, a, b);
         Value over = B.create<arith::OrIOp>(
             CurLoc,
             B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, m.getHigh(), zero),
@@ -8719,6 +8722,7 @@ CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
     raiseIf(cmp(arith::CmpIPredicate::slt, v, constInt(0, i64)), KernelFaultKind::Raise, message,
             {});
   };
+  auto product = [](Value i, Value acc) { return std::make_pair(acc, i); };
   switch (info.builtin) {
   case Builtin::Gcd:
   case Builtin::Lcm: {
@@ -8760,7 +8764,7 @@ CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
   case Builtin::Factorial: {
     Value n = argAs(0, i64);
     negative(n, "ValueError: factorial() not defined for negative values");
-    r.leaves.push_back(checkedProduct(constInt(2, i64), n, "factorial"));
+    r.leaves.push_back(checkedFold(constInt(2, i64), n, "factorial", product));
     return r;
   }
   case Builtin::Perm:
@@ -8776,35 +8780,20 @@ CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
     Value rest = B.create<arith::SubIOp>(CurLoc, n, kUsed);
     Value result;
     if (perm) { // n * (n - 1) * ... * (n - k + 1)
-      result = checkedProduct(B.create<arith::AddIOp>(CurLoc, rest, one), n, "perm");
+      result = checkedFold(B.create<arith::AddIOp>(CurLoc, rest, one), n, "perm", product);
     } else {
       // C(n, k) = C(n, n - k); C(m + i, i) = C(m + i - 1, i - 1) * (m + i) / i,
       // each step exact and no larger than the result: divide out the
       // common factor of the running value and i first.
       Value small = B.create<arith::MinSIOp>(CurLoc, kUsed, rest);
       Value m = B.create<arith::SubIOp>(CurLoc, n, small);
-      Value zero = constInt(0, i64);
-      auto ends = loopWhile(
-          {one, one, constBool(false)},
-          [&](mlir::ValueRange v) {
-            return B.create<arith::AndIOp>(CurLoc, cmp(arith::CmpIPredicate::sle, v[0], small),
-                                           logicalNot(v[2]));
-          },
-          [&](mlir::ValueRange v) -> SmallVector<Value> {
-            Value i = v[0], acc = v[1];
-            Value g = gcd(acc, i, i64);
-            Value a = B.create<arith::DivSIOp>(CurLoc, acc, g);
-            Value d = B.create<arith::DivSIOp>(CurLoc, i, g);
-            Value f = B.create<arith::DivSIOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, m, i), d);
-            auto p = B.create<arith::MulUIExtendedOp>(CurLoc, a, f);
-            Value over = B.create<arith::OrIOp>(
-                CurLoc, cmp(arith::CmpIPredicate::ne, p.getHigh(), zero),
-                cmp(arith::CmpIPredicate::slt, p.getLow(), zero));
-            return {B.create<arith::AddIOp>(CurLoc, i, one), p.getLow(), over};
-          });
-      raiseIf(ends[2], KernelFaultKind::Raise,
-              "OverflowError: comb() result does not fit in int64", {});
-      result = ends[1];
+      result = checkedFold(one, small, "comb", [&](Value i, Value acc) {
+        Value g = gcd(acc, i, i64);
+        Value d = B.create<arith::DivSIOp>(CurLoc, i, g);
+        return std::make_pair(
+            Value(B.create<arith::DivSIOp>(CurLoc, acc, g)),
+            Value(B.create<arith::DivSIOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, m, i), d)));
+      });
     }
     r.leaves.push_back(B.create<arith::SelectOp>(CurLoc, none, constInt(0, i64), result));
     return r;

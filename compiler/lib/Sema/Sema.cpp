@@ -7562,7 +7562,7 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
                             : "give the default: d.get(k, (0, 0)), or test 'k in d' first");
     return {};
   }
-  if (getOrNone && c.keywords.empty()) {
+  if (getOrNone) { // (keywords were rejected above)
     std::vector<Type> key;
     if (!argumentTypes(c, key))
       return {};
