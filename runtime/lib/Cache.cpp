@@ -533,6 +533,7 @@ private:
     case ast::Stmt::Kind::Continue:
     case ast::Stmt::Kind::Pass:
     case ast::Stmt::Kind::Import: // local imports are in the function's text
+    case ast::Stmt::Kind::LocalDef: // lifted by the parser: none are left
     case ast::Stmt::Kind::Unsupported:
       return;
     }
@@ -550,10 +551,16 @@ private:
     case ast::Expr::Kind::NoneLit:
     case ast::Expr::Kind::EllipsisLit:
     case ast::Expr::Kind::StrLit:
+    case ast::Expr::Kind::Lambda: // lifted by the parser: none are left
     case ast::Expr::Kind::Unsupported:
       return;
     case ast::Expr::Kind::Name:
       name(cast<ast::Name>(e)->id);
+      return;
+    case ast::Expr::Kind::Closure:
+      name(cast<ast::Closure>(e)->function);
+      for (auto &c : cast<ast::Closure>(e)->captures)
+        expr(c.get());
       return;
     case ast::Expr::Kind::Attribute:
       expr(cast<ast::Attribute>(e)->value.get());

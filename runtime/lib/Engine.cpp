@@ -501,10 +501,15 @@ struct ModuleImpl {
 
   const KernelDecl &kernel(std::string_view name) {
     const KernelDecl *k = program->kernel(name);
+    if (k && k->def->isLocal())
+      throw Error(fmt::format("{}: error: '{}' is a local function of '{}': only the function "
+                              "that defines it calls it",
+                              program->file()->name(), name, k->def->enclosing));
     if (!k) {
       std::vector<std::string> names;
       for (auto &kd : program->kernels())
-        names.push_back(kd.def->name);
+        if (!kd.def->isLocal())
+          names.push_back(kd.def->name);
       std::string best = closestMatch(name, names);
       throw Error(fmt::format("{}: error: no kernel named '{}'{}", program->file()->name(), name,
                               best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
@@ -724,7 +729,8 @@ Kernel Module::kernel(std::string_view name) const {
 std::vector<std::string> Module::kernelNames() const {
   std::vector<std::string> names;
   for (auto &k : Impl->program->kernels())
-    names.push_back(k.def->name);
+    if (!k.def->isLocal())
+      names.push_back(k.def->name);
   return names;
 }
 

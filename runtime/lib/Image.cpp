@@ -845,10 +845,13 @@ KernelAnalysis analyzeKernel(const std::string &stnPath, const std::string &name
   if (!program)
     throw Error(diags.format());
   const KernelDecl *k = program->kernel(name);
+  if (k && k->def->isLocal())
+    k = nullptr;
   if (!k) {
     std::vector<std::string> names;
     for (const auto &kd : program->kernels())
-      names.push_back(kd.def->name);
+      if (!kd.def->isLocal())
+        names.push_back(kd.def->name);
     std::string best = closestMatch(name, names);
     throw Error(fmt::format("{}: error: no kernel named '{}'{}", stnPath, name,
                             best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));

@@ -519,23 +519,60 @@ TEST(Parser, SingleLineFunctionBody) {
             "(module\n  (def f (params x)\n    (return (binop + (name x) (int 1)))))\n");
 }
 
-TEST(Parser, NestedFunctionsAreUnsupported) {
-  auto p = parse("def f():\n"
-                 "    @jit\n"
+TEST(Parser, NestedFunctionsAreLifted) {
+  // A def in a function, and one in that, move to the module under their
+  // qualified names; h reads y of g and n of f, so g passes both to it and
+  // f passes n to g; the defs leave a pass behind.
+  auto p = parse("def f(n):\n"
                  "    def g(y):\n"
-                 "        def h(): pass\n"
-                 "        return y\n"
+                 "        def h(): return y + n\n"
+                 "        return h()\n"
                  "    return g(1)\n");
   ASSERT_FALSE(p->diags.hasErrors()) << p->diags.format();
-  const auto &b = p->module->functions[0]->body;
-  ASSERT_EQ(b.size(), 2u);
-  auto *u = dyn_cast<ast::UnsupportedStmt>(b[0].get());
-  ASSERT_NE(u, nullptr);
-  EXPECT_EQ(u->what, "nested functions");
-  EXPECT_EQ(p->file->lineCol(u->range().begin), std::make_pair(2u, 5u));
-  EXPECT_EQ(p->file->lineCol(u->range().end), std::make_pair(5u, 17u));
-  EXPECT_TRUE(isa<ast::Return>(b[1].get()));
-  EXPECT_EQ(p->module->functions.size(), 1u);
+  const auto &fs = p->module->functions;
+  ASSERT_EQ(fs.size(), 3u);
+  EXPECT_EQ(fs[1]->name, "f.<locals>.g");
+  EXPECT_EQ(fs[1]->enclosing, "f");
+  EXPECT_EQ(fs[2]->name, "f.<locals>.g.<locals>.h");
+  EXPECT_EQ(fs[2]->enclosing, "f.<locals>.g");
+  EXPECT_EQ(fs[1]->captures, 1u);
+  EXPECT_EQ(fs[2]->captures, 2u);
+  EXPECT_EQ(fs[2]->writtenParams(), 0u);
+  EXPECT_EQ(ast::printFunction(*fs[0], *p->file),
+            "(def f (params n)\n"
+            "  (pass)\n"
+            "  (return (call (name f.<locals>.g) (int 1) (captured (name n)))))\n");
+  EXPECT_EQ(ast::printFunction(*fs[1], *p->file),
+            "(def f.<locals>.g (params y) (captures n)\n"
+            "  (pass)\n"
+            "  (return (call (name f.<locals>.g.<locals>.h) (captured (name y) (name n)))))\n");
+  EXPECT_TRUE(isa<ast::Pass>(fs[0]->body[0].get()));
+  EXPECT_EQ(p->file->lineCol(fs[1]->nameRange.begin), std::make_pair(2u, 9u));
+}
+
+TEST(Parser, LambdasAreLifted) {
+  // A named lambda takes its name; an anonymous one is <lambda>, numbered
+  // from the second on; one used as a value is a closure.
+  auto p = parse("def f(n):\n"
+                 "    sq = lambda x: x * x\n"
+                 "    a = (lambda: n)() + sq(2)\n"
+                 "    return sorted(a, key=lambda t: t + n)\n");
+  ASSERT_FALSE(p->diags.hasErrors()) << p->diags.format();
+  const auto &fs = p->module->functions;
+  ASSERT_EQ(fs.size(), 4u);
+  EXPECT_EQ(fs[1]->name, "f.<locals>.sq");
+  EXPECT_EQ(fs[2]->name, "f.<locals>.<lambda>");
+  EXPECT_EQ(fs[3]->name, "f.<locals>.<lambda#2>");
+  EXPECT_EQ(ast::printFunction(*fs[0], *p->file),
+            "(def f (params n)\n"
+            "  (pass)\n"
+            "  (assign (name a) (binop + (call (name f.<locals>.<lambda>) (captured (name n))) "
+            "(call (name f.<locals>.sq) (int 2))))\n"
+            "  (return (call (name sorted) (name a) (kw key (closure f.<locals>.<lambda#2> "
+            "(name n))))))\n");
+  EXPECT_EQ(ast::printFunction(*fs[3], *p->file),
+            "(def f.<locals>.<lambda#2> (params t) (captures n)\n"
+            "  (return (binop + (name t) (name n))))\n");
 }
 
 //===----------------------------------------------------------------------===//
@@ -721,7 +758,6 @@ TEST(Parser, UnsupportedStatements) {
   EXPECT_EQ(whats, (Strings{"classes", "try/except", "with statements", "global declarations",
                             "nonlocal declarations", "del of a variable",
                             "'raise ... from' (exception chaining)", "generators (yield)",
-                            "lambda expressions",
                             "async functions", "match statements"}));
   const auto &b = p->module->functions[0]->body;
   ASSERT_EQ(b.size(), 17u);
@@ -1116,8 +1152,9 @@ TEST(Expressions, TuplesAndLists) {
 }
 
 TEST(Expressions, UnsupportedForms) {
-  EXPECT_EQ(expr("lambda x, y=(1, 2): x + y"), "(unsupported \"lambda expressions\")");
-  EXPECT_EQ(expr("lambda: 0"), "(unsupported \"lambda expressions\")");
+  // A lambda is parsed (liftLocalFunctions moves it to the module).
+  EXPECT_EQ(expr("lambda x, y=(1, 2): x + y"), "(lambda (params x y) (binop + (name x) (name y)))");
+  EXPECT_EQ(expr("lambda: 0"), "(lambda (params) (int 0))");
   // Dict displays and comprehensions are parsed; `**` unpacking is not.
   EXPECT_EQ(expr("{}"), "(dict)");
   EXPECT_EQ(expr("{1: a, (b, 2): c + 1,}"),
@@ -1140,7 +1177,7 @@ TEST(Expressions, UnsupportedForms) {
   EXPECT_EQ(expr("*a"), "(unsupported \"starred expressions\")");
   EXPECT_EQ(expr("[*a, b]"), "(list (unsupported \"starred expressions\") (name b))");
   EXPECT_EQ(expr("await f(x)"), "(unsupported \"await\")");
-  EXPECT_EQ(expr("f(lambda t: t)"), "(call (name f) (unsupported \"lambda expressions\"))");
+  EXPECT_EQ(expr("f(lambda t: t)"), "(call (name f) (lambda (params t) (name t)))");
   EXPECT_EQ(expr("g({1: [x for x in y]}) + 1"),
             "(binop + (call (name g) (dict ((int 1) (listcomp (name x@1) (for (name x@1) "
             "(name y)))))) (int 1))");
@@ -1182,13 +1219,12 @@ TEST(Expressions, Comprehensions) {
 }
 
 TEST(Expressions, UnsupportedInStatements) {
-  EXPECT_EQ(body("x = [i async for i in y]\nif (n := 10) > 5: pass\nx = yield\nf = lambda: 1\n"),
+  EXPECT_EQ(body("x = [i async for i in y]\nif (n := 10) > 5: pass\nx = yield\n"),
             "(def f (params)\n"
             "  (assign (name x) (unsupported \"asynchronous comprehensions\"))\n"
             "  (if (compare (unsupported \"assignment expressions (:=)\") > (int 5))\n"
             "    (pass))\n"
-            "  (assign (name x) (unsupported \"generators (yield)\"))\n"
-            "  (assign (name f) (unsupported \"lambda expressions\")))\n");
+            "  (assign (name x) (unsupported \"generators (yield)\")))\n");
   EXPECT_EQ(body("a, *b = c\n"),
             "(def f (params)\n"
             "  (assign (tuple (name a) (unsupported \"starred expressions\")) (name c)))\n");

@@ -3031,6 +3031,7 @@ void FunctionGen::genStmt(const ast::Stmt &s) {
     return;
   case ast::Stmt::Kind::Pass:
   case ast::Stmt::Kind::Import:
+  case ast::Stmt::Kind::LocalDef: // lifted by the parser: none are left
   case ast::Stmt::Kind::Unsupported:
     return;
   }

@@ -194,10 +194,13 @@ void Printer::expr(const Expr *e) {
     auto &c = cast<Call>(*e);
     Out += "(call ";
     expr(c.func.get());
-    for (const ExprPtr &a : c.args) {
-      Out += ' ';
-      expr(a.get());
+    size_t written = c.args.size() - c.captured;
+    for (size_t i = 0; i < c.args.size(); ++i) {
+      Out += i == written ? " (captured " : " ";
+      expr(c.args[i].get());
     }
+    if (c.captured)
+      Out += ')';
     for (const Keyword &k : c.keywords) {
       Out += " (kw " + k.name + " ";
       expr(k.value.get());
@@ -303,6 +306,26 @@ void Printer::expr(const Expr *e) {
         Out += ')';
       }
       Out += ')';
+    }
+    Out += ')';
+    return;
+  }
+  case Expr::Kind::Lambda: {
+    auto &l = cast<Lambda>(*e);
+    Out += "(lambda (params";
+    for (const Param &p : l.params)
+      Out += " " + p.name;
+    Out += ") ";
+    expr(l.body.get());
+    Out += ')';
+    return;
+  }
+  case Expr::Kind::Closure: {
+    auto &c = cast<Closure>(*e);
+    Out += "(closure " + c.function;
+    for (const ExprPtr &a : c.captures) {
+      Out += ' ';
+      expr(a.get());
     }
     Out += ')';
     return;
@@ -464,6 +487,9 @@ void Printer::stmt(const Stmt &s, unsigned indent) {
   case Stmt::Kind::Unsupported:
     Out += "(unsupported-stmt " + quoted(cast<UnsupportedStmt>(s).what) + ")";
     return;
+  case Stmt::Kind::LocalDef:
+    Out += "(local-def " + cast<LocalDef>(s).def->name + ")";
+    return;
   case Stmt::Kind::Import:
     return; // handled above
   }
@@ -472,7 +498,10 @@ void Printer::stmt(const Stmt &s, unsigned indent) {
 void Printer::function(const FunctionDef &f, unsigned indent) {
   Out.append(indent, ' ');
   Out += "(def " + f.name + " (params";
-  for (const Param &p : f.params) {
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    const Param &p = f.params[i];
+    if (i == f.writtenParams())
+      Out += ") (captures";
     if (!p.annotation && !p.defaultValue) {
       Out += " " + p.name;
       continue;

@@ -34,6 +34,7 @@
 #include "stn/Compiler/Parser.h"
 
 #include "Lexer.h"
+#include "LocalFunctions.h"
 
 #include "llvm/Support/Casting.h"
 
@@ -412,6 +413,7 @@ private:
   std::vector<ExprPtr> parseDecorators();
   std::unique_ptr<FunctionDef> parseFuncDef(std::vector<ExprPtr> decorators);
   bool parseParameters(FunctionDef &f);
+  bool parseParameterList(std::vector<Param> &params, Tok closer);
   StmtPtr parseUnsupportedCompound(const char *what);
   void parseClause(const char *keyword, bool skipBody);
   StmtPtr parseAsync();
@@ -1241,7 +1243,7 @@ StmtPtr Parser::parseWhileStmt() {
 /// decorated: decorators (funcdef | class_def | async_funcdef)
 ///
 /// At module level (`topLevel` set) a function goes into the module; inside
-/// a function it becomes UnsupportedStmt("nested functions").
+/// a function it is a LocalDef (liftLocalFunctions moves it to the module).
 void Parser::parseDefinition(Module *topLevel, Block &out) {
   uint32_t begin = tok().range.begin;
   std::vector<ExprPtr> decorators = parseDecorators();
@@ -1252,9 +1254,8 @@ void Parser::parseDefinition(Module *topLevel, Block &out) {
       if (!f->name.empty())
         topLevel->functions.push_back(std::move(f));
     }
-    else
-      out.push_back(std::make_unique<UnsupportedStmt>(SourceRange(begin, PrevEnd),
-                                                      "nested functions"));
+    else if (!f->name.empty())
+      out.push_back(std::make_unique<LocalDef>(SourceRange(begin, PrevEnd), std::move(f)));
     return;
   }
   if (at(Tok::KwClass) || at(Tok::KwAsync))
@@ -1327,23 +1328,37 @@ std::unique_ptr<FunctionDef> Parser::parseFuncDef(std::vector<ExprPtr> decorator
 }
 
 /// parameters: '(' [param (',' param)* [',']] ')'
-/// param: NAME [':' expression] ['=' expression]
+bool Parser::parseParameters(FunctionDef &f) {
+  uint32_t openBegin = tok().range.begin;
+  advance(); // (
+  if (!parseParameterList(f.params, Tok::RParen))
+    return false;
+  if (!at(Tok::RParen)) {
+    expectCloser(Tok::RParen, openBegin);
+    return false;
+  }
+  advance();
+  return true;
+}
+
+/// The parameters of a def up to its ')' or of a lambda up to its ':'
+/// (`closer`, not consumed):
+///   param: NAME [':' expression] ['=' expression]   (a lambda's: no ':')
 ///
 /// `*args`, `**kwargs`, `*` and `/` are Python syntax that stn kernels
 /// cannot support (they need tuples/dicts of unknown size): reported here,
 /// then skipped so that the rest of the signature is still checked.
-bool Parser::parseParameters(FunctionDef &f) {
-  uint32_t openBegin = tok().range.begin;
-  advance(); // (
+bool Parser::parseParameterList(std::vector<Param> &params, Tok closer) {
   bool sawDefault = false;
-  while (!at(Tok::RParen)) {
+  bool annotations = closer != Tok::Colon;
+  while (!at(closer)) {
     if (at(Tok::Star) || at(Tok::DoubleStar) || at(Tok::Slash)) {
       uint32_t b = tok().range.begin;
       bool named = !at(Tok::Slash);
       advance();
       if (named && at(Tok::Name)) {
         advance();
-        if (consumeIf(Tok::Colon) && !parseExpression())
+        if (annotations && consumeIf(Tok::Colon) && !parseExpression())
           return false;
       }
       error(SourceRange(b, PrevEnd), "variadic parameters are not supported in stn kernels");
@@ -1352,7 +1367,7 @@ bool Parser::parseParameters(FunctionDef &f) {
       p.name = text(tok());
       p.range = tok().range;
       advance();
-      if (consumeIf(Tok::Colon)) {
+      if (annotations && consumeIf(Tok::Colon)) {
         p.annotation = parseExpression();
         if (!p.annotation)
           return false;
@@ -1365,24 +1380,20 @@ bool Parser::parseParameters(FunctionDef &f) {
       } else if (sawDefault) {
         error(p.range, "parameter without a default follows parameter with a default");
       }
-      for (const Param &q : f.params)
+      for (const Param &q : params)
         if (q.name == p.name) {
           error(p.range, "duplicate argument '" + p.name + "' in function definition");
           break;
         }
-      f.params.push_back(std::move(p));
+      params.push_back(std::move(p));
     } else {
-      error(expectedLoc(), "expected parameter name");
+      error(expectedLoc(), closer == Tok::Colon ? "expected ':' after lambda parameters"
+                                                : "expected parameter name");
       return false;
     }
     if (!consumeIf(Tok::Comma))
       break;
   }
-  if (!at(Tok::RParen)) {
-    expectCloser(Tok::RParen, openBegin);
-    return false;
-  }
-  advance();
   return true;
 }
 
@@ -1557,22 +1568,21 @@ ExprPtr Parser::parseExpression() {
 ExprPtr Parser::parseLambda() {
   uint32_t begin = tok().range.begin;
   advance();
-  int depth = 0;
-  while (!(depth == 0 && at(Tok::Colon))) {
-    if (at(Tok::Newline) || at(Tok::Eof) || (depth == 0 && isCloser(tok().kind))) {
-      error(expectedLoc(), "expected ':' after lambda parameters");
-      return nullptr;
-    }
-    if (isOpener(tok().kind))
-      ++depth;
-    else if (isCloser(tok().kind))
-      --depth;
-    advance();
+  std::vector<Param> params;
+  if (!parseParameterList(params, Tok::Colon))
+    return nullptr;
+  if (!at(Tok::Colon)) {
+    error(expectedLoc(), "expected ':' after lambda parameters");
+    return nullptr;
   }
   advance();
-  if (!parseExpression())
+  ExprPtr body = parseExpression();
+  if (!body)
     return nullptr;
-  return std::make_unique<Unsupported>(SourceRange(begin, PrevEnd), "lambda expressions");
+  auto l = std::make_unique<Lambda>(SourceRange(begin, PrevEnd), std::move(params),
+                                    std::move(body));
+  l->setHeight(l->body->height() + 1);
+  return l;
 }
 
 /// yield_expr: 'yield' 'from' expression | 'yield' [star_expressions]
@@ -2478,6 +2488,17 @@ void renameName(Expr &e, const std::string &from, const std::string &to) {
       n->id = to;
     return;
   }
+  // A lambda in the comprehension reads its targets too, unless a
+  // parameter of the lambda has the name.
+  if (auto *l = llvm::dyn_cast<Lambda>(&e)) {
+    for (Param &p : l->params)
+      if (p.defaultValue)
+        renameName(*p.defaultValue, from, to);
+    if (std::none_of(l->params.begin(), l->params.end(),
+                     [&](const Param &p) { return p.name == from; }))
+      renameName(*l->body, from, to);
+    return;
+  }
   forEachChild(e, [&](const Expr &c) { renameName(const_cast<Expr &>(c), from, to); });
 }
 } // namespace
@@ -2697,6 +2718,9 @@ std::unique_ptr<ast::Module> parseModule(std::shared_ptr<const SourceFile> file,
                     pending);
   Parser parser(file, std::move(lexed), pending, 0);
   std::unique_ptr<ast::Module> m = parser.parseFile();
+  if (std::none_of(pending.begin(), pending.end(),
+                   [](const Diagnostic &d) { return !d.message.empty(); }))
+    frontend::liftLocalFunctions(*m, pending);
   flush(pending, diags);
   return m;
 }

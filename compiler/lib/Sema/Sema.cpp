@@ -2759,6 +2759,7 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
   case ast::Stmt::Kind::Pass:
   case ast::Stmt::Kind::Import:
     return;
+  case ast::Stmt::Kind::LocalDef: // lifted by the parser: none are left
   case ast::Stmt::Kind::Unsupported:
     // Reported by the resolver at load time.
     Failed = true;
@@ -2876,6 +2877,14 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
     return listComp(static_cast<const ast::ListComp &>(e));
   case ast::Expr::Kind::Dict:
     return dictDisplay(static_cast<const ast::Dict &>(e));
+  case ast::Expr::Kind::Closure:
+    error(e.range(),
+          fmt::format("'{}' is a function here: stn kernels call local functions (and lambdas) "
+                      "but do not keep them as values",
+                      static_cast<const ast::Closure &>(e).function),
+          "call it where its value is needed");
+    return {};
+  case ast::Expr::Kind::Lambda: // lifted by the parser: none are left
   case ast::Expr::Kind::Unsupported:
     Failed = true; // reported by the resolver
     return {};
@@ -6086,29 +6095,43 @@ Type FunctionChecker::gpuIntrinsic(const ast::Expr &e, const std::string &path,
 std::optional<std::pair<std::vector<const ast::Expr *>, std::vector<Type>>>
 FunctionChecker::bindArguments(const ast::Call &c, const KernelDecl &k,
                                const std::vector<Type> &args) {
+  // A local function's captured variables (Call::captured) go to its last
+  // parameters; the rest is bound as written, to the parameters before.
   const auto &params = k.def->params;
   const std::string &name = k.def->name;
-  size_t n = params.size(), required = Program::requiredArity(k);
-  if (args.size() > n) {
+  size_t all = params.size(), n = k.def->writtenParams(),
+         required = Program::requiredArity(k), given = args.size() - c.captured;
+  if (c.captured != k.def->captures) {
+    error(c.range(), fmt::format("internal compiler error: {} captured value(s) for '{}', "
+                                 "which reads {}",
+                                 c.captured, name, k.def->captures));
+    return std::nullopt;
+  }
+  if (given > n) {
     error(c.range(), fmt::format("{}() takes {} positional argument{} but {} were given", name,
                                  required == n ? fmt::format("{}", n)
                                                : fmt::format("from {} to {}", required, n),
-                                 n == 1 ? "" : "s", args.size()));
+                                 n == 1 ? "" : "s", given));
     return std::nullopt;
   }
-  std::vector<const ast::Expr *> bound(n, nullptr);
-  std::vector<Type> types(n);
-  for (size_t i = 0; i < args.size(); ++i) {
+  std::vector<const ast::Expr *> bound(all, nullptr);
+  std::vector<Type> types(all);
+  for (size_t i = 0; i < given; ++i) {
     bound[i] = c.args[i].get();
     types[i] = args[i];
   }
+  for (size_t i = given; i < args.size(); ++i) {
+    bound[n + i - given] = c.args[i].get();
+    types[n + i - given] = args[i];
+  }
   for (const ast::Keyword &kw : c.keywords) {
-    auto it = std::find_if(params.begin(), params.end(),
+    auto end = params.begin() + static_cast<std::ptrdiff_t>(n);
+    auto it = std::find_if(params.begin(), end,
                            [&](const ast::Param &p) { return p.name == kw.name; });
-    if (it == params.end()) {
+    if (it == end) {
       std::string names;
-      for (const ast::Param &p : params)
-        names += (names.empty() ? "" : ", ") + p.name;
+      for (auto p = params.begin(); p != end; ++p)
+        names += (names.empty() ? "" : ", ") + p->name;
       error(kw.nameRange,
             fmt::format("{}() got an unexpected keyword argument '{}'", name, kw.name),
             fmt::format("its parameters are: {}", names.empty() ? "none" : names));
@@ -6194,7 +6217,8 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
           fmt::format("unknown keyword argument '{}' (only out= is accepted)", kw.name));
     return {};
   }
-  size_t arity = Program::hostArity(k);
+  // (A @jit callee's arguments were bound above, captured values included.)
+  size_t arity = k.kind == KernelKind::Jit ? k.def->params.size() : Program::hostArity(k);
   if (callTypes.size() != arity + (hasOut ? 1 : 0)) {
     error(c.range(), fmt::format("{}() takes {} argument{} but {} were given", k.def->name,
                                  arity, arity == 1 ? "" : "s", args.size()));
@@ -6374,7 +6398,17 @@ Type FunctionChecker::call(const ast::Call &c) {
         if (!ok)
           return {};
         for (size_t i = 0; i < args.size(); ++i)
-          if (args[i].isContainer()) {
+          if (args[i].isContainer() && i >= args.size() - c.captured) {
+            error(c.args[i]->range(),
+                  fmt::format("local function '{}' reads the {} '{}' of the function around "
+                              "it: local functions can read its numbers, arrays and tuples, "
+                              "not its lists, dicts or sets",
+                              k->def->name, args[i].containerName(),
+                              ast::sourceName(llvm::cast<ast::Name>(*c.args[i]).id)),
+                  "make it an array (np.array(...)), or write the code in the function "
+                  "itself");
+            return {};
+          } else if (args[i].isContainer()) {
             error(c.args[i]->range(),
                   fmt::format("a kernel cannot take a {} ('{}')", args[i].containerName(),
                               args[i].describe()),
@@ -6968,8 +7002,9 @@ bool FunctionChecker::reverseKeyword(const ast::Call &c, const std::string &fn,
             fmt::format("{}() does not take the keyword argument '{}'", fn, kw.name),
             !takesReverse ? ""
             : kw.name == "key"
-                ? "stn has no lambdas: sort (key, item) tuples, which sort by their first "
-                  "number, or the positions of the keys with np.argsort"
+                ? "stn does not sort by a key function (yet): sort (key, item) tuples, "
+                  "which sort by their first number, or the positions of the keys with "
+                  "np.argsort"
                 : fmt::format("{}() takes reverse=", fn));
       return false;
     }
@@ -8158,6 +8193,7 @@ private:
       return;
     case ast::Stmt::Kind::Pass:
     case ast::Stmt::Kind::Import:
+    case ast::Stmt::Kind::LocalDef: // lifted by the parser: none are left
       return;
     case ast::Stmt::Kind::Unsupported:
       unsupported(s.range(), static_cast<const ast::UnsupportedStmt &>(s).what);
@@ -8247,7 +8283,8 @@ private:
     for (auto &[k, v] : P.constants())
       candidates.push_back(k);
     for (auto &k : P.kernels())
-      candidates.push_back(k.def->name);
+      if (!k.def->isLocal())
+        candidates.push_back(k.def->name);
     for (auto &b : PyBuiltins)
       candidates.push_back(b.name);
     for (auto &b : MathFunctions)
@@ -8340,6 +8377,7 @@ private:
       return;
     }
     case ast::Expr::Kind::Dict:
+    case ast::Expr::Kind::Closure:
       ast::forEachChild(e, [&](const ast::Expr &c) { expr(c); });
       return;
     case ast::Expr::Kind::Unsupported:
@@ -8981,6 +9019,17 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
     KernelDecl k;
     k.def = f.get();
     DecoratorReader(*f, k, file, diags).run();
+    if (f->isLocal()) {
+      // A local function is compiled as the function around it is (its
+      // options; GPU code if that is GPU code), as a plain function (its
+      // prange loops do not become GPU grids). The enclosing one is listed
+      // before it.
+      if (const KernelDecl *outer = p->kernel(f->enclosing)) {
+        k.options = outer->options;
+        k.options.target = "cpu";
+        k.gpuDevice = outer->gpuDevice || outer->kind == KernelKind::Gpu;
+      }
+    }
     readDefaults(k, folder, file, diags);
     // STN_BOUNDSCHECK=0/1 overrides every kernel's boundscheck option, as
     // NUMBA_BOUNDSCHECK does (the option is part of the cache key).
@@ -8988,7 +9037,9 @@ std::unique_ptr<Program> Program::load(std::shared_ptr<const SourceFile> file,
                                                                   !std::strcmp(env, "1")))
       k.options.boundscheck = env[0] == '1';
     // Annotated parameters form a signature when no decorator gives one.
-    bool allAnnotated = !f->params.empty();
+    // (Not for a local function, whose captured parameters have no type
+    // written: its annotations are not checked, as in Python.)
+    bool allAnnotated = !f->params.empty() && !f->isLocal();
     for (auto &prm : f->params)
       allAnnotated &= prm.annotation != nullptr;
     if ((k.kind == KernelKind::Jit || k.kind == KernelKind::Gpu) && k.signatures.empty() &&
@@ -9086,9 +9137,25 @@ std::vector<Type> Program::signatureTypes(const Signature &sig, const std::vecto
   return types;
 }
 
-/// A readable symbol: matmul__f64a2__f64a2C.
+/// A readable symbol: matmul__f64a2__f64a2C. A local function's qualified
+/// name `f.<locals>.g` is spelled `f$g` (`f.<locals>.<lambda#2>`:
+/// `f$lambda$2`): symbols of PTX, the JIT and object files take letters,
+/// digits, `_` and `$`, and no Python name holds a `$`.
 static std::string mangle(const std::string &name, const std::vector<Type> &args) {
-  std::string s = name;
+  std::string s;
+  for (size_t i = 0; i < name.size();) {
+    if (name.compare(i, 10, ".<locals>.") == 0) {
+      s += '$';
+      i += 10;
+    } else if (name[i] == '#') {
+      s += '$';
+      ++i;
+    } else {
+      if (name[i] != '<' && name[i] != '>')
+        s += name[i];
+      ++i;
+    }
+  }
   for (auto &t : args) {
     s += "__";
     std::function<void(const Type &)> m = [&](const Type &ty) {
@@ -9118,7 +9185,7 @@ static std::string mangle(const std::string &name, const std::vector<Type> &args
 size_t Program::hostArity(const KernelDecl &k) {
   if (k.kind == KernelKind::Gufunc)
     return k.layout.inputs.size();
-  return k.def->params.size();
+  return k.def->writtenParams();
 }
 
 size_t Program::requiredArity(const KernelDecl &k) {

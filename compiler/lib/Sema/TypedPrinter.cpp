@@ -201,6 +201,11 @@ private:
         s += fmt::format("{}{}: {}", i ? ", " : "", expr(*d.keys[i]), expr(*d.values[i]));
       return annotate(e, "{" + s + "}");
     }
+    case K::Closure: {
+      auto &c = static_cast<const ast::Closure &>(e);
+      return fmt::format("<function {}({})>", c.function, elements(c.captures));
+    }
+    case K::Lambda: // lifted by the parser: none are left
     case K::Unsupported:
       return "<unsupported>";
     }
@@ -352,6 +357,7 @@ private:
       line(depth, "pass", out);
       return;
     case K::Import:
+    case K::LocalDef: // lifted by the parser: none are left
     case K::Unsupported:
       return;
     }

@@ -48,7 +48,9 @@ public:
     IntLit, FloatLit, ImagLit, BoolLit, NoneLit, EllipsisLit, StrLit,
     Name, Attribute, Subscript, Slice, Call,
     BinOp, UnaryOp, Compare, BoolOp, IfExp, Tuple, List, ListComp, Dict,
-    Unsupported // a Python construct stn rejects (lambda, dict, ...)
+    Lambda,     // only until liftLocalFunctions() (LocalFunctions.h)
+    Closure,    // a local function used as a value (`key=f`)
+    Unsupported // a Python construct stn rejects (yield, starred, ...)
   };
   Expr(Kind k, SourceRange r) : TheKind(k), Range(r) {}
   virtual ~Expr() = default;
@@ -126,6 +128,14 @@ public:
   static bool classof(const Expr *e) { return e->kind() == Kind::StrLit; }
 };
 
+/// A parameter of a `def` or a `lambda`.
+struct Param {
+  std::string name;
+  SourceRange range;
+  ExprPtr annotation; ///< may be null
+  ExprPtr defaultValue; ///< may be null (KernelDecl::defaults)
+};
+
 class Name : public Expr {
 public:
   Name(SourceRange r, std::string id) : Expr(Kind::Name, r), id(std::move(id)) {}
@@ -184,6 +194,11 @@ public:
   ExprPtr func;
   std::vector<ExprPtr> args;
   std::vector<Keyword> keywords;
+  /// A call of a local function (a nested `def` or a lambda, lifted to the
+  /// module by liftLocalFunctions): the last `captured` of `args` are the
+  /// values of the enclosing function's variables it reads, passed to its
+  /// last parameters (FunctionDef::captures); the others are as written.
+  unsigned captured = 0;
   static bool classof(const Expr *e) { return e->kind() == Kind::Call; }
 };
 
@@ -298,6 +313,31 @@ public:
   std::vector<ExprPtr> keys;
   std::vector<ExprPtr> values; ///< as many as keys
   static bool classof(const Expr *e) { return e->kind() == Kind::Dict; }
+};
+
+/// `lambda params: body`. The parser makes it; liftLocalFunctions turns
+/// it into a function of the module, so later stages never see one.
+class Lambda : public Expr {
+public:
+  Lambda(SourceRange r, std::vector<Param> params, ExprPtr body)
+      : Expr(Kind::Lambda, r), params(std::move(params)), body(std::move(body)) {}
+  std::vector<Param> params;
+  ExprPtr body;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Lambda; }
+};
+
+/// A local function (lifted to the module as `function`) used as a value
+/// rather than called: `sorted(xs, key=lambda p: p[1])`. `captures` are the
+/// values it reads from the functions around it, as in a call's last
+/// arguments (Call::captured).
+class Closure : public Expr {
+public:
+  Closure(SourceRange r, std::string function, std::vector<ExprPtr> captures)
+      : Expr(Kind::Closure, r), function(std::move(function)),
+        captures(std::move(captures)) {}
+  std::string function;
+  std::vector<ExprPtr> captures;
+  static bool classof(const Expr *e) { return e->kind() == Kind::Closure; }
 };
 
 /// One `for target in iter [if cond]...` clause of a comprehension.
@@ -423,6 +463,9 @@ template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
     }
     break;
   }
+  case Expr::Kind::Closure:
+    all(static_cast<const Closure &>(e).captures);
+    break;
   default:
     break;
   }
@@ -447,7 +490,7 @@ class Stmt {
 public:
   enum class Kind {
     ExprStmt, Assign, AugAssign, If, For, While, Break, Continue, Return,
-    Raise, Assert, Pass, Import, Unsupported
+    Raise, Assert, Pass, Import, LocalDef, Unsupported
   };
   Stmt(Kind k, SourceRange r) : TheKind(k), Range(r) {}
   virtual ~Stmt() = default;
@@ -615,23 +658,41 @@ public:
 // Top level
 //===----------------------------------------------------------------------===//
 
-struct Param {
-  std::string name;
-  SourceRange range;
-  ExprPtr annotation; ///< may be null
-  ExprPtr defaultValue; ///< may be null (KernelDecl::defaults)
-};
-
-/// A top-level `def` with its decorators (outermost first, as written).
+/// A `def` with its decorators (outermost first, as written). A local
+/// function (a `def` inside a function, or a lambda) is lifted to the
+/// module by liftLocalFunctions, named as Python's __qualname__ names it
+/// (`outer.<locals>.inner`, `outer.<locals>.<lambda>`), which no other
+/// function can be called.
 struct FunctionDef {
   std::string name;
   SourceRange range;     ///< the whole definition
-  SourceRange nameRange; ///< the name after `def`
+  SourceRange nameRange; ///< the name after `def` (a lambda: `lambda`)
   std::vector<ExprPtr> decorators;
   std::vector<Param> params;
   ExprPtr returns; ///< `-> T` annotation, may be null
   std::string docstring;
   Block body;
+  /// A local function: the name of the function it is defined in (itself
+  /// possibly a local function); empty at module level.
+  std::string enclosing;
+  /// A local function: its last `captures` parameters are the variables of
+  /// the functions around it that it reads (by their names), which each
+  /// call passes (Call::captured).
+  unsigned captures = 0;
+  bool isLocal() const { return !enclosing.empty(); }
+  /// The parameters a caller writes (all but the captured ones).
+  size_t writtenParams() const { return params.size() - captures; }
+};
+
+/// A `def` inside a function. The parser makes it; liftLocalFunctions moves
+/// the function to the module (leaving a Pass), so later stages never see
+/// one.
+class LocalDef : public Stmt {
+public:
+  LocalDef(SourceRange r, std::unique_ptr<FunctionDef> def)
+      : Stmt(Kind::LocalDef, r), def(std::move(def)) {}
+  std::unique_ptr<FunctionDef> def;
+  static bool classof(const Stmt *s) { return s->kind() == Kind::LocalDef; }
 };
 
 /// A module-level `NAME = expr` (constants).

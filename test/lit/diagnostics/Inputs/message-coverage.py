@@ -52,6 +52,7 @@ HOST = [
 SOURCES = {
     "compiler/lib/Frontend/Lexer.cpp": COMPILER,
     "compiler/lib/Frontend/Parser.cpp": COMPILER,
+    "compiler/lib/Frontend/LocalFunctions.cpp": COMPILER,
     "compiler/lib/Sema/Sema.cpp": COMPILER,
     "compiler/lib/Sema/Types.cpp": COMPILER,
     "compiler/lib/Sema/GpuRegions.cpp": COMPILER,

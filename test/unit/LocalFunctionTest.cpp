@@ -1,0 +1,164 @@
+//===- LocalFunctionTest.cpp - Local functions and lambdas -----------------===//
+//
+// Kernels with a `def` inside and lambdas, against the same computation
+// written as plain C++ loops:
+//   - a closure over a scalar and an array of the kernel, applied in a
+//     serial loop and in a parallel prange loop, for float64, float32,
+//     int64 and int32 arrays (each dtype its own specialization of the
+//     local function);
+//   - late binding: the closure reads the variable as it is when it runs;
+//   - a local function that writes into an array of the kernel;
+//   - a recursive local function (a running sum by recursion) and two
+//     nested levels reading variables of both functions around them;
+//   - a lambda with a default value and a keyword argument.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stn/stn.h"
+
+#include "TestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace {
+
+using stn::test::valuesOf;
+
+const char *Kernels = R"STN(
+import numpy as np
+from numba import njit, prange
+
+@njit
+def affine(a, w, s):
+    def f(i):
+        return a[i] * s + w[i % w.shape[0]]
+    out = np.empty_like(a)
+    for i in range(a.shape[0]):
+        out[i] = f(i)
+    return out
+
+@njit(parallel=True)
+def affine_parallel(a, w, s):
+    f = lambda i: a[i] * s + w[i % w.shape[0]]
+    out = np.empty_like(a)
+    for i in prange(a.shape[0]):
+        out[i] = f(i)
+    return out
+
+@njit
+def late(a):
+    k = 1
+    def add_k(x):
+        return x + k
+    for i in range(a.shape[0]):
+        a[i] = add_k(a[i])
+        k = k * 2
+
+@njit
+def fill(a, v):
+    def put(i):
+        a[i] = v * i
+    for i in range(a.shape[0]):
+        put(i)
+
+@njit
+def prefix(a, n):
+    def upto(k):
+        if k < 0:
+            return 0.0
+        return a[k] + upto(k - 1)
+    return upto(n - 1)
+
+@njit
+def two_levels(a, c):
+    d = 3
+    def outer(i):
+        e = i * 2
+        def inner(x):
+            return x * c + d + e
+        return inner(a[i])
+    out = np.empty(a.shape[0])
+    for i in range(a.shape[0]):
+        out[i] = outer(i)
+    return out
+
+@njit
+def with_defaults(x):
+    g = lambda v, scale=2.0, shift=0.0: v * scale + shift
+    return g(x) + g(x, 3.0) + g(x, shift=1.0) + g(v=x, scale=0.5)
+)STN";
+
+stn::Module &module() {
+  static stn::Engine engine(stn::test::noCache());
+  static stn::Module m = engine.loadString(Kernels, "local-functions.stn");
+  return m;
+}
+
+template <class T> void checkAffine(const char *kernel, T s) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> d(-50, 50);
+  for (int64_t n : {0, 1, 5, 1000}) {
+    std::vector<T> a(static_cast<size_t>(n)), w(3);
+    for (auto &v : a)
+      v = static_cast<T>(d(rng));
+    for (auto &v : w)
+      v = static_cast<T>(d(rng));
+    std::vector<T> want(a.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      want[i] = static_cast<T>(a[i] * s + w[i % w.size()]);
+    stn::Value r = module().kernel(kernel)(stn::ArrayView::of(a.data(), {n}),
+                                           stn::ArrayView::of(w.data(), {3}), s);
+    EXPECT_EQ(valuesOf<T>(r, {n}), want) << kernel << " n=" << n;
+  }
+}
+
+TEST(LocalFunctions, ClosureOverScalarsAndArraysForEachDtype) {
+  for (const char *k : {"affine", "affine_parallel"}) {
+    checkAffine<double>(k, 0.5);
+    checkAffine<float>(k, 1.5f);
+    checkAffine<int64_t>(k, int64_t{3});
+    checkAffine<int32_t>(k, int32_t{-2});
+  }
+}
+
+TEST(LocalFunctions, LateBindingAndWritesToTheKernelsArrays) {
+  std::vector<int64_t> a = {10, 20, 30, 40};
+  module().kernel("late")(stn::ArrayView::of(a.data(), {4}));
+  EXPECT_EQ(a, (std::vector<int64_t>{11, 22, 34, 48})); // k = 1, 2, 4, 8
+  std::vector<double> b(5, -1.0);
+  module().kernel("fill")(stn::ArrayView::of(b.data(), {5}), 2.5);
+  for (size_t i = 0; i < b.size(); ++i)
+    EXPECT_EQ(b[i], 2.5 * static_cast<double>(i)) << i;
+}
+
+TEST(LocalFunctions, RecursionAndNesting) {
+  std::vector<double> a(50);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = 0.25 * static_cast<double>(i) - 3.0;
+  double sum = 0.0;
+  for (int64_t n = 0; n <= 50; ++n) {
+    EXPECT_EQ(module().kernel("prefix")(stn::ArrayView::of(a.data(), {50}), n).asDouble(), sum)
+        << n;
+    if (n < 50)
+      sum = sum + a[static_cast<size_t>(n)]; // upto adds from the last down: same order
+  }
+  std::vector<double> x = {1.5, -2.0, 4.0};
+  stn::Value r = module().kernel("two_levels")(stn::ArrayView::of(x.data(), {3}), 2.0);
+  std::vector<double> want;
+  for (size_t i = 0; i < x.size(); ++i)
+    want.push_back(x[i] * 2.0 + 3.0 + 2.0 * static_cast<double>(i));
+  EXPECT_EQ(valuesOf<double>(r, {3}), want);
+}
+
+TEST(LocalFunctions, LambdaDefaultsAndKeywords) {
+  for (double x : {0.0, 1.0, -2.5, 1e10}) {
+    double want = (x * 2.0 + 0.0) + (x * 3.0 + 0.0) + (x * 2.0 + 1.0) + (x * 0.5 + 0.0);
+    EXPECT_EQ(module().kernel("with_defaults")(x).asDouble(), want) << x;
+  }
+}
+
+} // namespace
