@@ -10,7 +10,10 @@
 //   - a local function that writes into an array of the kernel;
 //   - a recursive local function (a running sum by recursion) and two
 //     nested levels reading variables of both functions around them;
-//   - a lambda with a default value and a keyword argument.
+//   - a lambda with a default value and a keyword argument;
+//   - sorted(key=) and list.sort(key=) against std::stable_sort on random
+//     items with many equal keys, ascending and reverse=True (Python keeps
+//     equal keys in their order both ways), with number and tuple keys.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -87,6 +91,16 @@ def two_levels(a, c):
     return out
 
 @njit
+def by_key(a, m, rev):
+    return sorted([x for x in a], key=lambda v: v % m, reverse=rev)
+
+@njit
+def by_pair_key(a, b, rev):
+    ps = [(a[i], b[i]) for i in range(a.shape[0])]
+    ps.sort(key=lambda p: (p[1] // 2, -p[0]), reverse=rev)
+    return ps
+
+@njit
 def with_defaults(x):
     g = lambda v, scale=2.0, shift=0.0: v * scale + shift
     return g(x) + g(x, 3.0) + g(x, shift=1.0) + g(v=x, scale=0.5)
@@ -152,6 +166,54 @@ TEST(LocalFunctions, RecursionAndNesting) {
   for (size_t i = 0; i < x.size(); ++i)
     want.push_back(x[i] * 2.0 + 3.0 + 2.0 * static_cast<double>(i));
   EXPECT_EQ(valuesOf<double>(r, {3}), want);
+}
+
+/// Python's v % m for m > 0.
+int64_t pyMod(int64_t v, int64_t m) { return ((v % m) + m) % m; }
+
+TEST(LocalFunctions, SortByKeyIsStableBothWays) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int64_t> d(-20, 20);
+  for (int64_t n : {0, 1, 2, 7, 100, 1000}) {
+    std::vector<int64_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+    for (auto &v : a)
+      v = d(rng);
+    for (auto &v : b)
+      v = d(rng);
+    for (bool rev : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "n=" << n << " reverse=" << rev);
+      const int64_t m = 4;
+      std::vector<int64_t> want = a;
+      std::stable_sort(want.begin(), want.end(), [&](int64_t x, int64_t y) {
+        return rev ? pyMod(x, m) > pyMod(y, m) : pyMod(x, m) < pyMod(y, m);
+      });
+      stn::Value r = module().kernel("by_key")(stn::ArrayView::of(a.data(), {n}), m, rev);
+      EXPECT_EQ(valuesOf<int64_t>(r, {n}), want);
+      // Tuple keys: (b // 2, -a), Python's floor division.
+      using Pair = std::pair<int64_t, int64_t>;
+      std::vector<Pair> ps;
+      for (size_t i = 0; i < a.size(); ++i)
+        ps.emplace_back(a[i], b[i]);
+      auto key = [](const Pair &p) {
+        int64_t q = p.second / 2 - (p.second % 2 != 0 && p.second < 0 ? 1 : 0);
+        return std::make_pair(q, -p.first);
+      };
+      std::vector<Pair> wantPairs = ps;
+      std::stable_sort(wantPairs.begin(), wantPairs.end(), [&](const Pair &x, const Pair &y) {
+        return rev ? key(x) > key(y) : key(x) < key(y);
+      });
+      std::vector<int64_t> flat;
+      for (auto &[x, y] : wantPairs) {
+        flat.push_back(x);
+        flat.push_back(y);
+      }
+      stn::Value rp = module().kernel("by_pair_key")(stn::ArrayView::of(a.data(), {n}),
+                                                     stn::ArrayView::of(b.data(), {n}), rev);
+      if (n > 0) { // an empty list of tuples comes back as an empty array
+        EXPECT_EQ(valuesOf<int64_t>(rp, {n, 2}), flat);
+      }
+    }
+  }
 }
 
 TEST(LocalFunctions, LambdaDefaultsAndKeywords) {

@@ -798,6 +798,10 @@ private:
   /// Sorts the first n items of a list of tuples in place, as Python sorts
   /// tuples (runtime: _stn_sort_items).
   void sortItems(mlir::ValueRange data, Value n, const Type &item);
+  /// Sorts the n items of a list by `key=` (info.keyFn), stably, as
+  /// Python does (reverse: descending keys, equal keys in their order).
+  void sortByKey(mlir::ValueRange data, Value n, const Type &item, const CallInfo &info,
+                 Value reverse);
   /// The first n items in reverse order, in place.
   void reverseItems(mlir::ValueRange data, Value n, const Type &item);
   /// Python's repr() of a value of type `t` (a number or a tuple of
@@ -6112,6 +6116,12 @@ CGValue FunctionGen::listOf(const ast::Call &c) {
 /// np.sort sorts), then reversed where r holds. (Lists of numbers only.)
 CGValue FunctionGen::sortedList(const ast::Call &c, const CallInfo &info) {
   CGValue list = listOf(c);
+  if (info.keyFn) {
+    Value reverse = info.operands.empty() ? Value() : truth(expr(*info.operands[0]));
+    sortByKey(listData(list), toIndex(list.leaves.back(), ScalarKind::I64),
+              list.type.listItem(), info, reverse);
+    return list;
+  }
   if (list.type.isTupleList()) {
     sortItems(listData(list), toIndex(list.leaves.back(), ScalarKind::I64),
               list.type.listItem());
@@ -6581,6 +6591,10 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
     reverseItems(data, n, item);
     return none;
   case Builtin::ListSort: {
+    if (info.keyFn) {
+      sortByKey(data, n, item, info, args.empty() ? Value() : truth(args[0]));
+      return none;
+    }
     if (item.isTuple()) {
       sortItems(data, n, item);
     } else {
@@ -6708,6 +6722,65 @@ void FunctionGen::sortItems(mlir::ValueRange data, Value n, const Type &item) {
     words.push_back(elementAddress(data[f], {constIndex(0)}));
   }
   MG.callRuntime(B, CurLoc, "_stn_sort_items", {wordsAddress(words)}, {});
+}
+
+void FunctionGen::sortByKey(mlir::ValueRange data, Value n, const Type &item,
+                            const CallInfo &info, Value reverse) {
+  // Python calls the key once per item and sorts the items by their keys,
+  // stably. Here: the keys go into a list of (key fields..., t) with t the
+  // item's position (its negative for reverse=True), which _stn_sort_items
+  // sorts by every field: t makes equal keys keep their order; reversed
+  // afterwards, -t leaves them in order too. The items are then moved to
+  // the positions t gives.
+  const TypedFunction &kf = *info.keyFn;
+  const ast::FunctionDef &d = *kf.def;
+  size_t written = d.writtenParams();
+  SmallVector<Value> extra; // the other arguments, evaluated once
+  const auto *closure = dyn_cast<ast::Closure>(info.key);
+  for (size_t p = 1; p < kf.argTypes.size(); ++p) {
+    CGValue v = p < written ? constValue(*kf.decl->defaults[p])
+                            : expr(*closure->captures[p - written]);
+    v = convert(v, kf.argTypes[p]);
+    extra.append(v.leaves.begin(), v.leaves.end());
+  }
+  std::vector<Type> fields;
+  kf.resultType.collectLeaves(fields);
+  fields.push_back(Type::scalar(ScalarKind::I64));
+  Type keyItem = Type::tuple(fields);
+  SmallVector<Value> keys = newListStorage(n, keyItem);
+  func::FuncOp fn = MG.funcFor(&kf);
+  auto position = [&](Value t) { // t for the item at t, or -t under reverse
+    return reverse ? B.create<arith::SelectOp>(
+                         CurLoc, reverse,
+                         B.create<arith::SubIOp>(CurLoc, constInt(0, ScalarKind::I64), t), t)
+                         .getResult()
+                   : t;
+  };
+  indexLoop(constIndex(0), n, [&](Value i) {
+    CGValue x = convert(loadItem(data, i, item), kf.argTypes[0]);
+    SmallVector<Value> operands(x.leaves.begin(), x.leaves.end());
+    operands.append(extra.begin(), extra.end());
+    RaiseCheck before = raiseCountBefore(kf);
+    auto call = B.create<func::CallOp>(CurLoc, fn, operands);
+    stopIfCalleeRaised(before);
+    SmallVector<Value> leaves(call.getResults().begin(), call.getResults().end());
+    leaves.push_back(position(indexToI64(i)));
+    for (size_t f = 0; f < fields.size(); ++f)
+      storeElement(leaves[f], keys[f], {i}, fields[f].scalarKind());
+  });
+  sortItems(keys, n, keyItem);
+  SmallVector<Value> moved = newListStorage(n, item);
+  indexLoop(constIndex(0), n, [&](Value j) {
+    Value t = loadElement(keys.back(), {j}, ScalarKind::I64);
+    storeItem(loadItem(data, toIndex(position(t), ScalarKind::I64), item), moved, j, item);
+  });
+  moveItems(moved, constIndex(0), data, constIndex(0), n, item);
+  for (Value m : keys)
+    B.create<memref::DeallocOp>(CurLoc, m);
+  for (Value m : moved)
+    B.create<memref::DeallocOp>(CurLoc, m);
+  if (reverse)
+    ifThen(reverse, [&] { reverseItems(data, n, item); });
 }
 
 void FunctionGen::reverseItems(mlir::ValueRange data, Value n, const Type &item) {

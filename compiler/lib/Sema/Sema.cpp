@@ -765,6 +765,7 @@ private:
   Type listMethod(const ast::Call &c, const ast::Attribute &a, const Type &recv);
   bool reverseKeyword(const ast::Call &c, const std::string &fn, bool takesReverse,
                       CallInfo &info);
+  bool keyFunction(const ast::Expr &key, const Type &item, CallInfo &info);
   /// Whether `x` (the argument `e` of index, count or remove, or the left
   /// operand of `in`: `method` spells which) can be compared with the
   /// items of list `recv`; reports why not.
@@ -2882,7 +2883,7 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
           fmt::format("'{}' is a function here: stn kernels call local functions (and lambdas) "
                       "but do not keep them as values",
                       static_cast<const ast::Closure &>(e).function),
-          "call it where its value is needed");
+          "call it where its value is needed, or pass it as key= to sorted() or list.sort()");
     return {};
   case ast::Expr::Kind::Lambda: // lifted by the parser: none are left
   case ast::Expr::Kind::Unsupported:
@@ -6993,19 +6994,20 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
 }
 
 /// The keywords of sorted() and list.sort(): `reverse=` where `takesReverse`
-/// (a bool or an integer; the call's operand), no other.
+/// (a bool or an integer; the call's operand), and `key=` (kept in
+/// info.key: keyFunction types it once the items' type is known), no other.
 bool FunctionChecker::reverseKeyword(const ast::Call &c, const std::string &fn,
                                      bool takesReverse, CallInfo &info) {
   for (const ast::Keyword &kw : c.keywords) {
+    if (takesReverse && kw.name == "key" && !info.key) {
+      if (!isa<ast::NoneLit>(kw.value.get())) // key=None: no key
+        info.key = kw.value.get();
+      continue;
+    }
     if (!takesReverse || kw.name != "reverse" || !info.operands.empty()) {
       error(kw.nameRange,
             fmt::format("{}() does not take the keyword argument '{}'", fn, kw.name),
-            !takesReverse ? ""
-            : kw.name == "key"
-                ? "stn does not sort by a key function (yet): sort (key, item) tuples, "
-                  "which sort by their first number, or the positions of the keys with "
-                  "np.argsort"
-                : fmt::format("{}() takes reverse=", fn));
+            !takesReverse ? "" : fmt::format("{}() takes key= and reverse=", fn));
       return false;
     }
     Type r = expr(*kw.value);
@@ -7018,6 +7020,99 @@ bool FunctionChecker::reverseKeyword(const ast::Call &c, const std::string &fn,
     }
     info.operands.push_back(kw.value.get());
   }
+  return true;
+}
+
+/// `key=` of sorted() and list.sort() for items of type `item`: a lambda
+/// or local function (an ast::Closure), or a function of the module by
+/// name, called with one argument (its other parameters take their default
+/// values); it returns a real number or a tuple of them, by which the
+/// items sort. Sets info.keyFn.
+bool FunctionChecker::keyFunction(const ast::Expr &key, const Type &item, CallInfo &info) {
+  const KernelDecl *k = nullptr;
+  std::vector<Type> captured;
+  if (auto *cl = dyn_cast<ast::Closure>(&key)) {
+    k = P.kernel(cl->function);
+    for (auto &e : cl->captures) {
+      Type t = expr(*e);
+      if (!t.isValid())
+        return false;
+      if (t.isContainer()) {
+        error(e->range(),
+              fmt::format("the key function '{}' reads the {} '{}' of the function around "
+                          "it: local functions can read its numbers, arrays and tuples, not "
+                          "its lists, dicts or sets",
+                          cl->function, t.containerName(),
+                          ast::sourceName(llvm::cast<ast::Name>(*e).id)),
+              "make it an array (np.array(...))");
+        return false;
+      }
+      captured.push_back(t);
+    }
+  } else if (auto *n = dyn_cast<ast::Name>(&key); n && !Vars.count(n->id)) {
+    k = P.kernel(n->id);
+  }
+  if (!k || k->kind != KernelKind::Jit || k->gpuDevice) {
+    auto *n = dyn_cast<ast::Name>(&key);
+    error(key.range(), "key= takes a function: a lambda, a local function or a @jit function "
+                       "of this file",
+          n && !k ? fmt::format("to sort by a builtin, call it in a lambda: "
+                                "key=lambda x: {}(x)",
+                                ast::sourceName(n->id))
+                  : "key=lambda x: x[1] sorts by the second field");
+    return false;
+  }
+  const ast::FunctionDef &d = *k->def;
+  size_t written = d.writtenParams();
+  bool oneArgument = written >= 1;
+  for (size_t i = 1; i < written; ++i)
+    oneArgument = oneArgument && i < k->defaults.size() && k->defaults[i];
+  if (!oneArgument) {
+    error(key.range(),
+          fmt::format("the key function '{}' must take one argument (the item); it takes {}",
+                      d.name, written));
+    return false;
+  }
+  std::vector<Type> types{item};
+  for (size_t i = 1; i < written; ++i)
+    types.push_back(k->defaults[i]->type);
+  types.insert(types.end(), captured.begin(), captured.end());
+  if (!k->signatures.empty()) {
+    std::string err;
+    const Signature *sig = P.matchSignature(*k, types, err);
+    if (!sig) {
+      error(key.range(), err);
+      return false;
+    }
+    types = Program::signatureTypes(*sig, types);
+  }
+  DiagnosticEngine scratch;
+  TypedFunction *fn = P.specialize(*k, types, Final ? Diags : scratch, false);
+  if (!fn) {
+    Failed = true;
+    if (Final)
+      Diags.note(F.file, key.range(),
+                 fmt::format("in the call of the key function '{}' with argument types ({})",
+                             d.name, argumentList(types)));
+    return false;
+  }
+  const Type &r = fn->resultType;
+  std::vector<Type> leaves;
+  if (r.isScalar() || r.isTuple())
+    r.collectLeaves(leaves);
+  bool real = !leaves.empty() && (r.isScalar() || r.isTuple());
+  for (const Type &l : leaves)
+    real = real && l.isScalar() && !isComplex(l.scalarKind());
+  if (!real) {
+    error(key.range(),
+          fmt::format("the key function '{}' returns '{}': keys must be real numbers or tuples "
+                      "of them, which Python can order",
+                      d.name, r.describe()));
+    return false;
+  }
+  info.keyFn = fn;
+  if (Final && std::find(F.callees.begin(), F.callees.end(), fn) == F.callees.end())
+    F.callees.push_back(fn);
   return true;
 }
 
@@ -7047,8 +7142,16 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   if (c.args.empty())
     return Type::emptyList();
   const ast::Expr &arg = *c.args[0];
-  if (auto *lc = dyn_cast<ast::ListComp>(&arg))
-    return expr(*lc);
+  if (auto *lc = dyn_cast<ast::ListComp>(&arg)) {
+    Type t = expr(*lc);
+    if (t.isValid() && info.key && t.isKnownList()) {
+      if (!keyFunction(*info.key, t.listItem(), info))
+        return {};
+      if (Final)
+        F.calls[&c] = info;
+    }
+    return t;
+  }
   IterSource src;
   Type item = iterItems(arg, src);
   if (!item.isValid())
@@ -7056,6 +7159,12 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   if (!listable(item)) {
     notListable(arg, item, "the items of this are");
     return {};
+  }
+  if (info.key) {
+    if (!keyFunction(*info.key, item, info))
+      return {};
+    if (Final)
+      F.calls[&c] = info;
   }
   if (Final)
     F.listSources[&c] = src;
@@ -7303,6 +7412,8 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
     if (t != recv)
       assignName(n->id, n->range(), t);
   }
+  if (info.key && recv.isKnownList() && !keyFunction(*info.key, recv.listItem(), info))
+    return {};
   if (Final)
     F.calls[&c] = info;
   return result;

@@ -209,6 +209,13 @@ struct CallInfo {
   /// each parameter, positional or keyword, in the parameters' order, null
   /// where the parameter takes its default (KernelDecl::defaults).
   TypedFunction *callee = nullptr;
+  /// sorted() and list.sort() with `key=`: the key function's
+  /// specialization (for the item type, its other parameters' default
+  /// values, then the captured values), and the key expression (an
+  /// ast::Closure whose captures are the last arguments, or the name of a
+  /// function of the module).
+  TypedFunction *keyFn = nullptr;
+  const ast::Expr *key = nullptr;
   /// Array builtins: the receiver of a method call (`a.sum()`), else null.
   const ast::Expr *receiver = nullptr;
   /// Array builtins: the expressions of the arguments by role (shape, fill
