@@ -11,6 +11,7 @@
 //   - a recursive local function (a running sum by recursion) and two
 //     nested levels reading variables of both functions around them;
 //   - a lambda with a default value and a keyword argument;
+//   - a lambda in a stencil and in a ufunc, given the neighbours' values;
 //   - sorted(key=) and list.sort(key=) against std::stable_sort on random
 //     items with many equal keys, ascending and reverse=True (Python keeps
 //     equal keys in their order both ways), with number and tuple keys.
@@ -34,7 +35,7 @@ using stn::test::valuesOf;
 
 const char *Kernels = R"STN(
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, stencil, vectorize
 
 @njit
 def affine(a, w, s):
@@ -89,6 +90,16 @@ def two_levels(a, c):
     for i in range(a.shape[0]):
         out[i] = outer(i)
     return out
+
+@stencil
+def neighbours(a, w):
+    mean = lambda x, y: w * (x + y)
+    return mean(a[-1], a[1])
+
+@vectorize
+def poly(x):
+    sq = lambda v: v * v
+    return sq(x) + x
 
 @njit
 def by_key(a, m, rev):
@@ -166,6 +177,21 @@ TEST(LocalFunctions, RecursionAndNesting) {
   for (size_t i = 0; i < x.size(); ++i)
     want.push_back(x[i] * 2.0 + 3.0 + 2.0 * static_cast<double>(i));
   EXPECT_EQ(valuesOf<double>(r, {3}), want);
+}
+
+TEST(LocalFunctions, InStencilsAndUfuncs) {
+  std::vector<double> a = {1.0, 4.0, -2.0, 8.0, 0.5};
+  stn::Value r = module().kernel("neighbours")(stn::ArrayView::of(a.data(), {5}), 0.5);
+  std::vector<double> want(5, 0.0); // the constant border: 0
+  for (size_t i = 1; i + 1 < a.size(); ++i)
+    want[i] = 0.5 * (a[i - 1] + a[i + 1]);
+  EXPECT_EQ(valuesOf<double>(r, {5}), want);
+  std::vector<float> x = {0.5f, -3.0f, 2.0f};
+  stn::Value p = module().kernel("poly")(stn::ArrayView::of(x.data(), {3}));
+  std::vector<float> wantP;
+  for (float v : x)
+    wantP.push_back(v * v + v);
+  EXPECT_EQ(valuesOf<float>(p, {3}), wantP);
 }
 
 /// Python's v % m for m > 0.

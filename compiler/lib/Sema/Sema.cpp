@@ -766,6 +766,20 @@ private:
   bool reverseKeyword(const ast::Call &c, const std::string &fn, bool takesReverse,
                       CallInfo &info);
   bool keyFunction(const ast::Expr &key, const Type &item, CallInfo &info);
+  /// Whether `e` names an input of this stencil that it indexes relative
+  /// to the output point (an array parameter not in standard_indexing).
+  bool relativeInput(const ast::Expr &e) const {
+    auto *n = dyn_cast<ast::Name>(&e);
+    if (!n || !F.decl || F.decl->kind != KernelKind::Stencil)
+      return false;
+    const auto &standard = F.decl->stencil.standardIndexing;
+    const auto &params = F.def->params;
+    for (size_t i = 0; i < params.size() && i < F.argTypes.size(); ++i)
+      if (params[i].name == n->id)
+        return F.argTypes[i].isArray() &&
+               std::find(standard.begin(), standard.end(), n->id) == standard.end();
+    return false;
+  }
   /// Whether `x` (the argument `e` of index, count or remove, or the left
   /// operand of `in`: `method` spells which) can be compared with the
   /// items of list `recv`; reports why not.
@@ -6399,7 +6413,16 @@ Type FunctionChecker::call(const ast::Call &c) {
         if (!ok)
           return {};
         for (size_t i = 0; i < args.size(); ++i)
-          if (args[i].isContainer() && i >= args.size() - c.captured) {
+          if (i >= args.size() - c.captured && relativeInput(*c.args[i])) {
+            error(c.args[i]->range(),
+                  fmt::format("local function '{}' reads '{}', which this stencil indexes "
+                              "relative to the output point; in a local function it would be "
+                              "indexed from its start",
+                              k->def->name,
+                              ast::sourceName(llvm::cast<ast::Name>(*c.args[i]).id)),
+                  "pass the elements it needs as arguments: f(a[-1], a[1])");
+            return {};
+          } else if (args[i].isContainer() && i >= args.size() - c.captured) {
             error(c.args[i]->range(),
                   fmt::format("local function '{}' reads the {} '{}' of the function around "
                               "it: local functions can read its numbers, arrays and tuples, "
@@ -7034,6 +7057,13 @@ bool FunctionChecker::keyFunction(const ast::Expr &key, const Type &item, CallIn
   if (auto *cl = dyn_cast<ast::Closure>(&key)) {
     k = P.kernel(cl->function);
     for (auto &e : cl->captures) {
+      if (relativeInput(*e)) {
+        error(e->range(), fmt::format("the key function '{}' reads '{}', which this stencil "
+                                      "indexes relative to the output point",
+                                      cl->function,
+                                      ast::sourceName(llvm::cast<ast::Name>(*e).id)));
+        return false;
+      }
       Type t = expr(*e);
       if (!t.isValid())
         return false;
