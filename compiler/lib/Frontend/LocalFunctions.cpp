@@ -33,7 +33,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -97,90 +96,6 @@ Binding lookup(Scope *s, const std::string &name) {
       return {nullptr, it->second};
   }
   return {};
-}
-
-/// Calls `fn` on the slot of each direct sub-expression of `e`.
-void forEachSlot(Expr &e, const std::function<void(ExprPtr &, Call *)> &fn) {
-  auto one = [&](ExprPtr &c) {
-    if (c)
-      fn(c, nullptr);
-  };
-  auto all = [&](std::vector<ExprPtr> &cs) {
-    for (auto &c : cs)
-      one(c);
-  };
-  switch (e.kind()) {
-  case Expr::Kind::Attribute:
-    one(llvm::cast<Attribute>(e).value);
-    break;
-  case Expr::Kind::Subscript:
-    one(llvm::cast<Subscript>(e).value);
-    one(llvm::cast<Subscript>(e).index);
-    break;
-  case Expr::Kind::Slice: {
-    auto &s = llvm::cast<Slice>(e);
-    one(s.lower);
-    one(s.upper);
-    one(s.step);
-    break;
-  }
-  case Expr::Kind::Call: {
-    auto &c = llvm::cast<Call>(e);
-    fn(c.func, &c);
-    all(c.args);
-    for (auto &k : c.keywords)
-      one(k.value);
-    break;
-  }
-  case Expr::Kind::BinOp:
-    one(llvm::cast<BinOp>(e).lhs);
-    one(llvm::cast<BinOp>(e).rhs);
-    break;
-  case Expr::Kind::UnaryOp:
-    one(llvm::cast<UnaryOp>(e).operand);
-    break;
-  case Expr::Kind::Compare:
-    all(llvm::cast<Compare>(e).operands);
-    break;
-  case Expr::Kind::BoolOp:
-    all(llvm::cast<BoolOp>(e).values);
-    break;
-  case Expr::Kind::IfExp: {
-    auto &i = llvm::cast<IfExp>(e);
-    one(i.cond);
-    one(i.body);
-    one(i.orelse);
-    break;
-  }
-  case Expr::Kind::Tuple:
-    all(llvm::cast<Tuple>(e).elts);
-    break;
-  case Expr::Kind::List:
-    all(llvm::cast<List>(e).elts);
-    break;
-  case Expr::Kind::ListComp: {
-    auto &l = llvm::cast<ListComp>(e);
-    for (auto &g : l.generators) {
-      one(g.iter);
-      one(g.target);
-      all(g.ifs);
-    }
-    one(l.elt);
-    one(l.value);
-    break;
-  }
-  case Expr::Kind::Dict: {
-    auto &d = llvm::cast<Dict>(e);
-    all(d.keys);
-    all(d.values);
-    break;
-  }
-  case Expr::Kind::Closure:
-    all(llvm::cast<Closure>(e).captures);
-    break;
-  default:
-    break;
-  }
 }
 
 class Lifter {
@@ -367,10 +282,18 @@ private:
       s.lambdas.push_back({&slot, call, lambdaFunction(s, *l, "", l->range())});
       return;
     }
+    if (auto *c = dyn_cast<Call>(slot.get())) {
+      expr(s, c->func, c);
+      for (auto &a : c->args)
+        expr(s, a, nullptr);
+      for (auto &k : c->keywords)
+        expr(s, k.value, nullptr);
+      return;
+    }
     if (auto *lc = dyn_cast<ListComp>(slot.get()))
       for (auto &g : lc->generators)
         collectTargets(*g.target, s.vars);
-    forEachSlot(*slot, [&](ExprPtr &c, Call *asCallee) { expr(s, c, asCallee); });
+    forEachChildSlot(*slot, [&](ExprPtr &c) { expr(s, c, nullptr); });
   }
 
   /// Whether `b` is a strict ancestor of `s`.

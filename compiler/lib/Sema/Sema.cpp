@@ -766,19 +766,37 @@ private:
   bool reverseKeyword(const ast::Call &c, const std::string &fn, bool takesReverse,
                       CallInfo &info);
   bool keyFunction(const ast::Expr &key, const Type &item, CallInfo &info);
-  /// Whether `e` names an input of this stencil that it indexes relative
-  /// to the output point (an array parameter not in standard_indexing).
-  bool relativeInput(const ast::Expr &e) const {
-    auto *n = dyn_cast<ast::Name>(&e);
-    if (!n || !F.decl || F.decl->kind != KernelKind::Stencil)
+  /// Whether local function `fn` can read the variable `e` (of type `t`)
+  /// of this function, as its captured value; reports why not: lists,
+  /// dicts and sets are not passed to functions, and a stencil's input
+  /// indexed relative to the output point would be indexed from its start.
+  bool capturable(const ast::Expr &e, const Type &t, const std::string &fn) {
+    std::string name(ast::sourceName(llvm::cast<ast::Name>(e).id));
+    if (t.isContainer()) {
+      error(e.range(),
+            fmt::format("local function '{}' reads the {} '{}' of the function around it: "
+                        "local functions can read its numbers, arrays and tuples, not its "
+                        "lists, dicts or sets",
+                        fn, t.containerName(), name),
+            "make it an array (np.array(...)), or write the code in the function itself");
       return false;
+    }
+    if (!F.decl || F.decl->kind != KernelKind::Stencil)
+      return true;
     const auto &standard = F.decl->stencil.standardIndexing;
     const auto &params = F.def->params;
     for (size_t i = 0; i < params.size() && i < F.argTypes.size(); ++i)
-      if (params[i].name == n->id)
-        return F.argTypes[i].isArray() &&
-               std::find(standard.begin(), standard.end(), n->id) == standard.end();
-    return false;
+      if (params[i].name == name && F.argTypes[i].isArray() &&
+          std::find(standard.begin(), standard.end(), name) == standard.end()) {
+        error(e.range(),
+              fmt::format("local function '{}' reads '{}', which this stencil indexes "
+                          "relative to the output point; in a local function it would be "
+                          "indexed from its start",
+                          fn, name),
+              "pass the elements it needs as arguments: f(a[-1], a[1])");
+        return false;
+      }
+    return true;
   }
   /// Whether `x` (the argument `e` of index, count or remove, or the left
   /// operand of `in`: `method` spells which) can be compared with the
@@ -6413,25 +6431,9 @@ Type FunctionChecker::call(const ast::Call &c) {
         if (!ok)
           return {};
         for (size_t i = 0; i < args.size(); ++i)
-          if (i >= args.size() - c.captured && relativeInput(*c.args[i])) {
-            error(c.args[i]->range(),
-                  fmt::format("local function '{}' reads '{}', which this stencil indexes "
-                              "relative to the output point; in a local function it would be "
-                              "indexed from its start",
-                              k->def->name,
-                              ast::sourceName(llvm::cast<ast::Name>(*c.args[i]).id)),
-                  "pass the elements it needs as arguments: f(a[-1], a[1])");
-            return {};
-          } else if (args[i].isContainer() && i >= args.size() - c.captured) {
-            error(c.args[i]->range(),
-                  fmt::format("local function '{}' reads the {} '{}' of the function around "
-                              "it: local functions can read its numbers, arrays and tuples, "
-                              "not its lists, dicts or sets",
-                              k->def->name, args[i].containerName(),
-                              ast::sourceName(llvm::cast<ast::Name>(*c.args[i]).id)),
-                  "make it an array (np.array(...)), or write the code in the function "
-                  "itself");
-            return {};
+          if (i >= args.size() - c.captured) {
+            if (!capturable(*c.args[i], args[i], k->def->name))
+              return {};
           } else if (args[i].isContainer()) {
             error(c.args[i]->range(),
                   fmt::format("a kernel cannot take a {} ('{}')", args[i].containerName(),
@@ -7057,26 +7059,9 @@ bool FunctionChecker::keyFunction(const ast::Expr &key, const Type &item, CallIn
   if (auto *cl = dyn_cast<ast::Closure>(&key)) {
     k = P.kernel(cl->function);
     for (auto &e : cl->captures) {
-      if (relativeInput(*e)) {
-        error(e->range(), fmt::format("the key function '{}' reads '{}', which this stencil "
-                                      "indexes relative to the output point",
-                                      cl->function,
-                                      ast::sourceName(llvm::cast<ast::Name>(*e).id)));
-        return false;
-      }
       Type t = expr(*e);
-      if (!t.isValid())
+      if (!t.isValid() || !capturable(*e, t, cl->function))
         return false;
-      if (t.isContainer()) {
-        error(e->range(),
-              fmt::format("the key function '{}' reads the {} '{}' of the function around "
-                          "it: local functions can read its numbers, arrays and tuples, not "
-                          "its lists, dicts or sets",
-                          cl->function, t.containerName(),
-                          ast::sourceName(llvm::cast<ast::Name>(*e).id)),
-              "make it an array (np.array(...))");
-        return false;
-      }
       captured.push_back(t);
     }
   } else if (auto *n = dyn_cast<ast::Name>(&key); n && !Vars.count(n->id)) {

@@ -381,35 +381,36 @@ inline bool isComprehensionTarget(std::string_view id) {
   return id.find('@') != std::string_view::npos;
 }
 
-/// Calls `fn` on each direct sub-expression of `e` in source order (a
-/// call's function, arguments, then keyword values; absent slice bounds are
-/// skipped), for walks that treat every child alike.
-template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
-  auto one = [&](const ExprPtr &c) {
+/// Calls `fn` on the slot (the ExprPtr) of each direct sub-expression of
+/// `e` in source order (a call's function, arguments, then keyword values;
+/// absent slice bounds are skipped), for walks that treat every child alike
+/// and may replace one.
+template <class Fn> void forEachChildSlot(Expr &e, Fn &&fn) {
+  auto one = [&](ExprPtr &c) {
     if (c)
-      fn(*c);
+      fn(c);
   };
-  auto all = [&](const std::vector<ExprPtr> &cs) {
+  auto all = [&](std::vector<ExprPtr> &cs) {
     for (auto &c : cs)
       one(c);
   };
   switch (e.kind()) {
   case Expr::Kind::Attribute:
-    one(static_cast<const Attribute &>(e).value);
+    one(static_cast<Attribute &>(e).value);
     break;
   case Expr::Kind::Subscript:
-    one(static_cast<const Subscript &>(e).value);
-    one(static_cast<const Subscript &>(e).index);
+    one(static_cast<Subscript &>(e).value);
+    one(static_cast<Subscript &>(e).index);
     break;
   case Expr::Kind::Slice: {
-    auto &s = static_cast<const Slice &>(e);
+    auto &s = static_cast<Slice &>(e);
     one(s.lower);
     one(s.upper);
     one(s.step);
     break;
   }
   case Expr::Kind::Call: {
-    auto &c = static_cast<const Call &>(e);
+    auto &c = static_cast<Call &>(e);
     one(c.func);
     all(c.args);
     for (auto &k : c.keywords)
@@ -417,35 +418,35 @@ template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
     break;
   }
   case Expr::Kind::BinOp:
-    one(static_cast<const BinOp &>(e).lhs);
-    one(static_cast<const BinOp &>(e).rhs);
+    one(static_cast<BinOp &>(e).lhs);
+    one(static_cast<BinOp &>(e).rhs);
     break;
   case Expr::Kind::UnaryOp:
-    one(static_cast<const UnaryOp &>(e).operand);
+    one(static_cast<UnaryOp &>(e).operand);
     break;
   case Expr::Kind::Compare:
-    all(static_cast<const Compare &>(e).operands);
+    all(static_cast<Compare &>(e).operands);
     break;
   case Expr::Kind::BoolOp:
-    all(static_cast<const BoolOp &>(e).values);
+    all(static_cast<BoolOp &>(e).values);
     break;
   case Expr::Kind::IfExp: {
-    auto &i = static_cast<const IfExp &>(e);
+    auto &i = static_cast<IfExp &>(e);
     one(i.cond);
     one(i.body);
     one(i.orelse);
     break;
   }
   case Expr::Kind::Tuple:
-    all(static_cast<const Tuple &>(e).elts);
+    all(static_cast<Tuple &>(e).elts);
     break;
   case Expr::Kind::List:
-    all(static_cast<const List &>(e).elts);
+    all(static_cast<List &>(e).elts);
     break;
   case Expr::Kind::ListComp: {
     // In evaluation order: each clause's iterable, target and conditions,
     // then the element.
-    auto &l = static_cast<const ListComp &>(e);
+    auto &l = static_cast<ListComp &>(e);
     for (auto &g : l.generators) {
       one(g.iter);
       one(g.target);
@@ -456,7 +457,7 @@ template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
     break;
   }
   case Expr::Kind::Dict: {
-    auto &d = static_cast<const Dict &>(e);
+    auto &d = static_cast<Dict &>(e);
     for (size_t i = 0; i < d.keys.size(); ++i) {
       one(d.keys[i]);
       one(d.values[i]);
@@ -464,11 +465,18 @@ template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
     break;
   }
   case Expr::Kind::Closure:
-    all(static_cast<const Closure &>(e).captures);
+    all(static_cast<Closure &>(e).captures);
     break;
   default:
     break;
   }
+}
+
+/// Calls `fn` on each direct sub-expression of `e`, in forEachChildSlot's
+/// order.
+template <class Fn> void forEachChild(const Expr &e, Fn &&fn) {
+  forEachChildSlot(const_cast<Expr &>(e),
+                   [&](ExprPtr &c) { fn(static_cast<const Expr &>(*c)); });
 }
 
 /// A Python expression form that stn does not support (lambda, dict, set,
