@@ -131,7 +131,7 @@ private:
     block(*s, def.body);
     for (auto &p : def.params)
       s->vars.insert(p.name);
-    bound(def.body, s->vars);
+    collectAssigned(def.body, s->vars);
     for (auto &[name, fn] : s->fns)
       if (s->vars.count(name))
         error(fn->nameAt,
@@ -139,35 +139,6 @@ private:
                           def.name),
               "give the function or the variable another name");
     return s;
-  }
-
-  /// ast::collectAssigned, with elif chains walked in a loop.
-  static void bound(const Block &b, std::set<std::string> &out) {
-    for (auto &st : b) {
-      if (auto *a = dyn_cast<Assign>(st.get())) {
-        for (auto &t : a->targets)
-          collectTargets(*t, out);
-      } else if (auto *aa = dyn_cast<AugAssign>(st.get())) {
-        collectTargets(*aa->target, out);
-      } else if (auto *f = dyn_cast<For>(st.get())) {
-        collectTargets(*f->target, out);
-        bound(f->body, out);
-        bound(f->orelse, out);
-      } else if (auto *w = dyn_cast<While>(st.get())) {
-        bound(w->body, out);
-        bound(w->orelse, out);
-      } else if (auto *i = dyn_cast<If>(st.get())) {
-        for (;;) {
-          bound(i->body, out);
-          if (i->orelse.size() == 1 && isa<If>(i->orelse[0].get())) {
-            i = llvm::cast<If>(i->orelse[0].get());
-            continue;
-          }
-          bound(i->orelse, out);
-          break;
-        }
-      }
-    }
   }
 
   LocalFn *newFunction(Scope &s, std::unique_ptr<FunctionDef> def, std::string written,

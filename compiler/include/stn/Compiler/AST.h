@@ -744,7 +744,9 @@ inline void collectTargets(const Expr &t, std::set<std::string> &out) {
 }
 
 /// Adds every name `b` binds anywhere (assignments, augmented assignments,
-/// loop targets, nested blocks) to `out`.
+/// loop targets, nested blocks) to `out`. An elif chain (an If as the only
+/// statement of `orelse`) is followed in a loop, as the parser builds it:
+/// chains of thousands would exhaust the stack.
 inline void collectAssigned(const Block &b, std::set<std::string> &out) {
   for (auto &s : b) {
     if (auto *a = llvm::dyn_cast<Assign>(s.get())) {
@@ -753,8 +755,14 @@ inline void collectAssigned(const Block &b, std::set<std::string> &out) {
     } else if (auto *aa = llvm::dyn_cast<AugAssign>(s.get())) {
       collectTargets(*aa->target, out);
     } else if (auto *i = llvm::dyn_cast<If>(s.get())) {
-      collectAssigned(i->body, out);
-      collectAssigned(i->orelse, out);
+      for (;;) {
+        collectAssigned(i->body, out);
+        if (i->orelse.size() != 1 || !llvm::isa<If>(i->orelse[0].get())) {
+          collectAssigned(i->orelse, out);
+          break;
+        }
+        i = llvm::cast<If>(i->orelse[0].get());
+      }
     } else if (auto *f = llvm::dyn_cast<For>(s.get())) {
       collectTargets(*f->target, out);
       collectAssigned(f->body, out);
