@@ -8,7 +8,8 @@
 //     the recursive call, a chain of specializations (f(int) calls
 //     f(float), which calls itself);
 //   - the base case in a conditional expression with the recursion
-//     (`return 1 if n <= 1 else n * fact(n - 1)`);
+//     (`return 1 if n <= 1 else n * fact(n - 1)`), also in mutual recursion,
+//     and mutual recursion whose base case comes after the call;
 //   - a merge sort that returns new arrays (float64, int32, int8), and a
 //     flood fill that writes its argument and counts the cells;
 //   - the writes a recursion makes to its arguments, also through swapped
@@ -177,6 +178,38 @@ def steps(n):
     if n <= 0:
         return 0.0
     return steps(n - 1) * 0.5 + 1.0 if n % 2 == 0 else steps(n - 2) * 0.5 + 2.0
+
+@njit
+def even_expr(n):
+    return True if n == 0 else odd_expr(n - 1)
+
+@njit
+def odd_expr(n):
+    return False if n == 0 else even_expr(n - 1)
+
+@njit
+def even_late(n):
+    if n != 0:
+        return odd_late(n - 1)
+    return True
+
+@njit
+def odd_late(n):
+    if n != 0:
+        return even_late(n - 1)
+    return False
+
+@njit
+def ring_f(k):
+    return 0.5 if k <= 0 else ring_g(k - 1) + 1
+
+@njit
+def ring_g(k):
+    return ring_h(k) * 2
+
+@njit
+def ring_h(k):
+    return ring_f(k) if k % 2 == 0 else ring_f(k - 1)
 )STN";
 
 int64_t cppFib(int64_t n) { return n < 2 ? n : cppFib(n - 1) + cppFib(n - 2); }
@@ -253,6 +286,27 @@ TEST(Recursion, AckermannAndMutualRecursion) {
   for (int64_t n = 0; n <= 25; ++n) {
     EXPECT_EQ(module().kernel("is_even")(n).asBool(), n % 2 == 0) << n;
     EXPECT_EQ(module().kernel("is_odd")(n).asBool(), n % 2 == 1) << n;
+  }
+}
+
+// Mutual recursion whose base case the first function reaches only after
+// the call into the other one: in a conditional expression, or in a later
+// return statement; and a ring of three functions whose result (float64)
+// comes from the first one's base case.
+double cppRingF(int64_t k);
+double cppRingH(int64_t k) { return k % 2 == 0 ? cppRingF(k) : cppRingF(k - 1); }
+double cppRingF(int64_t k) { return k <= 0 ? 0.5 : cppRingH(k - 1) * 2 + 1; }
+
+TEST(Recursion, MutualRecursionWithTheBaseCaseAfterTheCall) {
+  for (int64_t n = 0; n <= 25; ++n) {
+    for (const char *name : {"even_expr", "even_late"})
+      EXPECT_EQ(module().kernel(name)(n).asBool(), n % 2 == 0) << name << " " << n;
+    for (const char *name : {"odd_expr", "odd_late"})
+      EXPECT_EQ(module().kernel(name)(n).asBool(), n % 2 == 1) << name << " " << n;
+  }
+  for (int64_t k = -1; k <= 12; ++k) {
+    stn::Value v = module().kernel("ring_f")(k);
+    EXPECT_EQ(v.asDouble(), cppRingF(k)) << k;
   }
 }
 

@@ -897,6 +897,7 @@ private:
                                                   std::optional<ScalarKind> &kind);
   Type iterItems(const ast::Expr &e, IterSource &src);
   bool callsItself(const ast::Expr &e) const;
+  bool callsJitFunction(const ast::Expr &e) const;
   bool checkUfuncAt(const ast::AugAssign &a);
   /// Reports a store into `a.real[...]` or `a.imag[...]` of an array (new
   /// arrays in stn, views in NumPy) and returns true.
@@ -1722,7 +1723,7 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
       for (auto &el : tu->elts)
         keptGenerator(el.get());
     if (!Declared && !ResultSeen && F.kind == KernelKind::Jit &&
-        isa<ast::IfExp>(r.value.get()) && callsItself(*r.value))
+        isa<ast::IfExp>(r.value.get()) && callsJitFunction(*r.value))
       seedResultFromBranches(*r.value);
     // A returned list is the array of its items (also in a returned tuple).
     Returned = r.value.get();
@@ -1828,12 +1829,28 @@ bool FunctionChecker::callsItself(const ast::Expr &e) const {
   return found;
 }
 
+/// Whether `e` calls a @jit function of the file (this one or another, which
+/// may call this one back: mutual recursion).
+bool FunctionChecker::callsJitFunction(const ast::Expr &e) const {
+  if (auto *c = dyn_cast<ast::Call>(&e))
+    if (auto *n = dyn_cast<ast::Name>(c->func.get()); n && !Vars.count(n->id))
+      if (const KernelDecl *k = P.kernel(n->id); k && k->kind == KernelKind::Jit)
+        return true;
+  bool found = false;
+  ast::forEachChild(e,
+                    [&](const ast::Expr &child) { found = found || callsJitFunction(child); });
+  return found;
+}
+
 /// `return base if c else n * f(n - 1)` in a recursive function whose
 /// result type is not known yet: the branches of the conditional (of nested
 /// ones too) that do not call the function give the first result, as if
 /// each were a return of its own (CPython compiles the conditional into two
 /// returns, and Numba types those). Each is typed as a probe, without
-/// diagnostics; the whole expression is checked afterwards as usual.
+/// diagnostics; the whole expression is checked afterwards as usual. A
+/// branch that calls another function which calls this one back
+/// (`is_odd(k - 1)`) fails its probe, as the function has no result yet, and
+/// gives none.
 void FunctionChecker::seedResultFromBranches(const ast::Expr &e) {
   if (auto *ie = dyn_cast<ast::IfExp>(&e)) {
     seedResultFromBranches(*ie->body);
@@ -9388,10 +9405,22 @@ TypedFunction *Program::specializeAs(const KernelDecl &k, KernelKind kind,
     }
     // A recursive call: the result so far.
     if (!t.tf->resultType.isValid()) {
+      // The failure of each specialization in between rests on this one's
+      // result, which a later pass may find (mutual recursion whose base
+      // case comes later): not kept in Failures.
+      std::string through;
+      for (size_t j = i + 1; j < InProgress.size(); ++j) {
+        t.dependents.insert(InProgress[j].key);
+        std::string name = fmt::format("'{}'", InProgress[j].decl->def->name);
+        if (InProgress[j].decl != &k && through.find(name) == std::string::npos)
+          through += (through.empty() ? " (through " : ", ") + name;
+      }
+      if (!through.empty())
+        through += ")";
       diags.error(File, k.def->nameRange,
                   fmt::format("cannot infer the result type of '{}': every return reached so "
-                              "far calls '{}' again",
-                              k.def->name, k.def->name),
+                              "far calls '{}' again{}",
+                              k.def->name, k.def->name, through),
                   "return the base case's value in a return statement of its own (`if n < "
                   "2: return n`), or give the result type in a signature");
       return nullptr;
