@@ -9093,7 +9093,18 @@ static void readDefaults(KernelDecl &k, const ConstFolder &folder,
       continue;
     }
     auto v = folder.fold(*prm.defaultValue);
-    if (!v)
+    auto *name = dyn_cast<ast::Name>(prm.defaultValue.get());
+    if (!v && k.def->isLocal() && name)
+      // `lambda x, n=n: ...`, Python's way to read n when the lambda is made.
+      diags.error(file, prm.defaultValue->range(),
+                  fmt::format("the default value of '{}' must be a constant; a local function "
+                              "cannot take a default from '{}' of '{}'",
+                              prm.name, ast::sourceName(name->id), k.def->enclosing),
+                  fmt::format("drop the parameter and read {0} in the body: a local function "
+                              "reads the variables of the function around it (their values "
+                              "when it is called)",
+                              ast::sourceName(name->id)));
+    else if (!v)
       diags.error(file, prm.defaultValue->range(),
                   fmt::format("the default value of '{}' must be a constant: a number, a bool, "
                               "None, or a tuple of those",
