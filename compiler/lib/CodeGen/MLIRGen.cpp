@@ -707,6 +707,10 @@ private:
   Value smallPower(Value x, int64_t n, ScalarKind k);
   Value intPow(Value base, Value exp, ScalarKind k);
   CGValue compare(const ast::Compare &c);
+  /// `l op r` of numbers, or of tuples as Python compares them.
+  Value compareValues(ast::CmpOpKind op, const CGValue &l, const CGValue &r);
+  /// The elements of a tuple value.
+  SmallVector<CGValue> elementsOf(const CGValue &t);
   Value compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r, ScalarKind rk);
   CGValue boolop(const ast::BoolOp &b);
   CGValue ifexp(const ast::IfExp &e);
@@ -802,6 +806,12 @@ private:
   /// Python does (reverse: descending keys, equal keys in their order).
   void sortByKey(mlir::ValueRange data, Value n, const Type &item, const CallInfo &info,
                  Value reverse);
+  /// The key= function of `info` as a callable from an item to its key;
+  /// the function's other arguments (defaults, captured values) are
+  /// evaluated once, here.
+  std::function<CGValue(const CGValue &)> keyCaller(const CallInfo &info);
+  /// Python's min()/max() of items (CallInfo::mode 1).
+  CGValue minMaxItems(const ast::Call &c, const CallInfo &info);
   /// The first n items in reverse order, in place.
   void reverseItems(mlir::ValueRange data, Value n, const Type &item);
   /// Python's repr() of a value of type `t` (a number or a tuple of
@@ -6732,23 +6742,12 @@ void FunctionGen::sortByKey(mlir::ValueRange data, Value n, const Type &item,
   // sorts by every field: t makes equal keys keep their order; reversed
   // afterwards, -t leaves them in order too. The items are then moved to
   // the positions t gives.
-  const TypedFunction &kf = *info.keyFn;
-  const ast::FunctionDef &d = *kf.def;
-  size_t written = d.writtenParams();
-  SmallVector<Value> extra; // the other arguments, evaluated once
-  const auto *closure = dyn_cast<ast::Closure>(info.key);
-  for (size_t p = 1; p < kf.argTypes.size(); ++p) {
-    CGValue v = p < written ? constValue(*kf.decl->defaults[p])
-                            : expr(*closure->captures[p - written]);
-    v = convert(v, kf.argTypes[p]);
-    extra.append(v.leaves.begin(), v.leaves.end());
-  }
+  std::function<CGValue(const CGValue &)> keyOf = keyCaller(info);
   std::vector<Type> fields;
-  kf.resultType.collectLeaves(fields);
+  info.keyFn->resultType.collectLeaves(fields);
   fields.push_back(Type::scalar(ScalarKind::I64));
   Type keyItem = Type::tuple(fields);
   SmallVector<Value> keys = newListStorage(n, keyItem);
-  func::FuncOp fn = MG.funcFor(&kf);
   auto position = [&](Value t) { // t for the item at t, or -t under reverse
     return reverse ? B.create<arith::SelectOp>(
                          CurLoc, reverse,
@@ -6757,13 +6756,7 @@ void FunctionGen::sortByKey(mlir::ValueRange data, Value n, const Type &item,
                    : t;
   };
   indexLoop(constIndex(0), n, [&](Value i) {
-    CGValue x = convert(loadItem(data, i, item), kf.argTypes[0]);
-    SmallVector<Value> operands(x.leaves.begin(), x.leaves.end());
-    operands.append(extra.begin(), extra.end());
-    RaiseCheck before = raiseCountBefore(kf);
-    auto call = B.create<func::CallOp>(CurLoc, fn, operands);
-    stopIfCalleeRaised(before);
-    SmallVector<Value> leaves(call.getResults().begin(), call.getResults().end());
+    SmallVector<Value> leaves = keyOf(loadItem(data, i, item)).leaves;
     leaves.push_back(position(indexToI64(i)));
     for (size_t f = 0; f < fields.size(); ++f)
       storeElement(leaves[f], keys[f], {i}, fields[f].scalarKind());
@@ -6781,6 +6774,115 @@ void FunctionGen::sortByKey(mlir::ValueRange data, Value n, const Type &item,
     B.create<memref::DeallocOp>(CurLoc, m);
   if (reverse)
     ifThen(reverse, [&] { reverseItems(data, n, item); });
+}
+
+std::function<CGValue(const CGValue &)> FunctionGen::keyCaller(const CallInfo &info) {
+  const TypedFunction &kf = *info.keyFn;
+  size_t written = kf.def->writtenParams();
+  SmallVector<Value> extra; // the other arguments, evaluated once
+  const auto *closure = dyn_cast<ast::Closure>(info.key);
+  for (size_t p = 1; p < kf.argTypes.size(); ++p) {
+    CGValue v = p < written ? constValue(*kf.decl->defaults[p])
+                            : expr(*closure->captures[p - written]);
+    v = convert(v, kf.argTypes[p]);
+    extra.append(v.leaves.begin(), v.leaves.end());
+  }
+  func::FuncOp fn = MG.funcFor(&kf);
+  return [this, &kf, fn, extra](const CGValue &item) {
+    CGValue x = convert(item, kf.argTypes[0]);
+    SmallVector<Value> operands(x.leaves.begin(), x.leaves.end());
+    operands.append(extra.begin(), extra.end());
+    RaiseCheck before = raiseCountBefore(kf);
+    auto call = B.create<func::CallOp>(CurLoc, fn, operands);
+    stopIfCalleeRaised(before);
+    CGValue r;
+    r.type = kf.resultType;
+    r.leaves.assign(call.getResults().begin(), call.getResults().end());
+    return r;
+  };
+}
+
+CGValue FunctionGen::minMaxItems(const ast::Call &c, const CallInfo &info) {
+  // The first item is the best so far; each later one replaces it where its
+  // key compares `<` (min) or `>` (max) with the best's, so the first of
+  // equal items wins, as in Python. Without key= an item is its own key.
+  Type rt = F.typeOf(c);
+  ast::CmpOpKind better =
+      info.builtin == Builtin::Min ? ast::CmpOpKind::Lt : ast::CmpOpKind::Gt;
+  std::function<CGValue(const CGValue &)> keyOf =
+      info.keyFn ? keyCaller(info) : [&](const CGValue &x) { return convert(x, rt); };
+  auto pick = [&](const CGValue &x, const CGValue &best, const CGValue &bestKey,
+                  CGValue &key) {
+    key = keyOf(x);
+    Value take = compareValues(better, key, bestKey);
+    CGValue r = convert(x, rt);
+    for (size_t l = 0; l < r.leaves.size(); ++l)
+      r.leaves[l] = B.create<arith::SelectOp>(CurLoc, take, r.leaves[l], best.leaves[l]);
+    for (size_t l = 0; l < key.leaves.size(); ++l)
+      key.leaves[l] =
+          B.create<arith::SelectOp>(CurLoc, take, key.leaves[l], bestKey.leaves[l]);
+    return r;
+  };
+  auto src = F.listSources.find(&c);
+  if (src == F.listSources.end()) {
+    // The elements of a tuple, or the arguments: evaluated first, in order.
+    SmallVector<CGValue> items;
+    if (info.flags & 1)
+      items = elementsOf(expr(*info.operands[0]));
+    else
+      for (const ast::Expr *o : info.operands)
+        items.push_back(expr(*o));
+    if (items.empty())
+      return convert(expr(*info.fallback), rt);
+    CGValue best = convert(items[0], rt), bestKey = keyOf(items[0]);
+    for (size_t i = 1; i < items.size(); ++i) {
+      CGValue key;
+      best = pick(items[i], best, bestKey, key);
+      bestKey = key;
+    }
+    return best;
+  }
+  IterItems items = iterItems(src->second);
+  Value n = toIndex(items.length, ScalarKind::I64);
+  Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
+  SmallVector<mlir::Type> types;
+  leafTypes(Ctx, rt, types);
+  SmallVector<Value> leaves = emitIf(
+      none, types,
+      [&]() -> SmallVector<Value> {
+        if (info.fallback)
+          return convert(expr(*info.fallback), rt).leaves;
+        raiseIf(constBool(true), KernelFaultKind::Raise,
+                fmt::format("ValueError: {}() arg is an empty sequence",
+                            builtinName(info.builtin)),
+                {});
+        return defaultValue(rt).leaves;
+      },
+      [&]() -> SmallVector<Value> {
+        CGValue first = items.item(constInt(0, ScalarKind::I64));
+        CGValue best = convert(first, rt), bestKey = keyOf(first);
+        size_t nb = best.leaves.size();
+        SmallVector<Value> init(best.leaves.begin(), best.leaves.end());
+        init.append(bestKey.leaves.begin(), bestKey.leaves.end());
+        SmallVector<Value> last =
+            carryLoop(constIndex(1), n, init, [&](Value i, SmallVector<Value> st) {
+              CGValue b, bk, key;
+              b.type = rt;
+              b.leaves.assign(st.begin(), st.begin() + nb);
+              bk.type = bestKey.type;
+              bk.leaves.assign(st.begin() + nb, st.end());
+              CGValue r = pick(items.item(indexToI64(i)), b, bk, key);
+              SmallVector<Value> next(r.leaves.begin(), r.leaves.end());
+              next.append(key.leaves.begin(), key.leaves.end());
+              return next;
+            });
+        last.resize(nb);
+        return last;
+      });
+  CGValue r;
+  r.type = rt;
+  r.leaves.assign(leaves.begin(), leaves.end());
+  return r;
 }
 
 void FunctionGen::reverseItems(mlir::ValueRange data, Value n, const Type &item) {
@@ -8457,6 +8559,47 @@ Value FunctionGen::compare1(ast::CmpOpKind op, Value l, ScalarKind lk, Value r,
   return B.create<arith::CmpIOp>(CurLoc, p, l, r);
 }
 
+SmallVector<CGValue> FunctionGen::elementsOf(const CGValue &t) {
+  SmallVector<CGValue> elts;
+  unsigned pos = 0;
+  for (const Type &e : t.type.elements()) {
+    unsigned n = countLeaves(e);
+    CGValue v;
+    v.type = e;
+    v.leaves.assign(t.leaves.begin() + pos, t.leaves.begin() + pos + n);
+    elts.push_back(std::move(v));
+    pos += n;
+  }
+  return elts;
+}
+
+Value FunctionGen::compareValues(ast::CmpOpKind op, const CGValue &l, const CGValue &r) {
+  using C = ast::CmpOpKind;
+  if (!l.type.isTuple())
+    return compare1(op, l.single(), l.type.scalarKind(), r.single(), r.type.scalarKind());
+  // Python: the first pair of items that is not equal decides (compared
+  // with op), else the lengths do; == needs every pair equal. The items
+  // are values already, so selects from the last pair back make it.
+  SmallVector<CGValue> a = elementsOf(l), b = elementsOf(r);
+  size_t n = std::min(a.size(), b.size());
+  bool ordering = op != C::Eq && op != C::Ne;
+  Value res = constBool(false);
+  if (ordering) {
+    int64_t la = static_cast<int64_t>(a.size()), lb = static_cast<int64_t>(b.size());
+    res = constBool(op == C::Lt ? la < lb : op == C::Le ? la <= lb : op == C::Gt ? la > lb
+                                                                                : la >= lb);
+  } else {
+    res = constBool(a.size() == b.size());
+  }
+  for (size_t i = n; i-- > 0;) {
+    Value eq = compareValues(C::Eq, a[i], b[i]);
+    res = ordering ? B.create<arith::SelectOp>(CurLoc, eq, res, compareValues(op, a[i], b[i]))
+                         .getResult()
+                   : B.create<arith::AndIOp>(CurLoc, eq, res).getResult();
+  }
+  return op == C::Ne ? logicalNot(res) : res;
+}
+
 CGValue FunctionGen::compare(const ast::Compare &c) {
   if (c.ops[0] != ast::CmpOpKind::In && c.ops[0] != ast::CmpOpKind::NotIn &&
       F.typeOf(*c.operands[0]).isSet())
@@ -8517,8 +8660,7 @@ CGValue FunctionGen::compare(const ast::Compare &c) {
   std::function<Value(size_t, const CGValue &)> chain = [&](size_t i,
                                                             const CGValue &left) -> Value {
     CGValue right = expr(*c.operands[i + 1]);
-    Value v = compare1(c.ops[i], left.single(), left.type.scalarKind(), right.single(),
-                       right.type.scalarKind());
+    Value v = compareValues(c.ops[i], left, right);
     if (i + 1 == c.ops.size())
       return v;
     return emitIf(
@@ -9008,6 +9150,8 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
     return listMethod(c, info);
   if (info.builtin >= Builtin::RandomRandom)
     return randomCall(c, info);
+  if ((info.builtin == Builtin::Min || info.builtin == Builtin::Max) && info.mode == 1)
+    return minMaxItems(c, info);
   if (info.builtin >= Builtin::Empty || F.typeOf(c).isArray())
     return arrayCall(c, info);
   CGValue r;

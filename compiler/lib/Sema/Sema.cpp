@@ -766,6 +766,10 @@ private:
   bool reverseKeyword(const ast::Call &c, const std::string &fn, bool takesReverse,
                       CallInfo &info);
   bool keyFunction(const ast::Expr &key, const Type &item, CallInfo &info);
+  bool overItems(const ast::Call &c);
+  bool loopOnly(const ast::Expr &e);
+  Type minMaxItems(const ast::Call &c, Builtin b);
+  bool comparableTuples(ast::CmpOpKind op, const Type &l, const Type &r, SourceRange at);
   /// Whether local function `fn` can read the variable `e` (of type `t`)
   /// of this function, as its captured value; reports why not: lists,
   /// dicts and sets are not passed to functions, and a stencil's input
@@ -6408,6 +6412,8 @@ Type FunctionChecker::call(const ast::Call &c) {
       return dictOf(c);
     if (b && *b == Builtin::SetOf)
       return setOf(c);
+    if (b && (*b == Builtin::Min || *b == Builtin::Max) && !vn && !vm && overItems(c))
+      return minMaxItems(c, *b);
     if (b) {
       if (*b == Builtin::Empty || *b == Builtin::Zeros || *b == Builtin::Ones ||
           *b == Builtin::ArrayOf || *b == Builtin::Asarray)
@@ -6494,6 +6500,16 @@ Type FunctionChecker::call(const ast::Call &c) {
   // result may be a view of it (np.asarray, np.reshape, ...) get a copy.
   auto *fn = dyn_cast<ast::Name>(c.func.get());
   bool python = fn && !viaNumpy && !viaMath; // Python's builtins, not NumPy's functions
+  if (python && (*b == Builtin::Min || *b == Builtin::Max)) {
+    // Items Python compares as tuples: min(pairs), min((3, 1, 2)), min(p, q).
+    bool items = args.size() == 1 && (args[0].isTuple() || args[0].isTupleList() ||
+                                      (args[0].isDict() && !args[0].isSet()) ||
+                                      (args[0].isKnownDict() && args[0].dictKey().isTuple()));
+    for (size_t i = 0; i < args.size() && args.size() > 1; ++i)
+      items = items || args[i].isTuple();
+    if (items)
+      return minMaxItems(c, *b);
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     bool tupleSet = args[i].isKnownDict() && args[i].isSet() && args[i].dictKey().isTuple();
     if (args[i].isSet() && python && *b != Builtin::Len && *b != Builtin::Bool && !tupleSet) {
@@ -6751,6 +6767,11 @@ Type FunctionChecker::compare(const ast::Compare &c) {
     return Type::array(ScalarKind::Bool, rank, Type::Layout::C);
   }
   for (size_t i = 0; i < c.ops.size(); ++i) {
+    if (ts[i].isTuple() || ts[i + 1].isTuple()) {
+      if (!comparableTuples(c.ops[i], ts[i], ts[i + 1], c.opRanges[i]))
+        return {};
+      continue;
+    }
     if (!ts[i].isScalar() || !ts[i + 1].isScalar()) {
       error(c.opRanges[i], fmt::format("'{}' is not supported between '{}' and '{}'",
                                        spelling(c.ops[i]), ts[i].describe(),
@@ -7084,7 +7105,7 @@ bool FunctionChecker::keyFunction(const ast::Expr &key, const Type &item, CallIn
   } else if (auto *n = dyn_cast<ast::Name>(&key); n && !Vars.count(n->id)) {
     k = P.kernel(n->id);
   }
-  if (!k || k->kind != KernelKind::Jit || k->gpuDevice) {
+  if (!k || k->kind != KernelKind::Jit || (k->gpuDevice && !F.onGpu())) {
     auto *n = dyn_cast<ast::Name>(&key);
     error(key.range(), "key= takes a function: a lambda, a local function or a @jit function "
                        "of this file",
@@ -7146,6 +7167,218 @@ bool FunctionChecker::keyFunction(const ast::Expr &key, const Type &item, CallIn
   if (Final && std::find(F.callees.begin(), F.callees.end(), fn) == F.callees.end())
     F.callees.push_back(fn);
   return true;
+}
+
+/// Whether min()/max() call `c` takes Python's path of items (before its
+/// arguments are typed): with key= or default=, or over an iterable that
+/// only a loop can take (range(), enumerate(), d.items(), ...).
+bool FunctionChecker::overItems(const ast::Call &c) {
+  return !c.keywords.empty() || c.args.empty() || (c.args.size() == 1 && loopOnly(*c.args[0]));
+}
+
+/// Whether `e` is an iterable only a loop takes, which has no value of its
+/// own: range(), enumerate(), zip(), reversed(), np.ndindex(),
+/// np.ndenumerate(), a dict's keys(), values() or items(), `a.flat`.
+bool FunctionChecker::loopOnly(const ast::Expr &e) {
+  auto *call = dyn_cast<ast::Call>(&e);
+  if (!call)
+    return flatBase(e) != nullptr;
+  if (auto *a = dyn_cast<ast::Attribute>(call->func.get()))
+    return call->args.empty() &&
+           (a->attr == "keys" || a->attr == "values" || a->attr == "items");
+  bool vn = false, vm = false;
+  std::optional<ScalarKind> cast;
+  auto b = resolveBuiltin(*call->func, vn, vm, cast);
+  return b && (*b == Builtin::Range || *b == Builtin::Enumerate || *b == Builtin::Zip ||
+               *b == Builtin::Reversed || *b == Builtin::NdIndex ||
+               *b == Builtin::NdEnumerate);
+}
+
+/// Python's min() and max() of items: of one iterable (what a for loop
+/// takes: a list, range(), a dict's keys, zip(), ...), of the elements of
+/// one tuple, or of several arguments. Items are compared as Python
+/// compares them (tuples item by item), or by their keys where key= gives
+/// a function (as sorted()'s: called once per item, a real number or a
+/// tuple of them); the first of equal items wins. `default=` is the result
+/// of no items (else ValueError); it must have the items' type (numbers
+/// promote).
+Type FunctionChecker::minMaxItems(const ast::Call &c, Builtin b) {
+  const char *fn = builtinName(b);
+  CallInfo info;
+  info.kind = CallInfo::Kind::Builtin;
+  info.builtin = b;
+  info.mode = 1;
+  for (const ast::Keyword &kw : c.keywords) {
+    if (kw.name == "key" && !info.key) {
+      if (!isa<ast::NoneLit>(kw.value.get())) // key=None: no key
+        info.key = kw.value.get();
+      continue;
+    }
+    if (kw.name == "default" && !info.fallback) {
+      info.fallback = kw.value.get();
+      continue;
+    }
+    error(kw.nameRange,
+          fmt::format("'{}' is an invalid keyword argument for {}()", kw.name, fn),
+          fmt::format("{}() takes key= and default=", fn));
+    return {};
+  }
+  if (c.args.empty()) {
+    error(c.range(), fmt::format("{} expected at least 1 argument, got 0", fn));
+    return {};
+  }
+  if (info.fallback && c.args.size() > 1) {
+    error(info.fallback->range(),
+          fmt::format("cannot specify a default for {}() with multiple positional arguments",
+                      fn),
+          "default= is for the items of one iterable: " + std::string(fn) + "(xs, default=0)");
+    return {};
+  }
+  Type item;
+  IterSource src;
+  bool fromSource = false;
+  auto join = [&](const Type &t, const ast::Expr &at) {
+    auto u = unify(item, t);
+    if (!u) {
+      error(at.range(), fmt::format("{}() returns one of its items, which must have one type: "
+                                    "'{}' and '{}' have none",
+                                    fn, item.describe(), t.describe()),
+            "numbers promote to a common kind, and tuples number by number");
+      return false;
+    }
+    item = *u;
+    return true;
+  };
+  if (c.args.size() == 1) {
+    const ast::Expr &arg = *c.args[0];
+    // A tuple's elements are the items; other iterables are a loop's.
+    bool tuple = false;
+    if (!loopOnly(arg)) {
+      bool final = Final, failed = Failed;
+      Final = false;
+      tuple = expr(arg).isTuple();
+      Final = final;
+      Failed = failed;
+    }
+    if (tuple) {
+      Type t = expr(arg);
+      if (!t.isValid())
+        return {};
+      if (t.elements().empty()) {
+        if (!info.fallback) {
+          error(arg.range(), fmt::format("{}() of an empty tuple has no item", fn),
+                "give default= for the result of no items");
+          return {};
+        }
+      }
+      for (const Type &e : t.elements())
+        if (!join(e, arg))
+          return {};
+      info.flags = 1;
+      info.operands.push_back(&arg);
+    } else {
+      item = iterItems(arg, src);
+      if (!item.isValid())
+        return {};
+      fromSource = true;
+    }
+  } else {
+    for (auto &a : c.args) {
+      Type t = expr(*a);
+      if (!t.isValid() || !join(t, *a))
+        return {};
+      info.operands.push_back(a.get());
+    }
+  }
+  std::vector<Type> leaves;
+  if (item.isValid())
+    item.collectLeaves(leaves);
+  bool numbers = item.isScalar() || item.isTuple();
+  for (const Type &l : leaves)
+    numbers = numbers && l.isScalar();
+  if (item.isValid() && !numbers) {
+    error(c.args[0]->range(),
+          fmt::format("{}() takes numbers or tuples of numbers as items, not '{}'", fn,
+                      item.describe()),
+          item.isArray() ? "the items of a 2-d array are its rows: compute the key of each "
+                           "row in a loop, and np.argmin/np.argmax of the keys"
+                         : "");
+    return {};
+  }
+  if (info.key) {
+    if (item.isValid() && !keyFunction(*info.key, item, info))
+      return {};
+  } else if (item.isValid()) {
+    bool real = true;
+    for (const Type &l : leaves)
+      real = real && !isComplex(l.scalarKind());
+    if (!real) {
+      error(c.args[0]->range(),
+            fmt::format("{}() compares its items, and complex numbers have no order ('{}')",
+                        fn, item.describe()),
+            "key=abs compares their magnitudes: key=lambda z: abs(z)");
+      return {};
+    }
+  }
+  Type result = item;
+  if (info.fallback) {
+    if (isa<ast::NoneLit>(info.fallback)) {
+      error(info.fallback->range(),
+            fmt::format("default=None would make {}() return an item or None; stn kernels "
+                        "give values one type",
+                        fn),
+            "give a default of the items' type, as default=-1, and test for it");
+      return {};
+    }
+    Type d = expr(*info.fallback);
+    if (!d.isValid())
+      return {};
+    if (!item.isValid()) {
+      result = d;
+    } else if (auto u = unify(item, d); u && (u->isScalar() || u->isTuple())) {
+      result = *u;
+    } else {
+      error(info.fallback->range(),
+            fmt::format("default= is '{}' but the items are '{}': {}() returns one or the "
+                        "other, so they must have one type",
+                        d.describe(), item.describe(), fn));
+      return {};
+    }
+  }
+  if (Final) {
+    F.calls[&c] = info;
+    if (fromSource)
+      F.listSources[&c] = src;
+  }
+  return result;
+}
+
+/// `l op r` where a side is a tuple: Python compares tuples item by item;
+/// the first pair that is not equal decides (with `op`), else the lengths
+/// do. Each pair must be numbers (real ones for an ordering) or tuples of
+/// them.
+bool FunctionChecker::comparableTuples(ast::CmpOpKind op, const Type &l, const Type &r,
+                                       SourceRange at) {
+  if (l.isTuple() && r.isTuple()) {
+    size_t n = std::min(l.elements().size(), r.elements().size());
+    for (size_t i = 0; i < n; ++i)
+      if (!comparableTuples(op, l.elements()[i], r.elements()[i], at))
+        return false;
+    return true;
+  }
+  if (l.isScalar() && r.isScalar()) {
+    std::string err;
+    if (compareRule(op, l.scalarKind(), r.scalarKind(), err))
+      return true;
+    error(at, err);
+    return false;
+  }
+  error(at, fmt::format("'{}' is not supported between '{}' and '{}'", spelling(op),
+                        l.describe(), r.describe()),
+        l.isTuple() != r.isTuple()
+            ? "Python compares tuples with tuples, item by item"
+            : "tuples compare item by item, and their items must be numbers or tuples");
+  return false;
 }
 
 /// `list()`, and `list(iterable)`: a new list of the items a for loop over

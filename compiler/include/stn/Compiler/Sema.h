@@ -209,13 +209,15 @@ struct CallInfo {
   /// each parameter, positional or keyword, in the parameters' order, null
   /// where the parameter takes its default (KernelDecl::defaults).
   TypedFunction *callee = nullptr;
-  /// sorted() and list.sort() with `key=`: the key function's
+  /// sorted(), list.sort(), min() and max() with `key=`: the key function's
   /// specialization (for the item type, its other parameters' default
   /// values, then the captured values), and the key expression (an
   /// ast::Closure whose captures are the last arguments, or the name of a
   /// function of the module).
   TypedFunction *keyFn = nullptr;
   const ast::Expr *key = nullptr;
+  /// min() and max() of items (mode 1): the `default=` value, or null.
+  const ast::Expr *fallback = nullptr;
   /// Array builtins: the receiver of a method call (`a.sum()`), else null.
   const ast::Expr *receiver = nullptr;
   /// Array builtins: the expressions of the arguments by role (shape, fill
@@ -247,7 +249,11 @@ struct CallInfo {
   bool sideRight = false;
   /// Convolve: the mode (0 "full", 1 "same", 2 "valid"); RandomChoice: 1
   /// for replace=False; RandomDistribution: the RandomDistribution;
-  /// Linalg: the LinalgFunction; Norm: the NormOrder.
+  /// Linalg: the LinalgFunction; Norm: the NormOrder. Min and Max: 1 for
+  /// Python's min()/max() of items compared as Python does (tuples,
+  /// key=, default=): the items of TypedFunction::listSources[call] where
+  /// the call has one, else the elements of the one tuple operand (flags
+  /// 1), else the operands; 0 for numbers (and the array reductions).
   int mode = 0;
   /// Linalg: LinalgOption bits, but for cond the NormOrder of its p.
   /// Norm: 1 for keepdims=True.
@@ -485,9 +491,9 @@ struct TypedFunction {
   std::unordered_map<const ast::Stmt *, ForInfo> loops;
   /// What each `for` clause of a list comprehension iterates over.
   std::unordered_map<const ast::Comprehension *, IterSource> comprehensions;
-  /// What `list(iterable)` and `dict(pairs)` calls take their items from
-  /// (not for list(a comprehension), which is that comprehension's list,
-  /// nor dict(d), a copy).
+  /// What `list(iterable)`, `dict(pairs)` and `min(iterable, key=...)`
+  /// calls take their items from (not for list(a comprehension), which is
+  /// that comprehension's list, nor dict(d), a copy).
   std::unordered_map<const ast::Expr *, IterSource> listSources;
   /// A list used where an array is expected: `list` is its own type;
   /// `copy` is true where the array must be a copy (np.asarray(xs), views
