@@ -308,6 +308,15 @@ void encodeType(const Type &t, std::string &out) {
     // Kernel-local only: never a host argument or result.
     out += fmt::format("l{}", static_cast<unsigned>(t.scalarKind()));
     return;
+  case Type::Kind::Function: // between kernels only, as lists
+    out += fmt::format("f{}:{}(", t.functionName().size(), t.functionName());
+    for (size_t i = 0; i < t.elements().size(); ++i) {
+      if (i)
+        out += ',';
+      encodeType(t.elements()[i], out);
+    }
+    out += ')';
+    return;
   case Type::Kind::Dict: // kernel-local only, as lists
     out += t.isSet() ? 'e' : 'd';
     if (t.isKnownDict()) {

@@ -293,6 +293,7 @@ void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &o
     out.push_back(memrefType(ctx, t));
     return;
   case Type::Kind::Tuple:
+  case Type::Kind::Function: // its captured values
     for (auto &e : t.elements())
       leafTypes(ctx, e, out);
     return;
@@ -320,7 +321,7 @@ unsigned countLeaves(const Type &t) {
     t.collectLeaves(leaves);
     return static_cast<unsigned>(leaves.size());
   }
-  if (t.isTuple()) {
+  if (t.isTuple() || t.isFunction()) {
     unsigned n = 0;
     for (auto &e : t.elements())
       n += countLeaves(e);
@@ -2589,7 +2590,7 @@ CGValue FunctionGen::defaultValue(const Type &t, bool onHeap) {
     Value a = onHeap ? B.create<memref::AllocOp>(CurLoc, mt).getResult()
                      : B.create<memref::AllocaOp>(CurLoc, mt).getResult();
     r.leaves.push_back(B.create<memref::CastOp>(CurLoc, memrefType(Ctx, t), a));
-  } else if (t.isTuple()) {
+  } else if (t.isTuple() || t.isFunction()) {
     for (auto &e : t.elements()) {
       CGValue ev = defaultValue(e, onHeap);
       r.leaves.append(ev.leaves.begin(), ev.leaves.end());
@@ -2657,6 +2658,8 @@ Value FunctionGen::truth(const CGValue &v) {
     return castScalar(v.single(), v.type.scalarKind(), ScalarKind::Bool);
   if (v.type.isTuple())
     return constBool(!v.type.elements().empty());
+  if (v.type.isFunction())
+    return constBool(true);
   if (v.type.isContainer()) // Python: a list or a dict is true when it has items
     return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, v.leaves.back(),
                                    constInt(0, ScalarKind::I64));
@@ -2837,7 +2840,7 @@ bool FunctionGen::generate() {
   // Leaf variables and their types.
   std::function<void(const std::string &, const Type &, unsigned &)> addLeaves =
       [&](const std::string &name, const Type &t, unsigned &i) {
-        if (t.isTuple()) {
+        if (t.isTuple() || t.isFunction()) { // (a function value: its captures)
           for (auto &e : t.elements())
             addLeaves(name, e, i);
         } else if (t.isScalar() || t.isArray()) {
@@ -6780,10 +6783,9 @@ std::function<CGValue(const CGValue &)> FunctionGen::keyCaller(const CallInfo &i
   const TypedFunction &kf = *info.keyFn;
   size_t written = kf.def->writtenParams();
   SmallVector<Value> extra; // the other arguments, evaluated once
-  const auto *closure = dyn_cast<ast::Closure>(info.key);
+  SmallVector<CGValue> captured = elementsOf(expr(*info.key)); // a function value
   for (size_t p = 1; p < kf.argTypes.size(); ++p) {
-    CGValue v = p < written ? constValue(*kf.decl->defaults[p])
-                            : expr(*closure->captures[p - written]);
+    CGValue v = p < written ? constValue(*kf.decl->defaults[p]) : captured[p - written];
     v = convert(v, kf.argTypes[p]);
     extra.append(v.leaves.begin(), v.leaves.end());
   }
@@ -8192,7 +8194,23 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
     r.type = Type::none();
     return r;
   case ast::Expr::Kind::Name:
+    if (t.isFunction() && !F.vars.count(static_cast<const ast::Name &>(e).id)) {
+      CGValue fn; // a function of the module: no captured values
+      fn.type = t;
+      return fn;
+    }
     return readChecked(static_cast<const ast::Name &>(e));
+  case ast::Expr::Kind::Closure: {
+    // A local function as a value: the values it captures, read now.
+    CGValue fn;
+    fn.type = t;
+    auto &cl = static_cast<const ast::Closure &>(e);
+    for (size_t i = 0; i < cl.captures.size(); ++i) {
+      CGValue v = convert(expr(*cl.captures[i]), t.elements()[i]);
+      fn.leaves.append(v.leaves.begin(), v.leaves.end());
+    }
+    return fn;
+  }
   case ast::Expr::Kind::Attribute:
     return attribute(static_cast<const ast::Attribute &>(e));
   case ast::Expr::Kind::Subscript:
@@ -9310,7 +9328,13 @@ void FunctionGen::callArguments(const ast::Call &c, const TypedFunction &callee,
   auto it = F.calls.find(&c);
   bool bound = it != F.calls.end() && callee.decl && callee.decl->kind == KernelKind::Jit;
   size_t n = bound ? it->second.operands.size() : c.args.size();
-  // Evaluated in source order (positional, then keywords as written).
+  // Evaluated in source order (the callee, positional arguments, then
+  // keywords as written). A function value holds the values its function
+  // captured: its last arguments.
+  SmallVector<CGValue> captured;
+  size_t written = callee.def->writtenParams();
+  if (bound && it->second.calleeValue)
+    captured = elementsOf(expr(*it->second.calleeValue));
   std::map<const ast::Expr *, CGValue> given;
   if (bound) {
     for (auto &a : c.args)
@@ -9320,7 +9344,10 @@ void FunctionGen::callArguments(const ast::Call &c, const TypedFunction &callee,
   }
   for (size_t i = 0; i < n; ++i) {
     const ast::Expr *e = bound ? it->second.operands[i] : c.args[i].get();
-    CGValue v = !e ? constValue(*callee.decl->defaults[i]) : bound ? given.at(e) : expr(*e);
+    CGValue v = !e && i >= written && !captured.empty() ? captured[i - written]
+                : !e                                    ? constValue(*callee.decl->defaults[i])
+                : bound                                 ? given.at(e)
+                                                        : expr(*e);
     v = convert(v, callee.argTypes[i]);
     operands.append(v.leaves.begin(), v.leaves.end());
     args.push_back(v);

@@ -26,7 +26,7 @@ namespace {
 bool holdsArray(const Type &t) {
   if (t.isArray())
     return true;
-  if (t.isTuple())
+  if (t.isTuple() || t.isFunction()) // (a function value: its captures)
     for (auto &e : t.elements())
       if (holdsArray(e))
         return true;
@@ -188,6 +188,11 @@ private:
     case ast::Expr::Kind::Dict:
       // Keys and values are numbers (Sema): read, not held.
       ast::forEachChild(e, [&](const ast::Expr &c) { consumed(c); });
+      return;
+    case ast::Expr::Kind::Closure:
+      // A local function as a value holds the arrays it reads.
+      for (auto &x : static_cast<const ast::Closure &>(e).captures)
+        escapes(*x);
       return;
     default:
       return;

@@ -953,9 +953,11 @@ private:
   Type randomCall(const ast::Call &c, Builtin b, bool viaNumpy, const std::vector<Type> &args);
   Type samplingCall(const ast::Call &c, Builtin b, const std::string &qual,
                     const std::vector<const ast::Expr *> &given, const std::vector<Type> &types);
-  Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
+  Type kernelCall(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args,
+                  const Type *value = nullptr);
   std::optional<std::pair<std::vector<const ast::Expr *>, std::vector<Type>>>
-  bindArguments(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args);
+  bindArguments(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args,
+                const Type *value);
   Type noneTest(const ast::Compare &c, const std::vector<Type> &ts, size_t op);
   std::optional<bool> staticTruth(const ast::Expr &test) const;
   /// Reads of optional locals that do not raise where they hold None
@@ -1735,6 +1737,17 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     Returned = nullptr;
     if (!t.isValid())
       return;
+    std::function<bool(const Type &)> holdsFunction = [&](const Type &x) {
+      return x.isFunction() || (x.isTuple() && std::any_of(x.elements().begin(),
+                                                           x.elements().end(), holdsFunction));
+    };
+    if (holdsFunction(t)) {
+      error(r.value->range(),
+            fmt::format("a function cannot return a function ('{}')", t.describe()),
+            "pass the function on to where it is called, or call it here and return its "
+            "result");
+      return;
+    }
     if (t.isDict()) {
       error(r.value->range(),
             fmt::format("a kernel cannot return a {} ('{}')", t.containerName(), t.describe()),
@@ -2931,13 +2944,19 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
     return listComp(static_cast<const ast::ListComp &>(e));
   case ast::Expr::Kind::Dict:
     return dictDisplay(static_cast<const ast::Dict &>(e));
-  case ast::Expr::Kind::Closure:
-    error(e.range(),
-          fmt::format("'{}' is a function here: stn kernels call local functions (and lambdas) "
-                      "but do not keep them as values",
-                      static_cast<const ast::Closure &>(e).function),
-          "call it where its value is needed, or pass it as key= to sorted() or list.sort()");
-    return {};
+  case ast::Expr::Kind::Closure: {
+    // A local function as a value: the values it reads from the functions
+    // around it, read here.
+    auto &cl = static_cast<const ast::Closure &>(e);
+    std::vector<Type> captured;
+    for (auto &x : cl.captures) {
+      Type t = expr(*x);
+      if (!t.isValid() || !capturable(*x, t, cl.function))
+        return {};
+      captured.push_back(t);
+    }
+    return Type::function(cl.function, std::move(captured));
+  }
   case ast::Expr::Kind::Lambda: // lifted by the parser: none are left
   case ast::Expr::Kind::Unsupported:
     Failed = true; // reported by the resolver
@@ -2967,10 +2986,23 @@ Type FunctionChecker::name(const ast::Name &n) {
       F.consts[&n] = c->second;
     return c->second.type;
   }
-  // Functions, modules and builtins are only valid as callees; the resolver
-  // reported unknown names already.
+  if (const KernelDecl *k = P.kernel(n.id)) {
+    // A @jit function of the module as a value (to pass to a function).
+    if (k->kind == KernelKind::Jit && (!k->gpuDevice || F.onGpu()))
+      return Type::function(k->def->name, {});
+    error(n.range(),
+          fmt::format("'{}' is a {}, which is not a value: only @jit functions are",
+                      n.id, k->gpuDevice ? "GPU device function"
+                                         : k->kind == KernelKind::Gpu ? "GPU kernel"
+                                                                      : kernelKindName(k->kind)),
+          fmt::format("pass a lambda that calls it: lambda x: {}(x)", n.id));
+    return {};
+  }
+  // Modules and builtins are only valid as callees; the resolver reported
+  // unknown names already.
   error(n.range(), fmt::format("'{}' is not a value here", n.id),
-        "functions and modules can only be called");
+        "modules and builtins can only be called: a lambda calls a builtin "
+        "(lambda x: abs(x))");
   return {};
 }
 
@@ -2984,7 +3016,10 @@ Type FunctionChecker::attribute(const ast::Attribute &a) {
         F.consts[&a] = *c;
       return c->type;
     }
-    error(a.attrRange, fmt::format("'{}.{}' is not a value here", base->id, a.attr));
+    error(a.attrRange, fmt::format("'{}.{}' is not a value here", base->id, a.attr),
+          fmt::format("functions of modules are called: to pass one to a function, pass a "
+                      "lambda that calls it (lambda x: {}.{}(x))",
+                      base->id, a.attr));
     return {};
   }
   Type t = expr(*a.value);
@@ -6148,14 +6183,17 @@ Type FunctionChecker::gpuIntrinsic(const ast::Expr &e, const std::string &path,
 /// an error (Python's messages).
 std::optional<std::pair<std::vector<const ast::Expr *>, std::vector<Type>>>
 FunctionChecker::bindArguments(const ast::Call &c, const KernelDecl &k,
-                               const std::vector<Type> &args) {
+                               const std::vector<Type> &args, const Type *value) {
   // A local function's captured variables (Call::captured) go to its last
   // parameters; the rest is bound as written, to the parameters before.
+  // Called through a function value, it takes the values captured in that
+  // (their expressions are null: MLIRGen reads them from the value).
   const auto &params = k.def->params;
   const std::string &name = k.def->name;
   size_t all = params.size(), n = k.def->writtenParams(),
          required = Program::requiredArity(k), given = args.size() - c.captured;
-  if (c.captured != k.def->captures) {
+  if (value ? value->elements().size() != k.def->captures || c.captured
+            : c.captured != k.def->captures) {
     error(c.range(), fmt::format("internal compiler error: {} captured value(s) for '{}', "
                                  "which reads {}",
                                  c.captured, name, k.def->captures));
@@ -6178,6 +6216,9 @@ FunctionChecker::bindArguments(const ast::Call &c, const KernelDecl &k,
     bound[n + i - given] = c.args[i].get();
     types[n + i - given] = args[i];
   }
+  if (value)
+    for (size_t i = 0; i < value->elements().size(); ++i)
+      types[n + i] = value->elements()[i];
   for (const ast::Keyword &kw : c.keywords) {
     auto end = params.begin() + static_cast<std::ptrdiff_t>(n);
     auto it = std::find_if(params.begin(), end,
@@ -6229,7 +6270,7 @@ FunctionChecker::bindArguments(const ast::Call &c, const KernelDecl &k,
 }
 
 Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
-                                 const std::vector<Type> &args) {
+                                 const std::vector<Type> &args, const Type *value) {
   if (k.kind == KernelKind::Gpu) {
     error(c.range(),
           fmt::format("'{}' is a GPU kernel: it is launched from the host with a grid and a "
@@ -6245,8 +6286,16 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
   }
   std::vector<const ast::Expr *> bound;
   std::vector<Type> callTypes = args;
+  for (size_t i = 0; i < args.size() && k.kind != KernelKind::Jit; ++i)
+    if (args[i].isFunction()) {
+      error(c.args[i]->range(),
+            fmt::format("'{}' is a {}: only @jit functions take functions as arguments",
+                        k.def->name, kernelKindName(k.kind)),
+            "call the function in a @jit function and pass its results");
+      return {};
+    }
   if (k.kind == KernelKind::Jit) {
-    auto b = bindArguments(c, k, args);
+    auto b = bindArguments(c, k, args, value);
     if (!b)
       return {};
     std::tie(bound, callTypes) = std::move(*b);
@@ -6303,6 +6352,7 @@ Type FunctionChecker::kernelCall(const ast::Call &c, const KernelDecl &k,
     info.kind = CallInfo::Kind::Kernel;
     info.callee = callee;
     info.operands = std::move(bound);
+    info.calleeValue = value ? c.func.get() : nullptr;
     F.calls[&c] = info;
     if (std::find(F.callees.begin(), F.callees.end(), callee) == F.callees.end())
       F.callees.push_back(callee);
@@ -6466,6 +6516,26 @@ Type FunctionChecker::call(const ast::Call &c) {
           }
         return kernelCall(c, *k, args);
       }
+    }
+  }
+  if (auto *n = dyn_cast<ast::Name>(c.func.get()); n && Vars.count(n->id)) {
+    // A call through a function value: a call of its function.
+    Type ft = Vars[n->id].type;
+    if (ft.isFunction()) {
+      if (!ok)
+        return {};
+      const KernelDecl *k = P.kernel(ft.functionName());
+      for (size_t i = 0; i < args.size(); ++i)
+        if (args[i].isContainer()) {
+          error(c.args[i]->range(),
+                fmt::format("a kernel cannot take a {} ('{}')", args[i].containerName(),
+                            args[i].describe()),
+                containerArgHint(args[i]));
+          return {};
+        }
+      if (Final)
+        F.types[c.func.get()] = ft;
+      return kernelCall(c, *k, args, &ft);
     }
   }
   bool viaNumpy = false, viaMath = false;
@@ -7094,19 +7164,19 @@ bool FunctionChecker::reverseKeyword(const ast::Call &c, const std::string &fn,
 bool FunctionChecker::keyFunction(const ast::Expr &key, const Type &item, CallInfo &info) {
   const KernelDecl *k = nullptr;
   std::vector<Type> captured;
-  if (auto *cl = dyn_cast<ast::Closure>(&key)) {
-    k = P.kernel(cl->function);
-    for (auto &e : cl->captures) {
-      Type t = expr(*e);
-      if (!t.isValid() || !capturable(*e, t, cl->function))
-        return false;
-      captured.push_back(t);
+  auto *n = dyn_cast<ast::Name>(&key);
+  if (isa<ast::Closure>(&key) || (n && (Vars.count(n->id) || P.kernel(n->id)))) {
+    // A function value: a lambda, a local function, a function of the
+    // module, a parameter or variable holding one.
+    Type ft = expr(key);
+    if (!ft.isValid())
+      return false;
+    if (ft.isFunction()) {
+      k = P.kernel(ft.functionName());
+      captured = ft.elements();
     }
-  } else if (auto *n = dyn_cast<ast::Name>(&key); n && !Vars.count(n->id)) {
-    k = P.kernel(n->id);
   }
   if (!k || k->kind != KernelKind::Jit || (k->gpuDevice && !F.onGpu())) {
-    auto *n = dyn_cast<ast::Name>(&key);
     error(key.range(), "key= takes a function: a lambda, a local function or a @jit function "
                        "of this file",
           n && !k ? fmt::format("to sort by a builtin, call it in a lambda: "
@@ -9528,7 +9598,9 @@ std::vector<Type> Program::signatureTypes(const Signature &sig, const std::vecto
 /// name `f.<locals>.g` is spelled `f$g` (`f.<locals>.<lambda#2>`:
 /// `f$lambda$2`): symbols of PTX, the JIT and object files take letters,
 /// digits, `_` and `$`, and no Python name holds a `$`.
-static std::string mangle(const std::string &name, const std::vector<Type> &args) {
+/// A function's name as it may be spelled in a symbol (PTX takes no `<`,
+/// `>` or `.`): `f.<locals>.<lambda#2>` is `f$lambda$2`.
+static std::string symbolName(const std::string &name) {
   std::string s;
   for (size_t i = 0; i < name.size();) {
     if (name.compare(i, 10, ".<locals>.") == 0) {
@@ -9543,6 +9615,11 @@ static std::string mangle(const std::string &name, const std::vector<Type> &args
       ++i;
     }
   }
+  return s;
+}
+
+static std::string mangle(const std::string &name, const std::vector<Type> &args) {
+  std::string s = symbolName(name);
   for (auto &t : args) {
     s += "__";
     std::function<void(const Type &)> m = [&](const Type &ty) {
@@ -9560,6 +9637,14 @@ static std::string mangle(const std::string &name, const std::vector<Type> &args
           m(e);
         s += "E";
         break;
+      case Type::Kind::Function: { // F<length><name><captures>E
+        std::string fn = symbolName(ty.functionName());
+        s += fmt::format("F{}{}", fn.size(), fn);
+        for (auto &e : ty.elements())
+          m(e);
+        s += "E";
+        break;
+      }
       default:
         s += "none";
       }

@@ -138,6 +138,19 @@ Type Type::tuple(std::vector<Type> elements) {
   return t;
 }
 
+Type Type::function(const std::string &name, std::vector<Type> captures) {
+  Type t;
+  t.K = Kind::Function;
+  t.Elts = std::make_shared<const std::vector<Type>>(std::move(captures));
+  t.Name = std::make_shared<const std::string>(name);
+  return t;
+}
+
+const std::string &Type::functionName() const {
+  static const std::string none;
+  return Name ? *Name : none;
+}
+
 Type Type::list(ScalarKind k) {
   Type t;
   t.K = Kind::List;
@@ -227,6 +240,8 @@ bool Type::operator==(const Type &o) const {
     return Rank == o.Rank && (Rank == 0 || (SK == o.SK && elements() == o.elements()));
   case Kind::Dict:
     return IsSet == o.IsSet && Rank == o.Rank && elements() == o.elements();
+  case Kind::Function:
+    return functionName() == o.functionName() && elements() == o.elements();
   }
   return false;
 }
@@ -267,6 +282,12 @@ std::string Type::str() const {
     if (IsSet)
       return !Rank ? "set(?)" : fmt::format("set({})", dictKey().str());
     return !Rank ? "dict(?)" : fmt::format("dict({}, {})", dictKey().str(), dictValue().str());
+  case Kind::Function: {
+    std::string s = "fn(" + functionName();
+    for (size_t i = 0; i < elements().size(); ++i)
+      s += (i ? ", " : "; ") + elements()[i].str();
+    return s + ")";
+  }
   }
   return "?";
 }
@@ -296,13 +317,15 @@ std::string Type::describe() const {
       return !Rank ? "set(unknown)" : fmt::format("set({})", dictKey().describe());
     return !Rank ? "dict(unknown)"
                  : fmt::format("dict({}, {})", dictKey().describe(), dictValue().describe());
+  case Kind::Function:
+    return fmt::format("function({})", functionName());
   default:
     return str();
   }
 }
 
 unsigned Type::numLeaves() const {
-  if (!isTuple())
+  if (!isTuple() && !isFunction())
     return 1;
   unsigned n = 0;
   for (const Type &e : elements())
@@ -311,7 +334,7 @@ unsigned Type::numLeaves() const {
 }
 
 void Type::collectLeaves(std::vector<Type> &out) const {
-  if (isTuple()) {
+  if (isTuple() || isFunction()) {
     for (const Type &e : elements())
       e.collectLeaves(out);
   } else if (isScalar() || isArray()) {
@@ -343,7 +366,7 @@ void Type::collectLeaves(std::vector<Type> &out) const {
 }
 
 bool Type::hasArrayLeaf() const {
-  if (isTuple())
+  if (isTuple() || isFunction())
     return std::any_of(elements().begin(), elements().end(),
                        [](const Type &e) { return e.hasArrayLeaf(); });
   return isArray();

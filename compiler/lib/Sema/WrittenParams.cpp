@@ -87,6 +87,13 @@ private:
       }
       return out;
     }
+    if (auto *cl = dyn_cast<ast::Closure>(&e)) { // a function value: its captures
+      for (auto &x : cl->captures) {
+        auto o = mayBe(*x);
+        out.insert(o.begin(), o.end());
+      }
+      return out;
+    }
     if (auto *a = dyn_cast<ast::Attribute>(&e); a && F.typeOf(*a).isArray())
       return mayBe(*a->value); // a.T
     if (auto *c = dyn_cast<ast::Call>(&e)) {
@@ -202,8 +209,13 @@ private:
         // for default values).
         const auto &bound = it->second.operands;
         size_t n = bound.empty() ? c->args.size() : bound.size();
+        // Called through a function value, the captured values (the last
+        // parameters, null here) are the value's.
+        size_t written = it->second.callee->def->writtenParams();
         for (size_t i = 0; i < n && i < w.size(); ++i) {
           const ast::Expr *a = bound.empty() ? c->args[i].get() : bound[i];
+          if (!a && i >= written && it->second.calleeValue)
+            a = it->second.calleeValue;
           if (w[i] && a)
             wrote(mayBe(*a), c->range());
         }

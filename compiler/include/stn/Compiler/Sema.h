@@ -218,6 +218,11 @@ struct CallInfo {
   const ast::Expr *key = nullptr;
   /// min() and max() of items (mode 1): the `default=` value, or null.
   const ast::Expr *fallback = nullptr;
+  /// Kernel calls through a function value (`f(x)` with f a parameter or
+  /// a variable holding a function, Type::function): the callee
+  /// expression, whose leaves are the values the function captured (its
+  /// last arguments; their operands are null).
+  const ast::Expr *calleeValue = nullptr;
   /// Array builtins: the receiver of a method call (`a.sum()`), else null.
   const ast::Expr *receiver = nullptr;
   /// Array builtins: the expressions of the arguments by role (shape, fill

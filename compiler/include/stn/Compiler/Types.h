@@ -56,7 +56,7 @@ std::optional<ScalarKind> parseScalarName(std::string_view name);
 
 class Type {
 public:
-  enum class Kind : uint8_t { Invalid, None, Scalar, Array, Tuple, List, Dict };
+  enum class Kind : uint8_t { Invalid, None, Scalar, Array, Tuple, List, Dict, Function };
   enum class Layout : uint8_t { Any, C };
 
   Type() = default;
@@ -87,6 +87,12 @@ public:
   static Type set(const Type &item);
   /// The type of `set()` before adds decide its item type.
   static Type emptySet();
+  /// A function as a value: the @jit function `name` of the module (a
+  /// local function's qualified name), with the values it reads from the
+  /// functions around it (`captures`), which are its leaves as a tuple's
+  /// elements are. Each function is a type of its own: a call through the
+  /// value is a call of that function, known when the caller is typed.
+  static Type function(const std::string &name, std::vector<Type> captures);
   /// The type of a `set()` nothing is added to: set(int64).
   static Type defaultSet();
 
@@ -97,6 +103,9 @@ public:
   bool isArray() const { return K == Kind::Array; }
   bool isTuple() const { return K == Kind::Tuple; }
   bool isList() const { return K == Kind::List; }
+  bool isFunction() const { return K == Kind::Function; }
+  /// A function value's function (Type::function).
+  const std::string &functionName() const;
   /// A dict or a set (a set is a dict without values).
   bool isDict() const { return K == Kind::Dict; }
   bool isSet() const { return K == Kind::Dict && IsSet; }
@@ -139,7 +148,8 @@ public:
   /// "list(float64)".
   std::string describe() const;
 
-  /// Number of scalar leaves of a (possibly nested) tuple; 1 otherwise.
+  /// Number of scalar leaves of a (possibly nested) tuple (or a function's
+  /// captures); 1 otherwise.
   unsigned numLeaves() const;
   /// The scalar and array leaves of a (possibly nested) tuple in order:
   /// the values an MLIR function passes for it (itself for a scalar or an
@@ -158,6 +168,7 @@ private:
   Layout L = Layout::Any;
   bool IsSet = false;
   std::shared_ptr<const std::vector<Type>> Elts;
+  std::shared_ptr<const std::string> Name; ///< Function
 };
 
 //===----------------------------------------------------------------------===//
