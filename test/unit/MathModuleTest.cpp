@@ -18,6 +18,8 @@
 //     triangle and products in 128-bit integers: the results that fit int64
 //     exactly, the others raise OverflowError;
 //   - np.gcd, np.lcm, np.fmod, np.ldexp and math.gamma over arrays;
+//   - np.finfo and np.iinfo of each float and integer dtype (of a.dtype and
+//     of a number) against std::numeric_limits;
 //   - Python's errors: isqrt, factorial, comb and perm of negative numbers
 //     (ValueError) and divmod by an integer zero (ZeroDivisionError).
 //
@@ -120,6 +122,17 @@ def divmod_of(a, b):
 @njit
 def elementwise(a, b, x, e):
     return np.gcd(a, b), np.lcm(a, b), np.fmod(a, b), np.ldexp(x, e), math.gamma(x)
+
+@njit
+def float_limits(a):
+    return (np.finfo(a.dtype).eps, np.finfo(a.dtype).epsneg, np.finfo(a.dtype).max,
+            np.finfo(a.dtype).min, np.finfo(a[0]).tiny, np.finfo(a.dtype).smallest_subnormal,
+            np.finfo(a.dtype).bits, np.finfo(a.dtype).nmant, np.finfo(a.dtype).maxexp,
+            np.finfo(a.dtype).minexp)
+
+@njit
+def int_limits(a):
+    return np.iinfo(a.dtype).min, np.iinfo(a.dtype).max, np.iinfo(a.dtype).bits
 )STN";
 
 class MathModule : public ::testing::Test {
@@ -252,6 +265,48 @@ TEST_F(MathModule, GammaKnownValues) {
     EXPECT_NEAR(got[i * 12 + 1], std::log(want[i]), 4e-16 + std::fabs(std::log(want[i])) * 4e-16)
         << "lgamma(" << x[i] << ")";
   }
+}
+
+template <class T> void checkFloatLimits(stn::Module &m) {
+  using L = std::numeric_limits<T>;
+  std::vector<T> a = {T(1)};
+  stn::Value r = m.kernel("float_limits")(stn::ArrayView::of(a.data(), {1}));
+  // The float limits have the float type: compared as T.
+  EXPECT_EQ(static_cast<T>(r[0].asDouble()), L::epsilon());
+  EXPECT_EQ(static_cast<T>(r[1].asDouble()), L::epsilon() / 2);
+  EXPECT_EQ(static_cast<T>(r[2].asDouble()), L::max());
+  EXPECT_EQ(static_cast<T>(r[3].asDouble()), L::lowest());
+  EXPECT_EQ(static_cast<T>(r[4].asDouble()), L::min());
+  EXPECT_EQ(static_cast<T>(r[5].asDouble()), L::denorm_min());
+  EXPECT_EQ(r[6].asInt(), static_cast<int64_t>(sizeof(T) * 8));
+  EXPECT_EQ(r[7].asInt(), L::digits - 1);
+  EXPECT_EQ(r[8].asInt(), L::max_exponent);
+  EXPECT_EQ(r[9].asInt(), L::min_exponent - 1);
+}
+
+template <class T> void checkIntLimits(stn::Module &m) {
+  using L = std::numeric_limits<T>;
+  std::vector<T> a = {T(1)};
+  stn::Value r = m.kernel("int_limits")(stn::ArrayView::of(a.data(), {1}));
+  EXPECT_EQ(r[0].asInt(), static_cast<int64_t>(L::min()));
+  if constexpr (std::is_same_v<T, uint64_t>)
+    EXPECT_EQ(static_cast<uint64_t>(r[1].asInt()), L::max());
+  else
+    EXPECT_EQ(r[1].asInt(), static_cast<int64_t>(L::max()));
+  EXPECT_EQ(r[2].asInt(), static_cast<int64_t>(sizeof(T) * 8));
+}
+
+TEST_F(MathModule, FinfoAndIinfoOfEachDtype) {
+  checkFloatLimits<double>(Mod);
+  checkFloatLimits<float>(Mod);
+  checkIntLimits<int8_t>(Mod);
+  checkIntLimits<int16_t>(Mod);
+  checkIntLimits<int32_t>(Mod);
+  checkIntLimits<int64_t>(Mod);
+  checkIntLimits<uint8_t>(Mod);
+  checkIntLimits<uint16_t>(Mod);
+  checkIntLimits<uint32_t>(Mod);
+  checkIntLimits<uint64_t>(Mod);
 }
 
 TEST_F(MathModule, GcdLcmDivmodOfIntegers) {

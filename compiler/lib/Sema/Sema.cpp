@@ -769,6 +769,7 @@ private:
   bool overItems(const ast::Call &c);
   bool loopOnly(const ast::Expr &e);
   Type minMaxItems(const ast::Call &c, Builtin b);
+  Type typeInfo(const ast::Attribute &a, const ast::Call &c, bool floats);
   bool comparableTuples(ast::CmpOpKind op, const Type &l, const Type &r, SourceRange at);
   /// Whether local function `fn` can read the variable `e` (of type `t`)
   /// of this function, as its captured value; reports why not: lists,
@@ -3006,9 +3007,129 @@ Type FunctionChecker::name(const ast::Name &n) {
   return {};
 }
 
+/// `np.finfo(t).eps`, `np.iinfo(t).max`, ...: NumPy's limits of a float
+/// or integer type (a dtype, `a.dtype`, or a number whose type it is), as
+/// constants: the float ones of that float type (a complex type's part),
+/// the integer ones int64 (uint64 for uint64's max).
+Type FunctionChecker::typeInfo(const ast::Attribute &a, const ast::Call &c, bool floats) {
+  const char *fn = floats ? "np.finfo" : "np.iinfo";
+  if (c.args.size() != 1 || !c.keywords.empty()) {
+    error(c.range(), fmt::format("{}() takes one type", fn));
+    return {};
+  }
+  std::optional<ScalarKind> k;
+  const ast::Expr &arg = *c.args[0];
+  auto *n = dyn_cast<ast::Name>(&arg);
+  if ((n && Vars.count(n->id)) || (!n && !isa<ast::Attribute>(&arg) && !isa<ast::StrLit>(&arg))) {
+    Type t = expr(arg); // a number: its type
+    if (!t.isValid())
+      return {};
+    if (t.isScalar() || t.isArray())
+      k = t.scalarKind();
+  } else {
+    k = dtypeArgument(arg);
+    if (!k)
+      return {};
+  }
+  if (k && floats && isComplex(*k))
+    k = complexPart(*k);
+  if (!k || (floats ? !isFloat(*k) : !isInteger(*k))) {
+    error(arg.range(),
+          fmt::format("{}() takes a{} type, not '{}'", fn,
+                      floats ? " float (or complex)" : "n integer",
+                      k ? numpyName(*k) : expr(arg).describe()),
+          floats ? "np.iinfo() gives the limits of integer types"
+                 : "np.finfo() gives the limits of float types");
+    return {};
+  }
+  ConstValue v;
+  auto integer = [&](int64_t x) {
+    v.type = Type::scalar(ScalarKind::I64);
+    v.i = x;
+  };
+  auto real = [&](double x) {
+    v.type = Type::scalar(*k);
+    v.f = x;
+  };
+  bool f32 = *k == ScalarKind::F32;
+  const std::string &at = a.attr;
+  if (floats) {
+    if (at == "eps")
+      real(f32 ? std::ldexp(1.0, -23) : std::ldexp(1.0, -52));
+    else if (at == "epsneg")
+      real(f32 ? std::ldexp(1.0, -24) : std::ldexp(1.0, -53));
+    else if (at == "max")
+      real(f32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max());
+    else if (at == "min")
+      real(f32 ? -std::numeric_limits<float>::max() : -std::numeric_limits<double>::max());
+    else if (at == "tiny" || at == "smallest_normal")
+      real(f32 ? std::numeric_limits<float>::min() : std::numeric_limits<double>::min());
+    else if (at == "smallest_subnormal")
+      real(f32 ? std::numeric_limits<float>::denorm_min()
+               : std::numeric_limits<double>::denorm_min());
+    else if (at == "resolution")
+      real(f32 ? static_cast<double>(1e-6f) : 1e-15);
+    else if (at == "precision")
+      integer(f32 ? 6 : 15);
+    else if (at == "bits")
+      integer(f32 ? 32 : 64);
+    else if (at == "nmant")
+      integer(f32 ? 23 : 52);
+    else if (at == "nexp" || at == "iexp")
+      integer(f32 ? 8 : 11);
+    else if (at == "maxexp")
+      integer(f32 ? 128 : 1024);
+    else if (at == "minexp")
+      integer(f32 ? -126 : -1022);
+    else if (at == "machep")
+      integer(f32 ? -23 : -52);
+    else if (at == "negep")
+      integer(f32 ? -24 : -53);
+  } else {
+    unsigned bits = bitWidth(*k);
+    bool sign = isSignedInt(*k);
+    if (at == "bits") {
+      integer(bits);
+    } else if (at == "min") {
+      integer(sign ? (bits == 64 ? std::numeric_limits<int64_t>::min()
+                                 : -(int64_t{1} << (bits - 1)))
+                   : 0);
+    } else if (at == "max") {
+      if (!sign && bits == 64) {
+        v.type = Type::scalar(ScalarKind::U64);
+        v.u = std::numeric_limits<uint64_t>::max();
+      } else {
+        integer(sign ? (bits == 64 ? std::numeric_limits<int64_t>::max()
+                                   : (int64_t{1} << (bits - 1)) - 1)
+                     : (int64_t{1} << bits) - 1);
+      }
+    }
+  }
+  if (!v.type.isValid()) {
+    error(a.attrRange,
+          fmt::format("{}({}) has no attribute '{}' in stn", fn, numpyName(*k), at),
+          floats ? "it has eps, epsneg, max, min, tiny, smallest_normal, smallest_subnormal, "
+                   "resolution, precision, bits, nmant, nexp, iexp, maxexp, minexp, machep and "
+                   "negep"
+                 : "it has min, max and bits");
+    return {};
+  }
+  if (Final)
+    F.consts[&a] = v;
+  return v.type;
+}
+
 Type FunctionChecker::attribute(const ast::Attribute &a) {
   if (std::string g = gpuPath(a); !g.empty())
     return gpuIntrinsic(a, g, nullptr);
+  if (auto *c = dyn_cast<ast::Call>(a.value.get()))
+    if (auto *f = dyn_cast<ast::Attribute>(c->func.get());
+        f && (f->attr == "finfo" || f->attr == "iinfo"))
+      if (auto *m = dyn_cast<ast::Name>(f->value.get()); m && !Vars.count(m->id)) {
+        auto alias = P.ModuleAliases.find(m->id);
+        if (alias != P.ModuleAliases.end() && alias->second == "numpy")
+          return typeInfo(a, *c, f->attr == "finfo");
+      }
   if (auto *base = dyn_cast<ast::Name>(a.value.get());
       base && !Vars.count(base->id) && P.ModuleAliases.count(base->id)) {
     if (auto c = Folder.foldModuleAttr(a)) {
