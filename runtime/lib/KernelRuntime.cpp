@@ -166,6 +166,8 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
   symbols.insert(symbols.end(), dists.begin(), dists.end());
   auto sorts = sortRuntimeSymbols();
   symbols.insert(symbols.end(), sorts.begin(), sorts.end());
+  auto math = mathRuntimeSymbols();
+  symbols.insert(symbols.end(), math.begin(), math.end());
   auto linalg = linalgRuntimeSymbols();
   symbols.insert(symbols.end(), linalg.begin(), linalg.end());
   auto faults = faultRuntimeSymbols();

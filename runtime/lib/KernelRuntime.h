@@ -84,6 +84,8 @@ std::vector<std::pair<std::string, void *>> parallelRuntimeSymbols();
 std::vector<std::pair<std::string, void *>> randomDistributionSymbols();
 /// SortRuntime.cpp: _stn_sort, _stn_argsort.
 std::vector<std::pair<std::string, void *>> sortRuntimeSymbols();
+/// MathRuntime.cpp: _stn_fsum.
+std::vector<std::pair<std::string, void *>> mathRuntimeSymbols();
 /// LinalgRuntime.cpp: the _stn_linalg_* functions of np.linalg.
 std::vector<std::pair<std::string, void *>> linalgRuntimeSymbols();
 

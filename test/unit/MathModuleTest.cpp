@@ -20,6 +20,11 @@
 //   - np.gcd, np.lcm, np.fmod, np.ldexp and math.gamma over arrays;
 //   - np.finfo and np.iinfo of each float and integer dtype (of a.dtype and
 //     of a number) against std::numeric_limits;
+//   - math.fsum of float64 numbers of magnitudes from 2**-60 to 2**60 that
+//     cancel, against their exact sum in 128-bit integers rounded once, and
+//     known values (0.1 ten times is 1.0; Python's documented example);
+//     math.isclose against CPython's rule written here, over nan, infinities
+//     and tolerances; math.prod against left-to-right products;
 //   - Python's errors: isqrt, factorial, comb and perm of negative numbers
 //     (ValueError) and divmod by an integer zero (ZeroDivisionError).
 //
@@ -35,6 +40,7 @@
 #include <cstdint>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -133,6 +139,28 @@ def float_limits(a):
 @njit
 def int_limits(a):
     return np.iinfo(a.dtype).min, np.iinfo(a.dtype).max, np.iinfo(a.dtype).bits
+
+@njit
+def exact_sum(a):
+    return math.fsum(a), math.fsum(a[::-1]), math.fsum([x for x in a])
+
+@njit
+def fsum_known(n):
+    return (math.fsum([0.1] * 10), math.fsum([1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]),
+            math.fsum([2.0 ** 53, 1.0, 1.0 / 2 ** 60]), math.fsum([i for i in range(n)]), math.fsum([0.5 for i in range(0)]))
+
+@njit
+def close(a, b, rel, tol):
+    out = np.zeros((len(a), 3), np.bool_)
+    for i in range(len(a)):
+        out[i, 0] = math.isclose(a[i], b[i])
+        out[i, 1] = math.isclose(a[i], b[i], rel_tol=rel)
+        out[i, 2] = math.isclose(a[i], b[i], rel_tol=rel, abs_tol=tol)
+    return out
+
+@njit
+def product(a):
+    return math.prod(a), math.prod(x for x in a if x != 0)
 )STN";
 
 class MathModule : public ::testing::Test {
@@ -307,6 +335,90 @@ TEST_F(MathModule, FinfoAndIinfoOfEachDtype) {
   checkIntLimits<uint16_t>(Mod);
   checkIntLimits<uint32_t>(Mod);
   checkIntLimits<uint64_t>(Mod);
+}
+
+TEST_F(MathModule, FsumIsExactlyRounded) {
+  std::mt19937_64 rng(17);
+  std::uniform_int_distribution<int64_t> mant(-(int64_t{1} << 52), int64_t{1} << 52);
+  std::uniform_int_distribution<int> expo(-60, 7); // |x| < 2**60, a multiple of 2**-60
+  for (int round = 0; round < 20; ++round) {
+    std::vector<double> a;
+    __int128 exact = 0; // the sum in units of 2**-60
+    for (int i = 0; i < 200; ++i) {
+      int64_t m = mant(rng);
+      int e = expo(rng);
+      for (int64_t sign : {1, -1}) { // near cancellations: x and -(x with its low bits changed)
+        int64_t mm = sign > 0 ? m : -(m ^ (rng() & 0xff));
+        a.push_back(std::ldexp(static_cast<double>(mm), e));
+        exact += static_cast<__int128>(mm) << (e + 60);
+      }
+    }
+    double want = std::ldexp(static_cast<double>(exact), -60); // one rounding
+    int64_t n = static_cast<int64_t>(a.size());
+    stn::Value r = Mod.kernel("exact_sum")(stn::ArrayView::of(a.data(), {n}));
+    for (size_t k = 0; k < 3; ++k)
+      EXPECT_EQ(r[k].asDouble(), want) << round << " " << k;
+  }
+  stn::Value k = Mod.kernel("fsum_known")(int64_t{100});
+  EXPECT_EQ(k[0].asDouble(), 1.0);
+  EXPECT_EQ(k[1].asDouble(), 1e-100);
+  // 2**53 + 1 + 2**-60: above the halfway point between 2**53 and 2**53 + 2.
+  EXPECT_EQ(k[2].asDouble(), 9007199254740994.0);
+  EXPECT_EQ(k[3].asDouble(), 4950.0);
+  EXPECT_EQ(k[4].asDouble(), 0.0);
+}
+
+// CPython's math.isclose.
+bool pyIsclose(double a, double b, double rel, double tol) {
+  if (a == b)
+    return true;
+  if (std::isinf(a) || std::isinf(b))
+    return false;
+  double diff = std::fabs(b - a);
+  return diff <= std::fabs(rel * b) || diff <= std::fabs(rel * a) || diff <= tol;
+}
+
+TEST_F(MathModule, IscloseAndProd) {
+  const double inf = INFINITY, nan = NAN;
+  std::vector<double> a = {1.0, 1.0, 1e-10, 0.0, inf, inf, nan, 100.0, -5.0, 1e308, 3.0},
+                      b = {1.0 + 1e-10, 1.01, 2e-10, 1e-12, inf, -inf, nan, 100.0001, -5.05,
+                           1.0000001e308, 3.0};
+  int64_t n = static_cast<int64_t>(a.size());
+  for (double rel : {1e-9, 1e-6, 0.02}) {
+    for (double tol : {0.0, 1e-11, 0.1}) {
+      stn::Value r = Mod.kernel("close")(stn::ArrayView::of(a.data(), {n}),
+                                        stn::ArrayView::of(b.data(), {n}), rel, tol);
+      std::vector<bool> got = valuesOf<bool>(r, {n, 3});
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(got[i * 3], pyIsclose(a[i], b[i], 1e-9, 0.0)) << a[i] << " " << b[i];
+        EXPECT_EQ(got[i * 3 + 1], pyIsclose(a[i], b[i], rel, 0.0)) << a[i] << " " << b[i];
+        EXPECT_EQ(got[i * 3 + 2], pyIsclose(a[i], b[i], rel, tol)) << a[i] << " " << b[i];
+      }
+    }
+  }
+  EXPECT_NE(errorOf([&] {
+              Mod.kernel("close")(stn::ArrayView::of(a.data(), {n}),
+                                  stn::ArrayView::of(b.data(), {n}), -1.0, 0.0);
+            }).find("ValueError: tolerances must be non-negative"),
+            std::string::npos);
+  std::vector<double> x = {1.5, -2.0, 0.0, 3.25, 1e-3};
+  std::vector<int64_t> y = {3, -7, 0, 11, 2};
+  double px = 1.0, qx = 1.0;
+  int64_t py = 1, qy = 1;
+  for (size_t i = 0; i < x.size(); ++i) {
+    px *= x[i];
+    py *= y[i];
+    if (x[i] != 0)
+      qx *= x[i];
+    if (y[i] != 0)
+      qy *= y[i];
+  }
+  stn::Value r = Mod.kernel("product")(stn::ArrayView::of(x.data(), {5}));
+  EXPECT_EQ(r[0].asDouble(), px);
+  EXPECT_EQ(r[1].asDouble(), qx);
+  r = Mod.kernel("product")(stn::ArrayView::of(y.data(), {5}));
+  EXPECT_EQ(r[0].asInt(), py);
+  EXPECT_EQ(r[1].asInt(), qy);
 }
 
 TEST_F(MathModule, GcdLcmDivmodOfIntegers) {

@@ -9092,6 +9092,64 @@ CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
     r.leaves.push_back(whole);
     return r;
   }
+  case Builtin::MathIsclose: {
+    // CPython's: equal (infinities too), else neither infinite and the
+    // difference within rel_tol of either operand or within abs_tol.
+    using P = arith::CmpFPredicate;
+    ScalarKind f = ScalarKind::F64;
+    Value a = argAs(0, f), b = argAs(1, f);
+    auto tolerance = [&](size_t i, double dflt) {
+      if (!info.operands[i])
+        return constFloat(dflt, f);
+      CGValue v = expr(*info.operands[i]);
+      return castScalar(v.single(), v.type.scalarKind(), f);
+    };
+    Value rel = tolerance(0, 1e-9), abs = tolerance(1, 0.0);
+    auto cmp = [&](P p, Value x, Value y) { return B.create<arith::CmpFOp>(CurLoc, p, x, y); };
+    auto mag = [&](Value x) { return B.create<math::AbsFOp>(CurLoc, x); };
+    // NaN tolerances compare false here too; Python takes them silently.
+    raiseIf(B.create<arith::OrIOp>(CurLoc, cmp(P::OLT, rel, constFloat(0, f)),
+                                   cmp(P::OLT, abs, constFloat(0, f))),
+            KernelFaultKind::Raise, "ValueError: tolerances must be non-negative", {});
+    Value inf = constFloat(INFINITY, f);
+    Value infinite = B.create<arith::OrIOp>(CurLoc, cmp(P::OEQ, mag(a), inf),
+                                            cmp(P::OEQ, mag(b), inf));
+    Value diff = mag(B.create<arith::SubFOp>(CurLoc, b, a));
+    Value near = B.create<arith::OrIOp>(
+        CurLoc,
+        B.create<arith::OrIOp>(CurLoc,
+                               cmp(P::OLE, diff, mag(B.create<arith::MulFOp>(CurLoc, rel, b))),
+                               cmp(P::OLE, diff, mag(B.create<arith::MulFOp>(CurLoc, rel, a)))),
+        cmp(P::OLE, diff, abs));
+    r.leaves.push_back(B.create<arith::OrIOp>(
+        CurLoc, cmp(P::OEQ, a, b), B.create<arith::AndIOp>(CurLoc, logicalNot(infinite), near)));
+    return r;
+  }
+  case Builtin::Fsum: {
+    // The items as contiguous float64 numbers, summed exactly by the
+    // runtime (_stn_fsum), which reports Python's errors in `status`.
+    CGValue a = expr(*c.args[0]);
+    ScalarKind ak = a.type.scalarKind(), f = ScalarKind::F64;
+    Value n = B.create<memref::DimOp>(CurLoc, a.single(), 0);
+    Value tmp = MG.allocArray(B, CurLoc, Type::array(f, 1, Type::Layout::C), {n});
+    forEach({n}, [&](mlir::ValueRange i) {
+      storeElement(castScalar(loadElement(a.single(), {i[0]}, ak), ak, f), tmp, {i[0]}, f);
+    });
+    Value status = entryAlloca(B.getI64Type());
+    Value sum = MG.callRuntime(
+        B, CurLoc, "_stn_fsum",
+        {elementAddress(tmp, {constIndex(0)}),
+         B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n), elementAddress(status, {})},
+        {B.getF64Type()});
+    B.create<memref::DeallocOp>(CurLoc, tmp);
+    Value st = B.create<memref::LoadOp>(CurLoc, status);
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, st, constInt(1, ScalarKind::I64)),
+            KernelFaultKind::Raise, "ValueError: -inf + inf in fsum", {});
+    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, st, constInt(2, ScalarKind::I64)),
+            KernelFaultKind::Raise, "OverflowError: intermediate overflow in fsum", {});
+    r.leaves.push_back(sum);
+    return r;
+  }
   default: { // math.log(x, base)
     Value x = argAs(0, k), base = argAs(1, k);
     r.leaves.push_back(B.create<arith::DivFOp>(CurLoc, B.create<math::LogOp>(CurLoc, x),
@@ -9311,7 +9369,7 @@ CGValue FunctionGen::builtin(const ast::Call &c, const CallInfo &info) {
   default:
     break;
   }
-  if ((info.builtin >= Builtin::Gcd && info.builtin <= Builtin::Modf) ||
+  if ((info.builtin >= Builtin::Gcd && info.builtin <= Builtin::Fsum) ||
       (info.builtin == Builtin::Log && c.args.size() == 2))
     return moreMath(c, info);
   // Unary math functions.

@@ -98,6 +98,7 @@ const char *builtinName(Builtin b) {
       "ceil",  "trunc", "fabs",  "atan2", "pow",   "hypot", "fmod", "remainder", "copysign",
       "isnan", "isinf", "isfinite",
       "gcd", "lcm", "isqrt", "factorial", "comb", "perm", "ldexp", "divmod", "frexp", "modf",
+      "isclose", "fsum",
       "conjugate",
       "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like",
       "arange", "linspace", "array", "asarray",
@@ -194,7 +195,8 @@ const BuiltinEntry MathOnlyFunctions[] = {
     {"remainder", Builtin::Remainder}, {"isqrt", Builtin::Isqrt},
     {"factorial", Builtin::Factorial}, {"comb", Builtin::Comb},
     {"perm", Builtin::Perm},           {"frexp", Builtin::Frexp},
-    {"modf", Builtin::Modf},
+    {"modf", Builtin::Modf},           {"isclose", Builtin::MathIsclose},
+    {"fsum", Builtin::Fsum},           {"prod", Builtin::Prod},
 };
 
 // NumPy array functions (`np.f(...)`); reductions also as methods (`a.f()`).
@@ -4069,10 +4071,65 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
       F.calls[&c] = info;
     return t;
   };
+  if (b == Builtin::MathIsclose) {
+    // math.isclose(a, b, *, rel_tol=1e-09, abs_tol=0.0): operands are the
+    // tolerances given, null for the defaults.
+    if (!arity(2, 2))
+      return {};
+    info.operands = {nullptr, nullptr};
+    for (size_t i = 0; i < 2; ++i)
+      if (!args[i].isScalar() || isComplex(args[i].scalarKind())) {
+        error(c.args[i]->range(), fmt::format("isclose() takes real numbers, not '{}'",
+                                              args[i].describe()),
+              args[i].isArray() ? "np.isclose(a, b) compares arrays elementwise" : "");
+        return {};
+      }
+    for (const ast::Keyword &kw : c.keywords) {
+      size_t at = kw.name == "rel_tol" ? 0 : kw.name == "abs_tol" ? 1 : 2;
+      if (at == 2 || info.operands[at]) {
+        error(kw.nameRange,
+              fmt::format("isclose() got an unexpected keyword argument '{}'", kw.name),
+              "math.isclose takes rel_tol= and abs_tol=");
+        return {};
+      }
+      Type t = expr(*kw.value);
+      if (!t.isValid())
+        return {};
+      if (!t.isScalar() || isComplex(t.scalarKind())) {
+        error(kw.value->range(),
+              fmt::format("{} must be a real number, not '{}'", kw.name, t.describe()));
+        return {};
+      }
+      info.operands[at] = kw.value.get();
+    }
+    info.operandKind = ScalarKind::F64;
+    return done(Type::scalar(ScalarKind::Bool));
+  }
   if (!c.keywords.empty()) {
     error(c.keywords[0].nameRange,
           fmt::format("{}() does not take keyword arguments", fnName()));
     return {};
+  }
+  if (b == Builtin::Fsum) {
+    // math.fsum(items): the float64 nearest their exact sum (a runtime
+    // function: CPU code only).
+    if (!arity(1, 1))
+      return {};
+    if (!args[0].isArray() || args[0].rank() != 1 || isComplex(args[0].scalarKind())) {
+      error(c.args[0]->range(),
+            fmt::format("fsum() takes an iterable of real numbers (a 1-d array, a list, a "
+                        "generator), not '{}'",
+                        args[0].describe()),
+            args[0].isArray() ? "fsum(a.ravel()) sums every element of an array" : "");
+      return {};
+    }
+    if (F.onGpu()) {
+      error(c.range(), "math.fsum() is not available in GPU code",
+            "sum in float64 with sum(...), or exactly on the CPU");
+      return {};
+    }
+    info.operandKind = ScalarKind::F64;
+    return done(Type::scalar(ScalarKind::F64));
   }
   bool anyArray = false;
   for (auto &a : args)
@@ -6729,6 +6786,23 @@ Type FunctionChecker::call(const ast::Call &c) {
     }
     if ((*b != Builtin::Len && *b != Builtin::Bool) || !args[i].isContainer()) // (their length)
       args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
+  }
+  if (*b == Builtin::Prod && viaMath) {
+    // math.prod(items): the product of the items of an iterable, Python's
+    // left-to-right product (start= is not taken).
+    if (!c.keywords.empty() || args.size() != 1) {
+      error(c.range(), "math.prod() takes one iterable (start= is not supported)",
+            "multiply the result by start");
+      return {};
+    }
+    if (!args[0].isArray() || args[0].rank() != 1) {
+      error(c.args[0]->range(),
+            fmt::format("math.prod() takes an iterable of numbers (a 1-d array, a list, a "
+                        "generator), not '{}'",
+                        args[0].describe()),
+            args[0].isArray() ? "np.prod(a) multiplies every element of an array" : "");
+      return {};
+    }
   }
   if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
     return arrayBuiltin(c, *b, nullptr, args, viaNumpy);

@@ -57,8 +57,8 @@ enum class Builtin : uint8_t {
   // predicates
   IsNan, IsInf, IsFinite,
   // integer math (Python's math module; Gcd, Lcm also NumPy's), ldexp, and
-  // the functions with a tuple result
-  Gcd, Lcm, Isqrt, Factorial, Comb, Perm, Ldexp, Divmod, Frexp, Modf,
+  // the functions with a tuple result; math.isclose and math.fsum
+  Gcd, Lcm, Isqrt, Factorial, Comb, Perm, Ldexp, Divmod, Frexp, Modf, MathIsclose, Fsum,
   // methods
   Conjugate,
   // arrays (issue 3): creation, conversion, reductions, selection
