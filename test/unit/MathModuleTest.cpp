@@ -25,6 +25,9 @@
 //     known values (0.1 ten times is 1.0; Python's documented example);
 //     math.isclose against CPython's rule written here, over nan, infinities
 //     and tolerances; math.prod against left-to-right products;
+//   - np.frexp, np.modf and np.divmod of float64 and float32 arrays (and
+//     of int64 arrays by a scalar) against std::frexp, std::modf and the
+//     float_divmod reference, elementwise (frexp's exponents int32);
 //   - Python's errors: isqrt, factorial, comb and perm of negative numbers
 //     (ValueError) and divmod by an integer zero (ZeroDivisionError).
 //
@@ -157,6 +160,17 @@ def close(a, b, rel, tol):
         out[i, 1] = math.isclose(a[i], b[i], rel_tol=rel)
         out[i, 2] = math.isclose(a[i], b[i], rel_tol=rel, abs_tol=tol)
     return out
+
+@njit
+def np_pairs(a, b):
+    m, e = np.frexp(a)
+    f, w = np.modf(a)
+    q, r = np.divmod(a, b)
+    return m, e, f, w, q, r
+
+@njit
+def np_divmod_ints(a, d):
+    return np.divmod(a, d)
 
 @njit
 def product(a):
@@ -419,6 +433,49 @@ TEST_F(MathModule, IscloseAndProd) {
   r = Mod.kernel("product")(stn::ArrayView::of(y.data(), {5}));
   EXPECT_EQ(r[0].asInt(), py);
   EXPECT_EQ(r[1].asInt(), qy);
+}
+
+template <class T> void checkNumpyPairs(stn::Module &m) {
+  std::vector<T> a = {T(0.375), T(-7.25), T(0), T(-0.0), T(1e-40), T(INFINITY), T(NAN), T(5.5),
+                      T(-3), T(1e6)};
+  std::vector<T> b = {T(0.25), T(2), T(3), T(-1.5), T(7), T(2), T(1), T(-2), T(0.5), T(-7)};
+  int64_t n = static_cast<int64_t>(a.size());
+  stn::Value r = m.kernel("np_pairs")(stn::ArrayView::of(a.data(), {n}),
+                                      stn::ArrayView::of(b.data(), {n}));
+  std::vector<T> mant = valuesOf<T>(r[0], {n}), frac = valuesOf<T>(r[2], {n}),
+                 whole = valuesOf<T>(r[3], {n}), q = valuesOf<T>(r[4], {n}),
+                 md = valuesOf<T>(r[5], {n});
+  std::vector<int32_t> ex = valuesOf<int32_t>(r[1], {n});
+  for (size_t i = 0; i < a.size(); ++i) {
+    int e = 0;
+    T wm = std::frexp(a[i], &e);
+    EXPECT_TRUE(same(mant[i], wm)) << a[i];
+    if (std::isfinite(a[i])) {
+      EXPECT_EQ(ex[i], e) << a[i];
+    }
+    T w = 0;
+    T wf = std::modf(a[i], &w);
+    EXPECT_TRUE(same(frac[i], wf)) << a[i];
+    EXPECT_TRUE(same(whole[i], w)) << a[i];
+    auto [wq, wr] = pyDivmod(a[i], b[i]);
+    EXPECT_TRUE(same(q[i], wq)) << a[i] << " " << b[i];
+    EXPECT_TRUE(same(md[i], wr)) << a[i] << " " << b[i];
+  }
+}
+
+TEST_F(MathModule, NumpyFrexpModfDivmodOfArrays) {
+  checkNumpyPairs<double>(Mod);
+  checkNumpyPairs<float>(Mod);
+  std::vector<int64_t> a = {-7, -6, -1, 0, 1, 5, 6, 7, 100};
+  for (int64_t d : {3, -3}) {
+    stn::Value r = Mod.kernel("np_divmod_ints")(stn::ArrayView::of(a.data(), {9}), d);
+    std::vector<int64_t> q = valuesOf<int64_t>(r[0], {9}), m = valuesOf<int64_t>(r[1], {9});
+    for (size_t i = 0; i < a.size(); ++i) {
+      int64_t fq = a[i] / d - ((a[i] % d != 0) && ((a[i] < 0) != (d < 0)));
+      EXPECT_EQ(q[i], fq) << a[i] << " " << d;
+      EXPECT_EQ(m[i], a[i] - fq * d) << a[i] << " " << d;
+    }
+  }
 }
 
 TEST_F(MathModule, GcdLcmDivmodOfIntegers) {

@@ -971,6 +971,10 @@ private:
   /// math.gcd, lcm, isqrt, factorial, comb, perm (Python's errors), divmod,
   /// frexp, modf and math.log(x, base).
   CGValue moreMath(const ast::Call &c, const CallInfo &info);
+  /// divmod(x, y), frexp(x), modf(x) of numbers (x float64 for frexp, else
+  /// of kind `k`): the two parts, of the kinds of tuple type `rt`'s
+  /// elements (scalars, or arrays' dtypes).
+  SmallVector<Value> mathPair(Builtin b, SmallVector<Value> x, ScalarKind k, const Type &rt);
   /// From acc = 1, for i = lo ... hi (int64s): acc = a * b of the pair
   /// `factors(i, acc)` gives (both below 2**63), raising OverflowError
   /// (naming `fn`) where a product does not fit int64; stops there.
@@ -8941,10 +8945,95 @@ Value FunctionGen::checkedFold(
   return ends[1];
 }
 
+SmallVector<Value> FunctionGen::mathPair(Builtin b, SmallVector<Value> xs, ScalarKind k,
+                                         const Type &rt) {
+  ScalarKind i64 = ScalarKind::I64;
+  ScalarKind k0 = rt.elements()[0].scalarKind(), k1 = rt.elements()[1].scalarKind();
+  auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) -> Value {
+    return B.create<arith::CmpIOp>(CurLoc, p, a, b);
+  };
+  if (b == Builtin::Divmod)
+    return {castScalar(arith2(ast::BinOpKind::FloorDiv, xs[0], xs[1], k, CurLoc), k, k0),
+            castScalar(arith2(ast::BinOpKind::Mod, xs[0], xs[1], k, CurLoc), k, k1)};
+  Value x = xs[0];
+  if (b == Builtin::Modf) {
+    Value whole = B.create<math::TruncOp>(CurLoc, x);
+    Value inf = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ,
+                                        B.create<math::AbsFOp>(CurLoc, x),
+                                        constFloat(INFINITY, k));
+    Value frac = B.create<arith::SelectOp>(CurLoc, inf, constFloat(0, k),
+                                           B.create<arith::SubFOp>(CurLoc, x, whole));
+    return {B.create<math::CopySignOp>(CurLoc, frac, x), whole};
+  }
+  // Frexp, from the bits of the float64: a subnormal is first scaled by
+  // 2**54; 0, inf and nan are (x, 0).
+  auto f64 = ScalarKind::F64;
+  Value bits = B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), x);
+  auto field = [&](Value v) {
+    return B.create<arith::AndIOp>(
+        CurLoc, B.create<arith::ShRUIOp>(CurLoc, v, constInt(52, i64)), constInt(0x7ff, i64));
+  };
+  Value e = field(bits);
+  Value tiny = cmp(arith::CmpIPredicate::eq, e, constInt(0, i64));
+  Value y = B.create<arith::SelectOp>(
+      CurLoc, tiny, B.create<arith::MulFOp>(CurLoc, x, constFloat(0x1p54, f64)), x);
+  Value ybits = B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), y);
+  Value exp = B.create<arith::SubIOp>(
+      CurLoc, field(ybits),
+      B.create<arith::SelectOp>(CurLoc, tiny, constInt(1022 + 54, i64), constInt(1022, i64)));
+  Value mbits = B.create<arith::OrIOp>(
+      CurLoc,
+      B.create<arith::AndIOp>(CurLoc, ybits,
+                              constInt(static_cast<int64_t>(0x800FFFFFFFFFFFFFULL), i64)),
+      constInt(0x3FE0000000000000LL, i64));
+  Value mant = B.create<arith::BitcastOp>(CurLoc, B.getF64Type(), mbits);
+  Value special = B.create<arith::OrIOp>(
+      CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, constFloat(0, f64)),
+      cmp(arith::CmpIPredicate::eq, e, constInt(0x7ff, i64)));
+  mant = B.create<arith::SelectOp>(CurLoc, special, x, mant);
+  exp = B.create<arith::SelectOp>(CurLoc, special, constInt(0, i64), exp);
+  return {castScalar(mant, f64, k0), castScalar(exp, i64, k1)};
+}
+
 CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
   CGValue r;
   r.type = F.typeOf(c);
   ScalarKind k = info.operandKind, i64 = ScalarKind::I64;
+  if (r.type.isTuple() && r.type.elements()[0].isArray()) {
+    // np.divmod, np.frexp, np.modf of arrays: both parts from one pass over
+    // the (broadcast) elements. The elementwise expression of the operands
+    // hands each element's operands to `seen`.
+    std::vector<LazyArray> parts;
+    SmallVector<ScalarKind> kinds;
+    for (auto &a : c.args) {
+      parts.push_back(lazy(*a));
+      kinds.push_back(parts.back().type.scalarKind());
+    }
+    SmallVector<Value> seen;
+    unsigned rank = r.type.elements()[0].rank();
+    LazyArray in = elementwise(Type::array(kinds[0], rank, Type::Layout::C), parts,
+                               [&seen](const SmallVector<Value> &v) {
+                                 seen = v;
+                                 return v[0];
+                               });
+    Type t0 = r.type.elements()[0], t1 = r.type.elements()[1];
+    Value out0 = MG.allocArray(B, CurLoc, t0, in.shape);
+    Value out1 = MG.allocArray(B, CurLoc, t1, in.shape);
+    in.prepare(in.shape);
+    ScalarKind opk = info.builtin == Builtin::Frexp ? ScalarKind::F64 : k;
+    storeEach(in.shape, [&](mlir::ValueRange ivs) {
+      in.element(ivs);
+      SmallVector<Value> xs;
+      for (size_t i = 0; i < seen.size(); ++i)
+        xs.push_back(castScalar(seen[i], kinds[i], opk));
+      SmallVector<Value> pair = mathPair(info.builtin, xs, k, r.type);
+      SmallVector<Value> at(ivs.begin(), ivs.end());
+      storeElement(pair[0], out0, at, t0.scalarKind());
+      storeElement(pair[1], out1, at, t1.scalarKind());
+    });
+    r.leaves = {out0, out1};
+    return r;
+  }
   auto argAs = [&](size_t i, ScalarKind to) {
     CGValue v = expr(*c.args[i]);
     return castScalar(v.single(), v.type.scalarKind(), to);
@@ -9039,59 +9128,17 @@ CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
     return r;
   }
   case Builtin::Divmod: {
-    ScalarKind rk = r.type.elements()[0].scalarKind();
     Value x = argAs(0, k), y = argAs(1, k);
     checkDivisor(ast::BinOpKind::FloorDiv, y, k, c.range());
-    Location l = loc(c.range());
-    r.leaves.push_back(castScalar(arith2(ast::BinOpKind::FloorDiv, x, y, k, l), k, rk));
-    r.leaves.push_back(castScalar(arith2(ast::BinOpKind::Mod, x, y, k, l), k, rk));
+    r.leaves = mathPair(info.builtin, {x, y}, k, r.type);
     return r;
   }
-  case Builtin::Frexp: {
-    // From the bits of the float64: a subnormal is first scaled by 2**54;
-    // 0, inf and nan are (x, 0).
-    auto f64 = ScalarKind::F64;
-    Value x = argAs(0, f64);
-    Value bits = B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), x);
-    auto field = [&](Value b) {
-      return B.create<arith::AndIOp>(
-          CurLoc, B.create<arith::ShRUIOp>(CurLoc, b, constInt(52, i64)), constInt(0x7ff, i64));
-    };
-    Value e = field(bits);
-    Value tiny = cmp(arith::CmpIPredicate::eq, e, constInt(0, i64));
-    Value y = B.create<arith::SelectOp>(
-        CurLoc, tiny, B.create<arith::MulFOp>(CurLoc, x, constFloat(0x1p54, f64)), x);
-    Value ybits = B.create<arith::BitcastOp>(CurLoc, B.getI64Type(), y);
-    Value exp = B.create<arith::SubIOp>(
-        CurLoc, field(ybits),
-        B.create<arith::SelectOp>(CurLoc, tiny, constInt(1022 + 54, i64), constInt(1022, i64)));
-    Value mbits = B.create<arith::OrIOp>(
-        CurLoc,
-        B.create<arith::AndIOp>(CurLoc, ybits,
-                                constInt(static_cast<int64_t>(0x800FFFFFFFFFFFFFULL), i64)),
-        constInt(0x3FE0000000000000LL, i64));
-    Value mant = B.create<arith::BitcastOp>(CurLoc, B.getF64Type(), mbits);
-    Value special = B.create<arith::OrIOp>(
-        CurLoc, B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ, x, constFloat(0, f64)),
-        cmp(arith::CmpIPredicate::eq, e, constInt(0x7ff, i64)));
-    mant = B.create<arith::SelectOp>(CurLoc, special, x, mant);
-    exp = B.create<arith::SelectOp>(CurLoc, special, constInt(0, i64), exp);
-    r.leaves.push_back(castScalar(mant, f64, k));
-    r.leaves.push_back(exp);
+  case Builtin::Frexp:
+    r.leaves = mathPair(info.builtin, {argAs(0, ScalarKind::F64)}, k, r.type);
     return r;
-  }
-  case Builtin::Modf: {
-    Value x = argAs(0, k);
-    Value whole = B.create<math::TruncOp>(CurLoc, x);
-    Value inf = B.create<arith::CmpFOp>(CurLoc, arith::CmpFPredicate::OEQ,
-                                        B.create<math::AbsFOp>(CurLoc, x),
-                                        constFloat(INFINITY, k));
-    Value frac = B.create<arith::SelectOp>(CurLoc, inf, constFloat(0, k),
-                                           B.create<arith::SubFOp>(CurLoc, x, whole));
-    r.leaves.push_back(B.create<math::CopySignOp>(CurLoc, frac, x));
-    r.leaves.push_back(whole);
+  case Builtin::Modf:
+    r.leaves = mathPair(info.builtin, {argAs(0, k)}, k, r.type);
     return r;
-  }
   case Builtin::MathIsclose: {
     // CPython's: equal (infinities too), else neither infinite and the
     // difference within rel_tol of either operand or within abs_tol.

@@ -201,6 +201,8 @@ const BuiltinEntry MathOnlyFunctions[] = {
 
 // NumPy array functions (`np.f(...)`); reductions also as methods (`a.f()`).
 const BuiltinEntry NumpyArrayFunctions[] = {
+    {"frexp", Builtin::Frexp},           {"modf", Builtin::Modf},
+    {"divmod", Builtin::Divmod},
     {"empty", Builtin::Empty},           {"zeros", Builtin::Zeros},
     {"ones", Builtin::Ones},             {"full", Builtin::Full},
     {"empty_like", Builtin::EmptyLike},  {"zeros_like", Builtin::ZerosLike},
@@ -4354,6 +4356,29 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     return integerMath(c, b, viaNumpy, args, info) ? done(Type::scalar(info.operandKind))
                                                    : Type();
   case Builtin::Divmod: {
+    if (viaNumpy && anyArray && arity(2, 2)) {
+      // np.divmod of arrays: (a // b, a % b) elementwise, NumPy's types.
+      for (size_t i = 0; i < 2; ++i)
+        if (!(args[i].isArray() || args[i].isScalar()) || isComplex(args[i].scalarKind())) {
+          error(c.args[i]->range(), fmt::format("np.divmod() takes real numbers or arrays of "
+                                                "them, not '{}'",
+                                                args[i].describe()));
+          return {};
+        }
+      std::string err;
+      auto rule = arrayBinaryRule(ast::BinOpKind::FloorDiv, args[0].scalarKind(),
+                                  args[0].isArray(), weak(*c.args[0]), args[1].scalarKind(),
+                                  args[1].isArray(), weak(*c.args[1]), err);
+      if (!rule) {
+        error(c.range(), err);
+        return {};
+      }
+      info.operandKind = rule->operand;
+      unsigned rank = std::max(args[0].isArray() ? args[0].rank() : 0u,
+                               args[1].isArray() ? args[1].rank() : 0u);
+      Type part = Type::array(rule->result, rank, Type::Layout::C);
+      return done(Type::tuple({part, part}));
+    }
     if (!arity(2, 2) || !scalarArg(0) || !scalarArg(1))
       return {};
     for (size_t i = 0; i < 2; ++i)
@@ -4374,7 +4399,24 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
   }
   case Builtin::Frexp:
   case Builtin::Modf: {
-    if (!arity(1, 1) || !scalarArg(0))
+    if (!arity(1, 1))
+      return {};
+    if (viaNumpy && args[0].isArray()) {
+      // np.frexp, np.modf of an array: two arrays (frexp's exponents int32,
+      // NumPy's).
+      ScalarKind k = mathKind(args[0].scalarKind());
+      if (isComplex(k)) {
+        error(c.args[0]->range(),
+              fmt::format("np.{}() is not defined for complex numbers", fnName()));
+        return {};
+      }
+      info.operandKind = k;
+      unsigned rank = args[0].rank();
+      return done(Type::tuple(
+          {Type::array(k, rank, Type::Layout::C),
+           Type::array(b == Builtin::Frexp ? ScalarKind::I32 : k, rank, Type::Layout::C)}));
+    }
+    if (!scalarArg(0))
       return {};
     ScalarKind k = mathKind(args[0].scalarKind());
     if (isComplex(k)) {
@@ -4382,8 +4424,10 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
       return {};
     }
     info.operandKind = k;
+    // (np.frexp's exponent is int32, math.frexp's a Python int.)
     return done(Type::tuple({Type::scalar(k), Type::scalar(b == Builtin::Frexp
-                                                               ? ScalarKind::I64
+                                                               ? viaNumpy ? ScalarKind::I32
+                                                                          : ScalarKind::I64
                                                                : k)}));
   }
   default:
