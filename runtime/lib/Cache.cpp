@@ -296,7 +296,9 @@ void encodeType(const Type &t, std::string &out) {
                        t.layout() == Type::Layout::C ? 'C' : 'A');
     return;
   case Type::Kind::Tuple:
-    out += fmt::format("t{}(", t.elements().size());
+  case Type::Kind::Function: // (a function value: between kernels only, as lists)
+    out += t.isTuple() ? fmt::format("t{}(", t.elements().size())
+                       : fmt::format("f{}:{}(", t.functionName().size(), t.functionName());
     for (size_t i = 0; i < t.elements().size(); ++i) {
       if (i)
         out += ',';
@@ -307,15 +309,6 @@ void encodeType(const Type &t, std::string &out) {
   case Type::Kind::List:
     // Kernel-local only: never a host argument or result.
     out += fmt::format("l{}", static_cast<unsigned>(t.scalarKind()));
-    return;
-  case Type::Kind::Function: // between kernels only, as lists
-    out += fmt::format("f{}:{}(", t.functionName().size(), t.functionName());
-    for (size_t i = 0; i < t.elements().size(); ++i) {
-      if (i)
-        out += ',';
-      encodeType(t.elements()[i], out);
-    }
-    out += ')';
     return;
   case Type::Kind::Dict: // kernel-local only, as lists
     out += t.isSet() ? 'e' : 'd';
