@@ -12,6 +12,8 @@
 //   - concatenate (along each axis and flattened), stack (at each axis),
 //     vstack and hstack, with NumPy's promotion of mixed dtypes, and the
 //     errors of shapes that do not fit together;
+//   - itemsize, nbytes and strides (in bytes) of arrays and of views of
+//     them for each dtype, a.dtype.itemsize, a.dtype == np.float64;
 //   - flip (all axes, one axis), fliplr and flipud as views (writes reach
 //     the array), eye/identity with offsets and dtypes, trace with offsets.
 //
@@ -139,6 +141,12 @@ def row_sums(a, n):
     for i in prange(n):
         out[i] = m[i].sum()
     return out
+
+@njit
+def layout(a):
+    b = a[::2, 1:]
+    return (a.itemsize, a.nbytes, a.strides, b.strides, b.T.strides, b.nbytes,
+            a.dtype.itemsize, a.dtype == np.float64, a.dtype != np.float32, np.int8 == a.dtype)
 )STN";
 
 class ShapeView : public ::testing::Test {
@@ -210,6 +218,34 @@ TEST_F(ShapeView, EveryDtype) {
   checkDtype<float>(Mod);
   checkDtype<double>(Mod);
   checkDtype<std::complex<double>>(Mod);
+}
+
+template <class T> void checkLayout(stn::Module &mod, const char *name) {
+  SCOPED_TRACE(name);
+  std::unique_ptr<T[]> buffer(new T[20]());
+  stn::Value r = mod.kernel("layout")(stn::ArrayView::of(buffer.get(), {4, 5}));
+  int64_t s = sizeof(T);
+  EXPECT_EQ(r[0].asInt(), s);
+  EXPECT_EQ(r[1].asInt(), 20 * s);
+  EXPECT_EQ(r[2][0].asInt(), 5 * s); // C order: a row, then an element
+  EXPECT_EQ(r[2][1].asInt(), s);
+  EXPECT_EQ(r[3][0].asInt(), 10 * s); // every other row
+  EXPECT_EQ(r[3][1].asInt(), s);
+  EXPECT_EQ(r[4][0].asInt(), s); // transposed
+  EXPECT_EQ(r[4][1].asInt(), 10 * s);
+  EXPECT_EQ(r[5].asInt(), 2 * 4 * s);
+  EXPECT_EQ(r[6].asInt(), s);
+  EXPECT_EQ(r[7].asBool(), (std::is_same_v<T, double>));
+  EXPECT_EQ(r[8].asBool(), !(std::is_same_v<T, float>));
+  EXPECT_EQ(r[9].asBool(), (std::is_same_v<T, int8_t>));
+}
+
+TEST_F(ShapeView, ItemsizeNbytesStridesAndDtypes) {
+  checkLayout<double>(Mod, "float64");
+  checkLayout<float>(Mod, "float32");
+  checkLayout<int8_t>(Mod, "int8");
+  checkLayout<int32_t>(Mod, "int32");
+  checkLayout<std::complex<double>>(Mod, "complex128");
 }
 
 TEST_F(ShapeView, UnevenlySpacedArraysAreCopied) {

@@ -9707,11 +9707,19 @@ CGValue FunctionGen::attribute(const ast::Attribute &a) {
     if (a.attr == "shape") {
       for (unsigned d = 0; d < base.type.rank(); ++d)
         r.leaves.push_back(dimI64(d));
-    } else if (a.attr == "size") {
-      Value n = constInt(1, ScalarKind::I64);
+    } else if (a.attr == "size" || a.attr == "nbytes") {
+      Value n = constInt(a.attr == "size" ? 1 : byteSize(base.type.scalarKind()),
+                         ScalarKind::I64);
       for (unsigned d = 0; d < base.type.rank(); ++d)
         n = B.create<arith::MulIOp>(CurLoc, n, dimI64(d));
       r.leaves.push_back(n);
+    } else if (a.attr == "strides") { // bytes
+      auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
+      Value bytes = constInt(byteSize(base.type.scalarKind()), ScalarKind::I64);
+      for (unsigned d = 0; d < base.type.rank(); ++d)
+        r.leaves.push_back(B.create<arith::MulIOp>(
+            CurLoc, B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), md.getStrides()[d]),
+            bytes));
     } else if (a.attr == "T") {
       SmallVector<unsigned> reversed;
       for (unsigned d = base.type.rank(); d-- > 0;)

@@ -774,6 +774,7 @@ private:
   bool loopOnly(const ast::Expr &e);
   Type minMaxItems(const ast::Call &c, Builtin b);
   Type typeInfo(const ast::Attribute &a, const ast::Call &c, bool floats);
+  std::optional<ScalarKind> dtypeOperand(const ast::Expr &e);
   bool comparableTuples(ast::CmpOpKind op, const Type &l, const Type &r, SourceRange at);
   /// Whether local function `fn` can read the variable `e` (of type `t`)
   /// of this function, as its captured value; reports why not: lists,
@@ -3126,6 +3127,21 @@ Type FunctionChecker::typeInfo(const ast::Attribute &a, const ast::Call &c, bool
 Type FunctionChecker::attribute(const ast::Attribute &a) {
   if (std::string g = gpuPath(a); !g.empty())
     return gpuIntrinsic(a, g, nullptr);
+  if (auto *d = dyn_cast<ast::Attribute>(a.value.get()); d && d->attr == "dtype") {
+    // a.dtype.itemsize: a constant (a dtype is no value of its own).
+    auto k = dtypeArgument(*d);
+    if (!k)
+      return {};
+    if (a.attr != "itemsize") {
+      error(a.attrRange, fmt::format("stn reads only 'itemsize' of a dtype, not '{}'", a.attr),
+            "a.dtype serves as dtype= of NumPy functions and in == and != with np.float64, "
+            "...");
+      return {};
+    }
+    if (Final)
+      F.consts[&a] = makeInt(byteSize(*k));
+    return Type::scalar(ScalarKind::I64);
+  }
   if (auto *c = dyn_cast<ast::Call>(a.value.get()))
     if (auto *f = dyn_cast<ast::Attribute>(c->func.get());
         f && (f->attr == "finfo" || f->attr == "iinfo"))
@@ -3158,8 +3174,15 @@ Type FunctionChecker::attribute(const ast::Attribute &a) {
         F.consts[&a] = makeInt(t.rank());
       return Type::scalar(ScalarKind::I64);
     }
-    if (a.attr == "size")
+    if (a.attr == "size" || a.attr == "nbytes")
       return Type::scalar(ScalarKind::I64);
+    if (a.attr == "itemsize") {
+      if (Final)
+        F.consts[&a] = makeInt(byteSize(t.scalarKind()));
+      return Type::scalar(ScalarKind::I64);
+    }
+    if (a.attr == "strides") // in bytes, as NumPy's
+      return Type::tuple(std::vector<Type>(t.rank(), Type::scalar(ScalarKind::I64)));
     if (a.attr == "T") // reversed axes, a view
       return Type::array(t.scalarKind(), t.rank(),
                          t.rank() == 1 ? t.layout() : Type::Layout::Any);
@@ -7010,9 +7033,46 @@ Type FunctionChecker::unary(const ast::UnaryOp &u) {
   return Type::scalar(*k);
 }
 
+/// The dtype `e` names where it is `a.dtype` or a NumPy type (`np.float32`);
+/// else nullopt, and nothing is typed.
+std::optional<ScalarKind> FunctionChecker::dtypeOperand(const ast::Expr &e) {
+  auto *a = dyn_cast<ast::Attribute>(&e);
+  if (!a)
+    return std::nullopt;
+  if (a->attr == "dtype")
+    return dtypeArgument(e);
+  auto *m = dyn_cast<ast::Name>(a->value.get());
+  if (!m || Vars.count(m->id))
+    return std::nullopt;
+  auto alias = P.ModuleAliases.find(m->id);
+  if (alias == P.ModuleAliases.end() || alias->second != "numpy")
+    return std::nullopt;
+  return parseScalarName(a->attr);
+}
+
 Type FunctionChecker::compare(const ast::Compare &c) {
   if (!checkUfuncSpelling(c.ufunc))
     return {};
+  if (c.ops.size() == 1 && (c.ops[0] == ast::CmpOpKind::Eq || c.ops[0] == ast::CmpOpKind::Ne)) {
+    // a.dtype == np.float32: known from the types.
+    auto *l = dyn_cast<ast::Attribute>(c.operands[0].get());
+    auto *r = dyn_cast<ast::Attribute>(c.operands[1].get());
+    if ((l && l->attr == "dtype") || (r && r->attr == "dtype")) {
+      auto lk = dtypeOperand(*c.operands[0]);
+      auto rk = dtypeOperand(*c.operands[1]);
+      if (!lk || !rk) {
+        error(c.opRanges[0], "a dtype compares with another dtype: a.dtype == np.float32",
+              "NumPy's types are written np.float64, np.int32, ...");
+        return {};
+      }
+      ConstValue v;
+      v.type = Type::scalar(ScalarKind::Bool);
+      v.i = (*lk == *rk) == (c.ops[0] == ast::CmpOpKind::Eq);
+      if (Final)
+        F.consts[&c] = v;
+      return v.type;
+    }
+  }
   std::vector<Type> ts;
   bool ok = true;
   if (c.ops.size() == 1 && (c.ops[0] == ast::CmpOpKind::Is || c.ops[0] == ast::CmpOpKind::IsNot))
