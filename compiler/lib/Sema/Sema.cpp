@@ -1278,6 +1278,13 @@ std::optional<std::string> FunctionChecker::messagePart(const ast::Expr &a, bool
     std::replace(text.begin(), text.end(), kRaisedValue, '?');
     return text;
   }
+  if (auto *d = dyn_cast<ast::Attribute>(&a); d && d->attr == "dtype") {
+    // a.dtype: its name, known from the type (repr: dtype('float64')).
+    auto k = dtypeArgument(a);
+    if (!k)
+      return std::nullopt;
+    return quote ? fmt::format("dtype('{}')", numpyName(*k)) : std::string(numpyName(*k));
+  }
   if (auto *c = dyn_cast<ast::Call>(&a)) {
     auto *n = dyn_cast<ast::Name>(c->func.get());
     if (n && n->id == "f-string") {
