@@ -6,7 +6,8 @@
 //     NumPy's result dtypes (small integers and bools accumulate in int64,
 //     unsigned in uint64, floats and complex keep theirs);
 //   - sort and argsort along every axis and flattened, for every dtype,
-//     NaN last, complex by real then imaginary part; argsort is stable;
+//     NaN last, complex by real then imaginary part; argsort is stable
+//     (kind= names any of NumPy's kinds: each sorts stably);
 //   - a.sort() in place, also on strided views along either axis (the base
 //     array changes);
 //   - a sort per row inside a parallel loop, and 10^5 random doubles;
@@ -67,19 +68,19 @@ def sort_axis(a, ax):
 
 @njit
 def sort_flat(a):
-    return np.sort(a, axis=None)
+    return np.sort(a, axis=None, kind="quicksort")
 
 @njit
 def argsort_axis(a, ax):
     if ax == 0:
         return np.argsort(a, axis=0)
     if ax == 1:
-        return a.argsort(axis=1)
+        return a.argsort(axis=1, kind="mergesort")
     return np.argsort(a)
 
 @njit
 def argsort_flat(a):
-    return np.argsort(a, axis=None)
+    return np.argsort(a, axis=None, kind="stable")
 
 @njit
 def sort_in_place(a):

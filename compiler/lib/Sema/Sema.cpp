@@ -4677,6 +4677,20 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
                                      (b >= Builtin::Median && b <= Builtin::Quantile) ||
                                      b == Builtin::Flip || b == Builtin::Roll)) {
       axisExpr = kw.value.get();
+    } else if (kw.name == "kind" && (b == Builtin::Sort || b == Builtin::Argsort)) {
+      // Every kind sorts stably here (NumPy's "stable"); the values of a
+      // sort do not depend on it.
+      auto *str = dyn_cast<ast::StrLit>(kw.value.get());
+      if (!isa<ast::NoneLit>(kw.value.get()) &&
+          (!str || (str->value != "quicksort" && str->value != "mergesort" &&
+                    str->value != "heapsort" && str->value != "stable"))) {
+        error(kw.value->range(),
+              fmt::format("{}()'s kind is \"quicksort\", \"mergesort\", \"heapsort\" or "
+                          "\"stable\"",
+                          fn),
+              "stn sorts stably whichever kind is named");
+        return {};
+      }
     } else if ((b == Builtin::Linspace && kw.name == "num") ||
                (b == Builtin::Transpose && kw.name == "axes" && !receiver) ||
                (b == Builtin::Round && (kw.name == "decimals" || kw.name == "ndigits"))) {
