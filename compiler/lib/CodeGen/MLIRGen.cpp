@@ -811,6 +811,15 @@ private:
   /// the function's other arguments (defaults, captured values) are
   /// evaluated once, here.
   std::function<CGValue(const CGValue &)> keyCaller(const CallInfo &info);
+  /// A callee that was not generated into this module (a compiler bug):
+  /// an internal error, and a default value to go on with.
+  CGValue missingFunction(const TypedFunction &callee, SourceRange at) {
+    Failed = true;
+    Diags.error(F.file, at,
+                fmt::format("internal compiler error: no function was generated for '{}'",
+                            callee.def->name));
+    return defaultValue(callee.resultType);
+  }
   /// Python's min()/max() of items (CallInfo::mode 1).
   CGValue minMaxItems(const ast::Call &c, const CallInfo &info);
   /// The first n items in reverse order, in place.
@@ -6794,6 +6803,10 @@ std::function<CGValue(const CGValue &)> FunctionGen::keyCaller(const CallInfo &i
     extra.append(v.leaves.begin(), v.leaves.end());
   }
   func::FuncOp fn = MG.funcFor(&kf);
+  if (!fn) {
+    missingFunction(kf, info.key->range());
+    return [this, &kf](const CGValue &) { return defaultValue(kf.resultType); };
+  }
   return [this, &kf, fn, extra](const CGValue &item) {
     CGValue x = convert(item, kf.argTypes[0]);
     SmallVector<Value> operands(x.leaves.begin(), x.leaves.end());
@@ -9487,6 +9500,8 @@ CGValue FunctionGen::call(const ast::Call &c) {
         args.push_back(v);
       }
   auto fn = MG.funcFor(callee);
+  if (!fn)
+    return missingFunction(*callee, c.range());
   CGValue r;
   r.type = callee->resultType;
   // A recursive function's calls of recursive functions pass on its stack

@@ -280,9 +280,13 @@ private:
     std::set<const TypedFunction *> seen;
     forEachExpr(r.loops.back()->body, [&](const ast::Expr &e) {
       auto it = F.calls.find(&e);
-      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Kernel &&
-          it->second.callee && seen.insert(it->second.callee).second)
-        kernel->callees.push_back(it->second.callee);
+      if (it == F.calls.end())
+        return;
+      // A kernel called, or the key function of min()/max(key=...).
+      TypedFunction *callee =
+          it->second.kind == CallInfo::Kind::Kernel ? it->second.callee : it->second.keyFn;
+      if (callee && seen.insert(callee).second)
+        kernel->callees.push_back(callee);
     });
     r.kernel = std::move(kernel);
   }
