@@ -11,6 +11,7 @@
 //   - a.sort() in place, also on strided views along either axis (the base
 //     array changes);
 //   - a sort per row inside a parallel loop, and 10^5 random doubles;
+//   - several q at once (an array, a list, a tuple: an axis for them first);
 //   - median, percentile and quantile (NumPy's linear interpolation, the
 //     mean of the middle two for even medians, NaN for lanes holding a
 //     NaN), flattened and along every axis.
@@ -119,6 +120,11 @@ def percentile_axis(a, q, ax):
 @njit
 def quantile_flat(a, q):
     return np.quantile(a, q)
+
+@njit
+def several_q(a, qs):
+    return (np.quantile(a, qs), np.percentile(a, [20.0, 70.0], axis=1),
+            np.quantile(a, (0.7, 0.2, 1.0), axis=2))
 
 @jit(parallel=True)
 def sort_rows(a):
@@ -384,6 +390,38 @@ template <class T, class R> void checkQuantiles(stn::Module &mod) {
     expectSame(cOrder<R>(mod.kernel("percentile_axis")(av, 70.0, int64_t{ax}), dropped[ax]),
                pct);
   }
+}
+
+template <class T, class R> void checkSeveralQ(stn::Module &mod) {
+  SCOPED_TRACE(std::string(stn::dtypeName(stn::DTypeOf<T>::value)));
+  std::vector<T> a = values3d<T>();
+  auto buf = buffer(a);
+  auto av = stn::ArrayView::of(buf.get(), Shape);
+  std::vector<double> qs = {0.0, 0.3, 0.5, 1.0, 0.99};
+  stn::Value r = mod.kernel("several_q")(av, stn::ArrayView::of(qs.data(), {5}));
+  std::vector<int64_t> all(a.size());
+  std::iota(all.begin(), all.end(), 0);
+  std::vector<R> flat;
+  for (double q : qs)
+    flat.push_back(quantileRef<T, R>(a, all, q, false));
+  expectSame(cOrder<R>(r[0], {5}), flat);
+  // The q's axis first, then the lanes' axes.
+  for (int ax : {1, 2}) {
+    std::vector<double> lq = ax == 1 ? std::vector<double>{0.2, 0.7}
+                                     : std::vector<double>{0.7, 0.2, 1.0};
+    std::vector<R> want;
+    for (double q : lq)
+      for (const auto &l : lanes(ax))
+        want.push_back(quantileRef<T, R>(a, l, q, false));
+    std::vector<int64_t> shape = {int64_t(lq.size()), D0, ax == 1 ? D2 : D1};
+    expectSame(cOrder<R>(r[ax], shape), want);
+  }
+}
+
+TEST_F(SortScan, SeveralQuantilesAtOnce) {
+  checkSeveralQ<int32_t, double>(Mod);
+  checkSeveralQ<float, float>(Mod);
+  checkSeveralQ<double, double>(Mod);
 }
 
 TEST_F(SortScan, MedianPercentileQuantile) {

@@ -11520,11 +11520,14 @@ Value FunctionGen::joined(const CallInfo &info, const CGValue &parts, const Type
 CGValue FunctionGen::quantiles(const CallInfo &info, CGValue src, const Type &rt) {
   ScalarKind sk = src.type.scalarKind(), rk = rt.scalarKind();
   auto f64 = ScalarKind::F64;
-  // q as a fraction in [0, 1] (checked); the median is q = 1/2.
-  Value q = constFloat(0.5, f64);
-  if (info.builtin != Builtin::Median) {
-    CGValue qv = expr(*info.operands[1]);
-    q = castScalar(qv.single(), qv.type.scalarKind(), f64);
+  // q as a fraction in [0, 1] (checked); the median is q = 1/2. Several q
+  // (CallInfo::flags 1): an array's elements or a tuple's, each checked
+  // where it is used.
+  bool several = info.flags & 1;
+  CGValue qv;
+  if (info.builtin != Builtin::Median)
+    qv = expr(*info.operands[1]);
+  auto fraction = [&](Value q) {
     bool pct = info.builtin == Builtin::Percentile;
     Value outside = B.create<arith::OrIOp>(
         CurLoc,
@@ -11538,6 +11541,32 @@ CGValue FunctionGen::quantiles(const CallInfo &info, CGValue src, const Type &rt
     q = B.create<arith::SelectOp>(CurLoc, outside, constFloat(0.0, f64), q);
     if (pct)
       q = B.create<arith::DivFOp>(CurLoc, q, constFloat(100.0, f64));
+    return q;
+  };
+  Value q = constFloat(0.5, f64);
+  if (info.builtin != Builtin::Median && !several)
+    q = fraction(castScalar(qv.single(), qv.type.scalarKind(), f64));
+  // The number of q, and the i-th as a fraction.
+  Value nq = constIndex(1);
+  std::function<Value(Value)> qAt = [&](Value) { return q; };
+  if (several && qv.type.isArray()) {
+    nq = B.create<memref::DimOp>(CurLoc, qv.single(), 0);
+    ScalarKind qk = qv.type.scalarKind();
+    qAt = [&, qk](Value i) {
+      return fraction(castScalar(loadElement(qv.single(), {i}, qk), qk, f64));
+    };
+  } else if (several) { // a tuple of numbers
+    nq = constIndex(static_cast<int64_t>(qv.leaves.size()));
+    qAt = [&](Value i) {
+      Value v = constFloat(0.0, f64);
+      for (size_t j = qv.leaves.size(); j-- > 0;) {
+        Value is = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, i,
+                                           constIndex(static_cast<int64_t>(j)));
+        Value x = castScalar(qv.leaves[j], qv.type.elements()[j].scalarKind(), f64);
+        v = B.create<arith::SelectOp>(CurLoc, is, x, v);
+      }
+      return fraction(v);
+    };
   }
   // The sorted elements (NaN last) along the axis, or all of them.
   CallInfo sortInfo = info;
@@ -11549,7 +11578,7 @@ CGValue FunctionGen::quantiles(const CallInfo &info, CGValue src, const Type &rt
   bool median = info.builtin == Builtin::Median;
   // One lane: NaN if it is empty or holds a NaN, else the value at
   // q * (n - 1), interpolated as NumPy does.
-  auto laneValue = [&](SmallVector<Value> idx) -> Value {
+  auto laneValue = [&](SmallVector<Value> idx, Value q) -> Value {
     Value n = nAll;
     if (info.skipNan && isFloat(sk)) {
       // np.nanmedian and the like: the elements before the first NaN.
@@ -11617,18 +11646,26 @@ CGValue FunctionGen::quantiles(const CallInfo &info, CGValue src, const Type &rt
   CGValue r;
   r.type = rt;
   if (!rt.isArray()) {
-    r.leaves.push_back(laneValue({constIndex(0)}));
+    r.leaves.push_back(laneValue({constIndex(0)}, q));
   } else {
+    // The result's axes: the q first (several), then the lanes' (axis=k).
     SmallVector<Value> shape;
-    for (unsigned d = 0; d < src.type.rank(); ++d)
+    if (several)
+      shape.push_back(nq);
+    for (unsigned d = 0; d < src.type.rank() && info.axis >= 0; ++d)
       if (d != ax)
         shape.push_back(B.create<memref::DimOp>(CurLoc, sortedMem, d));
     Value out = MG.allocArray(B, CurLoc, rt, shape);
     forEach(shape, [&](mlir::ValueRange ivs) {
       SmallVector<Value> idx;
-      for (unsigned d = 0, j = 0; d < src.type.rank(); ++d)
-        idx.push_back(d == ax ? constIndex(0) : ivs[j++]);
-      storeElement(laneValue(idx), out, SmallVector<Value>(ivs.begin(), ivs.end()), rk);
+      size_t j = several ? 1 : 0;
+      if (info.axis < 0)
+        idx.push_back(constIndex(0));
+      else
+        for (unsigned d = 0; d < src.type.rank(); ++d)
+          idx.push_back(d == ax ? constIndex(0) : ivs[j++]);
+      Value qi = several ? qAt(ivs[0]) : q;
+      storeElement(laneValue(idx, qi), out, SmallVector<Value>(ivs.begin(), ivs.end()), rk);
     });
     r.leaves.push_back(out);
   }

@@ -5470,12 +5470,25 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     positionalAxis(n);
     if (!arity(n, n) || !needArray(0))
       return {};
-    if (n == 2 && (!args[1].isScalar() || isComplex(args[1].scalarKind()))) {
-      error(ops[1]->range(),
-            fmt::format("{}() takes one {} as a number, not '{}'", fn,
-                        b == Builtin::Percentile ? "percentile" : "quantile", args[1].describe()),
-            args[1].isArray() || args[1].isTuple() ? "call it once per value" : "");
-      return {};
+    // Several q at once: a 1-d array, a list or a tuple of numbers (flags
+    // 1); the result has an axis for them first, as NumPy's.
+    bool several = false;
+    if (n == 2) {
+      const Type &qt = args[1];
+      bool tupleOfReals = qt.isTuple() && !qt.elements().empty();
+      for (const Type &e : qt.isTuple() ? qt.elements() : std::vector<Type>())
+        tupleOfReals = tupleOfReals && e.isScalar() && !isComplex(e.scalarKind());
+      several = (qt.isArray() && qt.rank() == 1 && !isComplex(qt.scalarKind())) || tupleOfReals;
+      if (!several && (!qt.isScalar() || isComplex(qt.scalarKind()))) {
+        error(ops[1]->range(),
+              fmt::format("{}() takes a {} as a real number, or several in a 1-d array, a "
+                          "list or a tuple, not '{}'",
+                          fn, b == Builtin::Percentile ? "percentile" : "quantile",
+                          qt.describe()));
+        return {};
+      }
+      if (several)
+        info.flags = 1;
     }
     ScalarKind k = args[0].scalarKind();
     if (isComplex(k)) {
@@ -5495,9 +5508,10 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     info.axis = axis;
     ScalarKind r = k == ScalarKind::F32 ? k : ScalarKind::F64;
     info.operandKind = r;
-    if (axis < 0)
+    unsigned resultRank = (axis < 0 ? 0u : static_cast<unsigned>(rank - 1)) + (several ? 1u : 0u);
+    if (resultRank == 0)
       return done(Type::scalar(r));
-    return done(Type::array(r, static_cast<unsigned>(rank - 1), Type::Layout::C));
+    return done(Type::array(r, resultRank, Type::Layout::C));
   }
   case Builtin::Concatenate:
   case Builtin::Stack:
