@@ -4,7 +4,8 @@
 // Tsang's squeeze, boosted below shape 1), beta and chi-square from gammas,
 // Student's t from a normal and a chi-square, Poisson (multiplication for
 // small means, Hoermann's transformed rejection PTRS above), binomial
-// (inversion for small means, Knuth's beta splitting above), geometric and
+// (inversion for small means, Knuth's beta splitting above), negative
+// binomial (a Poisson draw of a gamma-distributed mean), geometric and
 // the closed-form inversions (Laplace, logistic, Gumbel, Weibull, Pareto II,
 // Rayleigh, triangular). All draw from the calling thread's generator
 // through _stn_random_uniform and _stn_random_normal (ParallelRuntime.cpp).
@@ -201,6 +202,9 @@ STN_EXPORT int64_t _stn_random_count(int32_t kind, double p0, double p1) {
     double k = std::ceil(std::log(openUniform()) / std::log1p(-p0));
     return k < 1.0 ? 1 : static_cast<int64_t>(k);
   }
+  case RandomDistribution::NegativeBinomial: // (n, p): failures before the n-th success
+    // A Poisson draw whose mean is a gamma draw (shape n, scale (1-p)/p).
+    return p1 >= 1.0 ? 0 : poisson(standardGamma(p0) * (1.0 - p1) / p1);
   default:
     return 0;
   }

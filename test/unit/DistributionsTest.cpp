@@ -5,7 +5,8 @@
 // deterministic), the mean within five standard errors and the variance
 // within a few percent (more for heavy tails); the standard Cauchy by its
 // median and quartiles. Counts (Poisson on both sides of its algorithm
-// switch, binomial on both sides of its, geometric) are int64; one-number
+// switch, binomial on both sides of its, geometric, negative binomial with
+// an integer and a fractional n) are int64; one-number
 // forms; the parameter errors NumPy raises.
 //
 //===----------------------------------------------------------------------===//
@@ -77,7 +78,11 @@ def counts(which, n, seed):
         return np.random.binomial(1000, 0.6, n)
     if which == 4:
         return np.random.binomial(50, 0.9, n)
-    return np.random.geometric(0.25, n)
+    if which == 5:
+        return np.random.geometric(0.25, n)
+    if which == 6:
+        return np.random.negative_binomial(4, 0.4, n)
+    return np.random.negative_binomial(2.5, 0.9, n)
 
 @njit
 def one(seed):
@@ -94,7 +99,11 @@ def bad(which, x):
         return np.random.triangular(0.0, x, 1.0)
     if which == 3:
         return float(np.random.poisson(x))
-    return float(np.random.geometric(x))
+    if which == 4:
+        return float(np.random.geometric(x))
+    if which == 5:
+        return float(np.random.negative_binomial(x, 0.5))
+    return float(np.random.negative_binomial(3, x))
 )STN";
 
 stn::Module &module() {
@@ -160,8 +169,11 @@ TEST(Distributions, RealMeansAndVariances) {
 TEST(Distributions, CountsAreInt64WithTheirMoments) {
   struct Case {
     double mean, var;
-  } cases[] = {{3.5, 3.5}, {100.0, 100.0}, {6.0, 4.2}, {600.0, 240.0}, {45.0, 4.5}, {4.0, 12.0}};
-  for (int64_t which = 0; which < 6; ++which) {
+  } cases[] = {{3.5, 3.5},   {100.0, 100.0}, {6.0, 4.2}, {600.0, 240.0},
+               {45.0, 4.5},  {4.0, 12.0},
+               // negative binomial: n (1 - p) / p and n (1 - p) / p**2
+               {6.0, 15.0}, {2.5 * 0.1 / 0.9, 2.5 * 0.1 / 0.81}};
+  for (int64_t which = 0; which < 8; ++which) {
     SCOPED_TRACE(which);
     stn::Value v = module().kernel("counts")(which, N, int64_t{23});
     EXPECT_EQ(v.array().dtype(), stn::DType::Int64);
@@ -193,6 +205,10 @@ TEST(Distributions, ParameterErrors) {
   EXPECT_NE(err(4, 0.0).find("ValueError: p <= 0, p > 1 or p contains NaNs"),
             std::string::npos);
   EXPECT_EQ(err(4, 1.0), "<no error>");
+  EXPECT_NE(err(5, 0.0).find("ValueError: n <= 0"), std::string::npos);
+  EXPECT_NE(err(6, 1.5).find("ValueError: p <= 0, p > 1 or p contains NaNs"),
+            std::string::npos);
+  EXPECT_EQ(err(6, 1.0), "<no error>");
 }
 
 } // namespace

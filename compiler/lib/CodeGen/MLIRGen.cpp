@@ -4565,6 +4565,11 @@ CGValue FunctionGen::randomCall(const ast::Call &c, const CallInfo &info) {
       need(B.create<arith::AndIOp>(CurLoc, holds(P::OGT, p[0], zero), holds(P::OLE, p[0], one)),
            "ValueError: p <= 0, p > 1 or p contains NaNs");
       break;
+    case RandomDistribution::NegativeBinomial:
+      need(holds(P::OGT, p[0], zero), "ValueError: n <= 0");
+      need(B.create<arith::AndIOp>(CurLoc, holds(P::OGT, p[1], zero), holds(P::OLE, p[1], one)),
+           "ValueError: p <= 0, p > 1 or p contains NaNs");
+      break;
     default:
       break;
     }

@@ -3771,6 +3771,7 @@ const RandomFunction RandomFunctions[] = {
     {"poisson", true, Dist, {"lam"}, 0, Sized, RD::Poisson, {1, 0, 0}},
     {"binomial", true, Dist, {"n", "p"}, 2, Sized, RD::Binomial, {0, 0, 0}},
     {"geometric", true, Dist, {"p"}, 1, Sized, RD::Geometric, {0, 0, 0}},
+    {"negative_binomial", true, Dist, {"n", "p"}, 2, Sized, RD::NegativeBinomial, {0, 0, 0}},
     {"shuffle", true, Builtin::RandomShuffle, {"x"}, 1, RandomFunction::Scalar},
     {"permutation", true, Builtin::RandomPermutation, {"x"}, 1, RandomFunction::Scalar},
     {"choice", true, Builtin::RandomChoice, {"a", "size", "replace", "p"}, 1,

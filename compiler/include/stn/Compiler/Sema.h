@@ -140,7 +140,7 @@ inline bool isIterationBuiltin(Builtin b) {
 enum class RandomDistribution : int32_t {
   Gamma, Beta, Chisquare, Lognormal, Laplace, Logistic, Gumbel, Weibull, Pareto, Rayleigh,
   Cauchy, StdExponential, StudentT, Triangular,
-  Poisson, Binomial, Geometric,
+  Poisson, Binomial, Geometric, NegativeBinomial,
 };
 inline bool isCountDistribution(RandomDistribution d) {
   return d >= RandomDistribution::Poisson;
