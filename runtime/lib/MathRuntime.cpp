@@ -2,9 +2,10 @@
 //
 // Compiled kernels call
 //
-//   double _stn_fsum(int64_t data, int64_t n, int64_t status)
+//   double _stn_fsum(int64_t data, int64_t n, int64_t stride, int64_t status)
 //
-// with the address of n contiguous float64 numbers and of an int64 it sets
+// with the address of n float64 numbers `stride` numbers apart (a view's
+// stride: no copy), and of an int64 it sets
 // to 0, or to 1 where infinities of both signs meet (Python's ValueError
 // "-inf + inf in fsum"), or 2 where finite numbers overflow on the way
 // (OverflowError "intermediate overflow in fsum"). The sum is the float64
@@ -22,15 +23,15 @@
 #include <cstdint>
 #include <vector>
 
-extern "C" __attribute__((visibility("default"))) double _stn_fsum(int64_t data, int64_t n,
-                                                                    int64_t status) {
+extern "C" __attribute__((visibility("default"))) double
+_stn_fsum(int64_t data, int64_t n, int64_t stride, int64_t status) {
   const double *x = reinterpret_cast<const double *>(static_cast<uintptr_t>(data));
   int64_t *st = reinterpret_cast<int64_t *>(static_cast<uintptr_t>(status));
   *st = 0;
   std::vector<double> partials;
   double special = 0.0, infinities = 0.0; // the sum of the non-finite numbers
   for (int64_t k = 0; k < n; ++k) {
-    double v = x[k], given = v;
+    double v = x[k * stride], given = v;
     size_t kept = 0;
     for (double p : partials) {
       double big = std::fabs(v) < std::fabs(p) ? p : v;

@@ -6829,20 +6829,23 @@ std::function<CGValue(const CGValue &)> FunctionGen::keyCaller(const CallInfo &i
 CGValue FunctionGen::minMaxItems(const ast::Call &c, const CallInfo &info) {
   // The first item is the best so far; each later one replaces it where its
   // key compares `<` (min) or `>` (max) with the best's, so the first of
-  // equal items wins, as in Python. Without key= an item is its own key.
+  // equal items wins, as in Python. Without key= an item (converted to the
+  // result's type) is its own key, and only the best item is carried.
   Type rt = F.typeOf(c);
   ast::CmpOpKind better =
       info.builtin == Builtin::Min ? ast::CmpOpKind::Lt : ast::CmpOpKind::Gt;
-  std::function<CGValue(const CGValue &)> keyOf =
-      info.keyFn ? keyCaller(info) : [&](const CGValue &x) { return convert(x, rt); };
+  bool keyed = info.keyFn != nullptr;
+  std::function<CGValue(const CGValue &)> keyOf;
+  if (keyed)
+    keyOf = keyCaller(info);
   auto pick = [&](const CGValue &x, const CGValue &best, const CGValue &bestKey,
                   CGValue &key) {
-    key = keyOf(x);
-    Value take = compareValues(better, key, bestKey);
     CGValue r = convert(x, rt);
+    key = keyed ? keyOf(x) : r;
+    Value take = compareValues(better, key, bestKey);
     for (size_t l = 0; l < r.leaves.size(); ++l)
       r.leaves[l] = B.create<arith::SelectOp>(CurLoc, take, r.leaves[l], best.leaves[l]);
-    for (size_t l = 0; l < key.leaves.size(); ++l)
+    for (size_t l = 0; l < key.leaves.size() && keyed; ++l)
       key.leaves[l] =
           B.create<arith::SelectOp>(CurLoc, take, key.leaves[l], bestKey.leaves[l]);
     return r;
@@ -6858,11 +6861,12 @@ CGValue FunctionGen::minMaxItems(const ast::Call &c, const CallInfo &info) {
         items.push_back(expr(*o));
     if (items.empty())
       return convert(expr(*info.fallback), rt);
-    CGValue best = convert(items[0], rt), bestKey = keyOf(items[0]);
+    CGValue best = convert(items[0], rt);
+    CGValue bestKey = keyed ? keyOf(items[0]) : best;
     for (size_t i = 1; i < items.size(); ++i) {
       CGValue key;
       best = pick(items[i], best, bestKey, key);
-      bestKey = key;
+      bestKey = keyed ? key : best;
     }
     return best;
   }
@@ -6884,20 +6888,26 @@ CGValue FunctionGen::minMaxItems(const ast::Call &c, const CallInfo &info) {
       },
       [&]() -> SmallVector<Value> {
         CGValue first = items.item(constInt(0, ScalarKind::I64));
-        CGValue best = convert(first, rt), bestKey = keyOf(first);
+        CGValue best = convert(first, rt);
+        CGValue bestKey = keyed ? keyOf(first) : best;
         size_t nb = best.leaves.size();
         SmallVector<Value> init(best.leaves.begin(), best.leaves.end());
-        init.append(bestKey.leaves.begin(), bestKey.leaves.end());
+        if (keyed)
+          init.append(bestKey.leaves.begin(), bestKey.leaves.end());
         SmallVector<Value> last =
             carryLoop(constIndex(1), n, init, [&](Value i, SmallVector<Value> st) {
               CGValue b, bk, key;
               b.type = rt;
               b.leaves.assign(st.begin(), st.begin() + nb);
-              bk.type = bestKey.type;
-              bk.leaves.assign(st.begin() + nb, st.end());
+              bk = b;
+              if (keyed) {
+                bk.type = bestKey.type;
+                bk.leaves.assign(st.begin() + nb, st.end());
+              }
               CGValue r = pick(items.item(indexToI64(i)), b, bk, key);
               SmallVector<Value> next(r.leaves.begin(), r.leaves.end());
-              next.append(key.leaves.begin(), key.leaves.end());
+              if (keyed)
+                next.append(key.leaves.begin(), key.leaves.end());
               return next;
             });
         last.resize(nb);
@@ -9191,27 +9201,39 @@ CGValue FunctionGen::moreMath(const ast::Call &c, const CallInfo &info) {
     return r;
   }
   case Builtin::Fsum: {
-    // The items as contiguous float64 numbers, summed exactly by the
-    // runtime (_stn_fsum), which reports Python's errors in `status`.
+    // Summed exactly by the runtime (_stn_fsum), which reports Python's
+    // errors in `status`: a float64 array where it is (any stride), other
+    // numbers converted into a float64 copy first.
     CGValue a = expr(*c.args[0]);
     ScalarKind ak = a.type.scalarKind(), f = ScalarKind::F64;
-    Value n = B.create<memref::DimOp>(CurLoc, a.single(), 0);
-    Value tmp = MG.allocArray(B, CurLoc, Type::array(f, 1, Type::Layout::C), {n});
-    forEach({n}, [&](mlir::ValueRange i) {
-      storeElement(castScalar(loadElement(a.single(), {i[0]}, ak), ak, f), tmp, {i[0]}, f);
-    });
-    Value status = entryAlloca(B.getI64Type());
-    Value sum = MG.callRuntime(
-        B, CurLoc, "_stn_fsum",
-        {elementAddress(tmp, {constIndex(0)}),
-         B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), n), elementAddress(status, {})},
-        {B.getF64Type()});
-    B.create<memref::DeallocOp>(CurLoc, tmp);
+    Value mem = a.single();
+    Value n = B.create<memref::DimOp>(CurLoc, mem, 0);
+    Value tmp;
+    if (ak != f) {
+      tmp = MG.allocArray(B, CurLoc, Type::array(f, 1, Type::Layout::C), {n});
+      forEach({n}, [&](mlir::ValueRange i) {
+        storeElement(castScalar(loadElement(mem, {i[0]}, ak), ak, f), tmp, {i[0]}, f);
+      });
+      mem = tmp;
+    }
+    auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, mem);
+    auto i64 = B.getI64Type();
+    Value status = entryAlloca(i64);
+    Value sum = MG.callRuntime(B, CurLoc, "_stn_fsum",
+                               {elementAddress(mem, {constIndex(0)}),
+                                B.create<arith::IndexCastOp>(CurLoc, i64, n),
+                                B.create<arith::IndexCastOp>(CurLoc, i64, md.getStrides()[0]),
+                                elementAddress(status, {})},
+                               {B.getF64Type()});
+    if (tmp)
+      B.create<memref::DeallocOp>(CurLoc, tmp);
     Value st = B.create<memref::LoadOp>(CurLoc, status);
-    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, st, constInt(1, ScalarKind::I64)),
-            KernelFaultKind::Raise, "ValueError: -inf + inf in fsum", {});
-    raiseIf(B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, st, constInt(2, ScalarKind::I64)),
-            KernelFaultKind::Raise, "OverflowError: intermediate overflow in fsum", {});
+    auto is = [&](int64_t code) {
+      return B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, st,
+                                     constInt(code, ScalarKind::I64));
+    };
+    raiseIf(is(1), KernelFaultKind::Raise, "ValueError: -inf + inf in fsum", {});
+    raiseIf(is(2), KernelFaultKind::Raise, "OverflowError: intermediate overflow in fsum", {});
     r.leaves.push_back(sum);
     return r;
   }
