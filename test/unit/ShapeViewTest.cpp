@@ -115,6 +115,16 @@ def stacked(a, b, ax):
     return np.stack((a, b), -1)
 
 @njit
+def joined_lists(a, b):
+    # Lists of arrays written where NumPy takes a sequence of them.
+    return (np.concatenate([a, b]), np.stack([a, b], axis=1), np.array([a, b]),
+            np.array((a, b), dtype=np.float32), np.asarray([b, a]))
+
+@njit
+def rows_and_columns_of_lists(x, y):
+    return np.vstack([x, y]), np.hstack([x, y])
+
+@njit
 def rows_and_columns(x, y):
     return np.vstack((x, y)), np.hstack((x, y))
 
@@ -350,12 +360,26 @@ TEST_F(ShapeView, ConcatenateAndStack) {
   EXPECT_EQ(cOrder<double>(Mod.kernel("stacked")(av, bv, int64_t{0}), {2, 2, 3}), s0);
   EXPECT_EQ(cOrder<double>(Mod.kernel("stacked")(av, bv, int64_t{1}), {2, 2, 3}), s1);
   EXPECT_EQ(cOrder<double>(Mod.kernel("stacked")(av, bv, int64_t{2}), {2, 3, 2}), s2);
+  // The same with the arrays in a list; np.array of arrays stacks them.
+  stn::Value lists = Mod.kernel("joined_lists")(av, bv);
+  EXPECT_EQ(cOrder<double>(lists[0], {4, 3}), rows);
+  EXPECT_EQ(cOrder<double>(lists[1], {2, 2, 3}), s1);
+  EXPECT_EQ(cOrder<double>(lists[2], {2, 2, 3}), s0);
+  std::vector<float> s0f(s0.begin(), s0.end());
+  EXPECT_EQ(cOrder<float>(lists[3], {2, 2, 3}), s0f);
+  std::vector<double> rev(s0.begin() + 6, s0.end());
+  rev.insert(rev.end(), s0.begin(), s0.begin() + 6);
+  EXPECT_EQ(cOrder<double>(lists[4], {2, 2, 3}), rev);
   // vstack of 1-d arrays stacks them as rows; hstack joins them.
   std::vector<int8_t> x = {1, 2, 3}, y = {-4, -5, -6};
   stn::Value vh = Mod.kernel("rows_and_columns")(stn::ArrayView::of(x.data(), {3}),
                                                  stn::ArrayView::of(y.data(), {3}));
   EXPECT_EQ(cOrder<int8_t>(vh[0], {2, 3}), (std::vector<int8_t>{1, 2, 3, -4, -5, -6}));
   EXPECT_EQ(cOrder<int8_t>(vh[1], {6}), (std::vector<int8_t>{1, 2, 3, -4, -5, -6}));
+  stn::Value lh = Mod.kernel("rows_and_columns_of_lists")(stn::ArrayView::of(x.data(), {3}),
+                                                          stn::ArrayView::of(y.data(), {3}));
+  EXPECT_EQ(cOrder<int8_t>(lh[0], {2, 3}), (std::vector<int8_t>{1, 2, 3, -4, -5, -6}));
+  EXPECT_EQ(cOrder<int8_t>(lh[1], {6}), (std::vector<int8_t>{1, 2, 3, -4, -5, -6}));
   // Extents that do not fit.
   auto message = [&](const char *kernel, int64_t ax) {
     try {

@@ -8286,6 +8286,13 @@ CGValue FunctionGen::exprImpl(const ast::Expr &e) {
   case ast::Expr::Kind::List:
     if (static_cast<const ast::List &>(e).braces)
       return setDisplay(static_cast<const ast::List &>(e));
+    if (r.type.isTuple()) { // np.concatenate([a, b]): Sema's ArraySequence
+      for (auto &el : static_cast<const ast::List &>(e).elts) {
+        CGValue v = expr(*el);
+        r.leaves.append(v.leaves.begin(), v.leaves.end());
+      }
+      return r;
+    }
     return listDisplay(static_cast<const ast::List &>(e), listTypeOf(e).listItem());
   case ast::Expr::Kind::ListComp:
     if (static_cast<const ast::ListComp &>(e).isDict() ||

@@ -736,6 +736,10 @@ private:
   bool checkRangeCall(const ast::Call &call);
   Type membership(const ast::Compare &c, const Type &x, const Type &seq);
   Type listDisplay(const ast::List &l);
+  Type tupleDisplay(const ast::Expr &e, const std::vector<ast::ExprPtr> &elts);
+  /// The list display np.concatenate, np.stack, np.vstack, np.hstack or
+  /// np.array takes as a sequence of arrays: typed as a tuple.
+  const ast::Expr *ArraySequence = nullptr;
   Type listComp(const ast::ListComp &l);
   /// Checks lower:upper:step of an array's or a list's slice: optional
   /// integers, and a step that is not the constant 0.
@@ -2244,7 +2248,8 @@ FunctionChecker::nestedShape(const ast::Expr &e, const std::string &fn,
     error(e.range(), fmt::format("{}() takes numbers in nested lists or tuples, or one array, "
                                  "not arrays in a list",
                                  fn),
-          "join arrays with np.stack((a, b)) or np.concatenate((a, b))");
+          "arrays alone are stacked (np.array([a, b])); numbers and arrays do not mix, and "
+          "np.concatenate joins arrays");
     return std::nullopt;
   }
   auto s = tupleShape(t);
@@ -2873,6 +2878,31 @@ Type FunctionChecker::expr(const ast::Expr &e) {
   return t;
 }
 
+/// The elements of a tuple display, or of a list display given where a
+/// sequence of arrays is taken (ArraySequence), as a tuple.
+Type FunctionChecker::tupleDisplay(const ast::Expr &e, const std::vector<ast::ExprPtr> &elts) {
+  std::vector<Type> types;
+  bool ok = true;
+  for (auto &el : elts) {
+    Type t = expr(*el);
+    if (!t.isValid())
+      ok = false;
+    if (t.isList() && &e == Returned) {
+      t = viewList(*el, t); // `return xs, n`: the array of its items
+    } else if (t.isList()) {
+      error(el->range(), "a tuple cannot hold a list",
+            "a list can be held by one variable only; convert it with np.array(...)");
+    } else if (t.isDict()) {
+      error(el->range(), fmt::format("a tuple cannot hold a {}", t.containerName()),
+            fmt::format("a {} can be held by one variable only", t.containerName()));
+    }
+    types.push_back(t);
+  }
+  if (!ok)
+    return {};
+  return Type::tuple(std::move(types));
+}
+
 std::optional<ConstValue> FunctionChecker::foldIndex(const ast::Expr &e) {
   // Locals shadow module constants.
   if (auto *n = dyn_cast<ast::Name>(&e))
@@ -2927,31 +2957,13 @@ Type FunctionChecker::exprImpl(const ast::Expr &e) {
     return boolop(static_cast<const ast::BoolOp &>(e));
   case ast::Expr::Kind::IfExp:
     return ifexp(static_cast<const ast::IfExp &>(e));
-  case ast::Expr::Kind::Tuple: {
-    std::vector<Type> elts;
-    bool ok = true;
-    for (auto &el : static_cast<const ast::Tuple &>(e).elts) {
-      Type t = expr(*el);
-      if (!t.isValid())
-        ok = false;
-      if (t.isList() && &e == Returned) {
-        t = viewList(*el, t); // `return xs, n`: the array of its items
-      } else if (t.isList()) {
-        error(el->range(), "a tuple cannot hold a list",
-              "a list can be held by one variable only; convert it with np.array(...)");
-      } else if (t.isDict()) {
-        error(el->range(), fmt::format("a tuple cannot hold a {}", t.containerName()),
-              fmt::format("a {} can be held by one variable only", t.containerName()));
-      }
-      elts.push_back(t);
-    }
-    if (!ok)
-      return {};
-    return Type::tuple(std::move(elts));
-  }
+  case ast::Expr::Kind::Tuple:
+    return tupleDisplay(e, static_cast<const ast::Tuple &>(e).elts);
   case ast::Expr::Kind::List:
     if (static_cast<const ast::List &>(e).braces)
       return setDisplay(static_cast<const ast::List &>(e));
+    if (&e == ArraySequence) // np.concatenate([a, b]): a tuple of arrays
+      return tupleDisplay(e, static_cast<const ast::List &>(e).elts);
     return listDisplay(static_cast<const ast::List &>(e));
   case ast::Expr::Kind::ListComp:
     return listComp(static_cast<const ast::ListComp &>(e));
@@ -4927,6 +4939,51 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
         return done(Type::array(k, t.rank(), Type::Layout::C));
       }
     }
+    // np.array([a, b]) or np.array((a, b)) of arrays: np.stack((a, b)).
+    const std::vector<ast::ExprPtr> *elts = nullptr;
+    if (auto *l = dyn_cast<ast::List>(ops[0]); l && !l->braces)
+      elts = &l->elts;
+    else if (auto *t = dyn_cast<ast::Tuple>(ops[0]))
+      elts = &t->elts;
+    if (elts && !elts->empty() && !isa<ast::List>(elts->front().get()) &&
+        !isa<ast::Tuple>(elts->front().get())) {
+      Type first = expr(*elts->front());
+      if (!first.isValid())
+        return {};
+      if (first.isArray()) {
+        if (isa<ast::List>(ops[0]))
+          ArraySequence = ops[0];
+        Type t = expr(*ops[0]);
+        if (!t.isValid())
+          return {};
+        ScalarKind found = first.scalarKind();
+        for (size_t i = 0; i < t.elements().size(); ++i) {
+          const Type &e = t.elements()[i];
+          if (!e.isArray() || e.rank() != first.rank()) {
+            error((*elts)[i]->range(),
+                  fmt::format("{}() of arrays takes arrays of one number of dimensions: the "
+                              "first is '{}', this one '{}'",
+                              fn, first.describe(), e.describe()),
+                  "np.array stacks arrays of one shape; give them the same number of "
+                  "dimensions with a[np.newaxis] or .reshape()");
+            return {};
+          }
+          found = promote(found, e.scalarKind());
+        }
+        ScalarKind k = dtype.value_or(found);
+        if (isComplex(found) && !isComplex(k)) {
+          error(ops[0]->range(), fmt::format("cannot convert complex values to {}", numpyName(k)),
+                "take z.real or abs(z) first");
+          return {};
+        }
+        info.builtin = Builtin::Stack;
+        info.newAxis = true;
+        info.axis = 0;
+        info.operandKind = k;
+        info.operands = {ops[0]};
+        return done(Type::array(k, first.rank() + 1, Type::Layout::C));
+      }
+    }
     std::vector<const ast::Expr *> leaves;
     std::optional<ScalarKind> found;
     auto shape = nestedShape(*ops[0], fn, leaves, found);
@@ -5531,8 +5588,9 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       arrays = arrays && e.isArray();
     if (!arrays) {
       error(ops[0]->range(),
-            fmt::format("{}() takes a tuple of arrays, not '{}'", fn, t.describe()),
-            "write the arrays in parentheses: np.concatenate((a, b))");
+            fmt::format("{}() takes a tuple or a list of arrays, not '{}'", fn, t.describe()),
+            "write the arrays in parentheses or brackets: np.concatenate((a, b)), "
+            "np.concatenate([a, b])");
       return {};
     }
     const unsigned rank = t.elements()[0].rank();
@@ -6763,6 +6821,11 @@ Type FunctionChecker::call(const ast::Call &c) {
                             *b == Builtin::Any || *b == Builtin::All;
       if (fusedReduction && c.args.size() == 1 && c.keywords.empty())
         Reduced = dyn_cast<ast::ListComp>(c.args[0].get());
+      bool joins = *b == Builtin::Concatenate || *b == Builtin::Stack ||
+                   *b == Builtin::Vstack || *b == Builtin::Hstack;
+      if (auto *l = c.args.empty() ? nullptr : dyn_cast<ast::List>(c.args[0].get());
+          joins && l && !l->braces)
+        ArraySequence = l;
     }
   }
   for (size_t i = 0; i < c.args.size(); ++i) {
