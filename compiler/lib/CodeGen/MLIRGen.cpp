@@ -314,8 +314,8 @@ void leafTypes(mlir::MLIRContext *ctx, const Type &t, SmallVector<mlir::Type> &o
 unsigned countLeaves(const Type &t) {
   if (t.isScalar() || t.isArray())
     return 1;
-  if (t.isList()) // a storage per number of an item, and the length
-    return t.listItem().numLeaves() + 1;
+  if (t.isList()) // a storage per number of an item (listFieldKinds), and the length
+    return static_cast<unsigned>(listFieldKinds(t.listItem()).size()) + 1;
   if (t.isDict()) { // Type::collectLeaves
     std::vector<Type> leaves;
     t.collectLeaves(leaves);
@@ -735,6 +735,10 @@ private:
   Type listTypeOf(const ast::Expr &e);
   /// The numbers of a list item (a scalar or a tuple of them), in order.
   SmallVector<ScalarKind> itemKinds(const Type &item);
+  /// An array of type `t` as the int64 fields a list stores (listFieldKinds),
+  /// and back.
+  SmallVector<Value> arrayFields(Value mem, const Type &t);
+  Value arrayOfFields(mlir::ValueRange fields, const Type &t);
   CGValue makeList(const Type &item, mlir::ValueRange data, Value len);
   /// A list value's storages: all its leaves but the length.
   SmallVector<Value> listData(const CGValue &list);
@@ -1199,6 +1203,10 @@ private:
   Value sorted(const CallInfo &info, CGValue src, const Type &rt);
   /// np.concatenate, np.stack, np.vstack, np.hstack of the tuple `parts`.
   Value joined(const CallInfo &info, const CGValue &parts, const Type &rt);
+  /// joined() of the arrays of a list of arrays, as many as it holds:
+  /// np.concatenate(xs) and the others, and (info null) the array of the
+  /// list, its items stacked along a new first axis (no items: extents 0).
+  Value joinedList(const CallInfo *info, const CGValue &list, const Type &rt);
   /// np.median, np.percentile, np.quantile of `src` (q: the number).
   CGValue quantiles(const CallInfo &info, CGValue src, const Type &rt);
   /// np.isclose (an array or a bool) and np.allclose (a bool).
@@ -3078,7 +3086,8 @@ void FunctionGen::genAssign(const ast::Assign &a) {
   // (no array in between) where they can (assignArray).
   if (a.targets.size() == 1 && isElementwise(*a.value))
     if (auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
-        s && !F.copiesElements(*s) && F.typeOf(*s).isArray()) {
+        s && !F.copiesElements(*s) && F.typeOf(*s).isArray() &&
+        !F.typeOf(*s->value).isArrayList()) { // (xs[i] = a * 2 replaces the item)
       LazyArray src = lazy(*a.value);
       CurLoc = loc(*s);
       assignArray(*s, std::move(src));
@@ -5920,12 +5929,59 @@ Type FunctionGen::listTypeOf(const ast::Expr &e) {
 }
 
 SmallVector<ScalarKind> FunctionGen::itemKinds(const Type &item) {
-  std::vector<Type> leaves;
-  item.collectLeaves(leaves);
-  SmallVector<ScalarKind> kinds;
-  for (const Type &l : leaves)
-    kinds.push_back(l.scalarKind());
-  return kinds;
+  std::vector<ScalarKind> kinds = listFieldKinds(item);
+  return SmallVector<ScalarKind>(kinds.begin(), kinds.end());
+}
+
+/// The LLVM struct of an array's descriptor (what the memref lowering
+/// makes of memrefType(t)): allocated and aligned pointer, offset, extents,
+/// strides.
+static mlir::Type descriptorType(mlir::MLIRContext *ctx, unsigned rank) {
+  auto i64 = mlir::IntegerType::get(ctx, 64);
+  auto ptr = mlir::LLVM::LLVMPointerType::get(ctx);
+  SmallVector<mlir::Type> fields{ptr, ptr, i64};
+  if (rank > 0) {
+    auto dims = mlir::LLVM::LLVMArrayType::get(i64, rank);
+    fields.push_back(dims);
+    fields.push_back(dims);
+  }
+  return mlir::LLVM::LLVMStructType::getLiteral(ctx, fields);
+}
+
+SmallVector<Value> FunctionGen::arrayFields(Value mem, const Type &t) {
+  // The memref's own descriptor, seen as the LLVM struct it lowers to.
+  unsigned r = t.rank();
+  mlir::Type st = descriptorType(Ctx, r);
+  Value d = B.create<mlir::UnrealizedConversionCastOp>(CurLoc, st, mem).getResult(0);
+  auto i64 = B.getI64Type();
+  SmallVector<Value> out;
+  for (int64_t p : {0, 1})
+    out.push_back(B.create<mlir::LLVM::PtrToIntOp>(
+        CurLoc, i64, B.create<mlir::LLVM::ExtractValueOp>(CurLoc, d, llvm::ArrayRef<int64_t>{p})));
+  out.push_back(B.create<mlir::LLVM::ExtractValueOp>(CurLoc, d, llvm::ArrayRef<int64_t>{2}));
+  for (int64_t part : {3, 4})
+    for (int64_t k = 0; k < static_cast<int64_t>(r); ++k)
+      out.push_back(
+          B.create<mlir::LLVM::ExtractValueOp>(CurLoc, d, llvm::ArrayRef<int64_t>{part, k}));
+  return out;
+}
+
+Value FunctionGen::arrayOfFields(mlir::ValueRange fields, const Type &t) {
+  unsigned r = t.rank();
+  mlir::Type st = descriptorType(Ctx, r);
+  auto ptr = mlir::LLVM::LLVMPointerType::get(Ctx);
+  Value d = B.create<mlir::LLVM::UndefOp>(CurLoc, st);
+  for (int64_t p : {0, 1})
+    d = B.create<mlir::LLVM::InsertValueOp>(
+        CurLoc, d, B.create<mlir::LLVM::IntToPtrOp>(CurLoc, ptr, fields[p]),
+        llvm::ArrayRef<int64_t>{p});
+  d = B.create<mlir::LLVM::InsertValueOp>(CurLoc, d, fields[2], llvm::ArrayRef<int64_t>{2});
+  size_t f = 3;
+  for (int64_t part : {3, 4})
+    for (int64_t k = 0; k < static_cast<int64_t>(r); ++k)
+      d = B.create<mlir::LLVM::InsertValueOp>(CurLoc, d, fields[f++],
+                                              llvm::ArrayRef<int64_t>{part, k});
+  return B.create<mlir::UnrealizedConversionCastOp>(CurLoc, memrefType(Ctx, t), d).getResult(0);
 }
 
 CGValue FunctionGen::makeList(const Type &item, mlir::ValueRange data, Value len) {
@@ -5953,14 +6009,21 @@ CGValue FunctionGen::loadItem(mlir::ValueRange data, Value i, const Type &item) 
   SmallVector<ScalarKind> kinds = itemKinds(item);
   for (size_t f = 0; f < kinds.size(); ++f)
     v.leaves.push_back(loadElement(data[f], {i}, kinds[f]));
+  if (item.isArray()) { // the fields of its descriptor
+    Value mem = arrayOfFields(v.leaves, item);
+    v.leaves.assign({mem});
+  }
   return v;
 }
 
 void FunctionGen::storeItem(const CGValue &x, mlir::ValueRange data, Value i, const Type &item) {
   CGValue c = convert(x, item);
   SmallVector<ScalarKind> kinds = itemKinds(item);
+  SmallVector<Value> fields(c.leaves.begin(), c.leaves.end());
+  if (item.isArray())
+    fields = arrayFields(c.single(), item);
   for (size_t f = 0; f < kinds.size(); ++f)
-    storeElement(c.leaves[f], data[f], {i}, kinds[f]);
+    storeElement(fields[f], data[f], {i}, kinds[f]);
 }
 
 void FunctionGen::indexLoop(Value lo, Value hi, const std::function<void(Value)> &body) {
@@ -6278,6 +6341,8 @@ Value FunctionGen::storageView(Value data, Value n, ScalarKind k) {
 Value FunctionGen::listItems(const CGValue &list, bool copy) {
   ScalarKind k = list.type.scalarKind();
   Value n = toIndex(list.leaves.back(), ScalarKind::I64);
+  if (list.type.isArrayList()) // np.array of arrays: stacked
+    return joinedList(nullptr, list, Type::array(k, list.type.listItem().rank() + 1, Type::Layout::C));
   if (list.type.isTupleList()) {
     // np.array of tuples: one row per item, one column per number, of the
     // numbers' common kind.
@@ -6588,12 +6653,16 @@ CGValue FunctionGen::listMethod(const ast::Call &c, const CallInfo &info) {
       B.create<scf::YieldOp>(CurLoc, zeros);
       B.setInsertionPointToStart(ifOp.elseBlock());
       Value pos = toIndex(at, ScalarKind::I64);
-      CGValue x = loadItem(data, pos, item);
+      SmallVector<Value> fields; // (an array's: its descriptor's)
+      for (size_t f = 0; f < kinds.size(); ++f)
+        fields.push_back(loadElement(data[f], {pos}, kinds[f]));
       Value next = B.create<arith::AddIOp>(CurLoc, pos, one);
       moveItems(data, next, data, pos, B.create<arith::SubIOp>(CurLoc, n, next), item);
-      B.create<scf::YieldOp>(CurLoc, mlir::ValueRange(x.leaves));
+      B.create<scf::YieldOp>(CurLoc, fields);
     }
     r.leaves.append(ifOp.getResults().begin(), ifOp.getResults().end());
+    if (item.isArray()) // (zeros: an empty array)
+      r.leaves.assign({arrayOfFields(r.leaves, item)});
     Value left = B.create<arith::SelectOp>(
         CurLoc, bad, len, B.create<arith::SubIOp>(CurLoc, len, constInt(1, ScalarKind::I64)));
     writeVar(*name, makeList(item, data, left));
@@ -11479,7 +11548,102 @@ Value FunctionGen::cumulative(const CallInfo &info, CGValue src, const Type &rt)
   return out;
 }
 
+Value FunctionGen::joinedList(const CallInfo *info, const CGValue &list, const Type &rt) {
+  ScalarKind rk = rt.scalarKind();
+  const unsigned R = rt.rank();
+  const Type item = list.type.listItem();
+  const ScalarKind k = item.scalarKind();
+  const bool flat = info && info->axis < 0;
+  const bool newAxis = !info || info->newAxis;
+  const unsigned ax = flat ? 0 : info ? static_cast<unsigned>(info->axis) : 0;
+  SmallVector<Value> data = listData(list);
+  Value n = toIndex(list.leaves.back(), ScalarKind::I64);
+  Value none = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, n, constIndex(0));
+  if (info)
+    raiseIf(none, KernelFaultKind::Raise,
+            info->builtin == Builtin::Stack ? "ValueError: need at least one array to stack"
+                                            : "ValueError: need at least one array to "
+                                              "concatenate",
+            {});
+  // Item i as an array of rank R: flattened, with the new axis, or as it is.
+  auto part = [&](Value i) {
+    Value m = loadItem(data, i, item).single();
+    if (flat)
+      return flatView(m, item);
+    if (newAxis) {
+      SmallVector<bool> isNew(R, false);
+      isNew[ax] = true;
+      return insertNewAxes(m, isNew, memrefType(Ctx, Type::array(k, R, Type::Layout::Any)));
+    }
+    return m;
+  };
+  auto dim = [&](Value m, unsigned d) { return B.create<memref::DimOp>(CurLoc, m, d).getResult(); };
+  // The first item's extents (none: 0), then the others' checked against
+  // them and summed along the axis.
+  auto first = B.create<scf::IfOp>(CurLoc, SmallVector<mlir::Type>(R, B.getIndexType()), none,
+                                   /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(B);
+    B.setInsertionPointToStart(first.thenBlock());
+    B.create<scf::YieldOp>(CurLoc, SmallVector<Value>(R, constIndex(0)));
+    B.setInsertionPointToStart(first.elseBlock());
+    Value m = part(constIndex(0));
+    SmallVector<Value> ext;
+    for (unsigned d = 0; d < R; ++d)
+      ext.push_back(dim(m, d));
+    B.create<scf::YieldOp>(CurLoc, ext);
+  }
+  SmallVector<Value> shape(first.getResults().begin(), first.getResults().end());
+  SmallVector<Value> sum = carryLoop(
+      constIndex(0), n, {constIndex(0), constBool(false)}, [&](Value i, SmallVector<Value> acc) {
+    Value m = part(i);
+    Value bad = acc[1];
+    for (unsigned d = 0; d < R; ++d) {
+      if (d == ax)
+        continue;
+      Value other = dim(m, d);
+      Value differs = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, other, shape[d]);
+      raiseIf(differs, KernelFaultKind::Raise,
+              newAxis
+                  ? fmt::format("ValueError: all input arrays must have the same shape, but "
+                                "along dimension {} the array at index 0 has size {}i and the "
+                                "array at index {}i has size {}i",
+                                d < ax ? d : d - 1, kRaisedValue, kRaisedValue, kRaisedValue)
+                  : fmt::format("ValueError: all the input array dimensions except for the "
+                                "concatenation axis must match exactly, but along dimension {}, "
+                                "the array at index 0 has size {}i and the array at index {}i "
+                                "has size {}i",
+                                d, kRaisedValue, kRaisedValue, kRaisedValue),
+              {shape[d], i, other});
+      bad = B.create<arith::OrIOp>(CurLoc, bad, differs);
+    }
+    Value total = B.create<arith::AddIOp>(CurLoc, acc[0], dim(m, ax));
+    return SmallVector<Value>{total, bad};
+  });
+  Value bad = sum[1];
+  // (Where an error returns, in a parallel region: an empty result.)
+  shape[ax] = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), sum[0]);
+  Value out = MG.allocArray(B, CurLoc, rt, shape);
+  Value rows = B.create<arith::SelectOp>(CurLoc, bad, constIndex(0), n);
+  carryLoop(constIndex(0), rows, {constIndex(0)}, [&](Value i, SmallVector<Value> acc) {
+    Value m = part(i);
+    Value offset = acc[0];
+    SmallVector<Value> partShape;
+    for (unsigned d = 0; d < R; ++d)
+      partShape.push_back(dim(m, d));
+    forEach(partShape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> from(ivs.begin(), ivs.end()), to = from;
+      to[ax] = B.create<arith::AddIOp>(CurLoc, from[ax], offset);
+      storeElement(castScalar(loadElement(m, from, k), k, rk), out, to, rk);
+    });
+    return SmallVector<Value>{B.create<arith::AddIOp>(CurLoc, offset, partShape[ax])};
+  });
+  return out;
+}
+
 Value FunctionGen::joined(const CallInfo &info, const CGValue &parts, const Type &rt) {
+  if (parts.type.isArrayList())
+    return joinedList(&info, parts, rt);
   ScalarKind rk = rt.scalarKind();
   const unsigned R = rt.rank();
   // Each part as an array of rank R: flattened (axis=None), with the new
@@ -13959,6 +14123,8 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
     } else if (F.masks.count(s)) {
       gathered = s;
       dest = maskGather(*s);
+    } else if (F.typeOf(*s->value).isArrayList()) {
+      dest = listElement(*s).single(); // xs[i] += 1: into the item's elements
     } else {
       dest = sliceView(*s);
     }

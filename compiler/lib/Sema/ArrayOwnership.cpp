@@ -4,7 +4,8 @@
 // value only flows into something that copies or consumes it: an element
 // access, arithmetic or a builtin (which produce new arrays or scalars), an
 // in-place update, a slice of it in one of those places, `return`, or a
-// kernel whose result holds no array. Any other use (`w = v`, `w = v[1:]`,
+// kernel whose result holds no array. Arrays put into a list of arrays are
+// kept by it. Any other use (`w = v`, `w = v[1:]`,
 // `(v, 1)`, `helper(v)` returning an array, `for row in v`, `x if c else v`)
 // could keep a second reference, and the variable is never freed early.
 //
@@ -24,7 +25,7 @@ namespace stn {
 namespace {
 
 bool holdsArray(const Type &t) {
-  if (t.isArray())
+  if (t.isArray() || t.isArrayList())
     return true;
   if (t.isTuple() || t.isFunction()) // (a function value: its captures)
     for (auto &e : t.elements())
@@ -134,6 +135,12 @@ private:
       // enumerate, zip and reversed give a loop the rows of their arrays.
       bool keeps = (!builtin || isViewBuiltin(it->second.builtin)) && holdsArray(F.typeOf(c));
       keeps = keeps || (builtin && isIterationBuiltin(it->second.builtin));
+      // list(v) (its rows) and xs.append(v), xs.insert(i, v) of a list of
+      // arrays keep v.
+      if (builtin && isListBuiltin(it->second.builtin)) {
+        auto *a = dyn_cast<ast::Attribute>(c.func.get());
+        keeps = keeps || holdsArray(F.typeOf(c)) || (a && F.typeOf(*a->value).isArrayList());
+      }
       // A method's receiver: `v.sum()`, `v.astype(...)`.
       if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
         keeps ? escapes(*a->value) : consumed(*a->value);
@@ -180,7 +187,10 @@ private:
         for (auto &c : g.ifs)
           consumed(*c);
       }
-      consumed(*l.elt);
+      if (F.typeOf(l).isArrayList())
+        escapes(*l.elt); // [v for ...], [m[i] for ...]: the list keeps them
+      else
+        consumed(*l.elt);
       if (l.value)
         consumed(*l.value);
       return;
@@ -286,8 +296,9 @@ bool isFreshArray(const TypedFunction &f, const ast::Expr &e) {
     auto it = f.calls.find(c);
     if (it == f.calls.end())
       return false;
-    if (it->second.kind == CallInfo::Kind::Builtin)
-      return !isViewBuiltin(it->second.builtin); // a.reshape(...) is a view of a
+    if (it->second.kind == CallInfo::Kind::Builtin) // a.reshape(...) is a view of a;
+      return !isViewBuiltin(it->second.builtin) &&  // xs.pop() an array a list held
+             !isListBuiltin(it->second.builtin);
     // A stencil, ufunc or gufunc called without out= returns a new array
     // (a @jit kernel may return one of its arguments).
     const TypedFunction *callee = it->second.callee;

@@ -736,6 +736,9 @@ private:
   bool checkRangeCall(const ast::Call &call);
   Type membership(const ast::Compare &c, const Type &x, const Type &seq);
   Type listDisplay(const ast::List &l);
+  /// sorted() or sort() of arrays without key=: an error at `r`.
+  void unorderedArrays(SourceRange r, const char *what);
+  void returnedArrayList(const ast::Expr &e);
   Type tupleDisplay(const ast::Expr &e, const std::vector<ast::ExprPtr> &elts);
   /// The list display np.concatenate, np.stack, np.vstack, np.hstack or
   /// np.array takes as a sequence of arrays: typed as a tuple.
@@ -895,11 +898,13 @@ private:
   /// A list used where an array is expected (TypedFunction::listViews):
   /// records `e` as that array and returns its type; other types unchanged.
   /// A list of tuples is a new 2-d array, a row per item, as np.array
-  /// makes of one.
+  /// makes of one; a list of arrays, a new array with one more axis (its
+  /// items stacked, np.stack).
   Type viewList(const ast::Expr &e, const Type &t, bool copy = false) {
     if (!t.isList())
       return t;
-    Type a = Type::array(t.scalarKind(), t.isTupleList() ? 2 : 1, Type::Layout::C);
+    unsigned rank = t.isArrayList() ? t.listItem().rank() + 1 : t.isTupleList() ? 2 : 1;
+    Type a = Type::array(t.scalarKind(), rank, Type::Layout::C);
     if (Final) {
       F.types[&e] = a;
       F.listViews[&e] = {copy || t.isTupleList(), t};
@@ -1401,6 +1406,8 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
       return "[]";
     if (x.isDict() && !x.isKnownDict())
       return x.isSet() ? "set()" : "{}";
+    if (x.isArrayList())
+      return std::nullopt; // (not printed yet: printedValue's caller says so)
     if (x.isDict() || x.isTupleList()) {
       // A collection (FunctionGen::printedCollection): 'C', the style
       // (list, set, dict), then the shape of the key (or item) and of the
@@ -1437,7 +1444,9 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
           fmt::format("print() can show strings, numbers, bools, arrays, lists, dicts, sets "
                       "and tuples of numbers, not '{}'",
                       t.describe()),
-          t.isTuple() ? "print the tuple's arrays on their own: print(t[0], t[1])" : "");
+          t.isTuple()       ? "print the tuple's arrays on their own: print(t[0], t[1])"
+          : t.isArrayList() ? "print its arrays on their own: for a in xs: print(a)"
+                            : "");
     return std::nullopt;
   }
   r.values.push_back(&a);
@@ -1577,7 +1586,8 @@ void FunctionChecker::planStencilInto(const ast::Assign &a) {
     return;
   auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
   auto *c = dyn_cast<ast::Call>(a.value.get());
-  if (!s || !c || !c->keywords.empty() || F.copiesElements(*s))
+  if (!s || !c || !c->keywords.empty() || F.copiesElements(*s) ||
+      F.typeOf(*s->value).isArrayList()) // (xs[i] = st(a) replaces the item)
     return;
   auto it = F.calls.find(c);
   if (it == F.calls.end() || it->second.kind != CallInfo::Kind::Kernel)
@@ -1654,6 +1664,15 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
     Type elem = expr(target); // checks the indices
     if (!elem.isValid())
       return;
+    if (base.isArrayList() && !elem.isList()) {
+      // xs[i] = a: the item becomes the array a (no copy), as in Python.
+      if (!t.isArray() || t.scalarKind() != elem.scalarKind() || t.rank() != elem.rank())
+        error(valueRange, fmt::format("cannot store a value of type '{}' into an item of '{}'",
+                                      t.describe(), base.describe()),
+              "an item is replaced by an array of its dtype and number of dimensions; "
+              "xs[i][...] = x writes into the item's elements");
+      return;
+    }
     if (base.isTupleList() && !elem.isList()) {
       // xs[i] = (a, b): number by number, as into arrays of those kinds
       // (an item is a flat tuple of numbers).
@@ -1687,7 +1706,9 @@ void FunctionChecker::assignTarget(const ast::Expr &target, const Type &t,
               fmt::format("a slice of '{}' is assigned the items of a list or a 1-d array, "
                           "not '{}'",
                           base.describe(), t.describe()),
-              base.isTupleList() ? "a list of tuples takes a list of tuples" : "");
+              base.isArrayList()   ? "a list of arrays takes a list of arrays"
+              : base.isTupleList() ? "a list of tuples takes a list of tuples"
+                                   : "");
         return;
       }
       if (!listMayChangeSize(n->id, target.range()))
@@ -1750,8 +1771,13 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
       seedResultFromBranches(*r.value);
     // A returned list is the array of its items (also in a returned tuple).
     Returned = r.value.get();
-    t = viewList(*r.value, expr(*r.value));
+    t = expr(*r.value);
     Returned = nullptr;
+    if (t.isArrayList()) {
+      returnedArrayList(*r.value);
+      return;
+    }
+    t = viewList(*r.value, t);
     if (!t.isValid())
       return;
     std::function<bool(const Type &)> holdsFunction = [&](const Type &x) {
@@ -2887,7 +2913,10 @@ Type FunctionChecker::tupleDisplay(const ast::Expr &e, const std::vector<ast::Ex
     Type t = expr(*el);
     if (!t.isValid())
       ok = false;
-    if (t.isList() && &e == Returned) {
+    if (t.isArrayList() && &e == Returned) {
+      returnedArrayList(*el);
+      ok = false;
+    } else if (t.isList() && &e == Returned) {
       t = viewList(*el, t); // `return xs, n`: the array of its items
     } else if (t.isList()) {
       error(el->range(), "a tuple cannot hold a list",
@@ -5582,7 +5611,8 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
       positionalAxis(1);
     if (!arity(1, 1))
       return {};
-    const Type &t = args[0];
+    // A list of arrays: its items, as many as it holds when the call runs.
+    const Type t = args[0].isArrayList() ? Type::tuple({args[0].listItem()}) : args[0];
     bool arrays = t.isTuple() && !t.elements().empty();
     for (const Type &e : arrays ? t.elements() : std::vector<Type>())
       arrays = arrays && e.isArray();
@@ -6940,16 +6970,24 @@ Type FunctionChecker::call(const ast::Call &c) {
         *b != Builtin::Bool) {
       // Python's min/max compare tuples and sum cannot add them: not the
       // numbers of the array NumPy's functions see.
+      bool arrays = args[i].isArrayList();
       error(c.args[i]->range(),
-            fmt::format("{}() of a {} of tuples is not supported", fn->id,
-                        args[i].containerName()),
+            fmt::format("{}() of a {} of {} is not supported", fn->id, args[i].containerName(),
+                        arrays ? "arrays" : "tuples"),
             tupleSet ? std::string("a loop over the items takes one field: "
                                    "for a, b in s: ...")
+            : arrays ? fmt::format("np.{0}(xs) takes all of the numbers, np.{0}(xs, axis=0) "
+                                   "combines the arrays element by element",
+                                   fn->id)
                      : fmt::format("np.{}(xs) takes all of the numbers; a loop over the items "
                                    "takes one field",
                                    fn->id));
       return {};
     }
+    bool joins = *b == Builtin::Concatenate || *b == Builtin::Stack ||
+                 *b == Builtin::Vstack || *b == Builtin::Hstack;
+    if (joins && i == 0 && args[i].isArrayList())
+      continue; // np.concatenate(xs): the arrays of the list (MLIRGen's joinedList)
     if ((*b != Builtin::Len && *b != Builtin::Bool) || !args[i].isContainer()) // (their length)
       args[i] = viewList(*c.args[i], args[i], isViewBuiltin(*b));
   }
@@ -7449,12 +7487,15 @@ static bool listable(const Type &t) {
                      [](const Type &x) { return x.isScalar(); });
 }
 
+/// Whether a list can hold `t`: what listable() takes, or an array (the
+/// items of a list of arrays have one dtype and rank).
+static bool listItemType(const Type &t) { return listable(t) || t.isArray(); }
+
 void FunctionChecker::notListable(const ast::Expr &e, const Type &t, const char *what) {
   error(e.range(),
-        fmt::format("a list holds numbers or tuples of numbers; {} '{}'", what, t.describe()),
-        t.isArray()   ? "a list of arrays is not supported: np.stack makes one 2-d array of "
-                        "them, and extend() adds an array's items to a list"
-        : t.isList()  ? "a list of lists is not supported: extend() adds the items of a list"
+        fmt::format("a list holds numbers, tuples of numbers or arrays; {} '{}'", what,
+                    t.describe()),
+        t.isList()    ? "a list of lists is not supported: extend() adds the items of a list"
         : t.isTuple() ? "a tuple in a list holds numbers only (no arrays, tuples or lists)"
                       : "");
 }
@@ -7464,12 +7505,17 @@ std::optional<Type> FunctionChecker::joinItems(const Type &recv, const Type &add
   if (!recv.isKnownList())
     return added;
   auto u = unify(recv.listItem(), added);
-  if (!u || !listable(*u)) {
+  if (!u || !listItemType(*u)) {
     error(e.range(),
           fmt::format("a list's items have one type: this list holds '{}', not '{}'",
                       recv.listItem().describe(), added.describe()),
-          "numbers promote to a common kind, and tuples number by number, when they have the "
-          "same length");
+          recv.listItem().isArray() && added.isArray()
+              ? "the arrays of a list have one dtype and one number of dimensions: convert "
+                "with .astype(), reshape with .reshape()"
+          : recv.listItem().isArray() || added.isArray()
+              ? "a list holds arrays or numbers, not both"
+              : "numbers promote to a common kind, and tuples number by number, when they "
+                "have the same length");
     return std::nullopt;
   }
   return *u;
@@ -7517,7 +7563,7 @@ Type FunctionChecker::listComp(const ast::ListComp &l) {
   Type t = expr(*l.elt);
   if (!t.isValid())
     return done({});
-  if (!listable(t)) {
+  if (!listItemType(t)) {
     notListable(*l.elt, t, "this element is");
     return done({});
   }
@@ -7764,12 +7810,12 @@ Type FunctionChecker::minMaxItems(const ast::Call &c, Builtin b) {
   bool numbers = item.isScalar() || item.isTuple();
   for (const Type &l : leaves)
     numbers = numbers && l.isScalar();
-  if (item.isValid() && !numbers) {
+  if (item.isValid() && !numbers && !(item.isArray() && info.key)) {
     error(c.args[0]->range(),
           fmt::format("{}() takes numbers or tuples of numbers as items, not '{}'", fn,
                       item.describe()),
-          item.isArray() ? "the items of a 2-d array are its rows: compute the key of each "
-                           "row in a loop, and np.argmin/np.argmax of the keys"
+          item.isArray() ? "arrays have no order: key= orders them by a function of an "
+                           "array (key=lambda r: r.sum())"
                          : "");
     return {};
   }
@@ -7889,8 +7935,12 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   Type item = iterItems(arg, src);
   if (!item.isValid())
     return {};
-  if (!listable(item)) {
+  if (!listItemType(item)) {
     notListable(arg, item, "the items of this are");
+    return {};
+  }
+  if (b == Builtin::Sorted && item.isArray() && !info.key) {
+    unorderedArrays(arg.range(), "sorted()");
     return {};
   }
   if (info.key) {
@@ -7904,6 +7954,16 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   return Type::list(item);
 }
 
+void FunctionChecker::returnedArrayList(const ast::Expr &e) {
+  error(e.range(), "a kernel cannot return a list of arrays (yet)",
+        "return np.array(xs) to stack arrays of one shape, or np.concatenate(xs) to join them");
+}
+
+void FunctionChecker::unorderedArrays(SourceRange r, const char *what) {
+  error(r, fmt::format("{} would compare arrays, which have no order", what),
+        "give key= a function of an array that orders them: key=lambda a: a.sum()");
+}
+
 Type FunctionChecker::listDisplay(const ast::List &l) {
   listOnGpu(l.range());
   Type list = Type::emptyList();
@@ -7914,7 +7974,7 @@ Type FunctionChecker::listDisplay(const ast::List &l) {
       ok = false;
       continue;
     }
-    if (!listable(t)) {
+    if (!listItemType(t)) {
       notListable(*el, t, "this element is");
       return {};
     }
@@ -8007,7 +8067,9 @@ bool FunctionChecker::extendedBy(const Type &recv, const Type &x, const ast::Exp
             fmt::format("a list of '{}' cannot be extended by '{}'",
                         recv.isKnownList() ? recv.listItem().describe() : "unknown",
                         x.describe()),
-            "a list of tuples extends by another list of tuples of the same length");
+            recv.isArrayList() || x.isArrayList()
+                ? "a list of arrays extends by another list of arrays"
+                : "a list of tuples extends by another list of tuples of the same length");
       return false;
     }
     added = x.listItem();
@@ -8091,6 +8153,10 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
   const ast::Name *n = changedVariable(a, recv);
   if (!n)
     return {};
+  if (b == Builtin::ListSort && recv.isArrayList() && !info.key) {
+    unorderedArrays(c.range(), "sort()");
+    return {};
+  }
   bool reorders = b == Builtin::ListReverse || b == Builtin::ListSort;
   if (reorders ? racesInParallelLoop(n->id, c.range(), "change")
                : !listMayChangeSize(n->id, c.range()))
@@ -8103,7 +8169,7 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
     if (b == Builtin::ListInsert && !integer(0))
       return {};
     const Type &x = args.back();
-    if (!listable(x)) {
+    if (!listItemType(x)) {
       notListable(*c.args.back(), x, "this value is");
       return {};
     }
@@ -8157,6 +8223,14 @@ Type FunctionChecker::listMethod(const ast::Call &c, const ast::Attribute &a,
 /// many numbers for a list of tuples.
 bool FunctionChecker::comparableItem(const ast::Expr &e, const Type &x, const Type &recv,
                                      const std::string &method) {
+  if (recv.isArrayList() || x.isArray()) {
+    error(e.range(),
+          fmt::format("{} would compare arrays with ==, which gives an array, not one truth "
+                      "value",
+                      method),
+          "compare arrays yourself: a.shape == b.shape and (a == b).all()");
+    return false;
+  }
   if (!recv.isKnownList()) {
     if (x.isScalar() || x.isTuple())
       return true;

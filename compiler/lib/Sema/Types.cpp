@@ -160,6 +160,11 @@ Type Type::list(ScalarKind k) {
 }
 
 Type Type::list(const Type &item) {
+  if (item.isArray()) {
+    Type t = list(item.scalarKind());
+    t.Elts = std::make_shared<const std::vector<Type>>(std::vector<Type>{item});
+    return t;
+  }
   if (!item.isTuple())
     return list(item.scalarKind());
   std::vector<Type> leaves;
@@ -172,6 +177,19 @@ Type Type::list(const Type &item) {
 }
 
 Type Type::listItem() const { return Elts ? elements().front() : scalar(SK); }
+
+bool Type::isArrayList() const { return isTupleList() && elements().front().isArray(); }
+
+std::vector<ScalarKind> listFieldKinds(const Type &item) {
+  if (item.isArray())
+    return std::vector<ScalarKind>(listArrayFields(item.rank()), ScalarKind::I64);
+  std::vector<Type> leaves;
+  item.collectLeaves(leaves);
+  std::vector<ScalarKind> kinds;
+  for (const Type &l : leaves)
+    kinds.push_back(l.scalarKind());
+  return kinds;
+}
 
 Type Type::emptyList() {
   Type t;
@@ -340,10 +358,8 @@ void Type::collectLeaves(std::vector<Type> &out) const {
   } else if (isScalar() || isArray()) {
     out.push_back(*this);
   } else if (isList()) {
-    std::vector<Type> items;
-    listItem().collectLeaves(items);
-    for (const Type &x : items)
-      out.push_back(Type::array(x.scalarKind(), 1));
+    for (ScalarKind k : listFieldKinds(listItem()))
+      out.push_back(Type::array(k, 1));
     out.push_back(Type::scalar(ScalarKind::I64));
   } else if (isDict()) {
     // Entries in insertion order: one 1-d storage per number of the key,
@@ -636,7 +652,7 @@ std::optional<Type> unify(const Type &a, const Type &b) {
     if (!b.isKnownList())
       return a;
     auto item = unify(a.listItem(), b.listItem());
-    if (!item || item->hasArrayLeaf())
+    if (!item || (item->hasArrayLeaf() && !item->isArray()))
       return std::nullopt;
     return Type::list(*item);
   }

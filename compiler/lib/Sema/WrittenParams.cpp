@@ -87,6 +87,38 @@ private:
       }
       return out;
     }
+    if (F.typeOf(e).isArrayList()) {
+      // A list of arrays holds what its items may be: [a, b], [r for r in
+      // m], xs + ys, xs[1:], xs.copy(), list(m), sorted(xs, key=f).
+      auto add = [&](const ast::Expr &x) {
+        auto o = mayBe(x);
+        out.insert(o.begin(), o.end());
+      };
+      if (auto *l = dyn_cast<ast::List>(&e))
+        for (auto &x : l->elts)
+          add(*x);
+      if (auto *lc = dyn_cast<ast::ListComp>(&e))
+        add(*lc->elt);
+      if (auto *b = dyn_cast<ast::BinOp>(&e)) {
+        add(*b->lhs);
+        add(*b->rhs);
+      }
+      if (auto *c = dyn_cast<ast::Call>(&e)) {
+        for (auto &a : c->args)
+          add(*a);
+        if (auto *at = dyn_cast<ast::Attribute>(c->func.get()))
+          add(*at->value);
+      }
+      return out;
+    }
+    if (auto *c = dyn_cast<ast::Call>(&e); c && isa<ast::Attribute>(c->func.get())) {
+      // xs.pop(): an array the list held.
+      auto it = F.calls.find(c);
+      auto *at = static_cast<const ast::Attribute *>(c->func.get());
+      if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
+          isListBuiltin(it->second.builtin) && F.typeOf(*at->value).isArrayList())
+        return mayBe(*at->value);
+    }
     if (auto *cl = dyn_cast<ast::Closure>(&e)) { // a function value: its captures
       for (auto &x : cl->captures) {
         auto o = mayBe(*x);
@@ -145,6 +177,13 @@ private:
     if (auto *l = dyn_cast<ast::ListComp>(e))
       for (auto &g : l->generators)
         bind(*g.target, mayBe(*g.iter), changed);
+    // xs.append(a), xs.insert(i, a), xs.extend(ys) of a list of arrays:
+    // xs may hold a (or what ys holds).
+    if (auto *c = dyn_cast<ast::Call>(e))
+      if (auto *at = dyn_cast<ast::Attribute>(c->func.get());
+          at && isa<ast::Name>(at->value.get()) && F.typeOf(*at->value).isArrayList())
+        for (auto &a : c->args)
+          bind(*at->value, mayBe(*a), changed);
     ast::forEachChild(*e, [&](const ast::Expr &c) { aliasExpr(&c, changed); });
   }
 
@@ -164,10 +203,18 @@ private:
         aliasExpr(w->cond.get(), changed);
       else if (auto *fo = dyn_cast<ast::For>(s.get()))
         aliasExpr(fo->iter.get(), changed);
+      if (auto *aa = dyn_cast<ast::AugAssign>(s.get());
+          aa && F.typeOf(*aa->target).isArrayList()) // xs += ys
+        bind(*aa->target, mayBe(*aa->value), changed);
       if (auto *a = dyn_cast<ast::Assign>(s.get())) {
         if (a->value)
-          for (auto &t : a->targets)
+          for (auto &t : a->targets) {
             bind(*t, mayBe(*a->value), changed);
+            // xs[i] = a, xs[i:j] = ys of a list of arrays: xs may hold a.
+            if (auto *sub = dyn_cast<ast::Subscript>(t.get());
+                sub && isa<ast::Name>(sub->value.get()) && F.typeOf(*sub->value).isArrayList())
+              bind(*sub->value, mayBe(*a->value), changed);
+          }
       } else if (auto *i = dyn_cast<ast::If>(s.get())) {
         aliasBlock(i->body, changed);
         aliasBlock(i->orelse, changed);

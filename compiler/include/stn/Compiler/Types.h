@@ -67,10 +67,12 @@ public:
   /// A list of numbers of kind `k`: a kernel-local, growable sequence
   /// (`[]`, `[1, 2]`, `xs.append(x)`).
   static Type list(ScalarKind k);
-  /// A list of `item`: a number (as list(k)) or a tuple of numbers, stored
-  /// as one sequence per number of the tuple. Its
-  /// scalarKind() is the common kind of those numbers: the dtype of the
-  /// array of its items (np.array(xs), 2-d for tuples).
+  /// A list of `item`: a number (as list(k)), a tuple of numbers or an
+  /// array, stored as one sequence per number of the tuple (per field of
+  /// the array's descriptor: listFieldKinds). Its scalarKind() is the
+  /// common kind of those numbers (the array's dtype): the dtype of the
+  /// array of its items (np.array(xs), 2-d for tuples, one more axis than
+  /// the items for arrays).
   static Type list(const Type &item);
   /// The type of `[]` before appends decide its element kind.
   static Type emptyList();
@@ -120,9 +122,13 @@ public:
   Type dictValue() const { return elements().at(1); }
   /// A list whose element kind is known (not the type of `[]`).
   bool isKnownList() const { return isList() && Rank == 1; }
-  /// A list of tuples.
+  /// A list whose items are stored field by field: a list of tuples or of
+  /// arrays (isArrayList()).
   bool isTupleList() const { return isList() && Elts != nullptr; }
-  /// The item type of a list: a scalar, or a tuple for isTupleList().
+  /// A list of arrays (of one dtype and rank).
+  bool isArrayList() const;
+  /// The item type of a list: a scalar, or a tuple or an array for
+  /// isTupleList().
   Type listItem() const;
   bool isScalarOf(ScalarKind s) const { return isScalar() && SK == s; }
   bool isIntegerScalar() const { return isScalar() && isInteger(SK); }
@@ -198,6 +204,14 @@ std::optional<ScalarKind> unaryRule(ast::UnaryOpKind op, ScalarKind operand,
 /// The type a variable gets when it is assigned values of types `a` and `b`
 /// (Numba's unification). nullopt if they cannot be unified.
 std::optional<Type> unify(const Type &a, const Type &b);
+
+/// The kinds of the sequences a list of `item`s stores: one per number of
+/// a number or a tuple; for an array, its descriptor as int64 fields (the
+/// allocated and the aligned address, the offset, the extents, the
+/// strides: ListArrayFields).
+std::vector<ScalarKind> listFieldKinds(const Type &item);
+/// The number of int64 fields of an array of rank `rank` in a list.
+inline unsigned listArrayFields(unsigned rank) { return 3 + 2 * rank; }
 
 /// NumPy 2 (NEP 50) promotion of an array's dtype with another operand: an
 /// array or a typed scalar promotes normally; a Python literal ("weak") keeps
