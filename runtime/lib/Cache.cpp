@@ -307,6 +307,12 @@ void encodeType(const Type &t, std::string &out) {
     out += ')';
     return;
   case Type::Kind::List:
+    if (t.isArrayList()) { // a result: the host gets a tuple of its arrays
+      out += "L(";
+      encodeType(t.listItem(), out);
+      out += ')';
+      return;
+    }
     // Kernel-local only: never a host argument or result.
     out += fmt::format("l{}", static_cast<unsigned>(t.scalarKind()));
     return;
@@ -365,6 +371,14 @@ std::optional<Type> decodeType(std::string_view s, size_t &pos, unsigned depth =
       return std::nullopt;
     return Type::array(static_cast<ScalarKind>(kind), rank,
                        l == 'C' ? Type::Layout::C : Type::Layout::Any);
+  }
+  case 'L': { // a list of arrays
+    if (pos >= s.size() || s[pos++] != '(')
+      return std::nullopt;
+    auto item = decodeType(s, pos, depth + 1);
+    if (!item || !item->isArray() || pos >= s.size() || s[pos++] != ')')
+      return std::nullopt;
+    return Type::list(*item);
   }
   case 't': {
     if (!parseUnsigned(s, pos, count) || count > 4096 || pos >= s.size() || s[pos++] != '(')

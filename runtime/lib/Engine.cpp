@@ -985,9 +985,50 @@ Type argumentType(const Arg &a, const std::string &param) {
                      v.isCContiguous() ? Type::Layout::C : Type::Layout::Any);
 }
 
+/// The array of type `t` whose descriptor is `d` ({alloc, aligned, offset,
+/// sizes, strides}): adopted without a copy where the kernel allocated it,
+/// else (a view of an argument) copied.
+Value arrayResult(const Type &t, const int64_t *d, detail::CallArena &arena) {
+  unsigned r = t.rank();
+  DType dt = dtypeOf(t.scalarKind());
+  int64_t item = static_cast<int64_t>(itemSize(dt));
+  char *aligned = reinterpret_cast<char *>(d[1]);
+  int64_t offset = d[2];
+  std::vector<int64_t> shape(r), strides(r);
+  for (unsigned k = 0; k < r; ++k) {
+    shape[k] = d[3 + k];
+    strides[k] = d[3 + r + k] * item;
+  }
+  if (auto owner = arena.adopt(reinterpret_cast<void *>(d[0])))
+    return Value(Array(owner, aligned + offset * item, dt, shape, strides));
+  ArrayView view(aligned + offset * item, dt, shape, strides);
+  return Value(Array::copyOf(view));
+}
+
 /// Builds the result; arrays the kernel allocated are adopted without a
-/// copy, views of the arguments are copied.
+/// copy, views of the arguments are copied. A list of arrays becomes a
+/// tuple of them (its storages hold each item's descriptor, field by
+/// field: Type::collectLeaves).
 Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos, detail::CallArena &arena) {
+  if (t.isArrayList()) {
+    const Type item = t.listItem();
+    const size_t fields = listArrayFields(item.rank());
+    std::vector<const Slot *> storage;
+    for (size_t f = 0; f < fields; ++f)
+      storage.push_back(&slots[pos++]);
+    int64_t n = 0;
+    std::memcpy(&n, slots[pos++].scalar, sizeof n);
+    std::vector<Value> items;
+    std::vector<int64_t> d(fields);
+    for (int64_t i = 0; i < n; ++i) {
+      for (size_t f = 0; f < fields; ++f) {
+        const int64_t *s = storage[f]->descriptor.data(); // a 1-d int64 array
+        d[f] = reinterpret_cast<const int64_t *>(s[1])[s[2] + i * s[4]];
+      }
+      items.push_back(arrayResult(item, d.data(), arena));
+    }
+    return Value::tuple(std::move(items));
+  }
   if (t.isTuple()) {
     std::vector<Value> elts;
     for (auto &e : t.elements())
@@ -996,23 +1037,8 @@ Value unpack(const Type &t, std::vector<Slot> &slots, size_t &pos, detail::CallA
   }
   if (t.isScalar())
     return Value(Scalar::load(dtypeOf(t.scalarKind()), slots[pos++].scalar));
-  if (t.isArray()) {
-    Slot &s = slots[pos++];
-    unsigned r = t.rank();
-    DType dt = dtypeOf(t.scalarKind());
-    int64_t item = static_cast<int64_t>(itemSize(dt));
-    char *aligned = reinterpret_cast<char *>(s.descriptor[1]);
-    int64_t offset = s.descriptor[2];
-    std::vector<int64_t> shape(r), strides(r);
-    for (unsigned d = 0; d < r; ++d) {
-      shape[d] = s.descriptor[3 + d];
-      strides[d] = s.descriptor[3 + r + d] * item;
-    }
-    if (auto owner = arena.adopt(reinterpret_cast<void *>(s.descriptor[0])))
-      return Value(Array(owner, aligned + offset * item, dt, shape, strides));
-    ArrayView view(aligned + offset * item, dt, shape, strides);
-    return Value(Array::copyOf(view));
-  }
+  if (t.isArray())
+    return arrayResult(t, slots[pos++].descriptor.data(), arena);
   return Value();
 }
 

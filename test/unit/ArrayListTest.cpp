@@ -19,6 +19,9 @@
 //   - writes through the items reach the argument arrays, and a read-only
 //     argument put into a list is refused when an item is written;
 //   - a list made in each iteration of a prange loop;
+//   - a returned list reaches the host as a tuple of arrays (views of one
+//     new array still share it; views of arguments are copies), and a
+//     list a @jit function returns becomes its caller's;
 //   - np.concatenate of no arrays, np.stack of arrays of different shapes
 //     and pop from an empty list raise NumPy's and Python's errors.
 //
@@ -146,6 +149,25 @@ def halves(a, n):
         xs.append(a * i)
         out[i] = np.concatenate(xs).sum()
     return out
+
+@njit
+def returned(a, n):
+    # Views of one new array, a view of the argument, and new arrays.
+    b = np.arange(4.0)
+    xs = [b[:2], b[1:], a[::2]]
+    for k in range(n):
+        xs.append(np.full(k + 1, float(k)))
+    return xs
+
+@njit
+def helper(n):
+    return [np.full(2, float(k)) for k in range(n)]
+
+@njit
+def from_helper(n):
+    xs = helper(n)
+    xs.append(np.zeros(2))
+    return np.concatenate(xs), len(helper(0))
 
 @njit
 def no_arrays(n):
@@ -370,6 +392,34 @@ TEST_F(ArrayLists, MadeInEachIterationOfAParallelLoop) {
     want.push_back(total + total * double(i)); // a[i:] and a[:i] are all of a
   stn::Value r = Mod.kernel("halves")(stn::ArrayView::of(a.data(), {5}), n);
   EXPECT_EQ(valuesOf<double>(r, {n}), want);
+}
+
+TEST_F(ArrayLists, ReturnedAsATupleOfArrays) {
+  std::vector<double> a = {9, 8, 7, 6, 5};
+  const int64_t n = 3;
+  stn::Value r = Mod.kernel("returned")(stn::ArrayView::of(a.data(), {5}), n);
+  ASSERT_TRUE(r.isTuple());
+  ASSERT_EQ(r.size(), size_t(3 + n));
+  EXPECT_EQ(valuesOf<double>(r[0], {2}), (std::vector<double>{0, 1}));
+  EXPECT_EQ(valuesOf<double>(r[1], {3}), (std::vector<double>{1, 2, 3}));
+  std::vector<double> strided = {9, 7, 5};
+  const stn::Array &view = r[2].array();
+  ASSERT_EQ(view.shape(), (std::vector<int64_t>{3}));
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_EQ(view.data<double>()[i * view.strides()[0] / 8], strided[size_t(i)]);
+  for (int64_t k = 0; k < n; ++k)
+    EXPECT_EQ(valuesOf<double>(r[size_t(3 + k)], {k + 1}), std::vector<double>(size_t(k + 1), k));
+  // The two views of b share its memory on the host too; the view of the
+  // argument is a copy (the argument is not the result's).
+  r[0].array().data<double>()[1] = 42.0;
+  EXPECT_EQ(r[1].array().data<double>()[0], 42.0);
+  EXPECT_NE(static_cast<const void *>(view.data<double>()),
+            static_cast<const void *>(a.data()));
+  EXPECT_EQ(a, (std::vector<double>{9, 8, 7, 6, 5}));
+  // A list a @jit function returns is its caller's.
+  stn::Value h = Mod.kernel("from_helper")(int64_t{3});
+  EXPECT_EQ(valuesOf<double>(h[0], {8}), (std::vector<double>{0, 0, 1, 1, 2, 2, 0, 0}));
+  EXPECT_EQ(h[1].asInt(), 0);
 }
 
 TEST_F(ArrayLists, ErrorsWhileTheKernelRuns) {

@@ -266,6 +266,33 @@ def closest(points):
   EXPECT_EQ(entries().at(0).signature, "(f64[:], f64[:], f64)(f64[:, :])");
 }
 
+TEST_F(CacheTest, ListsOfArraysRoundTrip) {
+  // A returned list of arrays (a tuple of them on the host) is a result
+  // type the entry records and reads back.
+  const char *src = R"(import numpy as np
+from numba import njit
+
+@njit
+def chunks(a, k):
+    out = []
+    for i in range(0, len(a), k):
+        out.append(a[i:i + k] * 2)
+    return out, len(out)
+)";
+  std::vector<double> a = {1, 2, 3, 4, 5};
+  for (int pass = 0; pass < 2; ++pass) {
+    Outcome r = run(src, "chunks", {stn::ArrayView::of(a.data(), {5}), int64_t{2}});
+    EXPECT_EQ(r.stats.compilations, pass == 0 ? 1u : 0u);
+    EXPECT_EQ(r.stats.hits, pass == 0 ? 0u : 1u);
+    EXPECT_TRUE(r.warnings.empty());
+    ASSERT_TRUE(r.value.isTuple());
+    ASSERT_EQ(r.value[0].size(), 3u);
+    EXPECT_EQ(r.value[0][2].array().at<double>({0}), 10.0);
+    EXPECT_EQ(r.value[1].asInt(), 3);
+  }
+  EXPECT_EQ(entries().at(0).signature, "(list(f64[::1]), i64)(f64[::1], i64)");
+}
+
 //===----------------------------------------------------------------------===//
 // Bad entries: a miss, removed, recompiled, one warning
 //===----------------------------------------------------------------------===//

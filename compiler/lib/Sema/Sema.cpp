@@ -738,7 +738,6 @@ private:
   Type listDisplay(const ast::List &l);
   /// sorted() or sort() of arrays without key=: an error at `r`.
   void unorderedArrays(SourceRange r, const char *what);
-  void returnedArrayList(const ast::Expr &e);
   Type tupleDisplay(const ast::Expr &e, const std::vector<ast::ExprPtr> &elts);
   /// The list display np.concatenate, np.stack, np.vstack, np.hstack or
   /// np.array takes as a sequence of arrays: typed as a tuple.
@@ -1773,11 +1772,8 @@ void FunctionChecker::checkReturn(const ast::Return &r) {
     Returned = r.value.get();
     t = expr(*r.value);
     Returned = nullptr;
-    if (t.isArrayList()) {
-      returnedArrayList(*r.value);
-      return;
-    }
-    t = viewList(*r.value, t);
+    if (!t.isArrayList()) // (a list of arrays is returned as it is)
+      t = viewList(*r.value, t);
     if (!t.isValid())
       return;
     std::function<bool(const Type &)> holdsFunction = [&](const Type &x) {
@@ -2701,6 +2697,12 @@ void FunctionChecker::checkStmt(const ast::Stmt &s) {
                                        m->attr == "symmetric_difference")) ||
                    isa<ast::BinOp>(a.value.get()) || made || (m && m->attr == "copy") ||
                    (sub && isa<ast::Slice>(sub->index.get()));
+      // xs = helper(n): the list of arrays a @jit function of the file
+      // returned (its own, now this one's).
+      if (auto *fn = c ? dyn_cast<ast::Name>(c->func.get()) : nullptr;
+          fn && t.isArrayList() && !Vars.count(fn->id) && !Assigned.count(fn->id) &&
+          P.kernel(fn->id))
+        fresh = true;
       bool intoSubscript = a.targets.size() == 1 && isa<ast::Subscript>(a.targets[0].get());
       if (!intoSubscript && // (assignTarget reports what a subscript cannot take)
           (!fresh || a.targets.size() != 1 || !isa<ast::Name>(a.targets[0].get()))) {
@@ -2914,8 +2916,7 @@ Type FunctionChecker::tupleDisplay(const ast::Expr &e, const std::vector<ast::Ex
     if (!t.isValid())
       ok = false;
     if (t.isArrayList() && &e == Returned) {
-      returnedArrayList(*el);
-      ok = false;
+      // `return xs, n`: returned as it is
     } else if (t.isList() && &e == Returned) {
       t = viewList(*el, t); // `return xs, n`: the array of its items
     } else if (t.isList()) {
@@ -7952,11 +7953,6 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   if (Final)
     F.listSources[&c] = src;
   return Type::list(item);
-}
-
-void FunctionChecker::returnedArrayList(const ast::Expr &e) {
-  error(e.range(), "a kernel cannot return a list of arrays (yet)",
-        "return np.array(xs) to stack arrays of one shape, or np.concatenate(xs) to join them");
 }
 
 void FunctionChecker::unorderedArrays(SourceRange r, const char *what) {
