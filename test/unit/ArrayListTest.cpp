@@ -22,6 +22,10 @@
 //   - a returned list reaches the host as a tuple of arrays (views of one
 //     new array still share it; views of arguments are copies), and a
 //     list a @jit function returns becomes its caller's;
+//   - dicts whose values are arrays: grouping values by key with
+//     np.append, d[k] += x, items(), values(), get with a default, pop;
+//     a store whose value is a conditional expression reading the dict
+//     (`d[k] = f(d[k]) if k in d else g`) takes the other branch's type;
 //   - np.concatenate of no arrays, np.stack of arrays of different shapes
 //     and pop from an empty list raise NumPy's and Python's errors.
 //
@@ -124,7 +128,9 @@ def kept(n):
     zs = [np.full(2, 7.0) for _ in range(2)]
     zs.insert(0, u)
     u = np.zeros(2) + 5.0
-    return np.stack(xs), np.stack(ys), np.stack(zs), w, u
+    zs[1] = np.full(2, 3.0)
+    q = np.full(2, 4.0)
+    return np.stack(xs), np.stack(ys), np.stack(zs), w, u + q
 
 @njit
 def doubled(a, b):
@@ -168,6 +174,38 @@ def from_helper(n):
     xs = helper(n)
     xs.append(np.zeros(2))
     return np.concatenate(xs), len(helper(0))
+
+@njit
+def grouped(keys, vals):
+    d = {}
+    for i in range(len(keys)):
+        k = keys[i]
+        if k in d:
+            d[k] = np.append(d[k], vals[i])
+        else:
+            d[k] = np.full(1, vals[i])
+    d[keys[0]] += 100.0
+    sums = {k: v.sum() for k, v in d.items()}
+    firsts = [v[0] for v in d.values()]
+    g = d.get(-1, np.zeros(3))
+    last = d.pop(keys[-1])
+    return np.array(list(sums.keys())), np.array(list(sums.values())), np.array(firsts), g, last, len(d)
+
+@njit
+def grouped_means(keys, vals):
+    # The value type comes from the else branch: the other reads d[k].
+    d = {}
+    for i in range(len(keys)):
+        k = keys[i]
+        d[k] = np.append(d[k], vals[i]) if k in d else np.full(1, vals[i])
+    return np.array(list({k: v.mean() for k, v in d.items()}.values()))
+
+@njit
+def counted(keys):
+    d = {}
+    for k in keys:
+        d[k] = d[k] + 1 if k in d else 1
+    return np.array(list(d.values()))
 
 @njit
 def no_arrays(n):
@@ -357,9 +395,9 @@ TEST_F(ArrayLists, ArraysInAListOutliveTheirVariables) {
   stn::Value r = Mod.kernel("kept")(n);
   EXPECT_EQ(valuesOf<double>(r[0], {n, 3}), stacked);
   EXPECT_EQ(valuesOf<double>(r[1], {1, 3}), (std::vector<double>{0, 1, 2}));
-  EXPECT_EQ(valuesOf<double>(r[2], {3, 2}), (std::vector<double>{1, 1, 7, 7, 7, 7}));
+  EXPECT_EQ(valuesOf<double>(r[2], {3, 2}), (std::vector<double>{1, 1, 3, 3, 7, 7}));
   EXPECT_EQ(valuesOf<double>(r[3], {3}), w);
-  EXPECT_EQ(valuesOf<double>(r[4], {2}), (std::vector<double>{5, 5}));
+  EXPECT_EQ(valuesOf<double>(r[4], {2}), (std::vector<double>{9, 9}));
 }
 
 TEST_F(ArrayLists, WritesThroughItemsReachArguments) {
@@ -420,6 +458,58 @@ TEST_F(ArrayLists, ReturnedAsATupleOfArrays) {
   stn::Value h = Mod.kernel("from_helper")(int64_t{3});
   EXPECT_EQ(valuesOf<double>(h[0], {8}), (std::vector<double>{0, 0, 1, 1, 2, 2, 0, 0}));
   EXPECT_EQ(h[1].asInt(), 0);
+}
+
+TEST_F(ArrayLists, DictsOfArrays) {
+  // Values grouped by key, in the order keys first appear (a dict keeps
+  // insertion order), against vectors in C++.
+  std::vector<int64_t> keys = {3, 1, 3, 2, 1, 3, 7};
+  std::vector<double> vals = {1, 2, 3, 4, 5, 6, 7};
+  std::vector<int64_t> order;
+  std::vector<std::vector<double>> groups;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto at = std::find(order.begin(), order.end(), keys[i]);
+    if (at == order.end()) {
+      order.push_back(keys[i]);
+      groups.emplace_back();
+      at = order.end() - 1;
+    }
+    groups[size_t(at - order.begin())].push_back(vals[i]);
+  }
+  for (double &v : groups[0]) // d[keys[0]] += 100.0
+    v += 100.0;
+  std::vector<double> sums, firsts;
+  for (auto &g : groups) {
+    sums.push_back(std::accumulate(g.begin(), g.end(), 0.0));
+    firsts.push_back(g[0]);
+  }
+  const int64_t n = static_cast<int64_t>(order.size());
+  stn::Value r = Mod.kernel("grouped")(stn::ArrayView::of(keys.data(), {7}),
+                                       stn::ArrayView::of(vals.data(), {7}));
+  EXPECT_EQ(valuesOf<int64_t>(r[0], {n}), order);
+  EXPECT_EQ(valuesOf<double>(r[1], {n}), sums);
+  EXPECT_EQ(valuesOf<double>(r[2], {n}), firsts);
+  EXPECT_EQ(valuesOf<double>(r[3], {3}), (std::vector<double>{0, 0, 0}));
+  EXPECT_EQ(valuesOf<double>(r[4], {1}), (std::vector<double>{7}));
+  EXPECT_EQ(r[5].asInt(), n - 1);
+  // The same grouping with the store's value a conditional expression.
+  std::vector<double> means, raw;
+  std::vector<int64_t> counts;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    raw.clear();
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == order[g])
+        raw.push_back(vals[i]);
+    means.push_back(std::accumulate(raw.begin(), raw.end(), 0.0) / double(raw.size()));
+    counts.push_back(static_cast<int64_t>(raw.size()));
+  }
+  auto kv = stn::ArrayView::of(keys.data(), {7});
+  stn::Value m = Mod.kernel("grouped_means")(kv, stn::ArrayView::of(vals.data(), {7}));
+  EXPECT_EQ(valuesOf<double>(m, {n}), means);
+  // Counting: the values are int64 (the else branch's 1), not float64.
+  stn::Value c = Mod.kernel("counted")(kv);
+  EXPECT_EQ(c.array().dtype(), stn::DType::Int64);
+  EXPECT_EQ(valuesOf<int64_t>(c, {n}), counts);
 }
 
 TEST_F(ArrayLists, ErrorsWhileTheKernelRuns) {

@@ -3102,8 +3102,14 @@ void FunctionGen::genAssign(const ast::Assign &a) {
   // A new array stored only into views is garbage once copied (a kernel's
   // arrays would otherwise live until the call returns: in a loop, or a
   // gufunc's core over a whole stack, that is one array per iteration).
-  bool viewsOnly = std::all_of(a.targets.begin(), a.targets.end(),
-                               [](const ast::ExprPtr &t) { return isa<ast::Subscript>(t.get()); });
+  // (xs[i] = a of a list of arrays and d[k] = a of a dict of them keep a.)
+  bool viewsOnly = std::all_of(a.targets.begin(), a.targets.end(), [&](const ast::ExprPtr &t) {
+    auto *s = dyn_cast<ast::Subscript>(t.get());
+    if (!s)
+      return false;
+    const Type &base = F.typeOf(*s->value);
+    return !base.isArrayList() && !(base.isKnownDict() && base.dictValue().isArray());
+  });
   if (viewsOnly && v.type.isArray() && isFreshArray(F, *a.value))
     B.create<memref::DeallocOp>(CurLoc, v.single());
 }
@@ -3250,7 +3256,8 @@ void FunctionGen::releaseOnOverwrite(const std::string &name, const CGValue &v) 
 }
 
 void FunctionGen::genAugAssign(const ast::AugAssign &a) {
-  if (auto *s = dyn_cast<ast::Subscript>(a.target.get()); s && F.typeOf(*s->value).isDict()) {
+  if (auto *s = dyn_cast<ast::Subscript>(a.target.get());
+      s && F.typeOf(*s->value).isDict() && !F.typeOf(*s).isArray()) {
     dictAugAssign(a);
     return;
   }
@@ -7073,8 +7080,8 @@ FunctionGen::DictParts FunctionGen::dictParts(const CGValue &d) {
   DictParts p;
   p.type = d.type;
   bool known = d.type.isKnownDict(); // (`{}` has no key or value storage)
-  size_t nk = known ? countLeaves(d.type.dictKey()) : 0;
-  size_t nv = known ? countLeaves(d.type.dictValue()) : 0;
+  size_t nk = known ? listFieldKinds(d.type.dictKey()).size() : 0;
+  size_t nv = known ? listFieldKinds(d.type.dictValue()).size() : 0;
   p.keys.append(d.leaves.begin(), d.leaves.begin() + nk);
   p.values.append(d.leaves.begin() + nk, d.leaves.begin() + nk + nv);
   p.live = d.leaves[nk + nv];
@@ -14123,8 +14130,8 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
     } else if (F.masks.count(s)) {
       gathered = s;
       dest = maskGather(*s);
-    } else if (F.typeOf(*s->value).isArrayList()) {
-      dest = listElement(*s).single(); // xs[i] += 1: into the item's elements
+    } else if (F.typeOf(*s->value).isArrayList() || F.typeOf(*s->value).isDict()) {
+      dest = expr(*s).single(); // xs[i] += 1, d[k] += 1: into the item's elements
     } else {
       dest = sliceView(*s);
     }

@@ -4,8 +4,8 @@
 // value only flows into something that copies or consumes it: an element
 // access, arithmetic or a builtin (which produce new arrays or scalars), an
 // in-place update, a slice of it in one of those places, `return`, or a
-// kernel whose result holds no array. Arrays put into a list of arrays are
-// kept by it. Any other use (`w = v`, `w = v[1:]`,
+// kernel whose result holds no array. Arrays put into a list of arrays (or
+// a dict of them) are kept by it. Any other use (`w = v`, `w = v[1:]`,
 // `(v, 1)`, `helper(v)` returning an array, `for row in v`, `x if c else v`)
 // could keep a second reference, and the variable is never freed early.
 //
@@ -24,8 +24,14 @@ namespace stn {
 
 namespace {
 
+/// A list of arrays, or a dict whose values are arrays: it keeps the arrays
+/// put into it.
+bool keepsArrays(const Type &t) {
+  return t.isArrayList() || (t.isKnownDict() && t.dictValue().isArray());
+}
+
 bool holdsArray(const Type &t) {
-  if (t.isArray() || t.isArrayList())
+  if (t.isArray() || keepsArrays(t))
     return true;
   if (t.isTuple() || t.isFunction()) // (a function value: its captures)
     for (auto &e : t.elements())
@@ -139,7 +145,7 @@ private:
       // arrays keep v.
       if (builtin && isListBuiltin(it->second.builtin)) {
         auto *a = dyn_cast<ast::Attribute>(c.func.get());
-        keeps = keeps || holdsArray(F.typeOf(c)) || (a && F.typeOf(*a->value).isArrayList());
+        keeps = keeps || holdsArray(F.typeOf(c)) || (a && keepsArrays(F.typeOf(*a->value)));
       }
       // A method's receiver: `v.sum()`, `v.astype(...)`.
       if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
@@ -191,14 +197,21 @@ private:
         escapes(*l.elt); // [v for ...], [m[i] for ...]: the list keeps them
       else
         consumed(*l.elt);
-      if (l.value)
+      if (l.value && keepsArrays(F.typeOf(l)))
+        escapes(*l.value); // {k: v for ...}: the dict keeps them
+      else if (l.value)
         consumed(*l.value);
       return;
     }
-    case ast::Expr::Kind::Dict:
-      // Keys and values are numbers (Sema): read, not held.
-      ast::forEachChild(e, [&](const ast::Expr &c) { consumed(c); });
+    case ast::Expr::Kind::Dict: {
+      // Keys are numbers (Sema): read, not held; array values are held.
+      auto &d = static_cast<const ast::Dict &>(e);
+      for (auto &k : d.keys)
+        consumed(*k);
+      for (auto &v : d.values)
+        keepsArrays(F.typeOf(d)) ? escapes(*v) : consumed(*v);
       return;
+    }
     case ast::Expr::Kind::Closure:
       // A local function as a value holds the arrays it reads.
       for (auto &x : static_cast<const ast::Closure &>(e).captures)

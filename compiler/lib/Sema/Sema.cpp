@@ -1405,7 +1405,7 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
       return "[]";
     if (x.isDict() && !x.isKnownDict())
       return x.isSet() ? "set()" : "{}";
-    if (x.isArrayList())
+    if (x.isArrayList() || (x.isKnownDict() && x.dictValue().isArray()))
       return std::nullopt; // (not printed yet: printedValue's caller says so)
     if (x.isDict() || x.isTupleList()) {
       // A collection (FunctionGen::printedCollection): 'C', the style
@@ -1445,6 +1445,7 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
                       t.describe()),
           t.isTuple()       ? "print the tuple's arrays on their own: print(t[0], t[1])"
           : t.isArrayList() ? "print its arrays on their own: for a in xs: print(a)"
+          : t.isDict()      ? "print its arrays on their own: for k in d: print(k, d[k])"
                             : "");
     return std::nullopt;
   }
@@ -7448,6 +7449,11 @@ Type FunctionChecker::boolop(const ast::BoolOp &b) {
 Type FunctionChecker::ifexp(const ast::IfExp &e) {
   bool condOk = checkCondition(*e.cond);
   Type a = expr(*e.body), b = expr(*e.orelse);
+  // Before the last pass a branch may wait for a type a later store
+  // decides (`d[k] = np.append(d[k], x) if k in d else np.full(1, x)`, the
+  // dict's value type): the other branch's type decides it meanwhile.
+  if (!Final && condOk && a.isValid() != b.isValid())
+    return a.isValid() ? a : b;
   if (!condOk || !a.isValid() || !b.isValid())
     return {};
   if (a.isContainer() || b.isContainer()) {
@@ -8267,14 +8273,15 @@ bool FunctionChecker::comparableItem(const ast::Expr &e, const Type &x, const Ty
 //===----------------------------------------------------------------------===//
 
 bool FunctionChecker::dictEntry(SourceRange at, const Type &t, const char *what) {
-  if (listable(t))
+  bool value = std::string_view(what) == "value";
+  if (listable(t) || (value && t.isArray()))
     return true;
   error(at,
-        fmt::format("a dict's keys and values are numbers or tuples of numbers; this {} is "
-                    "'{}'",
+        fmt::format("a dict's keys are numbers or tuples of numbers, its values those or "
+                    "arrays; this {} is '{}'",
                     what, t.describe()),
-        t.isArray()       ? "a dict of arrays is not supported: keep the arrays in one 2-d "
-                            "array and map each key to its row number"
+        t.isArray()       ? "an array is no key (its elements can change): map a number or a "
+                            "tuple of numbers to it"
         : t.isContainer() ? "a dict cannot hold lists or dicts"
         : t.isTuple()     ? "a tuple in a dict holds numbers only (no arrays, tuples or lists)"
                           : "");
@@ -8288,7 +8295,7 @@ std::optional<Type> FunctionChecker::joinEntry(const Type &recv, const Type &key
     return set ? Type::set(key) : Type::dict(key, value);
   auto k = unify(recv.dictKey(), key);
   auto v = set ? std::optional<Type>(Type::none()) : unify(recv.dictValue(), value);
-  if (!k || !listable(*k) || !v || (!set && !listable(*v))) {
+  if (!k || !listable(*k) || !v || (!set && !listable(*v) && !v->isArray())) {
     bool keys = !k || !listable(*k);
     error(e.range(),
           set ? fmt::format("a set's items have one type: this set holds '{}', not '{}'",
@@ -8297,8 +8304,13 @@ std::optional<Type> FunctionChecker::joinEntry(const Type &recv, const Type &key
                             keys ? "keys" : "values",
                             (keys ? recv.dictKey() : recv.dictValue()).describe(),
                             (keys ? key : value).describe()),
-          "numbers promote to a common kind, and tuples number by number, when they have the "
-          "same length");
+          !keys && recv.dictValue().isArray() && value.isArray()
+              ? "the array values of a dict have one dtype and one number of dimensions: "
+                "convert with .astype(), reshape with .reshape()"
+          : !keys && (recv.dictValue().isArray() || value.isArray())
+              ? "a dict's values are arrays or numbers, not both"
+              : "numbers promote to a common kind, and tuples number by number, when they "
+                "have the same length");
     return std::nullopt;
   }
   return set ? Type::set(*k) : Type::dict(*k, *v);
@@ -8576,7 +8588,7 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
     if (!lookupKey(*c.args[0], args[0], recv))
       return {};
     auto r = unify(known.dictValue(), args[1]);
-    if (!r || !listable(*r)) {
+    if (!r || !(listable(*r) || r->isArray())) {
       error(c.args[1]->range(),
             fmt::format("the default has type '{}', but the values are '{}'", args[1].describe(),
                         known.dictValue().describe()));
@@ -8612,7 +8624,7 @@ Type FunctionChecker::dictMethod(const ast::Call &c, const ast::Attribute &a,
     result = known.dictValue();
     if (args.size() == 2) {
       auto r = unify(result, args[1]);
-      if (!r || !listable(*r)) {
+      if (!r || !(listable(*r) || r->isArray())) {
         error(c.args[1]->range(), fmt::format("the default has type '{}', but the values are "
                                               "'{}'",
                                               args[1].describe(), result.describe()));

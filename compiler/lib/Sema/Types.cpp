@@ -367,13 +367,12 @@ void Type::collectLeaves(std::vector<Type> &out) const {
     // each entry is live (bool: pop() kills one); the hash index (int64,
     // twice the capacity: an entry's position, -1 where empty); then the
     // number of entries used (live or not) and the length (live ones).
-    std::vector<Type> items;
-    if (isKnownDict()) {
-      dictKey().collectLeaves(items);
-      dictValue().collectLeaves(items);
+    if (isKnownDict()) { // (an array value: its descriptor's fields)
+      for (ScalarKind k : listFieldKinds(dictKey()))
+        out.push_back(Type::array(k, 1));
+      for (ScalarKind k : listFieldKinds(dictValue()))
+        out.push_back(Type::array(k, 1));
     }
-    for (const Type &x : items)
-      out.push_back(Type::array(x.scalarKind(), 1));
     out.push_back(Type::array(ScalarKind::Bool, 1));
     out.push_back(Type::array(ScalarKind::I64, 1));
     out.push_back(Type::scalar(ScalarKind::I64));
@@ -666,7 +665,7 @@ std::optional<Type> unify(const Type &a, const Type &b) {
       return a;
     auto key = unify(a.dictKey(), b.dictKey());
     auto value = unify(a.dictValue(), b.dictValue());
-    if (!key || !value || key->hasArrayLeaf() || value->hasArrayLeaf())
+    if (!key || !value || key->hasArrayLeaf() || (value->hasArrayLeaf() && !value->isArray()))
       return std::nullopt;
     return a.isSet() ? Type::set(*key) : Type::dict(*key, *value);
   }
