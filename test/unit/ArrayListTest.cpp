@@ -201,6 +201,12 @@ def grouped_means(keys, vals):
     return np.array(list({k: v.mean() for k, v in d.items()}.values()))
 
 @njit
+def values_joined(a):
+    e = dict(enumerate([a, a * 2]))
+    e.update({2: a[::-1]})
+    return np.array(e.values()), np.concatenate(e.values()), np.sum(e.values(), axis=0)
+
+@njit
 def counted(keys):
     d = {}
     for k in keys:
@@ -506,6 +512,12 @@ TEST_F(ArrayLists, DictsOfArrays) {
   auto kv = stn::ArrayView::of(keys.data(), {7});
   stn::Value m = Mod.kernel("grouped_means")(kv, stn::ArrayView::of(vals.data(), {7}));
   EXPECT_EQ(valuesOf<double>(m, {n}), means);
+  // The values of a dict as an array (stacked), joined and summed.
+  std::vector<double> a = {1, 2, 3}, stacked = {1, 2, 3, 2, 4, 6, 3, 2, 1};
+  stn::Value j = Mod.kernel("values_joined")(stn::ArrayView::of(a.data(), {3}));
+  EXPECT_EQ(valuesOf<double>(j[0], {3, 3}), stacked);
+  EXPECT_EQ(valuesOf<double>(j[1], {9}), stacked);
+  EXPECT_EQ(valuesOf<double>(j[2], {3}), (std::vector<double>{6, 8, 10}));
   // Counting: the values are int64 (the else branch's 1), not float64.
   stn::Value c = Mod.kernel("counted")(kv);
   EXPECT_EQ(c.array().dtype(), stn::DType::Int64);

@@ -7748,10 +7748,11 @@ CGValue FunctionGen::dictMethod(const ast::Call &c, const CallInfo &info) {
   case Builtin::DictKeys:
   case Builtin::DictValues:
   case Builtin::DictItems: {
-    // A new list of them, in order.
+    // A new list of them, in order (the list's type: where an array is
+    // expected, Sema typed the call as that array).
     DictParts p = dictEntries(d, /*freeOld=*/false);
     Value n = toIndex(p.len, ScalarKind::I64);
-    Type item = rt.listItem();
+    Type item = listTypeOf(c).listItem();
     SmallVector<Value> data = newListStorage(n, item);
     SmallVector<Value> from;
     if (info.builtin != Builtin::DictValues)

@@ -7856,7 +7856,7 @@ Type FunctionChecker::minMaxItems(const ast::Call &c, Builtin b) {
       return {};
     if (!item.isValid()) {
       result = d;
-    } else if (auto u = unify(item, d); u && (u->isScalar() || u->isTuple())) {
+    } else if (auto u = unify(item, d); u && (u->isScalar() || u->isTuple() || u->isArray())) {
       result = *u;
     } else {
       error(info.fallback->range(),
