@@ -1,7 +1,9 @@
 //===- LookupTest.cpp - np.unique, searchsorted, bincount, histogram, interp -===//
 //
 // Each result against the C++ standard library or a loop:
-//   - unique of integers and of floats with NaNs (one NaN, last);
+//   - unique of integers and of floats with NaNs (one NaN, last), and
+//     with return_index, return_inverse (a 2-d input's shape) and
+//     return_counts against their definitions, equal_nan=False;
 //   - searchsorted, left and right, of random keys (scalars and arrays)
 //     against std::lower_bound / std::upper_bound, repeats included;
 //   - bincount with and without weights and minlength;
@@ -39,6 +41,19 @@ from numba import njit
 @njit
 def unique(a):
     return np.unique(a)
+
+@njit
+def unique_all(a):
+    return np.unique(a, return_index=True, return_inverse=True, return_counts=True)
+
+@njit
+def unique_counts(a):
+    return np.unique(a, return_counts=True, equal_nan=False)
+
+@njit
+def unique_inverse_2d(m):
+    u, inv = np.unique(m, return_inverse=True)
+    return u, inv, u[inv]
 
 @njit
 def search(a, v):
@@ -110,6 +125,47 @@ TEST_F(Lookup, Unique) {
   EXPECT_EQ(fu[1], 2.5);
   EXPECT_EQ(fu[2], 7.0);
   EXPECT_TRUE(std::isnan(fu[3]));
+}
+
+TEST_F(Lookup, UniqueIndexInverseAndCounts) {
+  // Against the definitions: the first position of each distinct value,
+  // each element's place among them, and how often each occurs.
+  std::mt19937 gen(7);
+  std::uniform_int_distribution<int64_t> d(-5, 5);
+  std::vector<int64_t> a(200);
+  for (auto &x : a)
+    x = d(gen);
+  std::vector<int64_t> u = a;
+  std::sort(u.begin(), u.end());
+  u.erase(std::unique(u.begin(), u.end()), u.end());
+  std::vector<int64_t> first(u.size(), -1), inverse, counts(u.size(), 0);
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto j = size_t(std::lower_bound(u.begin(), u.end(), a[i]) - u.begin());
+    if (first[j] < 0)
+      first[j] = int64_t(i);
+    inverse.push_back(int64_t(j));
+    ++counts[j];
+  }
+  const int64_t n = int64_t(u.size()), m = int64_t(a.size());
+  stn::Value r = Mod.kernel("unique_all")(view(a));
+  EXPECT_EQ(valuesOf<int64_t>(r[0], {n}), u);
+  EXPECT_EQ(valuesOf<int64_t>(r[1], {n}), first);
+  EXPECT_EQ(valuesOf<int64_t>(r[2], {m}), inverse);
+  EXPECT_EQ(valuesOf<int64_t>(r[3], {n}), counts);
+  // equal_nan=False: every NaN its own value, after the numbers.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> f = {2.5, nan, -1.0, 2.5, nan, -1.0, 7.0};
+  stn::Value c = Mod.kernel("unique_counts")(view(f));
+  std::vector<double> fu = valuesOf<double>(c[0], {5});
+  EXPECT_EQ(std::vector<double>(fu.begin(), fu.begin() + 3), (std::vector<double>{-1, 2.5, 7}));
+  EXPECT_TRUE(std::isnan(fu[3]) && std::isnan(fu[4]));
+  EXPECT_EQ(valuesOf<int64_t>(c[1], {5}), (std::vector<int64_t>{2, 2, 1, 1, 1}));
+  // A 2-d array: the inverse has its shape (NumPy 2), and u[inverse] is it.
+  std::vector<int32_t> mm = {5, 1, 5, 2, 1, 9};
+  stn::Value t = Mod.kernel("unique_inverse_2d")(stn::ArrayView::of(mm.data(), {2, 3}));
+  EXPECT_EQ(valuesOf<int32_t>(t[0], {4}), (std::vector<int32_t>{1, 2, 5, 9}));
+  EXPECT_EQ(valuesOf<int64_t>(t[1], {2, 3}), (std::vector<int64_t>{2, 0, 2, 1, 0, 3}));
+  EXPECT_EQ(valuesOf<int32_t>(t[2], {2, 3}), mm);
 }
 
 TEST_F(Lookup, SearchsortedAgainstTheStandardLibrary) {

@@ -12580,22 +12580,44 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
   auto idx64 = [&](Value i) { return B.create<arith::IndexCastOp>(CurLoc, B.getI64Type(), i); };
   switch (info.builtin) {
   case Builtin::Unique: {
-    // The sorted elements without repeats (NaNs count as one).
-    CallInfo sortInfo = info;
-    sortInfo.builtin = Builtin::Sort;
-    sortInfo.axis = -1;
+    // The sorted elements without repeats (NaNs count as one unless
+    // equal_nan=False: CallInfo::flags 8); with return_index,
+    // return_inverse or return_counts (flags 1, 2, 4) the elements are
+    // visited in the order of a stable argsort, so a group's first index
+    // is its first occurrence.
+    const int flags = info.flags;
+    const bool extra = flags & 7;
     CGValue src = expr(*ops[0]);
     ScalarKind k = src.type.scalarKind();
-    Value sortedMem = sorted(sortInfo, src, Type::array(k, 1, Type::Layout::C));
-    Value n = len(sortedMem);
+    Value flat, perm, sortedMem;
+    if (extra) {
+      CallInfo order = info;
+      order.builtin = Builtin::Argsort;
+      order.axis = -1;
+      perm = sorted(order, src, Type::array(i64, 1, Type::Layout::C));
+      flat = flatView(src.single(), src.type);
+    } else {
+      CallInfo sortInfo = info;
+      sortInfo.builtin = Builtin::Sort;
+      sortInfo.axis = -1;
+      sortedMem = sorted(sortInfo, src, Type::array(k, 1, Type::Layout::C));
+    }
+    Value n = len(extra ? perm : sortedMem);
+    auto position = [&](Value i) { // where the i-th smallest element is
+      return toIndex(loadElement(perm, {i}, i64), i64);
+    };
+    auto valueAt = [&](Value i) {
+      return extra ? loadElement(flat, {position(i)}, k) : loadElement(sortedMem, {i}, k);
+    };
     auto isNew = [&](Value i) {
-      // i == 0, or s[i] differs from s[i - 1] (NaN equal to NaN).
+      // i == 0, or the i-th element differs from the one before (NaN equal
+      // to NaN unless equal_nan=False).
       Value first = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::eq, i, constIndex(0));
       Value prevI = B.create<arith::SelectOp>(CurLoc, first, i,
                                               B.create<arith::SubIOp>(CurLoc, i, constIndex(1)));
-      Value x = loadElement(sortedMem, {i}, k), y = loadElement(sortedMem, {prevI}, k);
+      Value x = valueAt(i), y = valueAt(prevI);
       Value same = compare1(ast::CmpOpKind::Eq, x, k, y, k);
-      if (isFloat(k))
+      if (isFloat(k) && !(flags & 8))
         same = B.create<arith::OrIOp>(
             CurLoc, same,
             B.create<arith::AndIOp>(
@@ -12613,18 +12635,56 @@ CGValue FunctionGen::lookupCall(const CallInfo &info, const Type &rt) {
                                     B.create<arith::AddIOp>(CurLoc, c, constIndex(1)), c),
           count);
     });
-    Value out = MG.allocArray(B, CurLoc, rt, {B.create<memref::LoadOp>(CurLoc, count)});
+    Value groups = B.create<memref::LoadOp>(CurLoc, count);
+    Type ut = extra ? rt.elements()[0] : rt, i64s = Type::array(i64, 1, Type::Layout::C);
+    Value out = MG.allocArray(B, CurLoc, ut, {groups});
+    Value first = flags & 1 ? MG.allocArray(B, CurLoc, i64s, {groups}) : Value();
+    Value inverse = flags & 2 ? MG.allocArray(B, CurLoc, i64s, {n}) : Value();
+    Value counts = flags & 4 ? MG.allocArray(B, CurLoc, i64s, {groups}) : Value();
     B.create<memref::StoreOp>(CurLoc, constIndex(0), count);
     forEach({n}, [&](mlir::ValueRange i) {
       ifThen(isNew(i[0]), [&] {
         Value c = B.create<memref::LoadOp>(CurLoc, count);
-        storeElement(loadElement(sortedMem, {i[0]}, k), out, {c}, k);
+        storeElement(valueAt(i[0]), out, {c}, k);
+        if (first)
+          storeElement(idx64(position(i[0])), first, {c}, i64);
+        if (counts)
+          storeElement(constInt(0, i64), counts, {c}, i64);
         B.create<memref::StoreOp>(CurLoc, B.create<arith::AddIOp>(CurLoc, c, constIndex(1)),
                                   count);
       });
+      if (!inverse && !counts)
+        return;
+      Value g = B.create<arith::SubIOp>(CurLoc, B.create<memref::LoadOp>(CurLoc, count),
+                                        constIndex(1));
+      if (inverse)
+        storeElement(idx64(g), inverse, {position(i[0])}, i64);
+      if (counts)
+        storeElement(B.create<arith::AddIOp>(CurLoc, loadElement(counts, {g}, i64),
+                                             constInt(1, i64)),
+                     counts, {g}, i64);
     });
-    B.create<memref::DeallocOp>(CurLoc, sortedMem);
+    B.create<memref::DeallocOp>(CurLoc, extra ? perm : sortedMem);
+    if (!extra) {
+      r.leaves.push_back(out);
+      return r;
+    }
     r.leaves.push_back(out);
+    if (first)
+      r.leaves.push_back(first);
+    if (inverse) {
+      // NumPy 2: shaped as the input, so that unique[inverse] is the input.
+      unsigned rank = src.type.rank();
+      if (rank > 1) {
+        SmallVector<Value> shape;
+        for (unsigned d = 0; d < rank; ++d)
+          shape.push_back(B.create<memref::DimOp>(CurLoc, src.single(), d));
+        inverse = withCShape(inverse, shape, Type::array(i64, rank, Type::Layout::C));
+      }
+      r.leaves.push_back(inverse);
+    }
+    if (counts)
+      r.leaves.push_back(counts);
     return r;
   }
   case Builtin::Searchsorted: {

@@ -4708,7 +4708,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     if (((b == Builtin::Isclose || b == Builtin::Allclose) &&
          (kw.name == "rtol" || kw.name == "atol" || kw.name == "equal_nan")) ||
         (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")) ||
-        (b >= Builtin::Searchsorted && b <= Builtin::Interp) ||
+        (b >= Builtin::Searchsorted && b <= Builtin::Interp) || b == Builtin::Unique ||
         (b >= Builtin::Repeat && b <= Builtin::Delete) || b == Builtin::Linalg ||
         b == Builtin::Norm)
       continue; // read by their case below
@@ -5465,10 +5465,50 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     return done(Type::array(args[0].scalarKind(), static_cast<unsigned>(rank),
                             Type::Layout::Any));
   }
-  case Builtin::Unique:
-    if (!arity(1, 1) || !needArray(0))
+  case Builtin::Unique: {
+    // np.unique(ar, return_index=False, return_inverse=False,
+    // return_counts=False, axis=None, equal_nan=True): the sorted distinct
+    // elements, then those asked for (CallInfo::flags 1, 2, 4; 8: NaNs
+    // distinct).
+    const std::vector<const char *> names = {"ar",           "return_index", "return_inverse",
+                                             "return_counts", "axis",        "equal_nan"};
+    if (!bindParams(names, 1) ||
+        !wantParam(0, types[0].isArray(), "ar", "an array"))
       return {};
-    return done(Type::array(args[0].scalarKind(), 1, Type::Layout::C));
+    int flags = 0;
+    for (size_t i = 1; i <= 5; ++i) {
+      if (!given[i] || i == 4)
+        continue;
+      auto *lit = dyn_cast<ast::BoolLit>(given[i]);
+      if (!lit) {
+        error(given[i]->range(), fmt::format("unique()'s {} must be True or False", names[i]),
+              "stn needs it when it compiles the call: it decides what the call returns");
+        return {};
+      }
+      if (i == 5 ? !lit->value : lit->value)
+        flags |= i == 5 ? 8 : 1 << (i - 1);
+    }
+    if (given[4] && !types[4].isNone()) {
+      error(given[4]->range(), "unique() takes axis=None only: the distinct elements of all of "
+                               "the array",
+            "for distinct rows, sort them and compare neighbours in a loop");
+      return {};
+    }
+    info.flags = flags;
+    info.operands = {given[0]};
+    Type u = Type::array(types[0].scalarKind(), 1, Type::Layout::C);
+    if (!(flags & 7))
+      return done(u);
+    std::vector<Type> parts{u};
+    Type i64s = Type::array(ScalarKind::I64, 1, Type::Layout::C);
+    if (flags & 1)
+      parts.push_back(i64s);
+    if (flags & 2) // (NumPy 2: the input's shape, so that unique[inverse] is the input)
+      parts.push_back(Type::array(ScalarKind::I64, types[0].rank(), Type::Layout::C));
+    if (flags & 4)
+      parts.push_back(i64s);
+    return done(Type::tuple(std::move(parts)));
+  }
   case Builtin::Searchsorted:
   case Builtin::Bincount:
   case Builtin::Histogram:
