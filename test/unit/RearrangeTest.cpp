@@ -6,7 +6,9 @@
 // np.cross (3-vectors along the last axis, the other axes broadcasting),
 // np.append, np.convolve (every mode and length pair), np.digitize
 // (increasing and decreasing bins, right either way), np.isin, np.triu and
-// np.tril, np.delete (positions, masks, each axis), and the parts of
+// np.tril, np.delete (positions, masks, each axis), np.insert (one
+// position or several, repeated and negative, flattened and along each
+// axis, values broadcast), and the parts of
 // complex arrays (np.real, np.imag, np.conj, a.real, a.imag), for several
 // dtypes, with the errors NumPy raises.
 //
@@ -138,6 +140,18 @@ def delete_rows(a, obj):
 @njit
 def delete_columns(a, obj):
     return np.delete(a, obj, 1)
+
+@njit
+def insert_flat(a, obj, values):
+    return np.insert(a, obj, values)
+
+@njit
+def insert_rows(a, obj, values):
+    return np.insert(a, obj, values, axis=0)
+
+@njit
+def insert_columns(a, obj, values):
+    return np.insert(a, obj, values, axis=1)
 )STN";
 
 stn::Module &module() {
@@ -337,6 +351,94 @@ std::vector<T> deleteRef(const std::vector<T> &a, int64_t rows, int64_t cols, in
       if (kept(axis < 0 ? i * cols + j : axis == 0 ? i : j))
         out.push_back(a[static_cast<size_t>(i * cols + j)]);
   return out;
+}
+
+/// np.insert of the flattened `a` by NumPy's definition: the values, one
+/// per position (stably ordered by position), each before the element at
+/// its position (negative positions count from the end).
+template <class T>
+std::vector<T> insertRef(const std::vector<T> &a, std::vector<int64_t> pos,
+                         const std::vector<T> &values) {
+  const int64_t n = static_cast<int64_t>(a.size());
+  std::vector<T> out;
+  for (int64_t i = 0; i <= n; ++i) {
+    for (size_t j = 0; j < pos.size(); ++j)
+      if ((pos[j] < 0 ? pos[j] + n : pos[j]) == i)
+        out.push_back(values[j]);
+    if (i < n)
+      out.push_back(a[size_t(i)]);
+  }
+  return out;
+}
+
+TEST(Insert, PositionsValuesAndAxes) {
+  const int64_t r = 4, c = 5;
+  std::vector<int32_t> a = iota<int32_t>(static_cast<size_t>(r * c), 3, 2);
+  auto A = stn::ArrayView::of(a.data(), {r, c});
+  auto kernel = [](const char *name) { return module().kernel(name); };
+  // One position: a number, or all of an array of values there, in order.
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_flat")(A, int64_t{7}, int64_t{100}), {21}),
+            insertRef<int32_t>(a, {7}, {100}));
+  std::vector<int64_t> three = {100, 101, 102};
+  auto Three = stn::ArrayView::of(three.data(), {3});
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_flat")(A, int64_t{-3}, Three), {23}),
+            insertRef<int32_t>(a, {-3, -3, -3}, {100, 101, 102}));
+  // Several positions, repeated, negative, at the end, out of order: one
+  // value each (a number for all of them, or one per position).
+  std::vector<int64_t> pos = {5, -1, 0, 20, 5};
+  std::vector<double> vals = {1.5, 2.5, 3.5, 4.5, 5.5};
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_flat")(A, stn::ArrayView::of(pos.data(), {5}),
+                                                    stn::ArrayView::of(vals.data(), {5})),
+                              {25}),
+            insertRef<int32_t>(a, pos, {1, 2, 3, 4, 5})); // (converted to int32)
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_flat")(A, stn::ArrayView::of(pos.data(), {5}),
+                                                    int64_t{-9}),
+                              {25}),
+            insertRef<int32_t>(a, pos, std::vector<int32_t>(5, -9)));
+  // One position in an array takes all of the values, as one number does.
+  std::vector<int64_t> at3 = {3};
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_flat")(A, stn::ArrayView::of(at3.data(), {1}), Three),
+                              {23}),
+            insertRef<int32_t>(a, {3, 3, 3}, {100, 101, 102}));
+  // A row before row 2 (values broadcast along it), rows of 7 at 0 and 4.
+  std::vector<int32_t> rows = a;
+  std::vector<int64_t> row = {1, 2, 3, 4, 5};
+  rows.insert(rows.begin() + 2 * c, {1, 2, 3, 4, 5});
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_rows")(A, int64_t{2}, stn::ArrayView::of(row.data(), {5})),
+                              {r + 1, c}),
+            rows);
+  std::vector<int32_t> sevens(static_cast<size_t>(c), 7), framed = sevens;
+  framed.insert(framed.end(), a.begin(), a.end());
+  framed.insert(framed.end(), sevens.begin(), sevens.end());
+  std::vector<int64_t> ends = {0, 4};
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_rows")(A, stn::ArrayView::of(ends.data(), {2}),
+                                                    int64_t{7}),
+                              {r + 2, c}),
+            framed);
+  // A column before the last one: one value per row (NumPy moves the
+  // values' first axis to the insertion axis).
+  std::vector<int64_t> col = {-1, -2, -3, -4};
+  std::vector<int32_t> cols;
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = 0; j < c; ++j) {
+      if (j == c - 1)
+        cols.push_back(static_cast<int32_t>(col[size_t(i)]));
+      cols.push_back(a[size_t(i * c + j)]);
+    }
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_columns")(A, int64_t{-1},
+                                                       stn::ArrayView::of(col.data(), {4})),
+                              {r, c + 1}),
+            cols);
+  // NumPy's errors.
+  std::string e = errorOf([&] { kernel("insert_rows")(A, int64_t{5}, int64_t{0}); });
+  EXPECT_NE(e.find("IndexError: index 5 is out of bounds for axis 0 with size 4"),
+            std::string::npos)
+      << e;
+  e = errorOf([&] { kernel("insert_rows")(A, int64_t{1}, Three); });
+  EXPECT_NE(e.find("ValueError: could not broadcast the values of insert(): extent 3 along "
+                   "axis 1 into 5"),
+            std::string::npos)
+      << e;
 }
 
 TEST(Delete, PositionsMasksAndAxes) {

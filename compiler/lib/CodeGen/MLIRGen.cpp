@@ -10982,6 +10982,7 @@ CGValue FunctionGen::arrayCall(const ast::Call &c, const CallInfo &info) {
   case Builtin::Kron:
   case Builtin::Vdot:
   case Builtin::Delete:
+  case Builtin::Insert:
     return rearrangedCall(info, r.type);
   case Builtin::Eye:
   case Builtin::Identity: {
@@ -12545,6 +12546,136 @@ CGValue FunctionGen::rearrangedCall(const CallInfo &info, const Type &rt) {
     });
     B.create<memref::DeallocOp>(CurLoc, keep);
     B.create<memref::DeallocOp>(CurLoc, at);
+    r.leaves.push_back(out);
+    return r;
+  }
+  case Builtin::Insert: {
+    // NumPy's np.insert: m slices of the values go in along the axis, the
+    // j-th before position P[j] of arr (equal positions in their order), so
+    // arr's element i moves to i + #{j: P[j] <= i} and value j (of rank r
+    // among the sorted positions) goes to P[j] + r.
+    CGValue a = expr(*ops[0]);
+    Value src = info.axis < 0 ? flatView(a.single(), a.type) : a.single();
+    const unsigned ax = info.axis < 0 ? 0 : static_cast<unsigned>(info.axis), R = rt.rank();
+    const bool oneIndex = info.flags & 1;
+    SmallVector<Value> shape = dims(src, R);
+    Value n = shape[ax], zero = constIndex(0), one = constIndex(1);
+    Value n64 = indexToI64(n);
+    CGValue o = expr(*ops[1]);
+    CGValue v = expr(*ops[2]);
+    const ScalarKind ak = a.type.scalarKind(), vk = v.type.scalarKind(), ok = o.type.scalarKind();
+    // The values as an R-dimensional view: missing leading axes of extent
+    // 1; for one integer position, NumPy moves the first axis to `ax`
+    // (np.insert(m, 1, [1, 2, 3], axis=1) inserts a column).
+    Value vals;
+    SmallVector<Value> vshape(R, one);
+    if (v.type.isArray()) {
+      const unsigned vr = v.type.rank();
+      auto md = B.create<memref::ExtractStridedMetadataOp>(CurLoc, v.single());
+      SmallVector<Value> sz(R, one), st(R, zero);
+      for (unsigned d = 0; d < vr; ++d) {
+        sz[R - vr + d] = md.getSizes()[d];
+        st[R - vr + d] = md.getStrides()[d];
+      }
+      if (oneIndex && ax > 0) { // np.moveaxis(values, 0, ax)
+        Value s0 = sz[0], t0 = st[0];
+        sz.erase(sz.begin());
+        st.erase(st.begin());
+        sz.insert(sz.begin() + ax, s0);
+        st.insert(st.begin() + ax, t0);
+      }
+      int64_t dyn = mlir::ShapedType::kDynamic;
+      auto layout = mlir::StridedLayoutAttr::get(Ctx, dyn, SmallVector<int64_t>(R, dyn));
+      auto t = mlir::MemRefType::get(SmallVector<int64_t>(R, dyn), storageType(Ctx, vk), layout);
+      SmallVector<mlir::OpFoldResult> szf(sz.begin(), sz.end()), stf(st.begin(), st.end());
+      vals = B.create<memref::ReinterpretCastOp>(CurLoc, t, md.getBaseBuffer(),
+                                                 mlir::OpFoldResult(md.getOffset()), szf, stf);
+      vshape = sz;
+    }
+    // How many slices go in: one position takes the values' extent along
+    // the axis; k positions take one each (a single one as one position).
+    Value k = oneIndex ? one : dim(o.single(), 0);
+    Value m = oneIndex ? vshape[ax]
+                       : select(cmp(arith::CmpIPredicate::eq, k, one), vshape[ax], k);
+    SmallVector<Value> target = shape;
+    target[ax] = m;
+    Value bad = constBool(false);
+    for (unsigned d = 0; d < R && v.type.isArray(); ++d) {
+      Value fits = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::eq, vshape[d], target[d]),
+                                          cmp(arith::CmpIPredicate::eq, vshape[d], one));
+      raiseIf(logicalNot(fits), KernelFaultKind::Raise,
+              fmt::format("ValueError: could not broadcast the values of insert(): extent {}i "
+                          "along axis {} into {}i",
+                          kRaisedValue, d, kRaisedValue),
+              {vshape[d], target[d]});
+      bad = B.create<arith::OrIOp>(CurLoc, bad, logicalNot(fits));
+    }
+    m = select(bad, zero, m); // (where a raise returned: nothing goes in)
+    target[ax] = m;
+    if (vals)
+      vals = MG.broadcastView(B, CurLoc, vals, R, target);
+    // The positions, checked (negative ones count from the end).
+    Value pos = MG.allocArray(B, CurLoc, Type::array(i64, 1, Type::Layout::C), {m});
+    forEach({m}, [&](mlir::ValueRange j) {
+      Value q = oneIndex ? o.single()
+                         : loadElement(o.single(), {select(cmp(arith::CmpIPredicate::eq, k, one),
+                                                           zero, j[0])},
+                                       ok);
+      q = castScalar(q, ok, i64);
+      Value neg = cmp(arith::CmpIPredicate::slt, q, constInt(0, i64));
+      Value w = select(neg, add(q, n64), q);
+      Value out = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::slt, w, constInt(0, i64)),
+                                         cmp(arith::CmpIPredicate::sgt, w, n64));
+      raiseIf(out, KernelFaultKind::Raise,
+              fmt::format("IndexError: index {}i is out of bounds for axis {} with size {}i",
+                          kRaisedValue, ax, kRaisedValue),
+              {q, n64});
+      storeElement(select(out, constInt(0, i64), w), pos, {j[0]}, i64);
+    });
+    // Their order (stable), each value's destination, and how many go in
+    // at or before each position of arr.
+    CGValue posv;
+    posv.type = Type::array(i64, 1, Type::Layout::C);
+    posv.leaves.push_back(pos);
+    CallInfo order = info;
+    order.builtin = Builtin::Argsort;
+    order.axis = -1;
+    Value rankOf = sorted(order, posv, posv.type);
+    Value dest = MG.allocArray(B, CurLoc, posv.type, {m});
+    Value before = MG.allocArray(B, CurLoc, posv.type, {add(n, one)});
+    forEach({add(n, one)}, [&](mlir::ValueRange i) {
+      storeElement(constInt(0, i64), before, {i[0]}, i64);
+    });
+    forEach({m}, [&](mlir::ValueRange r) {
+      Value j = toIndex(loadElement(rankOf, {r[0]}, i64), i64);
+      Value p = loadElement(pos, {j}, i64);
+      storeElement(add(p, indexToI64(r[0])), dest, {j}, i64);
+      Value at = toIndex(p, i64);
+      storeElement(add(loadElement(before, {at}, i64), constInt(1, i64)), before, {at}, i64);
+    });
+    Value running = entryAlloca(B.getI64Type());
+    B.create<memref::StoreOp>(CurLoc, constInt(0, i64), running);
+    forEach({n}, [&](mlir::ValueRange i) {
+      Value c = add(B.create<memref::LoadOp>(CurLoc, running), loadElement(before, {i[0]}, i64));
+      B.create<memref::StoreOp>(CurLoc, c, running);
+      storeElement(c, before, {i[0]}, i64);
+    });
+    SmallVector<Value> outShape = shape;
+    outShape[ax] = add(n, m);
+    Value out = MG.allocArray(B, CurLoc, rt, outShape);
+    forEach(shape, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> from(ivs.begin(), ivs.end()), to = from;
+      to[ax] = add(from[ax], toIndex(loadElement(before, {from[ax]}, i64), i64));
+      storeElement(castScalar(loadElement(src, from, ak), ak, rk), out, to, rk);
+    });
+    forEach(target, [&](mlir::ValueRange ivs) {
+      SmallVector<Value> from(ivs.begin(), ivs.end()), to = from;
+      to[ax] = toIndex(loadElement(dest, {from[ax]}, i64), i64);
+      Value x = vals ? loadElement(vals, from, vk) : v.single();
+      storeElement(castScalar(x, vk, rk), out, to, rk);
+    });
+    for (Value t : {pos, rankOf, dest, before})
+      B.create<memref::DeallocOp>(CurLoc, t);
     r.leaves.push_back(out);
     return r;
   }

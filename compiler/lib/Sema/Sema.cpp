@@ -112,7 +112,7 @@ const char *builtinName(Builtin b) {
       "reshape", "ravel", "flatten", "transpose", "matmul", "nonzero", "flatnonzero",
       "argwhere", "linalg.norm", "linalg", "roll",
       "repeat", "tile", "cross", "append", "convolve", "digitize", "isin", "triu", "tril",
-      "diag", "diagflat", "kron", "vdot", "delete",
+      "diag", "diagflat", "kron", "vdot", "delete", "insert",
       "real", "imag", "conj",
       "random", "uniform", "randint", "normal", "exponential", "shuffle", "permutation",
       "choice", "distribution", "seed",
@@ -254,7 +254,7 @@ const BuiltinEntry NumpyArrayFunctions[] = {
     {"tril", Builtin::Tril},             {"diag", Builtin::Diag},
     {"diagonal", Builtin::Diag},         {"diagflat", Builtin::Diagflat},
     {"kron", Builtin::Kron},             {"vdot", Builtin::Vdot},
-    {"delete", Builtin::Delete},
+    {"delete", Builtin::Delete},         {"insert", Builtin::Insert},
     {"real", Builtin::RealPart},         {"imag", Builtin::ImagPart},
     {"conj", Builtin::Conj},             {"conjugate", Builtin::Conj},
 };
@@ -4709,7 +4709,7 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
          (kw.name == "rtol" || kw.name == "atol" || kw.name == "equal_nan")) ||
         (b == Builtin::Diff && (kw.name == "n" || kw.name == "axis")) ||
         (b >= Builtin::Searchsorted && b <= Builtin::Interp) || b == Builtin::Unique ||
-        (b >= Builtin::Repeat && b <= Builtin::Delete) || b == Builtin::Linalg ||
+        (b >= Builtin::Repeat && b <= Builtin::Insert) || b == Builtin::Linalg ||
         b == Builtin::Norm)
       continue; // read by their case below
     if (kw.name == "dtype" && b != Builtin::Where) {
@@ -6010,6 +6010,49 @@ Type FunctionChecker::arrayBuiltin(const ast::Call &c, Builtin b, const ast::Exp
     }
     return done(Type::array(types[0].scalarKind(), info.axis < 0 ? 1 : types[0].rank(),
                             Type::Layout::C));
+  }
+  case Builtin::Insert: {
+    // np.insert(arr, obj, values, axis=None): a copy of arr with values
+    // inserted before the positions obj names (an integer, or a 1-d array
+    // or list of integers), along a constant axis or into the flattened
+    // array. CallInfo::flags 1: obj is one integer.
+    if (!bindParams({"arr", "obj", "values", "axis"}, 3))
+      return {};
+    types[0] = viewList(*given[0], types[0]);
+    types[1] = viewList(*given[1], types[1]);
+    types[2] = viewList(*given[2], types[2]);
+    const Type &o = types[1], &v = types[2];
+    bool positions = (integral(o) && !isBool(o.scalarKind())) ||
+                     (o.isArray() && o.rank() == 1 && isInteger(o.scalarKind()));
+    if (!wantParam(0, types[0].isArray(), "arr", "an array") ||
+        !wantParam(1, positions, "obj", "an integer or a 1-d array of integers") ||
+        !wantParam(2, v.isArray() || v.isScalar(), "values", "a number or an array"))
+      return {};
+    const ScalarKind k = types[0].scalarKind();
+    if (isComplex(v.scalarKind()) && !isComplex(k)) {
+      error(given[2]->range(), fmt::format("cannot convert complex values to {}", numpyName(k)),
+            "take z.real or abs(z) first");
+      return {};
+    }
+    info.axis = -1;
+    if (given[3] && !types[3].isNone()) {
+      auto a = constantAxis(*given[3], types[0].rank(), true);
+      if (!a)
+        return {};
+      info.axis = *a;
+    }
+    unsigned rank = info.axis < 0 ? 1 : types[0].rank();
+    if (v.isArray() && v.rank() > rank) {
+      error(given[2]->range(),
+            fmt::format("insert()'s values have {} dimensions, more than the {}-dimensional "
+                        "array they go into",
+                        v.rank(), rank),
+            info.axis < 0 ? "without axis= the array is flattened: insert values.ravel()" : "");
+      return {};
+    }
+    info.flags = o.isScalar() ? 1 : 0;
+    info.operands = {given[0], given[1], given[2]};
+    return done(Type::array(k, rank, Type::Layout::C));
   }
   case Builtin::Vdot: {
     // np.vdot(a, b): the dot product of the flattened arrays, a conjugated.

@@ -87,7 +87,7 @@ enum class Builtin : uint8_t {
   // combined (cross products, convolutions), looked up, triangles,
   // diagonals, Kronecker products; vdot (a number)
   Repeat, Tile, Cross, Append, Convolve, Digitize, Isin, Triu, Tril, Diag, Diagflat, Kron, Vdot,
-  Delete,
+  Delete, Insert,
   // parts of complex numbers, elementwise (np.real, np.imag, np.conj)
   RealPart, ImagPart, Conj,
   // random numbers (random.* and np.random.*): a number, or an array of them
