@@ -10,7 +10,8 @@
 //     np.array(d.values()) in insertion order;
 //   - a random sequence of sets, pops (with and without popping what is
 //     there), `op=` of present keys, get() without a default (None where
-//     missing, tested with `is None`), `del d[k]` and
+//     missing, tested with `is None`; `d.get(k) is None` and `is not
+//     None` tested directly guard `op=` and `del`), `del d[k]` and
 //     popitem() (the last entry), on keys
 //     that repeat, so that popped entries are skipped, compacted and
 //     reused; also loops over d, d.values() and d.items() after pops;
@@ -72,7 +73,7 @@ def churn(keys, ops):
         elif op == 1:
             got += d.pop(k, -1)
         elif op == 2:
-            if k in d:
+            if d.get(k) is not None:  # (k in d: no value is None)
                 d[k] += 5
         elif op == 3:
             v = d.get(k)
@@ -81,7 +82,9 @@ def churn(keys, ops):
             else:
                 got += v * 3
         elif op == 4:
-            if k in d:
+            if None is d.get(k):
+                pass
+            else:
                 del d[k]
         elif d:
             a, b = d.popitem()
@@ -453,7 +456,7 @@ TEST_F(Dicts, LoopsOverTheDict) {
     EXPECT_NE(msg.find("RuntimeError: dictionary changed size during iteration"),
               std::string::npos)
         << msg;
-    EXPECT_NE(msg.find("dicts.stn:118:9"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("dicts.stn:120:9"), std::string::npos) << msg;
   }
 }
 
@@ -461,7 +464,7 @@ TEST_F(Dicts, MissingKeysRaiseKeyError) {
   EXPECT_EQ(Mod.kernel("missing")(int64_t(2)).asDouble(), 2.5);
   std::string msg = errorOf([&] { Mod.kernel("missing")(int64_t(-7)); });
   EXPECT_NE(msg.find("KeyError: -7"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("dicts.stn:124:12"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dicts.stn:126:12"), std::string::npos) << msg;
   EXPECT_EQ(Mod.kernel("missing_pair")(int64_t(1), int64_t(2)).asDouble(), 0.5);
   msg = errorOf([&] { Mod.kernel("missing_pair")(int64_t(2), int64_t(1)); });
   EXPECT_NE(msg.find("KeyError: (2, 1)"), std::string::npos) << msg;

@@ -8744,6 +8744,14 @@ CGValue FunctionGen::compare(const ast::Compare &c) {
     CGValue r;
     r.type = Type::scalar(ScalarKind::Bool);
     bool isNot = c.ops[0] == ast::CmpOpKind::IsNot;
+    if (auto g = F.noneGets.find(&c); g != F.noneGets.end()) {
+      // d.get(k) is None: k is not in d.
+      const ast::Call &call = *g->second;
+      CGValue d = expr(*llvm::cast<ast::Attribute>(*call.func).value);
+      Value in = dictContains(d, expr(*call.args[0]));
+      r.leaves.push_back(isNot ? in : logicalNot(in));
+      return r;
+    }
     if (auto known = F.noneTests.find(&c); known != F.noneTests.end()) {
       for (auto &o : c.operands)
         if (!isa<ast::Name>(o.get()) && !isa<ast::NoneLit>(o.get()))

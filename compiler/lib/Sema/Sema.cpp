@@ -973,6 +973,7 @@ private:
   bindArguments(const ast::Call &c, const KernelDecl &k, const std::vector<Type> &args,
                 const Type *value);
   Type noneTest(const ast::Compare &c, const std::vector<Type> &ts, size_t op);
+  std::optional<Type> getIsNone(const ast::Compare &c);
   std::optional<bool> staticTruth(const ast::Expr &test) const;
   /// Reads of optional locals that do not raise where they hold None
   /// (TypedFunction::noneChecked): `x is None`, and `return x` of an array
@@ -7297,9 +7298,12 @@ Type FunctionChecker::compare(const ast::Compare &c) {
   }
   std::vector<Type> ts;
   bool ok = true;
-  if (c.ops.size() == 1 && (c.ops[0] == ast::CmpOpKind::Is || c.ops[0] == ast::CmpOpKind::IsNot))
+  if (c.ops.size() == 1 && (c.ops[0] == ast::CmpOpKind::Is || c.ops[0] == ast::CmpOpKind::IsNot)) {
+    if (auto t = getIsNone(c))
+      return *t;
     for (auto &o : c.operands)
       PassedOn.insert(o.get());
+  }
   for (auto &o : c.operands) {
     Type t = expr(*o);
     if (!t.isValid())
@@ -7374,6 +7378,36 @@ Type FunctionChecker::compare(const ast::Compare &c) {
       error(c.opRanges[i], err);
       return {};
     }
+  }
+  return Type::scalar(ScalarKind::Bool);
+}
+
+/// `d.get(k) is None` (or `is not None`, either way round) of a dict d: as
+/// `k not in d` (`k in d`), since no value is None (TypedFunction::noneGets).
+/// Nullopt where `c` is no such test.
+std::optional<Type> FunctionChecker::getIsNone(const ast::Compare &c) {
+  bool leftNone = isa<ast::NoneLit>(c.operands[0].get());
+  auto *call = dyn_cast<ast::Call>(c.operands[leftNone ? 1 : 0].get());
+  if (!leftNone && !isa<ast::NoneLit>(c.operands[1].get()))
+    return std::nullopt;
+  auto *m = call ? dyn_cast<ast::Attribute>(call->func.get()) : nullptr;
+  if (!m || m->attr != "get" || call->args.size() != 1 || !call->keywords.empty())
+    return std::nullopt;
+  bool final = Final, failed = Failed;
+  Final = false; // (a probe: the receiver is typed for real below)
+  Type d = expr(*m->value);
+  Final = final;
+  Failed = failed;
+  if (!d.isDict() || d.isSet())
+    return std::nullopt;
+  d = expr(*m->value);
+  Type k = expr(*call->args[0]);
+  if (!d.isValid() || !k.isValid() || !lookupKey(*call->args[0], k, d))
+    return Type();
+  record(*call, d.isKnownDict() ? d.dictValue() : Type::scalar(ScalarKind::F64));
+  if (Final) {
+    F.calls[call] = methodCall(Builtin::DictGet, *m, *call); // (for the typed IR)
+    F.noneGets[&c] = call;
   }
   return Type::scalar(ScalarKind::Bool);
 }

@@ -477,6 +477,9 @@ struct TypedFunction {
   /// is known from the types (x of type None, or never None); absent where
   /// x is an optional local, whose flag is read.
   std::unordered_map<const ast::Expr *, bool> noneTests;
+  /// `d.get(k) is None` and `d.get(k) is not None` (either way round): the
+  /// get() call, whose dict and key MLIRGen tests for membership.
+  std::unordered_map<const ast::Expr *, const ast::Call *> noneGets;
   /// `if` statements whose test is known from the types (a parameter
   /// compared with None): the branch that runs. The other is not checked
   /// or generated, as Numba prunes it.
