@@ -18,6 +18,12 @@
 //   BM_StnLoopSum      s = 0.0; for x in a: s += x * x
 //   BM_CppSum          the same loop in C++
 //
+// And a list of arrays: the runs of one sign (about 2 values long on
+// average) of at least 4 values, collected as views and joined:
+//
+//   BM_StnArrayListRuns  runs.append(a[start:i]); np.concatenate(runs)
+//   BM_CppRuns           (start, end) pairs in a std::vector, then copies
+//
 // STN_BENCH_LIST_N sets the number of values.
 //
 //===----------------------------------------------------------------------===//
@@ -26,9 +32,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -66,6 +74,19 @@ def sumsq_gen(a):
 @njit
 def sumsq_list(a):
     return np.sum(np.array([x * x for x in a]))
+
+@njit
+def long_runs(a):
+    runs = []
+    start = 0
+    for i in range(1, len(a)):
+        if (a[i] > 0) != (a[i - 1] > 0):
+            if i - start >= 4:
+                runs.append(a[start:i])
+            start = i
+    if len(a) - start >= 4:
+        runs.append(a[start:])
+    return np.concatenate(runs)
 
 @njit
 def sumsq_loop(a):
@@ -154,6 +175,54 @@ void BM_CppSum(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * count());
 }
 
+std::vector<double> longRuns() {
+  const std::vector<double> &a = input();
+  std::vector<std::pair<size_t, size_t>> runs;
+  size_t start = 0;
+  for (size_t i = 1; i < a.size(); ++i)
+    if ((a[i] > 0) != (a[i - 1] > 0)) {
+      if (i - start >= 4)
+        runs.emplace_back(start, i);
+      start = i;
+    }
+  if (a.size() - start >= 4)
+    runs.emplace_back(start, a.size());
+  size_t total = 0;
+  for (auto &[b, e] : runs)
+    total += e - b;
+  std::vector<double> out(total);
+  size_t at = 0;
+  for (auto &[b, e] : runs) {
+    std::copy(a.begin() + long(b), a.begin() + long(e), out.begin() + long(at));
+    at += e - b;
+  }
+  return out;
+}
+
+void BM_StnArrayListRuns(benchmark::State &state) {
+  stn::Module m = engine().loadString(Source, "lists.stn");
+  auto a = stn::ArrayView::of(input().data(), {count()});
+  std::vector<double> want = longRuns();
+  stn::Value r = m.kernel("long_runs")(a);
+  const stn::Array &got = r.array();
+  if (got.shape() != std::vector<int64_t>{int64_t(want.size())} ||
+      !std::equal(want.begin(), want.end(), got.data<double>()))
+    throw std::runtime_error("long_runs differs from the C++ loop");
+  for (auto _ : state) {
+    stn::Value v = m.kernel("long_runs")(a);
+    benchmark::DoNotOptimize(v.array().data<double>());
+  }
+  state.SetItemsProcessed(state.iterations() * count());
+}
+
+void BM_CppRuns(benchmark::State &state) {
+  for (auto _ : state) {
+    std::vector<double> out = longRuns();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * count());
+}
+
 void BM_CppVector(benchmark::State &state) {
   for (auto _ : state) {
     std::vector<double> out = reference();
@@ -170,6 +239,8 @@ BENCHMARK(BM_StnGenSum)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_StnListCompSum)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_StnLoopSum)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CppSum)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_StnArrayListRuns)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CppRuns)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 } // namespace
 
