@@ -1207,6 +1207,10 @@ private:
   /// np.concatenate(xs) and the others, and (info null) the array of the
   /// list, its items stacked along a new first axis (no items: extents 0).
   Value joinedList(const CallInfo *info, const CGValue &list, const Type &rt);
+  /// NumPy's ValueError where array `index` of a join has extent `extent`
+  /// along axis d of the result (the first array's: `first`).
+  void raiseJoinMismatch(Value differs, bool newAxis, unsigned d, unsigned ax, Value first,
+                         Value index, Value extent);
   /// np.median, np.percentile, np.quantile of `src` (q: the number).
   CGValue quantiles(const CallInfo &info, CGValue src, const Type &rt);
   /// np.isclose (an array or a bool) and np.allclose (a bool).
@@ -11565,6 +11569,21 @@ Value FunctionGen::cumulative(const CallInfo &info, CGValue src, const Type &rt)
   return out;
 }
 
+void FunctionGen::raiseJoinMismatch(Value differs, bool newAxis, unsigned d, unsigned ax,
+                                    Value first, Value index, Value extent) {
+  raiseIf(differs, KernelFaultKind::Raise,
+          newAxis ? fmt::format("ValueError: all input arrays must have the same shape, but "
+                                "along dimension {} the array at index 0 has size {}i and the "
+                                "array at index {}i has size {}i",
+                                d < ax ? d : d - 1, kRaisedValue, kRaisedValue, kRaisedValue)
+                  : fmt::format("ValueError: all the input array dimensions except for the "
+                                "concatenation axis must match exactly, but along dimension "
+                                "{}, the array at index 0 has size {}i and the array at index "
+                                "{}i has size {}i",
+                                d, kRaisedValue, kRaisedValue, kRaisedValue),
+          {first, index, extent});
+}
+
 Value FunctionGen::joinedList(const CallInfo *info, const CGValue &list, const Type &rt) {
   ScalarKind rk = rt.scalarKind();
   const unsigned R = rt.rank();
@@ -11620,18 +11639,7 @@ Value FunctionGen::joinedList(const CallInfo *info, const CGValue &list, const T
         continue;
       Value other = dim(m, d);
       Value differs = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, other, shape[d]);
-      raiseIf(differs, KernelFaultKind::Raise,
-              newAxis
-                  ? fmt::format("ValueError: all input arrays must have the same shape, but "
-                                "along dimension {} the array at index 0 has size {}i and the "
-                                "array at index {}i has size {}i",
-                                d < ax ? d : d - 1, kRaisedValue, kRaisedValue, kRaisedValue)
-                  : fmt::format("ValueError: all the input array dimensions except for the "
-                                "concatenation axis must match exactly, but along dimension {}, "
-                                "the array at index 0 has size {}i and the array at index {}i "
-                                "has size {}i",
-                                d, kRaisedValue, kRaisedValue, kRaisedValue),
-              {shape[d], i, other});
+      raiseJoinMismatch(differs, newAxis, d, ax, shape[d], i, other);
       bad = B.create<arith::OrIOp>(CurLoc, bad, differs);
     }
     Value total = B.create<arith::AddIOp>(CurLoc, acc[0], dim(m, ax));
@@ -11696,18 +11704,8 @@ Value FunctionGen::joined(const CallInfo &info, const CGValue &parts, const Type
         continue;
       Value other = dim(mems[i], d);
       Value differs = B.create<arith::CmpIOp>(CurLoc, arith::CmpIPredicate::ne, other, shape[d]);
-      raiseIf(differs, KernelFaultKind::Raise,
-              info.newAxis
-                  ? fmt::format("ValueError: all input arrays must have the same shape, but "
-                                "along dimension {} the array at index 0 has size {}i and the "
-                                "array at index {} has size {}i",
-                                d < ax ? d : d - 1, kRaisedValue, i, kRaisedValue)
-                  : fmt::format("ValueError: all the input array dimensions except for the "
-                                "concatenation axis must match exactly, but along dimension {}, "
-                                "the array at index 0 has size {}i and the array at index {} "
-                                "has size {}i",
-                                d, kRaisedValue, i, kRaisedValue),
-              {shape[d], other});
+      raiseJoinMismatch(differs, info.newAxis, d, ax, shape[d],
+                        constIndex(static_cast<int64_t>(i)), other);
       bad = B.create<arith::OrIOp>(CurLoc, bad, differs);
     }
     total = B.create<arith::AddIOp>(CurLoc, total, dim(mems[i], ax));
