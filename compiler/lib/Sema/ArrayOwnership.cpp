@@ -24,14 +24,8 @@ namespace stn {
 
 namespace {
 
-/// A list of arrays, or a dict whose values are arrays: it keeps the arrays
-/// put into it.
-bool keepsArrays(const Type &t) {
-  return t.isArrayList() || (t.isKnownDict() && t.dictValue().isArray());
-}
-
 bool holdsArray(const Type &t) {
-  if (t.isArray() || keepsArrays(t))
+  if (t.isArray() || t.keepsArrays())
     return true;
   if (t.isTuple() || t.isFunction()) // (a function value: its captures)
     for (auto &e : t.elements())
@@ -145,7 +139,7 @@ private:
       // arrays keep v.
       if (builtin && isListBuiltin(it->second.builtin)) {
         auto *a = dyn_cast<ast::Attribute>(c.func.get());
-        keeps = keeps || holdsArray(F.typeOf(c)) || (a && keepsArrays(F.typeOf(*a->value)));
+        keeps = keeps || holdsArray(F.typeOf(c)) || (a && F.typeOf(*a->value).keepsArrays());
       }
       // A method's receiver: `v.sum()`, `v.astype(...)`.
       if (auto *a = dyn_cast<ast::Attribute>(c.func.get()))
@@ -197,7 +191,7 @@ private:
         escapes(*l.elt); // [v for ...], [m[i] for ...]: the list keeps them
       else
         consumed(*l.elt);
-      if (l.value && keepsArrays(F.typeOf(l)))
+      if (l.value && F.typeOf(l).keepsArrays())
         escapes(*l.value); // {k: v for ...}: the dict keeps them
       else if (l.value)
         consumed(*l.value);
@@ -209,7 +203,7 @@ private:
       for (auto &k : d.keys)
         consumed(*k);
       for (auto &v : d.values)
-        keepsArrays(F.typeOf(d)) ? escapes(*v) : consumed(*v);
+        F.typeOf(d).keepsArrays() ? escapes(*v) : consumed(*v);
       return;
     }
     case ast::Expr::Kind::Closure:

@@ -180,6 +180,10 @@ Type Type::listItem() const { return Elts ? elements().front() : scalar(SK); }
 
 bool Type::isArrayList() const { return isTupleList() && elements().front().isArray(); }
 
+bool Type::keepsArrays() const {
+  return isArrayList() || (isKnownDict() && dictValue().isArray());
+}
+
 std::vector<ScalarKind> listFieldKinds(const Type &item) {
   if (item.isArray())
     return std::vector<ScalarKind>(listArrayFields(item.rank()), ScalarKind::I64);

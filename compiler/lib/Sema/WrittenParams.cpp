@@ -21,11 +21,6 @@ namespace stn {
 
 namespace {
 
-/// A list of arrays, or a dict whose values are arrays.
-bool keepsArrays(const Type &t) {
-  return t.isArrayList() || (t.isKnownDict() && t.dictValue().isArray());
-}
-
 using Writes = std::vector<std::optional<ParamWrite>>;
 
 /// The writes of the functions analysed so far. A recursive call, of a
@@ -92,7 +87,7 @@ private:
       }
       return out;
     }
-    if (keepsArrays(F.typeOf(e))) {
+    if (F.typeOf(e).keepsArrays()) {
       // A list of arrays holds what its items may be: [a, b], [r for r in
       // m], xs + ys, xs[1:], xs.copy(), list(m), sorted(xs, key=f).
       auto add = [&](const ast::Expr &x) {
@@ -124,7 +119,7 @@ private:
       auto it = F.calls.find(c);
       auto *at = static_cast<const ast::Attribute *>(c->func.get());
       if (it != F.calls.end() && it->second.kind == CallInfo::Kind::Builtin &&
-          isListBuiltin(it->second.builtin) && keepsArrays(F.typeOf(*at->value)))
+          isListBuiltin(it->second.builtin) && F.typeOf(*at->value).keepsArrays())
         return mayBe(*at->value); // (d.get(k), d.pop(k), ... of a dict of arrays)
     }
     if (auto *cl = dyn_cast<ast::Closure>(&e)) { // a function value: its captures
@@ -189,7 +184,7 @@ private:
     // xs may hold a (or what ys holds).
     if (auto *c = dyn_cast<ast::Call>(e))
       if (auto *at = dyn_cast<ast::Attribute>(c->func.get());
-          at && isa<ast::Name>(at->value.get()) && keepsArrays(F.typeOf(*at->value)))
+          at && isa<ast::Name>(at->value.get()) && F.typeOf(*at->value).keepsArrays())
         for (auto &a : c->args)
           bind(*at->value, mayBe(*a), changed);
     ast::forEachChild(*e, [&](const ast::Expr &c) { aliasExpr(&c, changed); });
@@ -212,7 +207,7 @@ private:
       else if (auto *fo = dyn_cast<ast::For>(s.get()))
         aliasExpr(fo->iter.get(), changed);
       if (auto *aa = dyn_cast<ast::AugAssign>(s.get());
-          aa && keepsArrays(F.typeOf(*aa->target))) // xs += ys, d |= e
+          aa && F.typeOf(*aa->target).keepsArrays()) // xs += ys, d |= e
         bind(*aa->target, mayBe(*aa->value), changed);
       if (auto *a = dyn_cast<ast::Assign>(s.get())) {
         if (a->value)
@@ -220,7 +215,7 @@ private:
             bind(*t, mayBe(*a->value), changed);
             // xs[i] = a, xs[i:j] = ys of a list of arrays: xs may hold a.
             if (auto *sub = dyn_cast<ast::Subscript>(t.get());
-                sub && isa<ast::Name>(sub->value.get()) && keepsArrays(F.typeOf(*sub->value)))
+                sub && isa<ast::Name>(sub->value.get()) && F.typeOf(*sub->value).keepsArrays())
               bind(*sub->value, mayBe(*a->value), changed);
           }
       } else if (auto *i = dyn_cast<ast::If>(s.get())) {

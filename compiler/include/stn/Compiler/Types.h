@@ -127,6 +127,9 @@ public:
   bool isTupleList() const { return isList() && Elts != nullptr; }
   /// A list of arrays (of one dtype and rank).
   bool isArrayList() const;
+  /// A list of arrays, or a dict whose values are arrays: a container that
+  /// keeps the arrays put into it.
+  bool keepsArrays() const;
   /// The item type of a list: a scalar, or a tuple or an array for
   /// isTupleList().
   Type listItem() const;
