@@ -189,7 +189,8 @@ def grouped(keys, vals):
     firsts = [v[0] for v in d.values()]
     g = d.get(-1, np.zeros(3))
     last = d.pop(keys[-1])
-    return np.array(list(sums.keys())), np.array(list(sums.values())), np.array(firsts), g, last, len(d)
+    return (np.array(list(sums.keys())), np.array(list(sums.values())), np.array(firsts), g,
+            last, len(d))
 
 @njit
 def grouped_means(keys, vals):

@@ -404,9 +404,8 @@ TEST(Insert, PositionsValuesAndAxes) {
   std::vector<int32_t> rows = a;
   std::vector<int64_t> row = {1, 2, 3, 4, 5};
   rows.insert(rows.begin() + 2 * c, {1, 2, 3, 4, 5});
-  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_rows")(A, int64_t{2}, stn::ArrayView::of(row.data(), {5})),
-                              {r + 1, c}),
-            rows);
+  auto Row = stn::ArrayView::of(row.data(), {5});
+  EXPECT_EQ(valuesOf<int32_t>(kernel("insert_rows")(A, int64_t{2}, Row), {r + 1, c}), rows);
   std::vector<int32_t> sevens(static_cast<size_t>(c), 7), framed = sevens;
   framed.insert(framed.end(), a.begin(), a.end());
   framed.insert(framed.end(), sevens.begin(), sevens.end());

@@ -6353,7 +6353,8 @@ Value FunctionGen::listItems(const CGValue &list, bool copy) {
   ScalarKind k = list.type.scalarKind();
   Value n = toIndex(list.leaves.back(), ScalarKind::I64);
   if (list.type.isArrayList()) // np.array of arrays: stacked
-    return joinedList(nullptr, list, Type::array(k, list.type.listItem().rank() + 1, Type::Layout::C));
+    return joinedList(nullptr, list,
+                      Type::array(k, list.type.listItem().rank() + 1, Type::Layout::C));
   if (list.type.isTupleList()) {
     // np.array of tuples: one row per item, one column per number, of the
     // numbers' common kind.
@@ -12607,8 +12608,9 @@ CGValue FunctionGen::rearrangedCall(const CallInfo &info, const Type &rt) {
     target[ax] = m;
     Value bad = constBool(false);
     for (unsigned d = 0; d < R && v.type.isArray(); ++d) {
-      Value fits = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::eq, vshape[d], target[d]),
-                                          cmp(arith::CmpIPredicate::eq, vshape[d], one));
+      Value fits =
+          B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::eq, vshape[d], target[d]),
+                                 cmp(arith::CmpIPredicate::eq, vshape[d], one));
       raiseIf(logicalNot(fits), KernelFaultKind::Raise,
               fmt::format("ValueError: could not broadcast the values of insert(): extent {}i "
                           "along axis {} into {}i",
@@ -12630,8 +12632,9 @@ CGValue FunctionGen::rearrangedCall(const CallInfo &info, const Type &rt) {
       q = castScalar(q, ok, i64);
       Value neg = cmp(arith::CmpIPredicate::slt, q, constInt(0, i64));
       Value w = select(neg, add(q, n64), q);
-      Value out = B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::slt, w, constInt(0, i64)),
-                                         cmp(arith::CmpIPredicate::sgt, w, n64));
+      Value out =
+          B.create<arith::OrIOp>(CurLoc, cmp(arith::CmpIPredicate::slt, w, constInt(0, i64)),
+                                 cmp(arith::CmpIPredicate::sgt, w, n64));
       raiseIf(out, KernelFaultKind::Raise,
               fmt::format("IndexError: index {}i is out of bounds for axis {} with size {}i",
                           kRaisedValue, ax, kRaisedValue),
