@@ -3091,7 +3091,7 @@ void FunctionGen::genAssign(const ast::Assign &a) {
   if (a.targets.size() == 1 && isElementwise(*a.value))
     if (auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
         s && !F.copiesElements(*s) && F.typeOf(*s).isArray() &&
-        !F.typeOf(*s->value).isArrayList()) { // (xs[i] = a * 2 replaces the item)
+        F.typeOf(*s->value).isArray()) { // (not xs[i] = a * 2: that replaces an item)
       LazyArray src = lazy(*a.value);
       CurLoc = loc(*s);
       assignArray(*s, std::move(src));
@@ -3103,16 +3103,13 @@ void FunctionGen::genAssign(const ast::Assign &a) {
   for (auto &t : a.targets)
     assignTo(*t, v);
   AssigningFresh = false;
-  // A new array stored only into views is garbage once copied (a kernel's
-  // arrays would otherwise live until the call returns: in a loop, or a
-  // gufunc's core over a whole stack, that is one array per iteration).
-  // (xs[i] = a of a list of arrays and d[k] = a of a dict of them keep a.)
+  // A new array stored only into views of arrays is garbage once copied (a
+  // kernel's arrays would otherwise live until the call returns: in a loop,
+  // or a gufunc's core over a whole stack, that is one array per
+  // iteration). An item of a list or a dict of arrays keeps the array itself.
   bool viewsOnly = std::all_of(a.targets.begin(), a.targets.end(), [&](const ast::ExprPtr &t) {
     auto *s = dyn_cast<ast::Subscript>(t.get());
-    if (!s)
-      return false;
-    const Type &base = F.typeOf(*s->value);
-    return !base.isArrayList() && !(base.isKnownDict() && base.dictValue().isArray());
+    return s && F.typeOf(*s->value).isArray();
   });
   if (viewsOnly && v.type.isArray() && isFreshArray(F, *a.value))
     B.create<memref::DeallocOp>(CurLoc, v.single());
@@ -14331,7 +14328,7 @@ void FunctionGen::augAssignArray(const ast::AugAssign &a) {
     } else if (F.masks.count(s)) {
       gathered = s;
       dest = maskGather(*s);
-    } else if (F.typeOf(*s->value).isArrayList() || F.typeOf(*s->value).isDict()) {
+    } else if (!F.typeOf(*s->value).isArray()) {
       dest = expr(*s).single(); // xs[i] += 1, d[k] += 1: into the item's elements
     } else {
       dest = sliceView(*s);

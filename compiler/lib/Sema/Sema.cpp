@@ -738,6 +738,11 @@ private:
   Type listDisplay(const ast::List &l);
   /// sorted() or sort() of arrays without key=: an error at `r`.
   void unorderedArrays(SourceRange r, const char *what);
+  /// math.fsum(t), math.prod(t): `t` (at `e`), an iterable as the array of
+  /// its items, must be a 1-d array (of real numbers where `real`); reports
+  /// why not, with `arrayHint` for other arrays.
+  bool iterableOfNumbers(const ast::Expr &e, const Type &t, const char *fn, bool real,
+                         const char *arrayHint);
   Type tupleDisplay(const ast::Expr &e, const std::vector<ast::ExprPtr> &elts);
   /// The list display np.concatenate, np.stack, np.vstack, np.hstack or
   /// np.array takes as a sequence of arrays: typed as a tuple.
@@ -1406,7 +1411,7 @@ std::optional<std::string> FunctionChecker::printedValue(const ast::Expr &a, con
       return "[]";
     if (x.isDict() && !x.isKnownDict())
       return x.isSet() ? "set()" : "{}";
-    if (x.isArrayList() || (x.isKnownDict() && x.dictValue().isArray()))
+    if (x.keepsArrays())
       return std::nullopt; // (not printed yet: printedValue's caller says so)
     if (x.isDict() || x.isTupleList()) {
       // A collection (FunctionGen::printedCollection): 'C', the style
@@ -1588,7 +1593,7 @@ void FunctionChecker::planStencilInto(const ast::Assign &a) {
   auto *s = dyn_cast<ast::Subscript>(a.targets.front().get());
   auto *c = dyn_cast<ast::Call>(a.value.get());
   if (!s || !c || !c->keywords.empty() || F.copiesElements(*s) ||
-      F.typeOf(*s->value).isArrayList()) // (xs[i] = st(a) replaces the item)
+      !F.typeOf(*s->value).isArray()) // (xs[i] = st(a) replaces an item)
     return;
   auto it = F.calls.find(c);
   if (it == F.calls.end() || it->second.kind != CallInfo::Kind::Kernel)
@@ -4192,14 +4197,9 @@ Type FunctionChecker::builtinCall(const ast::Call &c, Builtin b, bool viaNumpy, 
     // function: CPU code only).
     if (!arity(1, 1))
       return {};
-    if (!args[0].isArray() || args[0].rank() != 1 || isComplex(args[0].scalarKind())) {
-      error(c.args[0]->range(),
-            fmt::format("fsum() takes an iterable of real numbers (a 1-d array, a list, a "
-                        "generator), not '{}'",
-                        args[0].describe()),
-            args[0].isArray() ? "fsum(a.ravel()) sums every element of an array" : "");
+    if (!iterableOfNumbers(*c.args[0], args[0], "fsum()", /*real=*/true,
+                           "fsum(a.ravel()) sums every element of an array"))
       return {};
-    }
     if (F.onGpu()) {
       error(c.range(), "math.fsum() is not available in GPU code",
             "sum in float64 with sum(...), or exactly on the CPU");
@@ -7085,14 +7085,9 @@ Type FunctionChecker::call(const ast::Call &c) {
             "multiply the result by start");
       return {};
     }
-    if (!args[0].isArray() || args[0].rank() != 1) {
-      error(c.args[0]->range(),
-            fmt::format("math.prod() takes an iterable of numbers (a 1-d array, a list, a "
-                        "generator), not '{}'",
-                        args[0].describe()),
-            args[0].isArray() ? "np.prod(a) multiplies every element of an array" : "");
+    if (!iterableOfNumbers(*c.args[0], args[0], "math.prod()", /*real=*/false,
+                           "np.prod(a) multiplies every element of an array"))
       return {};
-    }
   }
   if (*b >= Builtin::Empty && *b < Builtin::RandomRandom)
     return arrayBuiltin(c, *b, nullptr, args, viaNumpy);
@@ -8076,6 +8071,18 @@ Type FunctionChecker::listOf(const ast::Call &c, Builtin b) {
   if (Final)
     F.listSources[&c] = src;
   return Type::list(item);
+}
+
+bool FunctionChecker::iterableOfNumbers(const ast::Expr &e, const Type &t, const char *fn,
+                                        bool real, const char *arrayHint) {
+  if (t.isArray() && t.rank() == 1 && !(real && isComplex(t.scalarKind())))
+    return true;
+  error(e.range(),
+        fmt::format("{} takes an iterable of {}numbers (a 1-d array, a list, a generator), not "
+                    "'{}'",
+                    fn, real ? "real " : "", t.describe()),
+        t.isArray() ? arrayHint : "");
+  return false;
 }
 
 void FunctionChecker::unorderedArrays(SourceRange r, const char *what) {
